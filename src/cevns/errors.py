@@ -1,0 +1,58 @@
+"""The exceptions of ``cevns``: one hierarchy, one module.
+
+Catch :class:`CevnsError` to handle anything this package raises on purpose. Every message names
+the offending field or value and, where a finite set is valid, the valid choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class CevnsError(Exception):
+    """Base class of every error raised on purpose by cevns."""
+
+
+class ConfigError(CevnsError, ValueError):
+    """A configuration, preset or argument is malformed, misspelled or out of range."""
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A name (detector, nucleus, scenario, parameter, item …) is not known.
+
+    Parameters
+    ----------
+    kind : str
+        What was looked up, e.g. ``"detector"``.
+    name : str
+        The name that was asked for.
+    valid : iterable of str
+        The names that would have been accepted.
+    """
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]):
+        self.kind, self.name, self.valid = kind, name, sorted(valid)
+        super().__init__(f"unknown {kind} {name!r}; valid choices: {', '.join(self.valid)}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return self.args[0]
+
+
+class KinematicsError(CevnsError, ValueError):
+    """A request outside the kinematically allowed region (threshold above T_max, m₄ too heavy …)."""
+
+
+class DataError(CevnsError, ValueError):
+    """A data file is missing, truncated, of the wrong release or otherwise unreadable."""
+
+
+class FitError(CevnsError, RuntimeError):
+    """A minimisation or profile did not converge."""
+
+
+class ScanError(CevnsError, RuntimeError):
+    """A scan store is inconsistent, or resuming it would mix configurations."""
+
+
+class MissingDependencyError(CevnsError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""

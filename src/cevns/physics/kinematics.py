@@ -1,0 +1,78 @@
+"""Two-body kinematics of ν + A → ℓ + A with a nucleus at rest (PHYSICS.md §5.5, §6).
+
+T is the nuclear recoil kinetic energy, E the neutrino energy, m_A the nuclear mass and m₄ the mass
+of the outgoing neutral lepton (0 for CEvNS; > 0 for up-scattering to a sterile state). All
+energies in internal units. Every function is vectorised over its array arguments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+def momentum_transfer(recoil_energy: ArrayLike, nuclear_mass: float) -> NDArray[np.float64]:
+    """|q| = √(T² + 2 m_A T), the exact three-momentum transfer to the nucleus."""
+    t = np.asarray(recoil_energy, dtype=float)
+    return np.sqrt(t * t + 2.0 * nuclear_mass * t)
+
+
+def max_recoil_energy(
+    neutrino_energy: ArrayLike, nuclear_mass: float, sterile_mass: float = 0.0
+) -> NDArray[np.float64]:
+    """Largest recoil T_max(E) for ν(E) + A → ℓ(m₄) + A.
+
+    For m₄ = 0 this is 2E²/(m_A + 2E). For m₄ > 0 the centre-of-mass construction is used:
+    T_± = (E_A E_A′ − m_A² ± p p′)/m_A with s = m_A² + 2 m_A E; below threshold
+    (√s < m_A + m₄) the result is 0.
+    """
+    e = np.asarray(neutrino_energy, dtype=float)
+    if sterile_mass == 0.0:
+        return 2.0 * e * e / (nuclear_mass + 2.0 * e)
+    return recoil_energy_range(e, nuclear_mass, sterile_mass)[1]
+
+
+def recoil_energy_range(
+    neutrino_energy: ArrayLike, nuclear_mass: float, sterile_mass: float = 0.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(T_min, T_max) reachable at neutrino energy E; both 0 below the production threshold."""
+    e = np.asarray(neutrino_energy, dtype=float)
+    ma, m4 = nuclear_mass, sterile_mass
+    s = ma * ma + 2.0 * ma * e
+    sqrt_s = np.sqrt(s)
+    p_in = e * ma / sqrt_s
+    lam = (s - (ma + m4) ** 2) * (s - (ma - m4) ** 2)
+    open_ = lam > 0
+    p_out = np.sqrt(np.where(open_, lam, 0.0)) / (2.0 * sqrt_s)
+    # E_A E_A' − m_A² suffers cancellation for small T; rewrite with (s − m_A²) = 2 m_A E:
+    # E_A E_A' − m_A² = [(s + m_A²)(s + m_A² − m₄²) − 4 s m_A²]/(4 s)
+    #                 = [(s − m_A²)² − m₄²(s + m_A²)]/(4 s)
+    central = ((2.0 * ma * e) ** 2 - m4 * m4 * (s + ma * ma)) / (4.0 * s)
+    t_hi = np.where(open_, (central + p_in * p_out) / ma, 0.0)
+    # T_min = [(central)^2 - (p p')^2]/(m_A (central + p p')) avoids cancellation when m₄ is small
+    prod = p_in * p_out
+    denom = central + prod
+    t_lo = np.where(open_ & (denom > 0), (central**2 - prod**2) / (ma * np.where(denom > 0, denom, 1.0)),
+                    0.0)
+    return np.maximum(t_lo, 0.0), t_hi
+
+
+def min_neutrino_energy(
+    recoil_energy: ArrayLike, nuclear_mass: float, sterile_mass: float = 0.0
+) -> NDArray[np.float64]:
+    """Smallest E that can give recoil T (paper Eq. 23).
+
+    E_min(T, m₄) = ½ (T + √(T² + 2 m_A T)) (1 + m₄²/(2 m_A T)); for m₄ = 0 the CEvNS value
+    ½(T + √(T² + 2 m_A T)).
+    """
+    t = np.asarray(recoil_energy, dtype=float)
+    base = 0.5 * (t + np.sqrt(t * t + 2.0 * nuclear_mass * t))
+    if sterile_mass == 0.0:
+        return base
+    return base * (1.0 + sterile_mass**2 / (2.0 * nuclear_mass * t))
+
+
+def max_sterile_mass(neutrino_energy: ArrayLike, nuclear_mass: float) -> NDArray[np.float64]:
+    """Heaviest m₄ that neutrino energy E can produce on a nucleus at rest: √s − m_A."""
+    e = np.asarray(neutrino_energy, dtype=float)
+    return np.sqrt(nuclear_mass**2 + 2.0 * nuclear_mass * e) - nuclear_mass
