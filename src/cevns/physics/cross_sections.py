@@ -1,0 +1,120 @@
+"""Standard-Model CEvNS differential cross section (paper Eqs. 1–7; PHYSICS.md §5.1).
+
+    dσ/dT = (G_F² m_A/π) (1 − m_A T/(2E²) − T/E) Q_V(q)²
+          + (G_F² m_A/(4π)) (1 + m_A T/(2E²) − T/E) F_A(q),
+
+    Q_V(q) = g_V^p Z F_p(q) + g_V^n N F_n(q),   g_V^p = 1/2 − 2 sin²θ_W,  g_V^n = −1/2,
+    F_A(q) = 8π/(2J+1) g_A² S₁₁^T(q)   (isovector transverse spin response only; zero for J = 0).
+
+Normalisation of Hoferichter, Menéndez & Schwenk, PRD 102, 074018 (2020) (the paper's Ref. [84]);
+T²/E² terms dropped as in the paper's Eq. (3); tree level and flavour blind. Returned values are
+areas per energy in internal units (``/ (cm**2 / keV)`` reads them in cm²/keV); zero above
+T_max(E).
+
+The rate engine does not call :func:`sm_differential_cross_section` directly: it uses the
+decomposition of :func:`sm_basis_terms` into pieces that do not depend on sin²θ_W, so that a scan in
+sin²θ_W re-weights precomputed spectra (ARCHITECTURE.md, "strength parameters").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W
+from cevns.physics.form_factors import helm_form_factor
+from cevns.physics.kinematics import max_recoil_energy, momentum_transfer
+from cevns.physics.nuclei import Nucleus
+from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
+
+#: Neutron weak vector coupling g_V^n = −1/2 (tree level).
+G_V_NEUTRON = -0.5
+
+#: Names of the SM basis terms, see :func:`sm_basis_terms`.
+SM_BASIS = ("ZZ", "ZN", "NN", "axial")
+
+
+def proton_vector_coupling(sin2_theta_w: ArrayLike = SIN2_THETA_W) -> NDArray[np.float64]:
+    """g_V^p = 2 g_V^u + g_V^d = 1/2 − 2 sin²θ_W (tree level)."""
+    return 0.5 - 2.0 * np.asarray(sin2_theta_w, dtype=float)
+
+
+def sm_basis_coefficients(sin2_theta_w: ArrayLike = SIN2_THETA_W) -> NDArray[np.float64]:
+    """Coefficients of the SM basis terms ("ZZ", "ZN", "NN", "axial") at sin²θ_W.
+
+    The SM rate is Σ_j c_j B_j with c = (g_p², 2 g_p g_n, g_n², 1): a quadratic in sin²θ_W.
+    Shape ``(4, *np.shape(sin2_theta_w))``.
+    """
+    gp = proton_vector_coupling(sin2_theta_w)
+    gn = np.full_like(gp, G_V_NEUTRON)
+    return np.stack([gp * gp, 2.0 * gp * gn, gn * gn, np.ones_like(gp)])
+
+
+def vector_kinematic_factor(neutrino_energy, recoil_energy, nuclear_mass):
+    """1 − m_A T/(2E²) − T/E, clipped at 0 (it vanishes at T_max up to O(T²/E²))."""
+    e, t = neutrino_energy, recoil_energy
+    return np.maximum(1.0 - nuclear_mass * t / (2.0 * e * e) - t / e, 0.0)
+
+
+def axial_kinematic_factor(neutrino_energy, recoil_energy, nuclear_mass):
+    """1 + m_A T/(2E²) − T/E (HMS transverse axial factor)."""
+    e, t = neutrino_energy, recoil_energy
+    return 1.0 + nuclear_mass * t / (2.0 * e * e) - t / e
+
+
+def sm_basis_terms(
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    *,
+    proton_radius: float | None = None,
+    neutron_radius: float | None = None,
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
+    g_axial: float = G_AXIAL,
+) -> NDArray[np.float64]:
+    """The four sin²θ_W-independent pieces of dσ/dT, stacked on axis 0.
+
+    ``ZZ = K_V Z² F_p²``, ``ZN = K_V Z N F_p F_n``, ``NN = K_V N² F_n²`` with
+    K_V = (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) (ħc)², and ``axial`` the full axial term; all zero for
+    T > T_max(E). Radii default to the default Helm radius of the nucleus (PHYSICS.md §5.1 [A]).
+    """
+    e = np.asarray(neutrino_energy, dtype=float)
+    t = np.asarray(recoil_energy, dtype=float)
+    e, t = np.broadcast_arrays(e, t)
+    ma = nucleus.mass
+    default_radius = nucleus.default_helm_rms_radius()
+    rp = default_radius if proton_radius is None else proton_radius
+    rn = default_radius if neutron_radius is None else neutron_radius
+    q = momentum_transfer(t, ma)
+    fp = helm_form_factor(q, rp)
+    fn = fp if rn == rp else helm_form_factor(q, rn)
+    allowed = t <= max_recoil_energy(e, ma)
+    pref = G_FERMI**2 * ma / math.pi * HBARC**2
+    kv = np.where(allowed, pref * vector_kinematic_factor(e, t, ma), 0.0)
+    z, n = nucleus.Z, nucleus.N
+    out = np.empty((4, *e.shape))
+    out[0] = kv * (z * fp) ** 2
+    out[1] = kv * (z * fp) * (n * fn)
+    out[2] = kv * (n * fn) ** 2
+    if nucleus.has_spin:
+        s11 = spin_structure.structure(nucleus, q, "11", "T")
+        fa = 8.0 * math.pi / (2.0 * nucleus.spin + 1.0) * g_axial**2 * s11
+        out[3] = np.where(allowed, 0.25 * pref * axial_kinematic_factor(e, t, ma) * fa, 0.0)
+    else:
+        out[3] = 0.0
+    return out
+
+
+def sm_differential_cross_section(
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    sin2_theta_w: float = SIN2_THETA_W,
+    **kwargs,
+) -> NDArray[np.float64]:
+    """SM dσ/dT(E, T) in internal units (area/energy); keyword arguments as :func:`sm_basis_terms`."""
+    terms = sm_basis_terms(nucleus, neutrino_energy, recoil_energy, **kwargs)
+    coeff = sm_basis_coefficients(sin2_theta_w)
+    return np.tensordot(coeff, terms, axes=(0, 0))
