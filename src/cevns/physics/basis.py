@@ -1,0 +1,83 @@
+"""Cross sections as sums of basis terms: the interface between physics and the rate engine.
+
+A model of dσ/dT whose dependence on its *strength* parameters θ is polynomial is written as
+
+    dσ/dT(E, T; θ, φ) = Σ_j c_j(θ) · b_j(E, T; φ),
+
+where the basis terms b_j depend only on *shape* parameters φ (mediator mass, sterile mass, Δm²,
+neutron radius) and the coefficients c_j only on strength parameters (sin²θ_W, couplings, magnetic
+moments, mixing). The rate engine integrates each b_j once over flux, recoil energy and detector
+response; any number of θ points then costs a small matrix product (ARCHITECTURE.md).
+
+A :class:`CrossSectionBasis` is anything with
+
+``names``
+    tuple of basis-term names;
+``sterile_mass``
+    mass m₄ of the outgoing neutral lepton (0 for elastic scattering) — it fixes the kinematics
+    E_min(T, m₄) and the recoil range used by the engine;
+``terms(nucleus, flavour, neutrino_energy, recoil_energy)``
+    an array of shape ``(len(names), *broadcast shape)`` with each b_j in internal units
+    (area/energy), zero outside the kinematically allowed region.
+
+Optionally ``flux_weight(flavour, neutrino_energy)`` (default: absent = 1) for models that modify the
+flux per flavour and energy inside a basis term (used by the 3+1 oscillation basis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.physics.cross_sections import SM_BASIS, sm_basis_terms
+from cevns.physics.nuclei import Nucleus
+from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
+
+
+@runtime_checkable
+class CrossSectionBasis(Protocol):
+    """Protocol of a cross section decomposed into basis terms (see module docstring)."""
+
+    names: tuple[str, ...]
+    sterile_mass: float
+
+    def terms(
+        self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
+    ) -> NDArray[np.float64]:
+        """Basis terms b_j(E, T), stacked on axis 0."""
+        ...
+
+
+@dataclass(frozen=True)
+class SMBasis:
+    """The SM cross section as four sin²θ_W-independent terms ("ZZ", "ZN", "NN", "axial").
+
+    Coefficients: :func:`cevns.physics.cross_sections.sm_basis_coefficients`.
+
+    Parameters
+    ----------
+    neutron_radius : float or None
+        rms neutron radius (internal length) used for every nucleus; ``None`` = default Helm radius
+        of each nucleus. For compounds the same R_n is used for all species (an average radius).
+    proton_radius : {"default", "charge"}
+        ``"default"``: F_p at the default Helm radius (one form factor for p and n unless R_n is
+        given); ``"charge"``: F_p at the nucleus's proton (charge) rms radius R_p of Table 1, as in
+        the paper's neutron-radius analysis.
+    """
+
+    neutron_radius: float | None = None
+    proton_radius: str = "default"
+    spin_structure: SpinStructure = field(default=DEFAULT_SPIN_STRUCTURE, compare=False)
+    names: tuple[str, ...] = SM_BASIS
+    sterile_mass: float = 0.0
+
+    def terms(self, nucleus, flavour, neutrino_energy, recoil_energy):
+        """SM basis terms for ``nucleus`` (flavour blind)."""
+        rp = nucleus.proton_rms_radius if self.proton_radius == "charge" else None
+        return sm_basis_terms(
+            nucleus, neutrino_energy, recoil_energy, proton_radius=rp,
+            neutron_radius=self.neutron_radius, spin_structure=self.spin_structure,
+        )
