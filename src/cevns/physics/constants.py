@@ -50,6 +50,8 @@ AMU = 931.49410242 * MeV
 HBARC = 197.3269804 * MeV * fm
 #: Avogadro constant 6.02214076e23 mol⁻¹ (exact, SI 2019).
 N_AVOGADRO = 6.02214076e23 / mol
+#: Elementary charge 1.602176634e-19 C (exact, SI 2019); converts beam power to protons per second.
+ELEMENTARY_CHARGE_COULOMB = 1.602176634e-19
 #: Bohr magneton μ_B = e/(2 m_e) in natural units (e = √(4πα)); units of energy⁻¹.
 MU_BOHR = math.sqrt(4.0 * math.pi * ALPHA_EM) / (2.0 * M_ELECTRON)
 

@@ -1,0 +1,220 @@
+"""Detectors: targets, threshold, resolution, efficiency, background and binning (PHYSICS.md §3).
+
+A :class:`Detector` is a validated description; energies are given in keVnr (nuclear-recoil
+energy), masses in kg, backgrounds in counts keV⁻¹ kg⁻¹ day⁻¹ ("ckkd"). Methods convert to the
+internal unit system.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from cevns.config import StrictModel
+from cevns.errors import KinematicsError
+from cevns.experiment.source import BackgroundExposure, Source
+from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
+from cevns.physics.kinematics import max_recoil_energy
+from cevns.physics.nuclei import CompositionMode, Nucleus, element_composition, element_names
+from cevns.physics.units import MeV, day, keV, kg
+
+
+class TargetSpec(StrictModel):
+    """One chemical element of the detector material and its atoms per molecule."""
+
+    element: str
+    atoms_per_molecule: float = Field(default=1.0, gt=0)
+
+    @field_validator("element")
+    @classmethod
+    def _known_element(cls, value: str) -> str:
+        valid = element_names()
+        if value not in valid:
+            raise ValueError(f"unknown element {value!r}; valid choices: {', '.join(valid)}")
+        return value
+
+
+class ResolutionSpec(StrictModel):
+    """Energy resolution law (PHYSICS.md §3 [M]).
+
+    ``sqrt-threshold``: σ(T) = σ₀ √(E_th T) (σ(E_th) = σ₀ E_th; the paper's form, default);
+    ``fractional``: σ(T) = σ₀ T; ``none``: no smearing.
+    """
+
+    law: Literal["sqrt-threshold", "fractional", "none"] = "sqrt-threshold"
+    sigma0: float = Field(default=0.0, ge=0, description="relative resolution σ/T at threshold")
+
+    @model_validator(mode="after")
+    def _sigma_needed(self) -> ResolutionSpec:
+        if self.law != "none" and self.sigma0 <= 0:
+            raise ValueError(f"law {self.law!r} needs sigma0 > 0")
+        return self
+
+
+class BackgroundSpec(StrictModel):
+    """Steady-state background: flat rate in reconstructed recoil energy (PHYSICS.md §3 [A]).
+
+    N_bkg,i = rate × mass × ΔT_i × t_bkg × scale, with t_bkg from ``exposure`` (see
+    :meth:`cevns.experiment.source.Source.background_exposure_time`) unless ``exposure_days``
+    overrides it.
+    """
+
+    rate_ckkd: float = Field(default=0.0, ge=0, description="counts / (keVnr kg day)")
+    exposure: BackgroundExposure = "beam-coincidence"
+    exposure_days: float | None = Field(default=None, gt=0)
+    scale: float = Field(default=1.0, ge=0, description="multiplies the background (calibration)")
+
+
+class BinningSpec(StrictModel):
+    """How reconstructed-energy bins are made.
+
+    ``resolution``: from the threshold up, bins of width ``width_in_sigma`` × σ(bin centre), the last
+    one cut at the largest recoil (the paper's rule for CsI, Xe, Ge, Si); ``single``: one bin from
+    threshold to the largest recoil, no smearing (Ar, C₃F₈); ``edges``: explicit ``edges_keVnr``.
+    """
+
+    rule: Literal["resolution", "single", "edges"] = "resolution"
+    width_in_sigma: float = Field(default=2.0, gt=0)
+    edges_keVnr: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _edges(self) -> BinningSpec:
+        if self.rule == "edges":
+            e = self.edges_keVnr
+            if not e or len(e) < 2:
+                raise ValueError("rule 'edges' needs edges_keVnr with at least two values")
+            if any(not math.isfinite(x) for x in e) or any(b <= a for a, b in zip(e, e[1:], strict=True)):
+                raise ValueError(f"edges_keVnr must be finite and strictly increasing, got {e}")
+        elif self.edges_keVnr is not None:
+            raise ValueError(f"edges_keVnr is only used with rule 'edges', not {self.rule!r}")
+        return self
+
+
+class Detector(StrictModel):
+    """A detector at a π-DAR source.
+
+    Examples
+    --------
+    >>> from cevns.experiment import get_detector
+    >>> det = get_detector("CsI")
+    >>> det.threshold_keVnr, det.n_bins
+    (1.0, 20)
+    """
+
+    name: str
+    technology: str = ""
+    citation: str = ""
+    mass_kg: float = Field(gt=0)
+    targets: tuple[TargetSpec, ...] = Field(min_length=1)
+    composition: CompositionMode = "natural-effective"
+    threshold_keVnr: float = Field(gt=0)
+    resolution: ResolutionSpec = ResolutionSpec(law="none")
+    efficiency: float = Field(default=1.0, gt=0, le=1, description="flat, above threshold")
+    background: BackgroundSpec = BackgroundSpec()
+    binning: BinningSpec = BinningSpec()
+    default_source: str = "ess"
+
+    @model_validator(mode="after")
+    def _threshold_reachable(self) -> Detector:
+        tmax = self.max_recoil_energy / keV
+        if self.threshold_keVnr >= tmax:
+            heavy = max(self.nuclei, key=lambda nf: max_recoil_energy(E_MICHEL_MAX, nf[0].mass))[0]
+            raise KinematicsError(
+                f"detector {self.name}: threshold_keVnr {self.threshold_keVnr:g} keVnr is above the "
+                f"largest possible recoil {tmax:.2f} keVnr for {heavy.name} at "
+                f"E_nu = {E_MICHEL_MAX / MeV:.2f} MeV"
+            )
+        if self.binning.rule == "edges" and self.binning.edges_keVnr[0] < self.threshold_keVnr:
+            raise ValueError(
+                f"binning.edges_keVnr starts at {self.binning.edges_keVnr[0]:g} keVnr, below the "
+                f"threshold {self.threshold_keVnr:g} keVnr"
+            )
+        return self
+
+    # --- composition -------------------------------------------------------------------------
+    @cached_property
+    def nuclei(self) -> tuple[tuple[Nucleus, float], ...]:
+        """(nucleus, atoms of it per molecule) for every target nucleus, isotopes resolved."""
+        out = []
+        for target in self.targets:
+            for nucleus, fraction in element_composition(target.element, self.composition):
+                out.append((nucleus, target.atoms_per_molecule * fraction))
+        return tuple(out)
+
+    @property
+    def molar_mass(self) -> float:
+        """Mass of one mole of molecules (internal units), Σ atoms × atomic mass."""
+        return sum(n * nuc.atomic_mass_u for nuc, n in self.nuclei) * G_PER_MOL
+
+    def number_of_targets(self) -> np.ndarray:
+        """Number of nuclei of each species in :attr:`nuclei` order: (m/M) N_A n_k."""
+        molecules = self.mass_kg * kg / self.molar_mass * N_AVOGADRO
+        return np.array([molecules * n for _, n in self.nuclei])
+
+    # --- energies ----------------------------------------------------------------------------
+    @property
+    def threshold(self) -> float:
+        """Threshold in internal energy units."""
+        return self.threshold_keVnr * keV
+
+    @property
+    def max_recoil_energy(self) -> float:
+        """Largest recoil of any target nucleus at the Michel end point (internal units)."""
+        return max(float(max_recoil_energy(E_MICHEL_MAX, nuc.mass)) for nuc, _ in self.nuclei)
+
+    @property
+    def smeared(self) -> bool:
+        """True if reconstructed energies are smeared (not for single-bin detectors)."""
+        return self.resolution.law != "none" and self.binning.rule != "single"
+
+    def resolution_sigma(self, recoil_energy):
+        """σ(T) in internal energy units for true recoil ``recoil_energy``."""
+        t = np.asarray(recoil_energy, dtype=float)
+        law, s0 = self.resolution.law, self.resolution.sigma0
+        if law == "sqrt-threshold":
+            return s0 * np.sqrt(self.threshold * np.maximum(t, 0.0))
+        if law == "fractional":
+            return s0 * t
+        return np.zeros_like(t)
+
+    @cached_property
+    def bin_edges(self) -> np.ndarray:
+        """Reconstructed-energy bin edges (internal units)."""
+        rule = self.binning.rule
+        top = self.max_recoil_energy
+        if rule == "edges":
+            return np.asarray(self.binning.edges_keVnr) * keV
+        if rule == "single" or self.resolution.law == "none":
+            return np.array([self.threshold, top])
+        edges = [self.threshold]
+        k = self.binning.width_in_sigma
+        while edges[-1] < top:
+            lo = edges[-1]
+            width = k * float(self.resolution_sigma(lo))
+            for _ in range(200):  # fixed point of w = k σ(lo + w/2); contracts fast
+                new = k * float(self.resolution_sigma(lo + 0.5 * width))
+                if abs(new - width) <= 1e-13 * new:
+                    break
+                width = new
+            edges.append(lo + width)
+            if len(edges) > 100_000:
+                raise KinematicsError(f"detector {self.name}: binning produced > 1e5 bins")
+        edges[-1] = top  # PHYSICS.md §3 [A]: cut the last bin at T_max
+        return np.array(edges)
+
+    @property
+    def n_bins(self) -> int:
+        """Number of reconstructed-energy bins."""
+        return len(self.bin_edges) - 1
+
+    def background_counts(self, source: Source) -> np.ndarray:
+        """Expected steady-state background per bin over the run of ``source``."""
+        spec = self.background
+        t_bkg = spec.exposure_days * day if spec.exposure_days else \
+            source.background_exposure_time(spec.exposure)
+        rate = spec.rate_ckkd / (keV * kg * day)
+        return spec.scale * rate * self.mass_kg * kg * np.diff(self.bin_edges) * t_bkg

@@ -1,0 +1,220 @@
+"""The rate engine: flux ⊗ cross section ⊗ response → binned expected counts (paper Eqs. 26–28).
+
+For detector d, target species k, flavour α and basis term j:
+
+    B[j, α, k, i] = N_T,k Φ₀ Σ_n M[i, n] ∫ dE φ_α(E) b_j(E, T_n)
+
+with Φ₀ the run-integrated flux per flavour, φ_α the normalised spectrum, M the response matrix of
+:mod:`cevns.experiment.response` and b_j the basis terms of a
+:class:`cevns.physics.basis.CrossSectionBasis`. The prompt ν_μ line is a delta function and is
+evaluated exactly at E_π; the Michel spectra are integrated with Gauss–Legendre nodes on
+[E_min(T_n), m_μ/2] for every true-recoil node at once (no Python loop over energies). For the
+SM the integrand is a cubic polynomial in E, so the rule is exact.
+
+Expected counts for strength parameters θ are then ``Σ_j c_j(θ) B[j]`` — see
+:meth:`BasisSpectra.combine`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+
+import numpy as np
+
+from cevns.experiment.detector import Detector
+from cevns.experiment.response import Response, build_response
+from cevns.experiment.source import Source
+from cevns.physics.basis import CrossSectionBasis
+from cevns.physics.constants import E_MICHEL_MAX
+from cevns.physics.flux import CONTINUOUS_SPECTRA, FLAVOURS, LINE_ENERGY
+from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
+from cevns.physics.nuclei import Nucleus
+
+#: Default Gauss–Legendre order in neutrino energy (exact for the SM: cubic integrand).
+DEFAULT_ENERGY_NODES = 8
+
+
+@dataclass(frozen=True)
+class BasisSpectra:
+    """Binned counts of every basis term, per flavour and per target nucleus.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Basis-term names (axis 0 of :attr:`counts`).
+    counts : ndarray, shape (n_terms, n_flavours, n_nuclei, n_bins)
+        Expected counts over the source's run for unit coefficient of each term.
+    edges : ndarray
+        Reconstructed-energy bin edges (internal units).
+    nuclei : tuple of str
+        Target nuclei names (axis 2).
+    flavours : tuple of str
+        Flavours (axis 1), :data:`cevns.physics.flux.FLAVOURS`.
+    """
+
+    names: tuple[str, ...]
+    counts: np.ndarray
+    edges: np.ndarray
+    nuclei: tuple[str, ...]
+    detector: str
+    flavours: tuple[str, ...] = FLAVOURS
+    response: Response | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def n_bins(self) -> int:
+        """Number of reconstructed bins."""
+        return self.counts.shape[-1]
+
+    def combine(self, coefficients: np.ndarray, *, per_flavour: bool = False) -> np.ndarray:
+        """Expected signal counts Σ_j c_j B_j summed over flavours and nuclei.
+
+        Parameters
+        ----------
+        coefficients : ndarray
+            Shape ``(n_terms, *grid)`` (flavour blind) or, with ``per_flavour=True``,
+            ``(n_terms, n_flavours, *grid)``.
+
+        Returns
+        -------
+        ndarray
+            Shape ``(*grid, n_bins)``.
+        """
+        c = np.asarray(coefficients, dtype=float)
+        summed = self.counts.sum(axis=2)  # (terms, flavours, bins)
+        if per_flavour:
+            if c.shape[:2] != summed.shape[:2]:
+                raise ValueError(f"coefficients shape {c.shape} does not start with "
+                                 f"(n_terms, n_flavours) = {summed.shape[:2]}")
+            return np.einsum("jf...,jfb->...b", c, summed)
+        if c.shape[0] != summed.shape[0]:
+            raise ValueError(f"coefficients have {c.shape[0]} terms, basis has {summed.shape[0]}")
+        return np.einsum("j...,jb->...b", c, summed.sum(axis=1))
+
+
+def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0) -> np.ndarray:
+    """True recoils where the rate has kinks: ends of the recoil range at E_π and at m_μ/2."""
+    points = []
+    for nuc in nuclei:
+        for energy in (*LINE_ENERGY.values(), E_MICHEL_MAX):
+            t_lo, t_hi = recoil_energy_range(energy, nuc.mass, sterile_mass)
+            points.extend([float(t_lo), float(t_hi)])
+    return np.array([p for p in points if p > 0])
+
+
+def differential_rate_per_target(
+    basis: CrossSectionBasis,
+    nucleus: Nucleus,
+    flavour: str,
+    recoil_energy: np.ndarray,
+    *,
+    energy_nodes: int | None = None,
+) -> np.ndarray:
+    """∫ dE φ_α(E) b_j(E, T) for unit flux, shape (n_terms, len(T)): events per target per
+    unit fluence per unit recoil energy."""
+    t = np.asarray(recoil_energy, dtype=float)
+    m4 = float(getattr(basis, "sterile_mass", 0.0))
+    e_min = min_neutrino_energy(t, nucleus.mass, m4)
+    n_terms = len(basis.names)
+    if flavour in LINE_ENERGY:
+        e_line = LINE_ENERGY[flavour]
+        ok = e_min <= e_line
+        out = np.zeros((n_terms, t.size))
+        if ok.any():
+            terms = basis.terms(nucleus, flavour, np.full(ok.sum(), e_line), t[ok])
+            out[:, ok] = terms
+        return out
+    order = energy_nodes or getattr(basis, "energy_nodes", None) or DEFAULT_ENERGY_NODES
+    x, w = np.polynomial.legendre.leggauss(order)
+    ok = e_min < E_MICHEL_MAX
+    out = np.zeros((n_terms, t.size))
+    if not ok.any():
+        return out
+    lo = e_min[ok][:, None]
+    half = 0.5 * (E_MICHEL_MAX - lo)
+    energies = lo + half * (x[None, :] + 1.0)  # (nT, nE)
+    spectrum = CONTINUOUS_SPECTRA[flavour](energies)
+    terms = basis.terms(nucleus, flavour, energies, np.broadcast_to(t[ok][:, None], energies.shape))
+    out[:, ok] = np.einsum("jte,te,e->jt", terms, spectrum * half, w)
+    return out
+
+
+def compute_basis_spectra(
+    detector: Detector,
+    source: Source,
+    basis: CrossSectionBasis,
+    *,
+    energy_nodes: int | None = None,
+    nodes_per_panel: int = 10,
+) -> BasisSpectra:
+    """Binned counts of each basis term for ``detector`` at ``source`` (no caching).
+
+    See :func:`basis_spectra` for the cached version that analyses use.
+    """
+    nuclei = [nuc for nuc, _ in detector.nuclei]
+    m4 = float(getattr(basis, "sterile_mass", 0.0))
+    response = build_response(detector, kinematic_breakpoints(nuclei, m4),
+                              nodes_per_panel=nodes_per_panel)
+    n_targets = detector.number_of_targets()
+    fluence = source.flux_per_flavour()
+    counts = np.zeros((len(basis.names), len(FLAVOURS), len(nuclei), response.n_bins))
+    for k, nuc in enumerate(nuclei):
+        for a, flavour in enumerate(FLAVOURS):
+            rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
+                                                energy_nodes=energy_nodes)
+            counts[:, a, k, :] = (n_targets[k] * fluence) * rate @ response.matrix.T
+    return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
+                        nuclei=tuple(n.name for n in nuclei), detector=detector.name,
+                        response=response)
+
+
+class _LRU:
+    """A small thread-safe LRU cache for basis spectra (shape parameters → spectra)."""
+
+    def __init__(self, maxsize: int = 4096):
+        self.maxsize = maxsize
+        self._data: OrderedDict = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key, value):
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._data.clear()
+
+
+_CACHE = _LRU()
+
+
+def basis_spectra(
+    detector: Detector, source: Source, basis: CrossSectionBasis, **kwargs
+) -> BasisSpectra:
+    """Cached :func:`compute_basis_spectra`: one build per (detector, source, basis) value.
+
+    The basis object must be hashable (frozen dataclasses are); its value — e.g. a mediator mass —
+    is the cache key, so a scan over a shape parameter builds each value once.
+    """
+    key = (detector, source, basis, tuple(sorted(kwargs.items())))
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = compute_basis_spectra(detector, source, basis, **kwargs)
+        _CACHE.put(key, hit)
+    return hit
+
+
+def clear_cache() -> None:
+    """Forget all cached basis spectra."""
+    _CACHE.clear()
