@@ -114,3 +114,11 @@ def test_all_presets_valid():
         det = get_detector(name)
         assert det.bin_edges[0] == pytest.approx(det.threshold)
         assert np.all(np.diff(det.bin_edges) > 0)
+
+
+def test_explicit_edges():
+    det = Detector(**_base(binning={"rule": "edges", "edges_keVnr": [1.0, 2.0, 5.0]},
+                           resolution={"law": "fractional", "sigma0": 0.1}))
+    assert det.n_bins == 2
+    with pytest.raises(ConfigError, match="strictly increasing"):
+        Detector(**_base(binning={"rule": "edges", "edges_keVnr": [1.0, 3.0, 2.0]}))

@@ -87,7 +87,8 @@ class BinningSpec(StrictModel):
             e = self.edges_keVnr
             if not e or len(e) < 2:
                 raise ValueError("rule 'edges' needs edges_keVnr with at least two values")
-            if any(not math.isfinite(x) for x in e) or any(b <= a for a, b in zip(e, e[1:], strict=True)):
+            increasing = all(b > a for a, b in zip(e[:-1], e[1:], strict=True))
+            if any(not math.isfinite(x) for x in e) or not increasing:
                 raise ValueError(f"edges_keVnr must be finite and strictly increasing, got {e}")
         elif self.edges_keVnr is not None:
             raise ValueError(f"edges_keVnr is only used with rule 'edges', not {self.rule!r}")
