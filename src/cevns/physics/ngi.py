@@ -34,8 +34,9 @@ Cross sections (massless outgoing neutrino, T²/E² terms dropped; D = 2 m_A T +
                 × [S₀₀^T(q)(1 − T/E − m_A T/(2E²)) + 2 S₀₀^L(q)(1 − T/E)].
 
 The axial and tensor couplings of p and n are equal for universal quark couplings, so only the
-isoscalar structure functions S₀₀^{T,L} enter (a₀ = 2 g^q Σ_q, a₁ = 0); spin-zero nuclei give
-exactly zero. The spin structure is pluggable (:class:`cevns.physics.spin_structure.SpinStructure`).
+isoscalar structure functions S₀₀^{T,L} enter (a₀ = 2 g^q(Δu+Δd) or 2 g^q(δu+δd), a₁ = 0);
+spin-zero nuclei give exactly zero. The spin structure is pluggable
+(:class:`cevns.physics.spin_structure.SpinStructure`).
 
 Propagator options
 ------------------
@@ -53,16 +54,12 @@ The coupling g (and sin²θ_W) are *strength* parameters, the mediator mass is a
 parameter. :class:`NGIBasis` implements :class:`cevns.physics.basis.CrossSectionBasis` with the
 SM terms first, so the full model is ``basis.coefficients(g, sin2w) · basis.terms(...)``:
 
-========== ============================================== =========================================
-interaction extra term names                               coefficients (P = g^ν g^q)
-========== ============================================== =========================================
-scalar     ``ngi_scalar``                                  P²
-vector     ``ngi_vector_Z``, ``ngi_vector_N``,             2 P g_V^p, 2 P g_V^n, P²
-           ``ngi_vector``
-axial      ``ngi_axial``                                   P²
-tensor     ``ngi_tensor``                                  P²
-========== ============================================== =========================================
+- scalar: ``ngi_scalar``, coefficient P²;
+- vector: ``ngi_vector_Z``, ``ngi_vector_N``, ``ngi_vector``, coefficients 2 P g_V^p, 2 P g_V^n, P²;
+- axial: ``ngi_axial``, coefficient P²;
+- tensor: ``ngi_tensor``, coefficient P²;
 
+with P = g^ν g^q from :func:`coupling_product`. The vector terms are
 ``ngi_vector_Z = K_V Z F_p V``, ``ngi_vector_N = K_V N F_n V``, ``ngi_vector = K_V V²`` with
 V = Q̂_V(q)/(√2 G_F D) and K_V the SM vector prefactor (G_F² m_A/π)(1 − m_A T/(2E²) − T/E)(ħc)².
 """
