@@ -20,8 +20,8 @@ A :class:`CrossSectionBasis` is anything with
     an array of shape ``(len(names), *broadcast shape)`` with each b_j in internal units
     (area/energy), zero outside the kinematically allowed region.
 
-Optionally ``flux_weight(flavour, neutrino_energy)`` (default: absent = 1) for models that modify the
-flux per flavour and energy inside a basis term (used by the 3+1 oscillation basis).
+Optionally ``energy_nodes``: the Gauss–Legendre order in E the basis needs (rapidly oscillating
+integrands). Flux modifications per flavour and energy (oscillations) are part of the terms.
 """
 
 from __future__ import annotations
@@ -66,10 +66,13 @@ class SMBasis:
         ``"default"``: F_p at the default Helm radius (one form factor for p and n unless R_n is
         given); ``"charge"``: F_p at the nucleus's proton (charge) rms radius R_p of Table 1, as in
         the paper's neutron-radius analysis.
+    unit_neutron_form_factor : bool
+        F_n ≡ 1 (the reference basis of the recoil re-weighting fast path for R_n scans).
     """
 
     neutron_radius: float | None = None
     proton_radius: str = "default"
+    unit_neutron_form_factor: bool = False
     spin_structure: SpinStructure = field(default=DEFAULT_SPIN_STRUCTURE, compare=False)
     names: tuple[str, ...] = SM_BASIS
     sterile_mass: float = 0.0
@@ -80,4 +83,5 @@ class SMBasis:
         return sm_basis_terms(
             nucleus, neutrino_energy, recoil_energy, proton_radius=rp,
             neutron_radius=self.neutron_radius, spin_structure=self.spin_structure,
+            unit_neutron_form_factor=self.unit_neutron_form_factor,
         )

@@ -73,12 +73,15 @@ def sm_basis_terms(
     neutron_radius: float | None = None,
     spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
     g_axial: float = G_AXIAL,
+    unit_neutron_form_factor: bool = False,
 ) -> NDArray[np.float64]:
     """The four sin²θ_W-independent pieces of dσ/dT, stacked on axis 0.
 
     ``ZZ = K_V Z² F_p²``, ``ZN = K_V Z N F_p F_n``, ``NN = K_V N² F_n²`` with
     K_V = (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) (ħc)², and ``axial`` the full axial term; all zero for
     T > T_max(E). Radii default to the default Helm radius of the nucleus (PHYSICS.md §5.1 [A]).
+    With ``unit_neutron_form_factor`` F_n ≡ 1: the neutron form factor is then applied later as a
+    recoil-only factor (the fast path of neutron-radius scans).
     """
     e = np.asarray(neutrino_energy, dtype=float)
     t = np.asarray(recoil_energy, dtype=float)
@@ -89,7 +92,10 @@ def sm_basis_terms(
     rn = default_radius if neutron_radius is None else neutron_radius
     q = momentum_transfer(t, ma)
     fp = helm_form_factor(q, rp)
-    fn = fp if rn == rp else helm_form_factor(q, rn)
+    if unit_neutron_form_factor:
+        fn = np.ones_like(q)
+    else:
+        fn = fp if rn == rp else helm_form_factor(q, rn)
     allowed = t <= max_recoil_energy(e, ma)
     pref = G_FERMI**2 * ma / math.pi * HBARC**2
     kv = np.where(allowed, pref * vector_kinematic_factor(e, t, ma), 0.0)

@@ -61,6 +61,22 @@ class BasisSpectra:
     detector: str
     flavours: tuple[str, ...] = FLAVOURS
     response: Response | None = field(default=None, repr=False, compare=False)
+    node_rates: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def reweighted(self, factors: np.ndarray) -> np.ndarray:
+        """Counts after multiplying the true-recoil differential rate by recoil-only factors.
+
+        For shape parameters that enter only through a function of T (a mediator propagator
+        1/(2 m_A T + m²)), the E integrals need not be redone: ``factors`` of shape
+        ``(*batch, n_terms, n_nuclei, n_nodes)`` multiply the stored node rates, and the response
+        matrix maps them to bins. Returns ``(*batch, n_terms, n_flavours, n_bins)`` summed over
+        nuclei.
+        """
+        if self.node_rates is None or self.response is None:
+            raise ValueError("these basis spectra were built without node rates")
+        f = np.asarray(factors, dtype=float)
+        weighted = np.einsum("...jkn,jfkn->...jfn", f, self.node_rates)
+        return weighted @ self.response.matrix.T
 
     @property
     def n_bins(self) -> int:
@@ -158,15 +174,16 @@ def compute_basis_spectra(
                               nodes_per_panel=nodes_per_panel)
     n_targets = detector.number_of_targets()
     fluence = source.flux_per_flavour()
-    counts = np.zeros((len(basis.names), len(FLAVOURS), len(nuclei), response.n_bins))
+    node_rates = np.zeros((len(basis.names), len(FLAVOURS), len(nuclei), response.nodes.size))
     for k, nuc in enumerate(nuclei):
         for a, flavour in enumerate(FLAVOURS):
             rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
                                                 energy_nodes=energy_nodes)
-            counts[:, a, k, :] = (n_targets[k] * fluence) * rate @ response.matrix.T
+            node_rates[:, a, k, :] = (n_targets[k] * fluence) * rate
+    counts = node_rates @ response.matrix.T
     return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
                         nuclei=tuple(n.name for n in nuclei), detector=detector.name,
-                        response=response)
+                        response=response, node_rates=node_rates)
 
 
 class _LRU:

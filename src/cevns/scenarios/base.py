@@ -1,0 +1,251 @@
+"""Scenarios: named physics models with declared parameters, split into strength and shape.
+
+What to use when
+----------------
+* :func:`get_scenario` — build a scenario by name with its model options, e.g.
+  ``get_scenario("ngi", interaction="vector", vector_charge="B-L")``.
+* :meth:`Scenario.counts` — expected signal counts of one detector on a grid of parameter values:
+  shape parameters (one basis build each, cached; or a cheap recoil-only re-weighting where the
+  scenario allows it) × strength parameters (a tensor contraction).
+* :func:`register_scenario` — add your own scenario class; analyses can then name it in TOML.
+
+Parameters of a scenario
+------------------------
+*Strength* parameters enter the cross section polynomially at fixed shape (sin²θ_W, couplings,
+magnetic moments, mixings, unitarity factors); *shape* parameters change the kinematics or the
+T dependence (neutron radius, mediator mass, sterile mass, Δm²). Every parameter has a default (its
+Standard-Model or "off" value), a unit and an allowed range; values outside it are a
+:class:`~cevns.errors.ConfigError` that names the parameter.
+"""
+
+from __future__ import annotations
+
+import itertools
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from cevns.errors import ConfigError, UnknownNameError
+from cevns.experiment import Detector, Source
+from cevns.physics.basis import CrossSectionBasis
+from cevns.rates import BasisSpectra, basis_spectra
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A scenario parameter.
+
+    Attributes
+    ----------
+    name : str
+        Name used in analysis files, e.g. ``"sin2_theta_w"``, ``"mediator_mass_MeV"``.
+    kind : {"strength", "shape"}
+        How it enters the cross section (see module docstring).
+    default : float
+        Standard-Model / "off" value.
+    unit : str
+        Unit of the values users give (part of the name where it is not dimensionless).
+    lower, upper : float or None
+        Allowed closed range; ``None`` = unbounded.
+    lower_open : bool
+        If True the lower bound itself is excluded.
+    label : str
+        Axis label for plots.
+    """
+
+    name: str
+    kind: Literal["strength", "shape"]
+    default: float
+    unit: str = ""
+    lower: float | None = None
+    upper: float | None = None
+    lower_open: bool = False
+    label: str = ""
+
+    def check(self, values) -> np.ndarray:
+        """Validate ``values`` against the range; return them as a float array."""
+        arr = np.asarray(values, dtype=float)
+        if not np.all(np.isfinite(arr)):
+            raise ConfigError(f"parameter {self.name}: values must be finite")
+        if self.lower is not None:
+            bad = arr <= self.lower if self.lower_open else arr < self.lower
+            if np.any(bad):
+                op = ">" if self.lower_open else "≥"
+                raise ConfigError(f"parameter {self.name}: values must be {op} {self.lower:g} "
+                                  f"{self.unit}, got {float(arr[bad].flat[0]):g}".rstrip())
+        if self.upper is not None and np.any(arr > self.upper):
+            raise ConfigError(f"parameter {self.name}: values must be ≤ {self.upper:g} {self.unit}, "
+                              f"got {float(arr[arr > self.upper].flat[0]):g}")
+        return arr
+
+
+class Scenario(ABC):
+    """Base class of scenarios (see module docstring)."""
+
+    #: registry name
+    name: ClassVar[str]
+    #: human description
+    description: ClassVar[str] = ""
+    #: if True, :meth:`coefficients` returns per-flavour coefficients (n_terms, n_flavours, *grid)
+    per_flavour: ClassVar[bool] = False
+
+    @property
+    @abstractmethod
+    def parameters(self) -> dict[str, Parameter]:
+        """The scenario's parameters by name."""
+
+    @abstractmethod
+    def basis(self, shape: dict[str, float]) -> CrossSectionBasis:
+        """Cross-section basis at the given shape-parameter values (all shape params present)."""
+
+    @abstractmethod
+    def coefficients(self, strength: dict[str, np.ndarray]) -> np.ndarray:
+        """Coefficients of the basis terms; arrays broadcast against each other."""
+
+    # --- helpers ------------------------------------------------------------------------------
+    def shape_parameters(self) -> list[str]:
+        """Names of the shape parameters."""
+        return [n for n, p in self.parameters.items() if p.kind == "shape"]
+
+    def strength_parameters(self) -> list[str]:
+        """Names of the strength parameters."""
+        return [n for n, p in self.parameters.items() if p.kind == "strength"]
+
+    def check_names(self, values: dict) -> None:
+        """Unknown parameter names are an error that lists the valid ones."""
+        for key in values:
+            if key not in self.parameters:
+                raise UnknownNameError(f"parameter of scenario {self.name!r}", key, self.parameters)
+
+    def reference_basis(self) -> CrossSectionBasis | None:
+        """Basis of the recoil re-weighting fast path (``None``: rebuild per shape value).
+
+        A scenario whose shape parameters enter only through functions of the recoil energy
+        (a mediator propagator) returns one reference basis here and implements
+        :meth:`recoil_factors`; the E integrals are then done once for all shape values.
+        """
+        return None
+
+    def recoil_factors(self, shape: dict[str, np.ndarray], reference: BasisSpectra,
+                       detector: Detector) -> np.ndarray:
+        """Factors (n_points, n_terms, n_nuclei, n_nodes) turning the node rates of
+        :meth:`reference_basis` into those at the shape points ``shape`` (name → 1-D array)."""
+        raise NotImplementedError
+
+    def counts(
+        self,
+        detector: Detector,
+        source: Source,
+        values: dict[str, float | np.ndarray],
+        *,
+        grid: Literal["outer", "broadcast"] = "outer",
+    ) -> np.ndarray:
+        """Expected signal counts of ``detector`` on a grid of parameter values.
+
+        Parameters
+        ----------
+        detector, source : Detector, Source
+            What and where.
+        values : dict
+            Parameter name → scalar or 1-D array. Missing parameters take their defaults.
+        grid : {"outer", "broadcast"}
+            ``"outer"``: the result has one axis per array-valued parameter, in the order of
+            ``values``; ``"broadcast"``: the arrays are broadcast against each other (points).
+
+        Returns
+        -------
+        ndarray
+            Shape ``(*grid_shape, n_bins)``.
+        """
+        self.check_names(values)
+        params = self.parameters
+        full = {n: values.get(n, p.default) for n, p in params.items()}
+        # defaults are not range-checked: NaN may stand for "each nucleus's own default"
+        arrays = {n: params[n].check(v) if n in values else np.asarray(v, dtype=float)
+                  for n, v in full.items()}
+        axes = [n for n in values if np.ndim(arrays[n]) > 0]
+        if grid == "outer":
+            for n in axes:
+                if np.ndim(arrays[n]) != 1:
+                    raise ConfigError(f"parameter {n}: an outer grid needs 1-D values")
+            shaped = {}
+            for i, n in enumerate(axes):
+                idx = [1] * len(axes)
+                idx[i] = -1
+                shaped[n] = arrays[n].reshape(idx)
+            for n in full:
+                if n not in shaped:
+                    shaped[n] = arrays[n]
+            arrays = shaped
+        grid_shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+        shape_names = self.shape_parameters()
+        strength = {n: np.broadcast_to(arrays[n], grid_shape) for n in self.strength_parameters()}
+        coeff = self.coefficients(strength)
+        coeff = np.broadcast_to(coeff, coeff.shape[: 2 if self.per_flavour else 1] + grid_shape)
+        shape_vals = {n: np.broadcast_to(arrays[n], grid_shape) for n in shape_names}
+        return self._counts_over_shapes(detector, source, shape_vals, coeff, grid_shape)
+
+    def _counts_over_shapes(self, detector, source, shape_vals, coeff, grid_shape):
+        lead = 2 if self.per_flavour else 1
+        if not shape_vals:
+            bs = basis_spectra(detector, source, self.basis({}))
+            return bs.combine(coeff, per_flavour=self.per_flavour)
+        # unique shape points: each needs its own basis (or recoil re-weighting)
+        stacked = np.stack([v.reshape(-1) for v in shape_vals.values()], axis=-1)
+        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        names = list(shape_vals)
+        flat_coeff = coeff.reshape(coeff.shape[:lead] + (-1,))
+        out = np.empty((flat_coeff.shape[-1], detector.n_bins))
+        ref_basis = self.reference_basis()
+        factors = None
+        if ref_basis is not None:
+            ref = basis_spectra(detector, source, ref_basis)
+            batch = {n: uniq[:, i] for i, n in enumerate(names)}
+            factors = self.recoil_factors(batch, ref, detector)
+        for u in range(len(uniq)):
+            sel = np.nonzero(inverse == u)[0]
+            if factors is not None:
+                per_term = ref.reweighted(factors[u])  # (terms, flavours, bins)
+            else:
+                point = {n: float(uniq[u, i]) for i, n in enumerate(names)}
+                per_term = basis_spectra(detector, source, self.basis(point)).counts.sum(axis=2)
+            c = flat_coeff[..., sel]
+            if self.per_flavour:
+                out[sel] = np.einsum("jfs,jfb->sb", c, per_term)
+            else:
+                out[sel] = np.einsum("js,jb->sb", c, per_term.sum(axis=1))
+        return out.reshape(grid_shape + (detector.n_bins,))
+
+
+_REGISTRY: dict[str, type[Scenario]] = {}
+
+
+def register_scenario(cls: type[Scenario]) -> type[Scenario]:
+    """Class decorator adding a scenario to the registry under ``cls.name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def scenario_names() -> list[str]:
+    """Names of the registered scenarios."""
+    from cevns.scenarios import builtin  # noqa: F401
+
+    return sorted(_REGISTRY)
+
+
+def get_scenario(name: str, **options) -> Scenario:
+    """Build the scenario ``name`` with its model options."""
+    scenario_names()
+    if name not in _REGISTRY:
+        raise UnknownNameError("scenario", name, _REGISTRY)
+    return _REGISTRY[name](**options)
+
+
+def outer_product_points(values: dict[str, np.ndarray]) -> list[dict[str, float]]:
+    """All points of an outer grid as dicts (for reference loops in tests and benchmarks)."""
+    names = list(values)
+    return [dict(zip(names, combo, strict=True))
+            for combo in itertools.product(*(np.atleast_1d(values[n]) for n in names))]

@@ -1,0 +1,156 @@
+"""Built-in scenarios: the Standard Model and neutrino generalized interactions.
+
+Options are validated pydantic models (``extra="forbid"``), so a typo in an analysis file's
+``[scenario]`` table is an error naming the key.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from cevns.config import StrictModel, validate
+from cevns.physics.basis import SMBasis
+from cevns.physics.constants import SIN2_THETA_W
+from cevns.physics.cross_sections import SM_BASIS, sm_basis_coefficients
+from cevns.physics.ngi import NGI_TERMS, NGIBasis, ngi_basis_coefficients
+from cevns.physics.form_factors import helm_form_factor
+from cevns.physics.kinematics import momentum_transfer
+from cevns.physics.units import MeV, fm
+from cevns.scenarios.base import Parameter, Scenario, register_scenario
+
+SIN2W = Parameter("sin2_theta_w", "strength", SIN2_THETA_W, "", 0.0, 1.0, True,
+                  r"$\sin^2\theta_W$")
+
+
+class SMOptions(StrictModel):
+    """Options of the SM scenario.
+
+    ``form_factor = "common"``: one Helm form factor (default radius) for protons and neutrons, as
+    in all of the paper's analyses but the neutron-radius ones. ``"separate"``: F_p at the proton
+    (charge) radius R_p of the nuclei table, F_n at the parameter ``neutron_radius_fm`` (one common
+    value for all nuclei of a compound detector: an average radius), paper Eq. (6).
+    """
+
+    form_factor: Literal["common", "separate"] = "common"
+
+
+@register_scenario
+class StandardModel(Scenario):
+    """SM CEvNS with sin²θ_W (strength) and, with separate form factors, R_n (shape)."""
+
+    name = "sm"
+    description = "Standard Model: weak mixing angle and neutron rms radius"
+
+    def __init__(self, **options):
+        self.options = validate(SMOptions, options, where="scenario")
+
+    @property
+    def parameters(self) -> dict[str, Parameter]:
+        params = {"sin2_theta_w": SIN2W}
+        if self.options.form_factor == "separate":
+            # default NaN = each nucleus's default Helm radius (the Asimov truth, PHYSICS.md §7)
+            params["neutron_radius_fm"] = Parameter("neutron_radius_fm", "shape", math.nan, "fm",
+                                                    0.0, 20.0, True, r"$R_n$ [fm]")
+        return params
+
+    def basis(self, shape):
+        if self.options.form_factor == "common":
+            return SMBasis()
+        rn = shape.get("neutron_radius_fm", math.nan)
+        return SMBasis(proton_radius="charge", neutron_radius=None if math.isnan(rn) else rn * fm)
+
+    def coefficients(self, strength):
+        return sm_basis_coefficients(strength["sin2_theta_w"])
+
+    def reference_basis(self):
+        if self.options.form_factor == "common":
+            return None
+        return SMBasis(proton_radius="charge", unit_neutron_form_factor=True)
+
+    def recoil_factors(self, shape, reference, detector):
+        radii = np.asarray(shape["neutron_radius_fm"], dtype=float)  # (P,)
+        nodes = reference.response.nodes
+        out = np.ones((radii.size, len(SM_BASIS), len(detector.nuclei), nodes.size))
+        for k, (nuc, _) in enumerate(detector.nuclei):
+            q = momentum_transfer(nodes, nuc.mass)
+            for p, rn in enumerate(radii):
+                r = nuc.default_helm_rms_radius() if math.isnan(rn) else rn * fm
+                fn = helm_form_factor(q, r)
+                out[p, 1, k] = fn  # "ZN" ∝ F_p F_n
+                out[p, 2, k] = fn * fn  # "NN" ∝ F_n²
+        return out
+
+
+class NGIOptions(StrictModel):
+    """Options of the NGI scenario (PHYSICS.md §5.2; docs/scenarios/ngi.md)."""
+
+    interaction: Literal["scalar", "vector", "axial", "tensor"]
+    vector_charge: Literal["universal", "B-L"] = "B-L"
+    coupling_sign: Literal[1, -1] = 1
+    contact: bool = False
+
+
+#: power of the propagator 1/(2 m_A T + m²) in each NGI basis term (SM terms: 0)
+_PROPAGATOR_POWER = {"ngi_vector_Z": 1, "ngi_vector_N": 1}
+
+
+@register_scenario
+class NGI(Scenario):
+    """SM + one light mediator of Lorentz structure S, V, A or T.
+
+    Parameters: ``coupling`` g = √|g^ν g^q| (strength, ≥ 0), ``mediator_mass_MeV`` (shape, > 0),
+    ``sin2_theta_w`` (strength). The mediator mass enters only through the propagator, so all masses
+    share one set of E integrals (recoil re-weighting fast path).
+    """
+
+    name = "ngi"
+    description = "neutrino generalized interactions with a light mediator (S, V, A, T)"
+    _REF_MASS = 1.0 * MeV
+
+    def __init__(self, **options):
+        self.options = validate(NGIOptions, options, where="scenario")
+
+    @property
+    def parameters(self) -> dict[str, Parameter]:
+        return {
+            "coupling": Parameter("coupling", "strength", 0.0, "", 0.0, None, False, r"$g_X$"),
+            "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0, None,
+                                           True, r"$m_X$ [MeV]"),
+            "sin2_theta_w": SIN2W,
+        }
+
+    def basis(self, shape):
+        o = self.options
+        return NGIBasis(o.interaction, mediator_mass=shape["mediator_mass_MeV"] * MeV,
+                        contact=o.contact, vector_charge=o.vector_charge,
+                        coupling_sign=o.coupling_sign)
+
+    def coefficients(self, strength):
+        o = self.options
+        return ngi_basis_coefficients(o.interaction, strength["coupling"],
+                                      strength["sin2_theta_w"], vector_charge=o.vector_charge,
+                                      coupling_sign=o.coupling_sign)
+
+    def reference_basis(self):
+        o = self.options
+        return NGIBasis(o.interaction, mediator_mass=self._REF_MASS, contact=True,
+                        vector_charge=o.vector_charge, coupling_sign=o.coupling_sign)
+
+    def recoil_factors(self, shape, reference, detector):
+        masses = np.asarray(shape["mediator_mass_MeV"], dtype=float) * MeV  # (P,)
+        nodes = reference.response.nodes
+        names = SM_BASIS + NGI_TERMS[self.options.interaction]
+        powers = np.array([0 if n in SM_BASIS else _PROPAGATOR_POWER.get(n, 2) for n in names])
+        nuclear_masses = np.array([nuc.mass for nuc, _ in detector.nuclei])
+        if self.options.contact:
+            denom = np.broadcast_to(masses[:, None, None] ** 2,
+                                    (masses.size, nuclear_masses.size, nodes.size))
+        else:
+            denom = 2.0 * nuclear_masses[None, :, None] * nodes[None, None, :] \
+                + masses[:, None, None] ** 2
+        ratio = self._REF_MASS**2 / denom  # (P, K, N)
+        return ratio[:, None, :, :] ** powers[None, :, None, None]
