@@ -1,0 +1,412 @@
+"""Sensitivity analyses: Asimov Δχ² profiles, 2D scans and exclusion curves.
+
+Three kinds share one model of the likelihood (PHYSICS.md §7):
+
+* ``profile`` — Δχ² along one parameter, per detector and combined; intervals at configurable
+  levels, a table (Tables 3, 4, 5) and a figure (Figs. 2, 4, 8, 15, 17).
+* ``scan2d`` — Δχ² on a grid of two parameters; contours per detector (Figs. 5, 9, 18).
+* ``exclusion`` — (shape, strength) planes such as (mediator mass, coupling); for each value of the
+  first parameter the smallest excluded value of the second, per detector and combined, for one or
+  several scenario variants (Figs. 6, 7, 10–14, 16, 19–23).
+
+A file names the scenario and its options, the Asimov truth (default: every parameter at its
+Standard-Model value), the grid, the statistics settings and the detectors. The grid of every
+detector is computed by :func:`chi2_grid`, a pure function of (analysis, values of the first axis)
+that the scan layer can run tile by tile.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
+from cevns.analyses.output import figure, save_figure, write_table
+from cevns.config import StrictModel
+from cevns.errors import ConfigError
+from cevns.scenarios import get_scenario
+from cevns.stats import (
+    Profile1D,
+    Scan2D,
+    exclusion_curve,
+    level_label,
+    level_value,
+    profile_chi2,
+    signal_background_channel,
+)
+
+Level = str | float
+
+
+class AxisSpec(StrictModel):
+    """A grid axis: ``{start, stop, num, spacing}`` or explicit ``values``."""
+
+    parameter: str
+    start: float | None = None
+    stop: float | None = None
+    num: int | None = Field(default=None, ge=2)
+    spacing: Literal["linear", "log"] = "linear"
+    values: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _grid(self) -> AxisSpec:
+        if self.values is not None:
+            if any(x is not None for x in (self.start, self.stop, self.num)):
+                raise ValueError("give either values or start/stop/num, not both")
+            v = self.values
+            if len(v) < 2:
+                raise ValueError("values: at least two grid points are needed")
+            if any(b <= a for a, b in zip(v[:-1], v[1:], strict=True)):
+                raise ValueError("values must be strictly increasing")
+            return self
+        if self.start is None or self.stop is None or self.num is None:
+            raise ValueError("give start, stop and num (or values)")
+        if not self.stop > self.start:
+            raise ValueError(f"empty or reversed grid: stop {self.stop:g} ≤ start {self.start:g}")
+        if self.spacing == "log" and self.start <= 0:
+            raise ValueError(f"log spacing needs start > 0, got {self.start:g}")
+        return self
+
+    def grid(self, quick: bool = False) -> np.ndarray:
+        """The grid values (coarser with ``quick``)."""
+        if self.values is not None:
+            return np.asarray(self.values, dtype=float)
+        num = max(11, self.num // 4) if quick else self.num
+        if self.spacing == "log":
+            return np.geomspace(self.start, self.stop, num)
+        return np.linspace(self.start, self.stop, num)
+
+
+class ScenarioChoice(StrictModel):
+    """Scenario name and options (validated by the scenario itself)."""
+
+    name: str
+    options: dict[str, Any] = {}
+
+    def build(self, extra: dict[str, Any] | None = None):
+        """The scenario object."""
+        return get_scenario(self.name, **{**self.options, **(extra or {})})
+
+
+class StatsSpec(StrictModel):
+    """Statistics settings (PHYSICS.md §7; docs/statistics.md)."""
+
+    sigma_signal: float = Field(default=0.10, gt=0, description="σ_α")
+    sigma_background: float = Field(default=0.01, gt=0, description="σ_β")
+    shared_signal: bool = Field(default=False, description="one α for all detectors")
+    combine: bool = True
+    levels: tuple[Level, ...] = ("1sigma_1dof", "90cl_1dof")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value):
+        for lv in value:
+            try:
+                v = level_value(lv)
+            except Exception as exc:  # stats raises ConfigError with the valid presets
+                raise ValueError(str(exc)) from None
+            if not v > 0:
+                raise ValueError(f"Δχ² level must be > 0, got {lv!r}")
+        if not value:
+            raise ValueError("at least one level is needed")
+        return value
+
+
+class Tie(StrictModel):
+    """Tie a parameter to another: ``value = ratio × other`` (e.g. m₄ = 0.5 m_X)."""
+
+    to: str
+    ratio: float = Field(gt=0)
+
+
+class SensitivityBase(AnalysisBase):
+    """Common keys of the sensitivity kinds."""
+
+    scenario: ScenarioChoice
+    truth: dict[str, float] = {}
+    fixed: dict[str, float] = {}
+    ties: dict[str, Tie] = {}
+    stats: StatsSpec = StatsSpec()
+
+    def axes(self) -> list[AxisSpec]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class ProfileAnalysis(SensitivityBase):
+    """Δχ² along one parameter (Tables 3–5; Figs. 2, 4, 8, 15, 17)."""
+
+    kind: Literal["profile"]
+    scan: AxisSpec
+    table_level: Level = "1sigma_1dof"
+    table: Literal["interval", "best-interval", "limit"] = "best-interval"
+    reference: dict[str, tuple[float, float]] = {}
+    reference_label: str = "paper"
+    xlabel: str = ""
+
+    def axes(self):
+        return [self.scan]
+
+
+class Scan2DAnalysis(SensitivityBase):
+    """Δχ² on a 2D grid with contours per detector (Figs. 5, 9, 18)."""
+
+    kind: Literal["scan2d"]
+    x: AxisSpec
+    y: AxisSpec
+    panels: Literal["per-detector", "overlay"] = "per-detector"
+    log_x: bool = False
+    log_y: bool = False
+
+    def axes(self):
+        return [self.x, self.y]
+
+
+class Variant(StrictModel):
+    """One curve family of an exclusion plot: scenario options and fixed values that differ."""
+
+    label: str
+    options: dict[str, Any] = {}
+    fixed: dict[str, float] = {}
+    ties: dict[str, Tie] = {}
+
+
+class ExclusionAnalysis(SensitivityBase):
+    """Exclusion curves in a (shape, strength) plane (Figs. 6, 7, 10–14, 16, 19–23)."""
+
+    kind: Literal["exclusion"]
+    x: AxisSpec
+    y: AxisSpec
+    level: Level = "90cl_2dof"
+    variants: tuple[Variant, ...] = ()
+    per_detector: bool = True
+    variant_column: str = "variant"
+    x_column: str = "mass_MeV"
+    y_column: str = "coupling"
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value):
+        StatsSpec._levels((value,))
+        return value
+
+    def axes(self):
+        return [self.x, self.y]
+
+
+# --- the computation ----------------------------------------------------------------------------
+
+
+def _values_for(an: SensitivityBase, scenario, grid: dict[str, np.ndarray],
+                fixed: dict[str, float], ties: dict[str, Tie]) -> dict[str, Any]:
+    values: dict[str, Any] = dict(fixed)
+    values.update(grid)
+    for name, tie in ties.items():
+        if tie.to not in grid:
+            raise ConfigError(f"ties.{name}.to: {tie.to!r} is not a scanned parameter "
+                              f"({', '.join(grid)})")
+        values[name] = tie.ratio * grid[tie.to]
+    scenario.check_names(values)
+    return values
+
+
+def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
+              quick: bool = False, variant: Variant | None = None) -> dict[str, np.ndarray]:
+    """Profiled χ² of every detector (and ``"combined"``) on the analysis grid.
+
+    Parameters
+    ----------
+    an : SensitivityBase
+        The analysis.
+    first_axis : ndarray, optional
+        Values of the first axis to compute (a tile); default the whole axis.
+    quick : bool
+        Coarse grids.
+    variant : Variant, optional
+        Exclusion-plot variant (scenario options, fixed values, ties).
+
+    Returns
+    -------
+    dict
+        Detector name → χ² array of the grid shape (one axis per scanned parameter).
+    """
+    axes = an.axes()
+    grid = {ax.parameter: ax.grid(quick) for ax in axes}
+    if first_axis is not None:
+        grid[axes[0].parameter] = np.asarray(first_axis, dtype=float)
+    options = variant.options if variant else {}
+    fixed = {**an.fixed, **(variant.fixed if variant else {})}
+    ties = {**an.ties, **(variant.ties if variant else {})}
+    scenario = an.scenario.build(options)
+    src = an.source.build()
+    dets = an.build_detectors()
+    channels = []
+    chi2 = {}
+    for det in dets:
+        truth_vals = dict(an.truth)
+        scenario.check_names(truth_vals)
+        observed_signal = scenario.counts(det, src, truth_vals)
+        background = det.background_counts(src)
+        observed = observed_signal + background
+        if ties:
+            # tied parameters follow a scanned one: evaluate point by point on the outer grid
+            names = list(grid)
+            mesh = np.meshgrid(*(grid[n] for n in names), indexing="ij")
+            vals = _values_for(an, scenario, {n: m for n, m in zip(names, mesh, strict=True)},
+                               fixed, ties)
+            signal = scenario.counts(det, src, vals, grid="broadcast")
+        else:
+            vals = _values_for(an, scenario, grid, fixed, ties)
+            signal = scenario.counts(det, src, vals, grid="outer")
+        ch = signal_background_channel(det.name, observed, signal, background,
+                                       sigma_signal=an.stats.sigma_signal,
+                                       sigma_background=an.stats.sigma_background,
+                                       shared_signal=an.stats.shared_signal)
+        channels.append(ch)
+        chi2[det.name] = profile_chi2([ch]).chi2
+    if an.stats.combine and len(dets) > 1:
+        if an.stats.shared_signal:
+            chi2["combined"] = profile_chi2(channels).chi2
+        else:
+            chi2["combined"] = sum(chi2[d.name] for d in dets)
+    return chi2
+
+
+def _label(an: SensitivityBase, parameter: str) -> str:
+    scenario = an.scenario.build()
+    p = scenario.parameters.get(parameter)
+    return (p.label or p.name) if p else parameter
+
+
+# --- runners ------------------------------------------------------------------------------------
+
+
+@register_kind("profile", ProfileAnalysis, "Δχ² profile along one parameter, with intervals")
+def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    x = an.scan.grid(options.quick)
+    chi2 = chi2_grid(an, quick=options.quick)
+    files: list[Path] = []
+    rows = []
+    fig, ax = figure(figsize=(6.4, 4.4), layout="constrained")
+    table_level = level_value(an.table_level)
+    for name, values in chi2.items():
+        prof = Profile1D(x, values, parameter=an.scan.parameter, label=name)
+        pieces = prof.interval(an.table_level)
+        row: dict[str, Any] = {"detector": name}
+        lower = pieces[0].lower if pieces else math.nan
+        upper = pieces[-1].upper if pieces else math.nan
+        if an.table in ("best-interval",):
+            row["best"] = prof.best
+        if an.table == "limit":
+            # a one-sided limit: the interval edge that is not at the truth side of the grid
+            row["limit"] = lower if not pieces[0].lower_open else upper
+        else:
+            row["lower"] = lower
+            row["upper"] = upper
+        row["open_edge"] = ",".join(
+            s for s, flag in (("lower", pieces and pieces[0].lower_open),
+                              ("upper", pieces and pieces[-1].upper_open)) if flag)
+        if name in an.reference:
+            ref_lo, ref_hi = an.reference[name]
+            row[f"{an.reference_label}_lower"] = ref_lo
+            row[f"{an.reference_label}_upper"] = ref_hi
+            row["diff_lower"] = lower - ref_lo
+            row["diff_upper"] = upper - ref_hi
+        rows.append(row)
+        style = {"color": "k", "lw": 2} if name == "combined" else {"lw": 1.2}
+        ax.plot(x, prof.delta_chi2, label=name, **style)
+        files_csv = out / f"{an.name}_profile_{name}.csv"
+        prof.to_csv(files_csv)
+        files.append(files_csv)
+    for lv in an.stats.levels:
+        ax.axhline(level_value(lv), color="grey", ls=":", lw=0.8)
+        ax.text(x[-1], level_value(lv), level_label(lv), ha="right", va="bottom", fontsize=7)
+    ax.set_ylim(0, max(level_value(lv) for lv in an.stats.levels) * 2.5)
+    ax.set_xlabel(an.xlabel or _label(an, an.scan.parameter))
+    ax.set_ylabel(r"$\Delta\chi^2$")
+    ax.set_title(an.title, fontsize=10)
+    ax.legend(fontsize=8)
+    files += save_figure(fig, out, an.name)
+    caption = (f"{an.title} — intervals at Δχ² = {table_level:.3g} ({level_label(an.table_level)})"
+               f"; {an.paper}")
+    files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
+    return files
+
+
+@register_kind("scan2d", Scan2DAnalysis, "Δχ² on a 2D grid with contours")
+def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    x, y = an.x.grid(options.quick), an.y.grid(options.quick)
+    chi2 = chi2_grid(an, quick=options.quick)
+    files: list[Path] = []
+    names = list(chi2)
+    n = len(names) if an.panels == "per-detector" else 1
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = figure(nrows, ncols, figsize=(4.4 * ncols, 3.6 * nrows), squeeze=False,
+                       layout="constrained")
+    for i, name in enumerate(names):
+        scan = Scan2D(x, y, chi2[name], x_name=an.x.parameter, y_name=an.y.parameter, label=name)
+        path = out / f"{an.name}_{name}.nc"
+        scan.to_netcdf(path)
+        files.append(path)
+        ax = axes.flat[i if an.panels == "per-detector" else 0]
+        scan.plot(ax=ax, levels=list(an.stats.levels))
+        if an.panels == "per-detector":
+            ax.set_title(name, fontsize=9)
+        ax.set_xlabel(_label(an, an.x.parameter))
+        ax.set_ylabel(_label(an, an.y.parameter))
+        if an.log_x:
+            ax.set_xscale("log")
+        if an.log_y:
+            ax.set_yscale("log")
+        csv = out / f"{an.name}_{name}_contours.csv"
+        scan.to_csv(csv, levels=list(an.stats.levels))
+        files.append(csv)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle(an.title, fontsize=10)
+    files += save_figure(fig, out, an.name)
+    return files
+
+
+@register_kind("exclusion", ExclusionAnalysis, "exclusion curves in a (shape, strength) plane")
+def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    x, y = an.x.grid(options.quick), an.y.grid(options.quick)
+    variants = an.variants or (Variant(label=an.scenario.options.get("interaction", an.name)),)
+    rows = []
+    fig, ax = figure(figsize=(6.4, 4.6), layout="constrained")
+    files: list[Path] = []
+    colour = 0
+    for variant in variants:
+        chi2 = chi2_grid(an, quick=options.quick, variant=variant)
+        for name, values in chi2.items():
+            if name != "combined" and not an.per_detector and len(chi2) > 1:
+                continue
+            delta = values - np.nanmin(values)
+            curve = exclusion_curve(x, y, delta, an.level)
+            for xi, yi, ok in zip(curve.x, curve.y, curve.found, strict=True):
+                if ok:
+                    rows.append({an.x_column: float(xi), an.y_column: float(yi),
+                                 an.variant_column: variant.label, "detector": name})
+            lw = 2.0 if name == "combined" else 0.9
+            lbl = f"{variant.label} ({name})" if len(variants) > 1 else name
+            c = f"C{colour % 10}"
+            colour += 1
+            if np.nanmax(delta) > level_value(an.level):
+                ax.contour(x, y, delta.T, levels=[level_value(an.level)], colors=c, linewidths=lw)
+            ax.plot([], [], label=lbl, color=c, lw=lw)
+    ax.set_xscale("log" if an.x.spacing == "log" else "linear")
+    ax.set_yscale("log" if an.y.spacing == "log" else "linear")
+    ax.set_xlabel(_label(an, an.x.parameter))
+    ax.set_ylabel(_label(an, an.y.parameter))
+    ax.set_title(f"{an.title} ({level_label(an.level)})", fontsize=10)
+    ax.legend(fontsize=7)
+    files += save_figure(fig, out, an.name)
+    if not rows:
+        raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
+                          "extend the coupling axis")
+    files += write_table(rows, out, an.name, floatfmt=".6g")[:1]
+    return files
