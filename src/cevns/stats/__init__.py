@@ -1,0 +1,101 @@
+"""Statistics: Poisson χ² with pulls, batched profiling, intervals, contours and exclusion curves.
+
+This layer knows nothing of physics: it takes arrays of expected counts and returns χ². Arrays may
+carry leading grid axes — a signal of shape ``(*grid, n_bins)`` gives a χ² of shape ``grid`` — so a
+whole parameter scan is profiled in one call. The mathematics is in ``docs/statistics.md``.
+
+What to use when
+----------------
+Build the model
+    :class:`Component` (expected counts, the name of the nuisance θ that scales it by 1 + θ, and
+    optionally the pull width σ of that nuisance), :class:`Channel` (one detector: observed counts
+    and its components), :func:`asimov` (Asimov data: the sum of the nominal expected counts).
+    For the paper's setup, Eq. (30), :func:`signal_background_channel` makes the channel
+    (1 + α) N_sig + (1 + β) N_bkg with σ_α = 10 %, σ_β = 1 % and nuisances ``alpha_<name>``,
+    ``beta_<name>`` — independent per detector (the default), or a common ``alpha`` shared by all
+    detectors with ``shared_signal=True`` (one flux normalisation for every ESS detector).
+
+Get χ²
+    :func:`profile_chi2` (or :meth:`PoissonModel.profile`) minimises over all nuisances at every
+    grid point at once (vectorised Newton; analytic gradient and Hessian) and returns a
+    :class:`ProfileResult` (``.chi2``, ``.nuisances``, ``.converged``, ``.chi2_by_channel``).
+    Channels are combined by summing their χ²; nuisances with the same name are one parameter.
+    :func:`chi2_at` / :meth:`PoissonModel.chi2` evaluate χ² at given nuisance values (no
+    profiling); :meth:`PoissonModel.gradient` and :meth:`~PoissonModel.hessian` give the analytic
+    derivatives; :func:`poisson_deviance` is the bare Poisson χ² without nuisances.
+
+Fit one point with iminuit
+    :meth:`PoissonModel.minuit` returns an :class:`iminuit.Minuit` for one grid point (for
+    uncertainties, MINOS, or as an independent cross-check of the profiler).
+
+Read off results
+    :class:`Profile1D` — one parameter: best fit (parabola-refined), :meth:`Profile1D.interval`
+    (pieces with interpolated edges; open edges flagged), plot/CSV. :class:`Scan2D` — two
+    parameters: contours (:meth:`Scan2D.contours`), 1D profiles, netCDF/CSV output.
+    :func:`exclusion_curve` — (mass, coupling) planes: the smallest excluded coupling per mass.
+
+Levels
+    :func:`level_value` turns a preset name (``"1sigma_1dof"`` 1.00, ``"90cl_1dof"`` 2.71,
+    ``"1sigma_2dof"`` 2.30, ``"90cl_2dof"`` 4.61, …) or a number into a Δχ² threshold computed
+    from the χ² distribution; :func:`chi2_level` does so for any CL and dof. The paper's
+    conventions (PHYSICS.md §7): Table 3/4 intervals at Δχ² = 1; figures at 90 % C.L.; 2D
+    exclusion curves at 4.61 by default, 2.71 (raster scan) as the option.
+
+Example
+-------
+>>> import numpy as np
+>>> from cevns.stats import asimov, signal_background_channel, profile_chi2, Profile1D
+>>> signal = np.array([40.0, 30.0, 20.0])              # nominal expected signal per bin
+>>> background = np.array([10.0, 10.0, 10.0])
+>>> observed = asimov(signal, background)
+>>> scale = np.linspace(0.7, 1.3, 61)                   # a rate-scale grid: shape (61, 3)
+>>> ch = signal_background_channel("CsI", observed, scale[:, None] * signal, background)
+>>> res = profile_chi2([ch])
+>>> prof = Profile1D(scale, res.chi2, parameter="scale")
+>>> round(prof.best, 3)
+1.0
+>>> [round(v, 3) for v in prof.interval("1sigma_1dof")[0]]
+[0.854, 1.171]
+"""
+
+from __future__ import annotations
+
+from cevns.stats.intervals import ExclusionCurve, Interval, Profile1D, Scan2D, exclusion_curve
+from cevns.stats.levels import LEVEL_PRESETS, chi2_level, level_label, level_value
+from cevns.stats.likelihood import (
+    FREE,
+    PAPER_SIGMA_BACKGROUND,
+    PAPER_SIGMA_SIGNAL,
+    Channel,
+    Component,
+    PoissonModel,
+    asimov,
+    chi2_at,
+    poisson_deviance,
+    signal_background_channel,
+)
+from cevns.stats.profile import ProfileResult, profile_chi2
+
+__all__ = [
+    "FREE",
+    "LEVEL_PRESETS",
+    "PAPER_SIGMA_BACKGROUND",
+    "PAPER_SIGMA_SIGNAL",
+    "Channel",
+    "Component",
+    "ExclusionCurve",
+    "Interval",
+    "PoissonModel",
+    "Profile1D",
+    "ProfileResult",
+    "Scan2D",
+    "asimov",
+    "chi2_at",
+    "chi2_level",
+    "exclusion_curve",
+    "level_label",
+    "level_value",
+    "poisson_deviance",
+    "profile_chi2",
+    "signal_background_channel",
+]

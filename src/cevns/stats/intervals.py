@@ -1,0 +1,773 @@
+"""Reading intervals, contours and exclusion curves off Δχ² grids.
+
+- :class:`Profile1D`: a χ² profile along one parameter → best fit and allowed intervals.
+- :class:`Scan2D`: a χ² grid over two parameters → contours, 1D profiles, exclusion curves.
+- :func:`exclusion_curve`: for (mass, coupling) planes, the smallest excluded coupling per mass.
+
+Every grid must be one-dimensional, non-empty and strictly increasing; anything else is a
+:class:`~cevns.errors.ConfigError` that names the argument. Levels are preset names or Δχ² values
+(see :mod:`cevns.stats.levels`).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.errors import ConfigError, MissingDependencyError
+from cevns.stats.levels import Level, level_label, level_value
+
+PathLike = str | os.PathLike[str]
+
+
+# -- validation helpers ----------------------------------------------------------------------------
+
+
+def _check_axis(values: ArrayLike, name: str, min_len: int = 2) -> NDArray[np.float64]:
+    """A 1-D, finite, strictly increasing grid of at least ``min_len`` points."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a 1-D array of numbers") from None
+    if arr.ndim != 1:
+        raise ConfigError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ConfigError(f"{name} is empty")
+    if arr.size < min_len:
+        raise ConfigError(f"{name} needs at least {min_len} points, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError(f"{name} must be finite; found {arr[~np.isfinite(arr)][0]}")
+    step = np.diff(arr)
+    if np.all(step < 0):
+        raise ConfigError(
+            f"{name} is decreasing (reversed); give it in increasing order "
+            "(reverse the values of the grid along that axis too)"
+        )
+    if not np.all(step > 0):
+        i = int(np.flatnonzero(~(step > 0))[0])
+        raise ConfigError(
+            f"{name} must be strictly increasing; {name}[{i + 1}] = {arr[i + 1]:g} follows "
+            f"{name}[{i}] = {arr[i]:g}"
+        )
+    return arr
+
+
+def _check_values(values: ArrayLike, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """χ² or Δχ² values of a given shape; NaN or −inf is an error, +inf is allowed."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be an array of numbers") from None
+    if arr.shape != shape:
+        raise ConfigError(f"{name} has shape {arr.shape}; expected {shape} from the grid axes")
+    if np.any(np.isnan(arr)) or np.any(arr == -np.inf):
+        where = tuple(int(i) for i in np.argwhere(np.isnan(arr) | (arr == -np.inf))[0])
+        raise ConfigError(f"{name} must not contain NaN or -inf; found {arr[where]} at {where}")
+    if not np.any(np.isfinite(arr)):
+        raise ConfigError(f"{name} has no finite value")
+    return arr
+
+
+def _check_name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _levels(levels: Level | Iterable[Level]) -> list[Level]:
+    if isinstance(levels, str | int | float):
+        return [levels]
+    out = list(levels)
+    for lv in out:
+        level_value(lv)
+    return out
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - matplotlib is a core dependency
+        raise MissingDependencyError("plotting needs matplotlib: pip install matplotlib") from None
+    return plt
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+# -- 1D --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One connected piece of an allowed region.
+
+    Attributes
+    ----------
+    lower, upper : float
+        Edges, interpolated between grid points; the grid edge where the piece is open.
+    lower_open, upper_open : bool
+        True if Δχ² stays below the level up to the grid edge on that side: the true edge is at or
+        beyond the grid edge and is *not* known.
+    """
+
+    lower: float
+    upper: float
+    lower_open: bool = False
+    upper_open: bool = False
+
+    @property
+    def closed(self) -> bool:
+        """Both edges found inside the grid."""
+        return not (self.lower_open or self.upper_open)
+
+    @property
+    def width(self) -> float:
+        """upper − lower (a lower bound on the width if the piece is open)."""
+        return self.upper - self.lower
+
+    def __contains__(self, value: float) -> bool:
+        return self.lower <= value <= self.upper
+
+    def __iter__(self):
+        """Unpack as ``lower, upper``."""
+        return iter((self.lower, self.upper))
+
+    def __str__(self) -> str:
+        lo = ("≤" if self.lower_open else "") + _fmt(self.lower)
+        hi = ("≥" if self.upper_open else "") + _fmt(self.upper)
+        return f"[{lo}, {hi}]"
+
+
+def _sqrt_interp(x0: float, x1: float, d0: float, d1: float, level: float) -> float:
+    """Where Δχ² crosses ``level`` between (x0, d0) and (x1, d1), one on each side.
+
+    Interpolates √Δχ² linearly, which is exact for a parabolic χ² (√Δχ² = |x − x̂|/s is linear on
+    each side of the minimum) and otherwise a monotone interpolant like the linear one.
+    """
+    u0, u1 = math.sqrt(max(d0, 0.0)), math.sqrt(max(d1, 0.0))
+    if math.isinf(u0) or math.isinf(u1):
+        return x0 if math.isinf(u1) else x1
+    if u1 == u0:
+        return 0.5 * (x0 + x1)
+    frac = (math.sqrt(level) - u0) / (u1 - u0)
+    return x0 + min(max(frac, 0.0), 1.0) * (x1 - x0)
+
+
+def _parabola_vertex(x: NDArray[np.float64], y: NDArray[np.float64], j: int):
+    """Vertex (x̂, ŷ) of the parabola through points j−1, j, j+1, or None if not a minimum."""
+    xs, ys = x[j - 1 : j + 2], y[j - 1 : j + 2]
+    if not np.all(np.isfinite(ys)):
+        return None
+    a, b, c = np.polyfit(xs - xs[1], ys, 2)
+    if not a > 0:
+        return None
+    xv = -b / (2 * a)
+    if not xs[0] - xs[1] <= xv <= xs[2] - xs[1]:
+        return None
+    return xs[1] + xv, min(c - b * b / (4 * a), ys[1])
+
+
+class Profile1D:
+    """A χ² profile along one parameter (e.g. the profiled χ² on a sin²θ_W grid).
+
+    Parameters
+    ----------
+    x : array_like
+        Parameter grid, strictly increasing, ≥ 2 points.
+    chi2 : array_like
+        χ² at each grid point (``inf`` allowed, NaN not).
+    parameter : str
+        Parameter name (CSV column, plot label fallback), e.g. ``"sin2w"``.
+    label : str, optional
+        Axis label for plots, e.g. ``r"$\\sin^2\\theta_W$"``.
+    refine : bool
+        Refine the minimum by the parabola through the grid minimum and its neighbours (default);
+        ``False``: use the grid minimum. Δχ² is taken relative to the (refined) minimum.
+
+    Attributes
+    ----------
+    best : float
+        Best-fit parameter value.
+    chi2_min : float
+        Minimum χ² (refined).
+    best_at_edge : bool
+        The grid minimum is the first or last grid point: the true minimum may lie outside.
+    """
+
+    def __init__(
+        self,
+        x: ArrayLike,
+        chi2: ArrayLike,
+        *,
+        parameter: str = "x",
+        label: str | None = None,
+        refine: bool = True,
+    ):
+        self.x = _check_axis(x, "x")
+        self.chi2 = _check_values(chi2, "chi2", self.x.shape)
+        self.parameter = _check_name(parameter, "parameter")
+        self.label = label
+        j = int(np.argmin(self.chi2))
+        self.best_at_edge = j in (0, self.x.size - 1)
+        vertex = (
+            None if (self.best_at_edge or not refine) else _parabola_vertex(self.x, self.chi2, j)
+        )
+        self.best, self.chi2_min = (
+            (float(vertex[0]), float(vertex[1]))
+            if vertex
+            else (float(self.x[j]), float(self.chi2[j]))
+        )
+
+    @property
+    def delta_chi2(self) -> NDArray[np.float64]:
+        """Δχ² = χ² − χ²_min on the grid."""
+        return self.chi2 - self.chi2_min
+
+    def interval(self, level: Level = "1sigma_1dof") -> list[Interval]:
+        """Allowed region {x: Δχ²(x) ≤ level} as a list of pieces, in increasing order.
+
+        Parameters
+        ----------
+        level : str or float
+            Preset name (see :mod:`cevns.stats.levels`) or Δχ² value > 0.
+
+        Returns
+        -------
+        list of Interval
+            Edges interpolated between grid points (linear in √Δχ², exact for a parabola); open
+            edges are at the grid edge with ``lower_open``/``upper_open`` set.
+        """
+        lv = level_value(level)
+        d, x = self.delta_chi2, self.x
+        allowed = d <= lv
+        pieces: list[Interval] = []
+        i, n = 0, x.size
+        while i < n:
+            if not allowed[i]:
+                i += 1
+                continue
+            start = i
+            while i + 1 < n and allowed[i + 1]:
+                i += 1
+            stop = i
+            lo_open, hi_open = start == 0, stop == n - 1
+            lo = (
+                x[0]
+                if lo_open
+                else _sqrt_interp(x[start], x[start - 1], d[start], d[start - 1], lv)
+            )
+            hi = x[-1] if hi_open else _sqrt_interp(x[stop], x[stop + 1], d[stop], d[stop + 1], lv)
+            pieces.append(Interval(float(lo), float(hi), lo_open, hi_open))
+            i += 1
+        return pieces
+
+    def allowed_range(self, level: Level = "1sigma_1dof") -> Interval:
+        """The envelope [min lower, max upper] of all allowed pieces (what a table quotes)."""
+        pieces = self.interval(level)
+        return Interval(
+            pieces[0].lower, pieces[-1].upper, pieces[0].lower_open, pieces[-1].upper_open
+        )
+
+    def plot(
+        self, ax=None, levels: Level | Iterable[Level] = ("1sigma_1dof", "90cl_1dof"), **kwargs
+    ):
+        """Plot Δχ² against the parameter with horizontal lines at ``levels``.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Default: the current axes of pyplot.
+        levels : str, float or sequence
+            Levels to mark (empty for none).
+        **kwargs
+            Passed to ``ax.plot`` for the curve.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        if ax is None:
+            ax = _pyplot().gca()
+        ax.plot(self.x, self.delta_chi2, **kwargs)
+        for k, lv in enumerate(_levels(levels)):
+            ax.axhline(level_value(lv), color=f"C{k + 1}", ls="--", lw=1, label=level_label(lv))
+        ax.set_xlabel(self.label or self.parameter)
+        ax.set_ylabel(r"$\Delta\chi^2$")
+        return ax
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python representation (JSON-serialisable; inf stays float('inf'))."""
+        return {
+            "parameter": self.parameter,
+            "label": self.label,
+            "x": self.x.tolist(),
+            "chi2": self.chi2.tolist(),
+            "delta_chi2": self.delta_chi2.tolist(),
+            "best": self.best,
+            "chi2_min": self.chi2_min,
+            "best_at_edge": self.best_at_edge,
+        }
+
+    def to_csv(self, path: PathLike) -> None:
+        """Write columns ``<parameter>, chi2, delta_chi2``."""
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([self.parameter, "chi2", "delta_chi2"])
+            for row in zip(self.x, self.chi2, self.delta_chi2, strict=True):
+                w.writerow([repr(float(v)) for v in row])
+
+    def _rows(self) -> list[tuple[str, str]]:
+        best = _fmt(self.best) + (" (at grid edge)" if self.best_at_edge else "")
+        rows = [("best", best), ("χ²_min", _fmt(self.chi2_min))]
+        for lv in ("1sigma_1dof", "90cl_1dof"):
+            rows.append((level_label(lv), ", ".join(str(p) for p in self.interval(lv))))
+        return rows
+
+    def __repr__(self) -> str:
+        head = (
+            f"Profile1D({self.parameter!r}, {self.x.size} points on "
+            f"[{_fmt(self.x[0])}, {_fmt(self.x[-1])}])"
+        )
+        rows = self._rows()
+        w = max(len(a) for a, _ in rows)
+        return head + "\n" + "\n".join(f"  {a:<{w}}  {b}" for a, b in rows)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in self._rows()
+        )
+        cap = html.escape(f"Profile1D {self.parameter} ({self.x.size} points)")
+        return f"<table><caption>{cap}</caption>{body}</table>"
+
+
+# -- 2D --------------------------------------------------------------------------------------------
+
+
+def _quadratic_vertex_2d(x, y, z, i: int, j: int):
+    """Vertex of the least-squares quadratic through the 3×3 block around (i, j), or None."""
+    xs, ys = x[i - 1 : i + 2] - x[i], y[j - 1 : j + 2] - y[j]
+    zz = z[i - 1 : i + 2, j - 1 : j + 2]
+    if not np.all(np.isfinite(zz)):
+        return None
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    gx, gy, zz = gx.ravel(), gy.ravel(), zz.ravel()
+    design = np.column_stack([np.ones(9), gx, gy, gx * gx, gx * gy, gy * gy])
+    c0, cx, cy, cxx, cxy, cyy = np.linalg.lstsq(design, zz, rcond=None)[0]
+    hess = np.array([[2 * cxx, cxy], [cxy, 2 * cyy]])
+    if not (hess[0, 0] > 0 and np.linalg.det(hess) > 0):
+        return None
+    dx, dy = np.linalg.solve(hess, [-cx, -cy])
+    if not (xs[0] <= dx <= xs[2] and ys[0] <= dy <= ys[2]):
+        return None
+    zmin = c0 + 0.5 * (cx * dx + cy * dy)
+    return x[i] + dx, y[j] + dy, min(zmin, z[i, j])
+
+
+class Scan2D:
+    """χ² on a grid of two parameters: contours, 1D profiles and exclusion curves.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Grid axes, strictly increasing, ≥ 2 points each.
+    chi2 : array_like
+        χ² of shape ``(len(x), len(y))`` (``inf`` allowed, NaN not).
+    x_name, y_name : str
+        Parameter names (netCDF dimensions), e.g. ``"sin2w"``, ``"Rn_fm"``.
+    x_label, y_label : str, optional
+        Axis labels for plots.
+    refine : bool
+        Refine the minimum with a quadratic fit to the 3×3 block around the grid minimum.
+    """
+
+    def __init__(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        chi2: ArrayLike,
+        *,
+        x_name: str = "x",
+        y_name: str = "y",
+        x_label: str | None = None,
+        y_label: str | None = None,
+        refine: bool = True,
+    ):
+        self.x = _check_axis(x, "x")
+        self.y = _check_axis(y, "y")
+        self.chi2 = _check_values(chi2, "chi2", (self.x.size, self.y.size))
+        self.x_name = _check_name(x_name, "x_name")
+        self.y_name = _check_name(y_name, "y_name")
+        if self.x_name == self.y_name:
+            raise ConfigError(f"x_name and y_name must differ, both are {x_name!r}")
+        self.x_label, self.y_label = x_label, y_label
+        i, j = np.unravel_index(int(np.argmin(self.chi2)), self.chi2.shape)
+        self.best_at_edge = i in (0, self.x.size - 1) or j in (0, self.y.size - 1)
+        vertex = None
+        if refine and not self.best_at_edge:
+            vertex = _quadratic_vertex_2d(self.x, self.y, self.chi2, int(i), int(j))
+        if vertex is None:
+            vertex = (self.x[i], self.y[j], self.chi2[i, j])
+        self.best = (float(vertex[0]), float(vertex[1]))
+        self.chi2_min = float(vertex[2])
+
+    @property
+    def delta_chi2(self) -> NDArray[np.float64]:
+        """Δχ² = χ² − χ²_min, shape ``(len(x), len(y))``."""
+        return self.chi2 - self.chi2_min
+
+    def _finite_delta(self) -> NDArray[np.float64]:
+        d = self.delta_chi2
+        finite = d[np.isfinite(d)]
+        big = max(float(finite.max()), 1.0) * 1e3
+        return np.where(np.isfinite(d), d, big)
+
+    def contours(self, level: Level = "90cl_2dof") -> list[NDArray[np.float64]]:
+        """Contour lines Δχ² = level as a list of ``(N, 2)`` arrays of (x, y) points.
+
+        Closed lines repeat their first point at the end; lines that run into the grid boundary
+        end there (the allowed region is then open on that side).
+        """
+        import contourpy
+
+        gen = contourpy.contour_generator(
+            self.x, self.y, self._finite_delta().T, line_type=contourpy.LineType.Separate
+        )
+        return [np.asarray(seg, dtype=float) for seg in gen.lines(level_value(level))]
+
+    def profile(self, along: str) -> Profile1D:
+        """Profile1D along one axis, minimising χ² over the other on the grid.
+
+        Parameters
+        ----------
+        along : str
+            ``x_name`` or ``y_name`` (or ``"x"`` / ``"y"``).
+        """
+        if along in (self.x_name, "x"):
+            return Profile1D(
+                self.x, self.chi2.min(axis=1), parameter=self.x_name, label=self.x_label
+            )
+        if along in (self.y_name, "y"):
+            return Profile1D(
+                self.y, self.chi2.min(axis=0), parameter=self.y_name, label=self.y_label
+            )
+        raise ConfigError(f"along must be {self.x_name!r} or {self.y_name!r}, got {along!r}")
+
+    def exclusion(
+        self, level: Level = "90cl_2dof", *, axis: int = 1, log: bool | None = None
+    ) -> ExclusionCurve:
+        """The exclusion curve of this scan; see :func:`exclusion_curve`."""
+        names = (self.x_name, self.y_name) if axis == 1 else (self.y_name, self.x_name)
+        return exclusion_curve(
+            self.x, self.y, self.delta_chi2, level, axis=axis, log=log, names=names
+        )
+
+    def plot(
+        self,
+        ax=None,
+        levels: Level | Iterable[Level] = ("90cl_2dof",),
+        *,
+        filled: bool = False,
+        mark_best: bool = True,
+        **kwargs,
+    ):
+        """Draw the Δχ² contours at ``levels`` (lines, or the allowed regions filled).
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        if ax is None:
+            ax = _pyplot().gca()
+        values = sorted(level_value(lv) for lv in _levels(levels))
+        z = self._finite_delta().T
+        if filled:
+            kwargs.setdefault("alpha", 0.5)
+            ax.contourf(self.x, self.y, z, levels=[float(np.min(z)) - 1.0, *values], **kwargs)
+        else:
+            ax.contour(self.x, self.y, z, levels=values, **kwargs)
+        if mark_best:
+            ax.plot(*self.best, marker="*", color="k", ls="none")
+        ax.set_xlabel(self.x_label or self.x_name)
+        ax.set_ylabel(self.y_label or self.y_name)
+        return ax
+
+    def to_dataset(self):
+        """The scan as an :class:`xarray.Dataset` (variables chi2 and delta_chi2)."""
+        import xarray as xr
+
+        dims = (self.x_name, self.y_name)
+        return xr.Dataset(
+            {"chi2": (dims, self.chi2), "delta_chi2": (dims, self.delta_chi2)},
+            coords={self.x_name: self.x, self.y_name: self.y},
+            attrs={
+                "chi2_min": self.chi2_min,
+                f"best_{self.x_name}": self.best[0],
+                f"best_{self.y_name}": self.best[1],
+                "x_label": self.x_label or "",
+                "y_label": self.y_label or "",
+                "created_by": "cevns.stats.Scan2D",
+            },
+        )
+
+    def to_netcdf(self, path: PathLike) -> None:
+        """Write the grid to netCDF (engine h5netcdf); read back with :meth:`from_netcdf`."""
+        self.to_dataset().to_netcdf(path, engine="h5netcdf")
+
+    @classmethod
+    def from_netcdf(cls, path: PathLike) -> Scan2D:
+        """Read a scan written by :meth:`to_netcdf`."""
+        import xarray as xr
+
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            x_name, y_name = ds["chi2"].dims
+            return cls(
+                ds[x_name].values,
+                ds[y_name].values,
+                ds["chi2"].values,
+                x_name=str(x_name),
+                y_name=str(y_name),
+                x_label=ds.attrs.get("x_label") or None,
+                y_label=ds.attrs.get("y_label") or None,
+            )
+
+    def to_csv(
+        self,
+        path: PathLike,
+        levels: Level | Iterable[Level] = ("90cl_2dof",),
+        *,
+        columns: Sequence[str] = ("x", "y"),
+    ) -> None:
+        """Write the contour lines: columns ``x, y, segment, level`` (names of x, y settable).
+
+        ``segment`` numbers the lines of one level from 0; ``level`` is the Δχ² value.
+        """
+        if len(columns) != 2:
+            raise ConfigError(f"columns must name the x and y columns, got {columns!r}")
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([*columns, "segment", "level"])
+            for lv in _levels(levels):
+                value = level_value(lv)
+                for k, seg in enumerate(self.contours(lv)):
+                    for px, py in seg:
+                        w.writerow([repr(float(px)), repr(float(py)), k, repr(value)])
+
+    def _rows(self) -> list[tuple[str, str]]:
+        best = f"{self.x_name} = {_fmt(self.best[0])}, {self.y_name} = {_fmt(self.best[1])}"
+        rows = [
+            ("grid", f"{self.x.size} × {self.y.size}"),
+            ("best", best + (" (at grid edge)" if self.best_at_edge else "")),
+            ("χ²_min", _fmt(self.chi2_min)),
+        ]
+        for lv in ("1sigma_2dof", "90cl_2dof"):
+            rows.append((level_label(lv), f"{len(self.contours(lv))} contour line(s)"))
+        return rows
+
+    def __repr__(self) -> str:
+        rows = self._rows()
+        w = max(len(a) for a, _ in rows)
+        head = f"Scan2D({self.x_name!r}, {self.y_name!r})"
+        return head + "\n" + "\n".join(f"  {a:<{w}}  {b}" for a, b in rows)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in self._rows()
+        )
+        cap = html.escape(f"Scan2D {self.x_name} × {self.y_name}")
+        return f"<table><caption>{cap}</caption>{body}</table>"
+
+
+# -- exclusion curves ------------------------------------------------------------------------------
+
+
+def _is_log_spaced(values: NDArray[np.float64]) -> bool:
+    """Positive with a constant ratio of neighbours (≥ 3 points, ratio ≠ 1)."""
+    if values.size < 3 or not np.all(values > 0):
+        return False
+    ratio = values[1:] / values[:-1]
+    return bool(np.allclose(ratio, ratio[0], rtol=1e-6, atol=0) and not np.isclose(ratio[0], 1.0))
+
+
+@dataclass(frozen=True, eq=False)
+class ExclusionCurve:
+    """Smallest excluded coupling at each mass (or, generally, at each value of the other axis).
+
+    Attributes
+    ----------
+    mass : ndarray
+        Values of the axis that is *not* scanned (masses).
+    limit : ndarray
+        First coupling, scanning upward, where Δχ² reaches the level (interpolated). Where
+        ``found`` is False: the grid's largest coupling if Δχ² never reaches the level, the
+        smallest if it is already above the level there (see ``below_grid``). Never NaN.
+    found : ndarray of bool
+        A crossing was found inside the coupling grid.
+    below_grid : ndarray of bool
+        Δχ² ≥ level already at the smallest coupling: the limit is below the grid.
+    level : float
+        The Δχ² level.
+    log : bool
+        Whether the coupling axis was treated as log-spaced (log–log interpolation).
+    names : tuple of str
+        Column names (mass, coupling) for :meth:`to_csv` and plots.
+    """
+
+    mass: NDArray[np.float64]
+    limit: NDArray[np.float64]
+    found: NDArray[np.bool_]
+    below_grid: NDArray[np.bool_]
+    level: float
+    log: bool
+    names: tuple[str, str] = ("mass", "coupling")
+
+    def to_csv(
+        self, path: PathLike, *, columns: Sequence[str] | None = None, include_missing: bool = False
+    ) -> None:
+        """Write the curve.
+
+        Parameters
+        ----------
+        path : path-like
+        columns : (str, str), optional
+            Column names, e.g. ``("mass_MeV", "coupling")``; default :attr:`names`.
+        include_missing : bool
+            Also write the masses without a crossing, with an extra column ``found`` (0/1).
+        """
+        cols = tuple(columns) if columns is not None else self.names
+        if len(cols) != 2:
+            raise ConfigError(f"columns must name the mass and coupling columns, got {columns!r}")
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([*cols, "found"] if include_missing else list(cols))
+            for m, g, ok in zip(self.mass, self.limit, self.found, strict=True):
+                if include_missing:
+                    w.writerow([repr(float(m)), repr(float(g)), int(ok)])
+                elif ok:
+                    w.writerow([repr(float(m)), repr(float(g))])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python representation."""
+        return {
+            "names": list(self.names),
+            "mass": self.mass.tolist(),
+            "limit": self.limit.tolist(),
+            "found": self.found.tolist(),
+            "below_grid": self.below_grid.tolist(),
+            "level": self.level,
+            "log": self.log,
+        }
+
+    def plot(self, ax=None, **kwargs):
+        """Plot the limit at the masses where it was found (log axes if the grid was log)."""
+        if ax is None:
+            ax = _pyplot().gca()
+        ax.plot(self.mass[self.found], self.limit[self.found], **kwargs)
+        if self.log:
+            ax.set_yscale("log")
+        ax.set_xlabel(self.names[0])
+        ax.set_ylabel(self.names[1])
+        return ax
+
+    def __repr__(self) -> str:
+        n_found = int(self.found.sum())
+        lines = [
+            f"ExclusionCurve({self.names[1]!r} vs {self.names[0]!r}, Δχ² = {self.level:.4g}, "
+            f"{'log' if self.log else 'linear'} interpolation)",
+            f"  crossing found at {n_found} / {self.mass.size} {self.names[0]} values"
+            + (f"; {int(self.below_grid.sum())} below the grid" if self.below_grid.any() else ""),
+        ]
+        if n_found:
+            g = self.limit[self.found]
+            lines.append(f"  limit range {_fmt(g.min())} … {_fmt(g.max())}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(repr(self)) + "</pre>"
+
+
+def exclusion_curve(
+    x: ArrayLike,
+    y: ArrayLike,
+    delta_chi2: ArrayLike,
+    level: Level = "90cl_2dof",
+    *,
+    axis: int = 1,
+    log: bool | None = None,
+    names: Sequence[str] = ("mass", "coupling"),
+) -> ExclusionCurve:
+    """Exclusion curve in a (mass, coupling) plane.
+
+    For each value of the non-scanned axis, scan the coupling upward from its smallest grid value
+    and return the first coupling where Δχ² reaches ``level``, interpolated between the two grid
+    points that bracket the crossing.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Grid axes, strictly increasing. ``delta_chi2`` has shape ``(len(x), len(y))``.
+    delta_chi2 : array_like
+        Δχ² on the grid (``inf`` allowed, NaN not).
+    level : str or float
+        Preset name or Δχ² value; default 90 % C.L. for 2 dof (4.61, PHYSICS.md §7). For a raster
+        scan (one dof per mass) use ``"90cl_1dof"`` (2.71).
+    axis : {0, 1}
+        Axis of ``delta_chi2`` along which the coupling runs: 1 (default) means ``y`` is the
+        coupling and the curve is a function of ``x``; 0 the other way round.
+    log : bool, optional
+        Treat the coupling axis as log-spaced: interpolate log Δχ² against log coupling (exact for
+        a power law Δχ² ∝ g^k). Default: detected (positive with a constant ratio of neighbours);
+        otherwise Δχ² is interpolated linearly in the coupling.
+    names : (str, str)
+        Names of the (mass, coupling) columns, in that order.
+
+    Returns
+    -------
+    ExclusionCurve
+    """
+    xs, ys = _check_axis(x, "x"), _check_axis(y, "y")
+    d = _check_values(delta_chi2, "delta_chi2", (xs.size, ys.size))
+    if axis not in (0, 1):
+        raise ConfigError(f"axis must be 0 or 1, got {axis!r}")
+    names = tuple(names)
+    if len(names) != 2:
+        raise ConfigError(f"names must be (mass, coupling), got {names!r}")
+    lv = level_value(level)
+    mass, coupling = (xs, ys) if axis == 1 else (ys, xs)
+    d = d if axis == 1 else d.T  # rows: masses, columns: couplings
+    use_log = _is_log_spaced(coupling) if log is None else bool(log)
+    if use_log and not np.all(coupling > 0):
+        raise ConfigError("log=True needs a positive coupling axis")
+    above = d >= lv
+    found_any = above.any(axis=1)
+    first = np.argmax(above, axis=1)  # first index at or above the level (0 if none)
+    below_grid = found_any & (first == 0)
+    found = found_any & (first > 0)
+    limit = np.where(below_grid, coupling[0], coupling[-1]).astype(float)
+    rows = np.flatnonzero(found)
+    j = first[rows]
+    g0, g1 = coupling[j - 1], coupling[j]
+    d0, d1 = d[rows, j - 1], d[rows, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if use_log:
+            loglog = (d0 > 0) & np.isfinite(d1)
+            u0, u1 = np.log(g0), np.log(g1)
+            v0 = np.where(loglog, np.log(np.where(d0 > 0, d0, 1.0)), d0)
+            v1 = np.where(loglog, np.log(np.where(np.isfinite(d1), d1, 1.0)), d1)
+            target = np.where(loglog, math.log(lv), lv)
+            frac = np.where(np.isfinite(v1), (target - v0) / (v1 - v0), 1.0)
+            frac = np.clip(np.nan_to_num(frac, nan=1.0), 0.0, 1.0)
+            limit[rows] = np.exp(u0 + frac * (u1 - u0))
+        else:
+            frac = np.where(np.isfinite(d1), (lv - d0) / (d1 - d0), 1.0)
+            frac = np.clip(np.nan_to_num(frac, nan=1.0), 0.0, 1.0)
+            limit[rows] = g0 + frac * (g1 - g0)
+    return ExclusionCurve(mass.copy(), limit, found, below_grid, lv, use_log, names)  # type: ignore[arg-type]

@@ -1,0 +1,123 @@
+"""Δχ² thresholds for confidence levels (Wilks' theorem), computed from the χ² distribution.
+
+Under Wilks' theorem Δχ² = χ² − χ²_min of k parameters of interest follows a χ² distribution with
+k degrees of freedom, so the region of confidence level CL is Δχ² ≤ F⁻¹_k(CL). The values are
+computed with :func:`scipy.stats.chi2.ppf`, never typed in:
+
+=================  =====  =====  ======
+preset             CL     dof    Δχ²
+=================  =====  =====  ======
+``"1sigma_1dof"``  68.27  1      1.000
+``"90cl_1dof"``    90     1      2.706
+``"1sigma_2dof"``  68.27  2      2.296
+``"90cl_2dof"``    90     2      4.605
+=================  =====  =====  ======
+
+plus ``"95cl_1dof"``, ``"95cl_2dof"``, ``"2sigma_1dof"``, ``"2sigma_2dof"``, ``"3sigma_1dof"``,
+``"3sigma_2dof"``. "nσ" means the two-sided Gaussian probability erf(n/√2) (68.27 %, 95.45 %,
+99.73 %). Any float > 0 is also accepted as a level.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Literal, get_args
+
+from cevns.errors import ConfigError, UnknownNameError
+
+LevelName = Literal[
+    "1sigma_1dof",
+    "90cl_1dof",
+    "95cl_1dof",
+    "2sigma_1dof",
+    "3sigma_1dof",
+    "1sigma_2dof",
+    "90cl_2dof",
+    "95cl_2dof",
+    "2sigma_2dof",
+    "3sigma_2dof",
+]
+#: A named preset or a Δχ² value > 0.
+Level = LevelName | float
+
+
+def _gaussian_probability(n_sigma: float) -> float:
+    return math.erf(n_sigma / math.sqrt(2.0))
+
+
+def _preset(name: str) -> tuple[float, int, str]:
+    """(probability, dof, description) of a preset name."""
+    head, dof_part = name.split("_")
+    dof = int(dof_part.removesuffix("dof"))
+    if head.endswith("sigma"):
+        n = int(head.removesuffix("sigma"))
+        return _gaussian_probability(n), dof, f"{n}σ, {dof} dof"
+    cl = int(head.removesuffix("cl"))
+    return cl / 100.0, dof, f"{cl} % C.L., {dof} dof"
+
+
+LEVEL_PRESETS: tuple[str, ...] = get_args(LevelName)
+
+
+@cache
+def chi2_level(cl: float | None = None, *, dof: int = 1, n_sigma: float | None = None) -> float:
+    """Δχ² threshold of a confidence level for ``dof`` parameters of interest.
+
+    Parameters
+    ----------
+    cl : float, optional
+        Confidence level as a probability in (0, 1), e.g. 0.9.
+    dof : int
+        Number of parameters of interest (1 for a profile, 2 for a contour).
+    n_sigma : float, optional
+        Instead of ``cl``: the Gaussian-equivalent significance, CL = erf(n/√2).
+
+    Returns
+    -------
+    float
+        F⁻¹_dof(CL) of the χ² distribution.
+    """
+    from scipy.stats import chi2
+
+    if (cl is None) == (n_sigma is None):
+        raise ConfigError("chi2_level: give exactly one of cl or n_sigma")
+    if not (isinstance(dof, int) and dof >= 1):
+        raise ConfigError(f"dof must be an integer ≥ 1, got {dof!r}")
+    if n_sigma is not None:
+        if not n_sigma > 0:
+            raise ConfigError(f"n_sigma must be > 0, got {n_sigma!r}")
+        cl = _gaussian_probability(n_sigma)
+    if not 0.0 < cl < 1.0:
+        raise ConfigError(f"cl must be a probability in (0, 1), got {cl!r}")
+    return float(chi2.ppf(cl, dof))
+
+
+def level_value(level: Level) -> float:
+    """Δχ² value of a preset name or a number (> 0).
+
+    Raises
+    ------
+    ConfigError
+        A number ≤ 0 or not finite; :class:`~cevns.errors.UnknownNameError` for an unknown name.
+    """
+    if isinstance(level, str):
+        if level not in LEVEL_PRESETS:
+            raise UnknownNameError("confidence-level preset", level, LEVEL_PRESETS)
+        prob, dof, _ = _preset(level)
+        return chi2_level(prob, dof=dof)
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise ConfigError(f"level must be a preset name or a number > 0, got {level!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"level must be a Δχ² value > 0, got {level!r}")
+    return value
+
+
+def level_label(level: Level) -> str:
+    """Human-readable label, e.g. ``"Δχ² = 2.706 (90 % C.L., 1 dof)"``."""
+    value = level_value(level)
+    if isinstance(level, str):
+        return f"Δχ² = {value:.4g} ({_preset(level)[2]})"
+    return f"Δχ² = {value:.4g}"

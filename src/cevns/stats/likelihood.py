@@ -1,0 +1,736 @@
+"""The Poisson χ² with normalisation pulls (paper Eqs. 29–30; PHYSICS.md §7), as validated data.
+
+A :class:`Channel` is one detector (or one data set): observed counts n_i and a prediction that is a
+sum of :class:`Component` s, each scaled by (1 + θ_k) where θ_k is the nuisance parameter the
+component names (or fixed at θ = 0 when it names none):
+
+    N_i(θ) = Σ_k (1 + θ_k) C_k,i
+
+    χ²(θ) = 2 Σ_i [N_i − n_i + n_i ln(n_i / N_i)] + Σ_p (θ_p / σ_p)²,
+
+with n ln(n/N) = 0 for n = 0. A :class:`PoissonModel` combines channels by summing their χ²;
+nuisances are identified by name, so channels that name the same nuisance share it.
+
+Every array may carry leading grid axes: a component of shape ``(*grid, n_bins)`` (or any shape that
+broadcasts to it, e.g. a background of shape ``(n_bins,)``) gives a χ² of shape ``grid``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.errors import ConfigError, MissingDependencyError, UnknownNameError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from iminuit import Minuit
+
+    from cevns.stats.profile import ProfileResult
+
+#: σ of a nuisance without a pull term (a free normalisation). ``None`` in a ``sigmas`` mapping
+#: means the same.
+FREE = math.inf
+
+#: Signal normalisation uncertainty σ_α of the paper (10 %; PHYSICS.md §3, [M]).
+PAPER_SIGMA_SIGNAL = 0.10
+#: Background normalisation uncertainty σ_β of the paper (1 %; PHYSICS.md §3, [A]).
+PAPER_SIGMA_BACKGROUND = 0.01
+
+
+def _as_counts(value: ArrayLike, what: str) -> NDArray[np.float64]:
+    """Convert to a float array of shape ``(..., n_bins)``: finite and ≥ 0, else ConfigError."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{what} must be an array of numbers: {exc}") from None
+    if arr.ndim == 0:
+        raise ConfigError(f"{what} must have a bin axis (last axis); got a scalar")
+    if arr.shape[-1] == 0:
+        raise ConfigError(f"{what} has no bins (last axis has length 0)")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError(f"{what} must be finite; found {arr[where]} at index {where}")
+    neg = arr < 0
+    if neg.any():
+        where = tuple(int(i) for i in np.argwhere(neg)[0])
+        raise ConfigError(f"{what} must be ≥ 0 (counts); found {arr[where]:g} at index {where}")
+    return arr
+
+
+def _check_sigma(sigma: Any, what: str) -> float:
+    """A pull width: a number > 0, ``inf`` (free), or ``None`` (free)."""
+    if sigma is None:
+        return math.inf
+    try:
+        value = float(sigma)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a number > 0, inf or None; got {sigma!r}") from None
+    if not value > 0:  # also catches NaN
+        raise ConfigError(
+            f"{what} must be > 0 (use inf or None for a free normalisation); got {sigma!r}"
+        )
+    return value
+
+
+def _check_name(name: Any, what: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{what} must be a non-empty string; got {name!r}")
+    return name
+
+
+@dataclass(frozen=True, eq=False)
+class Component:
+    """One additive part of a channel's prediction (signal, one background, …).
+
+    Parameters
+    ----------
+    name : str
+        Name of the component within its channel, e.g. ``"signal"``.
+    expected : array_like
+        Expected counts C_i ≥ 0, shape ``(*grid, n_bins)`` or broadcastable to it.
+    nuisance : str or None
+        Name of the normalisation nuisance θ that scales this component by (1 + θ). Components (in
+        any channel) that give the same name share the parameter. ``None``: fixed normalisation.
+    sigma : float or None
+        Width σ of the Gaussian pull (θ/σ)² of that nuisance, as a fraction (0.1 = 10 %);
+        ``math.inf`` (:data:`FREE`) for a free normalisation. ``None`` (default): not given here; it
+        must then come from the ``sigmas`` mapping of :class:`PoissonModel`.
+    """
+
+    name: str
+    expected: NDArray[np.float64]
+    nuisance: str | None = None
+    sigma: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "Component name")
+        object.__setattr__(
+            self, "expected", _as_counts(self.expected, f"component {self.name!r}: expected")
+        )
+        if self.nuisance is not None:
+            _check_name(self.nuisance, f"component {self.name!r}: nuisance")
+        if self.sigma is not None:
+            if self.nuisance is None:
+                raise ConfigError(
+                    f"component {self.name!r}: sigma={self.sigma!r} given but no nuisance name"
+                )
+            object.__setattr__(
+                self,
+                "sigma",
+                _check_sigma(self.sigma, f"component {self.name!r}: sigma of {self.nuisance!r}"),
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"Component({self.name!r}, shape={self.expected.shape}, nuisance={self.nuisance!r}"
+            + (f", sigma={self.sigma!r})" if self.sigma is not None else ")")
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Channel:
+    """One detector or data set: observed counts and the components of its prediction.
+
+    Parameters
+    ----------
+    name : str
+        Channel name, e.g. ``"CsI"``; unique within a model.
+    observed : array_like
+        Observed counts n_i ≥ 0 (real data, or Asimov data from :func:`asimov`; need not be
+        integers), shape ``(n_bins,)`` or ``(*grid, n_bins)``.
+    components : sequence of Component
+        The parts of the prediction; at least one. Component names must be unique.
+    """
+
+    name: str
+    observed: NDArray[np.float64]
+    components: tuple[Component, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "Channel name")
+        obs = _as_counts(self.observed, f"channel {self.name!r}: observed")
+        object.__setattr__(self, "observed", obs)
+        comps = tuple(self.components)
+        if not comps:
+            raise ConfigError(f"channel {self.name!r}: components is empty; give at least one")
+        for comp in comps:
+            if not isinstance(comp, Component):
+                raise ConfigError(
+                    f"channel {self.name!r}: components must be Component objects, got "
+                    f"{type(comp).__name__}"
+                )
+        object.__setattr__(self, "components", comps)
+        names = [c.name for c in comps]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError(f"channel {self.name!r}: duplicate component names {dup}")
+        n_bins = obs.shape[-1]
+        for comp in comps:
+            if comp.expected.shape[-1] != n_bins:
+                raise ConfigError(
+                    f"channel {self.name!r}: component {comp.name!r} has "
+                    f"{comp.expected.shape[-1]} bins (shape {comp.expected.shape}) but observed "
+                    f"has {n_bins} (shape {obs.shape}); the last axis is the bin axis"
+                )
+        try:
+            np.broadcast_shapes(obs.shape[:-1], *(c.expected.shape[:-1] for c in comps))
+        except ValueError:
+            shapes = ", ".join(
+                [f"observed {obs.shape}"] + [f"{c.name} {c.expected.shape}" for c in comps]
+            )
+            raise ConfigError(
+                f"channel {self.name!r}: the leading (grid) axes do not broadcast: {shapes}"
+            ) from None
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bins (length of the last axis)."""
+        return int(self.observed.shape[-1])
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        """Broadcast shape of the leading (grid) axes of observed and all components."""
+        return tuple(
+            np.broadcast_shapes(
+                self.observed.shape[:-1], *(c.expected.shape[:-1] for c in self.components)
+            )
+        )
+
+    @property
+    def nuisances(self) -> tuple[str, ...]:
+        """Names of the nuisances this channel uses, in order of first appearance."""
+        return tuple(dict.fromkeys(c.nuisance for c in self.components if c.nuisance))
+
+    def expected_total(self) -> NDArray[np.float64]:
+        """Nominal prediction Σ_k C_k (all θ = 0), shape ``(*grid, n_bins)``."""
+        return np.sum(np.broadcast_arrays(*(c.expected for c in self.components)), axis=0)
+
+    def __repr__(self) -> str:
+        comps = ", ".join(
+            f"{c.name}[{c.nuisance}]" if c.nuisance else c.name for c in self.components
+        )
+        return f"Channel({self.name!r}, n_bins={self.n_bins}, grid={self.grid_shape}, {comps})"
+
+
+def asimov(*expected: ArrayLike) -> NDArray[np.float64]:
+    """Asimov data set: the sum of the expected counts of the given components.
+
+    Parameters
+    ----------
+    *expected : array_like
+        Expected counts (e.g. the SM signal and the background), broadcastable to each other.
+
+    Returns
+    -------
+    ndarray
+        n_i = Σ_k C_k,i (not rounded: Asimov data need not be integers).
+    """
+    if not expected:
+        raise ConfigError("asimov() needs at least one array of expected counts")
+    arrays = [_as_counts(e, f"asimov argument {i}") for i, e in enumerate(expected)]
+    try:
+        return np.sum(np.broadcast_arrays(*arrays), axis=0)
+    except ValueError:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise ConfigError(f"asimov(): shapes do not broadcast: {shapes}") from None
+
+
+def signal_background_channel(
+    name: str,
+    observed: ArrayLike,
+    signal: ArrayLike,
+    background: ArrayLike,
+    *,
+    sigma_alpha: float | None = PAPER_SIGMA_SIGNAL,
+    sigma_beta: float | None = PAPER_SIGMA_BACKGROUND,
+    shared_signal: bool = False,
+) -> Channel:
+    """The paper's channel (Eq. 30): (1 + α) N_sig + (1 + β) N_bkg with pulls on α and β.
+
+    Parameters
+    ----------
+    name : str
+        Detector name, e.g. ``"CsI"``.
+    observed : array_like
+        Observed (or Asimov) counts, shape ``(n_bins,)`` or ``(*grid, n_bins)``.
+    signal, background : array_like
+        Expected signal and background counts.
+    sigma_alpha, sigma_beta : float or None
+        Pull widths; default 10 % and 1 % (PHYSICS.md §3). ``None`` or ``inf``: free.
+    shared_signal : bool
+        False (default): the nuisances are ``alpha_<name>`` and ``beta_<name>``, independent per
+        detector. True: the signal nuisance is the common ``alpha`` shared by every channel built
+        with ``shared_signal=True`` (one flux normalisation for all ESS detectors).
+
+    Returns
+    -------
+    Channel
+    """
+    _check_name(name, "channel name")
+    alpha = "alpha" if shared_signal else f"alpha_{name}"
+    return Channel(
+        name,
+        observed,
+        (
+            Component(
+                "signal", signal, nuisance=alpha, sigma=_check_sigma(sigma_alpha, "sigma_alpha")
+            ),
+            Component(
+                "background",
+                background,
+                nuisance=f"beta_{name}",
+                sigma=_check_sigma(sigma_beta, "sigma_beta"),
+            ),
+        ),
+    )
+
+
+def poisson_deviance(
+    observed: ArrayLike, expected: ArrayLike, axis: int | None = -1
+) -> NDArray[np.float64]:
+    """Poisson χ² without nuisances: 2 Σ [N − n + n ln(n/N)], summed over ``axis``.
+
+    Parameters
+    ----------
+    observed, expected : array_like
+        n ≥ 0 and N ≥ 0, broadcastable. N = 0 where n > 0 gives ``inf``.
+    axis : int or None
+        Axis to sum over (the bin axis, default last); ``None``: no sum, return per-bin terms.
+
+    Returns
+    -------
+    ndarray
+    """
+    n = _as_counts(np.atleast_1d(observed), "observed")
+    mu = _as_counts(np.atleast_1d(expected), "expected")
+    n, mu = np.broadcast_arrays(n, mu)
+    terms = _bin_terms(n, mu, n > 0)
+    out = 2.0 * terms if axis is None else 2.0 * terms.sum(axis=axis)
+    return out
+
+
+def _bin_terms(
+    n: NDArray[np.float64], mu: NDArray[np.float64], pos: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Per-bin N − n + n ln(n/N); +inf where n > 0 and N ≤ 0; N where n = 0."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # N − n − n ln(N/n); ln(N/n) rather than log1p((N − n)/n), which loses all digits
+        # when N ≪ n; near N = n both have an absolute error of ~ n·1e-16.
+        t = np.where(pos, mu - n - n * np.log(mu / np.where(pos, n, 1.0)), mu)
+    return np.where(pos & ~(mu > 0), np.inf, t)
+
+
+# --------------------------------------------------------------------------------------------------
+# Flattened internal representation: the grid is raveled to G points; every array is stored as
+# (1, n_bins) if it does not vary over the grid, else (G, n_bins). Inner code trusts its inputs.
+
+
+def _flatten(arr: NDArray[np.float64], grid: tuple[int, ...]) -> NDArray[np.float64]:
+    lead = arr.shape[:-1]
+    if math.prod(lead) == 1:
+        return arr.reshape(1, arr.shape[-1])
+    full = np.broadcast_to(arr, (*grid, arr.shape[-1]))
+    return np.ascontiguousarray(full).reshape(-1, arr.shape[-1])
+
+
+def _take(arr: NDArray[Any], idx: NDArray[np.intp] | slice | None) -> NDArray[Any]:
+    if idx is None or arr.shape[0] == 1:
+        return arr
+    return arr[idx]
+
+
+def _rowdot(x: NDArray[np.float64], d: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Σ_i x[m, i] d[m, i] with d of shape (1, B) or (m, B)."""
+    if d.shape[0] == 1:
+        return x @ d[0]
+    return np.einsum("ij,ij->i", x, d)
+
+
+@dataclass(eq=False)
+class _FlatChannel:
+    name: str
+    n: NDArray[np.float64]  # (1|G, B)
+    pos: NDArray[np.bool_]  # n > 0
+    nominal: NDArray[np.float64]  # Σ_k C_k, (1|G, B)
+    derivs: list[NDArray[np.float64]]  # dN/dθ_p for the channel's nuisances, (1|G, B)
+    index: NDArray[np.intp]  # columns of θ that hold the channel's nuisances
+    all_pos: bool = False  # every observed count > 0: no masking needed
+
+    def __post_init__(self) -> None:
+        self.all_pos = bool(self.pos.all())
+
+    def take(self, idx: NDArray[np.intp] | slice) -> _FlatChannel:
+        """The same channel restricted to the grid rows ``idx``."""
+        return _FlatChannel(
+            self.name,
+            _take(self.n, idx),
+            _take(self.pos, idx),
+            _take(self.nominal, idx),
+            [_take(d, idx) for d in self.derivs],
+            self.index,
+        )
+
+    def prediction(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
+        """N(θ), shape (m, B) (or (1, B) without nuisances); theta has shape (m, P)."""
+        mu = _take(self.nominal, idx)
+        for j, d in zip(self.index, self.derivs, strict=True):
+            mu = mu + theta[:, j, None] * _take(d, idx)
+        return mu
+
+    def chi2(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
+        """χ² of this channel without pulls, shape (m,); inf where infeasible."""
+        mu = self.prediction(idx, theta)
+        n = _take(self.n, idx)
+        if self.all_pos:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = 2.0 * (mu - n - n * np.log(mu / n)).sum(axis=-1)  # see _bin_terms
+            out[np.isnan(out)] = np.inf  # N < 0 in some bin: outside the domain
+        else:
+            out = 2.0 * _bin_terms(n, mu, _take(self.pos, idx)).sum(axis=-1)
+        return np.broadcast_to(out, (theta.shape[0],))
+
+    def grad_hess(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
+        """Gradient (m, p) and Hessian (m, p, p) w.r.t. the channel's own nuisances (no pulls)."""
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            # Overflow only for absurd inputs (counts ~1e-300); the NaN/inf that results makes
+            # the line search reject the step, and the point is reported as not converged.
+            return self._grad_hess(idx, theta)
+
+    def _grad_hess(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
+        mu = self.prediction(idx, theta)
+        n = _take(self.n, idx)
+        if self.all_pos:
+            inv = 1.0 / mu
+            ratio = n * inv  # n/N
+            weight = ratio * inv  # n/N²
+        else:
+            pos = _take(self.pos, idx)
+            ratio = np.divide(n, mu, out=np.zeros(mu.shape), where=pos)  # 0 where n = 0
+            weight = np.divide(ratio, mu, out=np.zeros(mu.shape), where=pos)
+        one_minus = 1.0 - ratio
+        derivs = [_take(d, idx) for d in self.derivs]
+        p = len(derivs)
+        m = mu.shape[0]
+        grad = np.empty((m, p))
+        hess = np.empty((m, p, p))
+        for a in range(p):
+            grad[:, a] = 2.0 * _rowdot(one_minus, derivs[a])
+            wd = weight * derivs[a]
+            for b in range(a, p):
+                hess[:, a, b] = hess[:, b, a] = 2.0 * _rowdot(wd, derivs[b])
+        return grad, hess
+
+
+@dataclass(eq=False)
+class _Group:
+    """Channels coupled by shared nuisances, with θ in group-local columns."""
+
+    flats: list[_FlatChannel]
+    inv_var: NDArray[np.float64]  # 1/σ² of the group's nuisances (0 for free ones)
+
+    def take(self, idx: NDArray[np.intp] | slice) -> _Group:
+        """The same group restricted to the grid rows ``idx``."""
+        return _Group([fc.take(idx) for fc in self.flats], self.inv_var)
+
+    def magnitude(self, n_points: int) -> NDArray[np.float64]:
+        """Σ (n + N_nominal) over all bins of the group, per grid row: the χ² rounding scale."""
+        total = np.zeros(n_points)
+        for fc in self.flats:
+            total = total + (fc.n.sum(axis=-1) + fc.nominal.sum(axis=-1))
+        return total
+
+    def chi2(self, idx, theta):
+        total = theta**2 @ self.inv_var
+        for fc in self.flats:
+            total = total + fc.chi2(idx, theta)
+        return total
+
+    def grad_hess(self, idx, theta):
+        m, p = theta.shape
+        grad = 2.0 * theta * self.inv_var
+        hess = np.zeros((m, p, p))
+        diag = np.arange(p)
+        hess[:, diag, diag] = 2.0 * self.inv_var
+        for fc in self.flats:
+            if not fc.index.size:
+                continue
+            g, h = fc.grad_hess(idx, theta)
+            grad[:, fc.index] += g
+            hess[:, fc.index[:, None], fc.index[None, :]] += h
+        return grad, hess
+
+
+class PoissonModel:
+    """Channels combined by summing their χ², with nuisances shared by name.
+
+    Parameters
+    ----------
+    channels : Channel or sequence of Channel
+        The channels (detectors). Names must be unique; grid shapes must broadcast together.
+    sigmas : mapping of str to float or None, optional
+        Pull width σ of each nuisance (fractional; ``None`` or ``inf``: free normalisation). Entries
+        override sigmas given on the components. Every nuisance needs a σ from one of the two
+        places; a name that no component uses is an error.
+
+    Attributes
+    ----------
+    channels : tuple of Channel
+    nuisances : tuple of str
+        All nuisance names, in order of first appearance; the order of gradient/Hessian axes.
+    sigmas : dict of str to float
+        Resolved pull widths (``inf`` for free ones).
+    grid_shape : tuple of int
+        Shape of the χ² returned by :meth:`chi2` and :meth:`profile`.
+    groups : tuple of tuple of str
+        Channels that are coupled by shared nuisances (each group is profiled separately).
+    """
+
+    def __init__(
+        self,
+        channels: Channel | Sequence[Channel],
+        sigmas: Mapping[str, float | None] | None = None,
+    ):
+        if isinstance(channels, Channel):
+            channels = (channels,)
+        channels = tuple(channels)
+        if not channels:
+            raise ConfigError("channels is empty; give at least one Channel")
+        for ch in channels:
+            if not isinstance(ch, Channel):
+                raise ConfigError(f"channels must be Channel objects, got {type(ch).__name__}")
+        names = [ch.name for ch in channels]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError(f"channels: duplicate channel names {dup}")
+        self.channels = channels
+        self.nuisances = tuple(dict.fromkeys(p for ch in channels for p in ch.nuisances))
+        self.sigmas = self._resolve_sigmas(sigmas or {})
+        try:
+            self.grid_shape = tuple(np.broadcast_shapes(*(ch.grid_shape for ch in channels)))
+        except ValueError:
+            shapes = ", ".join(f"{ch.name} {ch.grid_shape}" for ch in channels)
+            raise ConfigError(f"channels: grid shapes do not broadcast: {shapes}") from None
+        self._inv_var = np.array([1.0 / self.sigmas[p] ** 2 for p in self.nuisances])
+        self._flat = [self._flatten_channel(ch) for ch in channels]
+        self._all = _Group(self._flat, self._inv_var)
+        self.groups = self._find_groups()
+
+    # -- construction helpers --------------------------------------------------------------------
+
+    def _resolve_sigmas(self, given: Mapping[str, float | None]) -> dict[str, float]:
+        unknown = [k for k in given if k not in self.nuisances]
+        if unknown:
+            raise UnknownNameError("nuisance in sigmas", unknown[0], self.nuisances)
+        resolved: dict[str, float] = {}
+        origin: dict[str, str] = {}
+        for ch in self.channels:
+            for comp in ch.components:
+                if comp.nuisance is None or comp.sigma is None:
+                    continue
+                where = f"{ch.name}/{comp.name}"
+                prev = resolved.get(comp.nuisance)
+                if prev is not None and prev != comp.sigma and comp.nuisance not in given:
+                    raise ConfigError(
+                        f"nuisance {comp.nuisance!r}: conflicting sigma {prev!r} (from "
+                        f"{origin[comp.nuisance]}) and {comp.sigma!r} (from {where}); give it "
+                        "once in sigmas="
+                    )
+                resolved[comp.nuisance] = comp.sigma
+                origin[comp.nuisance] = where
+        for k, v in given.items():
+            resolved[k] = _check_sigma(v, f"sigmas[{k!r}]")
+        missing = [p for p in self.nuisances if p not in resolved]
+        if missing:
+            raise ConfigError(
+                f"sigmas: no pull width for nuisance(s) {missing}; give each in sigmas= "
+                "(None or inf for a free normalisation) or as Component(sigma=...)"
+            )
+        return {p: resolved[p] for p in self.nuisances}
+
+    def _flatten_channel(self, ch: Channel) -> _FlatChannel:
+        grid = self.grid_shape
+        n = _flatten(ch.observed, grid)
+        nominal = _flatten(ch.expected_total(), grid)
+        derivs, index = [], []
+        for name in ch.nuisances:
+            parts = [c.expected for c in ch.components if c.nuisance == name]
+            total = parts[0] if len(parts) == 1 else np.sum(np.broadcast_arrays(*parts), axis=0)
+            derivs.append(_flatten(total, grid))
+            index.append(self.nuisances.index(name))
+        return _FlatChannel(ch.name, n, n > 0, nominal, derivs, np.array(index, dtype=np.intp))
+
+    def _find_groups(self) -> tuple[tuple[str, ...], ...]:
+        parent = list(range(len(self.channels)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        owner: dict[str, int] = {}
+        for i, ch in enumerate(self.channels):
+            for p in ch.nuisances:
+                if p in owner:
+                    parent[root(i)] = root(owner[p])
+                else:
+                    owner[p] = i
+        groups: dict[int, list[str]] = {}
+        for i, ch in enumerate(self.channels):
+            groups.setdefault(root(i), []).append(ch.name)
+        return tuple(tuple(g) for g in groups.values())
+
+    # -- evaluation ------------------------------------------------------------------------------
+
+    @property
+    def n_points(self) -> int:
+        """Number of grid points (1 for a model without grid axes)."""
+        return math.prod(self.grid_shape)
+
+    def _theta(self, nuisances: Mapping[str, ArrayLike] | None) -> NDArray[np.float64]:
+        """Model-wide θ as a (G, P) array; unnamed nuisances are 0."""
+        theta = np.zeros((self.n_points, len(self.nuisances)))
+        for k, v in (nuisances or {}).items():
+            if k not in self.nuisances:
+                raise UnknownNameError("nuisance", k, self.nuisances)
+            arr = np.asarray(v, dtype=float)
+            try:
+                theta[:, self.nuisances.index(k)] = np.broadcast_to(arr, self.grid_shape).ravel()
+            except ValueError:
+                raise ConfigError(
+                    f"nuisances[{k!r}] has shape {arr.shape}, which does not broadcast to the "
+                    f"grid shape {self.grid_shape}"
+                ) from None
+        return theta
+
+    def chi2(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
+        """χ² at given nuisance values (not profiled), pulls included.
+
+        Parameters
+        ----------
+        nuisances : mapping of str to array_like, optional
+            θ per nuisance name, scalars or arrays broadcastable to the grid; missing names are 0.
+
+        Returns
+        -------
+        ndarray
+            Shape :attr:`grid_shape`; ``inf`` where a prediction is ≤ 0 in a bin with data.
+        """
+        total = self._all.chi2(None, self._theta(nuisances))
+        return np.broadcast_to(total, (self.n_points,)).reshape(self.grid_shape)
+
+    def chi2_by_channel(
+        self, nuisances: Mapping[str, ArrayLike] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
+        """χ² of each channel at given nuisance values, without pull terms."""
+        theta = self._theta(nuisances)
+        return {fc.name: fc.chi2(None, theta).reshape(self.grid_shape) for fc in self._flat}
+
+    def gradient(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
+        """Analytic gradient ∂χ²/∂θ_p, shape ``(*grid, P)`` in the order of :attr:`nuisances`."""
+        grad, _ = self._all.grad_hess(None, self._theta(nuisances))
+        return grad.reshape(*self.grid_shape, len(self.nuisances))
+
+    def hessian(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
+        """Analytic Hessian ∂²χ²/∂θ_p∂θ_q, shape ``(*grid, P, P)``."""
+        _, hess = self._all.grad_hess(None, self._theta(nuisances))
+        p = len(self.nuisances)
+        return hess.reshape(*self.grid_shape, p, p)
+
+    def profile(
+        self, *, tol: float = 1e-10, max_iter: int = 50, raise_on_failure: bool = False
+    ) -> ProfileResult:
+        """Minimise χ² over all nuisances at every grid point (batched Newton).
+
+        Parameters
+        ----------
+        tol : float
+            Convergence when the Newton decrement estimate of χ² − χ²_min, g·H⁻¹g / 2, is ≤ tol.
+        max_iter : int
+            Maximum Newton iterations.
+        raise_on_failure : bool
+            Raise :class:`~cevns.errors.FitError` if any grid point did not converge (default:
+            flag it in ``result.converged``).
+
+        Returns
+        -------
+        ProfileResult
+        """
+        from cevns.stats.profile import profile_model
+
+        return profile_model(self, tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure)
+
+    def _flat_index(self, index: int | Iterable[int]) -> int:
+        if not self.grid_shape:
+            if index not in ((), 0):
+                raise ConfigError(f"index {index!r}: the model has no grid axes; use ()")
+            return 0
+        idx = (index,) if isinstance(index, int | np.integer) else tuple(index)
+        try:
+            return int(np.ravel_multi_index(idx, self.grid_shape))
+        except ValueError as exc:
+            raise ConfigError(f"index {index!r} for grid shape {self.grid_shape}: {exc}") from None
+
+    def point_chi2(self, index: int | Iterable[int], theta: ArrayLike) -> float:
+        """χ² at one grid point for a θ vector in the order of :attr:`nuisances`."""
+        return self._point_chi2(self._flat_index(index), theta)
+
+    def _point_chi2(self, flat: int, theta: ArrayLike) -> float:
+        th = np.asarray(theta, dtype=float).reshape(1, len(self.nuisances))
+        return float(self._all.chi2(np.array([flat]), th)[0])
+
+    def minuit(self, index: int | Iterable[int] = (), start: ArrayLike | None = None) -> Minuit:
+        """An :class:`iminuit.Minuit` for the χ² at one grid point, over the named nuisances.
+
+        Use it for cross-checks and for uncertainties (``.migrad().hesse()``, ``.minos()``); the
+        batched :meth:`profile` is the tool for grids.
+
+        Parameters
+        ----------
+        index : int or tuple of int
+            Grid index (``()`` for a model without grid axes).
+        start : array_like, optional
+            Starting θ (default 0).
+
+        Returns
+        -------
+        iminuit.Minuit
+            Not yet minimised; ``errordef`` is set for a χ² (Δχ² = 1 errors).
+        """
+        try:
+            from iminuit import Minuit
+        except ImportError:  # pragma: no cover - iminuit is a core dependency
+            raise MissingDependencyError("iminuit is needed: pip install iminuit") from None
+        flat = self._flat_index(index)
+        p = len(self.nuisances)
+        x0 = np.zeros(p) if start is None else np.asarray(start, dtype=float).reshape(p)
+        m = Minuit(lambda theta: self._point_chi2(flat, theta), x0, name=self.nuisances)
+        m.errordef = Minuit.LEAST_SQUARES
+        return m
+
+    def __repr__(self) -> str:
+        sig = ", ".join(
+            f"{p}: {'free' if math.isinf(s) else f'{s:g}'}" for p, s in self.sigmas.items()
+        )
+        return (
+            f"PoissonModel({len(self.channels)} channels {[c.name for c in self.channels]}, "
+            f"grid {self.grid_shape}, nuisances {{{sig}}})"
+        )
+
+
+def chi2_at(
+    channels: Channel | Sequence[Channel],
+    nuisances: Mapping[str, ArrayLike] | None = None,
+    sigmas: Mapping[str, float | None] | None = None,
+) -> NDArray[np.float64]:
+    """χ² of combined channels at given nuisance values (missing ones are 0).
+
+    Shorthand for ``PoissonModel(channels, sigmas).chi2(nuisances)``.
+    """
+    return PoissonModel(channels, sigmas).chi2(nuisances)
