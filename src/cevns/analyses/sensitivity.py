@@ -262,8 +262,8 @@ def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
             vals = _values_for(an, scenario, grid, fixed, ties)
             signal = scenario.counts(det, src, vals, grid="outer")
         ch = signal_background_channel(det.name, observed, signal, background,
-                                       sigma_signal=an.stats.sigma_signal,
-                                       sigma_background=an.stats.sigma_background,
+                                       sigma_alpha=an.stats.sigma_signal,
+                                       sigma_beta=an.stats.sigma_background,
                                        shared_signal=an.stats.shared_signal)
         channels.append(ch)
         chi2[det.name] = profile_chi2([ch]).chi2
@@ -293,7 +293,7 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     fig, ax = figure(figsize=(6.4, 4.4), layout="constrained")
     table_level = level_value(an.table_level)
     for name, values in chi2.items():
-        prof = Profile1D(x, values, parameter=an.scan.parameter, label=name)
+        prof = Profile1D(x, values - np.nanmin(values), parameter=an.scan.parameter, label=name)
         pieces = prof.interval(an.table_level)
         row: dict[str, Any] = {"detector": name}
         lower = pieces[0].lower if pieces else math.nan
@@ -348,7 +348,7 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
     fig, axes = figure(nrows, ncols, figsize=(4.4 * ncols, 3.6 * nrows), squeeze=False,
                        layout="constrained")
     for i, name in enumerate(names):
-        scan = Scan2D(x, y, chi2[name], x_name=an.x.parameter, y_name=an.y.parameter, label=name)
+        scan = Scan2D(x, y, chi2[name], x_name=an.x.parameter, y_name=an.y.parameter)
         path = out / f"{an.name}_{name}.nc"
         scan.to_netcdf(path)
         files.append(path)
@@ -387,7 +387,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                 continue
             delta = values - np.nanmin(values)
             curve = exclusion_curve(x, y, delta, an.level)
-            for xi, yi, ok in zip(curve.x, curve.y, curve.found, strict=True):
+            for xi, yi, ok in zip(curve.mass, curve.limit, curve.found, strict=True):
                 if ok:
                     rows.append({an.x_column: float(xi), an.y_column: float(yi),
                                  an.variant_column: variant.label, "detector": name})

@@ -519,15 +519,15 @@ class Scan2D:
         )
 
     def to_netcdf(self, path: PathLike) -> None:
-        """Write the grid to netCDF (engine h5netcdf); read back with :meth:`from_netcdf`."""
-        self.to_dataset().to_netcdf(path, engine="h5netcdf")
+        """Write the grid to netCDF (netCDF4 format); read back with :meth:`from_netcdf`."""
+        self.to_dataset().to_netcdf(path, engine="netcdf4")
 
     @classmethod
     def from_netcdf(cls, path: PathLike) -> Scan2D:
         """Read a scan written by :meth:`to_netcdf`."""
         import xarray as xr
 
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
             x_name, y_name = ds["chi2"].dims
             return cls(
                 ds[x_name].values,
