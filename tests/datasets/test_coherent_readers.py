@@ -369,3 +369,11 @@ def test_setup_number_of_targets(releases):
     assert setup.number_of_targets("I127") == setup.number_of_targets("Cs133")
     with pytest.raises(UnknownNameError):
         setup.number_of_targets("Ar40")
+
+
+def test_repr_and_summary(releases):
+    for rel in releases.values():
+        text = rel.summary()
+        assert rel.name in text and "background" in text
+        assert len(repr(rel)) < 200  # no array dump in a terminal
+    assert "total=1207" in repr(releases["coherent-csi-2017"].observed)

@@ -126,6 +126,11 @@ class Axis:
             raise ConfigError(f"axis {self.name!r}: edges must be ≥ 2 strictly increasing numbers")
         object.__setattr__(self, "edges", edges)
 
+    def __repr__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return (f"Axis({self.name!r}, {self.size} bins, "
+                f"[{self.edges[0]:g}, {self.edges[-1]:g}){unit})")
+
     @property
     def size(self) -> int:
         """Number of bins."""
@@ -190,6 +195,10 @@ class Histogram:
             raise ConfigError(f"histogram axes must have distinct names, got {names}")
         object.__setattr__(self, "axes", tuple(self.axes))
         object.__setattr__(self, "counts", counts)
+
+    def __repr__(self) -> str:
+        axes = " × ".join(f"{ax.name}[{ax.size}]" for ax in self.axes)
+        return f"Histogram({axes}, total={self.total:.6g})"
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -289,6 +298,9 @@ class EventList:
             raise ConfigError("event energy and time must be 1-d arrays of equal length")
         object.__setattr__(self, "energy", energy)
         object.__setattr__(self, "time", time)
+
+    def __repr__(self) -> str:
+        return f"EventList({len(self)} events, {self.source or 'unnamed'})"
 
     def __len__(self) -> int:
         return int(self.energy.size)
@@ -534,6 +546,30 @@ class Release:
     psd_fractions: NDArray[np.float64] | None = None
     analysis_region: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}: observed {self.observed!r}>"
+
+    def summary(self) -> str:
+        """A human-readable multi-line overview: data, backgrounds, set-up, caveats."""
+        lines = [f"{self.name}: {self.title}", f"  {self.reference}",
+                 f"  files: {self.data_dir}",
+                 f"  observed: {self.observed!r}"]
+        region = ", ".join(f"{k} [{lo:g}, {hi:g})" for k, (lo, hi) in
+                           self.analysis_region.items())
+        lines.append(f"  analysis region: {region} → {self.in_analysis_region().total:g} events")
+        for name, comp in self.backgrounds.items():
+            expected = self.observed.with_counts(comp.expected())
+            lines.append(f"  background {name}: {comp.normalisation} "
+                         f"({expected.total:.4g} in the binning)")
+        s = self.setup
+        lines.append(f"  exposure {s.exposure.value:g} {s.exposure.unit}, "
+                     f"POT {s.protons_on_target.value:.4g}, "
+                     f"ν/flavour/POT {s.neutrinos_per_flavour_per_proton.value:g}, "
+                     f"L = {s.distance.value:g} m, mass {s.detector_mass.value:g} kg, "
+                     f"targets {', '.join(n for n, _ in s.targets)}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
 
     def response_matrix(self, recoil_energy_nodes: ArrayLike) -> NDArray[np.float64]:
         """``R[i, j]``: probability that a recoil at node ``j`` is observed in energy bin ``i``.

@@ -101,7 +101,7 @@ class QuenchingMeasurements:
     source: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class CsI2017Release(Release):
     """The CsI-2017 release (see the module docstring for what each field holds).
 

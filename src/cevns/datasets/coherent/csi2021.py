@@ -94,7 +94,7 @@ SCINTILLATION_NAMES = ("nominal", "syst0_plus_1sigma", "syst0_minus_1sigma",
                        "syst1_plus_1sigma", "syst1_minus_1sigma")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class CsI2021Release(Release):
     """The CsI-2021 release (see the module docstring).
 

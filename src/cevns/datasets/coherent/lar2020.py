@@ -112,7 +112,7 @@ class Projection1D:
     source: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class LAr2020Release(Release):
     """The LAr-2020 release (see the module docstring).
 
@@ -290,13 +290,14 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
         psd[i] = last
     psd.setflags(write=False)
 
-    def component(name: str, file: str, description: str, variants=None) -> BackgroundComponent:
-        template = _read_3d(folder / file) if file else None
+    def component(
+        name: str, file: str, description: str, variants: dict[str, Histogram] | None = None
+    ) -> BackgroundComponent:
         pred, fit = norms[f"{name}_predicted"], norms[f"{name}_fitted"]
         return BackgroundComponent(
             name=name,
             description=description,
-            template=template,
+            template=_read_3d(folder / file),
             normalisation=Parameter(name, pred.value, "events", pred.uncertainty,
                                     source=pred.source),
             fitted_normalisation=Parameter(name, fit.value, "events", fit.uncertainty,
