@@ -109,3 +109,13 @@ def test_flavour_lookup(releases):
     np.testing.assert_array_equal(timing.fractions("nu_mu_bar"), timing.delayed)
     with pytest.raises(UnknownNameError, match="nu_e"):
         timing.fractions("nu_tau")
+
+
+def test_csi2021_timing_pdfs_exclude_time_efficiency(releases):
+    """The NIN timing PDF decays with the muon lifetime alone: ε(t) is not folded into it."""
+    nin = releases["coherent-csi-2021"].timing_pdfs["nin"]
+    t, w = nin.axes[0].centers, nin.counts
+    late = (t > 2.0) & (t < 6.0)
+    slope = -np.polyfit(t[late], np.log(w[late]), 1)[0]
+    assert slope == pytest.approx(1.0 / 2.1969811, rel=2e-3)  # PDG τ_μ
+    assert abs(slope - (1.0 / 2.1969811 + 0.0494)) > 0.04  # with the efficiency it would be this
