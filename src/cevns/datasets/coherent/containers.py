@@ -151,21 +151,13 @@ class Axis:
         wanted = np.asarray(edges, dtype=float)
         if wanted.ndim != 1 or wanted.size < 2 or not np.all(np.diff(wanted) > 0):
             raise ConfigError(f"axis {self.name!r}: new edges must be ≥ 2 increasing numbers")
-        idx = np.searchsorted(self.edges, wanted)
+        idx = np.abs(self.edges[:, None] - wanted[None, :]).argmin(axis=0)
         tol = 1e-9 * max(1.0, float(np.max(np.abs(self.edges))))
-        ok = (idx < self.edges.size) & (
-            np.abs(self.edges[np.minimum(idx, self.edges.size - 1)] - wanted) <= tol
-        )
-        # searchsorted puts a value just below an edge on that edge's index; check neighbours too.
-        idx_left = np.maximum(idx - 1, 0)
-        ok_left = np.abs(self.edges[idx_left] - wanted) <= tol
-        idx = np.where(ok, idx, idx_left)
-        ok = ok | ok_left
+        ok = np.abs(self.edges[idx] - wanted) <= tol
         if not np.all(ok):
-            bad = wanted[~ok]
             raise ConfigError(
-                f"axis {self.name!r}: edges {bad.tolist()} are not edges of the existing binning "
-                f"{self.edges.tolist()}; only merging of existing bins is possible"
+                f"axis {self.name!r}: edges {wanted[~ok].tolist()} are not edges of the existing "
+                f"binning {self.edges.tolist()}; only merging of existing bins is possible"
             )
         return idx
 
