@@ -183,6 +183,7 @@ class ExclusionAnalysis(SensitivityBase):
     level: Level = "90cl_2dof"
     variants: tuple[Variant, ...] = ()
     per_detector: bool = True
+    panels: Literal["single", "per-variant"] = "single"
     variant_column: str = "variant"
     x_column: str = "mass_MeV"
     y_column: str = "coupling"
@@ -376,37 +377,58 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
 def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list[Path]:
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     variants = an.variants or (Variant(label=an.scenario.options.get("interaction", an.name)),)
-    rows = []
-    fig, ax = figure(figsize=(6.4, 4.6), layout="constrained")
+    rows, notes = [], []
+    n_panels = len(variants) if an.panels == "per-variant" else 1
+    ncols = min(2, n_panels)
+    nrows = int(np.ceil(n_panels / ncols))
+    fig, axes = figure(nrows, ncols, figsize=(5.6 * ncols, 4.2 * nrows), squeeze=False,
+                       layout="constrained")
+    level = level_value(an.level)
     files: list[Path] = []
-    colour = 0
-    for variant in variants:
+    for v_index, variant in enumerate(variants):
+        ax = axes.flat[v_index if an.panels == "per-variant" else 0]
         chi2 = chi2_grid(an, quick=options.quick, variant=variant)
-        for name, values in chi2.items():
+        for c_index, (name, values) in enumerate(chi2.items()):
             if name != "combined" and not an.per_detector and len(chi2) > 1:
                 continue
             delta = values - np.nanmin(values)
+            if not np.nanmax(delta) >= level:
+                notes.append(f"{variant.label}, {name}: no exclusion inside the grid (Δχ² stays "
+                             f"below {level:.3g}; e.g. no spin-carrying nuclei for axial/tensor)")
+                continue
             curve = exclusion_curve(x, y, delta, an.level)
             for xi, yi, ok in zip(curve.mass, curve.limit, curve.found, strict=True):
                 if ok:
                     rows.append({an.x_column: float(xi), an.y_column: float(yi),
                                  an.variant_column: variant.label, "detector": name})
-            lw = 2.0 if name == "combined" else 0.9
-            lbl = f"{variant.label} ({name})" if len(variants) > 1 else name
-            c = f"C{colour % 10}"
-            colour += 1
-            if np.nanmax(delta) > level_value(an.level):
-                ax.contour(x, y, delta.T, levels=[level_value(an.level)], colors=c, linewidths=lw)
-            ax.plot([], [], label=lbl, color=c, lw=lw)
-    ax.set_xscale("log" if an.x.spacing == "log" else "linear")
-    ax.set_yscale("log" if an.y.spacing == "log" else "linear")
-    ax.set_xlabel(_label(an, an.x.parameter))
-    ax.set_ylabel(_label(an, an.y.parameter))
-    ax.set_title(f"{an.title} ({level_label(an.level)})", fontsize=10)
-    ax.legend(fontsize=7)
+            lw = 2.2 if name == "combined" else 1.0
+            colour = f"C{(c_index if an.panels == 'per-variant' else v_index) % 10}"
+            if an.panels == "single" and an.per_detector and len(variants) > 1:
+                colour = f"C{(v_index * len(chi2) + c_index) % 10}"
+            ax.contour(x, y, delta.T, levels=[level], colors=colour, linewidths=lw)
+            label = name if an.panels == "per-variant" or len(variants) == 1 else \
+                f"{variant.label}" + ("" if name == "combined" else f" ({name})")
+            ax.plot([], [], label=label, color=colour, lw=lw)
+        if an.panels == "per-variant":
+            ax.set_title(variant.label, fontsize=9)
+    for ax in list(axes.flat)[:n_panels]:
+        ax.set_xscale("log" if an.x.spacing == "log" else "linear")
+        ax.set_yscale("log" if an.y.spacing == "log" else "linear")
+        ax.set_xlim(x[0], x[-1])
+        ax.set_ylim(y[0], y[-1])
+        ax.set_xlabel(_label(an, an.x.parameter))
+        ax.set_ylabel(_label(an, an.y.parameter))
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[n_panels:]:
+        ax.set_visible(False)
+    fig.suptitle(f"{an.title} ({level_label(an.level)}, excluded above the curves)", fontsize=10)
     files += save_figure(fig, out, an.name)
     if not rows:
         raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
                           "extend the coupling axis")
     files += write_table(rows, out, an.name, floatfmt=".6g")[:1]
+    if notes:
+        path = out / f"{an.name}_notes.md"
+        path.write_text("\n".join(f"- {n}" for n in notes) + "\n")
+        files.append(path)
     return files
