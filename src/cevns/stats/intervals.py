@@ -349,6 +349,19 @@ class Profile1D:
         return f"<table><caption>{cap}</caption>{body}</table>"
 
 
+def _check_netcdf_engine(engine: str) -> None:
+    if engine not in ("h5netcdf", "scipy"):
+        raise ConfigError(f"engine must be 'h5netcdf' or 'scipy', got {engine!r}")
+    if engine == "h5netcdf":
+        import importlib.util
+
+        if importlib.util.find_spec("h5py") is None:
+            raise MissingDependencyError(
+                "netCDF4 output with engine='h5netcdf' needs h5py: pip install 'h5netcdf[h5py]' "
+                "(or use engine='scipy' for netCDF3)"
+            )
+
+
 # -- 2D --------------------------------------------------------------------------------------------
 
 
@@ -518,16 +531,26 @@ class Scan2D:
             },
         )
 
-    def to_netcdf(self, path: PathLike) -> None:
-        """Write the grid to netCDF (netCDF4 format); read back with :meth:`from_netcdf`."""
-        self.to_dataset().to_netcdf(path, engine="netcdf4")
+    def to_netcdf(self, path: PathLike, *, engine: str = "h5netcdf") -> None:
+        """Write the grid to netCDF; read back with :meth:`from_netcdf`.
+
+        Parameters
+        ----------
+        path : path-like
+        engine : str
+            xarray engine: ``"h5netcdf"`` (netCDF4/HDF5, default; needs h5py) or ``"scipy"``
+            (netCDF3, needs only SciPy).
+        """
+        _check_netcdf_engine(engine)
+        self.to_dataset().to_netcdf(path, engine=engine)
 
     @classmethod
-    def from_netcdf(cls, path: PathLike) -> Scan2D:
-        """Read a scan written by :meth:`to_netcdf`."""
+    def from_netcdf(cls, path: PathLike, *, engine: str = "h5netcdf") -> Scan2D:
+        """Read a scan written by :meth:`to_netcdf` (same ``engine``)."""
         import xarray as xr
 
-        with xr.open_dataset(path, engine="netcdf4") as ds:
+        _check_netcdf_engine(engine)
+        with xr.open_dataset(path, engine=engine) as ds:
             x_name, y_name = ds["chi2"].dims
             return cls(
                 ds[x_name].values,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -150,7 +150,7 @@ class Channel:
 
     name: str
     observed: NDArray[np.float64]
-    components: tuple[Component, ...] = field(default=())
+    components: tuple[Component, ...]
 
     def __post_init__(self) -> None:
         _check_name(self.name, "Channel name")
