@@ -118,7 +118,13 @@ def _profile_group(group: _Group, n_points: int, tol: float, max_iter: int):
             sub = sub.take(np.flatnonzero(keep))
             if not active.size:
                 break
-        t = np.ones(active.size)
+        # Fraction to the boundary: start the line search where every factor (1 + θ_k) stays
+        # positive. A full Newton step from a point with a huge prediction overshoots far past
+        # θ = −1; halving from t = 1 would then take dozens of χ² evaluations per iteration.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(step < 0, (1.0 + th) / -step, np.inf)
+        t = np.minimum(1.0, 0.95 * np.min(room, axis=1))
+        t = np.where(np.isfinite(t) & (t > 0), t, 1.0)
         accepted = np.zeros(active.size, dtype=bool)
         for _h in range(_MAX_HALVINGS):
             need = np.flatnonzero(~accepted)
