@@ -20,7 +20,6 @@ from cevns.analyses import shipped_analysis
 from cevns.analyses.sensitivity import chi2_grid
 from cevns.stats import Profile1D
 
-
 #: edges not used in the fit: C3F8's lower edge 1.64 fm sits at √3 s = 1.56 fm, where the Helm
 #: parametrisation R0² = (5/3)R² − 5s² stops being defined; a code without the analytic
 #: continuation of form_factors.py cannot go below it, so this edge is a boundary artefact.

@@ -10,15 +10,14 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
 from cevns.config import StrictModel, validate
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_coefficients
-from cevns.physics.ngi import NGI_TERMS, NGIBasis, ngi_basis_coefficients
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import momentum_transfer
+from cevns.physics.ngi import NGI_TERMS, NGIBasis, ngi_basis_coefficients
 from cevns.physics.units import MeV, fm
 from cevns.scenarios.base import Parameter, Scenario, register_scenario
 
