@@ -1,0 +1,80 @@
+"""Standard-Model results against the paper: Table 3 edges and the Table 4 ordering.
+
+Expected values: the paper's Table 3 (surviving text, PHYSICS.md §8.1) and its statement that
+C₃F₈ gives the most and Xe the least precise sin²θ_W. Our edges are reproduced after the
+background calibration of scripts/calibrate_table3.py; the residual offsets (≤ 0.11 fm, the
+interval centres sit 0.03–0.08 fm below the paper's) are documented in docs/assumptions.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cevns.analyses import shipped_analysis
+from cevns.analyses.sensitivity import chi2_grid
+from cevns.physics.constants import SIN2_THETA_W
+from cevns.stats import Profile1D
+
+#: C3F8's lower edge (1.64 fm) sits at √3 s = 1.56 fm where the Helm R₀ becomes imaginary; we
+#: continue the form factor analytically and find 1.27 fm (docs/assumptions.md).
+ARTEFACT = {("C3F8", 0)}
+
+
+def _coarse(name: str, num: int):
+    an = shipped_analysis(name)
+    return an.model_copy(update={"scan": an.scan.model_copy(update={"num": num})})
+
+
+def test_table3_edges_within_calibration_residuals():
+    an = _coarse("table3", 601)
+    chi2 = chi2_grid(an)
+    for det, (ref_lo, ref_hi) in an.reference.items():
+        prof = Profile1D(an.scan.grid(), chi2[det] - chi2[det].min())
+        pieces = prof.interval("1sigma_1dof")
+        assert len(pieces) == 1 and not pieces[0].lower_open and not pieces[0].upper_open
+        for k, (got, ref) in enumerate(((pieces[0].lower, ref_lo), (pieces[0].upper, ref_hi))):
+            if (det, k) in ARTEFACT:
+                assert got < ref
+                continue
+            assert got == pytest.approx(ref, abs=0.11), (det, k)
+
+
+def test_table4_ordering_and_best_fit():
+    an = _coarse("table4", 401)
+    chi2 = chi2_grid(an)
+    widths = {}
+    for det, values in chi2.items():
+        prof = Profile1D(an.scan.grid(), values - values.min())
+        assert prof.best == pytest.approx(SIN2_THETA_W, abs=2e-4)  # Asimov: best fit = truth
+        (lo, hi), = [tuple(p) for p in prof.interval("1sigma_1dof")]
+        widths[det] = hi - lo
+    single = {d: w for d, w in widths.items() if d != "combined"}
+    assert min(single, key=single.get) == "C3F8"
+    assert max(single, key=single.get) == "Xe"
+    assert widths["combined"] < min(single.values())
+
+
+def test_sin2w_precision_follows_sigma_alpha():
+    # PHYSICS.md §8.2: δ(sin²θ_W) ≈ σ_α / (d ln N / d sin²θ_W) for a signal-normalisation-dominated
+    # single-bin detector; check Ar against that estimate at 5 %
+    from cevns.experiment import get_detector
+    from cevns.scenarios import get_scenario
+
+    det = get_detector("Ar")
+    sc = get_scenario("sm")
+    from cevns.experiment import get_source
+
+    src = get_source()
+    h = 1e-4
+    n0 = sc.counts(det, src, {"sin2_theta_w": SIN2_THETA_W}).sum()
+    n1 = sc.counts(det, src, {"sin2_theta_w": SIN2_THETA_W + h}).sum()
+    dlnn = (np.log(n1) - np.log(n0)) / h
+    bkg = det.background_counts(src).sum()
+    # total relative error: σ_α ⊕ statistical √(N+B)/N
+    rel = np.hypot(0.10, np.sqrt(n0 + bkg) / n0)
+    an = _coarse("table4", 801)
+    an = an.model_copy(update={"detectors": ("Ar",)})
+    chi2 = chi2_grid(an)["Ar"]
+    (lo, hi), = [tuple(p) for p in Profile1D(an.scan.grid(), chi2 - chi2.min()).interval(1.0)]
+    assert 0.5 * (hi - lo) == pytest.approx(rel / abs(dlnn), rel=0.05)
