@@ -85,3 +85,18 @@ def failing_task(config: dict[str, Any], tile: Tile) -> dict[str, np.ndarray]:
     if tile.index == config["fail_on"]:
         raise ValueError(f"boom on tile {tile.index}")
     return analytic_task(config, tile)
+
+
+def flaky_task(config: dict[str, Any], tile: Tile) -> dict[str, np.ndarray]:
+    """Fails the first time each tile runs (marker files in ``config["marker_dir"]``)."""
+    marker = os.path.join(config["marker_dir"], f"tile{tile.index}")
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError(f"transient failure on tile {tile.index}")
+    return analytic_task(config, tile)
+
+
+async def exit_worker() -> None:
+    """Kill the process it runs in (for ``Client.run(..., wait=False)``, which needs a
+    coroutine function): simulates a dask worker lost to a crash or a pre-empted job."""
+    os._exit(1)

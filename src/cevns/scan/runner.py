@@ -327,7 +327,7 @@ def run_scan(
             _compute(task, name, dict(config), grid, st, todo, exe, declared, progress, n_done)
         dataset = st.to_dataset()
         if store is not None:
-            st.export_netcdf()
+            st.export_netcdf(dataset=dataset)
         return dataset
 
 

@@ -68,8 +68,13 @@ def _fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _atomic_file(final: Path) -> Iterator[Any]:
-    """Open a temporary file beside `final`; on success fsync it and rename it to `final`."""
+def _atomic_file(final: Path, sync_dir: bool = True) -> Iterator[Any]:
+    """Open a temporary file beside `final`; on success fsync it and rename it to `final`.
+
+    The file is fsync-ed before the rename, so after a crash or power loss `final` is either
+    complete or absent. `sync_dir` also fsyncs the directory, making the rename itself durable;
+    tiles skip that (a tile lost to a power cut is recomputed on resume, never half-read).
+    """
     tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
@@ -80,7 +85,8 @@ def _atomic_file(final: Path) -> Iterator[Any]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(final.parent)
+    if sync_dir:
+        _fsync_dir(final.parent)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -342,7 +348,7 @@ class ScanStore:
 
     def write_tile(self, index: int, arrays: Mapping[str, NDArray[Any]]) -> None:
         """Write the outputs of tile `index` atomically (the caller holds the lock)."""
-        with _atomic_file(self._tile_path(index)) as fh:
+        with _atomic_file(self._tile_path(index), sync_dir=False) as fh:
             np.savez(fh, **arrays)
 
     def read_tile(self, index: int) -> dict[str, NDArray[Any]]:
@@ -431,7 +437,10 @@ class ScanStore:
         return xr.Dataset(variables, coords=self.grid.axes, attrs=self.attrs())
 
     def export_netcdf(
-        self, path: str | os.PathLike[str] | None = None, engine: str | None = None
+        self,
+        path: str | os.PathLike[str] | None = None,
+        engine: str | None = None,
+        dataset: Any = None,
     ) -> Path:
         """Write the complete dataset to a netCDF-4 file, atomically.
 
@@ -441,13 +450,16 @@ class ScanStore:
             Destination; default ``STORE/result.nc``.
         engine : str, optional
             xarray engine; default :func:`netcdf_engine` (``"h5netcdf"`` when h5py is installed).
+        dataset : xarray.Dataset, optional
+            The result of :meth:`to_dataset`, if already assembled.
 
         Returns
         -------
         Path
             The file written.
         """
-        dataset = self.to_dataset()
+        if dataset is None:
+            dataset = self.to_dataset()
         dest = Path(path) if path is not None else self.path / RESULT
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         try:
