@@ -171,14 +171,20 @@ class Grid:
         ]
         return f"Grid({', '.join(parts)})"
 
-    def to_json(self) -> dict[str, dict[str, Any]]:
-        """JSON form ``{name: {"dtype": str, "values": list}}``; floats round-trip exactly."""
-        return {n: {"dtype": a.dtype.str, "values": a.tolist()} for n, a in self._axes.items()}
+    def to_json(self) -> list[dict[str, Any]]:
+        """JSON form ``[{"name": str, "dtype": str, "values": list}, ...]`` in axis order.
+
+        A list, not a mapping, so that the axis order survives JSON writers that sort keys.
+        Floats round-trip exactly (Python writes the shortest repr that reads back the same).
+        """
+        return [
+            {"name": n, "dtype": a.dtype.str, "values": a.tolist()} for n, a in self._axes.items()
+        ]
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Mapping[str, Any]]) -> Grid:
+    def from_json(cls, data: list[Mapping[str, Any]]) -> Grid:
         """Inverse of :meth:`to_json`."""
-        return cls({n: np.asarray(d["values"], dtype=d["dtype"]) for n, d in data.items()})
+        return cls({d["name"]: np.asarray(d["values"], dtype=d["dtype"]) for d in data})
 
     def differences(self, other: Grid) -> list[str]:
         """Human-readable list of how `other` differs from this grid (empty if equal)."""

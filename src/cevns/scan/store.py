@@ -382,7 +382,7 @@ class ScanStore:
             "created": self.manifest["created"],
             "executor": last.get("executor", ""),
             "wall_time_s": float(sum(r.get("wall_time_s", 0.0) for r in runs)),
-            "runs": json.dumps(runs),
+            "runs": json.dumps(runs, sort_keys=True),
         }
 
     def to_dataset(self, partial: bool = False) -> Any:
