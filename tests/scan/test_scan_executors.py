@@ -100,6 +100,25 @@ def test_unreachable_scheduler_fails_fast(tmp_path):
 # -- dask ------------------------------------------------------------------------------------
 
 
+def test_dask_cluster_by_dotted_path_and_cluster_object():
+    # a threaded LocalCluster stands in for dask_jobqueue.SLURMCluster: same construction path
+    kwargs = {"n_workers": 1, "processes": False, "dashboard_address": None}
+    spec = {"name": "dask", "cluster": "distributed.LocalCluster", "cluster_kwargs": kwargs}
+    ds = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(8, 5), executor=spec)
+    np.testing.assert_array_equal(ds["f"].values, reference())
+    with distributed.LocalCluster(**kwargs) as cluster:
+        executor = make_executor(cluster)
+        assert isinstance(executor, DaskExecutor) and executor.user_client is cluster
+        ds = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(8, 5),
+                      executor=executor)
+        np.testing.assert_array_equal(ds["f"].values, reference())
+        assert cluster.status.name == "running"  # a user's cluster is not closed
+    with pytest.raises(MissingDependencyError, match="cannot import module 'no_such_jobqueue'"):
+        DaskExecutor(cluster="no_such_jobqueue.SLURMCluster").start()
+    with pytest.raises(ConfigError, match="module 'distributed' has no 'NoSuchCluster'"):
+        DaskExecutor(cluster="distributed.NoSuchCluster").start()
+
+
 def test_dask_equals_serial_and_processes(dask_executor, tmp_path):
     serial = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5))
     pooled = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5),

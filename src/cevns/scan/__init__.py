@@ -49,6 +49,7 @@ from cevns.scan.executors import (
     Executor,
     ProcessExecutor,
     SerialExecutor,
+    Task,
     make_executor,
 )
 from cevns.scan.grid import Grid, linear_axis, log_axis
@@ -64,6 +65,7 @@ __all__ = [
     "ProcessExecutor",
     "ScanStore",
     "SerialExecutor",
+    "Task",
     "Tile",
     "Tiling",
     "canonical_json",

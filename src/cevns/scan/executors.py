@@ -43,6 +43,7 @@ __all__ = [
     "Executor",
     "ProcessExecutor",
     "SerialExecutor",
+    "Task",
     "TileResult",
     "make_executor",
     "task_name",

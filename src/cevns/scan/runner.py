@@ -10,7 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from cevns.scan.executors import Executor, Task, make_executor, task_name
 from cevns.scan.grid import Grid
 from cevns.scan.store import DONE_VARIABLE, ScanStore, store_lock
 from cevns.scan.tiles import Tile, Tiling
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["Progress", "check_result", "run_scan"]
 
@@ -241,7 +244,7 @@ def run_scan(
     overwrite: bool = False,
     outputs: Mapping[str, Sequence[str]] | None = None,
     progress: Progress | None = None,
-) -> Any:
+) -> xr.Dataset:
     """Evaluate `task` on every tile of `grid` and return the assembled dataset.
 
     Parameters

@@ -31,7 +31,7 @@ import re
 import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +40,9 @@ from cevns.errors import MissingDependencyError, ScanError
 from cevns.scan.digest import canonical_json, config_digest
 from cevns.scan.grid import Grid
 from cevns.scan.tiles import Tiling
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ScanStore", "netcdf_engine", "open_scan", "store_lock"]
 
@@ -385,7 +388,7 @@ class ScanStore:
             "runs": json.dumps(runs, sort_keys=True),
         }
 
-    def to_dataset(self, partial: bool = False) -> Any:
+    def to_dataset(self, partial: bool = False) -> xr.Dataset:
         """Assemble the tiles into an ``xarray.Dataset``.
 
         Parameters
@@ -440,7 +443,7 @@ class ScanStore:
         self,
         path: str | os.PathLike[str] | None = None,
         engine: str | None = None,
-        dataset: Any = None,
+        dataset: xr.Dataset | None = None,
     ) -> Path:
         """Write the complete dataset to a netCDF-4 file, atomically.
 
@@ -480,7 +483,7 @@ class ScanStore:
         )
 
 
-def open_scan(path: str | os.PathLike[str], partial: bool = False) -> Any:
+def open_scan(path: str | os.PathLike[str], partial: bool = False) -> xr.Dataset:
     """Open a scan store as an ``xarray.Dataset`` (loaded into memory).
 
     Reads the consolidated ``result.nc`` when it exists, else assembles the tile files.
