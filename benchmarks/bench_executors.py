@@ -132,7 +132,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"case: {task.__module__}.{task.__qualname__}, {len(tiling)} tiles of "
           f"{tiling.tile_shape}, {per_tile * 1e3:.1f} ms per tile, {os.cpu_count()} CPUs, "
           f"Python {sys.version.split()[0]}, NumPy {np.__version__}")
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     rows = bench(case, repeat=args.repeat)
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"1-min load average before/after: {load_before:.2f} / {load_after:.2f} "
+          "(other processes competing for the CPUs distort the speed-ups)")
     print()
     print("| executor | start-up (s) | cold scan (s) | warm scan (s) | speed-up (warm) "
           "| same values |")
