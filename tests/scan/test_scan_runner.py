@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 
@@ -10,7 +11,7 @@ import pytest
 import scan_tasks
 import xarray as xr
 
-from cevns.errors import ConfigError, ScanError
+from cevns.errors import ConfigError, MissingDependencyError, ScanError
 from cevns.scan import Grid, ScanStore, linear_axis, open_scan, run_scan
 from cevns.scan.store import netcdf_engine, store_lock
 
@@ -71,12 +72,13 @@ def test_processes_equal_serial(tmp_path):
     assert pooled.attrs["config_digest"] == serial.attrs["config_digest"]
 
 
-def test_processes_refuse_unpicklable_task():
+def test_processes_refuse_unpicklable_task(tmp_path):
     def local_task(config, tile):
         return {"f": np.zeros(tile.shape)}
 
     with pytest.raises(ScanError, match="cannot be pickled.*top-level function"):
-        run_scan(local_task, GRID, CONFIG, executor="processes")
+        run_scan(local_task, GRID, CONFIG, tmp_path / "s", executor="processes")
+    assert not (tmp_path / "s").exists()
 
 
 def test_trailing_dims_inferred_and_declared(tmp_path):
@@ -280,3 +282,14 @@ def test_export_netcdf_round_trip(tmp_path, engine, module):
     xr.testing.assert_identical(back, ds)
     assert back.attrs["config_digest"] == ds.attrs["config_digest"]
     assert json.loads(back.attrs["config"]) == {"bins": 3}
+
+
+def test_netcdf_engine_falls_back_to_netcdf4(monkeypatch):
+    pytest.importorskip("netCDF4")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "h5py" else real(name, *a))
+    assert netcdf_engine() == "netcdf4"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(MissingDependencyError, match="pip install h5py"):
+        netcdf_engine()

@@ -314,7 +314,7 @@ class DaskExecutor(Executor):
         retries: int = 2,
     ):
         super().__init__()
-        for key, value, low in (("n_workers", n_workers, 0), ("threads_per_worker",
+        for key, value, low in (("n_workers", n_workers, 1), ("threads_per_worker",
                                 threads_per_worker, 1), ("retries", retries, 0)):
             if value is None:
                 continue
@@ -371,6 +371,12 @@ class DaskExecutor(Executor):
             self._owned_cluster = None
             raise
 
+    def _log_workers(self) -> None:
+        n = len(self.client.scheduler_info().get("workers", {}))
+        if n == 0:  # normal for a batch-queue cluster whose jobs have not started yet
+            log.info("dask scheduler %s has no workers yet; tiles wait until workers join",
+                     self.client.scheduler.address)
+
     def _connect(self, distributed: Any, target: Any) -> Any:
         where = target if isinstance(target, str) else repr(target)
         try:
@@ -398,6 +404,7 @@ class DaskExecutor(Executor):
         if self.client is None:
             raise ScanError("the dask executor is not started; use it as a context manager")
         distributed = _import_distributed()
+        self._log_workers()
         token = uuid.uuid4().hex[:8]
         label = getattr(task, "__name__", "task")
         pending = {

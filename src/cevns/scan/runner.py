@@ -308,6 +308,7 @@ def run_scan(
     declared = _check_declared(outputs, grid)
     name = task_name(task)
     exe = make_executor(executor)
+    exe.check_task(task)  # before the store exists: a refused task leaves no empty store behind
 
     with contextlib.ExitStack() as stack:
         if store is None:
@@ -346,7 +347,6 @@ def _compute(
     progress: Progress | None,
     n_done: int,
 ) -> None:
-    exe.check_task(task)
     owned = not exe.started
     started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
