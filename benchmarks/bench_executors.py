@@ -1,0 +1,150 @@
+"""Wall time of one scan on each executor: serial, processes (1, 2 workers), dask (1, 2 workers).
+
+Run from the repository root::
+
+    PYTHONPATH=src python benchmarks/bench_executors.py            # synthetic CPU-bound case
+    PYTHONPATH=src python benchmarks/bench_executors.py --case mypkg.bench:ngi_case
+
+A *case* is a function returning ``(task, grid, config, tile_shape)``; the default,
+:func:`synthetic_case`, is a NumPy task of about 50 ms per tile on 32 tiles. To benchmark real
+physics, write a case whose task evaluates an NGI grid and pass it with ``--case`` (it must live in
+an importable module, so that worker processes can unpickle the task).
+
+For every executor the script starts it (timed: "start-up"), runs the scan once (cold: includes
+worker imports and the first pickling of the task) and then ``--repeat`` more times on the started
+executor (warm: the best of those is the steady-state figure). Speed-ups are warm serial time over
+warm executor time. Worker threads of BLAS/OpenMP are pinned to 1 so that "serial" means one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+from cevns.scan import Grid, Tile, linear_axis, log_axis, make_executor, run_scan  # noqa: E402
+
+Case = tuple[Callable[[dict[str, Any], Tile], dict[str, np.ndarray]], Grid, dict[str, Any],
+             tuple[int, ...]]
+
+
+def synthetic_task(config: dict[str, Any], tile: Tile) -> dict[str, np.ndarray]:
+    """CPU-bound NumPy work: for each point, a damped-oscillation integral on ``work`` nodes."""
+    nodes = np.linspace(0.0, 1.0, config["work"])
+    out = np.empty(tile.shape)
+    for i, mass in enumerate(tile.coords["mass"]):
+        for j, coupling in enumerate(tile.coords["coupling"]):
+            out[i, j] = np.mean(np.sin(mass * nodes) * np.exp(-coupling * nodes))
+    return {"value": out}
+
+
+def _time_one_tile(task: Callable[..., Any], grid: Grid, config: dict[str, Any],
+                   tile_shape: tuple[int, ...]) -> float:
+    from cevns.scan import Tiling
+
+    tile = Tiling(grid, tile_shape)[0]
+    task(config, tile)  # warm caches
+    t0 = time.perf_counter()
+    for _ in range(3):
+        task(config, tile)
+    return (time.perf_counter() - t0) / 3
+
+
+def synthetic_case(seconds_per_tile: float = 0.05, n_tiles: int = 32) -> Case:
+    """32 tiles of 1 mass × 8 couplings, ``work`` calibrated to `seconds_per_tile` on this CPU."""
+    grid = Grid({"mass": linear_axis(1.0, 100.0, n_tiles), "coupling": log_axis(0.1, 10.0, 8)})
+    tile_shape = (1, 8)
+    config = {"work": 20_000}
+    per_tile = _time_one_tile(synthetic_task, grid, config, tile_shape)
+    config["work"] = max(1000, int(config["work"] * seconds_per_tile / per_tile))
+    return synthetic_task, grid, config, tile_shape
+
+
+EXECUTORS: list[tuple[str, dict[str, Any]]] = [
+    ("serial", {"name": "serial"}),
+    ("processes, 1 worker", {"name": "processes", "max_workers": 1}),
+    ("processes, 2 workers", {"name": "processes", "max_workers": 2}),
+    ("dask, 1 worker", {"name": "dask", "n_workers": 1, "threads_per_worker": 1}),
+    ("dask, 2 workers", {"name": "dask", "n_workers": 2, "threads_per_worker": 1}),
+]
+
+
+def bench(case: Case, repeat: int = 2) -> list[dict[str, Any]]:
+    """Time `case` on every executor of :data:`EXECUTORS`; returns one record per executor."""
+    task, grid, config, tile_shape = case
+    rows = []
+    reference = None
+    for label, spec in EXECUTORS:
+        executor = make_executor(spec)
+        t0 = time.perf_counter()
+        executor.start()
+        startup = time.perf_counter() - t0
+        try:
+            t0 = time.perf_counter()
+            ds = run_scan(task, grid, config, executor=executor, tile_shape=tile_shape)
+            cold = time.perf_counter() - t0
+            warm = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                run_scan(task, grid, config, executor=executor, tile_shape=tile_shape)
+                warm.append(time.perf_counter() - t0)
+        finally:
+            executor.close()
+        values = ds[next(iter(ds.data_vars))].values
+        if reference is None:
+            reference = values
+        identical = bool(np.array_equal(values, reference))
+        rows.append({"executor": label, "startup_s": startup, "cold_s": cold,
+                     "warm_s": min(warm), "identical": identical})
+    serial = rows[0]["warm_s"]
+    for row in rows:
+        row["speedup"] = serial / row["warm_s"]
+    return rows
+
+
+def _load_case(path: str) -> Callable[[], Case]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", help="module:function returning (task, grid, config, "
+                        "tile_shape); default: the synthetic case")
+    parser.add_argument("--repeat", type=int, default=2, help="warm runs per executor (best)")
+    args = parser.parse_args(argv)
+    case = _load_case(args.case)() if args.case else synthetic_case()
+    task, grid, config, tile_shape = case
+    from cevns.scan import Tiling
+
+    tiling = Tiling(grid, tile_shape)
+    per_tile = _time_one_tile(task, grid, config, tiling.tile_shape)
+    print(f"case: {task.__module__}.{task.__qualname__}, {len(tiling)} tiles of "
+          f"{tiling.tile_shape}, {per_tile * 1e3:.1f} ms per tile, {os.cpu_count()} CPUs, "
+          f"Python {sys.version.split()[0]}, NumPy {np.__version__}")
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    rows = bench(case, repeat=args.repeat)
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"1-min load average before/after: {load_before:.2f} / {load_after:.2f} "
+          "(other processes competing for the CPUs distort the speed-ups)")
+    print()
+    print("| executor | start-up (s) | cold scan (s) | warm scan (s) | speed-up (warm) "
+          "| same values |")
+    print("|---|---:|---:|---:|---:|:---:|")
+    for r in rows:
+        print(f"| {r['executor']} | {r['startup_s']:.2f} | {r['cold_s']:.2f} | {r['warm_s']:.2f} "
+              f"| {r['speedup']:.2f}× | {'yes' if r['identical'] else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+"""``run_scan``: evaluate a task over a grid, tile by tile, on an executor, into a store."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cevns.errors import ConfigError, ScanError
+from cevns.scan.digest import canonicalize, config_diff, format_diff
+from cevns.scan.executors import Executor, Task, make_executor, task_name
+from cevns.scan.grid import Grid
+from cevns.scan.store import DONE_VARIABLE, ScanStore, store_lock
+from cevns.scan.tiles import Tile, Tiling
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["Progress", "check_result", "run_scan"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], Any]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+def _check_declared(
+    outputs: Mapping[str, Sequence[str]] | None, grid: Grid
+) -> dict[str, list[str]] | None:
+    if outputs is None:
+        return None
+    if not isinstance(outputs, Mapping) or not outputs:
+        raise ConfigError(
+            "outputs must map each output name to its trailing dimension names, e.g. "
+            "{'delta_chi2': (), 'counts': ('bin',)}"
+        )
+    declared: dict[str, list[str]] = {}
+    for name, dims in outputs.items():
+        _check_output_name(name, grid)
+        if isinstance(dims, str) or not all(isinstance(d, str) and d for d in dims):
+            raise ConfigError(f"outputs[{name!r}] = {dims!r}: expected a sequence of dim names")
+        clash = set(dims) & set(grid.names)
+        if clash or len(set(dims)) != len(dims):
+            raise ConfigError(
+                f"outputs[{name!r}] = {list(dims)}: trailing dims must be distinct and differ from "
+                f"the grid axes {list(grid.names)}"
+            )
+        declared[name] = list(dims)
+    return declared
+
+
+def _check_output_name(name: Any, grid: Grid) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"output name {name!r} must start with a letter or '_' and hold only letters, digits, "
+            "'_', '.', '-'"
+        )
+    if name in grid.names or name == DONE_VARIABLE:
+        raise ConfigError(f"output name {name!r} is taken by a grid axis or by {DONE_VARIABLE!r}")
+
+
+def check_result(
+    result: Any,
+    tile: Tile,
+    spec: Mapping[str, Mapping[str, Any]] | None,
+    *,
+    task: str,
+    grid: Grid,
+    declared: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
+    """Validate what a task returned for `tile`.
+
+    Parameters
+    ----------
+    result : object
+        The task's return value; must be a mapping output name → array of shape
+        ``tile.shape + trailing`` with a bool, integer or float dtype.
+    tile : Tile
+        The tile it was computed for.
+    spec : mapping or None
+        Output name → ``{"dtype", "dims", "shape"}`` fixed by earlier tiles; None for the first.
+    task : str
+        Task name for messages.
+    grid : Grid
+        The scan grid (output names must differ from its axes).
+    declared : mapping, optional
+        Output name → trailing dimension names declared by the caller.
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+        The outputs as arrays.
+    spec : dict
+        The output spec (inferred from this result when `spec` is None).
+
+    Raises
+    ------
+    ScanError
+        If the result is not a mapping, lacks or adds an output, or an output has the wrong
+        shape or dtype; the message names the task, the output and the tile.
+    """
+    where = f"task {task!r} on {tile.describe()}"
+    if not isinstance(result, Mapping):
+        raise ScanError(
+            f"{where} returned a {type(result).__name__}; a task must return a dict mapping output "
+            "names to arrays of shape tile.shape"
+        )
+    expected = set(spec) if spec is not None else set(declared) if declared is not None else None
+    if expected is not None and set(result) != expected:
+        missing, extra = sorted(expected - set(result)), sorted(set(result) - expected)
+        raise ScanError(f"{where} returned outputs {sorted(map(str, result))}; missing {missing}, "
+                        f"unexpected {extra}")
+    if not result:
+        raise ScanError(f"{where} returned no outputs")
+    arrays: dict[str, np.ndarray] = {}
+    new_spec: dict[str, dict[str, Any]] = {}
+    ndim = len(tile.shape)
+    for name, value in result.items():
+        if spec is None:
+            try:
+                _check_output_name(name, grid)
+            except ConfigError as exc:
+                raise ScanError(f"{where}: {exc}") from None
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise ScanError(
+                f"{where}: output {name!r} has dtype {array.dtype}; outputs must be bool, integer "
+                "or float arrays"
+            )
+        if spec is not None:
+            s = spec[name]
+            shape = tile.shape + tuple(s["shape"])
+            if array.shape != shape:
+                raise ScanError(f"{where}: output {name!r} has shape {array.shape}, expected "
+                                f"{shape} (tile shape {tile.shape} + trailing {tuple(s['shape'])})")
+            if array.dtype != np.dtype(s["dtype"]):
+                raise ScanError(f"{where}: output {name!r} has dtype {array.dtype}, expected "
+                                f"{np.dtype(s['dtype'])} (fixed by the first tile)")
+        else:
+            if array.shape[:ndim] != tile.shape:
+                raise ScanError(f"{where}: output {name!r} has shape {array.shape}; its leading "
+                                f"dimensions must be the tile shape {tile.shape}")
+            trailing = array.shape[ndim:]
+            if declared is not None:
+                dims = list(declared[name])
+                if len(dims) != len(trailing):
+                    raise ScanError(
+                        f"{where}: output {name!r} has shape {array.shape}: {len(trailing)} "
+                        f"trailing dims, but {len(dims)} were declared ({dims})"
+                    )
+            else:
+                dims = [f"{name}_dim{k}" for k in range(len(trailing))]
+            new_spec[name] = {"dtype": array.dtype.str, "dims": dims, "shape": list(trailing)}
+        arrays[name] = array
+    return arrays, (dict(spec) if spec is not None else new_spec)  # type: ignore[arg-type]
+
+
+def _mismatches(
+    store: ScanStore,
+    config: Mapping[str, Any],
+    grid: Grid,
+    tile_shape: tuple[int, ...] | None,
+    declared: Mapping[str, list[str]] | None,
+) -> list[str]:
+    problems = []
+    diff = config_diff(store.config, config)
+    if diff:
+        problems.append("config (stored → given):\n" + format_diff(diff))
+    problems.extend(f"grid {d}" for d in store.grid.differences(grid))
+    if tile_shape is not None and tile_shape != store.tile_shape:
+        problems.append(f"tile_shape {store.tile_shape} → {tile_shape}")
+    if declared is not None and declared != store.declared_outputs:
+        problems.append(f"declared outputs {store.declared_outputs} → {declared}")
+    return problems
+
+
+def _prepare_store(
+    path: Path,
+    *,
+    task: str,
+    grid: Grid,
+    config: Mapping[str, Any],
+    tile_shape: Any,
+    resume: bool,
+    overwrite: bool,
+    declared: dict[str, list[str]] | None,
+) -> ScanStore:
+    """Open or create the store under the lock, applying the refusal rules."""
+    if ScanStore.is_store(path):
+        store = ScanStore(path)
+        store.remove_temporaries()
+        if overwrite:
+            log.info("overwriting the scan in %s (%d tiles were done)", path, store.n_done)
+            store.clear()
+        else:
+            resolved = None if tile_shape is None else Tiling(grid, tile_shape).tile_shape
+            problems = _mismatches(store, config, grid, resolved, declared)
+            if problems:
+                verb = "resume the scan in" if resume else "start a new scan in"
+                raise ScanError(
+                    f"cannot {verb} {path}: it holds a different scan.\n" + "\n".join(problems)
+                    + "\nRestore the stored settings to resume, or pass overwrite=True to discard "
+                    "the stored tiles."
+                )
+            if not resume:
+                raise ScanError(
+                    f"{path} already holds this scan ({store.n_done} of {store.n_tiles} tiles "
+                    "done); pass resume=True to complete it or overwrite=True to start afresh"
+                )
+            if store.task != task:
+                log.warning("resuming a scan made by task %r with task %r", store.task, task)
+            return store
+    elif not ScanStore.is_empty(path):
+        raise ScanError(
+            f"{path} is neither empty nor a cevns scan store; refusing to write into it"
+        )
+    tiling = Tiling(grid, tile_shape)
+    store = ScanStore.create(
+        path, config=config, grid=grid, tile_shape=tiling.tile_shape, task=task,
+        declared_outputs=declared,
+    )
+    store.remove_temporaries()
+    return store
+
+
+def run_scan(
+    task: Task,
+    grid: Grid | Mapping[str, Any],
+    config: Mapping[str, Any],
+    store: str | Path | None = None,
+    *,
+    executor: str | Mapping[str, Any] | Executor | Any = "serial",
+    tile_shape: Sequence[int] | Mapping[str, int] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    outputs: Mapping[str, Sequence[str]] | None = None,
+    progress: Progress | None = None,
+) -> xr.Dataset:
+    """Evaluate `task` on every tile of `grid` and return the assembled dataset.
+
+    Parameters
+    ----------
+    task : callable
+        ``task(config, tile) -> {output_name: array}``; each array has shape ``tile.shape``
+        (optionally followed by trailing dimensions of fixed size). Must be picklable (a
+        top-level function) for the ``processes`` and ``dask`` executors.
+    grid : Grid or mapping of str to array_like
+        The scan axes.
+    config : mapping
+        Everything else the task needs, as JSON-able data (NumPy arrays allowed). It is passed to
+        the task as given; its canonical JSON and digest are recorded in the store.
+    store : path-like, optional
+        Store directory (created if missing). ``None`` scans into a temporary directory that is
+        deleted afterwards (no resume).
+    executor : str, mapping, Executor or dask Client/cluster
+        Where tiles run; see :func:`~cevns.scan.executors.make_executor`. An executor passed
+        already started is used and left open; otherwise it is started and closed here.
+    tile_shape : sequence or mapping of int, optional
+        Maximum tile extent per axis; default :func:`~cevns.scan.tiles.default_tile_shape`, or the
+        stored one when resuming.
+    resume : bool
+        Continue the scan in `store`, computing only the missing tiles. Refused if the stored
+        config, grid, tile shape or declared outputs differ; the message lists what changed.
+        With an empty or missing store, starts a new scan.
+    overwrite : bool
+        Discard a scan already in `store`.
+    outputs : mapping of str to sequence of str, optional
+        Declare the outputs: name → names of the trailing dims (``()`` for one value per grid
+        point). Undeclared, the first tile fixes the outputs and trailing dims are named
+        ``{output}_dim{k}``.
+    progress : callable, optional
+        Called as ``progress(done_tiles, total_tiles)`` at the start and after each saved tile.
+
+    Returns
+    -------
+    xarray.Dataset
+        Coordinates: the grid axes; variables: the outputs; attrs: config (canonical JSON),
+        config_digest, task, tile_shape, executor, wall_time_s, runs (JSON list of sessions).
+        The same dataset is written to ``STORE/result.nc``.
+
+    Raises
+    ------
+    ScanError
+        On the refusal rules above, an invalid task result, an unreachable scheduler, or a store
+        locked by another process.
+    ConfigError
+        On an invalid grid, config, tile shape, executor spec or output declaration.
+    KeyboardInterrupt
+        Re-raised after an interrupt; every tile completed before it is saved.
+    """
+    if not callable(task):
+        raise ConfigError(f"task {task!r} is not callable")
+    grid = grid if isinstance(grid, Grid) else Grid(grid)
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"config must be a mapping, not {type(config).__name__}")
+    canonicalize(config)  # raises ConfigError naming the first key without a JSON form
+    if resume and overwrite:
+        raise ConfigError("resume=True and overwrite=True exclude each other")
+    declared = _check_declared(outputs, grid)
+    name = task_name(task)
+    exe = make_executor(executor)
+    exe.check_task(task)  # before the store exists: a refused task leaves no empty store behind
+
+    with contextlib.ExitStack() as stack:
+        if store is None:
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cevns-scan-")))
+        else:
+            path = Path(store)
+        stack.enter_context(store_lock(path))
+        st = _prepare_store(
+            path, task=name, grid=grid, config=config, tile_shape=tile_shape, resume=resume,
+            overwrite=overwrite, declared=declared,
+        )
+        done = st.done_indices()
+        todo = [st.tiling[i] for i in range(st.n_tiles) if i not in done]
+        n_done, n_total = len(done), st.n_tiles
+        log.info("scan %s into %s: %d tiles, %d done, %d to compute", name, path, n_total,
+                 n_done, len(todo))
+        if progress is not None:
+            progress(n_done, n_total)
+        if todo:
+            _compute(task, name, dict(config), grid, st, todo, exe, declared, progress, n_done)
+        dataset = st.to_dataset()
+        if store is not None:
+            st.export_netcdf(dataset=dataset)
+        return dataset
+
+
+def _compute(
+    task: Task,
+    name: str,
+    config: dict[str, Any],
+    grid: Grid,
+    store: ScanStore,
+    todo: list[Tile],
+    exe: Executor,
+    declared: dict[str, list[str]] | None,
+    progress: Progress | None,
+    n_done: int,
+) -> None:
+    owned = not exe.started
+    started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    status, computed, description = "failed", 0, exe.describe()
+    try:
+        exe.start()
+        description = exe.describe()
+        spec = store.outputs
+        results = exe.run_tiles(task, config, todo)
+        try:
+            for tile, result in results:
+                arrays, new_spec = check_result(
+                    result, tile, spec, task=name, grid=grid, declared=declared
+                )
+                if spec is None:
+                    # before the first tile file, so every tile file has a spec to be read with
+                    store.set_outputs(new_spec)
+                    spec = new_spec
+                store.write_tile(tile.index, arrays)
+                computed += 1
+                n_done += 1
+                log.debug("saved %s", tile.describe())
+                if progress is not None:
+                    progress(n_done, store.n_tiles)
+        finally:
+            results.close()  # cancels tiles not yet run
+        status = "completed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        log.warning("scan interrupted: %d tiles saved in %s; resume with resume=True", n_done,
+                    store.path)
+        raise
+    finally:
+        wall = time.perf_counter() - t0
+        if owned:
+            exe.close(wait=status == "completed")
+        record = {"started": started_at, "executor": description, "tiles_computed": computed,
+                  "wall_time_s": round(wall, 6), "status": status}
+        try:
+            store.add_run(record)
+        except Exception:  # provenance is best effort; the tiles are already safe
+            log.warning("could not record the run in %s", store.path, exc_info=True)
+        log.info("scan %s: %s, %d tiles in %.3g s on %s", name, status, computed, wall,
+                 description)

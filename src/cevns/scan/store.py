@@ -1,0 +1,509 @@
+"""The on-disk store of a scan: one directory, written tile by tile by one process.
+
+Layout::
+
+    STORE/
+      manifest.json      format, resolved config (canonical JSON data), its SHA-256 digest, grid
+                         axes, tile shape, task name, output specs, one record per run session
+      tiles/
+        t000000.npz      outputs of tile 0 (one array per output, shape tile.shape + trailing)
+        t000007.npz      ... one file per *completed* tile
+      result.nc          the assembled xarray.Dataset (netCDF4/HDF5 via h5netcdf), once complete
+      .lock              advisory lock held by the writing process
+
+Crash safety: every file is written to a temporary name in the same directory, flushed and
+``fsync``-ed, then atomically renamed into place (``os.replace``), and the directory is
+``fsync``-ed. A tile file therefore either exists complete or not at all, so the set of tile files
+*is* the done-mask: :meth:`ScanStore.done_mask` lists the ``tiles`` directory. A process killed at
+any moment (Ctrl-C, SIGKILL, power loss) leaves at worst a stray ``.*.tmp`` file, which the next
+writer removes. The manifest is written before any tile and rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import importlib.util
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cevns.errors import MissingDependencyError, ScanError
+from cevns.scan.digest import canonical_json, config_digest
+from cevns.scan.grid import Grid
+from cevns.scan.tiles import Tiling
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "ScanStore", "netcdf_engine", "open_scan", "store_lock"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "cevns-scan-store"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+TILES = "tiles"
+RESULT = "result.nc"
+LOCK = ".lock"
+#: Name of the boolean variable added to partial datasets (True where a tile was computed).
+DONE_VARIABLE = "scan_done"
+
+_TILE_FILE = re.compile(r"^t(\d+)\.npz$")
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _atomic_file(final: Path, sync_dir: bool = True) -> Iterator[Any]:
+    """Open a temporary file beside `final`; on success fsync it and rename it to `final`.
+
+    The file is fsync-ed before the rename, so after a crash or power loss `final` is either
+    complete or absent. `sync_dir` also fsyncs the directory, making the rename itself durable;
+    tiles skip that (a tile lost to a power cut is recomputed on resume, never half-read).
+    """
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if sync_dir:
+        _fsync_dir(final.parent)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with _atomic_file(path) as fh:
+        fh.write(json.dumps(data, indent=1, sort_keys=True, allow_nan=False).encode())
+
+
+def netcdf_engine() -> str:
+    """The xarray engine used for netCDF files: ``"h5netcdf"``, else ``"netcdf4"``.
+
+    h5netcdf (a core dependency) needs h5py to write; h5netcdf >= 1.8 no longer installs it by
+    itself. Without h5py the netCDF4 library is used when installed; both write netCDF-4/HDF5.
+
+    Raises
+    ------
+    MissingDependencyError
+        If neither h5py nor netCDF4 is importable.
+    """
+    if importlib.util.find_spec("h5py") is not None:
+        return "h5netcdf"
+    if importlib.util.find_spec("netCDF4") is not None:
+        log.debug("h5py is not installed: writing netCDF with the netCDF4 library")
+        return "netcdf4"
+    raise MissingDependencyError(
+        "writing netCDF needs h5py (used by h5netcdf) or netCDF4; install it with: pip install h5py"
+    )
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def store_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the writer's lock of the store at `path` (created if missing) for the ``with`` block.
+
+    Raises
+    ------
+    ScanError
+        If another process holds the lock (a scan is running into this store).
+    """
+    root = Path(path)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ScanError(f"store path {root} exists and is not a directory") from None
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no advisory locking, the one-writer rule is the user's
+        yield root
+        return
+    fh = open(root / LOCK, "a+")  # held for the whole block
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            raise ScanError(
+                f"store {root} is being written by another process (pid {holder}); "
+                "a store has one writer at a time"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield root
+    finally:
+        fh.close()  # closing releases the flock
+
+
+class ScanStore:
+    """A scan store directory (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    path : path-like
+        Directory holding ``manifest.json``.
+
+    Raises
+    ------
+    ScanError
+        If `path` is not a scan store or its manifest is of an unknown format.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        manifest_path = self.path / MANIFEST
+        try:
+            self.manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+        except FileNotFoundError:
+            raise ScanError(f"{self.path} is not a cevns scan store (no {MANIFEST})") from None
+        except (OSError, ValueError) as exc:
+            raise ScanError(f"cannot read {manifest_path}: {exc}") from exc
+        fmt = self.manifest.get("format")
+        if fmt != FORMAT or self.manifest.get("format_version") != FORMAT_VERSION:
+            raise ScanError(
+                f"{manifest_path}: format {fmt!r} version {self.manifest.get('format_version')!r}"
+                f"; this cevns reads {FORMAT!r} version {FORMAT_VERSION}"
+            )
+        self.grid = Grid.from_json(self.manifest["grid"])
+        self.tiling = Tiling(self.grid, tuple(self.manifest["tile_shape"]))
+
+    # -- creation -------------------------------------------------------------------------------
+
+    @staticmethod
+    def is_store(path: str | os.PathLike[str]) -> bool:
+        """Whether `path` holds a manifest (a store, complete or not)."""
+        return (Path(path) / MANIFEST).is_file()
+
+    @staticmethod
+    def is_empty(path: str | os.PathLike[str]) -> bool:
+        """Whether `path` is missing or holds nothing but a lock and temporary files."""
+        root = Path(path)
+        if not root.exists():
+            return True
+        return all(p.name == LOCK or p.name.endswith(".tmp") for p in root.iterdir())
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        config: Mapping[str, Any],
+        grid: Grid,
+        tile_shape: tuple[int, ...],
+        task: str,
+        declared_outputs: Mapping[str, list[str]] | None = None,
+    ) -> ScanStore:
+        """Write a new manifest and an empty ``tiles`` directory (the caller holds the lock)."""
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / TILES).mkdir(exist_ok=True)
+        import cevns
+
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "cevns_version": cevns.__version__,
+            "created": _now(),
+            "config": json.loads(canonical_json(config)),
+            "config_digest": config_digest(config),
+            "grid": grid.to_json(),
+            "tile_shape": list(tile_shape),
+            "task": task,
+            "declared_outputs": None if declared_outputs is None else
+            {k: list(v) for k, v in declared_outputs.items()},
+            "outputs": None,
+            "runs": [],
+        }
+        _write_json(root / MANIFEST, manifest)
+        return cls(root)
+
+    def clear(self) -> None:
+        """Delete the manifest, the tiles and the result (the caller holds the lock)."""
+        for name in (RESULT, MANIFEST):
+            (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.path / TILES, ignore_errors=True)
+        self.remove_temporaries()
+
+    def remove_temporaries(self) -> None:
+        """Delete temporary files left by an interrupted writer (the caller holds the lock)."""
+        for folder in (self.path, self.path / TILES):
+            if folder.is_dir():
+                for p in folder.iterdir():
+                    if p.name.startswith(".") and p.name.endswith(".tmp"):
+                        log.debug("removing stale temporary %s", p)
+                        p.unlink(missing_ok=True)
+
+    # -- manifest -------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The stored configuration (canonical JSON data)."""
+        return self.manifest["config"]
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 hex digest of the canonical JSON of the configuration."""
+        return self.manifest["config_digest"]
+
+    @property
+    def tile_shape(self) -> tuple[int, ...]:
+        """Maximum tile extent along each axis."""
+        return self.tiling.tile_shape
+
+    @property
+    def task(self) -> str:
+        """Name of the task that created the store."""
+        return self.manifest["task"]
+
+    @property
+    def outputs(self) -> dict[str, dict[str, Any]] | None:
+        """Output name → ``{"dtype", "dims", "shape"}`` of the trailing dimensions; None before
+        the first tile."""
+        return self.manifest["outputs"]
+
+    @property
+    def declared_outputs(self) -> dict[str, list[str]] | None:
+        """Output name → trailing dimension names, as declared when the scan was created."""
+        return self.manifest["declared_outputs"]
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """One record per run session: start time, executor, tiles computed, wall time, status."""
+        return self.manifest["runs"]
+
+    def _save_manifest(self) -> None:
+        _write_json(self.path / MANIFEST, self.manifest)
+
+    def set_outputs(self, spec: Mapping[str, Mapping[str, Any]]) -> None:
+        """Record the output specs (done once, before the first tile is written)."""
+        self.manifest["outputs"] = {k: dict(v) for k, v in spec.items()}
+        self._save_manifest()
+
+    def add_run(self, record: Mapping[str, Any]) -> None:
+        """Append a run-session record to the manifest."""
+        self.manifest["runs"].append(dict(record))
+        self._save_manifest()
+
+    # -- tiles ----------------------------------------------------------------------------------
+
+    def _tile_path(self, index: int) -> Path:
+        return self.path / TILES / f"t{index:06d}.npz"
+
+    def done_indices(self) -> set[int]:
+        """Indices of the tiles whose file exists (the done-mask as a set)."""
+        folder = self.path / TILES
+        if not folder.is_dir():
+            return set()
+        n = len(self.tiling)
+        out = set()
+        for entry in os.scandir(folder):
+            match = _TILE_FILE.match(entry.name)
+            if match and int(match.group(1)) < n:
+                out.add(int(match.group(1)))
+        return out
+
+    def done_mask(self) -> NDArray[np.bool_]:
+        """Boolean array over the tile grid (shape ``tiling.tiles_shape``): True where done."""
+        mask = np.zeros(len(self.tiling), dtype=bool)
+        mask[list(self.done_indices())] = True
+        return mask.reshape(self.tiling.tiles_shape)
+
+    @property
+    def n_tiles(self) -> int:
+        """Number of tiles of the scan."""
+        return len(self.tiling)
+
+    @property
+    def n_done(self) -> int:
+        """Number of completed tiles."""
+        return len(self.done_indices())
+
+    @property
+    def complete(self) -> bool:
+        """Whether every tile is done."""
+        return self.n_done == self.n_tiles
+
+    def write_tile(self, index: int, arrays: Mapping[str, NDArray[Any]]) -> None:
+        """Write the outputs of tile `index` atomically (the caller holds the lock)."""
+        with _atomic_file(self._tile_path(index), sync_dir=False) as fh:
+            np.savez(fh, **arrays)
+
+    def read_tile(self, index: int) -> dict[str, NDArray[Any]]:
+        """The outputs of a completed tile."""
+        path = self._tile_path(index)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except FileNotFoundError:
+            raise ScanError(f"tile {index} of {self.path} is not done (no {path.name})") from None
+        except Exception as exc:
+            raise ScanError(
+                f"tile file {path} is unreadable ({exc}); delete it and resume the scan to "
+                "recompute that tile"
+            ) from exc
+
+    # -- assembly -------------------------------------------------------------------------------
+
+    def attrs(self) -> dict[str, Any]:
+        """Provenance attributes of the assembled dataset (netCDF-safe types only)."""
+        runs = self.runs
+        last = runs[-1] if runs else {}
+        return {
+            "cevns_scan_format": f"{FORMAT}/{FORMAT_VERSION}",
+            "cevns_version": self.manifest["cevns_version"],
+            "config": canonical_json(self.config),
+            "config_digest": self.digest,
+            "task": self.task,
+            "grid_axes": json.dumps(list(self.grid.names)),
+            "tile_shape": np.asarray(self.tile_shape, dtype=np.int64),
+            "created": self.manifest["created"],
+            "executor": last.get("executor", ""),
+            "wall_time_s": float(sum(r.get("wall_time_s", 0.0) for r in runs)),
+            "runs": json.dumps(runs, sort_keys=True),
+        }
+
+    def to_dataset(self, partial: bool = False) -> xr.Dataset:
+        """Assemble the tiles into an ``xarray.Dataset``.
+
+        Parameters
+        ----------
+        partial : bool
+            Allow missing tiles: their points hold NaN (float outputs) or 0, and a boolean
+            variable ``scan_done`` marks the computed points.
+
+        Returns
+        -------
+        xarray.Dataset
+            Coordinates: the grid axes; variables: the task outputs (dims: grid axes, then the
+            trailing dimensions of the output); attrs: see :meth:`attrs`.
+
+        Raises
+        ------
+        ScanError
+            If tiles are missing and `partial` is false, or a tile file is unreadable.
+        """
+        import xarray as xr
+
+        done = sorted(self.done_indices())
+        if len(done) < self.n_tiles and not partial:
+            raise ScanError(
+                f"scan in {self.path} is incomplete ({len(done)} of {self.n_tiles} tiles done); "
+                "resume it with resume=True, or pass partial=True to see what is done"
+            )
+        spec = self.outputs or {}
+        arrays: dict[str, NDArray[Any]] = {}
+        for name, s in spec.items():
+            dtype = np.dtype(s["dtype"])
+            fill = np.nan if dtype.kind == "f" else 0
+            arrays[name] = np.full(self.grid.shape + tuple(s["shape"]), fill, dtype=dtype)
+        computed = np.zeros(self.grid.shape, dtype=bool)
+        for index in done:
+            tile = self.tiling[index]
+            data = self.read_tile(index)
+            for name in spec:
+                if name not in data:
+                    raise ScanError(f"tile file {self._tile_path(index)} lacks output {name!r}")
+                arrays[name][tile.slices] = data[name]
+            computed[tile.slices] = True
+        dims = self.grid.names
+        variables = {
+            name: (dims + tuple(spec[name]["dims"]), arr) for name, arr in arrays.items()
+        }
+        if partial:
+            variables[DONE_VARIABLE] = (dims, computed)
+        return xr.Dataset(variables, coords=self.grid.axes, attrs=self.attrs())
+
+    def export_netcdf(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        engine: str | None = None,
+        dataset: xr.Dataset | None = None,
+    ) -> Path:
+        """Write the complete dataset to a netCDF-4 file, atomically.
+
+        Parameters
+        ----------
+        path : path-like, optional
+            Destination; default ``STORE/result.nc``.
+        engine : str, optional
+            xarray engine; default :func:`netcdf_engine` (``"h5netcdf"`` when h5py is installed).
+        dataset : xarray.Dataset, optional
+            The result of :meth:`to_dataset`, if already assembled.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        if dataset is None:
+            dataset = self.to_dataset()
+        dest = Path(path) if path is not None else self.path / RESULT
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        try:
+            dataset.to_netcdf(tmp, engine=engine or netcdf_engine())
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(dest.parent)
+        return dest
+
+    def __repr__(self) -> str:
+        return (
+            f"ScanStore({str(self.path)!r}, {self.grid!r}, {self.n_done}/{self.n_tiles} tiles, "
+            f"digest {self.digest[:12]})"
+        )
+
+
+def open_scan(path: str | os.PathLike[str], partial: bool = False) -> xr.Dataset:
+    """Open a scan store as an ``xarray.Dataset`` (loaded into memory).
+
+    Reads the consolidated ``result.nc`` when it exists, else assembles the tile files.
+
+    Parameters
+    ----------
+    path : path-like
+        The store directory.
+    partial : bool
+        Accept an incomplete scan (see :meth:`ScanStore.to_dataset`).
+
+    Raises
+    ------
+    ScanError
+        If `path` is not a store, or the scan is incomplete and `partial` is false.
+    """
+    store = ScanStore(path)
+    result = store.path / RESULT
+    if result.is_file() and store.complete:
+        import xarray as xr
+
+        return xr.load_dataset(result, engine=netcdf_engine())
+    return store.to_dataset(partial=partial)

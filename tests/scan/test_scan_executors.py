@@ -1,0 +1,185 @@
+"""Executors: the factory, dask.distributed (LocalCluster, Client, lost workers, retries) and an
+unreachable scheduler."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import numpy as np
+import pytest
+import scan_tasks
+
+from cevns.errors import ConfigError, MissingDependencyError, ScanError, UnknownNameError
+from cevns.scan import (
+    DaskExecutor,
+    Grid,
+    ProcessExecutor,
+    SerialExecutor,
+    linear_axis,
+    make_executor,
+    run_scan,
+)
+
+distributed = pytest.importorskip("distributed")
+
+GRID = Grid({"x": linear_axis(0.0, 3.0, 16), "y": linear_axis(1.0, 2.0, 5)})
+CONFIG = {"scale": 0.5}
+
+
+def reference(scale: float = 0.5) -> np.ndarray:
+    x, y = np.meshgrid(GRID["x"], GRID["y"], indexing="ij")
+    return scan_tasks.analytic(x, y, scale)
+
+
+@pytest.fixture(scope="module")
+def dask_executor():
+    """One LocalCluster (2 worker processes, 1 thread each) for the whole module."""
+    with DaskExecutor(n_workers=2, threads_per_worker=1) as executor:
+        yield executor
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- factory ---------------------------------------------------------------------------------
+
+
+def test_make_executor_names_and_specs():
+    assert isinstance(make_executor("serial"), SerialExecutor)
+    pool = make_executor({"name": "processes", "max_workers": 3})
+    assert isinstance(pool, ProcessExecutor) and pool.max_workers == 3
+    remote = make_executor("tcp://10.1.2.3:8786")
+    assert isinstance(remote, DaskExecutor) and remote.address == "tcp://10.1.2.3:8786"
+    spec = {"name": "dask", "address": "tcp://h:1", "connect_timeout": 2, "retries": 4}
+    dask = make_executor(spec)
+    assert (dask.address, dask.connect_timeout, dask.retries) == ("tcp://h:1", 2.0, 4)
+    assert make_executor(dask) is dask
+
+
+def test_make_executor_rejects():
+    with pytest.raises(UnknownNameError, match="unknown executor 'mpi'; valid choices: dask, "
+                       "processes, serial"):
+        make_executor("mpi")
+    with pytest.raises(UnknownNameError, match="unknown executor 'thread'"):
+        make_executor({"name": "thread"})
+    with pytest.raises(ConfigError, match=r"executor 'processes' has no option\(s\) \['workers'\]"):
+        make_executor({"name": "processes", "workers": 2})
+    with pytest.raises(ConfigError, match="has no 'name'"):
+        make_executor({"max_workers": 2})
+    with pytest.raises(ConfigError, match="max_workers = 0"):
+        make_executor({"name": "processes", "max_workers": 0})
+    with pytest.raises(ConfigError, match="connect_timeout"):
+        DaskExecutor(connect_timeout=0)
+    with pytest.raises(ConfigError, match="cannot make an executor from 3"):
+        make_executor(3)
+
+
+def test_missing_dask_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` fail
+    with pytest.raises(MissingDependencyError, match=r"pip install 'cevns\[dask\]'"):
+        DaskExecutor().start()
+
+
+def test_unreachable_scheduler_fails_fast(tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    t0 = time.perf_counter()
+    with pytest.raises(ScanError, match=f"cannot reach the dask scheduler at {address} within "
+                       "2 s"):
+        run_scan(scan_tasks.analytic_task, GRID, CONFIG, tmp_path / "s",
+                 executor={"name": "dask", "address": address, "connect_timeout": 2})
+    assert time.perf_counter() - t0 < 6.0
+    assert DaskExecutor(address).connect_timeout == 5.0  # the default
+
+
+# -- dask ------------------------------------------------------------------------------------
+
+
+def test_dask_cluster_by_dotted_path_and_cluster_object():
+    # a threaded LocalCluster stands in for dask_jobqueue.SLURMCluster: same construction path
+    kwargs = {"n_workers": 1, "processes": False, "dashboard_address": None}
+    spec = {"name": "dask", "cluster": "distributed.LocalCluster", "cluster_kwargs": kwargs}
+    ds = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(8, 5), executor=spec)
+    np.testing.assert_array_equal(ds["f"].values, reference())
+    with distributed.LocalCluster(**kwargs) as cluster:
+        executor = make_executor(cluster)
+        assert isinstance(executor, DaskExecutor) and executor.user_client is cluster
+        ds = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(8, 5),
+                      executor=executor)
+        np.testing.assert_array_equal(ds["f"].values, reference())
+        assert cluster.status.name == "running"  # a user's cluster is not closed
+    with pytest.raises(MissingDependencyError, match="cannot import module 'no_such_jobqueue'"):
+        DaskExecutor(cluster="no_such_jobqueue.SLURMCluster").start()
+    with pytest.raises(ConfigError, match="module 'distributed' has no 'NoSuchCluster'"):
+        DaskExecutor(cluster="distributed.NoSuchCluster").start()
+
+
+def test_dask_equals_serial_and_processes(dask_executor, tmp_path):
+    serial = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5))
+    pooled = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5),
+                      executor={"name": "processes", "max_workers": 2})
+    dask = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tmp_path / "d", tile_shape=(3, 5),
+                    executor=dask_executor)
+    np.testing.assert_array_equal(serial["f"].values, reference())
+    for ds in (pooled, dask):
+        np.testing.assert_array_equal(ds["f"].values, serial["f"].values)
+        np.testing.assert_array_equal(ds["n"].values, serial["n"].values)
+    assert dask.attrs["executor"].startswith("dask(tcp://127.0.0.1:")
+    assert dask.attrs["executor"].endswith(", 2 workers)")
+    assert dask_executor.started  # a started executor is left open for the next scan
+
+
+def test_dask_accepts_a_client_object(dask_executor):
+    ds = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(4, 5),
+                  executor=dask_executor.client)
+    np.testing.assert_array_equal(ds["f"].values, reference())
+    assert dask_executor.client.status == "running"  # a user's client is not closed
+
+
+def test_dask_retries_a_failing_tile(dask_executor, tmp_path):
+    config = {"scale": 0.5, "marker_dir": str(tmp_path)}
+    ds = run_scan(scan_tasks.flaky_task, GRID, config, tile_shape=(8, 5), executor=dask_executor)
+    np.testing.assert_array_equal(ds["f"].values, reference())
+    # each of the 2 tiles failed once, then succeeded on its retry
+    assert sorted(os.listdir(tmp_path)) == ["tile0", "tile1"]
+    (tmp_path / "serial").mkdir()
+    config["marker_dir"] = str(tmp_path / "serial")
+    with pytest.raises(RuntimeError, match="transient failure") as info:  # serial: no retries
+        run_scan(scan_tasks.flaky_task, GRID, config, tile_shape=(8, 5), executor="serial")
+    assert "scan_tasks.flaky_task" in info.value.__notes__[0]
+
+
+def test_dask_task_error_propagates_with_its_type(dask_executor, tmp_path):
+    config = {"scale": 1.0, "fail_on": 1}
+    with pytest.raises(ValueError, match="boom on tile 1") as info:
+        run_scan(scan_tasks.failing_task, GRID, config, tmp_path / "s", tile_shape=(8, 5),
+                 executor=DaskExecutor(client=dask_executor.client, retries=0))
+    assert "tile 1 at (1, 0)" in info.value.__notes__[0]
+
+
+def test_dask_survives_a_lost_worker(dask_executor, tmp_path):
+    client = dask_executor.client
+    log = tmp_path / "calls.log"
+    config = {"scale": 0.5, "sleep": 0.25, "log": str(log)}
+    killed = []
+
+    def kill_a_busy_worker(done, total):
+        if done == 2 and not killed:
+            busy = [w for w, keys in client.processing().items() if keys]
+            client.run(scan_tasks.exit_worker, workers=busy[:1], wait=False)
+            killed.extend(busy[:1])
+
+    ds = run_scan(scan_tasks.started_task, GRID, config, tmp_path / "s", tile_shape=(2, 5),
+                  executor=dask_executor, progress=kill_a_busy_worker)
+    np.testing.assert_array_equal(ds["f"].values, reference())
+    assert len(killed) == 1
+    starts = [i for _, i in scan_tasks.read_log(log)]
+    assert sorted(set(starts)) == list(range(8))
+    # the tile running on the killed worker was started twice: the scheduler re-ran it elsewhere
+    assert len(starts) > 8
+    client.wait_for_workers(2, timeout=30)  # the nanny restarts the worker for later tests
