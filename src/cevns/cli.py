@@ -185,6 +185,9 @@ def reproduce(
     list_items: Annotated[bool, typer.Option("--list", help="list the items and exit")] = False,
     quick: Annotated[bool, typer.Option(help="coarse grids for a fast preview")] = False,
     executor: Annotated[str, typer.Option(help="serial | processes | dask")] = "serial",
+    workers: Annotated[int | None, typer.Option(help="worker processes (processes, dask)")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)")] = None,
     resume: Annotated[bool, typer.Option(help="resume interrupted scans")] = False,
     force: Annotated[bool, typer.Option(help="overwrite results of another configuration")] = False,
 ) -> None:
@@ -198,8 +201,12 @@ def reproduce(
             a = shipped_analysis(n)
             console.print(f"{n:10s} {a.paper:28s} {a.title}", highlight=False)
         return
+    if scheduler:
+        executor = "dask"
     if executor not in ("serial", "processes", "dask"):
         raise UnknownNameError("executor", executor, ["serial", "processes", "dask"])
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
     selected = only or names
     for n in selected:
         if n not in names:
@@ -207,14 +214,25 @@ def reproduce(
     analyses = {n: shipped_analysis(n) for n in selected}
     for n, an in analyses.items():
         _check_out_dir(out / n, an.digest(), resume, force)
-    options = RunOptions(quick=quick, executor=executor, resume=resume,
-                         progress=_progress_printer())
+    from cevns.scan import make_executor
+
+    spec: dict = {"name": executor}
+    if workers is not None:
+        spec["max_workers" if executor == "processes" else "n_workers"] = workers
+    if scheduler:
+        spec["address"] = scheduler
+    if executor == "serial":
+        spec = {"name": "serial"}
     records = {}
     start = time.perf_counter()
-    for n, an in analyses.items():
-        console.print(f"[bold]{n}[/] — {an.title}")
-        records[n] = run_analysis(an, out / n, options)
-        console.print(f"  done in {records[n]['wall_time_s']:.1f} s")
+    with make_executor(spec) as executor_object:
+        options = RunOptions(quick=quick, executor=executor, resume=resume,
+                             progress=_progress_printer(),
+                             extra={"executor_object": executor_object})
+        for n, an in analyses.items():
+            console.print(f"[bold]{n}[/] — {an.title}")
+            records[n] = run_analysis(an, out / n, options)
+            console.print(f"  done in {records[n]['wall_time_s']:.1f} s")
     _write_index(out, analyses, records)
     console.print(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out}/index.md")
 

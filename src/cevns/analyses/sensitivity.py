@@ -276,6 +276,49 @@ def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
     return chi2
 
 
+def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
+    """Scan-layer task: χ² of every detector on one tile (a slice of the first axis).
+
+    A pure function of (config, tile), so it runs on any executor and resumes tile by tile.
+    """
+    from cevns.analyses.base import parse_analysis
+
+    an = parse_analysis(config["analysis"], where=config["analysis"]["name"])
+    variant = an.variants[config["variant"]] if config.get("variant") is not None else None
+    first = an.axes()[0].parameter
+    return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
+
+
+def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
+              variant_index: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`chi2_grid` run through the scan layer: tiles, executor, resumable store.
+
+    The store lives in ``out/scans/<name>[-v<i>]``; with ``options.resume`` only missing tiles are
+    computed, otherwise an existing store of this analysis is overwritten.
+    """
+    from cevns.scan import Grid, run_scan
+
+    axes = an.axes()
+    grid = Grid({ax.parameter: ax.grid(options.quick) for ax in axes})
+    config = {"analysis": an.model_dump(mode="json"), "variant": variant_index,
+              "quick": options.quick}
+    n_first = len(grid.axes[axes[0].parameter])
+    rows = max(1, int(np.ceil(n_first / 8)))  # ~8 tiles: parallel work and fine-grained resume
+    tile_shape = (rows,) + tuple(len(grid.axes[ax.parameter]) for ax in axes[1:])
+    label = an.name if variant_index is None else f"{an.name} [{an.variants[variant_index].label}]"
+    store = out / "scans" / (an.name if variant_index is None else f"{an.name}-v{variant_index}")
+
+    def progress(done: int, total: int) -> None:
+        if options.progress:
+            options.progress(label, done, total)
+
+    executor = options.extra.get("executor_object", options.executor)
+    ds = run_scan(_grid_task, grid, config, store=store, executor=executor,
+                  tile_shape=tile_shape, resume=options.resume, overwrite=not options.resume,
+                  progress=progress)
+    return {name: np.asarray(ds[name].values) for name in ds.data_vars}
+
+
 def _label(an: SensitivityBase, parameter: str) -> str:
     scenario = an.scenario.build()
     p = scenario.parameters.get(parameter)
@@ -285,10 +328,17 @@ def _label(an: SensitivityBase, parameter: str) -> str:
 # --- runners ------------------------------------------------------------------------------------
 
 
+def _ordered(an: SensitivityBase, chi2: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Detectors in the analysis order, then "combined"."""
+    order = [*an.detectors, "combined"]
+    return {k: chi2[k] for k in order if k in chi2}
+
+
+
 @register_kind("profile", ProfileAnalysis, "Δχ² profile along one parameter, with intervals")
 def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Path]:
     x = an.scan.grid(options.quick)
-    chi2 = chi2_grid(an, quick=options.quick)
+    chi2 = _ordered(an, scan_chi2(an, out, options))
     files: list[Path] = []
     rows = []
     fig, ax = figure(figsize=(6.4, 4.4), layout="constrained")
@@ -340,7 +390,7 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
 @register_kind("scan2d", Scan2DAnalysis, "Δχ² on a 2D grid with contours")
 def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]:
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
-    chi2 = chi2_grid(an, quick=options.quick)
+    chi2 = _ordered(an, scan_chi2(an, out, options))
     files: list[Path] = []
     names = list(chi2)
     n = len(names) if an.panels == "per-detector" else 1
@@ -387,7 +437,8 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     files: list[Path] = []
     for v_index, variant in enumerate(variants):
         ax = axes.flat[v_index if an.panels == "per-variant" else 0]
-        chi2 = chi2_grid(an, quick=options.quick, variant=variant)
+        chi2 = _ordered(an, scan_chi2(an, out, options, variant_index=v_index if an.variants
+                                      else None))
         for c_index, (name, values) in enumerate(chi2.items()):
             if name != "combined" and not an.per_detector and len(chi2) > 1:
                 continue
