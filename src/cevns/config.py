@@ -31,6 +31,15 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    def __eq__(self, other: object) -> bool:
+        # compare declared fields only: cached properties (arrays) live in __dict__ too
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.model_dump_json()))
+
     def __init__(self, **data: Any) -> None:
         # pydantic calls __init__ of nested models too: convert only at the outermost level so that
         # nested errors keep their full dotted location.

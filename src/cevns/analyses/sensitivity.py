@@ -166,12 +166,18 @@ class Scan2DAnalysis(SensitivityBase):
 
 
 class Variant(StrictModel):
-    """One curve family of an exclusion plot: scenario options and fixed values that differ."""
+    """One curve family of an exclusion plot: what differs from the analysis.
+
+    Scenario options, fixed or tied parameters, detector overrides (Appendix B: thresholds,
+    compositions) and statistics settings (σ_β).
+    """
 
     label: str
     options: dict[str, Any] = {}
     fixed: dict[str, float] = {}
     ties: dict[str, Tie] = {}
+    detector_overrides: dict[str, dict[str, Any]] = {}
+    stats: StatsSpec | None = None
 
 
 class ExclusionAnalysis(SensitivityBase):
@@ -234,6 +240,13 @@ def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
     dict
         Detector name → χ² array of the grid shape (one axis per scanned parameter).
     """
+    if variant is not None and (variant.detector_overrides or variant.stats is not None):
+        merged = {d: {**an.detector_overrides.get(d, {}), **variant.detector_overrides.get(d, {})}
+                  for d in {*an.detector_overrides, *variant.detector_overrides}}
+        update: dict[str, Any] = {"detector_overrides": merged}
+        if variant.stats is not None:
+            update["stats"] = variant.stats
+        an = an.model_copy(update=update)
     axes = an.axes()
     grid = {ax.parameter: ax.grid(quick) for ax in axes}
     if first_axis is not None:
