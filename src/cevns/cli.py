@@ -166,6 +166,7 @@ def run(
     analysis_file: Annotated[Path, typer.Argument(help="analysis TOML file")],
     out: Annotated[Path | None, typer.Option(help="output folder")] = None,
     quick: Annotated[bool, typer.Option(help="coarse grids for a fast preview")] = False,
+    resume: Annotated[bool, typer.Option(help="resume an interrupted scan")] = False,
     force: Annotated[bool, typer.Option(help="overwrite results of another configuration")] = False,
 ) -> None:
     """Run one analysis file."""
@@ -173,8 +174,9 @@ def run(
 
     an = load_analysis(analysis_file)
     out = out or Path("results") / an.name
-    _check_out_dir(out, an.digest(), False, force)
-    rec = run_analysis(an, out, RunOptions(quick=quick, progress=_progress_printer()))
+    _check_out_dir(out, an.digest(), resume, force)
+    rec = run_analysis(an, out, RunOptions(quick=quick, resume=resume,
+                                           progress=_progress_printer()))
     console.print(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
 
 

@@ -496,3 +496,18 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         path.write_text("\n".join(f"- {n}" for n in notes) + "\n")
         files.append(path)
     return files
+
+
+def ngi_benchmark_case(item: str = "fig6", variant_index: int = 0, n_tiles: int = 10):
+    """``(task, grid, config, tile_shape)`` of one shipped NGI grid, for
+    ``benchmarks/bench_executors.py --case cevns.analyses.sensitivity:ngi_benchmark_case``."""
+    from cevns.analyses.catalogue import shipped_analysis
+    from cevns.scan import Grid
+
+    an = shipped_analysis(item)
+    axes = an.axes()
+    grid = Grid({ax.parameter: ax.grid() for ax in axes})
+    config = {"analysis": an.model_dump(mode="json"), "variant": variant_index, "quick": False}
+    n_first = len(grid.axes[axes[0].parameter])
+    rows = max(1, n_first // n_tiles)
+    return _grid_task, grid, config, (rows, len(grid.axes[axes[1].parameter]))
