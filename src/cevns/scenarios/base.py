@@ -97,8 +97,12 @@ class Scenario(ABC):
         """The scenario's parameters by name."""
 
     @abstractmethod
-    def basis(self, shape: dict[str, float]) -> CrossSectionBasis:
-        """Cross-section basis at the given shape-parameter values (all shape params present)."""
+    def basis(self, shape: dict[str, float]) -> CrossSectionBasis | tuple[CrossSectionBasis, ...]:
+        """Cross-section basis at the given shape-parameter values (all shape params present).
+
+        A tuple of bases stands for their sum, with the terms in order: used where parts of the
+        rate have different kinematics (the SM with m₄ = 0 plus an up-scattering term with m₄).
+        """
 
     @abstractmethod
     def coefficients(self, strength: dict[str, np.ndarray]) -> np.ndarray:
@@ -190,8 +194,13 @@ class Scenario(ABC):
     def _counts_over_shapes(self, detector, source, shape_vals, coeff, grid_shape):
         lead = 2 if self.per_flavour else 1
         if not shape_vals:
-            bs = basis_spectra(detector, source, self.basis({}))
-            return bs.combine(coeff, per_flavour=self.per_flavour)
+            per_term = self._term_counts(detector, source, {})
+            c = coeff.reshape(coeff.shape[:lead] + (-1,))
+            if self.per_flavour:
+                flat = np.einsum("jfs,jfb->sb", c, per_term)
+            else:
+                flat = np.einsum("js,jb->sb", c, per_term.sum(axis=1))
+            return flat.reshape(grid_shape + (detector.n_bins,))
         # unique shape points: each needs its own basis (or recoil re-weighting)
         stacked = np.stack([v.reshape(-1) for v in shape_vals.values()], axis=-1)
         uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
@@ -211,13 +220,22 @@ class Scenario(ABC):
                 per_term = ref.reweighted(factors[u])  # (terms, flavours, bins)
             else:
                 point = {n: float(uniq[u, i]) for i, n in enumerate(names)}
-                per_term = basis_spectra(detector, source, self.basis(point)).counts.sum(axis=2)
+                per_term = self._term_counts(detector, source, point)
             c = flat_coeff[..., sel]
             if self.per_flavour:
                 out[sel] = np.einsum("jfs,jfb->sb", c, per_term)
             else:
                 out[sel] = np.einsum("js,jb->sb", c, per_term.sum(axis=1))
         return out.reshape(grid_shape + (detector.n_bins,))
+
+
+    def _term_counts(self, detector, source, point) -> np.ndarray:
+        """Counts (n_terms, n_flavours, n_bins) of every basis term at one shape point."""
+        bases = self.basis(point)
+        if not isinstance(bases, tuple):
+            bases = (bases,)
+        return np.concatenate([basis_spectra(detector, source, b).counts.sum(axis=2)
+                               for b in bases], axis=0)
 
 
 _REGISTRY: dict[str, type[Scenario]] = {}
