@@ -253,7 +253,7 @@ def fit(
     release: Annotated[str, typer.Argument(
         help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020")],
     parameter: Annotated[list[str] | None, typer.Option(
-        "--parameter", "-p", help="n_cevns, sin2_theta_w, neutron_radius_fm (CsI), "
+        "--parameter", "-p", help="n_cevns, n_cevns_release (LAr), sin2_theta_w, neutron_radius_fm (CsI), "
         "ngi_{scalar,vector,axial,tensor}_coupling (repeatable; default: the release's set)")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)")] = None,
     data_dir: Annotated[Path | None, typer.Option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cevns.errors import ConfigError
 from cevns.fits import (
     ENGINE_TO_RELEASE_FLAVOUR,
     ReleaseModel,
@@ -127,3 +128,15 @@ def test_strength_signals(models):
     ngi = make_signal_model(model, "ngi_vector_coupling", mediator_mass_MeV=10.0)
     np.testing.assert_allclose(ngi.signal([0.0])[0], sm_signal(model), rtol=1e-10)
     assert ngi.signal([1e-4]).sum() > sm_signal(model).sum()  # B−L interferes constructively
+
+
+def test_with_pot_mean(models):
+    lar = models["coherent-lar-2020"]
+    same = lar.with_pot_mean(lar.release.timing_model.pot_mean)
+    np.testing.assert_allclose(sm_signal(same), sm_signal(lar), rtol=1e-12)
+    later = lar.with_pot_mean(0.64)
+    # Only the time distribution moves (a little of it past the window's end at 4.9 µs).
+    assert sm_signal(later).sum() == pytest.approx(sm_signal(lar).sum(), rel=0.02)
+    assert not np.allclose(sm_signal(later), sm_signal(lar))
+    with pytest.raises(ConfigError, match="released PDFs"):
+        models["coherent-csi-2017"].with_pot_mean(0.5)

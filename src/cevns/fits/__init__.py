@@ -16,7 +16,8 @@ What to use when
 :func:`make_signal_model`
     The expected signal as a function of one parameter (for your own scans).
 
-Parameters (:data:`FIT_PARAMETERS`): ``n_cevns``, ``sin2_theta_w``, ``neutron_radius_fm`` (CsI),
+Parameters (:data:`FIT_PARAMETERS`): ``n_cevns``, ``n_cevns_release`` (LAr: the release's own CEvNS
+PDF), ``sin2_theta_w``, ``neutron_radius_fm`` (CsI),
 ``ngi_scalar_coupling``, ``ngi_vector_coupling``, ``ngi_axial_coupling``, ``ngi_tensor_coupling``
 (at ``mediator_mass_MeV``, default 10 MeV). The likelihood, the nuisances and the results are in
 ``docs/coherent.md`` ("Fits").

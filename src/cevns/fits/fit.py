@@ -55,11 +55,11 @@ __all__ = [
 ]
 
 #: Parameters fitted when none are named: the normalisation and sin²θ_W everywhere, plus the
-#: neutron radius for CsI.
+#: neutron radius for CsI and the normalisation with the release's own CEvNS PDF for LAr.
 DEFAULT_PARAMETERS: dict[str, tuple[str, ...]] = {
     "coherent-csi-2017": ("n_cevns", "sin2_theta_w", "neutron_radius_fm"),
     "coherent-csi-2021": ("n_cevns", "sin2_theta_w", "neutron_radius_fm"),
-    "coherent-lar-2020": ("n_cevns", "sin2_theta_w"),
+    "coherent-lar-2020": ("n_cevns", "n_cevns_release", "sin2_theta_w"),
 }
 
 _SCAN_LEVEL = 6.0  # Δχ² the coarse scan must cross on both sides (≈ 2.4σ)

@@ -32,13 +32,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from cevns.datasets.coherent import CsI2017Release, CsI2021Release, Histogram, Release
+from cevns.datasets.coherent import (
+    CsI2017Release,
+    CsI2021Release,
+    Histogram,
+    NeutrinoTiming,
+    Release,
+)
 from cevns.errors import ConfigError
 from cevns.experiment.response import gauss_legendre_panels
 from cevns.physics.basis import CrossSectionBasis
@@ -372,6 +378,33 @@ class ReleaseModel:
                 raise ConfigError(f"{self.release.name}: control has {control.size} values, "
                                   f"expected {self.control.size}")
             new.control = control.reshape(self.control.shape)
+        return new
+
+    def with_pot_mean(self, pot_mean: float) -> ReleaseModel:
+        """The model with the analytic neutrino timing at another proton-pulse mean (µs).
+
+        For the releases whose neutrino timing is the analytic SNS model (LAr-2020, CsI-2021);
+        CsI-2017 uses the released arrival-time PDFs and refuses. Node rates are shared, folded
+        caches are not.
+        """
+        rel = self.release
+        timing_model = getattr(rel, "timing_model", None)
+        if timing_model is None:
+            raise ConfigError(f"{rel.name}: neutrino timing comes from the released PDFs, not the "
+                              "analytic SNS model; it has no pulse mean to vary")
+        moved = replace(timing_model, pot_mean=float(pot_mean))
+        edges = rel.timing.axis.edges
+        efficiency = getattr(rel, "time_efficiency", None)
+        prompt, delayed = moved.fractions(edges, efficiency=efficiency)
+        new = object.__new__(ReleaseModel)
+        new.__dict__.update(self.__dict__)
+        new.release = rel.with_changes(timing=NeutrinoTiming(rel.timing.axis, prompt, delayed,
+                                                             source=f"{rel.timing.source}; pulse "
+                                                             f"mean {pot_mean:g} µs"),
+                                       timing_model=moved)
+        new._timing = np.stack([new.release.timing_fractions(ENGINE_TO_RELEASE_FLAVOUR[f])
+                                for f in FLAVOURS])
+        new._cache = {k: v for k, v in self._cache.items() if k[0] == "node_rates"}
         return new
 
     def asimov(self, signal: NDArray[np.float64]) -> ReleaseModel:

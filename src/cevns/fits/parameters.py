@@ -4,6 +4,9 @@
 name                       what it is                                                   kind
 =========================  ===========================================================  ========
 ``n_cevns``                number of CEvNS events in the fitted window (SM shape)       norm
+``n_cevns_release``        LAr only: the same with the release's own CEvNS PDF          norm
+                           (``cevnspdf.txt``) instead of the rate engine — a check of
+                           the likelihood and backgrounds independent of our signal
 ``sin2_theta_w``           weak mixing angle (SM scenario, one Helm form factor)        strength
 ``neutron_radius_fm``      one rms neutron radius for Cs and I (SM scenario with        shape
                            ``form_factor="separate"``: F_p at the charge radius)
@@ -96,6 +99,10 @@ FIT_PARAMETERS: dict[str, ParameterSpec] = {
     "n_cevns": ParameterSpec(
         "n_cevns", r"$N_\mathrm{CEvNS}$", "events", 0.0, None, False,
         "number of CEvNS events in the fitted window (SM spectral shape)"),
+    "n_cevns_release": ParameterSpec(
+        "n_cevns_release", r"$N_\mathrm{CEvNS}$ (release PDF)", "events", 0.0, None, False,
+        "number of CEvNS events with the release's own CEvNS PDF (cevnspdf.txt) instead of the "
+        "rate engine: a check of the likelihood", releases=("coherent-lar-2020",)),
     "sin2_theta_w": ParameterSpec(
         "sin2_theta_w", r"$\sin^2\theta_W$", "", 0.0, 1.0, False,
         "weak mixing angle (tree-level SM, one Helm form factor at the default radius)"),
@@ -156,6 +163,8 @@ def published_values(model: ReleaseModel) -> dict[str, Parameter]:
         p = _toml_parameter(rel.name, key)
         if p is not None:
             out[key] = p
+    if "n_cevns" in out and isinstance(rel, LAr2020Release):
+        out["n_cevns_release"] = out["n_cevns"]
     return out
 
 
@@ -323,6 +332,12 @@ def make_signal_model(
         sm = _sm_signal(model)
         total = float(sm.sum())
         shape = sm / total
+        return SignalModel(spec, model, total, (0.0, 3.0 * total), None,
+                           _signal=lambda v: v[:, None] * shape)
+    if name == "n_cevns_release":
+        template = np.asarray(model.release.cevns_templates["nominal"].counts, dtype=float).ravel()
+        total = float(template.sum())
+        shape = template / total
         return SignalModel(spec, model, total, (0.0, 3.0 * total), None,
                            _signal=lambda v: v[:, None] * shape)
     if name == "sin2_theta_w":
