@@ -50,6 +50,7 @@ from cevns.fits.parameters import (
     signal_uncertainty,
     sm_signal,
 )
+from cevns.fits.report import summary_table
 
 __all__ = [
     "DEFAULT_PARAMETERS",
@@ -71,4 +72,5 @@ __all__ = [
     "recoil_quadrature",
     "signal_uncertainty",
     "sm_signal",
+    "summary_table",
 ]

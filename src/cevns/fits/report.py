@@ -34,7 +34,7 @@ from cevns.provenance import provenance_record
 if TYPE_CHECKING:  # pragma: no cover
     from cevns.fits.fit import FitResult, ParameterFit
 
-__all__ = ["markdown_table", "write_outputs"]
+__all__ = ["markdown_table", "summary_table", "write_outputs"]
 
 _COLOURS = {"steady_state": "0.65", "brn": "tab:orange", "delayed_brn": "tab:brown",
             "nin": "tab:brown", "cevns": "tab:blue"}
@@ -99,6 +99,31 @@ def markdown_table(result: FitResult) -> str:
             lines.append(f"\n- {fit.name}: " + ", ".join(f"{k} = {v}" for k, v in opts.items()))
     lines.append("")
     return "\n".join(lines)
+
+
+def summary_table(results: list[FitResult]) -> str:
+    """One Markdown table for several releases: SM prediction and every fitted parameter.
+
+    This is the results table of ``docs/coherent.md`` ("Fits"); the tests regenerate it and
+    compare the numbers.
+    """
+    lines = ["| release | quantity | this package: best | 1σ interval | 90 % C.L. | SM | "
+             "collaboration |", "|---|---|---|---|---|---|---|"]
+    for result in results:
+        pred = result.prediction_row()
+        pub = (f"{pred['published']:g} ± {pred['published_uncertainty']:g}"
+               if pred["published"] is not None else "—")
+        lines.append(f"| {result.release} | SM prediction [events] | {result.sm_prediction:.1f} | "
+                     f"| | | {pub} |")
+        for fit in result.fits.values():
+            unit = f" [{fit.spec.unit}]" if fit.spec.unit else ""
+            p = fit.published
+            pub = f"{p.value:g} ± {p.uncertainty:g}" if p is not None and p.uncertainty else "—"
+            lines.append(
+                f"| {result.release} | {fit.name}{unit} | {fit.best:.4g} | "
+                f"[{fit.lower:.4g}, {fit.upper:.4g}] | {_fmt(fit.limit_90cl)} | "
+                f"{fit.signal_model.sm_value:.4g} | {pub} |")
+    return "\n".join(lines) + "\n"
 
 
 def _figure(nrows: int, ncols: int, **kwargs):
