@@ -99,6 +99,8 @@ def test_outputs(tmp_path):
     assert float(n["lower"]) < float(n["best"]) < float(n["upper"])
     assert float(n["sm"]) == pytest.approx(sm_signal(result.model).sum())
     assert float(n["published"]) == 134 and float(n["published_lower"]) == 112
+    assert float(rows[1]["sm_cevns"]) == pytest.approx(166.6, abs=0.05)
+    assert float(rows[1]["published_sm_cevns"]) == 173
     with (tmp_path / "prediction.csv").open() as fh:
         pred = next(csv.DictReader(fh))
     assert float(pred["published"]) == 173

@@ -215,8 +215,21 @@ class FitResult:
         return self.fits[name]
 
     def rows(self) -> list[dict[str, Any]]:
-        """The rows of ``fit.csv``, one per fitted parameter."""
-        return [f.row() for f in self.fits.values()]
+        """The rows of ``fit.csv``, one per fitted parameter.
+
+        Each row also carries ``sm_cevns`` (our SM CEvNS count in the fitted window) and
+        ``published_sm_cevns`` (the collaboration's prediction, where stated).
+        """
+        pub = self.published.get("sm_prediction")
+        rows = []
+        for fit in self.fits.values():
+            row = fit.row()
+            source = row.pop("published_source")
+            row["sm_cevns"] = self.sm_prediction
+            row["published_sm_cevns"] = pub.value if pub else None
+            row["published_source"] = source
+            rows.append(row)
+        return rows
 
     def prediction_row(self) -> dict[str, Any]:
         """Our SM CEvNS count next to the collaboration's prediction (``prediction.csv``)."""

@@ -7,7 +7,9 @@ Files written by :func:`write_outputs` (``FitResult.write``):
 ``fit.csv``, ``fit.md``      one row per fitted parameter: ``parameter, unit, best, lower, upper``
                              (1σ), ``limit_90cl`` (couplings), ``sm`` (the parameter's SM value; for
                              ``n_cevns`` our SM count), the collaboration's value and 1σ edges where
-                             stated, the iminuit cross-check, χ²_min, the signal prior, wall time
+                             stated, the iminuit cross-check, χ²_min, the signal prior, wall time,
+                             ``sm_cevns`` / ``published_sm_cevns`` (SM CEvNS counts: ours and the
+                             collaboration's)
 ``prediction.csv``, ``.md``  our SM CEvNS count next to the collaboration's prediction
 ``profile_<p>.csv``          the profiled χ² on the fine grid
 ``profile_<p>.png/.pdf``     Δχ² against the parameter
