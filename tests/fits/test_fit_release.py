@@ -40,8 +40,8 @@ def test_closure_on_asimov_data(models, release, name, truth):
     assert fit.lower < truth < fit.upper
 
 
-def test_asimov_interval_of_n_cevns_is_poisson_like(models):
-    """Without backgrounds uncertainty the 1σ width of N is close to √(N + B-ish) scaling."""
+def test_asimov_interval_of_n_cevns_has_the_published_size(models):
+    """The expected (Asimov) 1σ half-width of N for LAr is of the size of the published ±43."""
     model = models["coherent-lar-2020"]
     sm = make_signal_model(model, "n_cevns")
     fit = fit_parameter(model.asimov(sm.signal([sm.sm_value])[0]), "n_cevns", cross_check=False)

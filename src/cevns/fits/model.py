@@ -326,7 +326,6 @@ class ReleaseModel:
         signal: NDArray[np.float64],
         *,
         signal_sigma: float | None,
-        scales: Mapping[str, float] | None = None,
     ) -> list[Channel]:
         """The Poisson channels of the fit for a (grid of) signal prediction(s).
 
@@ -337,21 +336,17 @@ class ReleaseModel:
         signal_sigma : float or None
             Fractional prior width of the signal normalisation nuisance ``signal_norm``; ``None``:
             no such nuisance (the signal normalisation is itself the fitted parameter).
-        scales : mapping, optional
-            Multiply a background's nominal expectation (e.g. to build Asimov data at another
-            normalisation); the pull still refers to the nominal.
 
         Returns
         -------
         list of Channel
             ``"coincidence"`` and, if the steady state is measured there, ``"anticoincidence"``.
         """
-        scales = dict(scales or {})
         components = [Component("cevns", signal, nuisance="signal_norm" if signal_sigma else None,
                                 sigma=signal_sigma if signal_sigma else None)]
         for term in self.backgrounds.values():
-            components.append(Component(term.name, term.expected * scales.get(term.name, 1.0),
-                                        nuisance=term.nuisance, sigma=term.sigma))
+            components.append(Component(term.name, term.expected, nuisance=term.nuisance,
+                                        sigma=term.sigma))
         out = [Channel("coincidence", self.observed, components)]
         if self.control is not None:
             out.append(Channel("anticoincidence", self.control, [
