@@ -87,18 +87,21 @@ def markdown_table(result: FitResult) -> str:
         m = fit.minuit
         mn = ""
         if m is not None:
-            mn = f"{m.best:.4g} [{_fmt(m.lower)}, {_fmt(m.upper)}]" + ("" if m.valid else " (invalid)")
+            mn = (f"{m.best:.4g} [{_fmt(m.lower) or '—'}, {_fmt(m.upper) or '—'}]"
+                  + ("" if m.valid else " (invalid)"))
         prior = "free" if row["signal_sigma"] is None else f"{100 * row['signal_sigma']:.1f} %"
         lines.append(
             f"| {fit.name}{unit} | {fit.best:.4g} | [{fit.lower:.4g}, {fit.upper:.4g}] | "
             f"{_fmt(fit.limit_90cl)} | {_fmt(row['sm'])} | {pub} | {mn} | {prior} | "
             f"{fit.runtime_s:.2f} |")
+    notes = []
     for fit in result.fits.values():
-        for note in fit.notes:
-            lines.append(f"\n- {fit.name}: {note}")
+        notes.extend(f"- {fit.name}: {note}" for note in fit.notes)
         opts = fit.signal_model.options
         if opts:
-            lines.append(f"\n- {fit.name}: " + ", ".join(f"{k} = {v}" for k, v in opts.items()))
+            notes.append(f"- {fit.name}: " + ", ".join(f"{k} = {v}" for k, v in opts.items()))
+    if notes:
+        lines += ["", *notes]
     lines.append("")
     return "\n".join(lines)
 
