@@ -1,6 +1,6 @@
 """The ``cevns`` command line: a thin front-end over the library.
 
-Commands: ``spectra``, ``info``, ``run``, ``reproduce``. Errors raised on purpose by cevns
+Commands: ``spectra``, ``info``, ``run``, ``reproduce``, ``fit``. Errors raised on purpose by cevns
 (:class:`cevns.errors.CevnsError`) are printed as one clear message with exit code 2.
 """
 
@@ -266,6 +266,39 @@ def _write_index(out: Path, analyses: dict, records: dict) -> None:
                 lines.append(f"- [{f}]({n}/{f})")
         lines.append("")
     (out / "index.md").write_text("\n".join(lines))
+
+
+@app.command()
+def fit(
+    release: Annotated[str, typer.Argument(
+        help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020")],
+    parameter: Annotated[list[str] | None, typer.Option(
+        "--parameter", "-p", help="n_cevns, n_cevns_release (LAr), sin2_theta_w, neutron_radius_fm (CsI), "
+        "ngi_{scalar,vector,axial,tensor}_coupling (repeatable; default: the release's set)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="folder with your own copy of the release files")] = None,
+    mediator_mass: Annotated[float, typer.Option(
+        "--mediator-mass", help="NGI mediator mass [MeV]")] = 10.0,
+    vector_charge: Annotated[str, typer.Option(
+        "--vector-charge", help="NGI vector quark couplings: B-L | universal")] = "B-L",
+) -> None:
+    """Fit a COHERENT data release: profile χ² per parameter, tables and figures."""
+    from cevns.fits import fit_release
+
+    out = out or Path("results") / release
+    result = fit_release(release, parameter or None, out=out, data_dir=data_dir,
+                         mediator_mass_MeV=mediator_mass, vector_charge=vector_charge)
+    table = Table(title=f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS events")
+    for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "published"):
+        table.add_column(col)
+    for f in result.fits.values():
+        pub = f"{f.published.value:g} ± {f.published.uncertainty:g}" if f.published else ""
+        lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
+        table.add_row(f.name, f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]", lim,
+                      f"{f.signal_model.sm_value:.4g}", pub)
+    console.print(table)
+    console.print(f"{len(result.files)} files in {out} ({result.runtime_s:.1f} s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

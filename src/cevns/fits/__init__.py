@@ -1,0 +1,76 @@
+"""Likelihood fits to the COHERENT data releases (CsI-2017, CsI-2021, LAr-2020).
+
+What to use when
+----------------
+:func:`fit_release`
+    Load a release, build its model and fit one or more parameters; optionally write tables and
+    figures (``out=``). The CLI ``cevns fit RELEASE [--parameter NAME …] [--out DIR]`` calls it.
+:class:`ReleaseModel`
+    The release as a Poisson model: observed counts, the CEvNS signal of any cross-section basis
+    (rate engine ⊗ release response ⊗ timing), backgrounds with their priors, the CsI
+    anti-coincidence control channel. Build Asimov data with :meth:`ReleaseModel.with_observed`.
+:func:`fit_parameter`
+    Fit one parameter of a model: adaptive profile scan (batched Newton,
+    :func:`cevns.stats.profile_chi2`), 1σ interval and 90 % C.L. limit (:class:`cevns.stats.Profile1D`),
+    iminuit global fit as cross-check.
+:func:`make_signal_model`
+    The expected signal as a function of one parameter (for your own scans).
+
+Parameters (:data:`FIT_PARAMETERS`): ``n_cevns``, ``n_cevns_release`` (LAr: the release's own CEvNS
+PDF), ``sin2_theta_w``, ``neutron_radius_fm`` (CsI),
+``ngi_scalar_coupling``, ``ngi_vector_coupling``, ``ngi_axial_coupling``, ``ngi_tensor_coupling``
+(at ``mediator_mass_MeV``, default 10 MeV). The likelihood, the nuisances and the results are in
+``docs/coherent.md`` ("Fits").
+
+>>> from cevns.fits import fit_release
+>>> result = fit_release("coherent-csi-2017", ["n_cevns"], cross_check=False)
+>>> 100 < result["n_cevns"].best < 160
+True
+"""
+
+from __future__ import annotations
+
+from cevns.fits.fit import (
+    DEFAULT_PARAMETERS,
+    FitResult,
+    MinuitFit,
+    ParameterFit,
+    fit_parameter,
+    fit_release,
+    minuit_fit,
+    profile,
+)
+from cevns.fits.model import ENGINE_TO_RELEASE_FLAVOUR, BackgroundTerm, ReleaseModel, recoil_quadrature
+from cevns.fits.parameters import (
+    FIT_PARAMETERS,
+    ParameterSpec,
+    SignalModel,
+    make_signal_model,
+    published_values,
+    signal_uncertainty,
+    sm_signal,
+)
+from cevns.fits.report import summary_table
+
+__all__ = [
+    "DEFAULT_PARAMETERS",
+    "ENGINE_TO_RELEASE_FLAVOUR",
+    "FIT_PARAMETERS",
+    "BackgroundTerm",
+    "FitResult",
+    "MinuitFit",
+    "ParameterFit",
+    "ParameterSpec",
+    "ReleaseModel",
+    "SignalModel",
+    "fit_parameter",
+    "fit_release",
+    "make_signal_model",
+    "minuit_fit",
+    "profile",
+    "published_values",
+    "recoil_quadrature",
+    "signal_uncertainty",
+    "sm_signal",
+    "summary_table",
+]

@@ -1,0 +1,513 @@
+"""Profile-likelihood fits of one parameter at a time, with iminuit as the global cross-check.
+
+For a parameter p (:mod:`cevns.fits.parameters`) the χ² of :mod:`cevns.stats`
+
+    χ²(p, θ) = Σ_channels 2 Σ_i [N_i − n_i + n_i ln(n_i/N_i)] + Σ_k (θ_k/σ_k)²,
+    N_i(p, θ) = (1 + θ_sig) S_i(p) + Σ_b (1 + θ_b) B_b,i
+
+is profiled over the nuisances θ at every point of a grid in p at once
+(:func:`cevns.stats.profile_chi2`, batched Newton). The scan is adaptive: a coarse grid over the
+parameter's starting range is widened until Δχ² = 6 is crossed on both sides (or a physical bound
+is reached), then a fine grid covers that region. :class:`cevns.stats.Profile1D` reads off the
+best fit (parabola-refined) and the 1σ interval (Δχ² = 1); couplings also get the 90 % C.L. limit
+(Δχ² = 2.71).
+
+Independently, iminuit minimises χ²(p, θ) over p and all nuisances together (MIGRAD, then MINOS
+on p): :class:`MinuitFit`. Both are reported; they agree to the grid resolution when the fit is
+well behaved.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cevns.datasets.coherent import Parameter, load_release, release_names
+from cevns.errors import ConfigError, FitError, UnknownNameError
+from cevns.fits.model import ReleaseModel, SteadyState
+from cevns.fits.parameters import (
+    FIT_PARAMETERS,
+    SignalModel,
+    check_parameter,
+    make_signal_model,
+    published_values,
+    sm_signal,
+)
+from cevns.stats import PoissonModel, Profile1D, ProfileResult, level_value, profile_chi2
+
+__all__ = [
+    "DEFAULT_PARAMETERS",
+    "FIT_PARAMETERS",
+    "FitResult",
+    "MinuitFit",
+    "ParameterFit",
+    "fit_parameter",
+    "fit_release",
+    "minuit_fit",
+    "profile",
+]
+
+#: Parameters fitted when none are named: the normalisation and sin²θ_W everywhere, plus the
+#: neutron radius for CsI and the normalisation with the release's own CEvNS PDF for LAr.
+DEFAULT_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "coherent-csi-2017": ("n_cevns", "sin2_theta_w", "neutron_radius_fm"),
+    "coherent-csi-2021": ("n_cevns", "sin2_theta_w", "neutron_radius_fm"),
+    "coherent-lar-2020": ("n_cevns", "n_cevns_release", "sin2_theta_w"),
+}
+
+_SCAN_LEVEL = 6.0  # Δχ² the coarse scan must cross on both sides (≈ 2.4σ)
+_COARSE_POINTS = 41
+_MAX_WIDENINGS = 6
+
+
+@dataclass(frozen=True)
+class MinuitFit:
+    """Global minimum of χ²(p, θ) found by iminuit (MIGRAD), with MINOS errors on p.
+
+    Attributes
+    ----------
+    best : float
+        Best-fit parameter.
+    lower, upper : float or None
+        MINOS 1σ interval edges (``None`` where MINOS failed, e.g. at a parameter limit).
+    chi2_min : float
+        χ² at the minimum.
+    nuisances : dict of str to float
+        Best-fit nuisances.
+    valid : bool
+        MIGRAD's validity flag.
+    n_calls : int
+        χ² evaluations.
+    """
+
+    best: float
+    lower: float | None
+    upper: float | None
+    chi2_min: float
+    nuisances: dict[str, float]
+    valid: bool
+    n_calls: int
+
+
+@dataclass(eq=False)
+class ParameterFit:
+    """The fit of one parameter: profile, best fit, intervals, cross-check, comparison.
+
+    Attributes
+    ----------
+    name : str
+    signal_model : SignalModel
+    profile : Profile1D
+        Profiled χ² on the fine grid.
+    profile_result : ProfileResult
+        Nuisances on the grid.
+    best : float
+    lower, upper : float
+        1σ interval (Δχ² = 1) envelope; an edge at a physical bound is flagged in ``notes``.
+    limit_90cl : float or None
+        Upper edge of the 90 % C.L. region (couplings).
+    nuisances : dict of str to float
+        Nuisances profiled at ``best``.
+    minuit : MinuitFit or None
+    published : Parameter or None
+        The collaboration's value, where stated.
+    runtime_s : float
+        Wall time of this parameter's scan and cross-check.
+    notes : list of str
+    """
+
+    name: str
+    signal_model: SignalModel
+    profile: Profile1D
+    profile_result: ProfileResult
+    best: float
+    lower: float
+    upper: float
+    limit_90cl: float | None
+    nuisances: dict[str, float]
+    minuit: MinuitFit | None
+    published: Parameter | None
+    runtime_s: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def spec(self):
+        """The :class:`~cevns.fits.parameters.ParameterSpec`."""
+        return self.signal_model.spec
+
+    def expected(self) -> dict[str, NDArray[np.float64]]:
+        """Expected counts per component at the best fit (flattened bins)."""
+        model = self.signal_model.model
+        signal = self.signal_model.signal([self.best])[0]
+        out = {"cevns": signal * (1.0 + self.nuisances.get("signal_norm", 0.0))}
+        for term in model.backgrounds.values():
+            out[term.name] = term.expected * (1.0 + self.nuisances.get(term.nuisance, 0.0))
+        return out
+
+    def row(self) -> dict[str, Any]:
+        """One row of ``fit.csv``."""
+        pub = self.published
+        m = self.minuit
+        return {
+            "parameter": self.name,
+            "unit": self.spec.unit,
+            "best": self.best,
+            "lower": self.lower,
+            "upper": self.upper,
+            "limit_90cl": self.limit_90cl,
+            "sm": self.signal_model.sm_value,
+            "published": pub.value if pub else None,
+            "published_lower": pub.value - pub.sigma_low if pub and pub.sigma_low else None,
+            "published_upper": pub.value + pub.sigma_high if pub and pub.sigma_high else None,
+            "minuit_best": m.best if m else None,
+            "minuit_lower": m.lower if m else None,
+            "minuit_upper": m.upper if m else None,
+            "chi2_min": self.profile.chi2_min,
+            "signal_sigma": self.signal_model.signal_sigma,
+            "runtime_s": self.runtime_s,
+            "published_source": pub.source if pub else "",
+        }
+
+    def __repr__(self) -> str:
+        unit = f" {self.spec.unit}" if self.spec.unit and self.spec.unit != "events" else ""
+        lim = f", 90% C.L. ≤ {self.limit_90cl:.4g}" if self.limit_90cl is not None else ""
+        return (f"ParameterFit({self.name}: {self.best:.4g} [{self.lower:.4g}, "
+                f"{self.upper:.4g}]{unit}{lim})")
+
+
+@dataclass(eq=False)
+class FitResult:
+    """All parameter fits of one release, with the SM prediction and the published numbers.
+
+    Attributes
+    ----------
+    release : str
+    model : ReleaseModel
+    fits : dict of str to ParameterFit
+    sm_prediction : float
+        Our SM CEvNS count in the fitted window.
+    published : dict of str to Parameter
+        ``"sm_prediction"`` and ``"n_cevns"`` of the collaboration, where stated.
+    runtime_s : float
+        Total wall time (loading, model building and all fits).
+    files : list of Path
+        Files written by :meth:`write` (empty until then).
+    """
+
+    release: str
+    model: ReleaseModel
+    fits: dict[str, ParameterFit]
+    sm_prediction: float
+    published: dict[str, Parameter]
+    runtime_s: float
+    files: list[Path] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> ParameterFit:
+        if name not in self.fits:
+            raise UnknownNameError("fitted parameter", name, self.fits)
+        return self.fits[name]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows of ``fit.csv``, one per fitted parameter.
+
+        Each row also carries ``sm_cevns`` (our SM CEvNS count in the fitted window) and
+        ``published_sm_cevns`` (the collaboration's prediction, where stated).
+        """
+        pub = self.published.get("sm_prediction")
+        rows = []
+        for fit in self.fits.values():
+            row = fit.row()
+            source = row.pop("published_source")
+            row["sm_cevns"] = self.sm_prediction
+            row["published_sm_cevns"] = pub.value if pub else None
+            row["published_source"] = source
+            rows.append(row)
+        return rows
+
+    def prediction_row(self) -> dict[str, Any]:
+        """Our SM CEvNS count next to the collaboration's prediction (``prediction.csv``)."""
+        pub = self.published.get("sm_prediction")
+        return {
+            "release": self.release,
+            "sm_prediction": self.sm_prediction,
+            "published": pub.value if pub else None,
+            "published_uncertainty": pub.uncertainty if pub else None,
+            "difference_percent": 100.0 * (self.sm_prediction / pub.value - 1.0) if pub else None,
+            "window": _window(self.model),
+            "published_source": pub.source if pub else "",
+        }
+
+    def summary(self) -> str:
+        """A terminal-friendly summary."""
+        pred = self.prediction_row()
+        lines = [f"{self.release}: {self.model.n_bins} bins ({_window(self.model)}), "
+                 f"{self.model.observed.sum():g} events observed",
+                 f"  SM prediction {self.sm_prediction:.1f} CEvNS events"
+                 + (f" (collaboration {pred['published']:g} ± {pred['published_uncertainty']:g})"
+                    if pred["published"] is not None else "")]
+        for f in self.fits.values():
+            pub = f"; published {f.published.value:g} ± {f.published.uncertainty:g}" \
+                if f.published and f.published.uncertainty else ""
+            lines.append(f"  {f!r}{pub}")
+        lines.append(f"  wall time {self.runtime_s:.1f} s")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def write(self, out: str | Path) -> list[Path]:
+        """Write tables (CSV + Markdown), figures (PNG + PDF) and provenance to ``out``."""
+        from cevns.fits.report import write_outputs
+
+        self.files = write_outputs(self, Path(out))
+        return self.files
+
+
+def _window(model: ReleaseModel) -> str:
+    parts = []
+    for ax in model.release.observed.axes:
+        unit = f" {ax.unit}" if ax.unit else ""
+        parts.append(f"{ax.name} [{ax.edges[0]:g}, {ax.edges[-1]:g}){unit}")
+    return " × ".join(parts)
+
+
+# -- profiling -----------------------------------------------------------------------------------------
+
+
+def profile(signal_model: SignalModel, values: NDArray[np.float64]) -> ProfileResult:
+    """Profiled χ² of ``signal_model``'s release at parameter ``values`` (one batched call)."""
+    model = signal_model.model
+    channels = model.channels(signal_model.signal(values), signal_sigma=signal_model.signal_sigma)
+    result = profile_chi2(channels)
+    if not result.all_converged:
+        bad = np.flatnonzero(~np.atleast_1d(result.converged))
+        raise FitError(f"{model.release.name}: profiling {signal_model.spec.name} did not converge "
+                       f"at {bad.size} of {values.size} points (first at {values[bad[0]]:.6g})")
+    return result
+
+
+def _clip(lo: float, hi: float, spec) -> tuple[float, float]:
+    if spec.lower is not None:
+        lo = max(lo, spec.lower)
+    if spec.upper is not None:
+        hi = min(hi, spec.upper)
+    return lo, hi
+
+
+def _scan(signal_model: SignalModel, points: int) -> tuple[NDArray, ProfileResult]:
+    """Coarse scan widened until Δχ² ≥ 6 on both sides, then a fine grid over that region."""
+    spec = signal_model.spec
+    lo, hi = _clip(*signal_model.initial_range, spec)
+    for _ in range(_MAX_WIDENINGS):
+        grid = np.linspace(lo, hi, _COARSE_POINTS)
+        prof = Profile1D(grid, profile(signal_model, grid).chi2, parameter=spec.name)
+        region = prof.allowed_range(_SCAN_LEVEL)
+        width = hi - lo
+        at_lower_bound = spec.lower is not None and lo <= spec.lower
+        at_upper_bound = spec.upper is not None and hi >= spec.upper
+        grow_lo = region.lower_open and not at_lower_bound
+        grow_hi = region.upper_open and not at_upper_bound
+        if not (grow_lo or grow_hi):
+            break
+        lo, hi = _clip(lo - width * grow_lo, hi + width * grow_hi, spec)
+    else:
+        raise FitError(f"{signal_model.model.release.name}: the Δχ² = {_SCAN_LEVEL:g} region of "
+                       f"{spec.name} is not closed within [{lo:.4g}, {hi:.4g}]")
+    step = grid[1] - grid[0]
+    fine_lo, fine_hi = _clip(region.lower - step, region.upper + step, spec)
+    fine = np.linspace(fine_lo, fine_hi, points)
+    return fine, profile(signal_model, fine)
+
+
+# -- iminuit cross-check -------------------------------------------------------------------------------
+
+
+def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[str, float]
+               ) -> MinuitFit:
+    """Minimise χ²(p, θ) over the parameter and all nuisances with iminuit (MIGRAD + MINOS on p).
+
+    Parameters
+    ----------
+    signal_model : SignalModel
+    start : float
+        Starting parameter value (the profile's best fit).
+    start_nuisances : dict
+        Starting nuisances.
+    """
+    from iminuit import Minuit
+
+    model = signal_model.model
+    sigma = signal_model.signal_sigma
+    names = PoissonModel(model.channels(signal_model.signal([start]), signal_sigma=sigma)).nuisances
+    calls = 0
+
+    spec = signal_model.spec
+    low = -math.inf if spec.lower is None else spec.lower
+    high = math.inf if spec.upper is None else spec.upper
+
+    def chi2(x: NDArray[np.float64]) -> float:
+        nonlocal calls
+        calls += 1
+        if not low <= x[0] <= high:  # MINOS may probe past a limit
+            return 1e30
+        channels = model.channels(signal_model.signal(x[:1]), signal_sigma=sigma)
+        value = float(PoissonModel(channels).chi2(dict(zip(names, x[1:], strict=True)))[0])
+        return value if math.isfinite(value) else 1e30
+
+    pname = signal_model.spec.name
+    x0 = [start, *(start_nuisances.get(n, 0.0) for n in names)]
+    m = Minuit(chi2, np.array(x0, dtype=float), name=(pname, *names))
+    m.errordef = Minuit.LEAST_SQUARES
+    m.limits[pname] = (spec.lower, spec.upper)
+    for n in names:
+        m.limits[n] = (-1.0 + 1e-9, None)  # keep every component non-negative
+    m.strategy = 1
+    m.migrad()
+    lower = upper = None
+    if m.valid:
+        try:
+            m.minos(pname)
+            me = m.merrors[pname]
+            lower = m.values[pname] + me.lower if me.lower_valid else None
+            upper = m.values[pname] + me.upper if me.upper_valid else None
+        except RuntimeError:  # pragma: no cover - MINOS refuses an invalid minimum
+            pass
+    return MinuitFit(best=float(m.values[pname]), lower=lower, upper=upper, chi2_min=float(m.fval),
+                     nuisances={n: float(m.values[n]) for n in names}, valid=bool(m.valid),
+                     n_calls=calls)
+
+
+# -- API -----------------------------------------------------------------------------------------------
+
+
+def fit_parameter(
+    model: ReleaseModel,
+    name: str,
+    *,
+    points: int = 201,
+    cross_check: bool = True,
+    mediator_mass_MeV: float = 10.0,
+    vector_charge: str = "B-L",
+) -> ParameterFit:
+    """Fit one parameter of a release model: adaptive profile scan, intervals, iminuit check.
+
+    Parameters
+    ----------
+    model : ReleaseModel
+        The release (or Asimov data built from it, :meth:`ReleaseModel.with_observed`).
+    name : str
+        One of :data:`cevns.fits.parameters.FIT_PARAMETERS`.
+    points : int
+        Points of the fine grid (≥ 11).
+    cross_check : bool
+        Also minimise with iminuit over the parameter and all nuisances.
+    mediator_mass_MeV, vector_charge
+        NGI options (see :func:`cevns.fits.parameters.make_signal_model`).
+
+    Returns
+    -------
+    ParameterFit
+    """
+    if not (isinstance(points, int) and points >= 11):
+        raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
+    start = time.perf_counter()
+    signal_model = make_signal_model(model, name, mediator_mass_MeV=mediator_mass_MeV,
+                                     vector_charge=vector_charge)
+    spec = signal_model.spec
+    grid, result = _scan(signal_model, points)
+    prof = Profile1D(grid, result.chi2, parameter=name, label=spec.label)
+    one = prof.allowed_range(level_value("1sigma_1dof"))
+    notes = []
+    for edge, is_open in (("lower", one.lower_open), ("upper", one.upper_open)):
+        if is_open:
+            notes.append(f"1σ {edge} edge at the physical bound of {name}")
+    if len(prof.interval("1sigma_1dof")) > 1:
+        notes.append("the 1σ region has several pieces ("
+                     + ", ".join(str(p) for p in prof.interval("1sigma_1dof"))
+                     + "); lower/upper give their envelope")
+    if spec.limit and len(prof.interval("90cl_1dof")) > 1:
+        notes.append("the 90 % C.L. region has several pieces ("
+                     + ", ".join(str(p) for p in prof.interval("90cl_1dof"))
+                     + "); limit_90cl is the upper edge of the last one")
+    limit = prof.allowed_range(level_value("90cl_1dof")).upper if spec.limit else None
+    at_best = profile(signal_model, np.array([prof.best]))
+    nuisances = {k: float(v[0]) for k, v in at_best.nuisances.items()}
+    minuit = minuit_fit(signal_model, prof.best, nuisances) if cross_check else None
+    pub = published_values(model).get(name)
+    return ParameterFit(name, signal_model, prof, result, prof.best, one.lower, one.upper, limit,
+                        nuisances, minuit, pub, time.perf_counter() - start, notes)
+
+
+def fit_release(
+    release: str,
+    parameters: Sequence[str] | None = None,
+    *,
+    out: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    steady_state: SteadyState = "anticoincidence",
+    points: int = 201,
+    cross_check: bool = True,
+    mediator_mass_MeV: float = 10.0,
+    vector_charge: str = "B-L",
+) -> FitResult:
+    """Fit a COHERENT release for one or more parameters (each a 1-D profile).
+
+    Parameters
+    ----------
+    release : str
+        ``"coherent-csi-2017"``, ``"coherent-csi-2021"`` or ``"coherent-lar-2020"``.
+    parameters : sequence of str, optional
+        Names of :data:`cevns.fits.parameters.FIT_PARAMETERS`; default
+        :data:`DEFAULT_PARAMETERS` of the release.
+    out : path, optional
+        If given, write ``fit.csv``/``fit.md``, ``prediction.csv``/``.md``, profiles, figures and
+        ``provenance.json`` there.
+    data_dir : path, optional
+        A user's copy of the release files (default: the packaged copy).
+    steady_state : {"anticoincidence", "prior"}
+        CsI steady-state treatment (see :class:`cevns.fits.model.ReleaseModel`).
+    points : int
+        Fine-grid points per profile.
+    cross_check : bool
+        Run the iminuit global fit too.
+    mediator_mass_MeV, vector_charge
+        NGI options.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown release or parameter (the message lists the valid names).
+    DataError
+        A missing, truncated or foreign file in ``data_dir`` (the message names the file).
+    ConfigError
+        A parameter that does not apply to the release (the neutron radius for LAr), bad options.
+    """
+    start = time.perf_counter()
+    if release not in release_names():
+        raise UnknownNameError("COHERENT release", release, release_names())
+    names = tuple(parameters) if parameters else DEFAULT_PARAMETERS[release]
+    for name in names:
+        check_parameter(name, release)
+    if len(set(names)) != len(names):
+        raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
+    model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state)
+    fits = {name: fit_parameter(model, name, points=points, cross_check=cross_check,
+                                mediator_mass_MeV=mediator_mass_MeV, vector_charge=vector_charge)
+            for name in names}
+    result = FitResult(release, model, fits, float(sm_signal(model).sum()),
+                       published_values(model), time.perf_counter() - start)
+    if out is not None:
+        result.write(out)
+    return result
+

@@ -1,0 +1,406 @@
+"""The parameters a release can be fitted for, and the signal each one predicts.
+
+=========================  ===========================================================  ========
+name                       what it is                                                   kind
+=========================  ===========================================================  ========
+``n_cevns``                number of CEvNS events in the fitted window (SM shape)       norm
+``n_cevns_release``        LAr only: the same with the release's own CEvNS PDF          norm
+                           (``cevnspdf.txt``) instead of the rate engine — a check of
+                           the likelihood and backgrounds independent of our signal
+``sin2_theta_w``           weak mixing angle (SM scenario, one Helm form factor)        strength
+``neutron_radius_fm``      one rms neutron radius for Cs and I (SM scenario with        shape
+                           ``form_factor="separate"``: F_p at the charge radius)
+``ngi_<X>_coupling``       coupling g of an NGI mediator X ∈ {scalar, vector, axial,    strength
+                           tensor} at a fixed mediator mass (NGI scenario)
+=========================  ===========================================================  ========
+
+A :class:`SignalModel` maps a 1-D array of parameter values to expected CEvNS counts in the
+fitted bins, ``(n_values, n_bins)``:
+
+- strength parameters contract the scenario's basis coefficients with the binned basis spectra of
+  :meth:`cevns.fits.model.ReleaseModel.signal_basis` (one rate-engine build per release);
+- the neutron radius re-weights the node rates of the SM reference basis (F_n ≡ 1) by the
+  scenario's own recoil factors (:meth:`cevns.scenarios.Scenario.recoil_factors`), then folds;
+- ``n_cevns`` scales the SM signal shape.
+
+Every parameter but ``n_cevns`` carries the release's signal-normalisation nuisance
+(:func:`signal_uncertainty`); ``n_cevns`` *is* the normalisation.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.datasets.coherent import CsI2021Release, LAr2020Release, Parameter
+from cevns.errors import ConfigError, DataError, UnknownNameError
+from cevns.fits.model import ReleaseModel
+from cevns.physics.constants import SIN2_THETA_W
+from cevns.physics.ngi import INTERACTIONS
+from cevns.physics.nuclei import Nucleus
+from cevns.physics.units import fm
+from cevns.scenarios import get_scenario
+
+__all__ = [
+    "FIT_PARAMETERS",
+    "ParameterSpec",
+    "SignalModel",
+    "check_parameter",
+    "make_signal_model",
+    "published_values",
+    "signal_uncertainty",
+    "sm_signal",
+]
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """What a fit parameter is: name, label, unit, physical range, releases it applies to.
+
+    Attributes
+    ----------
+    name : str
+        Parameter name of the API and the CLI.
+    label : str
+        Axis label (matplotlib mathtext).
+    unit : str
+        Unit of its values (``""`` for pure numbers).
+    lower, upper : float or None
+        Physical range of the scan (``None``: unbounded).
+    limit : bool
+        Report a 90 % C.L. limit (couplings) besides the 1σ interval.
+    description : str
+        One line for tables.
+    releases : tuple of str or None
+        Releases it can be fitted on (``None``: all).
+    """
+
+    name: str
+    label: str
+    unit: str
+    lower: float | None
+    upper: float | None
+    limit: bool
+    description: str
+    releases: tuple[str, ...] | None = None
+
+
+_CSI = ("coherent-csi-2017", "coherent-csi-2021")
+
+#: Every fittable parameter, by name.
+FIT_PARAMETERS: dict[str, ParameterSpec] = {
+    "n_cevns": ParameterSpec(
+        "n_cevns", r"$N_\mathrm{CEvNS}$", "events", 0.0, None, False,
+        "number of CEvNS events in the fitted window (SM spectral shape)"),
+    "n_cevns_release": ParameterSpec(
+        "n_cevns_release", r"$N_\mathrm{CEvNS}$ (release PDF)", "events", 0.0, None, False,
+        "number of CEvNS events with the release's own CEvNS PDF (cevnspdf.txt) instead of the "
+        "rate engine: a check of the likelihood", releases=("coherent-lar-2020",)),
+    "sin2_theta_w": ParameterSpec(
+        "sin2_theta_w", r"$\sin^2\theta_W$", "", 0.0, 1.0, False,
+        "weak mixing angle (tree-level SM, one Helm form factor at the default radius)"),
+    "neutron_radius_fm": ParameterSpec(
+        "neutron_radius_fm", r"$R_n$ [fm]", "fm", 0.5, 20.0, False,
+        "rms neutron radius, one value for Cs and I (F_p at the charge radius)", releases=_CSI),
+    **{
+        f"ngi_{x}_coupling": ParameterSpec(
+            f"ngi_{x}_coupling", rf"$g_\mathrm{{{x[0].upper()}}}$", "", 0.0, None, True,
+            f"{x} NGI mediator coupling g at a fixed mediator mass (90 % C.L. limit)")
+        for x in INTERACTIONS
+    },
+}
+
+
+def check_parameter(name: str, release: str) -> ParameterSpec:
+    """The spec of ``name``; errors name the parameter and the valid choices."""
+    if name not in FIT_PARAMETERS:
+        raise UnknownNameError("fit parameter", name, FIT_PARAMETERS)
+    spec = FIT_PARAMETERS[name]
+    if spec.releases is not None and release not in spec.releases:
+        raise ConfigError(
+            f"fit parameter {name!r} is fitted for {', '.join(spec.releases)} only, not "
+            f"{release!r}"
+        )
+    return spec
+
+
+# -- published numbers and signal uncertainties -----------------------------------------------------
+
+
+@cache
+def _published_table() -> dict[str, Any]:
+    text = resources.files("cevns.fits").joinpath("published.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _toml_parameter(release: str, key: str) -> Parameter | None:
+    entry = _published_table().get(release, {}).get(key)
+    if entry is None:
+        return None
+    return Parameter(key, float(entry["value"]), entry.get("unit", ""),
+                     float(entry["uncertainty"]), source=entry["source"])
+
+
+def published_values(model: ReleaseModel) -> dict[str, Parameter]:
+    """The collaboration's numbers for this release: ``"sm_prediction"`` and ``"n_cevns"``.
+
+    LAr-2020 states both in its YAML file (read from the release); CsI-2017 in the Science paper
+    and CsI-2021 in the PRL (``published.toml``, with their sources).
+    """
+    rel = model.release
+    out: dict[str, Parameter] = {}
+    if isinstance(rel, LAr2020Release):
+        out["sm_prediction"] = rel.cevns_normalisation
+        out["n_cevns"] = rel.cevns_fitted_normalisation
+    for key in ("sm_prediction", "n_cevns"):
+        p = _toml_parameter(rel.name, key)
+        if p is not None:
+            out[key] = p
+    if "n_cevns" in out and isinstance(rel, LAr2020Release):
+        out["n_cevns_release"] = out["n_cevns"]
+    return out
+
+
+def _variant_spread(model: ReleaseModel, field_name: str, variants: dict, pairs) -> float:
+    """Quadrature sum over ±1σ pairs of the mean |relative change| of the SM CEvNS count."""
+    rel = model.release
+    scenario = get_scenario("sm")
+    basis = scenario.basis({})
+    coefficients = np.asarray(scenario.coefficients({"sin2_theta_w": np.asarray(SIN2_THETA_W)}))
+    per_node = np.einsum("j,jfkn->fn", coefficients, model.node_rates(basis))  # (flavours, nodes)
+    time_totals = model._timing.sum(axis=1)  # timing fractions do not depend on the response
+
+    def count(response_matrix: NDArray[np.float64]) -> float:
+        return float(((per_node @ response_matrix.T).sum(axis=1) * time_totals).sum())
+
+    nominal = count(model.response)
+    total = 0.0
+    for pair in pairs:
+        changes = []
+        for name in pair:
+            varied = rel.response.with_changes(**{field_name: variants[name]})
+            changes.append(abs(count(varied.response_matrix(model.nodes)) / nominal - 1.0))
+        total += (0.5 * sum(changes)) ** 2
+    return math.sqrt(total)
+
+
+def signal_uncertainty(model: ReleaseModel, drop: tuple[str, ...] = ()) -> tuple[float, dict[str, float]]:
+    """Fractional prior width of the signal normalisation nuisance, and its pieces.
+
+    Parameters
+    ----------
+    model : ReleaseModel
+    drop : tuple of str
+        Pieces to leave out, e.g. ``("form_factor",)`` when the form factor is fitted.
+
+    Returns
+    -------
+    (total, pieces)
+        ``total`` = quadrature sum of ``pieces`` (fractions).
+    """
+    key = ("signal_uncertainty", drop)
+    hit = model._cache.get(key)
+    if hit is not None:
+        return hit
+    rel = model.release
+    table = _published_table().get(rel.name, {}).get("signal_uncertainty", {})
+    pieces: dict[str, float] = {k: float(v) for k, v in table.items() if k != "source"}
+    flux = rel.setup.neutrinos_per_flavour_per_proton.relative_uncertainty
+    if flux is not None:
+        if "flux" in pieces and not math.isclose(pieces["flux"], flux, rel_tol=1e-6):
+            raise DataError(f"published.toml: {rel.name} flux uncertainty {pieces['flux']} differs "
+                            f"from the release's neutrinosPerProton ({flux:.4g})")
+        pieces["flux"] = flux
+    if isinstance(rel, CsI2021Release):
+        pieces["quenching"] = _variant_spread(
+            model, "quenching", rel.scintillation_variants,
+            [("syst0_plus_1sigma", "syst0_minus_1sigma"),
+             ("syst1_plus_1sigma", "syst1_minus_1sigma")])
+        pieces["efficiency"] = _variant_spread(
+            model, "efficiency", rel.efficiency_variants, [("plus_1sigma", "minus_1sigma")])
+    if isinstance(rel, LAr2020Release):
+        pred = rel.cevns_normalisation
+        pieces = {"total (release)": pred.uncertainty / pred.value}
+    pieces = {k: v for k, v in pieces.items() if k not in drop}
+    if not pieces:  # pragma: no cover - every shipped release has one
+        raise DataError(f"{rel.name}: no signal uncertainty known")
+    total = math.sqrt(sum(v * v for v in pieces.values()))
+    model._cache[key] = (total, pieces)
+    return total, pieces
+
+
+# -- signal models ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _NodeGrid:
+    """The part of a BasisSpectra that :meth:`Scenario.recoil_factors` reads: the node grid."""
+
+    nodes: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Reference:
+    response: _NodeGrid
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """The part of a Detector that :meth:`Scenario.recoil_factors` reads: its nuclei."""
+
+    nuclei: list[tuple[Nucleus, float]]
+
+
+@dataclass(eq=False)
+class SignalModel:
+    """Expected CEvNS counts of one release as a function of one fit parameter.
+
+    Attributes
+    ----------
+    spec : ParameterSpec
+    model : ReleaseModel
+    sm_value : float
+        The parameter's value in the SM prediction (for ``n_cevns``: the SM count).
+    initial_range : (float, float)
+        Where the scan starts.
+    signal_sigma : float or None
+        Fractional width of the signal-normalisation prior (``None`` for ``n_cevns``).
+    sigma_pieces : dict of str to float
+        The pieces of ``signal_sigma``.
+    options : dict
+        Scenario options used (NGI interaction, mediator mass, vector charge).
+    """
+
+    spec: ParameterSpec
+    model: ReleaseModel
+    sm_value: float
+    initial_range: tuple[float, float]
+    signal_sigma: float | None
+    sigma_pieces: dict[str, float] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    _signal: Any = field(default=None, repr=False)
+
+    def signal(self, values: ArrayLike) -> NDArray[np.float64]:
+        """Expected CEvNS counts, shape ``(len(values), n_bins)``."""
+        v = np.atleast_1d(np.asarray(values, dtype=float))
+        if v.ndim != 1:
+            raise ConfigError(f"{self.spec.name}: values must be a 1-d array")
+        out = self._signal(v)
+        return np.clip(out, 0.0, None)
+
+
+def _sm_signal(model: ReleaseModel) -> NDArray[np.float64]:
+    scenario = get_scenario("sm")
+    basis = scenario.basis({})
+    coefficients = scenario.coefficients({"sin2_theta_w": np.asarray(SIN2_THETA_W)})
+    return np.asarray(coefficients) @ model.signal_basis(basis)
+
+
+def sm_signal(model: ReleaseModel) -> NDArray[np.float64]:
+    """SM CEvNS expectation in the fitted bins (sin²θ_W = 0.23857, default Helm radii)."""
+    return _sm_signal(model)
+
+
+def make_signal_model(
+    model: ReleaseModel,
+    name: str,
+    *,
+    mediator_mass_MeV: float = 10.0,
+    vector_charge: str = "B-L",
+) -> SignalModel:
+    """The :class:`SignalModel` of parameter ``name`` for ``model``'s release.
+
+    Parameters
+    ----------
+    model : ReleaseModel
+    name : str
+        One of :data:`FIT_PARAMETERS`.
+    mediator_mass_MeV : float
+        NGI parameters: the mediator mass (MeV).
+    vector_charge : {"B-L", "universal"}
+        NGI vector mediator: quark-coupling model (see :mod:`cevns.physics.ngi`).
+    """
+    spec = check_parameter(name, model.release.name)
+    if name == "n_cevns":
+        sm = _sm_signal(model)
+        total = float(sm.sum())
+        shape = sm / total
+        return SignalModel(spec, model, total, (0.0, 3.0 * total), None,
+                           _signal=lambda v: v[:, None] * shape)
+    if name == "n_cevns_release":
+        template = np.asarray(model.release.cevns_templates["nominal"].counts, dtype=float).ravel()
+        total = float(template.sum())
+        shape = template / total
+        return SignalModel(spec, model, total, (0.0, 3.0 * total), None,
+                           _signal=lambda v: v[:, None] * shape)
+    if name == "sin2_theta_w":
+        scenario = get_scenario("sm")
+        h = model.signal_basis(scenario.basis({}))
+        sigma, pieces = signal_uncertainty(model)
+        return SignalModel(spec, model, SIN2_THETA_W, (0.0, 0.6), sigma, pieces,
+                           _signal=lambda v: np.einsum(
+                               "jg,jb->gb", scenario.coefficients({"sin2_theta_w": v}), h))
+    if name == "neutron_radius_fm":
+        return _neutron_radius_model(model, spec)
+    interaction = name.split("_")[1]
+    return _ngi_model(model, spec, interaction, mediator_mass_MeV, vector_charge)
+
+
+def _neutron_radius_model(model: ReleaseModel, spec: ParameterSpec) -> SignalModel:
+    scenario = get_scenario("sm", form_factor="separate")
+    reference = scenario.reference_basis()
+    rates = model.node_rates(reference)  # (terms, flavours, nuclei, nodes)
+    ref = _Reference(_NodeGrid(model.nodes))
+    targets = _Targets([(nuc, 1) for nuc in model.nuclei])
+    coefficients = np.asarray(scenario.coefficients({"sin2_theta_w": np.asarray(SIN2_THETA_W)}))
+    sigma, pieces = signal_uncertainty(model, drop=("form_factor",))
+
+    def signal(v: NDArray[np.float64]) -> NDArray[np.float64]:
+        factors = scenario.recoil_factors({"neutron_radius_fm": v}, ref, targets)
+        weighted = np.einsum("pjkn,jfkn->pjfn", factors, rates)
+        return np.einsum("j,pjb->pb", coefficients, model.fold(weighted))
+
+    default = float(np.mean([nuc.default_helm_rms_radius() for nuc in model.nuclei]) / fm)
+    return SignalModel(spec, model, default, (2.0, 10.0), sigma, pieces, _signal=signal)
+
+
+def _ngi_model(model: ReleaseModel, spec: ParameterSpec, interaction: str,
+               mediator_mass_MeV: float, vector_charge: str) -> SignalModel:
+    if not (math.isfinite(mediator_mass_MeV) and mediator_mass_MeV > 0):
+        raise ConfigError(f"mediator_mass_MeV must be a number > 0, got {mediator_mass_MeV!r}")
+    options: dict[str, Any] = {"interaction": interaction}
+    if interaction == "vector":
+        options["vector_charge"] = vector_charge
+    scenario = get_scenario("ngi", **options)
+    h = model.signal_basis(scenario.basis({"mediator_mass_MeV": mediator_mass_MeV}))
+    s2w = np.asarray(SIN2_THETA_W)
+
+    def signal(v: NDArray[np.float64]) -> NDArray[np.float64]:
+        c = scenario.coefficients({"coupling": v, "sin2_theta_w": np.broadcast_to(s2w, v.shape)})
+        return np.einsum("jg,jb->gb", c, h)
+
+    # Scan range: up to 4× the coupling that changes the CEvNS count by 50 %.
+    trial = np.geomspace(1e-9, 10.0, 400)
+    totals = signal(trial).sum(axis=1)
+    sm_total = float(signal(np.zeros(1)).sum())
+    moved = np.abs(totals / sm_total - 1.0) >= 0.5
+    if not moved.any():
+        names = ", ".join(nuc.name for nuc in model.nuclei)
+        raise ConfigError(
+            f"{spec.name}: the {interaction} NGI term does not change the CEvNS count of "
+            f"{model.release.name} (targets {names}; spin-dependent terms vanish for J = 0) — "
+            "no constraint"
+        )
+    g_half = float(trial[np.argmax(moved)])
+    sigma, pieces = signal_uncertainty(model)
+    options["mediator_mass_MeV"] = mediator_mass_MeV
+    return SignalModel(spec, model, 0.0, (0.0, 4.0 * g_half), sigma, pieces, options,
+                       _signal=signal)
+

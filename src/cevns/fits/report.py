@@ -1,0 +1,253 @@
+"""Tables and figures of a fit: ``fit.csv``/``fit.md``, ``prediction.csv``/``.md``, profiles,
+data-versus-fit projections (PNG + PDF) and ``provenance.json``.
+
+Files written by :func:`write_outputs` (``FitResult.write``):
+
+===========================  ======================================================================
+``fit.csv``, ``fit.md``      one row per fitted parameter: ``parameter, unit, best, lower, upper``
+                             (1σ), ``limit_90cl`` (couplings), ``sm`` (the parameter's SM value; for
+                             ``n_cevns`` our SM count), the collaboration's value and 1σ edges where
+                             stated, the iminuit cross-check, χ²_min, the signal prior, wall time,
+                             ``sm_cevns`` / ``published_sm_cevns`` (SM CEvNS counts: ours and the
+                             collaboration's)
+``prediction.csv``, ``.md``  our SM CEvNS count next to the collaboration's prediction
+``profile_<p>.csv``          the profiled χ² on the fine grid
+``profile_<p>.png/.pdf``     Δχ² against the parameter
+``data_vs_fit.png/.pdf``     data and the best fit (of ``n_cevns`` if fitted, else the first
+                             parameter) projected on each axis (energy, time, F90 for LAr); lower
+                             row: data minus fitted backgrounds against the fitted and SM CEvNS
+``provenance.json``          versions, git revision, options, files, timings
+===========================  ======================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cevns.fits.parameters import sm_signal
+from cevns.provenance import provenance_record
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cevns.fits.fit import FitResult, ParameterFit
+
+__all__ = ["markdown_table", "summary_table", "write_outputs"]
+
+_COLOURS = {"steady_state": "0.65", "brn": "tab:orange", "delayed_brn": "tab:brown",
+            "nin": "tab:brown", "cevns": "tab:blue"}
+_LABELS = {"steady_state": "steady state", "brn": "prompt BRN", "delayed_brn": "delayed BRN",
+           "nin": "NIN", "cevns": "CEvNS (fit)"}
+_AXIS_LABELS = {"energy": "energy", "time": r"time [$\mu$s]", "f90": "F90"}
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float | int | np.floating):
+        return f"{float(value):.{digits}g}"
+    return str(value)
+
+
+def _write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return path
+
+
+def markdown_table(result: FitResult) -> str:
+    """The fit results of one release as Markdown (what ``fit.md`` holds)."""
+    pred = result.prediction_row()
+    lines = [f"## {result.release}", "",
+             f"Fitted window: {pred['window']}; {result.model.observed.sum():g} events observed.",
+             ""]
+    if pred["published"] is not None:
+        lines.append(f"SM prediction (this package): {pred['sm_prediction']:.1f} CEvNS events; "
+                     f"collaboration: {pred['published']:g} ± {pred['published_uncertainty']:g} "
+                     f"({pred['difference_percent']:+.1f} %). Source: {pred['published_source']}.")
+    else:
+        lines.append(f"SM prediction (this package): {pred['sm_prediction']:.1f} CEvNS events; "
+                     "the release states none.")
+    lines += ["", "| parameter | best | 1σ interval | 90 % C.L. limit | SM | published | "
+              "iminuit (MINOS) | signal prior | time [s] |", "|---|---|---|---|---|---|---|---|---|"]
+    for fit in result.fits.values():
+        row = fit.row()
+        unit = f" {row['unit']}" if row["unit"] else ""
+        pub = ""
+        if fit.published is not None:
+            p = fit.published
+            pub = f"{p.value:g} ± {p.uncertainty:g}" if p.uncertainty else f"{p.value:g}"
+        m = fit.minuit
+        mn = ""
+        if m is not None:
+            mn = (f"{m.best:.4g} [{_fmt(m.lower) or '—'}, {_fmt(m.upper) or '—'}]"
+                  + ("" if m.valid else " (invalid)"))
+        prior = "free" if row["signal_sigma"] is None else f"{100 * row['signal_sigma']:.1f} %"
+        lines.append(
+            f"| {fit.name}{unit} | {fit.best:.4g} | [{fit.lower:.4g}, {fit.upper:.4g}] | "
+            f"{_fmt(fit.limit_90cl)} | {_fmt(row['sm'])} | {pub} | {mn} | {prior} | "
+            f"{fit.runtime_s:.2f} |")
+    notes = []
+    for fit in result.fits.values():
+        notes.extend(f"- {fit.name}: {note}" for note in fit.notes)
+        opts = fit.signal_model.options
+        if opts:
+            notes.append(f"- {fit.name}: " + ", ".join(f"{k} = {v}" for k, v in opts.items()))
+    if notes:
+        lines += ["", *notes]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def summary_table(results: list[FitResult]) -> str:
+    """One Markdown table for several releases: SM prediction and every fitted parameter.
+
+    This is the results table of ``docs/coherent.md`` ("Fits"); the tests regenerate it and
+    compare the numbers.
+    """
+    lines = ["| release | quantity | this package: best | 1σ interval | 90 % C.L. | SM | "
+             "collaboration |", "|---|---|---|---|---|---|---|"]
+    for result in results:
+        pred = result.prediction_row()
+        pub = (f"{pred['published']:g} ± {pred['published_uncertainty']:g}"
+               if pred["published"] is not None else "—")
+        lines.append(f"| {result.release} | SM prediction [events] | {result.sm_prediction:.1f} | "
+                     f"| | | {pub} |")
+        for fit in result.fits.values():
+            unit = f" [{fit.spec.unit}]" if fit.spec.unit else ""
+            p = fit.published
+            pub = f"{p.value:g} ± {p.uncertainty:g}" if p is not None and p.uncertainty else "—"
+            lines.append(
+                f"| {result.release} | {fit.name}{unit} | {fit.best:.4g} | "
+                f"[{fit.lower:.4g}, {fit.upper:.4g}] | {_fmt(fit.limit_90cl)} | "
+                f"{fit.signal_model.sm_value:.4g} | {pub} |")
+    return "\n".join(lines) + "\n"
+
+
+def _figure(nrows: int, ncols: int, **kwargs):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(nrows, ncols, **kwargs)
+
+
+def _save(fig, out: Path, stem: str) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
+    fig.savefig(paths[0], dpi=130, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _steps(ax, edges, values, **kwargs):
+    ax.stairs(values, edges, **kwargs)
+
+
+def plot_data_vs_fit(result: FitResult, fit: ParameterFit, out: Path) -> list[Path]:
+    """Data and best fit projected on every axis of the release (PNG + PDF)."""
+    model = result.model
+    hist = model.release.observed
+    expected = {k: model.unflatten(v) for k, v in fit.expected().items()}
+    sm = model.unflatten(sm_signal(model))
+    data = hist.counts
+    axes_list = hist.axes
+    fig, axs = _figure(2, len(axes_list), figsize=(4.2 * len(axes_list), 6.4), squeeze=False,
+                       gridspec_kw={"height_ratios": [2, 1.3]}, sharex="col")
+    order = [k for k in ("steady_state", "brn", "delayed_brn", "nin") if k in expected] + ["cevns"]
+    for col, axis in enumerate(axes_list):
+        others = tuple(i for i in range(len(axes_list)) if i != col)
+        edges = axis.edges
+        centres = axis.centers
+        top, bottom = axs[0, col], axs[1, col]
+        base = np.zeros(axis.size)
+        for name in order:
+            part = expected[name].sum(axis=others)
+            top.fill_between(edges, np.append(base + part, (base + part)[-1]),
+                             np.append(base, base[-1]), step="post", color=_COLOURS.get(name),
+                             alpha=0.8, lw=0, label=_LABELS.get(name, name))
+            base = base + part
+        _steps(top, edges, base, color="k", lw=1.0, label="total (fit)")
+        d = data.sum(axis=others)
+        top.errorbar(centres, d, yerr=np.sqrt(np.maximum(d, 1.0)), fmt="o", ms=3, color="k",
+                     label="data")
+        top.set_ylabel("events / bin")
+        background = sum(expected[k] for k in order if k != "cevns").sum(axis=others)
+        excess = d - background
+        bottom.errorbar(centres, excess, yerr=np.sqrt(np.maximum(d, 1.0)), fmt="o", ms=3,
+                        color="k", label="data − fitted backgrounds")
+        _steps(bottom, edges, expected["cevns"].sum(axis=others), color=_COLOURS["cevns"], lw=1.5,
+               label=f"CEvNS fit ({expected['cevns'].sum():.0f})")
+        _steps(bottom, edges, sm.sum(axis=others), color="tab:red", ls="--", lw=1.2,
+               label=f"CEvNS SM ({sm.sum():.0f})")
+        bottom.axhline(0.0, color="0.5", lw=0.6)
+        unit = f" [{axis.unit}]" if axis.unit and axis.name != "time" else ""
+        bottom.set_xlabel(_AXIS_LABELS.get(axis.name, axis.name) + unit)
+        bottom.set_ylabel("excess / bin")
+    axs[0, 0].legend(fontsize=7, frameon=False)
+    axs[1, 0].legend(fontsize=7, frameon=False)
+    best = f"{fit.best:.4g}"
+    fig.suptitle(f"{result.release}: data and best fit ({fit.name} = {best})", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out, "data_vs_fit")
+
+
+def plot_profile(fit: ParameterFit, out: Path) -> list[Path]:
+    """Δχ² of one parameter with the 1σ and 90 % levels, the SM and the published values."""
+    fig, ax = _figure(1, 1, figsize=(5.0, 3.6))
+    ax = ax if not isinstance(ax, np.ndarray) else ax.ravel()[0]
+    fit.profile.plot(ax=ax, color="k", label="profiled Δχ²")
+    ax.axvline(fit.signal_model.sm_value, color="tab:red", ls=":", lw=1, label="SM")
+    if fit.published is not None and fit.published.uncertainty:
+        p = fit.published
+        ax.axvspan(p.value - p.uncertainty, p.value + p.uncertainty, color="tab:green", alpha=0.2,
+                   label="published ±1σ")
+    ax.set_ylim(0, min(10.0, float(np.nanmax(fit.profile.delta_chi2[np.isfinite(
+        fit.profile.delta_chi2)])) + 0.5))
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(f"{fit.signal_model.model.release.name}: {fit.name}", fontsize=9)
+    return _save(fig, out, f"profile_{fit.name}")
+
+
+def write_outputs(result: FitResult, out: Path) -> list[Path]:
+    """Write every output of ``result`` into ``out`` (created); return the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
+    md = out / "fit.md"
+    md.write_text(markdown_table(result))
+    files.append(md)
+    files.append(_write_csv([result.prediction_row()], out / "prediction.csv"))
+    pred = result.prediction_row()
+    pm = out / "prediction.md"
+    pm.write_text("| " + " | ".join(pred) + " |\n|" + "---|" * len(pred) + "\n| "
+                  + " | ".join(_fmt(v) for v in pred.values()) + " |\n")
+    files.append(pm)
+    for fit in result.fits.values():
+        path = out / f"profile_{fit.name}.csv"
+        fit.profile.to_csv(path)
+        files.append(path)
+        files.extend(plot_profile(fit, out))
+    reference = result.fits.get("n_cevns") or next(iter(result.fits.values()))
+    files.extend(plot_data_vs_fit(result, reference, out))
+    prov = out / "provenance.json"
+    record = provenance_record(
+        command="fit", release=result.release, parameters=list(result.fits),
+        data_dir=str(result.model.release.data_dir),
+        options={name: fit.signal_model.options for name, fit in result.fits.items()},
+        runtime_s={"total": result.runtime_s,
+                   **{name: fit.runtime_s for name, fit in result.fits.items()}},
+        files=[p.name for p in files] + [prov.name],
+    )
+    prov.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    files.append(prov)
+    return files

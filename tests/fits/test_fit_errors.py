@@ -1,0 +1,80 @@
+"""Bad input to the fits: clear errors that name the release, parameter or file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cevns.errors import ConfigError, DataError, UnknownNameError
+from cevns.fits import ReleaseModel, fit_parameter, fit_release, make_signal_model
+
+
+def test_unknown_release_lists_the_valid_ones():
+    with pytest.raises(UnknownNameError, match="coherent-csi-2019.*coherent-csi-2017"):
+        fit_release("coherent-csi-2019")
+
+
+def test_unknown_parameter_lists_the_valid_ones():
+    with pytest.raises(UnknownNameError, match="'sin2w'.*sin2_theta_w"):
+        fit_release("coherent-csi-2017", ["sin2w"])
+
+
+def test_parameter_that_does_not_apply():
+    with pytest.raises(ConfigError, match="neutron_radius_fm.*coherent-lar-2020"):
+        fit_release("coherent-lar-2020", ["neutron_radius_fm"])
+    with pytest.raises(ConfigError, match="axial NGI term.*Ar_nat.*no constraint"):
+        fit_release("coherent-lar-2020", ["ngi_axial_coupling"])
+    with pytest.raises(ConfigError, match="named twice"):
+        fit_release("coherent-lar-2020", ["n_cevns", "n_cevns"])
+
+
+def test_bad_options(models):
+    model = models["coherent-csi-2017"]
+    with pytest.raises(ConfigError, match="points"):
+        fit_parameter(model, "n_cevns", points=3)
+    with pytest.raises(ConfigError, match="mediator_mass_MeV"):
+        make_signal_model(model, "ngi_vector_coupling", mediator_mass_MeV=-1.0)
+    with pytest.raises(ConfigError, match="steady_state"):
+        ReleaseModel(model.release, steady_state="beam-off")
+    with pytest.raises(ConfigError, match="144 bins"):
+        model.with_observed(np.ones(10))
+    with pytest.raises(ConfigError, match="no control channel"):
+        ReleaseModel(model.release, steady_state="prior").with_observed(np.ones(144), np.ones(144))
+
+
+@pytest.mark.parametrize("release, file", [
+    ("coherent-csi-2017", "data_coincidence_beamOn.txt"),
+    ("coherent-csi-2021", "dataBeamOnAC.txt"),
+    ("coherent-lar-2020", "brnpdf.txt"),
+])
+def test_truncated_file_in_data_dir_is_named(release_copy, release, file):
+    folder = release_copy(release)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(DataError, match=file):
+        fit_release(release, ["n_cevns"], data_dir=folder)
+
+
+def test_missing_file_in_data_dir_is_named(release_copy):
+    folder = release_copy("coherent-lar-2020")
+    (folder / "LArParametersAnlA.yaml").unlink()
+    with pytest.raises(DataError, match="LArParametersAnlA.yaml"):
+        fit_release("coherent-lar-2020", data_dir=folder)
+
+
+def test_missing_data_dir_is_named(tmp_path):
+    with pytest.raises(DataError, match="nowhere"):
+        fit_release("coherent-csi-2017", data_dir=tmp_path / "nowhere")
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "cevns.cli", "fit", "coherent-nai", "--out",
+                          str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "unknown COHERENT release 'coherent-nai'" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not any(tmp_path.iterdir())
