@@ -1,0 +1,305 @@
+"""Light sterile neutrino: 3+1 short-baseline disappearance (paper Eqs. 19–20; PHYSICS.md §5.4).
+
+Survival probabilities at baseline L,
+
+    P_ee(E) = 1 − sin²2θ₁₄ sin²φ(E),   P_μμ(E) = 1 − sin²2θ₂₄ sin²φ(E),
+    φ(E) = Δm²₄₁ L / (4E)   (= 1.26693 Δm²[eV²] L[m] / E[MeV]; ħc restores the units),
+
+with Δm²₄₁ ≫ the solar and atmospheric splittings, no matter effects and no active–active
+oscillation at 20 m. CEvNS is flavour blind, so only the loss into the sterile state matters.
+Channel ``"e"`` (θ₁₄) acts on ν_e, channel ``"mu"`` (θ₂₄) on the prompt ν_μ and on ν̄_μ. For the
+μ channel the paper writes Δm²₄₂; with Δm²₄₁ ≫ Δm²₂₁ the two are equal and this module uses one
+``delta_m2`` for both [A]. The two analyses are separate (one mixing angle switched on at a time).
+
+Strength vs shape: at fixed Δm² (shape) the rate is linear in s = sin²2θ (strength),
+
+    N(s) = N_SM − s · N_osc(Δm²),   N_osc = SM rate with the affected flavours weighted by sin²φ(E).
+
+:class:`OscillationBasis` gives both pieces in the :mod:`cevns.physics.basis` protocol and
+:func:`oscillation_coefficients` the matching coefficients.
+
+Numerical integration over E. The phase runs as 1/E, so for large Δm² the weight sin²φ(E)
+oscillates quickly, fastest at the low end of the E integral: the rate engine must use enough E
+nodes (:func:`energy_nodes_needed`), or integrate in u = 1/E where the phase is linear, or switch on
+the analytic local average ``energy_window`` of :class:`OscillationBasis` (see
+:func:`oscillation_weight`), which replaces sin²φ by its mean over a relative energy window and
+tends to 1/2 when the phase changes by ≫ 1 across the window. The prompt ν_μ line has a single
+energy and is always exact (no energy window is applied to it).
+
+Baseline spread (off by default [A], PHYSICS.md §5.4): averaging over L uniform in
+[L − ΔL/2, L + ΔL/2] is analytic, ⟨sin²φ⟩ = ½[1 − cos 2φ · sinc(φ ΔL/L)], sinc x = sin x / x.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.errors import ConfigError
+from cevns.physics.basis import CrossSectionBasis, SMBasis
+from cevns.physics.constants import E_MICHEL_MAX, HBARC, SIN2_THETA_W
+from cevns.physics.cross_sections import sm_basis_coefficients
+from cevns.physics.flux import LINE_ENERGY
+from cevns.physics.nuclei import Nucleus
+from cevns.physics.sterile import Channel, channel_acts_on, check_channel, check_nonnegative
+from cevns.physics.units import MeV, eV, m
+
+#: Default number of Gauss–Legendre nodes per half-period of sin²φ in :func:`energy_nodes_needed`.
+NODES_PER_HALF_PERIOD = 2.0
+#: Nodes always used on top of the oscillation requirement (for the smooth flux × σ factor).
+BASE_NODES = 24
+
+
+def check_mixing(sin2_2theta: ArrayLike) -> NDArray[np.float64]:
+    """Return sin²2θ as an array after checking that every value lies in [0, 1]."""
+    arr = np.asarray(sin2_2theta, dtype=float)
+    bad = ~((arr >= 0) & (arr <= 1))
+    if np.any(bad):
+        raise ConfigError(f"sin2_2theta must lie in [0, 1], got {arr[bad].flat[0]!r}")
+    return arr
+
+
+def _check_geometry(delta_m2: float, baseline: float, baseline_spread: float) -> None:
+    check_nonnegative("delta_m2", delta_m2, eV**2, "eV^2")
+    if not (np.isfinite(baseline) and baseline > 0):
+        raise ConfigError(f"baseline must be positive, got {baseline / m:g} m")
+    if not (np.isfinite(baseline_spread) and 0 <= baseline_spread <= 2 * baseline):
+        raise ConfigError(
+            f"baseline_spread must lie in [0, 2 * baseline] = [0, {2 * baseline / m:g}] m, "
+            f"got {baseline_spread / m:g} m"
+        )
+
+
+def oscillation_phase(
+    neutrino_energy: ArrayLike, delta_m2: ArrayLike, baseline: float
+) -> NDArray[np.float64]:
+    """φ = Δm² L / (4 E ħc) (dimensionless; Δm² in internal energy², e.g. ``1.0 * eV**2``)."""
+    e = np.asarray(neutrino_energy, dtype=float)
+    return np.asarray(delta_m2, dtype=float) * baseline / (4.0 * e * HBARC)
+
+
+def _sinc(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """sin(x)/x with sinc(0) = 1 (NumPy's ``sinc`` is normalised by π)."""
+    return np.sinc(x / math.pi)
+
+
+def oscillation_weight(
+    neutrino_energy: ArrayLike,
+    delta_m2: float,
+    baseline: float,
+    *,
+    baseline_spread: float = 0.0,
+    energy_window: float = 0.0,
+) -> NDArray[np.float64]:
+    """The oscillating factor ⟨sin²φ(E)⟩, optionally averaged over L and over an energy window.
+
+    Parameters
+    ----------
+    neutrino_energy : array_like
+        E, internal energy units (> 0).
+    delta_m2 : float
+        Δm²₄₁ ≥ 0, internal energy² (``1.0 * eV**2``).
+    baseline : float
+        L > 0, internal length (``20.0 * m`` for the ESS).
+    baseline_spread : float
+        Full width ΔL of a uniform spread of L around ``baseline`` (0 = none, the default [A]).
+        Exact: ⟨sin²(kL)⟩ = ½[1 − cos(2kL) sinc(k ΔL)], k = Δm²/(4E ħc).
+    energy_window : float
+        Relative full width w of a uniform window in E (0 = none, the default). A numerical
+        device for coarse E grids: sin²φ is replaced by its local mean, using the linearised phase
+        (window φ w), ½[1 − cos 2φ · sinc(φ w)]. It is exact when φ w ≪ 1 and tends to the average
+        1/2 when φ w ≫ 1. Set w to the relative E-node spacing of the engine.
+
+    Returns
+    -------
+    ndarray
+        D sin²φ + (1 − D)/2 with damping D = sinc(φ ΔL/L) sinc(φ w) (D = 1 without averaging:
+        exactly sin²φ). Values in [0, 1].
+    """
+    _check_geometry(delta_m2, baseline, baseline_spread)
+    if not (np.isfinite(energy_window) and 0 <= energy_window < 2):
+        raise ConfigError(f"energy_window must lie in [0, 2), got {energy_window!r}")
+    phase = oscillation_phase(neutrino_energy, delta_m2, baseline)
+    sin2 = np.sin(phase) ** 2
+    if baseline_spread == 0 and energy_window == 0:
+        return sin2
+    # Independent uniform smearings of the phase multiply their characteristic functions.
+    damping = _sinc(phase * (baseline_spread / baseline)) * _sinc(phase * energy_window)
+    return damping * sin2 + 0.5 * (1.0 - damping)
+
+
+def survival_probability(
+    neutrino_energy: ArrayLike,
+    sin2_2theta: ArrayLike,
+    delta_m2: float,
+    baseline: float,
+    *,
+    baseline_spread: float = 0.0,
+    energy_window: float = 0.0,
+) -> NDArray[np.float64]:
+    """P_αα(E) = 1 − sin²2θ ⟨sin²(Δm² L/4E)⟩ (P_ee with θ₁₄, P_μμ with θ₂₄; paper Eq. 19).
+
+    Arguments as :func:`oscillation_weight`; ``sin2_2theta`` ∈ [0, 1] broadcasts against E.
+    """
+    s = check_mixing(sin2_2theta)
+    weight = oscillation_weight(neutrino_energy, delta_m2, baseline,
+                                baseline_spread=baseline_spread, energy_window=energy_window)
+    return 1.0 - s * weight
+
+
+def flavour_survival_probability(
+    flavour: str,
+    neutrino_energy: ArrayLike,
+    channel: Channel,
+    sin2_2theta: ArrayLike,
+    delta_m2: float,
+    baseline: float,
+    *,
+    baseline_spread: float = 0.0,
+    energy_window: float = 0.0,
+) -> NDArray[np.float64]:
+    """Survival probability of a π-DAR ``flavour`` when the mixing of ``channel`` is switched on.
+
+    Channel ``"e"``: P_ee on ``"nue"``, 1 on ``"numu"`` and ``"numubar"``; channel ``"mu"``: P_μμ
+    on ``"numu"`` and ``"numubar"``, 1 on ``"nue"`` (paper Eq. 20). The prompt line gets no
+    energy window.
+    """
+    e = np.asarray(neutrino_energy, dtype=float)
+    if not channel_acts_on(channel, flavour):
+        return np.ones(np.broadcast_shapes(e.shape, np.shape(check_mixing(sin2_2theta))))
+    window = 0.0 if flavour in LINE_ENERGY else energy_window
+    return survival_probability(e, sin2_2theta, delta_m2, baseline,
+                                baseline_spread=baseline_spread, energy_window=window)
+
+
+def energy_nodes_needed(
+    delta_m2: float,
+    baseline: float,
+    energy_min: float,
+    energy_max: float = E_MICHEL_MAX,
+    *,
+    nodes_per_half_period: float = NODES_PER_HALF_PERIOD,
+    base_nodes: int = BASE_NODES,
+) -> int:
+    """Gauss–Legendre nodes in E on [E_min, E_max] that resolve sin²(Δm² L/4E).
+
+    sin²φ has period π in φ = c/E, so its local half-period in E is π E²/c; n Gauss–Legendre nodes
+    on [a, b] sit at a local spacing π √((E − a)(b − E))/n. Asking for ``nodes_per_half_period``
+    nodes per half-period everywhere gives
+
+        n = base_nodes + ceil(nodes_per_half_period · c · max_E √((E − a)(b − E))/E²),
+
+    the maximum being at the smaller root of 2E² − 3(a + b)E + 4ab = 0. With the defaults the
+    integral of a Michel spectrum times sin²φ over [E_min, m_μ/2] is accurate to better than 10⁻⁶
+    (``tests/physics/test_oscillation.py``). Pass the smallest E the engine integrates from
+    (E_min at the lowest recoil energy): n grows as 1/E_min. If the count is too large, integrate
+    in u = 1/E (the phase is linear there) or use the ``energy_window`` average.
+    """
+    _check_geometry(delta_m2, baseline, 0.0)
+    if not (0 < energy_min < energy_max):
+        raise ConfigError(
+            f"need 0 < energy_min < energy_max, got energy_min = {energy_min / MeV:g} MeV and "
+            f"energy_max = {energy_max / MeV:g} MeV"
+        )
+    a, b = float(energy_min), float(energy_max)
+    e_star = (3.0 * (a + b) - math.sqrt(9.0 * (a + b) ** 2 - 32.0 * a * b)) / 4.0
+    phase_scale = float(oscillation_phase(1.0, delta_m2, baseline))  # c = φ(E) · E
+    density = phase_scale * math.sqrt((e_star - a) * (b - e_star)) / e_star**2
+    return int(base_nodes + math.ceil(nodes_per_half_period * density))
+
+
+def oscillation_coefficients(
+    sin2_2theta: ArrayLike, base_coefficients: ArrayLike
+) -> NDArray[np.float64]:
+    """Coefficients of an :class:`OscillationBasis`: (c_base, −sin²2θ · c_base).
+
+    Parameters
+    ----------
+    sin2_2theta : array_like
+        sin²2θ₁₄ or sin²2θ₂₄, each in [0, 1].
+    base_coefficients : array_like
+        Coefficients of the wrapped basis, shape ``(n_base, *shape)``.
+
+    Returns
+    -------
+    ndarray
+        Shape ``(2 n_base, *broadcast(shape, np.shape(sin2_2theta)))``.
+    """
+    s = check_mixing(sin2_2theta)
+    c = np.asarray(base_coefficients, dtype=float)
+    shape = np.broadcast_shapes(c.shape[1:], s.shape)
+    c = np.broadcast_to(c[(slice(None),) + (None,) * (len(shape) + 1 - c.ndim)], (len(c), *shape))
+    return np.concatenate([c, -s * c])
+
+
+def oscillation_sm_coefficients(
+    sin2_2theta: ArrayLike, sin2_theta_w: ArrayLike = SIN2_THETA_W
+) -> NDArray[np.float64]:
+    """Coefficients of an :class:`OscillationBasis` around the SM basis at (sin²2θ, sin²θ_W).
+
+    Shape ``(8, *broadcast shape)``: the SM coefficients (g_p², 2 g_p g_n, g_n², 1) then −sin²2θ
+    times them.
+    """
+    return oscillation_coefficients(sin2_2theta, sm_basis_coefficients(sin2_theta_w))
+
+
+@dataclass(frozen=True)
+class OscillationBasis:
+    """3+1 disappearance as basis terms: ``base`` terms, then ``base`` terms × ⟨sin²φ(E)⟩.
+
+    The second half is non-zero only for the flavours of ``channel``; with
+    :func:`oscillation_coefficients` the rate is N_base − sin²2θ · N_osc. Names: the base names,
+    then the same names prefixed ``"osc:"``.
+
+    Parameters
+    ----------
+    delta_m2 : float
+        Δm²₄₁ ≥ 0 (shape parameter), internal energy² (``1.0 * eV**2``).
+    channel : {"e", "mu"}
+        ``"e"``: θ₁₄ on ν_e; ``"mu"``: θ₂₄ on ν_μ and ν̄_μ.
+    baseline : float
+        Source–detector distance L > 0, internal length (the ESS: ``20.0 * m``).
+    baseline_spread, energy_window : float
+        Analytic averages, off by default; see :func:`oscillation_weight`. The energy window is
+        never applied to the prompt ν_μ line.
+    base : CrossSectionBasis
+        The elastic cross section being oscillated (default: :class:`~cevns.physics.basis.SMBasis`).
+        Its ``sterile_mass`` is inherited.
+    """
+
+    delta_m2: float
+    channel: Channel
+    baseline: float
+    baseline_spread: float = 0.0
+    energy_window: float = 0.0
+    base: CrossSectionBasis = field(default_factory=SMBasis)
+
+    def __post_init__(self) -> None:
+        check_channel(self.channel)
+        oscillation_weight(E_MICHEL_MAX, self.delta_m2, self.baseline,
+                           baseline_spread=self.baseline_spread, energy_window=self.energy_window)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Base names followed by the ``"osc:"``-prefixed oscillating copies."""
+        return (*self.base.names, *(f"osc:{name}" for name in self.base.names))
+
+    @property
+    def sterile_mass(self) -> float:
+        """Mass of the outgoing lepton: that of the base cross section (0 for CEvNS)."""
+        return self.base.sterile_mass
+
+    def terms(
+        self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
+    ) -> NDArray[np.float64]:
+        """Stack of base terms and base terms × ⟨sin²φ(E)⟩ (zero for unaffected flavours)."""
+        base = np.asarray(self.base.terms(nucleus, flavour, neutrino_energy, recoil_energy))
+        if not channel_acts_on(self.channel, flavour):
+            return np.concatenate([base, np.zeros_like(base)])
+        window = 0.0 if flavour in LINE_ENERGY else self.energy_window
+        weight = oscillation_weight(neutrino_energy, self.delta_m2, self.baseline,
+                                    baseline_spread=self.baseline_spread, energy_window=window)
+        return np.concatenate([base, base * weight])

@@ -1,0 +1,309 @@
+"""Up-scattering ν + A → χ + A to a sterile neutral lepton through S, V, A, T mediators.
+
+Paper Eqs. (24)–(25); PHYSICS.md §5.6. A mediator X of mass m_X couples as
+
+    L ⊃ X ( g_X^ν [χ̄ Γ_X P_L ν] + g_X^q Σ_q [q̄ Γ_X q] ),
+    Γ_S = 1, Γ_V = γ^μ, Γ_A = γ^μγ⁵, Γ_T = σ^{μν},
+
+with universal quark couplings and g⁴ = (g_X^ν g_X^q)² the strength (PHYSICS.md §5.2 convention).
+The outgoing lepton χ has mass m₄, there is no interference with the SM (the final state differs),
+and the propagator is C = 1/(2 m_A T + m_X²). With E′ = E − T, |q|² = T² + 2 m_A T,
+a = E′T + m₄²/2 − m_A T and b = E T + m₄²/2 + m_A T, at g = 1 (exact lepton kinematics):
+
+(25a) scalar   dσ/dT = C² Q̂_S² F² (2 m_A + T)(2 m_A T + m₄²) / (16π E²)
+(25b) vector   dσ/dT = C² Q̂_V² F² (m_A/2π) [1 − T/E − m_A T/(2E²) + T²/(2E²)
+                                             − (m₄²/4E²)(1 + (2E − T)/m_A)]
+(25c) axial    dσ/dT = C² m_A/(2(2J+1)E²) a₀² [S₀₀^T K_T + S₀₀^L K_L],
+               K_T = 2EE′ − 2ab/|q|²,  K_L = 2(2ab/|q|² + (m₄² + 2 m_A T)/2),  a₀ = 2(Δu + Δd)
+(25d) tensor   dσ/dT = C² m_A/(2(2J+1)E²) a₀² [S₀₀^T K_T^T + S₀₀^L K_L^T],
+               K_T^T = 8(EE′ + ab/|q|²),  K_L^T = 8(2EE′ − (m₄² + 2 m_A T)/2 − 2ab/|q|²),
+               a₀ = 2(δ_u + δ_d)
+
+All vanish outside E ≥ E_min(T, m₄) (paper Eq. 23). For m₄ → 0 they tend to the NGI cross
+sections (10a)–(10d) of PHYSICS.md §5.2 (the vector one without its SM interference). F is the Helm
+form factor at the default radius; S₀₀^{T,L}(q) come from a pluggable
+:class:`~cevns.physics.spin_structure.SpinStructure` (zero for J = 0 nuclei, so A and T only act on
+the spin-carrying Cs, I and F).
+
+Nuclear charges (g^q factored out; PHYSICS.md §5.2):
+
+- scalar: Q̂_S = Σ_N N_N m_N Σ_{q=u,d} f_Tq^N/m_q ≈ 17.29 A (PDG-2022 quark masses, no heavy
+  quarks) [A];
+- vector: ``"universal"`` (default [A]) Q̂_V = 3A; ``"B-L"`` Q̂_V = −A, and ``coupling`` is then
+  g_{B−L} (g^ν g^q = −g_{B−L}²/3 with three quarks per nucleon);
+- axial: a_p = a_n = g^q(Δu + Δd), so only the isoscalar S₀₀ enters with a₀ = 2(Δu + Δd);
+- tensor: a_p = a_n = g^q(δ_u + δ_d) = 0.580 g^q, a₀ = 2(δ_u + δ_d) [M].
+
+Strength: g (coefficient g⁴, :func:`upscattering_coefficients`); shape: m₄ and m_X
+(:class:`UpscatteringBasis`, one term).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.errors import UnknownNameError
+from cevns.physics.constants import (
+    DELTA_D,
+    DELTA_U,
+    HBARC,
+    M_DOWN,
+    M_NEUTRON,
+    M_PROTON,
+    M_UP,
+)
+from cevns.physics.flux import check_flavour
+from cevns.physics.form_factors import helm_form_factor
+from cevns.physics.kinematics import momentum_transfer
+from cevns.physics.nuclei import Nucleus
+from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
+from cevns.physics.sterile import check_mass, check_nonnegative, upscattering_region
+
+#: Lorentz structure of the mediator.
+Interaction = Literal["S", "V", "A", "T"]
+INTERACTIONS: tuple[str, ...] = get_args(Interaction)
+#: Quark couplings of a vector mediator: universal (default [A]) or gauged B − L.
+VectorModel = Literal["universal", "B-L"]
+VECTOR_MODELS: tuple[str, ...] = get_args(VectorModel)
+
+# TODO(merge): use cevns.physics.ngi charges (and move these hadronic inputs to constants.py);
+# kept private here so that the sterile and NGI branches do not both edit one file.
+# Scalar quark content of the nucleon, f_Tq^N (Hoferichter et al., PRL 115, 092301 (2015), via
+# E. Del Nobile, "A Primer on Dark Matter" (2021), the paper's Ref. [98]).
+_F_TU_PROTON, _F_TD_PROTON = 0.0208, 0.0411
+_F_TU_NEUTRON, _F_TD_NEUTRON = 0.0189, 0.0451
+# Nucleon tensor charges δ_u = 0.784, δ_d = −0.204 (Gupta et al., PRD 98, 034503 (2018), via
+# Del Nobile) [M]; the older values 0.54 / −0.23 are the alternative.
+_TENSOR_CHARGE_U, _TENSOR_CHARGE_D = 0.784, -0.204
+
+
+def _scalar_charge(nucleus: Nucleus) -> float:
+    """Q̂_S = Z m_p Σ_q f_Tq^p/m_q + N m_n Σ_q f_Tq^n/m_q (≈ 17.29 per nucleon)."""
+    # TODO(merge): use cevns.physics.ngi charges
+    per_proton = M_PROTON * (_F_TU_PROTON / M_UP + _F_TD_PROTON / M_DOWN)
+    per_neutron = M_NEUTRON * (_F_TU_NEUTRON / M_UP + _F_TD_NEUTRON / M_DOWN)
+    return nucleus.Z * per_proton + nucleus.N * per_neutron
+
+
+def _vector_charge(nucleus: Nucleus, model: str = "universal") -> float:
+    """Q̂_V = 3A (universal quark coupling) or −A (B − L, coupling g_{B−L})."""
+    # TODO(merge): use cevns.physics.ngi charges
+    if model not in VECTOR_MODELS:
+        raise UnknownNameError("vector quark-coupling model", model, VECTOR_MODELS)
+    return 3.0 * nucleus.A if model == "universal" else -nucleus.A
+
+
+#: Isoscalar nucleon couplings a₀ per unit quark coupling: axial 2(Δu + Δd), tensor 2(δ_u + δ_d).
+AXIAL_ISOSCALAR_COUPLING = 2.0 * (DELTA_U + DELTA_D)
+TENSOR_ISOSCALAR_COUPLING = 2.0 * (_TENSOR_CHARGE_U + _TENSOR_CHARGE_D)
+
+
+@dataclass(frozen=True)
+class _Kinematics:
+    """Validated, broadcast kinematics; E and T replaced by 1 outside the allowed region."""
+
+    allowed: NDArray[np.bool_]
+    e: NDArray[np.float64]
+    t: NDArray[np.float64]
+    m_a: float
+    m4: float
+    propagator: NDArray[np.float64]  # C = 1/(2 m_A T + m_X²)
+
+    @property
+    def q(self) -> NDArray[np.float64]:
+        return momentum_transfer(self.t, self.m_a)
+
+    def lepton_invariants(self):
+        """(E E′, a b/|q|²) of the spin-dependent contractions."""
+        e, t, ma, m4sq = self.e, self.t, self.m_a, self.m4**2
+        a = (e - t) * t + 0.5 * m4sq - ma * t
+        b = e * t + 0.5 * m4sq + ma * t
+        return e * (e - t), a * b / (t * t + 2.0 * ma * t)
+
+
+def _kinematics(
+    nucleus: Nucleus, neutrino_energy: ArrayLike, recoil_energy: ArrayLike, sterile_mass: float,
+    mediator_mass: float,
+) -> _Kinematics:
+    e, t = np.broadcast_arrays(np.asarray(neutrino_energy, dtype=float),
+                               np.asarray(recoil_energy, dtype=float))
+    ma = nucleus.mass
+    allowed = upscattering_region(e, t, ma, sterile_mass)
+    e = np.where(allowed, e, 1.0)
+    t = np.where(allowed, t, 1.0)
+    return _Kinematics(allowed, e, t, ma, sterile_mass, 1.0 / (2.0 * ma * t + mediator_mass**2))
+
+
+def _scalar(k: _Kinematics, nucleus: Nucleus, charge: float) -> NDArray[np.float64]:
+    ff = helm_form_factor(k.q, nucleus.default_helm_rms_radius())
+    kin = (2.0 * k.m_a + k.t) * (2.0 * k.m_a * k.t + k.m4**2) / (16.0 * math.pi * k.e**2)
+    return k.propagator**2 * (charge * ff) ** 2 * kin
+
+
+def _vector(k: _Kinematics, nucleus: Nucleus, charge: float) -> NDArray[np.float64]:
+    e, t, ma = k.e, k.t, k.m_a
+    ff = helm_form_factor(k.q, nucleus.default_helm_rms_radius())
+    bracket = (1.0 - t / e - ma * t / (2.0 * e * e) + t * t / (2.0 * e * e)
+               - k.m4**2 / (4.0 * e * e) * (1.0 + (2.0 * e - t) / ma))
+    return k.propagator**2 * (charge * ff) ** 2 * ma / (2.0 * math.pi) * bracket
+
+
+def _spin_dependent(
+    k: _Kinematics, nucleus: Nucleus, isoscalar: float, spin_structure: SpinStructure,
+    tensor: bool,
+) -> NDArray[np.float64]:
+    s_t = spin_structure.structure(nucleus, k.q, "00", "T")
+    s_l = spin_structure.structure(nucleus, k.q, "00", "L")
+    e_eprime, ab_q2 = k.lepton_invariants()
+    mass_term = 0.5 * (k.m4**2 + 2.0 * k.m_a * k.t)
+    if tensor:
+        k_t = 8.0 * (e_eprime + ab_q2)
+        k_l = 8.0 * (2.0 * e_eprime - mass_term - 2.0 * ab_q2)
+    else:
+        k_t = 2.0 * e_eprime - 2.0 * ab_q2
+        k_l = 2.0 * (2.0 * ab_q2 + mass_term)
+    pref = k.propagator**2 * k.m_a / (2.0 * (2.0 * nucleus.spin + 1.0) * k.e**2) * isoscalar**2
+    return pref * (s_t * k_t + s_l * k_l)
+
+
+def _unit_cross_section(
+    interaction: str,
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    sterile_mass: float,
+    mediator_mass: float,
+    vector_model: str,
+    spin_structure: SpinStructure,
+) -> NDArray[np.float64]:
+    """dσ/dT at g = 1 with the default charges, area/energy; validated shape parameters."""
+    k = _kinematics(nucleus, neutrino_energy, recoil_energy, sterile_mass, mediator_mass)
+    if interaction == "S":
+        value = _scalar(k, nucleus, _scalar_charge(nucleus))
+    elif interaction == "V":
+        value = _vector(k, nucleus, _vector_charge(nucleus, vector_model))
+    elif not nucleus.has_spin:
+        return np.zeros(k.e.shape)
+    elif interaction == "A":
+        value = _spin_dependent(k, nucleus, AXIAL_ISOSCALAR_COUPLING, spin_structure, tensor=False)
+    else:
+        value = _spin_dependent(k, nucleus, TENSOR_ISOSCALAR_COUPLING, spin_structure, tensor=True)
+    return np.where(k.allowed, value * HBARC**2, 0.0)
+
+
+def _check_interaction(interaction: str) -> str:
+    if interaction not in INTERACTIONS:
+        raise UnknownNameError("up-scattering interaction", interaction, INTERACTIONS)
+    return interaction
+
+
+def upscattering_differential_cross_section(
+    interaction: Interaction,
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    *,
+    coupling: ArrayLike,
+    sterile_mass: float,
+    mediator_mass: float,
+    vector_model: VectorModel = "universal",
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
+) -> NDArray[np.float64]:
+    """dσ/dT of ν + A → χ(m₄) + A through a mediator X of Lorentz structure ``interaction``.
+
+    Parameters
+    ----------
+    interaction : {"S", "V", "A", "T"}
+        Scalar, vector, axial or tensor mediator (formulas (25a)–(25d), module docstring).
+    nucleus : Nucleus
+        Target nucleus; A and T vanish for J = 0.
+    neutrino_energy, recoil_energy : array_like
+        E and T, internal energy units; broadcast against each other.
+    coupling : array_like
+        g = √(g_X^ν g_X^q) ≥ 0 (g_{B−L} for ``vector_model="B-L"``); the cross section is ∝ g⁴.
+        Broadcasts against E and T.
+    sterile_mass, mediator_mass : float
+        m₄ ≥ 0 and m_X ≥ 0, internal energy units.
+    vector_model : {"universal", "B-L"}
+        Quark couplings of the vector mediator (Q̂_V = 3A or −A); ignored for S, A, T.
+    spin_structure : SpinStructure
+        Source of S₀₀^{T,L}(q) for A and T.
+
+    Returns
+    -------
+    ndarray
+        dσ/dT in internal units (area/energy), zero outside E ≥ E_min(T, m₄), T > 0.
+
+    Raises
+    ------
+    ConfigError
+        For g < 0, m₄ < 0 or m_X < 0 (naming the parameter).
+    UnknownNameError
+        For an unknown ``interaction`` or ``vector_model``.
+    """
+    _check_interaction(interaction)
+    check_nonnegative("coupling", coupling)
+    m4 = check_mass("sterile_mass", sterile_mass)
+    mx = check_mass("mediator_mass", mediator_mass)
+    unit = _unit_cross_section(interaction, nucleus, neutrino_energy, recoil_energy, m4, mx,
+                               vector_model, spin_structure)
+    return np.asarray(coupling, dtype=float) ** 4 * unit
+
+
+def upscattering_coefficients(coupling: ArrayLike) -> NDArray[np.float64]:
+    """Coefficients of :class:`UpscatteringBasis`: g⁴, shape ``(1, *np.shape(coupling))``; g ≥ 0."""
+    check_nonnegative("coupling", coupling)
+    return np.asarray(coupling, dtype=float)[None, ...] ** 4
+
+
+@dataclass(frozen=True)
+class UpscatteringBasis:
+    """Up-scattering to χ(m₄) as one basis term, the cross section at g = 1 (coefficient g⁴).
+
+    Flavour universal: the same term for ``"numu"``, ``"nue"`` and ``"numubar"``.
+
+    Parameters
+    ----------
+    interaction : {"S", "V", "A", "T"}
+        Lorentz structure of the mediator.
+    sterile_mass, mediator_mass : float
+        m₄ ≥ 0 and m_X ≥ 0 (shape parameters), internal energy units. The engine uses
+        ``sterile_mass`` for E_min(T, m₄) and the recoil range.
+    vector_model : {"universal", "B-L"}
+        Quark couplings of a vector mediator (default universal, Q̂_V = 3A [A]).
+    spin_structure : SpinStructure
+        Source of S₀₀^{T,L}(q) for A and T.
+    """
+
+    interaction: Interaction
+    sterile_mass: float
+    mediator_mass: float
+    vector_model: VectorModel = "universal"
+    spin_structure: SpinStructure = field(default=DEFAULT_SPIN_STRUCTURE, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_interaction(self.interaction)
+        check_mass("sterile_mass", self.sterile_mass)
+        check_mass("mediator_mass", self.mediator_mass)
+        if self.vector_model not in VECTOR_MODELS:
+            raise UnknownNameError("vector quark-coupling model", self.vector_model, VECTOR_MODELS)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """One term, ``"upscattering_<interaction>"``."""
+        return (f"upscattering_{self.interaction}",)
+
+    def terms(
+        self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
+    ) -> NDArray[np.float64]:
+        """The g = 1 cross section, shape ``(1, *broadcast shape)``."""
+        check_flavour(flavour)
+        return _unit_cross_section(
+            self.interaction, nucleus, neutrino_energy, recoil_energy, self.sterile_mass,
+            self.mediator_mass, self.vector_model, self.spin_structure,
+        )[None, ...]
