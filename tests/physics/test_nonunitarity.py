@@ -132,3 +132,12 @@ def test_bad_element_in_array_is_reported():
 def test_unknown_reading():
     with pytest.raises(UnknownNameError, match="normalised"):
         unitarity_violation_ratios(0.9, reading="normalized")
+
+
+def test_docstring_examples():
+    import doctest
+
+    from cevns.physics import nonunitarity
+
+    result = doctest.testmod(nonunitarity)
+    assert result.attempted >= 2 and result.failed == 0

@@ -85,3 +85,16 @@ def test_check_mass():
             check_mass("sterile_mass", bad)
     with pytest.raises(ConfigError, match="mediator_mass"):
         check_mass("mediator_mass", np.array([1.0, 2.0]))
+
+
+# docs/scenarios/sterile.md, kinematics table: T at the heaviest m₄ for E = 52.83 MeV.
+DOCS_TABLE_KEV = {"Cs133": 11.3, "I127": 11.8, "Xe_nat": 11.4, "Ge_nat": 20.6, "Ar40": 37.4,
+                  "Si_nat": 53.1, "F19": 78.4, "C12": 123.7}
+
+
+@pytest.mark.parametrize(("name", "recoil_kev"), DOCS_TABLE_KEV.items())
+def test_docs_table_of_threshold_recoils(name, recoil_kev):
+    nucleus = get_nucleus(name)
+    m4 = float(max_sterile_mass(E_TOP, nucleus.mass)) * (1 - 1e-10)
+    t_lo, t_hi = recoil_energy_range(E_TOP, nucleus.mass, m4)
+    assert 0.5 * (t_lo + t_hi) / keV == pytest.approx(recoil_kev, abs=0.051)

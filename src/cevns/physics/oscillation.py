@@ -62,8 +62,12 @@ def check_mixing(sin2_2theta: ArrayLike) -> NDArray[np.float64]:
     return arr
 
 
-def _check_geometry(delta_m2: float, baseline: float, baseline_spread: float) -> None:
+def _check_geometry(
+    delta_m2: float, baseline: float, baseline_spread: float = 0.0, energy_window: float = 0.0
+) -> None:
     check_nonnegative("delta_m2", delta_m2, eV**2, "eV^2")
+    if not (np.isfinite(energy_window) and 0 <= energy_window < 2):
+        raise ConfigError(f"energy_window must lie in [0, 2), got {energy_window!r}")
     if not (np.isfinite(baseline) and baseline > 0):
         raise ConfigError(f"baseline must be positive, got {baseline / m:g} m")
     if not (np.isfinite(baseline_spread) and 0 <= baseline_spread <= 2 * baseline):
@@ -119,9 +123,7 @@ def oscillation_weight(
         D sin²φ + (1 − D)/2 with damping D = sinc(φ ΔL/L) sinc(φ w) (D = 1 without averaging:
         exactly sin²φ). Values in [0, 1].
     """
-    _check_geometry(delta_m2, baseline, baseline_spread)
-    if not (np.isfinite(energy_window) and 0 <= energy_window < 2):
-        raise ConfigError(f"energy_window must lie in [0, 2), got {energy_window!r}")
+    _check_geometry(delta_m2, baseline, baseline_spread, energy_window)
     phase = oscillation_phase(neutrino_energy, delta_m2, baseline)
     sin2 = np.sin(phase) ** 2
     if baseline_spread == 0 and energy_window == 0:
@@ -167,12 +169,11 @@ def flavour_survival_probability(
     on ``"numu"`` and ``"numubar"``, 1 on ``"nue"`` (paper Eq. 20). The prompt line gets no
     energy window.
     """
-    e = np.asarray(neutrino_energy, dtype=float)
-    if not channel_acts_on(channel, flavour):
-        return np.ones(np.broadcast_shapes(e.shape, np.shape(check_mixing(sin2_2theta))))
+    acts = channel_acts_on(channel, flavour)
     window = 0.0 if flavour in LINE_ENERGY else energy_window
-    return survival_probability(e, sin2_2theta, delta_m2, baseline,
-                                baseline_spread=baseline_spread, energy_window=window)
+    probability = survival_probability(neutrino_energy, sin2_2theta, delta_m2, baseline,
+                                       baseline_spread=baseline_spread, energy_window=window)
+    return probability if acts else np.ones_like(probability)
 
 
 def energy_nodes_needed(
@@ -198,7 +199,7 @@ def energy_nodes_needed(
     (E_min at the lowest recoil energy): n grows as 1/E_min. If the count is too large, integrate
     in u = 1/E (the phase is linear there) or use the ``energy_window`` average.
     """
-    _check_geometry(delta_m2, baseline, 0.0)
+    _check_geometry(delta_m2, baseline)
     if not (0 < energy_min < energy_max):
         raise ConfigError(
             f"need 0 < energy_min < energy_max, got energy_min = {energy_min / MeV:g} MeV and "
@@ -279,8 +280,7 @@ class OscillationBasis:
 
     def __post_init__(self) -> None:
         check_channel(self.channel)
-        oscillation_weight(E_MICHEL_MAX, self.delta_m2, self.baseline,
-                           baseline_spread=self.baseline_spread, energy_window=self.energy_window)
+        _check_geometry(self.delta_m2, self.baseline, self.baseline_spread, self.energy_window)
 
     @property
     def names(self) -> tuple[str, ...]:

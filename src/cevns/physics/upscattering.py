@@ -118,7 +118,7 @@ class _Kinematics:
     def q(self) -> NDArray[np.float64]:
         return momentum_transfer(self.t, self.m_a)
 
-    def lepton_invariants(self):
+    def lepton_invariants(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(E E′, a b/|q|²) of the spin-dependent contractions."""
         e, t, ma, m4sq = self.e, self.t, self.m_a, self.m4**2
         a = (e - t) * t + 0.5 * m4sq - ma * t
@@ -187,7 +187,7 @@ def _unit_cross_section(
         value = _scalar(k, nucleus, _scalar_charge(nucleus))
     elif interaction == "V":
         value = _vector(k, nucleus, _vector_charge(nucleus, vector_model))
-    elif not nucleus.has_spin:
+    elif nucleus.spin == 0:  # no spin response at all; a custom SpinStructure decides otherwise
         return np.zeros(k.e.shape)
     elif interaction == "A":
         value = _spin_dependent(k, nucleus, AXIAL_ISOSCALAR_COUPLING, spin_structure, tensor=False)
