@@ -146,6 +146,7 @@ class ProfileAnalysis(SensitivityBase):
     reference: dict[str, tuple[float, float]] = {}
     reference_label: str = "paper"
     xlabel: str = ""
+    show: Literal["all", "combined"] = "all"
 
     def axes(self):
         return [self.scan]
@@ -157,7 +158,9 @@ class Scan2DAnalysis(SensitivityBase):
     kind: Literal["scan2d"]
     x: AxisSpec
     y: AxisSpec
-    panels: Literal["per-detector", "overlay"] = "per-detector"
+    panels: Literal["per-detector", "per-variant"] = "per-detector"
+    per_detector: bool = True
+    variants: tuple[Variant, ...] = ()
     log_x: bool = False
     log_y: bool = False
 
@@ -190,6 +193,7 @@ class ExclusionAnalysis(SensitivityBase):
     variants: tuple[Variant, ...] = ()
     per_detector: bool = True
     panels: Literal["single", "per-variant"] = "single"
+    secondary_x: str | None = None
     variant_column: str = "variant"
     x_column: str = "mass_MeV"
     y_column: str = "coupling"
@@ -381,7 +385,8 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
             row["diff_upper"] = upper - ref_hi
         rows.append(row)
         style = {"color": "k", "lw": 2} if name == "combined" else {"lw": 1.2}
-        ax.plot(x, prof.delta_chi2, label=name, **style)
+        if an.show == "all" or name == "combined" or "combined" not in chi2:
+            ax.plot(x, prof.delta_chi2, label=name, **style)
         files_csv = out / f"{an.name}_profile_{name}.csv"
         prof.to_csv(files_csv)
         files.append(files_csv)
@@ -403,37 +408,68 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
 @register_kind("scan2d", Scan2DAnalysis, "Δχ² on a 2D grid with contours")
 def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]:
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
-    chi2 = _ordered(an, scan_chi2(an, out, options))
     files: list[Path] = []
-    names = list(chi2)
-    n = len(names) if an.panels == "per-detector" else 1
+    variants = list(enumerate(an.variants)) or [(None, None)]
+    grids = []
+    for v_index, variant in variants:
+        chi2 = _ordered(an, scan_chi2(an, out, options, variant_index=v_index))
+        tag = "" if variant is None else f"_v{v_index}"
+        for name, values in chi2.items():
+            scan = Scan2D(x, y, values, x_name=an.x.parameter, y_name=an.y.parameter)
+            path = out / f"{an.name}{tag}_{name}.nc"
+            scan.to_netcdf(path)
+            csv = out / f"{an.name}{tag}_{name}_contours.csv"
+            scan.to_csv(csv, levels=list(an.stats.levels))
+            files += [path, csv]
+            grids.append((variant, name, scan))
+    if an.panels == "per-detector":
+        panels = [(f"{name}" + ("" if v is None else f" — {v.label}"), [(name, sc)])
+                  for v, name, sc in grids]
+    else:
+        panels = []
+        for _, variant in variants:
+            members = [(name, sc) for v, name, sc in grids if v is variant
+                       and (an.per_detector or name == "combined")]
+            panels.append((variant.label if variant else an.title, members))
+    n = len(panels)
     ncols = min(3, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = figure(nrows, ncols, figsize=(4.4 * ncols, 3.6 * nrows), squeeze=False,
+    fig, axes = figure(nrows, ncols, figsize=(4.6 * ncols, 3.8 * nrows), squeeze=False,
                        layout="constrained")
-    for i, name in enumerate(names):
-        scan = Scan2D(x, y, chi2[name], x_name=an.x.parameter, y_name=an.y.parameter)
-        path = out / f"{an.name}_{name}.nc"
-        scan.to_netcdf(path)
-        files.append(path)
-        ax = axes.flat[i if an.panels == "per-detector" else 0]
-        scan.plot(ax=ax, levels=list(an.stats.levels))
-        if an.panels == "per-detector":
-            ax.set_title(name, fontsize=9)
+    for ax, (title, members) in zip(axes.flat, panels, strict=False):
+        for c_index, (name, scan) in enumerate(members):
+            if len(members) == 1:
+                scan.plot(ax=ax, levels=list(an.stats.levels))
+            else:
+                delta = scan.delta_chi2
+                lw = 2.0 if name == "combined" else 0.9
+                colour = f"C{c_index % 10}"
+                level = level_value(an.stats.levels[-1])
+                if np.nanmax(delta) > level:
+                    ax.contour(x, y, delta.T, levels=[level], colors=colour, linewidths=lw)
+                ax.plot([], [], color=colour, lw=lw, label=name)
+        if len(members) > 1:
+            ax.legend(fontsize=7)
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel(_label(an, an.x.parameter))
         ax.set_ylabel(_label(an, an.y.parameter))
         if an.log_x:
             ax.set_xscale("log")
         if an.log_y:
             ax.set_yscale("log")
-        csv = out / f"{an.name}_{name}_contours.csv"
-        scan.to_csv(csv, levels=list(an.stats.levels))
-        files.append(csv)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.suptitle(an.title, fontsize=10)
+    fig.suptitle(f"{an.title} ({', '.join(level_label(lv) for lv in an.stats.levels)})",
+                 fontsize=10)
     files += save_figure(fig, out, an.name)
     return files
+
+
+def _tie_ratio(an: ExclusionAnalysis, variant: Variant, name: str) -> float:
+    tie = variant.ties.get(name) or an.ties.get(name)
+    if tie is None or tie.to != an.x.parameter:
+        raise ConfigError(f"secondary_x {name!r}: every variant must tie it to {an.x.parameter!r}")
+    return tie.ratio
 
 
 @register_kind("exclusion", ExclusionAnalysis, "exclusion curves in a (shape, strength) plane")
@@ -441,17 +477,24 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     variants = an.variants or (Variant(label=an.scenario.options.get("interaction", an.name)),)
     rows, notes = [], []
-    n_panels = len(variants) if an.panels == "per-variant" else 1
-    ncols = min(2, n_panels)
+    n_main = len(variants) if an.panels == "per-variant" else 1
+    n_panels = n_main * (2 if an.secondary_x else 1)
+    ncols = 2 if n_panels > 1 else 1
     nrows = int(np.ceil(n_panels / ncols))
     fig, axes = figure(nrows, ncols, figsize=(5.6 * ncols, 4.2 * nrows), squeeze=False,
                        layout="constrained")
+    flat = list(axes.flat)
     level = level_value(an.level)
     files: list[Path] = []
     for v_index, variant in enumerate(variants):
-        ax = axes.flat[v_index if an.panels == "per-variant" else 0]
-        chi2 = _ordered(an, scan_chi2(an, out, options, variant_index=v_index if an.variants
-                                      else None))
+        panel = v_index if an.panels == "per-variant" else 0
+        targets = [(flat[panel * (2 if an.secondary_x else 1)], 1.0)]
+        ratio = None
+        if an.secondary_x:
+            ratio = _tie_ratio(an, variant, an.secondary_x)
+            targets.append((flat[panel * 2 + 1], ratio))
+        chi2 = _ordered(an, scan_chi2(an, out, options,
+                                      variant_index=v_index if an.variants else None))
         for c_index, (name, values) in enumerate(chi2.items()):
             if name != "combined" and not an.per_detector and len(chi2) > 1:
                 continue
@@ -463,27 +506,34 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
             curve = exclusion_curve(x, y, delta, an.level)
             for xi, yi, ok in zip(curve.mass, curve.limit, curve.found, strict=True):
                 if ok:
-                    rows.append({an.x_column: float(xi), an.y_column: float(yi),
-                                 an.variant_column: variant.label, "detector": name})
+                    row = {an.x_column: float(xi), an.y_column: float(yi)}
+                    if ratio is not None:
+                        row[an.secondary_x] = float(xi) * ratio
+                    row.update({an.variant_column: variant.label, "detector": name})
+                    rows.append(row)
             lw = 2.2 if name == "combined" else 1.0
             colour = f"C{(c_index if an.panels == 'per-variant' else v_index) % 10}"
             if an.panels == "single" and an.per_detector and len(variants) > 1:
                 colour = f"C{(v_index * len(chi2) + c_index) % 10}"
-            ax.contour(x, y, delta.T, levels=[level], colors=colour, linewidths=lw)
             label = name if an.panels == "per-variant" or len(variants) == 1 else \
                 f"{variant.label}" + ("" if name == "combined" else f" ({name})")
-            ax.plot([], [], label=label, color=colour, lw=lw)
-        if an.panels == "per-variant":
-            ax.set_title(variant.label, fontsize=9)
-    for ax in list(axes.flat)[:n_panels]:
+            for ax, scale in targets:
+                ax.contour(x * scale, y, delta.T, levels=[level], colors=colour, linewidths=lw)
+                ax.plot([], [], label=label, color=colour, lw=lw)
+        for ax, _ in targets:
+            if an.panels == "per-variant":
+                ax.set_title(variant.label, fontsize=9)
+    for i, ax in enumerate(flat[:n_panels]):
+        secondary = an.secondary_x is not None and i % 2 == 1
         ax.set_xscale("log" if an.x.spacing == "log" else "linear")
         ax.set_yscale("log" if an.y.spacing == "log" else "linear")
-        ax.set_xlim(x[0], x[-1])
+        if not secondary:
+            ax.set_xlim(x[0], x[-1])
         ax.set_ylim(y[0], y[-1])
-        ax.set_xlabel(_label(an, an.x.parameter))
+        ax.set_xlabel(_label(an, an.secondary_x if secondary else an.x.parameter))
         ax.set_ylabel(_label(an, an.y.parameter))
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[n_panels:]:
+    for ax in flat[n_panels:]:
         ax.set_visible(False)
     fig.suptitle(f"{an.title} ({level_label(an.level)}, excluded above the curves)", fontsize=10)
     files += save_figure(fig, out, an.name)

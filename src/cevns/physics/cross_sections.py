@@ -84,18 +84,21 @@ def sm_basis_terms(
     recoil-only factor (the fast path of neutron-radius scans).
     """
     e = np.asarray(neutrino_energy, dtype=float)
-    t = np.asarray(recoil_energy, dtype=float)
-    e, t = np.broadcast_arrays(e, t)
+    t_in = np.asarray(recoil_energy, dtype=float)
+    e, t = np.broadcast_arrays(e, t_in)
     ma = nucleus.mass
     default_radius = nucleus.default_helm_rms_radius()
     rp = default_radius if proton_radius is None else proton_radius
     rn = default_radius if neutron_radius is None else neutron_radius
-    q = momentum_transfer(t, ma)
-    fp = helm_form_factor(q, rp)
+    # form factors depend on T only: evaluate them on the un-broadcast recoil array (the engine
+    # passes T as a column against a row of neutrino energies), then broadcast
+    q = np.broadcast_to(momentum_transfer(t_in, ma), e.shape)
+    q_in = momentum_transfer(t_in, ma)
+    fp = np.broadcast_to(helm_form_factor(q_in, rp), e.shape)
     if unit_neutron_form_factor:
-        fn = np.ones_like(q)
+        fn = np.ones(e.shape)
     else:
-        fn = fp if rn == rp else helm_form_factor(q, rn)
+        fn = fp if rn == rp else np.broadcast_to(helm_form_factor(q_in, rn), e.shape)
     allowed = t <= max_recoil_energy(e, ma)
     pref = G_FERMI**2 * ma / math.pi * HBARC**2
     kv = np.where(allowed, pref * vector_kinematic_factor(e, t, ma), 0.0)

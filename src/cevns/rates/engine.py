@@ -151,7 +151,9 @@ def differential_rate_per_target(
     half = 0.5 * (E_MICHEL_MAX - lo)
     energies = lo + half * (x[None, :] + 1.0)  # (nT, nE)
     spectrum = CONTINUOUS_SPECTRA[flavour](energies)
-    terms = basis.terms(nucleus, flavour, energies, np.broadcast_to(t[ok][:, None], energies.shape))
+    # T as a column: bases evaluate T-only factors (form factors) once per recoil node
+    terms = basis.terms(nucleus, flavour, energies, t[ok][:, None])
+    terms = np.broadcast_to(terms, (n_terms, *energies.shape))
     out[:, ok] = np.einsum("jte,te,e->jt", terms, spectrum * half, w)
     return out
 
@@ -175,8 +177,11 @@ def compute_basis_spectra(
     n_targets = detector.number_of_targets()
     fluence = source.flux_per_flavour()
     node_rates = np.zeros((len(basis.names), len(FLAVOURS), len(nuclei), response.nodes.size))
+    active = getattr(basis, "flavours", FLAVOURS)  # a basis may be zero for some flavours
     for k, nuc in enumerate(nuclei):
         for a, flavour in enumerate(FLAVOURS):
+            if flavour not in active:
+                continue
             rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
                                                 energy_nodes=energy_nodes)
             node_rates[:, a, k, :] = (n_targets[k] * fluence) * rate

@@ -164,6 +164,9 @@ class Scenario(ABC):
             Shape ``(*grid_shape, n_bins)``.
         """
         self.check_names(values)
+        # what a basis may need beyond the parameters (the baseline of the source, the lowest
+        # neutrino energy of the detector): set for the duration of this call
+        self.context = {"detector": detector, "source": source}
         params = self.parameters
         full = {n: values.get(n, p.default) for n, p in params.items()}
         # defaults are not range-checked: NaN may stand for "each nucleus's own default"
@@ -249,7 +252,7 @@ def register_scenario(cls: type[Scenario]) -> type[Scenario]:
 
 def scenario_names() -> list[str]:
     """Names of the registered scenarios."""
-    from cevns.scenarios import builtin  # noqa: F401
+    from cevns.scenarios import builtin, sterile  # noqa: F401
 
     return sorted(_REGISTRY)
 

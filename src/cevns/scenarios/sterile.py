@@ -1,0 +1,285 @@
+"""Sterile-sector scenarios (PHYSICS.md §5.3–5.6; docs/scenarios/sterile.md).
+
+``nonunitarity``
+    lepton-unitarity violation: per-flavour factors R_α(α₁₁, α₂₂) on the SM rate (strength only).
+``sterile-oscillation``
+    3+1 disappearance: sin²2θ (strength) at Δm²₄₁ (shape), channel ``e`` (θ₁₄) or ``mu`` (θ₂₄).
+``dipole``
+    sterile dipole portal: μ_eff² (strength) at sterile mass m₄ (shape), on top of the SM.
+``upscattering``
+    up-scattering ν A → χ A through S, V, A, T: g⁴ (strength) at (m_X, m₄) (shape), on top of the SM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from cevns.config import StrictModel, validate
+from cevns.errors import KinematicsError
+from cevns.physics.basis import SMBasis
+from cevns.physics.constants import E_MICHEL_MAX
+from cevns.physics.cross_sections import sm_basis_coefficients
+from cevns.physics.dipole import DipoleBasis, dipole_coefficients
+from cevns.physics.flux import FLAVOURS, LINE_ENERGY
+from cevns.physics.kinematics import max_sterile_mass, min_neutrino_energy
+from cevns.physics.nonunitarity import unitarity_violation_ratios
+from cevns.physics.oscillation import (
+    energy_nodes_needed,
+    oscillation_coefficients,
+    oscillation_weight,
+)
+from cevns.physics.sterile import channel_acts_on
+from cevns.physics.units import MeV, eV, m
+from cevns.physics.upscattering import UpscatteringBasis, upscattering_coefficients
+from cevns.scenarios.base import Parameter, Scenario, register_scenario
+from cevns.scenarios.builtin import SIN2W
+
+#: At most this many Gauss–Legendre nodes in E for the oscillation basis; beyond, the weight
+#: sin²φ is replaced by its analytic mean over a relative energy window (see oscillation.py).
+MAX_ENERGY_NODES = 160
+#: Relative energy window used once the node cap is reached.
+ENERGY_WINDOW = 0.05
+
+
+def _sm_strength(strength: dict) -> np.ndarray:
+    return sm_basis_coefficients(strength["sin2_theta_w"])
+
+
+# --- lepton-unitarity violation ----------------------------------------------------------------
+
+
+class NUOptions(StrictModel):
+    """``reading``: production normalisation of PHYSICS.md §5.3 ("normalised" is the default [A])."""
+
+    reading: Literal["normalised", "unnormalised"] = "normalised"
+
+
+@register_scenario
+class NonUnitarity(Scenario):
+    """Per-flavour event ratios R_α(α₁₁, α₂₂) on the SM rate; off-diagonal α's at 0."""
+
+    name = "nonunitarity"
+    description = "violation of lepton unitarity (alpha_11, alpha_22)"
+    per_flavour = True
+
+    def __init__(self, **options):
+        self.options = validate(NUOptions, options, where="scenario")
+
+    @property
+    def parameters(self):
+        return {
+            "alpha11": Parameter("alpha11", "strength", 1.0, "", 0.0, 1.0, True, r"$\alpha_{11}$"),
+            "alpha22": Parameter("alpha22", "strength", 1.0, "", 0.0, 1.0, True, r"$\alpha_{22}$"),
+            "sin2_theta_w": SIN2W,
+        }
+
+    def basis(self, shape):
+        return SMBasis()
+
+    def coefficients(self, strength):
+        ratios = unitarity_violation_ratios(strength["alpha11"], alpha22=strength["alpha22"],
+                                            reading=self.options.reading)  # (3, *grid)
+        sm = _sm_strength(strength)  # (4, *grid)
+        return sm[:, None] * ratios[None]
+
+
+# --- 3+1 oscillations ---------------------------------------------------------------------------
+
+
+class OscillationOptions(StrictModel):
+    """``channel``: ``e`` (θ₁₄ on ν_e) or ``mu`` (θ₂₄ on ν_μ, ν̄_μ); ``baseline_spread_m``: full
+    width of a uniform spread of the baseline (0 = off, the default [A])."""
+
+    channel: Literal["e", "mu"]
+    baseline_spread_m: float = 0.0
+
+
+@register_scenario
+class SterileOscillation(Scenario):
+    """3+1 short-baseline disappearance on the flux (PHYSICS.md §5.4)."""
+
+    name = "sterile-oscillation"
+    description = "3+1 light sterile neutrino oscillations (sin2_2theta, delta_m2)"
+
+    def __init__(self, **options):
+        self.options = validate(OscillationOptions, options, where="scenario")
+
+    @property
+    def parameters(self):
+        return {
+            "sin2_2theta": Parameter("sin2_2theta", "strength", 0.0, "", 0.0, 1.0, False,
+                                     r"$\sin^2 2\theta_{14}$" if self.options.channel == "e"
+                                     else r"$\sin^2 2\theta_{24}$"),
+            "delta_m2_eV2": Parameter("delta_m2_eV2", "shape", 1.0, "eV²", 0.0, None, False,
+                                      r"$\Delta m^2_{41}$ [eV$^2$]"),
+            "sin2_theta_w": SIN2W,
+        }
+
+    def basis(self, shape):
+        src = self.context["source"]
+        det = self.context["detector"]
+        dm2 = shape["delta_m2_eV2"] * eV**2
+        baseline = src.baseline_m * m
+        nodes, window = None, 0.0
+        if dm2 > 0:
+            # the lowest neutrino energy any true-recoil node needs (heaviest nucleus, lowest T)
+            t_low = 0.05 * det.threshold if det.smeared else det.threshold
+            e_low = min(float(min_neutrino_energy(t_low, nuc.mass)) for nuc, _ in det.nuclei)
+            needed = energy_nodes_needed(dm2, baseline, max(e_low, 1e-3 * MeV))
+            nodes = min(needed, MAX_ENERGY_NODES)
+            if needed > MAX_ENERGY_NODES:
+                window = ENERGY_WINDOW
+        return SMBasis(), _OscillatingPart(
+            delta_m2=dm2, channel=self.options.channel, baseline=baseline,
+            baseline_spread=self.options.baseline_spread_m * m, energy_window=window,
+            energy_nodes=nodes)
+
+    def coefficients(self, strength):
+        return oscillation_coefficients(strength["sin2_2theta"], _sm_strength(strength))
+
+
+@dataclass(frozen=True)
+class _OscillatingPart:
+    """The oscillating half of :class:`OscillationBasis` alone: SM terms × ⟨sin²φ(E)⟩ on the
+    flavours of the channel. The SM half is a separate :class:`SMBasis` (cached once, 8 E nodes);
+    only this part is rebuilt per Δm², with as many E nodes as the phase needs."""
+
+    delta_m2: float
+    channel: str
+    baseline: float
+    baseline_spread: float
+    energy_window: float
+    energy_nodes: int | None
+    names: tuple[str, ...] = tuple(f"osc:{n}" for n in SMBasis().names)
+    sterile_mass: float = 0.0
+
+    @property
+    def flavours(self) -> tuple[str, ...]:
+        """Flavours with a non-zero term (the engine skips the others)."""
+        return tuple(f for f in FLAVOURS if channel_acts_on(self.channel, f))
+
+    def terms(self, nucleus, flavour, neutrino_energy, recoil_energy):
+        base = np.asarray(SMBasis().terms(nucleus, flavour, neutrino_energy, recoil_energy))
+        if not channel_acts_on(self.channel, flavour):
+            return np.zeros_like(base)
+        window = 0.0 if flavour in LINE_ENERGY else self.energy_window
+        weight = oscillation_weight(neutrino_energy, self.delta_m2, self.baseline,
+                                    baseline_spread=self.baseline_spread, energy_window=window)
+        return base * weight
+
+
+# --- dipole portal ------------------------------------------------------------------------------
+
+
+class DipoleOptions(StrictModel):
+    """``channel``: ``e`` (μ_νe on ν_e) or ``mu`` (μ_νμ on ν_μ and ν̄_μ); ``beyond_reach``: a
+    sterile mass no neutrino can produce is an ``"error"`` (default) or gives ``"no-signal"``
+    (for grids that run past the kinematic limit)."""
+
+    channel: Literal["e", "mu"]
+    beyond_reach: Literal["error", "no-signal"] = "error"
+
+
+def _check_reachable(detector, sterile_masses: np.ndarray) -> None:
+    heaviest_reach = max(float(max_sterile_mass(E_MICHEL_MAX, nuc.mass)) for nuc, _ in detector.nuclei)
+    too_heavy = sterile_masses * MeV >= heaviest_reach
+    if np.any(too_heavy):
+        bad = float(np.max(sterile_masses))
+        raise KinematicsError(
+            f"sterile_mass_MeV {bad:g} is above the largest sterile mass reachable in {detector.name}, "
+            f"{heaviest_reach / MeV:.2f} MeV at E_nu = {E_MICHEL_MAX / MeV:.2f} MeV")
+
+
+class _SterileMassScenario(Scenario):
+    """Shared: the SM basis plus one m₄-dependent basis; m₄ must be reachable."""
+
+    def counts(self, detector, source, values, *, grid="outer"):
+        m4 = values.get("sterile_mass_MeV")
+        if m4 is not None and self.options.beyond_reach == "error":
+            self.parameters["sterile_mass_MeV"].check(m4)
+            _check_reachable(detector, np.atleast_1d(np.asarray(m4, dtype=float)))
+        return super().counts(detector, source, values, grid=grid)
+
+
+@register_scenario
+class Dipole(_SterileMassScenario):
+    """Active → sterile up-scattering through a transition magnetic moment (PHYSICS.md §5.5)."""
+
+    name = "dipole"
+    description = "sterile dipole portal (mu_eff in units of mu_B, sterile mass m4)"
+
+    def __init__(self, **options):
+        self.options = validate(DipoleOptions, options, where="scenario")
+
+    @property
+    def parameters(self):
+        ch = "e" if self.options.channel == "e" else r"\mu"
+        return {
+            "magnetic_moment": Parameter("magnetic_moment", "strength", 0.0, "μ_B", 0.0, None,
+                                         False, rf"$\mu_{{\nu_{ch}}}$ [$\mu_B$]"),
+            "sterile_mass_MeV": Parameter("sterile_mass_MeV", "shape", 0.0, "MeV", 0.0, None,
+                                          False, r"$m_4$ [MeV]"),
+            "sin2_theta_w": SIN2W,
+        }
+
+    def basis(self, shape):
+        return SMBasis(), DipoleBasis(shape["sterile_mass_MeV"] * MeV, self.options.channel)
+
+    def coefficients(self, strength):
+        sm = _sm_strength(strength)
+        mu = dipole_coefficients(strength["magnetic_moment"])
+        shape = np.broadcast_shapes(sm.shape[1:], mu.shape[1:])
+        return np.concatenate([np.broadcast_to(sm, (4, *shape)),
+                               np.broadcast_to(mu, (1, *shape))])
+
+
+# --- up-scattering through NGI ----------------------------------------------------------------
+
+
+class UpscatteringOptions(StrictModel):
+    """``interaction`` S, V, A or T; ``vector_model`` universal (Q̂_V = 3A, default [A]) or B-L;
+    ``beyond_reach`` as for the dipole portal."""
+
+    interaction: Literal["S", "V", "A", "T"]
+    vector_model: Literal["universal", "B-L"] = "universal"
+    beyond_reach: Literal["error", "no-signal"] = "error"
+
+
+@register_scenario
+class Upscattering(_SterileMassScenario):
+    """ν A → χ A through a light S, V, A or T mediator, χ of mass m₄ (PHYSICS.md §5.6)."""
+
+    name = "upscattering"
+    description = "up-scattering to a sterile neutral lepton via S, V, A, T mediators"
+
+    def __init__(self, **options):
+        self.options = validate(UpscatteringOptions, options, where="scenario")
+
+    @property
+    def parameters(self):
+        return {
+            "coupling": Parameter("coupling", "strength", 0.0, "", 0.0, None, False, r"$g_X$"),
+            "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0, None,
+                                           False, r"$m_X$ [MeV]"),
+            "sterile_mass_MeV": Parameter("sterile_mass_MeV", "shape", 0.0, "MeV", 0.0, None,
+                                          False, r"$m_4$ [MeV]"),
+            "sin2_theta_w": SIN2W,
+        }
+
+    def basis(self, shape):
+        return SMBasis(), UpscatteringBasis(self.options.interaction,
+                                            shape["sterile_mass_MeV"] * MeV,
+                                            shape["mediator_mass_MeV"] * MeV,
+                                            vector_model=self.options.vector_model)
+
+    def coefficients(self, strength):
+        sm = _sm_strength(strength)
+        g = upscattering_coefficients(strength["coupling"])
+        shape = np.broadcast_shapes(sm.shape[1:], g.shape[1:])
+        return np.concatenate([np.broadcast_to(sm, (4, *shape)), np.broadcast_to(g, (1, *shape))])
+
+
+__all__ = ["Dipole", "NonUnitarity", "SterileOscillation", "Upscattering"]
