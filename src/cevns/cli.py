@@ -152,13 +152,28 @@ def _progress_printer():
     return progress
 
 
-def _check_out_dir(out: Path, digest: str, resume: bool, force: bool) -> None:
+def _check_out_dir(out: Path, config: dict, digest: str, resume: bool, force: bool) -> None:
+    """Refuse to mix results of different configurations in one folder.
+
+    Without ``--resume`` a different configuration needs ``--force``; with ``--resume`` it is
+    always refused, naming what changed.
+    """
     prov = out / "provenance.json"
-    if prov.exists() and not (resume or force):
-        old = json.loads(prov.read_text()).get("digest")
-        if old != digest:
-            raise ConfigError(f"{out} holds results of a different configuration (digest {old}, "
-                              f"now {digest}); use --force to overwrite or --resume")
+    if not prov.exists() or force:
+        return
+    old = json.loads(prov.read_text()).get("digest")
+    if old == digest:
+        return
+    if resume:
+        from cevns.scan import config_diff
+
+        old_config = out / "config.json"
+        changes = config_diff(json.loads(old_config.read_text()), config) \
+            if old_config.exists() else []
+        listed = "; ".join(f"{key}: {a!r} → {b!r}" for key, a, b in changes) or "digest differs"
+        raise ConfigError(f"{out}: cannot resume, the configuration changed: {listed}")
+    raise ConfigError(f"{out} holds results of a different configuration (digest {old}, "
+                      f"now {digest}); use --force to overwrite or --resume")
 
 
 @app.command()
@@ -174,7 +189,7 @@ def run(
 
     an = load_analysis(analysis_file)
     out = out or Path("results") / an.name
-    _check_out_dir(out, an.digest(), resume, force)
+    _check_out_dir(out, an.model_dump(mode="json"), an.digest(), resume, force)
     rec = run_analysis(an, out, RunOptions(quick=quick, resume=resume,
                                            progress=_progress_printer()))
     console.print(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
@@ -215,7 +230,7 @@ def reproduce(
             raise UnknownNameError("reproduce item", n, names)
     analyses = {n: shipped_analysis(n) for n in selected}
     for n, an in analyses.items():
-        _check_out_dir(out / n, an.digest(), resume, force)
+        _check_out_dir(out / n, an.model_dump(mode="json"), an.digest(), resume, force)
     from cevns.scan import make_executor
 
     spec: dict = {"name": executor}
@@ -230,7 +245,8 @@ def reproduce(
     with make_executor(spec) as executor_object:
         options = RunOptions(quick=quick, executor=executor, resume=resume,
                              progress=_progress_printer(),
-                             extra={"executor_object": executor_object})
+                             extra={"executor_object": executor_object,
+                                    "scan_root": out / "scans"})
         for n, an in analyses.items():
             console.print(f"[bold]{n}[/] — {an.title}")
             records[n] = run_analysis(an, out / n, options)

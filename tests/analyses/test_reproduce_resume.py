@@ -20,9 +20,9 @@ def _run(*args, **kw):
     return subprocess.run([*CLI, *args], capture_output=True, text=True, **kw)
 
 
-def _tiles(store: Path) -> int:
-    d = store / "tiles"
-    return len(list(d.glob("t*.npz"))) if d.exists() else 0
+def _tiles(root: Path) -> int:
+    """Tiles saved in all scan stores below ``root``."""
+    return len(list(root.glob("*/tiles/t*.npz"))) if root.exists() else 0
 
 
 def test_sigkill_then_resume_gives_identical_results(tmp_path):
@@ -30,7 +30,7 @@ def test_sigkill_then_resume_gives_identical_results(tmp_path):
     res = _run("reproduce", "--only", "fig7", "--out", str(ref))
     assert res.returncode == 0, res.stderr
     out = tmp_path / "killed"
-    store = out / "fig7" / "scans" / "fig7-v0"
+    store = out / "scans"
     proc = subprocess.Popen([*CLI, "reproduce", "--only", "fig7", "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120

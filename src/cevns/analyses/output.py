@@ -32,21 +32,29 @@ def write_table(rows: list[dict], out: Path, stem: str, *, floatfmt: str = ".6g"
 
 
 def figure(nrows: int = 1, ncols: int = 1, **kwargs):
-    """A new matplotlib figure on the non-interactive Agg backend."""
+    """A new matplotlib figure on the non-interactive Agg backend.
+
+    The layout is fixed once when the figure is saved (``tight_layout``) rather than by the
+    constrained-layout engine, which redraws every tick of every log axis several times per file.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    kwargs.pop("layout", None)
     return plt.subplots(nrows, ncols, **kwargs)
 
 
-def save_figure(fig, out: Path, stem: str) -> list[Path]:
-    """Save ``fig`` as PNG and PDF; close it; return both paths."""
+def save_figure(fig, out: Path, stem: str, *, quick: bool = False) -> list[Path]:
+    """Save ``fig`` as PNG and PDF (PNG only for a ``quick`` preview); close it; return paths."""
     import matplotlib.pyplot as plt
 
-    paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
-    fig.savefig(paths[0], dpi=130, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    fig.tight_layout()
+    paths = [out / f"{stem}.png"]
+    fig.savefig(paths[0], dpi=100 if quick else 130, bbox_inches="tight")
+    if not quick:
+        paths.append(out / f"{stem}.pdf")
+        fig.savefig(paths[1], bbox_inches="tight")
     plt.close(fig)
     return paths

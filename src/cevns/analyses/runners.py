@@ -61,7 +61,7 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(an.title)
-    files = save_figure(fig, out, an.name)
+    files = save_figure(fig, out, an.name, quick=options.quick)
     files += write_table(rows, out, f"{an.name}_spectra")
     return files
 

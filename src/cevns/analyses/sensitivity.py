@@ -300,39 +300,75 @@ def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
     """
     from cevns.analyses.base import parse_analysis
 
-    an = parse_analysis(config["analysis"], where=config["analysis"]["name"])
+    an = parse_analysis(config["analysis"], where="scan")
     variant = an.variants[config["variant"]] if config.get("variant") is not None else None
     first = an.axes()[0].parameter
     return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
+
+
+#: keys of an analysis that change χ² (everything else is presentation)
+_COMPUTE_KEYS = ("schema_version", "kind", "detectors", "source", "detector_overrides", "scenario",
+                 "truth", "fixed", "ties", "scan", "x", "y")
+
+
+def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool) -> dict:
+    """The part of an analysis that determines its χ² grid, as JSON data.
+
+    Two analyses that differ only in presentation (title, panels, tables, levels drawn) share it,
+    and therefore share one scan store within a run. The package version is part of it, so that
+    a store written by other code is never reused.
+    """
+    import cevns
+
+    dump = an.model_dump(mode="json")
+    doc = {k: dump[k] for k in _COMPUTE_KEYS if k in dump}
+    stats = dict(dump["stats"])
+    stats.pop("levels", None)
+    doc["stats"] = stats
+    doc.update({"name": "scan", "title": "scan"})
+    variant = None
+    if variant_index is not None:
+        v = dict(dump["variants"][variant_index])
+        v["label"] = ""
+        variant = v
+        doc["variants"] = [v]
+    return {"analysis": doc, "variant": 0 if variant is not None else None, "quick": quick,
+            "cevns_version": cevns.__version__}
 
 
 def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
               variant_index: int | None = None) -> dict[str, np.ndarray]:
     """:func:`chi2_grid` run through the scan layer: tiles, executor, resumable store.
 
-    The store lives in ``out/scans/<name>[-v<i>]``; with ``options.resume`` only missing tiles are
-    computed, otherwise an existing store of this analysis is overwritten.
+    The store is ``<scan root>/<kind>-<digest>``, the digest being that of
+    :func:`compute_config`; the scan root is ``out/scans`` unless the caller shares one across
+    analyses (``options.extra["scan_root"]``, as ``cevns reproduce`` does). A store completed
+    earlier in the same run is reused; otherwise, with ``options.resume`` only missing tiles are
+    computed, and without it the store is recomputed.
     """
-    from cevns.scan import Grid, run_scan
+    from cevns.scan import Grid, config_digest, run_scan
 
     axes = an.axes()
     grid = Grid({ax.parameter: ax.grid(options.quick) for ax in axes})
-    config = {"analysis": an.model_dump(mode="json"), "variant": variant_index,
-              "quick": options.quick}
+    config = compute_config(an, variant_index, options.quick)
     n_first = len(grid.axes[axes[0].parameter])
     rows = max(1, int(np.ceil(n_first / 8)))  # ~8 tiles: parallel work and fine-grained resume
     tile_shape = (rows,) + tuple(len(grid.axes[ax.parameter]) for ax in axes[1:])
     label = an.name if variant_index is None else f"{an.name} [{an.variants[variant_index].label}]"
-    store = out / "scans" / (an.name if variant_index is None else f"{an.name}-v{variant_index}")
+    root = Path(options.extra.get("scan_root", out / "scans"))
+    store = root / f"{an.kind}-{config_digest(config)[:16]}"
+    done_here = options.extra.setdefault("stores_completed", set())
 
     def progress(done: int, total: int) -> None:
         if options.progress:
             options.progress(label, done, total)
 
     executor = options.extra.get("executor_object", options.executor)
+    reuse = str(store) in done_here
     ds = run_scan(_grid_task, grid, config, store=store, executor=executor,
-                  tile_shape=tile_shape, resume=options.resume, overwrite=not options.resume,
-                  progress=progress)
+                  tile_shape=tile_shape, resume=options.resume or reuse,
+                  overwrite=not (options.resume or reuse), progress=progress)
+    done_here.add(str(store))
     return {name: np.asarray(ds[name].values) for name in ds.data_vars}
 
 
@@ -398,7 +434,7 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     ax.set_ylabel(r"$\Delta\chi^2$")
     ax.set_title(an.title, fontsize=10)
     ax.legend(fontsize=8)
-    files += save_figure(fig, out, an.name)
+    files += save_figure(fig, out, an.name, quick=options.quick)
     caption = (f"{an.title} — intervals at Δχ² = {table_level:.3g} ({level_label(an.table_level)})"
                f"; {an.paper}")
     files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
@@ -461,7 +497,7 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
         ax.set_visible(False)
     fig.suptitle(f"{an.title} ({', '.join(level_label(lv) for lv in an.stats.levels)})",
                  fontsize=10)
-    files += save_figure(fig, out, an.name)
+    files += save_figure(fig, out, an.name, quick=options.quick)
     return files
 
 
@@ -536,7 +572,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     for ax in flat[n_panels:]:
         ax.set_visible(False)
     fig.suptitle(f"{an.title} ({level_label(an.level)}, excluded above the curves)", fontsize=10)
-    files += save_figure(fig, out, an.name)
+    files += save_figure(fig, out, an.name, quick=options.quick)
     if not rows:
         raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
                           "extend the coupling axis")
@@ -557,7 +593,7 @@ def ngi_benchmark_case(item: str = "fig6", variant_index: int = 0, n_tiles: int 
     an = shipped_analysis(item)
     axes = an.axes()
     grid = Grid({ax.parameter: ax.grid() for ax in axes})
-    config = {"analysis": an.model_dump(mode="json"), "variant": variant_index, "quick": False}
+    config = compute_config(an, variant_index, quick=False)
     n_first = len(grid.axes[axes[0].parameter])
     rows = max(1, n_first // n_tiles)
     return _grid_task, grid, config, (rows, len(grid.axes[axes[1].parameter]))
