@@ -372,8 +372,8 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
     return {name: np.asarray(ds[name].values) for name in ds.data_vars}
 
 
-def _label(an: SensitivityBase, parameter: str) -> str:
-    scenario = an.scenario.build()
+def _label(an: SensitivityBase, parameter: str, variant: Variant | None = None) -> str:
+    scenario = an.scenario.build(variant.options if variant else None)
     p = scenario.parameters.get(parameter)
     return (p.label or p.name) if p else parameter
 
@@ -561,13 +561,15 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                 ax.set_title(variant.label, fontsize=9)
     for i, ax in enumerate(flat[:n_panels]):
         secondary = an.secondary_x is not None and i % 2 == 1
+        panel_variant = variants[i // (2 if an.secondary_x else 1)] \
+            if an.panels == "per-variant" else variants[0]
         ax.set_xscale("log" if an.x.spacing == "log" else "linear")
         ax.set_yscale("log" if an.y.spacing == "log" else "linear")
         if not secondary:
             ax.set_xlim(x[0], x[-1])
         ax.set_ylim(y[0], y[-1])
-        ax.set_xlabel(_label(an, an.secondary_x if secondary else an.x.parameter))
-        ax.set_ylabel(_label(an, an.y.parameter))
+        ax.set_xlabel(_label(an, an.secondary_x if secondary else an.x.parameter, panel_variant))
+        ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
         ax.legend(fontsize=7)
     for ax in flat[n_panels:]:
         ax.set_visible(False)
