@@ -49,17 +49,17 @@ from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import UnknownNameError
 from cevns.physics.constants import (
-    DELTA_D,
-    DELTA_U,
     HBARC,
-    M_DOWN,
-    M_NEUTRON,
-    M_PROTON,
-    M_UP,
 )
 from cevns.physics.flux import check_flavour
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import momentum_transfer
+from cevns.physics.ngi import (
+    axial_isoscalar_coupling,
+    nuclear_scalar_charge,
+    nuclear_vector_charge,
+    tensor_isoscalar_coupling,
+)
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
 from cevns.physics.sterile import check_mass, check_nonnegative, upscattering_region
@@ -71,36 +71,24 @@ INTERACTIONS: tuple[str, ...] = get_args(Interaction)
 VectorModel = Literal["universal", "B-L"]
 VECTOR_MODELS: tuple[str, ...] = get_args(VectorModel)
 
-# TODO(merge): use cevns.physics.ngi charges (and move these hadronic inputs to constants.py);
-# kept private here so that the sterile and NGI branches do not both edit one file.
-# Scalar quark content of the nucleon, f_Tq^N (Hoferichter et al., PRL 115, 092301 (2015), via
-# E. Del Nobile, "A Primer on Dark Matter" (2021), the paper's Ref. [98]).
-_F_TU_PROTON, _F_TD_PROTON = 0.0208, 0.0411
-_F_TU_NEUTRON, _F_TD_NEUTRON = 0.0189, 0.0451
-# Nucleon tensor charges δ_u = 0.784, δ_d = −0.204 (Gupta et al., PRD 98, 034503 (2018), via
-# Del Nobile) [M]; the older values 0.54 / −0.23 are the alternative.
-_TENSOR_CHARGE_U, _TENSOR_CHARGE_D = 0.784, -0.204
+# The nuclear charges and nucleon-level inputs are those of the NGI scenario (one place for the
+# hadronic inputs: cevns.physics.hadronic, cited there).
 
 
 def _scalar_charge(nucleus: Nucleus) -> float:
     """Q̂_S = Z m_p Σ_q f_Tq^p/m_q + N m_n Σ_q f_Tq^n/m_q (≈ 17.29 per nucleon)."""
-    # TODO(merge): use cevns.physics.ngi charges
-    per_proton = M_PROTON * (_F_TU_PROTON / M_UP + _F_TD_PROTON / M_DOWN)
-    per_neutron = M_NEUTRON * (_F_TU_NEUTRON / M_UP + _F_TD_NEUTRON / M_DOWN)
-    return nucleus.Z * per_proton + nucleus.N * per_neutron
+    return nuclear_scalar_charge(nucleus)
 
 
 def _vector_charge(nucleus: Nucleus, model: str = "universal") -> float:
     """Q̂_V = 3A (universal quark coupling) or −A (B − L, coupling g_{B−L})."""
-    # TODO(merge): use cevns.physics.ngi charges
     if model not in VECTOR_MODELS:
         raise UnknownNameError("vector quark-coupling model", model, VECTOR_MODELS)
-    return 3.0 * nucleus.A if model == "universal" else -nucleus.A
+    return nuclear_vector_charge(nucleus) if model == "universal" else -nucleus.A
 
 
-#: Isoscalar nucleon couplings a₀ per unit quark coupling: axial 2(Δu + Δd), tensor 2(δ_u + δ_d).
-AXIAL_ISOSCALAR_COUPLING = 2.0 * (DELTA_U + DELTA_D)
-TENSOR_ISOSCALAR_COUPLING = 2.0 * (_TENSOR_CHARGE_U + _TENSOR_CHARGE_D)
+AXIAL_ISOSCALAR_COUPLING = axial_isoscalar_coupling()
+TENSOR_ISOSCALAR_COUPLING = tensor_isoscalar_coupling()
 
 
 @dataclass(frozen=True)
