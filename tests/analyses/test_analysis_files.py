@@ -43,3 +43,46 @@ def test_detector_override_validated():
                            "detector_overrides": {"CsI": {"treshold": 5.0}}})
     with pytest.raises(ConfigError, match=r"detector_overrides\.CsI\.treshold: unknown key"):
         typo.build_detectors()
+
+
+def _profile(**over):
+    doc = {"schema_version": 1, "name": "x", "title": "t", "kind": "profile", "detectors": ["Ar"],
+           "scenario": {"name": "sm"},
+           "scan": {"parameter": "sin2_theta_w", "start": 0.2, "stop": 0.3, "num": 11}}
+    doc.update(over)
+    return doc
+
+
+def test_bad_grids_and_levels_named():
+    with pytest.raises(ConfigError, match=r"scan.*reversed"):
+        parse_analysis(_profile(scan={"parameter": "sin2_theta_w", "start": 0.3, "stop": 0.2,
+                                      "num": 11}))
+    with pytest.raises(ConfigError, match=r"scan.*at least two"):
+        parse_analysis(_profile(scan={"parameter": "sin2_theta_w", "values": []}))
+    with pytest.raises(ConfigError, match=r"stats\.levels.*> 0"):
+        parse_analysis(_profile(stats={"levels": [0.0]}))
+    with pytest.raises(ConfigError, match=r"stats\.levels"):
+        parse_analysis(_profile(stats={"levels": [-1.0]}))
+
+
+def test_unknown_parameter_named(tmp_path):
+    from cevns.analyses import run_analysis
+
+    an = parse_analysis(_profile(scan={"parameter": "sin2w", "start": 0.2, "stop": 0.3,
+                                       "num": 11}))
+    with pytest.raises(UnknownNameError, match="sin2w.*sin2_theta_w"):
+        run_analysis(an, tmp_path)
+
+
+def test_axial_limit_for_spin_zero_detector_is_an_explicit_empty_result(tmp_path):
+    from cevns.analyses import RunOptions, run_analysis
+
+    an = parse_analysis({
+        "schema_version": 1, "name": "ax", "title": "t", "kind": "exclusion",
+        "detectors": ["Ar", "CsI"], "stats": {"combine": False},
+        "scenario": {"name": "ngi", "options": {"interaction": "axial"}},
+        "x": {"parameter": "mediator_mass_MeV", "values": [1.0, 10.0]},
+        "y": {"parameter": "coupling", "start": 1e-6, "stop": 1.0, "num": 40, "spacing": "log"}})
+    run_analysis(an, tmp_path, RunOptions(quick=True))
+    notes = (tmp_path / "ax_notes.md").read_text()
+    assert "Ar: no exclusion inside the grid" in notes and "CsI" not in notes

@@ -28,6 +28,8 @@ from cevns.scenarios.sterile import _OscillatingPart
 
 BASES = {
     "ngi-vector-5MeV": NGIBasis("vector", mediator_mass=5 * MeV),
+    "ngi-scalar-50MeV": NGIBasis("scalar", mediator_mass=50 * MeV),
+    "ngi-tensor-5MeV": NGIBasis("tensor", mediator_mass=5 * MeV),
     "dipole-mu-20MeV": DipoleBasis(20 * MeV, "mu"),
     "upscattering-V-m4-30": UpscatteringBasis("V", 30 * MeV, 10 * MeV),
     "oscillation-e-3eV2": _OscillatingPart(3 * eV**2, "e", 20 * m, 0.0, 0.0, 160),
