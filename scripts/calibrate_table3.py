@@ -5,7 +5,7 @@ background each detector sees over the run; the paper's Table 2 rates and exposu
 each detector this script finds, by golden-section search in log(scale), the multiplier of the preset
 background (`background.scale`) that minimises the squared differences between our 1σ interval edges
 and the paper's, with everything else at its default (Asimov R_n = default Helm radius, σ_α = 10 %,
-σ_β = 1 %, Δχ² = 1).
+σ_β = 1 %, Δχ² = 1, Helm skin s = 1.0 fm).
 
 Run: ``python scripts/calibrate_table3.py``; the result is written into presets/ess.toml by hand
 (the values there cite this script). The interval *centres* are not free: they follow the Asimov
@@ -20,10 +20,8 @@ from cevns.analyses import shipped_analysis
 from cevns.analyses.sensitivity import chi2_grid
 from cevns.stats import Profile1D
 
-#: edges not used in the fit: C3F8's lower edge 1.64 fm sits at √3 s = 1.56 fm, where the Helm
-#: parametrisation R0² = (5/3)R² − 5s² stops being defined; a code without the analytic
-#: continuation of form_factors.py cannot go below it, so this edge is a boundary artefact.
-EXCLUDED = {("C3F8", "lower")}
+#: edges left out of the fit (none: with the default Helm skin s = 1.0 fm every edge is used)
+EXCLUDED: set[tuple[str, str]] = set()
 
 
 def edges(name: str, scale: float) -> tuple[float, float]:

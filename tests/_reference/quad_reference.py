@@ -19,7 +19,7 @@ M_PI = 139.57039
 E_PI = (M_PI**2 - M_MU**2) / (2 * M_PI)
 E_MAX = M_MU / 2
 AMU = 931.49410242
-SKIN_FM = 0.9
+SKIN_FM = 1.0  # the package default Helm skin (cevns.physics.form_factors)
 SW2 = 0.23857
 
 

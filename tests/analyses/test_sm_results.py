@@ -2,8 +2,8 @@
 
 Expected values: the paper's Table 3 (surviving text, PHYSICS.md §8.1) and its statement that
 C₃F₈ gives the most and Xe the least precise sin²θ_W. Our edges are reproduced after the
-background calibration of scripts/calibrate_table3.py; the residual offsets (≤ 0.11 fm, the
-interval centres sit 0.03–0.08 fm below the paper's) are documented in docs/assumptions.md.
+background calibration of scripts/calibrate_table3.py with the default Helm skin s = 1.0 fm: the
+binned detectors to ≤ 0.025 fm, Ar and C₃F₈ to ≤ 0.09 fm (docs/assumptions.md).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from cevns.analyses.sensitivity import chi2_grid
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.stats import Profile1D
 
-#: C3F8's lower edge (1.64 fm) sits at √3 s = 1.56 fm where the Helm R₀ becomes imaginary; we
-#: continue the form factor analytically and find 1.27 fm (docs/assumptions.md).
-ARTEFACT = {("C3F8", 0)}
+#: tolerance per detector (fm): the four binned detectors are reproduced closely, the single-bin
+#: ones less so (their centres sit 0.06 fm high for Ar, their widths are fixed by σ_α)
+TOLERANCE = {"CsI": 0.025, "Xe": 0.025, "Ge": 0.025, "Si": 0.025, "Ar": 0.075, "C3F8": 0.09}
 
 
 def _coarse(name: str, num: int):
@@ -34,10 +34,7 @@ def test_table3_edges_within_calibration_residuals():
         pieces = prof.interval("1sigma_1dof")
         assert len(pieces) == 1 and not pieces[0].lower_open and not pieces[0].upper_open
         for k, (got, ref) in enumerate(((pieces[0].lower, ref_lo), (pieces[0].upper, ref_hi))):
-            if (det, k) in ARTEFACT:
-                assert got < ref
-                continue
-            assert got == pytest.approx(ref, abs=0.11), (det, k)
+            assert got == pytest.approx(ref, abs=TOLERANCE[det]), (det, k)
 
 
 def test_table4_ordering_and_best_fit():

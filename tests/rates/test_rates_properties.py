@@ -52,11 +52,11 @@ def test_single_bin_equals_unsmeared_integral_above_threshold():
 
 def test_background_per_bin():
     # PHYSICS.md §3: N_bkg,i = b m ΔT t_bkg × scale; t_bkg = 3 × 208 d × 0.04 = 24.96 d for the
-    # default beam-coincidence exposure; CsI's Table 3 calibration scale is 0.96 (presets/ess.toml)
+    # default beam-coincidence exposure; CsI's Table 3 calibration scale is 0.98 (presets/ess.toml)
     det = get_detector("CsI")
     spec = sm_spectrum(det)
     width_kev = np.diff(spec.edges_keVnr)
-    np.testing.assert_allclose(spec.background, 0.96 * 10.0 * 22.5 * width_kev * 24.96, rtol=1e-12)
+    np.testing.assert_allclose(spec.background, 0.98 * 10.0 * 22.5 * width_kev * 24.96, rtol=1e-12)
     raw = det.model_copy(update={"background": det.background.model_copy(update={"scale": 1.0})})
     np.testing.assert_allclose(sm_spectrum(raw).background, 10.0 * 22.5 * width_kev * 24.96,
                                rtol=1e-12)

@@ -66,6 +66,17 @@ class AnalysisBase(StrictModel):
     detectors: tuple[str, ...] = ("CsI", "Xe", "Ge", "Si", "Ar", "C3F8")
     source: SourceChoice = SourceChoice()
     detector_overrides: dict[str, dict[str, Any]] = {}
+    helm_skin_fm: float | None = Field(default=None, gt=0, description="Helm surface thickness; "
+                                       "None = the package default (1.0 fm)")
+
+    def physics_settings(self):
+        """Context manager applying this analysis's physics settings (the Helm skin)."""
+        from contextlib import nullcontext
+
+        from cevns.physics.form_factors import use_helm_skin
+        from cevns.physics.units import fm
+
+        return nullcontext() if self.helm_skin_fm is None else use_helm_skin(self.helm_skin_fm * fm)
 
     @field_validator("detectors")
     @classmethod
@@ -178,7 +189,8 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    files = kinds()[analysis.kind].run(analysis, out, options)
+    with analysis.physics_settings():
+        files = kinds()[analysis.kind].run(analysis, out, options)
     wall = time.perf_counter() - start
     (out / "config.json").write_text(json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")
     record = provenance_record(digest=analysis.digest(), executor=options.executor,

@@ -303,12 +303,13 @@ def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
     an = parse_analysis(config["analysis"], where="scan")
     variant = an.variants[config["variant"]] if config.get("variant") is not None else None
     first = an.axes()[0].parameter
-    return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
+    with an.physics_settings():
+        return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
 
 
 #: keys of an analysis that change χ² (everything else is presentation)
 _COMPUTE_KEYS = ("schema_version", "kind", "detectors", "source", "detector_overrides", "scenario",
-                 "truth", "fixed", "ties", "scan", "x", "y")
+                 "truth", "fixed", "ties", "scan", "x", "y", "helm_skin_fm")
 
 
 def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool) -> dict:

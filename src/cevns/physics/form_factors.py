@@ -4,16 +4,26 @@ The Helm form factor
 
     F(q) = 3 j₁(q R₀)/(q R₀) · exp(−q² s²/2),   R₀² = (5/3) R² − 5 s²,
 
-with skin thickness s = 0.9 fm (Friedrich & Voegler, Nucl. Phys. A 373, 192 (1982)) and rms radius R.
-Momenta are internal energy units (ħ = c = 1); ``q / HBARC`` is the wave number.
+with surface thickness s (Friedrich & Voegler, Nucl. Phys. A 373, 192 (1982), the paper's citation)
+and rms radius R. Momenta are internal energy units (ħ = c = 1); ``q / HBARC`` is the wave number.
 
-When R < √3 s (≈ 1.56 fm, reached only in neutron-radius scans of light nuclei) R₀² is negative. The
+The value of s was lost from the paper. The default is **s = 1.0 fm** [A]: with it the paper's
+Table 3 neutron-radius intervals of CsI, Xe, Ge and Si are reproduced to ≤ 0.02 fm, against
+0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1 (docs/assumptions.md). Both
+enter every form factor and the default Helm radius R² = (3/5)(1.2 A^{1/3} fm)² + 3 s². Choose
+another value for a block of code with :func:`use_helm_skin` (analysis files: ``helm_skin_fm``);
+:func:`helm_skin_thickness` returns the value in force.
+
+When R < √3 s (≈ 1.7 fm, reached only in neutron-radius scans of light nuclei) R₀² is negative. The
 function 3 j₁(x)/x depends on x² only and is analytic in it, so it is continued to x² < 0 as
 3 (y cosh y − sinh y)/y³ with y² = −x²; the rms radius of the form factor is then still exactly R.
 This keeps scans over R_n smooth instead of raising at an arbitrary point.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -22,13 +32,40 @@ from cevns.errors import ConfigError
 from cevns.physics.constants import HBARC
 from cevns.physics.units import fm
 
-#: Helm surface thickness s = 0.9 fm (paper cites Friedrich & Voegler 1982).
-HELM_SKIN_THICKNESS = 0.9 * fm
+#: Default Helm surface thickness s = 1.0 fm [A] (see the module docstring).
+DEFAULT_HELM_SKIN = 1.0 * fm
+#: The Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1, the alternative.
+LEWIN_SMITH_HELM_SKIN = 0.9 * fm
+
+_SKIN: ContextVar[float] = ContextVar("cevns_helm_skin", default=DEFAULT_HELM_SKIN)
 
 
-def rms_radius_from_box_radius(box_radius: float, skin: float = HELM_SKIN_THICKNESS) -> float:
+def helm_skin_thickness() -> float:
+    """The Helm surface thickness in force (internal length units)."""
+    return _SKIN.get()
+
+
+@contextmanager
+def use_helm_skin(skin: float):
+    """Use surface thickness ``skin`` (internal length units) inside a ``with`` block.
+
+    >>> from cevns.physics.units import fm
+    >>> with use_helm_skin(0.9 * fm):
+    ...     ...  # every form factor and default radius here uses s = 0.9 fm
+    """
+    if not (np.isfinite(skin) and skin > 0):
+        raise ConfigError(f"helm skin thickness must be positive, got {skin / fm:g} fm")
+    token = _SKIN.set(float(skin))
+    try:
+        yield
+    finally:
+        _SKIN.reset(token)
+
+
+def rms_radius_from_box_radius(box_radius: float, skin: float | None = None) -> float:
     """rms radius R of a Helm distribution with box radius R₀: R² = (3/5) R₀² + 3 s²."""
-    return float(np.sqrt(0.6 * box_radius**2 + 3.0 * skin**2))
+    s = helm_skin_thickness() if skin is None else skin
+    return float(np.sqrt(0.6 * box_radius**2 + 3.0 * s**2))
 
 
 def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -48,7 +85,7 @@ def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def helm_form_factor(
-    momentum_transfer: ArrayLike, rms_radius: float, skin: float = HELM_SKIN_THICKNESS
+    momentum_transfer: ArrayLike, rms_radius: float, skin: float | None = None
 ) -> NDArray[np.float64]:
     """Helm form factor F(|q|), normalised to F(0) = 1.
 
@@ -58,8 +95,8 @@ def helm_form_factor(
         |q| in internal energy units (e.g. ``np.sqrt(2 * m_A * T)``).
     rms_radius : float
         rms radius R of the nucleon distribution (internal length units), R > 0.
-    skin : float
-        Surface thickness s (default 0.9 fm).
+    skin : float, optional
+        Surface thickness s; default :func:`helm_skin_thickness` (1.0 fm unless changed).
 
     Returns
     -------
@@ -68,6 +105,8 @@ def helm_form_factor(
     """
     if not rms_radius > 0:
         raise ConfigError(f"rms_radius must be positive, got {rms_radius / fm:g} fm")
+    if skin is None:
+        skin = helm_skin_thickness()
     k = np.asarray(momentum_transfer, dtype=float) / HBARC
     box_radius_sq = (5.0 / 3.0) * rms_radius**2 - 5.0 * skin**2
     x2 = np.atleast_1d(k * k * box_radius_sq)

@@ -92,11 +92,12 @@ class Nucleus:
     def default_helm_rms_radius(self) -> float:
         """rms radius of the default Helm form factor, R² = (3/5) R₀² + 3 s², R₀ = 1.2 A^{1/3} fm.
 
-        PHYSICS.md §5.1 [A]: box radius R₀ = 1.2 A^{1/3} fm with skin s = 0.9 fm.
+        PHYSICS.md §5.1 [A]: box radius R₀ = 1.2 A^{1/3} fm with the Helm skin s in force
+        (:func:`cevns.physics.form_factors.helm_skin_thickness`, 1.0 fm by default).
         """
-        from cevns.physics.form_factors import HELM_SKIN_THICKNESS, rms_radius_from_box_radius
+        from cevns.physics.form_factors import rms_radius_from_box_radius
 
-        return rms_radius_from_box_radius(1.2 * fm * self.A ** (1.0 / 3.0), HELM_SKIN_THICKNESS)
+        return rms_radius_from_box_radius(1.2 * fm * self.A ** (1.0 / 3.0))
 
 
 @cache

@@ -28,6 +28,7 @@ from cevns.experiment.response import Response, build_response
 from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis
 from cevns.physics.constants import E_MICHEL_MAX
+from cevns.physics.form_factors import helm_skin_thickness
 from cevns.physics.flux import CONTINUOUS_SPECTRA, FLAVOURS, LINE_ENERGY
 from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
 from cevns.physics.nuclei import Nucleus
@@ -229,7 +230,8 @@ def basis_spectra(
     The basis object must be hashable (frozen dataclasses are); its value — e.g. a mediator mass —
     is the cache key, so a scan over a shape parameter builds each value once.
     """
-    key = (detector, source, basis, tuple(sorted(kwargs.items())))
+    # the Helm skin in force is part of the value of every form factor
+    key = (detector, source, basis, helm_skin_thickness(), tuple(sorted(kwargs.items())))
     hit = _CACHE.get(key)
     if hit is None:
         hit = compute_basis_spectra(detector, source, basis, **kwargs)
