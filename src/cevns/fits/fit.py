@@ -19,9 +19,6 @@ well behaved.
 
 from __future__ import annotations
 
-from cevns.physics.form_factors import use_helm_skin
-from cevns.physics.units import fm
-
 import math
 import time
 from collections.abc import Sequence
@@ -43,6 +40,8 @@ from cevns.fits.parameters import (
     published_values,
     sm_signal,
 )
+from cevns.physics.form_factors import use_helm_skin
+from cevns.physics.units import fm
 from cevns.stats import PoissonModel, Profile1D, ProfileResult, level_value, profile_chi2
 
 __all__ = [

@@ -28,8 +28,8 @@ from cevns.experiment.response import Response, build_response
 from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis
 from cevns.physics.constants import E_MICHEL_MAX
-from cevns.physics.form_factors import helm_skin_thickness
 from cevns.physics.flux import CONTINUOUS_SPECTRA, FLAVOURS, LINE_ENERGY
+from cevns.physics.form_factors import helm_skin_thickness
 from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
 from cevns.physics.nuclei import Nucleus
 
