@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -140,16 +141,30 @@ def info() -> None:
     console.print("analysis kinds: " + ", ".join(sorted(kinds())))
 
 
-def _progress_printer():
-    tty = console.is_terminal
+@contextmanager
+def _progress_display():
+    """Per-scan progress: rich progress bars in a terminal, plain lines otherwise (logs, CI)."""
+    if not console.is_terminal:
+        def plain(label: str, done: int, total: int) -> None:
+            if done == total or done % max(1, total // 4) == 0:
+                console.print(f"  {label}: {done}/{total} tiles", highlight=False, markup=False)
 
-    def progress(label: str, done: int, total: int) -> None:
-        if tty:
-            console.print(f"  {label}: {done}/{total}", end="\r")
-        elif done == total or done % max(1, total // 10) == 0:
-            console.print(f"  {label}: {done}/{total}")
+        yield plain
+        return
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return progress
+    bars = Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bars.add_task(escape(label), total=total)
+        bars.update(tasks[label], completed=done, total=total)
+
+    with bars:
+        yield update
 
 
 def _check_out_dir(out: Path, config: dict, digest: str, resume: bool, force: bool) -> None:
@@ -190,8 +205,8 @@ def run(
     an = load_analysis(analysis_file)
     out = out or Path("results") / an.name
     _check_out_dir(out, an.model_dump(mode="json"), an.digest(), resume, force)
-    rec = run_analysis(an, out, RunOptions(quick=quick, resume=resume,
-                                           progress=_progress_printer()))
+    with _progress_display() as progress:
+        rec = run_analysis(an, out, RunOptions(quick=quick, resume=resume, progress=progress))
     console.print(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
 
 
@@ -242,9 +257,9 @@ def reproduce(
         spec = {"name": "serial"}
     records = {}
     start = time.perf_counter()
-    with make_executor(spec) as executor_object:
+    with make_executor(spec) as executor_object, _progress_display() as progress:
         options = RunOptions(quick=quick, executor=executor, resume=resume,
-                             progress=_progress_printer(),
+                             progress=progress,
                              extra={"executor_object": executor_object,
                                     "scan_root": out / "scans"})
         for n, an in analyses.items():
