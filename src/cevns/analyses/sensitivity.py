@@ -211,8 +211,8 @@ class ExclusionAnalysis(SensitivityBase):
 # --- the computation ----------------------------------------------------------------------------
 
 
-def _values_for(an: SensitivityBase, scenario, grid: dict[str, np.ndarray],
-                fixed: dict[str, float], ties: dict[str, Tie]) -> dict[str, Any]:
+def _values_for(scenario, grid: dict[str, np.ndarray], fixed: dict[str, float],
+                ties: dict[str, Tie]) -> dict[str, Any]:
     values: dict[str, Any] = dict(fixed)
     values.update(grid)
     for name, tie in ties.items():
@@ -273,11 +273,10 @@ def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
             # tied parameters follow a scanned one: evaluate point by point on the outer grid
             names = list(grid)
             mesh = np.meshgrid(*(grid[n] for n in names), indexing="ij")
-            vals = _values_for(an, scenario, {n: m for n, m in zip(names, mesh, strict=True)},
-                               fixed, ties)
+            vals = _values_for(scenario, dict(zip(names, mesh, strict=True)), fixed, ties)
             signal = scenario.counts(det, src, vals, grid="broadcast")
         else:
-            vals = _values_for(an, scenario, grid, fixed, ties)
+            vals = _values_for(scenario, grid, fixed, ties)
             signal = scenario.counts(det, src, vals, grid="outer")
         ch = signal_background_channel(det.name, observed, signal, background,
                                        sigma_alpha=an.stats.sigma_signal,
