@@ -27,6 +27,7 @@ def reference_point(an, variant, mass, coupling):
     """χ² at one (m, g) point: fresh spectra, iminuit profile per detector."""
     scenario = an.scenario.build(variant.options)
     src = an.source.build()
+    clear_cache()  # straightforward: nothing carried over between points
     total, valid = 0.0, True
     for det in an.build_detectors():
         truth = compute_basis_spectra(det, src, scenario.basis({"mediator_mass_MeV": mass}))

@@ -23,12 +23,13 @@ from cevns.physics.basis import SMBasis  # noqa: E402
 from cevns.physics.cross_sections import sm_basis_coefficients  # noqa: E402
 from cevns.physics.flux import FLAVOURS  # noqa: E402
 from cevns.physics.units import MeV, cm  # noqa: E402
-from cevns.rates import compute_basis_spectra  # noqa: E402
+from cevns.rates import clear_cache, compute_basis_spectra  # noqa: E402
 
 
 def engine_all(src):
     out = {}
     coeff = sm_basis_coefficients()
+    clear_cache()  # cold: response matrices are rebuilt too
     for name in ESS_DETECTORS:
         bs = compute_basis_spectra(get_detector(name), src, SMBasis())
         out[name] = np.einsum("j,jfkb->fb", coeff, bs.counts)

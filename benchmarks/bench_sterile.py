@@ -33,6 +33,7 @@ def make(scenario: dict, x: dict, y: dict):
 def reference_point(an, values: dict) -> float:
     sc = an.scenario.build()
     src = an.source.build()
+    clear_cache()  # straightforward: nothing carried over between points
     total, valid = 0.0, True
     for det in an.build_detectors():
         sc.context = {"detector": det, "source": src}

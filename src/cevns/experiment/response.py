@@ -19,6 +19,7 @@ below 0.05 E_th the probability to reach threshold is < 10⁻²⁰ for σ₀ ≤
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import ndtr
@@ -51,9 +52,18 @@ def _panel_edges(points: np.ndarray, panel_ratio: float) -> np.ndarray:
     return np.asarray(out)
 
 
+@lru_cache(maxsize=64)
+def gauss_legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [−1, 1] (cached: NumPy solves an eigenproblem)."""
+    x, w = np.polynomial.legendre.leggauss(order)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
 def gauss_legendre_panels(edges: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of an ``order``-point Gauss–Legendre rule on each panel of ``edges``."""
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = gauss_legendre(order)
     lo, hi = edges[:-1, None], edges[1:, None]
     half = 0.5 * (hi - lo)
     nodes = (lo + hi) * 0.5 + half * x
@@ -69,7 +79,7 @@ def build_response(
     panel_ratio: float = 1.25,
     floor_fraction: float = 0.05,
 ) -> Response:
-    """Build the response matrix of ``detector`` (see module docstring).
+    """Build the response matrix of ``detector`` (see module docstring); cached by value.
 
     Parameters
     ----------
@@ -84,6 +94,18 @@ def build_response(
     floor_fraction : float
         Lowest true recoil, as a fraction of the threshold (smeared detectors only).
     """
+    key = tuple(np.round(np.asarray(breakpoints, dtype=float), 15).tolist())
+    return _build_response(detector, key, nodes_per_panel, panel_ratio, floor_fraction)
+
+
+@lru_cache(maxsize=512)
+def _build_response(
+    detector: Detector,
+    breakpoints: tuple[float, ...],
+    nodes_per_panel: int,
+    panel_ratio: float,
+    floor_fraction: float,
+) -> Response:
     edges = detector.bin_edges
     top = detector.max_recoil_energy
     smeared = detector.smeared
@@ -101,4 +123,6 @@ def build_response(
         idx = np.searchsorted(edges, nodes, side="right") - 1
         prob = (idx[None, :] == np.arange(len(edges) - 1)[:, None]).astype(float)
     matrix = detector.efficiency * prob * weights[None, :]
+    for arr in (nodes, weights, matrix):
+        arr.setflags(write=False)  # shared by the cache
     return Response(edges=edges, nodes=nodes, weights=weights, matrix=matrix)

@@ -24,7 +24,7 @@ from threading import Lock
 import numpy as np
 
 from cevns.experiment.detector import Detector
-from cevns.experiment.response import Response, build_response
+from cevns.experiment.response import Response, build_response, gauss_legendre
 from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis
 from cevns.physics.constants import E_MICHEL_MAX
@@ -143,7 +143,7 @@ def differential_rate_per_target(
             out[:, ok] = terms
         return out
     order = energy_nodes or getattr(basis, "energy_nodes", None) or DEFAULT_ENERGY_NODES
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = gauss_legendre(order)
     ok = e_min < E_MICHEL_MAX
     out = np.zeros((n_terms, t.size))
     if not ok.any():
@@ -240,5 +240,8 @@ def basis_spectra(
 
 
 def clear_cache() -> None:
-    """Forget all cached basis spectra."""
+    """Forget all cached basis spectra and response matrices (for cold-start timings)."""
+    from cevns.experiment.response import _build_response
+
     _CACHE.clear()
+    _build_response.cache_clear()
