@@ -8,14 +8,10 @@ tolerances. It is not the project's rate engine.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from cevns.datasets.coherent import load_release
-from cevns.datasets.coherent._common import packaged_data_dir
 from cevns.physics.constants import E_PROMPT, G_FERMI, HBARC, M_MUON
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.nuclei import get_nucleus
@@ -30,18 +26,6 @@ def releases():
     return {name: load_release(name) for name in RELEASES}
 
 
-@pytest.fixture
-def copy_release(tmp_path):
-    """Copy a packaged release folder to a writable tmp dir and return the new path."""
-
-    def _copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(packaged_data_dir(name), target)
-        for path in target.iterdir():
-            path.chmod(0o644)
-        return target
-
-    return _copy
 
 
 def _michel(energy, flavour):

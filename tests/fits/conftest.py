@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from cevns.datasets import load_release
-from cevns.datasets.coherent._common import packaged_data_dir
 from cevns.fits import ReleaseModel
 from cevns.physics.form_factors import LEWIN_SMITH_HELM_SKIN, use_helm_skin
 
@@ -29,15 +25,3 @@ def models():
         return {name: ReleaseModel(load_release(name)) for name in RELEASES}
 
 
-@pytest.fixture
-def release_copy(tmp_path):
-    """Copy a packaged release folder into a writable tmp dir; return the folder."""
-
-    def _copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(packaged_data_dir(name), target)
-        for path in target.iterdir():
-            path.chmod(0o644)
-        return target
-
-    return _copy

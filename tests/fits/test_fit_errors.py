@@ -50,8 +50,8 @@ def test_bad_options(models):
     ("coherent-csi-2021", "dataBeamOnAC.txt"),
     ("coherent-lar-2020", "brnpdf.txt"),
 ])
-def test_truncated_file_in_data_dir_is_named(release_copy, release, file):
-    folder = release_copy(release)
+def test_truncated_file_in_data_dir_is_named(copy_release, release, file):
+    folder = copy_release(release)
     path = folder / file
     text = path.read_text(encoding="utf-8")
     path.write_text(text[: len(text) // 2], encoding="utf-8")
@@ -59,8 +59,8 @@ def test_truncated_file_in_data_dir_is_named(release_copy, release, file):
         fit_release(release, ["n_cevns"], data_dir=folder)
 
 
-def test_missing_file_in_data_dir_is_named(release_copy):
-    folder = release_copy("coherent-lar-2020")
+def test_missing_file_in_data_dir_is_named(copy_release):
+    folder = copy_release("coherent-lar-2020")
     (folder / "LArParametersAnlA.yaml").unlink()
     with pytest.raises(DataError, match="LArParametersAnlA.yaml"):
         fit_release("coherent-lar-2020", data_dir=folder)

@@ -21,10 +21,10 @@ from cevns.physics.dipole import DipoleBasis
 from cevns.physics.flux import CONTINUOUS_SPECTRA, FLAVOURS
 from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
 from cevns.physics.ngi import NGIBasis
+from cevns.physics.oscillation import OscillationBasis
 from cevns.physics.units import MeV, eV, m
 from cevns.physics.upscattering import UpscatteringBasis
 from cevns.rates import compute_basis_spectra
-from cevns.scenarios.sterile import _OscillatingPart
 
 BASES = {
     "ngi-vector-5MeV": NGIBasis("vector", mediator_mass=5 * MeV),
@@ -32,7 +32,8 @@ BASES = {
     "ngi-tensor-5MeV": NGIBasis("tensor", mediator_mass=5 * MeV),
     "dipole-mu-20MeV": DipoleBasis(20 * MeV, "mu"),
     "upscattering-V-m4-30": UpscatteringBasis("V", 30 * MeV, 10 * MeV),
-    "oscillation-e-3eV2": _OscillatingPart(3 * eV**2, "e", 20 * m, 0.0, 0.0, 160),
+    "oscillation-e-3eV2": OscillationBasis(3 * eV**2, "e", 20 * m, oscillating_only=True,
+                                           energy_nodes=160),
 }
 
 

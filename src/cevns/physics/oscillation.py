@@ -42,7 +42,7 @@ from cevns.errors import ConfigError
 from cevns.physics.basis import CrossSectionBasis, SMBasis
 from cevns.physics.constants import E_MICHEL_MAX, HBARC, SIN2_THETA_W
 from cevns.physics.cross_sections import sm_basis_coefficients
-from cevns.physics.flux import LINE_ENERGY
+from cevns.physics.flux import FLAVOURS, LINE_ENERGY
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.sterile import Channel, channel_acts_on, check_channel, check_nonnegative
 from cevns.physics.units import MeV, eV, m
@@ -269,6 +269,13 @@ class OscillationBasis:
     base : CrossSectionBasis
         The elastic cross section being oscillated (default: :class:`~cevns.physics.basis.SMBasis`).
         Its ``sterile_mass`` is inherited.
+    oscillating_only : bool
+        Only the ``"osc:"`` half. A scan over Δm² then pairs one cached ``base`` basis with one
+        of these per Δm², and the base terms are not recomputed with the many E nodes the
+        oscillating half needs.
+    energy_nodes : int or None
+        Gauss–Legendre order in E the rate engine should use (see :func:`energy_nodes_needed`);
+        ``None`` = the engine's default.
     """
 
     delta_m2: float
@@ -277,6 +284,8 @@ class OscillationBasis:
     baseline_spread: float = 0.0
     energy_window: float = 0.0
     base: CrossSectionBasis = field(default_factory=SMBasis)
+    oscillating_only: bool = False
+    energy_nodes: int | None = None
 
     def __post_init__(self) -> None:
         check_channel(self.channel)
@@ -285,7 +294,15 @@ class OscillationBasis:
     @property
     def names(self) -> tuple[str, ...]:
         """Base names followed by the ``"osc:"``-prefixed oscillating copies."""
-        return (*self.base.names, *(f"osc:{name}" for name in self.base.names))
+        osc = tuple(f"osc:{name}" for name in self.base.names)
+        return osc if self.oscillating_only else (*self.base.names, *osc)
+
+    @property
+    def flavours(self) -> tuple[str, ...]:
+        """Flavours with non-zero terms (the engine skips the others)."""
+        if not self.oscillating_only:
+            return FLAVOURS
+        return tuple(f for f in FLAVOURS if channel_acts_on(self.channel, f))
 
     @property
     def sterile_mass(self) -> float:
@@ -298,8 +315,10 @@ class OscillationBasis:
         """Stack of base terms and base terms × ⟨sin²φ(E)⟩ (zero for unaffected flavours)."""
         base = np.asarray(self.base.terms(nucleus, flavour, neutrino_energy, recoil_energy))
         if not channel_acts_on(self.channel, flavour):
-            return np.concatenate([base, np.zeros_like(base)])
-        window = 0.0 if flavour in LINE_ENERGY else self.energy_window
-        weight = oscillation_weight(neutrino_energy, self.delta_m2, self.baseline,
-                                    baseline_spread=self.baseline_spread, energy_window=window)
-        return np.concatenate([base, base * weight])
+            osc = np.zeros_like(base)
+        else:
+            window = 0.0 if flavour in LINE_ENERGY else self.energy_window
+            osc = base * oscillation_weight(neutrino_energy, self.delta_m2, self.baseline,
+                                            baseline_spread=self.baseline_spread,
+                                            energy_window=window)
+        return osc if self.oscillating_only else np.concatenate([base, osc])

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -23,15 +22,13 @@ from cevns.physics.basis import SMBasis
 from cevns.physics.constants import E_MICHEL_MAX
 from cevns.physics.cross_sections import sm_basis_coefficients
 from cevns.physics.dipole import DipoleBasis, dipole_coefficients
-from cevns.physics.flux import FLAVOURS, LINE_ENERGY
 from cevns.physics.kinematics import max_sterile_mass, min_neutrino_energy
 from cevns.physics.nonunitarity import unitarity_violation_ratios
 from cevns.physics.oscillation import (
+    OscillationBasis,
     energy_nodes_needed,
     oscillation_coefficients,
-    oscillation_weight,
 )
-from cevns.physics.sterile import channel_acts_on
 from cevns.physics.units import MeV, eV, m
 from cevns.physics.upscattering import UpscatteringBasis, upscattering_coefficients
 from cevns.scenarios.base import Parameter, Scenario, register_scenario
@@ -132,43 +129,13 @@ class SterileOscillation(Scenario):
             nodes = min(needed, MAX_ENERGY_NODES)
             if needed > MAX_ENERGY_NODES:
                 window = ENERGY_WINDOW
-        return SMBasis(), _OscillatingPart(
+        return SMBasis(), OscillationBasis(
             delta_m2=dm2, channel=self.options.channel, baseline=baseline,
             baseline_spread=self.options.baseline_spread_m * m, energy_window=window,
-            energy_nodes=nodes)
+            oscillating_only=True, energy_nodes=nodes)
 
     def coefficients(self, strength):
         return oscillation_coefficients(strength["sin2_2theta"], _sm_strength(strength))
-
-
-@dataclass(frozen=True)
-class _OscillatingPart:
-    """The oscillating half of :class:`OscillationBasis` alone: SM terms × ⟨sin²φ(E)⟩ on the
-    flavours of the channel. The SM half is a separate :class:`SMBasis` (cached once, 8 E nodes);
-    only this part is rebuilt per Δm², with as many E nodes as the phase needs."""
-
-    delta_m2: float
-    channel: str
-    baseline: float
-    baseline_spread: float
-    energy_window: float
-    energy_nodes: int | None
-    names: tuple[str, ...] = tuple(f"osc:{n}" for n in SMBasis().names)
-    sterile_mass: float = 0.0
-
-    @property
-    def flavours(self) -> tuple[str, ...]:
-        """Flavours with a non-zero term (the engine skips the others)."""
-        return tuple(f for f in FLAVOURS if channel_acts_on(self.channel, f))
-
-    def terms(self, nucleus, flavour, neutrino_energy, recoil_energy):
-        base = np.asarray(SMBasis().terms(nucleus, flavour, neutrino_energy, recoil_energy))
-        if not channel_acts_on(self.channel, flavour):
-            return np.zeros_like(base)
-        window = 0.0 if flavour in LINE_ENERGY else self.energy_window
-        weight = oscillation_weight(neutrino_energy, self.delta_m2, self.baseline,
-                                    baseline_spread=self.baseline_spread, energy_window=window)
-        return base * weight
 
 
 # --- dipole portal ------------------------------------------------------------------------------
