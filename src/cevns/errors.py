@@ -56,3 +56,8 @@ class ScanError(CevnsError, RuntimeError):
 
 class MissingDependencyError(CevnsError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class OutputError(CevnsError, OSError):
+    """A result cannot be written: a missing or blocked folder, a full disk, no permission, or a path
+    that would leave the output folder."""
