@@ -96,7 +96,7 @@ def test_misspelled_key_is_named_with_suggestion(tmp_path):
 
 def test_unknown_element_in_preset(tmp_path):
     f = tmp_path / "p.toml"
-    f.write_text('schema_version = 1\n[detector.X]\nmass_kg = 1\ntargets = [{element = "Pb"}]\n'
+    f.write_text('schema_version = 1\n[detector.X]\nmass_kg = 1\ntargets = [{element = "Tc"}]\n'
                  'threshold_keVnr = 1\n')
     with pytest.raises(ConfigError, match=r"detector\.X\.targets\.0\.element.*unknown element"):
         load_preset_file(f)

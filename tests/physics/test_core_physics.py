@@ -162,9 +162,11 @@ def test_upscattering_kinematics_limits():
 
 def test_unknown_nucleus_and_element():
     with pytest.raises(UnknownNameError, match="valid choices"):
-        get_nucleus("Pb208")
+        get_nucleus("Pb999")
+    with pytest.raises(UnknownNameError, match="valid choices"):
+        get_nucleus("Tc99_nat")  # Tc has no natural isotopes
     with pytest.raises(UnknownNameError, match="element"):
-        element_composition("Pb")
+        element_composition("Tc")
     with pytest.raises(UnknownNameError, match="composition mode"):
         element_composition("Xe", "average")
 

@@ -7,6 +7,7 @@ internal unit system.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cached_property
 from typing import Literal
@@ -15,19 +16,37 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.config import StrictModel
-from cevns.errors import KinematicsError
+from cevns.errors import ConfigError, KinematicsError
 from cevns.experiment.source import BackgroundExposure, Source
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
 from cevns.physics.kinematics import max_recoil_energy
-from cevns.physics.nuclei import CompositionMode, Nucleus, element_composition, element_names
-from cevns.physics.units import MeV, day, keV, kg
+from cevns.physics.nuclei import (
+    CompositionMode,
+    Nucleus,
+    element_composition,
+    element_names,
+    parse_formula,
+)
+from cevns.physics.units import MeV, day, fm, keV, kg
 
 
 class TargetSpec(StrictModel):
-    """One chemical element of the detector material and its atoms per molecule."""
+    """One chemical element of the detector material and its atoms per molecule.
+
+    ``enrichment`` (optional) replaces the natural isotopic composition by the given mole
+    fractions, e.g. ``{Ge76 = 0.88, Ge74 = 0.12}`` (normalised to 1); it overrides the detector's
+    ``composition`` for this element.
+    """
 
     element: str
     atoms_per_molecule: float = Field(default=1.0, gt=0)
+    enrichment: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _enrichment_isotopes(self) -> TargetSpec:
+        if self.enrichment is not None:
+            element_composition(self.element, enrichment=self.enrichment)  # validates
+        return self
 
     @field_validator("element")
     @classmethod
@@ -36,6 +55,36 @@ class TargetSpec(StrictModel):
         if value not in valid:
             raise ValueError(f"unknown element {value!r}; valid choices: {', '.join(valid)}")
         return value
+
+
+class NucleusData(StrictModel):
+    """A detector's own numbers for one nucleus, overriding or completing the shipped tables.
+
+    Typical use: spin expectation values of an isotope the shipped tables lack (``W183``), or a
+    measured charge radius. Every field is optional except ``source`` (cite where the numbers come
+    from); ``spin_proton`` and ``spin_neutron`` go together.
+    """
+
+    source: str = Field(min_length=1)
+    spin_proton: float | None = None
+    spin_neutron: float | None = None
+    proton_rms_radius_fm: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _pair(self) -> NucleusData:
+        if (self.spin_proton is None) != (self.spin_neutron is None):
+            raise ValueError("give spin_proton and spin_neutron together")
+        return self
+
+    def apply(self, nucleus: Nucleus) -> Nucleus:
+        """``nucleus`` with these numbers in place."""
+        changes: dict = {"source": f"{nucleus.source}; detector nuclear_data ({self.source})"}
+        if self.spin_proton is not None:
+            changes.update(spin_proton=self.spin_proton, spin_neutron=self.spin_neutron,
+                           spin_data=True)
+        if self.proton_rms_radius_fm is not None:
+            changes["proton_rms_radius"] = self.proton_rms_radius_fm * fm
+        return dataclasses.replace(nucleus, **changes)
 
 
 class ResolutionSpec(StrictModel):
@@ -111,6 +160,8 @@ class Detector(StrictModel):
     citation: str = ""
     mass_kg: float = Field(gt=0)
     targets: tuple[TargetSpec, ...] = Field(min_length=1)
+    formula: str | None = Field(default=None, description="chemical formula, e.g. 'NaI', 'CaWO4'")
+    nuclear_data: dict[str, NucleusData] = Field(default_factory=dict)
     composition: CompositionMode = "natural-effective"
     threshold_keVnr: float = Field(gt=0)
     resolution: ResolutionSpec = ResolutionSpec(law="none")
@@ -118,6 +169,25 @@ class Detector(StrictModel):
     background: BackgroundSpec = BackgroundSpec()
     binning: BinningSpec = BinningSpec()
     default_source: str = "ess"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _targets_from_formula(cls, data):
+        """``formula = "CaWO4"`` is shorthand for one target per element with its atom count."""
+        if isinstance(data, dict) and data.get("formula") is not None:
+            formula = data["formula"]
+            atoms = parse_formula(formula)
+            expanded = tuple({"element": el, "atoms_per_molecule": n} for el, n in atoms)
+            if data.get("targets") not in (None, (), []):
+                given = tuple(dict(t) if isinstance(t, dict) else t.model_dump(exclude_defaults=True)
+                              for t in data["targets"])
+                if [(t["element"], t.get("atoms_per_molecule", 1.0)) for t in given] != \
+                        [(t["element"], t["atoms_per_molecule"]) for t in expanded]:
+                    raise ValueError(f"give either formula {formula!r} or targets, not both "
+                                     "(they disagree)")
+                return data
+            return {**data, "targets": expanded}
+        return data
 
     @model_validator(mode="after")
     def _threshold_reachable(self) -> Detector:
@@ -141,9 +211,19 @@ class Detector(StrictModel):
     def nuclei(self) -> tuple[tuple[Nucleus, float], ...]:
         """(nucleus, atoms of it per molecule) for every target nucleus, isotopes resolved."""
         out = []
+        used = set()
         for target in self.targets:
-            for nucleus, fraction in element_composition(target.element, self.composition):
+            for nucleus, fraction in element_composition(target.element, self.composition,
+                                                         enrichment=target.enrichment):
+                own = self.nuclear_data.get(nucleus.name)
+                if own is not None:
+                    nucleus = own.apply(nucleus)
+                    used.add(nucleus.name)
                 out.append((nucleus, target.atoms_per_molecule * fraction))
+        unused = set(self.nuclear_data) - used
+        if unused:
+            raise ConfigError(f"detector {self.name}: nuclear_data for {sorted(unused)}, which "
+                              f"are not among its nuclei {[n.name for n, _ in out]}")
         return tuple(out)
 
     @property

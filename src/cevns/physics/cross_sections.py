@@ -107,6 +107,8 @@ def sm_basis_terms(
     out[0] = kv * (z * fp) ** 2
     out[1] = kv * (z * fp) * (n * fn)
     out[2] = kv * (n * fn) ** 2
+    if nucleus.spin > 0:
+        nucleus.require_spin_data("the SM axial term")
     if nucleus.has_spin:
         s11 = spin_structure.structure(nucleus, q, "11", "T")
         fa = 8.0 * math.pi / (2.0 * nucleus.spin + 1.0) * g_axial**2 * s11

@@ -13,7 +13,8 @@ factor squared of the same nucleus:
     S₀₁^T(0) = 2 (2J+1)(J+1)/(6πJ) (⟨S_p⟩ + ⟨S_n⟩)(⟨S_p⟩ − ⟨S_n⟩)
     S_ij^L(0) = S_ij^T(0)/2,   S_ij^{T,L}(q) = S_ij^{T,L}(0) · F_Helm(q)².
 
-For J = 0 (or untabulated spins) every structure function is exactly zero.
+For J = 0 every structure function is exactly zero. A J > 0 nucleus without tabulated ⟨S_p⟩, ⟨S_n⟩
+is an error naming it (:meth:`cevns.physics.nuclei.Nucleus.require_spin_data`), never a silent zero.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class HelmScaledSpinStructure:
             raise UnknownNameError("isospin channel", isospin, ["00", "01", "11"])
         if multipole not in ("T", "L"):
             raise UnknownNameError("multipole", multipole, ["T", "L"])
+        if nucleus.spin == 0:
+            return 0.0
+        nucleus.require_spin_data("an axial or tensor response")
         if not nucleus.has_spin:
             return 0.0
         j = nucleus.spin
