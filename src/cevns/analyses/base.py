@@ -155,9 +155,18 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
 
 
 def kinds() -> dict[str, Kind]:
-    """Registered analysis kinds."""
+    """Registered analysis kinds: built-in, registered in code, and plug-ins (entry-point group
+    ``cevns.analysis_kinds``, each pointing at a :class:`Kind`)."""
     from cevns.analyses import runners, sensitivity  # noqa: F401  (registers the built-in kinds)
+    from cevns.plugins import ANALYSIS_KIND_GROUP, PluginError, load_group
 
+    for name, obj, where in load_group(ANALYSIS_KIND_GROUP):
+        if not isinstance(obj, Kind):
+            raise PluginError(f"{where}: expected a cevns.analyses.base.Kind, got {obj!r}")
+        known = _KINDS.get(name)
+        if known is not None and known is not obj:
+            raise PluginError(f"{where}: analysis kind {name!r} is already taken")
+        _KINDS[name] = obj
     return dict(_KINDS)
 
 

@@ -199,6 +199,7 @@ class Scenario(ABC):
         if not shape_vals:
             per_term = self._term_counts(detector, source, {})
             c = coeff.reshape(coeff.shape[:lead] + (-1,))
+            self._check_terms(c, per_term)
             if self.per_flavour:
                 flat = np.einsum("jfs,jfb->sb", c, per_term)
             else:
@@ -225,6 +226,7 @@ class Scenario(ABC):
                 point = {n: float(uniq[u, i]) for i, n in enumerate(names)}
                 per_term = self._term_counts(detector, source, point)
             c = flat_coeff[..., sel]
+            self._check_terms(c, per_term)
             if self.per_flavour:
                 out[sel] = np.einsum("jfs,jfb->sb", c, per_term)
             else:
@@ -240,6 +242,17 @@ class Scenario(ABC):
         return np.concatenate([basis_spectra(detector, source, b).counts.sum(axis=2)
                                for b in bases], axis=0)
 
+    def _check_terms(self, coeff: np.ndarray, per_term: np.ndarray) -> None:
+        """Coefficients and basis terms must match one to one (a plug-in's most likely slip)."""
+        n_coeff, n_terms = coeff.shape[0], per_term.shape[0]
+        bad = n_coeff != n_terms or (self.per_flavour and coeff.shape[1] != per_term.shape[1])
+        if bad:
+            what = (f"{n_coeff} coefficients for {n_terms} basis terms" if n_coeff != n_terms else
+                    f"coefficients for {coeff.shape[1]} flavours, basis for {per_term.shape[1]}")
+            raise ConfigError(f"scenario {self.name!r}: coefficients() and basis() do not match: "
+                              f"{what}; coefficients() must return one row per basis term "
+                              "(per flavour if per_flavour = True)")
+
 
 _REGISTRY: dict[str, type[Scenario]] = {}
 
@@ -250,19 +263,36 @@ def register_scenario(cls: type[Scenario]) -> type[Scenario]:
     return cls
 
 
-def scenario_names() -> list[str]:
-    """Names of the registered scenarios."""
-    from cevns.scenarios import builtin, sterile  # noqa: F401
+def _load_scenarios() -> dict[str, type[Scenario]]:
+    """Built-in scenarios plus those of installed plug-ins (entry-point group ``cevns.scenarios``)."""
+    from cevns.plugins import SCENARIO_GROUP, PluginError, load_group
+    from cevns.scenarios import builtin, sterile  # noqa: F401  (register the built-in scenarios)
 
-    return sorted(_REGISTRY)
+    for name, obj, where in load_group(SCENARIO_GROUP):
+        if not (isinstance(obj, type) and issubclass(obj, Scenario)):
+            raise PluginError(f"{where}: expected a cevns.scenarios.Scenario subclass, got {obj!r}")
+        if getattr(obj, "name", None) != name:
+            raise PluginError(f"{where}: the entry-point name must equal the scenario's name "
+                              f"{getattr(obj, 'name', None)!r}")
+        known = _REGISTRY.get(name)
+        if known is not None and known is not obj:
+            raise PluginError(f"{where}: scenario name {name!r} is already taken by "
+                              f"{known.__module__}.{known.__qualname__}")
+        _REGISTRY[name] = obj
+    return _REGISTRY
+
+
+def scenario_names() -> list[str]:
+    """Names of the registered scenarios (built-in, registered in code, and plug-ins)."""
+    return sorted(_load_scenarios())
 
 
 def get_scenario(name: str, **options) -> Scenario:
     """Build the scenario ``name`` with its model options."""
-    scenario_names()
-    if name not in _REGISTRY:
-        raise UnknownNameError("scenario", name, _REGISTRY)
-    return _REGISTRY[name](**options)
+    registry = _load_scenarios()
+    if name not in registry:
+        raise UnknownNameError("scenario", name, registry)
+    return registry[name](**options)
 
 
 def outer_product_points(values: dict[str, np.ndarray]) -> list[dict[str, float]]:

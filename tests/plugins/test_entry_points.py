@@ -1,0 +1,112 @@
+"""A scenario registered by entry point in another package, used from a TOML analysis.
+
+The example package (tests/plugins/example_plugin) is made visible the way an installer does it:
+its module and a ``*.dist-info`` folder with ``entry_points.txt`` on ``sys.path``. The analysis
+then runs through the installed ``cevns`` command in a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).parent / "example_plugin"
+
+
+def _install_like(target: Path, entry_points: str) -> Path:
+    shutil.copytree(HERE / "src" / "cevns_example_plugin", target / "cevns_example_plugin")
+    dist = target / "cevns_example_plugin-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: cevns-example-plugin\n"
+                                   "Version: 0.1.0\n")
+    (dist / "entry_points.txt").write_text(entry_points)
+    return target
+
+
+def _run(args, path: Path, cwd: Path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "cevns", *args] if shutil.which("cevns") is None
+                          else ["cevns", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+ANALYSIS = textwrap.dedent("""
+    schema_version = 1
+    name = "plugin_scale"
+    title = "rate scale of a plug-in scenario"
+    kind = "profile"
+    detectors = ["CsI"]
+    scenario = { name = "scaled-sm" }
+    scan = { parameter = "scale", start = 0.8, stop = 1.2, num = 21 }
+    stats = { sigma_signal = 0.10, sigma_background = 0.01 }
+""")
+
+
+def test_plugin_scenario_from_toml(tmp_path):
+    path = _install_like(tmp_path / "site",
+                         "[cevns.scenarios]\nscaled-sm = cevns_example_plugin:ScaledSM\n")
+    (tmp_path / "a.toml").write_text(ANALYSIS)
+    res = _run(["run", "a.toml", "--out", "out"], path, tmp_path)
+    assert res.returncode == 0, res.stderr
+    tables = list((tmp_path / "out").rglob("*.csv"))
+    assert tables, list((tmp_path / "out").rglob("*"))
+    text = "\n".join(t.read_text() for t in tables)
+    assert "scale" in text
+
+
+@pytest.fixture
+def plugin_path(tmp_path, monkeypatch):
+    """Put a plug-in on sys.path in this process; restore the registries afterwards."""
+    from cevns.plugins import load_group
+    from cevns.scenarios import base
+
+    saved = dict(base._REGISTRY)
+
+    def install(entry: str) -> None:
+        path = _install_like(tmp_path / "site", f"[cevns.scenarios]\n{entry}\n")
+        monkeypatch.syspath_prepend(str(path))
+        load_group.cache_clear()
+
+    yield install
+    load_group.cache_clear()
+    base._REGISTRY.clear()
+    base._REGISTRY.update(saved)
+    sys.modules.pop("cevns_example_plugin", None)
+
+
+def test_plugin_scenario_in_process(plugin_path):
+    """The scenario is listed, and its counts are scale × SM (exact)."""
+    from cevns.experiment import get_detector, get_source
+    from cevns.scenarios import get_scenario, scenario_names
+
+    plugin_path("scaled-sm = cevns_example_plugin:ScaledSM")
+    assert "scaled-sm" in scenario_names()
+    det, src = get_detector("Xe"), get_source("ess")
+    two = get_scenario("scaled-sm").counts(det, src, {"scale": 2.0})
+    sm = get_scenario("sm").counts(det, src, {})
+    np.testing.assert_allclose(two, 2 * sm, rtol=1e-13)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("scaled = cevns_example_plugin:ScaledSM", "entry-point name must equal the scenario's name"),
+    ("scaled-sm = cevns_example_plugin:np", "expected a cevns.scenarios.Scenario subclass"),
+    ("scaled-sm = cevns_example_plugin_missing:X", "cannot load plug-in 'scaled-sm'"),
+    ("sm = cevns_example_plugin:ScaledSM", "entry-point name must equal"),
+    ("broken = cevns_example_plugin:Broken", r"coefficients\(\) and basis\(\) do not match"),
+])
+def test_bad_plugins_are_clear_errors(plugin_path, entry, message):
+    from cevns.errors import CevnsError
+    from cevns.experiment import get_detector, get_source
+    from cevns.scenarios import get_scenario, scenario_names
+
+    plugin_path(entry)
+    with pytest.raises(CevnsError, match=message):
+        scenario_names()
+        get_scenario("broken").counts(get_detector("Xe"), get_source("ess"), {})
