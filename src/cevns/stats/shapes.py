@@ -1,0 +1,263 @@
+"""Shape nuisances: vertical template interpolation between ±1σ variants (HistFactory conventions).
+
+A shape systematic is a nominal template ``nom`` and two variants ``up`` and ``down`` (the
+expected counts per bin with the systematic at +1σ and −1σ). Its nuisance parameter α (a standard
+normal pull, penalty α²) moves the expectation between them, bin by bin. The interpolation codes
+are those of HistFactory (K. Cranmer et al., CERN-OPEN-2012-016) as implemented by pyhf, with
+δ₊ = up − nom, δ₋ = nom − down, r₊ = up/nom, r₋ = down/nom:
+
+``"linear"`` (code 0, additive; the classic ``histosys``)
+    Δ(α) = α δ₊ for α ≥ 0, α δ₋ for α < 0. Continuous, but its slope jumps at α = 0 when
+    δ₊ ≠ δ₋, which slows Newton profiling.
+``"polynomial"`` (code 4p, additive; the default here)
+    Δ(α) = α S + A (15α² − 10α⁴ + 3α⁶) for |α| ≤ 1 with S = (δ₊ + δ₋)/2, A = (δ₊ − δ₋)/16, linear as
+    code 0 outside: equal to code 0 at α = 0, ±1 and for |α| ≥ 1, with continuous first and second
+    derivatives everywhere.
+``"exponential"`` (code 1, multiplicative; the classic ``normsys``)
+    f(α) = r₊^α for α ≥ 0, r₋^(−α) for α < 0: never negative.
+``"polyexp"`` (code 4, multiplicative)
+    as code 1 for |α| ≥ 1, a sixth-order polynomial inside matching value, first and second
+    derivative at α = ±1 (and f(0) = 1).
+
+Several systematics combine as μ(α) = (nom + Σ_additive Δ_k(α_k)) · Π_multiplicative f_m(α_m).
+:class:`ShapeSystematics` evaluates μ with its gradient and Hessian in α for a batch of points
+(shapes ``(n_points, n_bins)``, ``(n_points, n_k, n_bins)``, ``(n_points, n_k, n_k, n_bins)``), the
+inputs of a Newton step of the Poisson likelihood. Values are checked against pyhf's
+interpolators and the derivatives against finite differences in ``tests/stats/test_shapes.py``.
+
+Additive codes can drive a bin below zero for large |α|; :meth:`ShapeSystematics.evaluate` does not
+clip (that would hide a modelling problem) — the likelihood must reject or bound such points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.errors import ConfigError
+
+Interpolation = Literal["linear", "polynomial", "exponential", "polyexp"]
+ADDITIVE = ("linear", "polynomial")
+MULTIPLICATIVE = ("exponential", "polyexp")
+_CODES = ADDITIVE + MULTIPLICATIVE
+
+
+def _as_template(name: str, what: str, values: ArrayLike, n_bins: int | None) -> NDArray:
+    arr = np.array(values, dtype=float)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ConfigError(f"shape systematic {name!r}: {what} must be a non-empty 1-D array of "
+                          f"counts per bin, got shape {arr.shape}")
+    if n_bins is not None and arr.size != n_bins:
+        raise ConfigError(f"shape systematic {name!r}: {what} has {arr.size} bins, the nominal "
+                          f"template {n_bins}")
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError(f"shape systematic {name!r}: {what} contains NaN or inf")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class ShapeVariation:
+    """One shape systematic: its ±1σ templates and interpolation code (module docstring)."""
+
+    name: str
+    up: NDArray[np.float64]
+    down: NDArray[np.float64]
+    interpolation: Interpolation = "polynomial"
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in _CODES:
+            raise ConfigError(f"shape systematic {self.name!r}: unknown interpolation "
+                              f"{self.interpolation!r}; valid choices: {', '.join(_CODES)}")
+        up = _as_template(self.name, "up", self.up, None)
+        object.__setattr__(self, "up", up)
+        object.__setattr__(self, "down", _as_template(self.name, "down", self.down, up.size))
+
+    @property
+    def multiplicative(self) -> bool:
+        """True for the exponential codes (a factor on the expectation), False for additive ones."""
+        return self.interpolation in MULTIPLICATIVE
+
+
+def _additive(code: str, nom, up, down, a):
+    """Δ, Δ', Δ'' for additive codes; ``a`` has shape (n_points, 1), templates (n_bins,)."""
+    d_up, d_dn = up - nom, nom - down
+    lin = np.where(a >= 0, a * d_up, a * d_dn)
+    slope = np.where(a >= 0, d_up, d_dn)
+    if code == "linear":
+        return lin, np.broadcast_to(slope, lin.shape), np.zeros_like(lin)
+    s, amp = 0.5 * (d_up + d_dn), (d_up - d_dn) / 16.0
+    a2 = a * a
+    inside = np.abs(a) <= 1.0
+    val = np.where(inside, a * s + amp * a2 * (15.0 - 10.0 * a2 + 3.0 * a2 * a2), lin)
+    d1 = np.where(inside, s + amp * a * (30.0 - 40.0 * a2 + 18.0 * a2 * a2), slope)
+    d2 = np.where(inside, amp * (30.0 - 120.0 * a2 + 90.0 * a2 * a2), 0.0)
+    return val, d1, d2
+
+
+def _log_ratios(var: ShapeVariation, nom: NDArray) -> tuple[NDArray, NDArray]:
+    """ln(up/nom), ln(down/nom) per bin; bins empty in all three templates get 0 (factor 1)."""
+    empty = (nom == 0) & (var.up == 0) & (var.down == 0)
+    bad = ~empty & ((nom <= 0) | (var.up <= 0) | (var.down <= 0))
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        raise ConfigError(
+            f"shape systematic {var.name!r} ({var.interpolation}): multiplicative interpolation "
+            f"needs positive nominal, up and down counts; bin {i} has nom={nom[i]:g}, "
+            f"up={var.up[i]:g}, down={var.down[i]:g}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lu = np.where(empty, 0.0, np.log(np.where(empty, 1.0, var.up / np.where(empty, 1, nom))))
+        ld = np.where(empty, 0.0, np.log(np.where(empty, 1.0, var.down / np.where(empty, 1, nom))))
+    return lu, ld
+
+
+def _polyexp_coefficients(lu: NDArray, ld: NDArray) -> NDArray:
+    """Coefficients a₁…a₆ (6, n_bins) of the code-4 polynomial f = 1 + Σ aᵢ αⁱ on |α| < 1."""
+    i = np.arange(1, 7)
+    rows = [np.ones(6), (-1.0) ** i, i, i * (-1.0) ** (i - 1), i * (i - 1),
+            i * (i - 1) * (-1.0) ** (i - 2)]
+    matrix = np.array(rows, dtype=float)
+    ru, rd = np.exp(lu), np.exp(ld)
+    rhs = np.stack([ru - 1.0, rd - 1.0, ru * lu, -rd * ld, ru * lu * lu, rd * ld * ld])
+    return np.linalg.solve(matrix, rhs)
+
+
+def _multiplicative(code: str, lu, ld, coeff, a):
+    """f, f', f'' for multiplicative codes; ``a`` (n_points, 1), log ratios (n_bins,)."""
+    lr = np.where(a >= 0, lu, -ld)  # f = exp(α lr) outside / for code 1
+    f = np.exp(a * lr)
+    d1, d2 = lr * f, lr * lr * f
+    if code == "exponential":
+        return f, d1, d2
+    inside = np.abs(a) < 1.0
+    powers = a[:, :1] ** np.arange(7)  # (n_points, 7): α⁰ … α⁶
+    i = np.arange(1, 7)
+    poly = 1.0 + powers[:, 1:] @ coeff
+    dpoly = (i * powers[:, :-1]) @ coeff
+    ddpoly = ((i * (i - 1))[1:] * powers[:, :-2]) @ coeff[1:]
+    return (np.where(inside, poly, f), np.where(inside, dpoly, d1), np.where(inside, ddpoly, d2))
+
+
+@dataclass(frozen=True, eq=False)
+class ShapeSystematics:
+    """A nominal template and its shape systematics (module docstring).
+
+    Parameters
+    ----------
+    nominal : array_like, shape (n_bins,)
+        Expected counts per bin at α = 0.
+    variations : sequence of ShapeVariation
+        The systematics, in the order of the α vector.
+    """
+
+    nominal: NDArray[np.float64]
+    variations: tuple[ShapeVariation, ...]
+    _logs: tuple = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        nom = _as_template("nominal", "nominal", self.nominal, None)
+        object.__setattr__(self, "nominal", nom)
+        variations = tuple(self.variations)
+        names = [v.name for v in variations]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"shape systematics: names must be unique, got {names}")
+        logs = []
+        for v in variations:
+            if not isinstance(v, ShapeVariation):
+                raise ConfigError(f"shape systematics: expected ShapeVariation, got {v!r}")
+            if v.up.size != nom.size:
+                raise ConfigError(f"shape systematic {v.name!r}: {v.up.size} bins, the nominal "
+                                  f"template {nom.size}")
+            if v.multiplicative:
+                lu, ld = _log_ratios(v, nom)
+                coeff = _polyexp_coefficients(lu, ld) if v.interpolation == "polyexp" else None
+                logs.append((lu, ld, coeff))
+            else:
+                logs.append(None)
+        object.__setattr__(self, "variations", variations)
+        object.__setattr__(self, "_logs", tuple(logs))
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the nuisance parameters, in α order."""
+        return [v.name for v in self.variations]
+
+    def __repr__(self) -> str:
+        codes = ", ".join(f"{v.name}:{v.interpolation}" for v in self.variations)
+        return f"ShapeSystematics({self.nominal.size} bins; {codes})"
+
+    def evaluate(self, alpha: ArrayLike, derivatives: bool = True):
+        """Expected counts at nuisance values ``alpha`` (shape ``(n_points, n_k)`` or ``(n_k,)``).
+
+        Returns
+        -------
+        mu : ndarray, shape (n_points, n_bins)
+        jac : ndarray, shape (n_points, n_k, n_bins)
+            ∂μ/∂α_k (only if ``derivatives``).
+        hess : ndarray, shape (n_points, n_k, n_k, n_bins)
+            ∂²μ/∂α_k∂α_l (only if ``derivatives``).
+        """
+        a = np.asarray(alpha, dtype=float)
+        single = a.ndim == 1
+        a = np.atleast_2d(a)
+        n_k = len(self.variations)
+        if a.shape[-1] != n_k or a.ndim != 2:
+            raise ConfigError(f"shape systematics: alpha must have shape (n_points, {n_k}), "
+                              f"got {np.shape(alpha)}")
+        if not np.all(np.isfinite(a)):
+            raise ConfigError("shape systematics: alpha contains NaN or inf")
+        nom = self.nominal
+        n_p, n_b = a.shape[0], nom.size
+        vals, d1s, d2s = [], [], []
+        for k, var in enumerate(self.variations):
+            ak = a[:, k:k + 1]
+            if var.multiplicative:
+                lu, ld, coeff = self._logs[k]
+                v, d1, d2 = _multiplicative(var.interpolation, lu, ld, coeff, ak)
+            else:
+                v, d1, d2 = _additive(var.interpolation, nom, var.up, var.down, ak)
+            vals.append(np.broadcast_to(v, (n_p, n_b)))
+            d1s.append(np.broadcast_to(d1, (n_p, n_b)))
+            d2s.append(np.broadcast_to(d2, (n_p, n_b)))
+        mult = [v.multiplicative for v in self.variations]
+        base = nom + sum((vals[k] for k in range(n_k) if not mult[k]), np.zeros((n_p, n_b)))
+        factor = np.ones((n_p, n_b))
+        for k in range(n_k):
+            if mult[k]:
+                factor = factor * vals[k]
+        mu = base * factor
+        if not derivatives:
+            return mu[0] if single else mu
+
+        def others(skip: tuple[int, ...]):
+            out = np.ones((n_p, n_b))
+            for k in range(n_k):
+                if mult[k] and k not in skip:
+                    out = out * vals[k]
+            return out
+
+        jac = np.empty((n_p, n_k, n_b))
+        hess = np.zeros((n_p, n_k, n_k, n_b))
+        for k in range(n_k):
+            if mult[k]:
+                jac[:, k] = base * d1s[k] * others((k,))
+                hess[:, k, k] = base * d2s[k] * others((k,))
+            else:
+                jac[:, k] = d1s[k] * factor
+                hess[:, k, k] = d2s[k] * factor
+            for m in range(k + 1, n_k):
+                if not (mult[k] or mult[m]):
+                    continue
+                if mult[k] and mult[m]:
+                    h = base * d1s[k] * d1s[m] * others((k, m))
+                else:
+                    add, mul = (k, m) if mult[m] else (m, k)
+                    h = d1s[add] * d1s[mul] * others((mul,))
+                hess[:, k, m] = h
+                hess[:, m, k] = h
+        if single:
+            return mu[0], jac[0], hess[0]
+        return mu, jac, hess
