@@ -26,7 +26,7 @@ integrands). Flux modifications per flavour and energy (oscillations) are part o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -73,7 +73,7 @@ class SMBasis:
     neutron_radius: float | None = None
     proton_radius: str = "default"
     unit_neutron_form_factor: bool = False
-    spin_structure: SpinStructure = field(default=DEFAULT_SPIN_STRUCTURE, compare=False)
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE  # part of the cache key
     names: tuple[str, ...] = SM_BASIS
     sterile_mass: float = 0.0
 

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 from typing import Literal, get_args
 
 from cevns.errors import ConfigError, DataError, UnknownNameError
+from cevns.integrity import read_packaged_text
 from cevns.physics.constants import AMU
+from cevns.physics.form_factors import DEFAULT_HELM_SKIN, check_helm_skin, rms_radius_from_box_radius
 from cevns.physics.units import fm
 
 CompositionMode = Literal["natural-effective", "dominant-isotope", "isotopes"]
@@ -62,6 +63,10 @@ class Nucleus:
         Spin expectation values ⟨S_p⟩, ⟨S_n⟩ (zero for J = 0 or where not tabulated).
     source : str
         Citation keys of the numbers (see ``nuclei.toml``).
+    helm_skin : float
+        Helm surface thickness s of this nucleus's form factors (internal length units; default
+        1.0 fm, :data:`cevns.physics.form_factors.DEFAULT_HELM_SKIN`). Part of the nucleus's value
+        (equality, hash), so every cache keyed on the nucleus or its detector keys on it.
     """
 
     name: str
@@ -73,6 +78,14 @@ class Nucleus:
     spin_proton: float = 0.0
     spin_neutron: float = 0.0
     source: str = ""
+    helm_skin: float = DEFAULT_HELM_SKIN
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "helm_skin", check_helm_skin(self.helm_skin))
+
+    def with_helm_skin(self, skin: float) -> Nucleus:
+        """This nucleus with Helm surface thickness ``skin`` (internal length units)."""
+        return self if skin == self.helm_skin else replace(self, helm_skin=float(skin))
 
     @property
     def A(self) -> float:
@@ -92,17 +105,15 @@ class Nucleus:
     def default_helm_rms_radius(self) -> float:
         """rms radius of the default Helm form factor, R² = (3/5) R₀² + 3 s², R₀ = 1.2 A^{1/3} fm.
 
-        PHYSICS.md §5.1 [A]: box radius R₀ = 1.2 A^{1/3} fm with the Helm skin s in force
-        (:func:`cevns.physics.form_factors.helm_skin_thickness`, 1.0 fm by default).
+        Box radius R₀ = 1.2 A^{1/3} fm (Lewin & Smith 1996) with this nucleus's Helm skin
+        s = :attr:`helm_skin`.
         """
-        from cevns.physics.form_factors import rms_radius_from_box_radius
-
-        return rms_radius_from_box_radius(1.2 * fm * self.A ** (1.0 / 3.0))
+        return rms_radius_from_box_radius(1.2 * fm * self.A ** (1.0 / 3.0), self.helm_skin)
 
 
 @cache
 def _table() -> dict:
-    text = resources.files("cevns.data").joinpath("nuclei.toml").read_text(encoding="utf-8")
+    text = read_packaged_text("data/nuclei.toml")  # checked against its SHA-256 (cevns.integrity)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # pragma: no cover - shipped file
