@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cevns.config import validate
+from cevns.errors import CevnsError
 from cevns.experiment import Detector, Source, get_detector, get_source
 from cevns.physics.basis import SMBasis
 from cevns.physics.cross_sections import sm_basis_coefficients
@@ -104,6 +105,8 @@ def test_release_model_signal_does_not_depend_on_what_ran_before():
     again = float(ReleaseModel(release).signal_basis(SMBasis()).sum())
     assert a == again
     assert a != b  # the skin is a property of the model, not of the moment
+    with pytest.raises(CevnsError, match="helm_skin_fm"):
+        first.helm_skin_fm = 1.0  # inputs are fixed once built: caches derive from them
 
 
 def test_no_context_variables_or_hidden_state_in_src():

@@ -201,6 +201,16 @@ class ReleaseModel:
     _control_template: NDArray[np.float64] | None = field(init=False, repr=False, default=None)
     _cache: dict = field(init=False, repr=False, default_factory=dict)
 
+    #: constructor inputs: read-only once built, since everything cached derives from them
+    _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
+               "panel_ratio", "helm_skin_fm")
+
+    def __setattr__(self, name, value) -> None:
+        if name in self._INPUTS and "_cache" in self.__dict__:
+            raise ConfigError(f"ReleaseModel.{name} is fixed once the model is built (its caches "
+                              f"derive from it); build a new ReleaseModel instead")
+        super().__setattr__(name, value)
+
     def __post_init__(self) -> None:
         if self.steady_state not in ("anticoincidence", "prior"):
             raise ConfigError(f"steady_state must be 'anticoincidence' or 'prior', got "
@@ -216,7 +226,7 @@ class ReleaseModel:
                 energy=e_edges[(e_edges >= e_lo - 1e-9) & (e_edges <= e_hi + 1e-9)],
                 time=t_edges[(t_edges >= t_lo - 1e-9) & (t_edges <= t_hi + 1e-9)],
             )
-            self.release = rel
+            object.__setattr__(self, "release", rel)  # the restricted copy is what is fitted
         self.shape = rel.observed.shape
         self.observed = rel.observed.counts.ravel().copy()
         skin = float(self.helm_skin_fm) * fm
@@ -403,10 +413,10 @@ class ReleaseModel:
         prompt, delayed = moved.fractions(edges, efficiency=efficiency)
         new = object.__new__(ReleaseModel)
         new.__dict__.update(self.__dict__)
-        new.release = rel.with_changes(timing=NeutrinoTiming(rel.timing.axis, prompt, delayed,
-                                                             source=f"{rel.timing.source}; pulse "
-                                                             f"mean {pot_mean:g} µs"),
-                                       timing_model=moved)
+        timing = NeutrinoTiming(rel.timing.axis, prompt, delayed,
+                                source=f"{rel.timing.source}; pulse mean {pot_mean:g} µs")
+        # node rates do not depend on the timing: shared below; the folded caches are not
+        new.__dict__["release"] = rel.with_changes(timing=timing, timing_model=moved)
         new._timing = np.stack([new.release.timing_fractions(ENGINE_TO_RELEASE_FLAVOUR[f])
                                 for f in FLAVOURS])
         new._cache = {k: v for k, v in self._cache.items() if k[0] == "node_rates"}
