@@ -50,6 +50,9 @@ CASES = {
     "nan-bin-edge": (lambda: CSI.replace(binning={"rule": "edges", "edges_keVnr": (1.0, NAN)}),
                      "edges_keVnr"),
     "constructor-inf-mass": (lambda: Detector(**{**AR.model_dump(), "mass_kg": INF}), "mass_kg"),
+    "model-construct-negative-mass": (
+        lambda: Detector.model_construct(**{**AR.model_dump(), "mass_kg": -1.0}), "mass_kg"),
+    "assign-a-field": (lambda: setattr(CSI, "mass_kg", 5.0), "mass_kg"),
     # sources
     "copy-zero-baseline": (lambda: ESS.model_copy(update={"baseline_m": 0}), "baseline_m"),
     "inf-baseline": (lambda: ESS.replace(baseline_m=INF), "baseline_m"),

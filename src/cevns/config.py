@@ -66,6 +66,18 @@ class StrictModel(BaseModel, metaclass=_StrictMeta):
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.model_dump_json()))
 
+    @classmethod
+    def model_construct(cls: type[S], _fields_set: set[str] | None = None, **values: Any) -> S:
+        """Validates too (unlike pydantic's): no instance of a cevns model skips validation."""
+        return cls(**values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise ConfigError(f"{type(self).__name__}.{name}: instances are immutable; make a changed "
+                          f"copy with .replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise ConfigError(f"{type(self).__name__}.{name}: instances are immutable")
+
     def _fields(self) -> dict[str, Any]:
         """The declared fields by name (nested models kept as the valid instances they are)."""
         return {name: getattr(self, name) for name in type(self).model_fields}
