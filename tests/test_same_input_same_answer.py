@@ -6,7 +6,8 @@ Three kinds of evidence:
   original; a cache that did not key on the Helm skin; call-order dependence of fits);
 * a hypothesis property test: random sequences of detector / source / scenario changes, made
   through every public way (preset loading, constructor, ``validate``, ``model_copy(update=)``,
-  ``replace``, ``with_run_years``), give exactly the counts computed *without any cache* from a
+  ``replace``, ``with_run_years``; a user preset file separately), give exactly the counts computed
+  *without any cache* from a
   detector and source rebuilt from plain data (``compute_basis_spectra`` on ``Detector(**dump)``)
   — same process, caches bypassed, which is what the caches must be indistinguishable from;
 * a fresh-subprocess check for three cases, after this process has filled its caches in another
@@ -186,6 +187,27 @@ def test_scenarios_give_the_uncached_result(skin, rn, order):
     # the scenario contracts in another order than the reference: equal to rounding (1e-12)
     np.testing.assert_allclose(results["separate"], ref_sep, rtol=1e-12)
     np.testing.assert_allclose(results["common"], ref_common, rtol=1e-12)
+
+
+def test_user_preset_file_gives_the_same_detector_and_counts(tmp_path):
+    from cevns.experiment import load_preset_file
+
+    # the shipped Ar entry with another threshold and Helm skin, as a user would write it
+    (tmp_path / "mine.toml").write_text(
+        'schema_version = 1\n[detector.Ar]\n'
+        'technology = "scintillating liquid-argon bubble chamber"\n'
+        'citation = "Baxter et al. (2020), Table 1"\nmass_kg = 10.0\n'
+        'targets = [{ element = "Ar" }]\nthreshold_keVnr = 2.0\nhelm_skin_fm = 0.9\n'
+        'resolution = { law = "sqrt-threshold", sigma0 = 0.40 }\nefficiency = 0.8\n'
+        'background = { rate_ckkd = 0.1, exposure = "beam-coincidence", scale = 0.71 }\n'
+        'binning = { rule = "single" }\n')
+    _, dets = load_preset_file(tmp_path / "mine.toml")
+    mine = dets["Ar"]
+    copied = get_detector("Ar").model_copy(update={"threshold_keVnr": 2.0, "helm_skin_fm": 0.9})
+    assert mine == copied and hash(mine) == hash(copied)
+    src = get_source()
+    np.testing.assert_array_equal(sm_spectrum(mine, src).signal.sum(axis=(0, 1)),
+                                  _fresh_counts(copied, src))
 
 
 # --- a fresh interpreter -----------------------------------------------------------------------
