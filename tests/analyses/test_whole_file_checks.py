@@ -36,6 +36,8 @@ def test_valid_file_parses():
     ({"variants": [{"label": "a", "detector_overrides": {"Xe": {"threshold_keVnr": 1.0}}}]},
      r"variants\[0\]\.detector_overrides.*Xe"),
     ({"variants": [{"label": "a", "detector_overrides": {"CsI": {"mass_kg": -1}}}]}, r"mass_kg"),
+    ({"secondary_x": "sin2_theta_w"}, r"secondary_x 'sin2_theta_w'.*ties\.sin2_theta_w\.to"),
+    ({"secondary_x": "m4"}, r"secondary_x: unknown parameter 'm4'"),
 ])
 def test_bad_names_are_found_when_the_file_is_read(over, message):
     with pytest.raises(ConfigError, match=message):

@@ -150,6 +150,14 @@ def check_sensitivity(an) -> None:
                                   f"({', '.join(scanned)})")
             if key in scanned:
                 raise ConfigError(f"{src}.{key}: {key!r} is a grid axis; it cannot also be tied")
+        secondary = getattr(an, "secondary_x", None)
+        # with variants, only the variants are computed (each must tie the secondary axis)
+        if secondary is not None and (variant is not None or not variants):
+            known("secondary_x", secondary)
+            tie = ties.get(secondary)
+            if tie is None or tie.to != scanned[0]:
+                raise ConfigError(f"secondary_x {secondary!r}: {prefix or 'the analysis '}needs "
+                                  f"ties.{secondary}.to = {scanned[0]!r}")
         if variant is not None and variant.detector_overrides:
             unknown = set(variant.detector_overrides) - set(an.detectors)
             if unknown:
@@ -159,5 +167,10 @@ def check_sensitivity(an) -> None:
                           **variant.detector_overrides.get(d, {})}
                       for d in {*an.detector_overrides, *variant.detector_overrides}}
             an.build_detectors(merged)  # validates the merged overrides
+    reference = getattr(an, "reference", {}) or {}
+    unknown = set(reference) - {*an.detectors, "combined"}
+    if unknown:
+        raise ConfigError(f"reference: {sorted(unknown)} are not detectors of the analysis "
+                          f"({', '.join([*an.detectors, 'combined'])})")
     detectors = an.build_detectors()
     check_grid_memory(axes, len(detectors), max(d.n_bins for d in detectors))
