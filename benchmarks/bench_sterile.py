@@ -36,13 +36,12 @@ def reference_point(an, values: dict) -> float:
     clear_cache()  # straightforward: nothing carried over between points
     total, valid = 0.0, True
     for det in an.build_detectors():
-        sc.context = {"detector": det, "source": src}
         shape = {k: v for k, v in values.items() if sc.parameters[k].kind == "shape"}
         strength = {k: np.asarray(p.default) for k, p in sc.parameters.items()
                     if p.kind == "strength"}
         strength.update({k: np.asarray(v) for k, v in values.items()
                          if sc.parameters[k].kind == "strength"})
-        bases = sc.basis(shape)
+        bases = sc.basis_for(shape, det, src)
         bases = bases if isinstance(bases, tuple) else (bases,)
         counts = np.concatenate([compute_basis_spectra(det, src, b).counts.sum(axis=(1, 2))
                                  for b in bases])

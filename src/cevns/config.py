@@ -4,32 +4,58 @@ Every configuration model in cevns is a pydantic model with ``extra="forbid"``: 
 an error that names its dotted path (``detector.CsI.treshold_keVnr: unknown key``), never a silently
 ignored setting. :func:`validate` turns pydantic's ``ValidationError`` into a
 :class:`cevns.errors.ConfigError` with one line per problem.
+
+Instances are immutable and always valid (docs/engine.md, "Cache keys"):
+
+* NaN and ±inf are rejected in every float field (``allow_inf_nan=False``);
+* every way of making one validates: the constructor, :func:`validate`, :meth:`StrictModel.replace`
+  and :meth:`StrictModel.model_copy` (whose ``update=`` goes through the constructor, so a copy
+  never carries derived state — bin edges, nuclei — computed for the original);
+* equality and hashing use the declared fields only, so the model itself is the cache key of
+  everything computed from it.
 """
 
 from __future__ import annotations
 
 import difflib
 import tomllib
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cevns.errors import ConfigError, KinematicsError
+from cevns.errors import CevnsError, ConfigError, KinematicsError
 
 M = TypeVar("M", bound=BaseModel)
-_DEPTH: ContextVar[int] = ContextVar("cevns_config_depth", default=0)
+S = TypeVar("S", bound="StrictModel")
 
 
-class StrictModel(BaseModel):
+class _StrictMeta(type(BaseModel)):
+    """Metaclass whose ``__call__`` (``Detector(...)``) turns ``ValidationError`` into ConfigError.
+
+    Only a direct construction goes through here: pydantic validates nested models without calling
+    the class, so nested errors keep their full dotted location and are converted once, at the
+    outermost level. No state is kept between calls.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any):
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            _raise(exc, cls, "")
+
+
+class StrictModel(BaseModel, metaclass=_StrictMeta):
     """Base of every configuration model: unknown keys are errors, instances are immutable.
 
     Constructing one directly (``Detector(mass_kg=-1, ...)``) raises :class:`ConfigError` (or
-    :class:`KinematicsError`) naming every bad field, like :func:`validate` does.
+    :class:`KinematicsError`) naming every bad field, like :func:`validate` does. NaN and ±inf are
+    never valid floats. Copies are made with :meth:`replace` (or ``model_copy(update=...)``), which
+    re-validate: an instance is never invalid, and never carries state derived from another one.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              allow_inf_nan=False)
 
     def __eq__(self, other: object) -> bool:
         # compare declared fields only: cached properties (arrays) live in __dict__ too
@@ -40,18 +66,42 @@ class StrictModel(BaseModel):
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.model_dump_json()))
 
-    def __init__(self, **data: Any) -> None:
-        # pydantic calls __init__ of nested models too: convert only at the outermost level so that
-        # nested errors keep their full dotted location.
-        token = _DEPTH.set(_DEPTH.get() + 1)
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            if _DEPTH.get() > 1:
-                raise
-            _raise(exc, type(self), "")
-        finally:
-            _DEPTH.reset(token)
+    @classmethod
+    def model_construct(cls: type[S], _fields_set: set[str] | None = None, **values: Any) -> S:
+        """Validates too (unlike pydantic's): no instance of a cevns model skips validation."""
+        return cls(**values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise ConfigError(f"{type(self).__name__}.{name}: instances are immutable; make a changed "
+                          f"copy with .replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise ConfigError(f"{type(self).__name__}.{name}: instances are immutable")
+
+    def _fields(self) -> dict[str, Any]:
+        """The declared fields by name (nested models kept as the valid instances they are)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def replace(self: S, **changes: Any) -> S:
+        """A validated copy with ``changes`` applied (field name → new value).
+
+        Raises :class:`ConfigError` naming the field if a change is invalid or unknown. Derived
+        state of the original (cached bin edges, nuclei …) is never carried over.
+
+        >>> from cevns.experiment import get_detector
+        >>> get_detector("CsI").replace(threshold_keVnr=5.0).n_bins
+        7
+        """
+        return type(self)(**{**self._fields(), **changes})
+
+    def model_copy(self: S, *, update: dict[str, Any] | None = None, deep: bool = False) -> S:
+        """Like :meth:`replace`: ``update`` is validated through the constructor.
+
+        pydantic's own ``model_copy`` copies ``__dict__`` (including cached derived values) and does
+        not validate ``update``; here a copy is always a freshly validated instance. Instances are
+        immutable, so ``deep`` changes nothing.
+        """
+        return self.replace(**(update or {}))
 
 
 def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
@@ -66,6 +116,10 @@ def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
             close = difflib.get_close_matches(key, fields, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (valid keys: {', '.join(fields)})"
         return f"{path}: unknown key{hint}"
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, CevnsError):
+        # raised by a validator of ours: its message already names the field and the value
+        return f"{path}: {cause}" if path else str(cause)
     value = err.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
     return f"{path}: {err['msg']}{shown}"
@@ -103,18 +157,16 @@ def _raise(exc: ValidationError, model: type[BaseModel], where: str):
     if causes and all(isinstance(c, KinematicsError) for c in causes):
         raise KinematicsError("; ".join(str(c) for c in causes)) from None
     lines = [_format_error(e, model, where) for e in errors]
-    raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    what = where or model.__name__
+    raise ConfigError(f"invalid configuration ({what}):\n  " + "\n  ".join(lines)) from None
 
 
 def validate(model: type[M], data: Any, where: str = "") -> M:
     """Validate ``data`` against ``model``; raise :class:`ConfigError` naming every bad field."""
-    token = _DEPTH.set(_DEPTH.get() + 1)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         _raise(exc, model, where)
-    finally:
-        _DEPTH.reset(token)
 
 
 def load_toml(path: str | Path) -> dict:

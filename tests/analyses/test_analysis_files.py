@@ -35,14 +35,13 @@ def test_detector_override_validated():
     an = parse_analysis({**BASE, "detectors": ["CsI"],
                          "detector_overrides": {"CsI": {"threshold_keVnr": 5.0}}})
     assert an.build_detectors()[0].threshold_keVnr == 5.0
-    bad = parse_analysis({**BASE, "detectors": ["CsI"],
-                          "detector_overrides": {"CsI": {"threshold_keVnr": 80.0}}})
+    # whole-file validation: a bad override is an error when the file is read
     with pytest.raises(KinematicsError, match="above the largest possible recoil"):
-        bad.build_detectors()
-    typo = parse_analysis({**BASE, "detectors": ["CsI"],
-                           "detector_overrides": {"CsI": {"treshold": 5.0}}})
+        parse_analysis({**BASE, "detectors": ["CsI"],
+                        "detector_overrides": {"CsI": {"threshold_keVnr": 80.0}}})
     with pytest.raises(ConfigError, match=r"detector_overrides\.CsI\.treshold: unknown key"):
-        typo.build_detectors()
+        parse_analysis({**BASE, "detectors": ["CsI"],
+                        "detector_overrides": {"CsI": {"treshold": 5.0}}})
 
 
 def _profile(**over):
@@ -66,12 +65,10 @@ def test_bad_grids_and_levels_named():
 
 
 def test_unknown_parameter_named(tmp_path):
-    from cevns.analyses import run_analysis
-
-    an = parse_analysis(_profile(scan={"parameter": "sin2w", "start": 0.2, "stop": 0.3,
-                                       "num": 11}))
-    with pytest.raises(UnknownNameError, match="sin2w.*sin2_theta_w"):
-        run_analysis(an, tmp_path)
+    # whole-file validation: the name is checked when the file is read, before any computation
+    with pytest.raises(ConfigError, match=r"scan\.parameter: unknown parameter 'sin2w'.*sin2_theta_w"):
+        parse_analysis(_profile(scan={"parameter": "sin2w", "start": 0.2, "stop": 0.3,
+                                      "num": 11}))
 
 
 def test_axial_limit_for_spin_zero_detector_is_an_explicit_empty_result(tmp_path):

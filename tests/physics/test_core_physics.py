@@ -46,11 +46,11 @@ def test_max_recoil_at_michel_endpoint(element, tmax_kev):
     ("Cs", 4.994), ("I", 4.925), ("Xe", 4.975), ("Ge", 4.180)])
 def test_default_helm_radius(element, radius_fm):
     # PHYSICS.md §5.1: R = sqrt(0.6 (1.2 A^(1/3))² + 3 s²), its numbers computed with s = 0.9 fm
-    from cevns.physics.form_factors import LEWIN_SMITH_HELM_SKIN, use_helm_skin
+    from cevns.physics.form_factors import LEWIN_SMITH_HELM_SKIN
 
     nuc = element_composition(element)[0][0]
-    with use_helm_skin(LEWIN_SMITH_HELM_SKIN):
-        assert nuc.default_helm_rms_radius() / fm == pytest.approx(radius_fm, abs=1.5e-3)
+    lewin_smith = nuc.with_helm_skin(LEWIN_SMITH_HELM_SKIN)
+    assert lewin_smith.default_helm_rms_radius() / fm == pytest.approx(radius_fm, abs=1.5e-3)
     # the default s = 1.0 fm: R² grows by 3 (1.0² − 0.9²) fm²
     assert (nuc.default_helm_rms_radius() / fm) ** 2 == pytest.approx(radius_fm**2 + 3 * 0.19,
                                                                        abs=0.015)

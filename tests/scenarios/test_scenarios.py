@@ -15,7 +15,7 @@ SRC = get_source()
 
 
 def _direct(sc, det, shape, strength):
-    bs = basis_spectra(det, SRC, sc.basis(shape))
+    bs = basis_spectra(det, SRC, sc.basis_for(shape, det, SRC))
     full = {n: np.asarray(p.default) for n, p in sc.parameters.items() if p.kind == "strength"}
     full.update({k: np.asarray(v) for k, v in strength.items()})
     return bs.combine(sc.coefficients(full), per_flavour=sc.per_flavour)

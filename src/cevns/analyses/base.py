@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cevns.config import StrictModel, load_toml, validate
 from cevns.errors import ConfigError, UnknownNameError
@@ -66,17 +66,9 @@ class AnalysisBase(StrictModel):
     detectors: tuple[str, ...] = ("CsI", "Xe", "Ge", "Si", "Ar", "C3F8")
     source: SourceChoice = SourceChoice()
     detector_overrides: dict[str, dict[str, Any]] = {}
-    helm_skin_fm: float | None = Field(default=None, gt=0, description="Helm surface thickness; "
-                                       "None = the package default (1.0 fm)")
-
-    def physics_settings(self):
-        """Context manager applying this analysis's physics settings (the Helm skin)."""
-        from contextlib import nullcontext
-
-        from cevns.physics.form_factors import use_helm_skin
-        from cevns.physics.units import fm
-
-        return nullcontext() if self.helm_skin_fm is None else use_helm_skin(self.helm_skin_fm * fm)
+    helm_skin_fm: float | None = Field(default=None, gt=0, le=3.0,
+                                       description="Helm surface thickness of every detector's "
+                                       "targets; None = each preset's own (1.0 fm)")
 
     @field_validator("detectors")
     @classmethod
@@ -89,16 +81,31 @@ class AnalysisBase(StrictModel):
             raise ValueError("at least one detector is needed")
         return value
 
-    def build_detectors(self) -> list[Detector]:
-        """Detector presets with this analysis's overrides applied and validated."""
-        unknown = set(self.detector_overrides) - set(self.detectors)
+    @model_validator(mode="after")
+    def _detectors_buildable(self) -> AnalysisBase:
+        # whole-file validation: every detector override is checked when the file is read,
+        # before anything is computed or written
+        self.build_detectors()
+        return self
+
+    def build_detectors(self, overrides: dict[str, dict[str, Any]] | None = None) -> list[Detector]:
+        """Detector presets with this analysis's Helm skin and overrides applied and validated.
+
+        The analysis-level ``helm_skin_fm`` becomes each detector's field (so it is part of every
+        cache key); ``detector_overrides`` (or ``overrides``, if given) may still set another value
+        per detector.
+        """
+        overrides = self.detector_overrides if overrides is None else overrides
+        unknown = set(overrides) - set(self.detectors)
         if unknown:
             raise ConfigError(f"detector_overrides: {sorted(unknown)} not among detectors "
                               f"{list(self.detectors)}")
         out = []
         for name in self.detectors:
             det = get_detector(name)
-            over = self.detector_overrides.get(name)
+            over = dict(overrides.get(name, {}))
+            if self.helm_skin_fm is not None:
+                over = {"helm_skin_fm": self.helm_skin_fm, **over}
             if over:
                 merged = _deep_merge(det.model_dump(), over)
                 det = validate(Detector, merged, where=f"detector_overrides.{name}")
@@ -198,8 +205,7 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with analysis.physics_settings():
-        files = kinds()[analysis.kind].run(analysis, out, options)
+    files = kinds()[analysis.kind].run(analysis, out, options)
     wall = time.perf_counter() - start
     (out / "config.json").write_text(json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")
     record = provenance_record(digest=analysis.digest(), executor=options.executor,

@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
+from cevns.analyses.checks import check_axis_size, check_sensitivity
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
@@ -69,6 +70,7 @@ class AxisSpec(StrictModel):
             raise ValueError(f"empty or reversed grid: stop {self.stop:g} ≤ start {self.start:g}")
         if self.spacing == "log" and self.start <= 0:
             raise ValueError(f"log spacing needs start > 0, got {self.start:g}")
+        check_axis_size(self.num, "num")  # before anything is allocated (analyses/checks.py)
         return self
 
     def grid(self, quick: bool = False) -> np.ndarray:
@@ -134,6 +136,12 @@ class SensitivityBase(AnalysisBase):
 
     def axes(self) -> list[AxisSpec]:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _whole_file(self) -> SensitivityBase:
+        # names, values and grid size, checked when the file is read (analyses/checks.py)
+        check_sensitivity(self)
+        return self
 
 
 class ProfileAnalysis(SensitivityBase):
@@ -302,8 +310,7 @@ def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
     an = parse_analysis(config["analysis"], where="scan")
     variant = an.variants[config["variant"]] if config.get("variant") is not None else None
     first = an.axes()[0].parameter
-    with an.physics_settings():
-        return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
+    return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
 
 
 #: keys of an analysis that change χ² (everything else is presentation)

@@ -163,6 +163,9 @@ class Detector(StrictModel):
     formula: str | None = Field(default=None, description="chemical formula, e.g. 'NaI', 'CaWO4'")
     nuclear_data: dict[str, NucleusData] = Field(default_factory=dict)
     composition: CompositionMode = "natural-effective"
+    helm_skin_fm: float = Field(default=1.0, gt=0, le=3.0,
+                                description="Helm surface thickness s of the targets' form factors "
+                                            "in fm (1.0 fm: the ESS convention, docs/assumptions.md)")
     threshold_keVnr: float = Field(gt=0)
     resolution: ResolutionSpec = ResolutionSpec(law="none")
     efficiency: float = Field(default=1.0, gt=0, le=1, description="flat, above threshold")
@@ -209,7 +212,11 @@ class Detector(StrictModel):
     # --- composition -------------------------------------------------------------------------
     @cached_property
     def nuclei(self) -> tuple[tuple[Nucleus, float], ...]:
-        """(nucleus, atoms of it per molecule) for every target nucleus, isotopes resolved."""
+        """(nucleus, atoms of it per molecule) for every target nucleus, isotopes resolved.
+
+        Each nucleus carries this detector's Helm skin (:attr:`helm_skin_fm`).
+        """
+        skin = self.helm_skin_fm * fm
         out = []
         used = set()
         for target in self.targets:
@@ -219,7 +226,7 @@ class Detector(StrictModel):
                 if own is not None:
                     nucleus = own.apply(nucleus)
                     used.add(nucleus.name)
-                out.append((nucleus, target.atoms_per_molecule * fraction))
+                out.append((nucleus.with_helm_skin(skin), target.atoms_per_molecule * fraction))
         unused = set(self.nuclear_data) - used
         if unused:
             raise ConfigError(f"detector {self.name}: nuclear_data for {sorted(unused)}, which "
@@ -267,10 +274,11 @@ class Detector(StrictModel):
         """Reconstructed-energy bin edges (internal units)."""
         rule = self.binning.rule
         top = self.max_recoil_energy
-        if rule == "edges":
-            return np.asarray(self.binning.edges_keVnr) * keV
-        if rule == "single" or self.resolution.law == "none":
-            return np.array([self.threshold, top])
+        if rule in ("edges", "single") or self.resolution.law == "none":
+            out = np.asarray(self.binning.edges_keVnr) * keV if rule == "edges" else \
+                np.array([self.threshold, top])
+            out.setflags(write=False)  # derived state of an immutable detector
+            return out
         edges = [self.threshold]
         k = self.binning.width_in_sigma
         while edges[-1] < top:
@@ -285,7 +293,9 @@ class Detector(StrictModel):
             if len(edges) > 100_000:
                 raise KinematicsError(f"detector {self.name}: binning produced > 1e5 bins")
         edges[-1] = top  # PHYSICS.md §3 [A]: cut the last bin at T_max
-        return np.array(edges)
+        out = np.array(edges)
+        out.setflags(write=False)  # derived state of an immutable detector
+        return out
 
     @property
     def n_bins(self) -> int:

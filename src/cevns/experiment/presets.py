@@ -11,7 +11,6 @@ Users add presets by passing their own TOML file to :func:`load_preset_file` (sa
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from pydantic import Field
@@ -20,6 +19,7 @@ from cevns.config import StrictModel, load_toml, validate
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
+from cevns.integrity import packaged_path
 
 #: Preset files shipped with the package, in load order.
 PRESET_FILES = ("ess.toml", "coherent.toml")
@@ -50,10 +50,9 @@ def load_preset_file(path: str | Path) -> tuple[dict[str, Source], dict[str, Det
 def _builtin() -> tuple[dict[str, Source], dict[str, Detector]]:
     sources: dict[str, Source] = {}
     detectors: dict[str, Detector] = {}
-    root = resources.files("cevns.presets")
     for fname in PRESET_FILES:
-        with resources.as_file(root.joinpath(fname)) as path:
-            s, d = load_preset_file(path)
+        # a shipped preset is checked against its SHA-256 (cevns.integrity) before it is read
+        s, d = load_preset_file(packaged_path(f"presets/{fname}"))
         clash = (set(s) & set(sources)) | (set(d) & set(detectors))
         if clash:
             raise ConfigError(f"preset {fname}: names defined twice: {sorted(clash)}")

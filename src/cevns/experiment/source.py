@@ -81,7 +81,11 @@ class Source(StrictModel):
                           "beam-time, calendar")
 
     def with_run_years(self, years: float) -> Source:
-        """A copy of this source with another run time."""
-        if not years > 0:
-            raise ConfigError(f"run_years must be positive, got {years}")
-        return self.model_copy(update={"run_years": float(years)})
+        """A validated copy of this source with another run time (years, finite and > 0)."""
+        try:
+            value = float(years)
+        except (TypeError, ValueError):
+            raise ConfigError(f"run_years must be a number of years, got {years!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"run_years must be a finite number of years > 0, got {years!r}")
+        return self.replace(run_years=value)

@@ -40,8 +40,6 @@ from cevns.fits.parameters import (
     published_values,
     sm_signal,
 )
-from cevns.physics.form_factors import use_helm_skin
-from cevns.physics.units import fm
 from cevns.stats import PoissonModel, Profile1D, ProfileResult, level_value, profile_chi2
 
 __all__ = [
@@ -510,15 +508,14 @@ def fit_release(
         check_parameter(name, release)
     if len(set(names)) != len(names):
         raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
-    with use_helm_skin(helm_skin_fm * fm):
-        model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state)
-        fits = {name: fit_parameter(model, name, points=points, cross_check=cross_check,
-                                    mediator_mass_MeV=mediator_mass_MeV,
-                                    vector_charge=vector_charge)
-                for name in names}
-        result = FitResult(release, model, fits, float(sm_signal(model).sum()),
-                           published_values(model), time.perf_counter() - start)
-        if out is not None:
-            result.write(out)
+    model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,
+                         helm_skin_fm=helm_skin_fm)
+    fits = {name: fit_parameter(model, name, points=points, cross_check=cross_check,
+                                mediator_mass_MeV=mediator_mass_MeV, vector_charge=vector_charge)
+            for name in names}
+    result = FitResult(release, model, fits, float(sm_signal(model).sum()),
+                       published_values(model), time.perf_counter() - start)
+    if out is not None:
+        result.write(out)
     return result
 

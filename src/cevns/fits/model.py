@@ -52,7 +52,7 @@ from cevns.physics.constants import E_MICHEL_MAX
 from cevns.physics.flux import FLAVOURS
 from cevns.physics.kinematics import max_recoil_energy
 from cevns.physics.nuclei import Nucleus, get_nucleus
-from cevns.physics.units import keV
+from cevns.physics.units import fm, keV
 from cevns.rates.engine import differential_rate_per_target, kinematic_breakpoints
 from cevns.stats import FREE, Channel, Component
 
@@ -155,6 +155,11 @@ class ReleaseModel:
         CsI-2017: fit only the analysis region (default True).
     order, panel_ratio : int, float
         Recoil quadrature (see :func:`recoil_quadrature`).
+    helm_skin_fm : float
+        Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
+        0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
+        1.0 fm, docs/assumptions.md). It is carried by :attr:`nuclei`, so every cached signal of
+        this model belongs to this value; a model with another skin is another model.
 
     Attributes
     ----------
@@ -182,6 +187,7 @@ class ReleaseModel:
     restrict: bool = True
     order: int = 8
     panel_ratio: float = 1.25
+    helm_skin_fm: float = 0.9
     observed: NDArray[np.float64] = field(init=False)
     shape: tuple[int, ...] = field(init=False)
     nuclei: list[Nucleus] = field(init=False)
@@ -195,10 +201,23 @@ class ReleaseModel:
     _control_template: NDArray[np.float64] | None = field(init=False, repr=False, default=None)
     _cache: dict = field(init=False, repr=False, default_factory=dict)
 
+    #: constructor inputs: read-only once built, since everything cached derives from them
+    _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
+               "panel_ratio", "helm_skin_fm")
+
+    def __setattr__(self, name, value) -> None:
+        if name in self._INPUTS and "_cache" in self.__dict__:
+            raise ConfigError(f"ReleaseModel.{name} is fixed once the model is built (its caches "
+                              f"derive from it); build a new ReleaseModel instead")
+        super().__setattr__(name, value)
+
     def __post_init__(self) -> None:
         if self.steady_state not in ("anticoincidence", "prior"):
             raise ConfigError(f"steady_state must be 'anticoincidence' or 'prior', got "
                               f"{self.steady_state!r}")
+        if not (math.isfinite(self.helm_skin_fm) and 0 < self.helm_skin_fm <= 3.0):
+            raise ConfigError(f"helm_skin_fm must be a finite thickness in (0, 3] fm, got "
+                              f"{self.helm_skin_fm!r}")
         rel = self.release
         if isinstance(rel, CsI2017Release) and self.restrict:
             (e_lo, e_hi), (t_lo, t_hi) = rel.analysis_region["energy"], rel.analysis_region["time"]
@@ -207,10 +226,11 @@ class ReleaseModel:
                 energy=e_edges[(e_edges >= e_lo - 1e-9) & (e_edges <= e_hi + 1e-9)],
                 time=t_edges[(t_edges >= t_lo - 1e-9) & (t_edges <= t_hi + 1e-9)],
             )
-            self.release = rel
+            object.__setattr__(self, "release", rel)  # the restricted copy is what is fitted
         self.shape = rel.observed.shape
         self.observed = rel.observed.counts.ravel().copy()
-        self.nuclei = [get_nucleus(name) for name, _ in rel.setup.targets]
+        skin = float(self.helm_skin_fm) * fm
+        self.nuclei = [get_nucleus(name).with_helm_skin(skin) for name, _ in rel.setup.targets]
         self.n_targets = np.array([rel.setup.number_of_targets(name) for name, _ in rel.setup.targets])
         self.nodes, self.weights = recoil_quadrature(self.nuclei, panel_ratio=self.panel_ratio,
                                                      order=self.order)
@@ -393,10 +413,10 @@ class ReleaseModel:
         prompt, delayed = moved.fractions(edges, efficiency=efficiency)
         new = object.__new__(ReleaseModel)
         new.__dict__.update(self.__dict__)
-        new.release = rel.with_changes(timing=NeutrinoTiming(rel.timing.axis, prompt, delayed,
-                                                             source=f"{rel.timing.source}; pulse "
-                                                             f"mean {pot_mean:g} µs"),
-                                       timing_model=moved)
+        timing = NeutrinoTiming(rel.timing.axis, prompt, delayed,
+                                source=f"{rel.timing.source}; pulse mean {pot_mean:g} µs")
+        # node rates do not depend on the timing: shared below; the folded caches are not
+        new.__dict__["release"] = rel.with_changes(timing=timing, timing_model=moved)
         new._timing = np.stack([new.release.timing_fractions(ENGINE_TO_RELEASE_FLAVOUR[f])
                                 for f in FLAVOURS])
         new._cache = {k: v for k, v in self._cache.items() if k[0] == "node_rates"}

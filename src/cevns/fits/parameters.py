@@ -33,7 +33,6 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 from cevns.datasets.coherent import CsI2021Release, LAr2020Release, Parameter
 from cevns.errors import ConfigError, DataError, UnknownNameError
 from cevns.fits.model import ReleaseModel
+from cevns.integrity import read_packaged_text
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.ngi import INTERACTIONS
 from cevns.physics.nuclei import Nucleus
@@ -136,7 +136,7 @@ def check_parameter(name: str, release: str) -> ParameterSpec:
 
 @cache
 def _published_table() -> dict[str, Any]:
-    text = resources.files("cevns.fits").joinpath("published.toml").read_text(encoding="utf-8")
+    text = read_packaged_text("fits/published.toml")  # checked against its SHA-256
     return tomllib.loads(text)
 
 

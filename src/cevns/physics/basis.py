@@ -26,12 +26,14 @@ integrands). Flux modifications per flavour and energy (oscillations) are part o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from cevns.errors import ConfigError, UnknownNameError
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_terms
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
@@ -73,9 +75,19 @@ class SMBasis:
     neutron_radius: float | None = None
     proton_radius: str = "default"
     unit_neutron_form_factor: bool = False
-    spin_structure: SpinStructure = field(default=DEFAULT_SPIN_STRUCTURE, compare=False)
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE  # part of the cache key
     names: tuple[str, ...] = SM_BASIS
     sterile_mass: float = 0.0
+
+    def __post_init__(self) -> None:
+        # a basis is part of cache keys: it must not exist with an invalid value
+        if self.proton_radius not in ("default", "charge"):
+            raise UnknownNameError("proton_radius option", self.proton_radius, ["default", "charge"])
+        rn = self.neutron_radius
+        if rn is not None and not (math.isfinite(rn) and rn > 0):
+            raise ConfigError(f"SMBasis.neutron_radius must be a finite length > 0 or None, got {rn!r}")
+        if not (math.isfinite(self.sterile_mass) and self.sterile_mass >= 0):
+            raise ConfigError(f"SMBasis.sterile_mass must be finite and ≥ 0, got {self.sterile_mass!r}")
 
     def terms(self, nucleus, flavour, neutrino_energy, recoil_energy):
         """SM basis terms for ``nucleus`` (flavour blind)."""

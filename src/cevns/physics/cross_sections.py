@@ -23,6 +23,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from cevns.errors import ConfigError
 from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import max_recoil_energy, momentum_transfer
@@ -36,9 +37,30 @@ G_V_NEUTRON = -0.5
 SM_BASIS = ("ZZ", "ZN", "NN", "axial")
 
 
+def check_sin2_theta_w(
+    sin2_theta_w: ArrayLike, name: str = "sin2_theta_w", *, closed: bool = True
+) -> NDArray[np.float64]:
+    """``sin2_theta_w`` as a float array if every value is a finite squared sine; else ConfigError.
+
+    ``closed=True`` (the coefficient functions, whose fits scan up to the edges) accepts [0, 1];
+    ``closed=False`` (one physical value, as :func:`cevns.rates.sm_spectrum` takes) only (0, 1).
+    """
+    try:
+        arr = np.asarray(sin2_theta_w, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number or array of numbers, got {sin2_theta_w!r}") from None
+    inside = (arr >= 0.0) & (arr <= 1.0) if closed else (arr > 0.0) & (arr < 1.0)
+    bad = ~(np.isfinite(arr) & inside)
+    if np.any(bad):
+        interval = "[0, 1]" if closed else "(0, 1)"
+        raise ConfigError(f"{name} must be finite and in {interval} (a squared sine), got "
+                          f"{float(arr[bad].flat[0])!r}")
+    return arr
+
+
 def proton_vector_coupling(sin2_theta_w: ArrayLike = SIN2_THETA_W) -> NDArray[np.float64]:
-    """g_V^p = 2 g_V^u + g_V^d = 1/2 − 2 sin²θ_W (tree level)."""
-    return 0.5 - 2.0 * np.asarray(sin2_theta_w, dtype=float)
+    """g_V^p = 2 g_V^u + g_V^d = 1/2 − 2 sin²θ_W (tree level); sin²θ_W finite, in (0, 1)."""
+    return 0.5 - 2.0 * check_sin2_theta_w(sin2_theta_w)
 
 
 def sm_basis_coefficients(sin2_theta_w: ArrayLike = SIN2_THETA_W) -> NDArray[np.float64]:
@@ -94,11 +116,11 @@ def sm_basis_terms(
     # passes T as a column against a row of neutrino energies), then broadcast
     q = np.broadcast_to(momentum_transfer(t_in, ma), e.shape)
     q_in = momentum_transfer(t_in, ma)
-    fp = np.broadcast_to(helm_form_factor(q_in, rp), e.shape)
+    fp = np.broadcast_to(helm_form_factor(q_in, rp, nucleus.helm_skin), e.shape)
     if unit_neutron_form_factor:
         fn = np.ones(e.shape)
     else:
-        fn = fp if rn == rp else np.broadcast_to(helm_form_factor(q_in, rn), e.shape)
+        fn = fp if rn == rp else np.broadcast_to(helm_form_factor(q_in, rn, nucleus.helm_skin), e.shape)
     allowed = t <= max_recoil_energy(e, ma)
     pref = G_FERMI**2 * ma / math.pi * HBARC**2
     kv = np.where(allowed, pref * vector_kinematic_factor(e, t, ma), 0.0)

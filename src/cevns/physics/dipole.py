@@ -66,7 +66,7 @@ def _unit_dipole_cross_section(
                - x / (2.0 * e) * (1.0 - t / (2.0 * e) + ma / (2.0 * e))
                + x * x * (t - ma) / (8.0 * e * e))
     radius = nucleus.default_helm_rms_radius() if charge_radius is None else charge_radius
-    ff = helm_form_factor(momentum_transfer(t, ma), radius)
+    ff = helm_form_factor(momentum_transfer(t, ma), radius, nucleus.helm_skin)
     # α μ_B² = π α²/m_e² with μ_B = √(4πα)/(2 m_e): the prefactor for μ_eff in units of μ_B.
     pref = ALPHA_EM * MU_BOHR**2 * HBARC**2
     return np.where(allowed, pref * nucleus.Z**2 * ff**2 * bracket, 0.0)

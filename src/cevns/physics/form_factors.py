@@ -10,9 +10,13 @@ and rms radius R. Momenta are internal energy units (ħ = c = 1); ``q / HBARC`` 
 The value of s was lost from the paper. The default is **s = 1.0 fm** [A]: with it the paper's
 Table 3 neutron-radius intervals of CsI, Xe, Ge and Si are reproduced to ≤ 0.02 fm, against
 0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1 (docs/assumptions.md). Both
-enter every form factor and the default Helm radius R² = (3/5)(1.2 A^{1/3} fm)² + 3 s². Choose
-another value for a block of code with :func:`use_helm_skin` (analysis files: ``helm_skin_fm``);
-:func:`helm_skin_thickness` returns the value in force.
+enter every form factor and the default Helm radius R² = (3/5)(1.2 A^{1/3} fm)² + 3 s².
+
+There is no process-wide setting: the skin is an explicit argument here, and on the physics path it
+is a field of the target nucleus (:attr:`cevns.physics.nuclei.Nucleus.helm_skin`), set from the
+detector (:attr:`cevns.experiment.Detector.helm_skin_fm`, analysis files: ``helm_skin_fm``) or
+the COHERENT release model (:class:`cevns.fits.ReleaseModel`, 0.9 fm). Every result therefore
+depends only on its arguments, and every cache that keys on the detector keys on the skin.
 
 When R < √3 s (≈ 1.7 fm, reached only in neutron-radius scans of light nuclei) R₀² is negative. The
 function 3 j₁(x)/x depends on x² only and is analytic in it, so it is continued to x² < 0 as
@@ -22,8 +26,7 @@ This keeps scans over R_n smooth instead of raising at an arbitrary point.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
+import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,34 +40,19 @@ DEFAULT_HELM_SKIN = 1.0 * fm
 #: The Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1, the alternative.
 LEWIN_SMITH_HELM_SKIN = 0.9 * fm
 
-_SKIN: ContextVar[float] = ContextVar("cevns_helm_skin", default=DEFAULT_HELM_SKIN)
+
+def check_helm_skin(skin: float) -> float:
+    """``skin`` as a float if it is a finite positive length; else :class:`ConfigError`."""
+    value = float(skin)
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"helm_skin (Helm surface thickness) must be a finite length > 0, got "
+                          f"{value / fm:g} fm")
+    return value
 
 
-def helm_skin_thickness() -> float:
-    """The Helm surface thickness in force (internal length units)."""
-    return _SKIN.get()
-
-
-@contextmanager
-def use_helm_skin(skin: float):
-    """Use surface thickness ``skin`` (internal length units) inside a ``with`` block.
-
-    >>> from cevns.physics.units import fm
-    >>> with use_helm_skin(0.9 * fm):
-    ...     ...  # every form factor and default radius here uses s = 0.9 fm
-    """
-    if not (np.isfinite(skin) and skin > 0):
-        raise ConfigError(f"helm skin thickness must be positive, got {skin / fm:g} fm")
-    token = _SKIN.set(float(skin))
-    try:
-        yield
-    finally:
-        _SKIN.reset(token)
-
-
-def rms_radius_from_box_radius(box_radius: float, skin: float | None = None) -> float:
+def rms_radius_from_box_radius(box_radius: float, skin: float = DEFAULT_HELM_SKIN) -> float:
     """rms radius R of a Helm distribution with box radius R₀: R² = (3/5) R₀² + 3 s²."""
-    s = helm_skin_thickness() if skin is None else skin
+    s = check_helm_skin(skin)
     return float(np.sqrt(0.6 * box_radius**2 + 3.0 * s**2))
 
 
@@ -85,7 +73,7 @@ def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def helm_form_factor(
-    momentum_transfer: ArrayLike, rms_radius: float, skin: float | None = None
+    momentum_transfer: ArrayLike, rms_radius: float, skin: float = DEFAULT_HELM_SKIN
 ) -> NDArray[np.float64]:
     """Helm form factor F(|q|), normalised to F(0) = 1.
 
@@ -96,17 +84,17 @@ def helm_form_factor(
     rms_radius : float
         rms radius R of the nucleon distribution (internal length units), R > 0.
     skin : float, optional
-        Surface thickness s; default :func:`helm_skin_thickness` (1.0 fm unless changed).
+        Surface thickness s (internal length units); default :data:`DEFAULT_HELM_SKIN` (1.0 fm).
+        On the physics path it is passed explicitly, as ``nucleus.helm_skin``.
 
     Returns
     -------
     ndarray
         F(q), same shape as ``momentum_transfer``.
     """
-    if not rms_radius > 0:
-        raise ConfigError(f"rms_radius must be positive, got {rms_radius / fm:g} fm")
-    if skin is None:
-        skin = helm_skin_thickness()
+    if not (math.isfinite(rms_radius) and rms_radius > 0):
+        raise ConfigError(f"rms_radius must be a finite length > 0, got {rms_radius / fm:g} fm")
+    skin = check_helm_skin(skin)
     k = np.asarray(momentum_transfer, dtype=float) / HBARC
     box_radius_sq = (5.0 / 3.0) * rms_radius**2 - 5.0 * skin**2
     x2 = np.atleast_1d(k * k * box_radius_sq)

@@ -253,8 +253,8 @@ def _form_factors(nucleus: Nucleus, q, proton_radius: float | None, neutron_radi
     default_radius = nucleus.default_helm_rms_radius()
     rp = default_radius if proton_radius is None else proton_radius
     rn = default_radius if neutron_radius is None else neutron_radius
-    fp = helm_form_factor(q, rp)
-    fn = fp if rn == rp else helm_form_factor(q, rn)
+    fp = helm_form_factor(q, rp, nucleus.helm_skin)
+    fn = fp if rn == rp else helm_form_factor(q, rn, nucleus.helm_skin)
     return fp, fn
 
 
@@ -672,7 +672,7 @@ class NGIBasis:
     neutron_radius: float | None = None
     proton_radius: str = "default"
     hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS
-    spin_structure: SpinStructure = field(default=DEFAULT_SPIN_STRUCTURE, compare=False)
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE  # part of the cache key
     names: tuple[str, ...] = field(init=False)
     sterile_mass: float = field(default=0.0, init=False)
 

@@ -20,6 +20,7 @@ is an error naming it (:meth:`cevns.physics.nuclei.Nucleus.require_spin_data`), 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
@@ -43,8 +44,14 @@ class SpinStructure(Protocol):
         ...
 
 
+@dataclass(frozen=True)
 class HelmScaledSpinStructure:
-    """Default spin structure: zero-momentum normalisation × Helm(q)² (see module docstring)."""
+    """Default spin structure: zero-momentum normalisation × Helm(q)² (see module docstring).
+
+    A frozen dataclass without fields: all instances are equal, so bases that hold one compare
+    (and hash, as cache keys) by value. A spin structure of your own is part of a basis's cache
+    key too: make it hashable by value (a frozen dataclass) to share cache entries.
+    """
 
     def zero_momentum(self, nucleus: Nucleus, isospin: Isospin, multipole: Multipole) -> float:
         """S_ij^{T,L}(0) from ⟨S_p⟩, ⟨S_n⟩ and J."""
@@ -72,7 +79,7 @@ class HelmScaledSpinStructure:
         q = np.asarray(momentum_transfer, dtype=float)
         if s0 == 0.0:
             return np.zeros_like(q)
-        return s0 * helm_form_factor(q, nucleus.default_helm_rms_radius()) ** 2
+        return s0 * helm_form_factor(q, nucleus.default_helm_rms_radius(), nucleus.helm_skin) ** 2
 
 
 #: The spin structure used unless another is passed.

@@ -41,7 +41,7 @@ Strength: g (coefficient g⁴, :func:`upscattering_coefficients`); shape: m₄ a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
@@ -128,14 +128,14 @@ def _kinematics(
 
 
 def _scalar(k: _Kinematics, nucleus: Nucleus, charge: float) -> NDArray[np.float64]:
-    ff = helm_form_factor(k.q, nucleus.default_helm_rms_radius())
+    ff = helm_form_factor(k.q, nucleus.default_helm_rms_radius(), nucleus.helm_skin)
     kin = (2.0 * k.m_a + k.t) * (2.0 * k.m_a * k.t + k.m4**2) / (16.0 * math.pi * k.e**2)
     return k.propagator**2 * (charge * ff) ** 2 * kin
 
 
 def _vector(k: _Kinematics, nucleus: Nucleus, charge: float) -> NDArray[np.float64]:
     e, t, ma = k.e, k.t, k.m_a
-    ff = helm_form_factor(k.q, nucleus.default_helm_rms_radius())
+    ff = helm_form_factor(k.q, nucleus.default_helm_rms_radius(), nucleus.helm_skin)
     bracket = (1.0 - t / e - ma * t / (2.0 * e * e) + t * t / (2.0 * e * e)
                - k.m4**2 / (4.0 * e * e) * (1.0 + (2.0 * e - t) / ma))
     return k.propagator**2 * (charge * ff) ** 2 * ma / (2.0 * math.pi) * bracket
@@ -272,7 +272,7 @@ class UpscatteringBasis:
     sterile_mass: float
     mediator_mass: float
     vector_model: VectorModel = "universal"
-    spin_structure: SpinStructure = field(default=DEFAULT_SPIN_STRUCTURE, compare=False)
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE  # part of the cache key
 
     def __post_init__(self) -> None:
         _check_interaction(self.interaction)

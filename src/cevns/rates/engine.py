@@ -29,7 +29,6 @@ from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis
 from cevns.physics.constants import E_MICHEL_MAX
 from cevns.physics.flux import CONTINUOUS_SPECTRA, FLAVOURS, LINE_ENERGY
-from cevns.physics.form_factors import helm_skin_thickness
 from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
 from cevns.physics.nuclei import Nucleus
 
@@ -228,10 +227,12 @@ def basis_spectra(
     """Cached :func:`compute_basis_spectra`: one build per (detector, source, basis) value.
 
     The basis object must be hashable (frozen dataclasses are); its value — e.g. a mediator mass —
-    is the cache key, so a scan over a shape parameter builds each value once.
+    is the cache key, so a scan over a shape parameter builds each value once. The key is the
+    full value of every argument (docs/engine.md, "Cache keys"): the detector's and source's
+    declared fields (Helm skin, composition, threshold … — nothing else reaches the physics), the
+    basis's fields and the keyword arguments. No process-wide setting enters a result.
     """
-    # the Helm skin in force is part of the value of every form factor
-    key = (detector, source, basis, helm_skin_thickness(), tuple(sorted(kwargs.items())))
+    key = (detector, source, basis, tuple(sorted(kwargs.items())))
     hit = _CACHE.get(key)
     if hit is None:
         hit = compute_basis_spectra(detector, source, basis, **kwargs)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cevns.errors import ConfigError
 from cevns.experiment import Detector, Source, get_detector, get_source
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import SIN2_THETA_W
-from cevns.physics.cross_sections import sm_basis_coefficients
+from cevns.physics.cross_sections import check_sin2_theta_w, sm_basis_coefficients
 from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
 from cevns.physics.units import keV
 from cevns.rates.engine import basis_spectra
@@ -138,7 +139,13 @@ def sm_spectrum(
         Form-factor choices (e.g. a neutron radius); default one Helm form factor per nucleus.
     """
     det = get_detector(detector) if isinstance(detector, str) else detector
+    if not isinstance(det, Detector):
+        raise ConfigError(f"detector must be a Detector or a preset name, got {type(det).__name__}")
+    if source is not None and not isinstance(source, (Source, str)):
+        raise ConfigError(f"source must be a Source or a preset name, got {type(source).__name__}")
     src = source if isinstance(source, Source) else get_source(source or det.default_source)
+    if np.ndim(check_sin2_theta_w(sin2_theta_w, closed=False)) != 0:
+        raise ConfigError(f"sin2_theta_w must be one number here, got shape {np.shape(sin2_theta_w)}")
     if run_years is not None:
         src = src.with_run_years(run_years)
     bs = basis_spectra(det, src, basis or SMBasis())

@@ -104,6 +104,18 @@ class Scenario(ABC):
         rate have different kinematics (the SM with m₄ = 0 plus an up-scattering term with m₄).
         """
 
+    def basis_for(
+        self, shape: dict[str, float], detector: Detector, source: Source
+    ) -> CrossSectionBasis | tuple[CrossSectionBasis, ...]:
+        """The basis at ``shape`` for one detector at one source; what :meth:`counts` uses.
+
+        The default is :meth:`basis` (most bases do not depend on the experiment). A scenario
+        whose basis needs the baseline or the detector's lowest neutrino energy (3+1 oscillations)
+        overrides this: everything a result depends on is an argument, never an attribute that one
+        call sets and another reads.
+        """
+        return self.basis(shape)
+
     @abstractmethod
     def coefficients(self, strength: dict[str, np.ndarray]) -> np.ndarray:
         """Coefficients of the basis terms; arrays broadcast against each other."""
@@ -164,9 +176,6 @@ class Scenario(ABC):
             Shape ``(*grid_shape, n_bins)``.
         """
         self.check_names(values)
-        # what a basis may need beyond the parameters (the baseline of the source, the lowest
-        # neutrino energy of the detector): set for the duration of this call
-        self.context = {"detector": detector, "source": source}
         params = self.parameters
         full = {n: values.get(n, p.default) for n, p in params.items()}
         # defaults are not range-checked: NaN may stand for "each nucleus's own default"
@@ -233,10 +242,9 @@ class Scenario(ABC):
                 out[sel] = np.einsum("js,jb->sb", c, per_term.sum(axis=1))
         return out.reshape(grid_shape + (detector.n_bins,))
 
-
     def _term_counts(self, detector, source, point) -> np.ndarray:
         """Counts (n_terms, n_flavours, n_bins) of every basis term at one shape point."""
-        bases = self.basis(point)
+        bases = self.basis_for(point, detector, source)
         if not isinstance(bases, tuple):
             bases = (bases,)
         return np.concatenate([basis_spectra(detector, source, b).counts.sum(axis=2)

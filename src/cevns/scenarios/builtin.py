@@ -78,7 +78,7 @@ class StandardModel(Scenario):
             q = momentum_transfer(nodes, nuc.mass)
             for p, rn in enumerate(radii):
                 r = nuc.default_helm_rms_radius() if math.isnan(rn) else rn * fm
-                fn = helm_form_factor(q, r)
+                fn = helm_form_factor(q, r, nuc.helm_skin)
                 out[p, 1, k] = fn  # "ZN" ∝ F_p F_n
                 out[p, 2, k] = fn * fn  # "NN" ∝ F_n²
         return out

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from cevns.config import StrictModel, validate
-from cevns.errors import KinematicsError
+from cevns.errors import ConfigError, KinematicsError
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import E_MICHEL_MAX
 from cevns.physics.cross_sections import sm_basis_coefficients
@@ -116,8 +116,11 @@ class SterileOscillation(Scenario):
         }
 
     def basis(self, shape):
-        src = self.context["source"]
-        det = self.context["detector"]
+        raise ConfigError("scenario 'sterile-oscillation': the basis depends on the baseline and "
+                          "the detector; use basis_for(shape, detector, source)")
+
+    def basis_for(self, shape, detector, source):
+        src, det = source, detector
         dm2 = shape["delta_m2_eV2"] * eV**2
         baseline = src.baseline_m * m
         nodes, window = None, 0.0

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from cevns.datasets.coherent.containers import Parameter
 from cevns.errors import DataError
+from cevns.integrity import read_packaged_text, verify_tree
 
 #: Folder names of the packaged copies, by registry name.
 RELEASE_FOLDERS = {
@@ -23,19 +24,25 @@ RELEASE_FOLDERS = {
 }
 
 
-def packaged_data_dir(release: str) -> Path:
-    """Directory of the packaged copy of ``release``'s files."""
+def _package_folder(release: str) -> Path:
     root = resources.files("cevns.datasets.coherent").joinpath("data", RELEASE_FOLDERS[release])
     return Path(str(root))
 
 
+def packaged_data_dir(release: str) -> Path:
+    """Directory of the packaged copy of ``release``'s files, checked against the manifest.
+
+    Every file of the release is compared with its SHA-256 in ``cevns/data/SHA256SUMS``
+    (:mod:`cevns.integrity`): a modified packaged file is a :class:`DataError` naming it. A user's
+    own copy (``data_dir=``) is not compared, only format-checked by the readers.
+    """
+    return verify_tree(_package_folder(release),
+                       f"datasets/coherent/data/{RELEASE_FOLDERS[release]}")
+
+
 @cache
 def _supplementary() -> dict[str, Any]:
-    text = (
-        resources.files("cevns.datasets.coherent")
-        .joinpath("supplementary.toml")
-        .read_text(encoding="utf-8")
-    )
+    text = read_packaged_text("datasets/coherent/supplementary.toml")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # pragma: no cover - shipped file

@@ -1,0 +1,176 @@
+"""Whole-file checks of sensitivity analyses, run when the file is read (docs/errors-library.md).
+
+Everything that can be known from the file alone is checked before anything is computed or a scan
+store is created: the scenario and its options (of the analysis and of every variant), the names
+and values of ``truth``, ``fixed`` and ``ties``, the parameters of the grid axes, every detector
+override, and the memory the grid would take.
+
+Memory limit
+------------
+A grid is refused when it would need more than ``CEVNS_MAX_GRID_BYTES`` bytes (environment
+variable; default :data:`DEFAULT_MAX_GRID_BYTES` = 2 GiB), estimated before anything is allocated:
+
+* the axis values and the χ² results of every detector (and the combination) on the whole grid:
+  8 bytes × points × (detectors + 2);
+* one tile of the scan (⌈n_first/8⌉ rows of the first axis × the other axes) while it is computed:
+  8 bytes × tile points × bins × :data:`TILE_WORK_ARRAYS` (signal, observed, background and the
+  profiling work arrays of every bin).
+
+The error names the axis field (``x.num`` …), the number of points and the memory it would need.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from cevns.errors import ConfigError
+
+#: Default cap on the estimated memory of one analysis grid (bytes): 2 GiB.
+DEFAULT_MAX_GRID_BYTES = 2 * 1024**3
+#: Environment variable that overrides :data:`DEFAULT_MAX_GRID_BYTES` (an integer number of bytes).
+MAX_GRID_BYTES_ENV = "CEVNS_MAX_GRID_BYTES"
+#: Arrays of shape (tile points, bins) alive at once while a tile is profiled (an upper estimate).
+TILE_WORK_ARRAYS = 8
+#: Tiles per scan along the first axis (as :func:`cevns.analyses.sensitivity.scan_chi2` cuts them).
+TILES_PER_SCAN = 8
+
+
+def max_grid_bytes() -> int:
+    """The memory cap in bytes: ``CEVNS_MAX_GRID_BYTES`` if set, else 2 GiB."""
+    raw = os.environ.get(MAX_GRID_BYTES_ENV)
+    if raw is None or raw.strip() == "":
+        return DEFAULT_MAX_GRID_BYTES
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: not a number of bytes") from None
+    if value <= 0:
+        raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: must be a positive number of bytes")
+    return value
+
+
+def _gib(n: float) -> str:
+    return f"{n / 1024**3:.3g} GiB"
+
+
+def axis_length(axis) -> int:
+    """Number of points of an :class:`~cevns.analyses.sensitivity.AxisSpec` (no allocation)."""
+    return len(axis.values) if axis.values is not None else int(axis.num)
+
+
+def check_axis_size(n: int, where: str) -> None:
+    """One axis of ``n`` points alone must fit: its values take 8 bytes each."""
+    need = 8 * n
+    cap = max_grid_bytes()
+    if need > cap:
+        raise ConfigError(f"{where}: {n} points would need {_gib(need)} for the axis values "
+                          f"alone, above the limit {_gib(cap)} ({MAX_GRID_BYTES_ENV})")
+
+
+def check_grid_memory(axes: list[tuple[str, Any]], n_detectors: int, n_bins: int) -> None:
+    """Refuse a grid whose estimated memory exceeds :func:`max_grid_bytes` (see module docstring).
+
+    Parameters
+    ----------
+    axes : list of (field name, AxisSpec)
+        The grid axes in order, e.g. ``[("x", an.x), ("y", an.y)]``.
+    n_detectors : int
+        Detectors of the analysis.
+    n_bins : int
+        Largest number of reconstructed bins of any detector.
+    """
+    cap = max_grid_bytes()
+    lengths = [axis_length(ax) for _, ax in axes]
+    points = math.prod(lengths)
+    total = 8 * (points * (n_detectors + 2) + sum(lengths))
+    rows = max(1, math.ceil(lengths[0] / TILES_PER_SCAN))
+    tile_points = rows * math.prod(lengths[1:])
+    tile = 8 * tile_points * max(n_bins, 1) * TILE_WORK_ARRAYS
+    shape = " × ".join(str(n) for n in lengths)
+    # name the longest axis: the one to shorten
+    longest = max(range(len(axes)), key=lambda i: lengths[i])
+    field = f"{axes[longest][0]}.{'values' if axes[longest][1].values is not None else 'num'}"
+    if total > cap:
+        raise ConfigError(f"{field}: a grid of {shape} = {points} points for {n_detectors} "
+                          f"detector(s) would need {_gib(total)}, above the limit {_gib(cap)} "
+                          f"({MAX_GRID_BYTES_ENV})")
+    if tile > cap:
+        raise ConfigError(f"{field}: one scan tile of {tile_points} points × {n_bins} bins would "
+                          f"need about {_gib(tile)}, above the limit {_gib(cap)} "
+                          f"({MAX_GRID_BYTES_ENV})")
+
+
+def check_sensitivity(an) -> None:
+    """All name and size checks of a sensitivity analysis (raises :class:`ConfigError`).
+
+    ``an`` is a validated :class:`~cevns.analyses.sensitivity.SensitivityBase` (its own fields
+    are already well-typed); this checks what relates fields to each other and to the scenario.
+    """
+    axes = [(name, getattr(an, name)) for name in ("scan", "x", "y") if hasattr(an, name)]
+    for name, ax in axes:
+        check_axis_size(axis_length(ax), f"{name}.num")
+    variants = list(getattr(an, "variants", ()) or ())
+    cases: list[tuple[str, Any]] = [("", None)] + [(f"variants[{i}].", v)
+                                                    for i, v in enumerate(variants)]
+    scanned = [ax.parameter for _, ax in axes]
+    for prefix, variant in cases:
+        try:
+            scenario = an.scenario.build(variant.options if variant else None)
+        except ConfigError as exc:
+            where = f"{prefix}options" if variant and variant.options else "scenario"
+            raise ConfigError(f"{where}: {exc}") from None
+        params = scenario.parameters
+        def known(field: str, name: str, params=params) -> None:
+            if name not in params:
+                valid = ", ".join(sorted(params))
+                raise ConfigError(f"{field}: unknown parameter {name!r} of scenario "
+                                  f"{an.scenario.name!r}; valid choices: {valid}")
+
+        for name, ax in axes:
+            known(f"{name}.parameter", ax.parameter)
+        for key, value in an.truth.items():
+            known(f"truth.{key}", key)
+            params[key].check(value)
+        fixed = {**an.fixed, **(variant.fixed if variant else {})}
+        for key, value in fixed.items():
+            src = f"{prefix}fixed" if variant and key in variant.fixed else "fixed"
+            known(f"{src}.{key}", key)
+            if key in scanned:
+                raise ConfigError(f"{src}.{key}: {key!r} is a grid axis; it cannot also be fixed")
+            params[key].check(value)
+        ties = {**an.ties, **(variant.ties if variant else {})}
+        for key, tie in ties.items():
+            src = f"{prefix}ties" if variant and key in variant.ties else "ties"
+            known(f"{src}.{key}", key)
+            known(f"{src}.{key}.to", tie.to)
+            if tie.to not in scanned:
+                raise ConfigError(f"{src}.{key}.to: {tie.to!r} is not a scanned parameter "
+                                  f"({', '.join(scanned)})")
+            if key in scanned:
+                raise ConfigError(f"{src}.{key}: {key!r} is a grid axis; it cannot also be tied")
+        secondary = getattr(an, "secondary_x", None)
+        # with variants, only the variants are computed (each must tie the secondary axis)
+        if secondary is not None and (variant is not None or not variants):
+            known("secondary_x", secondary)
+            tie = ties.get(secondary)
+            if tie is None or tie.to != scanned[0]:
+                raise ConfigError(f"secondary_x {secondary!r}: {prefix or 'the analysis '}needs "
+                                  f"ties.{secondary}.to = {scanned[0]!r}")
+        if variant is not None and variant.detector_overrides:
+            unknown = set(variant.detector_overrides) - set(an.detectors)
+            if unknown:
+                raise ConfigError(f"{prefix}detector_overrides: {sorted(unknown)} not among "
+                                  f"detectors {list(an.detectors)}")
+            merged = {d: {**an.detector_overrides.get(d, {}),
+                          **variant.detector_overrides.get(d, {})}
+                      for d in {*an.detector_overrides, *variant.detector_overrides}}
+            an.build_detectors(merged)  # validates the merged overrides
+    reference = getattr(an, "reference", {}) or {}
+    unknown = set(reference) - {*an.detectors, "combined"}
+    if unknown:
+        raise ConfigError(f"reference: {sorted(unknown)} are not detectors of the analysis "
+                          f"({', '.join([*an.detectors, 'combined'])})")
+    detectors = an.build_detectors()
+    check_grid_memory(axes, len(detectors), max(d.n_bins for d in detectors))

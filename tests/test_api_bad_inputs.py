@@ -1,0 +1,122 @@
+"""Bad inputs through the Python API: each is a CevnsError whose message names the field.
+
+NaN, ±inf, negative and out-of-range numbers, unknown names, and copies of valid objects with
+invalid values (``model_copy(update=...)``, ``replace``) — none may give a NaN, an infinite or a
+negative table, a ZeroDivisionError or a stale object.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cevns.errors import CevnsError, KinematicsError, UnknownNameError
+from cevns.experiment import Detector, Source, get_detector, get_source
+from cevns.physics.cross_sections import sm_basis_coefficients
+from cevns.physics.form_factors import helm_form_factor
+from cevns.physics.nuclei import get_nucleus
+from cevns.physics.units import MeV, fm
+from cevns.rates import sm_spectrum
+from cevns.scenarios import get_scenario
+
+NAN, INF = math.nan, math.inf
+CSI = get_detector("CsI")
+ESS = get_source("ess")
+AR = get_detector("Ar")
+
+CASES = {
+    # detectors: every way of making a changed copy re-validates
+    "copy-negative-mass": (lambda: CSI.model_copy(update={"mass_kg": -5}), "mass_kg"),
+    "replace-inf-mass": (lambda: CSI.replace(mass_kg=INF), "mass_kg"),
+    "replace-nan-mass": (lambda: CSI.replace(mass_kg=NAN), "mass_kg"),
+    "nan-threshold": (lambda: CSI.replace(threshold_keVnr=NAN), "threshold_keVnr"),
+    "negative-threshold": (lambda: CSI.model_copy(update={"threshold_keVnr": -1.0}),
+                           "threshold_keVnr"),
+    "unreachable-threshold": (lambda: CSI.replace(threshold_keVnr=500.0), "threshold_keVnr"),
+    "inf-sigma0": (lambda: CSI.replace(resolution={"law": "sqrt-threshold", "sigma0": INF}),
+                   "resolution.sigma0"),
+    "inf-background": (lambda: CSI.replace(background={"rate_ckkd": INF}),
+                       "background.rate_ckkd"),
+    "negative-background": (lambda: CSI.replace(background={"rate_ckkd": -1.0}),
+                            "background.rate_ckkd"),
+    "efficiency-above-one": (lambda: CSI.replace(efficiency=1.5), "efficiency"),
+    "zero-helm-skin": (lambda: CSI.replace(helm_skin_fm=0.0), "helm_skin_fm"),
+    "nan-helm-skin": (lambda: CSI.model_copy(update={"helm_skin_fm": NAN}), "helm_skin_fm"),
+    "unknown-detector-field": (lambda: CSI.replace(treshold_keVnr=5.0), "treshold_keVnr"),
+    "no-targets": (lambda: CSI.replace(targets=()), "targets"),
+    "unknown-element": (lambda: CSI.replace(targets=({"element": "Xx"},)), "element"),
+    "nan-bin-edge": (lambda: CSI.replace(binning={"rule": "edges", "edges_keVnr": (1.0, NAN)}),
+                     "edges_keVnr"),
+    "constructor-inf-mass": (lambda: Detector(**{**AR.model_dump(), "mass_kg": INF}), "mass_kg"),
+    "model-construct-negative-mass": (
+        lambda: Detector.model_construct(**{**AR.model_dump(), "mass_kg": -1.0}), "mass_kg"),
+    "assign-a-field": (lambda: setattr(CSI, "mass_kg", 5.0), "mass_kg"),
+    # sources
+    "copy-zero-baseline": (lambda: ESS.model_copy(update={"baseline_m": 0}), "baseline_m"),
+    "inf-baseline": (lambda: ESS.replace(baseline_m=INF), "baseline_m"),
+    "inf-run-years": (lambda: ESS.replace(run_years=INF), "run_years"),
+    "with-run-years-inf": (lambda: ESS.with_run_years(INF), "run_years"),
+    "with-run-years-nan": (lambda: ESS.with_run_years(NAN), "run_years"),
+    "with-run-years-negative": (lambda: ESS.with_run_years(-1.0), "run_years"),
+    "with-run-years-text": (lambda: ESS.with_run_years("three"), "run_years"),
+    "duty-factor-above-one": (lambda: ESS.replace(duty_factor=2.0), "duty_factor"),
+    "nan-pot": (lambda: ESS.replace(pot_per_year=NAN), "pot_per_year"),
+    "constructor-inf-flux": (lambda: Source(**{**ESS.model_dump(), "nu_per_flavour_per_pot": INF}),
+                             "nu_per_flavour_per_pot"),
+    # rates and physics functions
+    "spectrum-nan-sin2w": (lambda: sm_spectrum(CSI, sin2_theta_w=NAN), "sin2_theta_w"),
+    "spectrum-sin2w-five": (lambda: sm_spectrum(CSI, sin2_theta_w=5.0), "sin2_theta_w"),
+    "spectrum-sin2w-zero": (lambda: sm_spectrum(CSI, sin2_theta_w=0.0), "sin2_theta_w"),
+    "spectrum-inf-run-years": (lambda: sm_spectrum(CSI, run_years=INF), "run_years"),
+    "spectrum-unknown-detector": (lambda: sm_spectrum("NoSuchDetector"), "detector"),
+    "spectrum-unknown-source": (lambda: sm_spectrum(CSI, "no-such-source"), "source"),
+    "coefficients-inf": (lambda: sm_basis_coefficients(INF), "sin2_theta_w"),
+    "coefficients-array-with-nan": (lambda: sm_basis_coefficients(np.array([0.2, NAN])),
+                                    "sin2_theta_w"),
+    "helm-nan-skin": (lambda: helm_form_factor(10 * MeV, 4.8 * fm, NAN), "helm_skin"),
+    "helm-inf-radius": (lambda: helm_form_factor(10 * MeV, INF), "rms_radius"),
+    "nucleus-negative-skin": (lambda: get_nucleus("Cs133").with_helm_skin(-1.0 * fm), "helm_skin"),
+    # scenarios
+    "unknown-scenario": (lambda: get_scenario("no-such-model"), "scenario"),
+    "unknown-scenario-option": (lambda: get_scenario("sm", form_factors="common"), "form_factors"),
+    "unknown-parameter": (lambda: get_scenario("sm").counts(CSI, ESS, {"sin2w": 0.2}), "sin2w"),
+    "nan-parameter": (lambda: get_scenario("sm").counts(CSI, ESS, {"sin2_theta_w": NAN}),
+                      "sin2_theta_w"),
+    "negative-coupling": (lambda: get_scenario("ngi", interaction="vector").counts(
+        CSI, ESS, {"coupling": -1e-4}), "coupling"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_a_named_cevns_error(case):
+    make, field = CASES[case]
+    with pytest.raises(CevnsError) as info:
+        make()
+    assert field in str(info.value), f"{case}: {info.value!s} does not name {field!r}"
+
+
+def test_enough_cases():
+    assert len(CASES) >= 25
+
+
+def test_kinds_of_error():
+    with pytest.raises(KinematicsError):
+        CSI.replace(threshold_keVnr=500.0)
+    with pytest.raises(UnknownNameError):
+        sm_spectrum("NoSuchDetector")
+
+
+def test_failed_copy_leaves_the_original_intact():
+    before = sm_spectrum(CSI).total_signal
+    with pytest.raises(CevnsError):
+        CSI.model_copy(update={"mass_kg": -5})
+    assert CSI.mass_kg > 0
+    assert sm_spectrum(CSI).total_signal == before
+
+
+def test_derived_arrays_are_read_only():
+    # derived state of an immutable detector cannot be changed behind the cache's back
+    with pytest.raises(ValueError, match="read-only"):
+        CSI.bin_edges[0] = 0.0
