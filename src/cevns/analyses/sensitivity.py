@@ -510,6 +510,8 @@ def _tie_ratio(an: ExclusionAnalysis, variant: Variant, name: str) -> float:
 
 @register_kind("exclusion", ExclusionAnalysis, "exclusion curves in a (shape, strength) plane")
 def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    from cevns.analyses.edges import refined_exclusion
+
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     variants = an.variants or (Variant(label=an.scenario.options.get("interaction", an.name)),)
     rows, notes = [], []
@@ -529,7 +531,10 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         if an.secondary_x:
             ratio = _tie_ratio(an, variant, an.secondary_x)
             targets.append((flat[panel * 2 + 1], ratio))
-        chi2 = _ordered(an, scan_chi2(an, out, options,
+        # grid refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py)
+        an_v = refined_exclusion(an, v_index if an.variants else None, options.quick)
+        x = an_v.x.grid(options.quick)
+        chi2 = _ordered(an, scan_chi2(an_v, out, options,
                                       variant_index=v_index if an.variants else None))
         for c_index, (name, values) in enumerate(chi2.items()):
             if name != "combined" and not an.per_detector and len(chi2) > 1:
@@ -559,6 +564,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         for ax, _ in targets:
             if an.panels == "per-variant":
                 ax.set_title(variant.label, fontsize=9)
+    x = an.x.grid(options.quick)
     for i, ax in enumerate(flat[:n_panels]):
         secondary = an.secondary_x is not None and i % 2 == 1
         panel_variant = variants[i // (2 if an.secondary_x else 1)] \
