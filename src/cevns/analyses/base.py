@@ -156,7 +156,7 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
 
 def kinds() -> dict[str, Kind]:
     """Registered analysis kinds."""
-    from cevns.analyses import runners, sensitivity  # noqa: F401  (registers the built-in kinds)
+    from cevns.analyses import runners, running, sensitivity  # noqa: F401  (registers kinds)
 
     return dict(_KINDS)
 
