@@ -136,6 +136,15 @@ class SensitivityBase(AnalysisBase):
         raise NotImplementedError
 
 
+class ExternalRow(StrictModel):
+    """A row of a published limit printed below a table's own rows (e.g. Table 5's oscillation
+    limit); ``value`` None when the paper's number did not survive."""
+
+    label: str
+    value: float | None = None
+    reference: str
+
+
 class ProfileAnalysis(SensitivityBase):
     """Δχ² along one parameter (Tables 3–5; Figs. 2, 4, 8, 15, 17)."""
 
@@ -145,6 +154,9 @@ class ProfileAnalysis(SensitivityBase):
     table: Literal["interval", "best-interval", "limit"] = "best-interval"
     reference: dict[str, tuple[float, float]] = {}
     reference_label: str = "paper"
+    reference_note: str = Field(default="", description="where the paper's numbers come from, or "
+                                "why there is no reference column; printed with the table")
+    external: tuple[ExternalRow, ...] = ()
     xlabel: str = ""
     show: Literal["all", "combined"] = "all"
 
@@ -436,7 +448,14 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     ax.legend(fontsize=8)
     files += save_figure(fig, out, an.name, quick=options.quick)
     caption = (f"{an.title} — intervals at Δχ² = {table_level:.3g} ({level_label(an.table_level)})"
-               f"; {an.paper}")
+               f"; {an.paper}" + (f". {an.reference_note}" if an.reference_note else ""))
+    if an.external:
+        main = "limit" if an.table == "limit" else "best" if an.table == "best-interval" else "lower"
+        for row in rows:
+            row["source"] = "this work"
+        for ext in an.external:
+            rows.append({**{k: None for k in rows[0]}, "detector": ext.label, main: ext.value,
+                         "source": ext.reference})
     files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
     return files
 
