@@ -156,7 +156,12 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
 
 def kinds() -> dict[str, Kind]:
     """Registered analysis kinds."""
-    from cevns.analyses import runners, running, sensitivity  # noqa: F401  (registers kinds)
+    from cevns.analyses import (  # noqa: F401  (registers the built-in kinds)
+        appendix_b,
+        runners,
+        running,
+        sensitivity,
+    )
 
     return dict(_KINDS)
 
