@@ -462,6 +462,8 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
 
 @register_kind("scan2d", Scan2DAnalysis, "Δχ² on a 2D grid with contours")
 def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    from cevns.analyses.bestfit import write_scan_netcdf
+
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     files: list[Path] = []
     variants = list(enumerate(an.variants)) or [(None, None)]
@@ -472,7 +474,7 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
         for name, values in chi2.items():
             scan = Scan2D(x, y, values, x_name=an.x.parameter, y_name=an.y.parameter)
             path = out / f"{an.name}{tag}_{name}.nc"
-            scan.to_netcdf(path)
+            write_scan_netcdf(scan, path)  # undetermined best-fit coordinates as NaN
             csv = out / f"{an.name}{tag}_{name}_contours.csv"
             scan.to_csv(csv, levels=list(an.stats.levels))
             files += [path, csv]
