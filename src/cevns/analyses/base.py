@@ -164,7 +164,12 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
 def kinds() -> dict[str, Kind]:
     """Registered analysis kinds: built-in, registered in code, and plug-ins (entry-point group
     ``cevns.analysis_kinds``, each pointing at a :class:`Kind`)."""
-    from cevns.analyses import runners, sensitivity  # noqa: F401  (registers the built-in kinds)
+    from cevns.analyses import (  # noqa: F401  (registers the built-in kinds)
+        appendix_b,
+        runners,
+        running,
+        sensitivity,
+    )
     from cevns.plugins import ANALYSIS_KIND_GROUP, PluginError, load_group
 
     for name, obj, where in load_group(ANALYSIS_KIND_GROUP):

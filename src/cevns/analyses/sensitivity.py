@@ -144,6 +144,15 @@ class SensitivityBase(AnalysisBase):
         return self
 
 
+class ExternalRow(StrictModel):
+    """A row of a published limit printed below a table's own rows (e.g. Table 5's oscillation
+    limit); ``value`` None when the paper's number did not survive."""
+
+    label: str
+    value: float | None = None
+    reference: str
+
+
 class ProfileAnalysis(SensitivityBase):
     """Δχ² along one parameter (Tables 3–5; Figs. 2, 4, 8, 15, 17)."""
 
@@ -153,6 +162,9 @@ class ProfileAnalysis(SensitivityBase):
     table: Literal["interval", "best-interval", "limit"] = "best-interval"
     reference: dict[str, tuple[float, float]] = {}
     reference_label: str = "paper"
+    reference_note: str = Field(default="", description="where the paper's numbers come from, or "
+                                "why there is no reference column; printed with the table")
+    external: tuple[ExternalRow, ...] = ()
     xlabel: str = ""
     show: Literal["all", "combined"] = "all"
 
@@ -443,13 +455,22 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     ax.legend(fontsize=8)
     files += save_figure(fig, out, an.name, quick=options.quick)
     caption = (f"{an.title} — intervals at Δχ² = {table_level:.3g} ({level_label(an.table_level)})"
-               f"; {an.paper}")
+               f"; {an.paper}" + (f". {an.reference_note}" if an.reference_note else ""))
+    if an.external:
+        main = "limit" if an.table == "limit" else "best" if an.table == "best-interval" else "lower"
+        for row in rows:
+            row["source"] = "this work"
+        for ext in an.external:
+            rows.append({**{k: None for k in rows[0]}, "detector": ext.label, main: ext.value,
+                         "source": ext.reference})
     files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
     return files
 
 
 @register_kind("scan2d", Scan2DAnalysis, "Δχ² on a 2D grid with contours")
 def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    from cevns.analyses.bestfit import write_scan_netcdf
+
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     files: list[Path] = []
     variants = list(enumerate(an.variants)) or [(None, None)]
@@ -460,7 +481,7 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
         for name, values in chi2.items():
             scan = Scan2D(x, y, values, x_name=an.x.parameter, y_name=an.y.parameter)
             path = out / f"{an.name}{tag}_{name}.nc"
-            scan.to_netcdf(path)
+            write_scan_netcdf(scan, path)  # undetermined best-fit coordinates as NaN
             csv = out / f"{an.name}{tag}_{name}_contours.csv"
             scan.to_csv(csv, levels=list(an.stats.levels))
             files += [path, csv]
@@ -517,6 +538,8 @@ def _tie_ratio(an: ExclusionAnalysis, variant: Variant, name: str) -> float:
 
 @register_kind("exclusion", ExclusionAnalysis, "exclusion curves in a (shape, strength) plane")
 def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    from cevns.analyses.edges import refined_exclusion
+
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     variants = an.variants or (Variant(label=an.scenario.options.get("interaction", an.name)),)
     rows, notes = [], []
@@ -536,7 +559,10 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         if an.secondary_x:
             ratio = _tie_ratio(an, variant, an.secondary_x)
             targets.append((flat[panel * 2 + 1], ratio))
-        chi2 = _ordered(an, scan_chi2(an, out, options,
+        # grid refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py)
+        an_v = refined_exclusion(an, v_index if an.variants else None, options.quick)
+        x = an_v.x.grid(options.quick)
+        chi2 = _ordered(an, scan_chi2(an_v, out, options,
                                       variant_index=v_index if an.variants else None))
         for c_index, (name, values) in enumerate(chi2.items()):
             if name != "combined" and not an.per_detector and len(chi2) > 1:
@@ -566,6 +592,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         for ax, _ in targets:
             if an.panels == "per-variant":
                 ax.set_title(variant.label, fontsize=9)
+    x = an.x.grid(options.quick)
     for i, ax in enumerate(flat[:n_panels]):
         secondary = an.secondary_x is not None and i % 2 == 1
         panel_variant = variants[i // (2 if an.secondary_x else 1)] \
