@@ -109,3 +109,16 @@ def test_clear_errors(spectrum):
         Spectrum.from_dataframe(df.drop(columns="counts"))
     with pytest.raises(ConfigError, match="axes"):
         Spectrum.from_hist(spectrum.to_hist("background"), spectrum.to_hist("background"))
+
+
+def test_docs_example_runs(tmp_path, monkeypatch):
+    """The first code block of docs/exports.md runs as shown (its asserts included)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "exports.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    assert "to_hist" in block and "from_dataframe" in block
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "docs/exports.md", "exec"), {})
+    assert (tmp_path / "csi_spectrum.nc").exists()
