@@ -127,8 +127,8 @@ class _Builder:
 
     def table(self, name: str, description: str, location: str, variables, *,
               keywords: dict | None = None, image: Path | None = None):
-        if name in self.names:
-            raise DataError(f"HEPData table name {name!r} used twice")
+        if _table_file(name) in {_table_file(n) for n in self.names}:
+            raise DataError(f"HEPData table name {name!r} used twice (file {_table_file(name)})")
         table = self.lib.Table(name)
         table.description = description
         table.location = location
