@@ -76,6 +76,7 @@ def test_submission_is_valid_and_complete(submission):
 def test_spectrum_table_numbers(submission, results):
     entry, data = _table(submission, "spec CsI")
     assert entry["location"] == "Fig. X"
+    assert "--quick" in entry["description"]  # the fixture ran with RunOptions(quick=True)
     assert entry["additional_resources"][0]["location"] == "spec.png"
     with open(results / "spec" / "spec_spectra.csv") as fh:
         rows = [r for r in csv.DictReader(fh) if r["detector"] == "CsI"]

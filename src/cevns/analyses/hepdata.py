@@ -115,6 +115,7 @@ class _Builder:
         self.sub.comment = _ABSTRACT
         self.sub.add_link("arXiv:2501.12443", "https://arxiv.org/abs/2501.12443")
         self.names: list[str] = []
+        self.note = ""  # appended to every table description of the current item
 
     def variable(self, name, values, *, units="", independent=True, binned=False,
                  qualifiers=()):
@@ -130,7 +131,7 @@ class _Builder:
         if _table_file(name) in {_table_file(n) for n in self.names}:
             raise DataError(f"HEPData table name {name!r} used twice (file {_table_file(name)})")
         table = self.lib.Table(name)
-        table.description = description
+        table.description = description + self.note
         table.location = location
         for var in variables:
             table.add_variable(var)
@@ -404,9 +405,11 @@ def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
         with os_errors(folder / "config.json", "read"):
             config = json.loads((folder / "config.json").read_text())
             prov_path = folder / "provenance.json"
-            files = json.loads(prov_path.read_text())["files"] if prov_path.exists() else \
-                sorted(p.name for p in folder.iterdir())
+            prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
+            files = prov.get("files") or sorted(p.name for p in folder.iterdir())
         an = parse_analysis(config, where=str(folder / "config.json"))
+        b.note = (" Coarse preview grids (cevns reproduce --quick), not the paper's resolution."
+                  if prov.get("quick") else "")
         image = folder / f"{an.name}.png"
         image = image if image.exists() else None
         converter = {"spectra": _spectra, "event-table": _event_table, "profile": _profile,

@@ -312,10 +312,15 @@ class Spectrum:
                 f"signal {self.total_signal:.1f} ({flav}); background {self.total_background:.1f})")
 
     def _repr_html_(self) -> str:
+        from html import escape
+
         cells = "".join(f"<td>{v:.1f}</td>" for v in self.per_flavour.values())
-        heads = "".join(f"<th>{FLAVOUR_LABELS[f]}</th>" for f in self.flavours)
-        return (f"<table><tr><th>detector</th>{heads}<th>signal</th><th>background</th></tr>"
-                f"<tr><td>{self.detector}</td>{cells}<td>{self.total_signal:.1f}</td>"
+        heads = "".join(f"<th>{escape(FLAVOUR_LABELS.get(f, f))}</th>" for f in self.flavours)
+        return (f"<table><caption>{escape(self.detector)}: {len(self.background)} bins on "
+                f"[{self.edges_keVnr[0]:.4g}, {self.edges_keVnr[-1]:.4g}] keVnr, "
+                f"{self.run_years:g} yr</caption>"
+                f"<tr><th>detector</th>{heads}<th>signal</th><th>background</th></tr>"
+                f"<tr><td>{escape(self.detector)}</td>{cells}<td>{self.total_signal:.1f}</td>"
                 f"<td>{self.total_background:.1f}</td></tr></table>")
 
 
