@@ -307,7 +307,8 @@ class Spectrum:
         return ax
 
     def __repr__(self) -> str:
-        flav = ", ".join(f"{FLAVOUR_LABELS[f]}: {v:.1f}" for f, v in self.per_flavour.items())
+        flav = ", ".join(f"{FLAVOUR_LABELS.get(f, f)}: {v:.1f}"
+                         for f, v in self.per_flavour.items())
         return (f"Spectrum({self.detector}, {len(self.background)} bins, {self.run_years:g} yr; "
                 f"signal {self.total_signal:.1f} ({flav}); background {self.total_background:.1f})")
 
