@@ -48,11 +48,10 @@ def undetermined_parameters(scan, level: float = DETERMINED_LEVEL) -> list[str]:
     return out
 
 
-def write_scan_netcdf(scan, path: Path) -> list[str]:
-    """Write ``scan`` to netCDF like :meth:`Scan2D.to_netcdf`, with undetermined best-fit
-    coordinates replaced by NaN and listed in the attribute ``undetermined``; return that list."""
+def mark_undetermined(scan, ds) -> list[str]:
+    """Replace undetermined best-fit coordinates of ``scan`` in the Dataset ``ds`` by NaN, list
+    them in the attribute ``undetermined`` (with a ``best_note``); return that list."""
     flat = undetermined_parameters(scan)
-    ds = scan.to_dataset()
     for name in flat:
         ds.attrs[f"best_{name}"] = float("nan")
     ds.attrs["undetermined"] = ",".join(flat)
@@ -60,8 +59,20 @@ def write_scan_netcdf(scan, path: Path) -> list[str]:
         ds.attrs["best_note"] = ("flat direction for " + ", ".join(flat) + " (no 1σ interval "
                                  "inside the grid, or a flat-bottomed valley): the grid minimum "
                                  "there is arbitrary")
+    return flat
+
+
+def write_scan_netcdf(scan, path: Path) -> list[str]:
+    """Write ``scan`` to netCDF like :meth:`Scan2D.to_netcdf`, with undetermined best-fit
+    coordinates replaced by NaN (:func:`mark_undetermined`); return their names.
+
+    Analyses write through :func:`cevns.analyses.cf.write_scan_netcdf`, which adds the CF
+    attributes and applies the same marking.
+    """
+    ds = scan.to_dataset()
+    flat = mark_undetermined(scan, ds)
     ds.to_netcdf(path, engine="h5netcdf")
     return flat
 
 
-__all__ = ["DETERMINED_LEVEL", "undetermined_parameters", "write_scan_netcdf"]
+__all__ = ["DETERMINED_LEVEL", "mark_undetermined", "undetermined_parameters", "write_scan_netcdf"]

@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
+from cevns.analyses.cf import exclusion_dataset, profile_dataset, write_dataset, write_scan_netcdf
 from cevns.analyses.checks import check_axis_size, check_sensitivity
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
@@ -453,6 +454,8 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     ax.set_ylabel(r"$\Delta\chi^2$")
     ax.set_title(an.title, fontsize=10)
     ax.legend(fontsize=8)
+    files.append(write_dataset(profile_dataset(x, chi2, an, levels=an.stats.levels),
+                               out / f"{an.name}_profile.nc"))  # CF netCDF (analyses/cf.py)
     files += save_figure(fig, out, an.name, quick=options.quick)
     caption = (f"{an.title} — intervals at Δχ² = {table_level:.3g} ({level_label(an.table_level)})"
                f"; {an.paper}" + (f". {an.reference_note}" if an.reference_note else ""))
@@ -469,8 +472,6 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
 
 @register_kind("scan2d", Scan2DAnalysis, "Δχ² on a 2D grid with contours")
 def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]:
-    from cevns.analyses.bestfit import write_scan_netcdf
-
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     files: list[Path] = []
     variants = list(enumerate(an.variants)) or [(None, None)]
@@ -481,7 +482,9 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
         for name, values in chi2.items():
             scan = Scan2D(x, y, values, x_name=an.x.parameter, y_name=an.y.parameter)
             path = out / f"{an.name}{tag}_{name}.nc"
-            write_scan_netcdf(scan, path)  # undetermined best-fit coordinates as NaN
+            # CF attributes; undetermined best-fit coordinates as NaN (analyses/cf.py, bestfit.py)
+            write_scan_netcdf(scan, path, an, detector=name, levels=an.stats.levels,
+                              variant=variant)
             csv = out / f"{an.name}{tag}_{name}_contours.csv"
             scan.to_csv(csv, levels=list(an.stats.levels))
             files += [path, csv]
@@ -552,6 +555,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     flat = list(axes.flat)
     level = level_value(an.level)
     files: list[Path] = []
+    curves, ratios = [], {}  # for the CF netCDF of all curves (analyses/cf.py)
     for v_index, variant in enumerate(variants):
         panel = v_index if an.panels == "per-variant" else 0
         targets = [(flat[panel * (2 if an.secondary_x else 1)], 1.0)]
@@ -573,6 +577,9 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                              f"below {level:.3g}; e.g. no spin-carrying nuclei for axial/tensor)")
                 continue
             curve = exclusion_curve(x, y, delta, an.level)
+            curves.append((variant.label, name, curve))
+            if ratio is not None:
+                ratios[variant.label] = ratio
             for xi, yi, ok in zip(curve.mass, curve.limit, curve.found, strict=True):
                 if ok:
                     row = {an.x_column: float(xi), an.y_column: float(yi)}
@@ -613,6 +620,8 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
                           "extend the coupling axis")
     files += write_table(rows, out, an.name, floatfmt=".6g")[:1]
+    files.append(write_dataset(exclusion_dataset(an, curves, secondary=ratios or None),
+                               out / f"{an.name}_exclusion.nc"))
     if notes:
         path = out / f"{an.name}_notes.md"
         path.write_text("\n".join(f"- {n}" for n in notes) + "\n")
