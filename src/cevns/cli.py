@@ -144,6 +144,34 @@ def _sigterm(signum, frame):  # pragma: no cover - exercised by the subprocess t
 _MAIN_PID = [os.getpid()]
 
 
+class _LogFilter:
+    """Drop the library's own interrupt notice: the command line prints the resume command."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return not str(record.msg).startswith("scan interrupted")
+
+
+@contextmanager
+def _cli_logging():
+    """Warnings of the ``cevns`` loggers as plain ``warning: …`` lines on stderr (this command only)."""
+    import logging
+
+    class Plain(logging.Formatter):
+        def format(self, record):
+            return f"{record.levelname.lower()}: {record.getMessage()}"
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Plain())
+    handler.addFilter(_LogFilter())
+    logger = logging.getLogger("cevns")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cevns`` script: run the command, map every outcome to an exit status."""
     _MAIN_PID[0] = os.getpid()
@@ -155,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
         previous = None
     usage_errors = _usage_error_types()
     try:
-        code = app(args=argv, prog_name="cevns", standalone_mode=False)
+        with _cli_logging():
+            code = app(args=argv, prog_name="cevns", standalone_mode=False)
         if code == EXIT_INTERRUPTED:  # typer's own handling of a Ctrl-C outside a long command
             _say("interrupted")
     except Interrupted as exc:
@@ -765,7 +794,7 @@ def reproduce(
                     "  cevns fit coherent-lar-2020 --data-dir ~/coherent/lar --out results/lar")
 def fit(
     release: Annotated[str, typer.Argument(
-        help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020")],
+        metavar="RELEASE", help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020")],
     parameter: Annotated[list[str] | None, typer.Option(
         "--parameter", "-p", help="n_cevns, n_cevns_release (LAr), sin2_theta_w, neutron_radius_fm "
         "(CsI), ngi_{scalar,vector,axial,tensor}_coupling (repeatable; default: the release's set)")

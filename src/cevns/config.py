@@ -29,7 +29,7 @@ class StrictModel(BaseModel):
     :class:`KinematicsError`) naming every bad field, like :func:`validate` does.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     def __eq__(self, other: object) -> bool:
         # compare declared fields only: cached properties (arrays) live in __dict__ too
