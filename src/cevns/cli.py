@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_INTERRUPTED
     except usage_errors as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # ``cevns`` alone: the help, as usage error
-            _say(exc.format_message())
+            if exc.format_message().strip():  # (typer's rich help has been printed already)
+                _say(exc.format_message())
         else:
             _say(_usage_message(exc))
         code = getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
