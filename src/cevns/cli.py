@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         _debug_traceback()
         _say(f"error: {exc}")
         code = EXIT_USAGE
-    except BrokenPipeError:  # ``cevns info | head``: stop quietly
+    except BrokenPipeError:  # ``cevns info | head``: stop quietly (status 1, as typer does)
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

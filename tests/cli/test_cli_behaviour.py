@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -298,3 +299,28 @@ def test_check_out_dir_messages(tmp_path):
     with pytest.raises(Exception, match=r"cannot resume.*x: 1 → 2"):
         cli._check_out_dir(tmp_path, {"x": 2}, "b", resume=True, force=False)
     cli._check_out_dir(tmp_path, {"x": 2}, "b", resume=False, force=True)  # --force: no error
+
+
+def test_documented_exit_statuses_match_the_code():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text()
+    table = doc.split("## Exit statuses")[1].split("##")[0]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
+    assert documented == {cli.EXIT_OK, cli.EXIT_INTERNAL, cli.EXIT_USAGE, cli.EXIT_INTERRUPTED}
+
+
+def test_broken_pipe_is_quiet():
+    proc = subprocess.Popen([*CEVNS, "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader went away
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == cli.EXIT_INTERNAL and err == ""
+
+
+@pytest.mark.slow
+def test_fit_json(tmp_path, capsys):
+    code, out, err = run_main(["fit", "coherent-csi-2017", "-p", "n_cevns", "--json",
+                               "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    (row,) = doc["parameters"]
+    assert row["parameter"] == "n_cevns" and row["lower"] < row["best"] < row["upper"]
+    assert doc["files"] and "files in" in err
