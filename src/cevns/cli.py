@@ -175,8 +175,8 @@ def _cli_logging():
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cevns`` script: run the command, map every outcome to an exit status."""
     _MAIN_PID[0] = os.getpid()
-    if "--debug" in (argv if argv is not None else sys.argv[1:]):
-        _DEBUG["on"] = True
+    args = list(argv if argv is not None else sys.argv[1:])
+    _DEBUG["on"] = os.environ.get("CEVNS_DEBUG", "") not in ("", "0") or "--debug" in args
     try:
         previous = signal.signal(signal.SIGTERM, _sigterm)
     except ValueError:  # not the main thread
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     usage_errors = _usage_error_types()
     try:
         with _cli_logging():
-            code = app(args=argv, prog_name="cevns", standalone_mode=False)
+            code = app(args=args, prog_name="cevns", standalone_mode=False)
         if code == EXIT_INTERRUPTED:  # typer's own handling of a Ctrl-C outside a long command
             _say("interrupted")
     except Interrupted as exc:

@@ -92,7 +92,7 @@ def test_unexpected_exception_is_internal_error(capsys, monkeypatch, debug):
     def boom():
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setitem(cli._DEBUG, "on", False)
+    monkeypatch.delenv("CEVNS_DEBUG", raising=False)
     cli.app.command("boom")(boom)
     try:
         code, _, err = run_main(["--debug", "boom"] if debug else ["boom"], capsys)
@@ -324,3 +324,15 @@ def test_fit_json(tmp_path, capsys):
     (row,) = doc["parameters"]
     assert row["parameter"] == "n_cevns" and row["lower"] < row["best"] < row["upper"]
     assert doc["files"] and "files in" in err
+
+
+def test_unconverted_os_error_names_the_path(capsys):
+    def locked():
+        raise PermissionError(13, "Permission denied", "/some/where.csv")
+
+    cli.app.command("locked")(locked)
+    try:
+        code, _, err = run_main(["locked"], capsys)
+    finally:
+        cli.app.registered_commands.pop()
+    assert code == 1 and err == "error: /some/where.csv: Permission denied\n"
