@@ -218,20 +218,19 @@ def energy_nodes_needed(
 #: Base (un-oscillated) terms of the last few (basis, nucleus, flavour, E nodes, T nodes, Helm skin)
 #: combinations. A Δm² scan past the E-node cap evaluates the same base cross section on the same
 #: nodes for every Δm²; only the oscillation weight changes. Keyed on everything the terms depend
-#: on (the nodes by value through a digest; the Helm skin in force), so it cannot go stale.
+#: on (the nodes by value through a digest; the nucleus, Helm skin included), so it cannot go stale.
 _BASE_TERMS: OrderedDict = OrderedDict()
 _BASE_TERMS_LOCK = Lock()
 _BASE_TERMS_MAX = 48
 
 
 def _cached_base_terms(base, nucleus, flavour, neutrino_energy, recoil_energy):
-    from cevns.physics.form_factors import helm_skin_thickness
-
     e = np.ascontiguousarray(neutrino_energy, dtype=float)
     t = np.ascontiguousarray(recoil_energy, dtype=float)
     digest = hashlib.blake2b(e.tobytes() + b"|" + t.tobytes(), digest_size=20).digest()
     try:
-        key = (base, nucleus, flavour, helm_skin_thickness(), e.shape, t.shape, digest)
+        # the nucleus carries its Helm skin (part of its value), so the key covers it
+        key = (base, nucleus, flavour, e.shape, t.shape, digest)
         hash(key)
     except TypeError:  # an unhashable base basis: no caching
         return np.asarray(base.terms(nucleus, flavour, e, t))
