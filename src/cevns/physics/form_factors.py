@@ -1,4 +1,4 @@
-"""Nuclear form factors (paper Eq. 5; PHYSICS.md §5.1).
+"""Nuclear form factors (paper Eq. 5; docs/physics.md#sm-cevns).
 
 The Helm form factor
 
@@ -9,7 +9,7 @@ and rms radius R. Momenta are internal energy units (ħ = c = 1); ``q / HBARC`` 
 
 The value of s was lost from the paper. The default is **s = 1.0 fm** [A]: with it the paper's
 Table 3 neutron-radius intervals of CsI, Xe, Ge and Si are reproduced to ≤ 0.02 fm, against
-0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1 (docs/assumptions.md). Both
+0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm of docs/physics.md#sm-cevns (docs/assumptions.md). Both
 enter every form factor and the default Helm radius R² = (3/5)(1.2 A^{1/3} fm)² + 3 s². Choose
 another value for a block of code with :func:`use_helm_skin` (analysis files: ``helm_skin_fm``);
 :func:`helm_skin_thickness` returns the value in force.
@@ -34,7 +34,7 @@ from cevns.physics.units import fm
 
 #: Default Helm surface thickness s = 1.0 fm [A] (see the module docstring).
 DEFAULT_HELM_SKIN = 1.0 * fm
-#: The Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1, the alternative.
+#: The Lewin–Smith value s = 0.9 fm of docs/physics.md#sm-cevns, the alternative.
 LEWIN_SMITH_HELM_SKIN = 0.9 * fm
 
 _SKIN: ContextVar[float] = ContextVar("cevns_helm_skin", default=DEFAULT_HELM_SKIN)

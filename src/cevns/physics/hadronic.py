@@ -1,4 +1,4 @@
-"""Nucleon-level hadronic inputs of the neutrino generalized interactions (PHYSICS.md §5.2).
+"""Nucleon-level hadronic inputs of the neutrino generalized interactions (docs/physics.md#ngi).
 
 A light mediator coupling with the same strength g^q to u and d quarks (flavour-universal quark
 couplings, as in the paper) sees each nucleon through one number per Lorentz structure:

@@ -1,4 +1,4 @@
-"""Two-body kinematics of ν + A → ℓ + A with a nucleus at rest (PHYSICS.md §5.5, §6).
+"""Two-body kinematics of ν + A → ℓ + A with a nucleus at rest (docs/physics.md#kinematics).
 
 T is the nuclear recoil kinetic energy, E the neutrino energy, m_A the nuclear mass and m₄ the mass
 of the outgoing neutral lepton (0 for CEvNS; > 0 for up-scattering to a sterile state). All

@@ -1,6 +1,6 @@
 """Neutrino generalized interactions (NGI): scalar, vector, axial and tensor mediators.
 
-Paper Eqs. (8)–(11); PHYSICS.md §5.2. User guide: ``docs/scenarios/ngi.md``.
+Paper Eqs. (8)–(11); docs/physics.md#ngi. User guide: ``docs/scenarios/ngi.md``.
 
 Convention
 ----------
@@ -415,7 +415,7 @@ def axial_cross_section(
     nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact, hadronic
         As :func:`scalar_cross_section`.
     spin_structure : SpinStructure
-        Source of S₀₀^T(q) (default: Helm-scaled, PHYSICS.md §5.1 [A]).
+        Source of S₀₀^T(q) (default: Helm-scaled, docs/physics.md#sm-cevns [A]).
 
     Returns
     -------
@@ -446,7 +446,7 @@ def tensor_cross_section(
     hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
     spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
 ) -> NDArray[np.float64]:
-    """Tensor-mediator dσ_T/dT (paper Eq. 10d; PHYSICS.md §5.2), pure BSM; zero for J = 0.
+    """Tensor-mediator dσ_T/dT (paper Eq. 10d; docs/physics.md#ngi), pure BSM; zero for J = 0.
 
     dσ_T/dT = 4 C_T² m_A/(2J+1) [S_T^T(q)(1 − T/E − m_A T/(2E²)) + 2 S_T^L(q)(1 − T/E)],
     C_T = g^ν/(2 m_A T + m_T²), S_T^{T,L} = a₀² S₀₀^{T,L}, a₀ = 2 g^q (δu + δd).

@@ -1,4 +1,4 @@
-"""Target nuclei: charges, masses, spins, radii (paper Table 1; PHYSICS.md §2).
+"""Target nuclei: charges, masses, spins, radii (paper Table 1; docs/physics.md#nuclei).
 
 The numbers live in ``cevns/data/nuclei.toml`` with their sources; this module only reads them
 (lazily, once) and validates them.
@@ -12,10 +12,10 @@ The numbers live in ``cevns/data/nuclei.toml`` with their sources; this module o
 
 Composition modes of an element (:data:`CompositionMode`):
 
-``"natural-effective"`` (default, PHYSICS.md §2 [A])
+``"natural-effective"`` (default, docs/physics.md#nuclei [A])
     one effective nucleus with the standard atomic weight as mass, N = A_nat − Z (non-integer for
     Xe and Ge) and J = 0 for Xe and Ge, as the paper treats them. The paper's Table 1 takes atomic
-    masses from the NIST handbook, which lists standard atomic weights; PHYSICS.md §6's T_max values
+    masses from the NIST handbook (standard atomic weights); the T_max values of docs/physics.md#event-rates
     are computed with them.
 ``"dominant-isotope"``
     the most abundant isotope alone (¹³²Xe, ⁷⁴Ge, ²⁸Si, ⁴⁰Ar, ¹²C); Xe with N = 78 raises the
@@ -92,7 +92,7 @@ class Nucleus:
     def default_helm_rms_radius(self) -> float:
         """rms radius of the default Helm form factor, R² = (3/5) R₀² + 3 s², R₀ = 1.2 A^{1/3} fm.
 
-        PHYSICS.md §5.1 [A]: box radius R₀ = 1.2 A^{1/3} fm with the Helm skin s in force
+        docs/physics.md#sm-cevns [A]: box radius R₀ = 1.2 A^{1/3} fm with the Helm skin s in force
         (:func:`cevns.physics.form_factors.helm_skin_thickness`, 1.0 fm by default).
         """
         from cevns.physics.form_factors import rms_radius_from_box_radius
