@@ -131,7 +131,7 @@ def magnetic_moment_cross_section(
 def dipole_coefficients(magnetic_moment: ArrayLike) -> NDArray[np.float64]:
     """Coefficients of :class:`DipoleBasis`: μ_eff², shape ``(1, *np.shape(magnetic_moment))``.
 
-    μ_eff ≥ 0 in units of μ_B (a negative value is rejected: only |μ| is physical and the scan
+    μ_eff ≥ 0 in units of μ_B (a negative value is rejected: only ``|μ|`` is physical and the scan
     should not sample it twice).
     """
     check_nonnegative("magnetic_moment", magnetic_moment)

@@ -87,12 +87,12 @@ def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:
 def helm_form_factor(
     momentum_transfer: ArrayLike, rms_radius: float, skin: float | None = None
 ) -> NDArray[np.float64]:
-    """Helm form factor F(|q|), normalised to F(0) = 1.
+    """Helm form factor F(q) of ``|q|``, normalised to F(0) = 1.
 
     Parameters
     ----------
     momentum_transfer : array_like
-        |q| in internal energy units (e.g. ``np.sqrt(2 * m_A * T)``).
+        ``|q|`` in internal energy units (e.g. ``np.sqrt(2 * m_A * T)``).
     rms_radius : float
         rms radius R of the nucleon distribution (internal length units), R > 0.
     skin : float, optional

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 
 def momentum_transfer(recoil_energy: ArrayLike, nuclear_mass: float) -> NDArray[np.float64]:
-    """|q| = √(T² + 2 m_A T), the exact three-momentum transfer to the nucleus."""
+    """``|q| = √(T² + 2 m_A T)``, the exact three-momentum transfer to the nucleus."""
     t = np.asarray(recoil_energy, dtype=float)
     return np.sqrt(t * t + 2.0 * nuclear_mass * t)
 

@@ -109,7 +109,7 @@ def unitarity_violation_ratios(
         Real diagonal entries of Λ, each in (0, 1]; 1 is unitary.
     alpha21, alpha31, alpha32 : array_like
         Complex off-diagonal entries of Λ (0 is unitary). α₃₃ never enters the ratios (it is only
-        validated); α₃₁, α₃₂ and |α₂₁| enter at second order.
+        validated); α₃₁, α₃₂ and ``|α₂₁|`` enter at second order.
     reading : {"normalised", "unnormalised"}
         Production normalisation, see the module docstring; ``"normalised"`` is the default [A].
 
