@@ -1,6 +1,6 @@
 """Calibrate the per-detector steady-state background scale on the paper's Table 3.
 
-PHYSICS.md §8.2: the widths of the Table 3 neutron-radius intervals fix how much steady-state
+docs/physics.md#table-3-calibration: the widths of the Table 3 R_n intervals fix how much steady-state
 background each detector sees over the run; the paper's Table 2 rates and exposure were lost. For
 each detector this script finds, by golden-section search in log(scale), the multiplier of the preset
 background (`background.scale`) that minimises the squared differences between our 1σ interval edges

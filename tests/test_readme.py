@@ -1,4 +1,4 @@
-"""Every number the README shows is recomputed here (STYLE.md: regression-test shown numbers)."""
+"""Every number the README shows is recomputed here (docs/contributing.md: regression-test shown numbers)."""
 
 from __future__ import annotations
 

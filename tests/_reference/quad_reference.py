@@ -1,7 +1,7 @@
 """Brute-force reference for binned CEvNS counts, written independently of cevns.
 
-Everything physical is re-typed here from PHYSICS.md (SM cross section §5.1, Helm form factor,
-π-DAR spectra §4, Gaussian smearing §6) in plain MeV/cm units; only the nucleus data and the
+Everything physical is re-typed here from docs/physics.md (SM cross section #sm-cevns, Helm form factor,
+π-DAR spectra #flux, Gaussian smearing #event-rates) in plain MeV/cm units; only the nucleus data and the
 detector settings are taken from the package. Integrals use scipy.integrate.quad over E and T,
 with tolerances far below the 1e-6 the tests ask for. It is slow by design: it is the reference.
 """

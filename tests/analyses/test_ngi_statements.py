@@ -1,4 +1,4 @@
-"""The paper's qualitative NGI statements (PHYSICS.md §8.1), checked on computed limits.
+"""The paper's qualitative NGI statements (docs/physics.md#paper-statements), checked on computed limits.
 
 Each test computes 90 % C.L. (Δχ² = 4.61) exclusion limits on a coarse grid with the same machinery
 as `cevns reproduce --only fig16` and compares numbers, not pictures.
@@ -75,7 +75,7 @@ def test_flat_for_light_and_linear_in_mass_for_heavy_mediators(limits):
 
 def test_universal_vector_has_a_cancellation_band():
     # universal coupling with g^ν g^q > 0 interferes destructively with the SM: a second Δχ² ≈ 0
-    # valley appears at larger coupling (PHYSICS.md §5.2), absent for B−L
+    # valley appears at larger coupling (docs/physics.md#ngi), absent for B−L
     an = parse_analysis({
         "schema_version": 1, "name": "t", "title": "t", "kind": "exclusion",
         "detectors": ["CsI"], "stats": {"combine": False},

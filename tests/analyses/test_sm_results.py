@@ -1,6 +1,6 @@
 """Standard-Model results against the paper: Table 3 edges and the Table 4 ordering.
 
-Expected values: the paper's Table 3 (surviving text, PHYSICS.md §8.1) and its statement that
+Expected values: the paper's Table 3 (surviving text, docs/physics.md#paper-statements) and its statement that
 C₃F₈ gives the most and Xe the least precise sin²θ_W. Our edges are reproduced after the
 background calibration of scripts/calibrate_table3.py with the default Helm skin s = 1.0 fm: the
 binned detectors to ≤ 0.025 fm, Ar and C₃F₈ to ≤ 0.09 fm (docs/assumptions.md).
@@ -53,7 +53,7 @@ def test_table4_ordering_and_best_fit():
 
 
 def test_sin2w_precision_follows_sigma_alpha():
-    # PHYSICS.md §8.2: δ(sin²θ_W) ≈ σ_α / (d ln N / d sin²θ_W) for a signal-normalisation-dominated
+    # docs/physics.md#table-3-calibration: δ(sin²θ_W) ≈ σ_α / (d ln N / d sin²θ_W) for a signal-norm-dominated
     # single-bin detector; check Ar against that estimate at 5 %
     from cevns.experiment import get_detector
     from cevns.scenarios import get_scenario

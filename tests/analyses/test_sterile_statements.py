@@ -1,4 +1,4 @@
-"""Sterile-sector scenarios: SM limits, the paper's statements (PHYSICS.md §8.1), bad input."""
+"""Sterile-sector scenarios: SM limits, paper statements (docs/physics.md#paper-statements), bad input."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.nuclei import get_nucleus
 
 RELEASES = ("coherent-csi-2017", "coherent-csi-2021", "coherent-lar-2020")
-SIN2_THETA_W = 0.23857  # low-energy MS-bar value, PHYSICS.md
+SIN2_THETA_W = 0.23857  # low-energy MS-bar value, docs/physics.md#constants
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Experiment layer: presets reproduce PHYSICS.md §3–§4, and bad input gives clear errors."""
+"""Experiment layer: presets reproduce docs/physics.md#detectors and #flux; bad input gives clear errors."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from cevns.physics.units import keV
 
 
 def test_ess_flux_normalisation():
-    # PHYSICS.md §4: Φ₀ = 0.3 × 2.8e23 / (4π (2000 cm)²) = 1.6711e15 ν cm⁻² per flavour per year
+    # docs/physics.md#flux: Φ₀ = 0.3 × 2.8e23 / (4π (2000 cm)²) = 1.6711e15 ν cm⁻² per flavour per year
     assert get_source("ess").flux_per_flavour_per_year_cm2() == pytest.approx(1.6711e15, rel=1e-4)
 
 
 def test_ess_pot_from_beam_power():
-    # PHYSICS.md Appendix A: 5 MW / (2 GeV e) over 208 days = 2.804e23 POT
+    # docs/physics.md#trace-checks: 5 MW / (2 GeV e) over 208 days = 2.804e23 POT
     src = get_source("ess").model_copy(update={"pot_per_year": None})
     assert src.protons_per_year == pytest.approx(2.804e23, rel=1e-3)
 
@@ -24,12 +24,12 @@ def test_ess_pot_from_beam_power():
 @pytest.mark.parametrize(("name", "n_bins"), [("CsI", 20), ("Xe", 16), ("Ge", 72), ("Si", 119),
                                               ("Ar", 1), ("C3F8", 1)])
 def test_bin_counts_of_the_binning_rule(name, n_bins):
-    # PHYSICS.md §3: the 2σ(bin centre) rule gives 20, 16, 72, 119 bins
+    # docs/physics.md#detectors: the 2σ(bin centre) rule gives 20, 16, 72, 119 bins
     assert get_detector(name).n_bins == n_bins
 
 
 def test_first_csi_edges():
-    # PHYSICS.md §3: first CsI edges 1.000, 1.697, 2.573 keV
+    # docs/physics.md#detectors: first CsI edges 1.000, 1.697, 2.573 keV
     np.testing.assert_allclose(get_detector("CsI").bin_edges[:3] / keV, [1.0, 1.697, 2.573],
                                atol=6e-4)
 
@@ -44,7 +44,7 @@ def test_bins_are_two_sigma_wide():
 
 def test_compound_targets():
     det = get_detector("CsI")
-    # CsI molar mass 259.8099 g/mol (PHYSICS.md §2): one Cs and one I per molecule
+    # CsI molar mass 259.8099 g/mol (docs/physics.md#nuclei): one Cs and one I per molecule
     n = det.number_of_targets()
     assert n[0] == n[1] == pytest.approx(22.5e3 / 259.8099 * 6.02214076e23, rel=1e-6)
     c3f8 = get_detector("C3F8").number_of_targets()

@@ -1,4 +1,4 @@
-"""Every fit number docs/coherent.md ("Fits") shows is recomputed here (STYLE.md)."""
+"""Every fit number docs/coherent.md ("Fits") shows is recomputed here (docs/contributing.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Physics layer: reference values (PHYSICS.md) and invariants (property tests)."""
+"""Physics layer: reference values (docs/physics.md) and invariants (property tests)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ ELEMENTS = ["Cs", "I", "Xe", "Ge", "Si", "Ar", "F", "C"]
 
 
 def test_prompt_energy_and_michel_endpoint():
-    # PHYSICS.md §1: E_π = (m_π² − m_μ²)/(2 m_π) = 29.792 MeV, m_μ/2 = 52.829 MeV
+    # docs/physics.md#constants: E_π = (m_π² − m_μ²)/(2 m_π) = 29.792 MeV, m_μ/2 = 52.829 MeV
     assert E_PROMPT / MeV == pytest.approx(29.792, abs=5e-4)
     assert E_MICHEL_MAX / MeV == pytest.approx(52.829, abs=5e-4)
 
@@ -37,7 +37,7 @@ def test_prompt_energy_and_michel_endpoint():
     ("Cs", 45.05), ("I", 47.18), ("Xe", 45.60), ("Ge", 82.4), ("Si", 212.5), ("Ar", 149.6),
     ("F", 313.5), ("C", 494.2)])
 def test_max_recoil_at_michel_endpoint(element, tmax_kev):
-    # PHYSICS.md §6 table of T_max at E = 52.83 MeV (computed with standard atomic weights)
+    # docs/physics.md#event-rates table of T_max at E = 52.83 MeV (computed with standard atomic weights)
     nuc = element_composition(element)[0][0]
     assert max_recoil_energy(E_MICHEL_MAX, nuc.mass) / keV == pytest.approx(tmax_kev, abs=0.06)
 
@@ -45,7 +45,7 @@ def test_max_recoil_at_michel_endpoint(element, tmax_kev):
 @pytest.mark.parametrize(("element", "radius_fm"), [
     ("Cs", 4.994), ("I", 4.925), ("Xe", 4.975), ("Ge", 4.180)])
 def test_default_helm_radius(element, radius_fm):
-    # PHYSICS.md §5.1: R = sqrt(0.6 (1.2 A^(1/3))² + 3 s²), its numbers computed with s = 0.9 fm
+    # docs/physics.md#sm-cevns: R = sqrt(0.6 (1.2 A^(1/3))² + 3 s²), its numbers computed with s = 0.9 fm
     from cevns.physics.form_factors import LEWIN_SMITH_HELM_SKIN
 
     nuc = element_composition(element)[0][0]
@@ -148,7 +148,7 @@ def test_upscattering_kinematics_limits():
     t = 0.5 * float(hi)
     assert float(max_recoil_energy(min_neutrino_energy(t, nuc.mass), nuc.mass)) == \
         pytest.approx(t, rel=1e-10)
-    # PHYSICS.md §5.5: largest m4 at 52.83 MeV is ≈ 52.7–52.8 MeV for every target
+    # docs/physics.md#dipole-portal: largest m4 at 52.83 MeV is ≈ 52.7–52.8 MeV for every target
     for element in ELEMENTS:
         m = element_composition(element)[0][0].mass
         assert 52.7 <= float(max_sterile_mass(e, m)) / MeV <= 52.83

@@ -1,4 +1,4 @@
-"""Sterile dipole portal and neutrino magnetic moment (PHYSICS.md §5.5)."""
+"""Sterile dipole portal and neutrino magnetic moment (docs/physics.md#dipole-portal)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ M_E = 0.51099895 * MeV
 
 
 def standard_magnetic_moment(nucleus, energy, recoil, mu):
-    """π α² μ²/m_e² Z² F² (1/T − 1/E) (ħc)², written independently (PHYSICS.md §5.5, m₄ = 0)."""
+    """π α² μ²/m_e² Z² F² (1/T − 1/E) (ħc)², written independently (docs/physics.md#dipole-portal, m₄ = 0)."""
     ff = helm_form_factor(np.sqrt(2 * nucleus.mass * recoil + recoil**2),
                           nucleus.default_helm_rms_radius())
     return math.pi * ALPHA**2 * mu**2 / M_E**2 * nucleus.Z**2 * ff**2 * (1 / recoil - 1 / energy) \
@@ -38,7 +38,7 @@ def standard_magnetic_moment(nucleus, energy, recoil, mu):
 
 
 def test_prefactor_in_cm2():
-    # PHYSICS.md §1: π α²/m_e² (ħc)² = 2.49467e-25 cm² (bracket in MeV⁻¹ → cm² MeV⁻¹).
+    # docs/physics.md#constants: π α²/m_e² (ħc)² = 2.49467e-25 cm² (bracket in MeV⁻¹ → cm² MeV⁻¹).
     nucleus = get_nucleus("Ar40")
     energy, recoil = 40.0 * MeV, np.array([5.0, 20.0, 60.0]) * keV
     sigma = dipole_differential_cross_section(nucleus, energy, recoil, magnetic_moment=1.0)

@@ -1,6 +1,6 @@
-"""Tests of the NGI cross sections and their basis decomposition (PHYSICS.md §5.2, paper Eq. 10).
+"""Tests of the NGI cross sections and their basis decomposition (docs/physics.md#ngi, paper Eq. 10).
 
-Expected values come from PHYSICS.md §5.2 (formulas, point-nucleon limits, Q̂_S ≈ 17.29 A) and
+Expected values come from docs/physics.md#ngi (formulas, point-nucleon limits, Q̂_S ≈ 17.29 A) and
 from the SM code of :mod:`cevns.physics.cross_sections`, which the vector case must reproduce.
 """
 
@@ -78,12 +78,12 @@ def direct(interaction, nucleus, e, t, g, m, **kw):
 
 @pytest.mark.parametrize("nucleus", NUCLEI, ids=lambda n: n.name)
 def test_scalar_charge_per_nucleon(nucleus):
-    # PHYSICS.md §5.2: Q̂_S ≈ 17.29 A with PDG-2022 quark masses
+    # docs/physics.md#ngi: Q̂_S ≈ 17.29 A with PDG-2022 quark masses
     assert nuclear_scalar_charge(nucleus) / nucleus.A == pytest.approx(17.29, abs=0.01)
 
 
 def test_vector_charge_is_three_a():
-    # PHYSICS.md §5.2: Q̂_V = 3Z + 3N = 3A
+    # docs/physics.md#ngi: Q̂_V = 3Z + 3N = 3A
     assert nuclear_vector_charge(CS) == pytest.approx(3 * 133)
     assert nuclear_vector_charge(XE) == pytest.approx(3 * 131.293)
 
@@ -207,7 +207,7 @@ def test_heavy_mediator_term_scales_as_inverse_mass_to_the_fourth(interaction):
             np.testing.assert_allclose(b1[k][mask] / b2[k][mask], 4.0, rtol=tolerance)
 
 
-# --- independent formulas and point-nucleon limits (PHYSICS.md §5.2) ----------------------------
+# --- independent formulas and point-nucleon limits (docs/physics.md#ngi) ----------------------------
 
 
 def test_scalar_matches_eq_10a_written_independently():
@@ -215,7 +215,7 @@ def test_scalar_matches_eq_10a_written_independently():
     t = np.array([1.0, 5.0, 12.0])[None, :] * keV
     g, ms = 3e-5, 7 * MeV
     ma = CS.mass
-    # Q̂_S from the raw numbers of PHYSICS.md §5.2 (f_Tq^N, PDG-2022 masses in MeV)
+    # Q̂_S from the raw numbers of docs/physics.md#ngi (f_Tq^N, PDG-2022 masses in MeV)
     qp = 938.27208816 * (0.0208 / 2.16 + 0.0411 / 4.67)
     qn = 939.56542052 * (0.0189 / 2.16 + 0.0451 / 4.67)
     charge = CS.Z * qp + CS.N * qn
@@ -239,7 +239,7 @@ POINT_PROTON = Nucleus(name="point-p", Z=1, N=0, atomic_mass_u=M_PROTON / AMU, s
 
 
 def test_point_spin_half_structure_functions():
-    # S^T = 2 S^L = a²/π for a point nucleon with a₀ = 2a (PHYSICS.md Appendix A)
+    # S^T = 2 S^L = a²/π for a point nucleon with a₀ = 2a (docs/physics.md#trace-checks)
     s = PointSpinStructure()
     assert s.zero_momentum(POINT_PROTON, "00", "T") * 4 == pytest.approx(1 / math.pi)
     assert s.zero_momentum(POINT_PROTON, "00", "L") * 8 == pytest.approx(1 / math.pi)

@@ -1,4 +1,4 @@
-"""Lepton-unitarity violation: per-flavour event ratios (PHYSICS.md §5.3)."""
+"""Lepton-unitarity violation: per-flavour event ratios (docs/physics.md#non-unitarity)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_default_reading_is_normalised():
 
 
 def test_diagonal_closed_forms_both_readings():
-    # PHYSICS.md §5.3: (b) R_e = 1/α22², R_μ = 1/α11²; (a) R_e = α11²/α22², R_μ = α22²/α11².
+    # docs/physics.md#non-unitarity: (b) R_e = 1/α22², R_μ = 1/α11²; (a) R_e = α11²/α22², R_μ = α22²/α11².
     a11 = np.linspace(0.5, 1.0, 11)
     a22 = 0.9
     norm = unitarity_violation_ratios(a11, alpha22=a22)
@@ -55,7 +55,7 @@ def test_vectorised_broadcasting():
 
 
 def _explicit_ratios(a11, a21, a22, a31, a32, a33):
-    """Independent evaluation with explicit 3×3 matrices (PHYSICS.md §5.3, Eqs. 16–18)."""
+    """Independent evaluation with explicit 3×3 matrices (docs/physics.md#non-unitarity, Eqs. 16–18)."""
     lam = np.array([[a11, 0, 0], [a21, a22, 0], [a31, a32, a33]], dtype=complex)
     nn = lam @ lam.conj().T
     nn2 = nn @ nn
@@ -94,7 +94,7 @@ def test_off_diagonal_enter_at_second_order_and_alpha33_not_at_all():
     [("normalised", 4 / 3, 2 / 3), ("unnormalised", 2 / 3, -2 / 3)],
 )
 def test_total_rate_sensitivity_weights(reading, weight11, weight22):
-    # PHYSICS.md §5.3: with N_νe = N_νμ = N_ν̄μ the total N ∝ (R_e + 2 R_μ)/3 falls by
+    # docs/physics.md#non-unitarity: with N_νe = N_νμ = N_ν̄μ the total N ∝ (R_e + 2 R_μ)/3 falls by
     # (4/3) δ11 + (2/3) δ22 for α_ii = 1 − δ_ii in reading (b), by (2/3)(δ11 − δ22) in (a).
     h = 1e-7
 

@@ -1,4 +1,4 @@
-"""3+1 sterile-neutrino disappearance (PHYSICS.md §5.4)."""
+"""3+1 sterile-neutrino disappearance (docs/physics.md#sterile-oscillations)."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def gauss_legendre(n, lo, hi):
 
 
 def test_phase_number():
-    # PHYSICS.md §5.4: Δm² L/(4E) = 1.26693 Δm²[eV²] L[m] / E[MeV].
+    # docs/physics.md#sterile-oscillations: Δm² L/(4E) = 1.26693 Δm²[eV²] L[m] / E[MeV].
     for dm2, length, energy in [(1.0, 20.0, 30.0), (3.7, 19.0, 52.8), (0.2, 20.0, 8.0)]:
         phase = oscillation_phase(energy * MeV, dm2 * eV**2, length * m)
         assert phase == pytest.approx(1.26693 * dm2 * length / energy, rel=1e-5)
 
 
 def test_probability_at_a_point():
-    # Independent: P = 1 − s sin²(1.26693 Δm² L/E) with the numeric factor of PHYSICS.md §5.4.
+    # Independent: P = 1 − s sin²(1.26693 Δm² L/E) with the factor of docs/physics.md#sterile-oscillations.
     s, dm2, energy = 0.1, 1.0, 30.0
     expected = 1 - s * np.sin(1.26693 * dm2 * 20.0 / energy) ** 2
     got = survival_probability(energy * MeV, s, dm2 * eV**2, L_ESS)
@@ -72,7 +72,7 @@ def inverse_energy_rule(phase_scale, lo, hi, nodes=8):
                                                (michel_spectrum_numubar, 300.0),
                                                (michel_spectrum_nue, 3000.0)])
 def test_spectrum_averaged_survival_tends_to_one_minus_half_mixing(spectrum, dm2):
-    # For Δm² L/4E ≫ 1 across the spectrum, ⟨sin²⟩ → 1/2 and ⟨P⟩ → 1 − sin²2θ/2 (PHYSICS.md §5.4).
+    # Δm² L/4E ≫ 1 across E: ⟨sin²⟩ → 1/2 and ⟨P⟩ → 1 − sin²2θ/2 (docs/physics.md#sterile-oscillations)
     # Many nodes: ≥ 32 per half-period of sin²φ down to 0.5 MeV (below it the Michel spectra
     # carry < 1e-5 of the flux).
     s = 0.3

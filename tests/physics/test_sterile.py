@@ -1,4 +1,4 @@
-"""Shared pieces of the sterile sector: channels and the up-scattering region (PHYSICS.md §5.5)."""
+"""Shared pieces of the sterile sector: channels, up-scattering region (docs/physics.md#dipole-portal)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from cevns.physics.upscattering import UpscatteringBasis
 
 E_TOP = 52.83 * MeV
 
-# PHYSICS.md §5.5: at E = 52.83 MeV the heaviest reachable m₄ is ≈ 52.7–52.8 MeV for every target,
+# docs/physics.md#dipole-portal: at E = 52.83 MeV the heaviest reachable m₄ is ≈ 52.7–52.8 MeV for any target,
 # attained at T ≈ 11 keV (Cs, I, Xe), 21 (Ge), 37 (Ar), 53 (Si), 78 (F), 124 keV (C).
 # The document groups Cs/I/Xe as "≈ 11 keV"; I alone is 11.8 keV (E²/(2 m_A)), hence its 8 %.
 THRESHOLD_RECOIL_KEV = [
@@ -58,7 +58,7 @@ def test_region_matches_recoil_range_and_eq22(name):
     recoil = rng.uniform(0, 1, 2000) * 1.2 * recoil_energy_range(52.8 * MeV, ma, m4)[1]
     inside = upscattering_region(energy, recoil, ma, m4)
     t_lo, t_hi = recoil_energy_range(energy, ma, m4)
-    # PHYSICS.md Eq. (22): m₄² ≤ 2E(√(T² + 2 m_A T) − T) − 2 m_A T
+    # paper Eq. (22), docs/physics.md#kinematics: m₄² ≤ 2E(√(T² + 2 m_A T) − T) − 2 m_A T
     eq22 = m4**2 <= 2 * energy * (np.sqrt(recoil**2 + 2 * ma * recoil) - recoil) - 2 * ma * recoil
     by_range = (recoil >= t_lo) & (recoil <= t_hi) & (t_hi > 0)
     margin = np.minimum(np.abs(recoil - t_lo), np.abs(recoil - t_hi)) > 1e-9 * t_hi

@@ -1,4 +1,4 @@
-"""Up-scattering ν + A → χ(m₄) + A through S, V, A, T mediators (PHYSICS.md §5.6)."""
+"""Up-scattering ν + A → χ(m₄) + A through S, V, A, T mediators (docs/physics.md#up-scattering)."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ from cevns.physics.upscattering import (
 TARGETS = ["Cs133", "I127", "Xe_nat", "Ge_nat", "Si_nat", "Ar40", "F19", "C12"]
 SPIN_TARGETS = ["Cs133", "I127", "F19"]
 G_F = 1.1663788e-5 / GeV**2
-# PHYSICS.md §5.2: Δu + Δd = 0.777 − 0.438; δ_u + δ_d = 0.784 − 0.204.
+# docs/physics.md#ngi: Δu + Δd = 0.777 − 0.438; δ_u + δ_d = 0.784 − 0.204.
 A0_AXIAL = 2 * (0.777 - 0.438)
 A0_TENSOR = 2 * (0.784 - 0.204)
 
 
 def scalar_charge(nucleus):
-    """Q̂_S from f_Tq (Hoferichter et al. 2015) and PDG-2022 m_u, m_d, m_p, m_n (PHYSICS.md §5.2)."""
+    """Q̂_S from f_Tq (Hoferichter et al. 2015) and PDG-2022 m_u, m_d, m_p, m_n (docs/physics.md#ngi)."""
     per_p = 938.27208816 * (0.0208 / 2.16 + 0.0411 / 4.67)
     per_n = 939.56542052 * (0.0189 / 2.16 + 0.0451 / 4.67)
     return nucleus.Z * per_p + nucleus.N * per_n
@@ -89,7 +89,7 @@ NGI = {"S": ngi_scalar, "V": ngi_vector_bsm, "A": ngi_axial, "T": ngi_tensor}
 
 
 def test_scalar_charge_per_nucleon():
-    # PHYSICS.md §5.2: 17.293 per proton, 17.295 per neutron, Q̂_S ≈ 17.29 A.
+    # docs/physics.md#ngi: 17.293 per proton, 17.295 per neutron, Q̂_S ≈ 17.29 A.
     cs = get_nucleus("Cs133")
     assert scalar_charge(cs) / cs.A == pytest.approx(17.29, abs=0.01)
     energy, recoil = 40.0 * MeV, 5.0 * keV
@@ -104,7 +104,7 @@ def test_scalar_charge_per_nucleon():
 @pytest.mark.parametrize("m_x", [0.0, 5.0, 200.0])
 def test_massless_limit_is_the_ngi_cross_section(interaction, name, m_x):
     # Within 2e-5 for T ≤ T_max/2: the exact forms differ from (10a)–(10d) by O(T/m_A) and
-    # O(T²/E²) only (PHYSICS.md §5.6: "Limits m₄ → 0 reproduce (10a)–(10d)").
+    # O(T²/E²) only (docs/physics.md#up-scattering: "Limits m₄ → 0 reproduce (10a)–(10d)").
     nucleus = get_nucleus(name)
     m_x *= MeV
     energy = np.array([15.0, 29.79, 52.0])[:, None] * MeV

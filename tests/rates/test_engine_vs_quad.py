@@ -1,7 +1,7 @@
 """Binned SM counts of the engine against the brute-force quad reference (tests/_reference).
 
 Expected values come from `quad_reference.binned_counts`, an independent re-implementation of
-PHYSICS.md §4–§6 integrated with scipy.integrate.quad. Tolerance: 1e-6 relative (issue #2).
+docs/physics.md#flux to #event-rates integrated with scipy.integrate.quad. Tolerance: 1e-6 relative (#2).
 Every bin of every detector and flavour is checked.
 """
 

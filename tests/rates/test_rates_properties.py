@@ -51,7 +51,7 @@ def test_single_bin_equals_unsmeared_integral_above_threshold():
 
 
 def test_background_per_bin():
-    # PHYSICS.md §3: N_bkg,i = b m ΔT t_bkg × scale; t_bkg = 3 × 208 d × 0.04 = 24.96 d for the
+    # docs/physics.md#detectors: N_bkg,i = b m ΔT t_bkg × scale; t_bkg = 3 × 208 d × 0.04 = 24.96 d for the
     # default beam-coincidence exposure; CsI's Table 3 calibration scale is 0.98 (presets/ess.toml)
     det = get_detector("CsI")
     spec = sm_spectrum(det)

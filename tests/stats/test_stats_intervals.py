@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 
 
 def test_level_presets_match_the_paper_numbers():
-    # PHYSICS.md §7: 1 dof 1.00 (1σ), 2.71 (90 %); 2 dof 2.30 (1σ), 4.61 (90 %).
+    # docs/physics.md#likelihood: 1 dof 1.00 (1σ), 2.71 (90 %); 2 dof 2.30 (1σ), 4.61 (90 %).
     assert level_value("1sigma_1dof") == pytest.approx(1.0, abs=1e-12)
     assert level_value("90cl_1dof") == pytest.approx(2.706, abs=1e-3)
     assert level_value("1sigma_2dof") == pytest.approx(2.296, abs=1e-3)

@@ -1,6 +1,6 @@
 """Sensitivity analyses: Asimov Δχ² profiles, 2D scans and exclusion curves.
 
-Three kinds share one model of the likelihood (PHYSICS.md §7):
+Three kinds share one model of the likelihood (docs/physics.md#likelihood):
 
 * ``profile`` — Δχ² along one parameter, per detector and combined; intervals at configurable
   levels, a table (Tables 3, 4, 5) and a figure (Figs. 2, 4, 8, 15, 17).
@@ -96,7 +96,7 @@ class ScenarioChoice(StrictModel):
 
 
 class StatsSpec(StrictModel):
-    """Statistics settings (PHYSICS.md §7; docs/statistics.md)."""
+    """Statistics settings (docs/physics.md#likelihood; docs/statistics.md)."""
 
     sigma_signal: float = Field(default=0.10, gt=0, description="σ_α")
     sigma_background: float = Field(default=0.01, gt=0, description="σ_β")

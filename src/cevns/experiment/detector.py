@@ -1,4 +1,4 @@
-"""Detectors: targets, threshold, resolution, efficiency, background and binning (PHYSICS.md §3).
+"""Detectors: targets, threshold, resolution, efficiency, background and binning (docs/physics.md#detectors).
 
 A :class:`Detector` is a validated description; energies are given in keVnr (nuclear-recoil
 energy), masses in kg, backgrounds in counts keV⁻¹ kg⁻¹ day⁻¹ ("ckkd"). Methods convert to the
@@ -88,7 +88,7 @@ class NucleusData(StrictModel):
 
 
 class ResolutionSpec(StrictModel):
-    """Energy resolution law (PHYSICS.md §3 [M]).
+    """Energy resolution law (docs/physics.md#detectors [M]).
 
     ``sqrt-threshold``: σ(T) = σ₀ √(E_th T) (σ(E_th) = σ₀ E_th; the paper's form, default);
     ``fractional``: σ(T) = σ₀ T; ``none``: no smearing.
@@ -105,7 +105,7 @@ class ResolutionSpec(StrictModel):
 
 
 class BackgroundSpec(StrictModel):
-    """Steady-state background: flat rate in reconstructed recoil energy (PHYSICS.md §3 [A]).
+    """Steady-state background: flat rate in reconstructed recoil energy (docs/physics.md#detectors [A]).
 
     N_bkg,i = rate × mass × ΔT_i × t_bkg × scale, with t_bkg from ``exposure`` (see
     :meth:`cevns.experiment.source.Source.background_exposure_time`) unless ``exposure_days``
@@ -292,7 +292,7 @@ class Detector(StrictModel):
             edges.append(lo + width)
             if len(edges) > 100_000:
                 raise KinematicsError(f"detector {self.name}: binning produced > 1e5 bins")
-        edges[-1] = top  # PHYSICS.md §3 [A]: cut the last bin at T_max
+        edges[-1] = top  # docs/physics.md#detectors [A]: cut the last bin at T_max
         out = np.array(edges)
         out.setflags(write=False)  # derived state of an immutable detector
         return out

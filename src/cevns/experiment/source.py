@@ -1,4 +1,4 @@
-"""Neutrino sources: π⁺ decay at rest at a spallation target (PHYSICS.md §4)."""
+"""Neutrino sources: π⁺ decay at rest at a spallation target (docs/physics.md#flux)."""
 
 from __future__ import annotations
 

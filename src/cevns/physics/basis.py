@@ -7,7 +7,7 @@ A model of dσ/dT whose dependence on its *strength* parameters θ is polynomial
 where the basis terms b_j depend only on *shape* parameters φ (mediator mass, sterile mass, Δm²,
 neutron radius) and the coefficients c_j only on strength parameters (sin²θ_W, couplings, magnetic
 moments, mixing). The rate engine integrates each b_j once over flux, recoil energy and detector
-response; any number of θ points then costs a small matrix product (ARCHITECTURE.md).
+response; any number of θ points then costs a small matrix product (docs/architecture.md).
 
 A :class:`CrossSectionBasis` is anything with
 

@@ -1,4 +1,4 @@
-"""Standard-Model CEvNS differential cross section (paper Eqs. 1–7; PHYSICS.md §5.1).
+"""Standard-Model CEvNS differential cross section (paper Eqs. 1–7; docs/physics.md#sm-cevns).
 
     dσ/dT = (G_F² m_A/π) (1 − m_A T/(2E²) − T/E) Q_V(q)²
           + (G_F² m_A/(4π)) (1 + m_A T/(2E²) − T/E) F_A(q),
@@ -13,7 +13,7 @@ T_max(E).
 
 The rate engine does not call :func:`sm_differential_cross_section` directly: it uses the
 decomposition of :func:`sm_basis_terms` into pieces that do not depend on sin²θ_W, so that a scan in
-sin²θ_W re-weights precomputed spectra (ARCHITECTURE.md, "strength parameters").
+sin²θ_W re-weights precomputed spectra (docs/architecture.md#strength-and-shape).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def sm_basis_terms(
 
     ``ZZ = K_V Z² F_p²``, ``ZN = K_V Z N F_p F_n``, ``NN = K_V N² F_n²`` with
     K_V = (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) (ħc)², and ``axial`` the full axial term; all zero for
-    T > T_max(E). Radii default to the default Helm radius of the nucleus (PHYSICS.md §5.1 [A]).
+    T > T_max(E). Radii default to the default Helm radius of the nucleus (docs/physics.md#sm-cevns [A]).
     With ``unit_neutron_form_factor`` F_n ≡ 1: the neutron form factor is then applied later as a
     recoil-only factor (the fast path of neutron-radius scans).
     """

@@ -1,4 +1,4 @@
-"""Sterile dipole portal: ν_α + A → ν₄ + A by photon exchange (paper Eqs. 21–23; PHYSICS.md §5.5).
+"""Sterile dipole portal: ν_α + A → ν₄ + A via a photon (paper Eqs. 21–23; docs/physics.md#dipole-portal).
 
 An active neutrino up-scatters on the nuclear charge into a sterile neutral lepton ν₄ of mass m₄
 through the transition magnetic moment of
@@ -6,15 +6,15 @@ through the transition magnetic moment of
     L ⊃ (μ/2) ν̄₄ σ^{μν} P_L ν_α F_μν + h.c.,   μ = μ_eff μ_B,  μ_B = e/(2 m_e),
 
 i.e. the vertex μ σ^{μν} q_ν P_L. Works whose Lagrangian lacks the 1/2 quote a μ smaller by a factor
-2 for the same physics; μ_eff here is always in the normalisation above (PHYSICS.md §5.5 [P]).
-With exact kinematics (exact for a point-like spin-1/2 charged target, PHYSICS.md Appendix A):
+2 for the same physics; μ_eff here is always in the normalisation above (docs/physics.md#dipole-portal [P]).
+With exact kinematics (exact for a point-like spin-1/2 charged target, docs/physics.md#trace-checks):
 
     dσ/dT = (π α² μ_eff²/m_e²) Z² F(q)² [ 1/T − 1/E − (m₄²/(2 E T m_A)) (1 − T/(2E) + m_A/(2E))
                                           + m₄⁴ (T − m_A)/(8 E² T² m_A²) ],
 
 zero outside the allowed region E ≥ E_min(T, m₄) (paper Eq. 23). For m₄ = 0 it is the usual
 neutrino-magnetic-moment cross section (π α² μ_eff²/m_e²) Z² F² (1/T − 1/E) (without its tiny
-T/(4E²) term). The prefactor is π α²/m_e² (ħc)² = 2.4947 × 10⁻²⁵ cm² (PHYSICS.md §1). F is the
+T/(4E²) term). The prefactor is π α²/m_e² (ħc)² = 2.4947 × 10⁻²⁵ cm² (docs/physics.md#constants). F is the
 Helm form factor at the default radius of the nucleus (as in the SM) [A]; the nuclear magnetic
 moment is neglected [P]. The term adds incoherently to the SM rate.
 
@@ -131,7 +131,7 @@ def magnetic_moment_cross_section(
 def dipole_coefficients(magnetic_moment: ArrayLike) -> NDArray[np.float64]:
     """Coefficients of :class:`DipoleBasis`: μ_eff², shape ``(1, *np.shape(magnetic_moment))``.
 
-    μ_eff ≥ 0 in units of μ_B (a negative value is rejected: only |μ| is physical and the scan
+    μ_eff ≥ 0 in units of μ_B (a negative value is rejected: only ``|μ|`` is physical and the scan
     should not sample it twice).
     """
     check_nonnegative("magnetic_moment", magnetic_moment)

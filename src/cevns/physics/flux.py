@@ -1,4 +1,4 @@
-"""Pion-decay-at-rest neutrino spectra (PHYSICS.md §4).
+"""Pion-decay-at-rest neutrino spectra (docs/physics.md#flux).
 
 π⁺ → μ⁺ ν_μ at rest gives a monochromatic ν_μ line at E_π = (m_π² − m_μ²)/(2 m_π) = 29.79 MeV
 ("prompt"); μ⁺ → e⁺ ν_e ν̄_μ at rest gives the Michel spectra of ν_e and ν̄_μ up to m_μ/2

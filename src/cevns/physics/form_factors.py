@@ -1,4 +1,4 @@
-"""Nuclear form factors (paper Eq. 5; PHYSICS.md §5.1).
+"""Nuclear form factors (paper Eq. 5; docs/physics.md#sm-cevns).
 
 The Helm form factor
 
@@ -9,7 +9,7 @@ and rms radius R. Momenta are internal energy units (ħ = c = 1); ``q / HBARC`` 
 
 The value of s was lost from the paper. The default is **s = 1.0 fm** [A]: with it the paper's
 Table 3 neutron-radius intervals of CsI, Xe, Ge and Si are reproduced to ≤ 0.02 fm, against
-0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1 (docs/assumptions.md). Both
+0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm (docs/physics.md#helm-form-factor, docs/assumptions.md). Both
 enter every form factor and the default Helm radius R² = (3/5)(1.2 A^{1/3} fm)² + 3 s².
 
 There is no process-wide setting: the skin is an explicit argument here, and on the physics path it
@@ -37,7 +37,7 @@ from cevns.physics.units import fm
 
 #: Default Helm surface thickness s = 1.0 fm [A] (see the module docstring).
 DEFAULT_HELM_SKIN = 1.0 * fm
-#: The Lewin–Smith value s = 0.9 fm of PHYSICS.md §5.1, the alternative.
+#: The Lewin–Smith value s = 0.9 fm of docs/physics.md#sm-cevns, the alternative.
 LEWIN_SMITH_HELM_SKIN = 0.9 * fm
 
 
@@ -75,12 +75,12 @@ def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:
 def helm_form_factor(
     momentum_transfer: ArrayLike, rms_radius: float, skin: float = DEFAULT_HELM_SKIN
 ) -> NDArray[np.float64]:
-    """Helm form factor F(|q|), normalised to F(0) = 1.
+    """Helm form factor F(q) of ``|q|``, normalised to F(0) = 1.
 
     Parameters
     ----------
     momentum_transfer : array_like
-        |q| in internal energy units (e.g. ``np.sqrt(2 * m_A * T)``).
+        ``|q|`` in internal energy units (e.g. ``np.sqrt(2 * m_A * T)``).
     rms_radius : float
         rms radius R of the nucleon distribution (internal length units), R > 0.
     skin : float, optional

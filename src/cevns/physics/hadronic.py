@@ -1,4 +1,4 @@
-"""Nucleon-level hadronic inputs of the neutrino generalized interactions (PHYSICS.md §5.2).
+"""Nucleon-level hadronic inputs of the neutrino generalized interactions (docs/physics.md#ngi).
 
 A light mediator coupling with the same strength g^q to u and d quarks (flavour-universal quark
 couplings, as in the paper) sees each nucleon through one number per Lorentz structure:
@@ -57,7 +57,7 @@ class HadronicInputs:
     Attributes
     ----------
     f_tu_proton, f_td_proton, f_tu_neutron, f_td_neutron : float
-        Scalar quark-mass fractions f_Tq^N = ⟨N| m_q q̄q |N⟩ / m_N (Hoferichter et al. 2015).
+        Scalar quark-mass fractions ``f_Tq^N = ⟨N| m_q q̄q |N⟩ / m_N`` (Hoferichter et al. 2015).
     m_up, m_down : float
         Light-quark masses (internal energy units), MS-bar at 2 GeV (PDG 2022).
     m_proton, m_neutron : float

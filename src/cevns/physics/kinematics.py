@@ -1,4 +1,4 @@
-"""Two-body kinematics of ν + A → ℓ + A with a nucleus at rest (PHYSICS.md §5.5, §6).
+"""Two-body kinematics of ν + A → ℓ + A with a nucleus at rest (docs/physics.md#kinematics).
 
 T is the nuclear recoil kinetic energy, E the neutrino energy, m_A the nuclear mass and m₄ the mass
 of the outgoing neutral lepton (0 for CEvNS; > 0 for up-scattering to a sterile state). All
@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 
 def momentum_transfer(recoil_energy: ArrayLike, nuclear_mass: float) -> NDArray[np.float64]:
-    """|q| = √(T² + 2 m_A T), the exact three-momentum transfer to the nucleus."""
+    """``|q| = √(T² + 2 m_A T)``, the exact three-momentum transfer to the nucleus."""
     t = np.asarray(recoil_energy, dtype=float)
     return np.sqrt(t * t + 2.0 * nuclear_mass * t)
 

@@ -1,18 +1,18 @@
 """Neutrino generalized interactions (NGI): scalar, vector, axial and tensor mediators.
 
-Paper Eqs. (8)–(11); PHYSICS.md §5.2. User guide: ``docs/scenarios/ngi.md``.
+Paper Eqs. (8)–(11); docs/physics.md#ngi. User guide: ``docs/scenarios/ngi.md``.
 
 Convention
 ----------
-A mediator X of mass m_X couples as
+A mediator X of mass m_X couples as::
 
     L ⊃ X · ( g^ν [ν̄ Γ_X P_L ν] + g^q Σ_{q=u,d} [q̄ Γ_X q] ),
     Γ_S = 1,  Γ_V = γ^μ,  Γ_A = γ^μ γ⁵,  Γ_T = σ^{μν},
 
-so that its exchange gives the amplitude coefficient C_X = g^ν g^q / (|q|² + m_X²), |q|² ≈ 2 m_A T,
+so that its exchange gives the amplitude coefficient ``C_X = g^ν g^q / (|q|² + m_X²)``, ``|q|² ≈ 2 m_A T``,
 in front of [ν̄ Γ_X P_L ν][q̄ Γ_X q]. The quark coupling g^q is the same for u and d
 (flavour-universal; U(1)_{B−L} is universal too, with g^q = g_{B−L}/3). The **coupling** of this
-module is g = √|g^ν g^q| ≥ 0; the *product* entering the amplitudes is
+module is ``g = √|g^ν g^q| ≥ 0``; the *product* entering the amplitudes is::
 
     g^ν g^q = coupling_sign · g²     (vector_charge="universal", coupling_sign = ±1, default +1),
     g^ν g^q = −g²/3                  (vector_charge="B-L": lepton charge −1, quark charge +1/3,
@@ -23,15 +23,15 @@ the SM: +1 (same-sign ν and q couplings) interferes destructively with the nega
 and opens a cancellation band; B−L interferes constructively. Scalar, axial and tensor enter as
 (g^ν g^q)², so their sign is irrelevant.
 
-Cross sections (massless outgoing neutrino, T²/E² terms dropped; D = 2 m_A T + m_X²):
+Cross sections (massless outgoing neutrino, T²/E² terms dropped; D = 2 m_A T + m_X²)::
 
-(10a) dσ_S/dT = (g^ν g^q)² Q̂_S(q)² m_A² T / (4π E² D²),
-      Q̂_S(q) = Z F_p q_S^p + N F_n q_S^n,  q_S^N = m_N Σ_q f_Tq^N/m_q ≈ 17.29;
-(10b) dσ_{SM+V}/dT = (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) [Q_V(q) + g^ν g^q Q̂_V(q)/(√2 G_F D)]²
-                     + SM axial term,   Q̂_V(q) = 3 (Z F_p + N F_n);
-(10c) dσ_A/dT = (g^ν g^q)² 4(Δu+Δd)² m_A S₀₀^T(q) (1 + m_A T/(2E²) − T/E) / ((2J+1) D²);
-(10d) dσ_T/dT = (g^ν g^q)² 16(δu+δd)² m_A / ((2J+1) D²)
-                × [S₀₀^T(q)(1 − T/E − m_A T/(2E²)) + 2 S₀₀^L(q)(1 − T/E)].
+    (10a) dσ_S/dT = (g^ν g^q)² Q̂_S(q)² m_A² T / (4π E² D²),
+          Q̂_S(q) = Z F_p q_S^p + N F_n q_S^n,  q_S^N = m_N Σ_q f_Tq^N/m_q ≈ 17.29;
+    (10b) dσ_{SM+V}/dT = (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) [Q_V(q) + g^ν g^q Q̂_V(q)/(√2 G_F D)]²
+                         + SM axial term,   Q̂_V(q) = 3 (Z F_p + N F_n);
+    (10c) dσ_A/dT = (g^ν g^q)² 4(Δu+Δd)² m_A S₀₀^T(q) (1 + m_A T/(2E²) − T/E) / ((2J+1) D²);
+    (10d) dσ_T/dT = (g^ν g^q)² 16(δu+δd)² m_A / ((2J+1) D²)
+                    × [S₀₀^T(q)(1 − T/E − m_A T/(2E²)) + 2 S₀₀^L(q)(1 − T/E)].
 
 The axial and tensor couplings of p and n are equal for universal quark couplings, so only the
 isoscalar structure functions S₀₀^{T,L} enter (a₀ = 2 g^q(Δu+Δd) or 2 g^q(δu+δd), a₁ = 0);
@@ -415,7 +415,7 @@ def axial_cross_section(
     nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact, hadronic
         As :func:`scalar_cross_section`.
     spin_structure : SpinStructure
-        Source of S₀₀^T(q) (default: Helm-scaled, PHYSICS.md §5.1 [A]).
+        Source of S₀₀^T(q) (default: Helm-scaled, docs/physics.md#sm-cevns [A]).
 
     Returns
     -------
@@ -446,7 +446,7 @@ def tensor_cross_section(
     hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
     spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
 ) -> NDArray[np.float64]:
-    """Tensor-mediator dσ_T/dT (paper Eq. 10d; PHYSICS.md §5.2), pure BSM; zero for J = 0.
+    """Tensor-mediator dσ_T/dT (paper Eq. 10d; docs/physics.md#ngi), pure BSM; zero for J = 0.
 
     dσ_T/dT = 4 C_T² m_A/(2J+1) [S_T^T(q)(1 − T/E − m_A T/(2E²)) + 2 S_T^L(q)(1 − T/E)],
     C_T = g^ν/(2 m_A T + m_T²), S_T^{T,L} = a₀² S₀₀^{T,L}, a₀ = 2 g^q (δu + δd).

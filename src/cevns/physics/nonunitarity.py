@@ -1,4 +1,4 @@
-"""Violation of lepton unitarity: per-flavour event ratios (paper Eqs. 12–18; PHYSICS.md §5.3).
+"""Violation of lepton unitarity: per-flavour event ratios (paper Eqs. 12–18; docs/physics.md#non-unitarity).
 
 The light-neutrino mixing matrix is N = Λ U with U unitary and Λ lower triangular,
 
@@ -8,7 +8,7 @@ The light-neutrino mixing matrix is N = Λ U with U unitary and Λ lower triangu
 prediction is made with the measured muon-decay constant G_μ = G_F √((ΛΛ†)_ee (ΛΛ†)_μμ) (Eq. 16),
 and a neutrino born in flavour α by a charged current reaches the detector with zero-distance
 neutral-current probability P_α (Eq. 17). The event ratio per flavour is R_α = P_α (G_F/G_μ)², with
-two readings of the production (PHYSICS.md §5.3 [A]):
+two readings of the production (docs/physics.md#non-unitarity [A]):
 
 ``"normalised"`` (default, reading (b))
     every π⁺ and μ⁺ decays and yields exactly one neutrino whatever the mixing, so the produced
@@ -38,7 +38,7 @@ from cevns.physics.flux import FLAVOURS
 #: The two readings of the production normalisation (see module docstring).
 Reading = Literal["normalised", "unnormalised"]
 READINGS: tuple[str, ...] = get_args(Reading)
-#: Default reading [A] (PHYSICS.md §5.3 (b), §9).
+#: Default reading [A] (docs/physics.md#non-unitarity; docs/assumptions.md).
 DEFAULT_READING: Reading = "normalised"
 
 #: Row of Λ (e = 0, μ = 1, τ = 2) that produces each π-DAR flavour.
@@ -101,7 +101,7 @@ def unitarity_violation_ratios(
     alpha33: ArrayLike = 1.0,
     reading: Reading = DEFAULT_READING,
 ) -> NDArray[np.float64]:
-    """Event ratios R_α = N_NU,α / N_SM,α for the π-DAR flavours (PHYSICS.md §5.3).
+    """Event ratios R_α = N_NU,α / N_SM,α for the π-DAR flavours (docs/physics.md#non-unitarity).
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def unitarity_violation_ratios(
         Real diagonal entries of Λ, each in (0, 1]; 1 is unitary.
     alpha21, alpha31, alpha32 : array_like
         Complex off-diagonal entries of Λ (0 is unitary). α₃₃ never enters the ratios (it is only
-        validated); α₃₁, α₃₂ and |α₂₁| enter at second order.
+        validated); α₃₁, α₃₂ and ``|α₂₁|`` enter at second order.
     reading : {"normalised", "unnormalised"}
         Production normalisation, see the module docstring; ``"normalised"`` is the default [A].
 

@@ -1,4 +1,4 @@
-"""Target nuclei: charges, masses, spins, radii (paper Table 1; PHYSICS.md §2).
+"""Target nuclei: charges, masses, spins, radii (paper Table 1; docs/physics.md#nuclei).
 
 The numbers live in ``cevns/data/nuclei.toml`` with their sources; this module only reads them
 (lazily, once) and validates them.
@@ -12,10 +12,10 @@ The numbers live in ``cevns/data/nuclei.toml`` with their sources; this module o
 
 Composition modes of an element (:data:`CompositionMode`):
 
-``"natural-effective"`` (default, PHYSICS.md §2 [A])
+``"natural-effective"`` (default, docs/physics.md#nuclei [A])
     one effective nucleus with the standard atomic weight as mass, N = A_nat − Z (non-integer for
     Xe and Ge) and J = 0 for Xe and Ge, as the paper treats them. The paper's Table 1 takes atomic
-    masses from the NIST handbook, which lists standard atomic weights; PHYSICS.md §6's T_max values
+    masses from the NIST handbook (standard atomic weights); the T_max values of docs/physics.md#event-rates
     are computed with them.
 ``"dominant-isotope"``
     the most abundant isotope alone (¹³²Xe, ⁷⁴Ge, ²⁸Si, ⁴⁰Ar, ¹²C); Xe with N = 78 raises the

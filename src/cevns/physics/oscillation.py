@@ -1,4 +1,4 @@
-"""Light sterile neutrino: 3+1 short-baseline disappearance (paper Eqs. 19–20; PHYSICS.md §5.4).
+"""Light sterile neutrino: 3+1 disappearance (paper Eqs. 19–20; docs/physics.md#sterile-oscillations).
 
 Survival probabilities at baseline L,
 
@@ -26,7 +26,7 @@ the analytic local average ``energy_window`` of :class:`OscillationBasis` (see
 tends to 1/2 when the phase changes by ≫ 1 across the window. The prompt ν_μ line has a single
 energy and is always exact (no energy window is applied to it).
 
-Baseline spread (off by default [A], PHYSICS.md §5.4): averaging over L uniform in
+Baseline spread (off by default [A], docs/physics.md#sterile-oscillations): averaging over L uniform in
 [L − ΔL/2, L + ΔL/2] is analytic, ⟨sin²φ⟩ = ½[1 − cos 2φ · sinc(φ ΔL/L)], sinc x = sin x / x.
 """
 

@@ -1,4 +1,4 @@
-"""Nuclear spin-structure functions for axial and tensor responses (PHYSICS.md §5.1, §5.2).
+"""Nuclear spin-structure functions for axial and tensor responses (docs/physics.md#spin-structure-functions).
 
 The interface is :class:`SpinStructure`: anything with a method
 ``structure(nucleus, momentum_transfer, isospin, multipole)`` returning S_ij^{T or L}(q) can be

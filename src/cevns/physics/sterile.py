@@ -1,18 +1,18 @@
 """The sterile-neutrino sector: a guide, and the conventions its four modules share.
 
-What to use when (PHYSICS.md §5.3–5.6; user documentation in ``docs/scenarios/sterile.md``):
+What to use when (docs/physics.md#non-unitarity to #up-scattering; user guide ``docs/scenarios/sterile.md``):
 
-:mod:`cevns.physics.nonunitarity` — lepton-unitarity violation (§5.3)
+:mod:`cevns.physics.nonunitarity` — lepton-unitarity violation (#non-unitarity)
     Heavy neutral leptons beyond the reach of the source make the 3 × 3 light mixing matrix
     non-unitary, N = Λ U. At the ESS this only rescales the SM rate flavour by flavour:
     :func:`~cevns.physics.nonunitarity.unitarity_violation_ratios` gives R_α, no new integrals.
-:mod:`cevns.physics.oscillation` — a light sterile neutrino, 3+1 oscillations (§5.4)
+:mod:`cevns.physics.oscillation` — a light sterile neutrino, 3+1 oscillations (#sterile-oscillations)
     Short-baseline disappearance P_αα(E) = 1 − sin²2θ sin²(Δm² L/4E). At fixed Δm² (shape) the
     rate is linear in sin²2θ (strength): :class:`~cevns.physics.oscillation.OscillationBasis`.
-:mod:`cevns.physics.dipole` — the sterile dipole portal (§5.5)
+:mod:`cevns.physics.dipole` — the sterile dipole portal (#dipole-portal)
     ν_α + A → ν₄ + A through a transition magnetic moment μ_eff (photon exchange), one term ∝ μ²:
     :class:`~cevns.physics.dipole.DipoleBasis`; m₄ = 0 is the neutrino magnetic moment.
-:mod:`cevns.physics.upscattering` — up-scattering to a sterile lepton through S, V, A, T (§5.6)
+:mod:`cevns.physics.upscattering` — up-scattering to a sterile lepton through S, V, A, T (#up-scattering)
     ν + A → χ(m₄) + A through a light mediator X of mass m_X, one term ∝ g⁴:
     :class:`~cevns.physics.upscattering.UpscatteringBasis`.
 

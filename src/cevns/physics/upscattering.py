@@ -1,31 +1,31 @@
 """Up-scattering ν + A → χ + A to a sterile neutral lepton through S, V, A, T mediators.
 
-Paper Eqs. (24)–(25); PHYSICS.md §5.6. A mediator X of mass m_X couples as
+Paper Eqs. (24)–(25); docs/physics.md#up-scattering. A mediator X of mass m_X couples as::
 
     L ⊃ X ( g_X^ν [χ̄ Γ_X P_L ν] + g_X^q Σ_q [q̄ Γ_X q] ),
     Γ_S = 1, Γ_V = γ^μ, Γ_A = γ^μγ⁵, Γ_T = σ^{μν},
 
-with universal quark couplings and g⁴ = (g_X^ν g_X^q)² the strength (PHYSICS.md §5.2 convention).
+with universal quark couplings and g⁴ = (g_X^ν g_X^q)² the strength (docs/physics.md#ngi convention).
 The outgoing lepton χ has mass m₄, there is no interference with the SM (the final state differs),
-and the propagator is C = 1/(2 m_A T + m_X²). With E′ = E − T, |q|² = T² + 2 m_A T,
-a = E′T + m₄²/2 − m_A T and b = E T + m₄²/2 + m_A T, at g = 1 (exact lepton kinematics):
+and the propagator is C = 1/(2 m_A T + m_X²). With E′ = E − T, ``|q|² = T² + 2 m_A T``,
+a = E′T + m₄²/2 − m_A T and b = E T + m₄²/2 + m_A T, at g = 1 (exact lepton kinematics)::
 
-(25a) scalar   dσ/dT = C² Q̂_S² F² (2 m_A + T)(2 m_A T + m₄²) / (16π E²)
-(25b) vector   dσ/dT = C² Q̂_V² F² (m_A/2π) [1 − T/E − m_A T/(2E²) + T²/(2E²)
-                                             − (m₄²/4E²)(1 + (2E − T)/m_A)]
-(25c) axial    dσ/dT = C² m_A/(2(2J+1)E²) a₀² [S₀₀^T K_T + S₀₀^L K_L],
-               K_T = 2EE′ − 2ab/|q|²,  K_L = 2(2ab/|q|² + (m₄² + 2 m_A T)/2),  a₀ = 2(Δu + Δd)
-(25d) tensor   dσ/dT = C² m_A/(2(2J+1)E²) a₀² [S₀₀^T K_T^T + S₀₀^L K_L^T],
-               K_T^T = 8(EE′ + ab/|q|²),  K_L^T = 8(2EE′ − (m₄² + 2 m_A T)/2 − 2ab/|q|²),
-               a₀ = 2(δ_u + δ_d)
+    (25a) scalar   dσ/dT = C² Q̂_S² F² (2 m_A + T)(2 m_A T + m₄²) / (16π E²)
+    (25b) vector   dσ/dT = C² Q̂_V² F² (m_A/2π) [1 − T/E − m_A T/(2E²) + T²/(2E²)
+                                                 − (m₄²/4E²)(1 + (2E − T)/m_A)]
+    (25c) axial    dσ/dT = C² m_A/(2(2J+1)E²) a₀² [S₀₀^T K_T + S₀₀^L K_L],
+                   K_T = 2EE′ − 2ab/|q|²,  K_L = 2(2ab/|q|² + (m₄² + 2 m_A T)/2),  a₀ = 2(Δu + Δd)
+    (25d) tensor   dσ/dT = C² m_A/(2(2J+1)E²) a₀² [S₀₀^T K_T^T + S₀₀^L K_L^T],
+                   K_T^T = 8(EE′ + ab/|q|²),  K_L^T = 8(2EE′ − (m₄² + 2 m_A T)/2 − 2ab/|q|²),
+                   a₀ = 2(δ_u + δ_d)
 
 All vanish outside E ≥ E_min(T, m₄) (paper Eq. 23). For m₄ → 0 they tend to the NGI cross
-sections (10a)–(10d) of PHYSICS.md §5.2 (the vector one without its SM interference). F is the Helm
+sections (10a)–(10d) of docs/physics.md#ngi (the vector one without its SM interference). F is the Helm
 form factor at the default radius; S₀₀^{T,L}(q) come from a pluggable
 :class:`~cevns.physics.spin_structure.SpinStructure` (zero for J = 0 nuclei, so A and T only act on
 the spin-carrying Cs, I and F).
 
-Nuclear charges (g^q factored out; PHYSICS.md §5.2):
+Nuclear charges (g^q factored out; docs/physics.md#ngi):
 
 - scalar: Q̂_S = Σ_N N_N m_N Σ_{q=u,d} f_Tq^N/m_q ≈ 17.29 A (PDG-2022 quark masses, no heavy
   quarks) [A];

@@ -88,7 +88,7 @@ class Scenario(ABC):
     name: ClassVar[str]
     #: human description
     description: ClassVar[str] = ""
-    #: if True, :meth:`coefficients` returns per-flavour coefficients (n_terms, n_flavours, *grid)
+    #: if True, :meth:`coefficients` returns per-flavour coefficients ``(n_terms, n_flavours, *grid)``
     per_flavour: ClassVar[bool] = False
 
     @property

@@ -51,7 +51,7 @@ class StandardModel(Scenario):
     def parameters(self) -> dict[str, Parameter]:
         params = {"sin2_theta_w": SIN2W}
         if self.options.form_factor == "separate":
-            # default NaN = each nucleus's default Helm radius (the Asimov truth, PHYSICS.md §7)
+            # default NaN = each nucleus's default Helm radius (the Asimov truth, docs/physics.md#likelihood)
             params["neutron_radius_fm"] = Parameter("neutron_radius_fm", "shape", math.nan, "fm",
                                                     0.0, 20.0, True, r"$R_n$ [fm]")
         return params
@@ -85,7 +85,7 @@ class StandardModel(Scenario):
 
 
 class NGIOptions(StrictModel):
-    """Options of the NGI scenario (PHYSICS.md §5.2; docs/scenarios/ngi.md)."""
+    """Options of the NGI scenario (docs/physics.md#ngi; docs/scenarios/ngi.md)."""
 
     interaction: Literal["scalar", "vector", "axial", "tensor"]
     vector_charge: Literal["universal", "B-L"] = "B-L"

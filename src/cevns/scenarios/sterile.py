@@ -1,4 +1,4 @@
-"""Sterile-sector scenarios (PHYSICS.md §5.3–5.6; docs/scenarios/sterile.md).
+"""Sterile-sector scenarios (docs/physics.md#non-unitarity to #up-scattering; docs/scenarios/sterile.md).
 
 ``nonunitarity``
     lepton-unitarity violation: per-flavour factors R_α(α₁₁, α₂₂) on the SM rate (strength only).
@@ -50,7 +50,7 @@ def _sm_strength(strength: dict) -> np.ndarray:
 
 
 class NUOptions(StrictModel):
-    """``reading``: production normalisation of PHYSICS.md §5.3 ("normalised" is the default [A])."""
+    """``reading``: production normalisation (docs/physics.md#non-unitarity; default "normalised" [A])."""
 
     reading: Literal["normalised", "unnormalised"] = "normalised"
 
@@ -137,7 +137,7 @@ class OscillationOptions(StrictModel):
 
 @register_scenario
 class SterileOscillation(Scenario):
-    """3+1 short-baseline disappearance on the flux (PHYSICS.md §5.4)."""
+    """3+1 short-baseline disappearance on the flux (docs/physics.md#sterile-oscillations)."""
 
     name = "sterile-oscillation"
     description = "3+1 light sterile neutrino oscillations (sin2_2theta, delta_m2)"
@@ -217,7 +217,7 @@ class _SterileMassScenario(Scenario):
 
 @register_scenario
 class Dipole(_SterileMassScenario):
-    """Active → sterile up-scattering through a transition magnetic moment (PHYSICS.md §5.5)."""
+    """Active → sterile up-scattering through a transition magnetic moment (docs/physics.md#dipole-portal)."""
 
     name = "dipole"
     description = "sterile dipole portal (mu_eff in units of mu_B, sterile mass m4)"
@@ -261,7 +261,7 @@ class UpscatteringOptions(StrictModel):
 
 @register_scenario
 class Upscattering(_SterileMassScenario):
-    """ν A → χ A through a light S, V, A or T mediator, χ of mass m₄ (PHYSICS.md §5.6)."""
+    """ν A → χ A through a light S, V, A or T mediator, χ of mass m₄ (docs/physics.md#up-scattering)."""
 
     name = "upscattering"
     description = "up-scattering to a sterile neutral lepton via S, V, A, T mediators"

@@ -38,7 +38,7 @@ Levels
     :func:`level_value` turns a preset name (``"1sigma_1dof"`` 1.00, ``"90cl_1dof"`` 2.71,
     ``"1sigma_2dof"`` 2.30, ``"90cl_2dof"`` 4.61, …) or a number into a Δχ² threshold computed
     from the χ² distribution; :func:`chi2_level` does so for any CL and dof. The paper's
-    conventions (PHYSICS.md §7): Table 3/4 intervals at Δχ² = 1; figures at 90 % C.L.; 2D
+    conventions (docs/physics.md#likelihood): Table 3/4 intervals at Δχ² = 1; figures at 90 % C.L.; 2D
     exclusion curves at 4.61 by default, 2.71 (raster scan) as the option.
 
 Example

@@ -740,7 +740,7 @@ def exclusion_curve(
     delta_chi2 : array_like
         Δχ² on the grid (``inf`` allowed, NaN not).
     level : str or float
-        Preset name or Δχ² value; default 90 % C.L. for 2 dof (4.61, PHYSICS.md §7). For a raster
+        Preset name or Δχ² value; default 90 % C.L. for 2 dof (4.61, docs/physics.md#likelihood). For a raster
         scan (one dof per mass) use ``"90cl_1dof"`` (2.71).
     axis : {0, 1}
         Axis of ``delta_chi2`` along which the coupling runs: 1 (default) means ``y`` is the

@@ -1,4 +1,4 @@
-"""The Poisson χ² with normalisation pulls (paper Eqs. 29–30; PHYSICS.md §7), as validated data.
+"""The Poisson χ² with normalisation pulls (paper Eqs. 29–30; docs/physics.md#likelihood), as validated data.
 
 A :class:`Channel` is one detector (or one data set): observed counts n_i and a prediction that is a
 sum of :class:`Component` s, each scaled by (1 + θ_k) where θ_k is the nuisance parameter the
@@ -36,9 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: means the same.
 FREE = math.inf
 
-#: Signal normalisation uncertainty σ_α of the paper (10 %; PHYSICS.md §3, [M]).
+#: Signal normalisation uncertainty σ_α of the paper (10 %; docs/physics.md#detectors, [M]).
 PAPER_SIGMA_SIGNAL = 0.10
-#: Background normalisation uncertainty σ_β of the paper (1 %; PHYSICS.md §3, [A]).
+#: Background normalisation uncertainty σ_β of the paper (1 %; docs/physics.md#detectors, [A]).
 PAPER_SIGMA_BACKGROUND = 0.01
 
 
@@ -262,7 +262,7 @@ def signal_background_channel(
     signal, background : array_like
         Expected signal and background counts.
     sigma_alpha, sigma_beta : float or None
-        Pull widths; default 10 % and 1 % (PHYSICS.md §3). ``None`` or ``inf``: free.
+        Pull widths; default 10 % and 1 % (docs/physics.md#detectors). ``None`` or ``inf``: free.
     shared_signal : bool
         False (default): the nuisances are ``alpha_<name>`` and ``beta_<name>``, independent per
         detector. True: the signal nuisance is the common ``alpha`` shared by every channel built
