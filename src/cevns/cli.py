@@ -753,6 +753,9 @@ def reproduce(
     resume: ResumeOpt = False,
     force: ForceOpt = False,
     quick: QuickOpt = False,
+    hepdata: Annotated[Path | None, typer.Option(
+        "--hepdata", help="also write a validated HEPData submission of the items into this "
+        "folder (needs: pip install 'cevns[hepdata]')")] = None,
 ) -> None:
     """Regenerate the paper's figures and tables from the shipped analyses."""
     from cevns.analyses import item_names, shipped_analysis
@@ -784,6 +787,12 @@ def reproduce(
         records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"))
     _write_index(out, analyses, records, existing)
     _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
+    if hepdata is not None:
+        from cevns.analyses import write_hepdata
+
+        result = write_hepdata(out, hepdata, items=selected)
+        _say(f"HEPData submission: {result.archive or result.directory} "
+             f"({len(result.tables)} tables, validated)")
 
 
 # -- fit ----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Whole-file checks of sensitivity analyses, run when the file is read (docs/errors-library.md).
+"""Whole-file checks of sensitivity analyses, run when the file is read (docs/errors.md).
 
 Everything that can be known from the file alone is checked before anything is computed or a scan
 store is created: the scenario and its options (of the analysis and of every variant), the names

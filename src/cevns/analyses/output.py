@@ -56,7 +56,8 @@ def write_table(rows: list[dict], out: Path, stem: str, *, floatfmt: str = ".6g"
     if not rows:
         raise ValueError(f"table {stem} has no rows")
     fsio.check_slug(stem, "table name")
-    cols = list(rows[0])
+    cols = list(dict.fromkeys(k for r in rows for k in r))  # union of the rows' keys, in order
+    rows = [{c: r.get(c) for c in cols} for r in rows]  # a missing cell is empty
     csv_path = fsio.atomic_write_text(fsio.inside(out, f"{stem}.csv"), _csv_text(rows))
 
     def fmt(v):

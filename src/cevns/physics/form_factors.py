@@ -9,8 +9,9 @@ and rms radius R. Momenta are internal energy units (ħ = c = 1); ``q / HBARC`` 
 
 The value of s was lost from the paper. The default is **s = 1.0 fm** [A]: with it the paper's
 Table 3 neutron-radius intervals of CsI, Xe, Ge and Si are reproduced to ≤ 0.02 fm, against
-0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm (docs/physics.md#helm-form-factor, docs/assumptions.md). Both
-enter every form factor and the default Helm radius R² = (3/5)(1.2 A^{1/3} fm)² + 3 s².
+0.05–0.11 fm with the Lewin–Smith value s = 0.9 fm (docs/physics.md#helm-form-factor,
+docs/assumptions.md). Both enter every form factor and the default Helm radius
+R² = (3/5)(1.2 A^{1/3} fm)² + 3 s².
 
 There is no process-wide setting: the skin is an explicit argument here, and on the physics path it
 is a field of the target nucleus (:attr:`cevns.physics.nuclei.Nucleus.helm_skin`), set from the
