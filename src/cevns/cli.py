@@ -1,107 +1,446 @@
 """The ``cevns`` command line: a thin front-end over the library.
 
-Commands: ``spectra``, ``info``, ``run``, ``reproduce``, ``fit``. Errors raised on purpose by cevns
-(:class:`cevns.errors.CevnsError`) are printed as one clear message with exit code 2.
+Commands: ``spectra``, ``info``, ``run``, ``reproduce``, ``fit``. The command line behaves like a
+Unix tool (see ``docs/errors.md``):
+
+* exit status 0 on success, 2 for a usage or input error (a bad option, file or value), 1 for an
+  internal error or an operating-system error cevns did not anticipate, 130 when interrupted
+  (Ctrl-C or SIGTERM; the message says how to resume);
+* every error is one plain line on stderr, ``error: <message>``; user text is never parsed as
+  markup; a traceback is shown only with ``--debug`` or ``CEVNS_DEBUG=1``;
+* ``--json`` (``spectra``, ``info``, ``fit``) prints pure JSON on stdout, messages go to stderr.
+
+Importing this module is cheap: the physics, matplotlib, SciPy and xarray are imported inside the
+commands that need them.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import shlex
+import signal
 import sys
 import time
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cevns.errors import CevnsError, ConfigError
+from cevns.errors import CevnsError, ConfigError, OutputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Coherent elastic neutrino-nucleus scattering at π-DAR sources.")
-console = Console()
-err_console = Console(stderr=True)
+#: Exit statuses of the ``cevns`` command (documented in ``docs/errors.md`` and ``cevns --help``).
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_EPILOG = (
+    "Examples:\n\n"
+    "  cevns spectra -d CsI --run-years 1\n\n"
+    "  cevns reproduce --only fig1 --out results\n\n"
+    "  cevns run my_analysis.toml --out results/mine --executor processes\n\n"
+    "Exit status: 0 success; 2 usage or input error (bad option, value, file or folder); "
+    "1 internal error (a bug: please report it) or an unexpected operating-system error; "
+    "130 interrupted (Ctrl-C, SIGTERM: rerun with --resume). "
+    "CEVNS_DEBUG=1 or --debug shows tracebacks. See docs/errors.md."
+)
+
+app = typer.Typer(
+    add_completion=True, no_args_is_help=True, epilog=_EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Coherent elastic neutrino-nucleus scattering at π-DAR sources: spectra, the paper's "
+         "figures and tables, your own analysis files, fits of COHERENT data.",
+)
+
+_DEBUG = {"on": os.environ.get("CEVNS_DEBUG", "") not in ("", "0")}
 
 
-def main() -> None:
-    """Entry point of the ``cevns`` script."""
+def _stdout_console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _say(message: str) -> None:
+    """A plain message on stderr (progress, 'wrote …'): never parsed as markup, never wrapped."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _add_row(table, *cells: Any) -> None:
+    table.add_row(*(_text(c) for c in cells))
+
+
+def _text(value: Any):
+    """A rich ``Text`` of ``value``: table cells and titles holding user text are not markup."""
+    from rich.text import Text
+
+    return Text(str(value))
+
+
+# -- errors and exit codes ---------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """A long command was interrupted; ``resume`` is the command line that continues it."""
+
+    def __init__(self, resume: str | None):
+        super().__init__(resume)
+        self.resume = resume
+
+
+@contextmanager
+def _resumable(resume: list[str] | None):
+    """Turn Ctrl-C / SIGTERM inside the block into :class:`Interrupted` with a resume hint.
+
+    (typer turns a bare ``KeyboardInterrupt`` into exit status 130 without a word; this keeps the
+    hint.)
+    """
     try:
-        app(standalone_mode=False)
-    except CevnsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        err_console.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(shlex.join(resume) if resume else None) from None
+
+
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """The usage-error classes of the installed typer (vendored click) and of click, if any."""
+    types: list[type[BaseException]] = []
+    if hasattr(typer, "TyperException"):  # typer ≥ 0.20 vendors click
+        types.append(typer.TyperException)
+    try:
         import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
+    except ImportError:
+        pass
+    else:
+        types.append(click.ClickException)
+    return tuple(types)
 
 
-@app.command()
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _usage_message(exc: BaseException) -> str:
+    message = _one_line(exc.format_message()) if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "cevns"
+    return f"error: {message} (see '{where} --help')"
+
+
+def _sigterm(signum, frame):  # pragma: no cover - exercised by the subprocess tests
+    if os.getpid() != _MAIN_PID[0]:  # a forked worker: die as usual
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    raise KeyboardInterrupt
+
+
+_MAIN_PID = [os.getpid()]
+
+
+class _LogFilter:
+    """Drop the library's own interrupt notice: the command line prints the resume command."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return not str(record.msg).startswith("scan interrupted")
+
+
+@contextmanager
+def _cli_logging():
+    """Warnings of the ``cevns`` loggers as plain ``warning: …`` lines on stderr (this command only)."""
+    import logging
+
+    class Plain(logging.Formatter):
+        def format(self, record):
+            return f"{record.levelname.lower()}: {record.getMessage()}"
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Plain())
+    handler.addFilter(_LogFilter())
+    logger = logging.getLogger("cevns")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``cevns`` script: run the command, map every outcome to an exit status."""
+    _MAIN_PID[0] = os.getpid()
+    args = list(argv if argv is not None else sys.argv[1:])
+    _DEBUG["on"] = os.environ.get("CEVNS_DEBUG", "") not in ("", "0") or "--debug" in args
+    try:
+        previous = signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:  # not the main thread
+        previous = None
+    usage_errors = _usage_error_types()
+    try:
+        with _cli_logging():
+            code = app(args=args, prog_name="cevns", standalone_mode=False)
+        if code == EXIT_INTERRUPTED:  # typer's own handling of a Ctrl-C outside a long command
+            _say("interrupted")
+    except Interrupted as exc:
+        hint = f"; resume with: {exc.resume}" if exc.resume else ""
+        _say(f"interrupted: completed work is saved{hint}")
+        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        _say("interrupted")
+        code = EXIT_INTERRUPTED
+    except usage_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # ``cevns`` alone: the help, as usage error
+            if exc.format_message().strip():  # (typer's rich help has been printed already)
+                _say(exc.format_message())
+        else:
+            _say(_usage_message(exc))
+        code = getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE
+    except CevnsError as exc:
+        _debug_traceback()
+        _say(f"error: {exc}")
+        code = EXIT_USAGE
+    except BrokenPipeError:  # ``cevns info | head``: stop quietly (status 1, as typer does)
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        code = EXIT_INTERNAL
+    except OSError as exc:
+        _debug_traceback()
+        where = f"{exc.filename}: " if exc.filename else ""
+        _say(f"error: {where}{exc.strerror or exc}")
+        code = EXIT_INTERNAL
+    except Exception as exc:
+        import cevns
+
+        _debug_traceback()
+        _say(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} — this is a bug in "
+             f"cevns {cevns.__version__}; please report it with the command you ran"
+             + ("" if _DEBUG["on"] else " (rerun with --debug or CEVNS_DEBUG=1 for the traceback)"))
+        code = EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+    sys.exit(EXIT_OK)
+
+
+def _debug_traceback() -> None:
+    if _DEBUG["on"]:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        import cevns
+
+        print(f"cevns {cevns.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of internal errors "
+                                        "(also CEVNS_DEBUG=1)")] = False,
+) -> None:
+    """Coherent elastic neutrino-nucleus scattering at π-DAR sources."""
+    if debug:
+        _DEBUG["on"] = True
+
+
+# -- option checks ------------------------------------------------------------------------------
+
+
+def _number(option: str, *, gt: float | None = None, ge: float | None = None,
+            lt: float | None = None, le: float | None = None):
+    """A typer callback refusing NaN, ±inf and values outside the given bounds, naming ``option``."""
+
+    def check(value):
+        if value is None:
+            return value
+        bounds = []
+        if gt is not None:
+            bounds.append(f"> {gt:g}")
+        if ge is not None:
+            bounds.append(f">= {ge:g}")
+        if lt is not None:
+            bounds.append(f"< {lt:g}")
+        if le is not None:
+            bounds.append(f"<= {le:g}")
+        valid = " and ".join(bounds)
+        bad = (not math.isfinite(value) or (gt is not None and not value > gt)
+               or (ge is not None and not value >= ge) or (lt is not None and not value < lt)
+               or (le is not None and not value <= le))
+        if bad:
+            raise typer.BadParameter(f"must be a finite number{' ' + valid if valid else ''}, "
+                                     f"got {value!r}", param_hint=f"'{option}'")
+        return value
+
+    return check
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN/±inf replaced by ``None`` (strict JSON), paths and numpy scalars plain."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(_json_safe(doc), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+# -- spectra ------------------------------------------------------------------------------------
+
+
+def _csv_target(text: str) -> Path | None:
+    """Check a ``--csv`` target before computing; ``None`` means stdout (``-``)."""
+    if text == "-":
+        return None
+    if not text:
+        raise OutputError("--csv: empty file name")
+    path = Path(text)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise OutputError(f"--csv {text}: is a folder; give a file name, e.g. {path / 'spectra.csv'}")
+    parent = path.parent
+    if not parent.exists():
+        raise OutputError(f"--csv {text}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"--csv {text}: {parent} is not a folder")
+    return path
+
+
+@app.command(epilog="Examples:\n\n"
+                    "  cevns spectra\n\n"
+                    "  cevns spectra -d CsI -d Xe --run-years 1 --per-bin\n\n"
+                    "  cevns spectra -d CsI --csv csi.csv      (writes exactly csi.csv)\n\n"
+                    "  cevns spectra --presets my_presets.toml -d MyDet --json")
 def spectra(
-    detector: Annotated[list[str] | None, typer.Option("--detector", "-d",
-                                                       help="detector preset (repeatable)")] = None,
-    years: Annotated[float | None, typer.Option(help="run time in years")] = None,
+    detector: Annotated[list[str] | None, typer.Option(
+        "--detector", "-d", help="detector preset (repeatable; default: the six ESS detectors)")] = None,
+    run_years: Annotated[float | None, typer.Option(
+        "--run-years", "--years", help="run time in years (source key run_years)",
+        callback=_number("--run-years", gt=0, le=1e3))] = None,
+    baseline_m: Annotated[float | None, typer.Option(
+        "--baseline-m", help="source-detector distance in m (source key baseline_m)",
+        callback=_number("--baseline-m", gt=0, le=1e6))] = None,
     source: Annotated[str, typer.Option(help="source preset")] = "ess",
-    sin2w: Annotated[float | None, typer.Option("--sin2w", help="sin²θ_W (MS-bar, Q→0)")] = None,
+    sin2_theta_w: Annotated[float | None, typer.Option(
+        "--sin2-theta-w", help="sin²θ_W (MS-bar, Q→0; default 0.23857)",
+        callback=_number("--sin2-theta-w", gt=0, lt=1))] = None,
+    sin2w: Annotated[float | None, typer.Option(
+        "--sin2w", hidden=True, callback=_number("--sin2w", gt=0, lt=1))] = None,
+    presets: Annotated[Path | None, typer.Option(
+        "--presets", help="your preset TOML file ([source.NAME], [detector.NAME] tables); its "
+        "names are looked up before the shipped ones")] = None,
     per_bin: Annotated[bool, typer.Option("--per-bin", help="also print every bin")] = False,
-    csv: Annotated[Path | None, typer.Option(help="write the per-bin table to this CSV")] = None,
+    csv: Annotated[str | None, typer.Option(
+        "--csv", metavar="FILE",
+        help="write the per-bin table to exactly this CSV file ('-' for stdout)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
 ) -> None:
     """Print expected CEvNS counts per detector and flavour (and the background)."""
-    from cevns.experiment import ESS_DETECTORS, get_source
+    if sin2w is not None:
+        _say("warning: --sin2w is deprecated; use --sin2-theta-w")
+        if sin2_theta_w is None:
+            sin2_theta_w = sin2w
+    csv_path = _csv_target(csv) if csv is not None else None
+
+    from cevns.config import validate
+    from cevns.experiment import ESS_DETECTORS, Source, get_detector, get_source
     from cevns.physics.constants import SIN2_THETA_W
     from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
     from cevns.rates import sm_spectrum
 
-    src = get_source(source)
-    if years is not None:
-        src = src.with_run_years(years)
-    s2w = SIN2_THETA_W if sin2w is None else sin2w
-    if not 0 < s2w < 1:
-        raise ConfigError(f"--sin2w must be in (0, 1), got {s2w}")
+    user_sources, user_detectors = {}, {}
+    if presets is not None:
+        from cevns.experiment.presets import load_preset_file
+
+        user_sources, user_detectors = load_preset_file(presets)
+    src = user_sources[source] if source in user_sources else get_source(source)
+    over = {k: v for k, v in (("run_years", run_years), ("baseline_m", baseline_m)) if v is not None}
+    if over:
+        src = validate(Source, {**src.model_dump(), **over}, where="source")
+    s2w = SIN2_THETA_W if sin2_theta_w is None else sin2_theta_w
     names = detector or list(ESS_DETECTORS)
-    table = Table(title=f"Expected events, {src.run_years:g} yr at {src.name} "
-                        f"(sin²θ_W = {s2w})")
-    table.add_column("detector")
-    table.add_column("bins", justify="right")
-    for f in FLAVOURS:
-        table.add_column(FLAVOUR_LABELS[f], justify="right")
-    table.add_column("CEvNS", justify="right")
-    table.add_column("background", justify="right")
-    rows = []
-    for name in names:
-        spec = sm_spectrum(name, src, sin2_theta_w=s2w)
-        table.add_row(name, str(len(spec.background)),
-                      *(f"{v:.1f}" for v in spec.per_flavour.values()),
-                      f"{spec.total_signal:.1f}", f"{spec.total_background:.1f}")
-        rows.extend(spec.to_rows())
-        if per_bin:
-            bins = Table(title=f"{name} per bin")
-            for col in ("lower_keVnr", "upper_keVnr", *FLAVOURS, "signal", "background"):
-                bins.add_column(col, justify="right")
-            for r in spec.to_rows():
-                bins.add_row(*(f"{r[c]:.4g}" for c in ("lower_keVnr", "upper_keVnr", *FLAVOURS,
-                                                        "signal", "background")))
-            console.print(bins)
-    console.print(table)
+    dets = [user_detectors[n] if n in user_detectors else get_detector(n) for n in names]
+    spectra_ = [sm_spectrum(d, src, sin2_theta_w=s2w) for d in dets]
+    rows = [r for spec in spectra_ for r in spec.to_rows()]
+    bin_cols = ("lower_keVnr", "upper_keVnr", *FLAVOURS, "signal", "background")
+
+    if as_json:
+        _print_json({
+            "source": src.name, "run_years": src.run_years, "baseline_m": src.baseline_m,
+            "sin2_theta_w": s2w,
+            "detectors": [{"detector": spec.detector, "n_bins": len(spec.background),
+                           "per_flavour": spec.per_flavour, "signal": spec.total_signal,
+                           "background": spec.total_background, "bins": spec.to_rows()}
+                          for spec in spectra_],
+        })
+    else:
+        from rich.table import Table
+
+        console = _stdout_console()
+        table = Table(title=_text(f"Expected events, {src.run_years:g} yr at {src.name} "
+                                  f"(sin²θ_W = {s2w})"))
+        table.add_column("detector")
+        table.add_column("bins", justify="right")
+        for f in FLAVOURS:
+            table.add_column(FLAVOUR_LABELS[f], justify="right")
+        table.add_column("CEvNS", justify="right")
+        table.add_column("background", justify="right")
+        for spec in spectra_:
+            _add_row(table, _text(spec.detector), str(len(spec.background)),
+                          *(f"{v:.1f}" for v in spec.per_flavour.values()),
+                          f"{spec.total_signal:.1f}", f"{spec.total_background:.1f}")
+            if per_bin:
+                bins = Table(title=_text(f"{spec.detector} per bin"))
+                for col in bin_cols:
+                    bins.add_column(col, justify="right")
+                for r in spec.to_rows():
+                    _add_row(bins, *(f"{r[c]:.4g}" for c in bin_cols))
+                console.print(bins)
+        console.print(table)
     if csv is not None:
-        from cevns.analyses.output import write_table
+        from cevns.analyses.output import write_csv
 
-        written = write_table(rows, csv.parent if str(csv.parent) else Path("."), csv.stem)
-        console.print(f"wrote {written[0]}")
+        if csv_path is None:
+            write_csv(rows, None)
+        else:
+            _say(f"wrote {write_csv(rows, csv_path)}")
 
 
-@app.command()
-def info() -> None:
+# -- info ---------------------------------------------------------------------------------------
+
+
+@app.command(epilog="Examples:\n\n  cevns info\n\n  cevns info --json | python -m json.tool")
+def info(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
+) -> None:
     """List versions, presets (with citations), analysis kinds and reproduce items."""
     import numpy
     import scipy
@@ -111,43 +450,159 @@ def info() -> None:
     from cevns.experiment import detector_names, get_detector, get_source, source_names
     from cevns.physics.constants import SIN2_THETA_W
 
-    console.print(f"cevns {cevns.__version__} (numpy {numpy.__version__}, scipy {scipy.__version__})")
-    console.print(f"sin²θ_W = {SIN2_THETA_W} (MS-bar, Q → 0; PDG 2022)")
+    sources = [get_source(n) for n in source_names()]
+    detectors = [get_detector(n) for n in detector_names()]
+    items = [shipped_analysis(n) for n in item_names()]
+    if as_json:
+        _print_json({
+            "version": cevns.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "sin2_theta_w": SIN2_THETA_W,
+            "sources": [s.model_dump(mode="json") for s in sources],
+            "detectors": [d.model_dump(mode="json") for d in detectors],
+            "items": [{"name": a.name, "paper": a.paper, "kind": a.kind, "title": a.title}
+                      for a in items],
+            "kinds": sorted(kinds()),
+        })
+        return
+    from rich.table import Table
+
+    console = _stdout_console()
+    console.print(_text(f"cevns {cevns.__version__} (numpy {numpy.__version__}, "
+                        f"scipy {scipy.__version__})"))
+    console.print(_text(f"sin²θ_W = {SIN2_THETA_W} (MS-bar, Q → 0; PDG 2022)"))
     t = Table(title="sources")
     for col in ("name", "baseline [m]", "ν/flavour/POT", "POT/yr", "citation"):
         t.add_column(col)
-    for n in source_names():
-        s = get_source(n)
-        t.add_row(n, f"{s.baseline_m:g}", f"{s.nu_per_flavour_per_pot:g}",
-                  f"{s.protons_per_year:.3g}", s.citation)
+    for s in sources:
+        _add_row(t, _text(s.name), f"{s.baseline_m:g}", f"{s.nu_per_flavour_per_pot:g}",
+                  f"{s.protons_per_year:.3g}", _text(s.citation))
     console.print(t)
     t = Table(title="detectors")
     for col in ("name", "mass [kg]", "targets", "E_th [keVnr]", "σ₀", "ε", "SSB [ckkd]", "bins",
                 "citation"):
         t.add_column(col)
-    for n in detector_names():
-        d = get_detector(n)
-        t.add_row(n, f"{d.mass_kg:g}", "+".join(nuc.name for nuc, _ in d.nuclei),
+    for d in detectors:
+        _add_row(t, _text(d.name), f"{d.mass_kg:g}", _text("+".join(nuc.name for nuc, _ in d.nuclei)),
                   f"{d.threshold_keVnr:g}", f"{d.resolution.sigma0:g}", f"{d.efficiency:g}",
-                  f"{d.background.rate_ckkd:g}", str(d.n_bins), d.citation)
+                  f"{d.background.rate_ckkd:g}", str(d.n_bins), _text(d.citation))
     console.print(t)
     t = Table(title="reproduce items")
     for col in ("item", "paper", "kind", "title"):
         t.add_column(col)
-    for n in item_names():
-        a = shipped_analysis(n)
-        t.add_row(n, a.paper, a.kind, a.title)
+    for a in items:
+        _add_row(t, _text(a.name), _text(a.paper), _text(a.kind), _text(a.title))
     console.print(t)
-    console.print("analysis kinds: " + ", ".join(sorted(kinds())))
+    console.print(_text("analysis kinds: " + ", ".join(sorted(kinds()))))
+
+
+# -- output folders -----------------------------------------------------------------------------
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """Read a JSON file cevns wrote; a corrupt one is an :class:`OutputError` suggesting --force."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise OutputError(f"{path}: corrupt {what} ({_one_line(str(exc))}); use --force to "
+                          "overwrite the folder's results") from None
+    except OSError as exc:
+        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_folder(out: Path, what: str = "output folder") -> None:
+    """Refuse an output folder that is a file or lies under a file (before any computation)."""
+    from cevns import fsio
+
+    fsio.ensure_dir(out, what)
+
+
+def _check_out_dir(out: Path, config: dict, digest: str, resume: bool, force: bool) -> None:
+    """Refuse to mix results of different configurations in one folder.
+
+    ``out`` must be (or become) a folder. Without ``--resume`` a different configuration needs
+    ``--force``; with ``--resume`` it is always refused, naming what changed. A corrupt
+    ``provenance.json`` is reported (``--force`` overwrites it).
+    """
+    _check_folder(out)
+    prov = out / "provenance.json"
+    if not prov.exists() or force:
+        return
+    record = _read_json(prov, "provenance record")
+    old = record.get("digest") if isinstance(record, dict) else None
+    if old == digest:
+        return
+    if resume:
+        from cevns.scan import config_diff
+
+        old_config = out / "config.json"
+        changes = []
+        if old_config.exists():
+            previous = _read_json(old_config, "configuration record")
+            if isinstance(previous, dict):
+                changes = config_diff(previous, config)
+        listed = "; ".join(f"{key}: {a!r} → {b!r}" for key, a, b in changes) or "digest differs"
+        raise ConfigError(f"{out}: cannot resume, the configuration changed: {listed}")
+    raise ConfigError(f"{out} holds results of a different configuration (digest {old}, "
+                      f"now {digest}); use --force to overwrite or --resume")
+
+
+def _read_index(out: Path, force: bool) -> dict:
+    """The existing ``index.json`` of a reproduce folder (empty with ``--force`` or if absent)."""
+    path = out / "index.json"
+    if force or not path.exists():
+        return {}
+    doc = _read_json(path, "index")
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise OutputError(f"{path}: corrupt index (not a table of items); use --force to rebuild it")
+    return doc
+
+
+def _write_index(out: Path, analyses: dict, records: dict, existing: dict) -> None:
+    """Write ``index.json`` and ``index.md`` of a reproduce folder, atomically."""
+    from cevns import fsio
+    from cevns.analyses.catalogue import _natural_key
+
+    index = dict(existing)
+    for n, an in analyses.items():
+        index[n] = {"title": an.title, "paper": an.paper, "files": records[n]["files"],
+                    "wall_time_s": records[n]["wall_time_s"]}
+    fsio.atomic_write_text(fsio.inside(out, "index.json"), json.dumps(index, indent=2) + "\n")
+    lines = ["# cevns reproduce — results", "",
+             "Each section is one shipped analysis; `provenance.json` and `config.json` in its "
+             "folder record how it was made.", ""]
+    for n in sorted(index, key=_natural_key):
+        rec = index[n]
+        try:
+            fsio.check_slug(n, "item")
+        except CevnsError:
+            continue  # an entry no cevns version wrote: not ours to link
+        lines += [f"## {n} — {rec.get('title', '')}", "", f"Reproduces: {rec.get('paper', '')}. "
+                  f"Wall time {float(rec.get('wall_time_s', 0.0)):.1f} s.", ""]
+        for f in rec.get("files", []):
+            if not isinstance(f, str):
+                continue
+            try:
+                path = fsio.inside(out / n, f)
+            except CevnsError:
+                continue
+            if f.endswith(".png"):
+                lines.append(f"![{n}]({n}/{f})")
+            elif f.endswith(".md") and path.is_file():
+                lines.append(path.read_text(encoding="utf-8", errors="replace"))
+            else:
+                lines.append(f"- [{f}]({n}/{f})")
+        lines.append("")
+    fsio.atomic_write_text(fsio.inside(out, "index.md"), "\n".join(lines))
 
 
 @contextmanager
 def _progress_display():
-    """Per-scan progress: rich progress bars in a terminal, plain lines otherwise (logs, CI)."""
+    """Per-scan progress on stderr: rich progress bars in a terminal, plain lines otherwise."""
+    console = _stderr_console()
     if not console.is_terminal:
         def plain(label: str, done: int, total: int) -> None:
             if done == total or done % max(1, total // 4) == 0:
-                console.print(f"  {label}: {done}/{total} tiles", highlight=False, markup=False)
+                _say(f"  {label}: {done}/{total} tiles")
 
         yield plain
         return
@@ -167,169 +622,223 @@ def _progress_display():
         yield update
 
 
-def _check_out_dir(out: Path, config: dict, digest: str, resume: bool, force: bool) -> None:
-    """Refuse to mix results of different configurations in one folder.
-
-    Without ``--resume`` a different configuration needs ``--force``; with ``--resume`` it is
-    always refused, naming what changed.
-    """
-    prov = out / "provenance.json"
-    if not prov.exists() or force:
-        return
-    old = json.loads(prov.read_text()).get("digest")
-    if old == digest:
-        return
-    if resume:
-        from cevns.scan import config_diff
-
-        old_config = out / "config.json"
-        changes = config_diff(json.loads(old_config.read_text()), config) \
-            if old_config.exists() else []
-        listed = "; ".join(f"{key}: {a!r} → {b!r}" for key, a, b in changes) or "digest differs"
-        raise ConfigError(f"{out}: cannot resume, the configuration changed: {listed}")
-    raise ConfigError(f"{out} holds results of a different configuration (digest {old}, "
-                      f"now {digest}); use --force to overwrite or --resume")
+# -- executor options (one definition, shared by ``run`` and ``reproduce``) --------------------
 
 
-@app.command()
+class ExecutorName(StrEnum):
+    """Where the scan tiles are computed."""
+
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
+
+
+_PANEL = "Execution"
+ExecutorOpt = Annotated[ExecutorName, typer.Option(
+    "--executor", help="serial | processes | dask", rich_help_panel=_PANEL)]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=1, max=4096, help="worker processes (processes, dask)",
+    rich_help_panel=_PANEL)]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)",
+    rich_help_panel=_PANEL)]
+ResumeOpt = Annotated[bool, typer.Option(
+    "--resume", help="continue an interrupted run (same configuration)", rich_help_panel=_PANEL)]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="overwrite results of another configuration (or a corrupt record)",
+    rich_help_panel=_PANEL)]
+QuickOpt = Annotated[bool, typer.Option(
+    "--quick", help="coarse grids for a fast preview", rich_help_panel=_PANEL)]
+
+
+def _executor_spec(executor: ExecutorName, workers: int | None, scheduler: str | None,
+                   resume: bool, force: bool) -> dict:
+    """The executor spec of the shared options (checked before any work starts)."""
+    if resume and force:
+        raise typer.BadParameter("--resume continues the results in the folder, --force "
+                                 "replaces them: give one of them", param_hint="'--resume'/'--force'")
+    name = ExecutorName.dask.value if scheduler else ExecutorName(executor).value
+    spec: dict = {"name": name}
+    if name != "serial" and workers is not None:
+        spec["max_workers" if name == "processes" else "n_workers"] = workers
+    if scheduler:
+        spec["address"] = scheduler
+    return spec
+
+
+def _execution_args(executor: ExecutorName, workers: int | None, scheduler: str | None,
+                    quick: bool) -> list[str]:
+    """The shared options as command-line words (for the resume hint)."""
+    words = []
+    if scheduler:
+        words += ["--scheduler", scheduler]
+    elif ExecutorName(executor) is not ExecutorName.serial:
+        words += ["--executor", ExecutorName(executor).value]
+    if workers is not None:
+        words += ["--workers", str(workers)]
+    if quick:
+        words.append("--quick")
+    return words
+
+
+def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume: bool,
+                  scan_root: Path | None) -> dict:
+    """Run every analysis into its folder on one executor; return the provenance records."""
+    from cevns.analyses import RunOptions, run_analysis
+    from cevns.scan import make_executor
+
+    records = {}
+    with make_executor(spec) as executor_object, _progress_display() as progress:
+        extra: dict = {"executor_object": executor_object}
+        if scan_root is not None:
+            extra["scan_root"] = scan_root
+        options = RunOptions(quick=quick, executor=spec["name"], resume=resume,
+                             progress=progress, extra=extra)
+        for n, an in analyses.items():
+            _say(f"{n} — {an.title}")
+            records[n] = run_analysis(an, folders[n], options)
+            _say(f"  done in {records[n]['wall_time_s']:.1f} s")
+    return records
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+@app.command(epilog="Examples:\n\n"
+                    "  cevns run my_analysis.toml\n\n"
+                    "  cevns run my_analysis.toml --out results/mine --quick\n\n"
+                    "  cevns run my_analysis.toml --executor processes --workers 2\n\n"
+                    "  cevns run my_analysis.toml --resume      (after Ctrl-C)")
 def run(
-    analysis_file: Annotated[Path, typer.Argument(help="analysis TOML file")],
-    out: Annotated[Path | None, typer.Option(help="output folder")] = None,
-    quick: Annotated[bool, typer.Option(help="coarse grids for a fast preview")] = False,
-    resume: Annotated[bool, typer.Option(help="resume an interrupted scan")] = False,
-    force: Annotated[bool, typer.Option(help="overwrite results of another configuration")] = False,
+    analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default results/NAME)")] = None,
+    executor: ExecutorOpt = ExecutorName.serial,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    force: ForceOpt = False,
+    quick: QuickOpt = False,
 ) -> None:
-    """Run one analysis file."""
-    from cevns.analyses import RunOptions, load_analysis, run_analysis
+    """Run one analysis file (see docs for the schema of each kind)."""
+    from cevns.analyses import load_analysis
 
+    spec = _executor_spec(executor, workers, scheduler, resume, force)
+    if analysis_file.is_dir():
+        raise ConfigError(f"{analysis_file}: is a folder, not an analysis TOML file")
     an = load_analysis(analysis_file)
     out = out or Path("results") / an.name
     _check_out_dir(out, an.model_dump(mode="json"), an.digest(), resume, force)
-    with _progress_display() as progress:
-        rec = run_analysis(an, out, RunOptions(quick=quick, resume=resume, progress=progress))
-    console.print(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
+    hint = ["cevns", "run", str(analysis_file), "--out", str(out),
+            *_execution_args(executor, workers, scheduler, quick), "--resume"]
+    with _resumable(hint):
+        rec = _run_analyses({an.name: an}, {an.name: out}, spec, quick, resume, None)[an.name]
+    _say(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
 
 
-@app.command()
+# -- reproduce ----------------------------------------------------------------------------------
+
+
+@app.command(epilog="Examples:\n\n"
+                    "  cevns reproduce --list\n\n"
+                    "  cevns reproduce --only fig1 --only table3 --out results\n\n"
+                    "  cevns reproduce --quick --executor processes --workers 2\n\n"
+                    "  cevns reproduce --only fig6 --resume      (after Ctrl-C)")
 def reproduce(
     only: Annotated[list[str] | None, typer.Option("--only", help="item name (repeatable)")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("results"),
     list_items: Annotated[bool, typer.Option("--list", help="list the items and exit")] = False,
-    quick: Annotated[bool, typer.Option(help="coarse grids for a fast preview")] = False,
-    executor: Annotated[str, typer.Option(help="serial | processes | dask")] = "serial",
-    workers: Annotated[int | None, typer.Option(help="worker processes (processes, dask)")] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        help="dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)")] = None,
-    resume: Annotated[bool, typer.Option(help="resume interrupted scans")] = False,
-    force: Annotated[bool, typer.Option(help="overwrite results of another configuration")] = False,
+    executor: ExecutorOpt = ExecutorName.serial,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    force: ForceOpt = False,
+    quick: QuickOpt = False,
 ) -> None:
     """Regenerate the paper's figures and tables from the shipped analyses."""
-    from cevns.analyses import RunOptions, item_names, run_analysis, shipped_analysis
+    from cevns.analyses import item_names, shipped_analysis
     from cevns.errors import UnknownNameError
 
     names = item_names()
     if list_items:
         for n in names:
             a = shipped_analysis(n)
-            console.print(f"{n:10s} {a.paper:28s} {a.title}", highlight=False)
+            print(f"{n:10s} {a.paper:28s} {a.title}")
         return
-    if scheduler:
-        executor = "dask"
-    if executor not in ("serial", "processes", "dask"):
-        raise UnknownNameError("executor", executor, ["serial", "processes", "dask"])
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {workers}")
-    selected = only or names
+    spec = _executor_spec(executor, workers, scheduler, resume, force)
+    selected = list(dict.fromkeys(only or names))
     for n in selected:
         if n not in names:
             raise UnknownNameError("reproduce item", n, names)
+    _check_folder(out)
+    existing = _read_index(out, force)
     analyses = {n: shipped_analysis(n) for n in selected}
-    for n, an in analyses.items():
-        _check_out_dir(out / n, an.model_dump(mode="json"), an.digest(), resume, force)
-    from cevns.scan import make_executor
+    from cevns import fsio
 
-    spec: dict = {"name": executor}
-    if workers is not None:
-        spec["max_workers" if executor == "processes" else "n_workers"] = workers
-    if scheduler:
-        spec["address"] = scheduler
-    if executor == "serial":
-        spec = {"name": "serial"}
-    records = {}
+    folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
+    for n, an in analyses.items():
+        _check_out_dir(folders[n], an.model_dump(mode="json"), an.digest(), resume, force)
+    hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
+            "--out", str(out), *_execution_args(executor, workers, scheduler, quick), "--resume"]
     start = time.perf_counter()
-    with make_executor(spec) as executor_object, _progress_display() as progress:
-        options = RunOptions(quick=quick, executor=executor, resume=resume,
-                             progress=progress,
-                             extra={"executor_object": executor_object,
-                                    "scan_root": out / "scans"})
-        for n, an in analyses.items():
-            console.print(f"[bold]{n}[/] — {an.title}")
-            records[n] = run_analysis(an, out / n, options)
-            console.print(f"  done in {records[n]['wall_time_s']:.1f} s")
-    _write_index(out, analyses, records)
-    console.print(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out}/index.md")
+    with _resumable(hint):
+        records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"))
+    _write_index(out, analyses, records, existing)
+    _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
 
 
-def _write_index(out: Path, analyses: dict, records: dict) -> None:
-    lines = ["# cevns reproduce — results", "",
-             "Each section is one shipped analysis; `provenance.json` and `config.json` in its "
-             "folder record how it was made.", ""]
-    existing = {}
-    index_json = out / "index.json"
-    if index_json.exists():
-        existing = json.loads(index_json.read_text())
-    for n, an in analyses.items():
-        existing[n] = {"title": an.title, "paper": an.paper, "files": records[n]["files"],
-                       "wall_time_s": records[n]["wall_time_s"]}
-    index_json.write_text(json.dumps(existing, indent=2) + "\n")
-    from cevns.analyses.catalogue import _natural_key
-
-    for n in sorted(existing, key=_natural_key):
-        rec = existing[n]
-        lines += [f"## {n} — {rec['title']}", "", f"Reproduces: {rec['paper']}. "
-                  f"Wall time {rec['wall_time_s']:.1f} s.", ""]
-        for f in rec["files"]:
-            if f.endswith(".png"):
-                lines.append(f"![{n}]({n}/{f})")
-            elif f.endswith(".md"):
-                lines.append((out / n / f).read_text())
-            else:
-                lines.append(f"- [{f}]({n}/{f})")
-        lines.append("")
-    (out / "index.md").write_text("\n".join(lines))
+# -- fit ----------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(epilog="Examples:\n\n"
+                    "  cevns fit coherent-csi-2017\n\n"
+                    "  cevns fit coherent-csi-2021 -p sin2_theta_w --json\n\n"
+                    "  cevns fit coherent-lar-2020 --data-dir ~/coherent/lar --out results/lar")
 def fit(
     release: Annotated[str, typer.Argument(
-        help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020")],
+        metavar="RELEASE", help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020")],
     parameter: Annotated[list[str] | None, typer.Option(
-        "--parameter", "-p", help="n_cevns, n_cevns_release (LAr), sin2_theta_w, neutron_radius_fm (CsI), "
-        "ngi_{scalar,vector,axial,tensor}_coupling (repeatable; default: the release's set)")] = None,
+        "--parameter", "-p", help="n_cevns, n_cevns_release (LAr), sin2_theta_w, neutron_radius_fm "
+        "(CsI), ngi_{scalar,vector,axial,tensor}_coupling (repeatable; default: the release's set)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="folder with your own copy of the release files")] = None,
     mediator_mass: Annotated[float, typer.Option(
-        "--mediator-mass", help="NGI mediator mass [MeV]")] = 10.0,
+        "--mediator-mass-mev", "--mediator-mass", help="NGI mediator mass in MeV "
+        "(key mediator_mass_MeV)", callback=_number("--mediator-mass-mev", gt=0, le=1e6))] = 10.0,
     vector_charge: Annotated[str, typer.Option(
         "--vector-charge", help="NGI vector quark couplings: B-L | universal")] = "B-L",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
 ) -> None:
     """Fit a COHERENT data release: profile χ² per parameter, tables and figures."""
+    from cevns import fsio
+
+    if data_dir is not None and not data_dir.is_dir():
+        raise ConfigError(f"--data-dir {data_dir}: no such folder")
+    out = out or Path("results") / fsio.check_slug(release, "release")
+    _check_folder(out)
     from cevns.fits import fit_release
 
-    out = out or Path("results") / release
     result = fit_release(release, parameter or None, out=out, data_dir=data_dir,
                          mediator_mass_MeV=mediator_mass, vector_charge=vector_charge)
-    table = Table(title=f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS events")
-    for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "published"):
-        table.add_column(col)
-    for f in result.fits.values():
-        pub = f"{f.published.value:g} ± {f.published.uncertainty:g}" if f.published else ""
-        lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
-        table.add_row(f.name, f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]", lim,
-                      f"{f.signal_model.sm_value:.4g}", pub)
-    console.print(table)
-    console.print(f"{len(result.files)} files in {out} ({result.runtime_s:.1f} s)")
+    if as_json:
+        _print_json({"release": release, "sm_prediction": result.sm_prediction,
+                     "parameters": [f.row() for f in result.fits.values()],
+                     "files": [str(p) for p in result.files], "runtime_s": result.runtime_s})
+    else:
+        from rich.table import Table
+
+        table = Table(title=_text(f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS "
+                                  "events"))
+        for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "published"):
+            table.add_column(col)
+        for f in result.fits.values():
+            pub = f"{f.published.value:g} ± {f.published.uncertainty:g}" if f.published else ""
+            lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
+            _add_row(table, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]", lim,
+                          f"{f.signal_model.sm_value:.4g}", pub)
+        _stdout_console().print(table)
+    _say(f"{len(result.files)} files in {out} ({result.runtime_s:.1f} s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -174,12 +174,19 @@ def validate(model: type[M], data: Any, where: str = "", context: dict | None = 
 
 
 def load_toml(path: str | Path) -> dict:
-    """Read a TOML file, turning syntax errors and missing files into :class:`ConfigError`."""
+    """Read a TOML file (UTF-8, an optional byte-order mark is accepted), turning syntax errors,
+    missing files, folders and undecodable bytes into :class:`ConfigError` naming the path."""
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        text = path.read_bytes().decode("utf-8-sig")
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None

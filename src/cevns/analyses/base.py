@@ -123,6 +123,17 @@ class AnalysisBase(StrictModel):
             return data
         return resolve_analysis_names(data, info.context or {})
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        from cevns.errors import OutputError
+        from cevns.fsio import check_slug
+
+        try:
+            return check_slug(value, "name")
+        except OutputError as exc:  # pydantic reports ValueError with the field's location
+            raise ValueError(str(exc)) from None
+
     @field_validator("detectors")
     @classmethod
     def _some_detectors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -267,7 +278,12 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
 def kinds() -> dict[str, Kind]:
     """Registered analysis kinds: built-in, registered in code, and plug-ins (entry-point group
     ``cevns.analysis_kinds``, each pointing at a :class:`Kind`)."""
-    from cevns.analyses import runners, sensitivity  # noqa: F401  (registers the built-in kinds)
+    from cevns.analyses import (  # noqa: F401  (registers the built-in kinds)
+        appendix_b,
+        runners,
+        running,
+        sensitivity,
+    )
     from cevns.plugins import ANALYSIS_KIND_GROUP, PluginError, load_group
 
     for name, obj, where in load_group(ANALYSIS_KIND_GROUP):
@@ -311,17 +327,20 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
 
     Returns the provenance record (files written, wall time, digest).
     """
+    from cevns import fsio
     from cevns.provenance import provenance_record
 
     options = options or RunOptions()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = fsio.ensure_dir(Path(out_dir))
     start = time.perf_counter()
     files = kinds()[analysis.kind].run(analysis, out, options)
     wall = time.perf_counter() - start
-    (out / "config.json").write_text(json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")
+    fsio.atomic_write_text(fsio.inside(out, "config.json"),
+                           json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")
+    root = out.resolve()
     record = provenance_record(digest=analysis.digest(), executor=options.executor,
                                wall_time_s=wall, quick=options.quick,
-                               files=[str(Path(f).relative_to(out)) for f in files])
-    (out / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
+                               files=[str(fsio.inside(root, str(Path(f).resolve())).relative_to(root))
+                                      for f in files])
+    fsio.atomic_write_text(fsio.inside(out, "provenance.json"), json.dumps(record, indent=2) + "\n")
     return record

@@ -3,20 +3,61 @@
 from __future__ import annotations
 
 import csv
+import io
+import sys
 from pathlib import Path
+
+from cevns import fsio
+from cevns.errors import OutputError
+
+
+def _csv_text(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_csv(rows: list[dict], path: Path | str | None) -> Path | None:
+    """Write ``rows`` as CSV to exactly ``path``; ``None`` writes to stdout.
+
+    A regular file is written atomically (a reader sees the old or the new file); an existing
+    special file (``/dev/stdout``, a FIFO) is written directly. The folder must exist. Errors name
+    the path (:class:`cevns.errors.OutputError`).
+    """
+    if not rows:
+        raise ValueError("the table has no rows")
+    text = _csv_text(rows)
+    if path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return None
+    path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with fsio.os_errors(path):
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return path
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: is a folder")
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
+    return fsio.atomic_write_text(path, text)
 
 
 def write_table(rows: list[dict], out: Path, stem: str, *, floatfmt: str = ".6g",
                 caption: str = "") -> list[Path]:
-    """Write ``rows`` as ``stem.csv`` and ``stem.md``; return both paths."""
+    """Write ``rows`` as ``stem.csv`` and ``stem.md`` inside ``out``; return both paths.
+
+    ``stem`` must be a slug (:func:`cevns.fsio.check_slug`) and both files stay inside ``out``
+    (:func:`cevns.fsio.inside`); each is written atomically.
+    """
     if not rows:
         raise ValueError(f"table {stem} has no rows")
+    fsio.check_slug(stem, "table name")
     cols = list(rows[0])
-    csv_path = out / f"{stem}.csv"
-    with csv_path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=cols)
-        writer.writeheader()
-        writer.writerows(rows)
+    csv_path = fsio.atomic_write_text(fsio.inside(out, f"{stem}.csv"), _csv_text(rows))
 
     def fmt(v):
         if isinstance(v, float):
@@ -26,8 +67,7 @@ def write_table(rows: list[dict], out: Path, stem: str, *, floatfmt: str = ".6g"
     lines = ([f"{caption}", ""] if caption else []) + [
         "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
-    md_path = out / f"{stem}.md"
-    md_path.write_text("\n".join(lines) + "\n")
+    md_path = fsio.atomic_write_text(fsio.inside(out, f"{stem}.md"), "\n".join(lines) + "\n")
     return [csv_path, md_path]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
 from cevns.analyses.output import figure, save_figure, write_table
+from cevns.analyses.spectra_bsm import NewPhysicsCurve, draw_new_physics
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
 from cevns.rates import sm_spectrum
@@ -21,6 +22,7 @@ class SpectraAnalysis(AnalysisBase):
     sin2_theta_w: float = SIN2_THETA_W
     sqrt_background: bool = True
     log_x: bool = True
+    new_physics: tuple[NewPhysicsCurve, ...] = ()
 
 
 class EventTableAnalysis(AnalysisBase):
@@ -39,19 +41,22 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
     nrows = int(np.ceil(n / ncols))
     fig, axes = figure(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False,
                        layout="constrained")
-    rows = []
+    rows, bsm_rows = [], []
     for ax, det in zip(axes.flat, dets, strict=False):
         spec = sm_spectrum(det, src, sin2_theta_w=an.sin2_theta_w)
         edges = spec.edges_keVnr
         for a, f in enumerate(FLAVOURS):
             ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_LABELS[f], lw=1)
         ax.stairs(spec.signal_per_bin, edges, color="k", lw=1.6, label="total CEvNS")
+        drawn = draw_new_physics(ax, an.new_physics, det, src, edges)
+        bsm_rows += drawn
         if an.sqrt_background:
             ax.stairs(np.sqrt(spec.background), edges, color="grey", ls="--", label="√SSB")
         if an.log_x:
             ax.set_xscale("log")
         ax.set_yscale("log")
-        top = max(spec.signal_per_bin.max(), np.sqrt(spec.background).max())
+        top = max(spec.signal_per_bin.max(), np.sqrt(spec.background).max(),
+                  *(r["max_per_bin"] for r in drawn))
         ax.set_ylim(top * 1e-4, top * 3)
         ax.set_title(f"{det.name} ({det.mass_kg:g} kg, {src.run_years:g} yr)")
         ax.set_xlabel("reconstructed recoil energy [keVnr]")
@@ -63,6 +68,8 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
     fig.suptitle(an.title)
     files = save_figure(fig, out, an.name, quick=options.quick)
     files += write_table(rows, out, f"{an.name}_spectra")
+    if bsm_rows:
+        files += write_table(bsm_rows, out, f"{an.name}_new_physics", floatfmt=".1f")
     return files
 
 

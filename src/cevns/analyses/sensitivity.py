@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
+from cevns.analyses.cf import exclusion_dataset, profile_dataset, write_dataset, write_scan_netcdf
 from cevns.analyses.checks import check_axis_size, check_sensitivity
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
@@ -144,6 +145,15 @@ class SensitivityBase(AnalysisBase):
         return self
 
 
+class ExternalRow(StrictModel):
+    """A row of a published limit printed below a table's own rows (e.g. Table 5's oscillation
+    limit); ``value`` None when the paper's number did not survive."""
+
+    label: str
+    value: float | None = None
+    reference: str
+
+
 class ProfileAnalysis(SensitivityBase):
     """Δχ² along one parameter (Tables 3–5; Figs. 2, 4, 8, 15, 17)."""
 
@@ -153,6 +163,9 @@ class ProfileAnalysis(SensitivityBase):
     table: Literal["interval", "best-interval", "limit"] = "best-interval"
     reference: dict[str, tuple[float, float]] = {}
     reference_label: str = "paper"
+    reference_note: str = Field(default="", description="where the paper's numbers come from, or "
+                                "why there is no reference column; printed with the table")
+    external: tuple[ExternalRow, ...] = ()
     xlabel: str = ""
     show: Literal["all", "combined"] = "all"
 
@@ -446,9 +459,18 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     ax.set_ylabel(r"$\Delta\chi^2$")
     ax.set_title(an.title, fontsize=10)
     ax.legend(fontsize=8)
+    files.append(write_dataset(profile_dataset(x, chi2, an, levels=an.stats.levels),
+                               out / f"{an.name}_profile.nc"))  # CF netCDF (analyses/cf.py)
     files += save_figure(fig, out, an.name, quick=options.quick)
     caption = (f"{an.title} — intervals at Δχ² = {table_level:.3g} ({level_label(an.table_level)})"
-               f"; {an.paper}")
+               f"; {an.paper}" + (f". {an.reference_note}" if an.reference_note else ""))
+    if an.external:
+        main = "limit" if an.table == "limit" else "best" if an.table == "best-interval" else "lower"
+        for row in rows:
+            row["source"] = "this work"
+        for ext in an.external:
+            rows.append({**{k: None for k in rows[0]}, "detector": ext.label, main: ext.value,
+                         "source": ext.reference})
     files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
     return files
 
@@ -465,7 +487,9 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
         for name, values in chi2.items():
             scan = Scan2D(x, y, values, x_name=an.x.parameter, y_name=an.y.parameter)
             path = out / f"{an.name}{tag}_{name}.nc"
-            scan.to_netcdf(path)
+            # CF attributes; undetermined best-fit coordinates as NaN (analyses/cf.py, bestfit.py)
+            write_scan_netcdf(scan, path, an, detector=name, levels=an.stats.levels,
+                              variant=variant)
             csv = out / f"{an.name}{tag}_{name}_contours.csv"
             scan.to_csv(csv, levels=list(an.stats.levels))
             files += [path, csv]
@@ -522,6 +546,8 @@ def _tie_ratio(an: ExclusionAnalysis, variant: Variant, name: str) -> float:
 
 @register_kind("exclusion", ExclusionAnalysis, "exclusion curves in a (shape, strength) plane")
 def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list[Path]:
+    from cevns.analyses.edges import refined_exclusion
+
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     variants = an.variants or (Variant(label=an.scenario.options.get("interaction", an.name)),)
     rows, notes = [], []
@@ -534,6 +560,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     flat = list(axes.flat)
     level = level_value(an.level)
     files: list[Path] = []
+    curves, ratios = [], {}  # for the CF netCDF of all curves (analyses/cf.py)
     for v_index, variant in enumerate(variants):
         panel = v_index if an.panels == "per-variant" else 0
         targets = [(flat[panel * (2 if an.secondary_x else 1)], 1.0)]
@@ -541,7 +568,10 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         if an.secondary_x:
             ratio = _tie_ratio(an, variant, an.secondary_x)
             targets.append((flat[panel * 2 + 1], ratio))
-        chi2 = _ordered(an, scan_chi2(an, out, options,
+        # grid refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py)
+        an_v = refined_exclusion(an, v_index if an.variants else None, options.quick)
+        x = an_v.x.grid(options.quick)
+        chi2 = _ordered(an, scan_chi2(an_v, out, options,
                                       variant_index=v_index if an.variants else None))
         for c_index, (name, values) in enumerate(chi2.items()):
             if name != "combined" and not an.per_detector and len(chi2) > 1:
@@ -552,6 +582,9 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                              f"below {level:.3g}; e.g. no spin-carrying nuclei for axial/tensor)")
                 continue
             curve = exclusion_curve(x, y, delta, an.level)
+            curves.append((variant.label, name, curve))
+            if ratio is not None:
+                ratios[variant.label] = ratio
             for xi, yi, ok in zip(curve.mass, curve.limit, curve.found, strict=True):
                 if ok:
                     row = {an.x_column: float(xi), an.y_column: float(yi)}
@@ -571,6 +604,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         for ax, _ in targets:
             if an.panels == "per-variant":
                 ax.set_title(variant.label, fontsize=9)
+    x = an.x.grid(options.quick)
     for i, ax in enumerate(flat[:n_panels]):
         secondary = an.secondary_x is not None and i % 2 == 1
         panel_variant = variants[i // (2 if an.secondary_x else 1)] \
@@ -591,6 +625,8 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
                           "extend the coupling axis")
     files += write_table(rows, out, an.name, floatfmt=".6g")[:1]
+    files.append(write_dataset(exclusion_dataset(an, curves, secondary=ratios or None),
+                               out / f"{an.name}_exclusion.nc"))
     if notes:
         path = out / f"{an.name}_notes.md"
         path.write_text("\n".join(f"- {n}" for n in notes) + "\n")

@@ -302,6 +302,31 @@ class Detector(StrictModel):
         """Number of reconstructed-energy bins."""
         return len(self.bin_edges) - 1
 
+    # --- summaries (repr, Jupyter) -------------------------------------------------------------
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        targets = " + ".join(f"{n:g} {t.element}" if n != 1 else t.element
+                             for t, n in ((t, t.atoms_per_molecule) for t in self.targets))
+        res = self.resolution
+        resolution = "none" if res.law == "none" else f"σ₀ = {res.sigma0:g} ({res.law})"
+        return [("technology", self.technology or "-"), ("mass", f"{self.mass_kg:g} kg"),
+                ("targets", f"{targets} ({len(self.nuclei)} nuclei)"),
+                ("threshold", f"{self.threshold_keVnr:g} keVnr"),
+                ("resolution", resolution), ("efficiency", f"{self.efficiency:g}"),
+                ("background", f"{self.background.rate_ckkd:g} counts/(keVnr kg day)"),
+                ("bins", f"{self.n_bins} ({self.binning.rule})")]
+
+    def __repr__(self) -> str:
+        from cevns._repr import text_summary
+
+        return text_summary(f"Detector({self.name!r})", self._summary_rows())
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        from cevns._repr import html_summary
+
+        return html_summary(f"Detector {self.name}", self._summary_rows())
+
     def background_counts(self, source: Source) -> np.ndarray:
         """Expected steady-state background per bin over the run of ``source``."""
         spec = self.background

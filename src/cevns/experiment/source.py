@@ -100,6 +100,26 @@ class Source(StrictModel):
         raise ConfigError(f"background exposure {mode!r}: valid choices beam-coincidence, "
                           "beam-time, calendar")
 
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        return [("baseline", f"{self.baseline_m:g} m"),
+                ("ν per flavour per POT", f"{self.nu_per_flavour_per_pot:g}"),
+                ("POT per year", f"{self.protons_per_year:.4g}"),
+                ("beam", f"{self.beam_days_per_year:g} d/yr, duty factor {self.duty_factor:g}"),
+                ("run time", f"{self.run_years:g} yr"),
+                ("flux per flavour", f"{self.flux_per_flavour_per_year_cm2():.4g} ν/cm²/yr")]
+
+    def __repr__(self) -> str:
+        from cevns._repr import text_summary
+
+        return text_summary(f"Source({self.name!r})", self._summary_rows())
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        from cevns._repr import html_summary
+
+        return html_summary(f"Source {self.name}", self._summary_rows())
+
     def with_run_years(self, years: float) -> Source:
         """A validated copy of this source with another run time (years, finite and > 0)."""
         try:

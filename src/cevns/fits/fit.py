@@ -181,6 +181,24 @@ class ParameterFit:
         return (f"ParameterFit({self.name}: {self.best:.4g} [{self.lower:.4g}, "
                 f"{self.upper:.4g}]{unit}{lim})")
 
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        unit = f" {self.spec.unit}" if self.spec.unit and self.spec.unit != "events" else ""
+        rows = [("best fit", f"{self.best:.4g}{unit}"),
+                ("1σ interval", f"[{self.lower:.4g}, {self.upper:.4g}]{unit}"),
+                ("χ²_min", f"{self.profile.chi2_min:.4g}")]
+        if self.limit_90cl is not None:
+            rows.append(("90% C.L. limit", f"{self.limit_90cl:.4g}{unit}"))
+        if self.published is not None:
+            pub = self.published
+            rows.append(("published", f"{pub.value:g}" + (f" ± {pub.uncertainty:g}"
+                                                           if pub.uncertainty else "")))
+        return rows
+
+    def _repr_html_(self) -> str:
+        from cevns._repr import html_summary
+
+        return html_summary(f"ParameterFit {self.name}", self._summary_rows())
+
 
 @dataclass(eq=False)
 class FitResult:
@@ -261,6 +279,22 @@ class FitResult:
 
     def __repr__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = (f"<caption>{html.escape(self.release)}: SM prediction "
+                f"{self.sm_prediction:.1f} CEvNS events ({self.runtime_s:.1f} s)</caption>")
+        cols = ("parameter", "best", "1σ interval", "90% C.L.", "published")
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in (
+                f.name, f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
+                f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else "",
+                f"{f.published.value:g} ± {f.published.uncertainty:g}"
+                if f.published and f.published.uncertainty else "")) + "</tr>"
+            for f in self.fits.values())
+        header = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
+        return f"<table>{head}{header}{rows}</table>"
 
     def write(self, out: str | Path) -> list[Path]:
         """Write tables (CSV + Markdown), figures (PNG + PDF) and provenance to ``out``."""

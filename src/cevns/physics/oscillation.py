@@ -32,8 +32,11 @@ Baseline spread (off by default [A], PHYSICS.md §5.4): averaging over L uniform
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from threading import Lock
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -212,6 +215,39 @@ def energy_nodes_needed(
     return int(base_nodes + math.ceil(nodes_per_half_period * density))
 
 
+#: Base (un-oscillated) terms of the last few (basis, nucleus, flavour, E nodes, T nodes, Helm skin)
+#: combinations. A Δm² scan past the E-node cap evaluates the same base cross section on the same
+#: nodes for every Δm²; only the oscillation weight changes. Keyed on everything the terms depend
+#: on (the nodes by value through a digest; the nucleus, Helm skin included), so it cannot go stale.
+_BASE_TERMS: OrderedDict = OrderedDict()
+_BASE_TERMS_LOCK = Lock()
+_BASE_TERMS_MAX = 48
+
+
+def _cached_base_terms(base, nucleus, flavour, neutrino_energy, recoil_energy):
+    e = np.ascontiguousarray(neutrino_energy, dtype=float)
+    t = np.ascontiguousarray(recoil_energy, dtype=float)
+    digest = hashlib.blake2b(e.tobytes() + b"|" + t.tobytes(), digest_size=20).digest()
+    try:
+        # the nucleus carries its Helm skin (part of its value), so the key covers it
+        key = (base, nucleus, flavour, e.shape, t.shape, digest)
+        hash(key)
+    except TypeError:  # an unhashable base basis: no caching
+        return np.asarray(base.terms(nucleus, flavour, e, t))
+    with _BASE_TERMS_LOCK:
+        hit = _BASE_TERMS.get(key)
+        if hit is not None:
+            _BASE_TERMS.move_to_end(key)
+            return hit
+    value = np.array(base.terms(nucleus, flavour, e, t), dtype=float)
+    value.setflags(write=False)
+    with _BASE_TERMS_LOCK:
+        _BASE_TERMS[key] = value
+        while len(_BASE_TERMS) > _BASE_TERMS_MAX:
+            _BASE_TERMS.popitem(last=False)
+    return value
+
+
 def oscillation_coefficients(
     sin2_2theta: ArrayLike, base_coefficients: ArrayLike
 ) -> NDArray[np.float64]:
@@ -313,7 +349,7 @@ class OscillationBasis:
         self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
     ) -> NDArray[np.float64]:
         """Stack of base terms and base terms × ⟨sin²φ(E)⟩ (zero for unaffected flavours)."""
-        base = np.asarray(self.base.terms(nucleus, flavour, neutrino_energy, recoil_energy))
+        base = _cached_base_terms(self.base, nucleus, flavour, neutrino_energy, recoil_energy)
         if not channel_acts_on(self.channel, flavour):
             osc = np.zeros_like(base)
         else:

@@ -83,6 +83,29 @@ class BasisSpectra:
         """Number of reconstructed bins."""
         return self.counts.shape[-1]
 
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        from cevns.physics.units import keV
+
+        per_term = self.counts.sum(axis=(1, 2, 3))
+        terms = ", ".join(f"{n}: {v:.4g}" for n, v in zip(self.names, per_term, strict=True))
+        return [("terms", f"{len(self.names)} ({', '.join(self.names)})"),
+                ("flavours", ", ".join(self.flavours)), ("nuclei", ", ".join(self.nuclei)),
+                ("bins", f"{self.n_bins} on [{self.edges[0] / keV:.4g}, "
+                         f"{self.edges[-1] / keV:.4g}] keVnr"),
+                ("counts per unit coefficient", terms if len(terms) < 400 else
+                 terms[:399] + "…")]
+
+    def __repr__(self) -> str:
+        from cevns._repr import text_summary
+
+        return text_summary(f"BasisSpectra({self.detector!r}, shape {self.counts.shape})",
+                            self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        from cevns._repr import html_summary
+
+        return html_summary(f"BasisSpectra {self.detector}", self._summary_rows())
+
     def combine(self, coefficients: np.ndarray, *, per_flavour: bool = False) -> np.ndarray:
         """Expected signal counts Σ_j c_j B_j summed over flavours and nuclei.
 

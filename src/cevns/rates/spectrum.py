@@ -89,6 +89,210 @@ class Spectrum:
             writer.writerows(rows)
         return path
 
+    # --- exports to the Scientific-Python / HEP ecosystem (docs/exports.md) ------------------------
+    def to_hist(self, component: str = "signal"):
+        """The spectrum as a :class:`hist.Hist` (UHI-compatible histogram).
+
+        Parameters
+        ----------
+        component : {"signal", "background"}
+            ``"signal"``: axes ``flavour`` (:class:`~hist.axis.StrCategory`), ``target``
+            (StrCategory, the target nuclei) and ``energy`` (:class:`~hist.axis.Variable`, the
+            reconstructed-recoil bin edges in keVnr). ``"background"``: the ``energy`` axis only.
+
+        Returns
+        -------
+        hist.Hist
+            ``Double`` storage: the contents are expected counts (predictions, not sums of
+            weighted events), so there is no separate variance to carry. ``metadata`` holds the
+            detector, run time and component; go back with :meth:`from_hist`.
+        """
+        import hist
+
+        energy = hist.axis.Variable(self.edges_keVnr, name="energy",
+                                    label="reconstructed recoil energy [keVnr]",
+                                    metadata={"units": "keVnr"})
+        meta = {"detector": self.detector, "run_years": self.run_years, "component": component,
+                "units": "events per bin"}
+        if component == "signal":
+            h = hist.Hist(hist.axis.StrCategory(list(self.flavours), name="flavour",
+                                                label="neutrino flavour"),
+                          hist.axis.StrCategory(list(self.nuclei), name="target",
+                                                label="target nucleus"),
+                          energy, storage=hist.storage.Double(), name="signal",
+                          label="expected CEvNS events", metadata=meta)
+            h.view(flow=False)[...] = self.signal
+        elif component == "background":
+            h = hist.Hist(energy, storage=hist.storage.Double(), name="background",
+                          label="expected steady-state background events", metadata=meta)
+            h.view(flow=False)[...] = self.background
+        else:
+            raise ConfigError(f"component {component!r}: valid choices signal, background")
+        return h
+
+    @classmethod
+    def from_hist(cls, signal, background, *, detector: str | None = None,
+                  run_years: float | None = None) -> Spectrum:
+        """Rebuild a spectrum from the two histograms of :meth:`to_hist` (exact numbers).
+
+        ``detector`` and ``run_years`` default to the histograms' ``metadata``.
+        """
+        meta = signal.metadata if isinstance(signal.metadata, dict) else {}
+        names = [ax.name for ax in signal.axes]
+        if names != ["flavour", "target", "energy"]:
+            raise ConfigError(f"signal histogram axes {names}: expected ['flavour', 'target', "
+                              "'energy'] (as written by Spectrum.to_hist())")
+        if [ax.name for ax in background.axes] != ["energy"]:
+            raise ConfigError("background histogram must have the single axis 'energy'")
+        edges = np.asarray(signal.axes["energy"].edges, dtype=float)
+        if not np.array_equal(edges, np.asarray(background.axes["energy"].edges, dtype=float)):
+            raise ConfigError("signal and background histograms have different energy edges")
+        return cls._checked(
+            detector=detector if detector is not None else meta.get("detector"),
+            edges_keVnr=edges,
+            signal=np.array(signal.values(flow=False), dtype=float),
+            background=np.array(background.values(flow=False), dtype=float),
+            nuclei=tuple(signal.axes["target"]), flavours=tuple(signal.axes["flavour"]),
+            run_years=run_years if run_years is not None else meta.get("run_years"))
+
+    def to_xarray(self):
+        """The spectrum as an :class:`xarray.Dataset` with CF-style attributes.
+
+        Variables ``signal`` (dims ``flavour, target, bin``) and ``background`` (``bin``); the
+        coordinate ``energy`` holds the bin centres in keVnr with its CF ``bounds`` variable
+        ``energy_bounds`` (``bin, nv``: lower and upper edges). Attributes carry the detector and
+        the run time. Go back with :meth:`from_xarray`; ``ds.to_netcdf(path)`` writes a file.
+        """
+        import xarray as xr
+
+        lo, hi = self.edges_keVnr[:-1], self.edges_keVnr[1:]
+        energy_attrs = {"units": "keVnr", "long_name": "reconstructed nuclear-recoil energy "
+                        "(bin centre)", "bounds": "energy_bounds"}
+        coords = {
+            "flavour": ("flavour", list(self.flavours), {"long_name": "neutrino flavour"}),
+            "target": ("target", list(self.nuclei), {"long_name": "target nucleus"}),
+            "energy": ("bin", 0.5 * (lo + hi), energy_attrs),
+            "energy_bounds": (("bin", "nv"), np.stack([lo, hi], axis=1),
+                              {"units": "keVnr", "long_name": "bin edges (lower, upper)"}),
+        }
+        data = {
+            "signal": (("flavour", "target", "bin"), np.array(self.signal, dtype=float),
+                       {"units": "1", "long_name": "expected CEvNS events per bin"}),
+            "background": (("bin",), np.array(self.background, dtype=float),
+                           {"units": "1",
+                            "long_name": "expected steady-state background events per bin"}),
+        }
+        attrs = {"detector": self.detector, "run_years": float(self.run_years),
+                 "title": f"CEvNS spectrum of {self.detector}, {self.run_years:g} years",
+                 "Conventions": "CF-1.10", "source": "cevns.rates.Spectrum"}
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
+    @classmethod
+    def from_xarray(cls, ds) -> Spectrum:
+        """Rebuild a spectrum from the Dataset of :meth:`to_xarray` (exact numbers)."""
+        missing = [k for k in ("signal", "background", "energy_bounds") if k not in ds.variables]
+        if missing:
+            raise ConfigError(f"dataset lacks {missing}; expected a Dataset written by "
+                              "Spectrum.to_xarray()")
+        bounds = np.asarray(ds["energy_bounds"].transpose("bin", "nv").values, dtype=float)
+        edges = np.append(bounds[:, 0], bounds[-1, 1])
+        if not np.array_equal(bounds[1:, 0], bounds[:-1, 1]):
+            raise ConfigError("energy_bounds: bins are not contiguous (upper edge ≠ next lower)")
+        return cls._checked(
+            detector=ds.attrs.get("detector"), edges_keVnr=edges,
+            signal=np.asarray(ds["signal"].transpose("flavour", "target", "bin").values,
+                              dtype=float),
+            background=np.asarray(ds["background"].values, dtype=float),
+            nuclei=tuple(str(v) for v in ds["target"].values),
+            flavours=tuple(str(v) for v in ds["flavour"].values),
+            run_years=ds.attrs.get("run_years"))
+
+    def to_dataframe(self):
+        """A tidy :class:`pandas.DataFrame`: one row per (component, target, bin).
+
+        Columns ``detector, component, target, bin, lower_keVnr, upper_keVnr, counts``;
+        ``component`` is a flavour (``numu``, ``nue``, ``numubar``) or ``background`` (whose
+        ``target`` is empty). ``df.attrs`` holds ``run_years``. Pivot for a wide table, e.g.
+        ``df.pivot_table(index="bin", columns="component", values="counts", aggfunc="sum")``.
+        Go back with :meth:`from_dataframe`.
+        """
+        import pandas as pd
+
+        n_f, n_k, n_b = self.signal.shape
+        b = np.arange(n_b)
+        lo, hi = self.edges_keVnr[:-1], self.edges_keVnr[1:]
+        comp = np.concatenate([np.repeat(np.asarray(self.flavours, dtype=object), n_k * n_b),
+                               np.full(n_b, "background", dtype=object)])
+        target = np.concatenate([np.tile(np.repeat(np.asarray(self.nuclei, dtype=object), n_b),
+                                         n_f), np.full(n_b, "", dtype=object)])
+        bins = np.concatenate([np.tile(b, n_f * n_k), b])
+        df = pd.DataFrame({
+            "detector": self.detector, "component": comp, "target": target, "bin": bins,
+            "lower_keVnr": lo[bins], "upper_keVnr": hi[bins],
+            "counts": np.concatenate([np.asarray(self.signal, dtype=float).ravel(),
+                                      np.asarray(self.background, dtype=float)]),
+        })
+        df.attrs = {"detector": self.detector, "run_years": float(self.run_years),
+                    "flavours": list(self.flavours), "targets": list(self.nuclei),
+                    "counts": "expected events per bin", "energy": "keVnr"}
+        return df
+
+    @classmethod
+    def from_dataframe(cls, df, *, run_years: float | None = None) -> Spectrum:
+        """Rebuild a spectrum from the table of :meth:`to_dataframe` (exact numbers).
+
+        ``run_years`` defaults to ``df.attrs["run_years"]`` (pandas keeps ``attrs`` in memory
+        only; give it when the table was read back from a file).
+        """
+        need = {"detector", "component", "target", "bin", "lower_keVnr", "upper_keVnr", "counts"}
+        if not need <= set(df.columns):
+            raise ConfigError(f"table lacks columns {sorted(need - set(df.columns))}; expected "
+                              "the table of Spectrum.to_dataframe()")
+        detectors = df["detector"].unique()
+        if len(detectors) != 1:
+            raise ConfigError(f"table holds {len(detectors)} detectors {list(detectors)}; "
+                              "select one first")
+        bkg = df[df["component"] == "background"].sort_values("bin")
+        sig = df[df["component"] != "background"]
+        # order of the category axes: as written (attrs), else first appearance
+        flavours = tuple(df.attrs.get("flavours") or dict.fromkeys(sig["component"]))
+        nuclei = tuple(df.attrs.get("targets") or dict.fromkeys(sig["target"]))
+        if set(flavours) != set(sig["component"]) or set(nuclei) != set(sig["target"]):
+            raise ConfigError("df.attrs flavours/targets do not match the table's rows")
+        n_b = len(bkg)
+        if len(sig) != len(flavours) * len(nuclei) * n_b:
+            raise ConfigError(f"table has {len(sig)} signal rows, expected flavours × targets × "
+                              f"bins = {len(flavours)} × {len(nuclei)} × {n_b}")
+        signal = np.zeros((len(flavours), len(nuclei), n_b))
+        f_i = sig["component"].map({f: i for i, f in enumerate(flavours)}).to_numpy()
+        k_i = sig["target"].map({k: i for i, k in enumerate(nuclei)}).to_numpy()
+        signal[f_i, k_i, sig["bin"].to_numpy()] = sig["counts"].to_numpy(dtype=float)
+        edges = np.append(bkg["lower_keVnr"].to_numpy(dtype=float),
+                          bkg["upper_keVnr"].to_numpy(dtype=float)[-1])
+        return cls._checked(detector=str(detectors[0]), edges_keVnr=edges, signal=signal,
+                            background=bkg["counts"].to_numpy(dtype=float), nuclei=nuclei,
+                            flavours=flavours,
+                            run_years=run_years if run_years is not None
+                            else df.attrs.get("run_years"))
+
+    @classmethod
+    def _checked(cls, *, detector, edges_keVnr, signal, background, nuclei, flavours,
+                 run_years) -> Spectrum:
+        """Construct after checking shapes and metadata (the ``from_*`` constructors)."""
+        if not detector:
+            raise ConfigError("detector name missing: pass detector=... (no metadata found)")
+        if run_years is None or not float(run_years) > 0:
+            raise ConfigError(f"run_years must be a positive number, got {run_years!r} "
+                              "(pass run_years=...)")
+        n_b = len(edges_keVnr) - 1
+        if signal.shape != (len(flavours), len(nuclei), n_b) or background.shape != (n_b,):
+            raise ConfigError(f"inconsistent shapes: signal {signal.shape}, background "
+                              f"{background.shape}, {n_b} bins, {len(flavours)} flavours, "
+                              f"{len(nuclei)} targets")
+        return cls(detector=str(detector), edges_keVnr=np.asarray(edges_keVnr, dtype=float),
+                   signal=signal, background=background, nuclei=tuple(nuclei),
+                   run_years=float(run_years), flavours=tuple(flavours))
+
     def plot(self, ax=None, *, sqrt_background: bool = True, **kwargs):
         """Step plot of counts per bin (and √background, as the paper's Fig. 1)."""
         import matplotlib.pyplot as plt
@@ -103,15 +307,21 @@ class Spectrum:
         return ax
 
     def __repr__(self) -> str:
-        flav = ", ".join(f"{FLAVOUR_LABELS[f]}: {v:.1f}" for f, v in self.per_flavour.items())
+        flav = ", ".join(f"{FLAVOUR_LABELS.get(f, f)}: {v:.1f}"
+                         for f, v in self.per_flavour.items())
         return (f"Spectrum({self.detector}, {len(self.background)} bins, {self.run_years:g} yr; "
                 f"signal {self.total_signal:.1f} ({flav}); background {self.total_background:.1f})")
 
     def _repr_html_(self) -> str:
+        from html import escape
+
         cells = "".join(f"<td>{v:.1f}</td>" for v in self.per_flavour.values())
-        heads = "".join(f"<th>{FLAVOUR_LABELS[f]}</th>" for f in self.flavours)
-        return (f"<table><tr><th>detector</th>{heads}<th>signal</th><th>background</th></tr>"
-                f"<tr><td>{self.detector}</td>{cells}<td>{self.total_signal:.1f}</td>"
+        heads = "".join(f"<th>{escape(FLAVOUR_LABELS.get(f, f))}</th>" for f in self.flavours)
+        return (f"<table><caption>{escape(self.detector)}: {len(self.background)} bins on "
+                f"[{self.edges_keVnr[0]:.4g}, {self.edges_keVnr[-1]:.4g}] keVnr, "
+                f"{self.run_years:g} yr</caption>"
+                f"<tr><th>detector</th>{heads}<th>signal</th><th>background</th></tr>"
+                f"<tr><td>{escape(self.detector)}</td>{cells}<td>{self.total_signal:.1f}</td>"
                 f"<td>{self.total_background:.1f}</td></tr></table>")
 
 

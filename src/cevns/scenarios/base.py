@@ -129,6 +129,41 @@ class Scenario(ABC):
         """Names of the strength parameters."""
         return [n for n, p in self.parameters.items() if p.kind == "strength"]
 
+    # --- summaries (repr, Jupyter) -------------------------------------------------------------
+    def _options_text(self) -> str:
+        opts = getattr(self, "options", None)
+        if opts is None:
+            return ""
+        items = opts.model_dump() if hasattr(opts, "model_dump") else dict(opts)
+        return ", ".join(f"{k}={v!r}" for k, v in items.items())
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        if self.description:
+            rows.append(("description", self.description))
+        opts = self._options_text()
+        if opts:
+            rows.append(("options", opts))
+        for name, p in self.parameters.items():
+            rng = ""
+            if p.lower is not None or p.upper is not None:
+                lo = "-∞" if p.lower is None else f"{p.lower:g}"
+                hi = "∞)" if p.upper is None else f"{p.upper:g}]"
+                rng = f", range {'(' if p.lower_open or p.lower is None else '['}{lo}, {hi}"
+            unit = f" {p.unit}" if p.unit else ""
+            rows.append((name, f"{p.kind}, default {p.default:g}{unit}{rng}"))
+        return rows
+
+    def __repr__(self) -> str:
+        from cevns._repr import text_summary
+
+        return text_summary(f"{type(self).__name__}({self.name!r})", self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        from cevns._repr import html_summary
+
+        return html_summary(f"Scenario {self.name} ({type(self).__name__})", self._summary_rows())
+
     def check_names(self, values: dict) -> None:
         """Unknown parameter names are an error that lists the valid ones."""
         for key in values:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from pydantic import field_validator
 
 from cevns.config import StrictModel, validate
 from cevns.errors import ConfigError, KinematicsError
@@ -86,12 +87,52 @@ class NonUnitarity(Scenario):
 # --- 3+1 oscillations ---------------------------------------------------------------------------
 
 
+#: Extent of the ESS neutrino production region along the line of sight [m] [A]: the π⁺ are made
+#: by the 2 GeV protons in the tungsten of the target wheel and stop within centimetres; the
+#: protons' first interactions spread over ≈ 3 nuclear interaction lengths of tungsten
+#: (λ_I = 9.95 cm, PDG Atomic and Nuclear Properties), i.e. ≈ 0.3 m.
+SOURCE_EXTENT_M = 0.3
+
+#: Linear size of each ESS detector's active volume [m] [A], ≈ (mass/density)^(1/3) for the
+#: Baxter et al. (JHEP 02 (2020) 123) detectors: CsI 22.5 kg at 4.51 g/cm³, Ge 7 kg at 5.32 g/cm³,
+#: Si 1 kg of CCDs (a stack ≈ 0.1 m), Ar 10 kg liquid at 1.40 g/cm³, C₃F₈ 10 kg liquid at
+#: ≈ 1.35 g/cm³, rounded up for vessels; Xe 20 kg as a high-pressure gas TPC (≈ 0.6 m).
+DETECTOR_SIZE_M = {"CsI": 0.2, "Xe": 0.6, "Ge": 0.1, "Si": 0.1, "Ar": 0.25, "C3F8": 0.25}
+
+
+def physical_baseline_spread_m(detector_name: str) -> float:
+    """Default full width ΔL [m] of the uniform baseline spread for a detector at the ESS.
+
+    Production region (:data:`SOURCE_EXTENT_M`) and detector (:data:`DETECTOR_SIZE_M`) are two
+    independent uniform spreads of L; their sum has variance (a² + b²)/12, matched by one uniform
+    spread of width √(a² + b²). Detectors not in the table get the source extent alone.
+    """
+    det = DETECTOR_SIZE_M.get(detector_name, 0.0)
+    return float(np.hypot(SOURCE_EXTENT_M, det))
+
+
 class OscillationOptions(StrictModel):
     """``channel``: ``e`` (θ₁₄ on ν_e) or ``mu`` (θ₂₄ on ν_μ, ν̄_μ); ``baseline_spread_m``: full
-    width of a uniform spread of the baseline (0 = off, the default [A])."""
+    width ΔL [m] of a uniform spread of the baseline, ``"physical"`` (default: production region
+    and detector size, :func:`physical_baseline_spread_m`) or a number (0 = a point source and a
+    point detector, no averaging)."""
 
     channel: Literal["e", "mu"]
-    baseline_spread_m: float = 0.0
+    baseline_spread_m: Literal["physical"] | float = "physical"
+
+    @field_validator("baseline_spread_m")
+    @classmethod
+    def _spread(cls, value):
+        if value != "physical" and not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"baseline_spread_m must be 'physical' or a length ≥ 0 in m, "
+                             f"got {value!r}")
+        return value
+
+    def spread_m(self, detector_name: str) -> float:
+        """ΔL [m] used for ``detector_name``."""
+        if self.baseline_spread_m == "physical":
+            return physical_baseline_spread_m(detector_name)
+        return float(self.baseline_spread_m)
 
 
 @register_scenario
@@ -134,7 +175,7 @@ class SterileOscillation(Scenario):
                 window = ENERGY_WINDOW
         return SMBasis(), OscillationBasis(
             delta_m2=dm2, channel=self.options.channel, baseline=baseline,
-            baseline_spread=self.options.baseline_spread_m * m, energy_window=window,
+            baseline_spread=self.options.spread_m(det.name) * m, energy_window=window,
             oscillating_only=True, energy_nodes=nodes)
 
     def coefficients(self, strength):

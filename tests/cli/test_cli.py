@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def cevns(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cevns.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cevns", *args], capture_output=True,
                           text=True, cwd=cwd)
 
 
@@ -60,7 +60,7 @@ def test_unknown_detector_in_spectra():
 
 def test_negative_years_rejected():
     res = cevns("spectra", "--years", "-1")
-    assert res.returncode == 2 and "run_years" in res.stderr
+    assert res.returncode == 2 and "--run-years" in res.stderr
 
 
 def test_spectra_table_and_csv(tmp_path):

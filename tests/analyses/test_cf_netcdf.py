@@ -1,0 +1,115 @@
+"""netCDF results with CF attributes: write through the runners, read back with xarray, compare."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from cevns.analyses import RunOptions, parse_analysis, run_analysis
+from cevns.analyses.cf import level_info
+from cevns.stats import Scan2D
+
+HEAD = {"schema_version": 1, "title": "t", "paper": "Fig. X"}
+
+
+def _open(path):
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return ds.load()
+
+
+def test_level_info_against_closed_forms():
+    # 2 dof: Δχ² = −2 ln(1 − CL) exactly; 1 dof, 1σ: Δχ² = 1 by definition of erf(1/√2)
+    info = level_info("90cl_2dof", 1)
+    assert info["dof"] == 2 and info["confidence_level"] == 0.9
+    assert info["delta_chi2"] == pytest.approx(-2 * math.log(0.1), rel=1e-12)
+    one = level_info("1sigma_1dof", 2)
+    assert one["dof"] == 1 and one["delta_chi2"] == pytest.approx(1.0, rel=1e-12)
+    assert one["confidence_level"] == pytest.approx(math.erf(1 / math.sqrt(2)), rel=1e-15)
+    # a bare number: dof from the scan, CL = 1 − exp(−Δχ²/2) for 2 dof
+    bare = level_info(3.0, 2)
+    assert bare["dof"] == 2
+    assert bare["confidence_level"] == pytest.approx(1 - math.exp(-1.5), rel=1e-12)
+
+
+def test_profile_netcdf(tmp_path):
+    an = parse_analysis({**HEAD, "name": "prof", "kind": "profile", "detectors": ["CsI", "Ar"],
+                         "scenario": {"name": "sm"},
+                         "scan": {"parameter": "sin2_theta_w", "start": 0.2, "stop": 0.28,
+                                  "num": 44}})
+    run_analysis(an, tmp_path, RunOptions(quick=True))
+    ds = _open(tmp_path / "prof_profile.nc")
+    assert list(ds["detector"].values) == ["CsI", "Ar", "combined"]
+    assert ds["sin2_theta_w"].attrs["units"] == "1"
+    assert ds["delta_chi2"].attrs["units"] == "1" and ds["chi2"].attrs["long_name"]
+    np.testing.assert_allclose(ds.attrs["confidence_level"], [math.erf(1 / math.sqrt(2)), 0.9],
+                               rtol=1e-12)
+    np.testing.assert_array_equal(ds.attrs["degrees_of_freedom"], [1, 1])
+    assert ds.attrs["Conventions"] == "CF-1.10" and ds.attrs["paper"] == "Fig. X"
+    # the same numbers as the per-detector CSV (written with repr: exact)
+    for det in ("CsI", "Ar", "combined"):
+        with open(tmp_path / f"prof_profile_{det}.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        np.testing.assert_array_equal(ds["sin2_theta_w"].values,
+                                      [float(r["sin2_theta_w"]) for r in rows])
+        # the CSV's "chi2" column is χ² minus its grid minimum: our delta_chi2
+        np.testing.assert_array_equal(ds["delta_chi2"].sel(detector=det).values,
+                                      [float(r["chi2"]) for r in rows])
+        assert float(ds["delta_chi2"].sel(detector=det).min()) == 0.0
+
+
+def test_scan2d_netcdf(tmp_path):
+    an = parse_analysis({**HEAD, "name": "s2", "kind": "scan2d", "detectors": ["Ar"],
+                         "scenario": {"name": "sm", "options": {"form_factor": "separate"}},
+                         "stats": {"levels": ["1sigma_2dof", "90cl_2dof"]},
+                         "x": {"parameter": "sin2_theta_w", "start": 0.2, "stop": 0.28, "num": 44},
+                         "y": {"parameter": "neutron_radius_fm", "start": 3.0, "stop": 4.5,
+                               "num": 44}})
+    run_analysis(an, tmp_path, RunOptions(quick=True))
+    path = tmp_path / "s2_Ar.nc"
+    ds = _open(path)
+    assert ds["neutron_radius_fm"].attrs["units"] == "fm"
+    assert "neutron radius" in ds["neutron_radius_fm"].attrs["long_name"]
+    assert ds["sin2_theta_w"].attrs["units"] == "1"
+    np.testing.assert_allclose(ds.attrs["confidence_level"],
+                               [math.erf(1 / math.sqrt(2)), 0.9], rtol=1e-12)
+    np.testing.assert_array_equal(ds.attrs["degrees_of_freedom"], [2, 2])
+    np.testing.assert_allclose(ds["delta_chi2"].attrs["delta_chi2_threshold"][1],
+                               -2 * math.log(0.1), rtol=1e-12)
+    assert ds.attrs["detector"] == "Ar"
+    # Scan2D still reads the annotated file, and its numbers are the file's
+    scan = Scan2D.from_netcdf(path)
+    np.testing.assert_array_equal(scan.chi2, ds["chi2"].values)
+    np.testing.assert_array_equal(scan.x, ds["sin2_theta_w"].values)
+
+
+def test_exclusion_netcdf(tmp_path):
+    an = parse_analysis({**HEAD, "name": "ex", "kind": "exclusion", "detectors": ["CsI", "Ar"],
+                         "scenario": {"name": "ngi", "options": {"interaction": "scalar"}},
+                         "level": "90cl_2dof",
+                         "x": {"parameter": "mediator_mass_MeV", "start": 0.1, "stop": 1e3,
+                               "num": 44, "spacing": "log"},
+                         "y": {"parameter": "coupling", "start": 1e-7, "stop": 1e-2, "num": 44,
+                               "spacing": "log"}})
+    run_analysis(an, tmp_path, RunOptions(quick=True))
+    ds = _open(tmp_path / "ex_exclusion.nc")
+    assert ds["limit"].dims == ("variant", "detector", "mediator_mass_MeV")
+    assert ds["mediator_mass_MeV"].attrs["units"] == "MeV"
+    assert ds["limit"].attrs["units"] == "1"
+    # one level: netCDF stores a length-1 attribute as a scalar
+    assert float(ds.attrs["confidence_level"]) == 0.9 and int(ds.attrs["degrees_of_freedom"]) == 2
+    assert float(ds["limit"].attrs["delta_chi2_threshold"]) == pytest.approx(-2 * math.log(0.1))
+    # every CSV row is in the netCDF file, with identical numbers; NaN exactly where not found
+    with open(tmp_path / "ex.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for r in rows:
+        point = ds["limit"].sel(variant=r["variant"], detector=r["detector"],
+                                mediator_mass_MeV=float(r["mass_MeV"]))
+        assert float(point) == float(r["coupling"])
+    n_found = int(ds["found"].sum())
+    assert n_found == len(rows)
+    assert int(np.isnan(ds["limit"].values).sum()) == ds["limit"].size - n_found
