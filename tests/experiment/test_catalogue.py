@@ -181,7 +181,7 @@ def test_redefining_a_builtin_needs_override(tmp_path):
 
 def test_missing_and_invalid_files_are_named(tmp_path, monkeypatch):
     missing = tmp_path / "nope.toml"
-    with pytest.raises(ConfigError, match=r"preset file .*nope\.toml: cannot read it"):
+    with pytest.raises(ConfigError, match=r"preset file .*nope\.toml: no such file"):
         Catalogue.from_files(missing)
     monkeypatch.setenv(PRESETS_ENV, str(missing))
     with pytest.raises(ConfigError, match=r"CEVNS_PRESETS: preset file .*nope\.toml"):
@@ -192,7 +192,7 @@ def test_missing_and_invalid_files_are_named(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"detector\.X.*treshold_keVnr: unknown key"):
         Catalogue.from_files(bad)
     (tmp_path / "dir.toml").mkdir()
-    with pytest.raises(ConfigError, match="not a file"):
+    with pytest.raises(ConfigError, match="is a folder, not a TOML file"):
         Catalogue.from_files(tmp_path / "dir.toml")
 
 

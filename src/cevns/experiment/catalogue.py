@@ -135,11 +135,13 @@ class Catalogue:
         path = Path(path)
         try:
             st = path.stat()
+        except FileNotFoundError:
+            raise ConfigError(f"preset file {path}: no such file") from None
         except OSError as exc:
             raise ConfigError(f"preset file {path}: cannot read it "
                               f"({exc.strerror or exc})") from None
-        if not path.is_file():
-            raise ConfigError(f"preset file {path}: not a file")
+        if path.is_dir():
+            raise ConfigError(f"preset file {path}: is a folder, not a TOML file")
         return _load_file(str(path.resolve()), str(path), st.st_mtime_ns, st.st_size)
 
     @classmethod
