@@ -161,10 +161,14 @@ def _raise(exc: ValidationError, model: type[BaseModel], where: str):
     raise ConfigError(f"invalid configuration ({what}):\n  " + "\n  ".join(lines)) from None
 
 
-def validate(model: type[M], data: Any, where: str = "") -> M:
-    """Validate ``data`` against ``model``; raise :class:`ConfigError` naming every bad field."""
+def validate(model: type[M], data: Any, where: str = "", context: dict | None = None) -> M:
+    """Validate ``data`` against ``model``; raise :class:`ConfigError` naming every bad field.
+
+    ``context`` is handed to the model's validators (pydantic validation context), e.g. the
+    catalogue an analysis file resolves its detector names with.
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         _raise(exc, model, where)
 

@@ -61,6 +61,7 @@ def _sensitivity(an: ThresholdStudy, case: ThresholdCase, det: str,
         over["threshold_keVnr"] = threshold
     doc = {"schema_version": 1, "name": "appB", "title": "appB", "kind": "profile",
            "detectors": [det], "source": an.source.model_dump(exclude_none=True),
+           "detector": {det: an.detector[det]},  # the resolved definition (docs/catalogue.md)
            "detector_overrides": {det: over} if over else {},
            "scenario": case.scenario, "scan": case.scan, "fixed": case.fixed,
            "stats": {"combine": False, "levels": [case.level]}}
@@ -82,12 +83,10 @@ def _sensitivity(an: ThresholdStudy, case: ThresholdCase, det: str,
 
 @register_kind("threshold-study", ThresholdStudy, "threshold dependence (Appendix B)")
 def run_threshold_study(an: ThresholdStudy, out: Path, options: RunOptions) -> list[Path]:
-    from cevns.experiment import get_detector
-
     rows = []
+    built = dict(zip(an.detectors, an.build_detectors(), strict=True))  # overrides applied
     for det in an.detectors:
-        nominal_thr = float(an.detector_overrides.get(det, {}).get(
-            "threshold_keVnr", get_detector(det).threshold_keVnr))
+        nominal_thr = float(built[det].threshold_keVnr)
         for case in an.cases:
             nominal = _sensitivity(an, case, det, None, options.quick)
             raised = _sensitivity(an, case, det, an.raised_threshold_keVnr, options.quick)

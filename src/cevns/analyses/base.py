@@ -17,6 +17,15 @@ schema of the remaining keys (``extra="forbid"``: a typo is an error with its do
     [detector_overrides.CsI]   # optional: any Detector field, e.g. Appendix B thresholds
     threshold_keVnr = 5.0
 
+Detectors and sources are looked up in the analysis's catalogue (docs/catalogue.md): the built-in
+presets, the files of ``CEVNS_PRESETS`` (or the catalogue passed to :func:`load_analysis`), the
+files of an optional ``presets = ["mine.toml"]`` key (paths relative to the analysis file), and
+inline ``[detector.NAME]`` / ``[source.NAME]`` tables (the preset-file schema). When the file is
+read, the definitions of the detectors and the source it uses are copied into the validated
+analysis (``detector`` and ``source.definitions``; ``presets`` becomes empty): the analysis then
+carries everything its results depend on, its digest changes when a definition changes, and its
+``config.json`` runs anywhere without the preset files.
+
 Runners are registered with :func:`register_kind`; they receive the validated analysis and an
 output folder and return the list of files they wrote.
 """
@@ -31,27 +40,54 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from cevns.config import StrictModel, load_toml, validate
 from cevns.errors import ConfigError, UnknownNameError
-from cevns.experiment import Detector, Source, detector_names, get_detector, get_source
+from cevns.experiment import ESS_DETECTORS, Detector, Source, get_source
+from cevns.experiment.catalogue import Catalogue, resolve_catalogue
 
 
 class SourceChoice(StrictModel):
-    """Which source preset, with optional overrides of its fields."""
+    """Which source, with optional overrides of its fields, and inline source definitions.
+
+    In a file, scalar keys choose (``preset``) and override (``run_years``, ``baseline_m``);
+    sub-tables ``[source.NAME]`` define sources (the preset-file schema). They are kept in
+    ``definitions``; a validated analysis holds there the definition of the source it uses.
+    """
 
     preset: str = "ess"
     run_years: float | None = Field(default=None, gt=0)
     baseline_m: float | None = Field(default=None, gt=0)
+    definitions: dict[str, dict[str, Any]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_definitions(cls, data):
+        if isinstance(data, dict):
+            tables = {k: v for k, v in data.items()
+                      if isinstance(v, dict) and k not in cls.model_fields}
+            if tables:
+                data = {k: v for k, v in data.items() if k not in tables}
+                data["definitions"] = {**dict(data.get("definitions") or {}), **tables}
+        return data
 
     def build(self) -> Source:
-        """The validated :class:`Source`."""
-        src = get_source(self.preset)
+        """The validated :class:`Source` (its definition here, else the default catalogue)."""
+        body = self.definitions.get(self.preset)
+        if body is not None:
+            body = {k: v for k, v in body.items() if k != "override"}
+            src = validate(Source, {**body, "name": self.preset}, where=f"source.{self.preset}")
+        else:
+            src = get_source(self.preset)
         over = {k: v for k, v in (("run_years", self.run_years), ("baseline_m", self.baseline_m))
                 if v is not None}
         if not over:
             return src
+        if self.run_years is not None and src.pot_total is not None:
+            raise ConfigError(f"source.run_years: source {self.preset!r} is a data period with "
+                              f"a fixed exposure (pot_total = {src.pot_total:g}); its run time "
+                              "cannot be changed")
         return validate(Source, {**src.model_dump(), **over}, where="source")
 
 
@@ -63,12 +99,29 @@ class AnalysisBase(StrictModel):
     title: str
     paper: str = ""
     kind: str
-    detectors: tuple[str, ...] = ("CsI", "Xe", "Ge", "Si", "Ar", "C3F8")
+    detectors: tuple[str, ...] = ESS_DETECTORS
     source: SourceChoice = SourceChoice()
+    presets: tuple[str, ...] = Field(default=(), description="preset files, relative to the "
+                                     "analysis file (empty once the analysis is validated)")
+    detector: dict[str, dict[str, Any]] = Field(default_factory=dict, description="inline "
+                                                "detector definitions (preset-file schema)")
     detector_overrides: dict[str, dict[str, Any]] = {}
     helm_skin_fm: float | None = Field(default=None, gt=0, le=3.0,
                                        description="Helm surface thickness of every detector's "
                                        "targets; None = each preset's own (1.0 fm)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_names(cls, data, info: ValidationInfo):
+        """Resolve detector and source names in the analysis's catalogue; keep their definitions.
+
+        Context (optional): ``catalogue`` (default :meth:`Catalogue.default`), ``base_dir`` (the
+        folder ``presets`` paths are relative to; default the current one) and ``where`` (the file
+        name shown in errors).
+        """
+        if not isinstance(data, dict):
+            return data
+        return resolve_analysis_names(data, info.context or {})
 
     @field_validator("name")
     @classmethod
@@ -83,11 +136,7 @@ class AnalysisBase(StrictModel):
 
     @field_validator("detectors")
     @classmethod
-    def _known_detectors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        valid = detector_names()
-        bad = [d for d in value if d not in valid]
-        if bad:
-            raise ValueError(f"unknown detector(s) {bad}; valid choices: {', '.join(valid)}")
+    def _some_detectors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("at least one detector is needed")
         return value
@@ -113,7 +162,7 @@ class AnalysisBase(StrictModel):
                               f"{list(self.detectors)}")
         out = []
         for name in self.detectors:
-            det = get_detector(name)
+            det = self._definition(name)
             over = dict(overrides.get(name, {}))
             if self.helm_skin_fm is not None:
                 over = {"helm_skin_fm": self.helm_skin_fm, **over}
@@ -123,10 +172,64 @@ class AnalysisBase(StrictModel):
             out.append(det)
         return out
 
+    def _definition(self, name: str) -> Detector:
+        body = self.detector.get(name)
+        if body is None:  # not reachable for a validated analysis: names are resolved when read
+            raise UnknownNameError("detector", name, self.detector)
+        body = {k: v for k, v in body.items() if k != "override"}
+        return validate(Detector, {**body, "name": name}, where=f"detector.{name}")
+
     def digest(self) -> str:
         """sha256 of the canonical JSON of the resolved analysis (first 16 hex digits)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def resolve_analysis_names(data: dict, context: dict) -> dict:
+    """The analysis document ``data`` with its detector and source names resolved (see
+    :meth:`AnalysisBase._resolve_names`): every used definition copied in, ``presets`` emptied.
+
+    Raises :class:`ConfigError` for a missing preset file, a name clash, or an unknown name (listing
+    the names of the analysis's catalogue).
+    """
+    where = context.get("where") or "analysis file"
+    presets = data.get("presets") or ()
+    if isinstance(presets, str) or not all(isinstance(p, str) for p in presets):
+        raise ConfigError(f"presets: a list of preset file paths, got {presets!r}")
+    catalogue = resolve_catalogue(context.get("catalogue"))
+    base_dir = Path(context.get("base_dir") or ".")
+    for p in presets:
+        path = Path(p) if Path(p).is_absolute() else base_dir / p
+        try:
+            catalogue = catalogue.merged(Catalogue.from_file(path))
+        except ConfigError as exc:
+            raise ConfigError(f"presets: {exc}") from None
+    source = data.get("source", {})
+    if isinstance(source, SourceChoice):
+        source = source.model_dump()
+    source = SourceChoice._split_definitions(dict(source)) if isinstance(source, dict) else source
+    inline_det = data.get("detector") or {}
+    if not isinstance(source, dict) or not isinstance(inline_det, dict):
+        return data  # wrong types: the field validators name them
+    inline_src = source.get("definitions") or {}
+    catalogue = catalogue.merged(Catalogue.from_tables(source=inline_src, detector=inline_det,
+                                                       origin=where))
+    names = data.get("detectors", ESS_DETECTORS)
+    if isinstance(names, str):
+        names = [names]
+    bad = [d for d in names if d not in catalogue.detectors]
+    if bad:
+        raise ConfigError(f"detectors: unknown detector(s) {bad}; the catalogue has: "
+                          f"{', '.join(catalogue.detector_names())} (docs/catalogue.md)")
+    preset = source.get("preset", "ess")
+    if preset not in catalogue.sources:
+        raise ConfigError(f"source.preset: unknown source {preset!r}; the catalogue has: "
+                          f"{', '.join(catalogue.source_names())} (docs/catalogue.md)")
+    resolved_det = {**inline_det,
+                    **{n: catalogue.entry("detector", n).definition() for n in names}}
+    resolved_src = {**inline_src, preset: catalogue.entry("source", preset).definition()}
+    return {**data, "presets": (), "detector": resolved_det,
+            "source": {**source, "definitions": resolved_src}}
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -193,20 +296,29 @@ def kinds() -> dict[str, Kind]:
     return dict(_KINDS)
 
 
-def parse_analysis(data: dict, where: str = "analysis") -> AnalysisBase:
-    """Validate an analysis document (already parsed TOML) against the schema of its kind."""
+def parse_analysis(data: dict, where: str = "analysis", *, catalogue: Catalogue | None = None,
+                   base_dir: str | Path | None = None) -> AnalysisBase:
+    """Validate an analysis document (already parsed TOML) against the schema of its kind.
+
+    Detector and source names are resolved in ``catalogue`` (default
+    :meth:`Catalogue.default`: built-ins + ``CEVNS_PRESETS``) plus the document's ``presets``
+    files (relative to ``base_dir``, default the current folder) and inline tables.
+    """
     if not isinstance(data, dict) or "kind" not in data:
         raise ConfigError(f"{where}: missing key 'kind'; valid kinds: {', '.join(sorted(kinds()))}")
     registry = kinds()
     if data["kind"] not in registry:
         raise UnknownNameError("analysis kind", str(data["kind"]), registry)
-    return validate(registry[data["kind"]].model, data, where=where)
+    context = {"catalogue": resolve_catalogue(catalogue), "base_dir": base_dir, "where": where}
+    return validate(registry[data["kind"]].model, data, where=where, context=context)
 
 
-def load_analysis(path: str | Path) -> AnalysisBase:
-    """Read and validate an analysis TOML file."""
+def load_analysis(path: str | Path, catalogue: Catalogue | None = None) -> AnalysisBase:
+    """Read and validate an analysis TOML file (names resolved as in :func:`parse_analysis`;
+    ``presets`` paths relative to the file's folder)."""
     path = Path(path)
-    return parse_analysis(load_toml(path), where=path.name)
+    return parse_analysis(load_toml(path), where=path.name, catalogue=catalogue,
+                          base_dir=path.parent)
 
 
 def run_analysis(analysis: AnalysisBase, out_dir: str | Path,

@@ -7,6 +7,7 @@ from importlib import resources
 from cevns.analyses.base import AnalysisBase, parse_analysis
 from cevns.config import load_toml
 from cevns.errors import UnknownNameError
+from cevns.experiment.catalogue import Catalogue
 
 
 def _natural_key(name: str):
@@ -24,16 +25,17 @@ def item_names() -> list[str]:
     return sorted(names, key=_natural_key)
 
 
-def shipped_analysis(name: str) -> AnalysisBase:
-    """The validated shipped analysis called ``name``."""
+def shipped_analysis(name: str, catalogue: Catalogue | None = None) -> AnalysisBase:
+    """The validated shipped analysis called ``name`` (names resolved in ``catalogue``, default
+    built-ins + ``CEVNS_PRESETS``; docs/catalogue.md)."""
     valid = item_names()
     if name not in valid:
         raise UnknownNameError("reproduce item", name, valid)
     root = resources.files("cevns.analyses").joinpath("shipped")
     with resources.as_file(root.joinpath(f"{name}.toml")) as path:
-        return parse_analysis(load_toml(path), where=f"{name}.toml")
+        return parse_analysis(load_toml(path), where=f"{name}.toml", catalogue=catalogue)
 
 
-def items() -> dict[str, AnalysisBase]:
+def items(catalogue: Catalogue | None = None) -> dict[str, AnalysisBase]:
     """All shipped analyses by name."""
-    return {name: shipped_analysis(name) for name in item_names()}
+    return {name: shipped_analysis(name, catalogue) for name in item_names()}

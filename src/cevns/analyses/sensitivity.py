@@ -319,16 +319,21 @@ def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
     A pure function of (config, tile), so it runs on any executor and resumes tile by tile.
     """
     from cevns.analyses.base import parse_analysis
+    from cevns.experiment.catalogue import Catalogue
 
-    an = parse_analysis(config["analysis"], where="scan")
+    # the config carries the resolved definitions of every detector and the source (compute_config):
+    # an empty base catalogue makes the task independent of the worker's CEVNS_PRESETS
+    an = parse_analysis(config["analysis"], where="scan", catalogue=Catalogue.empty())
     variant = an.variants[config["variant"]] if config.get("variant") is not None else None
     first = an.axes()[0].parameter
     return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
 
 
 #: keys of an analysis that change χ² (everything else is presentation)
-_COMPUTE_KEYS = ("schema_version", "kind", "detectors", "source", "detector_overrides", "scenario",
-                 "truth", "fixed", "ties", "scan", "x", "y", "helm_skin_fm")
+#: (``detector`` and ``source.definitions`` hold the resolved definitions of the detectors and the
+#: source, so that a changed user preset is never mistaken for the same computation)
+_COMPUTE_KEYS = ("schema_version", "kind", "detectors", "source", "detector", "detector_overrides",
+                 "scenario", "truth", "fixed", "ties", "scan", "x", "y", "helm_skin_fm")
 
 
 def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool) -> dict:

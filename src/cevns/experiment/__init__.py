@@ -1,5 +1,6 @@
 """Experiment layer: validated descriptions of sources and detectors, presets, responses."""
 
+from cevns.experiment.catalogue import PRESETS_ENV, Catalogue
 from cevns.experiment.detector import (
     BackgroundSpec,
     BinningSpec,
@@ -17,6 +18,7 @@ from cevns.experiment.presets import (
 )
 from cevns.experiment.source import Source
 
-__all__ = ["BackgroundSpec", "BinningSpec", "Detector", "ESS_DETECTORS", "ResolutionSpec", "Source",
+__all__ = ["PRESETS_ENV", "BackgroundSpec", "BinningSpec", "Catalogue", "Detector", "ESS_DETECTORS",
+           "ResolutionSpec", "Source",
            "TargetSpec", "detector_names", "get_detector", "get_source", "load_preset_file",
            "source_names"]

@@ -1,87 +1,69 @@
 """Presets: sources and detectors described in data files (``cevns/presets/*.toml``).
 
 >>> from cevns.experiment import get_detector, get_source, detector_names
->>> detector_names()
-['C3F8', 'CsI', 'Ge', 'Si', 'Xe', 'Ar']
+>>> detector_names(Catalogue.builtin())
+['CsI', 'Xe', 'Ge', 'Si', 'Ar', 'C3F8']
 
-Users add presets by passing their own TOML file to :func:`load_preset_file` (same schema:
-``[source.NAME]`` and ``[detector.NAME]`` tables) or by building :class:`Detector` objects directly.
+Names are resolved through a :class:`~cevns.experiment.catalogue.Catalogue`: the built-ins plus
+the user's files (environment variable ``CEVNS_PRESETS``, ``--presets FILE``, analysis files). The
+functions here take ``catalogue=``; without it they use :meth:`Catalogue.default` (built-ins +
+``CEVNS_PRESETS``). See ``docs/catalogue.md``.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
-from pydantic import Field
-
-from cevns.config import StrictModel, load_toml, validate
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.experiment.catalogue import (
+    PRESET_FILES,
+    Catalogue,
+    PresetFile,
+    resolve_catalogue,
+)
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
-from cevns.integrity import packaged_path
 
-#: Preset files shipped with the package, in load order.
-PRESET_FILES = ("ess.toml", "coherent.toml")
-#: The six ESS detectors in the paper's order.
+__all__ = ["ESS_DETECTORS", "PRESET_FILES", "PresetFile", "detector_names", "get_detector",
+           "get_source", "load_preset_file", "source_names"]
+
+#: The six ESS detectors in the paper's order (the *ordering* of the ESS tables and the default
+#: detector list of an analysis; which names exist is the catalogue's business).
 ESS_DETECTORS = ("CsI", "Xe", "Ge", "Si", "Ar", "C3F8")
 
 
-class PresetFile(StrictModel):
-    """Schema of a preset file."""
-
-    schema_version: int = Field(ge=1, le=1)
-    source: dict[str, dict] = {}
-    detector: dict[str, dict] = {}
-
-
 def load_preset_file(path: str | Path) -> tuple[dict[str, Source], dict[str, Detector]]:
-    """Read and validate a preset file; return its sources and detectors by name."""
-    raw = load_toml(path)
-    doc = validate(PresetFile, raw, where=Path(path).name)
-    sources = {name: validate(Source, {"name": name, **body}, where=f"source.{name}")
-               for name, body in doc.source.items()}
-    detectors = {name: validate(Detector, {"name": name, **body}, where=f"detector.{name}")
-                 for name, body in doc.detector.items()}
-    return sources, detectors
+    """Read and validate one preset file; return its sources and detectors by name.
+
+    This only reads the file. To *use* its entries by name, merge it into a catalogue:
+    ``Catalogue.default().with_files(path)`` (docs/catalogue.md).
+    """
+    cat = Catalogue.from_file(path)
+    return ({n: e.value for n, e in cat.sources.items()},
+            {n: e.value for n, e in cat.detectors.items()})
 
 
-@cache
-def _builtin() -> tuple[dict[str, Source], dict[str, Detector]]:
-    sources: dict[str, Source] = {}
-    detectors: dict[str, Detector] = {}
-    for fname in PRESET_FILES:
-        # a shipped preset is checked against its SHA-256 (cevns.integrity) before it is read
-        s, d = load_preset_file(packaged_path(f"presets/{fname}"))
-        clash = (set(s) & set(sources)) | (set(d) & set(detectors))
-        if clash:
-            raise ConfigError(f"preset {fname}: names defined twice: {sorted(clash)}")
-        sources.update(s)
-        detectors.update(d)
-    return sources, detectors
+def get_source(name: str = "ess", catalogue: Catalogue | None = None) -> Source:
+    """The source ``name`` of ``catalogue`` (default: built-ins + ``CEVNS_PRESETS``).
+
+    Built-in: ``"ess"``, ``"sns-csi"``, ``"sns-lar"``, ``"sns-csi-2017"``, ``"sns-csi-2021"``,
+    ``"sns-lar-2020"``.
+    """
+    return resolve_catalogue(catalogue).source(name)
 
 
-def get_source(name: str = "ess") -> Source:
-    """A shipped source preset by name (``"ess"``, ``"sns-csi"``, ``"sns-lar"``)."""
-    sources = _builtin()[0]
-    if name not in sources:
-        raise UnknownNameError("source", name, sources)
-    return sources[name]
+def get_detector(name: str, catalogue: Catalogue | None = None) -> Detector:
+    """The detector ``name`` of ``catalogue`` (default: built-ins + ``CEVNS_PRESETS``).
+
+    Built-in: ``"CsI"``, ``"Xe"``, ``"Ge"``, ``"Si"``, ``"Ar"``, ``"C3F8"``.
+    """
+    return resolve_catalogue(catalogue).detector(name)
 
 
-def get_detector(name: str) -> Detector:
-    """A shipped detector preset by name (``"CsI"``, ``"Xe"``, ``"Ge"``, ``"Si"``, ``"Ar"``, ``"C3F8"``)."""
-    detectors = _builtin()[1]
-    if name not in detectors:
-        raise UnknownNameError("detector", name, detectors)
-    return detectors[name]
+def detector_names(catalogue: Catalogue | None = None) -> list[str]:
+    """Names of the detectors of ``catalogue`` (default: built-ins + ``CEVNS_PRESETS``)."""
+    return resolve_catalogue(catalogue).detector_names()
 
 
-def detector_names() -> list[str]:
-    """Names of the shipped detector presets."""
-    return list(_builtin()[1])
-
-
-def source_names() -> list[str]:
-    """Names of the shipped source presets."""
-    return list(_builtin()[0])
+def source_names(catalogue: Catalogue | None = None) -> list[str]:
+    """Names of the sources of ``catalogue`` (default: built-ins + ``CEVNS_PRESETS``)."""
+    return resolve_catalogue(catalogue).source_names()

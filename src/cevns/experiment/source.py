@@ -21,7 +21,13 @@ class Source(StrictModel):
     The flux of each flavour integrated over the run is Φ₀ = r N_POT/(4π L²), with r neutrinos per
     flavour per proton on target, N_POT the protons delivered during the run and L the baseline.
     Give either ``pot_per_year`` or ``beam_power_MW`` with ``proton_energy_GeV`` (then
-    N_POT/yr = P · t_beam/(E_p e)).
+    N_POT/yr = P · t_beam/(E_p e)), N_POT = N_POT/yr × ``run_years``.
+
+    A finished data period (a COHERENT release) is described by ``pot_total``, the protons on
+    target it collected: then N_POT = ``pot_total`` whatever ``run_years`` says, ``pot_per_year``
+    must not be given, ``run_years`` (with ``beam_days_per_year`` and ``duty_factor``) only sets the
+    steady-state background exposure, and :meth:`with_run_years` is refused (the exposure of a
+    data period is fixed).
     """
 
     name: str = "custom"
@@ -35,16 +41,28 @@ class Source(StrictModel):
     beam_days_per_year: float = Field(gt=0, le=366, description="days of beam per (calendar) year")
     duty_factor: float = Field(gt=0, le=1, description="fraction of beam time inside beam windows")
     run_years: float = Field(default=3.0, gt=0, description="years of data taking")
+    pot_total: float | None = Field(default=None, gt=0,
+                                    description="protons on target of a whole data period "
+                                    "(exclusive with pot_per_year)")
 
     @model_validator(mode="after")
     def _pot_given(self) -> Source:
+        if self.pot_total is not None:
+            if self.pot_per_year is not None:
+                raise ValueError(f"give pot_total ({self.pot_total:g}, a whole data period) or "
+                                 f"pot_per_year ({self.pot_per_year:g}), not both")
+            return self
         if self.pot_per_year is None and (self.beam_power_MW is None or self.proton_energy_GeV is None):
-            raise ValueError("give pot_per_year, or beam_power_MW and proton_energy_GeV")
+            raise ValueError("give pot_per_year, or beam_power_MW and proton_energy_GeV, "
+                             "or pot_total")
         return self
 
     @property
     def protons_per_year(self) -> float:
-        """Protons on target per year (given, or from beam power and proton energy)."""
+        """Protons on target per year (given, from beam power and proton energy, or
+        ``pot_total / run_years`` for a data period)."""
+        if self.pot_total is not None:
+            return self.pot_total / self.run_years
         if self.pot_per_year is not None:
             return self.pot_per_year
         seconds = self.beam_days_per_year * 86400.0
@@ -53,7 +71,9 @@ class Source(StrictModel):
 
     @property
     def protons_on_target(self) -> float:
-        """Protons on target over the whole run."""
+        """Protons on target over the whole run (``pot_total`` for a data period)."""
+        if self.pot_total is not None:
+            return self.pot_total
         return self.protons_per_year * self.run_years
 
     def flux_per_flavour(self) -> float:
@@ -108,4 +128,8 @@ class Source(StrictModel):
             raise ConfigError(f"run_years must be a number of years, got {years!r}") from None
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"run_years must be a finite number of years > 0, got {years!r}")
+        if self.pot_total is not None:
+            raise ConfigError(f"source {self.name}: a data period with a fixed exposure "
+                              f"(pot_total = {self.pot_total:g}); its run time cannot be changed. "
+                              "Use a source with pot_per_year or beam_power_MW for projections")
         return self.replace(run_years=value)

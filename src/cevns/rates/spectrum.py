@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from cevns.errors import ConfigError
-from cevns.experiment import Detector, Source, get_detector, get_source
+from cevns.experiment import Catalogue, Detector, Source, get_detector, get_source
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.cross_sections import check_sin2_theta_w, sm_basis_coefficients
@@ -332,6 +332,7 @@ def sm_spectrum(
     sin2_theta_w: float = SIN2_THETA_W,
     run_years: float | None = None,
     basis: SMBasis | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Spectrum:
     """Standard-Model spectrum of a detector.
 
@@ -347,13 +348,17 @@ def sm_spectrum(
         Override the source's run time.
     basis : SMBasis, optional
         Form-factor choices (e.g. a neutron radius); default one Helm form factor per nucleus.
+    catalogue : Catalogue, optional
+        Where preset names are looked up (default: built-ins + ``CEVNS_PRESETS``;
+        docs/catalogue.md).
     """
-    det = get_detector(detector) if isinstance(detector, str) else detector
+    det = get_detector(detector, catalogue) if isinstance(detector, str) else detector
     if not isinstance(det, Detector):
         raise ConfigError(f"detector must be a Detector or a preset name, got {type(det).__name__}")
     if source is not None and not isinstance(source, (Source, str)):
         raise ConfigError(f"source must be a Source or a preset name, got {type(source).__name__}")
-    src = source if isinstance(source, Source) else get_source(source or det.default_source)
+    src = source if isinstance(source, Source) else get_source(source or det.default_source,
+                                                                  catalogue)
     if np.ndim(check_sin2_theta_w(sin2_theta_w, closed=False)) != 0:
         raise ConfigError(f"sin2_theta_w must be one number here, got shape {np.shape(sin2_theta_w)}")
     if run_years is not None:
