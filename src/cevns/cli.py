@@ -354,9 +354,7 @@ def spectra(
         callback=_number("--sin2-theta-w", gt=0, lt=1))] = None,
     sin2w: Annotated[float | None, typer.Option(
         "--sin2w", hidden=True, callback=_number("--sin2w", gt=0, lt=1))] = None,
-    presets: Annotated[Path | None, typer.Option(
-        "--presets", help="your preset TOML file ([source.NAME], [detector.NAME] tables); its "
-        "names are looked up before the shipped ones")] = None,
+    presets: PresetsOpt = None,
     per_bin: Annotated[bool, typer.Option("--per-bin", help="also print every bin")] = False,
     csv: Annotated[str | None, typer.Option(
         "--csv", metavar="FILE",
@@ -376,18 +374,14 @@ def spectra(
     from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
     from cevns.rates import sm_spectrum
 
-    user_sources, user_detectors = {}, {}
-    if presets is not None:
-        from cevns.experiment.presets import load_preset_file
-
-        user_sources, user_detectors = load_preset_file(presets)
-    src = user_sources[source] if source in user_sources else get_source(source)
+    catalogue = _catalogue(presets)
+    src = get_source(source, catalogue)
     over = {k: v for k, v in (("run_years", run_years), ("baseline_m", baseline_m)) if v is not None}
     if over:
         src = validate(Source, {**src.model_dump(), **over}, where="source")
     s2w = SIN2_THETA_W if sin2_theta_w is None else sin2_theta_w
     names = detector or list(ESS_DETECTORS)
-    dets = [user_detectors[n] if n in user_detectors else get_detector(n) for n in names]
+    dets = [get_detector(n, catalogue) for n in names]
     spectra_ = [sm_spectrum(d, src, sin2_theta_w=s2w) for d in dets]
     rows = [r for spec in spectra_ for r in spec.to_rows()]
     bin_cols = ("lower_keVnr", "upper_keVnr", *FLAVOURS, "signal", "background")
@@ -440,6 +434,7 @@ def spectra(
 @app.command(epilog="Examples:\n\n  cevns info\n\n  cevns info --json | python -m json.tool")
 def info(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
+    presets: PresetsOpt = None,
 ) -> None:
     """List versions, presets (with citations), analysis kinds and reproduce items."""
     import numpy
@@ -450,9 +445,10 @@ def info(
     from cevns.experiment import detector_names, get_detector, get_source, source_names
     from cevns.physics.constants import SIN2_THETA_W
 
-    sources = [get_source(n) for n in source_names()]
-    detectors = [get_detector(n) for n in detector_names()]
-    items = [shipped_analysis(n) for n in item_names()]
+    catalogue = _catalogue(presets)
+    sources = [get_source(n, catalogue) for n in source_names(catalogue)]
+    detectors = [get_detector(n, catalogue) for n in detector_names(catalogue)]
+    items = [shipped_analysis(n, catalogue) for n in item_names()]
     if as_json:
         _print_json({
             "version": cevns.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
@@ -649,6 +645,19 @@ ForceOpt = Annotated[bool, typer.Option(
     rich_help_panel=_PANEL)]
 QuickOpt = Annotated[bool, typer.Option(
     "--quick", help="coarse grids for a fast preview", rich_help_panel=_PANEL)]
+PresetsOpt = Annotated[list[Path] | None, typer.Option(
+    "--presets", metavar="FILE",
+    help="your preset TOML file ([source.NAME], [detector.NAME] tables; repeatable), added to the "
+         "shipped presets and those of $CEVNS_PRESETS; a clashing name is an error unless the "
+         "table says override = true (docs/catalogue.md)")]
+
+
+def _catalogue(presets: list[Path] | None):
+    """The catalogue of this command: shipped presets, $CEVNS_PRESETS, then --presets files."""
+    from cevns.experiment import Catalogue
+
+    catalogue = Catalogue.default()
+    return catalogue.with_files(*presets) if presets else catalogue
 
 
 def _executor_spec(executor: ExecutorName, workers: int | None, scheduler: str | None,
@@ -718,6 +727,7 @@ def run(
     resume: ResumeOpt = False,
     force: ForceOpt = False,
     quick: QuickOpt = False,
+    presets: PresetsOpt = None,
 ) -> None:
     """Run one analysis file (see docs for the schema of each kind)."""
     from cevns.analyses import load_analysis
@@ -725,7 +735,7 @@ def run(
     spec = _executor_spec(executor, workers, scheduler, resume, force)
     if analysis_file.is_dir():
         raise ConfigError(f"{analysis_file}: is a folder, not an analysis TOML file")
-    an = load_analysis(analysis_file)
+    an = load_analysis(analysis_file, catalogue=_catalogue(presets))
     out = out or Path("results") / an.name
     _check_out_dir(out, an.model_dump(mode="json"), an.digest(), resume, force)
     hint = ["cevns", "run", str(analysis_file), "--out", str(out),
@@ -753,6 +763,7 @@ def reproduce(
     resume: ResumeOpt = False,
     force: ForceOpt = False,
     quick: QuickOpt = False,
+    presets: PresetsOpt = None,
     hepdata: Annotated[Path | None, typer.Option(
         "--hepdata", help="also write a validated HEPData submission of the items into this "
         "folder (needs: pip install 'cevns[hepdata]')")] = None,
@@ -764,7 +775,7 @@ def reproduce(
     names = item_names()
     if list_items:
         for n in names:
-            a = shipped_analysis(n)
+            a = shipped_analysis(n, _catalogue(presets))
             print(f"{n:10s} {a.paper:28s} {a.title}")
         return
     spec = _executor_spec(executor, workers, scheduler, resume, force)
@@ -774,7 +785,8 @@ def reproduce(
             raise UnknownNameError("reproduce item", n, names)
     _check_folder(out)
     existing = _read_index(out, force)
-    analyses = {n: shipped_analysis(n) for n in selected}
+    catalogue = _catalogue(presets)
+    analyses = {n: shipped_analysis(n, catalogue) for n in selected}
     from cevns import fsio
 
     folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
