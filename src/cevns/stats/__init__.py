@@ -74,7 +74,7 @@ from cevns.stats.likelihood import (
     poisson_deviance,
     signal_background_channel,
 )
-from cevns.stats.profile import ProfileResult, profile_chi2
+from cevns.stats.profile import ProfileConvergenceWarning, ProfileResult, profile_chi2
 
 __all__ = [
     "FREE",
@@ -87,6 +87,7 @@ __all__ = [
     "Interval",
     "PoissonModel",
     "Profile1D",
+    "ProfileConvergenceWarning",
     "ProfileResult",
     "Scan2D",
     "asimov",
