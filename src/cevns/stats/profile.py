@@ -1,16 +1,23 @@
-"""Batched profiling of the normalisation nuisances: Newton's method for every grid point at once.
+"""Batched profiling of the normalisation nuisances: projected Newton for every grid point at once.
 
 The χ² of :mod:`cevns.stats.likelihood` is convex in θ (the prediction is linear in θ, −n ln N is
-convex in N, the pulls are quadratic), so Newton's method with a backtracking line search converges
-to the unique minimum from θ = 0. For each grid point the iteration is
+convex in N, the pulls are quadratic). Every nuisance is bounded by 1 + θ ≥ 0 (no component's
+expected counts are ever negative); internally each enters as its scale factor s = 1 + θ ≥ 0,
+which keeps full relative precision near the bound. For each grid point the iteration is
 
-    δ = −H⁻¹ g,    θ ← θ + t δ,   t = 1, 1/2, 1/4, … until the prediction stays positive in every
-    bin with data and χ² decreases by at least 10⁻⁴ t λ² (Armijo),
+    δ = −H_FF⁻¹ g_F on the free nuisances (δ = 0 on those pinned at s = 0 with g > 0),
+    s ← s + t δ,   t = t_max, t_max/2, … until the prediction stays positive in every bin with
+    data and χ² decreases by at least 10⁻⁴ t λ² (Armijo),
 
-with g and H the analytic gradient and Hessian and λ² = g·H⁻¹g the Newton decrement; a point is
-converged when λ²/2 (the quadratic-model estimate of χ² − χ²_min) is ≤ ``tol``. The K×K systems
-are Jacobi-scaled and slightly regularised (10⁻¹² on the scaled diagonal) so that a free nuisance
-that no bin constrains simply stays where it is. Only points not yet converged are iterated.
+with g and H the analytic gradient and Hessian, t_max ≤ 1 the largest step that keeps s ≥ 0 and
+λ² = g_F·H_FF⁻¹g_F the Newton decrement; a point is converged when λ²/2 (the quadratic-model
+estimate of χ² − χ²_min) is ≤ ``tol``, or the step is below the floating-point resolution of s.
+The K×K systems are Jacobi-scaled and slightly regularised (10⁻¹² on the scaled diagonal) so that
+a free nuisance that no bin constrains simply stays where it is. Only points not yet converged are
+iterated. With ``level`` given, a point whose χ² is certainly above the level (a rigorous lower
+bound from convexity, see :func:`_lower_bound`) stops early and is marked "decided above level".
+Points that end neither converged nor decided are flagged (``ProfileResult.status``) and counted
+in a :class:`ProfileConvergenceWarning`. See ``docs/statistics.md`` §3.
 
 Channels are grouped into connected components of the "channel uses nuisance" graph; each group is
 profiled on its own (with independent per-detector nuisances every detector is its own group, so a
