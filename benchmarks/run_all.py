@@ -462,6 +462,9 @@ def main(argv=None) -> None:
                         help="also time `cevns reproduce` (current, then baseline): minutes")
     parser.add_argument("--reproduce-logs", nargs="+", metavar="LOG",
                         help="/usr/bin/time -v logs of cevns reproduce: current [baseline]")
+    parser.add_argument("--labels", nargs=2, default=["this commit", "baseline"],
+                        metavar=("CURRENT", "BASELINE"),
+                        help="names of the two installations in the reproduce table")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be ≥ 1")
@@ -486,14 +489,13 @@ def main(argv=None) -> None:
                   f"(load {load():.1f})", file=sys.stderr)
     repro: list[TimeV] = []
     if args.reproduce_logs:
-        labels = ["this commit", "baseline"]
-        for path, label in zip(args.reproduce_logs, labels, strict=False):
+        for path, label in zip(args.reproduce_logs, args.labels, strict=False):
             repro.append(parse_time_v(Path(path).read_text(), label))
     elif args.reproduce:
-        repro.append(run_reproduce(str(Path(sys.executable).with_name("cevns")), "this commit"))
+        repro.append(run_reproduce(str(Path(sys.executable).with_name("cevns")), args.labels[0]))
         if args.baseline_python:
             repro.append(run_reproduce(str(Path(args.baseline_python).with_name("cevns")),
-                                       "baseline"))
+                                       args.labels[1]))
     text = markdown(rows, repro, args.repeat, started)
     if args.out:
         from cevns.fsio import atomic_write_text
