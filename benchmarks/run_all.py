@@ -443,10 +443,18 @@ def markdown(rows: list[Row], repro: list[TimeV], repeat: int, started: str) -> 
                 "?" if tv.load_after is None else f"{tv.load_after:.1f}")
             lines.append(f"| {tv.label} | {tv.wall_s:.0f} s | {tv.user_s + tv.sys_s:.0f} s | "
                          f"{tv.max_rss_mb:.0f} MB | {ld} |")
-        lines += ["", "Measured with `/usr/bin/time -v cevns reproduce --out <tmp>`; on a loaded "
-                  "machine the wall time mostly measures the load, the CPU time the work."]
+        lines += ["", "Measured with `/usr/bin/time -v cevns reproduce --out <tmp>`, one "
+                  "installation after the other (or read from such logs with `--reproduce-logs`, "
+                  "each log starting and ending with an `uptime` line). On a loaded machine the "
+                  "wall time mostly measures the load, the CPU time the work. Peak memory and "
+                  "the caches behind it: `docs/engine.md`."]
     else:
         lines.append("Not measured in this run (pass `--reproduce`, or `--reproduce-logs`).")
+    lines += ["", "The early-stop row compares `profile(level=25)` with profiling every point to "
+              "convergence on the same channels, repetitions interleaved. Since the profiler "
+              "enforces the physical bounds (`docs/statistics.md` §3) the points far above the "
+              "level converge in a few iterations anyway, so stopping early saves few Newton "
+              "iterations (counts in the row) and little time."]
     return "\n".join(lines) + "\n"
 
 
