@@ -61,3 +61,7 @@ class MissingDependencyError(CevnsError, ImportError):
 class OutputError(CevnsError, OSError):
     """A result cannot be written: a missing or blocked folder, a full disk, no permission, or a path
     that would leave the output folder."""
+
+
+class CevnsWarning(UserWarning):
+    """Base class of every warning issued by cevns (filter it with ``warnings`` as usual)."""

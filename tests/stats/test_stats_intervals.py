@@ -374,3 +374,39 @@ def test_scan2d_exclusion_shortcut():
     curve = scan.exclusion()
     assert curve.names == ("mass_MeV", "g")
     np.testing.assert_allclose(curve.limit, g0 * level_value("90cl_2dof") ** 0.25, rtol=1e-6)
+
+
+def test_status_is_carried_into_profiles_scans_and_exclusion_curves(tmp_path):
+    import xarray as xr
+
+    from cevns.stats import Profile1D, Scan2D, exclusion_curve
+
+    x = np.linspace(-1.0, 1.0, 21)
+    status = np.zeros(21, dtype=np.int8)
+    status[3], status[-1] = 2, 1
+    prof = Profile1D(x, x**2 * 10, status=status)
+    assert prof.n_unconverged == 1 and "unconverged points" in repr(prof)
+    prof.to_csv(tmp_path / "p.csv")
+    header, *rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert header.endswith(",status") and rows[3].endswith(",2") and rows[-1].endswith(",1")
+    with pytest.raises(ConfigError, match="status"):
+        Profile1D(x, x**2, status=np.full(21, 3))
+
+    y = np.geomspace(1e-3, 1.0, 30)
+    d = np.outer(np.ones(4), (y / 1e-2) ** 2)  # Δχ² = 4.61 near y = 2.1e-2 in every row
+    st = np.zeros(d.shape, dtype=np.int8)
+    j = int(np.argmax(d[1] >= 4.61))
+    st[1, j] = 2  # a bracketing point of row 1 unconverged
+    st[2, 0] = 2  # far from the crossing of row 2: the limit does not rest on it
+    curve = exclusion_curve(np.arange(4.0), y, d, 4.61, status=st)
+    assert curve.reliable.tolist() == [True, False, True, True]
+    assert "resting on unconverged" in repr(curve)
+    assert exclusion_curve(np.arange(4.0), y, d, 4.61).reliable.all()
+
+    scan = Scan2D(np.arange(4.0), y, d, status=st)
+    assert scan.n_unconverged == 2
+    path = tmp_path / "s.nc"
+    scan.to_netcdf(path)
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds["status"].values.tolist() == st.tolist()
+    assert Scan2D.from_netcdf(path).status.tolist() == st.tolist()

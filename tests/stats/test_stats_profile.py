@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from cevns.stats import (
     Channel,
     Component,
     PoissonModel,
+    ProfileConvergenceWarning,
     asimov,
     profile_chi2,
     signal_background_channel,
@@ -179,20 +181,41 @@ def test_channel_without_nuisances_and_fixed_components():
     assert res.nuisances == {}
 
 
-def test_unconstrained_free_nuisance_is_flagged_not_converged():
-    # A free normalisation of a component that only predicts counts in bins with no data has no
-    # minimum (χ² decreases without bound as θ → −∞): it must be flagged, never silently "fitted".
+def test_free_nuisance_of_a_component_without_data_stops_at_its_physical_bound():
+    # A free normalisation of a component that only predicts counts in bins with no data: without
+    # a bound χ² would decrease without limit as θ → −∞ (negative expected counts). With the
+    # physical bound 1 + θ ≥ 0 the minimum is θ = −1 exactly, where the prediction equals the
+    # data: χ² = 0 (by hand: N = (5, 0) = n).
     ch = Channel(
         "A",
         [5.0, 0.0],
         [Component("signal", [5.0, 0.0]), Component("junk", [0.0, 3.0], nuisance="free")],
     )
     res = profile_chi2(ch, {"free": None}, max_iter=20)
-    assert not res.all_converged
-    with pytest.raises(FitError, match="did not converge"):
+    assert res.all_converged
+    assert float(res.nuisances["free"]) == -1.0
+    assert float(res.chi2) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_pathological_point_is_flagged_and_warned():
+    # One Newton iteration cannot reach the minimum of a point whose prediction is 10⁴ × the data
+    # (the step is cut at the bound, the line search must backtrack): the flag and the warning
+    # must say so, with the count, and raise_on_failure must raise.
+    obs = np.array([11.0, 13.0, 10.0])  # = signal + background at the first point: θ = 0 exact
+    sig = np.array([1.0, 1e4])[:, None] * np.array([10.0, 12.0, 9.0])
+    ch = signal_background_channel("A", obs, sig, np.array([1.0, 1.0, 1.0]), sigma_alpha=None)
+    with pytest.warns(ProfileConvergenceWarning, match="1 of 2 grid points"):
+        res = profile_chi2(ch, max_iter=1)
+    assert list(res.converged) == [True, False]
+    assert list(res.status) == [0, 2]
+    assert res.n_unconverged == 1 and not res.all_converged
+    with pytest.raises(FitError, match="did not converge at 1 of 2"):
         res.raise_on_failure()
-    with pytest.raises(FitError):
-        profile_chi2(ch, {"free": None}, max_iter=20, raise_on_failure=True)
+    with pytest.raises(FitError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProfileConvergenceWarning)
+        profile_chi2(ch, max_iter=1, raise_on_failure=True)
+    # Given enough iterations the same point converges (to the bounded minimum).
+    assert profile_chi2(ch).all_converged
 
 
 def test_nuisance_with_no_effect_stays_at_zero():
@@ -236,3 +259,137 @@ def test_speed_single_channel_grid():
     res = profile_chi2(ch)
     assert time.perf_counter() - t0 < 1.0
     assert res.chi2.shape == (100, 100) and res.all_converged
+
+
+def bounded_migrad(obs, comps, sigmas):
+    """iminuit with the limits θ ≥ −1, written independently of cevns.stats (one grid point).
+
+    comps: [(expected (B,), nuisance)], sigmas: {nuisance: σ}. Returns (χ²_min, {θ}).
+    """
+    names = list(sigmas)
+
+    def chi2(theta):
+        th = dict(zip(names, theta, strict=True))
+        mu = sum((1.0 + th[p]) * c for c, p in comps)
+        if np.any(mu[obs > 0] <= 0):
+            return 1e30
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_term = np.where(obs > 0, obs * np.log(obs / mu), 0.0)
+        pulls = sum((th[p] / s) ** 2 for p, s in sigmas.items() if math.isfinite(s))
+        return float(2.0 * np.sum(mu - obs + log_term) + pulls)
+
+    best = None
+    for start in (0.0, -0.9):  # two starts: Migrad near a bound is sensitive to the start
+        m = Minuit(chi2, np.full(len(names), start), name=names)
+        m.errordef = Minuit.LEAST_SQUARES
+        m.limits = [(-1.0, None)] * len(names)
+        m.strategy = 2
+        m.tol = 1e-7
+        m.migrad()
+        if best is None or m.fval < best.fval:
+            best = m
+    return best.fval, dict(zip(names, best.values, strict=True))
+
+
+def overshoot_channel(rng, n_points=30, nb=8):
+    """Asimov data of (signal + background), predictions up to 10⁴ × the signal: at the large
+    scalings the profiled signal normalisation wants to go below −1 (negative counts)."""
+    sig, bkg = rng.uniform(5, 40, nb), rng.uniform(2, 20, nb)
+    scale = np.geomspace(0.3, 1e4, n_points)[:, None]
+    return sig, bkg, scale, signal_background_channel("A", asimov(sig, bkg), scale * sig, bkg)
+
+
+def test_physical_bounds_respected_and_match_bounded_migrad():
+    rng = np.random.default_rng(21)
+    sig, bkg, scale, ch = overshoot_channel(rng)
+    res = profile_chi2(ch)
+    assert res.all_converged
+    alpha, beta = res.nuisances["alpha_A"], res.nuisances["beta_A"]
+    assert np.all(alpha >= -1.0) and np.all(beta >= -1.0)  # no negative expectation
+    assert np.any(alpha < -0.99)  # the bound is reached (approached to < 1 %) at large scalings
+    for i in (0, 10, 20, 25, 29):
+        comps = [(scale[i] * sig, "alpha_A"), (bkg, "beta_A")]
+        fval, theta = bounded_migrad(asimov(sig, bkg), comps, {"alpha_A": 0.1, "beta_A": 0.01})
+        assert float(res.chi2[i]) == pytest.approx(fval, abs=1e-4)
+        assert float(res.chi2[i]) <= fval + 1e-8  # the exact constrained minimum
+        assert float(alpha[i]) == pytest.approx(theta["alpha_A"], abs=1e-3)
+        assert float(beta[i]) == pytest.approx(theta["beta_A"], abs=1e-4)
+
+
+def test_free_signal_normalisation_sits_on_its_bound():
+    # Free α, data below the background in every bin: the minimum is at α = −1 exactly (the
+    # signal is switched off, the gradient pushes further out); KKT by hand: ∂χ²/∂α > 0 there.
+    sig, bkg = np.array([5.0, 8.0, 3.0]), np.array([10.0, 10.0, 10.0])
+    obs = np.array([6.0, 7.0, 5.0])
+    ch = signal_background_channel("A", obs, sig, bkg, sigma_alpha=None)
+    res = profile_chi2(ch)
+    assert res.all_converged
+    assert float(res.nuisances["alpha_A"]) == -1.0
+    model = PoissonModel(ch)
+    at = {"alpha_A": -1.0, "beta_A": float(res.nuisances["beta_A"])}
+    grad = model.gradient(at)
+    assert grad[0] > 0 and abs(grad[1]) < 1e-6
+    fval, theta = bounded_migrad(obs, [(sig, "alpha_A"), (bkg, "beta_A")],
+                                 {"alpha_A": math.inf, "beta_A": 0.01})
+    assert float(res.chi2) == pytest.approx(fval, abs=1e-4)
+
+
+def test_huge_component_converges_near_its_bound():
+    # A component of 10¹³ counts whose best normalisation is 1 + θ ~ 10⁻¹⁰: unreachable in θ
+    # (floating-point spacing 10⁻¹⁶ near −1), reached in the internal scale s = 1 + θ. The fitted
+    # signal counts (1 + θ) S must reproduce what Newton in the single variable s gives by hand:
+    # with β fixed by σ_β → the signal fills the data excess over the background.
+    sig = np.array([5e13, 3e13, 1e13])
+    bkg = np.array([1000.0, 1000.0, 1000.0])
+    obs = np.array([1900.0, 1540.0, 1180.0])  # = bkg + 1.8e-11 × sig
+    ch = signal_background_channel("A", obs, sig, bkg, sigma_alpha=None, sigma_beta=1e-6)
+    res = profile_chi2(ch)
+    assert res.all_converged
+    assert float(res.chi2) == pytest.approx(0.0, abs=1e-6)
+    fitted = (1.0 + res.nuisances["alpha_A"]) * sig
+    np.testing.assert_allclose(fitted, obs - bkg, rtol=1e-4)
+    assert res.n_iter.max() <= 20
+
+
+def test_model_minuit_has_lower_limits():
+    ch = signal_background_channel("A", [3.0, 4.0], [1.0, 2.0], [1.0, 1.0])
+    m = PoissonModel(ch).minuit()
+    assert [tuple(lim) for lim in m.limits] == [(-1.0, math.inf), (-1.0, math.inf)]
+
+
+def test_early_stop_keeps_values_below_the_level_and_classifies_above():
+    # A grid from the truth (Δχ² = 0) to Δχ² in the thousands. With level=L, every point whose
+    # profiled χ² is ≤ reference + L must be bit-for-bit the same value as without early stop
+    # (it is iterated to convergence); every point marked "decided" must truly be above, and its
+    # reported χ² within stop_rtol of the true one.
+    rng = np.random.default_rng(22)
+    sig, bkg, _, _ = overshoot_channel(rng)
+    scale = np.concatenate([np.linspace(0.5, 3.0, 60), np.geomspace(3.0, 1e4, 60)])[:, None]
+    ch = signal_background_channel("A", asimov(sig, bkg), scale * sig, bkg)
+    full = profile_chi2(ch)
+    assert full.all_converged and not full.decided.any()
+    level = 4.61
+    early = profile_chi2(ch, level=level)
+    ref = float(np.min(PoissonModel(ch).chi2()))  # χ² at θ = 0: the default reference
+    assert early.stop_above == pytest.approx(ref + level)
+    assert early.all_converged  # decided points count as done, not as failures
+    dec = early.decided
+    assert dec.sum() > 20 and not (dec & early.converged).any()
+    truth = full.chi2
+    np.testing.assert_allclose(early.chi2[~dec], truth[~dec], rtol=0, atol=1e-9)
+    assert np.all(truth[dec] > early.stop_above)
+    assert np.all(early.chi2[dec] >= truth[dec] - 1e-9)  # an upper bound ...
+    assert np.all(early.chi2[dec] - truth[dec] <= 1e-3 * (truth[dec] - early.stop_above))
+    assert list(np.unique(early.status[dec])) == [1]
+    assert early.n_iter.sum() < full.n_iter.sum()
+    # Points at or below the level are never "decided".
+    below = truth - truth.min() <= level
+    assert below.any() and not dec[below].any()
+
+
+def test_early_stop_options_validation():
+    ch = signal_background_channel("A", [1.0], [1.0], [1.0])
+    with pytest.raises(Exception, match="level"):
+        profile_chi2(ch, level=-1.0)
+    with pytest.raises(Exception, match="reference"):
+        profile_chi2(ch, level=1.0, reference=math.nan)

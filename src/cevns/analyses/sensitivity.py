@@ -34,6 +34,7 @@ from cevns.scenarios import get_scenario
 from cevns.stats import (
     Profile1D,
     Scan2D,
+    chi2_at,
     exclusion_curve,
     level_label,
     level_value,
@@ -246,7 +247,9 @@ def _values_for(scenario, grid: dict[str, np.ndarray], fixed: dict[str, float],
 
 
 def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
-              quick: bool = False, variant: Variant | None = None) -> dict[str, np.ndarray]:
+              quick: bool = False, variant: Variant | None = None,
+              stop_level: float | None = None,
+              with_status: bool = False) -> dict[str, np.ndarray]:
     """Profiled χ² of every detector (and ``"combined"``) on the analysis grid.
 
     Parameters
@@ -259,6 +262,12 @@ def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
         Coarse grids.
     variant : Variant, optional
         Exclusion-plot variant (scenario options, fixed values, ties).
+    stop_level : float, optional
+        Δχ² above which profiling may stop early (default: every level of the analysis, ≥ 25);
+        values above it are accurate to 0.1 % of the excess.
+    with_status : bool
+        Also return ``status_<name>`` → profiler status per point (0 converged, 1 above level,
+        2 unconverged).
 
     Returns
     -------
@@ -304,13 +313,28 @@ def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
                                        sigma_beta=an.stats.sigma_background,
                                        shared_signal=an.stats.shared_signal)
         channels.append(ch)
-        chi2[det.name] = profile_chi2([ch]).chi2
+    # Early stop (docs/statistics.md): points certainly above the highest level are not iterated
+    # to the end. The reference bounds min Σ_d χ²_d from above, so the decision also holds for
+    # the combination; the status (0 converged, 1 above level, 2 unconverged) is carried along.
+    reference = float(np.min(sum(chi2_at(c) for c in channels)))
+    stop = {"level": stop_level or _stop_level(an), "reference": reference}
+    for det, ch in zip(dets, channels, strict=True):
+        res = profile_chi2([ch], **stop)
+        chi2[det.name], chi2[f"status_{det.name}"] = res.chi2, res.status
     if an.stats.combine and len(dets) > 1:
         if an.stats.shared_signal:
-            chi2["combined"] = profile_chi2(channels).chi2
+            res = profile_chi2(channels, **stop)
+            chi2["combined"], chi2["status_combined"] = res.chi2, res.status
         else:
             chi2["combined"] = sum(chi2[d.name] for d in dets)
-    return chi2
+            chi2["status_combined"] = np.max([chi2[f"status_{d.name}"] for d in dets], axis=0)
+    return chi2 if with_status else {k: v for k, v in chi2.items() if not k.startswith("status_")}
+
+
+def _stop_level(an: SensitivityBase) -> float:
+    """Δχ² above which profiling may stop early: every level the analysis reads, and ≥ 25."""
+    levels = [*an.stats.levels, getattr(an, "level", 1.0), getattr(an, "table_level", 1.0)]
+    return max(25.0, *(level_value(lv) for lv in levels))
 
 
 def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
@@ -326,7 +350,8 @@ def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
     an = parse_analysis(config["analysis"], where="scan", catalogue=Catalogue.empty())
     variant = an.variants[config["variant"]] if config.get("variant") is not None else None
     first = an.axes()[0].parameter
-    return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
+    return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant,
+                     stop_level=config.get("stop_level"), with_status=True)
 
 
 #: keys of an analysis that change χ² (everything else is presentation)
@@ -358,7 +383,7 @@ def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool) 
         variant = v
         doc["variants"] = [v]
     return {"analysis": doc, "variant": 0 if variant is not None else None, "quick": quick,
-            "cevns_version": cevns.__version__}
+            "cevns_version": cevns.__version__, "stop_level": _stop_level(an)}
 
 
 def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
@@ -416,13 +441,15 @@ def _ordered(an: SensitivityBase, chi2: dict[str, np.ndarray]) -> dict[str, np.n
 @register_kind("profile", ProfileAnalysis, "Δχ² profile along one parameter, with intervals")
 def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Path]:
     x = an.scan.grid(options.quick)
-    chi2 = _ordered(an, scan_chi2(an, out, options))
+    raw = scan_chi2(an, out, options)
+    chi2 = _ordered(an, raw)
     files: list[Path] = []
     rows = []
     fig, ax = figure(figsize=(6.4, 4.4), layout="constrained")
     table_level = level_value(an.table_level)
     for name, values in chi2.items():
-        prof = Profile1D(x, values - np.nanmin(values), parameter=an.scan.parameter, label=name)
+        prof = Profile1D(x, values - np.nanmin(values), parameter=an.scan.parameter, label=name,
+                         status=raw.get(f"status_{name}"))
         pieces = prof.interval(an.table_level)
         row: dict[str, Any] = {"detector": name}
         lower = pieces[0].lower if pieces else math.nan
@@ -482,10 +509,12 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
     variants = list(enumerate(an.variants)) or [(None, None)]
     grids = []
     for v_index, variant in variants:
-        chi2 = _ordered(an, scan_chi2(an, out, options, variant_index=v_index))
+        raw = scan_chi2(an, out, options, variant_index=v_index)
+        chi2 = _ordered(an, raw)
         tag = "" if variant is None else f"_v{v_index}"
         for name, values in chi2.items():
-            scan = Scan2D(x, y, values, x_name=an.x.parameter, y_name=an.y.parameter)
+            scan = Scan2D(x, y, values, x_name=an.x.parameter, y_name=an.y.parameter,
+                          status=raw.get(f"status_{name}"))
             path = out / f"{an.name}{tag}_{name}.nc"
             # CF attributes; undetermined best-fit coordinates as NaN (analyses/cf.py, bestfit.py)
             write_scan_netcdf(scan, path, an, detector=name, levels=an.stats.levels,
@@ -571,8 +600,8 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         # grid refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py)
         an_v = refined_exclusion(an, v_index if an.variants else None, options.quick)
         x = an_v.x.grid(options.quick)
-        chi2 = _ordered(an, scan_chi2(an_v, out, options,
-                                      variant_index=v_index if an.variants else None))
+        raw = scan_chi2(an_v, out, options, variant_index=v_index if an.variants else None)
+        chi2 = _ordered(an, raw)
         for c_index, (name, values) in enumerate(chi2.items()):
             if name != "combined" and not an.per_detector and len(chi2) > 1:
                 continue
@@ -581,7 +610,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                 notes.append(f"{variant.label}, {name}: no exclusion inside the grid (Δχ² stays "
                              f"below {level:.3g}; e.g. no spin-carrying nuclei for axial/tensor)")
                 continue
-            curve = exclusion_curve(x, y, delta, an.level)
+            curve = exclusion_curve(x, y, delta, an.level, status=raw.get(f"status_{name}"))
             curves.append((variant.label, name, curve))
             if ratio is not None:
                 ratios[variant.label] = ratio

@@ -24,7 +24,12 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import ndtr
 
+from cevns.cache import ByteLRU, default_budget
 from cevns.experiment.detector import Detector
+
+#: Response matrices by (detector, breakpoints, rule): bounded by bytes (docs/engine.md); an
+#: evicted matrix is rebuilt on its next use.
+_RESPONSES = ByteLRU("response", default_budget(32 * 2**20))
 
 
 @dataclass(frozen=True)
@@ -94,11 +99,29 @@ def build_response(
     floor_fraction : float
         Lowest true recoil, as a fraction of the threshold (smeared detectors only).
     """
-    key = tuple(np.round(np.asarray(breakpoints, dtype=float), 15).tolist())
-    return _build_response(detector, key, nodes_per_panel, panel_ratio, floor_fraction)
+    key = response_key(detector, breakpoints, nodes_per_panel=nodes_per_panel,
+                       panel_ratio=panel_ratio, floor_fraction=floor_fraction)
+    return response_from_key(key)
 
 
-@lru_cache(maxsize=512)
+def response_key(
+    detector: Detector,
+    breakpoints: np.ndarray | list[float] = (),
+    *,
+    nodes_per_panel: int = 10,
+    panel_ratio: float = 1.25,
+    floor_fraction: float = 0.05,
+) -> tuple:
+    """The value that determines a response matrix (hashable; see :func:`response_from_key`)."""
+    bp = tuple(np.round(np.asarray(breakpoints, dtype=float), 15).tolist())
+    return (detector, bp, int(nodes_per_panel), float(panel_ratio), float(floor_fraction))
+
+
+def response_from_key(key: tuple) -> Response:
+    """The response matrix of a :func:`response_key` (cached by bytes, rebuilt when evicted)."""
+    return _RESPONSES.get_or_build(key, lambda: _build_response(*key))
+
+
 def _build_response(
     detector: Detector,
     breakpoints: tuple[float, ...],

@@ -17,14 +17,18 @@ Expected counts for strength parameters θ are then ``Σ_j c_j(θ) B[j]`` — se
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from threading import Lock
 
 import numpy as np
 
+from cevns.cache import ByteLRU, default_budget
 from cevns.experiment.detector import Detector
-from cevns.experiment.response import Response, build_response, gauss_legendre
+from cevns.experiment.response import (
+    Response,
+    gauss_legendre,
+    response_from_key,
+    response_key,
+)
 from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis
 from cevns.physics.constants import E_MICHEL_MAX
@@ -52,6 +56,13 @@ class BasisSpectra:
         Target nuclei names (axis 2).
     flavours : tuple of str
         Flavours (axis 1), :data:`cevns.physics.flux.FLAVOURS`.
+    node_rates : ndarray, optional
+        Differential rates at the true-recoil nodes, shape (n_terms, n_flavours, n_nuclei,
+        n_nodes), for :meth:`reweighted`.
+    response_key : tuple, optional
+        What determines the response matrix (:func:`cevns.experiment.response.response_key`).
+        The matrix itself is not held: :attr:`response` fetches it from the byte-bounded
+        response cache, rebuilding it if it was evicted (memory stays flat over a mass scan).
     """
 
     names: tuple[str, ...]
@@ -60,8 +71,13 @@ class BasisSpectra:
     nuclei: tuple[str, ...]
     detector: str
     flavours: tuple[str, ...] = FLAVOURS
-    response: Response | None = field(default=None, repr=False, compare=False)
     node_rates: np.ndarray | None = field(default=None, repr=False, compare=False)
+    response_key: tuple | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def response(self) -> Response | None:
+        """The response matrix these spectra were folded with (None if not recorded)."""
+        return None if self.response_key is None else response_from_key(self.response_key)
 
     def reweighted(self, factors: np.ndarray) -> np.ndarray:
         """Counts after multiplying the true-recoil differential rate by recoil-only factors.
@@ -195,8 +211,9 @@ def compute_basis_spectra(
     """
     nuclei = [nuc for nuc, _ in detector.nuclei]
     m4 = float(getattr(basis, "sterile_mass", 0.0))
-    response = build_response(detector, kinematic_breakpoints(nuclei, m4),
-                              nodes_per_panel=nodes_per_panel)
+    key = response_key(detector, kinematic_breakpoints(nuclei, m4),
+                       nodes_per_panel=nodes_per_panel)
+    response = response_from_key(key)
     n_targets = detector.number_of_targets()
     fluence = source.flux_per_flavour()
     node_rates = np.zeros((len(basis.names), len(FLAVOURS), len(nuclei), response.nodes.size))
@@ -211,37 +228,12 @@ def compute_basis_spectra(
     counts = node_rates @ response.matrix.T
     return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
                         nuclei=tuple(n.name for n in nuclei), detector=detector.name,
-                        response=response, node_rates=node_rates)
+                        node_rates=node_rates, response_key=key)
 
 
-class _LRU:
-    """A small thread-safe LRU cache for basis spectra (shape parameters → spectra)."""
-
-    def __init__(self, maxsize: int = 4096):
-        self.maxsize = maxsize
-        self._data: OrderedDict = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key, value):
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self):
-        with self._lock:
-            self._data.clear()
-
-
-_CACHE = _LRU()
+#: Basis spectra by (detector, source, basis, Helm skin, options): bounded by bytes (counts and
+#: node rates; response matrices live in their own cache), see docs/engine.md.
+_CACHE = ByteLRU("basis_spectra", default_budget())
 
 
 def basis_spectra(
@@ -256,16 +248,13 @@ def basis_spectra(
     basis's fields and the keyword arguments. No process-wide setting enters a result.
     """
     key = (detector, source, basis, tuple(sorted(kwargs.items())))
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = compute_basis_spectra(detector, source, basis, **kwargs)
-        _CACHE.put(key, hit)
-    return hit
+    return _CACHE.get_or_build(key, lambda: compute_basis_spectra(detector, source, basis,
+                                                                   **kwargs))
 
 
 def clear_cache() -> None:
     """Forget all cached basis spectra and response matrices (for cold-start timings)."""
-    from cevns.experiment.response import _build_response
+    from cevns.experiment.response import _RESPONSES
 
     _CACHE.clear()
-    _build_response.cache_clear()
+    _RESPONSES.clear()

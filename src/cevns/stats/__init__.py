@@ -17,8 +17,11 @@ Build the model
 
 Get χ²
     :func:`profile_chi2` (or :meth:`PoissonModel.profile`) minimises over all nuisances at every
-    grid point at once (vectorised Newton; analytic gradient and Hessian) and returns a
-    :class:`ProfileResult` (``.chi2``, ``.nuisances``, ``.converged``, ``.chi2_by_channel``).
+    grid point at once (vectorised projected Newton; analytic gradient and Hessian; every
+    nuisance bounded by θ ≥ −1 so that no expected count is negative) and returns a
+    :class:`ProfileResult` (``.chi2``, ``.nuisances``, ``.status``, ``.chi2_by_channel``).
+    Unconverged points are flagged and counted in a :class:`ProfileConvergenceWarning`;
+    ``level=`` lets points certainly above that Δχ² stop early ("decided above level").
     Channels are combined by summing their χ²; nuisances with the same name are one parameter.
     :func:`chi2_at` / :meth:`PoissonModel.chi2` evaluate χ² at given nuisance values (no
     profiling); :meth:`PoissonModel.gradient` and :meth:`~PoissonModel.hessian` give the analytic
@@ -74,7 +77,7 @@ from cevns.stats.likelihood import (
     poisson_deviance,
     signal_background_channel,
 )
-from cevns.stats.profile import ProfileResult, profile_chi2
+from cevns.stats.profile import ProfileConvergenceWarning, ProfileResult, profile_chi2
 
 __all__ = [
     "FREE",
@@ -87,6 +90,7 @@ __all__ = [
     "Interval",
     "PoissonModel",
     "Profile1D",
+    "ProfileConvergenceWarning",
     "ProfileResult",
     "Scan2D",
     "asimov",

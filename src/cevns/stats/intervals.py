@@ -76,6 +76,19 @@ def _check_values(values: ArrayLike, name: str, shape: tuple[int, ...]) -> NDArr
     return arr
 
 
+def _check_status(status: ArrayLike | None, shape: tuple[int, ...]) -> NDArray[np.int8]:
+    """Profiler status codes (0, 1, 2) of the given shape; all 0 when ``status`` is None."""
+    if status is None:
+        return np.zeros(shape, dtype=np.int8)
+    arr = np.asarray(status)
+    if arr.shape != shape or not np.isin(arr, (0, 1, 2)).all():
+        raise ConfigError(
+            f"status must hold the profiler codes 0, 1, 2 in shape {shape}; got shape "
+            f"{arr.shape}" + (f" with values {np.unique(arr)[:5].tolist()}" if arr.size else "")
+        )
+    return arr.astype(np.int8)
+
+
 def _check_name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
@@ -192,6 +205,9 @@ class Profile1D:
     refine : bool
         Refine the minimum by the parabola through the grid minimum and its neighbours (default);
         ``False``: use the grid minimum. Δχ² is taken relative to the (refined) minimum.
+    status : array_like of int, optional
+        Profiler status per grid point (:attr:`cevns.stats.ProfileResult.status`: 0 converged,
+        1 decided above level, 2 unconverged); default all converged.
 
     Attributes
     ----------
@@ -211,9 +227,11 @@ class Profile1D:
         parameter: str = "x",
         label: str | None = None,
         refine: bool = True,
+        status: ArrayLike | None = None,
     ):
         self.x = _check_axis(x, "x")
         self.chi2 = _check_values(chi2, "chi2", self.x.shape)
+        self.status = _check_status(status, self.x.shape)
         self.parameter = _check_name(parameter, "parameter")
         self.label = label
         j = int(np.argmin(self.chi2))
@@ -315,21 +333,31 @@ class Profile1D:
             "best": self.best,
             "chi2_min": self.chi2_min,
             "best_at_edge": self.best_at_edge,
+            "status": self.status.tolist(),
         }
 
+    @property
+    def n_unconverged(self) -> int:
+        """Grid points whose χ² the profiler could not converge (status 2)."""
+        return int(np.sum(self.status == 2))
+
     def to_csv(self, path: PathLike) -> None:
-        """Write columns ``<parameter>, chi2, delta_chi2``."""
+        """Write columns ``<parameter>, chi2, delta_chi2`` (and ``status`` if any point is not
+        converged: 1 decided above level, 2 unconverged)."""
+        extra = bool(np.any(self.status))
         with open(path, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow([self.parameter, "chi2", "delta_chi2"])
-            for row in zip(self.x, self.chi2, self.delta_chi2, strict=True):
-                w.writerow([repr(float(v)) for v in row])
+            w.writerow([self.parameter, "chi2", "delta_chi2"] + (["status"] if extra else []))
+            for *row, st in zip(self.x, self.chi2, self.delta_chi2, self.status, strict=True):
+                w.writerow([repr(float(v)) for v in row] + ([int(st)] if extra else []))
 
     def _rows(self) -> list[tuple[str, str]]:
         best = _fmt(self.best) + (" (at grid edge)" if self.best_at_edge else "")
         rows = [("best", best), ("χ²_min", _fmt(self.chi2_min))]
         for lv in ("1sigma_1dof", "90cl_1dof"):
             rows.append((level_label(lv), ", ".join(str(p) for p in self.interval(lv))))
+        if self.n_unconverged:
+            rows.append(("unconverged points", str(self.n_unconverged)))
         return rows
 
     def __repr__(self) -> str:
@@ -400,6 +428,9 @@ class Scan2D:
         Axis labels for plots.
     refine : bool
         Refine the minimum with a quadratic fit to the 3×3 block around the grid minimum.
+    status : array_like of int, optional
+        Profiler status per grid point (0 converged, 1 decided above level, 2 unconverged), shape
+        of ``chi2``; default all converged. Written to netCDF as the variable ``status``.
     """
 
     def __init__(
@@ -413,10 +444,12 @@ class Scan2D:
         x_label: str | None = None,
         y_label: str | None = None,
         refine: bool = True,
+        status: ArrayLike | None = None,
     ):
         self.x = _check_axis(x, "x")
         self.y = _check_axis(y, "y")
         self.chi2 = _check_values(chi2, "chi2", (self.x.size, self.y.size))
+        self.status = _check_status(status, self.chi2.shape)
         self.x_name = _check_name(x_name, "x_name")
         self.y_name = _check_name(y_name, "y_name")
         if self.x_name == self.y_name:
@@ -513,13 +546,23 @@ class Scan2D:
         ax.set_ylabel(self.y_label or self.y_name)
         return ax
 
+    @property
+    def n_unconverged(self) -> int:
+        """Grid points whose χ² the profiler could not converge (status 2)."""
+        return int(np.sum(self.status == 2))
+
     def to_dataset(self):
-        """The scan as an :class:`xarray.Dataset` (variables chi2 and delta_chi2)."""
+        """The scan as an :class:`xarray.Dataset` (variables chi2, delta_chi2, status)."""
         import xarray as xr
 
         dims = (self.x_name, self.y_name)
         return xr.Dataset(
-            {"chi2": (dims, self.chi2), "delta_chi2": (dims, self.delta_chi2)},
+            {
+                "chi2": (dims, self.chi2),
+                "delta_chi2": (dims, self.delta_chi2),
+                "status": (dims, self.status, {"flag_values": "0 1 2", "flag_meanings":
+                           "converged decided_above_level unconverged"}),
+            },
             coords={self.x_name: self.x, self.y_name: self.y},
             attrs={
                 "chi2_min": self.chi2_min,
@@ -560,6 +603,7 @@ class Scan2D:
                 y_name=str(y_name),
                 x_label=ds.attrs.get("x_label") or None,
                 y_label=ds.attrs.get("y_label") or None,
+                status=ds["status"].values if "status" in ds else None,
             )
 
     def to_csv(
@@ -593,6 +637,8 @@ class Scan2D:
         ]
         for lv in ("1sigma_2dof", "90cl_2dof"):
             rows.append((level_label(lv), f"{len(self.contours(lv))} contour line(s)"))
+        if self.n_unconverged:
+            rows.append(("unconverged points", str(self.n_unconverged)))
         return rows
 
     def __repr__(self) -> str:
@@ -642,6 +688,10 @@ class ExclusionCurve:
         Whether the coupling axis was treated as log-spaced (log–log interpolation).
     names : tuple of str
         Column names (mass, coupling) for :meth:`to_csv` and plots.
+    reliable : ndarray of bool
+        The limit at that mass rests only on converged χ² values: the two grid points that
+        bracket the crossing (or, without a crossing, every point of the row) have status 0 or
+        1 (see :attr:`cevns.stats.ProfileResult.status`). All True when no status was given.
     """
 
     mass: NDArray[np.float64]
@@ -651,6 +701,11 @@ class ExclusionCurve:
     level: float
     log: bool
     names: tuple[str, str] = ("mass", "coupling")
+    reliable: NDArray[np.bool_] | None = None
+
+    def __post_init__(self) -> None:
+        if self.reliable is None:
+            object.__setattr__(self, "reliable", np.ones(self.mass.shape, dtype=bool))
 
     def to_csv(
         self, path: PathLike, *, columns: Sequence[str] | None = None, include_missing: bool = False
@@ -687,6 +742,7 @@ class ExclusionCurve:
             "below_grid": self.below_grid.tolist(),
             "level": self.level,
             "log": self.log,
+            "reliable": self.reliable.tolist(),
         }
 
     def plot(self, ax=None, **kwargs):
@@ -706,7 +762,9 @@ class ExclusionCurve:
             f"ExclusionCurve({self.names[1]!r} vs {self.names[0]!r}, Δχ² = {self.level:.4g}, "
             f"{'log' if self.log else 'linear'} interpolation)",
             f"  crossing found at {n_found} / {self.mass.size} {self.names[0]} values"
-            + (f"; {int(self.below_grid.sum())} below the grid" if self.below_grid.any() else ""),
+            + (f"; {int(self.below_grid.sum())} below the grid" if self.below_grid.any() else "")
+            + (f"; {int((~self.reliable).sum())} resting on unconverged χ²"
+               if not self.reliable.all() else ""),
         ]
         if n_found:
             g = self.limit[self.found]
@@ -726,6 +784,7 @@ def exclusion_curve(
     axis: int = 1,
     log: bool | None = None,
     names: Sequence[str] = ("mass", "coupling"),
+    status: ArrayLike | None = None,
 ) -> ExclusionCurve:
     """Exclusion curve in a (mass, coupling) plane.
 
@@ -751,6 +810,9 @@ def exclusion_curve(
         otherwise Δχ² is interpolated linearly in the coupling.
     names : (str, str)
         Names of the (mass, coupling) columns, in that order.
+    status : array_like of int, optional
+        Profiler status per grid point, shape of ``delta_chi2`` (0 converged, 1 decided above
+        level, 2 unconverged); sets :attr:`ExclusionCurve.reliable`.
 
     Returns
     -------
@@ -766,6 +828,8 @@ def exclusion_curve(
     lv = level_value(level)
     mass, coupling = (xs, ys) if axis == 1 else (ys, xs)
     d = d if axis == 1 else d.T  # rows: masses, columns: couplings
+    st = _check_status(status, (xs.size, ys.size))
+    bad = (st if axis == 1 else st.T) == 2
     use_log = _is_log_spaced(coupling) if log is None else bool(log)
     if use_log and not np.all(coupling > 0):
         raise ConfigError("log=True needs a positive coupling axis")
@@ -793,4 +857,8 @@ def exclusion_curve(
             frac = np.where(np.isfinite(d1), (lv - d0) / (d1 - d0), 1.0)
             frac = np.clip(np.nan_to_num(frac, nan=1.0), 0.0, 1.0)
             limit[rows] = g0 + frac * (g1 - g0)
-    return ExclusionCurve(mass.copy(), limit, found, below_grid, lv, use_log, names)  # type: ignore[arg-type]
+    reliable = ~bad.any(axis=1)
+    reliable[rows] = ~(bad[rows, j - 1] | bad[rows, j])
+    reliable[below_grid] = ~bad[below_grid, 0]
+    return ExclusionCurve(mass.copy(), limit, found, below_grid, lv, use_log, names,  # type: ignore[arg-type]
+                          reliable)

@@ -2,7 +2,9 @@
 
 Under Wilks' theorem Δχ² = χ² − χ²_min of k parameters of interest follows a χ² distribution with
 k degrees of freedom, so the region of confidence level CL is Δχ² ≤ F⁻¹_k(CL). The values are
-computed with :func:`scipy.stats.chi2.ppf`, never typed in:
+computed, never typed in, from the inverse regularised incomplete gamma function,
+F⁻¹_k(p) = 2 P⁻¹(k/2, p) (:func:`scipy.special.gammaincinv`; the same function as
+``scipy.stats.chi2.ppf`` without importing ``scipy.stats``, which costs ~0.3 s):
 
 =================  =====  =====  ======
 preset             CL     dof    Δχ²
@@ -78,7 +80,7 @@ def chi2_level(cl: float | None = None, *, dof: int = 1, n_sigma: float | None =
     float
         F⁻¹_dof(CL) of the χ² distribution.
     """
-    from scipy.stats import chi2
+    from scipy.special import gammaincinv
 
     if (cl is None) == (n_sigma is None):
         raise ConfigError("chi2_level: give exactly one of cl or n_sigma")
@@ -90,7 +92,7 @@ def chi2_level(cl: float | None = None, *, dof: int = 1, n_sigma: float | None =
         cl = _gaussian_probability(n_sigma)
     if not 0.0 < cl < 1.0:
         raise ConfigError(f"cl must be a probability in (0, 1), got {cl!r}")
-    return float(chi2.ppf(cl, dof))
+    return float(2.0 * gammaincinv(0.5 * dof, cl))
 
 
 def level_value(level: Level) -> float:

@@ -358,6 +358,7 @@ class _FlatChannel:
     n: NDArray[np.float64]  # (1|G, B)
     pos: NDArray[np.bool_]  # n > 0
     nominal: NDArray[np.float64]  # Σ_k C_k, (1|G, B)
+    fixed: NDArray[np.float64]  # Σ of the components without a nuisance, (1|G, B)
     derivs: list[NDArray[np.float64]]  # dN/dθ_p for the channel's nuisances, (1|G, B)
     index: NDArray[np.intp]  # columns of θ that hold the channel's nuisances
     all_pos: bool = False  # every observed count > 0: no masking needed
@@ -372,20 +373,28 @@ class _FlatChannel:
             _take(self.n, idx),
             _take(self.pos, idx),
             _take(self.nominal, idx),
+            _take(self.fixed, idx),
             [_take(d, idx) for d in self.derivs],
             self.index,
         )
 
-    def prediction(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
-        """N(θ), shape (m, B) (or (1, B) without nuisances); theta has shape (m, P)."""
-        mu = _take(self.nominal, idx)
+    def prediction(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+        """N = fixed + Σ_k s_k C_k, shape (m, B) (or (1, B) without nuisances).
+
+        Internally every nuisance enters as its scale factor s = 1 + θ, shape (m, P): near the
+        physical bound s = 0 a component of 10¹³ counts can have its minimum at s ~ 10⁻¹¹,
+        which θ = s − 1 cannot resolve in floating point (spacing 10⁻¹⁶ near −1) but s can.
+        """
+        if not self.derivs:
+            return _take(self.nominal, idx)
+        mu = _take(self.fixed, idx)
         for j, d in zip(self.index, self.derivs, strict=True):
-            mu = mu + theta[:, j, None] * _take(d, idx)
+            mu = mu + scale[:, j, None] * _take(d, idx)
         return mu
 
-    def chi2(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
+    def chi2(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
         """χ² of this channel without pulls, shape (m,); inf where infeasible."""
-        mu = self.prediction(idx, theta)
+        mu = self.prediction(idx, scale)
         n = _take(self.n, idx)
         if self.all_pos:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -393,17 +402,17 @@ class _FlatChannel:
             out[np.isnan(out)] = np.inf  # N < 0 in some bin: outside the domain
         else:
             out = 2.0 * _bin_terms(n, mu, _take(self.pos, idx)).sum(axis=-1)
-        return np.broadcast_to(out, (theta.shape[0],))
+        return np.broadcast_to(out, (scale.shape[0],))
 
-    def grad_hess(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
+    def grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
         """Gradient (m, p) and Hessian (m, p, p) w.r.t. the channel's own nuisances (no pulls)."""
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             # Overflow only for absurd inputs (counts ~1e-300); the NaN/inf that results makes
             # the line search reject the step, and the point is reported as not converged.
-            return self._grad_hess(idx, theta)
+            return self._grad_hess(idx, scale)
 
-    def _grad_hess(self, idx: NDArray[np.intp] | None, theta: NDArray[np.float64]):
-        mu = self.prediction(idx, theta)
+    def _grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+        mu = self.prediction(idx, scale)
         n = _take(self.n, idx)
         if self.all_pos:
             inv = 1.0 / mu
@@ -445,22 +454,24 @@ class _Group:
             total = total + (fc.n.sum(axis=-1) + fc.nominal.sum(axis=-1))
         return total
 
-    def chi2(self, idx, theta):
-        total = theta**2 @ self.inv_var
+    def chi2(self, idx, scale):
+        """χ² with pulls at scale factors s = 1 + θ, shape (m,)."""
+        total = (scale - 1.0) ** 2 @ self.inv_var
         for fc in self.flats:
-            total = total + fc.chi2(idx, theta)
+            total = total + fc.chi2(idx, scale)
         return total
 
-    def grad_hess(self, idx, theta):
-        m, p = theta.shape
-        grad = 2.0 * theta * self.inv_var
+    def grad_hess(self, idx, scale):
+        """Gradient and Hessian with respect to s (equal to those with respect to θ)."""
+        m, p = scale.shape
+        grad = 2.0 * (scale - 1.0) * self.inv_var
         hess = np.zeros((m, p, p))
         diag = np.arange(p)
         hess[:, diag, diag] = 2.0 * self.inv_var
         for fc in self.flats:
             if not fc.index.size:
                 continue
-            g, h = fc.grad_hess(idx, theta)
+            g, h = fc.grad_hess(idx, scale)
             grad[:, fc.index] += g
             hess[:, fc.index[:, None], fc.index[None, :]] += h
         return grad, hess
@@ -563,7 +574,16 @@ class PoissonModel:
             total = parts[0] if len(parts) == 1 else np.sum(np.broadcast_arrays(*parts), axis=0)
             derivs.append(_flatten(total, grid))
             index.append(self.nuisances.index(name))
-        return _FlatChannel(ch.name, n, n > 0, nominal, derivs, np.array(index, dtype=np.intp))
+        plain = [c.expected for c in ch.components if c.nuisance is None]
+        if not plain:
+            fixed = np.zeros((1, ch.n_bins))
+        elif len(plain) == 1:
+            fixed = _flatten(plain[0], grid)
+        else:
+            fixed = _flatten(np.sum(np.broadcast_arrays(*plain), axis=0), grid)
+        return _FlatChannel(
+            ch.name, n, n > 0, nominal, fixed, derivs, np.array(index, dtype=np.intp)
+        )
 
     def _find_groups(self) -> tuple[tuple[str, ...], ...]:
         parent = list(range(len(self.channels)))
@@ -622,31 +642,42 @@ class PoissonModel:
         ndarray
             Shape :attr:`grid_shape`; ``inf`` where a prediction is ≤ 0 in a bin with data.
         """
-        total = self._all.chi2(None, self._theta(nuisances))
+        total = self._all.chi2(None, 1.0 + self._theta(nuisances))
         return np.broadcast_to(total, (self.n_points,)).reshape(self.grid_shape)
 
     def chi2_by_channel(
         self, nuisances: Mapping[str, ArrayLike] | None = None
     ) -> dict[str, NDArray[np.float64]]:
         """χ² of each channel at given nuisance values, without pull terms."""
-        theta = self._theta(nuisances)
-        return {fc.name: fc.chi2(None, theta).reshape(self.grid_shape) for fc in self._flat}
+        scale = 1.0 + self._theta(nuisances)
+        return {fc.name: fc.chi2(None, scale).reshape(self.grid_shape) for fc in self._flat}
 
     def gradient(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
         """Analytic gradient ∂χ²/∂θ_p, shape ``(*grid, P)`` in the order of :attr:`nuisances`."""
-        grad, _ = self._all.grad_hess(None, self._theta(nuisances))
+        grad, _ = self._all.grad_hess(None, 1.0 + self._theta(nuisances))
         return grad.reshape(*self.grid_shape, len(self.nuisances))
 
     def hessian(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
         """Analytic Hessian ∂²χ²/∂θ_p∂θ_q, shape ``(*grid, P, P)``."""
-        _, hess = self._all.grad_hess(None, self._theta(nuisances))
+        _, hess = self._all.grad_hess(None, 1.0 + self._theta(nuisances))
         p = len(self.nuisances)
         return hess.reshape(*self.grid_shape, p, p)
 
     def profile(
-        self, *, tol: float = 1e-10, max_iter: int = 50, raise_on_failure: bool = False
+        self,
+        *,
+        tol: float = 1e-10,
+        max_iter: int = 50,
+        raise_on_failure: bool = False,
+        level: float | None = None,
+        reference: float | None = None,
+        stop_rtol: float = 1e-3,
+        warn: bool = True,
     ) -> ProfileResult:
-        """Minimise χ² over all nuisances at every grid point (batched Newton).
+        """Minimise χ² over all nuisances at every grid point (batched projected Newton).
+
+        Every nuisance is bounded below by θ = −1 (no component's expected counts are ever
+        negative); see ``docs/statistics.md``.
 
         Parameters
         ----------
@@ -656,7 +687,21 @@ class PoissonModel:
             Maximum Newton iterations.
         raise_on_failure : bool
             Raise :class:`~cevns.errors.FitError` if any grid point did not converge (default:
-            flag it in ``result.converged``).
+            flag it in ``result.converged`` and warn).
+        level : float, optional
+            The highest Δχ² level the caller will read off. Points whose profiled χ² is certainly
+            above ``reference + level`` (a rigorous lower bound from convexity says so) stop
+            early and are marked ``decided`` ("above level"), not unconverged. Default: never.
+        reference : float, optional
+            An upper bound on the χ² minimum that Δχ² will be taken from. Default: the smallest
+            χ² at θ = 0 over this model's grid (valid when Δχ² is taken within this model).
+        stop_rtol : float
+            A point stops early only once its reported χ² is within ``stop_rtol × (χ² lower
+            bound − reference − level)`` of the lower bound, so that Δχ² values above the level
+            are still accurate (they enter contour interpolation).
+        warn : bool
+            Issue a :class:`~cevns.stats.profile.ProfileConvergenceWarning` with the number of
+            unconverged points (default True).
 
         Returns
         -------
@@ -664,7 +709,10 @@ class PoissonModel:
         """
         from cevns.stats.profile import profile_model
 
-        return profile_model(self, tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure)
+        return profile_model(
+            self, tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure, level=level,
+            reference=reference, stop_rtol=stop_rtol, warn=warn,
+        )
 
     def _flat_index(self, index: int | Iterable[int]) -> int:
         if not self.grid_shape:
@@ -683,7 +731,7 @@ class PoissonModel:
 
     def _point_chi2(self, flat: int, theta: ArrayLike) -> float:
         th = np.asarray(theta, dtype=float).reshape(1, len(self.nuisances))
-        return float(self._all.chi2(np.array([flat]), th)[0])
+        return float(self._all.chi2(np.array([flat]), 1.0 + th)[0])
 
     def minuit(self, index: int | Iterable[int] = (), start: ArrayLike | None = None) -> Minuit:
         """An :class:`iminuit.Minuit` for the χ² at one grid point, over the named nuisances.
@@ -701,7 +749,8 @@ class PoissonModel:
         Returns
         -------
         iminuit.Minuit
-            Not yet minimised; ``errordef`` is set for a χ² (Δχ² = 1 errors).
+            Not yet minimised; ``errordef`` is set for a χ² (Δχ² = 1 errors), ``tol`` to 1e-4
+            and every nuisance has the lower limit θ = −1 (expected counts never negative).
         """
         try:
             from iminuit import Minuit
@@ -712,6 +761,11 @@ class PoissonModel:
         x0 = np.zeros(p) if start is None else np.asarray(start, dtype=float).reshape(p)
         m = Minuit(lambda theta: self._point_chi2(flat, theta), x0, name=self.nuisances)
         m.errordef = Minuit.LEAST_SQUARES
+        # The same physical bound as the profiler: (1 + θ) C ≥ 0 for every component.
+        m.limits = [(-1.0, None)] * p
+        # Migrad's default tolerance (EDM < 2e-4 for a χ²) leaves χ² ~1e-4 above the minimum when
+        # the limits' internal sine transform is active; 1e-4 (EDM < 2e-7) costs a few calls.
+        m.tol = 1e-4
         return m
 
     def __repr__(self) -> str:

@@ -1,16 +1,23 @@
-"""Batched profiling of the normalisation nuisances: Newton's method for every grid point at once.
+"""Batched profiling of the normalisation nuisances: projected Newton for every grid point at once.
 
 The χ² of :mod:`cevns.stats.likelihood` is convex in θ (the prediction is linear in θ, −n ln N is
-convex in N, the pulls are quadratic), so Newton's method with a backtracking line search converges
-to the unique minimum from θ = 0. For each grid point the iteration is
+convex in N, the pulls are quadratic). Every nuisance is bounded by 1 + θ ≥ 0 (no component's
+expected counts are ever negative); internally each enters as its scale factor s = 1 + θ ≥ 0,
+which keeps full relative precision near the bound. For each grid point the iteration is
 
-    δ = −H⁻¹ g,    θ ← θ + t δ,   t = 1, 1/2, 1/4, … until the prediction stays positive in every
-    bin with data and χ² decreases by at least 10⁻⁴ t λ² (Armijo),
+    δ = −H_FF⁻¹ g_F on the free nuisances (δ = 0 on those pinned at s = 0 with g > 0),
+    s ← s + t δ,   t = t_max, t_max/2, … until the prediction stays positive in every bin with
+    data and χ² decreases by at least 10⁻⁴ t λ² (Armijo),
 
-with g and H the analytic gradient and Hessian and λ² = g·H⁻¹g the Newton decrement; a point is
-converged when λ²/2 (the quadratic-model estimate of χ² − χ²_min) is ≤ ``tol``. The K×K systems
-are Jacobi-scaled and slightly regularised (10⁻¹² on the scaled diagonal) so that a free nuisance
-that no bin constrains simply stays where it is. Only points not yet converged are iterated.
+with g and H the analytic gradient and Hessian, t_max ≤ 1 the largest step that keeps s ≥ 0 and
+λ² = g_F·H_FF⁻¹g_F the Newton decrement; a point is converged when λ²/2 (the quadratic-model
+estimate of χ² − χ²_min) is ≤ ``tol``, or the step is below the floating-point resolution of s.
+The K×K systems are Jacobi-scaled and slightly regularised (10⁻¹² on the scaled diagonal) so that
+a free nuisance that no bin constrains simply stays where it is. Only points not yet converged are
+iterated. With ``level`` given, a point whose χ² is certainly above the level (a rigorous lower
+bound from convexity, see :func:`_lower_bound`) stops early and is marked "decided above level".
+Points that end neither converged nor decided are flagged (``ProfileResult.status``) and counted
+in a :class:`ProfileConvergenceWarning`. See ``docs/statistics.md`` §3.
 
 Channels are grouped into connected components of the "channel uses nuisance" graph; each group is
 profiled on its own (with independent per-detector nuisances every detector is its own group, so a
@@ -20,13 +27,14 @@ six-detector combination costs six small problems, not one with 12 coupled param
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from cevns.errors import FitError
+from cevns.errors import CevnsWarning, FitError
 from cevns.stats.likelihood import _Group
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,6 +46,7 @@ _ARMIJO = 1e-4
 _MAX_HALVINGS = 60
 _RIDGE = 1e-12
 _BLOCK_ELEMENTS = 1 << 16
+_EPS_STEP = 4.0 * np.finfo(float).eps  # a step this small (relative to 1 + |θ|) changes nothing
 
 
 def _newton_step(grad: NDArray[np.float64], hess: NDArray[np.float64]):
@@ -61,23 +70,90 @@ def _newton_step(grad: NDArray[np.float64], hess: NDArray[np.float64]):
     return step, lam2
 
 
-def _profile_group(group: _Group, n_points: int, tol: float, max_iter: int):
-    """Newton iteration for one group; returns θ (G, P_group), χ², converged, iterations.
+def _projected_newton_step(
+    scale: NDArray[np.float64], grad: NDArray[np.float64], hess: NDArray[np.float64]
+):
+    """Newton step for min χ²(θ) subject to 1 + θ_k ≥ 0 (projected Newton, Bertsekas 1982).
+
+    ``scale`` is s = 1 + θ. A nuisance that sits on its bound (s_k = 0, θ_k = −1: the
+    component's expected counts are zero) is
+    *pinned* when the gradient pushes it further out (g_k > 0) or the Newton step would move it
+    out; the step is then Newton's step in the remaining (free) nuisances, with δ_k = 0 for the
+    pinned ones, and λ² = g_F·H_FF⁻¹g_F is the decrement of the free subspace. At a point where
+    λ² = 0 and every pinned nuisance has g_k ≥ 0 the KKT conditions of the bounded problem hold,
+    which for a convex χ² means the constrained minimum.
+    """
+    at_bound = scale <= 0.0
+    pinned = at_bound & (grad > 0)
+    p = scale.shape[1]
+    eye = np.eye(p, dtype=bool)
+    for _ in range(p + 1):
+        if pinned.any():
+            g = np.where(pinned, 0.0, grad)
+            both = pinned[:, :, None] | pinned[:, None, :]
+            h = np.where(both, np.where(eye, 1.0, 0.0), hess)
+        else:
+            g, h = grad, hess
+        step, lam2 = _newton_step(g, h)
+        newly = at_bound & ~pinned & (step < 0)
+        if not newly.any():
+            break
+        pinned = pinned | newly
+    step = np.where(pinned, 0.0, step)
+    return step, lam2
+
+
+def _lower_bound(
+    chi2: NDArray[np.float64],
+    scale: NDArray[np.float64],
+    grad: NDArray[np.float64],
+    inv_var: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """A rigorous lower bound on min χ² over the box 1 + θ ≥ 0, from χ², θ and g at one point.
+
+    The Poisson part of χ² is convex in θ and the pulls add Σ θ_k²/σ_k², so for every θ' in
+    the box χ²(θ') ≥ χ²(θ) + g·d + Σ_k d_k²/σ_k² with d = θ' − θ. The right-hand side is
+    separable; its minimum over d_k ≥ −1 − θ_k = −s_k is d_k = max(−g_k σ_k²/2, −s_k) for a
+    pulled nuisance, and −s_k (or −∞ if g_k < 0) for a free one.
+    """
+    room = -scale  # d_k ≥ room_k: s_k + d_k ≥ 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        free_d = np.where(inv_var > 0, -grad / (2.0 * np.where(inv_var > 0, inv_var, 1.0)), -np.inf)
+    d = np.maximum(free_d, room)
+    q = grad * d + inv_var * d * d
+    q = np.where((inv_var == 0) & (grad < 0), -np.inf, q)
+    return chi2 + q.sum(axis=1)
+
+
+def _profile_group(
+    group: _Group,
+    n_points: int,
+    tol: float,
+    max_iter: int,
+    stop_above: float | None = None,
+    stop_rtol: float = 1e-3,
+):
+    """Projected Newton iteration for one group.
+
+    Works in the scale factors s = 1 + θ (see :meth:`_FlatChannel.prediction`); returns
+    s (G, P_group), χ², converged, decided (stopped early: χ² certainly above
+    ``stop_above``), iterations.
 
     The group's arrays are compacted to the points still iterating, so that the cost of an
     iteration falls as points converge and no fancy indexing happens inside an iteration.
     """
     n_par = group.inv_var.size
-    theta = np.zeros((n_points, n_par))
-    chi2 = np.broadcast_to(group.chi2(None, theta), (n_points,)).copy()
+    scale = np.ones((n_points, n_par))  # s = 1 + θ, starting at θ = 0
+    chi2 = np.broadcast_to(group.chi2(None, scale), (n_points,)).copy()
     converged = np.zeros(n_points, dtype=bool)
+    decided = np.zeros(n_points, dtype=bool)
     n_iter = np.zeros(n_points, dtype=np.int32)
     # A prediction that is exactly 0 in a bin with data stays 0 for every θ (components are ≥ 0):
     # χ² = +inf is then the exact profiled value.
     converged[~np.isfinite(chi2)] = True
     if not n_par:
         converged[:] = True
-        return theta, chi2, converged, n_iter
+        return scale, chi2, converged, decided, n_iter
 
     # Rounding noise of χ²: each bin term is a difference of numbers of size ~ n + N, so a
     # comparison of two χ² values is only meaningful beyond ~1e-15 Σ(n + N). Without this slack
@@ -85,7 +161,7 @@ def _profile_group(group: _Group, n_points: int, tol: float, max_iter: int):
     noise = 1e-12 * (1.0 + np.abs(chi2)) + 1e-14 * group.magnitude(n_points)
     active = np.arange(n_points)  # global indices of the rows of `sub`
     sub = group
-    th = theta.copy()
+    th = scale.copy()
     chi_cur = chi2.copy()
     keep = ~converged
     for _ in range(max_iter):
@@ -95,16 +171,38 @@ def _profile_group(group: _Group, n_points: int, tol: float, max_iter: int):
         if not active.size:
             break
         grad, hess = sub.grad_hess(None, th)
-        step, lam2 = _newton_step(grad, hess)
-        done = lam2 <= 2.0 * tol
+        if stop_above is not None:
+            # Early stop: the profiled χ² of this point is certainly above the highest level
+            # asked for, and the χ² reported (an upper bound) is within stop_rtol of it.
+            with np.errstate(invalid="ignore"):
+                lb = _lower_bound(chi_cur, th, grad, group.inv_var) - noise
+                above = (lb > stop_above) & (chi_cur - lb <= stop_rtol * (lb - stop_above))
+            if above.any():
+                decided[active[above]] = True
+                chi2[active[above]] = chi_cur[above]
+                scale[active[above]] = th[above]
+                keep = ~above
+                active, th, chi_cur, noise = active[keep], th[keep], chi_cur[keep], noise[keep]
+                grad, hess = grad[keep], hess[keep]
+                sub = sub.take(np.flatnonzero(keep))
+                if not active.size:
+                    break
+        step, lam2 = _projected_newton_step(th, grad, hess)
+        # Converged: the decrement is below tol, or the Newton step is below the floating-point
+        # resolution of θ (near θ = −1 a component of ~1e13 counts puts the minimum at
+        # 1 + θ ~ 1e-11, where χ² can change no further although λ² may still exceed tol).
+        tiny = np.all(np.abs(step) <= _EPS_STEP * np.abs(th), axis=1)
+        done = (lam2 <= 2.0 * tol) | tiny
         converged[active[done]] = True
         if done.any():
             # Take the last (tiny) Newton step too: it makes θ accurate to ~λ, not ~√tol.
             rows = np.flatnonzero(done)
-            trial = th[rows] + step[rows]
+            trial = np.maximum(th[rows] + step[rows], 0.0)
             c = sub.chi2(None if rows.size == active.size else rows, trial)
             ok = c <= chi_cur[rows] + noise[rows]
-            theta[active[rows[ok]]] = trial[ok]
+            scale[active[rows]] = th[rows]
+            chi2[active[rows]] = chi_cur[rows]
+            scale[active[rows[ok]]] = trial[ok]
             chi2[active[rows[ok]]] = c[ok]
             keep = ~done
             active, th, chi_cur, step, lam2, noise = (
@@ -118,12 +216,13 @@ def _profile_group(group: _Group, n_points: int, tol: float, max_iter: int):
             sub = sub.take(np.flatnonzero(keep))
             if not active.size:
                 break
-        # Fraction to the boundary: start the line search where every factor (1 + θ_k) stays
-        # positive. A full Newton step from a point with a huge prediction overshoots far past
-        # θ = −1; halving from t = 1 would then take dozens of χ² evaluations per iteration.
+        # Start the line search at the largest step that keeps every 1 + θ_k ≥ 0 (a full Newton
+        # step from a point with a huge prediction overshoots far past θ = −1; halving from t = 1
+        # would then take dozens of χ² evaluations per iteration). Nuisances that reach the bound
+        # are set to exactly −1 and pinned there by the next projected step if g_k > 0.
         with np.errstate(divide="ignore", invalid="ignore"):
-            room = np.where(step < 0, (1.0 + th) / -step, np.inf)
-        t = np.minimum(1.0, 0.95 * np.min(room, axis=1))
+            room = np.where(step < 0, th / -step, np.inf)
+        t = np.minimum(1.0, np.min(room, axis=1))
         t = np.where(np.isfinite(t) & (t > 0), t, 1.0)
         accepted = np.zeros(active.size, dtype=bool)
         for _h in range(_MAX_HALVINGS):
@@ -132,6 +231,8 @@ def _profile_group(group: _Group, n_points: int, tol: float, max_iter: int):
                 break
             rows = None if need.size == active.size else need
             trial = th[need] + t[need, None] * step[need]
+            # land exactly on the bound (s + t δ with t = s/−δ is 0 only up to rounding)
+            trial = np.where(trial <= _EPS_STEP * th[need], 0.0, trial)
             c = sub.chi2(rows, trial)
             ok = c <= chi_cur[need] - _ARMIJO * t[need] * lam2[need] + noise[need]
             good = need[ok]
@@ -139,17 +240,29 @@ def _profile_group(group: _Group, n_points: int, tol: float, max_iter: int):
             chi_cur[good] = c[ok]
             accepted[good] = True
             t[need[~ok]] *= 0.5
-        theta[active] = th
+        scale[active] = th
         chi2[active] = chi_cur
         n_iter[active] += 1
         # Points whose line search failed cannot improve: stop them, unconverged.
         keep = accepted
-    return theta, chi2, converged, n_iter
+    return scale, chi2, converged, decided, n_iter
+
+
+class ProfileConvergenceWarning(CevnsWarning):
+    """Some grid points of a profile did not converge (their χ² is only an upper bound)."""
 
 
 @dataclass(eq=False)
 class ProfileResult:
     """χ² minimised over the nuisances at every grid point.
+
+    Every point ends in one of three states (:attr:`status`):
+
+    * ``"converged"`` — the Newton decrement criterion met (χ² is the minimum to ~``tol``);
+    * ``"above level"`` — stopped early because the profiled χ² is *certainly* above the highest
+      level asked for (``level=`` of :meth:`PoissonModel.profile`): a rigorous lower bound exceeds
+      it. The χ² stored is an upper bound within ``stop_rtol`` of the truth;
+    * ``"unconverged"`` — neither: the χ² stored is an upper bound of unknown quality.
 
     Attributes
     ----------
@@ -157,7 +270,8 @@ class ProfileResult:
         Profiled χ² (pulls included), shape ``grid_shape``; ``inf`` where the prediction is 0 in a
         bin with data.
     nuisances : dict of str to ndarray
-        Best-fit θ per nuisance, each of shape ``grid_shape``.
+        Best-fit θ per nuisance, each of shape ``grid_shape``; every θ ≥ −1 (no component's
+        expected counts are ever negative).
     sigmas : dict of str to float
         Pull widths used (``inf``: free).
     converged : ndarray of bool
@@ -167,6 +281,10 @@ class ProfileResult:
     chi2_by_channel : dict of str to ndarray
         Each channel's Poisson part at the profiled θ (without pull terms).
     grid_shape : tuple of int
+    decided : ndarray of bool
+        Stopped early, certainly above the level (``converged`` is False there).
+    stop_above : float or None
+        The absolute χ² above which points were allowed to stop early (``None``: never).
     """
 
     chi2: NDArray[np.float64]
@@ -176,11 +294,35 @@ class ProfileResult:
     n_iter: NDArray[np.int32]
     chi2_by_channel: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     grid_shape: tuple[int, ...] = ()
+    decided: NDArray[np.bool_] | None = None
+    stop_above: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.decided is None:
+            self.decided = np.zeros_like(np.asarray(self.converged), dtype=bool)
+
+    @property
+    def ok(self) -> NDArray[np.bool_]:
+        """Converged or decided above the level: the χ² is good for every level asked for."""
+        return np.asarray(self.converged) | np.asarray(self.decided)
+
+    @property
+    def status(self) -> NDArray[np.int8]:
+        """Per point: 0 converged, 1 decided above level, 2 unconverged (see :data:`STATUS`)."""
+        out = np.full(np.shape(self.converged), 2, dtype=np.int8)
+        out[np.asarray(self.decided)] = 1
+        out[np.asarray(self.converged)] = 0
+        return out
+
+    @property
+    def n_unconverged(self) -> int:
+        """Number of points neither converged nor decided above the level."""
+        return int(np.sum(~self.ok))
 
     @property
     def all_converged(self) -> bool:
-        """True if every grid point converged."""
-        return bool(np.all(self.converged))
+        """True if every grid point converged or was decided above the level."""
+        return bool(np.all(self.ok))
 
     @property
     def delta_chi2(self) -> NDArray[np.float64]:
@@ -199,11 +341,11 @@ class ProfileResult:
     def raise_on_failure(self) -> ProfileResult:
         """Raise :class:`~cevns.errors.FitError` if any point did not converge; else return self."""
         if not self.all_converged:
-            bad = np.argwhere(~np.atleast_1d(self.converged))
+            bad = np.argwhere(~np.atleast_1d(self.ok))
             first = tuple(int(i) for i in bad[0]) if self.grid_shape else ()
             raise FitError(
                 f"profiling did not converge at {len(bad)} of {self.converged.size} grid points "
-                f"(first at index {first}); a free nuisance that no observed bin constrains, or "
+                f"(first at index {first}); a nuisance that no observed bin constrains, or "
                 "max_iter too small, are the usual causes"
             )
         return self
@@ -211,9 +353,12 @@ class ProfileResult:
     def _summary_rows(self) -> list[tuple[str, str]]:
         chi = np.atleast_1d(self.chi2)
         finite = chi[np.isfinite(chi)]
+        n_dec = int(np.sum(self.decided))
         rows = [
             ("grid shape", str(self.grid_shape)),
-            ("converged", f"{int(np.sum(self.converged))} / {self.converged.size}"),
+            ("converged", f"{int(np.sum(self.converged))} / {self.converged.size}"
+             + (f" (+{n_dec} decided above χ² = {self.stop_above:.6g})" if n_dec else "")),
+            ("unconverged", str(self.n_unconverged)),
             ("χ² range", f"{finite.min():.6g} … {finite.max():.6g}" if finite.size else "inf"),
             ("Newton iterations", f"max {int(np.max(self.n_iter))}"),
         ]
@@ -234,8 +379,20 @@ class ProfileResult:
         return f"<table><caption>ProfileResult</caption>{body}</table>"
 
 
+#: Meaning of the codes of :attr:`ProfileResult.status`.
+STATUS = {0: "converged", 1: "above level", 2: "unconverged"}
+
+
 def profile_model(
-    model: PoissonModel, *, tol: float = 1e-10, max_iter: int = 50, raise_on_failure: bool = False
+    model: PoissonModel,
+    *,
+    tol: float = 1e-10,
+    max_iter: int = 50,
+    raise_on_failure: bool = False,
+    level: float | None = None,
+    reference: float | None = None,
+    stop_rtol: float = 1e-3,
+    warn: bool = True,
 ) -> ProfileResult:
     """Profile every nuisance of ``model`` at every grid point; see :meth:`PoissonModel.profile`."""
     from cevns.errors import ConfigError
@@ -244,10 +401,27 @@ def profile_model(
         raise ConfigError(f"tol must be > 0, got {tol!r}")
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise ConfigError(f"max_iter must be an integer ≥ 1, got {max_iter!r}")
+    if level is not None and not (float(level) > 0 and math.isfinite(level)):
+        raise ConfigError(f"level must be a Δχ² value > 0 (or None), got {level!r}")
+    if reference is not None and not math.isfinite(reference):
+        raise ConfigError(f"reference must be a finite χ² value, got {reference!r}")
+    if not stop_rtol > 0:
+        raise ConfigError(f"stop_rtol must be > 0, got {stop_rtol!r}")
     n_points, n_par = model.n_points, len(model.nuisances)
-    theta = np.zeros((n_points, n_par))
+    stop_above = None
+    if level is not None:
+        if reference is None:
+            # χ² at θ = 0 bounds each point's profiled χ² from above, so its minimum over the grid
+            # bounds the grid's minimum profiled χ² from above: Δχ² ≥ χ² − reference.
+            at_zero = np.broadcast_to(model._all.chi2(None, np.ones((n_points, n_par))),
+                                      (n_points,))
+            reference = float(np.min(at_zero))
+        if math.isfinite(reference):
+            stop_above = float(level) + float(reference)
+    scale = np.ones((n_points, n_par))  # s = 1 + θ
     chi2 = np.zeros(n_points)
     converged = np.ones(n_points, dtype=bool)
+    decided = np.zeros(n_points, dtype=bool)
     n_iter = np.zeros(n_points, dtype=np.int32)
     by_name = {fc.name: fc for fc in model._flat}
     for names in model.groups:
@@ -262,13 +436,20 @@ def profile_model(
         for start in range(0, n_points, block):
             rows = slice(start, min(start + block, n_points))
             m = rows.stop - rows.start
-            th, c, conv, it = _profile_group(group.take(rows), m, tol, max_iter)
-            theta[rows, columns] = th
+            # Each group's χ² is ≥ 0, so a group whose χ² alone is above stop_above decides
+            # the point for the sum over groups as well.
+            th, c, conv, dec, it = _profile_group(
+                group.take(rows), m, tol, max_iter, stop_above, stop_rtol
+            )
+            scale[rows, columns] = th
             chi2[rows] += c
             converged[rows] &= conv
+            decided[rows] |= dec
             n_iter[rows] = np.maximum(n_iter[rows], it)
+    converged &= ~decided
     grid = model.grid_shape
-    by_channel = {fc.name: fc.chi2(None, theta).reshape(grid) for fc in model._flat}
+    by_channel = {fc.name: fc.chi2(None, scale).reshape(grid) for fc in model._flat}
+    theta = scale - 1.0
     result = ProfileResult(
         chi2=chi2.reshape(grid),
         nuisances={p: theta[:, j].reshape(grid) for j, p in enumerate(model.nuisances)},
@@ -277,9 +458,19 @@ def profile_model(
         n_iter=n_iter.reshape(grid),
         chi2_by_channel=by_channel,
         grid_shape=grid,
+        decided=decided.reshape(grid),
+        stop_above=stop_above,
     )
     if raise_on_failure:
         result.raise_on_failure()
+    n_bad = result.n_unconverged
+    if warn and n_bad:
+        warnings.warn(
+            f"profiling did not converge at {n_bad} of {n_points} grid points (their χ² is an "
+            "upper bound; see ProfileResult.converged / .status)",
+            ProfileConvergenceWarning,
+            stacklevel=3,
+        )
     return result
 
 
@@ -290,6 +481,10 @@ def profile_chi2(
     tol: float = 1e-10,
     max_iter: int = 50,
     raise_on_failure: bool = False,
+    level: float | None = None,
+    reference: float | None = None,
+    stop_rtol: float = 1e-3,
+    warn: bool = True,
 ) -> ProfileResult:
     """Profiled χ² of combined channels at every grid point.
 
@@ -301,7 +496,7 @@ def profile_chi2(
         The channels; their χ² are summed, nuisances with equal names are shared.
     sigmas : mapping of str to float or None, optional
         Pull widths per nuisance name (``None``/``inf``: free); override those on components.
-    tol, max_iter, raise_on_failure
+    tol, max_iter, raise_on_failure, level, reference, stop_rtol, warn
         See :meth:`PoissonModel.profile`.
 
     Returns
@@ -311,5 +506,6 @@ def profile_chi2(
     from cevns.stats.likelihood import PoissonModel
 
     return PoissonModel(channels, sigmas).profile(
-        tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure
+        tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure, level=level,
+        reference=reference, stop_rtol=stop_rtol, warn=warn,
     )

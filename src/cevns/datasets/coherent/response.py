@@ -34,7 +34,6 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammainc, ndtr
-from scipy.stats import poisson
 
 from cevns.datasets.coherent.containers import Axis
 from cevns.errors import ConfigError
@@ -173,6 +172,8 @@ class PoissonPhotoelectrons:
         """Poisson masses of ``n = fine_edges[:-1]`` photoelectrons."""
         mu = self.mean_observed(eee_kev)
         n = fine_edges[:-1]
+        from scipy.stats import poisson  # lazy: scipy.stats costs ~0.3 s to import
+
         return poisson.pmf(n[:, None], mu[None, :])
 
 

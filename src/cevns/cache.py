@@ -1,0 +1,183 @@
+"""A thread-safe LRU cache bounded by bytes, for the rate engine's intermediate results.
+
+The engine caches basis spectra (one per detector, source and basis value — e.g. one per sterile
+mass of a scan) and response matrices (one per detector and set of kinematic breakpoints). An LRU
+bounded by the *number* of entries does not bound memory: a response matrix of a finely smeared
+detector is ~0.3 MB, and a mass scan creates hundreds. :class:`ByteLRU` evicts the least recently
+used entries once the summed size of the values exceeds a budget; an evicted entry is simply
+rebuilt on its next use (every cached value is a pure function of its key).
+
+Budgets are set per cache with :func:`set_cache_budget` (or the environment variable
+``CEVNS_CACHE_MB``, read once at import: the budget in MiB of *each* cache). See
+``docs/engine.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from threading import Lock
+from typing import Any
+
+import numpy as np
+
+from cevns.errors import ConfigError, UnknownNameError
+
+#: Default budget of each cache, in bytes (64 MiB).
+DEFAULT_BUDGET = 64 * 2**20
+
+
+def nbytes(value: Any) -> int:
+    """Approximate size in bytes of the arrays held by ``value`` (arrays, dataclasses, tuples).
+
+    Counts NumPy arrays (``.nbytes``) found directly, in tuples/lists/dicts, or as attributes of
+    an object with ``__dict__`` or ``__dataclass_fields__``; 64 bytes for anything else. Arrays
+    that are views of another array count with their own size.
+    """
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (tuple, list)):
+        return 64 + sum(nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return 64 + sum(nbytes(v) for v in value.values())
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return 64 + sum(nbytes(getattr(value, name, None)) for name in fields)
+    return 64
+
+
+class ByteLRU:
+    """Least-recently-used cache whose values' summed :func:`nbytes` stays ≤ ``max_bytes``.
+
+    Parameters
+    ----------
+    name : str
+        Name for :func:`set_cache_budget` and messages.
+    max_bytes : int
+        Budget in bytes; a single value larger than the budget is not stored at all.
+    size : callable, optional
+        Size of a value in bytes (default :func:`nbytes`).
+    """
+
+    def __init__(self, name: str, max_bytes: int = DEFAULT_BUDGET,
+                 size: Callable[[Any], int] = nbytes):
+        self.name = name
+        self.max_bytes = _check_budget(max_bytes)
+        self._size = size
+        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = Lock()
+        self.hits = self.misses = self.evictions = 0
+        _REGISTRY[name] = self
+
+    @property
+    def current_bytes(self) -> int:
+        """Summed size of the values held now."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: Hashable) -> Any | None:
+        """The value for ``key`` (marked most recently used), or None."""
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return item[0]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store ``value``; evict least recently used entries beyond the budget."""
+        size = int(self._size(value))
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size > self.max_bytes:
+                return
+            self._data[key] = (value, size)
+            self._bytes += size
+            self._evict()
+
+    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """``get(key)``, or build the value, store it and return it."""
+        hit = self.get(key)
+        if hit is None:
+            hit = build()
+            self.put(key, hit)
+        return hit
+
+    def _evict(self) -> None:
+        while self._bytes > self.max_bytes and self._data:
+            _, (_, size) = self._data.popitem(last=False)
+            self._bytes -= size
+            self.evictions += 1
+
+    def resize(self, max_bytes: int) -> None:
+        """Change the budget (evicting at once if needed)."""
+        with self._lock:
+            self.max_bytes = _check_budget(max_bytes)
+            self._evict()
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
+
+    def info(self) -> dict[str, int]:
+        """Entries, bytes, budget, hits, misses and evictions so far."""
+        return {"entries": len(self._data), "bytes": self._bytes, "max_bytes": self.max_bytes,
+                "hits": self.hits, "misses": self.misses, "evictions": self.evictions}
+
+    def __repr__(self) -> str:
+        i = self.info()
+        return (f"ByteLRU({self.name!r}, {i['entries']} entries, {i['bytes'] / 2**20:.1f} of "
+                f"{i['max_bytes'] / 2**20:.1f} MiB)")
+
+
+_REGISTRY: dict[str, ByteLRU] = {}
+
+
+def _check_budget(max_bytes: Any) -> int:
+    try:
+        value = int(max_bytes)
+    except (TypeError, ValueError):
+        raise ConfigError(f"cache budget must be a number of bytes ≥ 0, got {max_bytes!r}") from None
+    if value < 0 or value != max_bytes:
+        raise ConfigError(f"cache budget must be a whole number of bytes ≥ 0, got {max_bytes!r}")
+    return value
+
+
+def _env_budget(fallback: int) -> int:
+    raw = os.environ.get("CEVNS_CACHE_MB")
+    if raw is None or not raw.strip():
+        return fallback
+    try:
+        mib = float(raw)
+    except ValueError:
+        raise ConfigError(f"CEVNS_CACHE_MB must be a number of MiB ≥ 0, got {raw!r}") from None
+    if not mib >= 0:
+        raise ConfigError(f"CEVNS_CACHE_MB must be a number of MiB ≥ 0, got {raw!r}")
+    return int(mib * 2**20)
+
+
+def default_budget(fallback: int = DEFAULT_BUDGET) -> int:
+    """Budget of a new cache: ``CEVNS_CACHE_MB`` MiB if set, else ``fallback`` bytes."""
+    return _env_budget(fallback)
+
+
+def set_cache_budget(name: str, max_bytes: int) -> None:
+    """Set the byte budget of the cache ``name`` (``"basis_spectra"``, ``"response"``)."""
+    if name not in _REGISTRY:
+        raise UnknownNameError("cache", name, sorted(_REGISTRY))
+    _REGISTRY[name].resize(max_bytes)
+
+
+def cache_info() -> dict[str, dict[str, int]]:
+    """:meth:`ByteLRU.info` of every engine cache, by name."""
+    return {name: c.info() for name, c in _REGISTRY.items()}

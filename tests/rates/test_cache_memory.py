@@ -1,0 +1,79 @@
+"""Byte-bounded caches of the rate engine (issue #15: memory of a mass scan stays flat)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cevns.cache import ByteLRU, cache_info, nbytes, set_cache_budget
+from cevns.errors import ConfigError, UnknownNameError
+from cevns.experiment import get_detector, get_source
+from cevns.experiment.response import _RESPONSES as response_cache
+from cevns.rates import basis_spectra, clear_cache, compute_basis_spectra, engine
+
+
+def test_byte_lru_evicts_least_recently_used_beyond_the_budget():
+    c = ByteLRU("test-lru", max_bytes=3 * 800 + 10)
+    arrays = {k: np.full(100, float(k)) for k in range(5)}  # 800 bytes each
+    for k in range(3):
+        c.put(k, arrays[k])
+    assert len(c) == 3 and c.current_bytes == 2400
+    assert c.get(0) is arrays[0]  # 0 is now most recently used
+    c.put(3, arrays[3])  # evicts 1, the least recently used
+    assert c.get(1) is None and c.get(0) is arrays[0] and c.get(3) is arrays[3]
+    assert c.current_bytes <= c.max_bytes and c.info()["evictions"] == 1
+    c.put(9, np.zeros(10_000))  # larger than the whole budget: not stored, nothing evicted
+    assert c.get(9) is None and len(c) == 3
+    c.resize(800)
+    assert len(c) == 1 and c.current_bytes == 800
+    built = []
+    assert c.get_or_build("x", lambda: built.append(1) or np.zeros(10)).shape == (10,)
+    assert c.get_or_build("x", lambda: built.append(1) or np.zeros(10)).shape == (10,)
+    assert built == [1]
+    with pytest.raises(ConfigError, match="budget"):
+        c.resize(-1)
+
+
+def test_nbytes_counts_arrays_inside_dataclasses():
+    det, src = get_detector("CsI"), get_source("ess")
+    from cevns.physics.basis import SMBasis
+
+    bs = compute_basis_spectra(det, src, SMBasis())
+    assert nbytes(bs) >= bs.counts.nbytes + bs.node_rates.nbytes
+    # the response matrix is not held by the spectra (it lives in its own cache)
+    assert nbytes(bs) < bs.counts.nbytes + bs.node_rates.nbytes + bs.response.matrix.nbytes
+
+
+def test_a_tiny_budget_changes_memory_not_answers():
+    from cevns.physics.basis import SMBasis
+    from cevns.scenarios import get_scenario
+
+    det, src = get_detector("Ar"), get_source("ess")
+    scenario = get_scenario("upscattering", interaction="S")
+    values = {"sterile_mass_MeV": np.array([1.0, 5.0, 20.0, 40.0]),
+              "mediator_mass_MeV": np.array([100.0]), "coupling": np.array([1e-3])}
+    clear_cache()
+    ample = scenario.counts(det, src, values, grid="outer")
+    ref = basis_spectra(det, src, SMBasis())
+    assert cache_info()["basis_spectra"]["entries"] >= 4  # one per sterile mass at least
+    budgets = (engine._CACHE.max_bytes, response_cache.max_bytes)
+    try:
+        set_cache_budget("basis_spectra", 0)
+        set_cache_budget("response", 0)
+        clear_cache()
+        tight = scenario.counts(det, src, values, grid="outer")
+        info = cache_info()
+        assert info["basis_spectra"]["bytes"] == 0 and info["response"]["bytes"] == 0
+        again = basis_spectra(det, src, SMBasis())
+        np.testing.assert_array_equal(again.counts, ref.counts)
+        np.testing.assert_array_equal(again.response.matrix, ref.response.matrix)
+    finally:
+        set_cache_budget("basis_spectra", budgets[0])
+        set_cache_budget("response", budgets[1])
+        clear_cache()
+    np.testing.assert_array_equal(tight, ample)
+
+
+def test_set_cache_budget_names_the_caches():
+    with pytest.raises(UnknownNameError, match="basis_spectra"):
+        set_cache_budget("nope", 10)
