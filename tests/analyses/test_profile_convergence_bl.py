@@ -36,18 +36,18 @@ def test_bl_grid_converges_everywhere_and_matches_bounded_migrad():
     det = next(d for d in an.build_detectors() if d.name == "CsI")
     background = det.background_counts(src)
     observed = scenario.counts(det, src, dict(an.truth)) + background
-        masses, couplings = an.x.grid(), an.y.grid()
-        for i in (0, 40, 80):
-            values = {"mediator_mass_MeV": np.array([masses[i]]),
-                      "coupling": np.array([couplings[-1]])}
-            signal = scenario.counts(det, src, values, grid="outer").reshape(-1, det.n_bins)
-            ch = signal_background_channel("CsI", observed, signal[0], background)
-            model = PoissonModel(ch)
-            res = model.profile()
-            assert res.all_converged
-            m = model.minuit()
-            m.strategy = 2
-            m.migrad()
-            assert float(res.chi2) <= m.fval + 1e-6 * m.fval  # the exact constrained minimum
-            assert float(res.chi2) == pytest.approx(m.fval, rel=1e-5)
-            assert float(res.chi2) == pytest.approx(grid["CsI"][i, -1], rel=1e-12)
+    masses, couplings = an.x.grid(), an.y.grid()
+    for i in (0, 40, 80):
+        values = {"mediator_mass_MeV": np.array([masses[i]]),
+                  "coupling": np.array([couplings[-1]])}
+        signal = scenario.counts(det, src, values, grid="outer").reshape(-1, det.n_bins)
+        ch = signal_background_channel("CsI", observed, signal[0], background)
+        model = PoissonModel(ch)
+        res = model.profile()
+        assert res.all_converged
+        m = model.minuit()
+        m.strategy = 2
+        m.migrad()
+        assert float(res.chi2) <= m.fval + 1e-6 * m.fval  # the exact constrained minimum
+        assert float(res.chi2) == pytest.approx(m.fval, rel=1e-5)
+        assert float(res.chi2) == pytest.approx(grid["CsI"][i, -1], rel=1e-12)
