@@ -62,7 +62,7 @@ class RunningAnalysis(AnalysisBase):
 
 
 def ess_momentum_transfer_GeV(an: AnalysisBase) -> float:
-    """Signal-weighted mean |q| = ⟨√(2 m_A T)⟩ [GeV] of the SM spectra of ``an``'s detectors.
+    """Signal-weighted mean ``|q|`` = ⟨√(2 m_A T)⟩ [GeV] of the SM spectra of ``an``'s detectors.
 
     T at the reconstructed bin centres, m_A the abundance-weighted mean nuclear mass of each
     detector: a representative scale for plotting, not an input of any fit.

@@ -10,13 +10,13 @@ are those of HistFactory (K. Cranmer et al., CERN-OPEN-2012-016) as implemented 
     Δ(α) = α δ₊ for α ≥ 0, α δ₋ for α < 0. Continuous, but its slope jumps at α = 0 when
     δ₊ ≠ δ₋, which slows Newton profiling.
 ``"polynomial"`` (code 4p, additive; the default here)
-    Δ(α) = α S + A (15α² − 10α⁴ + 3α⁶) for |α| ≤ 1 with S = (δ₊ + δ₋)/2, A = (δ₊ − δ₋)/16, linear as
-    code 0 outside: equal to code 0 at α = 0, ±1 and for |α| ≥ 1, with continuous first and second
+    Δ(α) = α S + A (15α² − 10α⁴ + 3α⁶) for ``|α|`` ≤ 1 with S = (δ₊ + δ₋)/2, A = (δ₊ − δ₋)/16, linear as
+    code 0 outside: equal to code 0 at α = 0, ±1 and for ``|α|`` ≥ 1, with continuous first and second
     derivatives everywhere.
 ``"exponential"`` (code 1, multiplicative; the classic ``normsys``)
     f(α) = r₊^α for α ≥ 0, r₋^(−α) for α < 0: never negative.
 ``"polyexp"`` (code 4, multiplicative)
-    as code 1 for |α| ≥ 1, a sixth-order polynomial inside matching value, first and second
+    as code 1 for ``|α|`` ≥ 1, a sixth-order polynomial inside matching value, first and second
     derivative at α = ±1 (and f(0) = 1).
 
 Several systematics combine as μ(α) = (nom + Σ_additive Δ_k(α_k)) · Π_multiplicative f_m(α_m).
@@ -25,7 +25,7 @@ Several systematics combine as μ(α) = (nom + Σ_additive Δ_k(α_k)) · Π_mul
 inputs of a Newton step of the Poisson likelihood. Values are checked against pyhf's
 interpolators and the derivatives against finite differences in ``tests/stats/test_shapes.py``.
 
-Additive codes can drive a bin below zero for large |α|; :meth:`ShapeSystematics.evaluate` does not
+Additive codes can drive a bin below zero for large ``|α|``; :meth:`ShapeSystematics.evaluate` does not
 clip (that would hide a modelling problem) — the likelihood must reject or bound such points.
 """
 
@@ -115,7 +115,7 @@ def _log_ratios(var: ShapeVariation, nom: NDArray) -> tuple[NDArray, NDArray]:
 
 
 def _polyexp_coefficients(lu: NDArray, ld: NDArray) -> NDArray:
-    """Coefficients a₁…a₆ (6, n_bins) of the code-4 polynomial f = 1 + Σ aᵢ αⁱ on |α| < 1."""
+    """Coefficients a₁…a₆ (6, n_bins) of the code-4 polynomial f = 1 + Σ aᵢ αⁱ on ``|α|`` < 1."""
     i = np.arange(1, 7)
     rows = [np.ones(6), (-1.0) ** i, i, i * (-1.0) ** (i - 1), i * (i - 1),
             i * (i - 1) * (-1.0) ** (i - 2)]
