@@ -244,6 +244,10 @@ def reproduce(
         if n not in names:
             raise UnknownNameError("reproduce item", n, names)
     analyses = {n: shipped_analysis(n) for n in selected}
+    if quick:  # previews never overwrite full results
+        from cevns.analyses.report import quick_folder
+
+        out = quick_folder(out)
     for n, an in analyses.items():
         _check_out_dir(out / n, an.model_dump(mode="json"), an.digest(), resume, force)
     from cevns.scan import make_executor
@@ -271,32 +275,20 @@ def reproduce(
 
 
 def _write_index(out: Path, analyses: dict, records: dict) -> None:
-    lines = ["# cevns reproduce — results", "",
-             "Each section is one shipped analysis; `provenance.json` and `config.json` in its "
-             "folder record how it was made.", ""]
+    """Merge this run's records into ``index.json``; write the report (see analyses.report)."""
+    from cevns.analyses.report import write_report
+    from cevns.fsio import atomic_write_text
+
     existing = {}
     index_json = out / "index.json"
     if index_json.exists():
         existing = json.loads(index_json.read_text())
     for n, an in analyses.items():
-        existing[n] = {"title": an.title, "paper": an.paper, "files": records[n]["files"],
-                       "wall_time_s": records[n]["wall_time_s"]}
-    index_json.write_text(json.dumps(existing, indent=2) + "\n")
-    from cevns.analyses.catalogue import _natural_key
-
-    for n in sorted(existing, key=_natural_key):
-        rec = existing[n]
-        lines += [f"## {n} — {rec['title']}", "", f"Reproduces: {rec['paper']}. "
-                  f"Wall time {rec['wall_time_s']:.1f} s.", ""]
-        for f in rec["files"]:
-            if f.endswith(".png"):
-                lines.append(f"![{n}]({n}/{f})")
-            elif f.endswith(".md"):
-                lines.append((out / n / f).read_text())
-            else:
-                lines.append(f"- [{f}]({n}/{f})")
-        lines.append("")
-    (out / "index.md").write_text("\n".join(lines))
+        existing[n] = {"title": an.title, "paper": an.paper, "kind": an.kind,
+                       "files": records[n]["files"], "wall_time_s": records[n]["wall_time_s"],
+                       "quick": records[n].get("quick", False)}
+    atomic_write_text(index_json, json.dumps(existing, indent=2) + "\n")
+    write_report(out, existing)
 
 
 @app.command()
