@@ -49,7 +49,7 @@ def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = F
                 on_figure=None) -> list[Path]:
     """Save ``fig`` as ``stem.png`` (and ``stem.pdf`` if ``pdf``); return the paths.
 
-    The layout is computed once, by the figure's constrained-layout engine during the draw; no
+    The margins are fixed when the figure is made (:func:`cevns.analyses.style.new_figure`); no
     ``tight_layout`` and no ``bbox_inches="tight"`` (each would lay the figure out again). A
     ``quick`` preview is written at a lower resolution. ``on_figure(stem, fig)``, if given, is
     called after saving (the figure checks of the test suite use it). Files are written

@@ -48,14 +48,20 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
 
     Panel titles are the detector and its exposure; the caption goes in the report.
     """
-    from cevns.analyses.style import FLAVOUR_STYLES, FLAVOUR_TEX, detector_label, styled
+    from cevns.analyses.style import (
+        FLAVOUR_STYLES,
+        FLAVOUR_TEX,
+        detector_label,
+        figure_legend,
+        styled,
+    )
 
     n = len(spectra)
     ncols = 1 if n == 1 else 2 if n in (2, 4) else 3
     nrows = int(np.ceil(n / ncols))
     with styled():
-        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double",
-                           height=0.4 + 1.85 * nrows if n > 1 else 2.8)
+        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.6,
+                           legend_rows=1 if n > 1 else 2, titles=True)
         years = an.source.build().run_years
         for ax, (det, spec) in zip(axes.flat, spectra, strict=False):
             edges = spec.edges_keVnr
@@ -80,7 +86,7 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
         handles = [_line_handle(h) for h in handles]
-        fig.legend(handles, labels, loc="outside upper center", ncols=len(handles))
+        figure_legend(fig, handles, labels, ncols=len(handles) if n > 1 else 3)
         return save_figure(fig, out, an.name, quick=options.quick, pdf=options.pdf,
                            on_figure=options.on_figure)
 

@@ -388,13 +388,13 @@ def _label(an: SensitivityBase, parameter: str, variant: Variant | None = None) 
     return tex(p.name) + (f" [{p.unit}]" if p.unit else "")
 
 
-def _short_level(lv: Level) -> str:
-    """``"1σ (2 dof)"`` from ``"Δχ² = 2.296 (1σ, 2 dof)"``; the full label if it has no name."""
+def _short_level(lv: Level, dof: bool = True) -> str:
+    """``"1σ (2 dof)"`` (or ``"1σ"``) from ``"Δχ² = 2.296 (1σ, 2 dof)"``; else the full label."""
     text = level_label(lv)
     if "(" in text and text.endswith(")"):
         inner = text[text.index("(") + 1:-1]
-        name, _, dof = inner.partition(", ")
-        return f"{name} ({dof})" if dof else name
+        name, _, ndof = inner.partition(", ")
+        return f"{name} ({ndof})" if ndof and dof else name
     return text
 
 
@@ -481,7 +481,7 @@ def plot_profile(an: ProfileAnalysis, x: np.ndarray, profiles: dict[str, Profile
     from cevns.analyses.style import detector_label, detector_style, place_legend, styled
 
     with styled():
-        fig, axes = figure(width="single", height=2.6)
+        fig, axes = figure(width="single", aspect=0.72, right_in=0.5)
         ax = axes[0, 0]
         for name, prof in profiles.items():
             if an.show == "all" or name == "combined" or "combined" not in profiles:
@@ -490,8 +490,8 @@ def plot_profile(an: ProfileAnalysis, x: np.ndarray, profiles: dict[str, Profile
         for lv in an.stats.levels:
             v = level_value(lv)
             ax.axhline(v, color="0.55", ls=":", lw=0.7, zorder=0)
-            ax.text(1.01, v, _short_level(lv), transform=trans, ha="left", va="center",
-                    fontsize=6, color="0.3")
+            ax.text(1.015, v, _short_level(lv, dof=False), transform=trans, ha="left",
+                    va="center", fontsize=6, color="0.3")
         ax.set_xlim(x[0], x[-1])
         ax.set_ylim(0, max(level_value(lv) for lv in an.stats.levels) * 2.5)
         ax.set_xlabel(tex_or(an.xlabel) or _label(an, an.scan.parameter))
@@ -550,7 +550,7 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
     arbitrary."""
     from matplotlib.lines import Line2D
 
-    from cevns.analyses.style import detector_label, detector_style, styled, tex
+    from cevns.analyses.style import detector_label, detector_style, figure_legend, styled, tex
 
     level_styles = ["-", (0, (5, 1.5)), (0, (1.2, 1.2))]
     if an.panels == "per-detector":
@@ -568,8 +568,8 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
     handles: dict[str, Any] = {}
     truth_seen = False
     with styled():
-        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double",
-                           height=(2.7 if n == 1 else 0.45 + nrows * (7.0 / ncols) * 0.78),
+        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.75,
+                           legend_rows=1, titles=any(p[0] for p in panels),
                            sharex=True, sharey=True)
         for ax, (title, variant, members) in zip(axes.flat, panels, strict=False):
             for name, scan in members:
@@ -614,7 +614,7 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                                  label="injected (Asimov) point"))
         if len(members) > 1 and not an.per_detector:
             legend = [h for h in legend if h.get_label() != "combined"] or legend
-        fig.legend(handles=legend, loc="outside upper center", ncols=min(len(legend), 7))
+        figure_legend(fig, legend, ncols=min(len(legend), 8))
         return _save(fig, out, an.name, options)
 
 
@@ -684,6 +684,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
     from cevns.analyses.style import (
         detector_label,
         detector_style,
+        figure_legend,
         place_legend,
         styled,
         tex,
@@ -694,16 +695,16 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
     n_main = len(variants) if per_variant else 1
     step = 2 if an.secondary_x else 1
     n_panels = n_main * step
-    ncols = 1 if n_panels == 1 else 2 if n_panels in (2, 4) else 3
+    # with a second mass axis every row is one variant: (m_X, m_4) side by side
+    ncols = 1 if n_panels == 1 else 2 if n_panels in (2, 4) or an.secondary_x else 3
     nrows = int(np.ceil(n_panels / ncols))
     level = level_value(an.level)
     by_variant = not per_variant and len(variants) > 1
     handles: dict[str, Any] = {}
     with styled():
         fig, axes = figure(nrows, ncols, width="single" if n_panels == 1 else "double",
-                           height=(2.7 if n_panels == 1
-                                   else 0.45 + nrows * (7.0 / ncols) * 0.72),
-                           sharey=True)
+                           aspect=0.72, legend_rows=0 if n_panels == 1 else 1,
+                           titles=per_variant, sharey=True)
         flat = list(axes.flat)
         for v_index, variant, ratio, name, delta in curves:
             panel = (v_index if per_variant else 0) * step
@@ -740,7 +741,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                                  panel_variant))
             ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
             ax.tick_params(labelleft=True)
-            if per_variant and not secondary:
+            if per_variant:
                 ax.set_title(tex(panel_variant.label))
         for ax in flat[n_panels:]:
             ax.set_visible(False)
@@ -748,8 +749,8 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
         if n_panels == 1:
             place_legend(flat[0], legend, [h.get_label() for h in legend], outside="above",
                          ncols=2)
-        elif len(legend) > 1 or by_variant:
-            fig.legend(handles=legend, loc="outside upper center", ncols=min(len(legend), 7))
+        elif legend:
+            figure_legend(fig, legend, ncols=min(len(legend), 8))
         return _save(fig, out, an.name, options)
 
 

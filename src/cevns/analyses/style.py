@@ -8,7 +8,8 @@
   its backend and settings after running an analysis.
 * :func:`new_figure` — a :class:`matplotlib.figure.Figure` on an Agg canvas (no pyplot), one or two
   journal columns wide (:data:`SINGLE_COLUMN_IN` = 3.4 in, :data:`DOUBLE_COLUMN_IN` = 7.0 in),
-  constrained layout computed once when the figure is saved.
+  with fixed margins in inches (no layout engine: the layout costs nothing at save time);
+  :func:`figure_legend` puts a shared legend in the room reserved above the panels.
 * :func:`detector_style` — one colour, marker and dash pattern per detector across all figures;
   ``"combined"`` is a thick solid black line, distinct from every detector (C₃F₈ is purple, dashed).
 * :func:`tex` — ASCII names in analysis files (``nu_mu``, ``theta_24``, ``mu_nu_e``, ``C3F8``,
@@ -157,9 +158,25 @@ def styled() -> Iterator[None]:
         yield
 
 
+#: fixed margins [inch]: left (y tick labels + label), right, bottom (x tick labels + label), top
+MARGINS_IN = {"left": 0.50, "right": 0.10, "bottom": 0.38, "top": 0.06}
+#: gaps between panels [inch]: horizontal (next panel's y labels), vertical (x labels + title)
+GAPS_IN = {"w": 0.58, "h": 0.50}
+#: height of one legend row and of a panel title [inch]
+LEGEND_ROW_IN = 0.17
+TITLE_IN = 0.17
+
+
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
-               height: float | None = None, aspect: float = 0.75, **subplot_kw):
-    """A figure and its axes array on an Agg canvas, without pyplot.
+               height: float | None = None, aspect: float = 0.72, legend_rows: int = 0,
+               titles: bool = False, right_in: float | None = None, **subplot_kw):
+    """A figure and its axes array on an Agg canvas, without pyplot, with fixed margins.
+
+    The margins are fixed in inches (:data:`MARGINS_IN`, :data:`GAPS_IN`) rather than computed
+    by a layout engine: tick labels and labels have known sizes in the house style, and a layout
+    engine would measure every tick label of every axis again at each save (for the shipped
+    figures that was half of the plotting time). :mod:`cevns.analyses.figcheck` verifies that no
+    text overlaps another.
 
     Parameters
     ----------
@@ -168,31 +185,59 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
     width : "single", "double" or float
         Journal column (3.4 in or 7.0 in) or a width in inches.
     height : float, optional
-        Height in inches; default ``aspect`` × panel width per row (plus room for labels).
-    aspect : float
-        Height / width of one panel when ``height`` is not given.
+        Figure height [inch]; default from ``aspect`` (panel height / panel width).
+    legend_rows : int
+        Rows of a figure legend above the panels (room is reserved at the top).
+    titles : bool
+        Reserve room for panel titles.
+    right_in : float, optional
+        Right margin [inch] (e.g. for labels written right of the axes).
     **subplot_kw
-        Passed to :meth:`Figure.subplots` (``sharex``, ``sharey``, …); ``squeeze`` is False.
+        Passed to :meth:`Figure.subplots` (``sharex``, ``sharey``); ``squeeze`` is False.
 
     Returns
     -------
     (Figure, ndarray of Axes)
-        Call inside :func:`styled` so that the axes get the house style.
+        Create and fill it inside :func:`styled` so that the axes get the house style.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    w = {"single": SINGLE_COLUMN_IN, "double": DOUBLE_COLUMN_IN}.get(width, width) \
-        if isinstance(width, str) else float(width)
-    if isinstance(w, str):
-        raise ValueError(f"width must be 'single', 'double' or inches, got {width!r}")
+    if isinstance(width, str):
+        if width not in ("single", "double"):
+            raise ValueError(f"width must be 'single', 'double' or inches, got {width!r}")
+        w = SINGLE_COLUMN_IN if width == "single" else DOUBLE_COLUMN_IN
+    else:
+        w = float(width)
+    m = dict(MARGINS_IN)
+    if right_in is not None:
+        m["right"] = right_in
+    title = TITLE_IN if titles else 0.0
+    top = m["top"] + legend_rows * LEGEND_ROW_IN + title
+    panel_w = (w - m["left"] - m["right"] - (ncols - 1) * GAPS_IN["w"]) / ncols
+    gap_h = GAPS_IN["h"] + title
     if height is None:
-        height = nrows * (w / ncols) * aspect + 0.25
-    fig = Figure(figsize=(w, height), layout="constrained")
+        height = top + m["bottom"] + nrows * panel_w * aspect + (nrows - 1) * gap_h
+    panel_h = (height - top - m["bottom"] - (nrows - 1) * gap_h) / nrows
+    if panel_w <= 0 or panel_h <= 0:
+        raise ValueError(f"figure {w:g} × {height:g} in is too small for {nrows} × {ncols} panels")
+    fig = Figure(figsize=(w, height))
     FigureCanvasAgg(fig)
     subplot_kw.setdefault("squeeze", False)
     axes = fig.subplots(nrows, ncols, **subplot_kw)
+    fig.subplots_adjust(left=m["left"] / w, right=1 - m["right"] / w, bottom=m["bottom"] / height,
+                        top=1 - top / height, wspace=GAPS_IN["w"] / panel_w,
+                        hspace=gap_h / panel_h)
     return fig, axes
+
+
+def figure_legend(fig, handles, labels=None, ncols: int | None = None):
+    """A legend above all panels, in the room reserved by ``new_figure(legend_rows=…)``."""
+    ncols = ncols or len(handles)
+    if labels is None:
+        labels = [h.get_label() for h in handles]
+    return fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0),
+                      ncols=ncols, borderaxespad=0.1, frameon=False)
 
 
 # --- geometry: what a legend may cover ------------------------------------------------------------
@@ -263,11 +308,11 @@ _CORNERS = ("upper right", "upper left", "lower left", "lower right", "center ri
             "center left", "upper center", "lower center")
 
 
-def place_legend(ax, handles=None, labels=None, *, outside: str = "below", **kwargs):
-    """Put the legend of ``ax`` in the first corner where it covers no data; else outside.
+def place_legend(ax, handles=None, labels=None, *, outside: str = "above", **kwargs):
+    """Put the legend of ``ax`` in the first corner where it covers no data or text; else outside.
 
-    The figure is laid out once (``draw_without_rendering``) so that positions are final. If no
-    corner is free, the legend goes ``outside`` the axes (``"below"``, ``"above"`` or ``"right"``).
+    Call it after the data, limits and scales are set. If no corner is free, the legend goes
+    ``outside`` the axes: ``"above"`` (the figure grows at the top to make room) or ``"right"``.
     Returns the legend.
     """
     fig = ax.get_figure(root=True)
@@ -275,7 +320,8 @@ def place_legend(ax, handles=None, labels=None, *, outside: str = "below", **kwa
         handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
-    fig.draw_without_rendering()
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()  # positions are final only after the layout
     renderer = fig.canvas.get_renderer()
     xy = data_points_display(ax)
     texts = [t.get_window_extent(renderer) for t in ax.texts if t.get_visible() and t.get_text()]
@@ -286,8 +332,19 @@ def place_legend(ax, handles=None, labels=None, *, outside: str = "below", **kwa
         if points_in_bbox(xy, box) == 0 and not any(box.overlaps(t) for t in texts):
             return leg
     leg.remove()
-    anchors = {"below": ("upper center", (0.5, -0.18)), "above": ("lower center", (0.5, 1.02)),
-               "right": ("upper left", (1.02, 1.0))}
-    loc, anchor = anchors[outside]
-    ncols = kwargs.pop("ncols", 1 if outside == "right" else min(3, len(handles)))
-    return ax.legend(handles, labels, loc=loc, bbox_to_anchor=anchor, ncols=ncols, **kwargs)
+    ncols = kwargs.pop("ncols", 1 if outside == "right" else min(4, len(handles)))
+    if outside == "right":
+        return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                         ncols=ncols, **kwargs)
+    # above the axes: make room at the top of the figure for the legend's height
+    leg = ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                    ncols=ncols, borderaxespad=0.2, **kwargs)
+    need = leg.get_window_extent(renderer).height / fig.dpi + 0.04  # inch
+    height = fig.get_figheight()
+    sp = fig.subplotpars
+    room = (1 - sp.top) * height
+    if room < need + MARGINS_IN["top"]:
+        fig.set_figheight(height + need)
+        scale = height / (height + need)
+        fig.subplots_adjust(bottom=sp.bottom * scale, top=sp.top * scale)
+    return leg
