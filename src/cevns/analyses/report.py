@@ -356,17 +356,21 @@ def render_html(items: list[dict], contact_sheet: bool = False) -> str:
 
 
 def write_contact_sheet(images: list[tuple[str, Path]], path: Path, *, cols: int = 5,
-                        thumb: tuple[int, int] = (360, 260)) -> Path:
+                        thumb: tuple[int, int] = (400, 300)) -> Path:
     """All ``(label, png)`` images as labelled thumbnails on one PNG (written atomically)."""
     import os
     import tempfile
 
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     from cevns.fsio import os_errors
 
     w, h = thumb
-    label_h = 18
+    label_h = 22
+    try:
+        font = ImageFont.load_default(size=16)
+    except TypeError:  # Pillow < 10.1: fixed-size bitmap font
+        font = ImageFont.load_default()
     rows = -(-len(images) // cols)
     sheet = Image.new("RGB", (cols * w, rows * (h + label_h)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -377,7 +381,7 @@ def write_contact_sheet(images: list[tuple[str, Path]], path: Path, *, cols: int
             im = im.convert("RGB")
             im.thumbnail((w - 8, h - 4))
             sheet.paste(im, (x0 + (w - im.width) // 2, y0 + label_h))
-        draw.text((x0 + 6, y0 + 3), label, fill="black")
+        draw.text((x0 + 6, y0 + 2), label, fill="black", font=font)
     with os_errors(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
