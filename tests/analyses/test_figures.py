@@ -242,6 +242,9 @@ def test_pdf_and_no_figures_options(tmp_path):
     rec = run_analysis(an, tmp_path / "pdf", RunOptions(quick=True, pdf=True))
     assert {"fig8.png", "fig8.pdf"} <= set(rec["files"])
     assert (tmp_path / "pdf" / "fig8.pdf").read_bytes()[:5] == b"%PDF-"
+    # a later run without PDF removes the stale one, which no longer matches the PNG
+    run_analysis(an, tmp_path / "pdf", RunOptions(quick=True))
+    assert not (tmp_path / "pdf" / "fig8.pdf").exists()
     rec = run_analysis(an, tmp_path / "none", RunOptions(quick=True, no_figures=True))
     assert not any(f.endswith((".png", ".pdf")) for f in rec["files"])
     assert "fig8.csv" in rec["files"]  # the numbers are still written

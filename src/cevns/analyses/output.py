@@ -47,7 +47,7 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
 
 def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = False,
                 on_figure=None) -> list[Path]:
-    """Save ``fig`` as ``stem.png`` (and ``stem.pdf`` if ``pdf``); return the paths.
+    """Save ``fig`` as ``stem.png`` (and ``stem.pdf`` if ``pdf``, else remove a stale one).
 
     The margins are fixed when the figure is made (:func:`cevns.analyses.style.new_figure`); no
     ``tight_layout`` and no ``bbox_inches="tight"`` (each would lay the figure out again). A
@@ -63,6 +63,8 @@ def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = F
         if pdf:
             paths.append(out / f"{stem}.pdf")
             _atomic_savefig(fig, paths[1])
+        else:  # a PDF left by an earlier run would no longer match the PNG
+            (out / f"{stem}.pdf").unlink(missing_ok=True)
     if on_figure is not None:
         on_figure(stem, fig)
     return paths
