@@ -529,6 +529,13 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
     return files
 
 
+def _finite(delta: np.ndarray) -> np.ndarray:
+    """Δχ² with non-finite cells (unphysical corners) set far above every contour level."""
+    finite = delta[np.isfinite(delta)]
+    big = max(float(finite.max()) if finite.size else 1.0, 1.0) * 1e3
+    return np.where(np.isfinite(delta), delta, big)
+
+
 def _truth_point(an: SensitivityBase, variant: Variant | None) -> tuple[float, float] | None:
     """The Asimov truth (x, y) if both coordinates are known numbers, else None."""
     scenario = an.scenario.build(variant.options if variant else None)
@@ -573,7 +580,7 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                            sharex=True, sharey=True)
         for ax, (title, variant, members) in zip(axes.flat, panels, strict=False):
             for name, scan in members:
-                delta = scan._finite_delta().T
+                delta = _finite(scan.delta_chi2).T
                 if len(members) == 1:
                     st = detector_style(name)
                     for k, lv in enumerate(an.stats.levels):
