@@ -159,7 +159,7 @@ def styled() -> Iterator[None]:
 
 
 #: fixed margins [inch]: left (y tick labels + label), right, bottom (x tick labels + label), top
-MARGINS_IN = {"left": 0.50, "right": 0.10, "bottom": 0.38, "top": 0.06}
+MARGINS_IN = {"left": 0.50, "right": 0.16, "bottom": 0.38, "top": 0.06}
 #: gaps between panels [inch]: horizontal (next panel's y labels), vertical (x labels + title)
 GAPS_IN = {"w": 0.58, "h": 0.50}
 #: height of one legend row and of a panel title [inch]
