@@ -190,16 +190,17 @@ def test_contour_ending_on_the_top_edge_is_found():
 
 # --- the produced figures -----------------------------------------------------------------------
 
-#: items whose curves reach the edge of the scanned grid, and why (reviewed with the physics)
+#: items whose curves reach the edge of the scanned grid, and why. Provisional reading of the
+#: current figures, to be confirmed (or the grids extended) with the physics review of issue #13.
 EDGE_REASONS = {
     "fig5": "R_n is barely constrained by Si, Ar and C₃F₈: their contours leave the R_n range",
-    "fig9": "at large Δm² the limit is set at sin²2θ → 1 (averaged oscillations)",
-    "fig18": "per-detector sin²2θ contours close at sin²2θ = 1",
-    "fig10": "dipole up-scattering: no sensitivity above the kinematic end point (vertical wall)",
-    "fig19": "dipole up-scattering: no sensitivity above the kinematic end point (vertical wall)",
-    **{f"fig{k}": "up-scattering: the limit rises vertically at the kinematic end point m₄"
+    "fig9": "the sensitivity continues above the largest Δm² scanned (fast, averaged oscillations)",
+    "fig18": "as fig9, per detector; single-detector contours also reach sin²2θ = 1",
+    "fig10": "dipole up-scattering: the limit rises vertically at the kinematic end point of m₄",
+    "fig19": "dipole up-scattering: the limit rises vertically at the kinematic end point of m₄",
+    **{f"fig{k}": "up-scattering: the limit rises vertically at the kinematic end point of m₄"
        for k in (11, 12, 13, 14, 20, 21, 22, 23)},
-    "fig16": "axial/tensor per detector: only spin-carrying nuclei, limits leave the g_X range",
+    "fig16": "axial and tensor, per detector: above m_X ≈ 5 GeV the limit exceeds g_X = 0.1",
 }
 
 
