@@ -553,42 +553,26 @@ def _read_index(out: Path, force: bool) -> dict:
     return doc
 
 
-def _write_index(out: Path, analyses: dict, records: dict, existing: dict) -> None:
-    """Write ``index.json`` and ``index.md`` of a reproduce folder, atomically."""
+def _write_index(out: Path, analyses: dict, records: dict, existing: dict, quick: bool) -> None:
+    """Write ``index.json`` (atomically) and the report of a reproduce folder:
+    ``index.md``, ``index.html`` and ``contact_sheet.png`` (:mod:`cevns.analyses.report`)."""
     from cevns import fsio
-    from cevns.analyses.catalogue import _natural_key
+    from cevns.analyses.report import write_report
 
-    index = dict(existing)
-    for n, an in analyses.items():
-        index[n] = {"title": an.title, "paper": an.paper, "files": records[n]["files"],
-                    "wall_time_s": records[n]["wall_time_s"]}
-    fsio.atomic_write_text(fsio.inside(out, "index.json"), json.dumps(index, indent=2) + "\n")
-    lines = ["# cevns reproduce — results", "",
-             "Each section is one shipped analysis; `provenance.json` and `config.json` in its "
-             "folder record how it was made.", ""]
-    for n in sorted(index, key=_natural_key):
-        rec = index[n]
+    index = {}
+    for n, rec in existing.items():  # keep earlier items, but only entries cevns could have written
         try:
             fsio.check_slug(n, "item")
         except CevnsError:
-            continue  # an entry no cevns version wrote: not ours to link
-        lines += [f"## {n} — {rec.get('title', '')}", "", f"Reproduces: {rec.get('paper', '')}. "
-                  f"Wall time {float(rec.get('wall_time_s', 0.0)):.1f} s.", ""]
-        for f in rec.get("files", []):
-            if not isinstance(f, str):
-                continue
-            try:
-                path = fsio.inside(out / n, f)
-            except CevnsError:
-                continue
-            if f.endswith(".png"):
-                lines.append(f"![{n}]({n}/{f})")
-            elif f.endswith(".md") and path.is_file():
-                lines.append(path.read_text(encoding="utf-8", errors="replace"))
-            else:
-                lines.append(f"- [{f}]({n}/{f})")
-        lines.append("")
-    fsio.atomic_write_text(fsio.inside(out, "index.md"), "\n".join(lines))
+            continue
+        if isinstance(rec, dict) and all(isinstance(f, str) for f in rec.get("files", [])):
+            index[n] = rec
+    for n, an in analyses.items():
+        index[n] = {"title": an.title, "paper": an.paper, "kind": an.kind,
+                    "files": records[n]["files"], "wall_time_s": records[n]["wall_time_s"],
+                    "quick": quick}
+    fsio.atomic_write_text(fsio.inside(out, "index.json"), json.dumps(index, indent=2) + "\n")
+    write_report(out, index)
 
 
 @contextmanager
@@ -645,6 +629,10 @@ ForceOpt = Annotated[bool, typer.Option(
     rich_help_panel=_PANEL)]
 QuickOpt = Annotated[bool, typer.Option(
     "--quick", help="coarse grids for a fast preview", rich_help_panel=_PANEL)]
+PdfOpt = Annotated[bool, typer.Option(
+    "--pdf", help="also write every figure as PDF (PNG only by default)")]
+NoFiguresOpt = Annotated[bool, typer.Option(
+    "--no-figures", help="write tables, χ² grids and contours but no figures (scan-only runs)")]
 PresetsOpt = Annotated[list[Path] | None, typer.Option(
     "--presets", metavar="FILE",
     help="your preset TOML file ([source.NAME], [detector.NAME] tables; repeatable), added to the "
@@ -691,7 +679,7 @@ def _execution_args(executor: ExecutorName, workers: int | None, scheduler: str 
 
 
 def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume: bool,
-                  scan_root: Path | None) -> dict:
+                  scan_root: Path | None, figures: tuple[bool, bool] = (False, False)) -> dict:
     """Run every analysis into its folder on one executor; return the provenance records."""
     from cevns.analyses import RunOptions, run_analysis
     from cevns.scan import make_executor
@@ -701,8 +689,9 @@ def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume
         extra: dict = {"executor_object": executor_object}
         if scan_root is not None:
             extra["scan_root"] = scan_root
+        pdf, no_figures = figures
         options = RunOptions(quick=quick, executor=spec["name"], resume=resume,
-                             progress=progress, extra=extra)
+                             progress=progress, extra=extra, pdf=pdf, no_figures=no_figures)
         for n, an in analyses.items():
             _say(f"{n} — {an.title}")
             records[n] = run_analysis(an, folders[n], options)
@@ -727,6 +716,8 @@ def run(
     resume: ResumeOpt = False,
     force: ForceOpt = False,
     quick: QuickOpt = False,
+    pdf: PdfOpt = False,
+    no_figures: NoFiguresOpt = False,
     presets: PresetsOpt = None,
 ) -> None:
     """Run one analysis file (see docs for the schema of each kind)."""
@@ -741,7 +732,8 @@ def run(
     hint = ["cevns", "run", str(analysis_file), "--out", str(out),
             *_execution_args(executor, workers, scheduler, quick), "--resume"]
     with _resumable(hint):
-        rec = _run_analyses({an.name: an}, {an.name: out}, spec, quick, resume, None)[an.name]
+        rec = _run_analyses({an.name: an}, {an.name: out}, spec, quick, resume, None,
+                            (pdf, no_figures))[an.name]
     _say(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
 
 
@@ -763,6 +755,8 @@ def reproduce(
     resume: ResumeOpt = False,
     force: ForceOpt = False,
     quick: QuickOpt = False,
+    pdf: PdfOpt = False,
+    no_figures: NoFiguresOpt = False,
     presets: PresetsOpt = None,
     hepdata: Annotated[Path | None, typer.Option(
         "--hepdata", help="also write a validated HEPData submission of the items into this "
@@ -783,6 +777,10 @@ def reproduce(
     for n in selected:
         if n not in names:
             raise UnknownNameError("reproduce item", n, names)
+    if quick:  # previews never overwrite full results: they go to OUT/quick
+        from cevns.analyses.report import quick_folder
+
+        out = quick_folder(out)
     _check_folder(out)
     existing = _read_index(out, force)
     catalogue = _catalogue(presets)
@@ -796,8 +794,9 @@ def reproduce(
             "--out", str(out), *_execution_args(executor, workers, scheduler, quick), "--resume"]
     start = time.perf_counter()
     with _resumable(hint):
-        records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"))
-    _write_index(out, analyses, records, existing)
+        records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"),
+                                (pdf, no_figures))
+    _write_index(out, analyses, records, existing, quick)
     _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
     if hepdata is not None:
         from cevns.analyses import write_hepdata

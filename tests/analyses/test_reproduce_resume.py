@@ -75,8 +75,8 @@ def test_dask_executor_matches_serial(tmp_path):
     b = _run("reproduce", "--only", "table4", "--quick", "--out", str(tmp_path / "d"),
              "--executor", "dask", "--workers", "2")
     assert a.returncode == 0 and b.returncode == 0, b.stderr
-    ta = (tmp_path / "s" / "table4" / "table4.csv").read_text()
-    tb = (tmp_path / "d" / "table4" / "table4.csv").read_text()
+    ta = (tmp_path / "s" / "quick" / "table4" / "table4.csv").read_text()
+    tb = (tmp_path / "d" / "quick" / "table4" / "table4.csv").read_text()
     assert ta == tb
 
 

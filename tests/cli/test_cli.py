@@ -34,11 +34,11 @@ def test_reproduce_events_matches_library(tmp_path):
     assert "events" in (tmp_path / "index.md").read_text()
 
 
-def test_reproduce_fig1_writes_png_and_pdf(tmp_path):
+def test_reproduce_fig1_writes_png_only_by_default(tmp_path):
     res = cevns("reproduce", "--only", "fig1", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
-    for ext in ("png", "pdf"):
-        assert (tmp_path / "fig1" / f"fig1.{ext}").stat().st_size > 5000
+    assert (tmp_path / "fig1" / "fig1.png").stat().st_size > 5000
+    assert not (tmp_path / "fig1" / "fig1.pdf").exists()  # PDF only on request (RunOptions.pdf)
 
 
 def test_reproduce_list_names_items():

@@ -260,6 +260,12 @@ class RunOptions:
     resume: bool = False
     progress: Callable[[str, int, int], None] | None = None
     extra: dict = field(default_factory=dict)
+    #: also write every figure as PDF (PNG only by default)
+    pdf: bool = False
+    #: write no figures at all (tables, grids and contours only): scan-only runs
+    no_figures: bool = False
+    #: ``on_figure(stem, fig)`` is called with every figure after it is saved (figure checks)
+    on_figure: Callable[[str, Any], None] | None = None
 
 
 _KINDS: dict[str, Kind] = {}

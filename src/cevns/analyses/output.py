@@ -1,4 +1,4 @@
-"""Writing tables and figures (CSV + Markdown, PNG + PDF)."""
+"""Writing tables and figures (CSV + Markdown; PNG, and PDF on request)."""
 
 from __future__ import annotations
 
@@ -72,30 +72,58 @@ def write_table(rows: list[dict], out: Path, stem: str, *, floatfmt: str = ".6g"
     return [csv_path, md_path]
 
 
-def figure(nrows: int = 1, ncols: int = 1, **kwargs):
-    """A new matplotlib figure on the non-interactive Agg backend.
+def figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
+           height: float | None = None, **kwargs):
+    """A new figure in the house style (see :mod:`cevns.analyses.style`); no pyplot, no backend.
 
-    The layout is fixed once when the figure is saved (``tight_layout``) rather than by the
-    constrained-layout engine, which redraws every tick of every log axis several times per file.
+    Returns ``(fig, axes)`` with ``axes`` a 2-D array. Create and fill it inside
+    :func:`cevns.analyses.style.styled` so that the style applies to every artist.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from cevns.analyses.style import new_figure
 
     kwargs.pop("layout", None)
-    return plt.subplots(nrows, ncols, **kwargs)
+    kwargs.pop("figsize", None)
+    return new_figure(nrows, ncols, width=width, height=height, **kwargs)
 
 
-def save_figure(fig, out: Path, stem: str, *, quick: bool = False) -> list[Path]:
-    """Save ``fig`` as PNG and PDF (PNG only for a ``quick`` preview); close it; return paths."""
-    import matplotlib.pyplot as plt
+def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = False,
+                on_figure=None) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` (and ``stem.pdf`` if ``pdf``, else remove a stale one).
 
-    fig.tight_layout()
+    The margins are fixed when the figure is made (:func:`cevns.analyses.style.new_figure`); no
+    ``tight_layout`` and no ``bbox_inches="tight"`` (each would lay the figure out again). A
+    ``quick`` preview is written at a lower resolution. ``on_figure(stem, fig)``, if given, is
+    called after saving (the figure checks of the test suite use it). Files are written
+    atomically (temporary file, then rename), so a reader never sees half a PNG.
+    """
+    from cevns.analyses.style import styled
+
     paths = [out / f"{stem}.png"]
-    fig.savefig(paths[0], dpi=100 if quick else 130, bbox_inches="tight")
-    if not quick:
-        paths.append(out / f"{stem}.pdf")
-        fig.savefig(paths[1], bbox_inches="tight")
-    plt.close(fig)
+    with styled():
+        _atomic_savefig(fig, paths[0], dpi=110 if quick else 200)
+        if pdf:
+            paths.append(out / f"{stem}.pdf")
+            _atomic_savefig(fig, paths[1])
+        else:  # a PDF left by an earlier run would no longer match the PNG
+            (out / f"{stem}.pdf").unlink(missing_ok=True)
+    if on_figure is not None:
+        on_figure(stem, fig)
     return paths
+
+
+def _atomic_savefig(fig, path: Path, **kwargs) -> None:
+    """``fig.savefig`` to a temporary file in the same folder, then rename (OutputError on OSError)."""
+    import os
+    import tempfile
+
+    from cevns.fsio import os_errors
+
+    with os_errors(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fig.savefig(fh, format=path.suffix[1:], **kwargs)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

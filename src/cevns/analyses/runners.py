@@ -9,9 +9,9 @@ import numpy as np
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
 from cevns.analyses.output import figure, save_figure, write_table
-from cevns.analyses.spectra_bsm import NewPhysicsCurve, draw_new_physics
+from cevns.analyses.spectra_bsm import NewPhysicsCurve, new_physics_counts
 from cevns.physics.constants import SIN2_THETA_W
-from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
+from cevns.physics.flux import FLAVOURS
 from cevns.rates import sm_spectrum
 
 
@@ -36,41 +36,86 @@ class EventTableAnalysis(AnalysisBase):
 def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Path]:
     src = an.source.build()
     dets = an.build_detectors()
-    n = len(dets)
-    ncols = 2 if n > 1 else 1
-    nrows = int(np.ceil(n / ncols))
-    fig, axes = figure(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False,
-                       layout="constrained")
-    rows, bsm_rows = [], []
-    for ax, det in zip(axes.flat, dets, strict=False):
-        spec = sm_spectrum(det, src, sin2_theta_w=an.sin2_theta_w)
-        edges = spec.edges_keVnr
-        for a, f in enumerate(FLAVOURS):
-            ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_LABELS[f], lw=1)
-        ax.stairs(spec.signal_per_bin, edges, color="k", lw=1.6, label="total CEvNS")
-        drawn = draw_new_physics(ax, an.new_physics, det, src, edges)
-        bsm_rows += drawn
-        if an.sqrt_background:
-            ax.stairs(np.sqrt(spec.background), edges, color="grey", ls="--", label="√SSB")
-        if an.log_x:
-            ax.set_xscale("log")
-        ax.set_yscale("log")
-        top = max(spec.signal_per_bin.max(), np.sqrt(spec.background).max(),
-                  *(r["max_per_bin"] for r in drawn))
-        ax.set_ylim(top * 1e-4, top * 3)
-        ax.set_title(f"{det.name} ({det.mass_kg:g} kg, {src.run_years:g} yr)")
-        ax.set_xlabel("reconstructed recoil energy [keVnr]")
-        ax.set_ylabel("events / bin")
-        rows.extend(spec.to_rows())
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle(an.title)
-    files = save_figure(fig, out, an.name, quick=options.quick)
+    spectra = [(det, sm_spectrum(det, src, sin2_theta_w=an.sin2_theta_w)) for det in dets]
+    rows = [r for _, spec in spectra for r in spec.to_rows()]
+    # new-physics benchmark curves of Fig. 1 (analyses/spectra_bsm.py), computed once
+    new_physics = {det.name: [(c.label, new_physics_counts(c, det, src)) for c in an.new_physics]
+                   for det in dets}
+    bsm_rows = [{"detector": name, "curve": label, "total_events": float(counts.sum()),
+                 "max_per_bin": float(counts.max())}
+                for name, curves in new_physics.items() for label, counts in curves]
+    files: list[Path] = []
+    if not options.no_figures:
+        files += plot_spectra(an, spectra, out, options, new_physics=new_physics)
     files += write_table(rows, out, f"{an.name}_spectra")
     if bsm_rows:
         files += write_table(bsm_rows, out, f"{an.name}_new_physics", floatfmt=".1f")
     return files
+
+
+def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOptions,
+                 new_physics: dict | None = None) -> list[Path]:
+    """One panel per detector: CEvNS events per bin by flavour, their sum, √(background) and the
+    new-physics benchmark curves (``new_physics``: detector name → [(label, counts per bin)]).
+
+    Panel titles are the detector and its exposure; the caption goes in the report.
+    """
+    from cevns.analyses.style import (
+        FLAVOUR_STYLES,
+        FLAVOUR_TEX,
+        detector_label,
+        figure_legend,
+        styled,
+        variant_style,
+    )
+
+    n = len(spectra)
+    ncols = 1 if n == 1 else 2 if n in (2, 4) else 3
+    nrows = int(np.ceil(n / ncols))
+    with styled():
+        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.6,
+                           legend_rows=1 if n > 1 else 2, titles=True)
+        years = an.source.build().run_years
+        for ax, (det, spec) in zip(axes.flat, spectra, strict=False):
+            edges = spec.edges_keVnr
+            for a, f in enumerate(FLAVOURS):
+                ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_TEX[f], lw=0.9,
+                          **FLAVOUR_STYLES[f])
+            ax.stairs(spec.signal_per_bin, edges, color="k", lw=1.5, label="total CEvNS")
+            curves = (new_physics or {}).get(det.name, [])
+            for k, (label, counts) in enumerate(curves):
+                style = variant_style(k + 3)  # purple, orange, sky blue: not the flavour colours
+                ax.stairs(counts, edges, lw=1.1, label=label, color=style.get("color"),
+                          linestyle=style.get("linestyle", (0, (4, 1.5))))
+            if an.sqrt_background:
+                ax.stairs(np.sqrt(spec.background), edges, color="0.5", lw=1.0,
+                          linestyle=(0, (1.2, 1.2)), label=r"$\sqrt{\mathrm{background}}$")
+            if an.log_x:
+                ax.set_xscale("log")
+            ax.set_yscale("log")
+            top = max(spec.signal_per_bin.max(), np.sqrt(spec.background).max(),
+                      *(counts.max() for _, counts in curves))
+            ax.set_ylim(top * 1e-4, top * 3)
+            ax.set_xlim(edges[0], edges[-1])
+            ax.set_title(f"{detector_label(det.name)}: {det.mass_kg:g} kg, "
+                         f"{years:g} yr", fontsize=8)
+            ax.set_xlabel(r"reconstructed recoil energy $E_\mathrm{nr}$ [keV]")
+            ax.set_ylabel("events / bin")
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        handles = [_line_handle(h) for h in handles]
+        figure_legend(fig, handles, labels, ncols=len(handles) if n > 1 else 3)
+        return save_figure(fig, out, an.name, quick=options.quick, pdf=options.pdf,
+                           on_figure=options.on_figure)
+
+
+def _line_handle(stairs):
+    """A line legend handle with the colour and dashes of a ``stairs`` artist."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=stairs.get_edgecolor(), linestyle=stairs.get_linestyle(),
+                  linewidth=stairs.get_linewidth())
 
 
 @register_kind("event-table", EventTableAnalysis, "events per detector and flavour")

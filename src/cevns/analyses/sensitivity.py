@@ -423,19 +423,56 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
 
 
 def _label(an: SensitivityBase, parameter: str, variant: Variant | None = None) -> str:
+    """Axis label of ``parameter`` (mathtext with units) for the scenario of ``variant``.
+
+    The variant's scenario options matter: the ν_μ channel of the 3+1 scenario is θ₂₄, not θ₁₄.
+    """
+    from cevns.analyses.style import tex
+
     scenario = an.scenario.build(variant.options if variant else None)
     p = scenario.parameters.get(parameter)
-    return (p.label or p.name) if p else parameter
+    if p is None:
+        return tex(parameter)
+    if p.label:
+        return p.label
+    return tex(p.name) + (f" [{p.unit}]" if p.unit else "")
+
+
+def _short_level(lv: Level, dof: bool = True) -> str:
+    """``"1σ (2 dof)"`` (or ``"1σ"``) from ``"Δχ² = 2.296 (1σ, 2 dof)"``; else the full label."""
+    text = level_label(lv)
+    if "(" in text and text.endswith(")"):
+        inner = text[text.index("(") + 1:-1]
+        name, _, ndof = inner.partition(", ")
+        return f"{name} ({ndof})" if ndof and dof else name
+    return text
 
 
 # --- runners ------------------------------------------------------------------------------------
 
 
 def _ordered(an: SensitivityBase, chi2: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Detectors in the analysis order, then "combined"."""
+    """Detectors in the analysis order, then "combined" (drawn last, on top)."""
     order = [*an.detectors, "combined"]
     return {k: chi2[k] for k in order if k in chi2}
 
+
+def _save(fig, out: Path, stem: str, options: RunOptions) -> list[Path]:
+    return save_figure(fig, out, stem, quick=options.quick, pdf=options.pdf,
+                       on_figure=options.on_figure)
+
+
+def _write_grid(path: Path, axes: list[AxisSpec], coords: list[np.ndarray],
+                chi2: dict[str, np.ndarray], attrs: dict) -> Path:
+    """All χ² grids of one figure (one variable per detector) as one netCDF file."""
+    import xarray as xr
+
+    dims = tuple(ax.parameter for ax in axes)
+    ds = xr.Dataset({f"chi2_{name}": (dims, np.asarray(v, dtype=float)) for name, v in chi2.items()},
+                    coords=dict(zip(dims, coords, strict=True)),
+                    attrs={k: str(v) for k, v in attrs.items()})
+    ds.to_netcdf(path, engine="h5netcdf")
+    return path
 
 
 @register_kind("profile", ProfileAnalysis, "Δχ² profile along one parameter, with intervals")
@@ -445,11 +482,12 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     chi2 = _ordered(an, raw)
     files: list[Path] = []
     rows = []
-    fig, ax = figure(figsize=(6.4, 4.4), layout="constrained")
+    profiles = {}
     table_level = level_value(an.table_level)
     for name, values in chi2.items():
         prof = Profile1D(x, values - np.nanmin(values), parameter=an.scan.parameter, label=name,
                          status=raw.get(f"status_{name}"))
+        profiles[name] = prof
         pieces = prof.interval(an.table_level)
         row: dict[str, Any] = {"detector": name}
         lower = pieces[0].lower if pieces else math.nan
@@ -472,23 +510,13 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
             row["diff_lower"] = lower - ref_lo
             row["diff_upper"] = upper - ref_hi
         rows.append(row)
-        style = {"color": "k", "lw": 2} if name == "combined" else {"lw": 1.2}
-        if an.show == "all" or name == "combined" or "combined" not in chi2:
-            ax.plot(x, prof.delta_chi2, label=name, **style)
         files_csv = out / f"{an.name}_profile_{name}.csv"
         prof.to_csv(files_csv)
         files.append(files_csv)
-    for lv in an.stats.levels:
-        ax.axhline(level_value(lv), color="grey", ls=":", lw=0.8)
-        ax.text(x[-1], level_value(lv), level_label(lv), ha="right", va="bottom", fontsize=7)
-    ax.set_ylim(0, max(level_value(lv) for lv in an.stats.levels) * 2.5)
-    ax.set_xlabel(an.xlabel or _label(an, an.scan.parameter))
-    ax.set_ylabel(r"$\Delta\chi^2$")
-    ax.set_title(an.title, fontsize=10)
-    ax.legend(fontsize=8)
     files.append(write_dataset(profile_dataset(x, chi2, an, levels=an.stats.levels),
                                out / f"{an.name}_profile.nc"))  # CF netCDF (analyses/cf.py)
-    files += save_figure(fig, out, an.name, quick=options.quick)
+    if not options.no_figures:
+        files += plot_profile(an, x, profiles, out, options)
     caption = (f"{an.title} — intervals at Δχ² = {table_level:.3g} ({level_label(an.table_level)})"
                f"; {an.paper}" + (f". {an.reference_note}" if an.reference_note else ""))
     if an.external:
@@ -500,6 +528,44 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
                          "source": ext.reference})
     files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
     return files
+
+
+def plot_profile(an: ProfileAnalysis, x: np.ndarray, profiles: dict[str, Profile1D], out: Path,
+                 options: RunOptions) -> list[Path]:
+    """Δχ² against the parameter, one curve per detector and the combination (black, on top).
+
+    The Δχ² levels are dotted lines named in the right margin; no title (the caption is in the
+    report).
+    """
+    from matplotlib.transforms import blended_transform_factory
+
+    from cevns.analyses.style import detector_label, detector_style, place_legend, styled
+
+    with styled():
+        fig, axes = figure(width="single", aspect=0.72, right_in=0.5)
+        ax = axes[0, 0]
+        for name, prof in profiles.items():
+            if an.show == "all" or name == "combined" or "combined" not in profiles:
+                ax.plot(x, prof.delta_chi2, label=detector_label(name), **detector_style(name))
+        trans = blended_transform_factory(ax.transAxes, ax.transData)
+        for lv in an.stats.levels:
+            v = level_value(lv)
+            ax.axhline(v, color="0.55", ls=":", lw=0.7, zorder=0)
+            ax.text(1.015, v, _short_level(lv, dof=False), transform=trans, ha="left",
+                    va="center", fontsize=6, color="0.3")
+        ax.set_xlim(x[0], x[-1])
+        ax.set_ylim(0, max(level_value(lv) for lv in an.stats.levels) * 2.5)
+        ax.set_xlabel(tex_or(an.xlabel) or _label(an, an.scan.parameter))
+        ax.set_ylabel(r"$\Delta\chi^2$")
+        place_legend(ax, outside="above", ncols=4)
+        return _save(fig, out, an.name, options)
+
+
+def tex_or(text: str) -> str:
+    """``text`` in mathtext (see :func:`cevns.analyses.style.tex`); empty stays empty."""
+    from cevns.analyses.style import tex
+
+    return tex(text) if text else ""
 
 
 @register_kind("scan2d", Scan2DAnalysis, "Δχ² on a 2D grid with contours")
@@ -523,47 +589,105 @@ def run_scan2d(an: Scan2DAnalysis, out: Path, options: RunOptions) -> list[Path]
             scan.to_csv(csv, levels=list(an.stats.levels))
             files += [path, csv]
             grids.append((variant, name, scan))
+    if not options.no_figures:
+        files += plot_scan2d(an, x, y, variants, grids, out, options)
+    return files
+
+
+def _finite(delta: np.ndarray) -> np.ndarray:
+    """Δχ² with non-finite cells (unphysical corners) set far above every contour level."""
+    finite = delta[np.isfinite(delta)]
+    big = max(float(finite.max()) if finite.size else 1.0, 1.0) * 1e3
+    return np.where(np.isfinite(delta), delta, big)
+
+
+def _truth_point(an: SensitivityBase, variant: Variant | None) -> tuple[float, float] | None:
+    """The Asimov truth (x, y) if both coordinates are known numbers, else None."""
+    scenario = an.scenario.build(variant.options if variant else None)
+    point = []
+    for axis in an.axes():
+        value = an.truth.get(axis.parameter)
+        if value is None:
+            p = scenario.parameters.get(axis.parameter)
+            value = p.default if p is not None else math.nan
+        point.append(float(value))
+    return (point[0], point[1]) if all(math.isfinite(v) for v in point) else None
+
+
+def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
+                options: RunOptions) -> list[Path]:
+    """Δχ² contours: one panel per detector (levels as line styles) or per variant (detectors as
+    colours). No best-fit marker: in an Asimov projection the minimum is the injected point (shown
+    as an open circle where it is inside the grid), and along a flat valley the grid minimum is
+    arbitrary."""
+    from matplotlib.lines import Line2D
+
+    from cevns.analyses.style import detector_label, detector_style, figure_legend, styled, tex
+
+    level_styles = ["-", (0, (5, 1.5)), (0, (1.2, 1.2))]
     if an.panels == "per-detector":
-        panels = [(f"{name}" + ("" if v is None else f" — {v.label}"), [(name, sc)])
-                  for v, name, sc in grids]
+        panels = [(detector_label(name) + ("" if v is None else f" — {tex(v.label)}"), v,
+                   [(name, sc)]) for v, name, sc in grids]
     else:
         panels = []
         for _, variant in variants:
             members = [(name, sc) for v, name, sc in grids if v is variant
                        and (an.per_detector or name == "combined")]
-            panels.append((variant.label if variant else an.title, members))
+            panels.append((tex(variant.label) if variant else "", variant, members))
     n = len(panels)
     ncols = min(3, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = figure(nrows, ncols, figsize=(4.6 * ncols, 3.8 * nrows), squeeze=False,
-                       layout="constrained")
-    for ax, (title, members) in zip(axes.flat, panels, strict=False):
-        for c_index, (name, scan) in enumerate(members):
-            if len(members) == 1:
-                scan.plot(ax=ax, levels=list(an.stats.levels))
-            else:
-                delta = scan.delta_chi2
-                lw = 2.0 if name == "combined" else 0.9
-                colour = f"C{c_index % 10}"
-                level = level_value(an.stats.levels[-1])
-                if np.nanmax(delta) > level:
-                    ax.contour(x, y, delta.T, levels=[level], colors=colour, linewidths=lw)
-                ax.plot([], [], color=colour, lw=lw, label=name)
-        if len(members) > 1:
-            ax.legend(fontsize=7)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel(_label(an, an.x.parameter))
-        ax.set_ylabel(_label(an, an.y.parameter))
-        if an.log_x:
-            ax.set_xscale("log")
-        if an.log_y:
-            ax.set_yscale("log")
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    fig.suptitle(f"{an.title} ({', '.join(level_label(lv) for lv in an.stats.levels)})",
-                 fontsize=10)
-    files += save_figure(fig, out, an.name, quick=options.quick)
-    return files
+    handles: dict[str, Any] = {}
+    truth_seen = False
+    with styled():
+        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.75,
+                           legend_rows=1, titles=any(p[0] for p in panels),
+                           sharex=True, sharey=True)
+        for ax, (title, variant, members) in zip(axes.flat, panels, strict=False):
+            for name, scan in members:
+                delta = _finite(scan.delta_chi2).T
+                if len(members) == 1:
+                    st = detector_style(name)
+                    for k, lv in enumerate(an.stats.levels):
+                        level = level_value(lv)
+                        if np.nanmax(delta) > level:
+                            ax.contour(x, y, delta, levels=[level], colors=st["color"],
+                                       linewidths=1.2, linestyles=[level_styles[k % 3]])
+                        handles.setdefault(f"lv{k}", Line2D(
+                            [], [], color="0.2", lw=1.2, linestyle=level_styles[k % 3],
+                            label=_short_level(lv)))
+                else:
+                    st = detector_style(name)
+                    level = level_value(an.stats.levels[-1])
+                    if np.nanmax(delta) > level:
+                        ax.contour(x, y, delta, levels=[level], colors=st["color"],
+                                   linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+                    handles.setdefault(name, Line2D([], [], label=detector_label(name), **st))
+            truth = _truth_point(an, variant)
+            if truth is not None and x[0] <= truth[0] <= x[-1] and y[0] <= truth[1] <= y[-1]:
+                ax.plot(*truth, marker="o", mfc="none", mec="k", ms=4, ls="none")
+                truth_seen = True
+            if title:
+                ax.set_title(title)
+            if an.log_x:
+                ax.set_xscale("log")
+            if an.log_y:
+                ax.set_yscale("log")
+            ax.set_xlim(x[0], x[-1])
+            ax.set_ylim(y[0], y[-1])
+            ax.set_xlabel(_label(an, an.x.parameter, variant))
+            ax.set_ylabel(_label(an, an.y.parameter, variant))
+            ax.tick_params(labelbottom=True, labelleft=True)
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        legend = list(handles.values())
+        if truth_seen:
+            legend.append(Line2D([], [], marker="o", mfc="none", mec="k", ms=4, ls="none",
+                                 label="injected (Asimov) point"))
+        if len(members) > 1 and not an.per_detector:
+            legend = [h for h in legend if h.get_label() != "combined"] or legend
+        figure_legend(fig, legend, ncols=min(len(legend), 8))
+        return _save(fig, out, an.name, options)
 
 
 def _tie_ratio(an: ExclusionAnalysis, variant: Variant, name: str) -> float:
@@ -580,29 +704,21 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     x, y = an.x.grid(options.quick), an.y.grid(options.quick)
     variants = an.variants or (Variant(label=an.scenario.options.get("interaction", an.name)),)
     rows, notes = [], []
-    n_main = len(variants) if an.panels == "per-variant" else 1
-    n_panels = n_main * (2 if an.secondary_x else 1)
-    ncols = 2 if n_panels > 1 else 1
-    nrows = int(np.ceil(n_panels / ncols))
-    fig, axes = figure(nrows, ncols, figsize=(5.6 * ncols, 4.2 * nrows), squeeze=False,
-                       layout="constrained")
-    flat = list(axes.flat)
     level = level_value(an.level)
     files: list[Path] = []
     curves, ratios = [], {}  # for the CF netCDF of all curves (analyses/cf.py)
+    plotted = []  # (variant index, variant, ratio, detector, Δχ² grid, its mass grid)
     for v_index, variant in enumerate(variants):
-        panel = v_index if an.panels == "per-variant" else 0
-        targets = [(flat[panel * (2 if an.secondary_x else 1)], 1.0)]
-        ratio = None
-        if an.secondary_x:
-            ratio = _tie_ratio(an, variant, an.secondary_x)
-            targets.append((flat[panel * 2 + 1], ratio))
+        ratio = _tie_ratio(an, variant, an.secondary_x) if an.secondary_x else None
         # grid refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py)
         an_v = refined_exclusion(an, v_index if an.variants else None, options.quick)
-        x = an_v.x.grid(options.quick)
+        xv = an_v.x.grid(options.quick)
         raw = scan_chi2(an_v, out, options, variant_index=v_index if an.variants else None)
         chi2 = _ordered(an, raw)
-        for c_index, (name, values) in enumerate(chi2.items()):
+        tag = f"_v{v_index}" if an.variants else ""
+        files.append(_write_grid(out / f"{an.name}{tag}_chi2.nc", an_v.axes(), [xv, y], chi2,
+                                 {"variant": variant.label, "level": level, "quantity": "chi2"}))
+        for name, values in chi2.items():
             if name != "combined" and not an.per_detector and len(chi2) > 1:
                 continue
             delta = values - np.nanmin(values)
@@ -610,7 +726,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                 notes.append(f"{variant.label}, {name}: no exclusion inside the grid (Δχ² stays "
                              f"below {level:.3g}; e.g. no spin-carrying nuclei for axial/tensor)")
                 continue
-            curve = exclusion_curve(x, y, delta, an.level, status=raw.get(f"status_{name}"))
+            curve = exclusion_curve(xv, y, delta, an.level, status=raw.get(f"status_{name}"))
             curves.append((variant.label, name, curve))
             if ratio is not None:
                 ratios[variant.label] = ratio
@@ -621,35 +737,9 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                         row[an.secondary_x] = float(xi) * ratio
                     row.update({an.variant_column: variant.label, "detector": name})
                     rows.append(row)
-            lw = 2.2 if name == "combined" else 1.0
-            colour = f"C{(c_index if an.panels == 'per-variant' else v_index) % 10}"
-            if an.panels == "single" and an.per_detector and len(variants) > 1:
-                colour = f"C{(v_index * len(chi2) + c_index) % 10}"
-            label = name if an.panels == "per-variant" or len(variants) == 1 else \
-                f"{variant.label}" + ("" if name == "combined" else f" ({name})")
-            for ax, scale in targets:
-                ax.contour(x * scale, y, delta.T, levels=[level], colors=colour, linewidths=lw)
-                ax.plot([], [], label=label, color=colour, lw=lw)
-        for ax, _ in targets:
-            if an.panels == "per-variant":
-                ax.set_title(variant.label, fontsize=9)
-    x = an.x.grid(options.quick)
-    for i, ax in enumerate(flat[:n_panels]):
-        secondary = an.secondary_x is not None and i % 2 == 1
-        panel_variant = variants[i // (2 if an.secondary_x else 1)] \
-            if an.panels == "per-variant" else variants[0]
-        ax.set_xscale("log" if an.x.spacing == "log" else "linear")
-        ax.set_yscale("log" if an.y.spacing == "log" else "linear")
-        if not secondary:
-            ax.set_xlim(x[0], x[-1])
-        ax.set_ylim(y[0], y[-1])
-        ax.set_xlabel(_label(an, an.secondary_x if secondary else an.x.parameter, panel_variant))
-        ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
-        ax.legend(fontsize=7)
-    for ax in flat[n_panels:]:
-        ax.set_visible(False)
-    fig.suptitle(f"{an.title} ({level_label(an.level)}, excluded above the curves)", fontsize=10)
-    files += save_figure(fig, out, an.name, quick=options.quick)
+            plotted.append((v_index, variant, ratio, name, delta, xv))
+    if not options.no_figures:
+        files += plot_exclusion(an, x, y, variants, plotted, out, options)
     if not rows:
         raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
                           "extend the coupling axis")
@@ -661,6 +751,90 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         path.write_text("\n".join(f"- {n}" for n in notes) + "\n")
         files.append(path)
     return files
+
+
+def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
+                   options: RunOptions) -> list[Path]:
+    """Exclusion curves (excluded above each curve).
+
+    Colours: detectors (:func:`~cevns.analyses.style.detector_style`, combined in black) when a
+    panel shows one variant; variants (:func:`~cevns.analyses.style.variant_style`) when one
+    panel shows several. A tied second mass (``secondary_x``) gets its own panel to the right.
+    The legend sits in an empty corner or above the panels, never on a curve.
+    """
+    from matplotlib.lines import Line2D
+
+    from cevns.analyses.style import (
+        detector_label,
+        detector_style,
+        figure_legend,
+        place_legend,
+        styled,
+        tex,
+        variant_style,
+    )
+
+    per_variant = an.panels == "per-variant"
+    n_main = len(variants) if per_variant else 1
+    step = 2 if an.secondary_x else 1
+    n_panels = n_main * step
+    # with a second mass axis every row is one variant: (m_X, m_4) side by side
+    ncols = 1 if n_panels == 1 else 2 if n_panels in (2, 4) or an.secondary_x else 3
+    nrows = int(np.ceil(n_panels / ncols))
+    level = level_value(an.level)
+    by_variant = not per_variant and len(variants) > 1
+    handles: dict[str, Any] = {}
+    with styled():
+        fig, axes = figure(nrows, ncols, width="single" if n_panels == 1 else "double",
+                           aspect=0.72, legend_rows=0 if n_panels == 1 else 1,
+                           titles=per_variant, sharey=True)
+        flat = list(axes.flat)
+        for v_index, variant, ratio, name, delta, xv in curves:
+            panel = (v_index if per_variant else 0) * step
+            if by_variant:
+                st = variant_style(v_index)
+                st["linewidth"] = 1.5 if name == "combined" else 0.9
+                if name != "combined":
+                    st["linestyle"] = detector_style(name)["linestyle"]
+                label = tex(variant.label) + ("" if name == "combined"
+                                               else f" ({detector_label(name)})")
+            else:
+                st = detector_style(name)
+                label = detector_label(name)
+            handles.setdefault(label, Line2D([], [], label=label, **st))
+            targets = [(flat[panel], 1.0)]
+            if an.secondary_x:
+                targets.append((flat[panel + 1], ratio))
+            for ax, scale in targets:
+                ax.contour(xv * scale, y, delta.T, levels=[level], colors=st["color"],
+                           linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+        for i, ax in enumerate(flat[:n_panels]):
+            secondary = an.secondary_x is not None and i % 2 == 1
+            panel_variant = variants[i // step] if per_variant else variants[0]
+            ax.set_xscale("log" if an.x.spacing == "log" else "linear")
+            ax.set_yscale("log" if an.y.spacing == "log" else "linear")
+            if not secondary:
+                ax.set_xlim(x[0], x[-1])
+            else:
+                ratios = sorted({r for _, _, r, _, _, _ in curves if r is not None})
+                if ratios:
+                    ax.set_xlim(x[0] * ratios[0], x[-1] * ratios[-1])
+            ax.set_ylim(y[0], y[-1])
+            ax.set_xlabel(_label(an, an.secondary_x if secondary else an.x.parameter,
+                                 panel_variant))
+            ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
+            ax.tick_params(labelleft=True)
+            if per_variant:
+                ax.set_title(tex(panel_variant.label))
+        for ax in flat[n_panels:]:
+            ax.set_visible(False)
+        legend = list(handles.values())
+        if n_panels == 1:
+            place_legend(flat[0], legend, [h.get_label() for h in legend], outside="above",
+                         ncols=2)
+        elif legend:
+            figure_legend(fig, legend, ncols=min(len(legend), 8))
+        return _save(fig, out, an.name, options)
 
 
 def ngi_benchmark_case(item: str = "fig6", variant_index: int = 0, n_tiles: int = 10):

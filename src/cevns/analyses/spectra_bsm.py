@@ -50,15 +50,4 @@ def new_physics_counts(curve: NewPhysicsCurve, detector, source) -> np.ndarray:
     return np.asarray(scenario.counts(detector, source, dict(curve.values)), dtype=float)
 
 
-def draw_new_physics(ax, curves, detector, source, edges) -> list[dict]:
-    """Draw every curve on ``ax`` as a dashed histogram; return table rows (events per curve)."""
-    rows = []
-    for i, curve in enumerate(curves):
-        counts = new_physics_counts(curve, detector, source)
-        ax.stairs(counts, edges, lw=1.1, ls=(0, (4, 1.5)), color=f"C{4 + i}", label=curve.label)
-        rows.append({"detector": detector.name, "curve": curve.label,
-                     "total_events": float(counts.sum()), "max_per_bin": float(counts.max())})
-    return rows
-
-
-__all__ = ["NewPhysicsCurve", "draw_new_physics", "new_physics_counts"]
+__all__ = ["NewPhysicsCurve", "new_physics_counts"]

@@ -132,21 +132,20 @@ def summary_table(results: list[FitResult]) -> str:
 
 
 def _figure(nrows: int, ncols: int, **kwargs):
-    import matplotlib
+    """A figure on its own Agg canvas: no pyplot, no ``matplotlib.use`` (a notebook keeps its
+    backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(nrows, ncols, **kwargs)
+    fig = Figure(figsize=kwargs.pop("figsize", None), layout=kwargs.pop("layout", None))
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:
-    import matplotlib.pyplot as plt
-
     paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
     fig.savefig(paths[0], dpi=130, bbox_inches="tight")
     fig.savefig(paths[1], bbox_inches="tight")
-    plt.close(fig)
     return paths
 
 

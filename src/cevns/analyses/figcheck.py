@@ -1,0 +1,194 @@
+"""Automatic checks of a drawn figure, as a referee would make them.
+
+* :func:`legend_covers_data` — a legend box that contains plotted data points (lines, step
+  histograms, contours, markers) of its axes (or, for a figure legend, of any axes);
+* :func:`overlapping_texts` — two texts (titles, axis and tick labels, legend entries, annotations)
+  whose boxes intersect;
+* :func:`texts_outside_figure` — a text cut at the figure's edge;
+* :func:`missing_axis_labels` — an axis without a label, or a physical quantity without a unit in
+  ``[...]`` (dimensionless quantities such as Δχ², sin²θ, couplings and event counts are allowed);
+* :func:`curves_at_grid_edge` — a contour that ends on the top or bottom edge of the plotted grid
+  (an exclusion limit leaving the scanned range) or a Δχ² curve that does not reach a level inside
+  the grid.
+
+:func:`check_figure` runs all of them and returns a list of human-readable problems (empty when
+the figure passes). The figure is laid out and drawn once (``draw_without_rendering``) first, so
+positions are final.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+import numpy as np
+
+from cevns.analyses.style import data_points_display, points_in_bbox
+
+#: labels of dimensionless quantities that need no unit
+DIMENSIONLESS = re.compile(r"chi|\\sin|sin|g_X|g_\{|events|counts|\\alpha|alpha|ratio|fraction"
+                           r"|coupling|\\theta|probability", re.IGNORECASE)
+
+
+def _visible_axes(fig):
+    return [ax for ax in fig.axes if ax.get_visible() and ax.axison]
+
+
+def _renderer(fig):
+    fig.draw_without_rendering()
+    return fig.canvas.get_renderer()
+
+
+def legend_covers_data(fig, pad: float = 1.0, *, renderer=None) -> list[str]:
+    """Problems: legends whose box holds data points (``pad`` pixels of tolerance)."""
+    renderer = renderer or _renderer(fig)
+    problems = []
+    for i, ax in enumerate(_visible_axes(fig)):
+        leg = ax.get_legend()
+        if leg is None or not leg.get_visible():
+            continue
+        box = leg.get_window_extent(renderer)
+        n = points_in_bbox(data_points_display(ax), box, pad=pad)
+        if n:
+            problems.append(f"axes {i}: legend covers {n} data points")
+    for leg in fig.legends:
+        box = leg.get_window_extent(renderer)
+        for i, ax in enumerate(_visible_axes(fig)):
+            n = points_in_bbox(data_points_display(ax), box, pad=pad)
+            if n:
+                problems.append(f"figure legend covers {n} data points of axes {i}")
+    return problems
+
+
+def _tick_labels(axis):
+    lo, hi = sorted(axis.get_view_interval())
+    span = hi - lo
+    out = []
+    for locs, labels in ((axis.get_majorticklocs(), axis.get_majorticklabels()),
+                         (axis.get_minorticklocs(), axis.get_minorticklabels())):
+        for loc, lab in zip(locs, labels, strict=False):
+            if lab.get_visible() and lab.get_text() and lo - 1e-9 * span <= loc <= hi + 1e-9 * span:
+                out.append(lab)
+    return out
+
+
+def figure_texts(fig) -> list:
+    """Every visible, non-empty text artist of the figure that is drawn."""
+    texts = []
+    for ax in _visible_axes(fig):
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        texts += _tick_labels(ax.xaxis) + _tick_labels(ax.yaxis)
+        texts += list(ax.texts)
+        leg = ax.get_legend()
+        if leg is not None and leg.get_visible():
+            texts += list(leg.get_texts())
+    for leg in fig.legends:
+        texts += list(leg.get_texts())
+    texts += list(fig.texts)
+    if fig._suptitle is not None:
+        texts.append(fig._suptitle)
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def overlapping_texts(fig, pad: float = 0.5, *, renderer=None) -> list[str]:
+    """Problems: pairs of texts whose boxes overlap by more than ``pad`` pixels."""
+    renderer = renderer or _renderer(fig)
+    texts = figure_texts(fig)
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    problems = []
+    for (a, ba), (b, bb) in combinations(zip(texts, boxes, strict=True), 2):
+        w = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
+        h = min(ba.y1, bb.y1) - max(ba.y0, bb.y0)
+        if w > pad and h > pad:
+            problems.append(f"text {a.get_text()!r} overlaps {b.get_text()!r}")
+    return problems
+
+
+def texts_outside_figure(fig, pad: float = 0.5, *, renderer=None) -> list[str]:
+    """Problems: texts that stick out of the figure (clipped in the saved file)."""
+    renderer = renderer or _renderer(fig)
+    w, h = fig.bbox.width, fig.bbox.height
+    problems = []
+    for t in figure_texts(fig):
+        b = t.get_window_extent(renderer)
+        if b.x0 < -pad or b.y0 < -pad or b.x1 > w + pad or b.y1 > h + pad:
+            problems.append(f"text {t.get_text()!r} is cut at the figure edge")
+    return problems
+
+
+def missing_axis_labels(fig) -> list[str]:
+    """Problems: axes without x or y label, or a physical label without ``[unit]``."""
+    problems = []
+    for i, ax in enumerate(_visible_axes(fig)):
+        for which, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            if not label.strip():
+                problems.append(f"axes {i}: no {which} label")
+            elif "[" not in label and not DIMENSIONLESS.search(label):
+                problems.append(f"axes {i}: {which} label {label!r} has no unit")
+    return problems
+
+
+def _segments(path) -> list[np.ndarray]:
+    """Open polyline pieces of a path (closed loops are skipped)."""
+    from matplotlib.path import Path as MPath
+
+    verts = np.asarray(path.vertices, dtype=float)
+    codes = path.codes
+    if codes is None:
+        return [verts]
+    starts = list(np.flatnonzero(codes == MPath.MOVETO)) + [len(verts)]
+    out = []
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        seg_codes = codes[a:b]
+        if np.any(seg_codes == MPath.CLOSEPOLY):
+            continue
+        seg = verts[a:b]
+        if len(seg) > 1 and not np.allclose(seg[0], seg[-1]):
+            out.append(seg)
+    return out
+
+
+def curves_at_grid_edge(fig, edges: tuple[str, ...] = ("top", "bottom"),
+                        rtol: float = 1e-3) -> list[str]:
+    """Problems: contour lines that end on a horizontal edge of the axes (the grid's limits).
+
+    An exclusion contour ending at the top means the limit runs out of the scanned coupling range
+    there; at the bottom, that the sensitivity reaches below it. Ends on the left and right edges
+    (the ends of the mass axis) are normal.
+    """
+    problems = []
+    for i, ax in enumerate(_visible_axes(fig)):
+        y0, y1 = sorted(ax.get_ylim())
+        log = ax.get_yscale() == "log"
+
+        def near(v, edge, log=log, y0=y0, y1=y1):
+            if log:
+                v, edge, span = np.log10(v), np.log10(edge), np.log10(y1 / y0)
+            else:
+                span = y1 - y0
+            return abs(v - edge) <= rtol * span
+
+        for coll in ax.collections:
+            for path in coll.get_paths():
+                for seg in _segments(path):
+                    for end in (seg[0], seg[-1]):
+                        if not np.all(np.isfinite(end)) or end[1] <= 0 and log:
+                            continue
+                        if "top" in edges and near(end[1], y1):
+                            problems.append(f"axes {i}: a contour ends on the top edge at "
+                                            f"x = {end[0]:.4g}")
+                        if "bottom" in edges and near(end[1], y0):
+                            problems.append(f"axes {i}: a contour ends on the bottom edge at "
+                                            f"x = {end[0]:.4g}")
+    return problems
+
+
+def check_figure(fig, *, edges: bool = False) -> list[str]:
+    """All checks (the grid-edge check only with ``edges=True``); an empty list means pass."""
+    renderer = _renderer(fig)
+    problems = (legend_covers_data(fig, renderer=renderer)
+                + overlapping_texts(fig, renderer=renderer)
+                + texts_outside_figure(fig, renderer=renderer) + missing_axis_labels(fig))
+    if edges:
+        problems += curves_at_grid_edge(fig)
+    return problems

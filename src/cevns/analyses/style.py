@@ -1,0 +1,350 @@
+"""The house figure style: one look for every cevns figure, applied without global state.
+
+* :data:`STYLE_FILE` — the matplotlib style sheet (``cevns.mplstyle``): journal font sizes, ticks on
+  all four sides with minor ticks, frameless legends, a colour-blind-safe cycle (Okabe & Ito,
+  "Color Universal Design", 2008).
+* :func:`styled` — context manager applying that style *temporarily* (``matplotlib.style.context``);
+  the library never calls ``matplotlib.use`` or changes ``rcParams`` for good, so a notebook keeps
+  its backend and settings after running an analysis.
+* :func:`new_figure` — a :class:`matplotlib.figure.Figure` on an Agg canvas (no pyplot), one or two
+  journal columns wide (:data:`SINGLE_COLUMN_IN` = 3.4 in, :data:`DOUBLE_COLUMN_IN` = 7.0 in),
+  with fixed margins in inches (no layout engine: the layout costs nothing at save time);
+  :func:`figure_legend` puts a shared legend in the room reserved above the panels.
+* :func:`detector_style` — one colour, marker and dash pattern per detector across all figures;
+  ``"combined"`` is a thick solid black line, distinct from every detector (C₃F₈ is purple, dashed).
+* :func:`tex` — ASCII names in analysis files (``nu_mu``, ``theta_24``, ``mu_nu_e``, ``C3F8``,
+  ``sigma_beta``, ``m4 = 0.5 mX``) as mathtext.
+* :func:`place_legend` — a legend in a corner of the axes that covers no data, else outside.
+
+The style is plain matplotlib; ``mplhep`` is not used: its styles reproduce the look of LHC
+experiments (and pull in extra packages) while a phenomenology paper needs only journal sizes,
+which a 50-line style sheet gives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+#: the style sheet shipped with the package
+STYLE_FILE = Path(__file__).with_name("cevns.mplstyle")
+#: width of a single journal column [inch] (Phys. Rev.: 3 3/8 in)
+SINGLE_COLUMN_IN = 3.4
+#: width of a double (full-page) journal column [inch]
+DOUBLE_COLUMN_IN = 7.0
+
+#: Okabe–Ito colours (colour-blind safe); black is reserved for "combined" and totals
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "skyblue": "#56B4E9",
+             "green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
+             "vermillion": "#D55E00", "purple": "#CC79A7"}
+
+#: one style per detector, the same in every figure
+DETECTOR_STYLES: dict[str, dict] = {
+    "CsI": {"color": OKABE_ITO["orange"], "marker": "o", "linestyle": "-"},
+    "Xe": {"color": OKABE_ITO["skyblue"], "marker": "s", "linestyle": (0, (5, 1.5))},
+    "Ge": {"color": OKABE_ITO["green"], "marker": "^", "linestyle": (0, (5, 1.5, 1, 1.5))},
+    "Si": {"color": OKABE_ITO["blue"], "marker": "v", "linestyle": (0, (1.2, 1.2))},
+    "Ar": {"color": OKABE_ITO["vermillion"], "marker": "D", "linestyle": (0, (8, 2))},
+    "C3F8": {"color": OKABE_ITO["purple"], "marker": "P",
+             "linestyle": (0, (3, 1.2, 1, 1.2, 1, 1.2))},
+    "combined": {"color": OKABE_ITO["black"], "marker": "*", "linestyle": "-"},
+}
+_EXTRA = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple", "orange", "skyblue")]
+#: line widths: per-detector curves and the combined (or total) curve
+LW_DETECTOR = 1.0
+LW_COMBINED = 1.8
+
+#: colours and dashes of curve families that are not detectors (variants of one analysis)
+VARIANT_STYLES = [
+    {"color": OKABE_ITO["blue"], "linestyle": "-"},
+    {"color": OKABE_ITO["vermillion"], "linestyle": (0, (5, 1.5))},
+    {"color": OKABE_ITO["green"], "linestyle": (0, (5, 1.5, 1, 1.5))},
+    {"color": OKABE_ITO["purple"], "linestyle": (0, (1.2, 1.2))},
+    {"color": OKABE_ITO["orange"], "linestyle": (0, (8, 2))},
+    {"color": OKABE_ITO["skyblue"], "linestyle": (0, (3, 1.2, 1, 1.2, 1, 1.2))},
+]
+
+#: spectra: one colour per neutrino flavour
+FLAVOUR_STYLES = {
+    "numu": {"color": OKABE_ITO["blue"], "linestyle": "-"},
+    "nue": {"color": OKABE_ITO["vermillion"], "linestyle": (0, (5, 1.5))},
+    "numubar": {"color": OKABE_ITO["green"], "linestyle": (0, (5, 1.5, 1, 1.5))},
+}
+FLAVOUR_TEX = {"numu": r"prompt $\nu_\mu$", "nue": r"delayed $\nu_e$",
+               "numubar": r"delayed $\bar\nu_\mu$"}
+
+
+def detector_style(name: str, *, line: bool = True) -> dict:
+    """Matplotlib keyword arguments for detector ``name`` (``"combined"`` included).
+
+    ``line=True`` gives ``color``, ``linestyle`` and ``linewidth`` (for curves and contours);
+    ``line=False`` gives ``color`` and ``marker`` (for points). Unknown names get a colour from the
+    remaining palette, deterministically from the name.
+    """
+    base = DETECTOR_STYLES.get(name)
+    if base is None:
+        base = {"color": _EXTRA[sum(map(ord, name)) % len(_EXTRA)], "marker": "x",
+                "linestyle": "-"}
+    if not line:
+        return {"color": base["color"], "marker": base["marker"]}
+    lw = LW_COMBINED if name == "combined" else LW_DETECTOR
+    return {"color": base["color"], "linestyle": base["linestyle"], "linewidth": lw}
+
+
+def variant_style(index: int) -> dict:
+    """Colour and dash pattern of the ``index``-th curve family of a figure."""
+    return dict(VARIANT_STYLES[index % len(VARIANT_STYLES)])
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "theta", "mu", "nu", "sigma", "tau", "chi")
+_FL = {"e": "e", "mu": r"\mu", "tau": r"\tau"}
+_SUBS: list[tuple[re.Pattern, object]] = [
+    (re.compile(r"\banti-nu_(e|mu|tau)\b"), lambda m: rf"$\bar\nu_{_FL[m[1]]}$"),
+    (re.compile(r"\bmu_nu_(e|mu|tau)\b"), lambda m: rf"$\mu_{{\nu_{_FL[m[1]]}}}$"),
+    (re.compile(r"\bnu_(e|mu|tau)\b"), lambda m: rf"$\nu_{_FL[m[1]]}$"),
+    (re.compile(r"\bsin2_2theta_?(\d\d)\b"), r"$\\sin^2 2\\theta_{\1}$"),
+    (re.compile(r"\bsin2_theta_[wW]\b"), r"$\\sin^2\\theta_W$"),
+    (re.compile(r"\b(" + "|".join(_GREEK) + r")_(" + "|".join(_GREEK) + r")\b"),
+     r"$\\\1_\\\2$"),
+    (re.compile(r"\b(" + "|".join(_GREEK) + r")_?(\d\d)\b"), r"$\\\1_{\2}$"),
+    (re.compile(r"\b(" + "|".join(_GREEK) + r")_(\w)\b"), r"$\\\1_\2$"),
+    (re.compile(r"\bR_n\b"), r"$R_n$"),
+    (re.compile(r"\bm(\d)\b"), r"$m_\1$"),
+    (re.compile(r"\bmX\b"), r"$m_X$"),
+    (re.compile(r"\bg_X\b"), r"$g_X$"),
+    (re.compile(r"\bC3F8\b"), r"C$_3$F$_8$"),
+    (re.compile(r"\b([A-Z][a-z]?)(\d{2,3})\b"), r"$^{\2}$\1"),
+    (re.compile(r"\bkeVnr\b"), r"keV$_\\mathrm{nr}$"),
+]
+
+
+def tex(text: str) -> str:
+    """``text`` with the ASCII physics names used in analysis files written as mathtext.
+
+    Text already containing ``$`` is returned unchanged (it is taken to be mathtext already).
+
+    Example: ``"nu_mu disappearance (theta_24)"`` → ``r"$\\nu_\\mu$ disappearance ($\\theta_{24}$)"``.
+    """
+    if "$" in text:
+        return text
+    for pattern, repl in _SUBS:
+        # substitute outside the math already produced, so that no pattern rewrites it again
+        parts = re.split(r"(\$[^$]*\$)", text)
+        text = "".join(p if p.startswith("$") else pattern.sub(repl, p) for p in parts)
+    # "$m_4$ = 0.5 $m_X$" → one math run
+    return re.sub(r"\$\s*=\s*([\d.]+)\s*\$", r" = \1\\,", text)
+
+
+def detector_label(name: str) -> str:
+    """Legend label of a detector (``C3F8`` → C₃F₈ in mathtext)."""
+    return tex(name)
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def styled() -> Iterator[None]:
+    """Apply the house style for the duration of the block (rcParams restored afterwards)."""
+    import matplotlib.style
+
+    with matplotlib.style.context(str(STYLE_FILE)):
+        yield
+
+
+#: fixed margins [inch]: left (y tick labels + label), right, bottom (x tick labels + label), top
+MARGINS_IN = {"left": 0.50, "right": 0.16, "bottom": 0.38, "top": 0.06}
+#: gaps between panels [inch]: horizontal (next panel's y labels), vertical (x labels + title)
+GAPS_IN = {"w": 0.58, "h": 0.50}
+#: height of one legend row and of a panel title [inch]
+LEGEND_ROW_IN = 0.17
+TITLE_IN = 0.17
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
+               height: float | None = None, aspect: float = 0.72, legend_rows: int = 0,
+               titles: bool = False, right_in: float | None = None, **subplot_kw):
+    """A figure and its axes array on an Agg canvas, without pyplot, with fixed margins.
+
+    The margins are fixed in inches (:data:`MARGINS_IN`, :data:`GAPS_IN`) rather than computed
+    by a layout engine: tick labels and labels have known sizes in the house style, and a layout
+    engine would measure every tick label of every axis again at each save (for the shipped
+    figures that was half of the plotting time). :mod:`cevns.analyses.figcheck` verifies that no
+    text overlaps another.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        Grid of axes.
+    width : "single", "double" or float
+        Journal column (3.4 in or 7.0 in) or a width in inches.
+    height : float, optional
+        Figure height [inch]; default from ``aspect`` (panel height / panel width).
+    legend_rows : int
+        Rows of a figure legend above the panels (room is reserved at the top).
+    titles : bool
+        Reserve room for panel titles.
+    right_in : float, optional
+        Right margin [inch] (e.g. for labels written right of the axes).
+    **subplot_kw
+        Passed to :meth:`Figure.subplots` (``sharex``, ``sharey``); ``squeeze`` is False.
+
+    Returns
+    -------
+    (Figure, ndarray of Axes)
+        Create and fill it inside :func:`styled` so that the axes get the house style.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if isinstance(width, str):
+        if width not in ("single", "double"):
+            raise ValueError(f"width must be 'single', 'double' or inches, got {width!r}")
+        w = SINGLE_COLUMN_IN if width == "single" else DOUBLE_COLUMN_IN
+    else:
+        w = float(width)
+    m = dict(MARGINS_IN)
+    if right_in is not None:
+        m["right"] = right_in
+    title = TITLE_IN if titles else 0.0
+    top = m["top"] + legend_rows * LEGEND_ROW_IN + title
+    panel_w = (w - m["left"] - m["right"] - (ncols - 1) * GAPS_IN["w"]) / ncols
+    gap_h = GAPS_IN["h"] + title
+    if height is None:
+        height = top + m["bottom"] + nrows * panel_w * aspect + (nrows - 1) * gap_h
+    panel_h = (height - top - m["bottom"] - (nrows - 1) * gap_h) / nrows
+    if panel_w <= 0 or panel_h <= 0:
+        raise ValueError(f"figure {w:g} × {height:g} in is too small for {nrows} × {ncols} panels")
+    fig = Figure(figsize=(w, height))
+    FigureCanvasAgg(fig)
+    subplot_kw.setdefault("squeeze", False)
+    axes = fig.subplots(nrows, ncols, **subplot_kw)
+    fig.subplots_adjust(left=m["left"] / w, right=1 - m["right"] / w, bottom=m["bottom"] / height,
+                        top=1 - top / height, wspace=GAPS_IN["w"] / panel_w,
+                        hspace=gap_h / panel_h)
+    return fig, axes
+
+
+def figure_legend(fig, handles, labels=None, ncols: int | None = None):
+    """A legend above all panels, in the room reserved by ``new_figure(legend_rows=…)``."""
+    ncols = ncols or len(handles)
+    if labels is None:
+        labels = [h.get_label() for h in handles]
+    return fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0),
+                      ncols=ncols, borderaxespad=0.1, frameon=False)
+
+
+# --- geometry: what a legend may cover ------------------------------------------------------------
+
+
+def data_points_display(ax) -> np.ndarray:
+    """Display coordinates (pixels) of every plotted data vertex of ``ax``.
+
+    Lines, step patches (``stairs``) and collections (contours, scatter) are included; reference
+    lines drawn in axes coordinates (``axhline``) count only where they are: at their vertices.
+    Points outside the axes box are dropped.
+    """
+    pts = []
+    for line in ax.get_lines():
+        if not line.get_visible():
+            continue
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        if xy.size:
+            pts.append(line.get_transform().transform(_dense(xy)))
+    for patch in ax.patches:
+        if not patch.get_visible():
+            continue
+        path = patch.get_path()
+        if len(path.vertices):
+            pts.append(patch.get_transform().transform(_dense(path.vertices)))
+    for coll in ax.collections:
+        if not coll.get_visible():
+            continue
+        trans = coll.get_transform()
+        offsets = coll.get_offsets()
+        paths = coll.get_paths()
+        if len(offsets) and len(paths) == 1 and len(paths[0].vertices) <= 8:  # markers
+            pts.append(coll.get_offset_transform().transform(np.asarray(offsets, dtype=float)))
+            continue
+        for path in paths:
+            if len(path.vertices):
+                pts.append(trans.transform(_dense(np.asarray(path.vertices, dtype=float))))
+    if not pts:
+        return np.empty((0, 2))
+    xy = np.concatenate(pts)
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    box = ax.get_window_extent()
+    inside = ((xy[:, 0] >= box.x0 - 0.5) & (xy[:, 0] <= box.x1 + 0.5)
+              & (xy[:, 1] >= box.y0 - 0.5) & (xy[:, 1] <= box.y1 + 0.5))
+    return xy[inside]
+
+
+def _dense(xy: np.ndarray, n: int = 8) -> np.ndarray:
+    """Vertices plus ``n`` points on every segment (so that a long straight segment counts)."""
+    xy = np.asarray(xy, dtype=float)
+    if len(xy) < 2:
+        return xy
+    t = np.linspace(0.0, 1.0, n, endpoint=False)[1:, None, None]
+    a, b = xy[:-1], xy[1:]
+    mids = (a + t * (b - a)).reshape(-1, 2)
+    return np.concatenate([xy, mids])
+
+
+def points_in_bbox(xy: np.ndarray, bbox, pad: float = 0.0) -> int:
+    """How many display points lie inside ``bbox`` (shrunk by ``pad`` pixels)."""
+    if not len(xy):
+        return 0
+    return int(np.count_nonzero((xy[:, 0] > bbox.x0 + pad) & (xy[:, 0] < bbox.x1 - pad)
+                                & (xy[:, 1] > bbox.y0 + pad) & (xy[:, 1] < bbox.y1 - pad)))
+
+
+_CORNERS = ("upper right", "upper left", "lower left", "lower right", "center right",
+            "center left", "upper center", "lower center")
+
+
+def place_legend(ax, handles=None, labels=None, *, outside: str = "above", **kwargs):
+    """Put the legend of ``ax`` in the first corner where it covers no data or text; else outside.
+
+    Call it after the data, limits and scales are set. If no corner is free, the legend goes
+    ``outside`` the axes: ``"above"`` (the figure grows at the top to make room) or ``"right"``.
+    Returns the legend.
+    """
+    fig = ax.get_figure(root=True)
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()  # positions are final only after the layout
+    renderer = fig.canvas.get_renderer()
+    xy = data_points_display(ax)
+    texts = [t.get_window_extent(renderer) for t in ax.texts if t.get_visible() and t.get_text()]
+    leg = ax.legend(handles, labels, **kwargs)
+    for loc in _CORNERS:
+        leg.set_loc(loc)
+        box = leg.get_window_extent(renderer)
+        if points_in_bbox(xy, box) == 0 and not any(box.overlaps(t) for t in texts):
+            return leg
+    leg.remove()
+    ncols = kwargs.pop("ncols", 1 if outside == "right" else min(4, len(handles)))
+    if outside == "right":
+        return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                         ncols=ncols, **kwargs)
+    # above the axes: make room at the top of the figure for the legend's height
+    leg = ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                    ncols=ncols, borderaxespad=0.2, **kwargs)
+    need = leg.get_window_extent(renderer).height / fig.dpi + 0.04  # inch
+    height = fig.get_figheight()
+    sp = fig.subplotpars
+    room = (1 - sp.top) * height
+    if room < need + MARGINS_IN["top"]:
+        fig.set_figheight(height + need)
+        scale = height / (height + need)
+        fig.subplots_adjust(bottom=sp.bottom * scale, top=sp.top * scale)
+    return leg
