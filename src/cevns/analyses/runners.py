@@ -73,8 +73,13 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
     ncols = 1 if n == 1 else 2 if n in (2, 4) else 3
     nrows = int(np.ceil(n / ncols))
     with styled():
+        n_curves = max((len(v) for v in (new_physics or {}).values()), default=0)
+        n_entries = len(FLAVOURS) + 1 + int(an.sqrt_background) + n_curves
+        # legend above the panels: short SM entries on one row, each long benchmark label on its own
+        leg_cols = (len(FLAVOURS) + 1 + int(an.sqrt_background)) if n > 1 else 3
+        leg_rows = int(np.ceil((n_entries - n_curves) / leg_cols)) + n_curves
         fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.6,
-                           legend_rows=1 if n > 1 else 2, titles=True)
+                           legend_rows=leg_rows, titles=True)
         years = an.source.build().run_years
         for ax, (det, spec) in zip(axes.flat, spectra, strict=False):
             edges = spec.edges_keVnr
@@ -105,7 +110,18 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
         handles = [_line_handle(h) for h in handles]
-        figure_legend(fig, handles, labels, ncols=len(handles) if n > 1 else 3)
+        bsm = {label for curves in (new_physics or {}).values() for label, _ in curves}
+        sm_h = [(h, lab) for h, lab in zip(handles, labels, strict=True) if lab not in bsm]
+        bsm_h = [(h, lab) for h, lab in zip(handles, labels, strict=True) if lab in bsm]
+        # SM entries in the first row(s); then one benchmark per row (long labels), as two legends
+        top = figure_legend(fig, [h for h, _ in sm_h], [lab for _, lab in sm_h], ncols=leg_cols)
+        if bsm_h:
+            fig.add_artist(top)
+            fig.legend([h for h, _ in bsm_h], [lab for _, lab in bsm_h], loc="upper center",
+                       ncols=1,
+                       bbox_to_anchor=(0.5, 1.0 - 0.95 * top.get_window_extent(
+                           fig.canvas.get_renderer()).height / fig.bbox.height),
+                       borderaxespad=0.1, frameon=False)
         return save_figure(fig, out, an.name, quick=options.quick, pdf=options.pdf,
                            on_figure=options.on_figure)
 
