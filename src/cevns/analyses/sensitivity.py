@@ -292,15 +292,35 @@ def chi2_grid(an: SensitivityBase, first_axis: np.ndarray | None = None, *,
     return chi2
 
 
+#: Parsed analyses of the tasks this process has run, by the digest of (analysis, variant) — a
+#: per-worker cache: every tile of a scan carries the same config, so a worker parses it once.
+#: Keyed on everything the parse depends on; bounded (oldest dropped first).
+_PARSED: dict[str, tuple[Any, Any]] = {}
+_PARSED_MAX = 16
+
+
+def _parsed(config: dict) -> tuple[SensitivityBase, Variant | None]:
+    from cevns.analyses.base import parse_analysis
+    from cevns.scan import config_digest
+
+    key = config_digest({"analysis": config["analysis"], "variant": config.get("variant")})
+    hit = _PARSED.get(key)
+    if hit is None:
+        an = parse_analysis(config["analysis"], where="scan")
+        variant = an.variants[config["variant"]] if config.get("variant") is not None else None
+        while len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        hit = _PARSED[key] = (an, variant)
+    return hit
+
+
 def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
     """Scan-layer task: χ² of every detector on one tile (a slice of the first axis).
 
-    A pure function of (config, tile), so it runs on any executor and resumes tile by tile.
+    A pure function of (config, tile), so it runs on any executor and resumes tile by tile. The
+    parsed analysis is cached per process (keyed on the config's digest).
     """
-    from cevns.analyses.base import parse_analysis
-
-    an = parse_analysis(config["analysis"], where="scan")
-    variant = an.variants[config["variant"]] if config.get("variant") is not None else None
+    an, variant = _parsed(config)
     first = an.axes()[0].parameter
     with an.physics_settings():
         return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant)
@@ -345,31 +365,55 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
     analyses (``options.extra["scan_root"]``, as ``cevns reproduce`` does). A store completed
     earlier in the same run is reused; otherwise, with ``options.resume`` only missing tiles are
     computed, and without it the store is recomputed.
+
+    With a `variant_index`, the first call computes *every* variant of the analysis in one batch
+    (:func:`cevns.scan.run_scans`: all their tiles in one queue, so that no worker idles at the
+    end of a variant) and keeps the others' grids for the calls that follow. Tile sizes come from
+    the cost model of :mod:`cevns.analyses.scan_plan` (tasks of 0.3–1 s, several per worker);
+    a resumed store keeps its own.
     """
-    from cevns.scan import Grid, config_digest, run_scan
+    from cevns.analyses.scan_plan import executor_workers, plan_tile_shapes
+    from cevns.scan import Grid, ScanRequest, ScanStore, config_digest, run_scans
 
     axes = an.axes()
     grid = Grid({ax.parameter: ax.grid(options.quick) for ax in axes})
-    config = compute_config(an, variant_index, options.quick)
-    n_first = len(grid.axes[axes[0].parameter])
-    rows = max(1, int(np.ceil(n_first / 8)))  # ~8 tiles: parallel work and fine-grained resume
-    tile_shape = (rows,) + tuple(len(grid.axes[ax.parameter]) for ax in axes[1:])
-    label = an.name if variant_index is None else f"{an.name} [{an.variants[variant_index].label}]"
     root = Path(options.extra.get("scan_root", out / "scans"))
-    store = root / f"{an.kind}-{config_digest(config)[:16]}"
     done_here = options.extra.setdefault("stores_completed", set())
-
-    def progress(done: int, total: int) -> None:
-        if options.progress:
-            options.progress(label, done, total)
+    kept = options.extra.setdefault("scan_results", {})
+    batch = [variant_index] if variant_index is None else list(range(len(an.variants)))
+    configs = {v: compute_config(an, v, options.quick) for v in batch}
+    stores = {v: root / f"{an.kind}-{config_digest(configs[v])[:16]}" for v in batch}
+    if str(stores[variant_index]) in kept:
+        return kept.pop(str(stores[variant_index]))
+    batch = [v for v in batch if v == variant_index or str(stores[v]) not in kept]
 
     executor = options.extra.get("executor_object", options.executor)
-    reuse = str(store) in done_here
-    ds = run_scan(_grid_task, grid, config, store=store, executor=executor,
-                  tile_shape=tile_shape, resume=options.resume or reuse,
-                  overwrite=not (options.resume or reuse), progress=progress)
-    done_here.add(str(store))
-    return {name: np.asarray(ds[name].values) for name in ds.data_vars}
+    shapes = plan_tile_shapes([grid.shape] * len(batch), len(an.detectors),
+                              executor_workers(executor))
+    requests = []
+    for v, tile_shape in zip(batch, shapes, strict=True):
+        label = an.name if v is None else f"{an.name} [{an.variants[v].label}]"
+
+        def progress(done: int, total: int, label: str = label) -> None:
+            if options.progress:
+                options.progress(label, done, total)
+
+        store = stores[v]
+        resume = options.resume or str(store) in done_here
+        if resume and ScanStore.is_store(store):
+            tile_shape = None  # a resumed store keeps the tile shape it was cut with
+        requests.append(ScanRequest(_grid_task, grid, configs[v], store, tile_shape=tile_shape,
+                                    resume=resume, overwrite=not resume, progress=progress))
+    datasets = run_scans(requests, executor=executor)
+    result = {}
+    for v, ds in zip(batch, datasets, strict=True):
+        done_here.add(str(stores[v]))
+        chi2 = {name: np.asarray(ds[name].values) for name in ds.data_vars}
+        if v == variant_index:
+            result = chi2
+        else:
+            kept[str(stores[v])] = chi2
+    return result
 
 
 def _label(an: SensitivityBase, parameter: str, variant: Variant | None = None) -> str:
@@ -586,16 +630,29 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     return files
 
 
-def ngi_benchmark_case(item: str = "fig6", variant_index: int = 0, n_tiles: int = 10):
+def ngi_benchmark_case(item: str = "fig6", variant_index: int = 0, n_tiles: int | None = 10,
+                       n_points: int | None = None, workers: int | None = None):
     """``(task, grid, config, tile_shape)`` of one shipped NGI grid, for
-    ``benchmarks/bench_executors.py --case cevns.analyses.sensitivity:ngi_benchmark_case``."""
+    ``benchmarks/bench_executors.py --case cevns.analyses.sensitivity:ngi_benchmark_case``.
+
+    `n_points` replaces the number of points of both axes (e.g. 200 for a 200 × 200 grid); with
+    `workers`, the tile shape is the one :func:`scan_chi2` would plan for that many workers,
+    else the grid is cut into `n_tiles` tiles of whole rows.
+    """
     from cevns.analyses.catalogue import shipped_analysis
+    from cevns.analyses.scan_plan import plan_tile_shapes
     from cevns.scan import Grid
 
     an = shipped_analysis(item)
+    if n_points is not None:
+        an = an.model_copy(update={"x": an.x.model_copy(update={"num": n_points}),
+                                   "y": an.y.model_copy(update={"num": n_points})})
     axes = an.axes()
     grid = Grid({ax.parameter: ax.grid() for ax in axes})
     config = compute_config(an, variant_index, quick=False)
-    n_first = len(grid.axes[axes[0].parameter])
-    rows = max(1, n_first // n_tiles)
-    return _grid_task, grid, config, (rows, len(grid.axes[axes[1].parameter]))
+    if workers is not None:
+        (tile_shape,) = plan_tile_shapes([grid.shape], len(an.detectors), workers)
+    else:
+        n_first = len(grid.axes[axes[0].parameter])
+        tile_shape = (max(1, n_first // (n_tiles or 10)), len(grid.axes[axes[1].parameter]))
+    return _grid_task, grid, config, tile_shape

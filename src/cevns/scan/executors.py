@@ -486,6 +486,7 @@ class DaskExecutor(Executor):
         self.client: Any = None
         self._owned_client: Any = None
         self._owned_cluster: Any = None
+        self._no_worker_since: float | None = None
 
     def _start(self) -> None:
         distributed = _import_distributed()
@@ -574,6 +575,19 @@ class DaskExecutor(Executor):
                     log.debug("error while closing %r", obj, exc_info=True)
         self.client = self._owned_client = self._owned_cluster = None
 
+    def _check_workers(self, n_pending: int) -> None:
+        """Raise :class:`ScanError` once no worker has been connected for ``worker_timeout`` s."""
+        if self.worker_timeout is None or self.n_live_workers() > 0:
+            self._no_worker_since = None
+            return
+        now = time.monotonic()
+        if self._no_worker_since is None:
+            self._no_worker_since = now
+            log.warning("no dask worker left with %d tiles pending; giving up in %g s unless one "
+                        "joins", n_pending, self.worker_timeout)
+        elif now - self._no_worker_since >= self.worker_timeout:
+            raise self._no_worker_error(now - self._no_worker_since, n_pending) from None
+
     def _no_worker_error(self, waited: float, n_pending: int) -> ScanError:
         where = self.client.scheduler.address if self.client is not None else "?"
         return ScanError(
@@ -607,32 +621,30 @@ class DaskExecutor(Executor):
             pending[future] = item
             future.add_done_callback(finished.put)
         poll = 1.0 if self.worker_timeout is None else min(1.0, self.worker_timeout / 5)
-        no_worker_since: float | None = None
+        self._no_worker_since: float | None = None
         try:
             while pending:
                 try:
                     future = finished.get(timeout=poll)
                 except queue.Empty:
-                    if self.worker_timeout is None or self.n_live_workers() > 0:
-                        no_worker_since = None
-                        continue
-                    now = time.monotonic()
-                    if no_worker_since is None:
-                        no_worker_since = now
-                        log.warning("no dask worker left with %d tiles pending; giving up in "
-                                    "%g s unless one joins", len(pending), self.worker_timeout)
-                    elif now - no_worker_since >= self.worker_timeout:
-                        raise self._no_worker_error(now - no_worker_since, len(pending)) from None
+                    self._check_workers(len(pending))
                     continue
-                no_worker_since = None
-                item = pending.pop(future, None)
+                item = pending.get(future)
                 if item is None:  # a duplicate notification
                     continue
-                try:
-                    result = future.result()
-                except Exception as exc:
-                    _annotate(exc, item.task, item.tile)
-                    raise
+                # a finished result lives on a worker until fetched: if that worker is lost
+                # first, the future is recomputed, so the fetch too must watch the workers
+                while True:
+                    try:
+                        result = future.result(timeout=poll)
+                        break
+                    except TimeoutError:
+                        self._check_workers(len(pending))
+                    except Exception as exc:
+                        _annotate(exc, item.task, item.tile)
+                        raise
+                self._no_worker_since = None
+                del pending[future]
                 future.release()
                 yield item, result
         finally:
