@@ -22,7 +22,7 @@ the queue (each free worker takes the next tile).
 >>> round(model.tile_seconds((10, 100)), 3)
 0.27
 >>> plan_rows(model, [(100, 100)], workers=2)
-[15]
+[17]
 """
 
 from __future__ import annotations
@@ -112,12 +112,15 @@ class CostModel:
         config: dict[str, Any],
         probes: Sequence[Sequence[int]] | None = None,
         repeat: int = 3,
+        clock: Callable[[], float] = time.process_time,
     ) -> CostModel:
         """Time `task` on probe tiles of `grid` in this process and fit the model.
 
-        Each probe is a tile shape; its tile is the first tile of that shape. The task runs once
+        Each probe is a tile shape; its tile is the middle tile of that shape. The task runs once
         to warm caches, then `repeat` times; the minimum is kept (the least disturbed by other
         processes). Default probes: 1 and 4 rows, with the full and a quarter of the other axes.
+        The default `clock` is the CPU time of this process, which other processes competing for
+        the cores disturb far less than the wall time (pass ``time.perf_counter`` for wall time).
         """
         from cevns.scan.tiles import Tiling
 
@@ -129,13 +132,14 @@ class CostModel:
                       for rest in (rest_full, rest_part)]
         samples = []
         for probe in probes:
-            tile = Tiling(grid, tuple(probe))[0]
+            tiling = Tiling(grid, tuple(probe))
+            tile = tiling[len(tiling) // 2]
             task(config, tile)
             best = math.inf
             for _ in range(repeat):
-                t0 = time.perf_counter()
+                t0 = clock()
                 task(config, tile)
-                best = min(best, time.perf_counter() - t0)
+                best = min(best, clock() - t0)
             samples.append((tile.shape, best))
         return cls.fit(samples)
 
@@ -149,8 +153,8 @@ def plan_rows(
 ) -> list[int]:
     """Rows per tile for each scan of a batch that runs through one queue.
 
-    The batch's total predicted cost ``T`` (one tile per row, the finest cut) sets the task
-    length ``τ = T / (tasks_per_worker · workers)``, clipped to `target_s`: several tasks per
+    The batch's work ``V`` (its predicted cost without the fixed cost of the tasks) sets the task
+    length ``τ = fixed + V / (tasks_per_worker · workers)``, clipped to `target_s`: several tasks per
     worker when there is enough work, tasks of at least ``target_s[0]`` when there is not (a
     smaller task would pay its fixed cost for little), at most ``target_s[1]`` when there is much
     (balance, and little lost to an interrupt). Each scan then gets the number of rows whose tile
@@ -173,12 +177,14 @@ def plan_rows(
     models = list(model) if isinstance(model, Sequence) else [model] * len(grid_shapes)
     if len(models) != len(grid_shapes):
         raise ConfigError(f"{len(models)} cost models for {len(grid_shapes)} scans")
-    total = sum(m.scan_seconds(shape, 1) for m, shape in zip(models, grid_shapes, strict=True))
-    tau = min(hi, max(lo, total / (tasks_per_worker * workers)))
+    per_row = [m.per_row_s + m.per_point_s * math.prod(shape[1:])
+               for m, shape in zip(models, grid_shapes, strict=True)]
+    work = sum(c * shape[0] for c, shape in zip(per_row, grid_shapes, strict=True))
+    fixed = max(m.fixed_s for m in models)
+    tau = min(hi, max(lo, fixed + work / (tasks_per_worker * workers)))
     rows = []
-    for m, shape in zip(models, grid_shapes, strict=True):
-        per_row = m.per_row_s + m.per_point_s * math.prod(shape[1:])
-        r = 1 if per_row <= 0 else round((tau - m.fixed_s) / per_row)
+    for m, c, shape in zip(models, per_row, grid_shapes, strict=True):
+        r = 1 if c <= 0 else round((tau - m.fixed_s) / c)
         rows.append(int(min(max(1, r), shape[0])))
     return rows
 
