@@ -158,7 +158,8 @@ def plan_rows(
     worker when there is enough work, tasks of at least ``target_s[0]`` when there is not (a
     smaller task would pay its fixed cost for little), at most ``target_s[1]`` when there is much
     (balance, and little lost to an interrupt). Each scan then gets the number of rows whose tile
-    costs about ``τ`` (at least 1, at most its whole first axis).
+    costs about ``τ`` (at least 1, at most its whole first axis), evened out so that its last tile
+    is not a sliver (100 rows at 67 per tile become 2 tiles of 50).
 
     Parameters
     ----------
@@ -185,7 +186,8 @@ def plan_rows(
     rows = []
     for m, c, shape in zip(models, per_row, grid_shapes, strict=True):
         r = 1 if c <= 0 else round((tau - m.fixed_s) / c)
-        rows.append(int(min(max(1, r), shape[0])))
+        r = int(min(max(1, r), shape[0]))
+        rows.append(-(-shape[0] // -(-shape[0] // r)))  # same number of tiles, evened out
     return rows
 
 
