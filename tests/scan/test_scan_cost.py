@@ -56,8 +56,11 @@ def test_scan_and_queue_predictions():
 def test_plan_rows_aims_at_the_target_task_length():
     lo, hi = 0.3, 1.0
     # much work: tasks at the upper target, so ~1 s each
+    # (40 rows = 0.99 s; 25 such tasks on 4 workers would leave 3 idle at the end, so they are
+    # shrunk to 28 tasks of 35-36 rows)
     (rows,) = plan_rows(TRUE, [(1000, 1000)], workers=4)
-    assert TRUE.tile_seconds((rows, 1000)) == pytest.approx(hi, abs=TRUE.per_row_s + 0.02)
+    assert math.ceil(1000 / rows) == 28 and rows == 36  # ceil(1000 / 28)
+    assert 0.8 < TRUE.tile_seconds((rows, 1000)) <= hi
     # little work (0.44 s in all for 2 workers, τ would be 0.08 s): the lower target, 0.3 s,
     # is (0.3 - 0.01) / 0.0044 = 66 rows, evened out to 2 tiles of 50 rows
     cheap = CostModel(0.01, 0.004, 2e-5)
@@ -78,6 +81,15 @@ def test_plan_rows_aims_at_the_target_task_length():
     assert rows_tile_shape((100, 7, 3), 4) == (4, 7, 3)
     with pytest.raises(ConfigError, match="workers"):
         plan_rows(TRUE, [(10, 10)], workers=0)
+
+
+def test_plan_balances_few_tasks_over_the_workers():
+    model = CostModel(0.05, 0.0, 1.15e-4)  # ~ six NGI detectors
+    (rows,) = plan_rows(model, [(200, 200)], workers=2)  # 7 tasks of 29 rows → 8 of 25
+    assert rows == 25 and math.ceil(200 / rows) % 2 == 0
+    costs = model.tile_costs((200, 200), rows)
+    seven = model.tile_costs((200, 200), 29)
+    assert CostModel.wall_seconds(costs, 2) < CostModel.wall_seconds(seven, 2)
 
 
 def test_plan_is_deterministic_and_covers_the_grid():

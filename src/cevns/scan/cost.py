@@ -159,7 +159,10 @@ def plan_rows(
     smaller task would pay its fixed cost for little), at most ``target_s[1]`` when there is much
     (balance, and little lost to an interrupt). Each scan then gets the number of rows whose tile
     costs about ``τ`` (at least 1, at most its whole first axis), evened out so that its last tile
-    is not a sliver (100 rows at 67 per tile become 2 tiles of 50).
+    is not a sliver (100 rows at 67 per tile become 2 tiles of 50). When the batch has fewer
+    than ten tasks per worker and their number is not a multiple of `workers`, the tiles are
+    shrunk to the next multiple (if they stay above half ``target_s[0]``): 7 equal tasks on 2 workers
+    take 4 task-times, 8 smaller ones 4 × 7/8.
 
     Parameters
     ----------
@@ -183,10 +186,24 @@ def plan_rows(
     work = sum(c * shape[0] for c, shape in zip(per_row, grid_shapes, strict=True))
     fixed = max(m.fixed_s for m in models)
     tau = min(hi, max(lo, fixed + work / (tasks_per_worker * workers)))
-    rows = []
+    raw = []
     for m, c, shape in zip(models, per_row, grid_shapes, strict=True):
         r = 1 if c <= 0 else round((tau - m.fixed_s) / c)
-        r = int(min(max(1, r), shape[0]))
+        raw.append(int(min(max(1, r), shape[0])))
+    # a batch of a few equal tasks balances only if their number is a multiple of the workers
+    # (7 tasks on 2 workers: one worker runs 4, the other 3 and then idles)
+    n_tasks = sum(-(-shape[0] // r) for shape, r in zip(grid_shapes, raw, strict=True))
+    if n_tasks % workers and n_tasks < 10 * workers:
+        want = -(-n_tasks // workers) * workers
+        shrunk = []
+        for shape, r in zip(grid_shapes, raw, strict=True):
+            tasks = -(-shape[0] // r)
+            shrunk.append(max(1, -(-shape[0] // -(-tasks * want // n_tasks))))
+        if all(m.tile_seconds((r,) + tuple(shape[1:])) >= lo / 2  # balance beats the target
+               for m, r, shape in zip(models, shrunk, grid_shapes, strict=True)):
+            raw = shrunk
+    rows = []
+    for r, shape in zip(raw, grid_shapes, strict=True):
         rows.append(-(-shape[0] // -(-shape[0] // r)))  # same number of tiles, evened out
     return rows
 
