@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["cevns.scan", "cevns.scan.digest", "cevns.scan.grid", "cevns.scan.tiles"]
+    "module", ["cevns.scan", "cevns.scan.cost", "cevns.scan.digest", "cevns.scan.grid", "cevns.scan.tiles"]
 )
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

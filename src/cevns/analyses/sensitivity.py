@@ -337,18 +337,40 @@ def _stop_level(an: SensitivityBase) -> float:
     return max(25.0, *(level_value(lv) for lv in levels))
 
 
+#: Parsed analyses of the tasks this process has run, by the digest of (analysis, variant) — a
+#: per-worker cache: every tile of a scan carries the same config, so a worker parses it once.
+#: Keyed on everything the parse depends on; bounded (oldest dropped first).
+_PARSED: dict[str, tuple[Any, Any]] = {}
+_PARSED_MAX = 16
+
+
+def _parsed(config: dict) -> tuple[SensitivityBase, Variant | None]:
+    from cevns.analyses.base import parse_analysis
+    from cevns.scan import config_digest
+
+    key = config_digest({"analysis": config["analysis"], "variant": config.get("variant")})
+    hit = _PARSED.get(key)
+    if hit is None:
+        from cevns.experiment.catalogue import Catalogue
+
+        # the config carries the resolved definitions of every detector and the source
+        # (compute_config): an empty base catalogue makes the task independent of the worker's
+        # CEVNS_PRESETS
+        an = parse_analysis(config["analysis"], where="scan", catalogue=Catalogue.empty())
+        variant = an.variants[config["variant"]] if config.get("variant") is not None else None
+        while len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        hit = _PARSED[key] = (an, variant)
+    return hit
+
+
 def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
     """Scan-layer task: χ² of every detector on one tile (a slice of the first axis).
 
-    A pure function of (config, tile), so it runs on any executor and resumes tile by tile.
+    A pure function of (config, tile), so it runs on any executor and resumes tile by tile. The
+    parsed analysis is cached per process (keyed on the config's digest).
     """
-    from cevns.analyses.base import parse_analysis
-    from cevns.experiment.catalogue import Catalogue
-
-    # the config carries the resolved definitions of every detector and the source (compute_config):
-    # an empty base catalogue makes the task independent of the worker's CEVNS_PRESETS
-    an = parse_analysis(config["analysis"], where="scan", catalogue=Catalogue.empty())
-    variant = an.variants[config["variant"]] if config.get("variant") is not None else None
+    an, variant = _parsed(config)
     first = an.axes()[0].parameter
     return chi2_grid(an, tile.coords[first], quick=config["quick"], variant=variant,
                      stop_level=config.get("stop_level"), with_status=True)
@@ -387,7 +409,8 @@ def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool) 
 
 
 def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
-              variant_index: int | None = None) -> dict[str, np.ndarray]:
+              variant_index: int | None = None,
+              per_variant: dict[int, SensitivityBase] | None = None) -> dict[str, np.ndarray]:
     """:func:`chi2_grid` run through the scan layer: tiles, executor, resumable store.
 
     The store is ``<scan root>/<kind>-<digest>``, the digest being that of
@@ -395,31 +418,62 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
     analyses (``options.extra["scan_root"]``, as ``cevns reproduce`` does). A store completed
     earlier in the same run is reused; otherwise, with ``options.resume`` only missing tiles are
     computed, and without it the store is recomputed.
+
+    With a `variant_index`, the first call computes *every* variant of the analysis in one batch
+    (:func:`cevns.scan.run_scans`: all their tiles in one queue, so that no worker idles at the
+    end of a variant) and keeps the others' grids for the calls that follow. Tile sizes come from
+    the cost model of :mod:`cevns.analyses.scan_plan` (tasks of 0.3–1 s, several per worker);
+    a resumed store keeps its own. `per_variant` gives the analysis to use for each variant of the
+    batch where it differs from `an` (exclusion grids refined per variant around kinematic end
+    points, :mod:`cevns.analyses.edges`).
     """
-    from cevns.scan import Grid, config_digest, run_scan
+    from cevns.analyses.scan_plan import executor_workers, plan_tile_shapes
+    from cevns.scan import Grid, ScanRequest, ScanStore, config_digest, run_scans
 
-    axes = an.axes()
-    grid = Grid({ax.parameter: ax.grid(options.quick) for ax in axes})
-    config = compute_config(an, variant_index, options.quick)
-    n_first = len(grid.axes[axes[0].parameter])
-    rows = max(1, int(np.ceil(n_first / 8)))  # ~8 tiles: parallel work and fine-grained resume
-    tile_shape = (rows,) + tuple(len(grid.axes[ax.parameter]) for ax in axes[1:])
-    label = an.name if variant_index is None else f"{an.name} [{an.variants[variant_index].label}]"
+    per_variant = per_variant or {}
+
+    def analysis_of(v):
+        return per_variant.get(v, an)
+
     root = Path(options.extra.get("scan_root", out / "scans"))
-    store = root / f"{an.kind}-{config_digest(config)[:16]}"
     done_here = options.extra.setdefault("stores_completed", set())
-
-    def progress(done: int, total: int) -> None:
-        if options.progress:
-            options.progress(label, done, total)
+    kept = options.extra.setdefault("scan_results", {})
+    batch = [variant_index] if variant_index is None else list(range(len(an.variants)))
+    grids = {v: Grid({ax.parameter: ax.grid(options.quick) for ax in analysis_of(v).axes()})
+             for v in batch}
+    configs = {v: compute_config(analysis_of(v), v, options.quick) for v in batch}
+    stores = {v: root / f"{an.kind}-{config_digest(configs[v])[:16]}" for v in batch}
+    if str(stores[variant_index]) in kept:
+        return kept.pop(str(stores[variant_index]))
+    batch = [v for v in batch if v == variant_index or str(stores[v]) not in kept]
 
     executor = options.extra.get("executor_object", options.executor)
-    reuse = str(store) in done_here
-    ds = run_scan(_grid_task, grid, config, store=store, executor=executor,
-                  tile_shape=tile_shape, resume=options.resume or reuse,
-                  overwrite=not (options.resume or reuse), progress=progress)
-    done_here.add(str(store))
-    return {name: np.asarray(ds[name].values) for name in ds.data_vars}
+    shapes = plan_tile_shapes([grids[v].shape for v in batch], len(an.detectors),
+                              executor_workers(executor))
+    requests = []
+    for v, tile_shape in zip(batch, shapes, strict=True):
+        label = an.name if v is None else f"{an.name} [{an.variants[v].label}]"
+
+        def progress(done: int, total: int, label: str = label) -> None:
+            if options.progress:
+                options.progress(label, done, total)
+
+        store = stores[v]
+        resume = options.resume or str(store) in done_here
+        if resume and ScanStore.is_store(store):
+            tile_shape = None  # a resumed store keeps the tile shape it was cut with
+        requests.append(ScanRequest(_grid_task, grids[v], configs[v], store, tile_shape=tile_shape,
+                                    resume=resume, overwrite=not resume, progress=progress))
+    datasets = run_scans(requests, executor=executor)
+    result = {}
+    for v, ds in zip(batch, datasets, strict=True):
+        done_here.add(str(stores[v]))
+        chi2 = {name: np.asarray(ds[name].values) for name in ds.data_vars}
+        if v == variant_index:
+            result = chi2
+        else:
+            kept[str(stores[v])] = chi2
+    return result
 
 
 def _label(an: SensitivityBase, parameter: str, variant: Variant | None = None) -> str:
@@ -708,12 +762,15 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     files: list[Path] = []
     curves, ratios = [], {}  # for the CF netCDF of all curves (analyses/cf.py)
     plotted = []  # (variant index, variant, ratio, detector, Δχ² grid, its mass grid)
+    # grids refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py),
+    # one per variant; all variants still go through the scan layer in one queue
+    refined = {v: refined_exclusion(an, v, options.quick) for v in range(len(an.variants))}
     for v_index, variant in enumerate(variants):
         ratio = _tie_ratio(an, variant, an.secondary_x) if an.secondary_x else None
-        # grid refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py)
-        an_v = refined_exclusion(an, v_index if an.variants else None, options.quick)
+        an_v = refined[v_index] if an.variants else refined_exclusion(an, None, options.quick)
         xv = an_v.x.grid(options.quick)
-        raw = scan_chi2(an_v, out, options, variant_index=v_index if an.variants else None)
+        raw = scan_chi2(an_v, out, options, variant_index=v_index if an.variants else None,
+                        per_variant=refined)
         chi2 = _ordered(an, raw)
         tag = f"_v{v_index}" if an.variants else ""
         files.append(_write_grid(out / f"{an.name}{tag}_chi2.nc", an_v.axes(), [xv, y], chi2,
@@ -837,16 +894,29 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
         return _save(fig, out, an.name, options)
 
 
-def ngi_benchmark_case(item: str = "fig6", variant_index: int = 0, n_tiles: int = 10):
+def ngi_benchmark_case(item: str = "fig6", variant_index: int = 0, n_tiles: int | None = 10,
+                       n_points: int | None = None, workers: int | None = None):
     """``(task, grid, config, tile_shape)`` of one shipped NGI grid, for
-    ``benchmarks/bench_executors.py --case cevns.analyses.sensitivity:ngi_benchmark_case``."""
+    ``benchmarks/bench_executors.py --case cevns.analyses.sensitivity:ngi_benchmark_case``.
+
+    `n_points` replaces the number of points of both axes (e.g. 200 for a 200 × 200 grid); with
+    `workers`, the tile shape is the one :func:`scan_chi2` would plan for that many workers,
+    else the grid is cut into `n_tiles` tiles of whole rows.
+    """
     from cevns.analyses.catalogue import shipped_analysis
+    from cevns.analyses.scan_plan import plan_tile_shapes
     from cevns.scan import Grid
 
     an = shipped_analysis(item)
+    if n_points is not None:
+        an = an.model_copy(update={"x": an.x.model_copy(update={"num": n_points}),
+                                   "y": an.y.model_copy(update={"num": n_points})})
     axes = an.axes()
     grid = Grid({ax.parameter: ax.grid() for ax in axes})
     config = compute_config(an, variant_index, quick=False)
-    n_first = len(grid.axes[axes[0].parameter])
-    rows = max(1, n_first // n_tiles)
-    return _grid_task, grid, config, (rows, len(grid.axes[axes[1].parameter]))
+    if workers is not None:
+        (tile_shape,) = plan_tile_shapes([grid.shape], len(an.detectors), workers)
+    else:
+        n_first = len(grid.axes[axes[0].parameter])
+        tile_shape = (max(1, n_first // (n_tiles or 10)), len(grid.axes[axes[1].parameter]))
+    return _grid_task, grid, config, tile_shape

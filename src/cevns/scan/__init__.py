@@ -50,10 +50,11 @@ from cevns.scan.executors import (
     ProcessExecutor,
     SerialExecutor,
     Task,
+    Work,
     make_executor,
 )
 from cevns.scan.grid import Grid, linear_axis, log_axis
-from cevns.scan.runner import run_scan
+from cevns.scan.runner import ScanRequest, run_scan, run_scans
 from cevns.scan.store import ScanStore, open_scan
 from cevns.scan.tiles import Tile, Tiling, default_tile_shape
 
@@ -63,6 +64,7 @@ __all__ = [
     "Executor",
     "Grid",
     "ProcessExecutor",
+    "ScanRequest",
     "ScanStore",
     "SerialExecutor",
     "Task",
@@ -77,4 +79,6 @@ __all__ = [
     "make_executor",
     "open_scan",
     "run_scan",
+    "run_scans",
+    "Work",
 ]

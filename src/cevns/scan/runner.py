@@ -1,4 +1,5 @@
-"""``run_scan``: evaluate a task over a grid, tile by tile, on an executor, into a store."""
+"""``run_scan``: evaluate a task over a grid, tile by tile, on an executor, into a store;
+``run_scans``: several such scans through one queue."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,15 +18,15 @@ import numpy as np
 
 from cevns.errors import ConfigError, ScanError
 from cevns.scan.digest import canonicalize, config_diff, format_diff
-from cevns.scan.executors import Executor, Task, make_executor, task_name
+from cevns.scan.executors import Executor, Task, Work, make_executor, task_name
 from cevns.scan.grid import Grid
-from cevns.scan.store import DONE_VARIABLE, ScanStore, store_lock
+from cevns.scan.store import DONE_VARIABLE, STAMP_KEYS, ScanStore, store_lock
 from cevns.scan.tiles import Tile, Tiling
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["Progress", "check_result", "run_scan"]
+__all__ = ["Progress", "ScanRequest", "check_result", "run_scan", "run_scans"]
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,9 @@ def _check_output_name(name: Any, grid: Grid) -> None:
             f"output name {name!r} must start with a letter or '_' and hold only letters, digits, "
             "'_', '.', '-'"
         )
-    if name in grid.names or name == DONE_VARIABLE:
-        raise ConfigError(f"output name {name!r} is taken by a grid axis or by {DONE_VARIABLE!r}")
+    if name in grid.names or name == DONE_VARIABLE or name in STAMP_KEYS:
+        raise ConfigError(f"output name {name!r} is taken by a grid axis or reserved by the store "
+                          f"({DONE_VARIABLE!r}, {', '.join(STAMP_KEYS)})")
 
 
 def check_result(
@@ -196,7 +199,17 @@ def _prepare_store(
 ) -> ScanStore:
     """Open or create the store under the lock, applying the refusal rules."""
     if ScanStore.is_store(path):
-        store = ScanStore(path)
+        try:
+            store = ScanStore(path)
+        except ScanError:
+            if not overwrite:
+                raise
+            log.info("overwriting the unreadable or older-format scan store in %s", path)
+            ScanStore.discard(path)
+            store = None
+    else:
+        store = None
+    if store is not None:
         store.remove_temporaries()
         if overwrite:
             log.info("overwriting the scan in %s (%d tiles were done)", path, store.n_done)
@@ -218,6 +231,7 @@ def _prepare_store(
                 )
             if store.task != task:
                 log.warning("resuming a scan made by task %r with task %r", store.task, task)
+            store.verify_tiles()  # a foreign tile file is refused before anything is computed
             return store
     elif not ScanStore.is_empty(path):
         raise ScanError(
@@ -230,6 +244,41 @@ def _prepare_store(
     )
     store.remove_temporaries()
     return store
+
+
+@dataclass
+class ScanRequest:
+    """One scan of a :func:`run_scans` batch: the arguments of :func:`run_scan` but `executor`.
+
+    See :func:`run_scan` for the meaning of every field.
+    """
+
+    task: Task
+    grid: Grid | Mapping[str, Any]
+    config: Mapping[str, Any]
+    store: str | Path | None = None
+    tile_shape: Sequence[int] | Mapping[str, int] | None = None
+    resume: bool = False
+    overwrite: bool = False
+    outputs: Mapping[str, Sequence[str]] | None = None
+    progress: Progress | None = None
+
+
+@dataclass
+class _Active:
+    """A scan of the batch being computed: its validated request and its open store."""
+
+    request: ScanRequest
+    name: str
+    grid: Grid
+    config: dict[str, Any]
+    declared: dict[str, list[str]] | None
+    store: ScanStore
+    temporary: bool
+    todo: list[Tile] = field(default_factory=list)
+    spec: dict[str, dict[str, Any]] | None = None
+    n_done: int = 0
+    computed: int = 0
 
 
 def run_scan(
@@ -290,104 +339,157 @@ def run_scan(
     Raises
     ------
     ScanError
-        On the refusal rules above, an invalid task result, an unreachable scheduler, or a store
-        locked by another process.
+        On the refusal rules above, an invalid task result, a tile file that is not this store's,
+        an unreachable scheduler, a dask cluster without workers for ``worker_timeout`` s, or a
+        store locked by another process.
     ConfigError
         On an invalid grid, config, tile shape, executor spec or output declaration.
     KeyboardInterrupt
-        Re-raised after an interrupt; every tile completed before it is saved.
+        Re-raised after an interrupt; every tile completed before it is saved, and the executor,
+        if started here, is shut down without waiting for running tiles.
     """
+    request = ScanRequest(task, grid, config, store, tile_shape, resume, overwrite, outputs,
+                          progress)
+    return run_scans([request], executor=executor)[0]
+
+
+def _validate(request: ScanRequest) -> tuple[Grid, dict[str, list[str]] | None, str]:
+    task, config = request.task, request.config
     if not callable(task):
         raise ConfigError(f"task {task!r} is not callable")
-    grid = grid if isinstance(grid, Grid) else Grid(grid)
+    grid = request.grid if isinstance(request.grid, Grid) else Grid(request.grid)
     if not isinstance(config, Mapping):
         raise ConfigError(f"config must be a mapping, not {type(config).__name__}")
     canonicalize(config)  # raises ConfigError naming the first key without a JSON form
-    if resume and overwrite:
+    if request.resume and request.overwrite:
         raise ConfigError("resume=True and overwrite=True exclude each other")
-    declared = _check_declared(outputs, grid)
-    name = task_name(task)
+    return grid, _check_declared(request.outputs, grid), task_name(task)
+
+
+def run_scans(
+    requests: Sequence[ScanRequest],
+    *,
+    executor: str | Mapping[str, Any] | Executor | Any = "serial",
+) -> list[xr.Dataset]:
+    """Run several scans through one queue of the executor and return their datasets, in order.
+
+    The missing tiles of every scan are submitted together, so that the workers stay busy until
+    the whole batch is done instead of idling at the end of each scan (the tail of one scan runs
+    beside the start of the next). Each scan keeps its own store, lock, refusal rules and
+    progress callback, exactly as with :func:`run_scan`; the results are identical to running the
+    scans one by one.
+
+    Parameters
+    ----------
+    requests : sequence of ScanRequest
+        The scans; their stores must be distinct paths (or ``None``).
+    executor : str, mapping, Executor or dask Client/cluster
+        As for :func:`run_scan`.
+
+    Raises
+    ------
+    ConfigError
+        If two requests name the same store, or as :func:`run_scan`.
+    ScanError, KeyboardInterrupt
+        As :func:`run_scan`; after an interrupt or an error every store holds every tile received
+        before it and records the session (``interrupted`` / ``failed``).
+    """
+    requests = list(requests)
+    checked = [_validate(r) for r in requests]
+    paths = [Path(r.store).resolve() for r in requests if r.store is not None]
+    if len(set(paths)) != len(paths):
+        dup = sorted({str(p) for p in paths if paths.count(p) > 1})
+        raise ConfigError(f"run_scans: several scans write into the same store {dup}")
     exe = make_executor(executor)
-    exe.check_task(task)  # before the store exists: a refused task leaves no empty store behind
+    for request in requests:
+        exe.check_task(request.task)  # before a store exists: a refused task leaves none behind
 
     with contextlib.ExitStack() as stack:
-        if store is None:
-            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cevns-scan-")))
-        else:
-            path = Path(store)
-        stack.enter_context(store_lock(path))
-        st = _prepare_store(
-            path, task=name, grid=grid, config=config, tile_shape=tile_shape, resume=resume,
-            overwrite=overwrite, declared=declared,
-        )
-        done = st.done_indices()
-        todo = [st.tiling[i] for i in range(st.n_tiles) if i not in done]
-        n_done, n_total = len(done), st.n_tiles
-        log.info("scan %s into %s: %d tiles, %d done, %d to compute", name, path, n_total,
-                 n_done, len(todo))
-        if progress is not None:
-            progress(n_done, n_total)
-        if todo:
-            _compute(task, name, dict(config), grid, st, todo, exe, declared, progress, n_done)
-        dataset = st.to_dataset()
-        if store is not None:
-            st.export_netcdf(dataset=dataset)
-        return dataset
+        active: list[_Active] = []
+        for request, (grid, declared, name) in zip(requests, checked, strict=True):
+            if request.store is None:
+                path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cevns-scan-")))
+            else:
+                path = Path(request.store)
+            stack.enter_context(store_lock(path))
+            st = _prepare_store(
+                path, task=name, grid=grid, config=request.config,
+                tile_shape=request.tile_shape, resume=request.resume,
+                overwrite=request.overwrite, declared=declared,
+            )
+            done = st.done_indices()
+            scan = _Active(request, name, grid, dict(request.config), declared, st,
+                           request.store is None, spec=st.outputs, n_done=len(done))
+            scan.todo = [st.tiling[i] for i in range(st.n_tiles) if i not in done]
+            log.info("scan %s into %s: %d tiles, %d done, %d to compute", name, path,
+                     st.n_tiles, len(done), len(scan.todo))
+            if request.progress is not None:
+                request.progress(scan.n_done, st.n_tiles)
+            active.append(scan)
+        if any(scan.todo for scan in active):
+            _compute(active, exe)
+        datasets = []
+        for scan in active:
+            dataset = scan.store.to_dataset()
+            if not scan.temporary:
+                scan.store.export_netcdf(dataset=dataset)
+            datasets.append(dataset)
+        return datasets
 
 
-def _compute(
-    task: Task,
-    name: str,
-    config: dict[str, Any],
-    grid: Grid,
-    store: ScanStore,
-    todo: list[Tile],
-    exe: Executor,
-    declared: dict[str, list[str]] | None,
-    progress: Progress | None,
-    n_done: int,
-) -> None:
+def _compute(active: list[_Active], exe: Executor) -> None:
     owned = not exe.started
     started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    status, computed, description = "failed", 0, exe.describe()
+    status, description = "failed", exe.describe()
+    # one queue: the tiles of the next scan start while the last tiles of this one still run
+    work = [Work(scan.request.task, scan.config, tile, k)
+            for k, scan in enumerate(active) for tile in scan.todo]
+    working = [scan for scan in active if scan.todo]
     try:
         exe.start()
         description = exe.describe()
-        spec = store.outputs
-        results = exe.run_tiles(task, config, todo)
+        results = exe.run_work(work)
         try:
-            for tile, result in results:
+            for item, result in results:
+                scan = active[item.tag]
+                tile = item.tile
                 arrays, new_spec = check_result(
-                    result, tile, spec, task=name, grid=grid, declared=declared
+                    result, tile, scan.spec, task=scan.name, grid=scan.grid,
+                    declared=scan.declared,
                 )
-                if spec is None:
+                if scan.spec is None:
                     # before the first tile file, so every tile file has a spec to be read with
-                    store.set_outputs(new_spec)
-                    spec = new_spec
-                store.write_tile(tile.index, arrays)
-                computed += 1
-                n_done += 1
-                log.debug("saved %s", tile.describe())
-                if progress is not None:
-                    progress(n_done, store.n_tiles)
+                    scan.store.set_outputs(new_spec)
+                    scan.spec = new_spec
+                scan.store.write_tile(tile.index, arrays)
+                scan.computed += 1
+                scan.n_done += 1
+                log.debug("saved %s of %s", tile.describe(), scan.store.path)
+                if scan.request.progress is not None:
+                    scan.request.progress(scan.n_done, scan.store.n_tiles)
         finally:
             results.close()  # cancels tiles not yet run
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
-        log.warning("scan interrupted: %d tiles saved in %s; resume with resume=True", n_done,
-                    store.path)
+        for scan in working:
+            log.warning("scan interrupted: %d of %d tiles saved in %s; resume with resume=True",
+                        scan.n_done, scan.store.n_tiles, scan.store.path)
         raise
     finally:
         wall = time.perf_counter() - t0
         if owned:
             exe.close(wait=status == "completed")
-        record = {"started": started_at, "executor": description, "tiles_computed": computed,
-                  "wall_time_s": round(wall, 6), "status": status}
-        try:
-            store.add_run(record)
-        except Exception:  # provenance is best effort; the tiles are already safe
-            log.warning("could not record the run in %s", store.path, exc_info=True)
-        log.info("scan %s: %s, %d tiles in %.3g s on %s", name, status, computed, wall,
-                 description)
+        for scan in working:
+            record = {"started": started_at, "executor": description,
+                      "tiles_computed": scan.computed, "wall_time_s": round(wall, 6),
+                      "status": status}
+            if len(working) > 1:
+                record["batch_of"] = len(working)  # the wall time is that of the whole batch
+            try:
+                scan.store.add_run(record)
+            except Exception:  # provenance is best effort; the tiles are already safe
+                log.warning("could not record the run in %s", scan.store.path, exc_info=True)
+            log.info("scan %s: %s, %d tiles in %.3g s on %s", scan.name, status, scan.computed,
+                     wall, description)

@@ -3,10 +3,12 @@
 Layout::
 
     STORE/
-      manifest.json      format, resolved config (canonical JSON data), its SHA-256 digest, grid
-                         axes, tile shape, task name, output specs, one record per run session
+      manifest.json      format, store id (a random UUID), resolved config (canonical JSON data),
+                         its SHA-256 digest, grid axes, tile shape, task name, output specs, one
+                         record per run session
       tiles/
-        t000000.npz      outputs of tile 0 (one array per output, shape tile.shape + trailing)
+        t000000.npz      outputs of tile 0 (one array per output, shape tile.shape + trailing),
+                         stamped with the store id, the config digest and the tile index
         t000007.npz      ... one file per *completed* tile
       result.nc          the assembled xarray.Dataset (netCDF4/HDF5 via h5netcdf), once complete
       .lock              advisory lock held by the writing process
@@ -17,6 +19,11 @@ Crash safety: every file is written to a temporary name in the same directory, f
 *is* the done-mask: :meth:`ScanStore.done_mask` lists the ``tiles`` directory. A process killed at
 any moment (Ctrl-C, SIGKILL, power loss) leaves at worst a stray ``.*.tmp`` file, which the next
 writer removes. The manifest is written before any tile and rewritten atomically.
+
+Identity: every tile file carries the store id, the config digest and its own tile index
+(:data:`STAMP_KEYS`). A tile file copied from another store of the same shape, or renamed within
+a store, is refused with a :class:`~cevns.errors.ScanError` naming the file, when the scan is
+resumed and whenever the tile is read.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import logging
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,12 +52,13 @@ from cevns.scan.tiles import Tiling
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ScanStore", "netcdf_engine", "open_scan", "store_lock"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "STAMP_KEYS", "ScanStore", "netcdf_engine", "open_scan", "store_lock"]
 
 log = logging.getLogger(__name__)
 
 FORMAT = "cevns-scan-store"
-FORMAT_VERSION = 1
+#: Version 2 added the store id and the identity stamp of every tile file.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 TILES = "tiles"
 RESULT = "result.nc"
@@ -58,6 +67,10 @@ LOCK = ".lock"
 DONE_VARIABLE = "scan_done"
 
 _TILE_FILE = re.compile(r"^t(\d+)\.npz$")
+
+#: Arrays stored in every tile file beside the outputs, recording who wrote it; reserved names
+#: (no task output may use them) that :meth:`ScanStore.read_tile` checks and strips.
+STAMP_KEYS = ("__cevns_store_id__", "__cevns_config_digest__", "__cevns_tile_index__")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -188,7 +201,8 @@ class ScanStore:
         if fmt != FORMAT or self.manifest.get("format_version") != FORMAT_VERSION:
             raise ScanError(
                 f"{manifest_path}: format {fmt!r} version {self.manifest.get('format_version')!r}"
-                f"; this cevns reads {FORMAT!r} version {FORMAT_VERSION}"
+                f"; this cevns reads {FORMAT!r} version {FORMAT_VERSION}. Recompute the scan "
+                "(overwrite=True, or run without --resume)"
             )
         self.grid = Grid.from_json(self.manifest["grid"])
         self.tiling = Tiling(self.grid, tuple(self.manifest["tile_shape"]))
@@ -230,6 +244,7 @@ class ScanStore:
             "format_version": FORMAT_VERSION,
             "cevns_version": cevns.__version__,
             "created": _now(),
+            "store_id": uuid.uuid4().hex,
             "config": json.loads(canonical_json(config)),
             "config_digest": config_digest(config),
             "grid": grid.to_json(),
@@ -245,10 +260,25 @@ class ScanStore:
 
     def clear(self) -> None:
         """Delete the manifest, the tiles and the result (the caller holds the lock)."""
+        self.discard(self.path)
+
+    @staticmethod
+    def discard(path: str | os.PathLike[str]) -> None:
+        """Delete the store at `path` (of any format version of this format; the caller holds
+        the lock). Refuses a directory whose manifest is not a cevns scan store's."""
+        root = Path(path)
+        try:
+            fmt = json.loads((root / MANIFEST).read_text()).get("format")
+        except (OSError, ValueError, AttributeError):
+            fmt = None
+        if fmt != FORMAT:
+            raise ScanError(f"{root} does not hold a {FORMAT!r} manifest; not deleting it")
         for name in (RESULT, MANIFEST):
-            (self.path / name).unlink(missing_ok=True)
-        shutil.rmtree(self.path / TILES, ignore_errors=True)
-        self.remove_temporaries()
+            (root / name).unlink(missing_ok=True)
+        shutil.rmtree(root / TILES, ignore_errors=True)
+        for p in root.iterdir():
+            if p.name.startswith(".") and p.name.endswith(".tmp"):
+                p.unlink(missing_ok=True)
 
     def remove_temporaries(self) -> None:
         """Delete temporary files left by an interrupted writer (the caller holds the lock)."""
@@ -260,6 +290,11 @@ class ScanStore:
                         p.unlink(missing_ok=True)
 
     # -- manifest -------------------------------------------------------------------------------
+
+    @property
+    def store_id(self) -> str:
+        """Random identifier of this store (a UUID4 in hex), stamped into every tile file."""
+        return self.manifest["store_id"]
 
     @property
     def config(self) -> dict[str, Any]:
@@ -349,24 +384,84 @@ class ScanStore:
         """Whether every tile is done."""
         return self.n_done == self.n_tiles
 
+    def _stamp(self, index: int) -> dict[str, NDArray[Any]]:
+        values = (self.store_id, self.digest, index)
+        return {key: np.asarray(value) for key, value in zip(STAMP_KEYS, values, strict=True)}
+
     def write_tile(self, index: int, arrays: Mapping[str, NDArray[Any]]) -> None:
-        """Write the outputs of tile `index` atomically (the caller holds the lock)."""
+        """Write the outputs of tile `index` atomically, stamped with the store's identity (the
+        caller holds the lock)."""
+        clash = set(arrays) & set(STAMP_KEYS)
+        if clash:
+            raise ScanError(f"output names {sorted(clash)} are reserved by the scan store")
         with _atomic_file(self._tile_path(index), sync_dir=False) as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays, **self._stamp(index))
+
+    def _check_stamp(self, path: Path, index: int, data: Any) -> None:
+        stamp = {key: data[key].item() if key in data.files else None for key in STAMP_KEYS}
+        expected = dict(zip(STAMP_KEYS, (self.store_id, self.digest, index), strict=True))
+        if stamp == expected:
+            return
+        store_id, digest, tile = stamp.values()
+        if store_id is None:
+            origin = "carries no store identity (written by another program or an older cevns)"
+        elif store_id != self.store_id:
+            origin = (f"belongs to another store (store id {store_id}, config digest "
+                      f"{str(digest)[:12]}; this store is {self.store_id}, digest "
+                      f"{self.digest[:12]})")
+        elif digest != self.digest:
+            origin = f"was written for another config (digest {str(digest)[:12]})"
+        else:
+            origin = f"holds tile {tile}, not tile {index} (renamed?)"
+        raise ScanError(
+            f"tile file {path} {origin}; refusing to mix it into this scan. Delete the file and "
+            "resume the scan to recompute that tile"
+        )
 
     def read_tile(self, index: int) -> dict[str, NDArray[Any]]:
-        """The outputs of a completed tile."""
+        """The outputs of a completed tile.
+
+        Raises
+        ------
+        ScanError
+            If the tile is not done, its file is unreadable, or the file was not written by this
+            store for this tile (a foreign or renamed tile file); the message names the file.
+        """
         path = self._tile_path(index)
         try:
             with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
+                self._check_stamp(path, index, data)
+                return {name: data[name] for name in data.files if name not in STAMP_KEYS}
         except FileNotFoundError:
             raise ScanError(f"tile {index} of {self.path} is not done (no {path.name})") from None
+        except ScanError:
+            raise
         except Exception as exc:
             raise ScanError(
                 f"tile file {path} is unreadable ({exc}); delete it and resume the scan to "
                 "recompute that tile"
             ) from exc
+
+    def verify_tiles(self) -> None:
+        """Check the identity stamp of every tile file (before a resume computes anything).
+
+        Raises
+        ------
+        ScanError
+            Naming the first tile file that is unreadable or not this store's.
+        """
+        for index in sorted(self.done_indices()):
+            path = self._tile_path(index)
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    self._check_stamp(path, index, data)
+            except ScanError:
+                raise
+            except Exception as exc:
+                raise ScanError(
+                    f"tile file {path} is unreadable ({exc}); delete it and resume the scan to "
+                    "recompute that tile"
+                ) from exc
 
     # -- assembly -------------------------------------------------------------------------------
 
