@@ -259,7 +259,9 @@ def test_every_sensitivity_item_writes_its_chi2_grid(quick_items):
     assert any(f.endswith(".csv") and "_profile_" in f for f in records["fig8"]["files"])
     assert any(f.endswith(".nc") for f in records["fig5"]["files"])
     grids = [f for f in records["fig7"]["files"] if f.endswith("_chi2.nc")]
-    assert len(grids) == 2  # one per variant
+    from cevns.analyses import shipped_analysis
+
+    assert len(grids) == len(shipped_analysis("fig7").variants) == 4  # one per variant: S, V, A, T
     with xr.open_dataset(out / "fig7" / grids[0], engine="h5netcdf") as ds:
         assert {"chi2_combined", "chi2_CsI"} <= set(ds.data_vars)
         assert ds["chi2_combined"].dims == ("mediator_mass_MeV", "coupling")
