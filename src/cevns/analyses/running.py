@@ -85,6 +85,33 @@ def ess_momentum_transfer_GeV(an: AnalysisBase) -> float:
     return num / den / GeV
 
 
+def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) -> list[Path]:
+    """The running curve, the measurements and the ESS projection (house style, one column)."""
+    from cevns.analyses.style import OKABE_ITO, place_legend, styled
+
+    q_ess, best, lo, hi = ess
+    colours = [c for k, c in OKABE_ITO.items() if k not in ("black", "vermillion", "yellow")]
+    with styled():
+        fig, axes = figure(width="single", aspect=0.85, legend_rows=0, left_in=0.62)
+        ax = axes[0, 0]
+        ax.plot(mu, curve, color="k", lw=1.2, label=r"SM, $\overline{\rm MS}$ one-loop running")
+        markers = "osD^vP"
+        for i, m in enumerate(meas):
+            ax.errorbar(m.q_GeV, m.value, yerr=m.error, fmt=markers[i % len(markers)], ms=3.5,
+                        capsize=1.5, lw=0.8, color=colours[i % len(colours)], label=m.name)
+        ax.errorbar(q_ess, best, yerr=[[best - lo], [hi - best]], fmt="*", ms=7, capsize=2,
+                    lw=0.9, color=OKABE_ITO["vermillion"],
+                    label=f"ESS projection ({years:g} yr, 1σ)")
+        ax.set_xscale("log")
+        ax.set_xlim(an.mu_min_GeV, an.mu_max_GeV * 1.5)
+        ax.set_xlabel(r"renormalisation scale $\mu$ [GeV]")
+        ax.set_ylabel(r"$\sin^2\theta_W(\mu)$ ($\overline{\rm MS}$)")
+        handles, labels = ax.get_legend_handles_labels()
+        place_legend(ax, handles, labels, outside="above", ncols=1)
+        return save_figure(fig, out, an.name, quick=options.quick, pdf=options.pdf,
+                           on_figure=options.on_figure)
+
+
 @register_kind("running", RunningAnalysis, "MS-bar running of sin²θ_W with measurements (Fig. 3)")
 def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Path]:
     from cevns.analyses.catalogue import shipped_analysis
@@ -111,22 +138,10 @@ def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Pat
     curve = sin2_theta_w_msbar(mu)
     meas = load_measurements()
 
-    fig, ax = figure(figsize=(6.4, 4.4))
-    ax.plot(mu, curve, color="k", lw=1.4, label=r"SM, $\overline{\rm MS}$ one-loop running")
-    markers = "osD^vP"
-    for i, m in enumerate(meas):
-        ax.errorbar(m.q_GeV, m.value, yerr=m.error, fmt=markers[i % len(markers)], ms=4,
-                    capsize=2, color=f"C{i}", label=m.name)
-    ax.errorbar(q_ess, best, yerr=[[best - lo], [hi - best]], fmt="*", ms=9, capsize=3,
-                color="crimson", label=f"ESS projection ({proj.source.build().run_years:g} yr, "
-                "combined, 1σ)")
-    ax.set_xscale("log")
-    ax.set_xlim(an.mu_min_GeV, an.mu_max_GeV * 1.5)
-    ax.set_xlabel(r"$\mu$ [GeV]")
-    ax.set_ylabel(r"$\sin^2\theta_W(\mu)$ ($\overline{\rm MS}$)")
-    ax.set_title(an.title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
-    files = save_figure(fig, out, an.name, quick=options.quick)
+    files: list[Path] = []
+    if not options.no_figures:
+        files += _plot_running(an, mu, curve, meas, (q_ess, best, lo, hi),
+                               proj.source.build().run_years, out, options)
 
     rows = [{"item": m.name, "Q_GeV": m.q_GeV, "sin2_theta_w": m.value, "error_minus": m.error,
              "error_plus": m.error, "running_at_Q": float(sin2_theta_w_msbar(min(m.q_GeV,

@@ -169,7 +169,8 @@ TITLE_IN = 0.17
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
                height: float | None = None, aspect: float = 0.72, legend_rows: int = 0,
-               titles: bool = False, right_in: float | None = None, **subplot_kw):
+               titles: bool = False, right_in: float | None = None, left_in: float | None = None,
+               bottom_in: float | None = None, **subplot_kw):
     """A figure and its axes array on an Agg canvas, without pyplot, with fixed margins.
 
     The margins are fixed in inches (:data:`MARGINS_IN`, :data:`GAPS_IN`) rather than computed
@@ -210,8 +211,9 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
     else:
         w = float(width)
     m = dict(MARGINS_IN)
-    if right_in is not None:
-        m["right"] = right_in
+    for side, value in (("right", right_in), ("left", left_in), ("bottom", bottom_in)):
+        if value is not None:  # wider tick labels (5-digit values, rotated category names)
+            m[side] = value
     title = TITLE_IN if titles else 0.0
     top = m["top"] + legend_rows * LEGEND_ROW_IN + title
     panel_w = (w - m["left"] - m["right"] - (ncols - 1) * GAPS_IN["w"]) / ncols

@@ -17,13 +17,12 @@ from pathlib import Path
 from cevns.experiment.catalogue import (
     PRESET_FILES,
     Catalogue,
-    PresetFile,
     resolve_catalogue,
 )
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
 
-__all__ = ["ESS_DETECTORS", "PRESET_FILES", "PresetFile", "detector_names", "get_detector",
+__all__ = ["ESS_DETECTORS", "PRESET_FILES", "detector_names", "get_detector",
            "get_source", "load_preset_file", "source_names"]
 
 #: The six ESS detectors in the paper's order (the *ordering* of the ESS tables and the default
