@@ -586,19 +586,9 @@ def _progress_display():
 
         yield plain
         return
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from cevns.progress import progress_display
 
-    bars = Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True)
-    tasks: dict[str, int] = {}
-
-    def update(label: str, done: int, total: int) -> None:
-        if label not in tasks:
-            tasks[label] = bars.add_task(escape(label), total=total)
-        bars.update(tasks[label], completed=done, total=total)
-
-    with bars:
+    with progress_display(console, mode="terminal") as update:  # the library's rich bars
         yield update
 
 
