@@ -577,8 +577,14 @@ def _write_index(out: Path, analyses: dict, records: dict, existing: dict, quick
 
 @contextmanager
 def _progress_display():
-    """Per-scan progress on stderr: rich progress bars in a terminal, plain lines otherwise."""
+    """Per-scan progress on stderr: rich progress bars in a terminal, plain lines in a log file,
+    nothing in CI (``CI`` set) — the rules of :mod:`cevns.progress`."""
+    from cevns.progress import _in_ci
+
     console = _stderr_console()
+    if _in_ci() and not console.is_terminal:
+        yield lambda label, done, total: None
+        return
     if not console.is_terminal:
         def plain(label: str, done: int, total: int) -> None:
             if done == total or done % max(1, total // 4) == 0:

@@ -230,8 +230,9 @@ spacing = "log"
 
 def _interrupt(args, sig, cwd):
     """Start ``cevns *args``, send ``sig`` once the first scan tile is saved; return the result."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}  # progress lines are silent in CI
     proc = subprocess.Popen([*CEVNS, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=cwd)
+                            stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
     lines = []
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
