@@ -265,6 +265,10 @@ def test_every_sensitivity_item_writes_its_chi2_grid(quick_items):
     with xr.open_dataset(out / "fig7" / grids[0], engine="h5netcdf") as ds:
         assert {"chi2_combined", "chi2_CsI"} <= set(ds.data_vars)
         assert ds["chi2_combined"].dims == ("mediator_mass_MeV", "coupling")
+        # CF attributes: units of the parameters and of χ², the confidence level of the curves
+        assert ds["mediator_mass_MeV"].attrs["units"] == "MeV"
+        assert ds["chi2_CsI"].attrs["units"] == "1" and "long_name" in ds["chi2_CsI"].attrs
+        assert abs(float(np.atleast_1d(ds.attrs["confidence_level"])[0]) - 0.9) < 1e-12
         # the combined χ² is the sum over detectors (independent nuisance parameters)
         total = sum(ds[f"chi2_{d}"] for d in ("CsI", "Xe", "Ge", "Si", "Ar", "C3F8"))
         np.testing.assert_allclose(ds["chi2_combined"], total, rtol=1e-10)

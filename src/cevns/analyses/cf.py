@@ -189,6 +189,24 @@ def exclusion_dataset(an, curves: list[tuple[str, str, object]], *,
     return ds
 
 
+def chi2_grids_dataset(an, axes, coords, chi2: dict, *, variant=None, levels: Sequence = ()):
+    """The χ² grids of every detector of one exclusion variant (variables ``chi2_<detector>``),
+    with CF attributes: the scanned parameters' units and long names, the confidence levels."""
+    import xarray as xr
+
+    dims = tuple(ax.parameter for ax in axes)
+    ds = xr.Dataset(
+        {f"chi2_{name}": (dims, np.asarray(v, dtype=float),
+                          {"units": "1", "long_name": f"profiled chi-squared, {name} (Asimov data)"})
+         for name, v in chi2.items()},
+        coords={d: (d, np.asarray(c, dtype=float), parameter_attrs(an, d, variant))
+                for d, c in zip(dims, coords, strict=True)})
+    ds.attrs.update(_common_attrs(an))
+    ds.attrs.update(level_attrs(levels, dof_default=2))
+    ds.attrs.update(variant=variant.label if variant is not None else "", quantity="chi2")
+    return ds
+
+
 def write_dataset(ds, path: Path) -> Path:
     """Write a Dataset as netCDF4 (h5netcdf), turning OS errors into OutputError."""
     with os_errors(path):

@@ -25,7 +25,13 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
-from cevns.analyses.cf import exclusion_dataset, profile_dataset, write_dataset, write_scan_netcdf
+from cevns.analyses.cf import (
+    chi2_grids_dataset,
+    exclusion_dataset,
+    profile_dataset,
+    write_dataset,
+    write_scan_netcdf,
+)
 from cevns.analyses.checks import check_axis_size, check_sensitivity
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
@@ -521,19 +527,6 @@ def _save(fig, out: Path, stem: str, options: RunOptions) -> list[Path]:
                        on_figure=options.on_figure)
 
 
-def _write_grid(path: Path, axes: list[AxisSpec], coords: list[np.ndarray],
-                chi2: dict[str, np.ndarray], attrs: dict) -> Path:
-    """All χ² grids of one figure (one variable per detector) as one netCDF file."""
-    import xarray as xr
-
-    dims = tuple(ax.parameter for ax in axes)
-    ds = xr.Dataset({f"chi2_{name}": (dims, np.asarray(v, dtype=float)) for name, v in chi2.items()},
-                    coords=dict(zip(dims, coords, strict=True)),
-                    attrs={k: str(v) for k, v in attrs.items()})
-    ds.to_netcdf(path, engine="h5netcdf")
-    return path
-
-
 @register_kind("profile", ProfileAnalysis, "Δχ² profile along one parameter, with intervals")
 def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Path]:
     x = an.scan.grid(options.quick)
@@ -778,8 +771,9 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                         per_variant=refined)
         chi2 = _ordered(an, raw)
         tag = f"_v{v_index}" if an.variants else ""
-        files.append(_write_grid(out / f"{an.name}{tag}_chi2.nc", an_v.axes(), [xv, y], chi2,
-                                 {"variant": variant.label, "level": level, "quantity": "chi2"}))
+        files.append(write_dataset(  # CF attributes (analyses/cf.py)
+            chi2_grids_dataset(an_v, an_v.axes(), [xv, y], chi2, variant=variant,
+                               levels=[an.level]), out / f"{an.name}{tag}_chi2.nc"))
         for name, values in chi2.items():
             if name != "combined" and not an.per_detector and len(chi2) > 1:
                 continue
