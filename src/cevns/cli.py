@@ -769,6 +769,10 @@ def reproduce(
             print(f"{n:10s} {a.paper:28s} {a.title}")
         return
     spec = _executor_spec(executor, workers, scheduler, resume, force)
+    if hepdata is not None:  # refuse before computing anything
+        from cevns.analyses.hepdata import require_hepdata
+
+        require_hepdata()
     selected = list(dict.fromkeys(only or names))
     for n in selected:
         if n not in names:

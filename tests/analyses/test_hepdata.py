@@ -176,3 +176,26 @@ def test_whole_paper_quick(tmp_path):
     sub = write_hepdata(out, tmp_path / "hepdata")
     assert sub.items == item_names()
     validate_submission(sub.directory)
+
+
+def test_missing_hepdata_extra_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    """`cevns reproduce --hepdata` without the extra: exit 2 naming the extra, nothing written."""
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from cevns.analyses.hepdata import require_hepdata
+    from cevns.cli import app
+    from cevns.errors import MissingDependencyError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "hepdata_lib" else real(name, *a))
+    with pytest.raises(MissingDependencyError, match=r"pip install 'cevns\[hepdata\]'"):
+        require_hepdata()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["reproduce", "--only", "events", "--out", str(out),
+                                      "--hepdata", str(tmp_path / "hd")])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, MissingDependencyError)
+    assert not out.exists()

@@ -62,6 +62,18 @@ class HEPDataOutput:
                 f"{self.directory}{arch})")
 
 
+def require_hepdata() -> None:
+    """Raise :class:`MissingDependencyError` now if the ``hepdata`` extra is not installed (so
+    that ``cevns reproduce --hepdata`` refuses before computing anything)."""
+    from importlib.util import find_spec
+
+    for module, package in (("hepdata_lib", "hepdata-lib"),
+                            ("hepdata_validator", "hepdata-validator")):
+        if find_spec(module) is None:
+            raise MissingDependencyError(
+                f"HEPData output needs {package}: pip install 'cevns[hepdata]'")
+
+
 def _lib():
     import warnings
 
