@@ -117,13 +117,21 @@ def texts_outside_figure(fig, pad: float = 0.5, *, renderer=None) -> list[str]:
 
 
 def missing_axis_labels(fig) -> list[str]:
-    """Problems: axes without x or y label, or a physical label without ``[unit]``."""
+    """Problems: axes without x or y label, or a physical label without ``[unit]`` (an axis of
+    named categories — tick labels set explicitly — needs a label but no unit)."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter
+
     problems = []
     for i, ax in enumerate(_visible_axes(fig)):
         for which, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            axis = ax.xaxis if which == "x" else ax.yaxis
+            # set_ticks(positions, labels) leaves a fixed locator with a fixed/function formatter
+            categorical = (isinstance(axis.get_major_locator(), FixedLocator)
+                           and isinstance(axis.get_major_formatter(),
+                                          (FixedFormatter, FuncFormatter)))
             if not label.strip():
                 problems.append(f"axes {i}: no {which} label")
-            elif "[" not in label and not DIMENSIONLESS.search(label):
+            elif "[" not in label and not DIMENSIONLESS.search(label) and not categorical:
                 problems.append(f"axes {i}: {which} label {label!r} has no unit")
     return problems
 
