@@ -427,20 +427,7 @@ class ScanStore:
             If the tile is not done, its file is unreadable, or the file was not written by this
             store for this tile (a foreign or renamed tile file); the message names the file.
         """
-        path = self._tile_path(index)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                self._check_stamp(path, index, data)
-                return {name: data[name] for name in data.files if name not in STAMP_KEYS}
-        except FileNotFoundError:
-            raise ScanError(f"tile {index} of {self.path} is not done (no {path.name})") from None
-        except ScanError:
-            raise
-        except Exception as exc:
-            raise ScanError(
-                f"tile file {path} is unreadable ({exc}); delete it and resume the scan to "
-                "recompute that tile"
-            ) from exc
+        return self._open_tile(index, read=True)
 
     def verify_tiles(self) -> None:
         """Check the identity stamp of every tile file (before a resume computes anything).
@@ -451,17 +438,26 @@ class ScanStore:
             Naming the first tile file that is unreadable or not this store's.
         """
         for index in sorted(self.done_indices()):
-            path = self._tile_path(index)
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    self._check_stamp(path, index, data)
-            except ScanError:
-                raise
-            except Exception as exc:
-                raise ScanError(
-                    f"tile file {path} is unreadable ({exc}); delete it and resume the scan to "
-                    "recompute that tile"
-                ) from exc
+            self._open_tile(index, read=False)
+
+    def _open_tile(self, index: int, *, read: bool) -> dict[str, NDArray[Any]]:
+        """Open tile ``index``, check its identity stamp; return its outputs if ``read``."""
+        path = self._tile_path(index)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                self._check_stamp(path, index, data)
+                if not read:
+                    return {}
+                return {name: data[name] for name in data.files if name not in STAMP_KEYS}
+        except FileNotFoundError:
+            raise ScanError(f"tile {index} of {self.path} is not done (no {path.name})") from None
+        except ScanError:
+            raise
+        except Exception as exc:
+            raise ScanError(
+                f"tile file {path} is unreadable ({exc}); delete it and resume the scan to "
+                "recompute that tile"
+            ) from exc
 
     # -- assembly -------------------------------------------------------------------------------
 
