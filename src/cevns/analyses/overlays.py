@@ -1,0 +1,133 @@
+"""Overlays: curves from other experiments drawn over an item's figure, by name.
+
+An exclusion item may ask for overlays in its analysis file::
+
+    overlays = ["coherent"]
+
+Each name is looked up in a registry of *overlay functions*. An overlay function receives an
+:class:`OverlayRequest` (the parsed analysis, the variant drawn in the panel, the item's x and y
+grids, and whether the run is a quick preview) and returns a list of :class:`Overlay` s, each
+either a Δχ² grid on the item's own (x, y) grid — drawn as the contour at the item's level — or
+an explicit polyline in the item's axis units. Every overlay carries a legend label and a
+one-line ``source`` that says where it comes from (printed in the item's notes), so that a curve
+computed by this package is never mistaken for a published one.
+
+Built-in overlays live in modules listed in :data:`BUILTIN_MODULES`, imported on first lookup;
+a plug-in adds one with :func:`register_overlay` (or an entry point of the group
+``cevns.overlays`` whose object is the function; the entry-point name is the overlay's name).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cevns.errors import ConfigError
+
+__all__ = [
+    "BUILTIN_MODULES",
+    "OVERLAY_GROUP",
+    "Overlay",
+    "OverlayRequest",
+    "get_overlay",
+    "overlay_names",
+    "register_overlay",
+]
+
+#: Entry-point group through which installed packages add overlays.
+OVERLAY_GROUP = "cevns.overlays"
+
+#: Modules of cevns that register built-in overlays when imported.
+BUILTIN_MODULES: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OverlayRequest:
+    """What an overlay function is asked for: one panel of one item."""
+
+    analysis: Any                      #: the parsed analysis (an ExclusionAnalysis)
+    variant: Any | None                #: the variant drawn in the panel, or None
+    x: NDArray[np.float64]             #: the item's x grid, in the item's x-axis units
+    y: NDArray[np.float64]             #: the item's y grid, in the item's y-axis units
+    quick: bool = False                #: a quick preview: the overlay may use a coarser grid
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One curve drawn over an item's figure.
+
+    Either ``delta_chi2`` (shape ``(len(x), len(y))``, drawn as the contour at the item's
+    level) or, when it is None, the polyline ``(x, y)`` drawn as it is.
+    """
+
+    label: str                         #: legend text (mathtext allowed)
+    source: str                        #: one line: what was computed or published, and by whom
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    delta_chi2: NDArray[np.float64] | None = None
+    style: dict[str, Any] = field(default_factory=dict)   #: matplotlib line keywords
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.x, dtype=float)
+        y = np.asarray(self.y, dtype=float)
+        if self.delta_chi2 is not None:
+            d = np.asarray(self.delta_chi2, dtype=float)
+            if d.shape != (x.size, y.size):
+                raise ConfigError(f"overlay {self.label!r}: Δχ² grid of shape {d.shape} does "
+                                  f"not match its axes ({x.size}, {y.size})")
+        elif x.shape != y.shape:
+            raise ConfigError(f"overlay {self.label!r}: polyline x and y differ in shape "
+                              f"({x.shape} vs {y.shape})")
+
+
+OverlayFunction = Callable[[OverlayRequest], list[Overlay]]
+
+_REGISTRY: dict[str, OverlayFunction] = {}
+_LOADED = False
+
+
+def register_overlay(name: str, function: OverlayFunction) -> OverlayFunction:
+    """Register ``function`` under ``name``; a second registration of a name is an error."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"an overlay name must be a non-empty string, got {name!r}")
+    if name in _REGISTRY and _REGISTRY[name] is not function:
+        raise ConfigError(f"an overlay named {name!r} is already registered")
+    _REGISTRY[name] = function
+    return function
+
+
+def _load() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    from cevns.plugins import load_group
+
+    for name, obj, where in load_group(OVERLAY_GROUP):
+        if not callable(obj):
+            raise ConfigError(f"{where} is not callable")
+        if name not in _REGISTRY:
+            register_overlay(name, obj)
+    _LOADED = True
+
+
+def overlay_names() -> list[str]:
+    """Every registered overlay name, sorted."""
+    _load()
+    return sorted(_REGISTRY)
+
+
+def get_overlay(name: str) -> OverlayFunction:
+    """The overlay function registered as ``name``; an unknown name is a :class:`ConfigError`."""
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ConfigError(f"unknown overlay {name!r}; registered overlays: {known}") from None
