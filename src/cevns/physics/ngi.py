@@ -62,6 +62,16 @@ SM terms first, so the full model is ``basis.coefficients(g, sin2w) · basis.ter
 with P = g^ν g^q from :func:`coupling_product`. The vector terms are
 ``ngi_vector_Z = K_V Z F_p V``, ``ngi_vector_N = K_V N F_n V``, ``ngi_vector = K_V V²`` with
 V = Q̂_V(q)/(√2 G_F D) and K_V the SM vector prefactor (G_F² m_A/π)(1 − m_A T/(2E²) − T/E)(ħc)².
+
+One definition
+--------------
+The formulas (10a)–(10d) are written once, in :func:`ngi_basis_terms`; the coefficients once, in
+:func:`ngi_basis_coefficients`. The one-coupling functions (:func:`scalar_cross_section`,
+:func:`vector_cross_section`, :func:`axial_cross_section`, :func:`tensor_cross_section`,
+:func:`ngi_differential_cross_section`) are the contraction Σ_j c_j b_j of the two, the same that
+the rate engine performs after integrating each b_j. An independent re-derivation (in plain MeV,
+from Lindner, Rodejohann & Xu, JHEP 03 (2017) 097, arXiv:1612.04150, and the paper's Eqs. (10)–(11))
+lives in the test suite and checks the contraction to 1e-10 (``tests/physics/test_ngi.py``).
 """
 
 from __future__ import annotations
@@ -105,6 +115,15 @@ NGI_TERMS: dict[str, tuple[str, ...]] = {
     "vector": ("ngi_vector_Z", "ngi_vector_N", "ngi_vector"),
     "axial": ("ngi_axial",),
     "tensor": ("ngi_tensor",),
+}
+
+#: Power k of the propagator 1/D, D = 2 m_A T + m_X² (or m_X² in the contact limit), in each NGI
+#: basis term: the interference terms of the vector go as 1/D, the squared terms as 1/D². The SM
+#: terms (power 0) do not depend on the mediator. Consumers that re-weight a term computed at one
+#: mediator mass to another (``cevns.scenarios.builtin.NGI``) read the powers from here.
+NGI_PROPAGATOR_POWER: dict[str, int] = {
+    "ngi_scalar": 2, "ngi_vector_Z": 1, "ngi_vector_N": 1, "ngi_vector": 2, "ngi_axial": 2,
+    "ngi_tensor": 2,
 }
 
 
@@ -283,248 +302,6 @@ def _isoscalar_spin_structure(nucleus: Nucleus, q, spin_structure: SpinStructure
     )
 
 
-# --- direct cross sections ----------------------------------------------------------------------
-
-
-def scalar_cross_section(
-    nucleus: Nucleus,
-    neutrino_energy: ArrayLike,
-    recoil_energy: ArrayLike,
-    coupling: ArrayLike,
-    mediator_mass: float,
-    *,
-    contact: bool = False,
-    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
-    proton_radius: float | None = None,
-    neutron_radius: float | None = None,
-) -> NDArray[np.float64]:
-    """Scalar-mediator dσ_S/dT (paper Eq. 10a), pure BSM: add it to the SM (no interference).
-
-    dσ_S/dT = (g^ν g^q)² Q̂_S(q)² m_A² T / (4π E² (2 m_A T + m_S²)²).
-
-    Parameters
-    ----------
-    nucleus : Nucleus
-        Target.
-    neutrino_energy, recoil_energy : array_like
-        E and T (internal energy units), broadcast together.
-    coupling : array_like
-        g = √(g^ν g^q) ≥ 0, broadcast with E and T.
-    mediator_mass : float
-        m_S ≥ 0 (internal energy units); see the module docstring for m_S = 0 and ``contact``.
-    contact : bool
-        Heavy-mediator limit: drop 2 m_A T in the propagator.
-    hadronic : HadronicInputs
-        f_Tq^N and quark masses.
-    proton_radius, neutron_radius : float or None
-        rms radii of the Helm form factors F_p, F_n; ``None`` = default Helm radius.
-
-    Returns
-    -------
-    ndarray
-        dσ/dT in internal units (area/energy), zero outside 0 ≤ T ≤ T_max(E).
-    """
-    g = _check_coupling(coupling)
-    e, t, allowed = _kinematics(nucleus, neutrino_energy, recoil_energy)
-    ma = nucleus.mass
-    d = _safe_denominator(t, allowed, ma, mediator_mass, contact)
-    fp, fn = _form_factors(nucleus, momentum_transfer(t, ma), proton_radius, neutron_radius)
-    charge = nucleus.Z * hadronic.scalar_charge_proton * fp
-    charge = charge + nucleus.N * hadronic.scalar_charge_neutron * fn
-    xs = g**4 * charge**2 * ma**2 * t / (4.0 * math.pi * e**2 * d**2) * HBARC**2
-    return np.where(allowed, xs, 0.0)
-
-
-def vector_cross_section(
-    nucleus: Nucleus,
-    neutrino_energy: ArrayLike,
-    recoil_energy: ArrayLike,
-    coupling: ArrayLike,
-    mediator_mass: float,
-    *,
-    contact: bool = False,
-    vector_charge: VectorCharge = "universal",
-    coupling_sign: int = 1,
-    sin2_theta_w: ArrayLike = SIN2_THETA_W,
-    proton_radius: float | None = None,
-    neutron_radius: float | None = None,
-    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
-) -> NDArray[np.float64]:
-    """SM + vector mediator with interference, dσ_{SM+V}/dT (paper Eq. 10b), SM axial included.
-
-    (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) [Q_V(q) + g^ν g^q Q̂_V(q)/(√2 G_F (2 m_A T + m_V²))]²
-    + SM axial term, with Q_V = g_V^p Z F_p + g_V^n N F_n and Q̂_V = 3(Z F_p + N F_n).
-
-    Parameters
-    ----------
-    nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact
-        As :func:`scalar_cross_section`.
-    vector_charge : {"universal", "B-L"}
-        Quark couplings; see :func:`coupling_product`.
-    coupling_sign : {+1, -1}
-        Sign of g^ν g^q for universal couplings (+1: destructive interference).
-    sin2_theta_w : array_like
-        Weak mixing angle of the SM part, broadcast with the other arrays.
-    proton_radius, neutron_radius : float or None
-        rms radii of F_p and F_n (``None`` = default Helm radius).
-    spin_structure : SpinStructure
-        For the SM axial term.
-
-    Returns
-    -------
-    ndarray
-        Total dσ/dT (SM + V) in internal units, zero outside 0 ≤ T ≤ T_max(E).
-    """
-    product = coupling_product(
-        coupling, "vector", vector_charge=vector_charge, coupling_sign=coupling_sign
-    )
-    e, t, allowed = _kinematics(nucleus, neutrino_energy, recoil_energy)
-    ma = nucleus.mass
-    d = _safe_denominator(t, allowed, ma, mediator_mass, contact)
-    fp, fn = _form_factors(nucleus, momentum_transfer(t, ma), proton_radius, neutron_radius)
-    z, n = nucleus.Z, nucleus.N
-    sm_charge = proton_vector_coupling(sin2_theta_w) * z * fp + G_V_NEUTRON * n * fn
-    new_charge = product * 3.0 * (z * fp + n * fn) / (math.sqrt(2.0) * G_FERMI * d)
-    kv = G_FERMI**2 * ma / math.pi * vector_kinematic_factor(e, t, ma) * HBARC**2
-    vector_part = np.where(allowed, kv * (sm_charge + new_charge) ** 2, 0.0)
-    axial_part = sm_basis_terms(
-        nucleus, neutrino_energy, recoil_energy, proton_radius=proton_radius,
-        neutron_radius=neutron_radius, spin_structure=spin_structure,
-    )[3]
-    return vector_part + axial_part
-
-
-def axial_cross_section(
-    nucleus: Nucleus,
-    neutrino_energy: ArrayLike,
-    recoil_energy: ArrayLike,
-    coupling: ArrayLike,
-    mediator_mass: float,
-    *,
-    contact: bool = False,
-    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
-    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
-) -> NDArray[np.float64]:
-    """Axial-vector-mediator dσ_A/dT (paper Eq. 10c), pure BSM; zero for J = 0.
-
-    dσ_A/dT = (g^ν)² m_A S_A^T(q)(1 + m_A T/(2E²) − T/E) / ((2J+1)(2 m_A T + m_A'²)²),
-    S_A^T = a₀² S₀₀^T, a₀ = 2 g^q (Δu + Δd). No interference with the (isovector) SM axial term.
-
-    Parameters
-    ----------
-    nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact, hadronic
-        As :func:`scalar_cross_section`.
-    spin_structure : SpinStructure
-        Source of S₀₀^T(q) (default: Helm-scaled, docs/physics.md#sm-cevns [A]).
-
-    Returns
-    -------
-    ndarray
-        dσ/dT in internal units, zero outside 0 ≤ T ≤ T_max(E) and for spin-zero nuclei.
-    """
-    g = _check_coupling(coupling)
-    e, t, allowed = _kinematics(nucleus, neutrino_energy, recoil_energy)
-    ma = nucleus.mass
-    d = _safe_denominator(t, allowed, ma, mediator_mass, contact)
-    spin = _isoscalar_spin_structure(nucleus, momentum_transfer(t, ma), spin_structure)
-    if spin is None:
-        return np.zeros(np.broadcast_shapes(g.shape, e.shape))
-    a0 = axial_isoscalar_coupling(hadronic)
-    kin = np.maximum(axial_kinematic_factor(e, t, ma), 0.0)
-    xs = g**4 * a0**2 * ma * spin[0] * kin / ((2.0 * nucleus.spin + 1.0) * d**2) * HBARC**2
-    return np.where(allowed, xs, 0.0)
-
-
-def tensor_cross_section(
-    nucleus: Nucleus,
-    neutrino_energy: ArrayLike,
-    recoil_energy: ArrayLike,
-    coupling: ArrayLike,
-    mediator_mass: float,
-    *,
-    contact: bool = False,
-    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
-    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
-) -> NDArray[np.float64]:
-    """Tensor-mediator dσ_T/dT (paper Eq. 10d; docs/physics.md#ngi), pure BSM; zero for J = 0.
-
-    dσ_T/dT = 4 C_T² m_A/(2J+1) [S_T^T(q)(1 − T/E − m_A T/(2E²)) + 2 S_T^L(q)(1 − T/E)],
-    C_T = g^ν/(2 m_A T + m_T²), S_T^{T,L} = a₀² S₀₀^{T,L}, a₀ = 2 g^q (δu + δd).
-
-    Parameters
-    ----------
-    nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact, hadronic
-        As :func:`scalar_cross_section`.
-    spin_structure : SpinStructure
-        Source of S₀₀^T(q) and S₀₀^L(q).
-
-    Returns
-    -------
-    ndarray
-        dσ/dT in internal units, zero outside 0 ≤ T ≤ T_max(E) and for spin-zero nuclei.
-    """
-    g = _check_coupling(coupling)
-    e, t, allowed = _kinematics(nucleus, neutrino_energy, recoil_energy)
-    ma = nucleus.mass
-    d = _safe_denominator(t, allowed, ma, mediator_mass, contact)
-    spin = _isoscalar_spin_structure(nucleus, momentum_transfer(t, ma), spin_structure)
-    if spin is None:
-        return np.zeros(np.broadcast_shapes(g.shape, e.shape))
-    a0 = tensor_isoscalar_coupling(hadronic)
-    response = spin[0] * vector_kinematic_factor(e, t, ma) + 2.0 * spin[1] * (1.0 - t / e)
-    xs = 4.0 * g**4 * a0**2 * ma * response / ((2.0 * nucleus.spin + 1.0) * d**2) * HBARC**2
-    return np.where(allowed, xs, 0.0)
-
-
-def ngi_differential_cross_section(
-    interaction: Interaction,
-    nucleus: Nucleus,
-    neutrino_energy: ArrayLike,
-    recoil_energy: ArrayLike,
-    coupling: ArrayLike,
-    mediator_mass: float,
-    *,
-    contact: bool = False,
-    sin2_theta_w: ArrayLike = SIN2_THETA_W,
-    vector_charge: VectorCharge = "universal",
-    coupling_sign: int = 1,
-    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
-    proton_radius: float | None = None,
-    neutron_radius: float | None = None,
-    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
-) -> NDArray[np.float64]:
-    """Total dσ/dT = SM + NGI for one interaction (the quantity a detector sees).
-
-    Scalar, axial and tensor are added incoherently to the SM; the vector case is Eq. (10b).
-    Arguments as the per-interaction functions; unused ones are ignored.
-    """
-    _check_interaction(interaction)
-    if interaction == "vector":
-        return vector_cross_section(
-            nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact=contact,
-            vector_charge=vector_charge, coupling_sign=coupling_sign, sin2_theta_w=sin2_theta_w,
-            proton_radius=proton_radius, neutron_radius=neutron_radius,
-            spin_structure=spin_structure,
-        )
-    sm_terms = sm_basis_terms(
-        nucleus, neutrino_energy, recoil_energy, proton_radius=proton_radius,
-        neutron_radius=neutron_radius, spin_structure=spin_structure,
-    )
-    sm = _contract(sm_basis_coefficients(sin2_theta_w), sm_terms)
-    if interaction == "scalar":
-        new = scalar_cross_section(
-            nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact=contact,
-            hadronic=hadronic, proton_radius=proton_radius, neutron_radius=neutron_radius,
-        )
-    else:
-        func = axial_cross_section if interaction == "axial" else tensor_cross_section
-        new = func(
-            nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact=contact,
-            hadronic=hadronic, spin_structure=spin_structure,
-        )
-    return sm + new
-
-
 # --- basis decomposition ------------------------------------------------------------------------
 
 
@@ -623,6 +400,233 @@ def ngi_basis_coefficients(
     return np.concatenate([sm, new])
 
 
+def _model_terms(
+    interaction: Interaction,
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    mediator_mass: float,
+    *,
+    contact: bool,
+    hadronic: HadronicInputs,
+    proton_radius: float | None,
+    neutron_radius: float | None,
+    spin_structure: SpinStructure,
+) -> NDArray[np.float64]:
+    """``SM_BASIS + NGI_TERMS[interaction]`` terms stacked on axis 0 (the full model's basis)."""
+    _check_interaction(interaction)
+    sm = sm_basis_terms(
+        nucleus, neutrino_energy, recoil_energy, proton_radius=proton_radius,
+        neutron_radius=neutron_radius, spin_structure=spin_structure,
+    )
+    new = ngi_basis_terms(
+        interaction, nucleus, neutrino_energy, recoil_energy, mediator_mass, contact=contact,
+        hadronic=hadronic, proton_radius=proton_radius, neutron_radius=neutron_radius,
+        spin_structure=spin_structure,
+    )
+    return np.concatenate([sm, new])
+
+
+# --- direct cross sections: coefficients × basis terms ------------------------------------------
+#
+# Each function below is Σ_j c_j b_j with the terms of :func:`ngi_basis_terms` (the one place where
+# the NGI formulas are written) and the coefficients of :func:`ngi_basis_coefficients`; they are
+# conveniences for one coupling, not a second implementation.
+
+
+def scalar_cross_section(
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    coupling: ArrayLike,
+    mediator_mass: float,
+    *,
+    contact: bool = False,
+    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
+    proton_radius: float | None = None,
+    neutron_radius: float | None = None,
+) -> NDArray[np.float64]:
+    """Scalar-mediator dσ_S/dT (paper Eq. 10a), pure BSM: add it to the SM (no interference).
+
+    dσ_S/dT = (g^ν g^q)² Q̂_S(q)² m_A² T / (4π E² (2 m_A T + m_S²)²).
+
+    Parameters
+    ----------
+    nucleus : Nucleus
+        Target.
+    neutrino_energy, recoil_energy : array_like
+        E and T (internal energy units), broadcast together.
+    coupling : array_like
+        g = √(g^ν g^q) ≥ 0, broadcast with E and T.
+    mediator_mass : float
+        m_S ≥ 0 (internal energy units); see the module docstring for m_S = 0 and ``contact``.
+    contact : bool
+        Heavy-mediator limit: drop 2 m_A T in the propagator.
+    hadronic : HadronicInputs
+        f_Tq^N and quark masses.
+    proton_radius, neutron_radius : float or None
+        rms radii of the Helm form factors F_p, F_n; ``None`` = default Helm radius.
+
+    Returns
+    -------
+    ndarray
+        dσ/dT in internal units (area/energy), zero outside 0 ≤ T ≤ T_max(E).
+    """
+    product = coupling_product(coupling, "scalar")
+    term = ngi_basis_terms("scalar", nucleus, neutrino_energy, recoil_energy, mediator_mass,
+                           contact=contact, hadronic=hadronic, proton_radius=proton_radius,
+                           neutron_radius=neutron_radius)
+    return _contract((product * product)[np.newaxis], term)
+
+
+def vector_cross_section(
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    coupling: ArrayLike,
+    mediator_mass: float,
+    *,
+    contact: bool = False,
+    vector_charge: VectorCharge = "universal",
+    coupling_sign: int = 1,
+    sin2_theta_w: ArrayLike = SIN2_THETA_W,
+    proton_radius: float | None = None,
+    neutron_radius: float | None = None,
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
+) -> NDArray[np.float64]:
+    """SM + vector mediator with interference, dσ_{SM+V}/dT (paper Eq. 10b), SM axial included.
+
+    (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) [Q_V(q) + g^ν g^q Q̂_V(q)/(√2 G_F (2 m_A T + m_V²))]²
+    + SM axial term, with Q_V = g_V^p Z F_p + g_V^n N F_n and Q̂_V = 3(Z F_p + N F_n).
+
+    Parameters
+    ----------
+    nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact
+        As :func:`scalar_cross_section`.
+    vector_charge : {"universal", "B-L"}
+        Quark couplings; see :func:`coupling_product`.
+    coupling_sign : {+1, -1}
+        Sign of g^ν g^q for universal couplings (+1: destructive interference).
+    sin2_theta_w : array_like
+        Weak mixing angle of the SM part, broadcast with the other arrays.
+    proton_radius, neutron_radius : float or None
+        rms radii of F_p and F_n (``None`` = default Helm radius).
+    spin_structure : SpinStructure
+        For the SM axial term.
+
+    Returns
+    -------
+    ndarray
+        Total dσ/dT (SM + V) in internal units, zero outside 0 ≤ T ≤ T_max(E).
+    """
+    coefficients = ngi_basis_coefficients(
+        "vector", coupling, sin2_theta_w, vector_charge=vector_charge, coupling_sign=coupling_sign)
+    terms = _model_terms("vector", nucleus, neutrino_energy, recoil_energy, mediator_mass,
+                         contact=contact, hadronic=DEFAULT_HADRONIC_INPUTS,
+                         proton_radius=proton_radius, neutron_radius=neutron_radius,
+                         spin_structure=spin_structure)
+    return _contract(coefficients, terms)
+
+
+def axial_cross_section(
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    coupling: ArrayLike,
+    mediator_mass: float,
+    *,
+    contact: bool = False,
+    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
+) -> NDArray[np.float64]:
+    """Axial-vector-mediator dσ_A/dT (paper Eq. 10c), pure BSM; zero for J = 0.
+
+    dσ_A/dT = (g^ν)² m_A S_A^T(q)(1 + m_A T/(2E²) − T/E) / ((2J+1)(2 m_A T + m_A'²)²),
+    S_A^T = a₀² S₀₀^T, a₀ = 2 g^q (Δu + Δd). No interference with the (isovector) SM axial term.
+
+    Parameters
+    ----------
+    nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact, hadronic
+        As :func:`scalar_cross_section`.
+    spin_structure : SpinStructure
+        Source of S₀₀^T(q) (default: Helm-scaled, docs/physics.md#sm-cevns [A]).
+
+    Returns
+    -------
+    ndarray
+        dσ/dT in internal units, zero outside 0 ≤ T ≤ T_max(E) and for spin-zero nuclei.
+    """
+    product = coupling_product(coupling, "axial")
+    term = ngi_basis_terms("axial", nucleus, neutrino_energy, recoil_energy, mediator_mass,
+                           contact=contact, hadronic=hadronic, spin_structure=spin_structure)
+    return _contract((product * product)[np.newaxis], term)
+
+
+def tensor_cross_section(
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    coupling: ArrayLike,
+    mediator_mass: float,
+    *,
+    contact: bool = False,
+    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
+) -> NDArray[np.float64]:
+    """Tensor-mediator dσ_T/dT (paper Eq. 10d; docs/physics.md#ngi), pure BSM; zero for J = 0.
+
+    dσ_T/dT = 4 C_T² m_A/(2J+1) [S_T^T(q)(1 − T/E − m_A T/(2E²)) + 2 S_T^L(q)(1 − T/E)],
+    C_T = g^ν/(2 m_A T + m_T²), S_T^{T,L} = a₀² S₀₀^{T,L}, a₀ = 2 g^q (δu + δd).
+
+    Parameters
+    ----------
+    nucleus, neutrino_energy, recoil_energy, coupling, mediator_mass, contact, hadronic
+        As :func:`scalar_cross_section`.
+    spin_structure : SpinStructure
+        Source of S₀₀^T(q) and S₀₀^L(q).
+
+    Returns
+    -------
+    ndarray
+        dσ/dT in internal units, zero outside 0 ≤ T ≤ T_max(E) and for spin-zero nuclei.
+    """
+    product = coupling_product(coupling, "tensor")
+    term = ngi_basis_terms("tensor", nucleus, neutrino_energy, recoil_energy, mediator_mass,
+                           contact=contact, hadronic=hadronic, spin_structure=spin_structure)
+    return _contract((product * product)[np.newaxis], term)
+
+
+def ngi_differential_cross_section(
+    interaction: Interaction,
+    nucleus: Nucleus,
+    neutrino_energy: ArrayLike,
+    recoil_energy: ArrayLike,
+    coupling: ArrayLike,
+    mediator_mass: float,
+    *,
+    contact: bool = False,
+    sin2_theta_w: ArrayLike = SIN2_THETA_W,
+    vector_charge: VectorCharge = "universal",
+    coupling_sign: int = 1,
+    hadronic: HadronicInputs = DEFAULT_HADRONIC_INPUTS,
+    proton_radius: float | None = None,
+    neutron_radius: float | None = None,
+    spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE,
+) -> NDArray[np.float64]:
+    """Total dσ/dT = SM + NGI for one interaction (the quantity a detector sees).
+
+    Scalar, axial and tensor are added incoherently to the SM; the vector case is Eq. (10b).
+    Arguments as the per-interaction functions; unused ones are ignored.
+    """
+    coefficients = ngi_basis_coefficients(
+        interaction, coupling, sin2_theta_w, vector_charge=vector_charge,
+        coupling_sign=coupling_sign)
+    terms = _model_terms(interaction, nucleus, neutrino_energy, recoil_energy, mediator_mass,
+                         contact=contact, hadronic=hadronic, proton_radius=proton_radius,
+                         neutron_radius=neutron_radius, spin_structure=spin_structure)
+    return _contract(coefficients, terms)
+
+
 @dataclass(frozen=True)
 class NGIBasis:
     """SM + one NGI mediator as basis terms (:class:`cevns.physics.basis.CrossSectionBasis`).
@@ -690,16 +694,11 @@ class NGIBasis:
     ) -> NDArray[np.float64]:
         """SM terms followed by the NGI terms (flavour blind), shape ``(len(names), *shape)``."""
         rp = nucleus.proton_rms_radius if self.proton_radius == "charge" else None
-        sm = sm_basis_terms(
-            nucleus, neutrino_energy, recoil_energy, proton_radius=rp,
-            neutron_radius=self.neutron_radius, spin_structure=self.spin_structure,
-        )
-        new = ngi_basis_terms(
+        return _model_terms(
             self.interaction, nucleus, neutrino_energy, recoil_energy, self.mediator_mass,
             contact=self.contact, hadronic=self.hadronic, proton_radius=rp,
             neutron_radius=self.neutron_radius, spin_structure=self.spin_structure,
         )
-        return np.concatenate([sm, new])
 
     def coefficients(
         self, coupling: ArrayLike, sin2_theta_w: ArrayLike = SIN2_THETA_W
@@ -712,7 +711,8 @@ class NGIBasis:
 
 
 __all__ = [
-    "INTERACTIONS", "VECTOR_CHARGES", "NGI_TERMS", "Interaction", "VectorCharge", "NGIBasis",
+    "INTERACTIONS", "VECTOR_CHARGES", "NGI_TERMS", "NGI_PROPAGATOR_POWER", "Interaction",
+    "VectorCharge", "NGIBasis",
     "coupling_product", "nuclear_scalar_charge", "nuclear_vector_charge",
     "axial_isoscalar_coupling", "tensor_isoscalar_coupling", "propagator_denominator",
     "scalar_cross_section",

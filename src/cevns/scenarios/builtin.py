@@ -17,7 +17,7 @@ from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_coefficients
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import momentum_transfer
-from cevns.physics.ngi import NGI_TERMS, NGIBasis, ngi_basis_coefficients
+from cevns.physics.ngi import NGI_PROPAGATOR_POWER, NGI_TERMS, NGIBasis, ngi_basis_coefficients
 from cevns.physics.units import MeV, fm
 from cevns.scenarios.base import Parameter, Scenario, register_scenario
 
@@ -93,10 +93,6 @@ class NGIOptions(StrictModel):
     contact: bool = False
 
 
-#: power of the propagator 1/(2 m_A T + m²) in each NGI basis term (SM terms: 0)
-_PROPAGATOR_POWER = {"ngi_vector_Z": 1, "ngi_vector_N": 1}
-
-
 @register_scenario
 class NGI(Scenario):
     """SM + one light mediator of Lorentz structure S, V, A or T.
@@ -143,7 +139,8 @@ class NGI(Scenario):
         masses = np.asarray(shape["mediator_mass_MeV"], dtype=float) * MeV  # (P,)
         nodes = reference.response.nodes
         names = SM_BASIS + NGI_TERMS[self.options.interaction]
-        powers = np.array([0 if n in SM_BASIS else _PROPAGATOR_POWER.get(n, 2) for n in names])
+        # powers of the propagator 1/D of each term, as cevns.physics.ngi defines them (SM: 0)
+        powers = np.array([NGI_PROPAGATOR_POWER.get(n, 0) for n in names])
         nuclear_masses = np.array([nuc.mass for nuc, _ in detector.nuclei])
         if self.options.contact:
             denom = np.broadcast_to(masses[:, None, None] ** 2,
