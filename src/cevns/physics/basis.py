@@ -9,7 +9,8 @@ neutron radius) and the coefficients c_j only on strength parameters (sin²θ_W,
 moments, mixing). The rate engine integrates each b_j once over flux, recoil energy and detector
 response; any number of θ points then costs a small matrix product (docs/architecture.md).
 
-A :class:`CrossSectionBasis` is anything with
+A :class:`CrossSectionBasis` (defined with the rest of the physics ↔ engine interface in
+:mod:`cevns.physics.protocol`, re-exported here) is anything with
 
 ``names``
     tuple of basis-term names;
@@ -28,29 +29,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
-
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_terms
-from cevns.physics.nuclei import Nucleus
+from cevns.physics.protocol import CrossSectionBasis  # noqa: F401  (re-exported, documented there)
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
-
-
-@runtime_checkable
-class CrossSectionBasis(Protocol):
-    """Protocol of a cross section decomposed into basis terms (see module docstring)."""
-
-    names: tuple[str, ...]
-    sterile_mass: float
-
-    def terms(
-        self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
-    ) -> NDArray[np.float64]:
-        """Basis terms b_j(E, T), stacked on axis 0."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -97,3 +80,4 @@ class SMBasis:
             neutron_radius=self.neutron_radius, spin_structure=self.spin_structure,
             unit_neutron_form_factor=self.unit_neutron_form_factor,
         )
+
