@@ -95,12 +95,40 @@ def test_measurements_agree_with_the_curve_as_published():
     from cevns.analyses.running import load_measurements
 
     table = {m.name: m for m in load_measurements()}
-    assert {"APV (Cs)", "Qweak", "E158", "PVDIS", "Z pole"} <= set(table)
+    assert {"APV (Cs)", "Qweak", "E158", "PVDIS", "NuTeV", "Z pole"} <= set(table)
     for m in table.values():
         assert m.reference and m.error > 0
+        if m.disputed:
+            continue
         pull = (m.value - float(sin2_theta_w_msbar(min(m.q_GeV, M_Z_GEV)))) / m.error
         # the published tensions are below 2σ (APV Cs: 1.5σ low; PVDIS: 1.8σ low)
         assert abs(pull) < 2.0, m.name
+
+
+@pytest.mark.parametrize(("name", "on_shell", "on_shell_error"), [
+    ("NuTeV", 0.2277, math.hypot(0.0013, 0.0009)),            # Zeller et al., PRL 88 091802
+    ("NuTeV, reanalysed", 0.2232, math.hypot(0.0013, 0.0024)),  # Bentz et al., PLB 693 462
+])
+def test_nutev_conversion_to_msbar_is_the_one_stated(name, on_shell, on_shell_error):
+    """value = ŝ²(4.5 GeV) + κ (s²_OS − 0.2227), κ = ŝ²(M_Z)/0.2227 (docs/scenarios/running.md)."""
+    from cevns.analyses.running import load_measurements
+
+    m = {m.name: m for m in load_measurements()}[name]
+    assert m.disputed and m.conversion and "on-shell" in m.scheme and m.q_GeV == 4.5
+    kappa = float(sin2_theta_w_msbar(M_Z_GEV)) / 0.2227
+    assert kappa == pytest.approx(1.0383, abs=1e-4)
+    expected = float(sin2_theta_w_msbar(4.5)) + kappa * (on_shell - 0.2227)
+    assert m.value == pytest.approx(expected, abs=6e-5)  # the file holds 4 decimals
+    assert m.error == pytest.approx(kappa * on_shell_error, abs=6e-5)
+
+
+def test_nutev_keeps_its_published_three_sigma_tension():
+    # NuTeV: "3 standard deviations above the SM"; the conversion must not hide or inflate it
+    from cevns.analyses.running import load_measurements
+
+    m = {m.name: m for m in load_measurements()}["NuTeV"]
+    pull = (m.value - float(sin2_theta_w_msbar(m.q_GeV))) / m.error
+    assert 2.8 < pull < 3.4
 
 
 @pytest.mark.parametrize("bad", [-1.0, 100.0, float("nan")])

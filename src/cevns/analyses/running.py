@@ -4,10 +4,17 @@ The curve is :func:`cevns.physics.running.sin2_theta_w_msbar`; the measurements 
 table ``cevns/data/sin2w_measurements.toml``; the ESS point is the combined 1σ interval of the
 shipped ``table4`` analysis (computed through the scan layer, so a ``cevns reproduce`` run shares
 the grid with ``table4``), drawn at the signal-weighted mean momentum transfer of the ESS detectors.
+
+Points computed by cevns itself (a fit to real data) come from *point providers*: functions
+registered with :func:`register_point` under a name and listed in the item's ``computed_points``.
+The built-in ``"coherent-csi-2021"`` fits sin²θ_W to the COHERENT CsI-2021 release
+(:func:`cevns.fits.fit_release`); a combined COHERENT fit registers itself the same way and is
+added to ``fig3.toml`` (docs/scenarios/running.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -18,18 +25,35 @@ from pydantic import Field
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, UnknownNameError
 
 
 class Measurement(StrictModel):
-    """One published determination of sin²θ_W (see the data file's header)."""
+    """One determination of sin²θ_W (see the data file's header for the fields).
+
+    ``error`` is the symmetric 1σ error, or the lower one when ``error_plus`` is given.
+    ``disputed`` marks a value whose interpretation the literature disputes (drawn with an open
+    marker and "disputed" in the legend); ``conversion`` states how a value quoted in another
+    scheme was brought to MS-bar; ``plot_q_GeV`` draws the point at another abscissa than its
+    scale (to separate two points at one scale; the table keeps ``q_GeV``).
+    """
 
     name: str
     q_GeV: float = Field(gt=0)
     value: float = Field(gt=0, lt=1)
     error: float = Field(gt=0)
+    error_plus: float | None = Field(default=None, gt=0)
     scheme: str
     reference: str
+    conversion: str | None = None
+    disputed: bool = False
+    plot_q_GeV: float | None = Field(default=None, gt=0)
+    computed: bool = False
+
+    @property
+    def errors(self) -> tuple[float, float]:
+        """(minus, plus) 1σ errors."""
+        return self.error, self.error if self.error_plus is None else self.error_plus
 
 
 class MeasurementTable(StrictModel):
@@ -59,6 +83,44 @@ class RunningAnalysis(AnalysisBase):
     mu_min_GeV: float = Field(default=1e-4, gt=0)
     mu_max_GeV: float = Field(default=91.1876, gt=0)
     points: int = Field(default=300, ge=10)
+    computed_points: tuple[str, ...] = Field(
+        default=(), description="point providers (register_point) whose values cevns computes, "
+        "e.g. 'coherent-csi-2021'")
+
+
+#: A point provider: (analysis, run options) → the computed measurement.
+PointProvider = Callable[[RunningAnalysis, RunOptions], Measurement]
+_POINTS: dict[str, PointProvider] = {}
+
+
+def register_point(name: str) -> Callable[[PointProvider], PointProvider]:
+    """Register a provider of a sin²θ_W point computed by cevns, under ``name`` (a decorator).
+
+    The provider is called as ``provider(analysis, options)`` when ``name`` is listed in an item's
+    ``computed_points`` and returns a :class:`Measurement` (with ``computed=True``).
+    """
+    def deco(func: PointProvider) -> PointProvider:
+        if name in _POINTS and _POINTS[name] is not func:
+            raise ConfigError(f"a sin²θ_W point provider named {name!r} is already registered")
+        _POINTS[name] = func
+        return func
+    return deco
+
+
+def point_provider_names() -> list[str]:
+    """Names of the registered point providers."""
+    return sorted(_POINTS)
+
+
+def computed_point(name: str, an: RunningAnalysis, options: RunOptions) -> Measurement:
+    """The point of provider ``name``; an unknown name is an error listing the valid ones."""
+    if name not in _POINTS:
+        raise UnknownNameError("computed sin²θ_W point", name, point_provider_names())
+    point = _POINTS[name](an, options)
+    if not isinstance(point, Measurement):
+        raise ConfigError(f"point provider {name!r} returned {type(point).__name__}, "
+                          "not a cevns.analyses.running.Measurement")
+    return point
 
 
 def ess_momentum_transfer_GeV(an: AnalysisBase) -> float:
@@ -85,20 +147,74 @@ def ess_momentum_transfer_GeV(an: AnalysisBase) -> float:
     return num / den / GeV
 
 
+def release_momentum_transfer_GeV(model) -> float:
+    """Detected-signal-weighted mean ``|q|`` = ⟨√(2 m_A T)⟩ [GeV] of a COHERENT release model.
+
+    The SM node rates of each nucleus are weighted by √(2 m_A T) and folded through the release's
+    own response (quenching, efficiency, binning, timing), so the mean is over *detected* events:
+    a representative scale for plotting, not an input of any fit.
+    """
+    from cevns.physics.basis import SMBasis
+    from cevns.physics.constants import SIN2_THETA_W
+    from cevns.physics.cross_sections import sm_basis_coefficients
+    from cevns.physics.units import GeV
+
+    rates = np.einsum("j,jfkn->fkn", sm_basis_coefficients(SIN2_THETA_W),
+                      model.node_rates(SMBasis()))
+    q = np.sqrt(2.0 * np.array([nuc.mass for nuc in model.nuclei])[:, None] * model.nodes[None, :])
+    num = float(np.sum(model.fold(np.sum(rates * q[None], axis=1))))
+    den = float(np.sum(model.fold(np.sum(rates, axis=1))))
+    return num / den / GeV
+
+
+@register_point("coherent-csi-2021")
+def coherent_csi_2021_point(an: RunningAnalysis, options: RunOptions) -> Measurement:
+    """sin²θ_W fitted by cevns to the COHERENT CsI-2021 data release (1σ profile interval).
+
+    :func:`cevns.fits.fit_release` with the neutron radius at its default (the correlation with
+    R_n is not profiled here), drawn at the release's detected-signal-weighted ⟨|q|⟩.
+    """
+    from cevns.fits import fit_release
+
+    result = fit_release("coherent-csi-2021", ["sin2_theta_w"], cross_check=False)
+    fit = result["sin2_theta_w"]
+    return Measurement(
+        name="COHERENT CsI (our fit)", q_GeV=release_momentum_transfer_GeV(result.model),
+        value=fit.best, error=fit.best - fit.lower, error_plus=fit.upper - fit.best,
+        scheme="MS-bar (tree-level CEvNS, sin²θ_W free, R_n at the default Helm radius)",
+        reference="this package: cevns fit coherent-csi-2021 -p sin2_theta_w (docs/coherent.md); "
+                  "data: Akimov et al. (COHERENT), PRL 129, 081801 (2022)",
+        computed=True)
+
+
 def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) -> list[Path]:
-    """The running curve, the measurements and the ESS projection (house style, one column)."""
+    """The running curve, the measurements and the ESS projection (house style, one column).
+
+    Published points: filled markers; disputed ones: open markers and "disputed" in the legend;
+    points computed by cevns from real data: filled markers with a white edge.
+    """
     from cevns.analyses.style import OKABE_ITO, place_legend, styled
 
     q_ess, best, lo, hi = ess
-    colours = [c for k, c in OKABE_ITO.items() if k not in ("black", "vermillion", "yellow")]
+    # one colour and marker per determination (Okabe-Ito; vermillion is the ESS point); a name
+    # not listed (a user's table, a new provider) cycles through the rest
+    styles = {"APV (Cs)": ("orange", "o"), "Qweak": ("skyblue", "s"), "E158": ("green", "D"),
+              "PVDIS": ("blue", "^"), "NuTeV": ("purple", "v"), "NuTeV, reanalysed": ("purple", "<"),
+              "Z pole": ("black", "h"), "COHERENT CsI (our fit)": ("black", "s")}
+    spare = [("black", "s"), ("orange", "d"), ("skyblue", ">"), ("green", "p")]
     with styled():
         fig, axes = figure(width="single", aspect=0.85, legend_rows=0, left_in=0.62)
         ax = axes[0, 0]
-        ax.plot(mu, curve, color="k", lw=1.2, label=r"SM, $\overline{\rm MS}$ one-loop running")
-        markers = "osD^vP"
+        ax.plot(mu, curve, color="k", lw=1.2, label=r"SM running ($\overline{\rm MS}$)")
         for i, m in enumerate(meas):
-            ax.errorbar(m.q_GeV, m.value, yerr=m.error, fmt=markers[i % len(markers)], ms=3.5,
-                        capsize=1.5, lw=0.8, color=colours[i % len(colours)], label=m.name)
+            colour, marker = styles.get(m.name, spare[i % len(spare)])
+            label = m.name + (", disputed" if m.disputed else "")
+            kw = {"mfc": "white"} if m.disputed else {}
+            if m.computed:
+                kw = {"mec": "white", "mew": 0.5, "ms": 4.5}
+            ax.errorbar(m.plot_q_GeV or m.q_GeV, m.value, yerr=[[m.errors[0]], [m.errors[1]]],
+                        fmt=marker, capsize=1.5, lw=0.8, color=OKABE_ITO[colour],
+                        label=label, **{"ms": 3.5, **kw})
         ax.errorbar(q_ess, best, yerr=[[best - lo], [hi - best]], fmt="*", ms=7, capsize=2,
                     lw=0.9, color=OKABE_ITO["vermillion"],
                     label=f"ESS projection ({years:g} yr, 1σ)")
@@ -107,7 +223,7 @@ def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) ->
         ax.set_xlabel(r"renormalisation scale $\mu$ [GeV]")
         ax.set_ylabel(r"$\sin^2\theta_W(\mu)$ ($\overline{\rm MS}$)")
         handles, labels = ax.get_legend_handles_labels()
-        place_legend(ax, handles, labels, outside="above", ncols=1)
+        place_legend(ax, handles, labels, outside="above", ncols=2)
         return save_figure(fig, out, an.name, quick=options.quick, pdf=options.pdf,
                            on_figure=options.on_figure)
 
@@ -136,17 +252,19 @@ def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Pat
 
     mu = np.geomspace(an.mu_min_GeV, an.mu_max_GeV, an.points)
     curve = sin2_theta_w_msbar(mu)
-    meas = load_measurements()
+    meas = load_measurements() + tuple(computed_point(name, an, options)
+                                       for name in an.computed_points)
 
     files: list[Path] = []
     if not options.no_figures:
         files += _plot_running(an, mu, curve, meas, (q_ess, best, lo, hi),
                                proj.source.build().run_years, out, options)
 
-    rows = [{"item": m.name, "Q_GeV": m.q_GeV, "sin2_theta_w": m.value, "error_minus": m.error,
-             "error_plus": m.error, "running_at_Q": float(sin2_theta_w_msbar(min(m.q_GeV,
-                                                                                   M_Z_GEV))),
-             "scheme": m.scheme, "reference": m.reference} for m in meas]
+    rows = [{"item": m.name + (" (disputed)" if m.disputed else ""), "Q_GeV": m.q_GeV,
+             "sin2_theta_w": m.value, "error_minus": m.errors[0], "error_plus": m.errors[1],
+             "running_at_Q": float(sin2_theta_w_msbar(min(m.q_GeV, M_Z_GEV))),
+             "scheme": m.scheme + (f"; converted: {m.conversion}" if m.conversion else ""),
+             "reference": m.reference} for m in meas]
     rows.append({"item": "ESS projection (this work)", "Q_GeV": q_ess, "sin2_theta_w": best,
                  "error_minus": best - lo, "error_plus": hi - best,
                  "running_at_Q": float(sin2_theta_w_msbar(q_ess)),
@@ -154,8 +272,10 @@ def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Pat
                  "reference": f"cevns reproduce --only {an.projection}"})
     caption = (f"{an.title}. Curve: one-loop MS-bar running (docs/scenarios/running.md), "
                "anchored at sin²θ_W(M_Z) = 0.23122 and sin²θ_W(0) = 0.23857; ESS point at the "
-               "signal-weighted mean momentum transfer. The paper's own point values were lost "
-               "from its text; the ESS error is ours.")
+               "signal-weighted mean momentum transfer. NuTeV is converted from the on-shell "
+               "scheme (see the scheme column) and disputed; the COHERENT CsI point is our own "
+               "fit to the data release. The paper's own point values were lost from its text; "
+               "the ESS error is ours.")
     files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
     curve_path = out / f"{an.name}_curve.csv"
     np.savetxt(curve_path, np.column_stack([mu, curve]), delimiter=",",
@@ -164,4 +284,6 @@ def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Pat
     return files
 
 
-__all__ = ["Measurement", "RunningAnalysis", "ess_momentum_transfer_GeV", "load_measurements"]
+__all__ = ["Measurement", "PointProvider", "RunningAnalysis", "computed_point",
+           "ess_momentum_transfer_GeV", "load_measurements", "point_provider_names",
+           "register_point", "release_momentum_transfer_GeV"]
