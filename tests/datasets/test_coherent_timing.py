@@ -104,11 +104,19 @@ def test_time_efficiency_bin_average():
 
 def test_flavour_lookup(releases):
     timing = releases["coherent-csi-2017"].timing
-    np.testing.assert_array_equal(timing.fractions("nu_mu"), timing.prompt)
-    np.testing.assert_array_equal(timing.fractions("nu_e"), timing.delayed)
-    np.testing.assert_array_equal(timing.fractions("nu_mu_bar"), timing.delayed)
-    with pytest.raises(UnknownNameError, match="nu_e"):
+    np.testing.assert_array_equal(timing.fractions("numu"), timing.prompt)
+    np.testing.assert_array_equal(timing.fractions("nue"), timing.delayed)
+    np.testing.assert_array_equal(timing.fractions("numubar"), timing.delayed)
+    with pytest.raises(UnknownNameError, match="nue"):
         timing.fractions("nu_tau")
+
+
+def test_deprecated_release_flavour_names_still_work(releases):
+    """The old release names map to the engine's, with a DeprecationWarning naming the new one."""
+    timing = releases["coherent-csi-2017"].timing
+    for old, new in (("nu_mu", "numu"), ("nu_e", "nue"), ("nu_mu_bar", "numubar")):
+        with pytest.warns(DeprecationWarning, match=new):
+            np.testing.assert_array_equal(timing.fractions(old), timing.fractions(new))
 
 
 def test_csi2021_timing_pdfs_exclude_time_efficiency(releases):

@@ -18,9 +18,9 @@ Poisson likelihood of :mod:`cevns.stats` needs:
   nuisances, and for CsI a second channel, the anti-coincidence window, that measures the
   steady-state background (:meth:`ReleaseModel.channels`).
 
-The engine's flavour names (``"numu"``, ``"nue"``, ``"numubar"``,
-:data:`cevns.physics.flux.FLAVOURS`) are mapped to the release's (``"nu_mu"``, ``"nu_e"``,
-``"nu_mu_bar"``) by :data:`ENGINE_TO_RELEASE_FLAVOUR`.
+The releases use the engine's flavour names (``"numu"``, ``"nue"``, ``"numubar"``,
+:data:`cevns.physics.flux.FLAVOURS`); :data:`ENGINE_TO_RELEASE_FLAVOUR` is kept as the identity
+map for code written against the old release names.
 
 Recoil quadrature: Gauss–Legendre panels from 0.01 keVnr (the response of every release is
 < 10⁻⁶ there) to the largest recoil of the Michel end point, geometric panels of ratio ≤ 1.25
@@ -63,10 +63,9 @@ __all__ = [
     "recoil_quadrature",
 ]
 
-#: Engine flavour name → release flavour name.
-ENGINE_TO_RELEASE_FLAVOUR: dict[str, str] = {
-    "numu": "nu_mu", "nue": "nu_e", "numubar": "nu_mu_bar",
-}
+#: Engine flavour name → release flavour name: the identity since the releases adopted the
+#: engine's names (deprecated; kept so that existing code keeps working).
+ENGINE_TO_RELEASE_FLAVOUR: dict[str, str] = {f: f for f in FLAVOURS}
 
 #: Lowest true recoil integrated (keVnr): below it every release's response is negligible.
 RECOIL_FLOOR_KEV = 0.01
@@ -235,7 +234,7 @@ class ReleaseModel:
         self.nodes, self.weights = recoil_quadrature(self.nuclei, panel_ratio=self.panel_ratio,
                                                      order=self.order)
         self.response = rel.response_matrix(self.nodes)
-        self._timing = np.stack([rel.timing_fractions(ENGINE_TO_RELEASE_FLAVOUR[f]) for f in FLAVOURS])
+        self._timing = np.stack([rel.timing_fractions(f) for f in FLAVOURS])
         self._build_backgrounds()
 
     # -- backgrounds -------------------------------------------------------------------------------
@@ -417,7 +416,7 @@ class ReleaseModel:
                                 source=f"{rel.timing.source}; pulse mean {pot_mean:g} µs")
         # node rates do not depend on the timing: shared below; the folded caches are not
         new.__dict__["release"] = rel.with_changes(timing=timing, timing_model=moved)
-        new._timing = np.stack([new.release.timing_fractions(ENGINE_TO_RELEASE_FLAVOUR[f])
+        new._timing = np.stack([new.release.timing_fractions(f)
                                 for f in FLAVOURS])
         new._cache = {k: v for k, v in self._cache.items() if k[0] == "node_rates"}
         return new
