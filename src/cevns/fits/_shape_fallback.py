@@ -105,12 +105,20 @@ def poisson_model(channels: Channel | Sequence[Channel]) -> PoissonModel | Shape
     return PoissonModel(chans)
 
 
+def polyexp_factor(down_ratio: ArrayLike, up_ratio: ArrayLike, alpha: float) -> NDArray[np.float64]:
+    """The code-4 factor f(α) per bin for the ratios down/nominal and up/nominal."""
+    lo, hi = np.atleast_1d(np.asarray(down_ratio, float)), np.atleast_1d(np.asarray(up_ratio, float))
+    shape = _Shape.build(0, np.ones(lo.shape[-1]), lo, hi, (), "shape", "factor")
+    return shape.factor(np.array([[float(alpha)]]), None)[0][0]
+
+
 # -- code-4 interpolation on arrays of any shape ---------------------------------------------------
 
 _I = np.arange(1, 7)
 _M = np.array([np.ones(6), (-1.0) ** _I, _I, _I * (-1.0) ** (_I - 1), _I * (_I - 1),
                _I * (_I - 1) * (-1.0) ** (_I - 2)], dtype=float)
 _M_INV = np.linalg.inv(_M)
+_I2 = _I * (_I - 1)
 
 
 @dataclass(eq=False)
@@ -154,9 +162,15 @@ class _Shape:
         if not np.any(inside):
             return f, d1, d2
         pw = a ** np.arange(7)  # (m, 7): α⁰ … α⁶
-        poly = 1.0 + sum(c[i - 1] * pw[:, i:i + 1] for i in range(1, 7))
-        dpoly = sum(i * c[i - 1] * pw[:, i - 1:i] for i in range(1, 7))
-        ddpoly = sum(i * (i - 1) * c[i - 1] * pw[:, i - 2:i - 1] for i in range(2, 7))
+        w0, w1, w2 = pw[:, 1:], _I * pw[:, :-1], _I2 * np.concatenate(
+            [np.zeros((a.shape[0], 1)), pw[:, :-2]], axis=1)
+        if c.shape[1] == 1:  # one set of coefficients for every grid point: a matrix product
+            c0 = c[:, 0, :]
+            poly, dpoly, ddpoly = 1.0 + w0 @ c0, w1 @ c0, w2 @ c0
+        else:
+            poly = 1.0 + np.einsum("mi,imb->mb", w0, c)
+            dpoly = np.einsum("mi,imb->mb", w1, c)
+            ddpoly = np.einsum("mi,imb->mb", w2, c)
         return (np.where(inside, poly, f), np.where(inside, dpoly, d1),
                 np.where(inside, ddpoly, d2))
 

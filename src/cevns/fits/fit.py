@@ -145,11 +145,7 @@ class ParameterFit:
     def expected(self) -> dict[str, NDArray[np.float64]]:
         """Expected counts per component at the best fit (flattened bins)."""
         model = self.signal_model.model
-        signal = self.signal_model.signal([self.best])[0]
-        out = {"cevns": signal * (1.0 + self.nuisances.get("signal_norm", 0.0))}
-        for term in model.backgrounds.values():
-            out[term.name] = term.at(self.nuisances)
-        return out
+        return model.expected_components(self.signal_model.signal([self.best])[0], self.nuisances)
 
     def row(self) -> dict[str, Any]:
         """One row of ``fit.csv``."""

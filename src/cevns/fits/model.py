@@ -706,6 +706,28 @@ class ReleaseModel:
         observed = np.asarray(signal, dtype=float).reshape(self.n_bins) + self.background_total()
         return self.with_observed(observed, self._control_template)
 
+    def expected_components(
+        self, signal: NDArray[np.float64], nuisances: Mapping[str, float] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
+        """Expected counts per component of the coincidence window at the given nuisances
+        (normalisations and shape nuisances; missing ones 0), flattened: ``"cevns"`` and one
+        entry per background."""
+        from cevns.fits._shape_fallback import polyexp_factor
+
+        nuisances = dict(nuisances or {})
+        sig = np.asarray(signal, dtype=float) * (1.0 + float(nuisances.get("signal_norm", 0.0)))
+        for name, (lo, hi) in self.signal_shapes().items():
+            sig = sig * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
+        out = {"cevns": sig}
+        ss_shapes = self.steady_state_shapes()
+        for term in self.backgrounds.values():
+            value = term.at(nuisances)
+            if term.parts:
+                for name, (lo, hi) in ss_shapes.items():
+                    value = value * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
+            out[term.name] = value
+        return out
+
     def background_total(self, nuisances: Mapping[str, float] | None = None) -> NDArray[np.float64]:
         """Σ backgrounds × (1 + θ) at the given nuisance values (default 0), flattened."""
         nuisances = dict(nuisances or {})
