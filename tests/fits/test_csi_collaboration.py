@@ -154,3 +154,12 @@ def test_expected_components_reproduce_the_chi2(models):
 def test_bad_likelihood_name(models):
     with pytest.raises(ConfigError, match="likelihood must be"):
         ReleaseModel(models["coherent-csi-2017"].release, likelihood="fancy")
+
+
+def test_fit_release_keeps_the_simple_likelihood_reproducible():
+    """docs/coherent.md: the simple likelihood's CsI-2017 result, 129.7 [107.0, 153.2]."""
+    from cevns.fits import fit_release
+
+    fit = fit_release("coherent-csi-2017", ["n_cevns"], likelihood="simple",
+                      cross_check=False)["n_cevns"]
+    assert (fit.best, fit.lower, fit.upper) == pytest.approx((129.7, 107.0, 153.2), abs=0.1)

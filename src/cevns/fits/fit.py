@@ -503,6 +503,7 @@ def fit_release(
     mediator_mass_MeV: float = 10.0,
     vector_charge: str = "B-L",
     helm_skin_fm: float = 0.9,
+    likelihood: str = "collaboration",
 ) -> FitResult:
     """Fit a COHERENT release for one or more parameters (each a 1-D profile).
 
@@ -532,6 +533,8 @@ def fit_release(
         NGI options.
     helm_skin_fm : float
         Helm surface thickness in fm for every form factor of the fit (default 0.9).
+    likelihood : {"collaboration", "simple"}
+        CsI likelihood (see :class:`cevns.fits.model.ReleaseModel`, docs/coherent_csi.md).
 
     Returns
     -------
@@ -555,7 +558,7 @@ def fit_release(
     if len(set(names)) != len(names):
         raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
     model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,
-                         helm_skin_fm=helm_skin_fm)
+                         helm_skin_fm=helm_skin_fm, likelihood=likelihood)
     fits = {name: fit_parameter(model, name, points=points, cross_check=cross_check,
                                 mediator_mass_MeV=mediator_mass_MeV, vector_charge=vector_charge)
             for name in names}
