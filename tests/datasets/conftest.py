@@ -30,7 +30,7 @@ def releases():
 
 def _michel(energy, flavour):
     x = energy / M_MUON
-    if flavour == "nu_e":
+    if flavour == "nue":
         f = 192.0 / M_MUON * x**2 * (0.5 - x)
     else:
         f = 64.0 / M_MUON * x**2 * (0.75 - x)
@@ -44,7 +44,7 @@ def sm_node_counts(release, recoil_nodes):
     weights[[0, -1]] *= 0.5
     e_grid = np.linspace(1e-3, 0.5 * M_MUON, 4001)
     de = e_grid[1] - e_grid[0]
-    out = {"nu_mu": 0.0, "nu_e": 0.0, "nu_mu_bar": 0.0}
+    out = {"numu": 0.0, "nue": 0.0, "numubar": 0.0}
     for name, _ in setup.targets:
         nucleus = get_nucleus(name)
         mass = nucleus.mass
@@ -54,10 +54,10 @@ def sm_node_counts(release, recoil_nodes):
         # G_F^2 M / (4π) Q_W^2 F^2 (1 - M T / 2E^2), converted to an area with (ħc)^2.
         prefactor = G_FERMI**2 * mass / (4.0 * np.pi) * weak_charge**2 * ff**2 * HBARC**2
         scale = setup.number_of_targets(name) * setup.fluence_per_flavour * weights * prefactor
-        out["nu_mu"] = out["nu_mu"] + scale * np.clip(
+        out["numu"] = out["numu"] + scale * np.clip(
             1.0 - mass * recoil_nodes / (2.0 * E_PROMPT**2), 0.0, None)
         kin = np.clip(1.0 - mass * recoil_nodes[:, None] / (2.0 * e_grid[None, :] ** 2), 0, None)
-        for flavour in ("nu_e", "nu_mu_bar"):
+        for flavour in ("nue", "numubar"):
             out[flavour] = out[flavour] + scale * (kin * _michel(e_grid, flavour)).sum(1) * de
     return out
 

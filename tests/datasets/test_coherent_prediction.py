@@ -71,13 +71,13 @@ def test_prediction_is_linear_and_flavour_resolved(releases, sm_counts):
     np.testing.assert_allclose(total, parts)
     doubled = rel.predict_signal(nodes, {fl: 2 * c for fl, c in counts.items()})
     np.testing.assert_allclose(doubled, 2 * total)
-    prompt_only = rel.predict_signal(nodes, {"nu_mu": counts["nu_mu"]}, response_matrix=r)
+    prompt_only = rel.predict_signal(nodes, {"numu": counts["numu"]}, response_matrix=r)
     np.testing.assert_allclose(prompt_only.sum(axis=0) / prompt_only.sum(),
                                rel.timing.prompt / rel.timing.prompt.sum())
     with pytest.raises(UnknownNameError):
-        rel.predict_signal(nodes, {"nu_tau": counts["nu_mu"]}, response_matrix=r)
+        rel.predict_signal(nodes, {"nu_tau": counts["numu"]}, response_matrix=r)
     with pytest.raises(ConfigError):
-        rel.fold_energy_counts({"nu_mu": np.ones(3)})
+        rel.fold_energy_counts({"numu": np.ones(3)})
 
 
 def test_background_normalisations(releases):

@@ -180,7 +180,10 @@ def test_csi2021_event_counts(releases):
 
 def test_csi2021_default_binning(releases):
     rel = releases["coherent-csi-2021"]
-    assert rel.observed.shape == (15, 12)
+    # the collaboration's 9 PE × 11 t_rec bins (csi2021.COLLABORATION_*_EDGES)
+    assert rel.observed.shape == (9, 11)
+    np.testing.assert_array_equal(rel.observed.axes[0].edges, [0, 8, 12, 16, 20, 24, 32, 40, 50, 60])
+    assert rel.observed.axes[1].edges[[0, 8, 9, 10, 11]].tolist() == [0.0, 1.0, 2.0, 4.0, 6.0]
     assert rel.observed.total == 1578
     assert rel.anticoincidence.total == 1295
     assert rel.backgrounds["steady_state"].normalisation.value == 1295

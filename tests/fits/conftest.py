@@ -16,3 +16,18 @@ def models():
     return {name: ReleaseModel(load_release(name)) for name in RELEASES}
 
 
+@pytest.fixture(scope="session")
+def simple_models():
+    """The likelihood of earlier versions: ``likelihood="simple"``, CsI-2021 in the uniform
+    4 PE × 0.5 µs binning (the numbers of docs/coherent.md before the collaboration likelihood)."""
+    from cevns.datasets.coherent.csi2021 import UNIFORM_PE_EDGES, UNIFORM_TIME_EDGES
+
+    out = {}
+    for name in RELEASES:
+        rel = load_release(name)
+        if name == "coherent-csi-2021":
+            rel = rel.rebin(UNIFORM_PE_EDGES, UNIFORM_TIME_EDGES)
+        out[name] = ReleaseModel(rel, likelihood="simple")
+    return out
+
+

@@ -42,7 +42,7 @@ def test_recoil_quadrature_is_converged(models, name):
     assert sm_signal(fine).sum() == pytest.approx(sm_signal(coarse).sum(), rel=1e-4)
 
 
-def test_sm_predictions_next_to_the_collaborations(models):
+def test_sm_predictions_next_to_the_collaborations(models, simple_models):
     """Our SM counts (engine + release response) against the releases' own predictions."""
     csi17 = sm_signal(models["coherent-csi-2017"]).sum()
     lar = sm_signal(models["coherent-lar-2020"]).sum()
@@ -53,7 +53,11 @@ def test_sm_predictions_next_to_the_collaborations(models):
     # Regression values quoted in docs/coherent.md ("Fits").
     assert csi17 == pytest.approx(166.6, abs=0.1)
     assert lar == pytest.approx(120.1, abs=0.1)
-    assert csi21 == pytest.approx(327.0, abs=0.1)
+    # CsI-2021: 327.0 with the LAr-2020 POT pulse (simple likelihood); the collaboration
+    # likelihood takes the pulse fitted to the release's NIN timing PDF (0.47, 0.146 µs), which
+    # moves 0.2 % of the delayed arrivals past 6 µs (docs/coherent_csi.md): 326.4.
+    assert sm_signal(simple_models["coherent-csi-2021"]).sum() == pytest.approx(327.0, abs=0.1)
+    assert csi21 == pytest.approx(326.4, abs=0.1)
     pub = published_values(models["coherent-lar-2020"])
     assert pub["sm_prediction"].value == 128 and pub["n_cevns"].value == 159
     assert published_values(models["coherent-csi-2017"])["n_cevns"].uncertainty == 22
@@ -66,8 +70,8 @@ def test_csi2017_is_fitted_in_its_analysis_region(models):
     assert model.control.sum() == 405  # anti-coincidence counts in the same region
 
 
-def test_steady_state_template_is_factorised_with_same_total(models):
-    model = models["coherent-csi-2021"]
+def test_steady_state_template_is_factorised_with_same_total(simple_models):
+    model = simple_models["coherent-csi-2021"]
     term = model.backgrounds["steady_state"]
     ac = model.unflatten(model.control)
     template = model.unflatten(term.expected)
@@ -75,7 +79,7 @@ def test_steady_state_template_is_factorised_with_same_total(models):
     np.testing.assert_allclose(template.sum(axis=0), ac.sum(axis=0))
     np.testing.assert_allclose(template.sum(axis=1), ac.sum(axis=1))
     assert np.isinf(term.sigma)  # measured by the anti-coincidence channel
-    raw = ReleaseModel(model.release, factorise_steady_state=False)
+    raw = ReleaseModel(model.release, factorise_steady_state=False, likelihood="simple")
     np.testing.assert_allclose(raw.backgrounds["steady_state"].expected, model.control)
 
 

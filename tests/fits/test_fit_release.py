@@ -122,11 +122,12 @@ def test_cli_fit(tmp_path):
 
 
 @pytest.mark.parametrize("release", ["coherent-lar-2020", "coherent-csi-2021"])
-def test_profiling_the_pulse_mean_moves_n_cevns_little(models, release):
-    """docs/coherent.md: a POT-pulse-mean nuisance (±0.2 µs) changes N_CEvNS by < 2 events."""
+def test_profiling_the_pulse_mean_moves_n_cevns_little(simple_models, release):
+    """docs/coherent.md (simple likelihood): a POT-pulse-mean nuisance (±0.2 µs) profiled on a
+    grid changes N_CEvNS by < 2 events."""
     from cevns.stats import Profile1D, profile_chi2
 
-    model = models[release]
+    model = simple_models[release]
     mean = model.release.timing_model.pot_mean
     nominal = fit_parameter(model, "n_cevns", cross_check=False)
     grid = np.linspace(nominal.best - 60, nominal.best + 60, 121)

@@ -40,7 +40,7 @@ from cevns.fits.parameters import (
     published_values,
     sm_signal,
 )
-from cevns.stats import PoissonModel, Profile1D, ProfileResult, level_value, profile_chi2
+from cevns.stats import Profile1D, ProfileResult, level_value
 
 __all__ = [
     "DEFAULT_PARAMETERS",
@@ -145,11 +145,7 @@ class ParameterFit:
     def expected(self) -> dict[str, NDArray[np.float64]]:
         """Expected counts per component at the best fit (flattened bins)."""
         model = self.signal_model.model
-        signal = self.signal_model.signal([self.best])[0]
-        out = {"cevns": signal * (1.0 + self.nuisances.get("signal_norm", 0.0))}
-        for term in model.backgrounds.values():
-            out[term.name] = term.expected * (1.0 + self.nuisances.get(term.nuisance, 0.0))
-        return out
+        return model.expected_components(self.signal_model.signal([self.best])[0], self.nuisances)
 
     def row(self) -> dict[str, Any]:
         """One row of ``fit.csv``."""
@@ -318,8 +314,8 @@ def _window(model: ReleaseModel) -> str:
 def profile(signal_model: SignalModel, values: NDArray[np.float64]) -> ProfileResult:
     """Profiled χ² of ``signal_model``'s release at parameter ``values`` (one batched call)."""
     model = signal_model.model
-    channels = model.channels(signal_model.signal(values), signal_sigma=signal_model.signal_sigma)
-    result = profile_chi2(channels)
+    result = model.poisson_model(signal_model.signal(values),
+                                 signal_sigma=signal_model.signal_sigma).profile(warn=False)
     if not result.all_converged:
         bad = np.flatnonzero(~np.atleast_1d(result.converged))
         raise FitError(f"{model.release.name}: profiling {signal_model.spec.name} did not converge "
@@ -379,7 +375,9 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
 
     model = signal_model.model
     sigma = signal_model.signal_sigma
-    names = PoissonModel(model.channels(signal_model.signal([start]), signal_sigma=sigma)).nuisances
+    start_model = model.poisson_model(signal_model.signal([start]), signal_sigma=sigma)
+    names = start_model.nuisances
+    shape_names = set(getattr(start_model, "shape_nuisances", ()))
     calls = 0
 
     spec = signal_model.spec
@@ -391,17 +389,31 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
         calls += 1
         if not low <= x[0] <= high:  # MINOS may probe past a limit
             return 1e30
-        channels = model.channels(signal_model.signal(x[:1]), signal_sigma=sigma)
-        value = float(PoissonModel(channels).chi2(dict(zip(names, x[1:], strict=True)))[0])
+        pm = model.poisson_model(signal_model.signal(x[:1]), signal_sigma=sigma)
+        value = float(pm.chi2(dict(zip(names, x[1:], strict=True)))[0])
         return value if math.isfinite(value) else 1e30
+
+    def grad(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        # analytic in the nuisances, a central difference in the parameter (one-sided at a bound)
+        if not low <= x[0] <= high:
+            return np.zeros_like(x)
+        pm = model.poisson_model(signal_model.signal(x[:1]), signal_sigma=sigma)
+        g_nuis = np.asarray(pm.gradient(dict(zip(names, x[1:], strict=True)))).reshape(-1)
+        h = 1e-6 * max(1.0, abs(float(x[0])))
+        up, dn = min(x[0] + h, high), max(x[0] - h, low)
+        xu, xd = x.copy(), x.copy()
+        xu[0], xd[0] = up, dn
+        g_p = (chi2(xu) - chi2(xd)) / (up - dn)
+        return np.concatenate([[g_p], g_nuis])
 
     pname = signal_model.spec.name
     x0 = [start, *(start_nuisances.get(n, 0.0) for n in names)]
-    m = Minuit(chi2, np.array(x0, dtype=float), name=(pname, *names))
+    m = Minuit(chi2, np.array(x0, dtype=float), grad=grad, name=(pname, *names))
     m.errordef = Minuit.LEAST_SQUARES
     m.limits[pname] = (spec.lower, spec.upper)
     for n in names:
-        m.limits[n] = (-1.0 + 1e-9, None)  # keep every component non-negative
+        if n not in shape_names:  # shape nuisances are unbounded
+            m.limits[n] = (-1.0 + 1e-9, None)  # keep every component non-negative
     m.strategy = 1
     m.migrad()
     lower = upper = None
@@ -491,6 +503,7 @@ def fit_release(
     mediator_mass_MeV: float = 10.0,
     vector_charge: str = "B-L",
     helm_skin_fm: float = 0.9,
+    likelihood: str = "collaboration",
 ) -> FitResult:
     """Fit a COHERENT release for one or more parameters (each a 1-D profile).
 
@@ -520,6 +533,8 @@ def fit_release(
         NGI options.
     helm_skin_fm : float
         Helm surface thickness in fm for every form factor of the fit (default 0.9).
+    likelihood : {"collaboration", "simple"}
+        CsI likelihood (see :class:`cevns.fits.model.ReleaseModel`, docs/coherent_csi.md).
 
     Returns
     -------
@@ -543,7 +558,7 @@ def fit_release(
     if len(set(names)) != len(names):
         raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
     model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,
-                         helm_skin_fm=helm_skin_fm)
+                         helm_skin_fm=helm_skin_fm, likelihood=likelihood)
     fits = {name: fit_parameter(model, name, points=points, cross_check=cross_check,
                                 mediator_mass_MeV=mediator_mass_MeV, vector_charge=vector_charge)
             for name in names}

@@ -18,9 +18,9 @@ Poisson likelihood of :mod:`cevns.stats` needs:
   nuisances, and for CsI a second channel, the anti-coincidence window, that measures the
   steady-state background (:meth:`ReleaseModel.channels`).
 
-The engine's flavour names (``"numu"``, ``"nue"``, ``"numubar"``,
-:data:`cevns.physics.flux.FLAVOURS`) are mapped to the release's (``"nu_mu"``, ``"nu_e"``,
-``"nu_mu_bar"``) by :data:`ENGINE_TO_RELEASE_FLAVOUR`.
+The releases use the engine's flavour names (``"numu"``, ``"nue"``, ``"numubar"``,
+:data:`cevns.physics.flux.FLAVOURS`); :data:`ENGINE_TO_RELEASE_FLAVOUR` is kept as the identity
+map for code written against the old release names.
 
 Recoil quadrature: Gauss–Legendre panels from 0.01 keVnr (the response of every release is
 < 10⁻⁶ there) to the largest recoil of the Michel end point, geometric panels of ratio ≤ 1.25
@@ -63,15 +63,29 @@ __all__ = [
     "recoil_quadrature",
 ]
 
-#: Engine flavour name → release flavour name.
-ENGINE_TO_RELEASE_FLAVOUR: dict[str, str] = {
-    "numu": "nu_mu", "nue": "nu_e", "numubar": "nu_mu_bar",
-}
+#: Engine flavour name → release flavour name: the identity since the releases adopted the
+#: engine's names (deprecated; kept so that existing code keeps working).
+ENGINE_TO_RELEASE_FLAVOUR: dict[str, str] = {f: f for f in FLAVOURS}
 
 #: Lowest true recoil integrated (keVnr): below it every release's response is negligible.
 RECOIL_FLOOR_KEV = 0.01
 
 SteadyState = Literal["anticoincidence", "prior"]
+Likelihood = Literal["collaboration", "simple"]
+
+#: Prior (1σ) of the proton-pulse mean of the neutrino-timing shape nuisance, µs. Our choice
+#: (docs/coherent_csi.md): the 0.03 µs between the two estimates of the CsI-2021 pulse (LAr-2020
+#: POT trace 0.44 µs; fit to the release's NIN timing PDF 0.47 µs), rounded up. The LAr-2020
+#: release's own ±0.2 µs is the loose alternative; its effect on N_CEvNS is in the docs.
+TIMING_MEAN_SIGMA_US = 0.05
+#: Prior (1σ) of the proton-pulse width, µs: our choice (no release states one), docs/coherent_csi.md.
+TIMING_WIDTH_SIGMA_US = 0.02
+#: CsI-2021, collaboration likelihood: the pulse (mean, σ) in µs that fits the release's NIN timing
+#: PDF ``ninTrec.txt`` (neutrons from the collaboration's simulated neutrino arrival times;
+#: supplementary.toml, tests/datasets/test_coherent_timing.py), used as the nominal neutrino timing.
+CSI2021_NIN_PULSE_US = (0.47, 0.146)
+#: Analytic pulse that reproduces the CsI-2017 arrival-time PDFs (cevns.datasets.coherent.timing).
+CSI2017_PULSE_US = (0.692, 0.142)
 
 
 def recoil_quadrature(
@@ -115,6 +129,10 @@ class BackgroundTerm:
         Fractional prior width of θ (``FREE`` = inf: constrained by a control channel only).
     prior : str
         Human-readable prior, e.g. ``"497 ± 160 events"``.
+    parts : tuple of (str, ndarray)
+        When the background has one free normalisation per part (the CsI steady state of the
+        collaboration likelihood: one per PE bin): each part's nuisance and expected counts;
+        ``expected`` is then their sum and ``nuisance`` is not a fit parameter.
     """
 
     name: str
@@ -122,6 +140,15 @@ class BackgroundTerm:
     nuisance: str
     sigma: float
     prior: str
+    parts: tuple[tuple[str, NDArray[np.float64]], ...] = ()
+
+    def at(self, nuisances: Mapping[str, float] | None = None) -> NDArray[np.float64]:
+        """Expected counts at the given nuisance values (missing ones 0), flattened."""
+        nuisances = nuisances or {}
+        if self.parts:
+            return sum(part * (1.0 + float(nuisances.get(name, 0.0)))
+                       for name, part in self.parts)
+        return self.expected * (1.0 + float(nuisances.get(self.nuisance, 0.0)))
 
 
 def _factorised(counts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -153,6 +180,16 @@ class ReleaseModel:
         than the raw 2-D counts (≈ 3 events per bin). ``False``: the raw counts.
     restrict : bool
         CsI-2017: fit only the analysis region (default True).
+    likelihood : {"collaboration", "simple"}
+        CsI only (LAr always uses its release's likelihood). ``"collaboration"`` (default): the
+        steady-state background is one free rate per PE bin, shared by the coincidence and
+        anti-coincidence windows, with an analytic time shape (flat × time efficiency for
+        CsI-2021, an exponential fitted to the steady-state-only windows for CsI-2017), and the
+        signal carries shape nuisances (neutrino-timing pulse mean and width; CsI-2021 also the
+        released efficiency and quenching ±1σ variants); docs/coherent_csi.md. ``"simple"``: the
+        likelihood of earlier versions (one steady-state normalisation, template from the
+        anti-coincidence data, no shape nuisances), kept reproducible. ``steady_state="prior"``
+        implies the simple likelihood (the collaboration's needs the anti-coincidence window).
     order, panel_ratio : int, float
         Recoil quadrature (see :func:`recoil_quadrature`).
     helm_skin_fm : float
@@ -188,6 +225,7 @@ class ReleaseModel:
     order: int = 8
     panel_ratio: float = 1.25
     helm_skin_fm: float = 0.9
+    likelihood: Likelihood = "collaboration"
     observed: NDArray[np.float64] = field(init=False)
     shape: tuple[int, ...] = field(init=False)
     nuclei: list[Nucleus] = field(init=False)
@@ -199,11 +237,13 @@ class ReleaseModel:
     control: NDArray[np.float64] | None = field(init=False)
     _timing: NDArray[np.float64] = field(init=False, repr=False)
     _control_template: NDArray[np.float64] | None = field(init=False, repr=False, default=None)
+    _ss_rows: list[tuple[str, NDArray[np.float64]]] = field(init=False, repr=False,
+                                                          default_factory=list)
     _cache: dict = field(init=False, repr=False, default_factory=dict)
 
     #: constructor inputs: read-only once built, since everything cached derives from them
     _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
-               "panel_ratio", "helm_skin_fm")
+               "panel_ratio", "helm_skin_fm", "likelihood")
 
     def __setattr__(self, name, value) -> None:
         if name in self._INPUTS and "_cache" in self.__dict__:
@@ -215,6 +255,9 @@ class ReleaseModel:
         if self.steady_state not in ("anticoincidence", "prior"):
             raise ConfigError(f"steady_state must be 'anticoincidence' or 'prior', got "
                               f"{self.steady_state!r}")
+        if self.likelihood not in ("collaboration", "simple"):
+            raise ConfigError(f"likelihood must be 'collaboration' or 'simple', got "
+                              f"{self.likelihood!r}")
         if not (math.isfinite(self.helm_skin_fm) and 0 < self.helm_skin_fm <= 3.0):
             raise ConfigError(f"helm_skin_fm must be a finite thickness in (0, 3] fm, got "
                               f"{self.helm_skin_fm!r}")
@@ -227,6 +270,13 @@ class ReleaseModel:
                 time=t_edges[(t_edges >= t_lo - 1e-9) & (t_edges <= t_hi + 1e-9)],
             )
             object.__setattr__(self, "release", rel)  # the restricted copy is what is fitted
+        if (isinstance(rel, CsI2021Release) and self.likelihood == "collaboration"
+                and self.steady_state == "anticoincidence"):
+            mean, sigma = CSI2021_NIN_PULSE_US
+            pulse = replace(rel.timing_model, pot_mean=mean, pot_sigma=sigma,
+                            source="fit to the release's NIN timing PDF (ninTrec.txt)")
+            rel = rel.rebin(rel.observed.axes[0].edges, rel.observed.axes[1].edges, pulse)
+            object.__setattr__(self, "release", rel)
         self.shape = rel.observed.shape
         self.observed = rel.observed.counts.ravel().copy()
         skin = float(self.helm_skin_fm) * fm
@@ -235,7 +285,7 @@ class ReleaseModel:
         self.nodes, self.weights = recoil_quadrature(self.nuclei, panel_ratio=self.panel_ratio,
                                                      order=self.order)
         self.response = rel.response_matrix(self.nodes)
-        self._timing = np.stack([rel.timing_fractions(ENGINE_TO_RELEASE_FLAVOUR[f]) for f in FLAVOURS])
+        self._timing = np.stack([rel.timing_fractions(f) for f in FLAVOURS])
         self._build_backgrounds()
 
     # -- backgrounds -------------------------------------------------------------------------------
@@ -248,15 +298,25 @@ class ReleaseModel:
             return rel.anticoincidence
         return None
 
+    @property
+    def collaboration(self) -> bool:
+        """True when the collaboration likelihood applies (CsI with ``likelihood="collaboration"``)."""
+        return (self.likelihood == "collaboration" and self.steady_state == "anticoincidence"
+                and self._anticoincidence() is not None)
+
     def _build_backgrounds(self) -> None:
         rel = self.release
         ac = self._anticoincidence()
         self.control = None
         self._control_template = None
+        self._ss_rows = []
         terms: dict[str, BackgroundTerm] = {}
         for name, comp in rel.backgrounds.items():
             norm = comp.normalisation
             expected = comp.expected()
+            if name == "steady_state" and ac is not None and self.collaboration:
+                terms[name] = self._steady_state_rows(ac)
+                continue
             if name == "steady_state" and ac is not None:
                 template = _factorised(ac.counts) if self.factorise_steady_state else ac.counts
                 expected = template * (norm.value / comp.template_reference_total)
@@ -272,6 +332,183 @@ class ReleaseModel:
                 self._control_template = expected.ravel().copy()
             terms[name] = BackgroundTerm(name, expected.ravel().copy(), f"bkg_{name}", sigma, prior)
         self.backgrounds = terms
+
+    def steady_state_time_shape(self) -> NDArray[np.float64]:
+        """Fraction of the steady-state background in each fitted time bin (sums to 1).
+
+        CsI-2021: flat in time × the release's time efficiency ε(t) (the anti-coincidence data
+        agree: an exponential fit to their time distribution gives a slope consistent with ε).
+        CsI-2017 (no time efficiency released): exp(−k t) with k fitted (binned Poisson
+        likelihood) to the time distribution of the three steady-state-only windows (beam-on
+        anti-coincidence, beam-off coincidence and anti-coincidence) in the analysis region; see
+        :attr:`steady_state_slope`.
+        """
+        edges = self.release.observed.axes[1].edges
+        eff = getattr(self.release, "time_efficiency", None)
+        if eff is not None:
+            w = np.diff(edges) * eff.bin_average(edges)
+        else:
+            k = self.steady_state_slope
+            w = np.diff(np.exp(-k * edges)) / -k if k != 0 else np.diff(edges)
+        return w / w.sum()
+
+    @property
+    def steady_state_slope(self) -> float:
+        """CsI-2017: fitted slope k (1/µs) of the steady-state time shape exp(−k t); else 0."""
+        rel = self.release
+        if not isinstance(rel, CsI2017Release):
+            return 0.0
+        hit = self._cache.get("ss_slope")
+        if hit is not None:
+            return hit
+        from scipy.optimize import minimize_scalar
+
+        # the beam-off windows only: the beam-on anti-coincidence window is in the likelihood
+        counts = sum(h.counts.sum(axis=0) for h in (
+            rel.coincidence_beam_off, rel.anticoincidence_beam_off))
+        edges = rel.observed.axes[1].edges
+
+        def nll(k: float) -> float:
+            w = np.diff(np.exp(-k * edges)) / -k if abs(k) > 1e-12 else np.diff(edges)
+            return -float(np.sum(counts * np.log(w / w.sum())))
+
+        k = float(minimize_scalar(nll, bounds=(-2.0, 2.0), method="bounded",
+                                  options={"xatol": 1e-8}).x)
+        h = 1e-3
+        curvature = (nll(k + h) - 2.0 * nll(k) + nll(k - h)) / h**2
+        self._cache["ss_slope"] = k
+        self._cache["ss_slope_sigma"] = 1.0 / math.sqrt(curvature)
+        return k
+
+    @property
+    def steady_state_slope_sigma(self) -> float:
+        """CsI-2017: 1σ of :attr:`steady_state_slope` (from the curvature of its likelihood)."""
+        if not isinstance(self.release, CsI2017Release):
+            return 0.0
+        self.steady_state_slope  # noqa: B018 - fills the cache
+        return self._cache["ss_slope_sigma"]
+
+    def _slope_shape(self, slope: float) -> NDArray[np.float64]:
+        edges = self.release.observed.axes[1].edges
+        w = np.diff(np.exp(-slope * edges)) / -slope if abs(slope) > 1e-12 else np.diff(edges)
+        return w / w.sum()
+
+    def steady_state_shapes(self) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+        """Shape nuisance of the steady-state time slope (CsI-2017, collaboration likelihood):
+        ``"ss_time_slope"`` → (down, up) ratios per fitted bin for k ∓ σ_k; else empty."""
+        if not (self.collaboration and isinstance(self.release, CsI2017Release)):
+            return {}
+        k, sk = self.steady_state_slope, self.steady_state_slope_sigma
+        nominal = self._slope_shape(k)
+        n_e = self.shape[0]
+        down = np.tile(self._slope_shape(k - sk) / nominal, n_e)
+        up = np.tile(self._slope_shape(k + sk) / nominal, n_e)
+        return {"ss_time_slope": (down, up)}
+
+    def _steady_state_rows(self, ac: Histogram) -> BackgroundTerm:
+        """One free steady-state rate per PE bin, shared by the C and AC windows."""
+        shape_t = self.steady_state_time_shape()
+        n_e = ac.counts.shape[0]
+        rows = []
+        for e in range(n_e):
+            template = np.zeros(ac.counts.shape)
+            # nominal = the AC count of the PE bin (0.5 if empty, to keep the rate identifiable)
+            template[e] = max(float(ac.counts[e].sum()), 0.5) * shape_t
+            rows.append((f"ss_pe{e:02d}", template.ravel()))
+        self._ss_rows = rows
+        self.control = ac.counts.ravel().copy()
+        total = sum(r for _, r in rows)
+        self._control_template = total.copy()
+        return BackgroundTerm(
+            "steady_state", total, "bkg_steady_state", FREE,
+            f"free per PE bin ({n_e} rates), measured jointly by the anti-coincidence window",
+            parts=tuple(rows))
+
+    # -- signal shape nuisances --------------------------------------------------------------------
+
+    def _sm_node_counts(self) -> NDArray[np.float64]:
+        """SM events per flavour and recoil node (summed over nuclei), shape (3, n_nodes)."""
+        from cevns.physics.constants import SIN2_THETA_W
+        from cevns.scenarios import get_scenario
+
+        scenario = get_scenario("sm")
+        basis = scenario.basis({})
+        coeff = np.asarray(scenario.coefficients({"sin2_theta_w": np.asarray(SIN2_THETA_W)}))
+        return np.tensordot(coeff, self.node_rates(basis).sum(axis=2), axes=1)
+
+    def _fold_with(self, nodes: NDArray[np.float64], response: NDArray[np.float64],
+                   timing: NDArray[np.float64]) -> NDArray[np.float64]:
+        energy = nodes @ response.T
+        return np.einsum("fe,ft->et", energy, timing).ravel()
+
+    def _timing_variant(self, mean_shift: float, width_shift: float) -> NDArray[np.float64]:
+        """Timing fractions (3 flavours × time bins) with the pulse mean/width shifted (µs)."""
+        rel = self.release
+        edges = rel.observed.axes[1].edges
+        model = getattr(rel, "timing_model", None)
+        if model is not None:
+            moved = replace(model, pot_mean=model.pot_mean + mean_shift,
+                            pot_sigma=model.pot_sigma + width_shift)
+            p, d = moved.fractions(edges, efficiency=getattr(rel, "time_efficiency", None))
+            return np.stack([p, d, d])
+        # CsI-2017: released PDFs × (shifted / nominal) of the analytic pulse reproducing them
+        from cevns.datasets.coherent.timing import SNSTimingModel
+
+        mu, sig = CSI2017_PULSE_US
+        nominal = SNSTimingModel(mu, sig).fractions(edges)
+        varied = SNSTimingModel(mu + mean_shift, sig + width_shift).fractions(edges)
+        out = []
+        for f in FLAVOURS:
+            j = 0 if f == "numu" else 1
+            ratio = np.where(nominal[j] > 1e-12, varied[j] / np.maximum(nominal[j], 1e-300), 1.0)
+            out.append(rel.timing_fractions(f) * ratio)
+        return np.stack(out)
+
+    def signal_shapes(self) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+        """Shape nuisances of the signal: name → (down, up) ratios to the nominal, per bin.
+
+        Each ratio is the SM prediction with the systematic at −1σ / +1σ divided by the nominal
+        one, rescaled to the nominal total (shape only: the rate uncertainty of each source stays
+        in the signal-normalisation prior), and applied to any signal hypothesis. Empty for the
+        simple likelihood. Cached.
+        """
+        if not self.collaboration:
+            return {}
+        hit = self._cache.get(("signal_shapes",))
+        if hit is not None:
+            return hit
+        rel = self.release
+        nodes = self._sm_node_counts()
+        nominal = self._fold_with(nodes, self.response, self._timing)
+        variants: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {
+            "timing_mean": tuple(self._fold_with(nodes, self.response,
+                                                 self._timing_variant(s * TIMING_MEAN_SIGMA_US, 0))
+                                 for s in (-1.0, 1.0)),
+            "timing_width": tuple(self._fold_with(nodes, self.response, self._timing_variant(
+                0, s * TIMING_WIDTH_SIGMA_US)) for s in (-1.0, 1.0)),
+        }
+        if isinstance(rel, CsI2021Release):
+            def with_response(**change):
+                r = replace(rel.response, **change).response_matrix(self.nodes)
+                return self._fold_with(nodes, r, self._timing)
+
+            eff, scint = rel.efficiency_variants, rel.scintillation_variants
+            variants["efficiency"] = (with_response(efficiency=eff["minus_1sigma"]),
+                                      with_response(efficiency=eff["plus_1sigma"]))
+            for k in (0, 1):
+                variants[f"quenching_{k}"] = (
+                    with_response(quenching=scint[f"syst{k}_minus_1sigma"]),
+                    with_response(quenching=scint[f"syst{k}_plus_1sigma"]))
+        out = {}
+        for name, pair in variants.items():
+            ratios = []
+            for v in pair:
+                v = v * (nominal.sum() / v.sum())
+                r = np.where(nominal > 0, v / np.where(nominal > 0, nominal, 1.0), 1.0)
+                ratios.append(np.clip(r, 1e-3, None))
+            out[name] = (ratios[0], ratios[1])
+        self._cache[("signal_shapes",)] = out
+        return out
 
     # -- signal ------------------------------------------------------------------------------------
 
@@ -362,17 +599,55 @@ class ReleaseModel:
         list of Channel
             ``"coincidence"`` and, if the steady state is measured there, ``"anticoincidence"``.
         """
-        components = [Component("cevns", signal, nuisance="signal_norm" if signal_sigma else None,
-                                sigma=signal_sigma if signal_sigma else None)]
-        for term in self.backgrounds.values():
-            components.append(Component(term.name, term.expected, nuisance=term.nuisance,
-                                        sigma=term.sigma))
-        out = [Channel("coincidence", self.observed, components)]
+        from cevns.fits._shape_fallback import make_component
+
+        signal = np.asarray(signal, dtype=float)
+        shapes = {k: (signal * lo, signal * hi) for k, (lo, hi) in self.signal_shapes().items()}
+        components = [make_component("cevns", signal,
+                                     nuisance="signal_norm" if signal_sigma else None,
+                                     sigma=signal_sigma if signal_sigma else None, shapes=shapes)]
+        background, control = self._background_components()
+        out = [Channel("coincidence", self.observed, [*components, *background])]
         if self.control is not None:
-            out.append(Channel("anticoincidence", self.control, [
-                Component("steady_state", self._control_template, nuisance="bkg_steady_state",
-                          sigma=FREE)]))
+            out.append(Channel("anticoincidence", self.control, control))
         return out
+
+    def _background_components(self) -> tuple[list[Component], list[Component]]:
+        """The (immutable) background components of the two channels; built once, cached."""
+        key = ("background_components", tuple(id(t) for t in self.backgrounds.values()))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        background: list[Component] = []
+        for term in self.backgrounds.values():
+            if term.parts:
+                background.extend(self._ss_components(term.name, term.parts))
+                continue
+            background.append(Component(term.name, term.expected, nuisance=term.nuisance,
+                                        sigma=term.sigma))
+        control: list[Component] = []
+        if self.control is not None:
+            if self._ss_rows:
+                control = self._ss_components("steady_state", self._ss_rows)
+            else:
+                control = [Component("steady_state", self._control_template,
+                                     nuisance="bkg_steady_state", sigma=FREE)]
+        self._cache[key] = (background, control)
+        return background, control
+
+    def _ss_components(self, prefix: str, rows) -> list[Component]:
+        from cevns.fits._shape_fallback import make_component
+
+        ratios = self.steady_state_shapes()
+        return [make_component(f"{prefix}_{name}", part, nuisance=name, sigma=FREE,
+                               shapes={k: (part * lo, part * hi) for k, (lo, hi) in ratios.items()})
+                for name, part in rows]
+
+    def poisson_model(self, signal: NDArray[np.float64], *, signal_sigma: float | None):
+        """The Poisson model of :meth:`channels` (with shape nuisances where there are any)."""
+        from cevns.fits._shape_fallback import poisson_model
+
+        return poisson_model(self.channels(signal, signal_sigma=signal_sigma))
 
     def with_observed(
         self, observed: NDArray[np.float64], control: NDArray[np.float64] | None = None
@@ -417,7 +692,7 @@ class ReleaseModel:
                                 source=f"{rel.timing.source}; pulse mean {pot_mean:g} µs")
         # node rates do not depend on the timing: shared below; the folded caches are not
         new.__dict__["release"] = rel.with_changes(timing=timing, timing_model=moved)
-        new._timing = np.stack([new.release.timing_fractions(ENGINE_TO_RELEASE_FLAVOUR[f])
+        new._timing = np.stack([new.release.timing_fractions(f)
                                 for f in FLAVOURS])
         new._cache = {k: v for k, v in self._cache.items() if k[0] == "node_rates"}
         return new
@@ -431,10 +706,32 @@ class ReleaseModel:
         observed = np.asarray(signal, dtype=float).reshape(self.n_bins) + self.background_total()
         return self.with_observed(observed, self._control_template)
 
+    def expected_components(
+        self, signal: NDArray[np.float64], nuisances: Mapping[str, float] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
+        """Expected counts per component of the coincidence window at the given nuisances
+        (normalisations and shape nuisances; missing ones 0), flattened: ``"cevns"`` and one
+        entry per background."""
+        from cevns.fits._shape_fallback import polyexp_factor
+
+        nuisances = dict(nuisances or {})
+        sig = np.asarray(signal, dtype=float) * (1.0 + float(nuisances.get("signal_norm", 0.0)))
+        for name, (lo, hi) in self.signal_shapes().items():
+            sig = sig * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
+        out = {"cevns": sig}
+        ss_shapes = self.steady_state_shapes()
+        for term in self.backgrounds.values():
+            value = term.at(nuisances)
+            if term.parts:
+                for name, (lo, hi) in ss_shapes.items():
+                    value = value * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
+            out[term.name] = value
+        return out
+
     def background_total(self, nuisances: Mapping[str, float] | None = None) -> NDArray[np.float64]:
         """Σ backgrounds × (1 + θ) at the given nuisance values (default 0), flattened."""
         nuisances = dict(nuisances or {})
         total = np.zeros(self.n_bins)
         for term in self.backgrounds.values():
-            total += term.expected * (1.0 + float(nuisances.get(term.nuisance, 0.0)))
+            total += term.at(nuisances)
         return total

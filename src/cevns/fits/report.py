@@ -169,30 +169,36 @@ def plot_data_vs_fit(result: FitResult, fit: ParameterFit, out: Path) -> list[Pa
         edges = axis.edges
         centres = axis.centers
         top, bottom = axs[0, col], axs[1, col]
+        # unequal bins (CsI-2021's collaboration binning) are drawn per unit of the axis
+        widths = np.diff(edges)
+        per_unit = not np.allclose(widths, widths[0])
+        scale = 1.0 / widths if per_unit else np.ones(axis.size)
+        unit_label = "µs" if axis.unit == "us" else axis.unit
+        per = f"events / {unit_label}" if per_unit and axis.unit else "events / bin"
         base = np.zeros(axis.size)
         for name in order:
-            part = expected[name].sum(axis=others)
+            part = expected[name].sum(axis=others) * scale
             top.fill_between(edges, np.append(base + part, (base + part)[-1]),
                              np.append(base, base[-1]), step="post", color=_COLOURS.get(name),
                              alpha=0.8, lw=0, label=_LABELS.get(name, name))
             base = base + part
         _steps(top, edges, base, color="k", lw=1.0, label="total (fit)")
         d = data.sum(axis=others)
-        top.errorbar(centres, d, yerr=np.sqrt(np.maximum(d, 1.0)), fmt="o", ms=3, color="k",
-                     label="data")
-        top.set_ylabel("events / bin")
+        top.errorbar(centres, d * scale, yerr=np.sqrt(np.maximum(d, 1.0)) * scale, fmt="o", ms=3,
+                     color="k", label="data")
+        top.set_ylabel(per)
         background = sum(expected[k] for k in order if k != "cevns").sum(axis=others)
         excess = d - background
-        bottom.errorbar(centres, excess, yerr=np.sqrt(np.maximum(d, 1.0)), fmt="o", ms=3,
-                        color="k", label="data − fitted backgrounds")
-        _steps(bottom, edges, expected["cevns"].sum(axis=others), color=_COLOURS["cevns"], lw=1.5,
-               label=f"CEvNS fit ({expected['cevns'].sum():.0f})")
-        _steps(bottom, edges, sm.sum(axis=others), color="tab:red", ls="--", lw=1.2,
+        bottom.errorbar(centres, excess * scale, yerr=np.sqrt(np.maximum(d, 1.0)) * scale,
+                        fmt="o", ms=3, color="k", label="data − fitted backgrounds")
+        _steps(bottom, edges, expected["cevns"].sum(axis=others) * scale,
+               color=_COLOURS["cevns"], lw=1.5, label=f"CEvNS fit ({expected['cevns'].sum():.0f})")
+        _steps(bottom, edges, sm.sum(axis=others) * scale, color="tab:red", ls="--", lw=1.2,
                label=f"CEvNS SM ({sm.sum():.0f})")
         bottom.axhline(0.0, color="0.5", lw=0.6)
         unit = f" [{axis.unit}]" if axis.unit and axis.name != "time" else ""
         bottom.set_xlabel(_AXIS_LABELS.get(axis.name, axis.name) + unit)
-        bottom.set_ylabel("excess / bin")
+        bottom.set_ylabel(per.replace("events", "excess"))
     axs[0, 0].legend(fontsize=7, frameon=False)
     axs[1, 0].legend(fontsize=7, frameon=False)
     best = f"{fit.best:.4g}"

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from cevns.datasets.coherent.containers import (
     DELAYED_FLAVOURS,
+    DEPRECATED_FLAVOUR_NAMES,
     FLAVOURS,
     PROMPT_FLAVOURS,
     Axis,
@@ -40,6 +41,7 @@ from cevns.datasets.coherent.containers import (
     NeutrinoTiming,
     Parameter,
     Release,
+    canonical_flavour,
 )
 from cevns.datasets.coherent.csi2017 import CsI2017Release, load_csi_2017
 from cevns.datasets.coherent.csi2021 import CsI2021Release, load_csi_2021
@@ -70,6 +72,8 @@ __all__ = [
     "FLAVOURS",
     "PROMPT_FLAVOURS",
     "DELAYED_FLAVOURS",
+    "DEPRECATED_FLAVOUR_NAMES",
+    "canonical_flavour",
 ]
 
 _LOADERS: dict[str, Callable[..., Release]] = {

@@ -11,6 +11,7 @@ to a rate calculation (baseline, detector mass, recoil energies) are in the inte
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,14 +39,38 @@ __all__ = [
     "FLAVOURS",
     "PROMPT_FLAVOURS",
     "DELAYED_FLAVOURS",
+    "DEPRECATED_FLAVOUR_NAMES",
+    "canonical_flavour",
 ]
 
-#: Neutrino flavours of a pion-decay-at-rest source, as named throughout this package.
-FLAVOURS: tuple[str, ...] = ("nu_mu", "nu_e", "nu_mu_bar")
+#: Neutrino flavours of a pion-decay-at-rest source, named as in the rate engine
+#: (:data:`cevns.physics.flux.FLAVOURS`): one vocabulary throughout the package.
+FLAVOURS: tuple[str, ...] = ("numu", "nue", "numubar")
 #: ν_μ from π⁺ → μ⁺ ν_μ (τ_π = 26 ns): the "prompt" flavour.
-PROMPT_FLAVOURS: tuple[str, ...] = ("nu_mu",)
+PROMPT_FLAVOURS: tuple[str, ...] = ("numu",)
 #: ν_e and ν̄_μ from μ⁺ → e⁺ ν_e ν̄_μ (τ_μ = 2.2 µs): the "delayed" flavours.
-DELAYED_FLAVOURS: tuple[str, ...] = ("nu_e", "nu_mu_bar")
+DELAYED_FLAVOURS: tuple[str, ...] = ("nue", "numubar")
+#: Names the releases used before they adopted the engine's (deprecated; still accepted with a
+#: :class:`DeprecationWarning`).
+DEPRECATED_FLAVOUR_NAMES: dict[str, str] = {"nu_mu": "numu", "nu_e": "nue", "nu_mu_bar": "numubar"}
+
+
+def canonical_flavour(flavour: str) -> str:
+    """The engine's name of ``flavour``; the old release names warn (DeprecationWarning).
+
+    Raises
+    ------
+    UnknownNameError
+        If ``flavour`` is neither one of :data:`FLAVOURS` nor a deprecated alias.
+    """
+    if flavour in FLAVOURS:
+        return flavour
+    new = DEPRECATED_FLAVOUR_NAMES.get(flavour) if isinstance(flavour, str) else None
+    if new is None:
+        raise UnknownNameError("neutrino flavour", flavour, FLAVOURS)
+    warnings.warn(f"neutrino flavour {flavour!r} is deprecated; use {new!r} (the rate engine's "
+                  "name, cevns.physics.flux.FLAVOURS)", DeprecationWarning, stacklevel=3)
+    return new
 
 
 def _frozen(values: ArrayLike) -> NDArray[np.float64]:
@@ -412,7 +437,9 @@ class NeutrinoTiming:
             object.__setattr__(self, name, values)
 
     def fractions(self, flavour: str) -> NDArray[np.float64]:
-        """Time-bin fractions for ``flavour`` (one of :data:`FLAVOURS`)."""
+        """Time-bin fractions for ``flavour`` (one of :data:`FLAVOURS`; the deprecated release
+        names ``"nu_mu"``, ``"nu_e"``, ``"nu_mu_bar"`` are accepted with a warning)."""
+        flavour = canonical_flavour(flavour)
         if flavour in PROMPT_FLAVOURS:
             return self.prompt
         if flavour in DELAYED_FLAVOURS:
@@ -571,7 +598,7 @@ class Release:
         return self.response.response_matrix(recoil_energy_nodes)
 
     def timing_fractions(self, flavour: str) -> NDArray[np.float64]:
-        """Time-bin fractions of ``flavour`` (``"nu_mu"``, ``"nu_e"``, ``"nu_mu_bar"``)."""
+        """Time-bin fractions of ``flavour`` (``"numu"``, ``"nue"``, ``"numubar"``)."""
         return self.timing.fractions(flavour)
 
     def fold_energy_counts(
@@ -582,7 +609,7 @@ class Release:
         Parameters
         ----------
         energy_counts : mapping of flavour to array, shape (n_energy_bins,)
-            E.g. ``{"nu_mu": R @ c_mu, …}``. Missing flavours count as zero.
+            E.g. ``{"numu": R @ c_mu, …}`` (:data:`FLAVOURS`). Missing flavours count as zero.
 
         Returns
         -------
