@@ -955,6 +955,27 @@ class PoissonModel:
         scale = self._origin + self._theta(nuisances)
         return {fc.name: fc.chi2(None, scale).reshape(self.grid_shape) for fc in self._flat}
 
+    def expected(
+        self, nuisances: Mapping[str, ArrayLike] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
+        """Expected counts of each channel at given nuisance values (missing ones are 0).
+
+        Returns
+        -------
+        dict of str to ndarray
+            Channel name → prediction N_i of shape ``(*grid, n_bins)`` (shape nuisances
+            interpolated, normalisations applied); the input of toy generation
+            (:mod:`cevns.stats.toys`).
+        """
+        scale = self._origin + self._theta(nuisances)
+        out = {}
+        for fc in self._flat:
+            mu = fc.prediction(None, scale)
+            out[fc.name] = np.broadcast_to(mu, (self.n_points, mu.shape[-1])).reshape(
+                *self.grid_shape, mu.shape[-1]
+            )
+        return out
+
     def gradient(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
         """Analytic gradient ∂χ²/∂θ_p, shape ``(*grid, P)`` in the order of :attr:`nuisances`."""
         grad, _ = self._all.grad_hess(None, self._origin + self._theta(nuisances))
@@ -979,8 +1000,8 @@ class PoissonModel:
     ) -> ProfileResult:
         """Minimise χ² over all nuisances at every grid point (batched projected Newton).
 
-        Every nuisance is bounded below by θ = −1 (no component's expected counts are ever
-        negative); see ``docs/statistics.md``.
+        Every normalisation nuisance is bounded below by θ = −1 (no component's expected counts
+        are ever negative); shape nuisances are unbounded (see ``docs/statistics.md``).
 
         Parameters
         ----------
@@ -1053,7 +1074,8 @@ class PoissonModel:
         -------
         iminuit.Minuit
             Not yet minimised; ``errordef`` is set for a χ² (Δχ² = 1 errors), ``tol`` to 1e-4
-            and every nuisance has the lower limit θ = −1 (expected counts never negative).
+            and every normalisation nuisance has the lower limit θ = −1 (expected counts never
+            negative); shape nuisances have no limits.
         """
         try:
             from iminuit import Minuit
