@@ -164,13 +164,13 @@ def gaussian_measurement(poi: NDArray[np.float64], counts: float = 1e6) -> Chann
     """A unit-width Gaussian measurement x ~ N(μ, 1), realised as one Poisson count with a large
     mean: N = b + μ √b with b = ``counts``, so x = (n − b)/√b is N(μ, 1) up to a skewness 1/√b
     (10⁻³ for the default). With μ ≥ 0 on the grid it is the bounded Gaussian of Feldman &
-    Cousins (1998), §IV.B. The signal component may be negative for μ < 0 (only the total counts
-    must be ≥ 0), so this model is for grids with ``|μ|`` ≪ √b."""
+    Cousins (1998), §IV.B. Components must be ≥ 0, so the signal is √b (μ + 20) on a baseline
+    b − 20 √b: valid for μ ≥ −20."""
     poi = np.asarray(poi, dtype=float)
     root = math.sqrt(counts)
     return Channel("x", [0.0], (
-        Component("signal", root * poi[:, None]),
-        Component("baseline", [float(counts)]),
+        Component("signal", root * (poi[:, None] + 20.0)),
+        Component("baseline", [float(counts) - 20.0 * root]),
     ))
 
 
