@@ -32,8 +32,9 @@ from cevns.errors import ConfigError
 from cevns.stats import Channel, Profile1D, profile_chi2
 from cevns.stats.toys import CoverageResult, IntervalMethod, NuisanceMode, ToyModel, run_toys
 
+# CoverageResult is re-exported for convenience but documented in cevns.stats.toys (listing it
+# here would make autodoc/viewcode attribute that module's source to this one).
 __all__ = [
-    "CoverageResult",
     "coverage_table",
     "release_coverage",
     "release_poi_grid",
