@@ -399,7 +399,11 @@ def _toy_task(config: Mapping[str, Any], tile) -> dict[str, NDArray]:
     poi = np.asarray(config["poi"], dtype=float)
     truth = float(config["truth"])
     toys = np.asarray(tile.coords["toy"], dtype=np.int64)
-    truth_model = PoissonModel(model.channels([truth]))
+    generator = ToyModel(**config["generator"]) if config.get("generator") else model
+    truth_model = PoissonModel(generator.channels([truth]))
+    if [ch.name for ch in truth_model.channels] != [ch.name for ch in model.channels([truth])]:
+        raise ConfigError("the generating model must have the fitted model's channels (same "
+                          "names, same order)")
     data = generate_toys(truth_model, toys, config["seed"], nuisances=config["nuisances"])
     chi2, ok = profile_toys(model.channels(poi), data)
     delta, best, cmin, j, at_edge = _delta_at(poi, chi2, truth)
@@ -548,6 +552,7 @@ def run_toys(
     fc_toys: int = 1000,
     executor: Any = "serial",
     toys_per_tile: int = 256,
+    generator: ToyModel | None = None,
 ) -> CoverageResult:
     """Coverage, bias and pull width of the intervals of ``model``'s parameter from toys.
 
@@ -576,6 +581,10 @@ def run_toys(
         Where the tiles of toys run (:func:`cevns.scan.make_executor`).
     toys_per_tile : int
         Toys per tile (profiled in one batched call).
+    generator : ToyModel, optional
+        Generate the toys from this model instead of ``model`` (same channels and bins), e.g. a
+        background shape the fit does not know: the result then measures the effect of the
+        mismodelling, not only the statistics of the procedure.
 
     Returns
     -------
@@ -607,8 +616,11 @@ def run_toys(
                                   f"truth inserted) {grid.shape}")
             levels.append(float(np.interp(truth, grid, crit)))
         levels = tuple(levels)
+    if generator is not None and not isinstance(generator, ToyModel):
+        raise ConfigError(f"generator must be a ToyModel, got {type(generator).__name__}")
     config = {"model": model.config(), "poi": grid.tolist(), "truth": truth, "seed": int(seed),
-              "nuisances": nuisances}
+              "nuisances": nuisances,
+              "generator": generator.config() if generator is not None else None}
     ds = _run(_toy_task, {"toy": np.arange(n_toys)}, config, executor,
               {"toy": int(toys_per_tile)})
     return summarise(
