@@ -1,4 +1,9 @@
-"""Batched profiling of the normalisation nuisances: projected Newton for every grid point at once.
+"""Batched profiling of the nuisances: projected Newton for every grid point at once.
+
+Shape nuisances (``Component(shapes=...)``) are profiled by the same iteration with the changes of
+``docs/statistics.md`` §6: they are unbounded, the χ² is then not convex, an indefinite Hessian is
+replaced by its Gauss–Newton part (:func:`_positive_definite`), and early stopping is off for the
+groups of channels that have them. The rest of this docstring describes normalisation nuisances.
 
 The χ² of :mod:`cevns.stats.likelihood` is convex in θ (the prediction is linear in θ, −n ln N is
 convex in N, the pulls are quadratic). Every nuisance is bounded by 1 + θ ≥ 0 (no component's
@@ -315,8 +320,8 @@ class ProfileResult:
         Profiled χ² (pulls included), shape ``grid_shape``; ``inf`` where the prediction is 0 in a
         bin with data.
     nuisances : dict of str to ndarray
-        Best-fit θ per nuisance, each of shape ``grid_shape``; every θ ≥ −1 (no component's
-        expected counts are ever negative).
+        Best-fit θ per nuisance, each of shape ``grid_shape``; every normalisation θ ≥ −1 (no
+        component's expected counts are ever negative); shape nuisances give their α.
     sigmas : dict of str to float
         Pull widths used (``inf``: free).
     converged : ndarray of bool
