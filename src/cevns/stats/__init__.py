@@ -27,6 +27,17 @@ Get χ²
     profiling); :meth:`PoissonModel.gradient` and :meth:`~PoissonModel.hessian` give the analytic
     derivatives; :func:`poisson_deviance` is the bare Poisson χ² without nuisances.
 
+Shape nuisances
+    ``Component(..., shapes={name: (down, up)}, shape_code="polyexp")``: vertical template
+    interpolation between ±1σ variants (HistFactory ``histosys``; codes in
+    :mod:`cevns.stats.shapes`), unit Gaussian pull, shared by name, profiled with the others.
+
+Coverage and Feldman–Cousins
+    :func:`run_toys` (a :class:`ToyModel`: an importable factory of the channels on a POI grid)
+    gives a :class:`CoverageResult` — coverage of the 68.3 % / 90 % intervals, bias, pull width —
+    from seeded toys run through the scan executors; :func:`fc_critical_values` and
+    :func:`fc_interval` build Feldman–Cousins intervals (:mod:`cevns.stats.toys`).
+
 Fit one point with iminuit
     :meth:`PoissonModel.minuit` returns an :class:`iminuit.Minuit` for one grid point (for
     uncertainties, MINOS, or as an independent cross-check of the profiler).
@@ -78,6 +89,7 @@ from cevns.stats.likelihood import (
     signal_background_channel,
 )
 from cevns.stats.profile import ProfileConvergenceWarning, ProfileResult, profile_chi2
+from cevns.stats.toys import CoverageResult, ToyModel, fc_critical_values, fc_interval, run_toys
 
 __all__ = [
     "FREE",
@@ -86,6 +98,7 @@ __all__ = [
     "PAPER_SIGMA_SIGNAL",
     "Channel",
     "Component",
+    "CoverageResult",
     "ExclusionCurve",
     "Interval",
     "PoissonModel",
@@ -93,13 +106,17 @@ __all__ = [
     "ProfileConvergenceWarning",
     "ProfileResult",
     "Scan2D",
+    "ToyModel",
     "asimov",
     "chi2_at",
     "chi2_level",
     "exclusion_curve",
+    "fc_critical_values",
+    "fc_interval",
     "level_label",
     "level_value",
     "poisson_deviance",
     "profile_chi2",
+    "run_toys",
     "signal_background_channel",
 ]

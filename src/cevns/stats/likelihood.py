@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, MissingDependencyError, UnknownNameError
+from cevns.stats.shapes import _CODES, FlatInterpolator, flat_interpolator
 
 if TYPE_CHECKING:  # pragma: no cover
     from iminuit import Minuit
@@ -101,12 +102,26 @@ class Component:
         Width σ of the Gaussian pull (θ/σ)² of that nuisance, as a fraction (0.1 = 10 %);
         ``math.inf`` (:data:`FREE`) for a free normalisation. ``None`` (default): not given here; it
         must then come from the ``sigmas`` mapping of :class:`PoissonModel`.
+    shapes : mapping of str to (down, up), optional
+        Shape nuisances (HistFactory ``histosys``): for each nuisance name α the expected counts
+        of this component with that systematic at −1σ and +1σ, each of the shape of ``expected``
+        (leading grid axes included, or broadcastable to it). Each shape nuisance has a unit
+        Gaussian pull α²; components in any channel that name the same shape nuisance share it.
+        The component's expected counts become interp(expected, down, up; α) × (1 + θ).
+    shape_code : {"polyexp", "exponential", "polynomial", "linear"}
+        Interpolation code (:mod:`cevns.stats.shapes`; HistFactory codes 4, 1, 4p, 0). The
+        multiplicative codes (default ``"polyexp"``) keep every count > 0; with the additive ones
+        a point where the interpolated counts of a bin go negative is outside the domain
+        (χ² = inf), which bounds the profiler. Several shape nuisances of one component combine
+        as a product of factors (multiplicative codes) or a sum of shifts (additive codes).
     """
 
     name: str
     expected: NDArray[np.float64]
     nuisance: str | None = None
     sigma: float | None = None
+    shapes: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None
+    shape_code: str = "polyexp"
 
     def __post_init__(self) -> None:
         _check_name(self.name, "Component name")
@@ -125,11 +140,73 @@ class Component:
                 "sigma",
                 _check_sigma(self.sigma, f"component {self.name!r}: sigma of {self.nuisance!r}"),
             )
+        object.__setattr__(self, "shapes", self._check_shapes())
+
+    def _check_shapes(self) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+        if self.shape_code not in _CODES:
+            raise ConfigError(
+                f"component {self.name!r}: unknown shape_code {self.shape_code!r}; valid: "
+                f"{', '.join(_CODES)}"
+            )
+        if self.shapes is None:
+            return {}
+        if not isinstance(self.shapes, Mapping):
+            raise ConfigError(
+                f"component {self.name!r}: shapes must be a mapping {{name: (down, up)}}, got "
+                f"{type(self.shapes).__name__}"
+            )
+        out = {}
+        for key, pair in self.shapes.items():
+            _check_name(key, f"component {self.name!r}: shape nuisance name")
+            if key == self.nuisance:
+                raise ConfigError(
+                    f"component {self.name!r}: {key!r} is both its normalisation nuisance and a "
+                    "shape nuisance; give them different names"
+                )
+            if not (isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2):
+                raise ConfigError(
+                    f"component {self.name!r}: shapes[{key!r}] must be a pair (down, up) of "
+                    f"templates, got {type(pair).__name__}"
+                )
+            templates = []
+            for what, tmpl in zip(("down", "up"), pair, strict=True):
+                arr = _as_counts(tmpl, f"component {self.name!r}: shapes[{key!r}] {what}")
+                if arr.shape[-1] != self.expected.shape[-1]:
+                    raise ConfigError(
+                        f"component {self.name!r}: shapes[{key!r}] {what} has {arr.shape[-1]} "
+                        f"bins (shape {arr.shape}), expected has {self.expected.shape[-1]}"
+                    )
+                try:
+                    np.broadcast_shapes(arr.shape, self.expected.shape)
+                except ValueError:
+                    raise ConfigError(
+                        f"component {self.name!r}: shapes[{key!r}] {what} has shape {arr.shape}, "
+                        f"which does not broadcast with expected {self.expected.shape}"
+                    ) from None
+                templates.append(arr)
+            out[key] = (templates[0], templates[1])
+        return out
+
+    @property
+    def shape_nuisances(self) -> tuple[str, ...]:
+        """Names of this component's shape nuisances (in the order given)."""
+        return tuple(self.shapes or ())
+
+    def _lead_shapes(self) -> list[tuple[int, ...]]:
+        """Leading (grid) shapes of expected and every template."""
+        out = [self.expected.shape[:-1]]
+        for down, up in (self.shapes or {}).values():
+            out += [down.shape[:-1], up.shape[:-1]]
+        return out
 
     def __repr__(self) -> str:
+        extra = ""
+        if self.shapes:
+            extra = f", shapes={list(self.shapes)}, shape_code={self.shape_code!r}"
         return (
             f"Component({self.name!r}, shape={self.expected.shape}, nuisance={self.nuisance!r}"
-            + (f", sigma={self.sigma!r})" if self.sigma is not None else ")")
+            + (f", sigma={self.sigma!r}" if self.sigma is not None else "")
+            + extra + ")"
         )
 
 
@@ -179,7 +256,7 @@ class Channel:
                     f"has {n_bins} (shape {obs.shape}); the last axis is the bin axis"
                 )
         try:
-            np.broadcast_shapes(obs.shape[:-1], *(c.expected.shape[:-1] for c in comps))
+            np.broadcast_shapes(obs.shape[:-1], *(s for c in comps for s in c._lead_shapes()))
         except ValueError:
             shapes = ", ".join(
                 [f"observed {obs.shape}"] + [f"{c.name} {c.expected.shape}" for c in comps]
@@ -198,14 +275,25 @@ class Channel:
         """Broadcast shape of the leading (grid) axes of observed and all components."""
         return tuple(
             np.broadcast_shapes(
-                self.observed.shape[:-1], *(c.expected.shape[:-1] for c in self.components)
+                self.observed.shape[:-1], *(s for c in self.components for s in c._lead_shapes())
             )
         )
 
     @property
     def nuisances(self) -> tuple[str, ...]:
-        """Names of the nuisances this channel uses, in order of first appearance."""
-        return tuple(dict.fromkeys(c.nuisance for c in self.components if c.nuisance))
+        """Names of the nuisances this channel uses (normalisation and shape), in order of first
+        appearance (a component's normalisation nuisance, then its shape nuisances)."""
+        names: list[str] = []
+        for c in self.components:
+            if c.nuisance:
+                names.append(c.nuisance)
+            names.extend(c.shape_nuisances)
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def shape_nuisances(self) -> tuple[str, ...]:
+        """Names of the shape nuisances of this channel's components."""
+        return tuple(dict.fromkeys(n for c in self.components for n in c.shape_nuisances))
 
     def expected_total(self) -> NDArray[np.float64]:
         """Nominal prediction Σ_k C_k (all θ = 0), shape ``(*grid, n_bins)``."""
@@ -353,15 +441,62 @@ def _rowdot(x: NDArray[np.float64], d: NDArray[np.float64]) -> NDArray[np.float6
 
 
 @dataclass(eq=False)
+class _ShapedFlat:
+    """One component with shape nuisances: I(α) = interp(nominal; α) and counts I(α) · s_norm."""
+
+    nominal: NDArray[np.float64]  # (1|G, B)
+    interps: list[FlatInterpolator]  # one per shape nuisance
+    shape_pos: NDArray[np.intp]  # positions of its shape nuisances in the channel's index
+    norm_pos: int  # position of its normalisation nuisance in the channel's index, or −1
+    multiplicative: bool
+
+    def take(self, idx: NDArray[np.intp] | slice) -> _ShapedFlat:
+        return _ShapedFlat(
+            _take(self.nominal, idx), [f.take(idx) for f in self.interps], self.shape_pos,
+            self.norm_pos, self.multiplicative,
+        )
+
+    def evaluate(self, idx, alpha_cols: NDArray[np.float64], derivatives: bool):
+        """I (m, B) and, with ``derivatives``, per nuisance dI/dα (K, m, B) and the second
+        derivatives: for multiplicative codes the ratios r = f'/f and q = f''/f (I r_k r_l is
+        ∂²I/∂α_k∂α_l off the diagonal, I q_k on it), for additive ones the diagonal Δ''."""
+        nom = _take(self.nominal, idx)
+        vals, d1s, d2s = [], [], []
+        for k, f in enumerate(self.interps):
+            fk = f.take(idx) if idx is not None else f
+            v, d1, d2 = fk(alpha_cols[:, k : k + 1])
+            vals.append(v)
+            d1s.append(d1)
+            d2s.append(d2)
+        if self.multiplicative:
+            factor = vals[0]
+            for v in vals[1:]:
+                factor = factor * v
+            value = nom * factor
+            if not derivatives:
+                return value, None, None
+            ratio = np.stack([d1 / v for d1, v in zip(d1s, vals, strict=True)])
+            curv = np.stack([d2 / v for d2, v in zip(d2s, vals, strict=True)])
+            return value, ratio, curv
+        value = nom + sum(vals[1:], vals[0])
+        if not derivatives:
+            return value, None, None
+        return value, np.stack(np.broadcast_arrays(*d1s)), np.stack(np.broadcast_arrays(*d2s))
+
+
+@dataclass(eq=False)
 class _FlatChannel:
     name: str
     n: NDArray[np.float64]  # (1|G, B)
     pos: NDArray[np.bool_]  # n > 0
     nominal: NDArray[np.float64]  # Σ_k C_k, (1|G, B)
-    fixed: NDArray[np.float64]  # Σ of the components without a nuisance, (1|G, B)
-    derivs: list[NDArray[np.float64]]  # dN/dθ_p for the channel's nuisances, (1|G, B)
-    index: NDArray[np.intp]  # columns of θ that hold the channel's nuisances
+    fixed: NDArray[np.float64]  # Σ of the components without any nuisance, (1|G, B)
+    derivs: list[NDArray[np.float64]]  # dN/ds for the linear (unshaped) part, (1|G, B)
+    index: NDArray[np.intp]  # columns of the parameter vector that hold the channel's nuisances
     all_pos: bool = False  # every observed count > 0: no masking needed
+    shaped: list[_ShapedFlat] = field(default_factory=list)
+    # positions in ``index`` that ``derivs`` belong to (None: derivs[j] ↔ index[j])
+    lin_pos: NDArray[np.intp] | None = None
 
     def __post_init__(self) -> None:
         self.all_pos = bool(self.pos.all())
@@ -376,15 +511,23 @@ class _FlatChannel:
             _take(self.fixed, idx),
             [_take(d, idx) for d in self.derivs],
             self.index,
+            shaped=[sc.take(idx) for sc in self.shaped],
+            lin_pos=self.lin_pos,
         )
 
-    def prediction(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
-        """N = fixed + Σ_k s_k C_k, shape (m, B) (or (1, B) without nuisances).
+    def _lin_cols(self) -> NDArray[np.intp]:
+        return self.index if self.lin_pos is None else self.index[self.lin_pos]
 
-        Internally every nuisance enters as its scale factor s = 1 + θ, shape (m, P): near the
-        physical bound s = 0 a component of 10¹³ counts can have its minimum at s ~ 10⁻¹¹,
-        which θ = s − 1 cannot resolve in floating point (spacing 10⁻¹⁶ near −1) but s can.
+    def prediction(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+        """N = fixed + Σ_k s_k C_k (+ the shaped components), shape (m, B) (or (1, B)).
+
+        Internally every normalisation nuisance enters as its scale factor s = 1 + θ, shape
+        (m, P): near the physical bound s = 0 a component of 10¹³ counts can have its minimum at
+        s ~ 10⁻¹¹, which θ = s − 1 cannot resolve in floating point (spacing 10⁻¹⁶ near −1) but s
+        can. Shape nuisances enter as α itself.
         """
+        if self.shaped:
+            return self._shaped_prediction(idx, scale, derivatives=False)[0]
         if not self.derivs:
             return _take(self.nominal, idx)
         mu = _take(self.fixed, idx)
@@ -392,9 +535,30 @@ class _FlatChannel:
             mu = mu + scale[:, j, None] * _take(d, idx)
         return mu
 
+    def _shaped_prediction(self, idx, scale, derivatives: bool):
+        """N, a feasibility flag per row (additive shapes ≥ 0), and the shaped parts."""
+        mu = _take(self.fixed, idx)
+        for j, d in zip(self._lin_cols(), self.derivs, strict=True):
+            mu = mu + scale[:, j, None] * _take(d, idx)
+        feasible = None
+        parts = []
+        for sc in self.shaped:
+            value, first, second = sc.evaluate(idx, scale[:, self.index[sc.shape_pos]], derivatives)
+            if not sc.multiplicative:
+                ok = np.all(value >= 0, axis=-1)
+                feasible = ok if feasible is None else feasible & ok
+            s = scale[:, self.index[sc.norm_pos], None] if sc.norm_pos >= 0 else None
+            mu = mu + (value if s is None else s * value)
+            parts.append((sc, value, first, second, s))
+        return mu, feasible, parts
+
     def chi2(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
         """χ² of this channel without pulls, shape (m,); inf where infeasible."""
-        mu = self.prediction(idx, scale)
+        feasible = None
+        if self.shaped:
+            mu, feasible, _ = self._shaped_prediction(idx, scale, derivatives=False)
+        else:
+            mu = self.prediction(idx, scale)
         n = _take(self.n, idx)
         if self.all_pos:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -402,6 +566,8 @@ class _FlatChannel:
             out[np.isnan(out)] = np.inf  # N < 0 in some bin: outside the domain
         else:
             out = 2.0 * _bin_terms(n, mu, _take(self.pos, idx)).sum(axis=-1)
+        if feasible is not None:
+            out = np.where(feasible, out, np.inf)
         return np.broadcast_to(out, (scale.shape[0],))
 
     def grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
@@ -409,10 +575,22 @@ class _FlatChannel:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             # Overflow only for absurd inputs (counts ~1e-300); the NaN/inf that results makes
             # the line search reject the step, and the point is reported as not converged.
+            if self.shaped:
+                return self._grad_hess_shaped(idx, scale)[:2]
             return self._grad_hess(idx, scale)
 
-    def _grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
-        mu = self.prediction(idx, scale)
+    def grad_hess_gn(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+        """Gradient, Hessian and its Gauss–Newton part 2 Σ n/N² ∂N ∂N (positive semi-definite).
+
+        Without shape nuisances N is linear in the parameters and the two Hessians coincide.
+        """
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            if self.shaped:
+                return self._grad_hess_shaped(idx, scale)
+            g, h = self._grad_hess(idx, scale)
+            return g, h, h
+
+    def _weights(self, idx, mu):
         n = _take(self.n, idx)
         if self.all_pos:
             inv = 1.0 / mu
@@ -422,6 +600,11 @@ class _FlatChannel:
             pos = _take(self.pos, idx)
             ratio = np.divide(n, mu, out=np.zeros(mu.shape), where=pos)  # 0 where n = 0
             weight = np.divide(ratio, mu, out=np.zeros(mu.shape), where=pos)
+        return ratio, weight
+
+    def _grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+        mu = self.prediction(idx, scale)
+        ratio, weight = self._weights(idx, mu)
         one_minus = 1.0 - ratio
         derivs = [_take(d, idx) for d in self.derivs]
         p = len(derivs)
@@ -435,17 +618,72 @@ class _FlatChannel:
                 hess[:, a, b] = hess[:, b, a] = 2.0 * _rowdot(wd, derivs[b])
         return grad, hess
 
+    def _grad_hess_shaped(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+        """Exact gradient/Hessian with shape nuisances: with J = ∂N/∂p,
+        g = 2 Σ (1 − n/N) J, H = 2 Σ [n/N² J Jᵀ + (1 − n/N) ∂²N]."""
+        mu, _, parts = self._shaped_prediction(idx, scale, derivatives=True)
+        ratio, weight = self._weights(idx, mu)
+        one_minus = 1.0 - ratio
+        m, n_bins = mu.shape[0], mu.shape[1]
+        p = self.index.size
+        jac = np.zeros((m, p, n_bins))
+        lin_pos = np.arange(len(self.derivs)) if self.lin_pos is None else self.lin_pos
+        for t, d in zip(lin_pos, self.derivs, strict=True):
+            jac[:, t] += _take(d, idx)
+        second = np.zeros((m, p, p))
+        for sc, value, first, curv, s in parts:
+            sp = sc.shape_pos
+            if sc.norm_pos >= 0:
+                jac[:, sc.norm_pos] += value
+            if sc.multiplicative:
+                dval = value * first  # (K, m, B): ∂I/∂α_k = I r_k
+                w = one_minus * value * (1.0 if s is None else s)
+                block = np.einsum("mb,kmb,lmb->mkl", w, first, first)
+                diag = np.einsum("mb,kmb->mk", w, curv - first * first)
+                block[:, np.arange(sp.size), np.arange(sp.size)] += diag
+            else:
+                dval = first
+                w = one_minus * (1.0 if s is None else s)
+                block = np.zeros((m, sp.size, sp.size))
+                block[:, np.arange(sp.size), np.arange(sp.size)] = np.einsum("mb,kmb->mk", w, curv)
+            jac[:, sp] += np.moveaxis(dval * (1.0 if s is None else s), 0, 1)
+            second[:, sp[:, None], sp[None, :]] += block
+            if sc.norm_pos >= 0:
+                cross = np.einsum("mb,kmb->mk", one_minus, dval)
+                second[:, sc.norm_pos, sp] += cross
+                second[:, sp, sc.norm_pos] += cross
+        grad = 2.0 * np.einsum("mb,mpb->mp", one_minus, jac)
+        gn = 2.0 * np.einsum("mpb,mqb->mpq", jac * weight[:, None, :], jac)
+        return grad, gn + 2.0 * second, gn
+
 
 @dataclass(eq=False)
 class _Group:
-    """Channels coupled by shared nuisances, with θ in group-local columns."""
+    """Channels coupled by shared nuisances, with parameters in group-local columns.
+
+    Internal parameters: s = 1 + θ for normalisation nuisances (origin 1, bound s ≥ 0) and α for
+    shape nuisances (origin 0, unbounded). ``origin`` and ``lower`` hold these per column.
+    """
 
     flats: list[_FlatChannel]
     inv_var: NDArray[np.float64]  # 1/σ² of the group's nuisances (0 for free ones)
+    origin: NDArray[np.float64] | None = None  # θ = 0 in internal units: 1 (norm) or 0 (shape)
+    lower: NDArray[np.float64] | None = None  # bound of the internal parameter: 0 or −inf
+
+    def __post_init__(self) -> None:
+        if self.origin is None:
+            self.origin = np.ones(self.inv_var.size)
+        if self.lower is None:
+            self.lower = np.zeros(self.inv_var.size)
+
+    @property
+    def has_shapes(self) -> bool:
+        """True if some channel has shape nuisances (χ² then need not be convex)."""
+        return any(fc.shaped for fc in self.flats)
 
     def take(self, idx: NDArray[np.intp] | slice) -> _Group:
         """The same group restricted to the grid rows ``idx``."""
-        return _Group([fc.take(idx) for fc in self.flats], self.inv_var)
+        return _Group([fc.take(idx) for fc in self.flats], self.inv_var, self.origin, self.lower)
 
     def magnitude(self, n_points: int) -> NDArray[np.float64]:
         """Σ (n + N_nominal) over all bins of the group, per grid row: the χ² rounding scale."""
@@ -455,26 +693,40 @@ class _Group:
         return total
 
     def chi2(self, idx, scale):
-        """χ² with pulls at scale factors s = 1 + θ, shape (m,)."""
-        total = (scale - 1.0) ** 2 @ self.inv_var
+        """χ² with pulls at internal parameters (s = 1 + θ, or α), shape (m,)."""
+        total = (scale - self.origin) ** 2 @ self.inv_var
         for fc in self.flats:
             total = total + fc.chi2(idx, scale)
         return total
 
     def grad_hess(self, idx, scale):
-        """Gradient and Hessian with respect to s (equal to those with respect to θ)."""
+        """Gradient and Hessian with respect to the internal parameters (equal to those in θ)."""
+        grad, hess, _ = self._grad_hess(idx, scale, gauss_newton=False)
+        return grad, hess
+
+    def grad_hess_gn(self, idx, scale):
+        """Gradient, Hessian and the Gauss–Newton Hessian (pulls included in both)."""
+        return self._grad_hess(idx, scale, gauss_newton=True)
+
+    def _grad_hess(self, idx, scale, gauss_newton: bool):
         m, p = scale.shape
-        grad = 2.0 * (scale - 1.0) * self.inv_var
+        grad = 2.0 * (scale - self.origin) * self.inv_var
         hess = np.zeros((m, p, p))
         diag = np.arange(p)
         hess[:, diag, diag] = 2.0 * self.inv_var
+        gn = hess.copy() if gauss_newton else None
         for fc in self.flats:
             if not fc.index.size:
                 continue
-            g, h = fc.grad_hess(idx, scale)
+            cols = (fc.index[:, None], fc.index[None, :])
+            if gauss_newton:
+                g, h, h_gn = fc.grad_hess_gn(idx, scale)
+                gn[:, cols[0], cols[1]] += h_gn
+            else:
+                g, h = fc.grad_hess(idx, scale)
             grad[:, fc.index] += g
-            hess[:, fc.index[:, None], fc.index[None, :]] += h
-        return grad, hess
+            hess[:, cols[0], cols[1]] += h
+        return grad, hess, gn
 
 
 class PoissonModel:
@@ -493,7 +745,10 @@ class PoissonModel:
     ----------
     channels : tuple of Channel
     nuisances : tuple of str
-        All nuisance names, in order of first appearance; the order of gradient/Hessian axes.
+        All nuisance names (normalisation and shape), in order of first appearance; the order of
+        gradient/Hessian axes.
+    shape_nuisances : tuple of str
+        The names among them that are shape nuisances (unit Gaussian pull, unbounded).
     sigmas : dict of str to float
         Resolved pull widths (``inf`` for free ones).
     grid_shape : tuple of int
@@ -521,6 +776,18 @@ class PoissonModel:
             raise ConfigError(f"channels: duplicate channel names {dup}")
         self.channels = channels
         self.nuisances = tuple(dict.fromkeys(p for ch in channels for p in ch.nuisances))
+        self.shape_nuisances = tuple(
+            dict.fromkeys(p for ch in channels for p in ch.shape_nuisances)
+        )
+        both = sorted(
+            {c.nuisance for ch in channels for c in ch.components if c.nuisance}
+            & set(self.shape_nuisances)
+        )
+        if both:
+            raise ConfigError(
+                f"nuisance {both[0]!r} is used both as a normalisation nuisance and as a shape "
+                "nuisance; give them different names"
+            )
         self.sigmas = self._resolve_sigmas(sigmas or {})
         try:
             self.grid_shape = tuple(np.broadcast_shapes(*(ch.grid_shape for ch in channels)))
@@ -528,8 +795,11 @@ class PoissonModel:
             shapes = ", ".join(f"{ch.name} {ch.grid_shape}" for ch in channels)
             raise ConfigError(f"channels: grid shapes do not broadcast: {shapes}") from None
         self._inv_var = np.array([1.0 / self.sigmas[p] ** 2 for p in self.nuisances])
+        is_shape = np.array([p in self.shape_nuisances for p in self.nuisances], dtype=bool)
+        self._origin = np.where(is_shape, 0.0, 1.0)
+        self._lower = np.where(is_shape, -np.inf, 0.0)
         self._flat = [self._flatten_channel(ch) for ch in channels]
-        self._all = _Group(self._flat, self._inv_var)
+        self._all = _Group(self._flat, self._inv_var, self._origin, self._lower)
         self.groups = self._find_groups()
 
     # -- construction helpers --------------------------------------------------------------------
@@ -538,7 +808,13 @@ class PoissonModel:
         unknown = [k for k in given if k not in self.nuisances]
         if unknown:
             raise UnknownNameError("nuisance in sigmas", unknown[0], self.nuisances)
-        resolved: dict[str, float] = {}
+        shaped = [k for k in given if k in self.shape_nuisances]
+        if shaped:
+            raise ConfigError(
+                f"sigmas[{shaped[0]!r}]: {shaped[0]!r} is a shape nuisance; its pull is the unit "
+                "Gaussian α² of the ±1σ templates (scale the templates to change its width)"
+            )
+        resolved: dict[str, float] = {p: 1.0 for p in self.shape_nuisances}
         origin: dict[str, str] = {}
         for ch in self.channels:
             for comp in ch.components:
@@ -568,21 +844,48 @@ class PoissonModel:
         grid = self.grid_shape
         n = _flatten(ch.observed, grid)
         nominal = _flatten(ch.expected_total(), grid)
-        derivs, index = [], []
-        for name in ch.nuisances:
-            parts = [c.expected for c in ch.components if c.nuisance == name]
+        names = ch.nuisances
+        index = np.array([self.nuisances.index(p) for p in names], dtype=np.intp)
+        linear = [c for c in ch.components if not c.shapes]
+        derivs, lin_pos = [], []
+        for pos, name in enumerate(names):
+            parts = [c.expected for c in linear if c.nuisance == name]
+            if not parts:
+                continue
             total = parts[0] if len(parts) == 1 else np.sum(np.broadcast_arrays(*parts), axis=0)
             derivs.append(_flatten(total, grid))
-            index.append(self.nuisances.index(name))
-        plain = [c.expected for c in ch.components if c.nuisance is None]
+            lin_pos.append(pos)
+        plain = [c.expected for c in linear if c.nuisance is None]
         if not plain:
             fixed = np.zeros((1, ch.n_bins))
         elif len(plain) == 1:
             fixed = _flatten(plain[0], grid)
         else:
             fixed = _flatten(np.sum(np.broadcast_arrays(*plain), axis=0), grid)
+        shaped = []
+        for comp in ch.components:
+            if not comp.shapes:
+                continue
+            lead = np.broadcast_shapes(*comp._lead_shapes())
+            nom = _flatten(np.broadcast_to(comp.expected, (*lead, ch.n_bins)), grid)
+            interps = []
+            for key, (down, up) in comp.shapes.items():
+                interps.append(flat_interpolator(
+                    comp.shape_code, nom,
+                    _flatten(np.broadcast_to(down, (*lead, ch.n_bins)), grid),
+                    _flatten(np.broadcast_to(up, (*lead, ch.n_bins)), grid),
+                    f"channel {ch.name!r}, component {comp.name!r}, shape nuisance {key!r}",
+                ))
+            shaped.append(_ShapedFlat(
+                nom, interps, np.array([names.index(k) for k in comp.shapes], dtype=np.intp),
+                names.index(comp.nuisance) if comp.nuisance else -1,
+                comp.shape_code in ("exponential", "polyexp"),
+            ))
+        if not shaped:
+            return _FlatChannel(ch.name, n, n > 0, nominal, fixed, derivs, index)
         return _FlatChannel(
-            ch.name, n, n > 0, nominal, fixed, derivs, np.array(index, dtype=np.intp)
+            ch.name, n, n > 0, nominal, fixed, derivs, index, shaped=shaped,
+            lin_pos=np.array(lin_pos, dtype=np.intp),
         )
 
     def _find_groups(self) -> tuple[tuple[str, ...], ...]:
@@ -642,24 +945,45 @@ class PoissonModel:
         ndarray
             Shape :attr:`grid_shape`; ``inf`` where a prediction is ≤ 0 in a bin with data.
         """
-        total = self._all.chi2(None, 1.0 + self._theta(nuisances))
+        total = self._all.chi2(None, self._origin + self._theta(nuisances))
         return np.broadcast_to(total, (self.n_points,)).reshape(self.grid_shape)
 
     def chi2_by_channel(
         self, nuisances: Mapping[str, ArrayLike] | None = None
     ) -> dict[str, NDArray[np.float64]]:
         """χ² of each channel at given nuisance values, without pull terms."""
-        scale = 1.0 + self._theta(nuisances)
+        scale = self._origin + self._theta(nuisances)
         return {fc.name: fc.chi2(None, scale).reshape(self.grid_shape) for fc in self._flat}
+
+    def expected(
+        self, nuisances: Mapping[str, ArrayLike] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
+        """Expected counts of each channel at given nuisance values (missing ones are 0).
+
+        Returns
+        -------
+        dict of str to ndarray
+            Channel name → prediction N_i of shape ``(*grid, n_bins)`` (shape nuisances
+            interpolated, normalisations applied); the input of toy generation
+            (:mod:`cevns.stats.toys`).
+        """
+        scale = self._origin + self._theta(nuisances)
+        out = {}
+        for fc in self._flat:
+            mu = fc.prediction(None, scale)
+            out[fc.name] = np.broadcast_to(mu, (self.n_points, mu.shape[-1])).reshape(
+                *self.grid_shape, mu.shape[-1]
+            )
+        return out
 
     def gradient(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
         """Analytic gradient ∂χ²/∂θ_p, shape ``(*grid, P)`` in the order of :attr:`nuisances`."""
-        grad, _ = self._all.grad_hess(None, 1.0 + self._theta(nuisances))
+        grad, _ = self._all.grad_hess(None, self._origin + self._theta(nuisances))
         return grad.reshape(*self.grid_shape, len(self.nuisances))
 
     def hessian(self, nuisances: Mapping[str, ArrayLike] | None = None) -> NDArray[np.float64]:
         """Analytic Hessian ∂²χ²/∂θ_p∂θ_q, shape ``(*grid, P, P)``."""
-        _, hess = self._all.grad_hess(None, 1.0 + self._theta(nuisances))
+        _, hess = self._all.grad_hess(None, self._origin + self._theta(nuisances))
         p = len(self.nuisances)
         return hess.reshape(*self.grid_shape, p, p)
 
@@ -676,8 +1000,8 @@ class PoissonModel:
     ) -> ProfileResult:
         """Minimise χ² over all nuisances at every grid point (batched projected Newton).
 
-        Every nuisance is bounded below by θ = −1 (no component's expected counts are ever
-        negative); see ``docs/statistics.md``.
+        Every normalisation nuisance is bounded below by θ = −1 (no component's expected counts
+        are ever negative); shape nuisances are unbounded (see ``docs/statistics.md``).
 
         Parameters
         ----------
@@ -731,7 +1055,7 @@ class PoissonModel:
 
     def _point_chi2(self, flat: int, theta: ArrayLike) -> float:
         th = np.asarray(theta, dtype=float).reshape(1, len(self.nuisances))
-        return float(self._all.chi2(np.array([flat]), 1.0 + th)[0])
+        return float(self._all.chi2(np.array([flat]), self._origin + th)[0])
 
     def minuit(self, index: int | Iterable[int] = (), start: ArrayLike | None = None) -> Minuit:
         """An :class:`iminuit.Minuit` for the χ² at one grid point, over the named nuisances.
@@ -750,7 +1074,8 @@ class PoissonModel:
         -------
         iminuit.Minuit
             Not yet minimised; ``errordef`` is set for a χ² (Δχ² = 1 errors), ``tol`` to 1e-4
-            and every nuisance has the lower limit θ = −1 (expected counts never negative).
+            and every normalisation nuisance has the lower limit θ = −1 (expected counts never
+            negative); shape nuisances have no limits.
         """
         try:
             from iminuit import Minuit
@@ -761,8 +1086,10 @@ class PoissonModel:
         x0 = np.zeros(p) if start is None else np.asarray(start, dtype=float).reshape(p)
         m = Minuit(lambda theta: self._point_chi2(flat, theta), x0, name=self.nuisances)
         m.errordef = Minuit.LEAST_SQUARES
-        # The same physical bound as the profiler: (1 + θ) C ≥ 0 for every component.
-        m.limits = [(-1.0, None)] * p
+        # The same physical bound as the profiler: (1 + θ) C ≥ 0 for every component; shape
+        # nuisances are unbounded.
+        m.limits = [(None, None) if q in self.shape_nuisances else (-1.0, None)
+                    for q in self.nuisances]
         # Migrad's default tolerance (EDM < 2e-4 for a χ²) leaves χ² ~1e-4 above the minimum when
         # the limits' internal sine transform is active; 1e-4 (EDM < 2e-7) costs a few calls.
         m.tol = 1e-4

@@ -1,4 +1,9 @@
-"""Batched profiling of the normalisation nuisances: projected Newton for every grid point at once.
+"""Batched profiling of the nuisances: projected Newton for every grid point at once.
+
+Shape nuisances (``Component(shapes=...)``) are profiled by the same iteration with the changes of
+``docs/statistics.md`` §6: they are unbounded, the χ² is then not convex, an indefinite Hessian is
+replaced by its Gauss–Newton part (:func:`_positive_definite`), and early stopping is off for the
+groups of channels that have them. The rest of this docstring describes normalisation nuisances.
 
 The χ² of :mod:`cevns.stats.likelihood` is convex in θ (the prediction is linear in θ, −n ln N is
 convex in N, the pulls are quadratic). Every nuisance is bounded by 1 + θ ≥ 0 (no component's
@@ -70,8 +75,35 @@ def _newton_step(grad: NDArray[np.float64], hess: NDArray[np.float64]):
     return step, lam2
 
 
+def _positive_definite(
+    hess: NDArray[np.float64], hess_gn: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The exact Hessian where it is positive definite, else its Gauss–Newton part.
+
+    With shape nuisances the prediction is non-linear in α and the exact Hessian can be indefinite
+    away from the minimum; the Gauss–Newton matrix (2 Σ n/N² ∂N ∂Nᵀ plus the pulls) is positive
+    semi-definite and gives a descent direction. Near the minimum the exact Hessian is positive
+    definite and Newton's quadratic convergence is kept.
+    """
+    p = hess.shape[1]
+    d = np.sqrt(np.abs(np.diagonal(hess, axis1=1, axis2=2)))
+    d = np.where(d > 0, d, 1.0)
+    scaled = hess / (d[:, :, None] * d[:, None, :])
+    with np.errstate(invalid="ignore"):
+        finite = np.all(np.isfinite(scaled), axis=(1, 2))
+        scaled = np.where(finite[:, None, None], scaled, np.eye(p))
+        smallest = np.linalg.eigvalsh(scaled)[:, 0]
+    bad = ~(smallest > 1e-8) & finite
+    if not bad.any():
+        return hess
+    return np.where(bad[:, None, None], hess_gn, hess)
+
+
 def _projected_newton_step(
-    scale: NDArray[np.float64], grad: NDArray[np.float64], hess: NDArray[np.float64]
+    scale: NDArray[np.float64],
+    grad: NDArray[np.float64],
+    hess: NDArray[np.float64],
+    lower: NDArray[np.float64] | float = 0.0,
 ):
     """Newton step for min χ²(θ) subject to 1 + θ_k ≥ 0 (projected Newton, Bertsekas 1982).
 
@@ -81,9 +113,10 @@ def _projected_newton_step(
     out; the step is then Newton's step in the remaining (free) nuisances, with δ_k = 0 for the
     pinned ones, and λ² = g_F·H_FF⁻¹g_F is the decrement of the free subspace. At a point where
     λ² = 0 and every pinned nuisance has g_k ≥ 0 the KKT conditions of the bounded problem hold,
-    which for a convex χ² means the constrained minimum.
+    which for a convex χ² means the constrained minimum. ``lower`` is the bound of each internal
+    parameter (0 for a scale factor, −inf for an unbounded shape nuisance α).
     """
-    at_bound = scale <= 0.0
+    at_bound = scale <= lower
     pinned = at_bound & (grad > 0)
     p = scale.shape[1]
     eye = np.eye(p, dtype=bool)
@@ -108,6 +141,7 @@ def _lower_bound(
     scale: NDArray[np.float64],
     grad: NDArray[np.float64],
     inv_var: NDArray[np.float64],
+    lower: NDArray[np.float64] | float = 0.0,
 ) -> NDArray[np.float64]:
     """A rigorous lower bound on min χ² over the box 1 + θ ≥ 0, from χ², θ and g at one point.
 
@@ -116,7 +150,7 @@ def _lower_bound(
     separable; its minimum over d_k ≥ −1 − θ_k = −s_k is d_k = max(−g_k σ_k²/2, −s_k) for a
     pulled nuisance, and −s_k (or −∞ if g_k < 0) for a free one.
     """
-    room = -scale  # d_k ≥ room_k: s_k + d_k ≥ 0
+    room = lower - scale  # d_k ≥ room_k: s_k + d_k ≥ lower_k
     with np.errstate(divide="ignore", invalid="ignore"):
         free_d = np.where(inv_var > 0, -grad / (2.0 * np.where(inv_var > 0, inv_var, 1.0)), -np.inf)
     d = np.maximum(free_d, room)
@@ -143,7 +177,15 @@ def _profile_group(
     iteration falls as points converge and no fancy indexing happens inside an iteration.
     """
     n_par = group.inv_var.size
-    scale = np.ones((n_points, n_par))  # s = 1 + θ, starting at θ = 0
+    lower = group.lower
+    bounded = np.isfinite(lower)
+    unbounded = (~bounded).astype(float)
+    # Shape nuisances make χ² non-convex: no rigorous lower bound for early stopping, and the
+    # exact Hessian may be indefinite away from the minimum (then Gauss–Newton is used).
+    shaped = group.has_shapes
+    if shaped:
+        stop_above = None
+    scale = np.broadcast_to(group.origin, (n_points, n_par)).copy()  # θ = 0
     chi2 = np.broadcast_to(group.chi2(None, scale), (n_points,)).copy()
     converged = np.zeros(n_points, dtype=bool)
     decided = np.zeros(n_points, dtype=bool)
@@ -170,12 +212,16 @@ def _profile_group(
             sub = sub.take(np.flatnonzero(keep))
         if not active.size:
             break
-        grad, hess = sub.grad_hess(None, th)
+        if shaped:
+            grad, hess, hess_gn = sub.grad_hess_gn(None, th)
+            hess = _positive_definite(hess, hess_gn)
+        else:
+            grad, hess = sub.grad_hess(None, th)
         if stop_above is not None:
             # Early stop: the profiled χ² of this point is certainly above the highest level
             # asked for, and the χ² reported (an upper bound) is within stop_rtol of it.
             with np.errstate(invalid="ignore"):
-                lb = _lower_bound(chi_cur, th, grad, group.inv_var) - noise
+                lb = _lower_bound(chi_cur, th, grad, group.inv_var, lower) - noise
                 above = (lb > stop_above) & (chi_cur - lb <= stop_rtol * (lb - stop_above))
             if above.any():
                 decided[active[above]] = True
@@ -187,17 +233,17 @@ def _profile_group(
                 sub = sub.take(np.flatnonzero(keep))
                 if not active.size:
                     break
-        step, lam2 = _projected_newton_step(th, grad, hess)
+        step, lam2 = _projected_newton_step(th, grad, hess, lower)
         # Converged: the decrement is below tol, or the Newton step is below the floating-point
         # resolution of θ (near θ = −1 a component of ~1e13 counts puts the minimum at
         # 1 + θ ~ 1e-11, where χ² can change no further although λ² may still exceed tol).
-        tiny = np.all(np.abs(step) <= _EPS_STEP * np.abs(th), axis=1)
+        tiny = np.all(np.abs(step) <= _EPS_STEP * (np.abs(th) + unbounded), axis=1)
         done = (lam2 <= 2.0 * tol) | tiny
         converged[active[done]] = True
         if done.any():
             # Take the last (tiny) Newton step too: it makes θ accurate to ~λ, not ~√tol.
             rows = np.flatnonzero(done)
-            trial = np.maximum(th[rows] + step[rows], 0.0)
+            trial = np.maximum(th[rows] + step[rows], lower)
             c = sub.chi2(None if rows.size == active.size else rows, trial)
             ok = c <= chi_cur[rows] + noise[rows]
             scale[active[rows]] = th[rows]
@@ -221,7 +267,7 @@ def _profile_group(
         # would then take dozens of χ² evaluations per iteration). Nuisances that reach the bound
         # are set to exactly −1 and pinned there by the next projected step if g_k > 0.
         with np.errstate(divide="ignore", invalid="ignore"):
-            room = np.where(step < 0, th / -step, np.inf)
+            room = np.where((step < 0) & bounded, (th - lower) / -step, np.inf)
         t = np.minimum(1.0, np.min(room, axis=1))
         t = np.where(np.isfinite(t) & (t > 0), t, 1.0)
         accepted = np.zeros(active.size, dtype=bool)
@@ -232,7 +278,11 @@ def _profile_group(
             rows = None if need.size == active.size else need
             trial = th[need] + t[need, None] * step[need]
             # land exactly on the bound (s + t δ with t = s/−δ is 0 only up to rounding)
-            trial = np.where(trial <= _EPS_STEP * th[need], 0.0, trial)
+            if bounded.all():
+                trial = np.where(trial <= _EPS_STEP * th[need], 0.0, trial)
+            else:
+                near = bounded & (trial - lower <= _EPS_STEP * (th[need] - lower))
+                trial = np.where(near, lower, trial)
             c = sub.chi2(rows, trial)
             ok = c <= chi_cur[need] - _ARMIJO * t[need] * lam2[need] + noise[need]
             good = need[ok]
@@ -270,8 +320,8 @@ class ProfileResult:
         Profiled χ² (pulls included), shape ``grid_shape``; ``inf`` where the prediction is 0 in a
         bin with data.
     nuisances : dict of str to ndarray
-        Best-fit θ per nuisance, each of shape ``grid_shape``; every θ ≥ −1 (no component's
-        expected counts are ever negative).
+        Best-fit θ per nuisance, each of shape ``grid_shape``; every normalisation θ ≥ −1 (no
+        component's expected counts are ever negative); shape nuisances give their α.
     sigmas : dict of str to float
         Pull widths used (``inf``: free).
     converged : ndarray of bool
@@ -413,12 +463,12 @@ def profile_model(
         if reference is None:
             # χ² at θ = 0 bounds each point's profiled χ² from above, so its minimum over the grid
             # bounds the grid's minimum profiled χ² from above: Δχ² ≥ χ² − reference.
-            at_zero = np.broadcast_to(model._all.chi2(None, np.ones((n_points, n_par))),
-                                      (n_points,))
+            origin = np.broadcast_to(model._origin, (n_points, n_par))
+            at_zero = np.broadcast_to(model._all.chi2(None, origin), (n_points,))
             reference = float(np.min(at_zero))
         if math.isfinite(reference):
             stop_above = float(level) + float(reference)
-    scale = np.ones((n_points, n_par))  # s = 1 + θ
+    scale = np.broadcast_to(model._origin, (n_points, n_par)).copy()  # θ = 0
     chi2 = np.zeros(n_points)
     converged = np.ones(n_points, dtype=bool)
     decided = np.zeros(n_points, dtype=bool)
@@ -428,7 +478,8 @@ def profile_model(
         flats = [by_name[name] for name in names]
         columns = np.unique(np.concatenate([fc.index for fc in flats])).astype(np.intp)
         local = [replace(fc, index=np.searchsorted(columns, fc.index)) for fc in flats]
-        group = _Group(local, model._inv_var[columns])
+        group = _Group(local, model._inv_var[columns], model._origin[columns],
+                       model._lower[columns])
         # Work through the grid in blocks small enough that the temporaries of one Newton
         # iteration stay in cache: the iteration is memory-bound, not arithmetic-bound.
         n_bins = sum(fc.nominal.shape[1] for fc in local)
@@ -449,7 +500,7 @@ def profile_model(
     converged &= ~decided
     grid = model.grid_shape
     by_channel = {fc.name: fc.chi2(None, scale).reshape(grid) for fc in model._flat}
-    theta = scale - 1.0
+    theta = scale - model._origin
     result = ProfileResult(
         chi2=chi2.reshape(grid),
         nuisances={p: theta[:, j].reshape(grid) for j, p in enumerate(model.nuisances)},

@@ -261,3 +261,127 @@ class ShapeSystematics:
         if single:
             return mu[0], jac[0], hess[0]
         return mu, jac, hess
+
+
+# --------------------------------------------------------------------------------------------------
+# Grid-aware interpolation for the batched profiler (cevns.stats.likelihood): one shape nuisance of
+# one component, templates flattened to (1 | G, n_bins) (a row per grid point, or one row shared by
+# all), evaluated for α of shape (m, 1). The formulas are those of ShapeSystematics above.
+
+_POSITIVITY_PROBES = np.linspace(-1.0, 1.0, 81)
+
+
+def _take_rows(arr: NDArray, idx) -> NDArray:
+    if idx is None or arr.shape[0] == 1:
+        return arr
+    return arr[idx]
+
+
+@dataclass(eq=False)
+class FlatInterpolator:
+    """Interpolation of one shape nuisance for stacked templates (rows = grid points).
+
+    Built by :func:`flat_interpolator`; :meth:`__call__` returns the additive shift Δ(α) (additive
+    codes) or the factor f(α) (multiplicative codes) with its first and second derivative in α.
+    """
+
+    code: str
+    arrays: tuple[NDArray[np.float64], ...]
+
+    @property
+    def multiplicative(self) -> bool:
+        """True for ``"exponential"`` and ``"polyexp"``."""
+        return self.code in MULTIPLICATIVE
+
+    def take(self, idx) -> FlatInterpolator:
+        """The interpolator restricted to grid rows ``idx``."""
+        return FlatInterpolator(self.code, tuple(_take_rows(a, idx) for a in self.arrays))
+
+    def __call__(self, alpha: NDArray[np.float64]):
+        """Value, first and second derivative in α, each of shape (m, n_bins); α of shape (m, 1)."""
+        a = alpha
+        if self.code == "linear":
+            d_up, d_dn = self.arrays
+            pos = a >= 0
+            slope = np.where(pos, d_up, d_dn)
+            return a * slope, slope, np.zeros_like(slope)
+        if self.code == "polynomial":
+            d_up, d_dn, s, amp = self.arrays
+            a2 = a * a
+            inside = np.abs(a) <= 1.0
+            slope = np.where(a >= 0, d_up, d_dn)
+            val = np.where(inside, a * s + amp * a2 * (15.0 - 10.0 * a2 + 3.0 * a2 * a2), a * slope)
+            d1 = np.where(inside, s + amp * a * (30.0 - 40.0 * a2 + 18.0 * a2 * a2), slope)
+            d2 = np.where(inside, amp * (30.0 - 120.0 * a2 + 90.0 * a2 * a2), 0.0)
+            return val, d1, d2
+        lu, ld = self.arrays[:2]
+        lr = np.where(a >= 0, lu, -ld)
+        f = np.exp(a * lr)
+        d1, d2 = lr * f, lr * lr * f
+        if self.code == "exponential":
+            return f, d1, d2
+        c = self.arrays[2:]  # a₁ … a₆, each (1|G, n_bins)
+        # Horner for p = 1 + Σ cᵢ αⁱ, p' and p''
+        p = c[5]
+        dp = 6.0 * c[5]
+        ddp = 30.0 * c[5]
+        for i in range(4, -1, -1):  # i = index of c (power i + 1)
+            p = c[i] + a * p
+            if i >= 1:
+                ddp = (i + 1) * i * c[i] + a * ddp
+            dp = (i + 1) * c[i] + a * dp
+        p = 1.0 + a * p
+        inside = np.abs(a) < 1.0
+        return np.where(inside, p, f), np.where(inside, dp, d1), np.where(inside, ddp, d2)
+
+
+def flat_interpolator(
+    code: str, nominal: NDArray[np.float64], down: NDArray[np.float64],
+    up: NDArray[np.float64], what: str,
+) -> FlatInterpolator:
+    """Precompute the interpolation of one shape nuisance for templates of shape (rows, n_bins).
+
+    ``nominal``, ``down`` and ``up`` are counts (finite, ≥ 0) of equal shape. Multiplicative codes
+    need nominal, down and up all > 0 in every bin that is not empty in all three; ``"polyexp"``
+    additionally checks that its polynomial stays > 0 on ``|α|`` < 1 (it can dip below zero for
+    extreme ratios; use ``"exponential"`` then). ``what`` names the nuisance in error messages.
+    """
+    if code not in _CODES:
+        raise ConfigError(f"{what}: unknown shape_code {code!r}; valid: {', '.join(_CODES)}")
+    if code in ADDITIVE:
+        d_up, d_dn = up - nominal, nominal - down
+        if code == "linear":
+            return FlatInterpolator(code, (d_up, d_dn))
+        return FlatInterpolator(code, (d_up, d_dn, 0.5 * (d_up + d_dn), (d_up - d_dn) / 16.0))
+    empty = (nominal == 0) & (up == 0) & (down == 0)
+    bad = ~empty & ((nominal <= 0) | (up <= 0) | (down <= 0))
+    if np.any(bad):
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ConfigError(
+            f"{what} ({code}): multiplicative interpolation needs nominal, down and up > 0 in every "
+            f"bin that is not empty in all three; at index {where}: nominal={nominal[where]:g}, "
+            f"down={down[where]:g}, up={up[where]:g} (use shape_code='polynomial' or 'linear')")
+    safe = np.where(empty, 1.0, nominal)
+    lu = np.where(empty, 0.0, np.log(np.where(empty, 1.0, up) / safe))
+    ld = np.where(empty, 0.0, np.log(np.where(empty, 1.0, down) / safe))
+    if code == "exponential":
+        return FlatInterpolator(code, (lu, ld))
+    shape = lu.shape
+    coeff = _polyexp_coefficients(lu.reshape(-1), ld.reshape(-1)).reshape(6, *shape)
+    interp = FlatInterpolator(code, (lu, ld, *coeff))
+    probes = _POSITIVITY_PROBES
+    for start in range(0, shape[0], max(1, 4096 // max(1, shape[-1]))):
+        rows = slice(start, start + max(1, 4096 // max(1, shape[-1])))
+        sub = interp.take(rows) if shape[0] > 1 else interp
+        m = sub.arrays[0].shape[0]
+        for a in probes:
+            f, _, _ = sub(np.full((m, 1), a))
+            if np.any(f <= 0):
+                where = tuple(int(i) for i in np.argwhere(f <= 0)[0])
+                raise ConfigError(
+                    f"{what} (polyexp): the interpolating polynomial is ≤ 0 at α = {a:+.3f} "
+                    f"(row, bin {where}); the down/up ratios are too extreme for code 4: use "
+                    "shape_code='exponential'")
+        if shape[0] == 1:
+            break
+    return interp

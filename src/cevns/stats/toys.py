@@ -1,0 +1,667 @@
+"""Toy Monte Carlo: coverage, bias and pull width of profile-likelihood intervals, and the
+Neyman / Feldman–Cousins construction (physics-free; see ``docs/statistics.md`` §6–7).
+
+The model
+---------
+A :class:`ToyModel` names a *factory* — an importable function ``"package.module:function"`` —
+and JSON-able keyword arguments. ``factory(poi, **kwargs)`` returns the channels
+(:class:`~cevns.stats.Channel`, a sequence of them, or a :class:`~cevns.stats.PoissonModel`)
+whose components carry a leading axis of length ``len(poi)``: the expected counts at each value
+of the parameter of interest (POI) on a grid. Observed counts in them are ignored. Because the
+model is rebuilt from its name and arguments, toys run on any executor of :mod:`cevns.scan`
+(``"serial"``, ``"processes"``, ``"dask"``): each worker builds the model once (cached per
+process, keyed on factory, arguments and grid).
+
+A toy
+-----
+Toy *k* draws, from the generator of its block of :data:`TOY_BLOCK` toys seeded by
+``(seed, stream, k // TOY_BLOCK)`` (so results do not depend on how toys are cut into tiles or
+which worker runs them):
+
+1. with ``nuisances="sampled"`` (default), a true value of every constrained nuisance from its
+   constraint (normalisations θ ~ N(0, σ) truncated to θ > −1, shape nuisances α ~ N(0, 1);
+   free ones stay at 0); with ``"fixed"`` all nuisances stay at 0;
+2. Poisson counts n_i ~ Poisson(N_i(μ_true, θ_true)) in every bin of every channel.
+
+The fit keeps the constraints centred at 0. For Gaussian constraints, drawing θ_true from the
+constraint at a fixed centre is equivalent to the frequentist procedure that keeps θ_true and
+draws the centre (the auxiliary measurement): only θ_true − centre enters, up to the model's
+non-linearity in θ. Each toy is profiled over the nuisances on the POI grid (batched, all toys of
+a tile in one call) and its minimum refined by the parabola through the grid minimum and its
+neighbours (as :class:`~cevns.stats.Profile1D`). Reported:
+
+* coverage of the 68.27 % and 90 % intervals: the fraction of toys with Δχ²(μ_true) ≤ level
+  (1.00 and 2.71 for Wilks, or the Feldman–Cousins critical value at μ_true), with the binomial
+  uncertainty √(p(1 − p)/n);
+* bias: the mean of the pulls (μ̂ − μ_true)/σ, where σ is the distance from μ̂ to the Δχ² = 1
+  crossing on the side of μ_true (asymmetric errors); pull width: their standard deviation.
+
+Feldman–Cousins
+---------------
+:func:`fc_critical_values` runs toys at every POI grid point μ_j and takes the CL-quantile of
+t = Δχ²(μ_j) = χ²(μ_j) − min_grid χ² (ordering by the likelihood ratio; the grid spans the
+physical region, so the minimum respects the physical boundary). :func:`fc_interval` then gives
+{μ_j : Δχ²_obs(μ_j) ≤ c_j}. References: G. J. Feldman and R. D. Cousins, Phys. Rev. D 57, 3873
+(1998); G. Cowan, K. Cranmer, E. Gross, O. Vitells, Eur. Phys. J. C 71, 1554 (2011).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from cevns.errors import ConfigError
+from cevns.stats.levels import chi2_level
+from cevns.stats.likelihood import Channel, Component, PoissonModel
+
+NuisanceMode = Literal["sampled", "fixed"]
+IntervalMethod = Literal["wilks", "fc"]
+
+#: Confidence levels reported: one Gaussian σ (68.27 %) and 90 %.
+CL_68 = math.erf(1.0 / math.sqrt(2.0))
+CL_90 = 0.90
+
+_STREAM_COVERAGE = 0
+_TIE = 1e-9  # seed stream of coverage toys; FC toys at grid point j use stream j + 1
+
+
+# -- the model -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToyModel:
+    """A model for toys, rebuilt anywhere from an importable factory and JSON-able arguments.
+
+    Parameters
+    ----------
+    factory : str
+        ``"package.module:function"``; ``function(poi, **kwargs)`` returns a Channel, a sequence
+        of Channels or a PoissonModel whose components have a leading axis ``len(poi)``.
+    kwargs : mapping
+        JSON-able keyword arguments of the factory.
+    parameter : str
+        Name of the parameter of interest (for tables and messages).
+    """
+
+    factory: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    parameter: str = "poi"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.factory, str) or ":" not in self.factory:
+            raise ConfigError(
+                f"ToyModel factory must be 'package.module:function', got {self.factory!r}"
+            )
+        try:
+            json.dumps(dict(self.kwargs), sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"ToyModel kwargs must be JSON-able: {exc}") from None
+        object.__setattr__(self, "kwargs", dict(self.kwargs))
+
+    def channels(self, poi: ArrayLike) -> tuple[Channel, ...]:
+        """The channels on the POI grid ``poi`` (cached per process)."""
+        grid = tuple(float(v) for v in np.atleast_1d(np.asarray(poi, dtype=float)))
+        return _build(self.factory, json.dumps(self.kwargs, sort_keys=True), grid)
+
+    def config(self) -> dict[str, Any]:
+        """JSON-able description (the part of a scan config that names the model)."""
+        return {"factory": self.factory, "kwargs": dict(self.kwargs), "parameter": self.parameter}
+
+
+def _resolve(factory: str):
+    module, _, name = factory.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"ToyModel factory {factory!r} cannot be imported: {exc}") from None
+    if not callable(obj):
+        raise ConfigError(f"ToyModel factory {factory!r} is not callable")
+    return obj
+
+
+@functools.lru_cache(maxsize=8)
+def _build(factory: str, kwargs_json: str, grid: tuple[float, ...]) -> tuple[Channel, ...]:
+    built = _resolve(factory)(np.array(grid), **json.loads(kwargs_json))
+    if isinstance(built, PoissonModel):
+        built = built.channels
+    if isinstance(built, Channel):
+        built = (built,)
+    built = tuple(built)
+    if not built or not all(isinstance(c, Channel) for c in built):
+        raise ConfigError(f"ToyModel factory {factory!r} must return Channel(s) or a PoissonModel")
+    model = PoissonModel(built)
+    if model.grid_shape not in ((len(grid),), ()):
+        raise ConfigError(
+            f"ToyModel factory {factory!r}: channels on a POI grid of {len(grid)} points have grid "
+            f"shape {model.grid_shape}; the components need one leading axis of length {len(grid)}"
+        )
+    return built
+
+
+# -- textbook models (tests, docs) -----------------------------------------------------------------
+
+
+def counting_experiment(
+    poi: NDArray[np.float64], background: float, efficiency: float = 1.0
+) -> Channel:
+    """One Poisson count with known background b: N = ε μ + b (Feldman & Cousins 1998, §IV)."""
+    poi = np.asarray(poi, dtype=float)
+    return Channel("count", [0.0], (
+        Component("signal", efficiency * poi[:, None]),
+        Component("background", [float(background)]),
+    ))
+
+
+def gaussian_measurement(poi: NDArray[np.float64], counts: float = 1e6) -> Channel:
+    """A unit-width Gaussian measurement x ~ N(μ, 1), realised as one Poisson count with a large
+    mean: N = b + μ √b with b = ``counts``, so x = (n − b)/√b is N(μ, 1) up to a skewness 1/√b
+    (10⁻³ for the default). With μ ≥ 0 on the grid it is the bounded Gaussian of Feldman &
+    Cousins (1998), §IV.B. Components must be ≥ 0, so the signal is √b (μ + 20) on a baseline
+    b − 20 √b: valid for μ ≥ −20."""
+    poi = np.asarray(poi, dtype=float)
+    root = math.sqrt(counts)
+    return Channel("x", [0.0], (
+        Component("signal", root * (poi[:, None] + 20.0)),
+        Component("baseline", [float(counts) - 20.0 * root]),
+    ))
+
+
+# -- toys ------------------------------------------------------------------------------------------
+
+
+#: Toys are generated in blocks of this many: block b uses the generator seeded by
+#: ``SeedSequence([seed, stream, b])`` and toy k is row k mod BLOCK of block k // BLOCK, so a toy
+#: does not depend on the tiling, the executor or the total number of toys.
+TOY_BLOCK = 64
+
+
+def _toy_rng(seed: int, stream: int, block: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(stream), int(block)]))
+
+
+def _block_data(truth_model: PoissonModel, rng: np.random.Generator, nuisances: str):
+    """Counts of one block of TOY_BLOCK toys: channel → (TOY_BLOCK, n_bins)."""
+    if nuisances == "sampled":
+        values = {}
+        for p in truth_model.nuisances:
+            s = truth_model.sigmas[p]
+            if not math.isfinite(s):
+                continue
+            draw = rng.normal(0.0, s, TOY_BLOCK)
+            if p not in truth_model.shape_nuisances:
+                bad = draw <= -1.0
+                while bad.any():  # truncated at θ = −1: no negative normalisation
+                    draw[bad] = rng.normal(0.0, s, int(bad.sum()))
+                    bad = draw <= -1.0
+            values[p] = draw
+        batch = PoissonModel([
+            Channel(ch.name, np.zeros((TOY_BLOCK, ch.n_bins)), ch.components)
+            for ch in truth_model.channels
+        ])
+        expected = batch.expected(values)
+    else:
+        expected = truth_model.expected()
+    out = {}
+    for ch in truth_model.channels:
+        mu = np.broadcast_to(np.asarray(expected[ch.name]).reshape(-1, ch.n_bins),
+                             (TOY_BLOCK, ch.n_bins))
+        out[ch.name] = rng.poisson(mu).astype(float)
+    return out
+
+
+def generate_toys(
+    truth_model: PoissonModel,
+    toys: ArrayLike,
+    seed: int,
+    *,
+    stream: int = _STREAM_COVERAGE,
+    nuisances: NuisanceMode = "sampled",
+) -> dict[str, NDArray[np.float64]]:
+    """Poisson toy data for the toy indices ``toys`` of a model at one point (grid ``()``/``(1,)``).
+
+    Returns channel name → counts of shape ``(len(toys), n_bins)``. Toy k depends only on
+    ``(seed, stream, k)`` (see :data:`TOY_BLOCK`).
+    """
+    if truth_model.grid_shape not in ((), (1,)):
+        raise ConfigError(f"generate_toys needs a model at one point; grid {truth_model.grid_shape}")
+    if nuisances not in ("sampled", "fixed"):
+        raise ConfigError(f"nuisances must be 'sampled' or 'fixed', got {nuisances!r}")
+    idx = np.atleast_1d(np.asarray(toys, dtype=np.int64))
+    if idx.size and idx.min() < 0:
+        raise ConfigError("toy indices must be ≥ 0")
+    out = {ch.name: np.empty((idx.size, ch.n_bins)) for ch in truth_model.channels}
+    blocks = idx // TOY_BLOCK
+    for b in np.unique(blocks):
+        data = _block_data(truth_model, _toy_rng(seed, stream, int(b)), nuisances)
+        rows = np.flatnonzero(blocks == b)
+        for name, counts in data.items():
+            out[name][rows] = counts[idx[rows] % TOY_BLOCK]
+    return out
+
+
+def profile_toys(
+    channels: Sequence[Channel], data: Mapping[str, NDArray[np.float64]]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Profiled χ² of every toy (rows of ``data``) at every POI grid point, in one batched call.
+
+    Returns χ² of shape ``(n_toys, n_poi)`` and a per-toy flag "every grid point converged".
+    """
+    n_toys = next(iter(data.values())).shape[0]
+    toy_channels = [Channel(ch.name, data[ch.name][:, None, :], ch.components) for ch in channels]
+    model = PoissonModel(toy_channels)
+    result = model.profile(warn=False)
+    chi2 = np.broadcast_to(result.chi2, (n_toys, *result.chi2.shape[1:]))
+    ok = np.broadcast_to(result.converged, chi2.shape)
+    if chi2.ndim == 1:  # POI grid of one point
+        chi2, ok = chi2[:, None], ok[:, None]
+    return np.array(chi2), np.all(ok, axis=1)
+
+
+def refined_minimum(x: NDArray[np.float64], chi2: NDArray[np.float64]):
+    """Per row: best x, χ²_min (parabola through the grid minimum and its neighbours, as
+    :class:`~cevns.stats.Profile1D`), grid index of the minimum, and whether it is at an edge."""
+    n_rows, n = chi2.shape
+    j = np.argmin(chi2, axis=1)
+    rows = np.arange(n_rows)
+    best, cmin = x[j].astype(float), chi2[rows, j].astype(float)
+    at_edge = (j == 0) | (j == n - 1)
+    inner = ~at_edge & np.isfinite(cmin)
+    if n >= 3 and inner.any():
+        r, jj = rows[inner], j[inner]
+        x0, x1, x2 = x[jj - 1] - x[jj], np.zeros(jj.size), x[jj + 1] - x[jj]
+        y0, y1, y2 = chi2[r, jj - 1], chi2[r, jj], chi2[r, jj + 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # Parabola through (x0, y0), (0, y1), (x2, y2): y = a x² + b x + y1
+            a = ((y0 - y1) / x0 - (y2 - y1) / x2) / (x0 - x2)
+            b = (y2 - y1) / x2 - a * x2
+            xv = -b / (2.0 * a)
+            good = (a > 0) & np.isfinite(y0) & np.isfinite(y2) & (xv >= x0) & (xv <= x2)
+            yv = np.minimum(y1 - b * b / (4.0 * a), y1)
+        best[r[good]] = x[jj[good]] + xv[good]
+        cmin[r[good]] = yv[good]
+        del x1
+    return best, cmin, j, at_edge
+
+
+def _crossing(x, d, j, level, direction):
+    """Where Δχ² rows first exceed ``level`` moving from index j in ``direction`` (±1): the
+    crossing interpolated linearly in √Δχ² (NaN if none within the grid)."""
+    n_rows, n = d.shape
+    idx = np.arange(n)[None, :]
+    beyond = (idx > j[:, None]) if direction > 0 else (idx < j[:, None])
+    mask = beyond & (d > level)
+    has = mask.any(axis=1)
+    k = np.argmax(mask, axis=1) if direction > 0 else n - 1 - np.argmax(mask[:, ::-1], axis=1)
+    k0 = np.clip(k - direction, 0, n - 1)
+    rows = np.arange(n_rows)
+    u0 = np.sqrt(np.maximum(d[rows, k0], 0.0))
+    u1 = np.sqrt(np.maximum(d[rows, k], 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.clip((math.sqrt(level) - u0) / (u1 - u0), 0.0, 1.0)
+    frac = np.where(np.isfinite(frac), frac, 1.0)
+    out = x[k0] + frac * (x[k] - x[k0])
+    return np.where(has, out, np.nan)
+
+
+def _delta_at(x: NDArray[np.float64], chi2: NDArray[np.float64], value: float):
+    """Δχ² at the grid point ``value`` relative to the refined minimum, with best, index of the
+    grid minimum and edge flags."""
+    best, cmin, j, at_edge = refined_minimum(x, chi2)
+    k = int(np.argmin(np.abs(x - value)))
+    return chi2[:, k] - cmin, best, cmin, j, at_edge
+
+
+# -- coverage --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Coverage, bias and pull width of the intervals of one parameter from toys.
+
+    Attributes
+    ----------
+    parameter : str
+    truth : float
+        The value the toys were generated at.
+    n_toys : int
+        Toys generated.
+    n_failed : int
+        Toys left out: profile unconverged, or the grid minimum at a grid edge with
+        Δχ²(truth) below the 90 % level (coverage undecidable on this grid).
+    coverage_68, coverage_90 : float
+        Fraction of the remaining toys whose 68.27 % / 90 % interval contains the truth.
+    coverage_68_err, coverage_90_err : float
+        Binomial uncertainties √(p(1 − p)/n).
+    bias_sigma : float
+        Mean pull (μ̂ − μ_true)/σ (σ: the Δχ² = 1 half-width on the side of the truth).
+    bias_sigma_err : float
+        Its standard error (pull width / √n_pulls).
+    pull_width : float
+        Standard deviation of the pulls (1 for Gaussian behaviour).
+    n_pulls : int
+        Toys with a pull (both the fit and the Δχ² = 1 crossing towards the truth inside the grid).
+    interval_method : str
+        ``"wilks"`` (Δχ² = 1.00 / 2.71) or ``"fc"`` (Feldman–Cousins critical values).
+    seed : int
+    nuisances : str
+        ``"sampled"`` or ``"fixed"``.
+    best : ndarray
+        Best fit of every toy (NaN for failed toys), in toy order.
+    """
+
+    parameter: str
+    truth: float
+    n_toys: int
+    n_failed: int
+    coverage_68: float
+    coverage_68_err: float
+    coverage_90: float
+    coverage_90_err: float
+    bias_sigma: float
+    bias_sigma_err: float
+    pull_width: float
+    n_pulls: int
+    interval_method: str
+    seed: int
+    nuisances: str
+    best: NDArray[np.float64] = field(repr=False, compare=False, default_factory=lambda: np.empty(0))
+
+    def row(self) -> dict[str, Any]:
+        """The scalar fields as a dict (for tables)."""
+        return {k: getattr(self, k) for k in (
+            "parameter", "truth", "n_toys", "n_failed", "coverage_68", "coverage_68_err",
+            "coverage_90", "coverage_90_err", "bias_sigma", "bias_sigma_err", "pull_width",
+            "n_pulls", "interval_method", "nuisances", "seed")}
+
+
+def _check_grid(poi: ArrayLike, truth: float) -> NDArray[np.float64]:
+    grid = np.asarray(poi, dtype=float)
+    if grid.ndim != 1 or grid.size < 3 or not np.all(np.isfinite(grid)):
+        raise ConfigError("poi grid must be a 1-d array of ≥ 3 finite values")
+    if not np.all(np.diff(grid) > 0):
+        raise ConfigError("poi grid must be strictly increasing")
+    if not grid[0] <= truth <= grid[-1]:
+        raise ConfigError(f"truth {truth:g} lies outside the poi grid [{grid[0]:g}, {grid[-1]:g}]")
+    return np.union1d(grid, [truth])
+
+
+def _toy_task(config: Mapping[str, Any], tile) -> dict[str, NDArray]:
+    """Scan task: generate, profile and summarise the toys of one tile (see module docstring)."""
+    model = ToyModel(**config["model"])
+    poi = np.asarray(config["poi"], dtype=float)
+    truth = float(config["truth"])
+    toys = np.asarray(tile.coords["toy"], dtype=np.int64)
+    generator = ToyModel(**config["generator"]) if config.get("generator") else model
+    truth_model = PoissonModel(generator.channels([truth]))
+    if [ch.name for ch in truth_model.channels] != [ch.name for ch in model.channels([truth])]:
+        raise ConfigError("the generating model must have the fitted model's channels (same "
+                          "names, same order)")
+    data = generate_toys(truth_model, toys, config["seed"], nuisances=config["nuisances"])
+    chi2, ok = profile_toys(model.channels(poi), data)
+    delta, best, cmin, j, at_edge = _delta_at(poi, chi2, truth)
+    d = chi2 - cmin[:, None]
+    lo = _crossing(poi, d, j, 1.0, -1)
+    hi = _crossing(poi, d, j, 1.0, +1)
+    return {"delta_truth": delta, "best": best, "lower_1": lo, "upper_1": hi,
+            "converged": ok.astype(np.int8), "at_edge": at_edge.astype(np.int8)}
+
+
+def _fc_task(config: Mapping[str, Any], tile) -> dict[str, NDArray]:
+    """Scan task: Δχ²(μ_j) for toys generated at grid point μ_j (Feldman–Cousins construction)."""
+    model = ToyModel(**config["model"])
+    poi = np.asarray(config["poi"], dtype=float)
+    points = np.asarray(tile.coords["point"], dtype=np.int64)
+    toys = np.asarray(tile.coords["toy"], dtype=np.int64)
+    out = np.empty((points.size, toys.size))
+    grid_channels = model.channels(poi)
+    for r, jp in enumerate(points):
+        truth_model = PoissonModel(model.channels([poi[jp]]))
+        data = generate_toys(truth_model, toys, config["seed"], stream=int(jp) + 1,
+                             nuisances=config["nuisances"])
+        chi2, ok = profile_toys(grid_channels, data)
+        _, cmin, _, _ = refined_minimum(poi, chi2)
+        t = chi2[:, jp] - cmin
+        out[r] = np.where(ok, t, np.nan)
+    return {"t": out}
+
+
+def _run(task, grid, config, executor, tile_shape):
+    from cevns.scan import run_scan
+
+    return run_scan(task, grid, config, store=None, executor=executor, tile_shape=tile_shape)
+
+
+def _check_toys(n_toys: int, tile: int) -> None:
+    if not (isinstance(n_toys, int | np.integer) and n_toys >= 1):
+        raise ConfigError(f"n_toys must be an integer ≥ 1, got {n_toys!r}")
+    if not (isinstance(tile, int | np.integer) and tile >= 1):
+        raise ConfigError(f"toys_per_tile must be an integer ≥ 1, got {tile!r}")
+
+
+def fc_critical_values(
+    model: ToyModel,
+    poi: ArrayLike,
+    n_toys: int = 1000,
+    *,
+    cls: Sequence[float] = (CL_68, CL_90),
+    seed: int = 0,
+    nuisances: NuisanceMode = "sampled",
+    executor: Any = "serial",
+    toys_per_tile: int = 512,
+    points_per_tile: int = 8,
+    at: ArrayLike | None = None,
+) -> dict[float, NDArray[np.float64]]:
+    """Feldman–Cousins critical values c_j(CL) of Δχ² at every POI grid point, from toys.
+
+    For each grid point μ_j, ``n_toys`` toys are generated at μ_j and profiled on the whole grid;
+    c_j is the CL-quantile of t = χ²(μ_j) − min χ² (the smallest t with empirical CDF ≥ CL, as
+    the Neyman construction of discrete data requires). The grid should span the physical region
+    of the parameter: the minimum over it is the constrained maximum-likelihood fit.
+
+    The grid must also reach beyond every best fit the toys can produce (a best fit cut off by
+    the grid end makes t too small and the intervals too short).
+
+    Parameters
+    ----------
+    at : array_like of int, optional
+        Indices of the grid points at which to compute critical values (default: all); the
+        others are NaN. Toys are still profiled on the whole grid.
+
+    Returns
+    -------
+    dict of float to ndarray
+        CL → critical values, shape ``(len(poi),)``.
+    """
+    _check_toys(n_toys, toys_per_tile)
+    grid = np.asarray(poi, dtype=float)
+    if grid.ndim != 1 or grid.size < 3 or not np.all(np.diff(grid) > 0):
+        raise ConfigError("poi grid must be a strictly increasing 1-d array of ≥ 3 values")
+    for cl in cls:
+        if not 0 < cl < 1:
+            raise ConfigError(f"confidence levels must lie in (0, 1), got {cl!r}")
+    config = {"model": model.config(), "poi": grid.tolist(), "seed": int(seed),
+              "nuisances": nuisances}
+    points = np.arange(grid.size) if at is None else np.unique(np.asarray(at, dtype=np.int64))
+    if points.size == 0 or points.min() < 0 or points.max() >= grid.size:
+        raise ConfigError(f"at must hold grid indices in [0, {grid.size - 1}]")
+    scan_grid = {"point": points, "toy": np.arange(n_toys)}
+    if not (isinstance(points_per_tile, int | np.integer) and points_per_tile >= 1):
+        raise ConfigError(f"points_per_tile must be an integer ≥ 1, got {points_per_tile!r}")
+    ds = _run(_fc_task, scan_grid, config, executor,
+              {"point": int(points_per_tile), "toy": int(toys_per_tile)})
+    t = np.asarray(ds["t"].values)
+    out = {}
+    for cl in cls:
+        crit = np.full(grid.size, np.nan)
+        for r, j in enumerate(points):
+            v = t[r][np.isfinite(t[r])]
+            crit[j] = np.quantile(v, cl, method="inverted_cdf") if v.size else np.nan
+        # Toys of discrete data share t values exactly; the observed Δχ² of the same count may
+        # differ from its toy twin by rounding. A relative slack of 1e-9 keeps such ties inside.
+        out[float(cl)] = np.maximum(crit, 0.0) * (1.0 + _TIE) + _TIE
+    return out
+
+
+def fc_interval(
+    poi: ArrayLike, chi2: ArrayLike, critical: ArrayLike
+) -> tuple[float, float]:
+    """Feldman–Cousins interval [lower, upper] from a profiled χ² on the POI grid and the
+    critical values of :func:`fc_critical_values`: the envelope of {μ_j : Δχ²(μ_j) ≤ c_j}, edges
+    interpolated linearly in Δχ² − c between grid points (the grid ends where the set touches
+    them). NaN, NaN if no grid point is accepted."""
+    x = np.asarray(poi, dtype=float)
+    c = np.asarray(chi2, dtype=float)
+    crit = np.asarray(critical, dtype=float)
+    if not (x.shape == c.shape == crit.shape and x.ndim == 1 and x.size >= 3):
+        raise ConfigError("poi, chi2 and critical must be 1-d arrays of equal length ≥ 3")
+    _, cmin, _, _ = refined_minimum(x, c[None, :])
+    g = c - cmin[0] - crit  # ≤ 0: accepted
+    acc = np.flatnonzero(g <= 0)
+    if not acc.size:
+        return math.nan, math.nan
+    i, k = int(acc[0]), int(acc[-1])
+
+    def edge(a: int, b: int) -> float:  # a accepted, b rejected neighbour
+        if not np.isfinite(g[b]):
+            return float(x[a])
+        return float(x[a] + (x[b] - x[a]) * (-g[a]) / (g[b] - g[a]))
+
+    lower = float(x[0]) if i == 0 else edge(i, i - 1)
+    upper = float(x[-1]) if k == x.size - 1 else edge(k, k + 1)
+    return lower, upper
+
+
+def run_toys(
+    model: ToyModel,
+    poi: ArrayLike,
+    truth: float,
+    n_toys: int = 1000,
+    *,
+    seed: int = 0,
+    nuisances: NuisanceMode = "sampled",
+    interval_method: IntervalMethod = "wilks",
+    critical: Mapping[float, ArrayLike] | None = None,
+    fc_toys: int = 1000,
+    executor: Any = "serial",
+    toys_per_tile: int = 256,
+    generator: ToyModel | None = None,
+) -> CoverageResult:
+    """Coverage, bias and pull width of the intervals of ``model``'s parameter from toys.
+
+    Parameters
+    ----------
+    model : ToyModel
+    poi : array_like
+        POI grid (strictly increasing; ``truth`` is inserted if absent; with ``critical`` given
+        it must already contain the truth, so that the critical values match the grid). It should reach well
+        beyond the 90 % interval (±3σ or more): toys whose minimum falls on a grid edge with
+        Δχ²(truth) below the 90 % level are counted as failed.
+    truth : float
+        The POI value the toys are generated at.
+    n_toys : int
+        Number of toys.
+    seed : int
+        Toy k is row k mod 64 of the block generated from ``SeedSequence([seed, 0, k // 64])``:
+        the same seed gives the same toys, whatever the executor and tiling.
+    nuisances : {"sampled", "fixed"}
+        True nuisance values of each toy drawn from their constraints (default) or all at 0.
+    interval_method : {"wilks", "fc"}
+        ``"wilks"``: Δχ² levels 1.00 and 2.71 (χ² with one degree of freedom). ``"fc"``:
+        Feldman–Cousins critical values at the truth (from ``critical``, else computed with
+        :func:`fc_critical_values` and ``fc_toys`` toys per grid point).
+    executor : str, mapping or Executor
+        Where the tiles of toys run (:func:`cevns.scan.make_executor`).
+    toys_per_tile : int
+        Toys per tile (profiled in one batched call).
+    generator : ToyModel, optional
+        Generate the toys from this model instead of ``model`` (same channels and bins), e.g. a
+        background shape the fit does not know: the result then measures the effect of the
+        mismodelling, not only the statistics of the procedure.
+
+    Returns
+    -------
+    CoverageResult
+    """
+    _check_toys(n_toys, toys_per_tile)
+    if not isinstance(model, ToyModel):
+        raise ConfigError(f"model must be a ToyModel, got {type(model).__name__}")
+    if interval_method not in ("wilks", "fc"):
+        raise ConfigError(f"interval_method must be 'wilks' or 'fc', got {interval_method!r}")
+    if nuisances not in ("sampled", "fixed"):
+        raise ConfigError(f"nuisances must be 'sampled' or 'fixed', got {nuisances!r}")
+    truth = float(truth)
+    grid = _check_grid(poi, truth)
+    if interval_method == "wilks":
+        levels = (chi2_level(CL_68, dof=1), chi2_level(CL_90, dof=1))
+    else:
+        if critical is None:
+            critical = fc_critical_values(model, grid, fc_toys, seed=seed + 1,
+                                          nuisances=nuisances, executor=executor)
+        levels = []
+        for cl in (CL_68, CL_90):
+            key = min(critical, key=lambda k, cl=cl: abs(float(k) - cl))
+            if abs(float(key) - cl) > 1e-6:
+                raise ConfigError(f"critical values lack the confidence level {cl:.4f}")
+            crit = np.asarray(critical[key], dtype=float)
+            if crit.shape != grid.shape:
+                raise ConfigError(f"critical values have shape {crit.shape}, the grid (with the "
+                                  f"truth inserted) {grid.shape}")
+            levels.append(float(np.interp(truth, grid, crit)))
+        levels = tuple(levels)
+    if generator is not None and not isinstance(generator, ToyModel):
+        raise ConfigError(f"generator must be a ToyModel, got {type(generator).__name__}")
+    config = {"model": model.config(), "poi": grid.tolist(), "truth": truth, "seed": int(seed),
+              "nuisances": nuisances,
+              "generator": generator.config() if generator is not None else None}
+    ds = _run(_toy_task, {"toy": np.arange(n_toys)}, config, executor,
+              {"toy": int(toys_per_tile)})
+    return summarise(
+        parameter=model.parameter, truth=truth,
+        delta_truth=np.asarray(ds["delta_truth"].values), best=np.asarray(ds["best"].values),
+        lower=np.asarray(ds["lower_1"].values), upper=np.asarray(ds["upper_1"].values),
+        converged=np.asarray(ds["converged"].values, dtype=bool),
+        at_edge=np.asarray(ds["at_edge"].values, dtype=bool),
+        levels=levels, interval_method=interval_method, seed=seed, nuisances=nuisances,
+    )
+
+
+def summarise(
+    *, parameter, truth, delta_truth, best, lower, upper, converged, at_edge, levels,
+    interval_method, seed, nuisances,
+) -> CoverageResult:
+    """Coverage, bias and pull width from per-toy Δχ²(truth), best fits and Δχ² = 1 crossings."""
+    lv68, lv90 = levels
+    undecided = at_edge & (delta_truth <= max(lv68, lv90))
+    good = converged & ~undecided & np.isfinite(delta_truth)
+    n = int(good.sum())
+
+    def frac(level: float) -> tuple[float, float]:
+        if not n:
+            return math.nan, math.nan
+        p = float(np.mean(delta_truth[good] <= level))
+        return p, math.sqrt(p * (1.0 - p) / n)
+
+    c68, e68 = frac(lv68)
+    c90, e90 = frac(lv90)
+    sigma = np.where(best > truth, best - lower, upper - best)
+    pulls = (best - truth) / sigma
+    use = good & ~at_edge & np.isfinite(pulls) & (sigma > 0)
+    pv = pulls[use]
+    bias = float(pv.mean()) if pv.size else math.nan
+    width = float(pv.std(ddof=1)) if pv.size > 1 else math.nan
+    return CoverageResult(
+        parameter=parameter, truth=float(truth), n_toys=int(best.size),
+        n_failed=int(best.size - n), coverage_68=c68, coverage_68_err=e68, coverage_90=c90,
+        coverage_90_err=e90, bias_sigma=bias,
+        bias_sigma_err=width / math.sqrt(pv.size) if pv.size > 1 else math.nan,
+        pull_width=width, n_pulls=int(pv.size), interval_method=interval_method,
+        seed=int(seed), nuisances=nuisances, best=np.where(good, best, np.nan),
+    )

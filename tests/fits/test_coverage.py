@@ -1,0 +1,58 @@
+"""Toy coverage of the release fits (cevns.fits.coverage).
+
+The expected coverage of a 68.27 % interval is 0.6827 by definition; with n toys the binomial
+uncertainty is √(p(1 − p)/n). The default-suite test runs 64 toys (a smoke test of the driver
+with a loose statistical check); the slow test runs 1000 toys per release and parameter and
+checks the acceptance criteria of the fits (coverage within ±3 %, bias below 0.1σ, each with
+three standard errors of toy-statistics slack).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cevns.fits.coverage import (
+    CoverageResult,
+    coverage_table,
+    release_coverage,
+    release_poi_grid,
+    release_toy_channels,
+)
+from cevns.stats.toys import CL_68
+
+
+def test_poi_grid_spans_the_asimov_region_and_contains_the_truth():
+    grid, truth = release_poi_grid("coherent-csi-2017", "n_cevns")
+    assert truth in grid
+    assert np.all(np.diff(grid) > 0)
+    assert grid[0] >= 0.0 and grid[0] < truth < grid[-1]
+    chans = release_toy_channels(grid, "coherent-csi-2017", "n_cevns")
+    assert chans[0].grid_shape == (grid.size,)
+
+
+def test_small_run_and_table():
+    res = release_coverage("coherent-csi-2017", "n_cevns", n_toys=64, seed=1)
+    assert isinstance(res, CoverageResult)
+    assert res.n_toys == 64 and res.n_failed <= 2
+    assert abs(res.coverage_68 - CL_68) < 4 * max(res.coverage_68_err, 0.05)
+    assert 0.5 < res.pull_width < 1.5
+    again = release_coverage("coherent-csi-2017", "n_cevns", n_toys=64, seed=1)
+    assert again.row() == res.row()
+    table = coverage_table([("coherent-csi-2017", res)])
+    lines = table.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("| release |")
+    assert "coherent-csi-2017 | n_cevns" in lines[2]
+    assert f"{res.coverage_68:.3f} ± {res.coverage_68_err:.3f}" in lines[2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("release", ["coherent-csi-2017", "coherent-csi-2021",
+                                     "coherent-lar-2020"])
+@pytest.mark.parametrize("parameter", ["n_cevns", "sin2_theta_w"])
+def test_full_coverage(release, parameter):
+    res = release_coverage(release, parameter, n_toys=1000, executor={"name": "processes",
+                                                                      "max_workers": 2})
+    assert res.n_failed <= 10
+    assert abs(res.coverage_68 - CL_68) < 0.03 + 3 * res.coverage_68_err
+    assert abs(res.bias_sigma) < 0.1 + 3 * res.bias_sigma_err
