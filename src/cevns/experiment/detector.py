@@ -312,6 +312,11 @@ class Detector(StrictModel):
             if bad:
                 raise ConfigError(f"detector {self.name}: {where} names {bad}, not among its "
                                   f"target elements; valid choices: {', '.join(elements)}")
+        missing = [el for el in elements if el not in spec.quenching_by_element]
+        if missing and not spec.has_default_quenching:
+            raise ConfigError(f"detector {self.name}: response.quenching_by_element has no model "
+                              f"for {', '.join(missing)}; add them, or give response.quenching "
+                              "for the other elements")
         edges = spec.observable_edges()
         tops = [float(self._mean_observable(self.max_recoil_energy / keV, k))
                 for k in range(len(self.nuclei))]
@@ -467,8 +472,9 @@ class Detector(StrictModel):
                              for t, n in ((t, t.atoms_per_molecule) for t in self.targets))
         if self.response is not None:
             r = self.response
-            quench = r.quenching.model + "".join(f", {el}: {q.model}" for el, q in
-                                                r.quenching_by_element.items())
+            quench = ", ".join([*([r.quenching.model] if r.quenching else []),
+                                *(f"{el}: {q.model}" for el, q in r.quenching_by_element.items())])
+            quench = quench or "none"
             return [("technology", self.technology or "-"), ("mass", f"{self.mass_kg:g} kg"),
                     ("targets", f"{targets} ({len(self.nuclei)} nuclei)"),
                     ("threshold", f"{r.threshold.value:g} {r.threshold.unit} "

@@ -541,8 +541,9 @@ class ResponseSpec(StrictModel):
 
     Attributes
     ----------
-    quenching : Quenching
-        keVnr → keVee for every target nucleus (default ``none``: a keVnr detector).
+    quenching : Quenching, optional
+        keVnr → keVee for every target nucleus not in ``quenching_by_element`` (omitted and no
+        ``quenching_by_element``: ``none``, a keVnr detector).
     quenching_by_element : dict of str to Quenching
         Per-element models (``{ Na = {...}, I = {...} }``) that replace ``quenching`` for the
         nuclei of those elements.
@@ -561,7 +562,7 @@ class ResponseSpec(StrictModel):
         used to label spectra (default: the detector's first target).
     """
 
-    quenching: Quenching = NoQuenching()
+    quenching: Quenching | None = None
     quenching_by_element: dict[str, Quenching] = Field(default_factory=dict)
     smearing: Smearing = NoSmearing()
     efficiency: Efficiency = ConstantEfficiency()
@@ -573,8 +574,7 @@ class ResponseSpec(StrictModel):
     @model_validator(mode="after")
     def _consistent(self) -> ResponseSpec:
         obs = self.observable_unit
-        models = [self.quenching, *self.quenching_by_element.values()]
-        kinds = {m.observable_unit for m in models}
+        kinds = {m.observable_unit for m in self._quenching_models()}
         if len(kinds) > 1:
             raise ValueError("quenching and quenching_by_element mix model 'none' (keVnr) with "
                              "quenching models (keVee); give every element a quenching model")
@@ -596,12 +596,24 @@ class ResponseSpec(StrictModel):
         return self
 
     # --- units --------------------------------------------------------------------------------
+    def _quenching_models(self) -> list:
+        """The quenching models in use: the per-element ones, and ``quenching`` if given."""
+        default = [] if self.quenching is None else [self.quenching]
+        if not self.quenching_by_element:
+            return default or [NoQuenching()]
+        return [*self.quenching_by_element.values(), *default]
+
+    @property
+    def has_default_quenching(self) -> bool:
+        """True if some model applies to elements not in ``quenching_by_element``."""
+        return not self.quenching_by_element or self.quenching is not None
+
     @property
     def observable_unit(self) -> str:
         """Unit of the observable: PE (photoelectron smearing), keVee, or keVnr (no quenching)."""
         if self.smearing.pe:
             return "PE"
-        return self.quenching.observable_unit
+        return self._quenching_models()[0].observable_unit
 
     def _convertible(self, where: str, unit: str) -> None:
         obs = self.observable_unit
@@ -621,7 +633,7 @@ class ResponseSpec(StrictModel):
     @property
     def nucleus_dependent(self) -> bool:
         """True if the quenching differs between target nuclei."""
-        return bool(self.quenching_by_element) or self.quenching.nucleus_dependent
+        return bool(self.quenching_by_element) or self.quenching_for(None).nucleus_dependent
 
     def to_observable(self, value, unit: str) -> np.ndarray:
         """Convert energies in ``unit`` to the observable's unit (keVnr via the quenching)."""
@@ -630,7 +642,7 @@ class ResponseSpec(StrictModel):
         if unit == obs:
             return v
         if unit == "keVnr":
-            eee = self.quenching.electron_equivalent(v)
+            eee = self.quenching_for(None).electron_equivalent(v)
             return self.smearing.mean_observed(eee)
         if unit == "keVee" and obs == "PE":
             return self.smearing.light_yield * v
@@ -672,7 +684,7 @@ class ResponseSpec(StrictModel):
         """The quenching model of ``element``'s nuclei."""
         if element is not None and element in self.quenching_by_element:
             return self.quenching_by_element[element]
-        return self.quenching
+        return self.quenching if self.quenching is not None else NoQuenching()
 
     def efficiency_on_true_recoil(self) -> bool:
         """True if the efficiency is a function of the true recoil (given in keVnr)."""
