@@ -30,6 +30,7 @@ from cevns.config import StrictModel
 from cevns.errors import ConfigError, KinematicsError
 from cevns.experiment.response_models import ResponseSpec
 from cevns.experiment.source import BackgroundExposure, Source
+from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
 from cevns.physics.kinematics import max_recoil_energy
 from cevns.physics.nuclei import (
@@ -188,6 +189,9 @@ class Detector(StrictModel):
     response: ResponseSpec | None = Field(
         default=None, description="real detector response (quenching, smearing, efficiency, bins "
                                   "in keVnr/keVee/PE); replaces the keVnr fields (docs/response.md)")
+    timing: TimingSpec | None = Field(
+        default=None, description="beam pulse and analysis time window: scales each flavour by "
+                                  "its arrival fraction in the window (docs/response.md#timing)")
 
     @model_validator(mode="before")
     @classmethod
@@ -236,6 +240,23 @@ class Detector(StrictModel):
                 return data
             return {**data, "targets": expanded}
         return data
+
+    @model_validator(mode="after")
+    def _single_time_window(self) -> Detector:
+        if self.timing is not None and self.timing.time_edges.size != 2:
+            raise ConfigError(f"detector {self.name}: timing takes one window (window_us = [lo, hi]);"
+                              f" got {self.timing.time_edges.size - 1} time bins in edges_us")
+        return self
+
+    def flavour_fraction(self, flavour: str) -> float:
+        """Fraction of ``flavour`` neutrinos arriving in the timing window (1 without ``timing``)."""
+        if self.timing is None:
+            return 1.0
+        return float(self._timing_fractions[flavour][0])
+
+    @cached_property
+    def _timing_fractions(self) -> dict:
+        return self.timing.fractions()
 
     @model_validator(mode="after")
     def _threshold_reachable(self) -> Detector:

@@ -617,11 +617,11 @@ class ResponseSpec(StrictModel):
 
     def _convertible(self, where: str, unit: str) -> None:
         obs = self.observable_unit
-        if unit == obs or {unit, obs} == {"keVee", "PE"}:
+        if unit == obs or (unit == "keVee" and obs == "PE"):
             return
         if unit == "keVnr" and obs != "keVnr" and not self.nucleus_dependent:
             return
-        valid = sorted({obs, *({"keVee", "PE"} if obs in ("keVee", "PE") else set()),
+        valid = sorted({obs, *({"keVee"} if obs == "PE" else set()),
                         *({"keVnr"} if not self.nucleus_dependent else set())})
         if unit == "PE":
             raise ValueError(f"{where} = 'PE' needs a photoelectron smearing (poisson-pe or "

@@ -223,7 +223,8 @@ def compute_basis_spectra(
                 continue
             rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
                                                 energy_nodes=energy_nodes)
-            node_rates[:, a, k, :] = (n_targets[k] * fluence) * rate
+            node_rates[:, a, k, :] = (n_targets[k] * fluence
+                                      * detector.flavour_fraction(flavour)) * rate
     counts = response.fold(node_rates)
     return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
                         nuclei=tuple(n.name for n in nuclei), detector=detector.name,
