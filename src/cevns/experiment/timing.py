@@ -1,5 +1,6 @@
-"""Neutrino arrival times at a π-DAR source as data: beam pulse, lifetimes, time window (docs/response.md#timing).
+"""Neutrino arrival times at a π-DAR source as data: beam pulse, lifetimes, time window.
 
+(docs/response.md#timing)
 A detector's ``timing`` table gives the proton pulse on target and the analysis time window (or
 bins); :meth:`TimingSpec.fractions` returns, per flavour, the fraction of neutrinos arriving in
 each time bin (times an optional time-dependent efficiency):
