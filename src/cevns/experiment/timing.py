@@ -1,9 +1,9 @@
 """Neutrino arrival times at a π-DAR source as data: beam pulse, lifetimes, time window.
 
-(docs/response.md#timing)
-A detector's ``timing`` table gives the proton pulse on target and the analysis time window (or
-bins); :meth:`TimingSpec.fractions` returns, per flavour, the fraction of neutrinos arriving in
-each time bin (times an optional time-dependent efficiency):
+See docs/response.md (section "Timing"). A detector's ``timing`` table gives the proton pulse on
+target and the analysis time window (or bins); :meth:`TimingSpec.fractions` returns, per
+flavour, the fraction of neutrinos arriving in each time bin (times an optional time-dependent
+efficiency):
 
 - prompt ν_μ (π⁺ → μ⁺ ν_μ): t = t_POT + Exp(τ_π),
 - delayed ν_e, ν̄_μ (μ⁺ → e⁺ ν_e ν̄_μ): t = t_POT + Exp(τ_π) + Exp(τ_μ),
