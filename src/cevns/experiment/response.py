@@ -205,9 +205,16 @@ def _build_table_response(
     obs_edges = spec.observable_edges()
     top = detector.max_recoil_energy
     n_nuc = len(detector.nuclei)
-    # keVnr-equivalent of every analysis edge for every nucleus: where the integrand can jump
+    # keVnr-equivalent of every analysis edge for every nucleus (where the integrand can jump),
+    # and of edge ± 1, 2, 4 widths of the smearing (where a bin probability changes fastest)
+    threshold = float(spec.to_observable(spec.threshold.value, spec.threshold.unit))
+    width = spec.smearing.width(obs_edges, threshold)
+    steps = np.array([-4.0, -2.0, -1.0, 1.0, 2.0, 4.0])
+    around = (obs_edges[:, None] + steps[None, :] * width[:, None]).ravel()
+    around = around[around > 0]
     per_nucleus_edges = [detector.observable_to_recoil(obs_edges, k) * keV for k in range(n_nuc)]
-    first = min(float(e[0]) for e in per_nucleus_edges)
+    per_nucleus_edges += [detector.observable_to_recoil(around, k) * keV for k in range(n_nuc)]
+    first = min(float(e[0]) for e in per_nucleus_edges[:n_nuc])
     low = floor_fraction * first if detector.smeared else first
     low = max(low, 1e-9 * top)
     bp = np.asarray(breakpoints, dtype=float)

@@ -283,6 +283,13 @@ class _SmearingBase(StrictModel):
         """``P[k, j]``: probability that energy ``eee[j]`` is observed in sub-bin ``k``."""
         raise NotImplementedError
 
+    def width(self, observed: ArrayLike, threshold: float | None = None) -> NDArray[np.float64]:
+        """Typical spread of the observable around a mean of ``observed`` (0: no smearing).
+
+        Used to place quadrature panel edges where the bin probabilities change fastest.
+        """
+        return np.zeros(np.shape(observed))
+
 
 class NoSmearing(_SmearingBase):
     """No smearing: the observable is the (quenched) energy itself."""
@@ -338,6 +345,10 @@ class GaussianSmearing(_SmearingBase):
                   else 0.0))
         return np.sqrt(var)
 
+    def width(self, observed, threshold=None):
+        """σ at ``observed``."""
+        return self.sigma(np.asarray(observed, dtype=float), threshold)
+
     def probabilities(self, eee, fine_edges, threshold=None):
         """Normal-CDF differences over the sub-bins (zero where σ = 0 and E ≤ 0)."""
         e = np.asarray(eee, dtype=float)
@@ -373,6 +384,10 @@ class PoissonPESmearing(_SmearingBase):
                               f"got {edges.tolist()}")
         return np.arange(round(edges[0]), round(edges[-1]) + 1, dtype=float)
 
+    def width(self, observed, threshold=None):
+        """√n photoelectrons."""
+        return np.sqrt(np.maximum(np.asarray(observed, dtype=float), 1.0))
+
     def probabilities(self, eee, fine_edges, threshold=None):
         """Poisson masses of ``n = fine_edges[:-1]`` photoelectrons."""
         from scipy.stats import poisson  # lazy: scipy.stats costs ~0.3 s to import
@@ -397,6 +412,11 @@ class GammaPESmearing(_SmearingBase):
     def mean_observed(self, eee):
         """LY · E_ee (PE)."""
         return self.light_yield * np.asarray(eee, dtype=float)
+
+    def width(self, observed, threshold=None):
+        """Standard deviation mean/√shape at a mean of ``observed`` PE."""
+        x = np.maximum(np.asarray(observed, dtype=float), 0.0)
+        return x / np.sqrt(1.0 + self.shape_slope_per_kevee * x / self.light_yield)
 
     def probabilities(self, eee, fine_edges, threshold=None):
         """Gamma-CDF differences over the sub-bins (zero for E_ee = 0)."""
