@@ -250,7 +250,7 @@ def test_coherent_release_classes_are_the_experiment_models():
     assert isinstance(cr.PoissonPhotoelectrons(13.348), PoissonPESmearing)
     assert cr.PolynomialScintillation((0.05, 4.3)).energy_unit == "MeV"
     assert cr.GaussianResolution(0.58).resolution_coefficient == 0.58
-    assert cr.LogisticEfficiency is LogisticEfficiency
+    assert issubclass(cr.LogisticEfficiency, LogisticEfficiency)
     with pytest.raises(ConfigError, match="x"):
         cr.TabulatedEfficiency((1.0, 0.5), (0.1, 0.2))
 

@@ -184,8 +184,14 @@ class Efficiency(Protocol):
         ...
 
 
-#: ε(x) = a / (1 + exp(−k (x − x0))) + offset with an optional step (the experiment-layer model).
-LogisticEfficiency = rm.LogisticEfficiency
+class LogisticEfficiency(rm.LogisticEfficiency):
+    """ε(x) = a / (1 + exp(−k (x − x0))) + offset, clipped to ≥ 0, times an optional step.
+
+    The step is the CsI-2017 "modified Heaviside": 0 for x < ``step_low``, ½ for
+    ``step_low`` ≤ x < ``step_high``, 1 above (``step_low = 5``, ``step_high = 6`` PE there).
+    CsI-2021 uses ``offset = d`` (negative), no step.
+    :class:`cevns.experiment.response_models.LogisticEfficiency` under the release readers' name.
+    """
 
 
 class TabulatedEfficiency(rm.TabulatedEfficiency):
