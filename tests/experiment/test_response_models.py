@@ -345,3 +345,46 @@ def test_response_detector_summary_and_errors_are_cevns_errors():
     assert "1.5 keVee" in text and "lindhard" in text
     assert isinstance(ConfigError("x"), CevnsError)
     assert NoSmearing().probabilities(np.array([1.5]), np.array([1.0, 2.0]))[0, 0] == 1.0
+
+
+# ------------------------------------------- the COHERENT releases in the detector vocabulary
+
+
+def test_csi2017_release_response_written_as_a_detector_table():
+    """A user's TOML-style table with the numbers of coherent_parameters.yaml (CsI-2017) gives
+    the release's response matrix (the reader's EnergyResponse) to 1e-12."""
+    from cevns.datasets import load_release
+
+    rel = load_release("coherent-csi-2017")
+    det = Detector(name="CsI2017", formula="CsI", mass_kg=14.6, response={
+        "quenching": {"model": "constant", "quenching_factor": 0.0878},
+        "smearing": {"model": "poisson-pe", "light_yield": 13.348},
+        "efficiency": {"model": "logistic", "a": 0.6655, "k": 0.4942, "x0": 10.8507,
+                       "step_low": 5.0, "step_high": 6.0},
+        "threshold": {"value": 0, "unit": "PE"},
+        "bins": {"unit": "PE", "edges": list(np.arange(0.0, 50.1, 2.0))}})
+    t = np.linspace(0.5, 45.0, 60)
+    np.testing.assert_allclose(det.response.matrix(t), rel.response_matrix(t * keV),
+                               rtol=1e-12, atol=1e-300)
+    assert not det.response.nucleus_dependent  # one matrix for Cs and I
+
+
+def test_lar2020_release_response_written_as_a_detector_table():
+    from cevns.datasets import load_release
+
+    rel = load_release("coherent-lar-2020")
+    eff = rel.response.efficiency
+    det = Detector(name="LAr2020", formula="Ar", mass_kg=24.4, response={
+        "quenching": {"model": "linear", "a": 0.246, "b_per_kevnr": 0.00078},
+        "smearing": {"model": "gaussian", "stochastic": 0.58},
+        "efficiency": {"model": "tabulated", "x": list(eff.x), "y": list(eff.y)},
+        "efficiency_variable": "true",
+        "threshold": {"value": float(rel.response.axis.edges[0]), "unit": "keVee"},
+        "bins": {"unit": "keVee", "edges": list(rel.response.axis.edges)}})
+    t = np.linspace(1.0, 140.0, 50)
+    np.testing.assert_allclose(det.response.matrix(t, subdivide=True),
+                               rel.response_matrix(t * keV), rtol=1e-12, atol=1e-300)
+    # the detector's default skips the 0.1-keVee sub-bins (efficiency of the true energy): the
+    # same CDF differences, summed without the telescoping steps
+    np.testing.assert_allclose(det.response.matrix(t), rel.response_matrix(t * keV),
+                               rtol=1e-9, atol=1e-15)
