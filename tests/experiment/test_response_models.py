@@ -273,6 +273,11 @@ def test_per_element_quenching_folds_per_nucleus():
     factors = np.random.default_rng(2).random((4, 2, 2, resp.nodes.size))
     ref = np.einsum("bjkn,jfkn,kin->bjfi", factors, rates, resp.matrix)
     np.testing.assert_allclose(resp.fold_reweighted(factors, rates), ref, rtol=1e-13)
+    # the threshold is that of the nucleus quenched least (Na: 1 keVee / 0.15), whatever the axis
+    assert det.threshold / keV == pytest.approx(1.0 / 0.15, rel=1e-10)
+    on_iodine = det.replace(response=det.response.replace(axis_element="I"))
+    assert on_iodine.threshold / keV == pytest.approx(1.0 / 0.15, rel=1e-10)
+    assert on_iodine.bin_edges[0] / keV == pytest.approx(1.0 / 0.05, rel=1e-10)
     # axis labels: keVnr-equivalent of Na (first target), T = E_ee / 0.15
     np.testing.assert_allclose(det.bin_edges[:3] / keV, np.array([1.0, 2.0, 3.0]) / 0.15,
                                rtol=1e-10)

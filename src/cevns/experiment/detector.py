@@ -417,14 +417,20 @@ class Detector(StrictModel):
     # --- energies ----------------------------------------------------------------------------
     @property
     def threshold(self) -> float:
-        """Threshold in internal energy units (keVnr-equivalent with a response table)."""
+        """Threshold in internal energy units.
+
+        With a response table: the lowest true recoil, over the target nuclei, whose mean
+        observable reaches the threshold (the keVnr-equivalent of the nucleus quenched least).
+        """
         if self.response is not None:
-            return float(self.bin_edges[0])
+            first = self.response.observable_edges()[:1]
+            return min(float(self.observable_to_recoil(first, k)[0])
+                       for k in range(len(self.nuclei))) * keV
         return self.threshold_keVnr * keV
 
     @property
     def threshold_keVnr_equivalent(self) -> float:
-        """Threshold in keVnr (keVnr-equivalent of ``response.axis_element`` with a response table)."""
+        """Threshold in keVnr (:attr:`threshold`; keVnr-equivalent with a response table)."""
         return self.threshold / keV
 
     @property
