@@ -479,7 +479,8 @@ def info(
         t.add_column(col)
     for d in detectors:
         _add_row(t, _text(d.name), f"{d.mass_kg:g}", _text("+".join(nuc.name for nuc, _ in d.nuclei)),
-                  f"{d.threshold_keVnr:g}", f"{d.resolution.sigma0:g}", f"{d.efficiency:g}",
+                  f"{d.threshold_keVnr_equivalent:.4g}", f"{d.resolution.sigma0:g}",
+                  f"{d.efficiency:g}",
                   f"{d.background.rate_ckkd:g}", str(d.n_bins), _text(d.citation))
     console.print(t)
     t = Table(title="reproduce items")

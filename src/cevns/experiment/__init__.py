@@ -16,9 +16,11 @@ from cevns.experiment.presets import (
     load_preset_file,
     source_names,
 )
+from cevns.experiment.response_models import ResponseSpec
 from cevns.experiment.source import Source
+from cevns.experiment.timing import TimingSpec
 
 __all__ = ["PRESETS_ENV", "BackgroundSpec", "BinningSpec", "Catalogue", "Detector", "ESS_DETECTORS",
-           "ResolutionSpec", "Source",
+           "ResolutionSpec", "ResponseSpec", "Source", "TimingSpec",
            "TargetSpec", "detector_names", "get_detector", "get_source", "load_preset_file",
            "source_names"]

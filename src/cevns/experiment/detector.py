@@ -3,6 +3,17 @@
 A :class:`Detector` is a validated description; energies are given in keVnr (nuclear-recoil
 energy), masses in kg, backgrounds in counts keV⁻¹ kg⁻¹ day⁻¹ ("ckkd"). Methods convert to the
 internal unit system.
+
+Two ways to describe the response (docs/response.md):
+
+* the keVnr fields ``threshold_keVnr``, ``resolution``, ``efficiency``, ``binning`` (the ESS
+  presets): no quenching, Gaussian smearing in keVnr, a flat efficiency — the ``none``-quenching
+  special case of the response models;
+* a ``response`` table (:class:`cevns.experiment.response_models.ResponseSpec`): quenching
+  (Lindhard, constant, polynomial, linear, tabulated, per element), threshold and bins in keVnr,
+  keVee or PE, efficiency curves, Gaussian / Poisson / gamma photoelectron smearing. Observed bins
+  are then reported on the keVnr-equivalent scale of ``response.axis_element`` (the inverse of its
+  mean observable), so that spectra keep one energy axis.
 """
 
 from __future__ import annotations
@@ -17,7 +28,9 @@ from pydantic import Field, field_validator, model_validator
 
 from cevns.config import StrictModel
 from cevns.errors import ConfigError, KinematicsError
+from cevns.experiment.response_models import ResponseSpec
 from cevns.experiment.source import BackgroundExposure, Source
+from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
 from cevns.physics.kinematics import max_recoil_energy
 from cevns.physics.nuclei import (
@@ -166,12 +179,48 @@ class Detector(StrictModel):
     helm_skin_fm: float = Field(default=1.0, gt=0, le=3.0,
                                 description="Helm surface thickness s of the targets' form factors "
                                             "in fm (1.0 fm: the ESS convention, docs/assumptions.md)")
-    threshold_keVnr: float = Field(gt=0)
+    threshold_keVnr: float | None = Field(default=None, gt=0,
+                                          description="keVnr threshold (without a response table)")
     resolution: ResolutionSpec = ResolutionSpec(law="none")
     efficiency: float = Field(default=1.0, gt=0, le=1, description="flat, above threshold")
     background: BackgroundSpec = BackgroundSpec()
     binning: BinningSpec = BinningSpec()
     default_source: str = "ess"
+    response: ResponseSpec | None = Field(
+        default=None, description="real detector response (quenching, smearing, efficiency, bins "
+                                  "in keVnr/keVee/PE); replaces the keVnr fields (docs/response.md)")
+    timing: TimingSpec | None = Field(
+        default=None, description="beam pulse and analysis time window: scales each flavour by "
+                                  "its arrival fraction in the window (docs/response.md#timing)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_response_description(cls, data):
+        """Either the keVnr fields or a ``response`` table, never both."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("response") is None:
+            return data
+        defaults = {"threshold_keVnr": None, "resolution": ResolutionSpec(law="none"),
+                    "efficiency": 1.0, "binning": BinningSpec()}
+
+        def given(key):
+            value = data.get(key)
+            if value is None:
+                return False
+            model = type(defaults[key])
+            if isinstance(value, dict) and issubclass(model, StrictModel):
+                try:
+                    value = model(**value)
+                except ConfigError:
+                    return True
+            return value != defaults[key]
+
+        clash = [k for k in defaults if given(k)]
+        if clash:
+            raise ConfigError(f"response: give the threshold, resolution, efficiency and bins inside "
+                              f"the response table, not also {', '.join(clash)} (docs/response.md)")
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -193,7 +242,30 @@ class Detector(StrictModel):
         return data
 
     @model_validator(mode="after")
+    def _single_time_window(self) -> Detector:
+        if self.timing is not None and self.timing.time_edges.size != 2:
+            raise ConfigError(f"detector {self.name}: timing takes one window (window_us = [lo, hi]);"
+                              f" got {self.timing.time_edges.size - 1} time bins in edges_us")
+        return self
+
+    def flavour_fraction(self, flavour: str) -> float:
+        """Fraction of ``flavour`` neutrinos arriving in the timing window (1 without ``timing``)."""
+        if self.timing is None:
+            return 1.0
+        return float(self._timing_fractions[flavour][0])
+
+    @cached_property
+    def _timing_fractions(self) -> dict:
+        return self.timing.fractions()
+
+    @model_validator(mode="after")
     def _threshold_reachable(self) -> Detector:
+        if self.response is not None:
+            self._check_response()
+            return self
+        if self.threshold_keVnr is None:
+            raise ConfigError(f"detector {self.name}: threshold_keVnr: required (or describe the "
+                              "response in a 'response' table, docs/response.md)")
         tmax = self.max_recoil_energy / keV
         if self.threshold_keVnr >= tmax:
             heavy = max(self.nuclei, key=lambda nf: max_recoil_energy(E_MICHEL_MAX, nf[0].mass))[0]
@@ -233,6 +305,13 @@ class Detector(StrictModel):
                               f"are not among its nuclei {[n.name for n, _ in out]}")
         return tuple(out)
 
+    @cached_property
+    def nucleus_elements(self) -> tuple[str, ...]:
+        """The element of each nucleus of :attr:`nuclei` (same order)."""
+        return tuple(target.element for target in self.targets
+                     for _ in element_composition(target.element, self.composition,
+                                                  enrichment=target.enrichment))
+
     @property
     def molar_mass(self) -> float:
         """Mass of one mole of molecules (internal units), Σ atoms × atomic mass."""
@@ -243,11 +322,116 @@ class Detector(StrictModel):
         molecules = self.mass_kg * kg / self.molar_mass * N_AVOGADRO
         return np.array([molecules * n for _, n in self.nuclei])
 
+    # --- response tables -------------------------------------------------------------------
+    def _check_response(self) -> None:
+        spec = self.response
+        elements = [t.element for t in self.targets]
+        for where, names in (("response.quenching_by_element", list(spec.quenching_by_element)),
+                             ("response.axis_element", [spec.axis_element] if spec.axis_element
+                              else [])):
+            bad = [n for n in names if n not in elements]
+            if bad:
+                raise ConfigError(f"detector {self.name}: {where} names {bad}, not among its "
+                                  f"target elements; valid choices: {', '.join(elements)}")
+        missing = [el for el in elements if el not in spec.quenching_by_element]
+        if missing and not spec.has_default_quenching:
+            raise ConfigError(f"detector {self.name}: response.quenching_by_element has no model "
+                              f"for {', '.join(missing)}; add them, or give response.quenching "
+                              "for the other elements")
+        edges = spec.observable_edges()
+        tops = [float(self._mean_observable(self.max_recoil_energy / keV, k))
+                for k in range(len(self.nuclei))]
+        for k in range(len(self.nuclei)):
+            self._observable_grid(k)  # monotonicity check
+        unit = spec.observable_unit
+        if edges[0] >= max(tops) and not self.smeared:
+            nuc = self.nuclei[int(np.argmax(tops))][0].name
+            raise KinematicsError(
+                f"detector {self.name}: response.threshold {spec.threshold.value:g} "
+                f"{spec.threshold.unit} ({edges[0]:.4g} {unit}) is above the largest possible "
+                f"signal {max(tops):.4g} {unit} ({nuc} at E_nu = {E_MICHEL_MAX / MeV:.2f} MeV)")
+        if self.smeared and edges[0] >= 10.0 * max(tops) + 1.0:
+            raise KinematicsError(
+                f"detector {self.name}: response.threshold ({edges[0]:.4g} {unit}) is far above "
+                f"the largest mean signal {max(tops):.4g} {unit}")
+
+    def _mean_observable(self, recoil_kevnr, k: int) -> np.ndarray:
+        """Mean observable (keVee, PE or keVnr) of nucleus ``k`` at recoils in keVnr."""
+        spec = self.response
+        nucleus = self.nuclei[k][0]
+        quench = spec.quenching_for(self.nucleus_elements[k])
+        return spec.smearing.mean_observed(quench.electron_equivalent(recoil_kevnr, nucleus))
+
+    def _observable_grid(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(T in keVnr, mean observable) on a fine grid up to the largest recoil; monotone check."""
+        cache = self.__dict__.setdefault("_grids", {})
+        if k not in cache:
+            top = self.max_recoil_energy / keV
+            t = np.concatenate([[0.0], np.geomspace(1e-6 * top, top, 4001)])
+            m = np.asarray(self._mean_observable(t, k), dtype=float)
+            if np.any(np.diff(m) <= 0) or not np.all(np.isfinite(m)):
+                where = t[1:][np.diff(m) <= 0]
+                raise ConfigError(
+                    f"detector {self.name}: the quenching of {self.nuclei[k][0].name} is not "
+                    f"monotone (E_ee must rise with T up to the largest recoil {top:.4g} keVnr; it "
+                    f"does not near {where[0] if where.size else float('nan'):.4g} keVnr): check "
+                    "response.quenching")
+            cache[k] = (t, m)
+        return cache[k]
+
+    def observable_to_recoil(self, values, k: int) -> np.ndarray:
+        """keVnr-equivalent of observed values for nucleus ``k`` (inverse of the mean observable).
+
+        Above the largest recoil the quenching factor at the largest recoil is extrapolated.
+        """
+        from scipy.optimize import brentq
+
+        t, m = self._observable_grid(k)
+        out = []
+        for v in np.atleast_1d(np.asarray(values, dtype=float)):
+            if v <= 0:
+                out.append(0.0)
+            elif v >= m[-1]:
+                out.append(v * t[-1] / m[-1])
+            else:
+                i = int(np.searchsorted(m, v))
+                lo, hi = t[max(i - 1, 0)], t[i]
+                out.append(brentq(lambda x, v=v: float(self._mean_observable(x, k)) - v, lo, hi,
+                                  xtol=1e-14 * hi, rtol=1e-14))
+        return np.asarray(out)
+
+    @property
+    def axis_nucleus(self) -> int:
+        """Index of the nucleus whose mean quenching labels the observed bins in keVnr."""
+        element = self.response.axis_element or self.targets[0].element
+        ks = [k for k, el in enumerate(self.nucleus_elements) if el == element]
+        return max(ks, key=lambda k: self.nuclei[k][1])  # the most abundant isotope
+
+    @property
+    def observable_edges(self) -> np.ndarray:
+        """Analysis bin edges in the observable's own unit (``response.observable_unit``)."""
+        if self.response is None:
+            return self.bin_edges / keV
+        return self.response.observable_edges()
+
     # --- energies ----------------------------------------------------------------------------
     @property
     def threshold(self) -> float:
-        """Threshold in internal energy units."""
+        """Threshold in internal energy units.
+
+        With a response table: the lowest true recoil, over the target nuclei, whose mean
+        observable reaches the threshold (the keVnr-equivalent of the nucleus quenched least).
+        """
+        if self.response is not None:
+            first = self.response.observable_edges()[:1]
+            return min(float(self.observable_to_recoil(first, k)[0])
+                       for k in range(len(self.nuclei))) * keV
         return self.threshold_keVnr * keV
+
+    @property
+    def threshold_keVnr_equivalent(self) -> float:
+        """Threshold in keVnr (:attr:`threshold`; keVnr-equivalent with a response table)."""
+        return self.threshold / keV
 
     @property
     def max_recoil_energy(self) -> float:
@@ -257,6 +441,8 @@ class Detector(StrictModel):
     @property
     def smeared(self) -> bool:
         """True if reconstructed energies are smeared (not for single-bin detectors)."""
+        if self.response is not None:
+            return self.response.smearing.model != "none"
         return self.resolution.law != "none" and self.binning.rule != "single"
 
     def resolution_sigma(self, recoil_energy):
@@ -271,7 +457,12 @@ class Detector(StrictModel):
 
     @cached_property
     def bin_edges(self) -> np.ndarray:
-        """Reconstructed-energy bin edges (internal units)."""
+        """Reconstructed-energy bin edges (internal units; keVnr-equivalent with a response table)."""
+        if self.response is not None:
+            out = self.observable_to_recoil(self.response.observable_edges(),
+                                            self.axis_nucleus) * keV
+            out.setflags(write=False)
+            return out
         rule = self.binning.rule
         top = self.max_recoil_energy
         if rule in ("edges", "single") or self.resolution.law == "none":
@@ -306,6 +497,19 @@ class Detector(StrictModel):
     def _summary_rows(self) -> list[tuple[str, str]]:
         targets = " + ".join(f"{n:g} {t.element}" if n != 1 else t.element
                              for t, n in ((t, t.atoms_per_molecule) for t in self.targets))
+        if self.response is not None:
+            r = self.response
+            quench = ", ".join([*([r.quenching.model] if r.quenching else []),
+                                *(f"{el}: {q.model}" for el, q in r.quenching_by_element.items())])
+            quench = quench or "none"
+            return [("technology", self.technology or "-"), ("mass", f"{self.mass_kg:g} kg"),
+                    ("targets", f"{targets} ({len(self.nuclei)} nuclei)"),
+                    ("threshold", f"{r.threshold.value:g} {r.threshold.unit} "
+                                  f"(≈ {self.threshold_keVnr_equivalent:.4g} keVnr)"),
+                    ("quenching", quench), ("smearing", r.smearing.model),
+                    ("efficiency", r.efficiency.model),
+                    ("background", f"{self.background.rate_ckkd:g} counts/(keVnr kg day)"),
+                    ("bins", f"{self.n_bins} in {r.observable_unit}")]
         res = self.resolution
         resolution = "none" if res.law == "none" else f"σ₀ = {res.sigma0:g} ({res.law})"
         return [("technology", self.technology or "-"), ("mass", f"{self.mass_kg:g} kg"),

@@ -14,6 +14,13 @@ kinematic breakpoint (where the rate has a kink: ends of the prompt line's recoi
 end point of each nucleus), and a geometric subdivision so that no panel spans more than a factor
 ``panel_ratio`` in T. True recoils are integrated from ``floor_fraction × E_th`` (σ → 0 at low T;
 below 0.05 E_th the probability to reach threshold is < 10⁻²⁰ for σ₀ ≤ 0.5).
+
+Both detector descriptions go through :func:`cevns.experiment.response_models.fold_matrix`: the
+keVnr fields as its ``none``-quenching special case (Gaussian smearing with σ = σ₀√(E_th T) or
+σ₀ T, a flat efficiency), a ``response`` table with its own quenching, smearing and efficiency
+(docs/response.md). A response whose quenching differs between target nuclei (Lindhard, per-element
+models) gives one matrix per nucleus (``Response.per_nucleus``); :meth:`Response.fold` applies
+either kind.
 """
 
 from __future__ import annotations
@@ -22,10 +29,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import ndtr
 
 from cevns.cache import ByteLRU, default_budget
 from cevns.experiment.detector import Detector
+from cevns.experiment.response_models import (
+    ConstantEfficiency,
+    GaussianSmearing,
+    NoQuenching,
+    NoSmearing,
+    fold_matrix,
+)
+from cevns.physics.units import keV
 
 #: Response matrices by (detector, breakpoints, rule): bounded by bytes (docs/engine.md); an
 #: evicted matrix is rebuilt on its next use.
@@ -34,17 +48,39 @@ _RESPONSES = ByteLRU("response", default_budget(32 * 2**20))
 
 @dataclass(frozen=True)
 class Response:
-    """Response matrix of a detector on a set of true-recoil nodes (internal energy units)."""
+    """Response matrix of a detector on a set of true-recoil nodes (internal energy units).
+
+    ``matrix`` has shape (n_bins, n_nodes), or (n_nuclei, n_bins, n_nodes) when
+    ``per_nucleus`` (nucleus-dependent quenching).
+    """
 
     edges: np.ndarray
     nodes: np.ndarray
     weights: np.ndarray
     matrix: np.ndarray
+    per_nucleus: bool = False
 
     @property
     def n_bins(self) -> int:
         """Number of reconstructed bins."""
         return len(self.edges) - 1
+
+    def fold(self, node_rates: np.ndarray) -> np.ndarray:
+        """Binned counts ``(..., n_nuclei, n_bins)`` of node rates ``(..., n_nuclei, n_nodes)``."""
+        if not self.per_nucleus:
+            return node_rates @ self.matrix.T
+        return np.einsum("...kn,kbn->...kb", node_rates, self.matrix)
+
+    def fold_reweighted(self, factors: np.ndarray, node_rates: np.ndarray) -> np.ndarray:
+        """``(*batch, n_terms, n_flavours, n_bins)`` of node rates times recoil-only factors.
+
+        ``factors`` has shape ``(*batch, n_terms, n_nuclei, n_nodes)``, ``node_rates``
+        ``(n_terms, n_flavours, n_nuclei, n_nodes)``; the sum runs over nuclei.
+        """
+        if not self.per_nucleus:
+            weighted = np.einsum("...jkn,jfkn->...jfn", factors, node_rates)
+            return weighted @ self.matrix.T
+        return np.einsum("...jkn,jfkn,kbn->...jfb", factors, node_rates, self.matrix)
 
 
 def _panel_edges(points: np.ndarray, panel_ratio: float) -> np.ndarray:
@@ -129,6 +165,9 @@ def _build_response(
     panel_ratio: float,
     floor_fraction: float,
 ) -> Response:
+    if detector.response is not None:
+        return _build_table_response(detector, breakpoints, nodes_per_panel, panel_ratio,
+                                     floor_fraction)
     edges = detector.bin_edges
     top = detector.max_recoil_energy
     smeared = detector.smeared
@@ -137,15 +176,61 @@ def _build_response(
     points = np.concatenate([[low, top], edges, bp[(bp > low) & (bp < top)]])
     points = points[(points >= low) & (points <= top)]
     nodes, weights = gauss_legendre_panels(_panel_edges(points, panel_ratio), nodes_per_panel)
-    if smeared:
-        sigma = detector.resolution_sigma(nodes)
-        z = (edges[:, None] - nodes[None, :]) / sigma[None, :]
-        cdf = ndtr(z)
-        prob = cdf[1:] - cdf[:-1]
+    # The keVnr fields are the `none`-quenching case of the response models (docs/response.md).
+    law, s0 = detector.resolution.law, detector.resolution.sigma0
+    if not smeared:
+        smearing = NoSmearing()
+    elif law == "sqrt-threshold":
+        smearing = GaussianSmearing(sqrt_threshold=s0)
     else:
-        idx = np.searchsorted(edges, nodes, side="right") - 1
-        prob = (idx[None, :] == np.arange(len(edges) - 1)[:, None]).astype(float)
+        smearing = GaussianSmearing(fractional=s0)
+    prob = fold_matrix(nodes / keV, edges / keV, quenching=NoQuenching(), smearing=smearing,
+                       efficiency=ConstantEfficiency(), threshold=detector.threshold_keVnr,
+                       subdivide=False)
     matrix = detector.efficiency * prob * weights[None, :]
     for arr in (nodes, weights, matrix):
         arr.setflags(write=False)  # shared by the cache
     return Response(edges=edges, nodes=nodes, weights=weights, matrix=matrix)
+
+
+def _build_table_response(
+    detector: Detector,
+    breakpoints: tuple[float, ...],
+    nodes_per_panel: int,
+    panel_ratio: float,
+    floor_fraction: float,
+) -> Response:
+    """The response of a detector with a ``response`` table (docs/response.md)."""
+    spec = detector.response
+    obs_edges = spec.observable_edges()
+    top = detector.max_recoil_energy
+    n_nuc = len(detector.nuclei)
+    # keVnr-equivalent of every analysis edge for every nucleus (where the integrand can jump),
+    # and of edge ± 1, 2, 4 widths of the smearing (where a bin probability changes fastest)
+    threshold = float(spec.to_observable(spec.threshold.value, spec.threshold.unit))
+    width = spec.smearing.width(obs_edges, threshold)
+    steps = np.array([-4.0, -2.0, -1.0, 1.0, 2.0, 4.0])
+    around = (obs_edges[:, None] + steps[None, :] * width[:, None]).ravel()
+    around = around[around > 0]
+    per_nucleus_edges = [detector.observable_to_recoil(obs_edges, k) * keV for k in range(n_nuc)]
+    per_nucleus_edges += [detector.observable_to_recoil(around, k) * keV for k in range(n_nuc)]
+    first = min(float(e[0]) for e in per_nucleus_edges[:n_nuc])
+    low = floor_fraction * first if detector.smeared else first
+    low = max(low, 1e-9 * top)
+    bp = np.asarray(breakpoints, dtype=float)
+    points = np.concatenate([[low, top], *per_nucleus_edges, bp])
+    points = points[(points >= low) & (points <= top)]
+    nodes, weights = gauss_legendre_panels(_panel_edges(points, panel_ratio), nodes_per_panel)
+    t_kev = nodes / keV
+    if spec.nucleus_dependent:
+        matrix = np.stack([spec.matrix(t_kev, nucleus, element, edges=obs_edges)
+                           for (nucleus, _), element in zip(detector.nuclei,
+                                                            detector.nucleus_elements,
+                                                            strict=True)]) * weights
+    else:
+        matrix = spec.matrix(t_kev, edges=obs_edges) * weights[None, :]
+    edges = detector.bin_edges
+    for arr in (nodes, weights, matrix):
+        arr.setflags(write=False)  # shared by the cache
+    return Response(edges=edges, nodes=nodes, weights=weights, matrix=matrix,
+                    per_nucleus=spec.nucleus_dependent)

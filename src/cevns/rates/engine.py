@@ -91,8 +91,7 @@ class BasisSpectra:
         if self.node_rates is None or self.response is None:
             raise ValueError("these basis spectra were built without node rates")
         f = np.asarray(factors, dtype=float)
-        weighted = np.einsum("...jkn,jfkn->...jfn", f, self.node_rates)
-        return weighted @ self.response.matrix.T
+        return self.response.fold_reweighted(f, self.node_rates)
 
     @property
     def n_bins(self) -> int:
@@ -224,8 +223,9 @@ def compute_basis_spectra(
                 continue
             rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
                                                 energy_nodes=energy_nodes)
-            node_rates[:, a, k, :] = (n_targets[k] * fluence) * rate
-    counts = node_rates @ response.matrix.T
+            node_rates[:, a, k, :] = (n_targets[k] * fluence
+                                      * detector.flavour_fraction(flavour)) * rate
+    counts = response.fold(node_rates)
     return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
                         nuclei=tuple(n.name for n in nuclei), detector=detector.name,
                         node_rates=node_rates, response_key=key)

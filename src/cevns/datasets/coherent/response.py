@@ -23,20 +23,24 @@ The smeared distribution is integrated exactly (Poisson masses, gamma and normal
 grid of sub-bins, the efficiency is evaluated at each sub-bin centre, and sub-bins are summed into
 the analysis bins. For the Poisson model the sub-bins are the 1-PE bins ``[n, n+1)`` holding
 ``n`` photoelectrons, with the efficiency at ``n + 0.5`` — the CsI-2017 release's own rule.
+
+The pieces are the experiment layer's response models (:mod:`cevns.experiment.response_models`,
+docs/response.md) under the names the release readers use, with positional constructors; the
+matrix is built by the same :func:`cevns.experiment.response_models.fold_matrix` that serves a
+user's detector ``response`` table. One vocabulary, one function.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import gammainc, ndtr
 
 from cevns.datasets.coherent.containers import Axis
 from cevns.errors import ConfigError
+from cevns.experiment import response_models as rm
 from cevns.physics.units import keV
 
 __all__ = [
@@ -66,48 +70,38 @@ class QuenchingModel(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class ConstantQuenchingFactor:
-    """E_ee = QF · T (CsI-2017: QF = 0.0878 ± 0.0166, flat, ``coherent_parameters.yaml``)."""
+class ConstantQuenchingFactor(rm.ConstantQuenching):
+    """E_ee = QF · T (CsI-2017: QF = 0.0878 ± 0.0166, flat, ``coherent_parameters.yaml``).
 
-    quenching_factor: float
+    :class:`cevns.experiment.response_models.ConstantQuenching` with a positional constructor.
+    """
 
-    def electron_equivalent(self, recoil_kevnr: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Electron-equivalent energy in keVee."""
-        return self.quenching_factor * np.asarray(recoil_kevnr, dtype=float)
-
-
-@dataclass(frozen=True)
-class LinearQuenchingFactor:
-    """QF(T) = a + b·T, E_ee = QF(T)·T (LAr-2020: a = 0.246, b = 0.00078 /keVnr)."""
-
-    a: float
-    b_per_kevnr: float
-
-    def electron_equivalent(self, recoil_kevnr: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Electron-equivalent energy in keVee."""
-        t = np.asarray(recoil_kevnr, dtype=float)
-        return np.maximum((self.a + self.b_per_kevnr * t) * t, 0.0)
+    def __init__(self, quenching_factor: float, **kwargs) -> None:
+        super().__init__(quenching_factor=quenching_factor, **kwargs)
 
 
-@dataclass(frozen=True)
-class PolynomialScintillation:
+class LinearQuenchingFactor(rm.LinearQuenching):
+    """QF(T) = a + b·T, E_ee = QF(T)·T (LAr-2020: a = 0.246, b = 0.00078 /keVnr).
+
+    :class:`cevns.experiment.response_models.LinearQuenching` with a positional constructor.
+    """
+
+    def __init__(self, a: float, b_per_kevnr: float, **kwargs) -> None:
+        super().__init__(a=a, b_per_kevnr=b_per_kevnr, **kwargs)
+
+
+class PolynomialScintillation(rm.PolynomialQuenching):
     """E_ee[MeVee] = Σ_k c_k T[MeVnr]^(k+1) (CsI-2021 ``scintRespCoefficients.txt``).
 
     Negative values (a polynomial far outside its fitted range) are clipped to 0. The CsI-2021
     fit covers the CEvNS recoil range (T ≲ 50 keVnr; maximal Cs/I recoil from 52.8 MeV ν is
     ≈ 46 keVnr), where it rises monotonically.
+    :class:`cevns.experiment.response_models.PolynomialQuenching` in MeV.
     """
 
-    coefficients: tuple[float, ...]
-
-    def electron_equivalent(self, recoil_kevnr: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Electron-equivalent energy in keVee."""
-        t_mev = np.asarray(recoil_kevnr, dtype=float) * 1e-3
-        e_mev = np.zeros_like(t_mev)
-        for power, c in enumerate(self.coefficients, start=1):
-            e_mev = e_mev + c * t_mev**power
-        return np.maximum(e_mev * 1e3, 0.0)
+    def __init__(self, coefficients: tuple[float, ...], **kwargs) -> None:
+        kwargs.setdefault("energy_unit", "MeV")
+        super().__init__(coefficients=tuple(coefficients), **kwargs)
 
 
 # ------------------------------------------------------------------------------------ smearing
@@ -133,16 +127,7 @@ class Smearing(Protocol):
         ...
 
 
-def _subdivide(edges: NDArray[np.float64], step: float) -> NDArray[np.float64]:
-    pieces = [
-        np.linspace(lo, hi, max(1, math.ceil((hi - lo) / step - 1e-9)) + 1)[:-1]
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
-    ]
-    return np.concatenate([*pieces, edges[-1:]])
-
-
-@dataclass(frozen=True)
-class PoissonPhotoelectrons:
+class PoissonPhotoelectrons(rm.PoissonPESmearing):
     """Number of photoelectrons ~ Poisson(LY · E_ee) (CsI-2017).
 
     ``n`` photoelectrons are reconstructed as ``n`` PE, i.e. in the 1-PE bin ``[n, n+1)``; analysis
@@ -150,35 +135,13 @@ class PoissonPhotoelectrons:
     centres ``n + 0.5`` (``coherent_parameters.yaml``, acceptanceEfficiency comment).
     """
 
-    light_yield: float
-    unit: str = "PE"
+    unit: ClassVar[str] = "PE"
 
-    def mean_observed(self, eee_kev: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Mean number of photoelectrons."""
-        return self.light_yield * np.asarray(eee_kev, dtype=float)
-
-    def fine_edges(self, edges: NDArray[np.float64]) -> NDArray[np.float64]:
-        """The 1-PE bins ``[n, n+1)`` spanning ``edges`` (integer edges required)."""
-        if not np.allclose(edges, np.round(edges)) or edges[0] < 0:
-            raise ConfigError(
-                f"Poisson photoelectron response needs non-negative integer PE edges, got "
-                f"{edges.tolist()}"
-            )
-        return np.arange(round(edges[0]), round(edges[-1]) + 1, dtype=float)
-
-    def probabilities(
-        self, eee_kev: NDArray[np.float64], fine_edges: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        """Poisson masses of ``n = fine_edges[:-1]`` photoelectrons."""
-        mu = self.mean_observed(eee_kev)
-        n = fine_edges[:-1]
-        from scipy.stats import poisson  # lazy: scipy.stats costs ~0.3 s to import
-
-        return poisson.pmf(n[:, None], mu[None, :])
+    def __init__(self, light_yield: float, **kwargs) -> None:
+        super().__init__(light_yield=light_yield, **kwargs)
 
 
-@dataclass(frozen=True)
-class GammaPhotoelectrons:
+class GammaPhotoelectrons(rm.GammaPESmearing):
     """Observed PE ~ Gamma(shape k = 1 + b·E_ee, mean LY·E_ee) (CsI-2021).
 
     Third-party transcription of the CsI-2021 supplementary material (see the release README):
@@ -186,61 +149,28 @@ class GammaPhotoelectrons:
     1 + b·E_ee; here the mean is written as ``light_yield * E_ee``.
     """
 
-    light_yield: float
-    shape_slope_per_kevee: float
-    fine_step: float = 0.1
-    unit: str = "PE"
+    unit: ClassVar[str] = "PE"
 
-    def mean_observed(self, eee_kev: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Mean number of photoelectrons."""
-        return self.light_yield * np.asarray(eee_kev, dtype=float)
-
-    def fine_edges(self, edges: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Sub-bins of at most ``fine_step`` PE."""
-        return _subdivide(edges, self.fine_step)
-
-    def probabilities(
-        self, eee_kev: NDArray[np.float64], fine_edges: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        """Gamma-CDF differences over the sub-bins (zero for E_ee = 0)."""
-        eee = np.asarray(eee_kev, dtype=float)
-        positive = eee > 0
-        shape = 1.0 + self.shape_slope_per_kevee * eee
-        scale = np.where(positive, self.mean_observed(eee) / shape, 1.0)
-        x = np.maximum(fine_edges, 0.0)[:, None] / scale[None, :]
-        cdf = gammainc(shape[None, :], x)
-        out = np.diff(cdf, axis=0)
-        out[:, ~positive] = 0.0
-        return out
+    def __init__(self, light_yield: float, shape_slope_per_kevee: float, **kwargs) -> None:
+        super().__init__(light_yield=light_yield, shape_slope_per_kevee=shape_slope_per_kevee,
+                         **kwargs)
 
 
-@dataclass(frozen=True)
-class GaussianResolution:
-    """Observed keVee ~ Normal(E_ee, σ = a·√E_ee) (LAr-2020: a = 0.58 keVee^½)."""
+class GaussianResolution(rm.GaussianSmearing):
+    """Observed keVee ~ Normal(E_ee, σ = a·√E_ee) (LAr-2020: a = 0.58 keVee^½).
 
-    resolution_coefficient: float
-    fine_step: float = 0.1
-    unit: str = "keVee"
+    :class:`cevns.experiment.response_models.GaussianSmearing` with ``stochastic = a``.
+    """
 
-    def mean_observed(self, eee_kev: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Mean reconstructed energy (keVee)."""
-        return np.asarray(eee_kev, dtype=float)
+    unit: ClassVar[str] = "keVee"
 
-    def fine_edges(self, edges: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Sub-bins of at most ``fine_step`` keVee."""
-        return _subdivide(edges, self.fine_step)
+    def __init__(self, resolution_coefficient: float, **kwargs) -> None:
+        super().__init__(stochastic=resolution_coefficient, **kwargs)
 
-    def probabilities(
-        self, eee_kev: NDArray[np.float64], fine_edges: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        """Normal-CDF differences over the sub-bins (zero for E_ee = 0)."""
-        eee = np.asarray(eee_kev, dtype=float)
-        positive = eee > 0
-        sigma = np.where(positive, self.resolution_coefficient * np.sqrt(np.abs(eee)), 1.0)
-        cdf = ndtr((fine_edges[:, None] - eee[None, :]) / sigma[None, :])
-        out = np.diff(cdf, axis=0)
-        out[:, ~positive] = 0.0
-        return out
+    @property
+    def resolution_coefficient(self) -> float:
+        """a in σ = a√E_ee (keVee^½)."""
+        return self.stochastic
 
 
 # ---------------------------------------------------------------------------------- efficiency
@@ -254,47 +184,21 @@ class Efficiency(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class LogisticEfficiency:
+class LogisticEfficiency(rm.LogisticEfficiency):
     """ε(x) = a / (1 + exp(−k (x − x0))) + offset, clipped to ≥ 0, times an optional step.
 
     The step is the CsI-2017 "modified Heaviside": 0 for x < ``step_low``, ½ for
     ``step_low`` ≤ x < ``step_high``, 1 above (``step_low = 5``, ``step_high = 6`` PE there).
     CsI-2021 uses ``offset = d`` (negative), no step.
+    :class:`cevns.experiment.response_models.LogisticEfficiency` under the release readers' name.
     """
 
-    a: float
-    k: float
-    x0: float
-    offset: float = 0.0
-    step_low: float | None = None
-    step_high: float | None = None
 
-    def __call__(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Efficiency at observable values ``x``."""
-        x = np.asarray(x, dtype=float)
-        eff = np.maximum(self.a / (1.0 + np.exp(-self.k * (x - self.x0))) + self.offset, 0.0)
-        if self.step_low is not None:
-            high = self.step_high if self.step_high is not None else self.step_low
-            step = np.where(x < self.step_low, 0.0, np.where(x < high, 0.5, 1.0))
-            eff = eff * step
-        return eff
-
-
-@dataclass(frozen=True)
-class TabulatedEfficiency:
+class TabulatedEfficiency(rm.TabulatedEfficiency):
     """Linear interpolation in a table; 0 below the first point, the last value above the last."""
 
-    x: tuple[float, ...]
-    y: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.x) != len(self.y) or len(self.x) < 2 or np.any(np.diff(self.x) <= 0):
-            raise ConfigError("tabulated efficiency needs ≥ 2 points with increasing x")
-
-    def __call__(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Efficiency at ``x``."""
-        return np.interp(np.asarray(x, dtype=float), self.x, self.y, left=0.0, right=self.y[-1])
+    def __init__(self, x: tuple[float, ...], y: tuple[float, ...], **kwargs) -> None:
+        super().__init__(x=tuple(x), y=tuple(y), **kwargs)
 
 
 # ------------------------------------------------------------------------------------ response
@@ -371,16 +275,9 @@ class EnergyResponse:
             raise ConfigError("recoil_energy_nodes must be a 1-d array")
         if np.any(nodes < 0) or not np.all(np.isfinite(nodes)):
             raise ConfigError("recoil_energy_nodes must be finite and ≥ 0")
-        eee = self.quenching.electron_equivalent(nodes / keV)
-        fine = self.smearing.fine_edges(self.axis.edges)
-        prob = self.smearing.probabilities(eee, fine)
-        if self.efficiency_variable == "reconstructed":
-            prob = prob * self.efficiency(0.5 * (fine[1:] + fine[:-1]))[:, None]
-        else:
-            prob = prob * self.efficiency(self.smearing.mean_observed(eee))[None, :]
-        starts = np.searchsorted(fine, self.axis.edges[:-1] - 1e-9 * max(1.0, abs(fine[-1])))
-        out = np.add.reduceat(prob, starts, axis=0)
-        return np.clip(out, 0.0, None)
+        return rm.fold_matrix(nodes / keV, self.axis.edges, quenching=self.quenching,
+                              smearing=self.smearing, efficiency=self.efficiency,
+                              efficiency_variable=self.efficiency_variable, subdivide=True)
 
     def with_changes(self, **changes: object) -> EnergyResponse:
         """A copy with some pieces replaced, e.g. ``with_changes(quenching=…)`` for a ±1σ model."""
