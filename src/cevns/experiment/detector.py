@@ -172,6 +172,9 @@ class Detector(StrictModel):
     background: BackgroundSpec = BackgroundSpec()
     binning: BinningSpec = BinningSpec()
     default_source: str = "ess"
+    extent_m: float | None = Field(default=None, ge=0, description="size of the active volume "
+                                   "along the line of sight in m, for baseline averaging "
+                                   "(docs/sources.md)")
 
     @model_validator(mode="before")
     @classmethod
