@@ -22,6 +22,7 @@ Expected counts for strength parameters θ are then ``Σ_j c_j(θ) B[j]`` — se
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -220,7 +221,12 @@ def differential_rate_per_target(
         out[:, ok] += np.einsum("jte,te,e->jt", terms, spectrum_values * half, w)
         return out
     # one Gauss–Legendre rule per panel [a_p, b_p] ∩ [E_min(T), ∞): panels below E_min have zero
-    # width; their nodes are put at E_top (a kinematically allowed energy) with zero weight
+    # width; their nodes are put at E_top (a kinematically allowed energy) with zero weight. The
+    # density is linear on each panel, so a panel needs only the share of the ``order`` nodes its
+    # width asks for (twice that, at least 2): a fine table costs 2 nodes per interval
+    widest = float(np.max(np.diff(panels)))
+    per_panel = max(2, math.ceil(2 * order * widest / (e_top - float(panels[0]))))
+    x, w = gauss_legendre(per_panel)
     a = np.maximum(panels[None, :-1], e_min[ok][:, None])  # (nT, nP)
     b = np.maximum(panels[None, 1:], a)
     half = 0.5 * (b - a)
