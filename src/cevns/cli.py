@@ -384,7 +384,8 @@ def spectra(
     dets = [get_detector(n, catalogue) for n in names]
     spectra_ = [sm_spectrum(d, src, sin2_theta_w=s2w) for d in dets]
     rows = [r for spec in spectra_ for r in spec.to_rows()]
-    bin_cols = ("lower_keVnr", "upper_keVnr", *FLAVOURS, "signal", "background")
+    flavours = spectra_[0].flavours if spectra_ else FLAVOURS  # the source's flavours
+    bin_cols = ("lower_keVnr", "upper_keVnr", *flavours, "signal", "background")
 
     if as_json:
         _print_json({
@@ -403,7 +404,7 @@ def spectra(
                                   f"(sin²θ_W = {s2w})"))
         table.add_column("detector")
         table.add_column("bins", justify="right")
-        for f in FLAVOURS:
+        for f in flavours:
             table.add_column(FLAVOUR_LABELS[f], justify="right")
         table.add_column("CEvNS", justify="right")
         table.add_column("background", justify="right")
@@ -470,8 +471,10 @@ def info(
     for col in ("name", "baseline [m]", "ν/flavour/POT", "POT/yr", "citation"):
         t.add_column(col)
     for s in sources:
-        _add_row(t, _text(s.name), f"{s.baseline_m:g}", f"{s.nu_per_flavour_per_pot:g}",
-                  f"{s.protons_per_year:.3g}", _text(s.citation))
+        per_cm2_s = s.kind == "tabulated" and s.normalisation == "per-cm2-s"
+        _add_row(t, _text(s.name), f"{s.baseline_m:g}",
+                  "table" if s.nu_per_flavour_per_pot is None else f"{s.nu_per_flavour_per_pot:g}",
+                  "—" if per_cm2_s else f"{s.protons_per_year:.3g}", _text(s.citation))
     console.print(t)
     t = Table(title="detectors")
     for col in ("name", "mass [kg]", "targets", "E_th [keVnr]", "σ₀", "ε", "SSB [ckkd]", "bins",

@@ -33,6 +33,7 @@ COVERED = (
     "data/*.toml",
     "data/*.csv",
     "presets/*.toml",
+    "presets/*.csv",
     "fits/published.toml",
     "datasets/coherent/supplementary.toml",
     "datasets/coherent/data/**/*",

@@ -86,7 +86,8 @@ def test_builtin_names_and_origins():
     cat = Catalogue.builtin()
     assert cat.detector_names() == ["CsI", "Xe", "Ge", "Si", "Ar", "C3F8"]
     assert cat.source_names() == ["ess", "sns-csi", "sns-lar", "sns-csi-2017", "sns-csi-2021",
-                                  "sns-lar-2020"]
+                                  "sns-lar-2020", "jsns2", "csns", "csns-ii", "lujan",
+                                  "ess-table"]
     assert cat.origin("detector", "Xe") == "cevns/presets/ess.toml"
     assert cat.origin("source", "sns-lar-2020") == "cevns/presets/coherent.toml"
     assert detector_names() == cat.detector_names() and source_names() == cat.source_names()

@@ -17,7 +17,7 @@ def test_ess_flux_normalisation():
 
 def test_ess_pot_from_beam_power():
     # docs/physics.md#trace-checks: 5 MW / (2 GeV e) over 208 days = 2.804e23 POT
-    src = get_source("ess").model_copy(update={"pot_per_year": None})
+    src = get_source("ess").model_copy(update={"pot_per_year": None, "beam_power_MW": 5.0})
     assert src.protons_per_year == pytest.approx(2.804e23, rel=1e-3)
 
 

@@ -166,5 +166,8 @@ def test_bad_input():
         DipoleBasis(-1.0 * MeV, "e")
     with pytest.raises(UnknownNameError, match="tau"):
         DipoleBasis(1.0 * MeV, "tau")
-    with pytest.raises(UnknownNameError, match="nutau"):
+    with pytest.raises(UnknownNameError, match="nu_tau"):
+        DipoleBasis(1.0 * MeV, "e").terms(nucleus, "nu_tau", 30.0 * MeV, 1.0 * keV)
+    # a valid flavour of a tabulated source that the channels do not cover: an error, not a zero
+    with pytest.raises(ConfigError, match=r"channel 'e'.*numu, nue, numubar only, not 'nutau'"):
         DipoleBasis(1.0 * MeV, "e").terms(nucleus, "nutau", 30.0 * MeV, 1.0 * keV)

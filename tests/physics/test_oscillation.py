@@ -226,5 +226,7 @@ def test_bad_geometry_and_names():
     with pytest.raises(UnknownNameError, match="tau"):
         OscillationBasis(1.0 * eV**2, "tau", L_ESS)
     basis = OscillationBasis(1.0 * eV**2, "mu", L_ESS)
-    with pytest.raises(UnknownNameError, match="nutau"):
+    with pytest.raises(UnknownNameError, match="nu_tau"):
+        basis.terms(get_nucleus("Cs133"), "nu_tau", 30.0 * MeV, 1.0 * keV)
+    with pytest.raises(ConfigError, match="not 'nutau'"):
         basis.terms(get_nucleus("Cs133"), "nutau", 30.0 * MeV, 1.0 * keV)

@@ -74,8 +74,10 @@ def test_channels():
     assert not channel_acts_on("mu", "nue")
     with pytest.raises(UnknownNameError, match="tau"):
         channel_acts_on("tau", "nue")
-    with pytest.raises(UnknownNameError, match="nutau"):
-        channel_acts_on("e", "nutau")
+    with pytest.raises(UnknownNameError, match="nu_tau"):
+        channel_acts_on("e", "nu_tau")
+    with pytest.raises(ConfigError, match="not 'nuebar'"):
+        channel_acts_on("e", "nuebar")
 
 
 def test_check_mass():

@@ -246,5 +246,5 @@ def test_bad_input():
         UpscatteringBasis("V", 1.0 * MeV, 1.0 * MeV, vector_model="B_L")
     with pytest.raises(UnknownNameError, match="B-L"):
         upscattering_differential_cross_section("V", nucleus, 30.0, 0.01, vector_model="BL", **kw)
-    with pytest.raises(UnknownNameError, match="nutau"):
-        UpscatteringBasis("S", 1.0 * MeV, 1.0 * MeV).terms(nucleus, "nutau", 30.0, 0.01)
+    with pytest.raises(UnknownNameError, match="nu_tau"):
+        UpscatteringBasis("S", 1.0 * MeV, 1.0 * MeV).terms(nucleus, "nu_tau", 30.0, 0.01)

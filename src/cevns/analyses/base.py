@@ -213,7 +213,7 @@ def resolve_analysis_names(data: dict, context: dict) -> dict:
         return data  # wrong types: the field validators name them
     inline_src = source.get("definitions") or {}
     catalogue = catalogue.merged(Catalogue.from_tables(source=inline_src, detector=inline_det,
-                                                       origin=where))
+                                                       origin=where, base_dir=base_dir))
     names = data.get("detectors", ESS_DETECTORS)
     if isinstance(names, str):
         names = [names]

@@ -170,7 +170,7 @@ def _param(an, name: str, variant_options=None) -> tuple[str, str]:
 
 
 def _spectra(b: _Builder, an, folder: Path, image):
-    from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
+    from cevns.physics.flux import FLAVOUR_LABELS, VALID_FLAVOURS
 
     rows = _read_csv(folder / f"{an.name}_spectra.csv")
     src = an.source.build()
@@ -179,7 +179,8 @@ def _spectra(b: _Builder, an, folder: Path, image):
         bins = [(float(r["lower_keVnr"]), float(r["upper_keVnr"])) for r in mine]
         qual = [("detector", det), ("run time", f"{src.run_years:g}", "yr")]
         vars_ = [b.variable("reconstructed recoil energy", bins, units="keVnr", binned=True)]
-        for col in (*FLAVOURS, "signal", "background"):
+        flavours = [c for c in mine[0] if c in VALID_FLAVOURS]  # the source's flavours
+        for col in (*flavours, "signal", "background"):
             label = {"signal": "CEvNS (all flavours)", "background": "steady-state background"}\
                 .get(col, f"CEvNS, {FLAVOUR_LABELS.get(col, col)}")
             vars_.append(b.variable(label, [_number(r[col]) for r in mine], units="events/bin",

@@ -83,9 +83,9 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
         years = an.source.build().run_years
         for ax, (det, spec) in zip(axes.flat, spectra, strict=False):
             edges = spec.edges_keVnr
-            for a, f in enumerate(FLAVOURS):
-                ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_TEX[f], lw=0.9,
-                          **FLAVOUR_STYLES[f])
+            for a, f in enumerate(spec.flavours):  # the source's flavours (docs/sources.md)
+                ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_TEX.get(f, f), lw=0.9,
+                          **FLAVOUR_STYLES.get(f, {}))
             ax.stairs(spec.signal_per_bin, edges, color="k", lw=1.5, label="total CEvNS")
             curves = (new_physics or {}).get(det.name, [])
             for k, (label, counts) in enumerate(curves):

@@ -44,7 +44,7 @@ from cevns.experiment.source import Source
 #: Environment variable listing user preset files (``os.pathsep``-separated).
 PRESETS_ENV = "CEVNS_PRESETS"
 #: Preset files shipped with the package, in load order.
-PRESET_FILES = ("ess.toml", "coherent.toml")
+PRESET_FILES = ("ess.toml", "coherent.toml", "facilities.toml")
 
 Kind = Literal["source", "detector"]
 _MODELS: dict[str, type] = {"source": Source, "detector": Detector}
@@ -76,7 +76,10 @@ class Entry:
         return body
 
 
-def _entries(kind: Kind, tables: Mapping[str, Any], origin: str) -> dict[str, Entry]:
+def _entries(kind: Kind, tables: Mapping[str, Any], origin: str,
+             context: dict | None = None) -> dict[str, Entry]:
+    # context: where a source's relative spectrum_file is looked for (base_dir, or the packaged
+    # folder of a built-in preset, checked against its SHA-256)
     out: dict[str, Entry] = {}
     model = _MODELS[kind]
     for name, body in tables.items():
@@ -90,7 +93,8 @@ def _entries(kind: Kind, tables: Mapping[str, Any], origin: str) -> dict[str, En
         if body.get("name", name) != name:
             raise ConfigError(f"{where}.name: {body['name']!r} differs from the table name {name!r}")
         body["name"] = name
-        out[name] = Entry(validate(model, body, where=where), origin, override)
+        ctx = context if kind == "source" else None
+        out[name] = Entry(validate(model, body, where=where, context=ctx), origin, override)
     return out
 
 
@@ -123,10 +127,13 @@ class Catalogue:
     @classmethod
     def from_tables(cls, *, source: Mapping[str, Any] | None = None,
                     detector: Mapping[str, Any] | None = None,
-                    origin: str = "<tables>") -> Catalogue:
+                    origin: str = "<tables>", base_dir: str | Path | None = None,
+                    _context: dict | None = None) -> Catalogue:
         """Entries from preset-file tables (``{"NaI": {"formula": "NaI", ...}}``), all from
-        ``origin`` (a file name shown in errors)."""
-        return cls(_entries("source", source or {}, origin),
+        ``origin`` (a file name shown in errors). A source's relative ``spectrum_file`` is
+        looked for in ``base_dir`` (default: the working folder)."""
+        context = _context or {"base_dir": str(base_dir) if base_dir is not None else None}
+        return cls(_entries("source", source or {}, origin, context),
                    _entries("detector", detector or {}, origin))
 
     @classmethod
@@ -259,7 +266,8 @@ def _load_file(resolved: str, shown: str, mtime_ns: int, size: int) -> Catalogue
     # keyed on (path, modification time, size): an edited file is read again
     raw = load_toml(resolved)
     doc = validate(PresetFile, raw, where=shown)
-    return Catalogue.from_tables(source=doc.source, detector=doc.detector, origin=shown)
+    return Catalogue.from_tables(source=doc.source, detector=doc.detector, origin=shown,
+                                 base_dir=Path(resolved).parent)
 
 
 @cache
@@ -271,7 +279,8 @@ def _builtin() -> Catalogue:
         # a shipped preset is checked against its SHA-256 (cevns.integrity) before it is read
         doc = validate(PresetFile, load_toml(packaged_path(f"presets/{fname}")), where=fname)
         part = Catalogue.from_tables(source=doc.source, detector=doc.detector,
-                                     origin=f"cevns/presets/{fname}")
+                                     origin=f"cevns/presets/{fname}",
+                                     _context={"packaged_dir": "presets"})
         clash = (set(part.sources) & set(cat.sources)) | (set(part.detectors) & set(cat.detectors))
         if clash:
             raise ConfigError(f"preset {fname}: names defined twice: {sorted(clash)}")

@@ -186,6 +186,9 @@ class Detector(StrictModel):
     background: BackgroundSpec = BackgroundSpec()
     binning: BinningSpec = BinningSpec()
     default_source: str = "ess"
+    extent_m: float | None = Field(default=None, ge=0, description="size of the active volume "
+                                   "along the line of sight in m, for baseline averaging "
+                                   "(docs/sources.md)")
     response: ResponseSpec | None = Field(
         default=None, description="real detector response (quenching, smearing, efficiency, bins "
                                   "in keVnr/keVee/PE); replaces the keVnr fields (docs/response.md)")

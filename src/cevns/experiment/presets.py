@@ -45,7 +45,8 @@ def get_source(name: str = "ess", catalogue: Catalogue | None = None) -> Source:
     """The source ``name`` of ``catalogue`` (default: built-ins + ``CEVNS_PRESETS``).
 
     Built-in: ``"ess"``, ``"sns-csi"``, ``"sns-lar"``, ``"sns-csi-2017"``, ``"sns-csi-2021"``,
-    ``"sns-lar-2020"``.
+    ``"sns-lar-2020"``, ``"jsns2"``, ``"csns"``, ``"csns-ii"``, ``"lujan"`` and the tabulated
+    example ``"ess-table"`` (docs/sources.md).
     """
     return resolve_catalogue(catalogue).source(name)
 

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, UnknownNameError
-from cevns.physics.flux import check_flavour
+from cevns.physics.flux import FLAVOURS, check_flavour
 from cevns.physics.kinematics import min_neutrino_energy
 from cevns.physics.units import MeV
 
@@ -48,7 +48,7 @@ def check_channel(channel: str) -> str:
 
 def channel_acts_on(channel: str, flavour: str) -> bool:
     """True if a parameter of ``channel`` acts on the π-DAR ``flavour`` (both names checked)."""
-    check_flavour(flavour)
+    check_flavour(flavour, FLAVOURS, user=f"the sterile-sector channel {channel!r} (dipole, 3+1)")
     return flavour in CHANNEL_FLAVOURS[check_channel(channel)]
 
 

@@ -4,12 +4,17 @@ For detector d, target species k, flavour α and basis term j:
 
     B[j, α, k, i] = N_T,k Φ₀ Σ_n M[i, n] ∫ dE φ_α(E) b_j(E, T_n)
 
-with Φ₀ the run-integrated flux per flavour, φ_α the normalised spectrum, M the response matrix of
-:mod:`cevns.experiment.response` and b_j the basis terms of a
-:class:`cevns.physics.basis.CrossSectionBasis`. The prompt ν_μ line is a delta function and is
-evaluated exactly at E_π; the Michel spectra are integrated with Gauss–Legendre nodes on
-[E_min(T_n), m_μ/2] for every true-recoil node at once (no Python loop over energies). For the
-SM the integrand is a cubic polynomial in E, so the rule is exact.
+with Φ₀ the source's fluence scale (:meth:`cevns.experiment.Source.fluence_scale`; for π-DAR the
+run-integrated flux per flavour), φ_α the spectrum of flavour α per unit Φ₀, M the response matrix
+of :mod:`cevns.experiment.response` and b_j the basis terms of a
+:class:`cevns.physics.basis.CrossSectionBasis`. The flavours (axis α) are the source's own
+(:attr:`cevns.experiment.Source.flavours`; π-DAR: ``numu, nue, numubar``).
+
+Lines (the prompt ν_μ of π-DAR) are delta functions evaluated exactly at their energy. A
+continuous spectrum is integrated with Gauss–Legendre nodes on each of its panels, cut at
+E_min(T_n), for every true-recoil node at once (no Python loop over energies): the Michel spectra
+are one panel [E_min(T_n), m_μ/2], where the SM integrand is a cubic polynomial in E and the rule
+is exact; a tabulated spectrum has one panel per table interval (linear interpolation inside).
 
 Expected counts for strength parameters θ are then ``Σ_j c_j(θ) B[j]`` — see
 :meth:`BasisSpectra.combine`.
@@ -17,6 +22,7 @@ Expected counts for strength parameters θ are then ``Σ_j c_j(θ) B[j]`` — se
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +37,12 @@ from cevns.experiment.response import (
 )
 from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis
-from cevns.physics.constants import E_MICHEL_MAX
-from cevns.physics.flux import CONTINUOUS_SPECTRA, FLAVOURS, LINE_ENERGY
+from cevns.physics.flux import (
+    FLAVOURS,
+    FlavourSpectrum,
+    pion_dar_breakpoint_energies,
+    pion_dar_flavour_spectrum,
+)
 from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
 from cevns.physics.nuclei import Nucleus
 
@@ -55,7 +65,8 @@ class BasisSpectra:
     nuclei : tuple of str
         Target nuclei names (axis 2).
     flavours : tuple of str
-        Flavours (axis 1), :data:`cevns.physics.flux.FLAVOURS`.
+        Flavours (axis 1): the source's (:attr:`cevns.experiment.Source.flavours`;
+        :data:`cevns.physics.flux.FLAVOURS` for π-DAR).
     node_rates : ndarray, optional
         Differential rates at the true-recoil nodes, shape (n_terms, n_flavours, n_nuclei,
         n_nodes), for :meth:`reweighted`.
@@ -147,11 +158,15 @@ class BasisSpectra:
         return np.einsum("j...,jb->...b", c, summed.sum(axis=1))
 
 
-def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0) -> np.ndarray:
-    """True recoils where the rate has kinks: ends of the recoil range at E_π and at m_μ/2."""
+def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0,
+                          energies: tuple[float, ...] | None = None) -> np.ndarray:
+    """True recoils where the rate has kinks: ends of the recoil range at the neutrino
+    ``energies`` (default π-DAR: E_π and m_μ/2; a source's :meth:`breakpoint_energies`)."""
     points = []
+    if energies is None:
+        energies = pion_dar_breakpoint_energies()
     for nuc in nuclei:
-        for energy in (*LINE_ENERGY.values(), E_MICHEL_MAX):
+        for energy in energies:
             t_lo, t_hi = recoil_energy_range(energy, nuc.mass, sterile_mass)
             points.extend([float(t_lo), float(t_hi)])
     return np.array([p for p in points if p > 0])
@@ -164,35 +179,66 @@ def differential_rate_per_target(
     recoil_energy: np.ndarray,
     *,
     energy_nodes: int | None = None,
+    spectrum: FlavourSpectrum | None = None,
 ) -> np.ndarray:
-    """∫ dE φ_α(E) b_j(E, T) for unit flux, shape (n_terms, len(T)): events per target per
-    unit fluence per unit recoil energy."""
+    """∫ dE φ_α(E) b_j(E, T) per unit fluence scale, shape (n_terms, len(T)): events per target
+    per unit recoil energy.
+
+    ``spectrum`` is the flavour's spectrum (:meth:`cevns.experiment.Source.flavour_spectrum`);
+    default: the normalised π-DAR spectrum of ``flavour``.
+    """
+    if spectrum is None:
+        spectrum = pion_dar_flavour_spectrum(flavour)
     t = np.asarray(recoil_energy, dtype=float)
     m4 = float(getattr(basis, "sterile_mass", 0.0))
     e_min = min_neutrino_energy(t, nucleus.mass, m4)
     n_terms = len(basis.names)
-    if flavour in LINE_ENERGY:
-        e_line = LINE_ENERGY[flavour]
+    out = np.zeros((n_terms, t.size))
+    for e_line, weight in spectrum.lines:
         ok = e_min <= e_line
-        out = np.zeros((n_terms, t.size))
         if ok.any():
             terms = basis.terms(nucleus, flavour, np.full(ok.sum(), e_line), t[ok])
-            out[:, ok] = terms
+            out[:, ok] += terms if weight == 1.0 else weight * terms
+    if spectrum.density is None:
         return out
     order = energy_nodes or getattr(basis, "energy_nodes", None) or DEFAULT_ENERGY_NODES
     x, w = gauss_legendre(order)
-    ok = e_min < E_MICHEL_MAX
-    out = np.zeros((n_terms, t.size))
+    panels = spectrum.panels
+    e_top = float(panels[-1])
+    ok = e_min < e_top
     if not ok.any():
         return out
-    lo = e_min[ok][:, None]
-    half = 0.5 * (E_MICHEL_MAX - lo)
-    energies = lo + half * (x[None, :] + 1.0)  # (nT, nE)
-    spectrum = CONTINUOUS_SPECTRA[flavour](energies)
-    # T as a column: bases evaluate T-only factors (form factors) once per recoil node
+    if panels.size == 2 and panels[0] == 0.0:
+        # one panel from 0 (the Michel spectra): [E_min(T), E_top]
+        lo = e_min[ok][:, None]
+        half = 0.5 * (e_top - lo)
+        energies = lo + half * (x[None, :] + 1.0)  # (nT, nE)
+        spectrum_values = spectrum.density(energies)
+        # T as a column: bases evaluate T-only factors (form factors) once per recoil node
+        terms = basis.terms(nucleus, flavour, energies, t[ok][:, None])
+        terms = np.broadcast_to(terms, (n_terms, *energies.shape))
+        out[:, ok] += np.einsum("jte,te,e->jt", terms, spectrum_values * half, w)
+        return out
+    # one Gauss–Legendre rule per panel [a_p, b_p] ∩ [E_min(T), ∞): panels below E_min have zero
+    # width; their nodes are put at E_top (a kinematically allowed energy) with zero weight. The
+    # density is linear on each panel, so a panel needs only the share of the ``order`` nodes its
+    # width asks for (twice that, at least 2): a fine table costs 2 nodes per interval
+    widest = float(np.max(np.diff(panels)))
+    per_panel = max(2, math.ceil(2 * order * widest / (e_top - float(panels[0]))))
+    x, w = gauss_legendre(per_panel)
+    a = np.maximum(panels[None, :-1], e_min[ok][:, None])  # (nT, nP)
+    b = np.maximum(panels[None, 1:], a)
+    half = 0.5 * (b - a)
+    live = half > 0
+    energies = a[..., None] + half[..., None] * (x + 1.0)  # (nT, nP, nE)
+    energies = np.where(live[..., None], energies, e_top)
+    weights = (half[..., None] * w) * spectrum.density(energies)  # zero on dead panels
+    n_t = energies.shape[0]
+    energies = energies.reshape(n_t, -1)
+    weights = weights.reshape(n_t, -1)
     terms = basis.terms(nucleus, flavour, energies, t[ok][:, None])
     terms = np.broadcast_to(terms, (n_terms, *energies.shape))
-    out[:, ok] = np.einsum("jte,te,e->jt", terms, spectrum * half, w)
+    out[:, ok] += np.einsum("jte,te->jt", terms, weights)
     return out
 
 
@@ -210,25 +256,30 @@ def compute_basis_spectra(
     """
     nuclei = [nuc for nuc, _ in detector.nuclei]
     m4 = float(getattr(basis, "sterile_mass", 0.0))
-    key = response_key(detector, kinematic_breakpoints(nuclei, m4),
+    key = response_key(detector, kinematic_breakpoints(nuclei, m4, source.breakpoint_energies()),
                        nodes_per_panel=nodes_per_panel)
     response = response_from_key(key)
     n_targets = detector.number_of_targets()
-    fluence = source.flux_per_flavour()
-    node_rates = np.zeros((len(basis.names), len(FLAVOURS), len(nuclei), response.nodes.size))
-    active = getattr(basis, "flavours", FLAVOURS)  # a basis may be zero for some flavours
+    fluence = source.fluence_scale()
+    flavours = source.flavours
+    node_rates = np.zeros((len(basis.names), len(flavours), len(nuclei), response.nodes.size))
+    # a basis may declare the π-DAR flavours it is non-zero for (``flavours``); the engine skips
+    # the other π-DAR flavours. Any other flavour always reaches basis.terms, which computes it or
+    # refuses it with a clear error: never a silent zero for a flavour a basis does not know.
+    active = getattr(basis, "flavours", None)
     for k, nuc in enumerate(nuclei):
-        for a, flavour in enumerate(FLAVOURS):
-            if flavour not in active:
+        for a, flavour in enumerate(flavours):
+            if active is not None and flavour in FLAVOURS and flavour not in active:
                 continue
             rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
-                                                energy_nodes=energy_nodes)
+                                                energy_nodes=energy_nodes,
+                                                spectrum=source.flavour_spectrum(flavour))
             node_rates[:, a, k, :] = (n_targets[k] * fluence
                                       * detector.flavour_fraction(flavour)) * rate
     counts = response.fold(node_rates)
     return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
                         nuclei=tuple(n.name for n in nuclei), detector=detector.name,
-                        node_rates=node_rates, response_key=key)
+                        flavours=flavours, node_rates=node_rates, response_key=key)
 
 
 #: Basis spectra by (detector, source, basis, Helm skin, options): bounded by bytes (counts and

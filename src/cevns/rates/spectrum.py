@@ -368,4 +368,4 @@ def sm_spectrum(
     signal = np.einsum("j,jfkb->fkb", coeff, bs.counts)
     return Spectrum(detector=det.name, edges_keVnr=bs.edges / keV, signal=signal,
                     background=det.background_counts(src), nuclei=bs.nuclei,
-                    run_years=src.run_years)
+                    flavours=bs.flavours, run_years=src.run_years)

@@ -23,6 +23,7 @@ from cevns.physics.basis import SMBasis
 from cevns.physics.constants import E_MICHEL_MAX
 from cevns.physics.cross_sections import sm_basis_coefficients
 from cevns.physics.dipole import DipoleBasis, dipole_coefficients
+from cevns.physics.flux import FLAVOURS
 from cevns.physics.kinematics import max_sterile_mass, min_neutrino_energy
 from cevns.physics.nonunitarity import unitarity_violation_ratios
 from cevns.physics.oscillation import (
@@ -77,6 +78,14 @@ class NonUnitarity(Scenario):
     def basis(self, shape):
         return SMBasis()
 
+    def basis_for(self, shape, detector, source):
+        # the ratios R_α are per π-DAR flavour (production by π⁺ and μ⁺ decay)
+        if tuple(source.flavours) != FLAVOURS:
+            raise ConfigError(f"scenario 'nonunitarity': the event ratios are defined for the "
+                              f"π-DAR flavours {', '.join(FLAVOURS)}; source {source.name!r} "
+                              f"has {', '.join(source.flavours)}")
+        return self.basis(shape)
+
     def coefficients(self, strength):
         ratios = unitarity_violation_ratios(strength["alpha11"], alpha22=strength["alpha22"],
                                             reading=self.options.reading)  # (3, *grid)
@@ -100,15 +109,18 @@ SOURCE_EXTENT_M = 0.3
 DETECTOR_SIZE_M = {"CsI": 0.2, "Xe": 0.6, "Ge": 0.1, "Si": 0.1, "Ar": 0.25, "C3F8": 0.25}
 
 
-def physical_baseline_spread_m(detector_name: str) -> float:
-    """Default full width ΔL [m] of the uniform baseline spread for a detector at the ESS.
+def physical_baseline_spread_m(detector_name: str, production_region_m: float | None = None,
+                               detector_extent_m: float | None = None) -> float:
+    """Default full width ΔL [m] of the uniform baseline spread for a detector at a source.
 
-    Production region (:data:`SOURCE_EXTENT_M`) and detector (:data:`DETECTOR_SIZE_M`) are two
-    independent uniform spreads of L; their sum has variance (a² + b²)/12, matched by one uniform
-    spread of width √(a² + b²). Detectors not in the table get the source extent alone.
+    Production region a and detector b are two independent uniform spreads of L; their sum has
+    variance (a² + b²)/12, matched by one uniform spread of width √(a² + b²). a is the source's
+    ``production_region_m`` (None: :data:`SOURCE_EXTENT_M`, the ESS estimate), b the detector's
+    ``extent_m`` (None: :data:`DETECTOR_SIZE_M` for the six ESS detectors, else 0).
     """
-    det = DETECTOR_SIZE_M.get(detector_name, 0.0)
-    return float(np.hypot(SOURCE_EXTENT_M, det))
+    a = SOURCE_EXTENT_M if production_region_m is None else production_region_m
+    det = DETECTOR_SIZE_M.get(detector_name, 0.0) if detector_extent_m is None else detector_extent_m
+    return float(np.hypot(a, det))
 
 
 class OscillationOptions(StrictModel):
@@ -128,10 +140,12 @@ class OscillationOptions(StrictModel):
                              f"got {value!r}")
         return value
 
-    def spread_m(self, detector_name: str) -> float:
-        """ΔL [m] used for ``detector_name``."""
+    def spread_m(self, detector_name: str, production_region_m: float | None = None,
+                 detector_extent_m: float | None = None) -> float:
+        """ΔL [m] used for ``detector_name`` (sizes as :func:`physical_baseline_spread_m`)."""
         if self.baseline_spread_m == "physical":
-            return physical_baseline_spread_m(detector_name)
+            return physical_baseline_spread_m(detector_name, production_region_m,
+                                              detector_extent_m)
         return float(self.baseline_spread_m)
 
 
@@ -175,7 +189,9 @@ class SterileOscillation(Scenario):
                 window = ENERGY_WINDOW
         return SMBasis(), OscillationBasis(
             delta_m2=dm2, channel=self.options.channel, baseline=baseline,
-            baseline_spread=self.options.spread_m(det.name) * m, energy_window=window,
+            baseline_spread=self.options.spread_m(det.name, src.production_region_m,
+                                                  getattr(det, "extent_m", None)) * m,
+            energy_window=window,
             oscillating_only=True, energy_nodes=nodes)
 
     def coefficients(self, strength):
