@@ -71,41 +71,6 @@ def _shape_fit(model: ReleaseModel, name: str = "n_cevns"):
     return m
 
 
-# -- the loader: the release's factorisation and shape variants ----------------------------------
-
-
-def test_release_pdf_factorises_and_time_pdf(release):
-    nominal = release.cevns_templates["nominal"].counts
-    tau = release.cevns_time_pdf
-    assert tau.sum() == pytest.approx(1.0, rel=1e-12)
-    np.testing.assert_allclose(nominal.sum(axis=2)[:, :, None] * tau, nominal, atol=1e-5)
-    # docs: 8.7 % of the release's CEvNS in the first time bin (−0.1–0.4 µs)
-    assert tau[0] == pytest.approx(0.0866, abs=5e-4)
-
-
-def test_shape_systematics_are_paired_as_released(release):
-    syst = release.shape_systematics
-    assert set(syst) == {"cevns_f90", "cevns_timing_mean", "brn_energy", "brn_timing_mean",
-                         "brn_timing_width"}
-    for s in syst.values():
-        total = s.nominal.counts.sum()
-        assert s.up.counts.sum() == pytest.approx(total, rel=1e-9)
-        assert s.down.counts.sum() == pytest.approx(total, rel=1e-9)
-        if s.one_sided:
-            np.testing.assert_array_equal(s.down.counts, s.nominal.counts)
-    assert {n for n, s in syst.items() if s.one_sided} == {"cevns_timing_mean", "brn_timing_width"}
-    # the +1σ BRN timing-mean file sums to 523.7 (as released) and is rescaled to 497
-    raw = release.backgrounds["brn"].shape_variants["timing_mean_plus_1sigma"].counts
-    assert raw.sum() == pytest.approx(523.67, abs=0.01)
-    np.testing.assert_allclose(syst["brn_timing_mean"].up.counts, raw * 497.0 / raw.sum(),
-                               rtol=1e-6)
-    down, up = syst["brn_energy"].ratios()
-    nominal = syst["brn_energy"].nominal.counts.ravel()
-    assert np.all(up[nominal == 0] == 1.0) and np.all(down[nominal == 0] == 1.0)
-    dropped = syst["brn_energy"].up.counts.ravel()[nominal == 0].sum()
-    assert dropped == pytest.approx(0.014, abs=0.001)  # docs: 0.014 events dropped
-
-
 # -- the templates ---------------------------------------------------------------------------------
 
 
