@@ -30,6 +30,7 @@ The SM totals change by < 10⁻⁴ between 8 and 12 nodes per panel (``tests/fit
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,7 @@ from cevns.datasets.coherent import (
     CsI2017Release,
     CsI2021Release,
     Histogram,
+    LAr2020Release,
     NeutrinoTiming,
     Release,
 )
@@ -58,6 +60,8 @@ from cevns.stats import FREE, Channel, Component
 
 __all__ = [
     "ENGINE_TO_RELEASE_FLAVOUR",
+    "LAR_SHAPE_CODE",
+    "LAR_TEMPLATES",
     "BackgroundTerm",
     "ReleaseModel",
     "recoil_quadrature",
@@ -86,6 +90,32 @@ TIMING_WIDTH_SIGMA_US = 0.02
 CSI2021_NIN_PULSE_US = (0.47, 0.146)
 #: Analytic pulse that reproduces the CsI-2017 arrival-time PDFs (cevns.datasets.coherent.timing).
 CSI2017_PULSE_US = (0.692, 0.142)
+
+# -- LAr-2020: CEvNS template choice and the release's shape nuisances (docs/coherent_lar.md) -------
+
+#: CEvNS templates of the LAr-2020 fit: ``"release-factorised"`` (default) our energy spectrum ×
+#: the release's F90(energy) × the release's time distribution, the collaboration's factorisation;
+#: ``"physics"`` our per-flavour template, energy and time correlated (prompt ν_μ softer).
+LAR_TEMPLATES: tuple[str, ...] = ("release-factorised", "physics")
+LArTemplate = Literal["release-factorised", "physics"]
+
+#: Interpolation code of the LAr shape nuisances (:mod:`cevns.stats.shapes`): HistFactory code 4,
+#: multiplicative per bin, smooth, never negative.
+LAR_SHAPE_CODE = "polyexp"
+
+
+def _stats_has_shape_nuisances() -> bool:
+    """True if :class:`cevns.stats.Component` takes ``shapes=`` (the shape-nuisance API)."""
+    return "shapes" in inspect.signature(Component).parameters
+
+
+def _lar_component(name: str, expected, nuisance: str | None, sigma: float | None,
+                   shapes: dict | None) -> Component:
+    """A LAr component, with shape nuisances ``{name: (down, up)}`` when given."""
+    if not shapes:
+        return Component(name, expected, nuisance=nuisance, sigma=sigma)
+    return Component(name, expected, nuisance=nuisance, sigma=sigma, shapes=shapes,
+                     shape_code=LAR_SHAPE_CODE)
 
 
 def recoil_quadrature(
@@ -192,6 +222,17 @@ class ReleaseModel:
         implies the simple likelihood (the collaboration's needs the anti-coincidence window).
     order, panel_ratio : int, float
         Recoil quadrature (see :func:`recoil_quadrature`).
+    template : {"release-factorised", "physics"}
+        LAr-2020 only: the CEvNS template (docs/coherent_lar.md). ``"release-factorised"``
+        (default): the window-integrated energy spectrum of the rate engine × the release's F90
+        distribution per energy bin × the release's CEvNS time distribution, the factorisation of
+        the collaboration's PDF, which reproduces its fit (N = 159 ± 43). ``"physics"``: energy
+        and time correlated per flavour (the prompt ν_μ has the softest recoils).
+    shape_nuisances : bool or None
+        LAr-2020 only: profile the release's shape variants (:data:`cevns.datasets.coherent.
+        lar2020.SHAPE_SYSTEMATICS`: CEvNS F90 and timing mean, BRN energy, timing mean and
+        width) as HistFactory shape nuisances (code 4, unit-Gaussian prior). ``None`` (default):
+        on whenever :class:`cevns.stats.Component` supports shape nuisances.
     helm_skin_fm : float
         Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
         0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
@@ -226,6 +267,8 @@ class ReleaseModel:
     panel_ratio: float = 1.25
     helm_skin_fm: float = 0.9
     likelihood: Likelihood = "collaboration"
+    template: LArTemplate = "release-factorised"
+    shape_nuisances: bool | None = None
     observed: NDArray[np.float64] = field(init=False)
     shape: tuple[int, ...] = field(init=False)
     nuclei: list[Nucleus] = field(init=False)
@@ -243,7 +286,7 @@ class ReleaseModel:
 
     #: constructor inputs: read-only once built, since everything cached derives from them
     _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
-               "panel_ratio", "helm_skin_fm", "likelihood")
+               "panel_ratio", "helm_skin_fm", "likelihood", "template", "shape_nuisances")
 
     def __setattr__(self, name, value) -> None:
         if name in self._INPUTS and "_cache" in self.__dict__:
@@ -287,6 +330,7 @@ class ReleaseModel:
         self.response = rel.response_matrix(self.nodes)
         self._timing = np.stack([rel.timing_fractions(f) for f in FLAVOURS])
         self._build_backgrounds()
+        self._init_lar()
 
     # -- backgrounds -------------------------------------------------------------------------------
 
@@ -558,6 +602,10 @@ class ReleaseModel:
         psd = self.release.psd_fractions
         if psd is None:
             out = np.einsum("...fe,ft->...et", energy, self._timing)
+        elif self._lar_factorised:
+            # in-window energy spectrum × F90(energy) × the release's time distribution
+            window = np.einsum("...fe,f->...e", energy, self._timing.sum(axis=1))
+            out = np.einsum("...e,eg,t->...egt", window, psd, self.release.cevns_time_pdf)
         else:
             out = np.einsum("...fe,eg,ft->...egt", energy, psd, self._timing)
         return out.reshape(*out.shape[: energy.ndim - 2], self.n_bins)
@@ -603,6 +651,7 @@ class ReleaseModel:
 
         signal = np.asarray(signal, dtype=float)
         shapes = {k: (signal * lo, signal * hi) for k, (lo, hi) in self.signal_shapes().items()}
+        shapes.update(self.lar_shapes(signal).get("cevns", {}))
         components = [make_component("cevns", signal,
                                      nuisance="signal_norm" if signal_sigma else None,
                                      sigma=signal_sigma if signal_sigma else None, shapes=shapes)]
@@ -623,8 +672,11 @@ class ReleaseModel:
             if term.parts:
                 background.extend(self._ss_components(term.name, term.parts))
                 continue
-            background.append(Component(term.name, term.expected, nuisance=term.nuisance,
-                                        sigma=term.sigma))
+            ratios = self._lar_ratios.get(term.name, {})
+            shapes = {n: (term.expected * down, term.expected * up)
+                      for n, (down, up) in ratios.items()}
+            background.append(_lar_component(term.name, term.expected, term.nuisance, term.sigma,
+                                             shapes or None))
         control: list[Component] = []
         if self.control is not None:
             if self._ss_rows:
@@ -726,6 +778,58 @@ class ReleaseModel:
                 for name, (lo, hi) in ss_shapes.items():
                     value = value * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
             out[term.name] = value
+        return out
+
+    # -- LAr-2020: template choice and shape nuisances --------------------------------------------
+
+    def _init_lar(self) -> None:
+        """Check the LAr options and resolve ``shape_nuisances``."""
+        lar = isinstance(self.release, LAr2020Release)
+        if self.template not in LAR_TEMPLATES:
+            raise ConfigError(f"template must be one of {', '.join(map(repr, LAR_TEMPLATES))}, "
+                              f"got {self.template!r}")
+        if not lar and self.template != "release-factorised":
+            raise ConfigError(f"template={self.template!r} applies to coherent-lar-2020 only, not "
+                              f"{self.release.name!r}")
+        supported = _stats_has_shape_nuisances()
+        wanted = self.shape_nuisances
+        if wanted and not lar:
+            raise ConfigError(f"shape_nuisances: the release's shape variants are profiled for "
+                              f"coherent-lar-2020 only, not {self.release.name!r}")
+        if wanted and not supported:
+            raise ConfigError("shape_nuisances=True needs cevns.stats shape nuisances "
+                              "(Component(..., shapes=...)); this installation has none")
+        object.__setattr__(self, "shape_nuisances",
+                           bool(lar and supported) if wanted is None else bool(wanted))
+        self._lar_factorised = lar and self.template == "release-factorised"
+        self._lar_ratios: dict[str, dict[str, tuple[NDArray, NDArray]]] = {}
+        if lar and self.shape_nuisances:
+            for name, syst in self.release.shape_systematics.items():
+                self._lar_ratios.setdefault(syst.component, {})[name] = syst.ratios()
+
+    @property
+    def shape_nuisance_names(self) -> tuple[str, ...]:
+        """Names of the shape nuisances of the fit (empty unless LAr with ``shape_nuisances``)."""
+        return tuple(n for comp in self._lar_ratios.values() for n in comp)
+
+    def lar_shapes(self, signal: NDArray[np.float64]) -> dict[str, dict[str, tuple]]:
+        """The ±1σ templates of every shape nuisance, per component name.
+
+        The release's variants act as per-bin ratios to its nominal template
+        (:meth:`cevns.datasets.coherent.lar2020.ShapeSystematic.ratios`), applied to our CEvNS
+        ``signal`` (shape ``(..., n_bins)``) and to the BRN background.
+
+        Returns
+        -------
+        dict
+            ``{"cevns": {name: (down, up)}, "brn": {name: (down, up)}}``; empty without shape
+            nuisances. Templates have the component's shape (flattened bins last).
+        """
+        out: dict[str, dict[str, tuple]] = {}
+        for comp, ratios in self._lar_ratios.items():
+            nominal = signal if comp == "cevns" else self.backgrounds[comp].expected
+            out[comp] = {name: (nominal * down, nominal * up)
+                         for name, (down, up) in ratios.items()}
         return out
 
     def background_total(self, nuisances: Mapping[str, float] | None = None) -> NDArray[np.float64]:

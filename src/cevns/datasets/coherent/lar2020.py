@@ -28,7 +28,17 @@ its keVnr through the QF, i.e. it is usable as a function of the true recoil ene
 ``efficiency_variable="reconstructed"`` on the response to apply it to the smeared energy.
 F90: the CEvNS F90 distribution of each energy bin is taken from ``cevnspdf.txt``
 (:attr:`Release.psd_fractions`). Timing: analytic SNS model with the YAML POT trace (440 ns,
-150 ns) convolved with the π and μ lifetimes, as the YAML describes.
+150 ns) convolved with the π and μ lifetimes, as the YAML describes; the release's own CEvNS
+arrival-time distribution is :attr:`LAr2020Release.cevns_time_pdf` (its PDF factorises as
+energy × F90(energy) × time).
+
+Shape systematics
+-----------------
+The released ±1σ variants paired as nuisances (:data:`SHAPE_SYSTEMATICS`,
+:attr:`LAr2020Release.shape_systematics`): CEvNS F90 (±1σ) and timing mean (one file: one-sided),
+prompt-BRN energy (±1σ), timing mean (±1σ) and timing width (one-sided). How the fit uses them:
+docs/coherent_lar.md. :func:`f90_window_acceptance` estimates the CEvNS fraction inside the F90
+window per energy bin (the cause of the energy-spectrum difference to our prediction).
 """
 
 from __future__ import annotations
@@ -67,7 +77,14 @@ from cevns.datasets.coherent.response import (
 from cevns.datasets.coherent.timing import SNSTimingModel
 from cevns.errors import DataError
 
-__all__ = ["LAr2020Release", "Projection1D", "load_lar_2020"]
+__all__ = [
+    "SHAPE_SYSTEMATICS",
+    "LAr2020Release",
+    "Projection1D",
+    "ShapeSystematic",
+    "f90_window_acceptance",
+    "load_lar_2020",
+]
 
 NAME = "coherent-lar-2020"
 FOLDER = "lar-2020"
@@ -93,6 +110,18 @@ PROJECTION_FILES = {"energy": "energydata1d.txt", "f90": "f90data1d.txt",
                     "time": "timingdata1d.txt"}
 SYST_FILES = {"energy": "systerrors1denergy.txt", "f90": "systerrors1dpsd.txt",
               "time": "systerrors1dtime.txt"}
+#: The release's shape systematics as nuisances: name → (component, −1σ variant, +1σ variant).
+#: ``None`` as the −1σ variant: the release ships one variant only (one-sided systematic); the
+#: nuisance then moves the template towards it for α > 0 and leaves it at the nominal for α < 0
+#: (the −1σ template is the nominal one). Variant keys: :data:`CEVNS_FILES`,
+#: :data:`BRN_VARIANT_FILES`.
+SHAPE_SYSTEMATICS: dict[str, tuple[str, str | None, str]] = {
+    "cevns_f90": ("cevns", "f90_minus_1sigma", "f90_plus_1sigma"),
+    "cevns_timing_mean": ("cevns", None, "timing_mean_syst"),
+    "brn_energy": ("brn", "energy_minus_1sigma", "energy_plus_1sigma"),
+    "brn_timing_mean": ("brn", "timing_mean_minus_1sigma", "timing_mean_plus_1sigma"),
+    "brn_timing_width": ("brn", None, "timing_width_syst"),
+}
 EFFICIENCY_FILE = "CENNS10AnlAEfficiency.txt"
 PARAMETER_FILE = "LArParametersAnlA.yaml"
 
@@ -110,6 +139,54 @@ class Projection1D:
     syst_low: NDArray[np.float64]
     syst_high: NDArray[np.float64]
     source: str
+
+
+@dataclass(frozen=True)
+class ShapeSystematic:
+    """One shape systematic of the release: the −1σ and +1σ templates of one component.
+
+    Attributes
+    ----------
+    name : str
+        Nuisance name (a key of :data:`SHAPE_SYSTEMATICS`), e.g. ``"brn_energy"``.
+    component : str
+        ``"cevns"`` or ``"brn"`` (prompt beam-related neutrons).
+    nominal, down, up : Histogram
+        The release's nominal template and its −1σ and +1σ variants, on the release's 3-D bins.
+        ``down`` is ``nominal`` for a one-sided systematic. Every variant has the nominal total
+        (the released +1σ BRN timing-mean file, which sums to 523.7 instead of 497, is rescaled
+        to 497: the BRN normalisation has its own nuisance).
+    one_sided : bool
+        Only a +1σ variant is released.
+    source : str
+        File names.
+    """
+
+    name: str
+    component: str
+    nominal: Histogram
+    down: Histogram
+    up: Histogram
+    one_sided: bool
+    source: str
+
+    def ratios(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Per-bin ratios (down/nominal, up/nominal), flattened in C order; 1 where nominal = 0.
+
+        Applied to another template of the same component (e.g. our CEvNS prediction), they
+        move it as the release's variant moves the release's template. Bins where the nominal
+        is empty but a variant is not (three bins of the +1σ BRN energy variant, 0.014 events in
+        all) are dropped this way.
+        """
+        nom = self.nominal.counts.ravel()
+        out = []
+        for var in (self.down, self.up):
+            c = var.counts.ravel()
+            r = np.ones_like(nom)
+            np.divide(c, nom, out=r, where=nom > 0)
+            r.setflags(write=False)
+            out.append(r)
+        return out[0], out[1]
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -130,6 +207,13 @@ class LAr2020Release(Release):
         keVee bin centre, keVnr, acceptance.
     timing_model : SNSTimingModel
         The arrival-time model used for :attr:`timing`.
+    cevns_time_pdf : ndarray, shape (10,)
+        The release's CEvNS arrival-time distribution: the time projection of ``cevnspdf.txt``,
+        normalised to 1. The release's CEvNS PDF factorises as energy × F90(energy) × this
+        (the released one is the same in every energy and F90 bin to 5e-6 events; a copy that
+        is not gets a note in :attr:`notes`).
+    shape_systematics : mapping of str to ShapeSystematic
+        The release's shape variants paired as nuisances (:data:`SHAPE_SYSTEMATICS`).
     """
 
     cevns_templates: dict[str, Histogram] = field(default_factory=dict)
@@ -139,6 +223,57 @@ class LAr2020Release(Release):
     systematic_bands: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     efficiency_table: NDArray[np.float64]
     timing_model: SNSTimingModel
+    cevns_time_pdf: NDArray[np.float64]
+    shape_systematics: dict[str, ShapeSystematic] = field(default_factory=dict)
+
+
+def f90_window_acceptance(template: Histogram) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Fraction of each energy bin's CEvNS inside the F90 window 0.5–0.9, by extrapolation.
+
+    The release gives the CEvNS F90 distribution inside the window only. Here each energy bin's
+    F90 distribution (8 bins) is fitted with a Gaussian (least squares on the in-window fractions,
+    :func:`scipy.optimize.least_squares`) and the Gaussian's probability inside [0.5, 0.9] is
+    returned. Energy bins without CEvNS reuse the last populated bin's value. This is a model
+    (Gaussian tails), used to explain the energy-spectrum difference between the release's CEvNS
+    PDF and ours (docs/coherent_lar.md), not on the default fit path.
+
+    Parameters
+    ----------
+    template : Histogram
+        A CEvNS template on the release's (energy, F90, time) bins, e.g.
+        ``release.cevns_templates["nominal"]``.
+
+    Returns
+    -------
+    (acceptance, parameters) : ndarray (n_energy,), ndarray (n_energy, 2)
+        Acceptance per energy bin and the fitted (mean, σ) of F90 (NaN where reused).
+    """
+    from scipy.optimize import least_squares
+    from scipy.special import ndtr
+
+    edges = template.axes[1].edges
+    lo, hi = float(edges[0]), float(edges[-1])
+    by_energy = template.counts.sum(axis=2)
+    acceptance = np.ones(by_energy.shape[0])
+    params = np.full((by_energy.shape[0], 2), np.nan)
+    last = None
+    for i, row in enumerate(by_energy):
+        if row.sum() <= 0 or np.count_nonzero(row) < 3:
+            if last is not None:
+                acceptance[i] = last
+            continue
+        y = row / row.sum()
+
+        def resid(p, y=y):
+            prob = ndtr((edges[1:] - p[0]) / p[1]) - ndtr((edges[:-1] - p[0]) / p[1])
+            return prob / prob.sum() - y
+
+        fit = least_squares(resid, [float(np.dot(y, template.axes[1].centers)), 0.08],
+                            bounds=([0.0, 0.005], [1.0, 0.5]))
+        mu, sigma = fit.x
+        params[i] = (mu, sigma)
+        acceptance[i] = last = float(ndtr((hi - mu) / sigma) - ndtr((lo - mu) / sigma))
+    return acceptance, params
 
 
 def _axes() -> tuple[Axis, Axis, Axis]:
@@ -316,6 +451,31 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
             "delayed_brn", "delbrnpdf.txt",
             "delayed beam-related neutrons (delbrnpdf.txt); prior 33 ± 33"),
     }
+    # The released CEvNS PDF is energy × F90 × time: one time distribution everywhere. A user's
+    # copy may not be; its time projection is then what the factorised template uses (noted).
+    nominal = cevns["nominal"].counts
+    time_pdf = nominal.sum(axis=(0, 1)) / nominal.sum()
+    factorised = nominal.sum(axis=2)[:, :, None] * time_pdf
+    extra_notes: tuple[str, ...] = ()
+    if np.max(np.abs(factorised - nominal)) > 1e-4:
+        extra_notes = (f"{CEVNS_FILES['nominal']} does not factorise into energy × F90 × time "
+                       "(the released one does); cevns_time_pdf is its time projection",)
+    time_pdf.setflags(write=False)
+    shape_systematics = {}
+    for key, (comp, down_key, up_key) in SHAPE_SYSTEMATICS.items():
+        if comp == "cevns":
+            nom_hist, variants, files = cevns["nominal"], cevns, CEVNS_FILES
+            nom_file = CEVNS_FILES["nominal"]
+        else:
+            nom_hist = backgrounds["brn"].template
+            variants, files, nom_file = brn_variants, BRN_VARIANT_FILES, "brnpdf.txt"
+        total = nom_hist.counts.sum()
+        up, down = variants[up_key], variants[down_key] if down_key else nom_hist
+        up, down = (h.with_counts(h.counts * (total / h.counts.sum())) for h in (up, down))
+        shape_systematics[key] = ShapeSystematic(
+            key, comp, nom_hist, down, up, one_sided=down_key is None,
+            source=(f"{files[down_key] if down_key else nom_file} (−1σ), {files[up_key]} (+1σ), "
+                    f"nominal {nom_file}"))
     cevns_norm = norms["cevns_predicted"]
     setup = ExperimentSetup(
         exposure=parameters["exposure"],
@@ -347,7 +507,7 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
             "the steady-state template sums to 3152 while the YAML prediction is 3154 ± 25",
             "neutrino timing uses the analytic SNS model with the YAML POT trace; the release's "
             "own CEvNS timing is inside cevnspdf.txt",
-        ),
+        ) + extra_notes,
         cevns_templates=cevns,
         cevns_normalisation=Parameter("cevns", cevns_norm.value, "events",
                                       cevns_norm.uncertainty, source=cevns_norm.source),
@@ -356,4 +516,6 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
         systematic_bands=syst,
         efficiency_table=eff,
         timing_model=timing_model,
+        cevns_time_pdf=time_pdf,
+        shape_systematics=shape_systematics,
     )
