@@ -410,6 +410,9 @@ def fit_combined(
                           f"(cevns fit {releases[0]} -p {parameter})")
     if not (isinstance(points, int) and points >= 11):
         raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
+    if parameter in FIT_PARAMETERS and (options or fixed or scan_range is not None):
+        raise ConfigError(f"{parameter}: options, fixed values and a scan range apply to "
+                          "scenario parameters (SCENARIO.PARAMETER) only")
     models = {r: packaged_model(r, helm_skin_fm) for r in releases}
     extra: dict[str, Any] = ({"mediator_mass_MeV": mediator_mass_MeV,
                               "vector_charge": vector_charge} if parameter in FIT_PARAMETERS

@@ -164,6 +164,12 @@ def _published_table() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def published_entry(section: str, key: str) -> dict[str, Any] | None:
+    """One table of ``published.toml`` (``what``, ``compare``, ``source``, numbers), or None."""
+    entry = _published_table().get(section, {}).get(key)
+    return dict(entry) if entry is not None else None
+
+
 def _toml_parameter(release: str, key: str) -> Parameter | None:
     entry = _published_table().get(release, {}).get(key)
     if entry is None:
@@ -235,7 +241,8 @@ def signal_uncertainty(model: ReleaseModel, drop: tuple[str, ...] = ()) -> tuple
         return hit
     rel = model.release
     table = _published_table().get(rel.name, {}).get("signal_uncertainty", {})
-    pieces: dict[str, float] = {k: float(v) for k, v in table.items() if k != "source"}
+    pieces: dict[str, float] = {k: float(v) for k, v in table.items()
+                                if isinstance(v, int | float) and not isinstance(v, bool)}
     flux = rel.setup.neutrinos_per_flavour_per_proton.relative_uncertainty
     if flux is not None:
         if "flux" in pieces and not math.isclose(pieces["flux"], flux, rel_tol=1e-6):
