@@ -78,6 +78,7 @@ __all__ = [
     "combined_grid",
     "fit_combined",
     "flux_sigma",
+    "grid_parts",
     "packaged_model",
     "profile_flux",
     "rest_sigma",
@@ -479,7 +480,7 @@ def fit_combined_release(
 # -- 2-D grids -----------------------------------------------------------------------------------
 
 
-def combined_grid(
+def grid_parts(
     scenario: str,
     x_name: str,
     x_values: NDArray[np.float64],
@@ -491,35 +492,10 @@ def combined_grid(
     ties: Mapping[str, tuple[str, float]] | None = None,
     releases: Sequence[str] = DEFAULT_RELEASES,
     helm_skin_fm: float = 0.9,
-    level: float | None = 30.0,
-    refine: int = 2,
-) -> NDArray[np.float64]:
-    """Combined Δχ² of a scenario on the outer grid ``x_values × y_values``, shape (nx, ny).
-
-    One of x, y is a shape parameter (mediator mass, sterile mass, Δm²) or both are strengths.
-    Δχ² is taken from the minimum over the grid and the scenario's "off" point (every strength at
-    its default, the SM), so that a grid which does not reach down to the SM still has Δχ² ≥ 0
-    relative to it.
-
-    Parameters
-    ----------
-    scenario : str
-        Registered scenario name.
-    x_name, y_name : str
-        Scanned parameters.
-    x_values, y_values : ndarray
-        Grids in the parameters' units.
-    options, fixed : mapping, optional
-        Scenario options and fixed parameter values (as in an analysis file).
-    ties : mapping, optional
-        Parameter → (scanned parameter, ratio): value = ratio × that parameter (e.g. m₄ = 0.5 m_X).
-    releases : sequence of str
-    level : float or None
-        Early stop of the profiles above this Δχ² (values above it are upper bounds within 0.1 % of
-        their excess); None: profile every point to convergence.
-    refine : int
-        Parabolic steps of the flux minimisation.
-    """
+) -> tuple[dict[str, tuple[ReleaseModel, NDArray[np.float64], float | None]], float, bool]:
+    """The inputs of :func:`profile_flux` for a grid: per release (model, signals, rest σ) with
+    the "off" (SM) point first and then the grid in C order; σ_Φ; whether x and y were swapped
+    (a strength x with a shape y). See :func:`combined_grid`."""
     releases = _check_releases(releases)
     xs = np.asarray(x_values, dtype=float)
     ys = np.asarray(y_values, dtype=float)
@@ -576,6 +552,56 @@ def combined_grid(
                        term_counts(model, scenario_obj, choice.shape_point()))
         flat = np.concatenate([off, signal.reshape(nx * ny, -1)])
         parts[r] = (model, flat, rest_sigma(model, signal_uncertainty(model)[0]))
+    return parts, sigma_flux, transpose
+
+
+def combined_grid(
+    scenario: str,
+    x_name: str,
+    x_values: NDArray[np.float64],
+    y_name: str,
+    y_values: NDArray[np.float64],
+    *,
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    ties: Mapping[str, tuple[str, float]] | None = None,
+    releases: Sequence[str] = DEFAULT_RELEASES,
+    helm_skin_fm: float = 0.9,
+    level: float | None = 30.0,
+    refine: int = 2,
+) -> NDArray[np.float64]:
+    """Combined Δχ² of a scenario on the outer grid ``x_values × y_values``, shape (nx, ny).
+
+    One of x, y is a shape parameter (mediator mass, sterile mass, Δm²) or both are strengths.
+    Δχ² is taken from the minimum over the grid and the scenario's "off" point (every strength at
+    its default, the SM), so that a grid which does not reach down to the SM still has Δχ² ≥ 0
+    relative to it.
+
+    Parameters
+    ----------
+    scenario : str
+        Registered scenario name.
+    x_name, y_name : str
+        Scanned parameters.
+    x_values, y_values : ndarray
+        Grids in the parameters' units.
+    options, fixed : mapping, optional
+        Scenario options and fixed parameter values (as in an analysis file).
+    ties : mapping, optional
+        Parameter → (scanned parameter, ratio): value = ratio × that parameter (e.g. m₄ = 0.5 m_X).
+    releases : sequence of str
+    level : float or None
+        Early stop of the profiles above this Δχ² (values above it are upper bounds within 0.1 % of
+        their excess); None: profile every point to convergence.
+    refine : int
+        Parabolic steps of the flux minimisation.
+    """
+    parts, sigma_flux, transpose = grid_parts(
+        scenario, x_name, x_values, y_name, y_values, options=options, fixed=fixed, ties=ties,
+        releases=releases, helm_skin_fm=helm_skin_fm)
+    nx, ny = np.size(x_values), np.size(y_values)
+    if transpose:
+        nx, ny = ny, nx
     result = profile_flux(parts, sigma_flux, refine=refine, level=level)
     chi2 = result.chi2
     delta = (chi2[1:] - np.min(chi2)).reshape(nx, ny)
