@@ -918,6 +918,9 @@ def fit(
                 _add_row(tab, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
                          lim, f"{f.sm_value:.4g}", f"{f.flux_at_best:+.3f}")
             _stdout_console().print(tab)
+            for f in combined.fits.values():
+                for note in f.notes:
+                    _say(f"  {f.name}: {note}")
         _say(f"{len(combined.files)} files in {out} ({combined.runtime_s:.1f} s)")
         return
     from cevns.fits import fit_release

@@ -94,7 +94,9 @@ _PER_RELEASE = ("n_cevns", "n_cevns_release")
 
 @lru_cache(maxsize=8)
 def packaged_model(release: str, helm_skin_fm: float = 0.9) -> ReleaseModel:
-    """The :class:`ReleaseModel` of a packaged release (cached: packaged data never change)."""
+    """The :class:`ReleaseModel` of a packaged release (cached: packaged data never change; the
+    model is shared, so treat it as read-only — :meth:`ReleaseModel.with_observed` and friends
+    return copies)."""
     if release not in release_names():
         raise UnknownNameError("COHERENT release", release, release_names())
     return ReleaseModel(load_release(release), helm_skin_fm=helm_skin_fm)
@@ -567,7 +569,7 @@ def combined_grid(
     ties: Mapping[str, tuple[str, float]] | None = None,
     releases: Sequence[str] = DEFAULT_RELEASES,
     helm_skin_fm: float = 0.9,
-    level: float | None = 30.0,
+    level: float | None = None,
     refine: int = 2,
 ) -> NDArray[np.float64]:
     """Combined Δχ² of a scenario on the outer grid ``x_values × y_values``, shape (nx, ny).
@@ -592,7 +594,8 @@ def combined_grid(
     releases : sequence of str
     level : float or None
         Early stop of the profiles above this Δχ² (values above it are upper bounds within 0.1 % of
-        their excess); None: profile every point to convergence.
+        their excess); None (default): profile every point to convergence (on these grids the
+        early stop saves nothing measurable).
     refine : int
         Parabolic steps of the flux minimisation.
     """
