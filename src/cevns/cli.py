@@ -816,35 +816,122 @@ def reproduce(
 @app.command(epilog="Examples:\n\n"
                     "  cevns fit coherent-csi-2017\n\n"
                     "  cevns fit coherent-csi-2021 -p sin2_theta_w --json\n\n"
+                    "  cevns fit coherent-csi-2021 -p dipole_moment --fix sterile_mass_MeV=5\n\n"
+                    "  cevns fit coherent-lar-2020 -p ngi.coupling --option interaction=vector "
+                    "--fix mediator_mass_MeV=10\n\n"
+                    "  cevns fit coherent-combined -p sin2_theta_w -p neutron_radius_fm\n\n"
+                    "  cevns fit --table docs/coherent_fits.md\n\n"
                     "  cevns fit coherent-lar-2020 --data-dir ~/coherent/lar --out results/lar")
 def fit(
-    release: Annotated[str, typer.Argument(
-        metavar="RELEASE", help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020")],
+    release: Annotated[str | None, typer.Argument(
+        metavar="RELEASE", help="coherent-csi-2017 | coherent-csi-2021 | coherent-lar-2020 | "
+        "coherent-combined (CsI-2021 + LAr-2020, shared flux nuisance)")] = None,
     parameter: Annotated[list[str] | None, typer.Option(
         "--parameter", "-p", help="n_cevns, n_cevns_release (LAr), sin2_theta_w, neutron_radius_fm "
-        "(CsI), ngi_{scalar,vector,axial,tensor}_coupling (repeatable; default: the release's set)")
+        "(CsI), ngi_{scalar,vector,axial,tensor}_coupling, or any registered scenario's "
+        "parameter as SCENARIO.PARAMETER (dipole.magnetic_moment, ngi.coupling, "
+        "nonunitarity.alpha11, sterile-oscillation.sin2_2theta, upscattering.coupling …; "
+        "aliases dipole_moment, alpha11, alpha22, sin2_2theta) (repeatable; default: the "
+        "release's set)")] = None,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", help="scenario option KEY=VALUE for SCENARIO.PARAMETER fits, as in an "
+        "analysis file's [scenario] options, e.g. interaction=vector, channel=e (repeatable)")
+    ] = None,
+    fix: Annotated[list[str] | None, typer.Option(
+        "--fix", help="value of another scenario parameter NAME=VALUE, as in an analysis file's "
+        "fixed table, e.g. mediator_mass_MeV=10, sterile_mass_MeV=5 (repeatable; default: the "
+        "scenario's defaults)")] = None,
+    scan_range: Annotated[str | None, typer.Option(
+        "--range", help="starting scan range LO,HI of a SCENARIO.PARAMETER (needed for a mass)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="folder with your own copy of the release files")] = None,
     mediator_mass: Annotated[float, typer.Option(
-        "--mediator-mass-mev", "--mediator-mass", help="NGI mediator mass in MeV "
-        "(key mediator_mass_MeV)", callback=_number("--mediator-mass-mev", gt=0, le=1e6))] = 10.0,
+        "--mediator-mass-mev", "--mediator-mass", help="mediator mass in MeV of the "
+        "ngi_*_coupling parameters (key mediator_mass_MeV)",
+        callback=_number("--mediator-mass-mev", gt=0, le=1e6))] = 10.0,
     vector_charge: Annotated[str, typer.Option(
-        "--vector-charge", help="NGI vector quark couplings: B-L | universal")] = "B-L",
+        "--vector-charge", help="ngi_vector_coupling quark couplings: B-L | universal")] = "B-L",
+    table: Annotated[Path | None, typer.Option(
+        "--table", help="write the comparison table of every release and the combination with "
+        "the published numbers to this Markdown file (between its '<!-- fit-table -->' markers "
+        "if it has them) and exit")] = None,
+    coverage: Annotated[Path | None, typer.Option(
+        "--coverage", help="with --table: JSON file of toy coverage and bias per release and "
+        "parameter (cevns.fits.report.comparison_table)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
 ) -> None:
-    """Fit a COHERENT data release: profile χ² per parameter, tables and figures."""
+    """Fit COHERENT data: profile χ² per parameter, tables and figures."""
     from cevns import fsio
+    from cevns.fits.combined import COMBINED_RELEASE
+    from cevns.fits.scenario_signal import parse_assignments
 
+    if table is not None:
+        from cevns.fits.report import write_comparison_table
+
+        if release is not None or parameter:
+            raise ConfigError("--table fits every release itself; give no RELEASE or -p")
+        path = write_comparison_table(table, coverage=coverage)
+        _say(f"comparison table written to {path}")
+        return
+    if coverage is not None:
+        raise ConfigError("--coverage goes with --table")
+    if release is None:
+        raise ConfigError("give a RELEASE (coherent-csi-2017, coherent-csi-2021, "
+                          "coherent-lar-2020, coherent-combined) or --table FILE")
+    options = parse_assignments(option, "--option")
+    fixed = parse_assignments(fix, "--fix")
+    for key, value in fixed.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"--fix {key}={value!r}: the value must be a number")
+    rng = None
+    if scan_range is not None:
+        try:
+            lo, hi = (float(v) for v in scan_range.split(","))
+        except ValueError:
+            raise ConfigError(f"--range {scan_range!r}: expected LO,HI, e.g. 0,1e-4") from None
+        rng = (lo, hi)
+    scenario_kw = {"options": options or None, "fixed": fixed or None, "scan_range": rng}
     if data_dir is not None and not data_dir.is_dir():
         raise ConfigError(f"--data-dir {data_dir}: no such folder")
     out = out or Path("results") / fsio.check_slug(release, "release")
     _check_folder(out)
+    if release == COMBINED_RELEASE:
+        if data_dir is not None:
+            raise ConfigError("--data-dir: the combination uses the packaged releases")
+        from cevns.fits.combined import fit_combined_release
+
+        combined = fit_combined_release(parameter or ("sin2_theta_w",), out=out,
+                                        mediator_mass_MeV=mediator_mass,
+                                        vector_charge=vector_charge, **scenario_kw)
+        if as_json:
+            _print_json({"release": release, "releases": list(combined.releases),
+                         "flux_sigma": combined.flux_sigma, "parameters": combined.rows(),
+                         "files": [str(p) for p in combined.files],
+                         "runtime_s": combined.runtime_s})
+        else:
+            from rich.table import Table
+
+            tab = Table(title=_text(f"{release}: {' + '.join(combined.releases)}, shared flux "
+                                    f"nuisance σ = {100 * combined.flux_sigma:.0f} %"))
+            for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "flux θ"):
+                tab.add_column(col)
+            for f in combined.fits.values():
+                lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
+                _add_row(tab, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
+                         lim, f"{f.sm_value:.4g}", f"{f.flux_at_best:+.3f}")
+            _stdout_console().print(tab)
+            for f in combined.fits.values():
+                for note in f.notes:
+                    _say(f"  {f.name}: {note}")
+        _say(f"{len(combined.files)} files in {out} ({combined.runtime_s:.1f} s)")
+        return
     from cevns.fits import fit_release
 
     result = fit_release(release, parameter or None, out=out, data_dir=data_dir,
-                         mediator_mass_MeV=mediator_mass, vector_charge=vector_charge)
+                         mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
+                         **scenario_kw)
     if as_json:
         _print_json({"release": release, "sm_prediction": result.sm_prediction,
                      "parameters": [f.row() for f in result.fits.values()],
@@ -852,16 +939,19 @@ def fit(
     else:
         from rich.table import Table
 
-        table = Table(title=_text(f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS "
-                                  "events"))
+        table_ = Table(title=_text(f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS "
+                                   "events"))
         for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "published"):
-            table.add_column(col)
+            table_.add_column(col)
         for f in result.fits.values():
             pub = f"{f.published.value:g} ± {f.published.uncertainty:g}" if f.published else ""
             lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
-            _add_row(table, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]", lim,
-                          f"{f.signal_model.sm_value:.4g}", pub)
-        _stdout_console().print(table)
+            _add_row(table_, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
+                     lim, f"{f.signal_model.sm_value:.4g}", pub)
+        _stdout_console().print(table_)
+        for f in result.fits.values():
+            for note in f.notes:
+                _say(f"  {f.name}: {note}")
     _say(f"{len(result.files)} files in {out} ({result.runtime_s:.1f} s)")
 
 

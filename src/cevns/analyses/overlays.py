@@ -43,7 +43,7 @@ __all__ = [
 OVERLAY_GROUP = "cevns.overlays"
 
 #: Modules of cevns that register built-in overlays when imported.
-BUILTIN_MODULES: tuple[str, ...] = ()
+BUILTIN_MODULES: tuple[str, ...] = ("cevns.analyses.coherent_overlay",)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,17 @@ What to use when
 Parameters (:data:`FIT_PARAMETERS`): ``n_cevns``, ``n_cevns_release`` (LAr: the release's own CEvNS
 PDF), ``sin2_theta_w``, ``neutron_radius_fm`` (CsI),
 ``ngi_scalar_coupling``, ``ngi_vector_coupling``, ``ngi_axial_coupling``, ``ngi_tensor_coupling``
-(at ``mediator_mass_MeV``, default 10 MeV). The likelihood, the nuisances and the results are in
+(at ``mediator_mass_MeV``, default 10 MeV) — and every registered scenario's parameter as
+``SCENARIO.PARAMETER`` (``dipole.magnetic_moment``, ``ngi.coupling`` …, with ``options=`` and
+``fixed=``; :mod:`cevns.fits.scenario_signal`). The likelihood, the nuisances and the results are in
 ``docs/coherent.md`` ("Fits").
+
+:func:`fit_combined` / :func:`combined_grid` (:mod:`cevns.fits.combined`)
+    CsI-2021 + LAr-2020 with a shared SNS flux nuisance: 1-D fits and 2-D Δχ² grids
+    (``cevns fit coherent-combined``; the ``coherent`` overlay of the ESS figures).
+:func:`comparison_table`
+    Our numbers next to the published ones (``published.toml``), as Markdown
+    (``cevns fit --table FILE``; ``docs/coherent_fits.md``).
 
 >>> from cevns.fits import fit_release
 >>> result = fit_release("coherent-csi-2017", ["n_cevns"], cross_check=False)
@@ -30,6 +39,7 @@ True
 
 from __future__ import annotations
 
+from cevns.fits.combined import CombinedFit, CombinedResult, combined_grid, fit_combined
 from cevns.fits.fit import (
     DEFAULT_PARAMETERS,
     FitResult,
@@ -47,22 +57,28 @@ from cevns.fits.parameters import (
     SignalModel,
     make_signal_model,
     published_values,
+    scenario_signal_model,
     signal_uncertainty,
     sm_signal,
 )
-from cevns.fits.report import summary_table
+from cevns.fits.report import comparison_table, summary_table
 
 __all__ = [
     "DEFAULT_PARAMETERS",
     "ENGINE_TO_RELEASE_FLAVOUR",
     "FIT_PARAMETERS",
     "BackgroundTerm",
+    "CombinedFit",
+    "CombinedResult",
     "FitResult",
     "MinuitFit",
     "ParameterFit",
     "ParameterSpec",
     "ReleaseModel",
     "SignalModel",
+    "combined_grid",
+    "comparison_table",
+    "fit_combined",
     "fit_parameter",
     "fit_release",
     "make_signal_model",
@@ -70,6 +86,7 @@ __all__ = [
     "profile",
     "published_values",
     "recoil_quadrature",
+    "scenario_signal_model",
     "signal_uncertainty",
     "sm_signal",
     "summary_table",

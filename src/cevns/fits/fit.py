@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +168,8 @@ class ParameterFit:
             "chi2_min": self.profile.chi2_min,
             "signal_sigma": self.signal_model.signal_sigma,
             "runtime_s": self.runtime_s,
+            "scenario": self.spec.scenario or "",
+            "options": ", ".join(f"{k}={v}" for k, v in self.signal_model.options.items()),
             "published_source": pub.source if pub else "",
         }
 
@@ -331,13 +333,17 @@ def _clip(lo: float, hi: float, spec) -> tuple[float, float]:
     return lo, hi
 
 
-def _scan(signal_model: SignalModel, points: int) -> tuple[NDArray, ProfileResult]:
-    """Coarse scan widened until Δχ² ≥ 6 on both sides, then a fine grid over that region."""
-    spec = signal_model.spec
-    lo, hi = _clip(*signal_model.initial_range, spec)
+def adaptive_grid(chi2, spec, initial_range: tuple[float, float], points: int, what: str
+                  ) -> NDArray[np.float64]:
+    """The fine grid of a 1-D scan: a coarse grid over ``initial_range`` (clipped to the spec's
+    bounds) widened until Δχ² ≥ 6 on both sides or a bound, then ``points`` over that region.
+
+    ``chi2`` maps a 1-D array of parameter values to their profiled χ².
+    """
+    lo, hi = _clip(*initial_range, spec)
     for _ in range(_MAX_WIDENINGS):
         grid = np.linspace(lo, hi, _COARSE_POINTS)
-        prof = Profile1D(grid, profile(signal_model, grid).chi2, parameter=spec.name)
+        prof = Profile1D(grid, chi2(grid), parameter=spec.name)
         region = prof.allowed_range(_SCAN_LEVEL)
         width = hi - lo
         at_lower_bound = spec.lower is not None and lo <= spec.lower
@@ -348,11 +354,17 @@ def _scan(signal_model: SignalModel, points: int) -> tuple[NDArray, ProfileResul
             break
         lo, hi = _clip(lo - width * grow_lo, hi + width * grow_hi, spec)
     else:
-        raise FitError(f"{signal_model.model.release.name}: the Δχ² = {_SCAN_LEVEL:g} region of "
-                       f"{spec.name} is not closed within [{lo:.4g}, {hi:.4g}]")
+        raise FitError(f"{what}: the Δχ² = {_SCAN_LEVEL:g} region of {spec.name} is not closed "
+                       f"within [{lo:.4g}, {hi:.4g}]")
     step = grid[1] - grid[0]
     fine_lo, fine_hi = _clip(region.lower - step, region.upper + step, spec)
-    fine = np.linspace(fine_lo, fine_hi, points)
+    return np.linspace(fine_lo, fine_hi, points)
+
+
+def _scan(signal_model: SignalModel, points: int) -> tuple[NDArray, ProfileResult]:
+    """Coarse scan widened until Δχ² ≥ 6 on both sides, then a fine grid over that region."""
+    fine = adaptive_grid(lambda g: profile(signal_model, g).chi2, signal_model.spec,
+                         signal_model.initial_range, points, signal_model.model.release.name)
     return fine, profile(signal_model, fine)
 
 
@@ -433,42 +445,10 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
 # -- API -----------------------------------------------------------------------------------------------
 
 
-def fit_parameter(
-    model: ReleaseModel,
-    name: str,
-    *,
-    points: int = 201,
-    cross_check: bool = True,
-    mediator_mass_MeV: float = 10.0,
-    vector_charge: str = "B-L",
-) -> ParameterFit:
-    """Fit one parameter of a release model: adaptive profile scan, intervals, iminuit check.
-
-    Parameters
-    ----------
-    model : ReleaseModel
-        The release (or Asimov data built from it, :meth:`ReleaseModel.with_observed`).
-    name : str
-        One of :data:`cevns.fits.parameters.FIT_PARAMETERS`.
-    points : int
-        Points of the fine grid (≥ 11).
-    cross_check : bool
-        Also minimise with iminuit over the parameter and all nuisances.
-    mediator_mass_MeV, vector_charge
-        NGI options (see :func:`cevns.fits.parameters.make_signal_model`).
-
-    Returns
-    -------
-    ParameterFit
-    """
-    if not (isinstance(points, int) and points >= 11):
-        raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
-    start = time.perf_counter()
-    signal_model = make_signal_model(model, name, mediator_mass_MeV=mediator_mass_MeV,
-                                     vector_charge=vector_charge)
-    spec = signal_model.spec
-    grid, result = _scan(signal_model, points)
-    prof = Profile1D(grid, result.chi2, parameter=name, label=spec.label)
+def summarise_profile(prof: Profile1D, spec) -> tuple[Any, float | None, list[str]]:
+    """The 1σ region (an :class:`cevns.stats.Interval` envelope), the 90 % C.L. limit (parameters
+    with a limit) and notes on bounds and several-piece regions."""
+    name = spec.name
     one = prof.allowed_range(level_value("1sigma_1dof"))
     notes = []
     for edge, is_open in (("lower", one.lower_open), ("upper", one.upper_open)):
@@ -481,8 +461,68 @@ def fit_parameter(
     if spec.limit and len(prof.interval("90cl_1dof")) > 1:
         notes.append("the 90 % C.L. region has several pieces ("
                      + ", ".join(str(p) for p in prof.interval("90cl_1dof"))
-                     + "); limit_90cl is the upper edge of the last one")
-    limit = prof.allowed_range(level_value("90cl_1dof")).upper if spec.limit else None
+                     + "); limit_90cl is the " + spec.limit_side + " edge of the "
+                     + ("last" if spec.limit_side == "upper" else "first") + " one")
+    limit = None
+    if spec.limit:
+        region = prof.allowed_range(level_value("90cl_1dof"))
+        limit = region.lower if spec.limit_side == "lower" else region.upper
+        bound = spec.lower if spec.limit_side == "upper" else spec.upper
+        if bound is not None and math.isclose(prof.best, bound, rel_tol=0, abs_tol=1e-12):
+            notes.append(f"best fit at the physical bound {bound:g}: quote the one-sided 90 % "
+                         f"C.L. {spec.limit_side} limit {limit:.4g} (Δχ² = 2.71)")
+    return one, limit, notes
+
+
+def fit_parameter(
+    model: ReleaseModel,
+    name: str,
+    *,
+    points: int = 201,
+    cross_check: bool = True,
+    mediator_mass_MeV: float = 10.0,
+    vector_charge: str = "B-L",
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    scan_range: tuple[float, float] | None = None,
+) -> ParameterFit:
+    """Fit one parameter of a release model: adaptive profile scan, intervals, iminuit check.
+
+    Parameters
+    ----------
+    model : ReleaseModel
+        The release (or Asimov data built from it, :meth:`ReleaseModel.with_observed`).
+    name : str
+        One of :data:`cevns.fits.parameters.FIT_PARAMETERS`, or any registered scenario's
+        parameter ``SCENARIO.PARAMETER`` (:mod:`cevns.fits.scenario_signal`).
+    points : int
+        Points of the fine grid (≥ 11).
+    cross_check : bool
+        Also minimise with iminuit over the parameter and all nuisances.
+    mediator_mass_MeV, vector_charge
+        NGI options (see :func:`cevns.fits.parameters.make_signal_model`).
+    options, fixed, scan_range
+        Scenario parameters: scenario options, values of the other parameters, starting scan
+        range (see :func:`cevns.fits.parameters.make_signal_model`).
+
+    Returns
+    -------
+    ParameterFit
+        A parameter with a limit (couplings, moments, mixings) also gets ``limit_90cl``, the edge
+        of the Δχ² = 2.71 region on the side away from its "off" value; when the best fit is at
+        the physical bound the notes say that the limit is the one-sided result to quote.
+    """
+    if not (isinstance(points, int) and points >= 11):
+        raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
+    start = time.perf_counter()
+    signal_model = make_signal_model(model, name, mediator_mass_MeV=mediator_mass_MeV,
+                                     vector_charge=vector_charge, options=options, fixed=fixed,
+                                     scan_range=scan_range)
+    spec = signal_model.spec
+    name = spec.name  # an alias resolves to SCENARIO.PARAMETER
+    grid, result = _scan(signal_model, points)
+    prof = Profile1D(grid, result.chi2, parameter=name, label=spec.label)
+    one, limit, notes = summarise_profile(prof, spec)
     at_best = profile(signal_model, np.array([prof.best]))
     nuisances = {k: float(v[0]) for k, v in at_best.nuisances.items()}
     minuit = minuit_fit(signal_model, prof.best, nuisances) if cross_check else None
@@ -504,6 +544,9 @@ def fit_release(
     vector_charge: str = "B-L",
     helm_skin_fm: float = 0.9,
     likelihood: str = "collaboration",
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    scan_range: tuple[float, float] | None = None,
 ) -> FitResult:
     """Fit a COHERENT release for one or more parameters (each a 1-D profile).
 
@@ -535,6 +578,9 @@ def fit_release(
         Helm surface thickness in fm for every form factor of the fit (default 0.9).
     likelihood : {"collaboration", "simple"}
         CsI likelihood (see :class:`cevns.fits.model.ReleaseModel`, docs/coherent_csi.md).
+    options, fixed, scan_range
+        For scenario parameters ``SCENARIO.PARAMETER``: the scenario's options, the values of
+        its other parameters and the starting scan range (:func:`fit_parameter`).
 
     Returns
     -------
@@ -559,9 +605,20 @@ def fit_release(
         raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
     model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,
                          helm_skin_fm=helm_skin_fm, likelihood=likelihood)
-    fits = {name: fit_parameter(model, name, points=points, cross_check=cross_check,
-                                mediator_mass_MeV=mediator_mass_MeV, vector_charge=vector_charge)
-            for name in names}
+    scenario_names_ = [n for n in names if n not in FIT_PARAMETERS]
+    if (options or fixed or scan_range is not None) and not scenario_names_:
+        raise ConfigError("options, fixed values and a scan range apply to scenario parameters "
+                          "(SCENARIO.PARAMETER, e.g. dipole.magnetic_moment) only")
+    fits = {}
+    for name in names:
+        extra = ({"options": options, "fixed": fixed, "scan_range": scan_range}
+                 if name not in FIT_PARAMETERS else {})
+        fit = fit_parameter(model, name, points=points, cross_check=cross_check,
+                            mediator_mass_MeV=mediator_mass_MeV, vector_charge=vector_charge,
+                            **extra)
+        if fit.name in fits:
+            raise ConfigError(f"parameter {fit.name!r} named twice (aliases included)")
+        fits[fit.name] = fit
     result = FitResult(release, model, fits, float(sm_signal(model).sum()),
                        published_values(model), time.perf_counter() - start)
     if out is not None:

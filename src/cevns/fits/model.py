@@ -124,6 +124,7 @@ def recoil_quadrature(
     floor: float = RECOIL_FLOOR_KEV * keV,
     panel_ratio: float = 1.25,
     order: int = 8,
+    sterile_mass: float = 0.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Gauss–Legendre nodes and weights in true recoil energy for a π-DAR source.
 
@@ -137,6 +138,8 @@ def recoil_quadrature(
     t_max = max(float(max_recoil_energy(E_MICHEL_MAX, nuc.mass)) for nuc in nuclei)
     n_panels = max(1, math.ceil(math.log(t_max / floor) / math.log(panel_ratio)))
     kinks = kinematic_breakpoints(nuclei)
+    if sterile_mass > 0:  # up-scattering to a sterile state: the kinks of m₄ too
+        kinks = np.concatenate([kinks, kinematic_breakpoints(nuclei, sterile_mass)])
     edges = np.unique(np.concatenate([
         [0.0], np.geomspace(floor, t_max, n_panels + 1), kinks[(kinks > floor) & (kinks < t_max)],
     ]))
@@ -747,6 +750,17 @@ class ReleaseModel:
         new._timing = np.stack([new.release.timing_fractions(f)
                                 for f in FLAVOURS])
         new._cache = {k: v for k, v in self._cache.items() if k[0] == "node_rates"}
+        return new
+
+    def with_sterile_mass(self, sterile_mass: float) -> ReleaseModel:
+        """The model on a recoil quadrature with the kinematic kinks of a sterile mass m₄ as well
+        (internal energy units; up-scattering bases): own nodes, response and caches."""
+        new = object.__new__(ReleaseModel)
+        new.__dict__.update(self.__dict__)
+        new.nodes, new.weights = recoil_quadrature(self.nuclei, panel_ratio=self.panel_ratio,
+                                                   order=self.order, sterile_mass=sterile_mass)
+        new.response = self.release.response_matrix(new.nodes)
+        new._cache = {}
         return new
 
     def asimov(self, signal: NDArray[np.float64]) -> ReleaseModel:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -39,8 +40,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.datasets.coherent import CsI2021Release, LAr2020Release, Parameter
-from cevns.errors import ConfigError, DataError, UnknownNameError
+from cevns.errors import ConfigError, DataError
 from cevns.fits.model import ReleaseModel
+from cevns.fits.scenario_signal import (
+    ScenarioChoice,
+    contract,
+    default_neutron_radius_fm,
+    resolve_parameter,
+    strength_scan_range,
+    term_counts,
+    term_counts_over,
+)
 from cevns.integrity import read_packaged_text
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.ngi import INTERACTIONS
@@ -55,6 +65,7 @@ __all__ = [
     "check_parameter",
     "make_signal_model",
     "published_values",
+    "scenario_signal_model",
     "signal_uncertainty",
     "sm_signal",
 ]
@@ -80,6 +91,12 @@ class ParameterSpec:
         One line for tables.
     releases : tuple of str or None
         Releases it can be fitted on (``None``: all).
+    limit_side : {"upper", "lower"}
+        Which edge of the 90 % C.L. region is the limit: ``"upper"`` for a parameter that is off
+        at its lower bound (couplings, moments, mixings), ``"lower"`` for one that is off at its
+        upper bound (the unitarity parameters α_ii ≤ 1).
+    scenario : str or None
+        The registered scenario a ``SCENARIO.PARAMETER`` fit parameter belongs to.
     """
 
     name: str
@@ -90,6 +107,8 @@ class ParameterSpec:
     limit: bool
     description: str
     releases: tuple[str, ...] | None = None
+    limit_side: str = "upper"
+    scenario: str | None = None
 
 
 _CSI = ("coherent-csi-2017", "coherent-csi-2021")
@@ -118,10 +137,15 @@ FIT_PARAMETERS: dict[str, ParameterSpec] = {
 }
 
 
-def check_parameter(name: str, release: str) -> ParameterSpec:
-    """The spec of ``name``; errors name the parameter and the valid choices."""
+def check_parameter(name: str, release: str) -> ParameterSpec | None:
+    """The spec of ``name``; errors name the parameter and the valid choices.
+
+    ``None`` for a scenario parameter (``SCENARIO.PARAMETER`` or an alias): its spec depends on
+    the scenario options and is made by :func:`make_signal_model`.
+    """
     if name not in FIT_PARAMETERS:
-        raise UnknownNameError("fit parameter", name, FIT_PARAMETERS)
+        resolve_parameter(name, list(FIT_PARAMETERS))  # raises, listing every valid name
+        return None
     spec = FIT_PARAMETERS[name]
     if spec.releases is not None and release not in spec.releases:
         raise ConfigError(
@@ -138,6 +162,12 @@ def check_parameter(name: str, release: str) -> ParameterSpec:
 def _published_table() -> dict[str, Any]:
     text = read_packaged_text("fits/published.toml")  # checked against its SHA-256
     return tomllib.loads(text)
+
+
+def published_entry(section: str, key: str) -> dict[str, Any] | None:
+    """One table of ``published.toml`` (``what``, ``compare``, ``source``, numbers), or None."""
+    entry = _published_table().get(section, {}).get(key)
+    return dict(entry) if entry is not None else None
 
 
 def _toml_parameter(release: str, key: str) -> Parameter | None:
@@ -211,7 +241,8 @@ def signal_uncertainty(model: ReleaseModel, drop: tuple[str, ...] = ()) -> tuple
         return hit
     rel = model.release
     table = _published_table().get(rel.name, {}).get("signal_uncertainty", {})
-    pieces: dict[str, float] = {k: float(v) for k, v in table.items() if k != "source"}
+    pieces: dict[str, float] = {k: float(v) for k, v in table.items()
+                                if isinstance(v, int | float) and not isinstance(v, bool)}
     flux = rel.setup.neutrinos_per_flavour_per_proton.relative_uncertainty
     if flux is not None:
         if "flux" in pieces and not math.isclose(pieces["flux"], flux, rel_tol=1e-6):
@@ -314,6 +345,9 @@ def make_signal_model(
     *,
     mediator_mass_MeV: float = 10.0,
     vector_charge: str = "B-L",
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    scan_range: tuple[float, float] | None = None,
 ) -> SignalModel:
     """The :class:`SignalModel` of parameter ``name`` for ``model``'s release.
 
@@ -321,13 +355,28 @@ def make_signal_model(
     ----------
     model : ReleaseModel
     name : str
-        One of :data:`FIT_PARAMETERS`.
+        One of :data:`FIT_PARAMETERS`, or any registered scenario's parameter as
+        ``SCENARIO.PARAMETER`` (or an alias, :data:`cevns.fits.scenario_signal.ALIASES`).
     mediator_mass_MeV : float
-        NGI parameters: the mediator mass (MeV).
+        NGI parameters of :data:`FIT_PARAMETERS`: the mediator mass (MeV).
     vector_charge : {"B-L", "universal"}
-        NGI vector mediator: quark-coupling model (see :mod:`cevns.physics.ngi`).
+        NGI vector mediator of :data:`FIT_PARAMETERS`: quark-coupling model.
+    options : mapping, optional
+        Scenario parameters only: the scenario's options (``interaction``, ``channel`` …).
+    fixed : mapping, optional
+        Scenario parameters only: values of the scenario's other parameters (default: theirs).
+    scan_range : (float, float), optional
+        Scenario parameters only: where the scan starts (needed for a shape parameter without two
+        bounds, e.g. a mediator mass).
     """
     spec = check_parameter(name, model.release.name)
+    if spec is None:
+        return scenario_signal_model(model, name, options=options, fixed=fixed,
+                                     scan_range=scan_range)
+    if options or fixed or scan_range is not None:
+        raise ConfigError(f"{name}: options, fixed values and a scan range apply to scenario "
+                          f"parameters (SCENARIO.PARAMETER) only; {name} takes "
+                          "mediator_mass_MeV/vector_charge (NGI) or nothing")
     if name == "n_cevns":
         sm = _sm_signal(model)
         total = float(sm.sum())
@@ -404,3 +453,75 @@ def _ngi_model(model: ReleaseModel, spec: ParameterSpec, interaction: str,
     return SignalModel(spec, model, 0.0, (0.0, 4.0 * g_half), sigma, pieces, options,
                        _signal=signal)
 
+
+
+def scenario_signal_model(
+    model: ReleaseModel,
+    name: str,
+    *,
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    scan_range: tuple[float, float] | None = None,
+) -> SignalModel:
+    """The :class:`SignalModel` of a registered scenario's parameter ``SCENARIO.PARAMETER``.
+
+    The signal is the scenario's Σ_j c_j(θ) H_j (:mod:`cevns.fits.scenario_signal`), with the
+    release's signal-normalisation nuisance (:func:`signal_uncertainty`; the form-factor piece is
+    dropped when the neutron radius is fitted).
+    """
+    scenario_name, par = resolve_parameter(name, list(FIT_PARAMETERS))
+    choice = ScenarioChoice.build(scenario_name, options, fixed)
+    p = choice.parameter(par)
+    scenario = choice.scenario
+    full = f"{scenario_name}.{par}"
+    off_at_lower = p.lower is not None and p.default == p.lower
+    off_at_upper = p.upper is not None and p.default == p.upper
+    limit = p.kind == "strength" and (off_at_lower or off_at_upper)
+    spec = ParameterSpec(full, p.label or par, p.unit, p.lower, p.upper, limit,
+                         f"{scenario.description}: {par}" if scenario.description else par,
+                         limit_side="lower" if off_at_upper and not off_at_lower else "upper",
+                         scenario=scenario_name)
+    drop = ("form_factor",) if par == "neutron_radius_fm" else ()
+    sigma, pieces = signal_uncertainty(model, drop=drop)
+    if p.kind == "strength":
+        per_term = term_counts(model, scenario, choice.shape_point())
+
+        def signal(v: NDArray[np.float64]) -> NDArray[np.float64]:
+            strength = choice.strength(v.size, **{par: v})
+            return contract(scenario, scenario.coefficients(strength), per_term)
+    else:
+        cache: dict[float, NDArray[np.float64]] = {}
+
+        def signal(v: NDArray[np.float64]) -> NDArray[np.float64]:
+            missing = np.array([x for x in dict.fromkeys(v.tolist()) if x not in cache])
+            if missing.size:
+                for x, h in zip(missing, term_counts_over(model, choice, par, missing),
+                                strict=True):
+                    cache[float(x)] = h
+            strength = choice.strength(v.size)
+            return contract(scenario, scenario.coefficients(strength),
+                            np.stack([cache[float(x)] for x in v]))
+
+    sm_value = p.default
+    if par == "neutron_radius_fm" and math.isnan(sm_value):
+        sm_value = default_neutron_radius_fm(model)
+    if scan_range is not None:
+        lo, hi = (float(x) for x in scan_range)
+        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+            raise ConfigError(f"{full}: scan range must be two finite numbers LO < HI, got "
+                              f"{scan_range!r}")
+        p.check([lo, hi])
+        initial = (lo, hi)
+    elif p.kind == "strength":
+        initial = strength_scan_range(signal, p.lower, p.upper, full)
+    elif p.lower is not None and p.upper is not None:
+        initial = (float(p.lower), float(p.upper))
+        if par == "neutron_radius_fm":
+            initial = (2.0, 10.0)
+    else:
+        raise ConfigError(f"{full} is a shape parameter without two bounds: give a scan range "
+                          "(--range LO,HI), e.g. --range 1,100 for a mass in MeV")
+    if p.lower_open and initial[0] <= p.lower:
+        initial = (p.lower + 1e-6 * (initial[1] - p.lower), initial[1])
+    return SignalModel(spec, model, float(sm_value), initial, sigma, pieces,
+                       choice.describe(), _signal=signal)

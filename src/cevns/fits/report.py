@@ -36,7 +36,8 @@ from cevns.provenance import provenance_record
 if TYPE_CHECKING:  # pragma: no cover
     from cevns.fits.fit import FitResult, ParameterFit
 
-__all__ = ["markdown_table", "summary_table", "write_outputs"]
+__all__ = ["comparison_table", "markdown_table", "summary_table", "write_combined_outputs",
+           "write_comparison_table", "write_outputs"]
 
 _COLOURS = {"steady_state": "0.65", "brn": "tab:orange", "delayed_brn": "tab:brown",
             "nin": "tab:brown", "cevns": "tab:blue"}
@@ -256,3 +257,231 @@ def write_outputs(result: FitResult, out: Path) -> list[Path]:
     prov.write_text(json.dumps(record, indent=2, default=str) + "\n")
     files.append(prov)
     return files
+
+
+# -- the combined fit -----------------------------------------------------------------------------
+
+
+def write_combined_outputs(result, out: Path) -> list[Path]:
+    """Write ``fit.csv``, ``fit.md``, ``profile_<p>.csv/.png/.pdf`` and ``provenance.json`` of a
+    :class:`cevns.fits.combined.CombinedResult` into ``out`` (created)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
+    lines = [f"## {' + '.join(result.releases)} (shared flux nuisance, σ = "
+             f"{100 * result.flux_sigma:.0f} %)", "",
+             "| parameter | best | 1σ interval | 90 % C.L. limit | SM | flux θ_Φ | χ²_min |",
+             "|---|---|---|---|---|---|---|"]
+    for f in result.fits.values():
+        unit = f" {f.spec.unit}" if f.spec.unit else ""
+        lines.append(f"| {f.name}{unit} | {f.best:.4g} | [{f.lower:.4g}, {f.upper:.4g}] | "
+                     f"{_fmt(f.limit_90cl)} | {_fmt(f.sm_value)} | {f.flux_at_best:+.3f} | "
+                     f"{f.profile.chi2_min:.2f} |")
+    notes = [f"- {f.name}: {n}" for f in result.fits.values() for n in f.notes]
+    notes += [f"- {f.name}: " + ", ".join(f"{k} = {v}" for k, v in f.options.items())
+              for f in result.fits.values() if f.options]
+    md = out / "fit.md"
+    md.write_text("\n".join(lines + ([""] + notes if notes else [])) + "\n")
+    files.append(md)
+    for f in result.fits.values():
+        path = out / f"profile_{f.name}.csv"
+        f.profile.to_csv(path)
+        files.append(path)
+        fig, ax = _figure(1, 1, figsize=(5.0, 3.6))
+        f.profile.plot(ax=ax, color="k", label="profiled Δχ² (combined)")
+        if math.isfinite(f.sm_value):
+            ax.axvline(f.sm_value, color="tab:red", ls=":", lw=1, label="SM")
+        finite = f.profile.delta_chi2[np.isfinite(f.profile.delta_chi2)]
+        ax.set_ylim(0, min(10.0, float(np.max(finite)) + 0.5))
+        ax.legend(fontsize=7, frameon=False)
+        ax.set_title(f"{' + '.join(result.releases)}: {f.name}", fontsize=9)
+        files.extend(_save(fig, out, f"profile_{f.name}"))
+    prov = out / "provenance.json"
+    record = provenance_record(
+        command="fit", release="coherent-combined", releases=list(result.releases),
+        parameters=list(result.fits), flux_sigma=result.flux_sigma,
+        options={n: f.options for n, f in result.fits.items()},
+        runtime_s={"total": result.runtime_s, **{n: f.runtime_s for n, f in result.fits.items()}},
+        files=[p.name for p in files] + [prov.name])
+    prov.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    files.append(prov)
+    return files
+
+
+# -- the comparison table -------------------------------------------------------------------------
+
+#: Releases of the comparison table and the parameters fitted on each.
+TABLE_RELEASES: dict[str, tuple[str, ...]] = {
+    "coherent-csi-2017": ("n_cevns", "sin2_theta_w", "neutron_radius_fm", "ngi_vector_coupling",
+                          "ngi_scalar_coupling", "dipole_moment"),
+    "coherent-csi-2021": ("n_cevns", "sin2_theta_w", "neutron_radius_fm", "ngi_vector_coupling",
+                          "ngi_scalar_coupling", "dipole_moment"),
+    "coherent-lar-2020": ("n_cevns", "n_cevns_release", "sin2_theta_w", "ngi_vector_coupling",
+                          "ngi_scalar_coupling", "dipole_moment"),
+}
+#: Parameters of the combined column.
+TABLE_COMBINED: tuple[str, ...] = ("sin2_theta_w", "neutron_radius_fm", "ngi_vector_coupling",
+                                   "ngi_scalar_coupling", "dipole_moment")
+#: The command that regenerates the table in the docs.
+TABLE_COMMAND = "cevns fit --table docs/coherent_fits.md"
+
+_ROWS = (
+    ("sin2_theta_w", "sin²θ_W, best [1σ]", "interval"),
+    ("neutron_radius_fm", "R_n (CsI: Cs and I) [fm], best [1σ]", "interval"),
+    ("ngi_vector_coupling", "g_V (B−L), m_V = 10 MeV: 90 % C.L. upper limit", "limit"),
+    ("ngi_scalar_coupling", "g_S, m_S = 10 MeV: 90 % C.L. upper limit", "limit"),
+    ("dipole.magnetic_moment", "μ_νμ [μ_B] (dipole portal, m₄ = 0): 90 % C.L. upper limit",
+     "limit"),
+)
+
+
+def _interval(fit) -> str:
+    return f"{fit.best:.4g} [{fit.lower:.4g}, {fit.upper:.4g}]"
+
+
+def _coverage_cells(coverage, release: str, parameter: str) -> tuple[str, str]:
+    entry = (coverage or {}).get(release, {}).get(parameter)
+    if not entry:
+        return "—", "—"
+    n = entry.get("n_toys")
+    cov = f"{100 * float(entry['coverage']):.1f} %" + (f" ({int(n)} toys)" if n else "")
+    bias = f"{float(entry['bias_sigma']):+.2f}" if entry.get("bias_sigma") is not None else "—"
+    return cov, bias
+
+
+def comparison_table(results=None, combined=None, coverage=None) -> str:
+    """The comparison of our fits with the published numbers, as Markdown.
+
+    Parameters
+    ----------
+    results : list of FitResult, optional
+        Fits of the releases (default: :data:`TABLE_RELEASES`, fitted here).
+    combined : CombinedResult, optional
+        The combined fit (default: :data:`TABLE_COMBINED` on CsI-2021 + LAr-2020, fitted here).
+    coverage : mapping, optional
+        **Toy coverage input** (from the toy studies of ``cevns.fits.coverage``): release →
+        parameter → ``{"coverage": fraction of toys whose 1σ interval holds the truth,
+        "bias_sigma": mean (best − truth)/σ, "n_toys": int}``. Missing entries print "—".
+
+    Returns
+    -------
+    str
+        Three Markdown tables: per-release counts, the physics parameters per release and
+        combined, the literature numbers next to ours.
+    """
+    from cevns.fits.combined import fit_combined_release
+    from cevns.fits.fit import fit_release
+    from cevns.fits.parameters import published_entry
+
+    if results is None:
+        results = [fit_release(r, p, cross_check=False) for r, p in TABLE_RELEASES.items()]
+    if combined is None:
+        combined = fit_combined_release(TABLE_COMBINED)
+    by_release = {r.release: r for r in results}
+    lines = ["**Counts.** SM prediction and fitted CEvNS count per release; the difference is "
+             "(ours − published) in units of the published 1σ; coverage and bias come from toy "
+             "experiments (`coverage=` input of `cevns.fits.report.comparison_table`).", "",
+             "| release | SM prediction: this package | SM prediction: published | "
+             "N_CEvNS: this package, best [1σ] | N_CEvNS: published | difference [σ] | "
+             "coverage of the 1σ interval (toys) | bias [σ] (toys) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for result in results:
+        pred = result.published.get("sm_prediction")
+        entry = published_entry(result.release, "sm_prediction") or {}
+        if pred is None:
+            pub_pred = "—"
+        elif "uncertainty_theory" in entry:
+            pub_pred = (f"{pred.value:g} ± {entry['uncertainty_theory']:g} (th) ± "
+                        f"{entry['uncertainty_experiment']:g} (exp)")
+        else:
+            pub_pred = f"{pred.value:g} ± {pred.uncertainty:g}"
+        for name in ("n_cevns", "n_cevns_release"):
+            if name not in result.fits:
+                continue
+            fit = result.fits[name]
+            pub = fit.published
+            pub_text = f"{pub.value:g} ± {pub.uncertainty:g}" if pub and pub.uncertainty else "—"
+            diff = (f"{(fit.best - pub.value) / pub.uncertainty:+.2f}"
+                    if pub and pub.uncertainty else "—")
+            cov, bias = _coverage_cells(coverage, result.release, name)
+            label = result.release + (" (release CEvNS PDF)" if name == "n_cevns_release" else "")
+            lines.append(f"| {label} | {result.sm_prediction:.1f} | {pub_pred} | "
+                         f"{fit.best:.1f} [{fit.lower:.1f}, {fit.upper:.1f}] | {pub_text} | "
+                         f"{diff} | {cov} | {bias} |")
+    releases = list(by_release)
+    lines += ["", "**Physics parameters.** One parameter at a time, the others at their SM "
+              "values; 1σ: Δχ² = 1, 90 % C.L.: Δχ² = 2.71 (one-sided where the best fit is at "
+              "the physical bound 0). Combined: " + " + ".join(combined.releases)
+              + f" with one shared flux nuisance (σ = {100 * combined.flux_sigma:.0f} %).", "",
+              "| quantity | " + " | ".join(releases) + " | combined |",
+              "|---|" + "---|" * (len(releases) + 1)]
+    for name, label, kind in _ROWS:
+        cells = []
+        for r in releases:
+            fit = by_release[r].fits.get(name) or by_release[r].fits.get(
+                "dipole.magnetic_moment" if name.startswith("dipole") else name)
+            cells.append("—" if fit is None else
+                         _interval(fit) if kind == "interval" else f"{fit.limit_90cl:.3g}")
+        fit = combined.fits.get(name)
+        cells.append("—" if fit is None else
+                     _interval(fit) if kind == "interval" else f"{fit.limit_90cl:.3g}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "**Literature.** Published numbers from other fits of the same data "
+              "(`fits/published.toml`, `[literature.*]`), next to ours on the same release.", "",
+              "| quantity | published | data | this package | source |", "|---|---|---|---|---|"]
+    from cevns.fits.parameters import _published_table
+
+    for key, entry in _published_table().get("literature", {}).items():
+        release = entry.get("release", "")
+        result = by_release.get(release)
+        if "uncertainty" in entry:
+            pub = f"{entry['value']:g} ± {entry['uncertainty']:g}"
+        else:
+            pub = (f"{entry['value']:g} +{entry['uncertainty_high']:g} "
+                   f"−{entry['uncertainty_low']:g}")
+        ours = "—"
+        if result is not None:
+            if key.startswith("neutron_radius") and "neutron_radius_fm" in result.fits:
+                ours = _interval(result.fits["neutron_radius_fm"])
+            elif key.startswith("neutron_skin") and "neutron_radius_fm" in result.fits:
+                from cevns.physics.units import fm
+
+                rp = float(np.mean([n.proton_rms_radius for n in result.model.nuclei]) / fm)
+                f = result.fits["neutron_radius_fm"]
+                ours = (f"{f.best - rp:.2f} [{f.lower - rp:.2f}, {f.upper - rp:.2f}] "
+                        f"(R_n − R_p, R_p = {rp:.3f})")
+            elif key.startswith("sin2_theta_w") and "sin2_theta_w" in result.fits:
+                ours = _interval(result.fits["sin2_theta_w"])
+        lines.append(f"| {entry.get('label', key)} | {pub} | {release} | {ours} | "
+                     f"{entry['source'].split(': ')[0]} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison_table(path: str | Path, *, coverage=None) -> Path:
+    """Write :func:`comparison_table` to ``path``: between the ``<!-- fit-table:begin -->`` and
+    ``<!-- fit-table:end -->`` markers if the file has them, else as the whole file.
+
+    ``coverage`` is a mapping (see :func:`comparison_table`) or the path of a JSON file with it.
+    """
+    from cevns import fsio
+    from cevns.errors import ConfigError
+
+    if coverage is not None and not isinstance(coverage, dict):
+        try:
+            coverage = json.loads(Path(coverage).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"--coverage {coverage}: not a readable JSON file ({exc})") from None
+    path = Path(path)
+    table = (f"<!-- generated by `{TABLE_COMMAND}`; do not edit by hand -->\n\n"
+             + comparison_table(coverage=coverage))
+    begin, end = "<!-- fit-table:begin -->", "<!-- fit-table:end -->"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{begin}\n{table}{end}{tail}"
+    else:
+        text = table
+    if path.is_dir():
+        raise ConfigError(f"--table {path}: is a folder; give a Markdown file")
+    fsio.atomic_write_text(path, text)
+    return path

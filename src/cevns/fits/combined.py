@@ -1,0 +1,611 @@
+"""Combined fit of the COHERENT CsI-2021 and LAr-2020 releases with a shared SNS flux nuisance.
+
+Likelihood
+----------
+Both detectors saw the same source: the SNS neutrino yield per proton carries a 10 % uncertainty
+in each release (LAr-2020: ``neutrinosPerProton`` 0.09 ± 0.009 in its YAML file; CsI-2017: 0.08 ±
+0.008; CsI-2021: 10 %, ``fits/published.toml``). That piece is one nuisance θ_Φ, shared; the rest
+of each release's signal-normalisation uncertainty (quenching and efficiency for CsI-2021, the
+remainder of the 13.3 % total for LAr-2020: √(0.133² − 0.10²) = 8.8 %) and every background
+nuisance stay per release::
+
+    χ²(p) = min_θΦ [ Σ_r χ²_r(p | θ_Φ) + (θ_Φ / σ_Φ)² ],
+    χ²_r(p | θ_Φ) = min_θr  χ²_r of release r with its signal S_r(p) × (1 + θ_Φ)
+
+χ²_r is the release's own profiled χ² (:class:`cevns.fits.model.ReleaseModel`, batched Newton
+over its nuisances). The outer minimum over θ_Φ is done for all grid points at once by successive
+parabolic interpolation (three points at θ_Φ = −σ_Φ, 0, σ_Φ, then vertex steps); the tests check
+it against a fine scan in θ_Φ and against iminuit. With θ_Φ fixed the combined χ² is exactly the
+sum of the releases' χ² plus the pull.
+
+Releases
+--------
+CsI-2021 and LAr-2020 by default. CsI-2017 is a subset of the CsI-2021 exposure (the 2021 data
+set contains the 2017 data, re-analysed): combining both would count those events twice, so it is
+not a default; pass ``releases=`` explicitly to combine other sets.
+
+Parameters
+----------
+Everything :func:`cevns.fits.fit_parameter` accepts but the per-release event counts
+(``n_cevns``): ``sin2_theta_w`` (one value for both), ``neutron_radius_fm`` (CsI only: one rms
+radius for Cs and I; argon stays at its default Helm radius and only helps through the shared flux
+nuisance) and every registered scenario's parameter, with the same options and fixed values in
+both releases. :func:`combined_grid` gives the Δχ² of a scenario on a 2-D grid (mediator mass ×
+coupling, sterile mass × moment, Δm² × mixing …), which the ESS figures draw as the "coherent"
+overlay (:mod:`cevns.analyses.coherent_overlay`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cevns.datasets.coherent import load_release, release_names
+from cevns.errors import ConfigError, DataError, FitError, UnknownNameError
+from cevns.fits.fit import adaptive_grid, summarise_profile
+from cevns.fits.model import ReleaseModel
+from cevns.fits.parameters import (
+    FIT_PARAMETERS,
+    SignalModel,
+    check_parameter,
+    make_signal_model,
+    signal_uncertainty,
+    sm_signal,
+)
+from cevns.fits.scenario_signal import (
+    ScenarioChoice,
+    contract,
+    resolve_parameter,
+    term_counts,
+    term_counts_over,
+)
+from cevns.stats import Profile1D, profile_chi2
+
+__all__ = [
+    "COMBINED_RELEASE",
+    "DEFAULT_RELEASES",
+    "CombinedFit",
+    "CombinedResult",
+    "FluxProfile",
+    "combined_grid",
+    "fit_combined",
+    "flux_sigma",
+    "grid_parts",
+    "packaged_model",
+    "profile_flux",
+    "rest_sigma",
+]
+
+#: Name of the combination on the command line (``cevns fit coherent-combined -p …``).
+COMBINED_RELEASE = "coherent-combined"
+#: Releases combined by default (CsI-2017 is contained in CsI-2021).
+DEFAULT_RELEASES: tuple[str, ...] = ("coherent-csi-2021", "coherent-lar-2020")
+#: Parameters that are one number per release, not a shared physics parameter.
+_PER_RELEASE = ("n_cevns", "n_cevns_release")
+
+
+@lru_cache(maxsize=8)
+def packaged_model(release: str, helm_skin_fm: float = 0.9) -> ReleaseModel:
+    """The :class:`ReleaseModel` of a packaged release (cached: packaged data never change; the
+    model is shared, so treat it as read-only — :meth:`ReleaseModel.with_observed` and friends
+    return copies)."""
+    if release not in release_names():
+        raise UnknownNameError("COHERENT release", release, release_names())
+    return ReleaseModel(load_release(release), helm_skin_fm=helm_skin_fm)
+
+
+def _release_flux_sigma(model: ReleaseModel) -> float:
+    _, pieces = signal_uncertainty(model)
+    if "flux" in pieces:
+        return float(pieces["flux"])
+    flux = model.release.setup.neutrinos_per_flavour_per_proton.relative_uncertainty
+    if flux is None:  # pragma: no cover - every shipped release states one
+        raise DataError(f"{model.release.name}: no neutrino-flux uncertainty known")
+    return float(flux)
+
+
+def flux_sigma(models: Sequence[ReleaseModel]) -> float:
+    """The shared flux uncertainty σ_Φ; the releases must agree on it (10 % for all three)."""
+    values = {m.release.name: _release_flux_sigma(m) for m in models}
+    first = next(iter(values.values()))
+    if any(not math.isclose(v, first, rel_tol=1e-6) for v in values.values()):
+        raise DataError(f"the releases state different flux uncertainties {values}; a shared "
+                        "flux nuisance needs one value")
+    return first
+
+
+def rest_sigma(model: ReleaseModel, total: float | None) -> float | None:
+    """Per-release signal-normalisation width without the flux piece: √(σ_total² − σ_Φ²)."""
+    if total is None:
+        return None
+    flux = _release_flux_sigma(model)
+    rest2 = total * total - flux * flux
+    return math.sqrt(rest2) if rest2 > 1e-12 else None
+
+
+@dataclass(frozen=True)
+class FluxProfile:
+    """Combined χ² minimised over the shared flux nuisance at every point.
+
+    Attributes
+    ----------
+    chi2 : ndarray, shape (P,)
+        Σ_r χ²_r + (θ_Φ/σ_Φ)² at the best θ_Φ.
+    flux : ndarray, shape (P,)
+        The best θ_Φ.
+    by_release : dict of str to ndarray
+        Each release's profiled χ² at that θ_Φ.
+    """
+
+    chi2: NDArray[np.float64]
+    flux: NDArray[np.float64]
+    by_release: dict[str, NDArray[np.float64]]
+
+
+def _release_chi2(model: ReleaseModel, signal: NDArray, sigma: float | None, flux: NDArray,
+                  level: float | None, reference: float | None) -> NDArray[np.float64]:
+    scaled = signal * (1.0 + flux)[:, None]
+    result = profile_chi2(model.channels(scaled, signal_sigma=sigma), level=level,
+                          reference=reference, warn=False)
+    bad = ~(np.atleast_1d(result.converged) | np.atleast_1d(result.decided))
+    if bad.any():
+        raise FitError(f"{model.release.name}: profiling did not converge at {int(bad.sum())} of "
+                       f"{bad.size} points of the combined fit")
+    return np.atleast_1d(result.chi2)
+
+
+def profile_flux(
+    parts: Mapping[str, tuple[ReleaseModel, NDArray[np.float64], float | None]],
+    sigma_flux: float,
+    *,
+    flux: float | NDArray[np.float64] | None = None,
+    refine: int = 3,
+    level: float | None = None,
+) -> FluxProfile:
+    """Combined χ² of several releases with one shared flux nuisance.
+
+    Parameters
+    ----------
+    parts : mapping
+        Release name → (model, signal of shape (P, n_bins), per-release normalisation width
+        without the flux piece, or None).
+    sigma_flux : float
+        σ_Φ of the shared nuisance.
+    flux : float or ndarray, optional
+        Hold θ_Φ at this value (then χ² = Σ_r χ²_r(θ_Φ) + (θ_Φ/σ_Φ)² exactly).
+    refine : int
+        Parabolic steps after the three starting points.
+    level : float, optional
+        Early stop of each release's profile above ``χ²_r(first point) + level`` (for grids that
+        only need the region below a contour level; values above stay upper bounds within 0.1 %
+        of their excess).
+    """
+    n = None
+    for _, signal, _ in parts.values():
+        n = signal.shape[0] if n is None else n
+        if signal.shape[0] != n:
+            raise ConfigError("all releases need the same number of points")
+    assert n is not None
+    references: dict[str, float | None] = {}
+    for name, (model, signal, sigma) in parts.items():
+        references[name] = (float(_release_chi2(model, signal[:1], sigma, np.zeros(1), None,
+                                                None)[0]) if level is not None else None)
+
+    def evaluate(theta: NDArray[np.float64]) -> tuple[NDArray, dict[str, NDArray]]:
+        by = {name: _release_chi2(model, signal, sigma, theta, level, references[name])
+              for name, (model, signal, sigma) in parts.items()}
+        return sum(by.values()) + (theta / sigma_flux) ** 2, by
+
+    if flux is not None:
+        theta = np.broadcast_to(np.asarray(flux, dtype=float), (n,)).copy()
+        total, by = evaluate(theta)
+        return FluxProfile(total, theta, by)
+    h = sigma_flux
+    thetas = [np.full(n, -h), np.zeros(n), np.full(n, h)]
+    values = [evaluate(t) for t in thetas]
+    for _ in range(refine):
+        t_arr = np.stack(thetas, axis=1)
+        f_arr = np.stack([v[0] for v in values], axis=1)
+        best3 = np.argsort(f_arr, axis=1)[:, :3]
+        t3 = np.take_along_axis(t_arr, best3, axis=1)
+        f3 = np.take_along_axis(f_arr, best3, axis=1)
+        t_best = t3[:, 0]
+        # vertex of the parabola through the three lowest points
+        (a, b, c), (fa, fb, fc) = t3.T, f3.T
+        num = (b - a) ** 2 * (fb - fc) - (b - c) ** 2 * (fb - fa)
+        den = (b - a) * (fb - fc) - (b - c) * (fb - fa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vertex = b - 0.5 * num / den
+        span = np.ptp(t3, axis=1)
+        ok = np.isfinite(vertex) & (den != 0)
+        vertex = np.where(ok, vertex, t_best)
+        vertex = np.clip(vertex, t_best - 2.0 * np.maximum(span, h), t_best + 2.0 * np.maximum(span, h))
+        vertex = np.maximum(vertex, -0.9)
+        thetas.append(vertex)
+        values.append(evaluate(vertex))
+    t_arr = np.stack(thetas, axis=1)
+    f_arr = np.stack([v[0] for v in values], axis=1)
+    pick = np.argmin(f_arr, axis=1)
+    rows = np.arange(n)
+    by = {name: np.stack([v[1][name] for v in values], axis=1)[rows, pick] for name in parts}
+    return FluxProfile(f_arr[rows, pick], t_arr[rows, pick], by)
+
+
+# -- 1-D fits ------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class CombinedFit:
+    """A 1-D fit of the combination: profile over the parameter, interval, limit.
+
+    Attributes
+    ----------
+    name : str
+    spec : ParameterSpec
+    profile : Profile1D
+    best, lower, upper : float
+        Best fit and 1σ envelope (Δχ² = 1).
+    limit_90cl : float or None
+        Parameters with a limit: the edge of the Δχ² = 2.71 region.
+    flux_at_best : float
+        The shared flux nuisance θ_Φ at the best fit.
+    chi2_by_release : dict of str to float
+        Each release's profiled χ² at the best fit.
+    signal_models : dict of str to SignalModel
+        Per release (a fixed SM signal where the parameter does not apply).
+    applies_to : tuple of str
+        Releases whose signal depends on the parameter.
+    options : dict
+    runtime_s : float
+    notes : list of str
+    """
+
+    name: str
+    spec: Any
+    profile: Profile1D
+    best: float
+    lower: float
+    upper: float
+    limit_90cl: float | None
+    flux_at_best: float
+    chi2_by_release: dict[str, float]
+    signal_models: dict[str, SignalModel]
+    applies_to: tuple[str, ...]
+    options: dict[str, Any]
+    runtime_s: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sm_value(self) -> float:
+        """The parameter's SM value."""
+        return next(self.signal_models[r] for r in self.applies_to).sm_value
+
+    def row(self) -> dict[str, Any]:
+        """One row of ``fit.csv`` (the keys of :meth:`cevns.fits.ParameterFit.row` where they
+        apply)."""
+        return {
+            "parameter": self.name,
+            "unit": self.spec.unit,
+            "best": self.best,
+            "lower": self.lower,
+            "upper": self.upper,
+            "limit_90cl": self.limit_90cl,
+            "sm": self.sm_value,
+            "chi2_min": self.profile.chi2_min,
+            "flux_nuisance": self.flux_at_best,
+            "releases": " + ".join(self.chi2_by_release),
+            "applies_to": " + ".join(self.applies_to),
+            "runtime_s": self.runtime_s,
+            "scenario": self.spec.scenario or "",
+            "options": ", ".join(f"{k}={v}" for k, v in self.options.items()),
+        }
+
+    def __repr__(self) -> str:
+        unit = f" {self.spec.unit}" if self.spec.unit else ""
+        lim = f", 90% C.L. {'≥' if self.spec.limit_side == 'lower' else '≤'} " \
+              f"{self.limit_90cl:.4g}" if self.limit_90cl is not None else ""
+        return (f"CombinedFit({self.name}: {self.best:.4g} [{self.lower:.4g}, "
+                f"{self.upper:.4g}]{unit}{lim}; θ_Φ = {self.flux_at_best:+.3f})")
+
+
+@dataclass(eq=False)
+class CombinedResult:
+    """Every parameter fitted on the combination."""
+
+    releases: tuple[str, ...]
+    fits: dict[str, CombinedFit]
+    flux_sigma: float
+    runtime_s: float
+    files: list[Path] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> CombinedFit:
+        if name not in self.fits:
+            raise UnknownNameError("fitted parameter", name, self.fits)
+        return self.fits[name]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per parameter."""
+        return [f.row() for f in self.fits.values()]
+
+    def summary(self) -> str:
+        """Terminal-friendly summary."""
+        lines = [f"{COMBINED_RELEASE}: {' + '.join(self.releases)}, shared flux nuisance "
+                 f"σ_Φ = {100 * self.flux_sigma:.0f} %"]
+        lines += [f"  {f!r}" for f in self.fits.values()]
+        lines.append(f"  wall time {self.runtime_s:.1f} s")
+        return "\n".join(lines)
+
+    __repr__ = summary
+
+    def write(self, out: str | Path) -> list[Path]:
+        """Write ``fit.csv``/``fit.md``, the profiles (CSV, PNG, PDF) and provenance."""
+        from cevns.fits.report import write_combined_outputs
+
+        self.files = write_combined_outputs(self, Path(out))
+        return self.files
+
+
+def _check_releases(releases: Sequence[str]) -> tuple[str, ...]:
+    releases = tuple(releases)
+    if len(releases) < 2 or len(set(releases)) != len(releases):
+        raise ConfigError(f"a combination needs at least two different releases, got {releases}")
+    for r in releases:
+        if r not in release_names():
+            raise UnknownNameError("COHERENT release", r, release_names())
+    if {"coherent-csi-2017", "coherent-csi-2021"} <= set(releases):
+        raise ConfigError("coherent-csi-2017 is contained in coherent-csi-2021 (the same "
+                          "detector's data, re-analysed): combining both counts events twice")
+    return releases
+
+
+def _applies(name: str, model: ReleaseModel) -> bool:
+    """Whether a parameter acts on a release: the neutron radius only on CsI (one R_n for Cs
+    and I is not one for argon)."""
+    par = name if name in FIT_PARAMETERS else resolve_parameter(name, list(FIT_PARAMETERS))[1]
+    if par == "neutron_radius_fm":
+        return {nuc.Z for nuc in model.nuclei} <= {53, 55}
+    return True
+
+
+class _FixedSignal:
+    """The SM signal of a release on which the fitted parameter does not act."""
+
+    def __init__(self, model: ReleaseModel):
+        self.model = model
+        self._sm = sm_signal(model)
+        self.signal_sigma, self.sigma_pieces = signal_uncertainty(model)
+        self.sm_value = math.nan
+
+    def signal(self, values) -> NDArray[np.float64]:
+        v = np.atleast_1d(np.asarray(values, dtype=float))
+        return np.broadcast_to(self._sm, (v.size, self._sm.size))
+
+
+def fit_combined(
+    parameter: str,
+    *,
+    releases: Sequence[str] = DEFAULT_RELEASES,
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    scan_range: tuple[float, float] | None = None,
+    points: int = 201,
+    helm_skin_fm: float = 0.9,
+    mediator_mass_MeV: float = 10.0,
+    vector_charge: str = "B-L",
+) -> CombinedFit:
+    """Fit one parameter on the combination of ``releases`` (shared flux nuisance).
+
+    Parameters are named as for :func:`cevns.fits.fit_parameter`; ``n_cevns`` is one number per
+    release and is refused.
+    """
+    start = time.perf_counter()
+    releases = _check_releases(releases)
+    if parameter in _PER_RELEASE:
+        raise ConfigError(f"{parameter} is one number per release; fit it per release "
+                          f"(cevns fit {releases[0]} -p {parameter})")
+    if not (isinstance(points, int) and points >= 11):
+        raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
+    if parameter in FIT_PARAMETERS and (options or fixed or scan_range is not None):
+        raise ConfigError(f"{parameter}: options, fixed values and a scan range apply to "
+                          "scenario parameters (SCENARIO.PARAMETER) only")
+    models = {r: packaged_model(r, helm_skin_fm) for r in releases}
+    extra: dict[str, Any] = ({"mediator_mass_MeV": mediator_mass_MeV,
+                              "vector_charge": vector_charge} if parameter in FIT_PARAMETERS
+                             else {"options": options, "fixed": fixed, "scan_range": scan_range})
+    signal_models: dict[str, Any] = {}
+    applies = tuple(r for r in releases if _applies(parameter, models[r]))
+    if not applies:
+        raise ConfigError(f"{parameter} acts on none of {', '.join(releases)}")
+    for r in applies:
+        check_parameter(parameter, r)
+    for r in releases:
+        signal_models[r] = (make_signal_model(models[r], parameter, **extra) if r in applies
+                            else _FixedSignal(models[r]))
+    first = signal_models[applies[0]]
+    spec = first.spec
+    sigma_flux = flux_sigma(list(models.values()))
+    rests = {r: rest_sigma(models[r], signal_models[r].signal_sigma) for r in releases}
+
+    def combined(values: NDArray[np.float64], **kw) -> FluxProfile:
+        parts = {r: (models[r], signal_models[r].signal(values), rests[r]) for r in releases}
+        return profile_flux(parts, sigma_flux, **kw)
+
+    grid = adaptive_grid(lambda g: combined(g).chi2, spec, first.initial_range, points,
+                         COMBINED_RELEASE)
+    prof = Profile1D(grid, combined(grid).chi2, parameter=spec.name, label=spec.label)
+    one, limit, notes = summarise_profile(prof, spec)
+    at_best = combined(np.array([prof.best]))
+    skipped = [r for r in releases if r not in applies]
+    if skipped:
+        notes.append(f"{spec.name} acts on {', '.join(applies)} only; {', '.join(skipped)} "
+                     "enter(s) at the SM and constrain the shared flux nuisance")
+    return CombinedFit(spec.name, spec, prof, prof.best, one.lower, one.upper, limit,
+                       float(at_best.flux[0]),
+                       {r: float(v[0]) for r, v in at_best.by_release.items()},
+                       signal_models, applies, dict(first.options),
+                       time.perf_counter() - start, notes)
+
+
+def fit_combined_release(
+    parameters: Sequence[str],
+    *,
+    releases: Sequence[str] = DEFAULT_RELEASES,
+    out: str | Path | None = None,
+    **kwargs: Any,
+) -> CombinedResult:
+    """Fit several parameters on the combination; optionally write the outputs to ``out``."""
+    start = time.perf_counter()
+    releases = _check_releases(releases)
+    if not parameters:
+        parameters = ("sin2_theta_w",)
+    fits: dict[str, CombinedFit] = {}
+    for p in parameters:
+        fit = fit_combined(p, releases=releases, **kwargs)
+        if fit.name in fits:
+            raise ConfigError(f"parameter {fit.name!r} named twice (aliases included)")
+        fits[fit.name] = fit
+    sigma = flux_sigma([packaged_model(r, kwargs.get("helm_skin_fm", 0.9)) for r in releases])
+    result = CombinedResult(releases, fits, sigma, time.perf_counter() - start)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+# -- 2-D grids -----------------------------------------------------------------------------------
+
+
+def grid_parts(
+    scenario: str,
+    x_name: str,
+    x_values: NDArray[np.float64],
+    y_name: str,
+    y_values: NDArray[np.float64],
+    *,
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    ties: Mapping[str, tuple[str, float]] | None = None,
+    releases: Sequence[str] = DEFAULT_RELEASES,
+    helm_skin_fm: float = 0.9,
+) -> tuple[dict[str, tuple[ReleaseModel, NDArray[np.float64], float | None]], float, bool]:
+    """The inputs of :func:`profile_flux` for a grid: per release (model, signals, rest σ) with
+    the "off" (SM) point first and then the grid in C order; σ_Φ; whether x and y were swapped
+    (a strength x with a shape y). See :func:`combined_grid`."""
+    releases = _check_releases(releases)
+    xs = np.asarray(x_values, dtype=float)
+    ys = np.asarray(y_values, dtype=float)
+    choice = ScenarioChoice.build(scenario, options, fixed)
+    px, py = choice.parameter(x_name), choice.parameter(y_name)
+    px.check(xs)
+    py.check(ys)
+    ties = dict(ties or {})
+    for name, (to, _ratio) in ties.items():
+        choice.scenario.check_names({name: 0.0})
+        if to not in (x_name, y_name):
+            raise ConfigError(f"ties.{name}: {to!r} is not a scanned parameter")
+    transpose = px.kind == "strength" and py.kind == "shape"
+    if transpose:
+        x_name, y_name, xs, ys, px, py = y_name, x_name, ys, xs, py, px
+    if px.kind == "shape" and py.kind == "shape":
+        raise ConfigError(f"{scenario}: {x_name} and {y_name} are both shape parameters; a grid "
+                          "needs at least one strength parameter")
+    models = {r: packaged_model(r, helm_skin_fm) for r in releases}
+    for r in releases:
+        if not _applies(f"{scenario}.{x_name}", models[r]) or \
+                not _applies(f"{scenario}.{y_name}", models[r]):
+            raise ConfigError(f"{scenario}.{x_name}/{y_name}: not a parameter of every release")
+    sigma_flux = flux_sigma(list(models.values()))
+    scenario_obj = choice.scenario
+    nx, ny = xs.size, ys.size
+    strength_ties = {n: (to, ratio) for n, (to, ratio) in ties.items()
+                     if scenario_obj.parameters[n].kind == "strength"}
+    shape_ties = {n: (to, ratio) for n, (to, ratio) in ties.items() if n not in strength_ties}
+    if any(to != x_name for to, _ in shape_ties.values()) and px.kind == "shape":
+        raise ConfigError("a tied shape parameter must follow the shape parameter of the grid")
+    parts = {}
+    for r, model in models.items():
+        if px.kind == "shape":
+            if shape_ties:
+                per_x = np.stack([term_counts(model, scenario_obj, choice.shape_point(
+                    **{x_name: float(x)}, **{n: ratio * float(x)
+                                             for n, (_, ratio) in shape_ties.items()}))
+                    for x in xs])
+            else:
+                per_x = term_counts_over(model, choice, x_name, xs)
+            coeff = scenario_obj.coefficients(choice.strength(ny, **{y_name: ys}))
+            signal = np.stack([contract(scenario_obj, coeff, per_x[i]) for i in range(nx)])
+        else:
+            per_term = term_counts(model, scenario_obj, choice.shape_point())
+            gx, gy = np.meshgrid(xs, ys, indexing="ij")
+            scanned = {x_name: gx.ravel(), y_name: gy.ravel()}
+            for n, (to, ratio) in strength_ties.items():
+                scanned[n] = ratio * scanned[to]
+            coeff = scenario_obj.coefficients(choice.strength(nx * ny, **scanned))
+            signal = contract(scenario_obj, coeff, per_term).reshape(nx, ny, -1)
+        # the "off" point first: the early-stop reference and the Δχ² floor
+        off = contract(scenario_obj, scenario_obj.coefficients(choice.strength(1)),
+                       term_counts(model, scenario_obj, choice.shape_point()))
+        flat = np.concatenate([off, signal.reshape(nx * ny, -1)])
+        parts[r] = (model, flat, rest_sigma(model, signal_uncertainty(model)[0]))
+    return parts, sigma_flux, transpose
+
+
+def combined_grid(
+    scenario: str,
+    x_name: str,
+    x_values: NDArray[np.float64],
+    y_name: str,
+    y_values: NDArray[np.float64],
+    *,
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    ties: Mapping[str, tuple[str, float]] | None = None,
+    releases: Sequence[str] = DEFAULT_RELEASES,
+    helm_skin_fm: float = 0.9,
+    level: float | None = None,
+    refine: int = 2,
+) -> NDArray[np.float64]:
+    """Combined Δχ² of a scenario on the outer grid ``x_values × y_values``, shape (nx, ny).
+
+    One of x, y is a shape parameter (mediator mass, sterile mass, Δm²) or both are strengths.
+    Δχ² is taken from the minimum over the grid and the scenario's "off" point (every strength at
+    its default, the SM), so that a grid which does not reach down to the SM still has Δχ² ≥ 0
+    relative to it.
+
+    Parameters
+    ----------
+    scenario : str
+        Registered scenario name.
+    x_name, y_name : str
+        Scanned parameters.
+    x_values, y_values : ndarray
+        Grids in the parameters' units.
+    options, fixed : mapping, optional
+        Scenario options and fixed parameter values (as in an analysis file).
+    ties : mapping, optional
+        Parameter → (scanned parameter, ratio): value = ratio × that parameter (e.g. m₄ = 0.5 m_X).
+    releases : sequence of str
+    level : float or None
+        Early stop of the profiles above this Δχ² (values above it are upper bounds within 0.1 % of
+        their excess); None (default): profile every point to convergence (on these grids the
+        early stop saves nothing measurable).
+    refine : int
+        Parabolic steps of the flux minimisation.
+    """
+    parts, sigma_flux, transpose = grid_parts(
+        scenario, x_name, x_values, y_name, y_values, options=options, fixed=fixed, ties=ties,
+        releases=releases, helm_skin_fm=helm_skin_fm)
+    nx, ny = np.size(x_values), np.size(y_values)
+    if transpose:
+        nx, ny = ny, nx
+    result = profile_flux(parts, sigma_flux, refine=refine, level=level)
+    chi2 = result.chi2
+    delta = (chi2[1:] - np.min(chi2)).reshape(nx, ny)
+    return delta.T if transpose else delta

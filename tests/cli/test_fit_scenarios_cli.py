@@ -1,0 +1,95 @@
+"""``cevns fit`` with scenario parameters, the combination and the comparison table (subprocess)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from cevns import cli
+
+CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
+
+
+def cevns(*args, cwd=None):
+    return subprocess.run([*CEVNS, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def test_fit_dipole_moment_json(tmp_path):
+    res = cevns("fit", "coherent-csi-2021", "-p", "dipole_moment", "--json", "--out",
+                tmp_path / "out")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    (row,) = doc["parameters"]
+    assert row["parameter"] == "dipole.magnetic_moment" and row["scenario"] == "dipole"
+    assert "channel=mu" in row["options"] and row["unit"] == "μ_B"
+    assert 1e-10 < row["limit_90cl"] < 1e-8 and row["lower"] == 0.0
+    assert (tmp_path / "out" / "profile_dipole.magnetic_moment.png").stat().st_size > 5000
+    assert "Traceback" not in res.stderr
+
+
+def run_main(argv, capsys):
+    """``cevns.cli.main`` in-process: (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_fit_ngi_with_options_and_fixed_values(tmp_path, capsys):
+    code, out, err = run_main(["fit", "coherent-lar-2020", "-p", "ngi.coupling", "--option",
+                               "interaction=vector", "--fix", "mediator_mass_MeV=10", "--out",
+                               str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "ngi.coupling" in out
+    assert "interaction=vector, mediator_mass_MeV=10.0" in (
+        tmp_path / "fit.csv").read_text()
+
+
+def test_unknown_scenario_exits_2_in_a_subprocess(tmp_path):
+    res = cevns("fit", "coherent-csi-2021", "-p", "dipole.nope", "--out", tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "'nope'" in res.stderr and "magnetic_moment" in res.stderr
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("-p", "nope.coupling"), ("unknown scenario", "'nope'", "dipole", "ngi")),
+    (("-p", "nope"), ("unknown fit parameter", "n_cevns", "dipole_moment", "ngi.<parameter>")),
+    (("-p", "ngi.coupling"), ("interaction",)),
+    (("-p", "dipole_moment", "--fix", "sterile_mass_MeV"), ("--fix", "KEY=VALUE")),
+    (("-p", "dipole_moment", "--fix", "m4=1"), ("'m4'", "sterile_mass_MeV")),
+    (("-p", "sin2_theta_w", "--option", "interaction=vector"), ("scenario parameters",)),
+])
+def test_bad_names_exit_2_naming_the_valid_ones(tmp_path, capsys, args, words):
+    code, _, err = run_main(["fit", "coherent-csi-2021", *args, "--out", str(tmp_path)], capsys)
+    assert code == 2, err
+    assert "Traceback" not in err and err.startswith("error:")
+    for word in words:
+        assert word in err, (word, err)
+
+
+def test_combined_release_refuses_per_release_counts(tmp_path, capsys):
+    code, _, err = run_main(["fit", "coherent-combined", "-p", "n_cevns", "--out",
+                             str(tmp_path)], capsys)
+    assert code == 2 and "one number per release" in err
+
+
+@pytest.mark.slow
+def test_combined_fit_and_table(tmp_path):
+    res = cevns("fit", "coherent-combined", "-p", "sin2_theta_w", "--json", "--out",
+                tmp_path / "c")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["releases"] == ["coherent-csi-2021", "coherent-lar-2020"]
+    assert 0.2 < doc["parameters"][0]["best"] < 0.3
+    page = tmp_path / "page.md"
+    page.write_text("head\n<!-- fit-table:begin -->\nold\n<!-- fit-table:end -->\ntail\n")
+    res = cevns("fit", "--table", page)
+    assert res.returncode == 0, res.stderr
+    text = page.read_text()
+    assert text.startswith("head\n") and text.endswith("tail\n") and "old" not in text
+    assert "| coherent-csi-2021 | 327" in text and "306 ± 20" in text
