@@ -23,7 +23,7 @@ from cevns.analyses.sensitivity.schema import (
 from cevns.errors import ConfigError
 from cevns.stats import chi2_at, profile_chi2, signal_background_channel
 
-__all__ = ["chi2_grid", "compute_config", "ngi_benchmark_case", "scan_chi2"]
+__all__ = ["chi2_grid", "compute_config", "ngi_benchmark_case", "scan_chi2", "tile_axis"]
 
 
 def _values_for(scenario, grid: dict[str, np.ndarray], fixed: dict[str, float],
@@ -75,7 +75,8 @@ def chi2_grid(an: SensitivityBase | SensitivityCompute, first_axis: np.ndarray |
         comp = an
     else:
         comp = an.compute(variant, quick=quick, stop_level=stop_level)
-    return _chi2(comp, _built(comp), first_axis, with_status)
+    coords = None if first_axis is None else {comp.axes[0].parameter: first_axis}
+    return _chi2(comp, _built(comp), coords, with_status)
 
 
 def _built(comp: SensitivityCompute) -> tuple[Any, Any, list]:
@@ -83,10 +84,11 @@ def _built(comp: SensitivityCompute) -> tuple[Any, Any, list]:
     return comp.scenario.build(), comp.source.build(), comp.build_detectors()
 
 
-def _chi2(comp: SensitivityCompute, built, first_axis, with_status: bool) -> dict[str, np.ndarray]:
+def _chi2(comp: SensitivityCompute, built, coords: dict[str, np.ndarray] | None,
+          with_status: bool) -> dict[str, np.ndarray]:
     grid = comp.grids()
-    if first_axis is not None:
-        grid[comp.axes[0].parameter] = np.asarray(first_axis, dtype=float)
+    for name, values in (coords or {}).items():  # a tile: a block of the grid
+        grid[name] = np.asarray(values, dtype=float)
     scenario, src, dets = built
     stats = comp.stats
     channels = []
@@ -155,13 +157,44 @@ def _parsed(config: dict) -> tuple[SensitivityCompute, tuple]:
 
 
 def _grid_task(config: dict, tile) -> dict[str, np.ndarray]:
-    """Scan-layer task: χ² of every detector on one tile (a slice of the first axis).
+    """Scan-layer task: χ² of every detector on one tile (a block of the grid, cut along one
+    axis: :func:`tile_axis`).
 
     A pure function of (config, tile), so it runs on any executor and resumes tile by tile. The
     parsed compute sub-model is cached per process (keyed on the config's digest).
     """
     comp, built = _parsed(config)
-    return _chi2(comp, built, tile.coords[comp.axes[0].parameter], with_status=True)
+    return _chi2(comp, built, tile.coords, with_status=True)
+
+
+def tile_axis(an: SensitivityBase) -> int:
+    """The axis a scan of `an` is cut along: its first *shape* axis (each of its values needs new
+    basis spectra, so a tile of a block of them builds each once), else the first axis.
+
+    A Δm² × sin²2θ scan (Fig. 9) cut along sin²2θ would rebuild every Δm² basis in every tile.
+    """
+    params = an.scenario.build().parameters
+    for i, ax in enumerate(an.axes()):
+        p = params.get(ax.parameter)
+        if p is not None and p.kind == "shape":
+            return i
+    return 0
+
+
+def _planned_tile_shapes(shapes: list[tuple[int, ...]], axes: list[int], n_detectors: int,
+                         workers: int) -> list[tuple[int, ...]]:
+    """:func:`~cevns.analyses.scan_plan.plan_tile_shapes` with each scan cut along its own axis."""
+    from cevns.analyses.scan_plan import plan_tile_shapes
+
+    moved = [(shape[a], *(n for i, n in enumerate(shape) if i != a))
+             for shape, a in zip(shapes, axes, strict=True)]
+    planned = plan_tile_shapes(moved, n_detectors, workers)
+    out = []
+    for shape, a, tile in zip(shapes, axes, planned, strict=True):
+        t = list(shape)
+        t[a] = tile[0]
+        out.append(tuple(t))
+    return out
 
 
 def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool) -> dict:
@@ -188,12 +221,13 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
     With a `variant_index`, the first call computes *every* variant of the analysis in one batch
     (:func:`cevns.scan.run_scans`: all their tiles in one queue, so that no worker idles at the
     end of a variant) and keeps the others' grids for the calls that follow. Tile sizes come from
-    the cost model of :mod:`cevns.analyses.scan_plan` (tasks of 0.3–1 s, several per worker);
-    a resumed store keeps its own. `per_variant` gives the analysis to use for each variant of the
-    batch where it differs from `an` (exclusion grids refined per variant around kinematic end
-    points, :mod:`cevns.analyses.edges`).
+    the cost model of :mod:`cevns.analyses.scan_plan` (tasks of 0.3–1 s, several per worker),
+    cut along the first shape axis (:func:`tile_axis`); a resumed store keeps its own.
+    `per_variant` gives the analysis to use for each variant of the batch where it differs from
+    `an` (exclusion grids refined per variant around kinematic end points,
+    :mod:`cevns.analyses.edges`).
     """
-    from cevns.analyses.scan_plan import executor_workers, plan_tile_shapes
+    from cevns.analyses.scan_plan import executor_workers
     from cevns.scan import Grid, ScanRequest, ScanStore, config_digest, run_scans
 
     per_variant = per_variant or {}
@@ -214,8 +248,9 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
     batch = [v for v in batch if v == variant_index or str(stores[v]) not in kept]
 
     executor = options.extra.get("executor_object", options.executor)
-    shapes = plan_tile_shapes([grids[v].shape for v in batch], len(an.detectors),
-                              executor_workers(executor))
+    shapes = _planned_tile_shapes([grids[v].shape for v in batch],
+                                  [tile_axis(analysis_of(v)) for v in batch], len(an.detectors),
+                                  executor_workers(executor))
     requests = []
     for v, tile_shape in zip(batch, shapes, strict=True):
         label = an.name if v is None else f"{an.name} [{an.variants[v].label}]"
@@ -228,8 +263,10 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
         resume = options.resume or str(store) in done_here
         if resume and ScanStore.is_store(store):
             tile_shape = None  # a resumed store keeps the tile shape it was cut with
+        # no result.nc: the runners write the grids as CF netCDF themselves (analyses/cf.py)
         requests.append(ScanRequest(_grid_task, grids[v], configs[v], store, tile_shape=tile_shape,
-                                    resume=resume, overwrite=not resume, progress=progress))
+                                    resume=resume, overwrite=not resume, progress=progress,
+                                    export=False))
     datasets = run_scans(requests, executor=executor)
     result = {}
     for v, ds in zip(batch, datasets, strict=True):
