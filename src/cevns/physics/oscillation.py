@@ -243,6 +243,9 @@ def energy_nodes_needed(
 _BASE_TERMS: OrderedDict = OrderedDict()
 _BASE_TERMS_LOCK = Lock()
 _BASE_TERMS_MAX = 48
+#: ... and at most this many bytes of terms and nodes (a finely smeared detector's entry at the
+#: E-node cap is ~9 MB; memory stays flat however many Δm² a scan visits)
+_BASE_TERMS_MAX_BYTES = 48 * 2**20
 
 
 def _digest(*arrays: np.ndarray) -> bytes:
@@ -276,8 +279,11 @@ def _cached_base_terms(base, nucleus, flavour, neutrino_energy, recoil_energy):
     nodes.setflags(write=False)
     with _BASE_TERMS_LOCK:
         _BASE_TERMS[key] = (nodes, value)
-        while len(_BASE_TERMS) > _BASE_TERMS_MAX:
-            _BASE_TERMS.popitem(last=False)
+        size = sum(n.nbytes + v.nbytes for n, v in _BASE_TERMS.values())
+        while len(_BASE_TERMS) > 1 and (len(_BASE_TERMS) > _BASE_TERMS_MAX
+                                        or size > _BASE_TERMS_MAX_BYTES):
+            _, (n, v) = _BASE_TERMS.popitem(last=False)
+            size -= n.nbytes + v.nbytes
     return value
 
 
