@@ -148,7 +148,7 @@ def case_stats(repeat: int, n_minuit: int) -> list[Row]:
 
 def _bl_channels():
     """The per-detector channels of the fig6 B−L grid (100 × 100, six detectors)."""
-    import cevns.analyses.sensitivity as sens
+    import cevns.analyses.sensitivity.compute as sens
     from cevns.analyses import shipped_analysis
 
     an = shipped_analysis("fig6")
@@ -382,10 +382,18 @@ def parse_time_v(text: str, label: str) -> TimeV:
                  loads[0] if loads else None, loads[-1] if len(loads) > 1 else None)
 
 
-def run_reproduce(cevns_exe: str, label: str) -> TimeV:
+#: The `cevns reproduce` runs timed with ``--reproduce``: (label suffix, extra arguments, also
+#: for the baseline installation)
+REPRODUCE_RUNS = (("", (), True),
+                  (", --quick", ("--quick",), True),
+                  (", --executor dask --workers 2", ("--executor", "dask", "--workers", "2"),
+                   False))
+
+
+def run_reproduce(cevns_exe: str, label: str, extra: tuple[str, ...] = ()) -> TimeV:
     with tempfile.TemporaryDirectory() as tmp:
         before = load()
-        proc = subprocess.run(["/usr/bin/time", "-v", cevns_exe, "reproduce", "--out",
+        proc = subprocess.run(["/usr/bin/time", "-v", cevns_exe, "reproduce", *extra, "--out",
                                str(Path(tmp) / "out")], capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"{label}: cevns reproduce failed:\n{proc.stderr[-2000:]}")
@@ -433,7 +441,7 @@ def markdown(rows: list[Row], repro: list[TimeV], repeat: int, started: str) -> 
         lines.append(f"| {row.case} | {fmt_s(min(row.fast))} | "
                      f"{fmt_s(statistics.median(row.fast))} | {ref} | {row.ratio} | "
                      f"{row.agreement} | {row.load_before:.1f} → {row.load_after:.1f} |")
-    lines += ["", "## `cevns reproduce` (all 28 items, serial executor)", ""]
+    lines += ["", "## `cevns reproduce` (all 30 items; serial executor unless stated)", ""]
     if repro:
         lines += ["| installation | wall time | CPU time (user + sys) | peak memory (max RSS) | "
                   "load |", "|---|---|---|---|---|"]
@@ -468,7 +476,8 @@ def main(argv=None) -> None:
                                  "imports"], help="run only these groups (repeatable)")
     parser.add_argument("--baseline-python", help="python of a baseline cevns installation")
     parser.add_argument("--reproduce", action="store_true",
-                        help="also time `cevns reproduce` (current, then baseline): minutes")
+                        help="also time `cevns reproduce` (default, --quick and dask on 2 workers; "
+                             "current and baseline alternating): several minutes")
     parser.add_argument("--reproduce-logs", nargs="+", metavar="LOG",
                         help="/usr/bin/time -v logs of cevns reproduce: current [baseline]")
     parser.add_argument("--labels", nargs=2, default=["this commit", "baseline"],
@@ -501,10 +510,13 @@ def main(argv=None) -> None:
         for path, label in zip(args.reproduce_logs, args.labels, strict=False):
             repro.append(parse_time_v(Path(path).read_text(), label))
     elif args.reproduce:
-        repro.append(run_reproduce(str(Path(sys.executable).with_name("cevns")), args.labels[0]))
-        if args.baseline_python:
-            repro.append(run_reproduce(str(Path(args.baseline_python).with_name("cevns")),
-                                       args.labels[1]))
+        # current and baseline alternate run by run, so that a change of load hits both alike
+        for suffix, extra, on_baseline in REPRODUCE_RUNS:
+            repro.append(run_reproduce(str(Path(sys.executable).with_name("cevns")),
+                                       args.labels[0] + suffix, extra))
+            if args.baseline_python and on_baseline:
+                repro.append(run_reproduce(str(Path(args.baseline_python).with_name("cevns")),
+                                           args.labels[1] + suffix, extra))
     text = markdown(rows, repro, args.repeat, started)
     if args.out:
         from cevns.fsio import atomic_write_text

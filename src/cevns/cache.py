@@ -24,8 +24,9 @@ import numpy as np
 
 from cevns.errors import ConfigError, UnknownNameError
 
-#: Default budget of each cache, in bytes (64 MiB).
-DEFAULT_BUDGET = 64 * 2**20
+#: Default budget of each cache, in bytes (32 MiB). A scan cut along its shape axis uses each
+#: basis within one tile, so a larger budget buys no reuse in the shipped analyses, only memory.
+DEFAULT_BUDGET = 32 * 2**20
 
 
 def nbytes(value: Any) -> int:
@@ -81,6 +82,9 @@ class ByteLRU:
 
     def get(self, key: Hashable) -> Any | None:
         """The value for ``key`` (marked most recently used), or None."""
+        return self._get(_Key(key))
+
+    def _get(self, key: _Key) -> Any | None:
         with self._lock:
             item = self._data.get(key)
             if item is None:
@@ -92,6 +96,9 @@ class ByteLRU:
 
     def put(self, key: Hashable, value: Any) -> None:
         """Store ``value``; evict least recently used entries beyond the budget."""
+        self._put(_Key(key), value)
+
+    def _put(self, key: _Key, value: Any) -> None:
         size = int(self._size(value))
         with self._lock:
             old = self._data.pop(key, None)
@@ -105,10 +112,11 @@ class ByteLRU:
 
     def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
         """``get(key)``, or build the value, store it and return it."""
-        hit = self.get(key)
+        wrapped = _Key(key)  # the key is hashed once, not at every dictionary operation
+        hit = self._get(wrapped)
         if hit is None:
             hit = build()
-            self.put(key, hit)
+            self._put(wrapped, hit)
         return hit
 
     def _evict(self) -> None:
@@ -141,6 +149,24 @@ class ByteLRU:
 
 
 _REGISTRY: dict[str, ByteLRU] = {}
+
+
+class _Key:
+    """A cache key with its hash computed once. The engine's keys hold validated models
+    (detector, source) whose hash serialises them: a dictionary lookup, a move to the end and a
+    store would each pay for it again."""
+
+    __slots__ = ("key", "hash")
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+        self.hash = hash(key)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self.hash == other.hash and self.key == other.key
 
 
 def _check_budget(max_bytes: Any) -> int:

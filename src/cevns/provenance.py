@@ -68,15 +68,19 @@ def _digest(root: Path) -> str:
 
 def provenance_record(**fields) -> dict:
     """Package versions, git revision, source digest, platform and time, plus the given fields."""
-    import matplotlib
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:  # the installed version, without importing matplotlib (a run without figures needs none)
+        matplotlib_version = version("matplotlib")
+    except PackageNotFoundError:
+        matplotlib_version = None
     return {
         "cevns_version": cevns.__version__,
         "git_revision": git_revision(),
         "source_sha256": source_digest(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "matplotlib": matplotlib.__version__,
+        "matplotlib": matplotlib_version,
         "python": platform.python_version(),
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         **fields,

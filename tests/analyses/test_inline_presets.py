@@ -152,7 +152,7 @@ def test_changed_user_preset_file_changes_the_digest(tmp_path):
     os.utime(preset, ns=(1, 1))
     after = compute_config(load_analysis(f), None, False)
     assert config_digest(before) != config_digest(after)
-    assert after["analysis"]["detector"]["NaI"]["efficiency"] == 0.8
+    assert after["compute"]["detector"]["NaI"]["efficiency"] == 0.8
 
 
 def test_unrelated_env_presets_leave_shipped_digests_alone(tmp_path, monkeypatch):

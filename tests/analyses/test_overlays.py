@@ -33,3 +33,74 @@ def test_grid_shape_mismatch_is_an_error():
         overlays.Overlay("x", "s", np.arange(3.0), np.arange(2.0), delta_chi2=np.zeros((2, 3)))
     with pytest.raises(ConfigError, match="differ in shape"):
         overlays.Overlay("x", "s", np.arange(3.0), np.arange(2.0))
+
+
+# --- drawing in the exclusion figure (analyses/sensitivity/plots.py) ----------------------------
+
+
+def _fig6_with(names):
+    from cevns.analyses.catalogue import shipped_analysis
+
+    an = shipped_analysis("fig6")  # one panel, four variants
+    return an.model_copy(update={"overlays": tuple(names), "detectors": ("CsI",)})
+
+
+def test_overlays_are_drawn_dash_dot_grey_with_label_and_source(tmp_path, monkeypatch):
+    from matplotlib.colors import to_rgba
+
+    from cevns.analyses import RunOptions, run_analysis
+
+    monkeypatch.setattr(overlays, "_REGISTRY", {})
+    seen = []
+
+    def grid_overlay(request):
+        seen.append(request)
+        # a Δχ² grid on the item's grid: excluded above y = 1e-4 (a horizontal contour)
+        d = np.where(request.y[None, :] > 1e-4, 100.0, 0.0) * np.ones((request.x.size, 1))
+        return [overlays.Overlay("grid test", "test grid, made up for the test", request.x,
+                                 request.y, delta_chi2=d)]
+
+    def line_overlay(request):
+        return [overlays.Overlay("line test", "test polyline, made up", np.array([1.0, 10.0]),
+                                 np.array([1e-3, 1e-3]), style={"color": "red"})]
+
+    overlays.register_overlay("t-grid", grid_overlay)
+    overlays.register_overlay("t-line", line_overlay)
+    an = _fig6_with(["t-grid", "t-line"])
+    figs = {}
+    rec = run_analysis(an, tmp_path, RunOptions(
+        quick=True, on_figure=lambda stem, fig: figs.__setitem__(stem, fig)))
+    # one panel showing several variants: one request, for no particular variant
+    assert len(seen) == 1 and seen[0].quick and seen[0].analysis is an and seen[0].variant is None
+    np.testing.assert_array_equal(seen[0].x, an.x.grid(True))
+    (fig,) = figs.values()
+    ax = fig.axes[0]
+    legend_texts = [t.get_text() for lg in [*fig.legends, *(a.get_legend() for a in fig.axes)]
+                    if lg is not None for t in lg.get_texts()]
+    assert "grid test" in legend_texts and "line test" in legend_texts
+    # the polyline: red (its own style) dash-dot; the grid contour: grey dash-dot at y = 1e-4
+    (line,) = [ln for ln in ax.get_lines() if ln.get_color() == "red"]
+    assert line.get_linestyle() == "-."
+    grey = to_rgba("0.45")
+    contour_y = [seg[:, 1] for coll in ax.collections
+                 if hasattr(coll, "get_paths") and len(coll.get_edgecolor())
+                 and tuple(coll.get_edgecolor()[0]) == grey
+                 for seg in (p.vertices for p in coll.get_paths()) if len(seg)]
+    assert contour_y and all(np.all((ys > 5e-5) & (ys < 2e-4)) for ys in contour_y)
+    notes = (tmp_path / "fig6_notes.md").read_text()
+    assert "test grid, made up for the test" in notes and "test polyline, made up" in notes
+    assert "fig6_notes.md" in rec["files"]
+
+
+def test_unknown_overlay_in_a_file_is_a_whole_file_error(monkeypatch):
+    from pathlib import Path
+
+    import cevns.analyses
+    from cevns.analyses.base import parse_analysis
+    from cevns.config import load_toml
+
+    monkeypatch.setattr(overlays, "_REGISTRY", {})
+    doc = load_toml(Path(cevns.analyses.__file__).parent / "shipped" / "fig7.toml")
+    doc["overlays"] = ["nope"]
+    with pytest.raises(ConfigError, match=r"overlays\[0\]: unknown overlay 'nope'"):
+        parse_analysis(doc, where="fig7.toml")

@@ -40,7 +40,7 @@ def test_variants_run_as_one_batch_and_equal_chi2_grid(tmp_path):
         assert run["batch_of"] == 4 and run["status"] == "completed"
     for k in (0, 2):
         got = first if k == 0 else scan_chi2(an, tmp_path, options, variant_index=k)
-        stop = compute_config(an, k, quick=True)["stop_level"]  # the early-stop level of a scan
+        stop = compute_config(an, k, quick=True)["compute"]["stop_level"]  # the early-stop level of a scan
         expected = chi2_grid(an, quick=True, variant=an.variants[k], stop_level=stop,
                              with_status=True)
         assert got.keys() == expected.keys()

@@ -156,33 +156,42 @@ class AnalysisBase(StrictModel):
         per detector.
         """
         overrides = self.detector_overrides if overrides is None else overrides
-        unknown = set(overrides) - set(self.detectors)
-        if unknown:
-            raise ConfigError(f"detector_overrides: {sorted(unknown)} not among detectors "
-                              f"{list(self.detectors)}")
-        out = []
-        for name in self.detectors:
-            det = self._definition(name)
-            over = dict(overrides.get(name, {}))
-            if self.helm_skin_fm is not None:
-                over = {"helm_skin_fm": self.helm_skin_fm, **over}
-            if over:
-                merged = _deep_merge(det.model_dump(), over)
-                det = validate(Detector, merged, where=f"detector_overrides.{name}")
-            out.append(det)
-        return out
-
-    def _definition(self, name: str) -> Detector:
-        body = self.detector.get(name)
-        if body is None:  # not reachable for a validated analysis: names are resolved when read
-            raise UnknownNameError("detector", name, self.detector)
-        body = {k: v for k, v in body.items() if k != "override"}
-        return validate(Detector, {**body, "name": name}, where=f"detector.{name}")
+        return build_detector_list(self.detectors, self.detector, overrides, self.helm_skin_fm)
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the resolved analysis (first 16 hex digits)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def build_detector_list(names, definitions: dict[str, dict[str, Any]],
+                        overrides: dict[str, dict[str, Any]],
+                        helm_skin_fm: float | None = None) -> list[Detector]:
+    """The validated detectors ``names`` from their resolved ``definitions`` (preset-file schema),
+    with ``helm_skin_fm`` (if not None) and the per-detector ``overrides`` applied.
+
+    Raises :class:`ConfigError` for an override of a detector not in ``names`` or an invalid
+    merged definition (naming ``detector_overrides.NAME``).
+    """
+    unknown = set(overrides) - set(names)
+    if unknown:
+        raise ConfigError(f"detector_overrides: {sorted(unknown)} not among detectors "
+                          f"{list(names)}")
+    out = []
+    for name in names:
+        body = definitions.get(name)
+        if body is None:  # not reachable for a validated analysis: names are resolved when read
+            raise UnknownNameError("detector", name, definitions)
+        body = {k: v for k, v in body.items() if k != "override"}
+        det = validate(Detector, {**body, "name": name}, where=f"detector.{name}")
+        over = dict(overrides.get(name, {}))
+        if helm_skin_fm is not None:
+            over = {"helm_skin_fm": helm_skin_fm, **over}
+        if over:
+            merged = _deep_merge(det.model_dump(), over)
+            det = validate(Detector, merged, where=f"detector_overrides.{name}")
+        out.append(det)
+    return out
 
 
 def resolve_analysis_names(data: dict, context: dict) -> dict:

@@ -167,6 +167,15 @@ def check_sensitivity(an) -> None:
                           **variant.detector_overrides.get(d, {})}
                       for d in {*an.detector_overrides, *variant.detector_overrides}}
             an.build_detectors(merged)  # validates the merged overrides
+    overlays = getattr(an, "overlays", ()) or ()
+    if overlays:
+        from cevns.analyses.overlays import get_overlay
+
+        for i, name in enumerate(overlays):
+            try:
+                get_overlay(name)
+            except ConfigError as exc:
+                raise ConfigError(f"overlays[{i}]: {exc}") from None
     reference = getattr(an, "reference", {}) or {}
     unknown = set(reference) - {*an.detectors, "combined"}
     if unknown:

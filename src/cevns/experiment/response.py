@@ -84,13 +84,21 @@ class Response:
 
 
 def _panel_edges(points: np.ndarray, panel_ratio: float) -> np.ndarray:
-    """Sorted unique ``points``, with geometric subdivisions where neighbours differ by > ratio."""
+    """Sorted unique ``points``, with geometric subdivisions where neighbours differ by > ratio.
+
+    Each gap [lo, hi] is cut into n = ⌈ln(hi/lo)/ln ratio⌉ equal steps in log10 (the arithmetic
+    of ``np.geomspace(lo, hi, n + 1)``, done for all gaps at once; the gap ends are exact).
+    """
     pts = np.unique(points)
-    out = [pts[0]]
-    for lo, hi in zip(pts[:-1], pts[1:], strict=True):
-        n = max(1, int(np.ceil(np.log(hi / lo) / np.log(panel_ratio))))
-        out.extend(np.geomspace(lo, hi, n + 1)[1:])
-    return np.asarray(out)
+    lo, hi = pts[:-1], pts[1:]
+    n = np.maximum(1, np.ceil(np.log(hi / lo) / np.log(panel_ratio))).astype(int)
+    gap = np.repeat(np.arange(lo.size), n)
+    ends = np.cumsum(n)
+    k = np.arange(1, gap.size + 1) - np.repeat(ends - n, n)
+    log_lo, log_hi = np.log10(lo), np.log10(hi)
+    sub = 10.0 ** (k * ((log_hi - log_lo) / n)[gap] + log_lo[gap])
+    sub[ends - 1] = hi
+    return np.concatenate([pts[:1], sub])
 
 
 @lru_cache(maxsize=64)

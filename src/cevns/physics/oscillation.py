@@ -128,12 +128,30 @@ def oscillation_weight(
     """
     _check_geometry(delta_m2, baseline, baseline_spread, energy_window)
     phase = oscillation_phase(neutrino_energy, delta_m2, baseline)
-    sin2 = np.sin(phase) ** 2
     if baseline_spread == 0 and energy_window == 0:
-        return sin2
-    # Independent uniform smearings of the phase multiply their characteristic functions.
-    damping = _sinc(phase * (baseline_spread / baseline)) * _sinc(phase * energy_window)
-    return damping * sin2 + 0.5 * (1.0 - damping)
+        return np.sin(phase) ** 2
+    # Independent uniform smearings of the phase multiply their characteristic functions;
+    # D sin²φ + (1 − D)/2 = ½ − ½ D cos 2φ (three sines or cosines per node: the cost of a scan
+    # over Δm², so a factor that is 1 is not evaluated)
+    ph = np.atleast_1d(phase)
+    damping = None
+    for ratio in (baseline_spread / baseline, energy_window):
+        if ratio:
+            factor = _sinc_nonnegative(ph * ratio)
+            damping = factor if damping is None else np.multiply(damping, factor, out=damping)
+    out = np.cos(2.0 * ph)
+    out *= damping
+    out *= -0.5
+    out += 0.5
+    return out.reshape(phase.shape)[()] if phase.ndim == 0 else out
+
+
+def _sinc_nonnegative(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """sin(x)/x with the value 1 at x = 0 (x ≥ 0; a cheaper :func:`_sinc`)."""
+    out = np.sin(x)
+    np.divide(out, x, out=out, where=x != 0)
+    out[x == 0] = 1.0
+    return out
 
 
 def survival_probability(
@@ -217,17 +235,32 @@ def energy_nodes_needed(
 
 #: Base (un-oscillated) terms of the last few (basis, nucleus, flavour, E nodes, T nodes, Helm skin)
 #: combinations. A Δm² scan past the E-node cap evaluates the same base cross section on the same
-#: nodes for every Δm²; only the oscillation weight changes. Keyed on everything the terms depend
-#: on (the nodes by value through a digest; the nucleus, Helm skin included), so it cannot go stale.
+#: nodes for every Δm²; only the oscillation weight changes. Keyed on the basis, the nucleus (its
+#: Helm skin included), the flavour, the T nodes by value and the E nodes' shape, first row and
+#: first column; every hit is then checked against the full E nodes (kept with the entry), so it
+#: cannot go stale — hashing the whole (n_T, n_E) node array on every call cost more than the
+#: terms it saved.
 _BASE_TERMS: OrderedDict = OrderedDict()
 _BASE_TERMS_LOCK = Lock()
 _BASE_TERMS_MAX = 48
+#: ... and at most this many bytes of terms and nodes (a finely smeared detector's entry at the
+#: E-node cap is ~9 MB; memory stays flat however many Δm² a scan visits)
+_BASE_TERMS_MAX_BYTES = 48 * 2**20
+
+
+def _digest(*arrays: np.ndarray) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+        h.update(b"|")
+    return h.digest()
 
 
 def _cached_base_terms(base, nucleus, flavour, neutrino_energy, recoil_energy):
-    e = np.ascontiguousarray(neutrino_energy, dtype=float)
-    t = np.ascontiguousarray(recoil_energy, dtype=float)
-    digest = hashlib.blake2b(e.tobytes() + b"|" + t.tobytes(), digest_size=20).digest()
+    e = np.asarray(neutrino_energy, dtype=float)
+    t = np.asarray(recoil_energy, dtype=float)
+    e2 = e.reshape(1, -1) if e.ndim < 2 else e.reshape(-1, e.shape[-1])
+    digest = _digest(t, e2[0], e2[:, 0])
     try:
         # the nucleus carries its Helm skin (part of its value), so the key covers it
         key = (base, nucleus, flavour, e.shape, t.shape, digest)
@@ -238,13 +271,19 @@ def _cached_base_terms(base, nucleus, flavour, neutrino_energy, recoil_energy):
         hit = _BASE_TERMS.get(key)
         if hit is not None:
             _BASE_TERMS.move_to_end(key)
-            return hit
+    if hit is not None and np.array_equal(hit[0], e):
+        return hit[1]
     value = np.array(base.terms(nucleus, flavour, e, t), dtype=float)
     value.setflags(write=False)
+    nodes = np.array(e)
+    nodes.setflags(write=False)
     with _BASE_TERMS_LOCK:
-        _BASE_TERMS[key] = value
-        while len(_BASE_TERMS) > _BASE_TERMS_MAX:
-            _BASE_TERMS.popitem(last=False)
+        _BASE_TERMS[key] = (nodes, value)
+        size = sum(n.nbytes + v.nbytes for n, v in _BASE_TERMS.values())
+        while len(_BASE_TERMS) > 1 and (len(_BASE_TERMS) > _BASE_TERMS_MAX
+                                        or size > _BASE_TERMS_MAX_BYTES):
+            _, (n, v) = _BASE_TERMS.popitem(last=False)
+            size -= n.nbytes + v.nbytes
     return value
 
 

@@ -250,7 +250,9 @@ def _prepare_store(
 class ScanRequest:
     """One scan of a :func:`run_scans` batch: the arguments of :func:`run_scan` but `executor`.
 
-    See :func:`run_scan` for the meaning of every field.
+    See :func:`run_scan` for the meaning of every field. ``export=False`` skips writing the
+    consolidated ``STORE/result.nc`` (a caller that writes its own files of the same grids saves
+    a netCDF write per scan; :func:`~cevns.scan.open_scan` then assembles the tile files).
     """
 
     task: Task
@@ -262,6 +264,7 @@ class ScanRequest:
     overwrite: bool = False
     outputs: Mapping[str, Sequence[str]] | None = None
     progress: Progress | None = None
+    export: bool = True
 
 
 @dataclass
@@ -431,7 +434,7 @@ def run_scans(
         datasets = []
         for scan in active:
             dataset = scan.store.to_dataset()
-            if not scan.temporary:
+            if not scan.temporary and scan.request.export:
                 scan.store.export_netcdf(dataset=dataset)
             datasets.append(dataset)
         return datasets

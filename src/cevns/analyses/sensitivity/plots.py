@@ -1,0 +1,316 @@
+"""Figures of the sensitivity kinds: Δχ² profiles, 2D contours and exclusion curves.
+
+One figure per item, drawn in the house style (:mod:`cevns.analyses.style`) and saved once
+through :func:`cevns.analyses.output.save_figure` (PNG, and PDF only when asked). Exclusion
+figures also draw the overlays their file names (:mod:`cevns.analyses.overlays`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cevns.analyses.base import RunOptions
+from cevns.analyses.output import figure, save_figure
+from cevns.analyses.sensitivity.schema import (
+    ExclusionAnalysis,
+    Level,
+    ProfileAnalysis,
+    Scan2DAnalysis,
+    SensitivityBase,
+    Variant,
+)
+from cevns.stats import Profile1D, level_label, level_value
+
+__all__ = ["plot_exclusion", "plot_profile", "plot_scan2d", "tex_or"]
+
+#: how an overlay is drawn unless it says otherwise: grey, dash-dot
+OVERLAY_STYLE = {"color": "0.45", "linestyle": "-.", "linewidth": 1.0}
+
+
+def _label(an: SensitivityBase, parameter: str, variant: Variant | None = None) -> str:
+    """Axis label of ``parameter`` (mathtext with units) for the scenario of ``variant``.
+
+    The variant's scenario options matter: the ν_μ channel of the 3+1 scenario is θ₂₄, not θ₁₄.
+    """
+    from cevns.analyses.style import tex
+
+    scenario = an.scenario.build(variant.options if variant else None)
+    p = scenario.parameters.get(parameter)
+    if p is None:
+        return tex(parameter)
+    if p.label:
+        return p.label
+    return tex(p.name) + (f" [{p.unit}]" if p.unit else "")
+
+
+def _short_level(lv: Level, dof: bool = True) -> str:
+    """``"1σ (2 dof)"`` (or ``"1σ"``) from ``"Δχ² = 2.296 (1σ, 2 dof)"``; else the full label."""
+    text = level_label(lv)
+    if "(" in text and text.endswith(")"):
+        inner = text[text.index("(") + 1:-1]
+        name, _, ndof = inner.partition(", ")
+        return f"{name} ({ndof})" if ndof and dof else name
+    return text
+
+
+def _save(fig, out: Path, stem: str, options: RunOptions) -> list[Path]:
+    return save_figure(fig, out, stem, quick=options.quick, pdf=options.pdf,
+                       on_figure=options.on_figure)
+
+
+def plot_profile(an: ProfileAnalysis, x: np.ndarray, profiles: dict[str, Profile1D], out: Path,
+                 options: RunOptions) -> list[Path]:
+    """Δχ² against the parameter, one curve per detector and the combination (black, on top).
+
+    The Δχ² levels are dotted lines named in the right margin; no title (the caption is in the
+    report).
+    """
+    from matplotlib.transforms import blended_transform_factory
+
+    from cevns.analyses.style import detector_label, detector_style, place_legend, styled
+
+    with styled():
+        fig, axes = figure(width="single", aspect=0.72, right_in=0.5)
+        ax = axes[0, 0]
+        for name, prof in profiles.items():
+            if an.show == "all" or name == "combined" or "combined" not in profiles:
+                ax.plot(x, prof.delta_chi2, label=detector_label(name), **detector_style(name))
+        trans = blended_transform_factory(ax.transAxes, ax.transData)
+        for lv in an.stats.levels:
+            v = level_value(lv)
+            ax.axhline(v, color="0.55", ls=":", lw=0.7, zorder=0)
+            ax.text(1.015, v, _short_level(lv, dof=False), transform=trans, ha="left",
+                    va="center", fontsize=6, color="0.3")
+        ax.set_xlim(x[0], x[-1])
+        ax.set_ylim(0, max(level_value(lv) for lv in an.stats.levels) * 2.5)
+        ax.set_xlabel(tex_or(an.xlabel) or _label(an, an.scan.parameter))
+        ax.set_ylabel(r"$\Delta\chi^2$")
+        place_legend(ax, outside="above", ncols=4)
+        return _save(fig, out, an.name, options)
+
+
+def tex_or(text: str) -> str:
+    """``text`` in mathtext (see :func:`cevns.analyses.style.tex`); empty stays empty."""
+    from cevns.analyses.style import tex
+
+    return tex(text) if text else ""
+
+
+def _finite(delta: np.ndarray) -> np.ndarray:
+    """Δχ² with non-finite cells (unphysical corners) set far above every contour level."""
+    finite = delta[np.isfinite(delta)]
+    big = max(float(finite.max()) if finite.size else 1.0, 1.0) * 1e3
+    return np.where(np.isfinite(delta), delta, big)
+
+
+def _truth_point(an: SensitivityBase, variant: Variant | None) -> tuple[float, float] | None:
+    """The Asimov truth (x, y) if both coordinates are known numbers, else None."""
+    scenario = an.scenario.build(variant.options if variant else None)
+    point = []
+    for axis in an.axes():
+        value = an.truth.get(axis.parameter)
+        if value is None:
+            p = scenario.parameters.get(axis.parameter)
+            value = p.default if p is not None else math.nan
+        point.append(float(value))
+    return (point[0], point[1]) if all(math.isfinite(v) for v in point) else None
+
+
+def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
+                options: RunOptions) -> list[Path]:
+    """Δχ² contours: one panel per detector (levels as line styles) or per variant (detectors as
+    colours). No best-fit marker: in an Asimov projection the minimum is the injected point (shown
+    as an open circle where it is inside the grid), and along a flat valley the grid minimum is
+    arbitrary."""
+    from matplotlib.lines import Line2D
+
+    from cevns.analyses.style import detector_label, detector_style, figure_legend, styled, tex
+
+    level_styles = ["-", (0, (5, 1.5)), (0, (1.2, 1.2))]
+    if an.panels == "per-detector":
+        panels = [(detector_label(name) + ("" if v is None else f" — {tex(v.label)}"), v,
+                   [(name, sc)]) for v, name, sc in grids]
+    else:
+        panels = []
+        for _, variant in variants:
+            members = [(name, sc) for v, name, sc in grids if v is variant
+                       and (an.per_detector or name == "combined")]
+            panels.append((tex(variant.label) if variant else "", variant, members))
+    n = len(panels)
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    handles: dict[str, Any] = {}
+    truth_seen = False
+    with styled():
+        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.75,
+                           legend_rows=1, titles=any(p[0] for p in panels),
+                           sharex=True, sharey=True)
+        for ax, (title, variant, members) in zip(axes.flat, panels, strict=False):
+            for name, scan in members:
+                delta = _finite(scan.delta_chi2).T
+                if len(members) == 1:
+                    st = detector_style(name)
+                    for k, lv in enumerate(an.stats.levels):
+                        level = level_value(lv)
+                        if np.nanmax(delta) > level:
+                            ax.contour(x, y, delta, levels=[level], colors=st["color"],
+                                       linewidths=1.2, linestyles=[level_styles[k % 3]])
+                        handles.setdefault(f"lv{k}", Line2D(
+                            [], [], color="0.2", lw=1.2, linestyle=level_styles[k % 3],
+                            label=_short_level(lv)))
+                else:
+                    st = detector_style(name)
+                    level = level_value(an.stats.levels[-1])
+                    if np.nanmax(delta) > level:
+                        ax.contour(x, y, delta, levels=[level], colors=st["color"],
+                                   linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+                    handles.setdefault(name, Line2D([], [], label=detector_label(name), **st))
+            truth = _truth_point(an, variant)
+            if truth is not None and x[0] <= truth[0] <= x[-1] and y[0] <= truth[1] <= y[-1]:
+                ax.plot(*truth, marker="o", mfc="none", mec="k", ms=4, ls="none")
+                truth_seen = True
+            if title:
+                ax.set_title(title)
+            if an.log_x:
+                ax.set_xscale("log")
+            if an.log_y:
+                ax.set_yscale("log")
+            ax.set_xlim(x[0], x[-1])
+            ax.set_ylim(y[0], y[-1])
+            ax.set_xlabel(_label(an, an.x.parameter, variant))
+            ax.set_ylabel(_label(an, an.y.parameter, variant))
+            ax.tick_params(labelbottom=True, labelleft=True)
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        legend = list(handles.values())
+        if truth_seen:
+            legend.append(Line2D([], [], marker="o", mfc="none", mec="k", ms=4, ls="none",
+                                 label="injected (Asimov) point"))
+        if len(members) > 1 and not an.per_detector:
+            legend = [h for h in legend if h.get_label() != "combined"] or legend
+        figure_legend(fig, legend, ncols=min(len(legend), 8))
+        return _save(fig, out, an.name, options)
+
+
+def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
+                   options: RunOptions, notes: list[str] | None = None) -> list[Path]:
+    """Exclusion curves (excluded above each curve).
+
+    The overlays the analysis names (``overlays``) are drawn on every main panel as grey
+    dash-dot lines (unless the overlay gives its own style), with their label in the legend;
+    the ``source`` line of each is appended to `notes` (the item's notes file).
+
+    Colours: detectors (:func:`~cevns.analyses.style.detector_style`, combined in black) when a
+    panel shows one variant; variants (:func:`~cevns.analyses.style.variant_style`) when one
+    panel shows several. A tied second mass (``secondary_x``) gets its own panel to the right.
+    The legend sits in an empty corner or above the panels, never on a curve.
+    """
+    from matplotlib.lines import Line2D
+
+    from cevns.analyses.style import (
+        detector_label,
+        detector_style,
+        figure_legend,
+        place_legend,
+        styled,
+        tex,
+        variant_style,
+    )
+
+    per_variant = an.panels == "per-variant"
+    n_main = len(variants) if per_variant else 1
+    step = 2 if an.secondary_x else 1
+    n_panels = n_main * step
+    # with a second mass axis every row is one variant: (m_X, m_4) side by side
+    ncols = 1 if n_panels == 1 else 2 if n_panels in (2, 4) or an.secondary_x else 3
+    nrows = int(np.ceil(n_panels / ncols))
+    level = level_value(an.level)
+    by_variant = not per_variant and len(variants) > 1
+    handles: dict[str, Any] = {}
+    with styled():
+        fig, axes = figure(nrows, ncols, width="single" if n_panels == 1 else "double",
+                           aspect=0.72, legend_rows=0 if n_panels == 1 else 1,
+                           titles=per_variant, sharey=True)
+        flat = list(axes.flat)
+        for v_index, variant, ratio, name, delta, xv in curves:
+            panel = (v_index if per_variant else 0) * step
+            if by_variant:
+                st = variant_style(v_index)
+                st["linewidth"] = 1.5 if name == "combined" else 0.9
+                if name != "combined":
+                    st["linestyle"] = detector_style(name)["linestyle"]
+                label = tex(variant.label) + ("" if name == "combined"
+                                               else f" ({detector_label(name)})")
+            else:
+                st = detector_style(name)
+                label = detector_label(name)
+            handles.setdefault(label, Line2D([], [], label=label, **st))
+            targets = [(flat[panel], 1.0)]
+            if an.secondary_x:
+                targets.append((flat[panel + 1], ratio))
+            for ax, scale in targets:
+                ax.contour(xv * scale, y, delta.T, levels=[level], colors=st["color"],
+                           linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+        for i, ax in enumerate(flat[:n_panels]):
+            secondary = an.secondary_x is not None and i % 2 == 1
+            panel_variant = variants[i // step] if per_variant else variants[0]
+            ax.set_xscale("log" if an.x.spacing == "log" else "linear")
+            ax.set_yscale("log" if an.y.spacing == "log" else "linear")
+            if not secondary:
+                ax.set_xlim(x[0], x[-1])
+            else:
+                ratios = sorted({r for _, _, r, _, _, _ in curves if r is not None})
+                if ratios:
+                    ax.set_xlim(x[0] * ratios[0], x[-1] * ratios[-1])
+            ax.set_ylim(y[0], y[-1])
+            ax.set_xlabel(_label(an, an.secondary_x if secondary else an.x.parameter,
+                                 panel_variant))
+            ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
+            ax.tick_params(labelleft=True)
+            if per_variant:
+                ax.set_title(tex(panel_variant.label))
+            if not secondary and an.overlays:
+                request_variant = (an.variants[i // step] if per_variant and an.variants
+                                   else an.variants[0] if len(an.variants) == 1 else None)
+                for ov in _overlays(an, request_variant, x, y, options.quick):
+                    st = {**OVERLAY_STYLE, **ov.style}
+                    label = tex(ov.label)
+                    if ov.delta_chi2 is not None:
+                        d = np.asarray(ov.delta_chi2, dtype=float)
+                        if np.nanmax(d) >= level:
+                            ax.contour(np.asarray(ov.x), np.asarray(ov.y), _finite(d).T,
+                                       levels=[level], colors=[st["color"]],
+                                       linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+                    else:
+                        ax.plot(ov.x, ov.y, **st)
+                    handles.setdefault(label, Line2D([], [], label=label, **st))
+                    line = f"overlay {ov.label}: {ov.source}"
+                    if notes is not None and line not in notes:
+                        notes.append(line)
+        for ax in flat[n_panels:]:
+            ax.set_visible(False)
+        legend = list(handles.values())
+        if n_panels == 1:
+            place_legend(flat[0], legend, [h.get_label() for h in legend], outside="above",
+                         ncols=2)
+        elif legend:
+            figure_legend(fig, legend, ncols=min(len(legend), 8))
+        return _save(fig, out, an.name, options)
+
+
+
+
+def _overlays(an: ExclusionAnalysis, variant: Variant | None, x, y, quick: bool):
+    """The overlays of ``an`` for one panel (:func:`cevns.analyses.overlays.get_overlay`)."""
+    from cevns.analyses.overlays import OverlayRequest, get_overlay
+
+    out = []
+    for name in an.overlays:
+        request = OverlayRequest(analysis=an, variant=variant, x=np.asarray(x, dtype=float),
+                                 y=np.asarray(y, dtype=float), quick=quick)
+        out.extend(get_overlay(name)(request))
+    return out

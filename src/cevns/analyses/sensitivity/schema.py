@@ -1,0 +1,332 @@
+"""The schema of the sensitivity kinds (``profile``, ``scan2d``, ``exclusion``), and the
+:class:`SensitivityCompute` sub-model: exactly what a χ² grid depends on.
+
+An analysis file mixes what is computed (scenario, truth, grid, detectors, statistics) with how it
+is shown (title, labels, panels, tables, levels drawn, overlays). :meth:`SensitivityBase.compute`
+extracts the first part, with one variant's changes merged in, as a :class:`SensitivityCompute`.
+The χ² grid (:func:`cevns.analyses.sensitivity.compute.chi2_grid`) reads nothing else, and the
+scan store is keyed on the digest of its JSON form: two analyses that differ only in presentation
+share one store, and no field the numbers depend on can be left out of the key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from cevns.analyses.base import AnalysisBase, SourceChoice, build_detector_list
+from cevns.analyses.checks import check_axis_size, check_sensitivity
+from cevns.config import StrictModel
+from cevns.scenarios import get_scenario
+from cevns.stats import level_value
+
+Level = str | float
+
+__all__ = [
+    "AxisSpec",
+    "ExclusionAnalysis",
+    "ExternalRow",
+    "Level",
+    "ProfileAnalysis",
+    "Scan2DAnalysis",
+    "ScenarioChoice",
+    "SensitivityBase",
+    "SensitivityCompute",
+    "StatsCompute",
+    "StatsSpec",
+    "Tie",
+    "Variant",
+    "stop_level_of",
+]
+
+
+class AxisSpec(StrictModel):
+    """A grid axis: ``{start, stop, num, spacing}`` or explicit ``values``."""
+
+    parameter: str
+    start: float | None = None
+    stop: float | None = None
+    num: int | None = Field(default=None, ge=2)
+    spacing: Literal["linear", "log"] = "linear"
+    values: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _grid(self) -> AxisSpec:
+        if self.values is not None:
+            if any(x is not None for x in (self.start, self.stop, self.num)):
+                raise ValueError("give either values or start/stop/num, not both")
+            v = self.values
+            if len(v) < 2:
+                raise ValueError("values: at least two grid points are needed")
+            if any(b <= a for a, b in zip(v[:-1], v[1:], strict=True)):
+                raise ValueError("values must be strictly increasing")
+            return self
+        if self.start is None or self.stop is None or self.num is None:
+            raise ValueError("give start, stop and num (or values)")
+        if not self.stop > self.start:
+            raise ValueError(f"empty or reversed grid: stop {self.stop:g} ≤ start {self.start:g}")
+        if self.spacing == "log" and self.start <= 0:
+            raise ValueError(f"log spacing needs start > 0, got {self.start:g}")
+        check_axis_size(self.num, "num")  # before anything is allocated (analyses/checks.py)
+        return self
+
+    def grid(self, quick: bool = False) -> np.ndarray:
+        """The grid values (coarser with ``quick``: a quarter of the points, at least 11; an
+        explicit list keeps every fourth value and both ends)."""
+        if self.values is not None:
+            values = np.asarray(self.values, dtype=float)
+            if quick and values.size > 11:
+                keep = np.unique(np.r_[np.arange(0, values.size, 4), values.size - 1])
+                values = values[keep]
+            return values
+        num = max(11, self.num // 4) if quick else self.num
+        if self.spacing == "log":
+            return np.geomspace(self.start, self.stop, num)
+        return np.linspace(self.start, self.stop, num)
+
+
+class ScenarioChoice(StrictModel):
+    """Scenario name and options (validated by the scenario itself)."""
+
+    name: str
+    options: dict[str, Any] = {}
+
+    def build(self, extra: dict[str, Any] | None = None):
+        """The scenario object."""
+        return get_scenario(self.name, **{**self.options, **(extra or {})})
+
+
+class StatsSpec(StrictModel):
+    """Statistics settings (docs/physics.md#likelihood; docs/statistics.md)."""
+
+    sigma_signal: float = Field(default=0.10, gt=0, description="σ_α")
+    sigma_background: float = Field(default=0.01, gt=0, description="σ_β")
+    shared_signal: bool = Field(default=False, description="one α for all detectors")
+    combine: bool = True
+    levels: tuple[Level, ...] = ("1sigma_1dof", "90cl_1dof")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value):
+        for lv in value:
+            try:
+                v = level_value(lv)
+            except Exception as exc:  # stats raises ConfigError with the valid presets
+                raise ValueError(str(exc)) from None
+            if not v > 0:
+                raise ValueError(f"Δχ² level must be > 0, got {lv!r}")
+        if not value:
+            raise ValueError("at least one level is needed")
+        return value
+
+
+class StatsCompute(StrictModel):
+    """The statistics settings that change χ² (the levels drawn do not)."""
+
+    sigma_signal: float = Field(gt=0)
+    sigma_background: float = Field(gt=0)
+    shared_signal: bool
+    combine: bool
+
+
+class Tie(StrictModel):
+    """Tie a parameter to another: ``value = ratio × other`` (e.g. m₄ = 0.5 m_X)."""
+
+    to: str
+    ratio: float = Field(gt=0)
+
+
+class Variant(StrictModel):
+    """One curve family of an exclusion plot: what differs from the analysis.
+
+    Scenario options, fixed or tied parameters, detector overrides (Appendix B: thresholds,
+    compositions) and statistics settings (σ_β).
+    """
+
+    label: str
+    options: dict[str, Any] = {}
+    fixed: dict[str, float] = {}
+    ties: dict[str, Tie] = {}
+    detector_overrides: dict[str, dict[str, Any]] = {}
+    stats: StatsSpec | None = None
+
+
+class SensitivityCompute(StrictModel):
+    """Exactly the fields a χ² grid depends on (one variant merged in), nothing of presentation.
+
+    Built by :meth:`SensitivityBase.compute`; the task of a scan tile receives its JSON form, and
+    the scan store's digest is taken over it. ``detector`` and ``source.definitions`` hold the
+    resolved definitions of the detectors and the source used, so that a changed user preset is
+    never mistaken for the same computation; ``cevns_version`` keeps a store written by other code
+    from being reused; ``stop_level`` is the Δχ² above which profiling may stop early (values
+    above it are accurate to 0.1 % of the excess, docs/statistics.md).
+    """
+
+    axes: tuple[AxisSpec, ...] = Field(min_length=1)
+    quick: bool = False
+    detectors: tuple[str, ...] = Field(min_length=1)
+    detector: dict[str, dict[str, Any]]
+    detector_overrides: dict[str, dict[str, Any]] = {}
+    helm_skin_fm: float | None = None
+    source: SourceChoice
+    scenario: ScenarioChoice
+    truth: dict[str, float] = {}
+    fixed: dict[str, float] = {}
+    ties: dict[str, Tie] = {}
+    stats: StatsCompute
+    stop_level: float = Field(gt=0)
+    cevns_version: str
+
+    def build_detectors(self):
+        """The validated detectors (definitions, Helm skin and overrides applied)."""
+        return build_detector_list(self.detectors, self.detector, self.detector_overrides,
+                                   self.helm_skin_fm)
+
+    def grids(self) -> dict[str, np.ndarray]:
+        """Parameter name → grid values, in axis order."""
+        return {ax.parameter: ax.grid(self.quick) for ax in self.axes}
+
+
+def stop_level_of(levels) -> float:
+    """Δχ² above which profiling may stop early: every level the analysis reads, and ≥ 25."""
+    return max(25.0, *(level_value(lv) for lv in levels))
+
+
+class SensitivityBase(AnalysisBase):
+    """Common keys of the sensitivity kinds."""
+
+    scenario: ScenarioChoice
+    truth: dict[str, float] = {}
+    fixed: dict[str, float] = {}
+    ties: dict[str, Tie] = {}
+    stats: StatsSpec = StatsSpec()
+
+    def axes(self) -> list[AxisSpec]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _whole_file(self) -> SensitivityBase:
+        # names, values and grid size, checked when the file is read (analyses/checks.py)
+        check_sensitivity(self)
+        return self
+
+    def levels_read(self) -> list[Level]:
+        """Every Δχ² level the analysis reads off its grids (drawn, tabulated or excluded)."""
+        return [*self.stats.levels, *(lv for lv in (getattr(self, "level", None),
+                                                    getattr(self, "table_level", None))
+                                      if lv is not None)]
+
+    def compute(self, variant: Variant | int | None = None, quick: bool = False,
+                stop_level: float | None = None) -> SensitivityCompute:
+        """The :class:`SensitivityCompute` of this analysis with ``variant`` (an index into
+        ``variants`` or a :class:`Variant`) merged in: its scenario options, fixed values and
+        ties update the analysis's, its detector overrides are merged per detector, and its
+        ``stats`` (if given) replace the analysis's.
+        """
+        import cevns
+
+        if isinstance(variant, int):
+            variant = self.variants[variant]  # type: ignore[attr-defined]
+        stats, options, fixed, ties = self.stats, self.scenario.options, self.fixed, self.ties
+        overrides = self.detector_overrides
+        levels = self.levels_read()
+        if variant is not None:
+            options = {**options, **variant.options}
+            fixed = {**fixed, **variant.fixed}
+            ties = {**ties, **variant.ties}
+            overrides = {d: {**overrides.get(d, {}), **variant.detector_overrides.get(d, {})}
+                         for d in {*overrides, *variant.detector_overrides}}
+            if variant.stats is not None:
+                stats = variant.stats
+                levels = [*levels, *stats.levels]
+        source = self.source
+        if self.source.preset in self.source.definitions:  # only the definition used
+            source = source.model_copy(update={"definitions": {
+                self.source.preset: self.source.definitions[self.source.preset]}})
+        return SensitivityCompute(
+            axes=tuple(self.axes()), quick=quick, detectors=self.detectors,
+            detector={d: self.detector[d] for d in self.detectors},
+            detector_overrides=overrides, helm_skin_fm=self.helm_skin_fm, source=source,
+            scenario=ScenarioChoice(name=self.scenario.name, options=options),
+            truth=self.truth, fixed=fixed, ties=ties,
+            stats=StatsCompute(sigma_signal=stats.sigma_signal,
+                               sigma_background=stats.sigma_background,
+                               shared_signal=stats.shared_signal, combine=stats.combine),
+            stop_level=stop_level or stop_level_of(levels), cevns_version=cevns.__version__)
+
+
+class ExternalRow(StrictModel):
+    """A row of a published limit printed below a table's own rows (e.g. Table 5's oscillation
+    limit); ``value`` None when the paper's number did not survive."""
+
+    label: str
+    value: float | None = None
+    reference: str
+
+
+class ProfileAnalysis(SensitivityBase):
+    """Δχ² along one parameter (Tables 3–5; Figs. 2, 4, 8, 15, 17)."""
+
+    kind: Literal["profile"]
+    scan: AxisSpec
+    table_level: Level = "1sigma_1dof"
+    table: Literal["interval", "best-interval", "limit"] = "best-interval"
+    reference: dict[str, tuple[float, float]] = {}
+    reference_label: str = "paper"
+    reference_note: str = Field(default="", description="where the paper's numbers come from, or "
+                                "why there is no reference column; printed with the table")
+    external: tuple[ExternalRow, ...] = ()
+    xlabel: str = ""
+    show: Literal["all", "combined"] = "all"
+
+    def axes(self):
+        return [self.scan]
+
+
+class Scan2DAnalysis(SensitivityBase):
+    """Δχ² on a 2D grid with contours per detector (Figs. 5, 9, 18)."""
+
+    kind: Literal["scan2d"]
+    x: AxisSpec
+    y: AxisSpec
+    panels: Literal["per-detector", "per-variant"] = "per-detector"
+    per_detector: bool = True
+    variants: tuple[Variant, ...] = ()
+    log_x: bool = False
+    log_y: bool = False
+
+    def axes(self):
+        return [self.x, self.y]
+
+
+class ExclusionAnalysis(SensitivityBase):
+    """Exclusion curves in a (shape, strength) plane (Figs. 6, 7, 10–14, 16, 19–23).
+
+    ``overlays`` names curves of other experiments drawn over every main panel
+    (:mod:`cevns.analyses.overlays`); an unknown name is an error when the file is read.
+    """
+
+    kind: Literal["exclusion"]
+    x: AxisSpec
+    y: AxisSpec
+    level: Level = "90cl_2dof"
+    variants: tuple[Variant, ...] = ()
+    per_detector: bool = True
+    panels: Literal["single", "per-variant"] = "single"
+    secondary_x: str | None = None
+    variant_column: str = "variant"
+    x_column: str = "mass_MeV"
+    y_column: str = "coupling"
+    overlays: tuple[str, ...] = Field(default=(), description="names of registered overlays "
+                                      "(cevns.analyses.overlays) drawn over the figure")
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value):
+        StatsSpec._levels((value,))
+        return value
+
+    def axes(self):
+        return [self.x, self.y]

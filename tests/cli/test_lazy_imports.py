@@ -1,0 +1,48 @@
+"""CLI paths import only what they use (issue: a `cevns run` spent 1.7 s importing): no dask,
+xarray, pyplot or scipy.stats where nothing needs them. Each case runs the CLI in a fresh
+subprocess and lists the heavy modules left in ``sys.modules``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("dask", "distributed", "xarray", "matplotlib", "matplotlib.pyplot", "scipy.stats",
+         "iminuit", "h5py")
+
+SCRIPT = """
+import json, sys
+from cevns.cli import main
+commands, heavy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+for args in commands:
+    sys.argv = ["cevns", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code, (args, exc.code)
+print(json.dumps(sorted(m for m in sys.modules if m in heavy)))
+"""
+
+
+def _heavy_after(commands, tmp_path) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(commands), json.dumps(HEAVY)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_listing_commands_import_nothing_heavy(tmp_path):
+    commands = [["--version"], ["info"], ["reproduce", "--list"], ["spectra"]]
+    assert _heavy_after(commands, tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_run_without_figures_imports_no_matplotlib_and_no_scipy_stats(tmp_path):
+    commands = [["reproduce", "--only", "table3", "--quick", "--no-figures", "--out",
+                 str(tmp_path / "out")]]
+    heavy = _heavy_after(commands, tmp_path)
+    # xarray (and, through its netCDF writer, dask) write the CF files; no figure, no stats
+    assert not {"matplotlib", "matplotlib.pyplot", "scipy.stats", "iminuit"} & set(heavy), heavy
