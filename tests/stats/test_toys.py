@@ -49,7 +49,7 @@ def on_off(poi, shape_size=0.1):
     return [on, off]
 
 
-ON_OFF = ToyModel("tests.stats.test_toys:on_off", {}, parameter="scale")
+ON_OFF = ToyModel(f"{__name__}:on_off", {}, parameter="scale")
 
 
 def test_gaussian_wilks_coverage_bias_and_pull_width():

@@ -302,6 +302,10 @@ class FitResult:
         return self.files
 
 
+#: Bound (in σ) on every shape nuisance in the iminuit cross-check (a unit-Gaussian prior makes
+#: |α| > 10 cost Δχ² > 100: never a fit's answer, only MINOS probing far out).
+SHAPE_NUISANCE_LIMIT = 10.0
+
 def _window(model: ReleaseModel) -> str:
     parts = []
     for ax in model.release.observed.axes:
@@ -396,12 +400,26 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
     low = -math.inf if spec.lower is None else spec.lower
     high = math.inf if spec.upper is None else spec.upper
 
+    built: dict[float, Any] = {}
+
+    def poisson_at(value: float):
+        # MIGRAD and MINOS ask for the same parameter value several times (χ², gradient, the
+        # difference quotient); building a model with shape nuisances costs ~0.1 s, so keep the
+        # last few (keyed by the exact value: same input, same model)
+        pm = built.get(value)
+        if pm is None:
+            if len(built) >= 8:
+                built.pop(next(iter(built)))
+            pm = built[value] = model.poisson_model(signal_model.signal([value]),
+                                                    signal_sigma=sigma)
+        return pm
+
     def chi2(x: NDArray[np.float64]) -> float:
         nonlocal calls
         calls += 1
         if not low <= x[0] <= high:  # MINOS may probe past a limit
             return 1e30
-        pm = model.poisson_model(signal_model.signal(x[:1]), signal_sigma=sigma)
+        pm = poisson_at(float(x[0]))
         value = float(pm.chi2(dict(zip(names, x[1:], strict=True)))[0])
         return value if math.isfinite(value) else 1e30
 
@@ -409,7 +427,7 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
         # analytic in the nuisances, a central difference in the parameter (one-sided at a bound)
         if not low <= x[0] <= high:
             return np.zeros_like(x)
-        pm = model.poisson_model(signal_model.signal(x[:1]), signal_sigma=sigma)
+        pm = poisson_at(float(x[0]))
         g_nuis = np.asarray(pm.gradient(dict(zip(names, x[1:], strict=True)))).reshape(-1)
         h = 1e-6 * max(1.0, abs(float(x[0])))
         up, dn = min(x[0] + h, high), max(x[0] - h, low)
@@ -424,7 +442,11 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
     m.errordef = Minuit.LEAST_SQUARES
     m.limits[pname] = (spec.lower, spec.upper)
     for n in names:
-        if n not in shape_names:  # shape nuisances are unbounded
+        if n in shape_names:
+            # unit-Gaussian shape nuisances: ±SHAPE_NUISANCE_LIMIT keeps MINOS from probing
+            # α ~ 1e11 (where the exponential interpolation overflows); no fit comes near it
+            m.limits[n] = (-SHAPE_NUISANCE_LIMIT, SHAPE_NUISANCE_LIMIT)
+        else:
             m.limits[n] = (-1.0 + 1e-9, None)  # keep every component non-negative
     m.strategy = 1
     m.migrad()

@@ -36,7 +36,6 @@ from cevns.experiment.response import (
     response_key,
 )
 from cevns.experiment.source import Source
-from cevns.physics.basis import CrossSectionBasis
 from cevns.physics.flux import (
     FLAVOURS,
     FlavourSpectrum,
@@ -45,6 +44,7 @@ from cevns.physics.flux import (
 )
 from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
 from cevns.physics.nuclei import Nucleus
+from cevns.physics.protocol import CrossSectionBasis
 
 #: Default Gauss–Legendre order in neutrino energy (exact for the SM: cubic integrand).
 DEFAULT_ENERGY_NODES = 8

@@ -29,7 +29,7 @@ import numpy as np
 
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.experiment import Detector, Source
-from cevns.physics.basis import CrossSectionBasis
+from cevns.physics.protocol import CrossSectionBasis
 from cevns.rates import BasisSpectra, basis_spectra
 
 
