@@ -201,6 +201,7 @@ EDGE_REASONS = {
     **{f"fig{k}": "up-scattering: the limit rises vertically at the kinematic end point of m₄"
        for k in (11, 12, 13, 14, 20, 21, 22, 23)},
     "fig16": "axial and tensor, per detector: above m_X ≈ 5 GeV the limit exceeds g_X = 0.1",
+    "fig7": "axial and tensor: the COHERENT overlay (this work) exceeds g_X = 0.1 above m_X ≈ 3 GeV",
 }
 
 

@@ -66,7 +66,9 @@ def test_pion_dar_flux_conforms_and_is_normalised():
         assert flux.fluence(flavour) == src.flux_per_flavour()
     assert np.all(flux.density("numu", np.array([10.0, 29.8]) * MeV) == 0.0)
     with pytest.raises(UnknownNameError, match="numu"):
-        flux.fluence("nutau")
+        flux.fluence("nu_tau")          # not a flavour name at all
+    with pytest.raises(ConfigError, match="numu, nue, numubar"):
+        flux.fluence("nutau")           # a flavour, but not one of π-DAR
     with pytest.raises(ConfigError, match="fluence_per_flavour"):
         PionDecayAtRestFlux(float("nan"))
 

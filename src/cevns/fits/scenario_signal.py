@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.fits.model import ReleaseModel
+from cevns.physics.flux import FLAVOURS
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.units import fm, m
 from cevns.scenarios import Scenario, get_scenario, scenario_names
@@ -214,7 +215,14 @@ class _DetectorView:
 
 @dataclass(frozen=True)
 class _SourceView:
+    """What scenarios read of a source: the π-DAR flavours of the SNS and the baseline; no
+    production-region size, so 3+1 averaging uses the built-in estimate of
+    :func:`cevns.scenarios.sterile.physical_baseline_spread_m` (as before sources carried one)."""
+
     baseline_m: float
+    name: str = "sns"
+    flavours: tuple[str, ...] = FLAVOURS
+    production_region_m: float | None = None
 
 
 def _views(model: ReleaseModel) -> tuple[_DetectorView, _SourceView]:

@@ -149,15 +149,15 @@ class PionDecayAtRestFlux:
             raise ConfigError(f"fluence_per_flavour must be finite and ≥ 0, got {phi!r}")
 
     def fluence(self, flavour: str) -> float:
-        check_flavour(flavour)
+        check_flavour(flavour, FLAVOURS, user="the π-DAR flux")
         return float(self.fluence_per_flavour)
 
     def line_energy(self, flavour: str) -> float | None:
-        check_flavour(flavour)
+        check_flavour(flavour, FLAVOURS, user="the π-DAR flux")
         return LINE_ENERGY.get(flavour)
 
     def density(self, flavour: str, neutrino_energy: ArrayLike) -> NDArray[np.float64]:
-        check_flavour(flavour)
+        check_flavour(flavour, FLAVOURS, user="the π-DAR flux")
         e = np.asarray(neutrino_energy, dtype=float)
         if flavour in LINE_ENERGY:
             return np.zeros_like(e)

@@ -316,9 +316,10 @@ class FlatInterpolator:
             return val, d1, d2
         lu, ld = self.arrays[:2]
         lr = np.where(a >= 0, lu, -ld)
-        # capped below exp's overflow: far-out probes (|α| ~ 1e11 from a minimiser) get a huge
-        # finite factor, never inf/NaN; no fit comes near e^700
-        f = np.exp(np.minimum(a * lr, 700.0))
+        # capped far below exp's overflow: far-out probes (|α| ~ 1e11 from a minimiser) get a huge
+        # finite factor (e^50 ≈ 5e21 per nuisance, so a product of a dozen stays finite), never
+        # inf/NaN; no fit comes near it (|α · ln(up/nominal)| = 50 is tens of σ)
+        f = np.exp(np.minimum(a * lr, 50.0))
         d1, d2 = lr * f, lr * lr * f
         if self.code == "exponential":
             return f, d1, d2
