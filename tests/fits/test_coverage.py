@@ -46,9 +46,14 @@ def test_small_run_and_table():
     assert f"{res.coverage_68:.3f} ± {res.coverage_68_err:.3f}" in lines[2]
 
 
+_LAR_OPEN = pytest.mark.xfail(
+    strict=True, reason="measured (docs/statistics.md): the LAr-2020 fit with its shape nuisances "
+    "fails on ~2 % of toys, biases N_CEvNS by +0.25σ and has pull width 1.9; open (issue #12)")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("release", ["coherent-csi-2017", "coherent-csi-2021",
-                                     "coherent-lar-2020"])
+                                     pytest.param("coherent-lar-2020", marks=_LAR_OPEN)])
 @pytest.mark.parametrize("parameter", ["n_cevns", "sin2_theta_w"])
 def test_full_coverage(release, parameter):
     res = release_coverage(release, parameter, n_toys=1000, executor={"name": "processes",
