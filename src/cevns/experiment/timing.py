@@ -35,6 +35,7 @@ from pydantic import Field, model_validator
 from scipy.special import log_ndtr, ndtr
 
 from cevns.config import StrictModel
+from cevns.physics.constants import MUON_LIFETIME_US, PION_LIFETIME_US
 from cevns.physics.flux import FLAVOURS
 
 __all__ = [
@@ -48,10 +49,6 @@ __all__ = [
     "TimingSpec",
 ]
 
-#: π⁺ mean lifetime, µs (PDG 2022: 2.6033 × 10⁻⁸ s).
-PION_LIFETIME_US = 0.026033
-#: μ⁺ mean lifetime, µs (PDG 2022: 2.1969811 × 10⁻⁶ s).
-MUON_LIFETIME_US = 2.1969811
 #: Which flavours are prompt (π decay) and which delayed (μ decay).
 PROMPT_FLAVOURS = ("numu",)
 

@@ -76,4 +76,9 @@ CM2 = cm**2
 #: grams per mole, the unit of molar masses.
 G_PER_MOL = g / mol
 
+#: π⁺ mean lifetime in µs (PDG 2022: 2.6033 × 10⁻⁸ s): arrival times of prompt neutrinos.
+PION_LIFETIME_US = 0.026033
+#: μ⁺ mean lifetime in µs (PDG 2022: 2.1969811 × 10⁻⁶ s): arrival times of delayed neutrinos.
+MUON_LIFETIME_US = 2.1969811
+
 __all__ = [name for name in dir() if name.isupper()]

@@ -23,12 +23,14 @@ reproduces the CsI-2017 arrival-time PDFs to better than 0.002 per 0.5-µs bin (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import log_ndtr, ndtr
 
 from cevns.errors import ConfigError
+from cevns.experiment.timing import GaussianPulse
+from cevns.physics.constants import MUON_LIFETIME_US, PION_LIFETIME_US
 
 __all__ = [
     "PION_LIFETIME_US",
@@ -37,17 +39,6 @@ __all__ = [
     "ExponentialTimeEfficiency",
 ]
 
-#: π⁺ mean lifetime, µs (PDG: 2.6033 × 10⁻⁸ s).
-PION_LIFETIME_US = 0.026033
-#: μ⁺ mean lifetime, µs (PDG: 2.1969811 × 10⁻⁶ s).
-MUON_LIFETIME_US = 2.1969811
-
-
-def _gauss_exp_cdf(t: NDArray[np.float64], mean: float, sigma: float, tau: float) -> NDArray:
-    """CDF of Normal(mean, sigma) + Exponential(tau)."""
-    z = (t - mean) / sigma
-    log_tail = -(t - mean) / tau + sigma**2 / (2.0 * tau**2) + log_ndtr(z - sigma / tau)
-    return ndtr(z) - np.exp(log_tail)
 
 
 @dataclass(frozen=True)
@@ -72,18 +63,18 @@ class SNSTimingModel:
         if not self.pot_sigma > 0:
             raise ConfigError(f"pot_sigma must be > 0 µs, got {self.pot_sigma}")
 
+    @cached_property
+    def _pulse(self) -> GaussianPulse:
+        # one definition of the arrival-time distributions: cevns.experiment.timing
+        return GaussianPulse(mean_us=self.pot_mean, sigma_us=self.pot_sigma)
+
     def prompt_cdf(self, t: ArrayLike) -> NDArray[np.float64]:
         """P(t_arrival < t) for prompt ν_μ."""
-        t = np.asarray(t, dtype=float)
-        return _gauss_exp_cdf(t, self.pot_mean, self.pot_sigma, PION_LIFETIME_US)
+        return self._pulse.prompt_cdf(t)
 
     def delayed_cdf(self, t: ArrayLike) -> NDArray[np.float64]:
         """P(t_arrival < t) for delayed ν_e and ν̄_μ (hypo-exponential π → μ → e chain)."""
-        t = np.asarray(t, dtype=float)
-        tp, tm = PION_LIFETIME_US, MUON_LIFETIME_US
-        f_mu = _gauss_exp_cdf(t, self.pot_mean, self.pot_sigma, tm)
-        f_pi = _gauss_exp_cdf(t, self.pot_mean, self.pot_sigma, tp)
-        return (tm * f_mu - tp * f_pi) / (tm - tp)
+        return self._pulse.delayed_cdf(t)
 
     def fractions(
         self,
