@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from shape_fallback import ShapedComponent, ShapedPoissonModel
 
 from cevns.errors import ConfigError
 from cevns.fits import ReleaseModel, fit_parameter, make_signal_model
-from cevns.fits._shape_fallback import ShapedComponent, ShapedPoissonModel
 from cevns.fits.parameters import sm_signal
 from cevns.stats import FREE, Channel, Component
 

@@ -56,7 +56,8 @@ from cevns.physics.kinematics import max_recoil_energy
 from cevns.physics.nuclei import Nucleus, get_nucleus
 from cevns.physics.units import fm, keV
 from cevns.rates.engine import differential_rate_per_target, kinematic_breakpoints
-from cevns.stats import FREE, Channel, Component
+from cevns.stats import FREE, Channel, Component, PoissonModel
+from cevns.stats.shapes import flat_interpolator
 
 __all__ = [
     "ENGINE_TO_RELEASE_FLAVOUR",
@@ -116,6 +117,25 @@ def _lar_component(name: str, expected, nuisance: str | None, sigma: float | Non
         return Component(name, expected, nuisance=nuisance, sigma=sigma)
     return Component(name, expected, nuisance=nuisance, sigma=sigma, shapes=shapes,
                      shape_code=LAR_SHAPE_CODE)
+
+
+def _shaped_component(name: str, expected, *, nuisance: str | None = None,
+                      sigma: float | None = None, shapes: Mapping[str, tuple] | None = None
+                      ) -> Component:
+    """A :class:`cevns.stats.Component`, with HistFactory code-4 shape nuisances if any."""
+    if not shapes:
+        return Component(name, expected, nuisance=nuisance, sigma=sigma)
+    return Component(name, expected, nuisance=nuisance, sigma=sigma, shapes=dict(shapes),
+                     shape_code="polyexp")
+
+
+def polyexp_factor(down_ratio, up_ratio, alpha: float) -> NDArray[np.float64]:
+    """The code-4 factor f(α) per bin for the ratios down/nominal and up/nominal
+    (:func:`cevns.stats.shapes.flat_interpolator`, the profiler's own interpolation)."""
+    lo = np.atleast_1d(np.asarray(down_ratio, dtype=float)).reshape(1, -1)
+    hi = np.atleast_1d(np.asarray(up_ratio, dtype=float)).reshape(1, -1)
+    interp = flat_interpolator("polyexp", np.ones_like(lo), lo, hi, "shape factor")
+    return interp(np.array([[float(alpha)]]))[0][0]
 
 
 def recoil_quadrature(
@@ -650,14 +670,12 @@ class ReleaseModel:
         list of Channel
             ``"coincidence"`` and, if the steady state is measured there, ``"anticoincidence"``.
         """
-        from cevns.fits._shape_fallback import make_component
-
         signal = np.asarray(signal, dtype=float)
         shapes = {k: (signal * lo, signal * hi) for k, (lo, hi) in self.signal_shapes().items()}
         shapes.update(self.lar_shapes(signal).get("cevns", {}))
-        components = [make_component("cevns", signal,
-                                     nuisance="signal_norm" if signal_sigma else None,
-                                     sigma=signal_sigma if signal_sigma else None, shapes=shapes)]
+        components = [_shaped_component("cevns", signal,
+                                        nuisance="signal_norm" if signal_sigma else None,
+                                        sigma=signal_sigma if signal_sigma else None, shapes=shapes)]
         background, control = self._background_components()
         out = [Channel("coincidence", self.observed, [*components, *background])]
         if self.control is not None:
@@ -691,18 +709,14 @@ class ReleaseModel:
         return background, control
 
     def _ss_components(self, prefix: str, rows) -> list[Component]:
-        from cevns.fits._shape_fallback import make_component
-
         ratios = self.steady_state_shapes()
-        return [make_component(f"{prefix}_{name}", part, nuisance=name, sigma=FREE,
-                               shapes={k: (part * lo, part * hi) for k, (lo, hi) in ratios.items()})
+        return [_shaped_component(f"{prefix}_{name}", part, nuisance=name, sigma=FREE,
+                                  shapes={k: (part * lo, part * hi) for k, (lo, hi) in ratios.items()})
                 for name, part in rows]
 
     def poisson_model(self, signal: NDArray[np.float64], *, signal_sigma: float | None):
         """The Poisson model of :meth:`channels` (with shape nuisances where there are any)."""
-        from cevns.fits._shape_fallback import poisson_model
-
-        return poisson_model(self.channels(signal, signal_sigma=signal_sigma))
+        return PoissonModel(self.channels(signal, signal_sigma=signal_sigma))
 
     def with_observed(
         self, observed: NDArray[np.float64], control: NDArray[np.float64] | None = None
@@ -778,8 +792,6 @@ class ReleaseModel:
         """Expected counts per component of the coincidence window at the given nuisances
         (normalisations and shape nuisances; missing ones 0), flattened: ``"cevns"`` and one
         entry per background."""
-        from cevns.fits._shape_fallback import polyexp_factor
-
         nuisances = dict(nuisances or {})
         sig = np.asarray(signal, dtype=float) * (1.0 + float(nuisances.get("signal_norm", 0.0)))
         for name, (lo, hi) in self.signal_shapes().items():

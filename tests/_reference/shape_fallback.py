@@ -1,4 +1,8 @@
-"""Shape nuisances for the COHERENT fits until :mod:`cevns.stats` profiles them itself.
+"""An independent implementation of shape nuisances, kept as a test reference.
+
+It was written for the COHERENT fits before :mod:`cevns.stats` profiled shape nuisances itself;
+the package now uses :mod:`cevns.stats` only, and the tests compare it with this second,
+separately written model (χ², gradient, Hessian and profile). Its original description follows.
 
 The agreed :mod:`cevns.stats` API for shape nuisances is
 
