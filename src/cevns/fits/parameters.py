@@ -44,6 +44,8 @@ from cevns.errors import ConfigError, DataError
 from cevns.fits.model import ReleaseModel
 from cevns.fits.scenario_signal import (
     ScenarioChoice,
+    _NodeGrid,
+    _Reference,
     contract,
     default_neutron_radius_fm,
     resolve_parameter,
@@ -268,18 +270,6 @@ def signal_uncertainty(model: ReleaseModel, drop: tuple[str, ...] = ()) -> tuple
 
 
 # -- signal models ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _NodeGrid:
-    """The part of a BasisSpectra that :meth:`Scenario.recoil_factors` reads: the node grid."""
-
-    nodes: NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class _Reference:
-    response: _NodeGrid
 
 
 @dataclass(frozen=True)
