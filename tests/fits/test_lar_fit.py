@@ -42,7 +42,6 @@ def shim(monkeypatch):
     """Let cevns.fits.model build shape components with the agreed API (test shim)."""
     monkeypatch.setattr(fit_model, "Component", ShimComponent)
     monkeypatch.setattr(fit_model, "Channel", ShimChannel)
-    monkeypatch.setattr(fit_model, "_stats_has_shape_nuisances", lambda: True)
 
 
 def _best_n(model: ReleaseModel, shape: np.ndarray) -> tuple[float, float, float]:
@@ -107,9 +106,6 @@ def test_template_options_are_checked(models, release):
         ReleaseModel(models["coherent-csi-2017"].release, template="physics")
     with pytest.raises(ConfigError, match="coherent-lar-2020 only"):
         ReleaseModel(models["coherent-csi-2017"].release, shape_nuisances=True)
-    if not fit_model._stats_has_shape_nuisances():
-        with pytest.raises(ConfigError, match="needs cevns.stats shape nuisances"):
-            ReleaseModel(release, shape_nuisances=True)
 
 
 # -- published comparisons without shape nuisances (batched profile) -----------------------------
@@ -210,10 +206,8 @@ def test_n_cevns_with_every_shape_nuisance(shim, release):
     assert own_pdf.values["n"] == pytest.approx(162.5, abs=0.3)
 
 
-@pytest.mark.skipif(not fit_model._stats_has_shape_nuisances(),
-                    reason="cevns.stats has no shape nuisances yet (stats branch)")
-def test_stats_shape_profile_agrees_with_the_shim(release):  # pragma: no cover - after the merge
-    """After the stats merge: the batched profiler and the shim's iminuit give the same χ²."""
+def test_stats_shape_profile_agrees_with_the_shim(release):
+    """The batched profiler of cevns.stats and the shim's iminuit give the same χ²."""
     model = ReleaseModel(release)
     assert model.shape_nuisances
     signal_model = make_signal_model(model, "n_cevns")

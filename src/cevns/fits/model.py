@@ -30,7 +30,6 @@ The SM totals change by < 10⁻⁴ between 8 and 12 nodes per panel (``tests/fit
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -100,23 +99,10 @@ CSI2017_PULSE_US = (0.692, 0.142)
 LAR_TEMPLATES: tuple[str, ...] = ("release-factorised", "physics")
 LArTemplate = Literal["release-factorised", "physics"]
 
-#: Interpolation code of the LAr shape nuisances (:mod:`cevns.stats.shapes`): HistFactory code 4,
+#: Interpolation code of every shape nuisance of the release fits, CsI and LAr
+#: (:mod:`cevns.stats.shapes`): HistFactory code 4,
 #: multiplicative per bin, smooth, never negative.
 LAR_SHAPE_CODE = "polyexp"
-
-
-def _stats_has_shape_nuisances() -> bool:
-    """True if :class:`cevns.stats.Component` takes ``shapes=`` (the shape-nuisance API)."""
-    return "shapes" in inspect.signature(Component).parameters
-
-
-def _lar_component(name: str, expected, nuisance: str | None, sigma: float | None,
-                   shapes: dict | None) -> Component:
-    """A LAr component, with shape nuisances ``{name: (down, up)}`` when given."""
-    if not shapes:
-        return Component(name, expected, nuisance=nuisance, sigma=sigma)
-    return Component(name, expected, nuisance=nuisance, sigma=sigma, shapes=shapes,
-                     shape_code=LAR_SHAPE_CODE)
 
 
 def _shaped_component(name: str, expected, *, nuisance: str | None = None,
@@ -126,7 +112,7 @@ def _shaped_component(name: str, expected, *, nuisance: str | None = None,
     if not shapes:
         return Component(name, expected, nuisance=nuisance, sigma=sigma)
     return Component(name, expected, nuisance=nuisance, sigma=sigma, shapes=dict(shapes),
-                     shape_code="polyexp")
+                     shape_code=LAR_SHAPE_CODE)
 
 
 def polyexp_factor(down_ratio, up_ratio, alpha: float) -> NDArray[np.float64]:
@@ -255,7 +241,7 @@ class ReleaseModel:
         LAr-2020 only: profile the release's shape variants (:data:`cevns.datasets.coherent.
         lar2020.SHAPE_SYSTEMATICS`: CEvNS F90 and timing mean, BRN energy, timing mean and
         width) as HistFactory shape nuisances (code 4, unit-Gaussian prior). ``None`` (default):
-        on whenever :class:`cevns.stats.Component` supports shape nuisances.
+        on for LAr-2020.
     helm_skin_fm : float
         Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
         0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
@@ -696,8 +682,8 @@ class ReleaseModel:
             ratios = self._lar_ratios.get(term.name, {})
             shapes = {n: (term.expected * down, term.expected * up)
                       for n, (down, up) in ratios.items()}
-            background.append(_lar_component(term.name, term.expected, term.nuisance, term.sigma,
-                                             shapes or None))
+            background.append(_shaped_component(term.name, term.expected, nuisance=term.nuisance,
+                                                sigma=term.sigma, shapes=shapes))
         control: list[Component] = []
         if self.control is not None:
             if self._ss_rows:
@@ -817,16 +803,11 @@ class ReleaseModel:
         if not lar and self.template != "release-factorised":
             raise ConfigError(f"template={self.template!r} applies to coherent-lar-2020 only, not "
                               f"{self.release.name!r}")
-        supported = _stats_has_shape_nuisances()
         wanted = self.shape_nuisances
         if wanted and not lar:
             raise ConfigError(f"shape_nuisances: the release's shape variants are profiled for "
                               f"coherent-lar-2020 only, not {self.release.name!r}")
-        if wanted and not supported:
-            raise ConfigError("shape_nuisances=True needs cevns.stats shape nuisances "
-                              "(Component(..., shapes=...)); this installation has none")
-        object.__setattr__(self, "shape_nuisances",
-                           bool(lar and supported) if wanted is None else bool(wanted))
+        object.__setattr__(self, "shape_nuisances", lar if wanted is None else bool(wanted))
         self._lar_factorised = lar and self.template == "release-factorised"
         self._lar_ratios: dict[str, dict[str, tuple[NDArray, NDArray]]] = {}
         if lar and self.shape_nuisances:
