@@ -163,3 +163,18 @@ def test_fit_release_keeps_the_simple_likelihood_reproducible():
     fit = fit_release("coherent-csi-2017", ["n_cevns"], likelihood="simple",
                       cross_check=False)["n_cevns"]
     assert (fit.best, fit.lower, fit.upper) == pytest.approx((129.7, 107.0, 153.2), abs=0.1)
+
+
+def test_timing_priors_are_configurable_and_checked(models):
+    """The timing-prior choice (docs/assumptions.md) is a model field; nonsense names the field."""
+    from cevns.errors import ConfigError
+    from cevns.fits import ReleaseModel
+
+    release = models["coherent-csi-2021"].release
+    tight = ReleaseModel(release).signal_shapes()["timing_mean"]
+    loose = ReleaseModel(release, timing_mean_sigma_us=0.2).signal_shapes()["timing_mean"]
+    # a wider prior means ±1σ templates further from the nominal
+    assert np.max(np.abs(loose[1] - 1)) > np.max(np.abs(tight[1] - 1))
+    for bad in (0.0, -0.1, float("nan"), 5.0):
+        with pytest.raises(ConfigError, match="timing_mean_sigma_us"):
+            ReleaseModel(release, timing_mean_sigma_us=bad)
