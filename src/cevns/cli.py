@@ -635,7 +635,7 @@ NoFiguresOpt = Annotated[bool, typer.Option(
     "--no-figures", help="write tables, χ² grids and contours but no figures (scan-only runs)")]
 PresetsOpt = Annotated[list[Path] | None, typer.Option(
     "--presets", metavar="FILE",
-    help="your preset TOML file ([source.NAME], [detector.NAME] tables; repeatable), added to the "
+    help="your preset TOML file (\\[source.NAME], \\[detector.NAME] tables; repeatable), added to the "
          "shipped presets and those of $CEVNS_PRESETS; a clashing name is an error unless the "
          "table says override = true (docs/catalogue.md)")]
 
@@ -760,7 +760,7 @@ def reproduce(
     presets: PresetsOpt = None,
     hepdata: Annotated[Path | None, typer.Option(
         "--hepdata", help="also write a validated HEPData submission of the items into this "
-        "folder (needs: pip install 'cevns[hepdata]')")] = None,
+        "folder (needs: pip install 'cevns\\[hepdata]')")] = None,
 ) -> None:
     """Regenerate the paper's figures and tables from the shipped analyses."""
     from cevns.analyses import item_names, shipped_analysis
