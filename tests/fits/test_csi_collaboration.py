@@ -24,11 +24,13 @@ def test_nuisances_of_the_collaboration_likelihood(models):
     ss = [n for n in pm.nuisances if n.startswith("ss_pe")]
     assert len(ss) == 9  # one free steady-state rate per PE bin of the collaboration binning
     assert all(np.isinf(pm.sigmas[n]) for n in ss)
-    assert set(pm.shape_nuisances) == {"timing_mean", "timing_width", "efficiency",
-                                       "quenching_0", "quenching_1"}
+    assert set(pm.shape_nuisances) == {"timing_mean", "timing_width", "light_yield",
+                                       "gamma_smearing", "efficiency", "quenching_0",
+                                       "quenching_1"}
     csi17 = models["coherent-csi-2017"]
     pm = csi17.poisson_model(sm_signal(csi17)[None, :], signal_sigma=0.28)
-    assert set(pm.shape_nuisances) == {"timing_mean", "timing_width", "ss_time_slope"}
+    assert set(pm.shape_nuisances) == {"timing_mean", "timing_width", "light_yield",
+                                       "ss_time_slope"}
     assert len([n for n in pm.nuisances if n.startswith("ss_pe")]) == 12
 
 
