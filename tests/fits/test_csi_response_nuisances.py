@@ -86,9 +86,11 @@ def test_csi2021_shifted_gamma_smearing_response_by_quad(models):
     expected = np.zeros((edges.size - 1, t_kevnr.size))
     for j, e in enumerate(eee):
         dist = stats.gamma(1.0 + b * e, scale=resp.smearing.light_yield * e / (1.0 + b * e))
+        def density(v, dist=dist):
+            return dist.pdf(v) * float(eff(np.array([v]))[0])
+
         for i in range(edges.size - 1):
-            expected[i, j] = integrate.quad(lambda v: dist.pdf(v) * float(eff(np.array([v]))[0]),
-                                            edges[i], edges[i + 1], epsabs=1e-12,
+            expected[i, j] = integrate.quad(density, edges[i], edges[i + 1], epsabs=1e-12,
                                             limit=200)[0]
     got = shifted.response_matrix(t_kevnr * keV)
     np.testing.assert_allclose(got, expected, atol=2e-4 * expected.max())
