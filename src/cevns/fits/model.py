@@ -84,6 +84,14 @@ Likelihood = Literal["collaboration", "simple"]
 TIMING_MEAN_SIGMA_US = 0.05
 #: Prior (1σ) of the proton-pulse width, µs: our choice (no release states one), docs/coherent_csi.md.
 TIMING_WIDTH_SIGMA_US = 0.02
+#: Prior (1σ) of the CsI light yield, PE/keVee, for the light-yield shape nuisance of both CsI
+#: releases: the CsI-2017 release's calibration at the ²⁴¹Am 59.54 keV line, 13.348 ± 0.019 PE/keVee
+#: (``coherent_parameters.yaml``, csiLightYield). CsI-2021 (same crystal and PMT) quotes 13.35
+#: PE/keVee without an uncertainty and gets the same prior (our reading; docs/coherent_csi.md).
+LIGHT_YIELD_SIGMA_PE_PER_KEVEE = 0.019
+#: Prior (1σ, fraction of b) of the CsI-2021 gamma-smearing shape slope b = 9.56 /keVee (PE ~ Gamma
+#: with shape 1 + b·E_ee): our choice, no source states an uncertainty (docs/coherent_csi.md).
+GAMMA_SMEARING_SIGMA = 0.10
 #: CsI-2021, collaboration likelihood: the pulse (mean, σ) in µs that fits the release's NIN timing
 #: PDF ``ninTrec.txt`` (neutrons from the collaboration's simulated neutrino arrival times;
 #: supplementary.toml, tests/datasets/test_coherent_timing.py), used as the nominal neutrino timing.
@@ -224,8 +232,9 @@ class ReleaseModel:
         steady-state background is one free rate per PE bin, shared by the coincidence and
         anti-coincidence windows, with an analytic time shape (flat × time efficiency for
         CsI-2021, an exponential fitted to the steady-state-only windows for CsI-2017), and the
-        signal carries shape nuisances (neutrino-timing pulse mean and width; CsI-2021 also the
-        released efficiency and quenching ±1σ variants); docs/coherent_csi.md. ``"simple"``: the
+        signal carries shape nuisances (neutrino-timing pulse mean and width, light yield;
+        CsI-2021 also gamma smearing and the released efficiency and quenching ±1σ variants);
+        docs/coherent_csi.md. ``"simple"``: the
         likelihood of earlier versions (one steady-state normalisation, template from the
         anti-coincidence data, no shape nuisances), kept reproducible. ``steady_state="prior"``
         implies the simple likelihood (the collaboration's needs the anti-coincidence window).
@@ -247,6 +256,14 @@ class ReleaseModel:
         (pulse mean and width); defaults :data:`TIMING_MEAN_SIGMA_US`,
         :data:`TIMING_WIDTH_SIGMA_US` (our choice, docs/coherent_csi.md); the LAr-2020 release's
         own ±0.2 µs on the mean is the loose alternative.
+    light_yield_sigma_pe_per_kevee : float
+        CsI collaboration likelihood: 1σ prior (PE/keVee) of the light-yield shape nuisance
+        ``light_yield``; default :data:`LIGHT_YIELD_SIGMA_PE_PER_KEVEE` (the CsI-2017 release's
+        ²⁴¹Am calibration, 0.019 PE/keVee), in (0, 5].
+    gamma_smearing_sigma : float
+        CsI-2021, collaboration likelihood: 1σ prior of the gamma-smearing shape nuisance
+        ``gamma_smearing`` as a fraction of the shape slope b (9.56 /keVee); default
+        :data:`GAMMA_SMEARING_SIGMA` (0.10, our choice), in (0, 0.9].
     helm_skin_fm : float
         Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
         0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
@@ -285,6 +302,8 @@ class ReleaseModel:
     shape_nuisances: bool | None = None
     timing_mean_sigma_us: float = TIMING_MEAN_SIGMA_US
     timing_width_sigma_us: float = TIMING_WIDTH_SIGMA_US
+    light_yield_sigma_pe_per_kevee: float = LIGHT_YIELD_SIGMA_PE_PER_KEVEE
+    gamma_smearing_sigma: float = GAMMA_SMEARING_SIGMA
     observed: NDArray[np.float64] = field(init=False)
     shape: tuple[int, ...] = field(init=False)
     nuclei: list[Nucleus] = field(init=False)
@@ -303,7 +322,8 @@ class ReleaseModel:
     #: constructor inputs: read-only once built, since everything cached derives from them
     _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
                "panel_ratio", "helm_skin_fm", "likelihood", "template", "shape_nuisances",
-               "timing_mean_sigma_us", "timing_width_sigma_us")
+               "timing_mean_sigma_us", "timing_width_sigma_us", "light_yield_sigma_pe_per_kevee",
+               "gamma_smearing_sigma")
 
     def __setattr__(self, name, value) -> None:
         if name in self._INPUTS and "_cache" in self.__dict__:
@@ -321,10 +341,15 @@ class ReleaseModel:
         if not (math.isfinite(self.helm_skin_fm) and 0 < self.helm_skin_fm <= 3.0):
             raise ConfigError(f"helm_skin_fm must be a finite thickness in (0, 3] fm, got "
                               f"{self.helm_skin_fm!r}")
-        for name in ("timing_mean_sigma_us", "timing_width_sigma_us"):
+        for name, top, unit in (("timing_mean_sigma_us", 1.0, " µs"),
+                                ("timing_width_sigma_us", 1.0, " µs"),
+                                ("light_yield_sigma_pe_per_kevee", 5.0, " PE/keVee"),
+                                ("gamma_smearing_sigma", 0.9, " (fraction of b)")):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1.0):
-                raise ConfigError(f"{name} must be a prior width in (0, 1] µs, got {value!r}")
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) and 0 < value <= top):
+                raise ConfigError(f"{name} must be a prior width in (0, {top:g}]{unit}, got "
+                                  f"{value!r}")
         rel = self.release
         if isinstance(rel, CsI2017Release) and self.restrict:
             (e_lo, e_hi), (t_lo, t_hi) = rel.analysis_region["energy"], rel.analysis_region["time"]
@@ -552,11 +577,21 @@ class ReleaseModel:
             "timing_width": tuple(self._fold_with(nodes, self.response, self._timing_variant(
                 0, s * self.timing_width_sigma_us)) for s in (-1.0, 1.0)),
         }
-        if isinstance(rel, CsI2021Release):
-            def with_response(**change):
-                r = replace(rel.response, **change).response_matrix(self.nodes)
-                return self._fold_with(nodes, r, self._timing)
 
+        def with_response(response=None, **change):
+            r = (response or replace(rel.response, **change)).response_matrix(self.nodes)
+            return self._fold_with(nodes, r, self._timing)
+
+        # light yield (both releases) and gamma smearing (CsI-2021): the response recomputed with
+        # the parameter at ∓1σ (docs/coherent_csi.md)
+        smearing, d_ly = rel.response.smearing, self.light_yield_sigma_pe_per_kevee
+        variants["light_yield"] = tuple(with_response(rel.response.with_smearing(
+            light_yield=smearing.light_yield + s * d_ly)) for s in (-1.0, 1.0))
+        if isinstance(rel, CsI2021Release):
+            b = smearing.shape_slope_per_kevee
+            variants["gamma_smearing"] = tuple(with_response(rel.response.with_smearing(
+                shape_slope_per_kevee=b * (1.0 + s * self.gamma_smearing_sigma)))
+                for s in (-1.0, 1.0))
             eff, scint = rel.efficiency_variants, rel.scintillation_variants
             variants["efficiency"] = (with_response(efficiency=eff["minus_1sigma"]),
                                       with_response(efficiency=eff["plus_1sigma"]))
