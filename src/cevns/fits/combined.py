@@ -151,15 +151,19 @@ class FluxProfile:
 
 
 def _release_chi2(model: ReleaseModel, signal: NDArray, sigma: float | None, flux: NDArray,
-                  level: float | None, reference: float | None) -> NDArray[np.float64]:
+                  level: float | None, reference: float | None,
+                  start: Mapping[str, NDArray] | None = None,
+                  ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
+    """The release's profiled χ² at flux nuisances ``flux`` (one per point) and the nuisances
+    found (the warm start of the next flux value)."""
     scaled = signal * (1.0 + flux)[:, None]
     result = profile_chi2(model.channels(scaled, signal_sigma=sigma), level=level,
-                          reference=reference, warn=False)
+                          reference=reference, warn=False, start=start)
     bad = ~(np.atleast_1d(result.converged) | np.atleast_1d(result.decided))
     if bad.any():
         raise FitError(f"{model.release.name}: profiling did not converge at {int(bad.sum())} of "
                        f"{bad.size} points of the combined fit")
-    return np.atleast_1d(result.chi2)
+    return np.atleast_1d(result.chi2), {k: np.atleast_1d(v) for k, v in result.nuisances.items()}
 
 
 def profile_flux(
@@ -194,23 +198,33 @@ def profile_flux(
         if signal.shape[0] != n:
             raise ConfigError("all releases need the same number of points")
     assert n is not None
-    references: dict[str, float | None] = {}
-    for name, (model, signal, sigma) in parts.items():
-        references[name] = (float(_release_chi2(model, signal[:1], sigma, np.zeros(1), None,
-                                                None)[0]) if level is not None else None)
+    # the first point alone: the early-stop reference and the warm start of the whole grid
+    first = {name: _release_chi2(model, signal[:1], sigma, np.zeros(1), None, None)
+             for name, (model, signal, sigma) in parts.items()}
+    references = {name: float(c[0]) if level is not None else None
+                  for name, (c, _) in first.items()}
+    seed = {name: found for name, (_, found) in first.items()}
 
-    def evaluate(theta: NDArray[np.float64]) -> tuple[NDArray, dict[str, NDArray]]:
-        by = {name: _release_chi2(model, signal, sigma, theta, level, references[name])
-              for name, (model, signal, sigma) in parts.items()}
-        return sum(by.values()) + (theta / sigma_flux) ** 2, by
+    def evaluate(theta: NDArray[np.float64], start: Mapping[str, Mapping] | None = None,
+                 ) -> tuple[NDArray, dict[str, NDArray], dict[str, dict[str, NDArray]]]:
+        by, found = {}, {}
+        for name, (model, signal, sigma) in parts.items():
+            by[name], found[name] = _release_chi2(model, signal, sigma, theta, level,
+                                                  references[name],
+                                                  None if start is None else start[name])
+        return sum(by.values()) + (theta / sigma_flux) ** 2, by, found
 
     if flux is not None:
         theta = np.broadcast_to(np.asarray(flux, dtype=float), (n,)).copy()
-        total, by = evaluate(theta)
+        total, by, _ = evaluate(theta, seed)
         return FluxProfile(total, theta, by)
     h = sigma_flux
+    # θ_Φ = 0 first; every other flux value starts each release's Newton iteration from the
+    # nuisances found at the nearest flux value already done (the same minimum, fewer steps)
+    centre = evaluate(np.zeros(n), seed)
     thetas = [np.full(n, -h), np.zeros(n), np.full(n, h)]
-    values = [evaluate(t) for t in thetas]
+    values = [evaluate(thetas[0], centre[2]), centre, evaluate(thetas[2], centre[2])]
+    rows = np.arange(n)
     for _ in range(refine):
         t_arr = np.stack(thetas, axis=1)
         f_arr = np.stack([v[0] for v in values], axis=1)
@@ -229,12 +243,14 @@ def profile_flux(
         vertex = np.where(ok, vertex, t_best)
         vertex = np.clip(vertex, t_best - 2.0 * np.maximum(span, h), t_best + 2.0 * np.maximum(span, h))
         vertex = np.maximum(vertex, -0.9)
+        near = np.argmin(np.abs(t_arr - vertex[:, None]), axis=1)
+        start = {name: {k: np.stack([v[2][name][k] for v in values], axis=1)[rows, near]
+                        for k in values[0][2][name]} for name in parts}
         thetas.append(vertex)
-        values.append(evaluate(vertex))
+        values.append(evaluate(vertex, start))
     t_arr = np.stack(thetas, axis=1)
     f_arr = np.stack([v[0] for v in values], axis=1)
     pick = np.argmin(f_arr, axis=1)
-    rows = np.arange(n)
     by = {name: np.stack([v[1][name] for v in values], axis=1)[rows, pick] for name in parts}
     return FluxProfile(f_arr[rows, pick], t_arr[rows, pick], by)
 

@@ -1007,6 +1007,7 @@ class PoissonModel:
         reference: float | None = None,
         stop_rtol: float = 1e-3,
         warn: bool = True,
+        start: Mapping[str, ArrayLike] | None = None,
     ) -> ProfileResult:
         """Minimise χ² over all nuisances at every grid point (batched projected Newton).
 
@@ -1036,6 +1037,11 @@ class PoissonModel:
         warn : bool
             Issue a :class:`~cevns.stats.profile.ProfileConvergenceWarning` with the number of
             unconverged points (default True).
+        start : mapping of str to array_like, optional
+            A starting θ per nuisance (scalars or arrays broadcastable to the grid; missing names
+            0), e.g. the result of a neighbouring problem (:attr:`ProfileResult.nuisances`).
+            Used at the points where its χ² is below the one at θ = 0; the minimum found is
+            the same to ``tol`` when χ² has one minimum, in fewer iterations from a close start.
 
         Returns
         -------
@@ -1045,7 +1051,7 @@ class PoissonModel:
 
         return profile_model(
             self, tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure, level=level,
-            reference=reference, stop_rtol=stop_rtol, warn=warn,
+            reference=reference, stop_rtol=stop_rtol, warn=warn, start=start,
         )
 
     def _flat_index(self, index: int | Iterable[int]) -> int:
