@@ -166,6 +166,27 @@ def _release_chi2(model: ReleaseModel, signal: NDArray, sigma: float | None, flu
     return np.atleast_1d(result.chi2), {k: np.atleast_1d(v) for k, v in result.nuisances.items()}
 
 
+def _warm_start(theta: NDArray[np.float64], thetas: Sequence[NDArray], values: Sequence[tuple],
+                parts: Mapping[str, Any]) -> dict[str, dict[str, NDArray[np.float64]]]:
+    """Each release's nuisances at flux values ``theta`` (one per point), linearly inter- or
+    extrapolated from the two flux values done that are nearest at each point (the one nearest
+    alone if only one is done): starting values for the profile at ``theta``."""
+    t_arr = np.stack(thetas, axis=1)
+    rows = np.arange(t_arr.shape[0])
+    if t_arr.shape[1] == 1:
+        return {name: values[0][2][name] for name in parts}
+    near = np.argsort(np.abs(t_arr - theta[:, None]), axis=1, kind="stable")[:, :2]
+    t0, t1 = t_arr[rows, near[:, 0]], t_arr[rows, near[:, 1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(t1 != t0, (theta - t0) / (t1 - t0), 0.0)
+    out = {}
+    for name in parts:
+        found = {k: np.stack([v[2][name][k] for v in values], axis=1) for k in values[0][2][name]}
+        out[name] = {k: a[rows, near[:, 0]] + weight * (a[rows, near[:, 1]] - a[rows, near[:, 0]])
+                     for k, a in found.items()}
+    return out
+
+
 def profile_flux(
     parts: Mapping[str, tuple[ReleaseModel, NDArray[np.float64], float | None]],
     sigma_flux: float,
@@ -219,12 +240,16 @@ def profile_flux(
         total, by, _ = evaluate(theta, seed)
         return FluxProfile(total, theta, by)
     h = sigma_flux
-    # θ_Φ = 0 first; every other flux value starts each release's Newton iteration from the
-    # nuisances found at the nearest flux value already done (the same minimum, fewer steps)
-    centre = evaluate(np.zeros(n), seed)
-    thetas = [np.full(n, -h), np.zeros(n), np.full(n, h)]
-    values = [evaluate(thetas[0], centre[2]), centre, evaluate(thetas[2], centre[2])]
-    rows = np.arange(n)
+    # θ_Φ = 0 first; every further flux value starts each release's Newton iteration from the
+    # nuisances of the flux values already done, interpolated linearly in θ_Φ (the same
+    # minimum, in fewer steps)
+    thetas = [np.zeros(n)]
+    values = [evaluate(thetas[0], seed)]
+    for t in (np.full(n, -h), np.full(n, h)):
+        values.append(evaluate(t, _warm_start(t, thetas, values, parts)))
+        thetas.append(t)
+    order = [1, 0, 2]  # −σ_Φ, 0, +σ_Φ
+    thetas, values = [thetas[i] for i in order], [values[i] for i in order]
     for _ in range(refine):
         t_arr = np.stack(thetas, axis=1)
         f_arr = np.stack([v[0] for v in values], axis=1)
@@ -243,14 +268,13 @@ def profile_flux(
         vertex = np.where(ok, vertex, t_best)
         vertex = np.clip(vertex, t_best - 2.0 * np.maximum(span, h), t_best + 2.0 * np.maximum(span, h))
         vertex = np.maximum(vertex, -0.9)
-        near = np.argmin(np.abs(t_arr - vertex[:, None]), axis=1)
-        start = {name: {k: np.stack([v[2][name][k] for v in values], axis=1)[rows, near]
-                        for k in values[0][2][name]} for name in parts}
+        start = _warm_start(vertex, thetas, values, parts)
         thetas.append(vertex)
         values.append(evaluate(vertex, start))
     t_arr = np.stack(thetas, axis=1)
     f_arr = np.stack([v[0] for v in values], axis=1)
     pick = np.argmin(f_arr, axis=1)
+    rows = np.arange(n)
     by = {name: np.stack([v[1][name] for v in values], axis=1)[rows, pick] for name in parts}
     return FluxProfile(f_arr[rows, pick], t_arr[rows, pick], by)
 
