@@ -506,6 +506,7 @@ class _FlatChannel:
     shaped: list[_ShapedFlat] = field(default_factory=list)
     # positions in ``index`` that ``derivs`` belong to (None: derivs[j] ↔ index[j])
     lin_pos: NDArray[np.intp] | None = None
+    _lin_rows: NDArray[np.float64] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.all_pos = bool(self.pos.all())
@@ -522,6 +523,7 @@ class _FlatChannel:
             self.index,
             shaped=[sc.take(idx) for sc in self.shaped],
             lin_pos=self.lin_pos,
+            _lin_rows=self._lin_rows,
         )
 
     def _lin_cols(self) -> NDArray[np.intp]:
@@ -637,34 +639,50 @@ class _FlatChannel:
         p = self.index.size
         jac = np.zeros((m, p, n_bins))
         lin_pos = np.arange(len(self.derivs)) if self.lin_pos is None else self.lin_pos
-        for t, d in zip(lin_pos, self.derivs, strict=True):
-            jac[:, t] += _take(d, idx)
+        if lin_pos.size and all(d.shape[0] == 1 for d in self.derivs):
+            jac[:, lin_pos] = self._lin_stack()  # one broadcast copy of the constant rows
+        else:
+            for t, d in zip(lin_pos, self.derivs, strict=True):
+                jac[:, t] += _take(d, idx)
         second = np.zeros((m, p, p))
         for sc, value, first, curv, s in parts:
             sp = sc.shape_pos
+            diag = np.arange(sp.size)
             if sc.norm_pos >= 0:
                 jac[:, sc.norm_pos] += value
             if sc.multiplicative:
-                dval = value * first  # (K, m, B): ∂I/∂α_k = I r_k
-                w = one_minus * value * (1.0 if s is None else s)
-                block = np.einsum("kmb,lmb->mkl", w * first, first)
-                diag = np.einsum("mb,kmb->mk", w, curv - first * first)
-                block[:, np.arange(sp.size), np.arange(sp.size)] += diag
+                # ∂I/∂α_k = I r_k, ∂²I/∂α_k∂α_l = I r_k r_l (k ≠ l), I q_k (k = l)
+                u = one_minus * value
+                w = u if s is None else u * s
+                block = np.matmul((w * first).transpose(1, 0, 2), first.transpose(1, 2, 0))
+                block[:, diag, diag] = np.einsum("mb,kmb->mk", w, curv)
+                scaled = value if s is None else value * s
+                for k, t in enumerate(sp):
+                    jac[:, t] += first[k] * scaled
+                if sc.norm_pos >= 0:
+                    cross = np.einsum("mb,kmb->mk", u, first)
             else:
-                dval = first
-                w = one_minus * (1.0 if s is None else s)
+                w = one_minus if s is None else one_minus * s
                 block = np.zeros((m, sp.size, sp.size))
-                block[:, np.arange(sp.size), np.arange(sp.size)] = np.einsum("mb,kmb->mk", w, curv)
-            jac[:, sp] += np.moveaxis(dval * (1.0 if s is None else s), 0, 1)
+                block[:, diag, diag] = np.einsum("mb,kmb->mk", w, curv)
+                for k, t in enumerate(sp):
+                    jac[:, t] += first[k] if s is None else first[k] * s
+                if sc.norm_pos >= 0:
+                    cross = np.einsum("mb,kmb->mk", one_minus, first)
             second[:, sp[:, None], sp[None, :]] += block
             if sc.norm_pos >= 0:
-                cross = np.einsum("mb,kmb->mk", one_minus, dval)
                 second[:, sc.norm_pos, sp] += cross
                 second[:, sp, sc.norm_pos] += cross
         # stacked products (m small p × B matrices) rather than einsum: several times faster
         grad = 2.0 * np.matmul(jac, one_minus[:, :, None])[..., 0]
         gn = 2.0 * np.matmul(jac * weight[:, None, :], jac.transpose(0, 2, 1))
         return grad, gn + 2.0 * second, gn
+
+    def _lin_stack(self) -> NDArray[np.float64]:
+        """The constant (one-row) derivatives of the linear part stacked, (n_linear, B)."""
+        if self._lin_rows is None:
+            self._lin_rows = np.concatenate(self.derivs, axis=0)
+        return self._lin_rows
 
 
 @dataclass(eq=False)
