@@ -391,24 +391,24 @@ def _exponential(a: NDArray[np.float64], lr: NDArray[np.float64]):
     return f, lr * f, lr * lr * f
 
 
-def _shared_row(values: NDArray[np.float64], empty: NDArray[np.bool_]) -> NDArray[np.float64] | None:
-    """The one row that every row of ``values`` (rows, n_bins) equals to rounding (10⁻¹⁴ in a
-    log ratio, i.e. templates that are one set of per-bin ratios × a per-row nominal), with the
-    same empty bins in every row; None if the rows differ."""
-    if values.shape[0] == 1:
-        return values
+def _shared_row(ratios: NDArray[np.float64], empty: NDArray[np.bool_]) -> NDArray[np.float64] | None:
+    """The one row that every row of ``ratios`` (rows, n_bins; > 0) equals to rounding (relative
+    10⁻¹⁴: templates that are one set of per-bin ratios × a per-row nominal), with the same
+    empty bins in every row; None if the rows differ."""
+    if ratios.shape[0] == 1:
+        return ratios
     if not np.array_equal(empty, np.broadcast_to(empty[:1], empty.shape)):
         return None
-    first = values[:1]
-    if np.max(np.abs(values - first), initial=0.0) > _SHARED_ATOL:
+    first = ratios[:1]
+    if np.any(np.abs(ratios - first) > _SHARED_RTOL * first):
         return None
     return first
 
 
-#: Largest difference of log ratios (ln(up/nominal), ln(down/nominal)) between grid rows that
-#: still counts as "the same ratios": a few ulp of ln, far below any effect on χ² (10⁻¹⁴ relative
-#: in a count).
-_SHARED_ATOL = 1e-14
+#: Largest relative difference of the ratios up/nominal, down/nominal between grid rows that
+#: still counts as "the same ratios": a few ulp (a quotient of products rounds to ~2 ulp), far
+#: below any effect on χ².
+_SHARED_RTOL = 1e-14
 
 
 def flat_interpolator(
@@ -437,16 +437,17 @@ def flat_interpolator(
             f"{what} ({code}): multiplicative interpolation needs nominal, down and up > 0 in every "
             f"bin that is not empty in all three; at index {where}: nominal={nominal[where]:g}, "
             f"down={down[where]:g}, up={up[where]:g} (use shape_code='polynomial' or 'linear')")
-    safe = np.where(empty, 1.0, nominal)
-    lu = np.where(empty, 0.0, np.log(np.where(empty, 1.0, up) / safe))
-    ld = np.where(empty, 0.0, np.log(np.where(empty, 1.0, down) / safe))
-    if lu.ndim == 2:
+    # ratios up/nominal and down/nominal, 1 (a factor 1) in bins empty in all three templates
+    ratio_up = np.where(empty, 1.0, up) / np.where(empty, 1.0, nominal)
+    ratio_down = np.where(empty, 1.0, down) / np.where(empty, 1.0, nominal)
+    if ratio_up.ndim == 2:
         # templates that are per-bin ratios × a per-row nominal (a signal that varies over the
         # grid, its variants the same ratios of it) interpolate with one row for all
-        shared_u = _shared_row(lu, empty)
-        shared_d = _shared_row(ld, empty) if shared_u is not None else None
+        shared_u = _shared_row(ratio_up, empty)
+        shared_d = _shared_row(ratio_down, empty) if shared_u is not None else None
         if shared_d is not None:
-            lu, ld = shared_u, shared_d
+            ratio_up, ratio_down = shared_u, shared_d
+    lu, ld = np.log(ratio_up), np.log(ratio_down)
     if code == "exponential":
         return FlatInterpolator(code, (lu, ld))
     shape = lu.shape
