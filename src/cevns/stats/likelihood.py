@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, MissingDependencyError, UnknownNameError
-from cevns.stats.shapes import _CODES, FlatInterpolator, flat_interpolator
+from cevns.stats.shapes import _CODES, FlatInterpolator, _small_product, flat_interpolator
 
 if TYPE_CHECKING:  # pragma: no cover
     from iminuit import Minuit
@@ -548,9 +548,14 @@ class _FlatChannel:
 
     def _shaped_prediction(self, idx, scale, derivatives: bool):
         """N, a feasibility flag per row (additive shapes ≥ 0), and the shaped parts."""
-        mu = _take(self.fixed, idx)
-        for j, d in zip(self._lin_cols(), self.derivs, strict=True):
-            mu = mu + scale[:, j, None] * _take(d, idx)
+        if len(self.derivs) > 1 and all(d.shape[0] == 1 for d in self.derivs):
+            # constant linear parts: Σ_j s_j C_j as one product
+            mu = _take(self.fixed, idx) + _small_product(scale[:, self._lin_cols()],
+                                                         self._lin_stack())
+        else:
+            mu = _take(self.fixed, idx)
+            for j, d in zip(self._lin_cols(), self.derivs, strict=True):
+                mu = mu + scale[:, j, None] * _take(d, idx)
         feasible = None
         parts = []
         for sc in self.shaped:

@@ -359,7 +359,7 @@ class FlatInterpolator:
             rows[1] = _POWERS[1:] * powers[:, :-1]  # i αⁱ⁻¹
             rows[2, :, 0] = 0.0
             rows[2, :, 1:] = (_POWERS[2:] * (_POWERS[2:] - 1)) * powers[:, :-2]  # i (i−1) αⁱ⁻²
-        out = _product(rows.reshape(n_out * m, 6), coeff).reshape(n_out, m, -1)
+        out = _small_product(rows.reshape(n_out * m, 6), coeff).reshape(n_out, m, -1)
         out[0] += 1.0
         outside = np.flatnonzero(~(np.abs(col) < 1.0))
         if outside.size:
@@ -381,10 +381,10 @@ _POWERS = np.arange(7.0)
 _CHUNK = 8
 
 
-def _product(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    """a @ b for a (R, 6) and b (6, B) as a stack of (8, 6) @ (6, B) products: one BLAS call of
-    this size goes multi-threaded, which on a busy machine costs several times the CPU it saves;
-    the small products stay on one thread (and beat einsum)."""
+def _small_product(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """a @ b for a (R, K) and b (K, B) with small K, as a stack of (8, K) @ (K, B) products: one
+    BLAS call of this size goes multi-threaded, which on a busy machine costs several times the
+    CPU it saves; the small products stay on one thread (and beat einsum)."""
     r = a.shape[0]
     pad = (-r) % _CHUNK
     if pad:
