@@ -223,6 +223,8 @@ def _build_table_response(
     per_nucleus_edges = [detector.observable_to_recoil(obs_edges, k) * keV for k in range(n_nuc)]
     per_nucleus_edges += [detector.observable_to_recoil(around, k) * keV for k in range(n_nuc)]
     first = min(float(e[0]) for e in per_nucleus_edges[:n_nuc])
+    if first <= 0:  # bins from 0 (a data release): from where the efficiency starts
+        first = detector.threshold
     low = floor_fraction * first if detector.smeared else first
     low = max(low, 1e-9 * top)
     bp = np.asarray(breakpoints, dtype=float)
