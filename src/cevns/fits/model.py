@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 from cevns.datasets.coherent import (
     CsI2017Release,
     CsI2021Release,
+    EnergyResponse,
     Histogram,
     LAr2020Release,
     NeutrinoTiming,
@@ -533,7 +534,7 @@ class ReleaseModel:
         }
         if isinstance(rel, CsI2021Release):
             def with_response(**change):
-                r = replace(rel.response, **change).response_matrix(self.nodes)
+                r = self.probability_matrix(replace(rel.response, **change))
                 return self._fold_with(nodes, r, self._timing)
 
             eff, scint = rel.efficiency_variants, rel.scintillation_variants
@@ -592,6 +593,20 @@ class ReleaseModel:
                               "other recoil nodes (the kinks of its sterile mass); use "
                               "energy_counts()")
         return spectra.node_rates * response.weights
+
+    def probability_matrix(self, response: EnergyResponse | None = None) -> NDArray[np.float64]:
+        """P(energy bin | T_n) of the release's response, or of a variant of it (±1σ), on
+        :attr:`nodes`; cached per variant (keyed on all its pieces and bins)."""
+        if response is None:
+            return self.response
+        key = ("probability_matrix", response.quenching, response.smearing, response.efficiency,
+               response.efficiency_variable, tuple(response.axis.edges.tolist()))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = response.response_matrix(self.nodes)
+            hit.setflags(write=False)
+            self._cache[key] = hit
+        return hit
 
     def fold(self, node_counts: NDArray[np.float64]) -> NDArray[np.float64]:
         """Expected counts in the fitted bins from counts per node, flavour (and nucleus).

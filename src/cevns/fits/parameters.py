@@ -215,7 +215,7 @@ def _variant_spread(model: ReleaseModel, field_name: str, variants: dict, pairs)
         changes = []
         for name in pair:
             varied = rel.response.with_changes(**{field_name: variants[name]})
-            changes.append(abs(count(varied.response_matrix(model.nodes)) / nominal - 1.0))
+            changes.append(abs(count(model.probability_matrix(varied)) / nominal - 1.0))
         total += (0.5 * sum(changes)) ** 2
     return math.sqrt(total)
 

@@ -33,11 +33,19 @@ if TYPE_CHECKING:
     from cevns.datasets.coherent.containers import Release
     from cevns.datasets.coherent.response import EnergyResponse
 
-__all__ = ["RELEASE_HELM_SKIN_FM", "release_detector", "release_source", "response_spec"]
+__all__ = ["DETECTOR_EXTENT_M", "RELEASE_HELM_SKIN_FM", "release_detector", "release_source", "response_spec"]
 
 #: Helm surface thickness (fm) of the release fits: the Lewin–Smith 0.9 fm, the usual choice for
 #: fits to COHERENT data (the ESS presets use 1.0 fm, docs/assumptions.md).
 RELEASE_HELM_SKIN_FM = 0.9
+
+#: Size of the active volume along the line of sight (m), for the baseline averaging of the 3+1
+#: scenario (docs/sources.md): the estimates the ESS detectors of the same material use
+#: (cevns.scenarios.sterile.DETECTOR_SIZE_M, CsI 0.2 m, Ar 0.25 m), which the release fits used
+#: before the releases were Detectors. The CsI[Na] crystal (14.6 kg, 4.51 g/cm³) is ≈ 0.15 m
+#: across on average, the CENNS-10 fiducial argon (24.4 kg, 1.40 g/cm³) ≈ 0.26 m: order-of-
+#: magnitude sizes, next to the 0.3 m production region.
+DETECTOR_EXTENT_M = {"Cs": 0.2, "Ar": 0.25}
 
 #: Nominal SNS numbers that only set a steady-state background exposure of the Source (unused by
 #: the release fits, whose backgrounds are the releases' own): as the ``sns-*`` presets.
@@ -85,7 +93,8 @@ def release_detector(release: Release, *, helm_skin_fm: float = RELEASE_HELM_SKI
     detector = Detector(name=release.name, technology=release.title,
                         citation=release.reference, mass_kg=setup.detector_mass.value,
                         targets=targets, helm_skin_fm=helm_skin_fm, response=spec,
-                        default_source=release.name)
+                        default_source=release.name,
+                        extent_m=DETECTOR_EXTENT_M.get(targets[0]["element"]))
     names = [nuc.name for nuc, _ in detector.nuclei]
     wanted = [name for name, _ in setup.targets]
     if names != wanted:  # pragma: no cover - guards a new release with isotopic targets
