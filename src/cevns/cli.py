@@ -786,7 +786,8 @@ def run(
 @app.command(epilog="Examples:\n\n"
                     "  cevns reproduce --list\n\n"
                     "  cevns reproduce --only fig1 --only table3 --out results\n\n"
-                    "  cevns reproduce --quick --executor processes --workers 2\n\n"
+                    "  cevns reproduce --quick --workers 2\n\n"
+                    "  cevns reproduce --executor serial      (one process, item after item)\n\n"
                     "  cevns reproduce --only fig6 --resume      (after Ctrl-C)")
 def reproduce(
     only: Annotated[list[str] | None, typer.Option("--only", help="item name (repeatable)")] = None,

@@ -9,10 +9,10 @@ worker alone with the most expensive one at the end. :func:`run_analyses` does b
 1. every analysis is queued as one task, the longest expected first (:func:`expected_seconds`, the
    cost model of :mod:`cevns.analyses.scan_plan` for the scans plus a constant for the rest);
 2. a task runs its analysis in a worker with a :class:`~cevns.scan.runner.DeferToDriver` executor:
-   a scan batch of two tiles or more is not computed there but handed back
-   (:class:`~cevns.scan.runner.ScansDeferred`). The driver opens its stores (locks, refusal rules,
-   resume), queues its tiles at the analysis's priority and writes every tile as it arrives;
-   smaller batches are computed in place;
+   a scan batch is not computed there but handed back (:class:`~cevns.scan.runner.ScansDeferred`;
+   the part of the analysis before its first scan is cheap, a few tens of ms). The driver opens
+   its stores (locks, refusal rules, resume), queues its tiles at the analysis's priority and
+   writes every tile as it arrives: only the driver writes stores;
 3. when all the stores an analysis asked for are complete, its task is queued again, ahead of
    everything: the analysis now finds its scans done (``stores_completed``) and writes its tables,
    grids and figures. A store asked for by two analyses (same computation, other presentation) is
@@ -220,11 +220,13 @@ class _Schedule:
                 continue
             fresh.append((request, label or item.name))
         if fresh:
-            self._open(item, fresh)
-        if not item.waiting:
+            key = self._open(item, fresh)
+            if self.open[key].batch.n_todo == 0:  # resumed stores that were complete already
+                self._finish(key)
+        elif not item.waiting:  # every store it asked for is done: run it again at once
             self._submit(item, _RERUN_PRIORITY + item.expected)
 
-    def _open(self, item: _Item, fresh: list) -> None:
+    def _open(self, item: _Item, fresh: list) -> int:
         from cevns.scan.runner import ScanBatch
 
         progress = self.options.progress
@@ -246,8 +248,7 @@ class _Schedule:
         item.waiting.add(key)
         for work in batch.work(key):
             self.queue.put(replace(work, tag=("tile", work.tag)), item.expected)
-        if batch.n_todo == 0:
-            self._finish(key)
+        return key
 
     def _tile_result(self, tag: tuple[int, int], work, result) -> None:
         key, k = tag

@@ -584,7 +584,9 @@ class DeferToDriver(Executor):
     (:mod:`cevns.analyses.schedule`): :func:`run_scans` hands a batch with at least `min_tiles`
     tiles to compute back to the driver (:class:`ScansDeferred`), which runs its tiles in its own
     queue beside other work and then reruns the caller with the stores complete; a smaller batch,
-    or one with a temporary store, is computed here, serially.
+    or one with a temporary store, is computed here, serially. The default, one tile, leaves every
+    store to the driver: two workers asking for the same store at once would otherwise both
+    write it.
 
     Before deferring, each request's progress callback is called once as
     ``progress(0, n_tiles)``; ``label_of`` (if given) is then asked for the label that call
@@ -593,7 +595,7 @@ class DeferToDriver(Executor):
 
     name = "deferred"
 
-    def __init__(self, min_tiles: int = 2, label_of: Callable[[], str | None] | None = None):
+    def __init__(self, min_tiles: int = 1, label_of: Callable[[], str | None] | None = None):
         super().__init__()
         self.min_tiles = min_tiles
         self.label_of = label_of
