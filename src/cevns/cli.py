@@ -825,6 +825,7 @@ def reproduce(
     for n in selected:
         if n not in names:
             raise UnknownNameError("reproduce item", n, names)
+    given_out = out  # the resume hint repeats the option as given
     if quick:  # previews never overwrite full results: they go to OUT/quick
         from cevns.analyses.report import quick_folder
 
@@ -839,7 +840,8 @@ def reproduce(
     for n, an in analyses.items():
         _check_out_dir(folders[n], an.model_dump(mode="json"), an.digest(), resume, force)
     hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
-            "--out", str(out), *_execution_args(executor, workers, scheduler, quick), "--resume"]
+            "--out", str(given_out), *_execution_args(executor, workers, scheduler, quick),
+            "--resume"]
     start = time.perf_counter()
     with _resumable(hint):
         records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"),

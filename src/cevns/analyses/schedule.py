@@ -125,7 +125,8 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
 
     On the serial executor, or one whose workers do not share this machine's files (a remote
     dask scheduler), the analyses run one after the other in this process, their scans on the
-    executor. Otherwise they go through one queue (see the module docstring). ``on_start(name)``
+    executor. Otherwise they go through one queue (see the module docstring). An executor not
+    started yet is started here and closed at the end. ``on_start(name)``
     is called before an analysis runs in this process, ``on_done(name, record)`` after each
     completes.
     """
@@ -178,7 +179,7 @@ class _Schedule:
         self.queue.put(Work(_item_task, config, None, ("item", item.name)), priority)
 
     def run(self) -> dict[str, dict]:
-        status = "failed"
+        status, owned = "failed", not self.exe.started
         try:
             self.exe.start()
             for item in sorted(self.items.values(), key=lambda i: -i.expected):
@@ -198,8 +199,12 @@ class _Schedule:
             status = "interrupted"
             raise
         finally:
-            for key in list(self.open):
-                self._close(key, status)
+            try:
+                for key in list(self.open):
+                    self._close(key, status)
+            finally:
+                if owned:  # started here: stop it (at once after an interrupt or an error)
+                    self.exe.close(wait=status == "completed")
         return {n: self.records[n] for n in self.items}
 
     def _item_result(self, item: _Item, result: dict) -> None:
