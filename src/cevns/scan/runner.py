@@ -19,7 +19,14 @@ import numpy as np
 
 from cevns.errors import ConfigError, ScanError
 from cevns.scan.digest import canonicalize, config_diff, format_diff
-from cevns.scan.executors import Executor, Task, Work, make_executor, task_name
+from cevns.scan.executors import (
+    Executor,
+    SerialExecutor,
+    Task,
+    Work,
+    make_executor,
+    task_name,
+)
 from cevns.scan.grid import Grid
 from cevns.scan.store import DONE_VARIABLE, STAMP_KEYS, ScanStore, store_lock
 from cevns.scan.tiles import Tile, Tiling
@@ -403,7 +410,10 @@ def run_scans(
     exe = make_executor(executor)
     batch = ScanBatch(requests)
     if isinstance(exe, DeferToDriver):
-        exe = exe.take(batch)  # raises ScansDeferred, or computes a small batch here
+        done = exe.take(batch)  # raises ScansDeferred unless the stores are complete
+        if done is not None:
+            return done
+        exe = SerialExecutor()  # a temporary store: computed here
     for request in requests:
         exe.check_task(request.task)  # before a store exists: a refused task leaves none behind
     with batch:
@@ -586,7 +596,8 @@ class DeferToDriver(Executor):
     queue beside other work and then reruns the caller with the stores complete; a smaller batch,
     or one with a temporary store, is computed here, serially. The default, one tile, leaves every
     store to the driver: two workers asking for the same store at once would otherwise both
-    write it.
+    write it. A batch whose stores are all complete is read without the writer's lock, so that
+    several workers may read one store at once.
 
     Before deferring, each request's progress callback is called once as
     ``progress(0, n_tiles)``; ``label_of`` (if given) is then asked for the label that call
@@ -603,18 +614,21 @@ class DeferToDriver(Executor):
     def stream(self, queue: Any) -> Any:
         raise ScanError("the deferred executor runs nothing itself; it is for run_scans")
 
-    def take(self, batch: ScanBatch) -> Executor:
-        """Raise :class:`ScansDeferred` for `batch`, or return the executor computing it here."""
-        from cevns.scan.executors import SerialExecutor
-
+    def take(self, batch: ScanBatch) -> list[xr.Dataset] | None:
+        """Raise :class:`ScansDeferred` for `batch`; or return its datasets when every store is
+        complete (read without the writer's lock: the driver finished them, and several workers
+        may read one store at once); or ``None`` for a batch with a temporary store, to be
+        computed here."""
         todo = 0
-        for request, (grid, _, _) in zip(batch.requests, batch._checked, strict=True):
+        for request, (grid, declared, _) in zip(batch.requests, batch._checked, strict=True):
             if request.store is None:
-                return SerialExecutor()
-            if not _complete(request):
+                return None
+            if not _complete(request, grid, declared):
                 todo += len(Tiling(grid, request.tile_shape))
+        if todo == 0:
+            return [ScanStore(r.store).to_dataset() for r in batch.requests]
         if todo < self.min_tiles:
-            return SerialExecutor()
+            return None
         labels: list[str | None] = []
         for request, (grid, _, _) in zip(batch.requests, batch._checked, strict=True):
             label = None
@@ -626,12 +640,14 @@ class DeferToDriver(Executor):
                             labels)
 
 
-def _complete(request: ScanRequest) -> bool:
-    """Whether `request` would resume a store that holds every tile (nothing to compute)."""
+def _complete(request: ScanRequest, grid: Grid, declared: dict[str, list[str]] | None) -> bool:
+    """Whether `request` resumes a store of this very scan that holds every tile."""
     if request.store is None or not request.resume or not ScanStore.is_store(request.store):
         return False
     try:
         store = ScanStore(request.store)
     except ScanError:
         return False
-    return store.n_done == store.n_tiles
+    resolved = None if request.tile_shape is None else Tiling(grid, request.tile_shape).tile_shape
+    return (store.n_done == store.n_tiles
+            and not _mismatches(store, request.config, grid, resolved, declared))
