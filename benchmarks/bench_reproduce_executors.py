@@ -60,17 +60,11 @@ class Summary:
 
 
 def _time_v(text: str) -> tuple[float, float, float]:
-    def grab(pattern: str) -> str:
-        m = re.search(pattern, text)
-        if not m:
-            raise ValueError(f"no {pattern!r} in the /usr/bin/time -v output")
-        return m.group(1)
+    """(wall, CPU = user + sys, peak memory in MB) of a ``/usr/bin/time -v`` output."""
+    from run_all import parse_time_v  # benchmarks/ is on sys.path (this script's folder)
 
-    parts = [float(p) for p in grab(r"Elapsed \(wall clock\) time.*?: ([\d:.]+)").split(":")]
-    wall = sum(p * 60**k for k, p in enumerate(reversed(parts)))
-    cpu = float(grab(r"User time \(seconds\): ([\d.]+)")) + float(
-        grab(r"System time \(seconds\): ([\d.]+)"))
-    return wall, cpu, float(grab(r"Maximum resident set size \(kbytes\): (\d+)")) / 1024
+    tv = parse_time_v(text, "cevns")
+    return tv.wall_s, tv.user_s + tv.sys_s, tv.max_rss_mb
 
 
 def ngi200_file(folder: Path) -> Path:
