@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_toys import on_off
 
 from cevns.errors import ConfigError
 from cevns.stats import Channel, Component, PoissonModel
 from cevns.stats.profile import profile_datasets
 from cevns.stats.toys import ToyModel, generate_toys, profile_toys, run_toys
-
-from test_toys import on_off
 
 
 def moving_signal(poi):
