@@ -215,7 +215,8 @@ def _markdown(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
             f"{_fmt(r['coverage_68'])} ± {_fmt(r['coverage_68_err'])} | "
             f"{_fmt(r['coverage_90'])} ± {_fmt(r['coverage_90_err'])} | "
             f"{_fmt(r['bias_sigma'])} ± {_fmt(r['bias_sigma_err'])} | {_fmt(r['pull_width'])} | "
-            f"{r['interval_method']}, nuisances {r['nuisances']} |")
+            f"{r['interval_method']}, nuisances {r['nuisances']}"
+            + (f"; fitter: {r['fitter']}" if r.get("fitter") else "") + " |")
     return "\n".join(lines) + "\n"
 
 
