@@ -39,9 +39,13 @@ def test_small_run_and_table():
     assert res.n_toys == 64 and res.n_failed <= 2
     assert abs(res.coverage_68 - CL_68) < 4 * max(res.coverage_68_err, 0.05)
     assert 0.5 < res.pull_width < 1.5
-    # same seed, other tiling: the same toys and fits (restarts included)
+    # same seed, other tiling: the same toys and fits (restarts included); the profiler's blocks
+    # then hold other rows, which changes the last bits of BLAS sums (measured: 4e-15 relative)
     again = release_coverage("coherent-csi-2021", "n_cevns", n_toys=64, seed=1, toys_per_tile=24)
-    assert again.row() == res.row()
+    for key, value in res.row().items():
+        assert again.row()[key] == (value if isinstance(value, str) else pytest.approx(value,
+                                                                                     rel=1e-12))
+    np.testing.assert_allclose(again.best, res.best, rtol=1e-12)
     table = coverage_table([("coherent-csi-2021", res)])
     lines = table.strip().splitlines()
     assert len(lines) == 3 and lines[0].startswith("| release |")
