@@ -63,9 +63,8 @@ def test_small_run_and_table():
 _LAR_OPEN = pytest.mark.xfail(
     strict=True, reason="measured (docs/statistics.md §7, docs/coherent_coverage.json): after the "
     "issue #12 fixes the LAr-2020 pulls have width 1.0 and 2-3 of 1000 toys fail, coverage "
-    "65.5 %, but N_CEvNS is biased by +0.26σ (sin²θ_W +0.23σ): the true shape nuisances drawn "
-    "from their priors with convex code-4 factors raise the mean generated CEvNS by 4.6 %; "
-    "toys with fluctuated global observables instead are open")
+    "65.5 %, but N_CEvNS is biased by +0.26σ (sin²θ_W +0.23σ), also with the true nuisances "
+    "fixed (+0.24 ± 0.07σ): a property of the LAr estimator, cause open")
 
 
 @pytest.mark.slow
