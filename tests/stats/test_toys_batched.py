@@ -124,3 +124,19 @@ def test_profile_datasets_errors(on_off_toys):
         profile_datasets(model, data, points=[0, 19])
     with pytest.raises(ConfigError, match="start has shape"):
         profile_datasets(model, data, start=np.zeros((6, 19, 2)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_executors_give_identical_results_with_shape_nuisances(executor):
+    """Same tiling on another executor: the same toys, restarts and numbers, bit for bit."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    model = ToyModel(f"{__name__}:on_off_model", {}, parameter="scale")
+    grid = np.linspace(0.2, 2.0, 19)
+    serial = run_toys(model, grid, 1.0, 96, seed=2, toys_per_tile=32)
+    spec = ({"name": "dask", "n_workers": 2} if executor == "dask"
+            else {"name": "processes", "max_workers": 2})
+    other = run_toys(model, grid, 1.0, 96, seed=2, toys_per_tile=32, executor=spec)
+    np.testing.assert_array_equal(serial.best, other.best)
+    assert serial.row() == other.row()
