@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from cevns.stats.toys import CoverageResult, IntervalMethod, NuisanceMode, ToyMo
 # here would make autodoc/viewcode attribute that module's source to this one).
 __all__ = [
     "coverage_table",
+    "coverage_table_from_json",
     "release_coverage",
     "release_poi_grid",
     "release_toy_channels",
@@ -200,14 +201,42 @@ def coverage_table(
                 computed.append((rel, release_coverage(rel, par, n_toys, executor=executor,
                                                        seed=seed)))
         results = computed
+    return _markdown([(rel, r.row()) for rel, r in results])
+
+
+def _markdown(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
+    """Markdown table from (release, :meth:`CoverageResult.row`-like dict) pairs."""
     head = ("| release | parameter | truth | toys (failed) | coverage 68.3 % | coverage 90 % | "
             "bias [σ] | pull width | intervals |")
     lines = [head, "|" + "---|" * 9]
-    for rel, r in results:
+    for rel, r in rows:
         lines.append(
-            f"| {rel} | {r.parameter} | {r.truth:.6g} | {r.n_toys} ({r.n_failed}) | "
-            f"{_fmt(r.coverage_68)} ± {_fmt(r.coverage_68_err)} | "
-            f"{_fmt(r.coverage_90)} ± {_fmt(r.coverage_90_err)} | "
-            f"{_fmt(r.bias_sigma)} ± {_fmt(r.bias_sigma_err)} | {_fmt(r.pull_width)} | "
-            f"{r.interval_method}, nuisances {r.nuisances} |")
+            f"| {rel} | {r['parameter']} | {r['truth']:.6g} | {r['n_toys']} ({r['n_failed']}) | "
+            f"{_fmt(r['coverage_68'])} ± {_fmt(r['coverage_68_err'])} | "
+            f"{_fmt(r['coverage_90'])} ± {_fmt(r['coverage_90_err'])} | "
+            f"{_fmt(r['bias_sigma'])} ± {_fmt(r['bias_sigma_err'])} | {_fmt(r['pull_width'])} | "
+            f"{r['interval_method']}, nuisances {r['nuisances']}"
+            + (f"; fitter: {r['fitter']}" if r.get("fitter") else "") + " |")
     return "\n".join(lines) + "\n"
+
+
+#: Keys of a row of ``docs/coherent_coverage.json`` (scripts/coherent_coverage.py) that differ
+#: from those of :meth:`CoverageResult.row`.
+_JSON_KEYS = {"coverage": "coverage_68", "coverage_err": "coverage_68_err"}
+
+
+def coverage_table_from_json(data: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
+    """The Markdown table of :func:`coverage_table` from the JSON written by
+    ``scripts/coherent_coverage.py`` (release → parameter → row), in the file's order."""
+    rows = []
+    for rel, params in data.items():
+        for par, entry in params.items():
+            row = {_JSON_KEYS.get(k, k): v for k, v in entry.items()}
+            row.setdefault("parameter", par)
+            missing = {"truth", "n_toys", "n_failed", "coverage_68", "coverage_68_err",
+                       "coverage_90", "coverage_90_err", "bias_sigma", "bias_sigma_err",
+                       "pull_width", "interval_method", "nuisances"} - set(row)
+            if missing:
+                raise ConfigError(f"coverage JSON {rel}/{par}: missing {sorted(missing)}")
+            rows.append((rel, {k: (math.nan if v is None else v) for k, v in row.items()}))
+    return _markdown(rows)

@@ -64,6 +64,7 @@ from cevns.stats.shapes import flat_interpolator
 __all__ = [
     "ENGINE_TO_RELEASE_FLAVOUR",
     "LAR_SHAPE_CODE",
+    "LAR_ONE_SIDED",
     "LAR_TEMPLATES",
     "BackgroundTerm",
     "ReleaseModel",
@@ -110,6 +111,20 @@ LArTemplate = Literal["release-factorised", "physics"]
 #: (:mod:`cevns.stats.shapes`): HistFactory code 4,
 #: multiplicative per bin, smooth, never negative.
 LAR_SHAPE_CODE = "polyexp"
+
+#: LAr-2020: how a one-sided shape systematic (only a +1σ variant released: CEvNS timing mean,
+#: BRN timing width) gets its −1σ template. ``"mirror"`` (default): the linear mirror
+#: down = 2 · nominal − up, i.e. the first-order effect of the opposite shift of the underlying
+#: parameter. ``"nominal"``: down = nominal (earlier versions); with code-4 interpolation the
+#: polynomial between the −1σ and +1σ templates then moves the template *against* the released
+#: variant for −1 < α < 0 (by up to 11 % per bin) and back to nominal at α = −1: a spurious second
+#: minimum of χ² in α, which made the profile jump between minima from one grid point to the next
+#: (docs/coherent_lar.md, issue #12).
+LAR_ONE_SIDED: tuple[str, ...] = ("mirror", "nominal")
+LArOneSided = Literal["mirror", "nominal"]
+#: Smallest per-bin ratio of a mirrored −1σ template (a bin the +1σ variant more than doubles
+#: would otherwise go negative; no shipped variant does, its largest ratio is 1.35).
+MIRROR_FLOOR = 1e-3
 
 
 def _shaped_component(name: str, expected, *, nuisance: str | None = None,
@@ -236,6 +251,9 @@ class ReleaseModel:
         CsI-2021, collaboration likelihood: 1σ prior of the gamma-smearing shape nuisance
         ``gamma_smearing`` as a fraction of the shape slope b (9.56 /keVee); default
         :data:`GAMMA_SMEARING_SIGMA` (0.10, our choice), in (0, 0.9].
+    lar_one_sided : {"mirror", "nominal"}
+        LAr-2020 only: the −1σ template of a one-sided shape systematic (:data:`LAR_ONE_SIDED`):
+        the linear mirror of the +1σ variant (default) or the nominal template.
     helm_skin_fm : float
         Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
         0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
@@ -281,6 +299,7 @@ class ReleaseModel:
     timing_width_sigma_us: float = TIMING_WIDTH_SIGMA_US
     light_yield_sigma_pe_per_kevee: float = LIGHT_YIELD_SIGMA_PE_PER_KEVEE
     gamma_smearing_sigma: float = GAMMA_SMEARING_SIGMA
+    lar_one_sided: LArOneSided = "mirror"
     observed: NDArray[np.float64] = field(init=False)
     shape: tuple[int, ...] = field(init=False)
     detector: Detector = field(init=False)
@@ -301,8 +320,8 @@ class ReleaseModel:
     #: constructor inputs: read-only once built, since everything cached derives from them
     _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
                "panel_ratio", "helm_skin_fm", "likelihood", "template", "shape_nuisances",
-               "timing_mean_sigma_us", "timing_width_sigma_us", "light_yield_sigma_pe_per_kevee",
-               "gamma_smearing_sigma")
+                "timing_mean_sigma_us", "timing_width_sigma_us", "light_yield_sigma_pe_per_kevee",
+                "gamma_smearing_sigma", "lar_one_sided")
 
     def __setattr__(self, name, value) -> None:
         if name in self._INPUTS and "_cache" in self.__dict__:
@@ -859,9 +878,16 @@ class ReleaseModel:
         object.__setattr__(self, "shape_nuisances", lar if wanted is None else bool(wanted))
         self._lar_factorised = lar and self.template == "release-factorised"
         self._lar_ratios: dict[str, dict[str, tuple[NDArray, NDArray]]] = {}
+        if self.lar_one_sided not in LAR_ONE_SIDED:
+            raise ConfigError(f"lar_one_sided must be one of "
+                              f"{', '.join(map(repr, LAR_ONE_SIDED))}, got {self.lar_one_sided!r}")
         if lar and self.shape_nuisances:
             for name, syst in self.release.shape_systematics.items():
-                self._lar_ratios.setdefault(syst.component, {})[name] = syst.ratios()
+                down, up = syst.ratios()
+                if syst.one_sided and self.lar_one_sided == "mirror":
+                    down = np.maximum(2.0 - up, MIRROR_FLOOR)
+                    down.setflags(write=False)
+                self._lar_ratios.setdefault(syst.component, {})[name] = (down, up)
 
     @property
     def shape_nuisance_names(self) -> tuple[str, ...]:

@@ -170,7 +170,8 @@ def _profile_group(
     stop_rtol: float = 1e-3,
     start: NDArray[np.float64] | None = None,
 ):
-    """Projected Newton iteration for one group.
+    """Projected Newton iteration for one group (from θ = 0, or from the internal parameters
+    ``start`` of shape (n_points, P_group) when given).
 
     Works in the scale factors s = 1 + θ (see :meth:`_FlatChannel.prediction`); returns
     s (G, P_group), χ², converged, decided (stopped early: χ² certainly above
@@ -189,7 +190,7 @@ def _profile_group(
     shaped = group.has_shapes
     if shaped:
         stop_above = None
-    scale = np.broadcast_to(group.origin, (n_points, n_par)).copy()  # θ = 0
+    scale = np.broadcast_to(group.origin if start is None else start, (n_points, n_par)).copy()
     chi2 = np.broadcast_to(group.chi2(None, scale), (n_points,)).copy()
     if start is not None:
         warm = np.maximum(np.asarray(start, dtype=float), lower)
@@ -573,3 +574,100 @@ def profile_chi2(
         tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure, level=level,
         reference=reference, stop_rtol=stop_rtol, warn=warn, start=start,
     )
+
+
+def profile_datasets(
+    model: PoissonModel,
+    observed: Mapping[str, NDArray[np.float64]],
+    *,
+    start: NDArray[np.float64] | None = None,
+    points: NDArray[np.intp] | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 50,
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """Profile many data sets of one model at once: χ² of data set d at grid point g.
+
+    The data sets differ only in their observed counts (toys): ``observed`` maps every channel
+    name to counts of shape ``(n_sets, n_bins)``; the observed counts stored in ``model`` are
+    ignored. The templates of the model (grid of G points, flattened) are shared by all data
+    sets: the (data set, grid point) pairs are profiled in blocks, each block taking its template
+    rows from the model and its counts from ``observed``, so that nothing of size
+    n_sets × G × n_bins is ever built. The iteration is that of :meth:`PoissonModel.profile`
+    without early stopping.
+
+    Parameters
+    ----------
+    start : ndarray, optional
+        Starting nuisance values θ, shape ``(n_sets, G', P)`` (P in the order of
+        ``model.nuisances``; shape nuisances α); default θ = 0. A restart from elsewhere finds
+        another minimum when χ² has several (shape nuisances).
+    points : array_like of int, optional
+        Profile only these (flat) grid points, G' of them (default: all G): shape ``(G',)`` for
+        the same points in every data set, or ``(n_sets, G')`` for points per data set.
+    tol, max_iter
+        See :meth:`PoissonModel.profile`.
+
+    Returns
+    -------
+    chi2 : ndarray, shape (n_sets, G')
+    converged : ndarray of bool, shape (n_sets, G')
+    theta : ndarray, shape (n_sets, G', P)
+        The profiled θ.
+    """
+    from cevns.errors import ConfigError
+
+    names = [fc.name for fc in model._flat]
+    if set(observed) != set(names):
+        raise ConfigError(f"observed must give counts for the channels {names}, got "
+                          f"{sorted(observed)}")
+    counts = {k: np.asarray(v, dtype=float) for k, v in observed.items()}
+    n_sets = next(iter(counts.values())).shape[0]
+    grid_points = np.atleast_1d(np.asarray(np.arange(model.n_points) if points is None
+                                           else points, dtype=np.intp))
+    if grid_points.size and (grid_points.min() < 0 or grid_points.max() >= model.n_points):
+        raise ConfigError(f"points must be grid indices in [0, {model.n_points - 1}]")
+    if grid_points.ndim == 1:
+        grid_points = grid_points[None, :]
+    elif not (grid_points.ndim == 2 and grid_points.shape[0] in (1, n_sets)):
+        raise ConfigError(f"points must have shape (G',) or ({n_sets}, G'), got "
+                          f"{grid_points.shape}")
+    per_set = grid_points.shape[0] > 1
+    n_grid, n_par = grid_points.shape[1], len(model.nuisances)
+    for fc in model._flat:
+        if counts[fc.name].shape != (n_sets, fc.nominal.shape[1]):
+            raise ConfigError(f"observed[{fc.name!r}] has shape {counts[fc.name].shape}, expected "
+                              f"({n_sets}, {fc.nominal.shape[1]})")
+    total = n_sets * n_grid
+    if start is None:
+        scale = np.broadcast_to(model._origin, (total, n_par)).copy()
+    else:
+        start = np.asarray(start, dtype=float)
+        if start.shape != (n_sets, n_grid, n_par):
+            raise ConfigError(f"start has shape {start.shape}, expected {(n_sets, n_grid, n_par)}")
+        scale = start.reshape(total, n_par) + model._origin
+    from_start = start is not None
+    chi2 = np.zeros(total)
+    converged = np.ones(total, dtype=bool)
+    by_name = {fc.name: fc for fc in model._flat}
+    for group_names in model.groups:
+        flats = [by_name[name] for name in group_names]
+        columns = np.unique(np.concatenate([fc.index for fc in flats])).astype(np.intp)
+        local = [replace(fc, index=np.searchsorted(columns, fc.index)) for fc in flats]
+        group = _Group(local, model._inv_var[columns], model._origin[columns],
+                       model._lower[columns])
+        n_bins = sum(fc.nominal.shape[1] for fc in local)
+        block = max(1, _BLOCK_ELEMENTS // n_bins)
+        for first in range(0, total, block):
+            rows = np.arange(first, min(first + block, total))
+            sets = rows // n_grid
+            at = grid_points[sets if per_set else 0, rows % n_grid]
+            sub = _Group(
+                [replace(fc.take(at), n=counts[fc.name][sets], pos=counts[fc.name][sets] > 0)
+                 for fc in local], group.inv_var, group.origin, group.lower)
+            th0 = scale[rows][:, columns] if from_start else None
+            th, c, conv, _, _ = _profile_group(sub, rows.size, tol, max_iter, start=th0)
+            scale[rows[:, None], columns[None, :]] = th
+            chi2[rows] += c
+            converged[rows] &= conv
+    theta = (scale - model._origin).reshape(n_sets, n_grid, n_par)
+    return chi2.reshape(n_sets, n_grid), converged.reshape(n_sets, n_grid), theta

@@ -111,6 +111,11 @@ class ToyModel:
         grid = tuple(float(v) for v in np.atleast_1d(np.asarray(poi, dtype=float)))
         return _build(self.factory, json.dumps(self.kwargs, sort_keys=True), grid)
 
+    def poisson_model(self, poi: ArrayLike) -> PoissonModel:
+        """The :class:`PoissonModel` of :meth:`channels` (cached per process)."""
+        grid = tuple(float(v) for v in np.atleast_1d(np.asarray(poi, dtype=float)))
+        return _build_model(self.factory, json.dumps(self.kwargs, sort_keys=True), grid)
+
     def config(self) -> dict[str, Any]:
         """JSON-able description (the part of a scan config that names the model)."""
         return {"factory": self.factory, "kwargs": dict(self.kwargs), "parameter": self.parameter}
@@ -144,6 +149,11 @@ def _build(factory: str, kwargs_json: str, grid: tuple[float, ...]) -> tuple[Cha
             f"shape {model.grid_shape}; the components need one leading axis of length {len(grid)}"
         )
     return built
+
+
+@functools.lru_cache(maxsize=8)
+def _build_model(factory: str, kwargs_json: str, grid: tuple[float, ...]) -> PoissonModel:
+    return PoissonModel(_build(factory, kwargs_json, grid))
 
 
 # -- textbook models (tests, docs) -----------------------------------------------------------------
@@ -247,22 +257,114 @@ def generate_toys(
     return out
 
 
+#: Restarts of the profile of a toy from its best-fit nuisances (models with shape nuisances).
+RESTARTS = 2
+#: Models with shape nuisances: the first pass (from θ = 0) visits every this-many-th grid point.
+COARSE_STRIDE = 4
+#: Newton tolerance of the toy fits (the decrement estimate of χ² − χ²_min): far below the
+#: Δχ² resolution coverage and pulls need.
+TOY_TOL = 1e-8
+#: χ² differences below this are the same minimum (rounding and TOY_TOL), not another branch.
+_SAME = 1e-6
+
+
 def profile_toys(
-    channels: Sequence[Channel], data: Mapping[str, NDArray[np.float64]]
+    channels: Sequence[Channel] | PoissonModel, data: Mapping[str, NDArray[np.float64]],
+    *, restarts: int = RESTARTS,
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Profiled χ² of every toy (rows of ``data``) at every POI grid point, in one batched call.
+    """Profiled χ² of every toy (rows of ``data``) at every POI grid point, in batched calls.
+
+    ``channels`` (or their :class:`PoissonModel`) hold the templates on the POI grid (leading
+    axis); only the observed counts differ between toys
+    (:func:`cevns.stats.profile.profile_datasets`: all toys in one call).
+
+    Without shape nuisances χ² is convex in the nuisances and one pass from θ = 0 finds the
+    minimum at every grid point. With shape nuisances it need not be convex, and a Newton
+    iteration from θ = 0 can end in a local minimum at some grid points (a profile that jumps
+    between branches; docs/statistics.md). Then every toy is profiled
+
+    1. from θ = 0 on every :data:`COARSE_STRIDE`-th grid point (and the last);
+    2. by continuation from its best coarse point outwards, both directions at once: each grid
+       point starts from the nuisances kept at its neighbour towards the best point (a
+       profile-likelihood scan), and keeps the lower χ² if it was also fitted in step 1;
+    3. again by continuation from its new best point if that moved (at most ``restarts`` times).
 
     Returns χ² of shape ``(n_toys, n_poi)`` and a per-toy flag "every grid point converged".
     """
-    n_toys = next(iter(data.values())).shape[0]
-    toy_channels = [Channel(ch.name, data[ch.name][:, None, :], ch.components) for ch in channels]
-    model = PoissonModel(toy_channels)
-    result = model.profile(warn=False)
-    chi2 = np.broadcast_to(result.chi2, (n_toys, *result.chi2.shape[1:]))
-    ok = np.broadcast_to(result.converged, chi2.shape)
-    if chi2.ndim == 1:  # POI grid of one point
-        chi2, ok = chi2[:, None], ok[:, None]
-    return np.array(chi2), np.all(ok, axis=1)
+    from cevns.stats.profile import profile_datasets
+
+    model = channels if isinstance(channels, PoissonModel) else PoissonModel(tuple(channels))
+    if not model.shape_nuisances:
+        chi2, conv, _ = profile_datasets(model, data, tol=TOY_TOL)
+        return chi2, np.all(conv, axis=1)
+    n_toys, n_grid = next(iter(data.values())).shape[0], model.n_points
+    coarse = np.union1d(np.arange(0, n_grid, COARSE_STRIDE), [n_grid - 1])
+    c0, ok0, th0 = profile_datasets(model, data, points=coarse, tol=TOY_TOL)
+    chi2 = np.full((n_toys, n_grid), np.inf)
+    conv = np.ones((n_toys, n_grid), dtype=bool)
+    theta = np.zeros((n_toys, n_grid, len(model.nuisances)))
+    chi2[:, coarse], conv[:, coarse], theta[:, coarse] = c0, ok0, th0
+    todo = np.arange(n_toys)
+    for _ in range(restarts + 1):
+        if not todo.size:
+            break
+        best = np.argmin(chi2[todo], axis=1)
+        _continuation(model, data, todo, best, chi2, conv, theta)
+        todo = todo[np.argmin(chi2[todo], axis=1) != best]
+    return chi2, np.all(conv, axis=1)
+
+
+def _continuation(model, data, toys, start, chi2, conv, theta) -> None:
+    """Profile toys ``toys`` at every grid point, stepping outwards from grid index ``start``
+    (per toy) in both directions, each point from the θ kept at its inner neighbour; updates
+    ``chi2``, ``conv``, ``theta`` in place where the new χ² is lower. Where a point fitted
+    before (step 1 of :func:`profile_toys`) keeps its lower χ², that branch is followed back
+    inwards, point by point, as long as it gives a lower χ² than the outward scan."""
+    n_grid = chi2.shape[1]
+    seeds_row, seeds_point, seeds_dir = [], [], []
+    for step in range(1, n_grid):
+        rows, points, direction = [], [], []
+        for d in (1, -1):
+            at = start + d * step
+            valid = (at >= 0) & (at < n_grid)
+            rows.append(toys[valid])
+            points.append(at[valid])
+            direction.append(np.full(int(valid.sum()), d))
+        rows, points, direction = (np.concatenate(v) for v in (rows, points, direction))
+        if not rows.size:
+            break
+        gain = _refit(model, data, rows, points, points - direction, chi2, conv, theta)
+        lost = gain < -_SAME
+        seeds_row.append(rows[lost])
+        seeds_point.append(points[lost])
+        seeds_dir.append(-direction[lost])
+    rows, points, direction = (np.concatenate(v) for v in (seeds_row, seeds_point, seeds_dir))
+    while rows.size:  # walk inwards from every point whose earlier fit was the better one
+        nxt = points + direction
+        inside = (nxt >= 0) & (nxt < n_grid)
+        rows, points, direction, nxt = rows[inside], points[inside], direction[inside], nxt[inside]
+        if not rows.size:
+            break
+        kept = _refit(model, data, rows, nxt, points, chi2, conv, theta) > _SAME
+        rows, points, direction = rows[kept], nxt[kept], direction[kept]
+
+
+def _refit(model, data, rows, points, source, chi2, conv, theta) -> NDArray[np.float64]:
+    """Profile toy ``rows[i]`` at grid point ``points[i]`` from the θ kept at ``source[i]``;
+    keep the result where its χ² is lower. Returns the decrease of the kept χ² (negative: the
+    earlier fit was lower by that much; +inf: it was not fitted before). One toy appears at most
+    once per point."""
+    from cevns.stats.profile import profile_datasets
+
+    c, ok, th = profile_datasets(
+        model, {k: v[rows] for k, v in data.items()}, points=points[:, None],
+        start=theta[rows, source][:, None, :], tol=TOY_TOL)
+    with np.errstate(invalid="ignore"):
+        gain = chi2[rows, points] - c[:, 0]
+    better = gain > 0
+    r, p = rows[better], points[better]
+    chi2[r, p], conv[r, p], theta[r, p] = c[better, 0], ok[better, 0], th[better, 0]
+    return gain
 
 
 def refined_minimum(x: NDArray[np.float64], chi2: NDArray[np.float64]):
@@ -405,7 +507,7 @@ def _toy_task(config: Mapping[str, Any], tile) -> dict[str, NDArray]:
         raise ConfigError("the generating model must have the fitted model's channels (same "
                           "names, same order)")
     data = generate_toys(truth_model, toys, config["seed"], nuisances=config["nuisances"])
-    chi2, ok = profile_toys(model.channels(poi), data)
+    chi2, ok = profile_toys(model.poisson_model(poi), data)
     delta, best, cmin, j, at_edge = _delta_at(poi, chi2, truth)
     d = chi2 - cmin[:, None]
     lo = _crossing(poi, d, j, 1.0, -1)
@@ -421,7 +523,7 @@ def _fc_task(config: Mapping[str, Any], tile) -> dict[str, NDArray]:
     points = np.asarray(tile.coords["point"], dtype=np.int64)
     toys = np.asarray(tile.coords["toy"], dtype=np.int64)
     out = np.empty((points.size, toys.size))
-    grid_channels = model.channels(poi)
+    grid_channels = model.poisson_model(poi)
     for r, jp in enumerate(points):
         truth_model = PoissonModel(model.channels([poi[jp]]))
         data = generate_toys(truth_model, toys, config["seed"], stream=int(jp) + 1,
