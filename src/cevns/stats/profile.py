@@ -161,6 +161,23 @@ def _lower_bound(
     return chi2 + q.sum(axis=1)
 
 
+def _groups(model: PoissonModel):
+    """The model's nuisance groups, each as (its columns, the group in local columns, the block).
+
+    Points are worked through in blocks small enough that the temporaries of one Newton
+    iteration stay in cache: the iteration is memory-bound, not arithmetic-bound.
+    """
+    by_name = {fc.name: fc for fc in model._flat}
+    for names in model.groups:
+        flats = [by_name[name] for name in names]
+        columns = np.unique(np.concatenate([fc.index for fc in flats])).astype(np.intp)
+        local = [replace(fc, index=np.searchsorted(columns, fc.index)) for fc in flats]
+        group = _Group(local, model._inv_var[columns], model._origin[columns],
+                       model._lower[columns])
+        n_bins = sum(fc.nominal.shape[1] for fc in local)
+        yield columns, group, max(1, _BLOCK_ELEMENTS // n_bins)
+
+
 def _profile_group(
     group: _Group,
     n_points: int,
@@ -169,6 +186,7 @@ def _profile_group(
     stop_above: float | None = None,
     stop_rtol: float = 1e-3,
     start: NDArray[np.float64] | None = None,
+    start_if_better: bool = True,
 ):
     """Projected Newton iteration for one group (from θ = 0, or from the internal parameters
     ``start`` of shape (n_points, P_group) when given).
@@ -176,7 +194,8 @@ def _profile_group(
     Works in the scale factors s = 1 + θ (see :meth:`_FlatChannel.prediction`); returns
     s (G, P_group), χ², converged, decided (stopped early: χ² certainly above
     ``stop_above``), iterations. ``start`` (G, P_group), internal units: a starting point per
-    row, taken where its χ² is below the one at θ = 0.
+    row, taken where its χ² is below the one at θ = 0 (a warm start: ``start_if_better``), or
+    everywhere (a restart from elsewhere, which may descend into another minimum).
 
     The group's arrays are compacted to the points still iterating, so that the cost of an
     iteration falls as points converge and no fancy indexing happens inside an iteration.
@@ -190,9 +209,11 @@ def _profile_group(
     shaped = group.has_shapes
     if shaped:
         stop_above = None
-    scale = np.broadcast_to(group.origin if start is None else start, (n_points, n_par)).copy()
+    scale = np.broadcast_to(group.origin, (n_points, n_par)).copy()  # θ = 0
+    if start is not None and not start_if_better:
+        scale = np.maximum(np.broadcast_to(np.asarray(start, dtype=float), scale.shape), lower)
     chi2 = np.broadcast_to(group.chi2(None, scale), (n_points,)).copy()
-    if start is not None:
+    if start is not None and start_if_better:
         warm = np.maximum(np.asarray(start, dtype=float), lower)
         at_warm = np.broadcast_to(group.chi2(None, warm), (n_points,))
         better = at_warm < chi2
@@ -485,17 +506,7 @@ def profile_model(
     converged = np.ones(n_points, dtype=bool)
     decided = np.zeros(n_points, dtype=bool)
     n_iter = np.zeros(n_points, dtype=np.int32)
-    by_name = {fc.name: fc for fc in model._flat}
-    for names in model.groups:
-        flats = [by_name[name] for name in names]
-        columns = np.unique(np.concatenate([fc.index for fc in flats])).astype(np.intp)
-        local = [replace(fc, index=np.searchsorted(columns, fc.index)) for fc in flats]
-        group = _Group(local, model._inv_var[columns], model._origin[columns],
-                       model._lower[columns])
-        # Work through the grid in blocks small enough that the temporaries of one Newton
-        # iteration stay in cache: the iteration is memory-bound, not arithmetic-bound.
-        n_bins = sum(fc.nominal.shape[1] for fc in local)
-        block = max(1, _BLOCK_ELEMENTS // n_bins)
+    for columns, group, block in _groups(model):
         for first in range(0, n_points, block):
             rows = slice(first, min(first + block, n_points))
             m = rows.stop - rows.start
@@ -648,15 +659,8 @@ def profile_datasets(
     from_start = start is not None
     chi2 = np.zeros(total)
     converged = np.ones(total, dtype=bool)
-    by_name = {fc.name: fc for fc in model._flat}
-    for group_names in model.groups:
-        flats = [by_name[name] for name in group_names]
-        columns = np.unique(np.concatenate([fc.index for fc in flats])).astype(np.intp)
-        local = [replace(fc, index=np.searchsorted(columns, fc.index)) for fc in flats]
-        group = _Group(local, model._inv_var[columns], model._origin[columns],
-                       model._lower[columns])
-        n_bins = sum(fc.nominal.shape[1] for fc in local)
-        block = max(1, _BLOCK_ELEMENTS // n_bins)
+    for columns, group, block in _groups(model):
+        local = group.flats
         for first in range(0, total, block):
             rows = np.arange(first, min(first + block, total))
             sets = rows // n_grid
@@ -665,7 +669,8 @@ def profile_datasets(
                 [replace(fc.take(at), n=counts[fc.name][sets], pos=counts[fc.name][sets] > 0)
                  for fc in local], group.inv_var, group.origin, group.lower)
             th0 = scale[rows][:, columns] if from_start else None
-            th, c, conv, _, _ = _profile_group(sub, rows.size, tol, max_iter, start=th0)
+            th, c, conv, _, _ = _profile_group(sub, rows.size, tol, max_iter, start=th0,
+                                               start_if_better=False)
             scale[rows[:, None], columns[None, :]] = th
             chi2[rows] += c
             converged[rows] &= conv
