@@ -405,6 +405,11 @@ def oscillation_sm_coefficients(
     return oscillation_coefficients(sin2_2theta, sm_basis_coefficients(sin2_theta_w))
 
 
+def _channel_flavours(channel: Channel) -> tuple[str, ...]:
+    """The π-DAR flavours whose flux the mixing of ``channel`` changes."""
+    return tuple(f for f in FLAVOURS if channel_acts_on(channel, f))
+
+
 @dataclass(frozen=True)
 class OscillationBasis:
     """3+1 disappearance as basis terms: ``base`` terms, then ``base`` terms × ⟨sin²φ(E)⟩.
@@ -458,9 +463,7 @@ class OscillationBasis:
     @property
     def flavours(self) -> tuple[str, ...]:
         """Flavours with non-zero terms (the engine skips the others)."""
-        if not self.oscillating_only:
-            return FLAVOURS
-        return tuple(f for f in FLAVOURS if channel_acts_on(self.channel, f))
+        return _channel_flavours(self.channel) if self.oscillating_only else FLAVOURS
 
     @property
     def sterile_mass(self) -> float:
@@ -522,12 +525,9 @@ class OscillationScanBasis:
     @property
     def flavours(self) -> tuple[str, ...]:
         """Flavours with non-zero terms (those of the channel)."""
-        return tuple(f for f in FLAVOURS if channel_acts_on(self.channel, f))
+        return _channel_flavours(self.channel)
 
-    @property
-    def sterile_mass(self) -> float:
-        """Mass of the outgoing lepton: that of the base cross section (0 for CEvNS)."""
-        return self.base.sterile_mass
+    sterile_mass = OscillationBasis.sterile_mass
 
     def factored_terms(
         self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
