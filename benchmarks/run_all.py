@@ -332,6 +332,16 @@ IMPORT_CODE = ("import cevns.rates, cevns.stats, cevns.analyses; "
                "cevns.analyses.shipped_analysis('fig6')")
 
 
+def case_overlay(repeat: int) -> list[Row]:
+    bench = _load("bench_overlay")
+    before = load()
+    times, reference, n_sub, diff = bench.measure(repeat, subset=8)
+    return [Row("analyses: coherent overlay", "one fig7 overlay panel: CsI-2021 + LAr-2020 "
+                "combined Δχ² on 14 × 16 points, shared flux nuisance, shape nuisances (CPU s)",
+                times, reference, f"per point, cold profiles, extrapolated from {n_sub} (CPU s)",
+                f"max abs. Δχ² {diff:.1e}", before, load())]
+
+
 def _import_time(python: str) -> float:
     t0 = time.perf_counter()
     subprocess.run([python, "-c", IMPORT_CODE], check=True, capture_output=True)
@@ -481,7 +491,8 @@ def main(argv=None) -> None:
                         help="iminuit subset size of the stats rows")
     parser.add_argument("--only", action="append", default=None,
                         choices=["spectra", "stats", "early-stop", "sm", "ngi", "sterile",
-                                 "imports"], help="run only these groups (repeatable)")
+                                 "overlay", "imports"],
+                        help="run only these groups (repeatable)")
     parser.add_argument("--baseline-python", help="python of a baseline cevns installation")
     parser.add_argument("--reproduce", action="store_true",
                         help="also time `cevns reproduce` (default, --quick and dask on 2 workers; "
@@ -497,7 +508,7 @@ def main(argv=None) -> None:
     warnings.simplefilter("ignore", RuntimeWarning)  # Migrad probing absurd points
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     only = set(args.only or ["spectra", "stats", "early-stop", "sm", "ngi", "sterile",
-                             "imports"])
+                             "overlay", "imports"])
     rows: list[Row] = []
     steps = [("imports", lambda: case_imports(args.repeat, args.baseline_python)),
              ("spectra", lambda: case_spectra(args.repeat)),
@@ -505,7 +516,8 @@ def main(argv=None) -> None:
              ("early-stop", lambda: case_early_stop(args.repeat)),
              ("sm", lambda: case_sm(args.repeat)),
              ("ngi", lambda: case_ngi(args.repeat)),
-             ("sterile", lambda: case_sterile(args.repeat))]
+             ("sterile", lambda: case_sterile(args.repeat)),
+             ("overlay", lambda: case_overlay(args.repeat))]
     for name, step in steps:
         if name in only:
             t0 = time.perf_counter()

@@ -7,7 +7,6 @@ import pytest
 
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.fits import fit_parameter, make_signal_model, sm_signal
-from cevns.fits.model import recoil_quadrature
 from cevns.physics.dipole import DipoleBasis
 from cevns.physics.units import MeV
 from cevns.stats import level_value, profile_chi2
@@ -79,22 +78,26 @@ def test_off_values_reproduce_the_sm_signal(models):
 
 
 def test_sterile_mass_terms_use_the_kinks_of_m4(models):
-    """The dipole term at m₄ = 20 MeV as fitted (quadrature with the m₄ kinks) against a much
-    finer quadrature (order 16, panel ratio 1.05): equal to 2e-4. Without the m₄ kinks the same
-    term is 1.3 % low — the reason for ReleaseModel.with_sterile_mass."""
+    """The dipole term at m₄ = 20 MeV as fitted against a much finer recoil rule of the engine
+    (order 16, panel ratio 1.05): equal to 2e-4. The engine puts panel edges at the kinks of m₄
+    (cevns.rates.engine.kinematic_breakpoints), so the term has recoil nodes of its own."""
+    from cevns.fits import ReleaseModel
+    from cevns.rates.engine import kinematic_breakpoints
+
     model = models["coherent-csi-2021"]
     m4 = 20.0
     sm_model = make_signal_model(model, "dipole.magnetic_moment", fixed={"sterile_mass_MeV": m4})
     total = float((sm_model.signal([1e-9])[0] - sm_signal(model)).sum())
-    fine = model.with_sterile_mass(m4 * MeV)
-    fine.nodes, fine.weights = recoil_quadrature(fine.nuclei, panel_ratio=1.05, order=16,
-                                                 sterile_mass=m4 * MeV)
-    fine.response = fine.release.response_matrix(fine.nodes)
+    fine = ReleaseModel(model.release, order=16, panel_ratio=1.05)
     basis = DipoleBasis(m4 * MeV, "mu")
     reference = 1e-18 * float(fine.signal_basis(basis).sum())
     assert total == pytest.approx(reference, rel=2e-4)
-    without_kinks = 1e-18 * float(model.signal_basis(basis).sum())
-    assert abs(without_kinks / reference - 1.0) > 5e-3
+    nodes = model.spectra(basis).response.nodes
+    kinks = kinematic_breakpoints(model.nuclei, m4 * MeV)
+    kinks = kinks[(kinks > nodes[0]) & (kinks < nodes[-1])]
+    assert kinks.size and not np.isin(nodes, model.nodes).all()
+    with pytest.raises(ConfigError, match="other recoil nodes"):
+        model.node_rates(basis)
 
 
 def test_unitarity_limit_is_one_sided_below_one(models):

@@ -145,3 +145,53 @@ def test_bad_systematics():
     with pytest.raises(ConfigError, match="NaN or inf"):
         syst.evaluate(np.array([np.inf]))
     assert "x:exponential" in repr(syst)
+
+
+# -- the grid-aware interpolator (flat_interpolator) with templates that share their ratios ------
+
+
+def _ratio_templates(rows: int, seed: int = 3):
+    """A per-row nominal (a signal over a grid) and variants that are fixed per-bin ratios of it."""
+    rng = np.random.default_rng(seed)
+    nominal = rng.uniform(0.5, 40.0, (rows, NOM.size)) * NOM
+    return nominal, nominal * (DOWN / NOM), nominal * (UP / NOM)
+
+
+@pytest.mark.parametrize("code", ["polyexp", "exponential"])
+def test_ratio_templates_share_one_row_and_match_the_per_row_formulas(code):
+    """Variants that are one set of ratios × a per-row nominal interpolate with one shared row;
+    the factor at α (per row, inside and outside |α| < 1) equals ShapeSystematics' factor of that
+    row's templates (the formulas checked against pyhf above) to rounding."""
+    from cevns.stats.shapes import flat_interpolator
+
+    nominal, down, up = _ratio_templates(ALPHAS.size)
+    interp = flat_interpolator(code, nominal, down, up, "test")
+    assert all(a.shape[0] == 1 for a in interp.arrays)
+    value, d1, d2 = interp(ALPHAS[:, None])
+    np.testing.assert_array_equal(interp.value(ALPHAS[:, None]), value)
+    for i, alpha in enumerate(ALPHAS):
+        syst = ShapeSystematics(nominal[i], (ShapeVariation("s", up[i], down[i], code),))
+        mu, jac, hess = syst.evaluate([alpha])
+        np.testing.assert_allclose(nominal[i] * value[i], mu, rtol=1e-13)
+        np.testing.assert_allclose(nominal[i] * d1[i], jac[0], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(nominal[i] * d2[i], hess[0, 0], rtol=1e-12, atol=1e-13)
+
+
+def test_templates_with_other_ratios_per_row_keep_their_rows():
+    """Rows whose ratios differ (beyond rounding), or whose empty bins differ, are not merged;
+    each row still gets its own factor (reference: ShapeSystematics row by row)."""
+    from cevns.stats.shapes import flat_interpolator
+
+    nominal, down, up = _ratio_templates(3)
+    up[1] *= 1.0 + 1e-9  # row 1: other ratios
+    interp = flat_interpolator("polyexp", nominal, down, up, "test")
+    assert interp.arrays[0].shape[0] == 3
+    alpha = np.array([[0.4], [-0.6], [1.3]])
+    value = interp.value(alpha)
+    for i in range(3):
+        syst = ShapeSystematics(nominal[i], (ShapeVariation("s", up[i], down[i], "polyexp"),))
+        np.testing.assert_allclose(nominal[i] * value[i], syst.evaluate([alpha[i, 0]], False),
+                                   rtol=1e-13)
+    nominal, down, up = _ratio_templates(3)
+    nominal[2, 0] = down[2, 0] = up[2, 0] = 0.0  # an empty bin in one row only
+    assert flat_interpolator("polyexp", nominal, down, up, "test").arrays[0].shape[0] == 3

@@ -423,13 +423,39 @@ class Detector(StrictModel):
         """Threshold in internal energy units.
 
         With a response table: the lowest true recoil, over the target nuclei, whose mean
-        observable reaches the threshold (the keVnr-equivalent of the nucleus quenched least).
+        observable reaches the threshold (the keVnr-equivalent of the nucleus quenched least);
+        bins that start at 0 (a data release's analysis bins) put it where the efficiency starts:
+        :attr:`efficiency_onset_keVnr`.
         """
         if self.response is not None:
             first = self.response.observable_edges()[:1]
+            if first[0] <= 0:
+                return self.efficiency_onset_keVnr * keV
             return min(float(self.observable_to_recoil(first, k)[0])
                        for k in range(len(self.nuclei))) * keV
         return self.threshold_keVnr * keV
+
+    @cached_property
+    def efficiency_onset_keVnr(self) -> float:
+        """Response table: the lowest true recoil (keVnr), over the target nuclei, whose mean
+        observable has a non-zero efficiency (0 if the efficiency is positive at 0).
+
+        Read on a grid of 20 000 steps up to the last bin edge (or the largest recoil for an
+        efficiency in keVnr); the grid point below the first positive efficiency is returned.
+        """
+        spec = self.response
+        if spec is None:
+            raise ConfigError(f"detector {self.name}: efficiency_onset_keVnr needs a response table")
+        if spec.efficiency_on_true_recoil():
+            t = np.linspace(0.0, self.max_recoil_energy / keV, 20001)
+            on = np.flatnonzero(np.asarray(spec.efficiency(t)) > 0)
+            return float(t[max(on[0] - 1, 0)]) if on.size else 0.0
+        x = np.linspace(0.0, float(spec.observable_edges()[-1]), 20001)
+        on = np.flatnonzero(np.asarray(spec.efficiency(x * spec.efficiency_scale())) > 0)
+        if not on.size or on[0] == 0:
+            return 0.0
+        start = x[on[0] - 1:on[0]]
+        return min(float(self.observable_to_recoil(start, k)[0]) for k in range(len(self.nuclei)))
 
     @property
     def threshold_keVnr_equivalent(self) -> float:

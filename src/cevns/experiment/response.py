@@ -201,6 +201,24 @@ def _build_response(
     return Response(edges=edges, nodes=nodes, weights=weights, matrix=matrix)
 
 
+def _efficiency_kinks(detector: Detector) -> list[np.ndarray]:
+    """True recoils (internal units) where a tabulated efficiency of the true recoil or of the
+    mean observable has its kinks (the table points): panel edges, so that the piecewise-linear
+    efficiency is integrated exactly. None for an efficiency of the reconstructed observable
+    (applied on sub-bins, smooth in T) or an analytic one."""
+    spec = detector.response
+    table = getattr(spec.efficiency, "x", None)
+    if table is None:
+        return []
+    x = np.asarray(table, dtype=float)
+    if spec.efficiency_on_true_recoil():
+        return [x * keV]
+    if spec.efficiency_variable != "true":
+        return []
+    observed = x[x > 0] / spec.efficiency_scale()
+    return [detector.observable_to_recoil(observed, k) * keV for k in range(len(detector.nuclei))]
+
+
 def _build_table_response(
     detector: Detector,
     breakpoints: tuple[float, ...],
@@ -223,6 +241,9 @@ def _build_table_response(
     per_nucleus_edges = [detector.observable_to_recoil(obs_edges, k) * keV for k in range(n_nuc)]
     per_nucleus_edges += [detector.observable_to_recoil(around, k) * keV for k in range(n_nuc)]
     first = min(float(e[0]) for e in per_nucleus_edges[:n_nuc])
+    per_nucleus_edges += _efficiency_kinks(detector)
+    if first <= 0:  # bins from 0 (a data release): from where the efficiency starts
+        first = detector.threshold
     low = floor_fraction * first if detector.smeared else first
     low = max(low, 1e-9 * top)
     bp = np.asarray(breakpoints, dtype=float)

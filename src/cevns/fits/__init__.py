@@ -50,7 +50,7 @@ from cevns.fits.fit import (
     minuit_fit,
     profile,
 )
-from cevns.fits.model import ENGINE_TO_RELEASE_FLAVOUR, BackgroundTerm, ReleaseModel, recoil_quadrature
+from cevns.fits.model import ENGINE_TO_RELEASE_FLAVOUR, BackgroundTerm, ReleaseModel
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
     ParameterSpec,
@@ -85,7 +85,6 @@ __all__ = [
     "minuit_fit",
     "profile",
     "published_values",
-    "recoil_quadrature",
     "scenario_signal_model",
     "signal_uncertainty",
     "sm_signal",

@@ -5,15 +5,19 @@ Poisson likelihood of :mod:`cevns.stats` needs:
 
 - the observed counts of the fitted window, flattened to one bin axis (energy × time, or
   energy × F90 × time for LAr);
-- the signal of any cross-section basis (:class:`cevns.physics.basis.CrossSectionBasis`): for
-  each basis term j, recoil nodes T_n with quadrature weights w_n, target nuclei k and flavours α,
+- the signal of any cross-section basis (:class:`cevns.physics.basis.CrossSectionBasis`), from
+  the rate engine of the ESS projections: the release is a :class:`cevns.experiment.Detector`
+  (targets, mass, the release's quenching, smearing, efficiency and bins as a ``response`` table)
+  at a :class:`cevns.experiment.Source` (the SNS data period), built by the release
+  (:meth:`cevns.datasets.coherent.Release.detector`, :meth:`~cevns.datasets.coherent.Release.
+  source`); the engine's cached :func:`cevns.rates.basis_spectra` gives per term j, flavour α and
+  energy bin e the counts B[j, α, e] (summed over nuclei), and
 
-      c[j, α, n] = Σ_k N_k Φ₀ w_n ∫dE φ_α(E) b_j(E, T_n)          (rate engine, per exposure)
-      H[j, e, (f,) t] = Σ_α (R @ c[j, α])[e] (· psd[e, f]) · timing_α[t]
+      H[j, e, (f,) t] = Σ_α B[j, α, e] (· psd[e, f]) · timing_α[t]
 
-  with ``R`` the release's response matrix (quenching, smearing, efficiency) and the release's
-  timing fractions (and LAr F90 fractions); the expected signal at strength parameters θ is then
-  Σ_j c_j(θ) H_j (:meth:`ReleaseModel.fold`, :meth:`ReleaseModel.signal_basis`);
+  spreads them over the release's time bins (and LAr F90 bins) with the release's per-flavour
+  arrival-time fractions; the expected signal at strength parameters θ is then Σ_j c_j(θ) H_j
+  (:meth:`ReleaseModel.fold_energy`, :meth:`ReleaseModel.signal_basis`);
 - the backgrounds with their normalisation priors as :class:`cevns.stats.Component` s with named
   nuisances, and for CsI a second channel, the anti-coincidence window, that measures the
   steady-state background (:meth:`ReleaseModel.channels`).
@@ -22,10 +26,10 @@ The releases use the engine's flavour names (``"numu"``, ``"nue"``, ``"numubar"`
 :data:`cevns.physics.flux.FLAVOURS`); :data:`ENGINE_TO_RELEASE_FLAVOUR` is kept as the identity
 map for code written against the old release names.
 
-Recoil quadrature: Gauss–Legendre panels from 0.01 keVnr (the response of every release is
-< 10⁻⁶ there) to the largest recoil of the Michel end point, geometric panels of ratio ≤ 1.25
-plus the kinematic kinks of the prompt line (:func:`cevns.rates.engine.kinematic_breakpoints`).
-The SM totals change by < 10⁻⁴ between 8 and 12 nodes per panel (``tests/fits``).
+Recoil quadrature: the engine's (:mod:`cevns.experiment.response`): Gauss–Legendre panels with
+edges at the keVnr-equivalents of the analysis bin edges (± 1, 2, 4 smearing widths), at the
+kinematic kinks of the source's lines and Michel end point (of a sterile mass m₄ too), geometric
+panels of ratio ≤ ``panel_ratio``; ``order`` nodes per panel.
 """
 
 from __future__ import annotations
@@ -41,20 +45,19 @@ from numpy.typing import NDArray
 from cevns.datasets.coherent import (
     CsI2017Release,
     CsI2021Release,
+    EnergyResponse,
     Histogram,
     LAr2020Release,
     NeutrinoTiming,
     Release,
 )
 from cevns.errors import ConfigError
-from cevns.experiment.response import gauss_legendre_panels
-from cevns.physics.basis import CrossSectionBasis
-from cevns.physics.constants import E_MICHEL_MAX
+from cevns.experiment.detector import Detector
+from cevns.experiment.source import Source
+from cevns.physics.basis import CrossSectionBasis, SMBasis
 from cevns.physics.flux import FLAVOURS
-from cevns.physics.kinematics import max_recoil_energy
-from cevns.physics.nuclei import Nucleus, get_nucleus
-from cevns.physics.units import fm, keV
-from cevns.rates.engine import differential_rate_per_target, kinematic_breakpoints
+from cevns.physics.nuclei import Nucleus
+from cevns.rates.engine import BasisSpectra, basis_spectra
 from cevns.stats import FREE, Channel, Component, PoissonModel
 from cevns.stats.shapes import flat_interpolator
 
@@ -64,15 +67,11 @@ __all__ = [
     "LAR_TEMPLATES",
     "BackgroundTerm",
     "ReleaseModel",
-    "recoil_quadrature",
 ]
 
 #: Engine flavour name → release flavour name: the identity since the releases adopted the
 #: engine's names (deprecated; kept so that existing code keeps working).
 ENGINE_TO_RELEASE_FLAVOUR: dict[str, str] = {f: f for f in FLAVOURS}
-
-#: Lowest true recoil integrated (keVnr): below it every release's response is negligible.
-RECOIL_FLOOR_KEV = 0.01
 
 SteadyState = Literal["anticoincidence", "prior"]
 Likelihood = Literal["collaboration", "simple"]
@@ -84,6 +83,14 @@ Likelihood = Literal["collaboration", "simple"]
 TIMING_MEAN_SIGMA_US = 0.05
 #: Prior (1σ) of the proton-pulse width, µs: our choice (no release states one), docs/coherent_csi.md.
 TIMING_WIDTH_SIGMA_US = 0.02
+#: Prior (1σ) of the CsI light yield, PE/keVee, for the light-yield shape nuisance of both CsI
+#: releases: the CsI-2017 release's calibration at the ²⁴¹Am 59.54 keV line, 13.348 ± 0.019 PE/keVee
+#: (``coherent_parameters.yaml``, csiLightYield). CsI-2021 (same crystal and PMT) quotes 13.35
+#: PE/keVee without an uncertainty and gets the same prior (our reading; docs/coherent_csi.md).
+LIGHT_YIELD_SIGMA_PE_PER_KEVEE = 0.019
+#: Prior (1σ, fraction of b) of the CsI-2021 gamma-smearing shape slope b = 9.56 /keVee (PE ~ Gamma
+#: with shape 1 + b·E_ee): our choice, no source states an uncertainty (docs/coherent_csi.md).
+GAMMA_SMEARING_SIGMA = 0.10
 #: CsI-2021, collaboration likelihood: the pulse (mean, σ) in µs that fits the release's NIN timing
 #: PDF ``ninTrec.txt`` (neutrons from the collaboration's simulated neutrino arrival times;
 #: supplementary.toml, tests/datasets/test_coherent_timing.py), used as the nominal neutrino timing.
@@ -122,34 +129,6 @@ def polyexp_factor(down_ratio, up_ratio, alpha: float) -> NDArray[np.float64]:
     hi = np.atleast_1d(np.asarray(up_ratio, dtype=float)).reshape(1, -1)
     interp = flat_interpolator("polyexp", np.ones_like(lo), lo, hi, "shape factor")
     return interp(np.array([[float(alpha)]]))[0][0]
-
-
-def recoil_quadrature(
-    nuclei: list[Nucleus],
-    *,
-    floor: float = RECOIL_FLOOR_KEV * keV,
-    panel_ratio: float = 1.25,
-    order: int = 8,
-    sterile_mass: float = 0.0,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Gauss–Legendre nodes and weights in true recoil energy for a π-DAR source.
-
-    Panels run from ``floor`` to the largest recoil of the Michel end point over ``nuclei``,
-    geometrically spaced (ratio ≤ ``panel_ratio``), with a panel edge at every kinematic kink.
-
-    Returns
-    -------
-    (nodes, weights) : ndarrays in internal energy units
-    """
-    t_max = max(float(max_recoil_energy(E_MICHEL_MAX, nuc.mass)) for nuc in nuclei)
-    n_panels = max(1, math.ceil(math.log(t_max / floor) / math.log(panel_ratio)))
-    kinks = kinematic_breakpoints(nuclei)
-    if sterile_mass > 0:  # up-scattering to a sterile state: the kinks of m₄ too
-        kinks = np.concatenate([kinks, kinematic_breakpoints(nuclei, sterile_mass)])
-    edges = np.unique(np.concatenate([
-        [0.0], np.geomspace(floor, t_max, n_panels + 1), kinks[(kinks > floor) & (kinks < t_max)],
-    ]))
-    return gauss_legendre_panels(edges, order)
 
 
 @dataclass(frozen=True)
@@ -224,13 +203,15 @@ class ReleaseModel:
         steady-state background is one free rate per PE bin, shared by the coincidence and
         anti-coincidence windows, with an analytic time shape (flat × time efficiency for
         CsI-2021, an exponential fitted to the steady-state-only windows for CsI-2017), and the
-        signal carries shape nuisances (neutrino-timing pulse mean and width; CsI-2021 also the
-        released efficiency and quenching ±1σ variants); docs/coherent_csi.md. ``"simple"``: the
+        signal carries shape nuisances (neutrino-timing pulse mean and width, light yield;
+        CsI-2021 also gamma smearing and the released efficiency and quenching ±1σ variants);
+        docs/coherent_csi.md. ``"simple"``: the
         likelihood of earlier versions (one steady-state normalisation, template from the
         anti-coincidence data, no shape nuisances), kept reproducible. ``steady_state="prior"``
         implies the simple likelihood (the collaboration's needs the anti-coincidence window).
     order, panel_ratio : int, float
-        Recoil quadrature (see :func:`recoil_quadrature`).
+        The engine's true-recoil rule: Gauss–Legendre nodes per panel and the largest ratio of a
+        panel's ends (:func:`cevns.experiment.response.build_response`).
     template : {"release-factorised", "physics"}
         LAr-2020 only: the CEvNS template (docs/coherent_lar.md). ``"release-factorised"``
         (default): the window-integrated energy spectrum of the rate engine × the release's F90
@@ -247,11 +228,19 @@ class ReleaseModel:
         (pulse mean and width); defaults :data:`TIMING_MEAN_SIGMA_US`,
         :data:`TIMING_WIDTH_SIGMA_US` (our choice, docs/coherent_csi.md); the LAr-2020 release's
         own ±0.2 µs on the mean is the loose alternative.
+    light_yield_sigma_pe_per_kevee : float
+        CsI collaboration likelihood: 1σ prior (PE/keVee) of the light-yield shape nuisance
+        ``light_yield``; default :data:`LIGHT_YIELD_SIGMA_PE_PER_KEVEE` (the CsI-2017 release's
+        ²⁴¹Am calibration, 0.019 PE/keVee), in (0, 5].
+    gamma_smearing_sigma : float
+        CsI-2021, collaboration likelihood: 1σ prior of the gamma-smearing shape nuisance
+        ``gamma_smearing`` as a fraction of the shape slope b (9.56 /keVee); default
+        :data:`GAMMA_SMEARING_SIGMA` (0.10, our choice), in (0, 0.9].
     helm_skin_fm : float
         Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
         0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
-        1.0 fm, docs/assumptions.md). It is carried by :attr:`nuclei`, so every cached signal of
-        this model belongs to this value; a model with another skin is another model.
+        1.0 fm, docs/assumptions.md). It is a field of :attr:`detector`, hence part of every
+        engine cache key; a model with another skin is another model.
 
     Attributes
     ----------
@@ -261,13 +250,18 @@ class ReleaseModel:
         Observed counts of the coincidence window, flattened (C order of ``release.observed``).
     shape : tuple of int
         Shape of ``release.observed.counts``.
+    detector : Detector
+        The release's detector (:meth:`cevns.datasets.coherent.Release.detector`).
+    source : Source
+        The release's SNS data period (:meth:`cevns.datasets.coherent.Release.source`).
     nuclei : list of Nucleus
+        ``detector.nuclei`` (with the Helm skin).
     n_targets : ndarray
         Number of nuclei of each kind in the detector.
     nodes, weights : ndarray
-        Recoil quadrature (internal energy units).
+        The engine's true-recoil nodes and weights of the SM build (internal energy units).
     response : ndarray, shape (n_energy_bins, n_nodes)
-        ``release.response_matrix(nodes)``.
+        ``release.response_matrix(nodes)``: detection probability per bin at each node.
     backgrounds : dict of str to BackgroundTerm
     control : ndarray or None
         Anti-coincidence counts (flattened) when the steady state is measured by them.
@@ -277,7 +271,7 @@ class ReleaseModel:
     steady_state: SteadyState = "anticoincidence"
     factorise_steady_state: bool = True
     restrict: bool = True
-    order: int = 8
+    order: int = 10
     panel_ratio: float = 1.25
     helm_skin_fm: float = 0.9
     likelihood: Likelihood = "collaboration"
@@ -285,8 +279,12 @@ class ReleaseModel:
     shape_nuisances: bool | None = None
     timing_mean_sigma_us: float = TIMING_MEAN_SIGMA_US
     timing_width_sigma_us: float = TIMING_WIDTH_SIGMA_US
+    light_yield_sigma_pe_per_kevee: float = LIGHT_YIELD_SIGMA_PE_PER_KEVEE
+    gamma_smearing_sigma: float = GAMMA_SMEARING_SIGMA
     observed: NDArray[np.float64] = field(init=False)
     shape: tuple[int, ...] = field(init=False)
+    detector: Detector = field(init=False)
+    source: Source = field(init=False)
     nuclei: list[Nucleus] = field(init=False)
     n_targets: NDArray[np.float64] = field(init=False)
     nodes: NDArray[np.float64] = field(init=False)
@@ -303,7 +301,8 @@ class ReleaseModel:
     #: constructor inputs: read-only once built, since everything cached derives from them
     _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
                "panel_ratio", "helm_skin_fm", "likelihood", "template", "shape_nuisances",
-               "timing_mean_sigma_us", "timing_width_sigma_us")
+               "timing_mean_sigma_us", "timing_width_sigma_us", "light_yield_sigma_pe_per_kevee",
+               "gamma_smearing_sigma")
 
     def __setattr__(self, name, value) -> None:
         if name in self._INPUTS and "_cache" in self.__dict__:
@@ -321,10 +320,15 @@ class ReleaseModel:
         if not (math.isfinite(self.helm_skin_fm) and 0 < self.helm_skin_fm <= 3.0):
             raise ConfigError(f"helm_skin_fm must be a finite thickness in (0, 3] fm, got "
                               f"{self.helm_skin_fm!r}")
-        for name in ("timing_mean_sigma_us", "timing_width_sigma_us"):
+        for name, top, unit in (("timing_mean_sigma_us", 1.0, " µs"),
+                                ("timing_width_sigma_us", 1.0, " µs"),
+                                ("light_yield_sigma_pe_per_kevee", 5.0, " PE/keVee"),
+                                ("gamma_smearing_sigma", 0.9, " (fraction of b)")):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1.0):
-                raise ConfigError(f"{name} must be a prior width in (0, 1] µs, got {value!r}")
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) and 0 < value <= top):
+                raise ConfigError(f"{name} must be a prior width in (0, {top:g}]{unit}, got "
+                                  f"{value!r}")
         rel = self.release
         if isinstance(rel, CsI2017Release) and self.restrict:
             (e_lo, e_hi), (t_lo, t_hi) = rel.analysis_region["energy"], rel.analysis_region["time"]
@@ -343,11 +347,12 @@ class ReleaseModel:
             object.__setattr__(self, "release", rel)
         self.shape = rel.observed.shape
         self.observed = rel.observed.counts.ravel().copy()
-        skin = float(self.helm_skin_fm) * fm
-        self.nuclei = [get_nucleus(name).with_helm_skin(skin) for name, _ in rel.setup.targets]
-        self.n_targets = np.array([rel.setup.number_of_targets(name) for name, _ in rel.setup.targets])
-        self.nodes, self.weights = recoil_quadrature(self.nuclei, panel_ratio=self.panel_ratio,
-                                                     order=self.order)
+        self.detector = rel.detector(helm_skin_fm=float(self.helm_skin_fm))
+        self.source = rel.source()
+        self.nuclei = [nuc for nuc, _ in self.detector.nuclei]
+        self.n_targets = self.detector.number_of_targets()
+        engine_response = self.spectra(SMBasis()).response
+        self.nodes, self.weights = engine_response.nodes, engine_response.weights
         self.response = rel.response_matrix(self.nodes)
         self._timing = np.stack([rel.timing_fractions(f) for f in FLAVOURS])
         self._build_backgrounds()
@@ -552,11 +557,21 @@ class ReleaseModel:
             "timing_width": tuple(self._fold_with(nodes, self.response, self._timing_variant(
                 0, s * self.timing_width_sigma_us)) for s in (-1.0, 1.0)),
         }
-        if isinstance(rel, CsI2021Release):
-            def with_response(**change):
-                r = replace(rel.response, **change).response_matrix(self.nodes)
-                return self._fold_with(nodes, r, self._timing)
 
+        def with_response(response=None, **change):
+            r = self.probability_matrix(response or replace(rel.response, **change))
+            return self._fold_with(nodes, r, self._timing)
+
+        # light yield (both releases) and gamma smearing (CsI-2021): the response recomputed with
+        # the parameter at ∓1σ (docs/coherent_csi.md)
+        smearing, d_ly = rel.response.smearing, self.light_yield_sigma_pe_per_kevee
+        variants["light_yield"] = tuple(with_response(rel.response.with_smearing(
+            light_yield=smearing.light_yield + s * d_ly)) for s in (-1.0, 1.0))
+        if isinstance(rel, CsI2021Release):
+            b = smearing.shape_slope_per_kevee
+            variants["gamma_smearing"] = tuple(with_response(rel.response.with_smearing(
+                shape_slope_per_kevee=b * (1.0 + s * self.gamma_smearing_sigma)))
+                for s in (-1.0, 1.0))
             eff, scint = rel.efficiency_variants, rel.scintillation_variants
             variants["efficiency"] = (with_response(efficiency=eff["minus_1sigma"]),
                                       with_response(efficiency=eff["plus_1sigma"]))
@@ -582,8 +597,23 @@ class ReleaseModel:
         """Number of bins of the fitted window."""
         return self.observed.size
 
+    def spectra(self, basis: CrossSectionBasis) -> BasisSpectra:
+        """The engine's binned counts of ``basis`` for this release: :func:`cevns.rates.
+        basis_spectra` of (:attr:`detector`, :attr:`source`, ``basis``) with this model's recoil
+        rule — cached by the engine on all of them."""
+        return basis_spectra(self.detector, self.source, basis, nodes_per_panel=int(self.order),
+                             panel_ratio=float(self.panel_ratio))
+
+    def energy_counts(self, basis: CrossSectionBasis) -> NDArray[np.float64]:
+        """Counts per basis term, flavour and energy bin, summed over nuclei (the engine's):
+        shape (n_terms, n_flavours, n_energy_bins), flavours of :data:`cevns.physics.flux.FLAVOURS`."""
+        return self.spectra(basis).counts.sum(axis=2)
+
     def node_rates(self, basis: CrossSectionBasis) -> NDArray[np.float64]:
         """Expected events per recoil node for unit coefficient of each basis term.
+
+        The engine's node rates times the quadrature weights, on :attr:`nodes` (a basis whose
+        sterile mass moves the kinematic kinks has other nodes: use :meth:`energy_counts`).
 
         Returns
         -------
@@ -591,20 +621,27 @@ class ReleaseModel:
             N_k Φ₀ w_n ∫dE φ_α(E) b_j(E, T_n) over the release's exposure (flavours in the order
             of :data:`cevns.physics.flux.FLAVOURS`).
         """
-        key = ("node_rates", basis)
+        spectra = self.spectra(basis)
+        response = spectra.response
+        if response.nodes.shape != self.nodes.shape or np.any(response.nodes != self.nodes):
+            raise ConfigError(f"{self.release.name}: basis {type(basis).__name__} is integrated on "
+                              "other recoil nodes (the kinks of its sterile mass); use "
+                              "energy_counts()")
+        return spectra.node_rates * response.weights
+
+    def probability_matrix(self, response: EnergyResponse | None = None) -> NDArray[np.float64]:
+        """P(energy bin | T_n) of the release's response, or of a variant of it (±1σ), on
+        :attr:`nodes`; cached per variant (keyed on all its pieces and bins)."""
+        if response is None:
+            return self.response
+        key = ("probability_matrix", response.quenching, response.smearing, response.efficiency,
+               response.efficiency_variable, tuple(response.axis.edges.tolist()))
         hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        setup = self.release.setup
-        scale = self.n_targets * setup.fluence_per_flavour
-        out = np.zeros((len(basis.names), len(FLAVOURS), len(self.nuclei), self.nodes.size))
-        for k, nucleus in enumerate(self.nuclei):
-            for a, flavour in enumerate(FLAVOURS):
-                rate = differential_rate_per_target(basis, nucleus, flavour, self.nodes)
-                out[:, a, k, :] = scale[k] * rate * self.weights
-        out.setflags(write=False)
-        self._cache[key] = out
-        return out
+        if hit is None:
+            hit = response.response_matrix(self.nodes)
+            hit.setflags(write=False)
+            self._cache[key] = hit
+        return hit
 
     def fold(self, node_counts: NDArray[np.float64]) -> NDArray[np.float64]:
         """Expected counts in the fitted bins from counts per node, flavour (and nucleus).
@@ -619,7 +656,23 @@ class ReleaseModel:
         ndarray, shape (..., n_bins)
             Flattened like :attr:`observed`.
         """
-        energy = node_counts @ self.response.T  # (..., flavours, n_energy)
+        return self.fold_energy(node_counts @ self.response.T)
+
+    def fold_energy(self, energy: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Expected counts in the fitted bins from counts per flavour and energy bin.
+
+        Each flavour's energy spectrum is spread over the time bins with the release's
+        arrival-time fractions (LAr: and over the F90 bins with the release's F90 distribution).
+
+        Parameters
+        ----------
+        energy : ndarray, shape (..., n_flavours, n_energy_bins)
+
+        Returns
+        -------
+        ndarray, shape (..., n_bins)
+            Flattened like :attr:`observed`.
+        """
         psd = self.release.psd_fractions
         if psd is None:
             out = np.einsum("...fe,ft->...et", energy, self._timing)
@@ -632,14 +685,9 @@ class ReleaseModel:
         return out.reshape(*out.shape[: energy.ndim - 2], self.n_bins)
 
     def signal_basis(self, basis: CrossSectionBasis) -> NDArray[np.float64]:
-        """Binned expectation of every term of ``basis``, shape (n_terms, n_bins); cached."""
-        key = ("signal_basis", basis)
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = self.fold(self.node_rates(basis).sum(axis=2))
-            hit.setflags(write=False)
-            self._cache[key] = hit
-        return hit
+        """Binned expectation of every term of ``basis``, shape (n_terms, n_bins): the engine's
+        counts (:meth:`energy_counts`) spread over the release's time (and F90) bins."""
+        return self.fold_energy(self.energy_counts(basis))
 
     def unflatten(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Flattened bin values back to the shape of ``release.observed``."""
@@ -741,8 +789,8 @@ class ReleaseModel:
         """The model with the analytic neutrino timing at another proton-pulse mean (µs).
 
         For the releases whose neutrino timing is the analytic SNS model (LAr-2020, CsI-2021);
-        CsI-2017 uses the released arrival-time PDFs and refuses. Node rates are shared, folded
-        caches are not.
+        CsI-2017 uses the released arrival-time PDFs and refuses. The engine spectra are shared
+        (engine cache), the model's own caches are not.
         """
         rel = self.release
         timing_model = getattr(rel, "timing_model", None)
@@ -761,18 +809,7 @@ class ReleaseModel:
         new.__dict__["release"] = rel.with_changes(timing=timing, timing_model=moved)
         new._timing = np.stack([new.release.timing_fractions(f)
                                 for f in FLAVOURS])
-        new._cache = {k: v for k, v in self._cache.items() if k[0] == "node_rates"}
-        return new
-
-    def with_sterile_mass(self, sterile_mass: float) -> ReleaseModel:
-        """The model on a recoil quadrature with the kinematic kinks of a sterile mass m₄ as well
-        (internal energy units; up-scattering bases): own nodes, response and caches."""
-        new = object.__new__(ReleaseModel)
-        new.__dict__.update(self.__dict__)
-        new.nodes, new.weights = recoil_quadrature(self.nuclei, panel_ratio=self.panel_ratio,
-                                                   order=self.order, sterile_mass=sterile_mass)
-        new.response = self.release.response_matrix(new.nodes)
-        new._cache = {}
+        new._cache = {}  # the signal's engine spectra do not depend on the timing: engine-cached
         return new
 
     def asimov(self, signal: NDArray[np.float64]) -> ReleaseModel:

@@ -44,8 +44,6 @@ from cevns.errors import ConfigError, DataError
 from cevns.fits.model import ReleaseModel
 from cevns.fits.scenario_signal import (
     ScenarioChoice,
-    _NodeGrid,
-    _Reference,
     contract,
     default_neutron_radius_fm,
     resolve_parameter,
@@ -56,7 +54,6 @@ from cevns.fits.scenario_signal import (
 from cevns.integrity import read_packaged_text
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.ngi import INTERACTIONS
-from cevns.physics.nuclei import Nucleus
 from cevns.physics.units import fm
 from cevns.scenarios import get_scenario
 
@@ -218,7 +215,7 @@ def _variant_spread(model: ReleaseModel, field_name: str, variants: dict, pairs)
         changes = []
         for name in pair:
             varied = rel.response.with_changes(**{field_name: variants[name]})
-            changes.append(abs(count(varied.response_matrix(model.nodes)) / nominal - 1.0))
+            changes.append(abs(count(model.probability_matrix(varied)) / nominal - 1.0))
         total += (0.5 * sum(changes)) ** 2
     return math.sqrt(total)
 
@@ -270,13 +267,6 @@ def signal_uncertainty(model: ReleaseModel, drop: tuple[str, ...] = ()) -> tuple
 
 
 # -- signal models ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Targets:
-    """The part of a Detector that :meth:`Scenario.recoil_factors` reads: its nuclei."""
-
-    nuclei: list[tuple[Nucleus, float]]
 
 
 @dataclass(eq=False)
@@ -395,16 +385,13 @@ def make_signal_model(
 def _neutron_radius_model(model: ReleaseModel, spec: ParameterSpec) -> SignalModel:
     scenario = get_scenario("sm", form_factor="separate")
     reference = scenario.reference_basis()
-    rates = model.node_rates(reference)  # (terms, flavours, nuclei, nodes)
-    ref = _Reference(_NodeGrid(model.nodes))
-    targets = _Targets([(nuc, 1) for nuc in model.nuclei])
+    spectra = model.spectra(reference)  # the engine's build, with its node rates
     coefficients = np.asarray(scenario.coefficients({"sin2_theta_w": np.asarray(SIN2_THETA_W)}))
     sigma, pieces = signal_uncertainty(model, drop=("form_factor",))
 
     def signal(v: NDArray[np.float64]) -> NDArray[np.float64]:
-        factors = scenario.recoil_factors({"neutron_radius_fm": v}, ref, targets)
-        weighted = np.einsum("pjkn,jfkn->pjfn", factors, rates)
-        return np.einsum("j,pjb->pb", coefficients, model.fold(weighted))
+        factors = scenario.recoil_factors({"neutron_radius_fm": v}, spectra, model.detector)
+        return np.einsum("j,pjb->pb", coefficients, model.fold_energy(spectra.reweighted(factors)))
 
     default = float(np.mean([nuc.default_helm_rms_radius() for nuc in model.nuclei]) / fm)
     return SignalModel(spec, model, default, (2.0, 10.0), sigma, pieces, _signal=signal)

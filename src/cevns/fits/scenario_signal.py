@@ -2,10 +2,12 @@
 
 The ESS projections compute a scenario's signal as Σ_j c_j(θ) H_j: the scenario's coefficients
 (:meth:`cevns.scenarios.Scenario.coefficients`) times the binned spectra of its cross-section basis
-(:meth:`~cevns.scenarios.Scenario.basis_for`). A fit to a release uses exactly the same two pieces
-— only the binning differs: H_j is folded through the release's response and timing by
-:class:`cevns.fits.model.ReleaseModel` instead of an ESS detector's bins. Nothing is kept twice:
-a scenario registered in code or by a plug-in is fittable as soon as it is registered.
+(:meth:`~cevns.scenarios.Scenario.basis_for`). A fit to a release uses exactly the same pieces:
+the release is a real :class:`cevns.experiment.Detector` and :class:`cevns.experiment.Source`
+(:attr:`ReleaseModel.detector`, :attr:`ReleaseModel.source`), H_j comes from the engine's cached
+:func:`cevns.rates.basis_spectra` for them, and only the release's time (and F90) bins are added
+by :meth:`cevns.fits.model.ReleaseModel.fold_energy`. Nothing is kept twice: a scenario registered
+in code or by a plug-in is fittable as soon as it is registered.
 
 Naming
 ------
@@ -21,12 +23,12 @@ in the output.
 
 Kinematics
 ----------
-A basis term of a sterile mass m₄ > 0 (dipole portal, up-scattering) is integrated on a recoil
-quadrature that carries the kinks of m₄ as well (:meth:`ReleaseModel.with_sterile_mass`), as the
-ESS engine does (:func:`cevns.rates.engine.kinematic_breakpoints`). The 3+1 basis depends on the
-baseline and the lowest recoil that counts: the release's distance and the lowest recoil with a
-detection probability above 10⁻³ of the maximum. Shape parameters that act through the recoil
-energy only (NGI mediator mass, neutron radius) use the scenario's recoil re-weighting fast path.
+A basis term of a sterile mass m₄ > 0 (dipole portal, up-scattering) is integrated by the engine
+on a recoil quadrature that carries the kinks of m₄ as well
+(:func:`cevns.rates.engine.kinematic_breakpoints`), as for the ESS projections. The 3+1 basis reads
+the baseline and production region of the release's Source and the threshold of its Detector.
+Shape parameters that act through the recoil energy only (NGI mediator mass, neutron radius) use
+the scenario's recoil re-weighting fast path (:meth:`cevns.rates.BasisSpectra.reweighted`).
 """
 
 from __future__ import annotations
@@ -41,9 +43,7 @@ from numpy.typing import NDArray
 
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.fits.model import ReleaseModel
-from cevns.physics.flux import FLAVOURS
-from cevns.physics.nuclei import Nucleus
-from cevns.physics.units import fm, m
+from cevns.physics.units import fm
 from cevns.scenarios import Scenario, get_scenario, scenario_names
 
 __all__ = [
@@ -73,9 +73,6 @@ DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "dipole": {"channel": "mu"},
     "sterile-oscillation": {"channel": "mu"},
 }
-
-#: Lowest recoil that counts for the 3+1 basis: detection probability ≥ this × its maximum.
-_THRESHOLD_FRACTION = 1e-3
 
 
 def is_scenario_parameter(name: str) -> bool:
@@ -188,79 +185,29 @@ class ScenarioChoice:
         return {**self.options, **self.fixed}
 
 
-# -- the release as a "detector" for the scenario API ---------------------------------------------
+# -- the signal of a scenario's basis for a release ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _NodeGrid:
-    nodes: NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class _Reference:
-    """What :meth:`Scenario.recoil_factors` reads of a BasisSpectra: the recoil nodes."""
-
-    response: _NodeGrid
-
-
-@dataclass(frozen=True)
-class _DetectorView:
-    """What scenarios read of a detector: name, nuclei, lowest recoil that counts."""
-
-    name: str
-    nuclei: tuple[tuple[Nucleus, float], ...]
-    threshold: float
-    smeared: bool = False
-
-
-@dataclass(frozen=True)
-class _SourceView:
-    """What scenarios read of a source: the π-DAR flavours of the SNS and the baseline; no
-    production-region size, so 3+1 averaging uses the built-in estimate of
-    :func:`cevns.scenarios.sterile.physical_baseline_spread_m` (as before sources carried one)."""
-
-    baseline_m: float
-    name: str = "sns"
-    flavours: tuple[str, ...] = FLAVOURS
-    production_region_m: float | None = None
-
-
-def _views(model: ReleaseModel) -> tuple[_DetectorView, _SourceView]:
-    detection = model.response.sum(axis=0)
-    counts = detection >= _THRESHOLD_FRACTION * detection.max()
-    threshold = float(model.nodes[np.argmax(counts)])
-    name = "".join(n.split("_")[0].rstrip("0123456789") for n, _ in model.release.setup.targets)
-    det = _DetectorView(name, tuple((nuc, 1.0) for nuc in model.nuclei), threshold)
-    return det, _SourceView(model.release.setup.baseline / m)
-
-
-def _per_flavour(model: ReleaseModel, node_rates: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(…, n_flavours, n_nodes) node counts → (…, n_flavours, n_bins), one flavour at a time."""
-    n_f = node_rates.shape[-2]
-    diagonal = np.zeros((*node_rates.shape[:-1], n_f, node_rates.shape[-1]))
+def _per_flavour(model: ReleaseModel, energy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(…, n_flavours, n_energy) engine counts → (…, n_flavours, n_bins), one flavour at a time."""
+    n_f = energy.shape[-2]
+    diagonal = np.zeros((*energy.shape[:-1], n_f, energy.shape[-1]))
     for a in range(n_f):
-        diagonal[..., a, a, :] = node_rates[..., a, :]
-    return model.fold(diagonal)
-
-
-def _basis_counts(model: ReleaseModel, basis) -> NDArray[np.float64]:
-    m4 = float(getattr(basis, "sterile_mass", 0.0))
-    target = model.with_sterile_mass(m4) if m4 > 0 else model
-    return _per_flavour(target, target.node_rates(basis).sum(axis=2))
+        diagonal[..., a, a, :] = energy[..., a, :]
+    return model.fold_energy(diagonal)
 
 
 def term_counts(model: ReleaseModel, scenario: Scenario, shape: dict[str, float]
                 ) -> NDArray[np.float64]:
     """Expected counts of every basis term at one shape point: (n_terms, n_flavours, n_bins).
 
-    The same basis as the ESS projections (:meth:`Scenario.basis_for`), folded through the
-    release (a term of sterile mass m₄ on a quadrature with the kinks of m₄).
+    The same basis as the ESS projections (:meth:`Scenario.basis_for` with the release's
+    Detector and Source), through the same engine (:meth:`ReleaseModel.energy_counts`).
     """
-    det, src = _views(model)
-    bases = scenario.basis_for(shape, det, src)
+    bases = scenario.basis_for(shape, model.detector, model.source)
     if not isinstance(bases, tuple):
         bases = (bases,)
-    return np.concatenate([_basis_counts(model, b) for b in bases], axis=0)
+    return np.concatenate([_per_flavour(model, model.energy_counts(b)) for b in bases], axis=0)
 
 
 def term_counts_over(model: ReleaseModel, choice: ScenarioChoice, name: str,
@@ -275,11 +222,9 @@ def term_counts_over(model: ReleaseModel, choice: ScenarioChoice, name: str,
     reference = scenario.reference_basis()
     others = {n: choice.value(n) for n in scenario.shape_parameters() if n != name}
     if reference is not None and not others:
-        det, _ = _views(model)
-        factors = scenario.recoil_factors({name: values}, _Reference(_NodeGrid(model.nodes)), det)
-        rates = model.node_rates(reference)  # (terms, flavours, nuclei, nodes)
-        weighted = np.einsum("pjkn,jfkn->pjfn", factors, rates)
-        return _per_flavour(model, weighted)
+        spectra = model.spectra(reference)
+        factors = scenario.recoil_factors({name: values}, spectra, model.detector)
+        return _per_flavour(model, spectra.reweighted(factors))
     return np.stack([term_counts(model, scenario, choice.shape_point(**{name: float(v)}))
                      for v in values])
 

@@ -270,15 +270,18 @@ def compute_basis_spectra(
     *,
     energy_nodes: int | None = None,
     nodes_per_panel: int = 10,
+    panel_ratio: float = 1.25,
 ) -> BasisSpectra:
     """Binned counts of each basis term for ``detector`` at ``source`` (no caching).
 
-    See :func:`basis_spectra` for the cached version that analyses use.
+    ``nodes_per_panel`` and ``panel_ratio`` set the true-recoil rule of the response
+    (:func:`cevns.experiment.response.build_response`). See :func:`basis_spectra` for the cached
+    version that analyses use.
     """
     nuclei = [nuc for nuc, _ in detector.nuclei]
     m4 = float(getattr(basis, "sterile_mass", 0.0))
     key = response_key(detector, kinematic_breakpoints(nuclei, m4, source.breakpoint_energies()),
-                       nodes_per_panel=nodes_per_panel)
+                       nodes_per_panel=nodes_per_panel, panel_ratio=panel_ratio)
     response = response_from_key(key)
     n_targets = detector.number_of_targets()
     fluence = source.fluence_scale()

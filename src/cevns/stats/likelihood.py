@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, MissingDependencyError, UnknownNameError
-from cevns.stats.shapes import _CODES, FlatInterpolator, flat_interpolator
+from cevns.stats.shapes import _CODES, FlatInterpolator, _small_product, flat_interpolator
 
 if TYPE_CHECKING:  # pragma: no cover
     from iminuit import Minuit
@@ -461,10 +461,18 @@ class _ShapedFlat:
         derivatives: for multiplicative codes the ratios r = f'/f and q = f''/f (I r_k r_l is
         ∂²I/∂α_k∂α_l off the diagonal, I q_k on it), for additive ones the diagonal Δ''."""
         nom = _take(self.nominal, idx)
+        interps = [f.take(idx) for f in self.interps]
+        if not derivatives:
+            vals = [f.value(alpha_cols[:, k : k + 1]) for k, f in enumerate(interps)]
+            if self.multiplicative:
+                value = nom * vals[0]
+                for v in vals[1:]:
+                    value *= v
+                return value, None, None
+            return nom + sum(vals[1:], vals[0]), None, None
         vals, d1s, d2s = [], [], []
-        for k, f in enumerate(self.interps):
-            fk = f.take(idx) if idx is not None else f
-            v, d1, d2 = fk(alpha_cols[:, k : k + 1])
+        for k, f in enumerate(interps):
+            v, d1, d2 = f(alpha_cols[:, k : k + 1])
             vals.append(v)
             d1s.append(d1)
             d2s.append(d2)
@@ -473,10 +481,11 @@ class _ShapedFlat:
             for v in vals[1:]:
                 factor = factor * v
             value = nom * factor
-            if not derivatives:
-                return value, None, None
-            ratio = np.stack([d1 / v for d1, v in zip(d1s, vals, strict=True)])
-            curv = np.stack([d2 / v for d2, v in zip(d2s, vals, strict=True)])
+            shape = (len(vals), *value.shape)
+            ratio, curv = np.empty(shape), np.empty(shape)
+            for k, v in enumerate(vals):
+                np.divide(d1s[k], v, out=ratio[k])
+                np.divide(d2s[k], v, out=curv[k])
             return value, ratio, curv
         value = nom + sum(vals[1:], vals[0])
         if not derivatives:
@@ -497,6 +506,7 @@ class _FlatChannel:
     shaped: list[_ShapedFlat] = field(default_factory=list)
     # positions in ``index`` that ``derivs`` belong to (None: derivs[j] ↔ index[j])
     lin_pos: NDArray[np.intp] | None = None
+    _lin_rows: NDArray[np.float64] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.all_pos = bool(self.pos.all())
@@ -513,6 +523,7 @@ class _FlatChannel:
             self.index,
             shaped=[sc.take(idx) for sc in self.shaped],
             lin_pos=self.lin_pos,
+            _lin_rows=self._lin_rows,
         )
 
     def _lin_cols(self) -> NDArray[np.intp]:
@@ -537,9 +548,14 @@ class _FlatChannel:
 
     def _shaped_prediction(self, idx, scale, derivatives: bool):
         """N, a feasibility flag per row (additive shapes ≥ 0), and the shaped parts."""
-        mu = _take(self.fixed, idx)
-        for j, d in zip(self._lin_cols(), self.derivs, strict=True):
-            mu = mu + scale[:, j, None] * _take(d, idx)
+        if len(self.derivs) > 1 and all(d.shape[0] == 1 for d in self.derivs):
+            # constant linear parts: Σ_j s_j C_j as one product
+            mu = _take(self.fixed, idx) + _small_product(scale[:, self._lin_cols()],
+                                                         self._lin_stack())
+        else:
+            mu = _take(self.fixed, idx)
+            for j, d in zip(self._lin_cols(), self.derivs, strict=True):
+                mu = mu + scale[:, j, None] * _take(d, idx)
         feasible = None
         parts = []
         for sc in self.shaped:
@@ -628,33 +644,50 @@ class _FlatChannel:
         p = self.index.size
         jac = np.zeros((m, p, n_bins))
         lin_pos = np.arange(len(self.derivs)) if self.lin_pos is None else self.lin_pos
-        for t, d in zip(lin_pos, self.derivs, strict=True):
-            jac[:, t] += _take(d, idx)
+        if lin_pos.size and all(d.shape[0] == 1 for d in self.derivs):
+            jac[:, lin_pos] = self._lin_stack()  # one broadcast copy of the constant rows
+        else:
+            for t, d in zip(lin_pos, self.derivs, strict=True):
+                jac[:, t] += _take(d, idx)
         second = np.zeros((m, p, p))
         for sc, value, first, curv, s in parts:
             sp = sc.shape_pos
+            diag = np.arange(sp.size)
             if sc.norm_pos >= 0:
                 jac[:, sc.norm_pos] += value
             if sc.multiplicative:
-                dval = value * first  # (K, m, B): ∂I/∂α_k = I r_k
-                w = one_minus * value * (1.0 if s is None else s)
-                block = np.einsum("mb,kmb,lmb->mkl", w, first, first)
-                diag = np.einsum("mb,kmb->mk", w, curv - first * first)
-                block[:, np.arange(sp.size), np.arange(sp.size)] += diag
+                # ∂I/∂α_k = I r_k, ∂²I/∂α_k∂α_l = I r_k r_l (k ≠ l), I q_k (k = l)
+                u = one_minus * value
+                w = u if s is None else u * s
+                block = np.matmul((w * first).transpose(1, 0, 2), first.transpose(1, 2, 0))
+                block[:, diag, diag] = np.einsum("mb,kmb->mk", w, curv)
+                scaled = value if s is None else value * s
+                for k, t in enumerate(sp):
+                    jac[:, t] += first[k] * scaled
+                if sc.norm_pos >= 0:
+                    cross = np.einsum("mb,kmb->mk", u, first)
             else:
-                dval = first
-                w = one_minus * (1.0 if s is None else s)
+                w = one_minus if s is None else one_minus * s
                 block = np.zeros((m, sp.size, sp.size))
-                block[:, np.arange(sp.size), np.arange(sp.size)] = np.einsum("mb,kmb->mk", w, curv)
-            jac[:, sp] += np.moveaxis(dval * (1.0 if s is None else s), 0, 1)
+                block[:, diag, diag] = np.einsum("mb,kmb->mk", w, curv)
+                for k, t in enumerate(sp):
+                    jac[:, t] += first[k] if s is None else first[k] * s
+                if sc.norm_pos >= 0:
+                    cross = np.einsum("mb,kmb->mk", one_minus, first)
             second[:, sp[:, None], sp[None, :]] += block
             if sc.norm_pos >= 0:
-                cross = np.einsum("mb,kmb->mk", one_minus, dval)
                 second[:, sc.norm_pos, sp] += cross
                 second[:, sp, sc.norm_pos] += cross
-        grad = 2.0 * np.einsum("mb,mpb->mp", one_minus, jac)
-        gn = 2.0 * np.einsum("mpb,mqb->mpq", jac * weight[:, None, :], jac)
+        # stacked products (m small p × B matrices) rather than einsum: several times faster
+        grad = 2.0 * np.matmul(jac, one_minus[:, :, None])[..., 0]
+        gn = 2.0 * np.matmul(jac * weight[:, None, :], jac.transpose(0, 2, 1))
         return grad, gn + 2.0 * second, gn
+
+    def _lin_stack(self) -> NDArray[np.float64]:
+        """The constant (one-row) derivatives of the linear part stacked, (n_linear, B)."""
+        if self._lin_rows is None:
+            self._lin_rows = np.concatenate(self.derivs, axis=0)
+        return self._lin_rows
 
 
 @dataclass(eq=False)
@@ -997,6 +1030,7 @@ class PoissonModel:
         reference: float | None = None,
         stop_rtol: float = 1e-3,
         warn: bool = True,
+        start: Mapping[str, ArrayLike] | None = None,
     ) -> ProfileResult:
         """Minimise χ² over all nuisances at every grid point (batched projected Newton).
 
@@ -1026,6 +1060,11 @@ class PoissonModel:
         warn : bool
             Issue a :class:`~cevns.stats.profile.ProfileConvergenceWarning` with the number of
             unconverged points (default True).
+        start : mapping of str to array_like, optional
+            A starting θ per nuisance (scalars or arrays broadcastable to the grid; missing names
+            0), e.g. the result of a neighbouring problem (:attr:`ProfileResult.nuisances`).
+            Used at the points where its χ² is below the one at θ = 0; the minimum found is
+            the same to ``tol`` when χ² has one minimum, in fewer iterations from a close start.
 
         Returns
         -------
@@ -1035,7 +1074,7 @@ class PoissonModel:
 
         return profile_model(
             self, tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure, level=level,
-            reference=reference, stop_rtol=stop_rtol, warn=warn,
+            reference=reference, stop_rtol=stop_rtol, warn=warn, start=start,
         )
 
     def _flat_index(self, index: int | Iterable[int]) -> int:

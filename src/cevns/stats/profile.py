@@ -45,6 +45,8 @@ from cevns.stats.likelihood import _Group
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Mapping, Sequence
 
+    from numpy.typing import ArrayLike
+
     from cevns.stats.likelihood import Channel, PoissonModel
 
 _ARMIJO = 1e-4
@@ -166,12 +168,14 @@ def _profile_group(
     max_iter: int,
     stop_above: float | None = None,
     stop_rtol: float = 1e-3,
+    start: NDArray[np.float64] | None = None,
 ):
     """Projected Newton iteration for one group.
 
     Works in the scale factors s = 1 + θ (see :meth:`_FlatChannel.prediction`); returns
     s (G, P_group), χ², converged, decided (stopped early: χ² certainly above
-    ``stop_above``), iterations.
+    ``stop_above``), iterations. ``start`` (G, P_group), internal units: a starting point per
+    row, taken where its χ² is below the one at θ = 0.
 
     The group's arrays are compacted to the points still iterating, so that the cost of an
     iteration falls as points converge and no fancy indexing happens inside an iteration.
@@ -187,6 +191,11 @@ def _profile_group(
         stop_above = None
     scale = np.broadcast_to(group.origin, (n_points, n_par)).copy()  # θ = 0
     chi2 = np.broadcast_to(group.chi2(None, scale), (n_points,)).copy()
+    if start is not None:
+        warm = np.maximum(np.asarray(start, dtype=float), lower)
+        at_warm = np.broadcast_to(group.chi2(None, warm), (n_points,))
+        better = at_warm < chi2
+        scale[better], chi2[better] = warm[better], at_warm[better]
     converged = np.zeros(n_points, dtype=bool)
     decided = np.zeros(n_points, dtype=bool)
     n_iter = np.zeros(n_points, dtype=np.int32)
@@ -443,6 +452,7 @@ def profile_model(
     reference: float | None = None,
     stop_rtol: float = 1e-3,
     warn: bool = True,
+    start: Mapping[str, ArrayLike] | None = None,
 ) -> ProfileResult:
     """Profile every nuisance of ``model`` at every grid point; see :meth:`PoissonModel.profile`."""
     from cevns.errors import ConfigError
@@ -469,6 +479,7 @@ def profile_model(
         if math.isfinite(reference):
             stop_above = float(level) + float(reference)
     scale = np.broadcast_to(model._origin, (n_points, n_par)).copy()  # θ = 0
+    init = None if start is None else model._origin + model._theta(start)
     chi2 = np.zeros(n_points)
     converged = np.ones(n_points, dtype=bool)
     decided = np.zeros(n_points, dtype=bool)
@@ -484,13 +495,14 @@ def profile_model(
         # iteration stay in cache: the iteration is memory-bound, not arithmetic-bound.
         n_bins = sum(fc.nominal.shape[1] for fc in local)
         block = max(1, _BLOCK_ELEMENTS // n_bins)
-        for start in range(0, n_points, block):
-            rows = slice(start, min(start + block, n_points))
+        for first in range(0, n_points, block):
+            rows = slice(first, min(first + block, n_points))
             m = rows.stop - rows.start
             # Each group's χ² is ≥ 0, so a group whose χ² alone is above stop_above decides
             # the point for the sum over groups as well.
             th, c, conv, dec, it = _profile_group(
-                group.take(rows), m, tol, max_iter, stop_above, stop_rtol
+                group.take(rows), m, tol, max_iter, stop_above, stop_rtol,
+                None if init is None else init[rows][:, columns],
             )
             scale[rows, columns] = th
             chi2[rows] += c
@@ -536,6 +548,7 @@ def profile_chi2(
     reference: float | None = None,
     stop_rtol: float = 1e-3,
     warn: bool = True,
+    start: Mapping[str, ArrayLike] | None = None,
 ) -> ProfileResult:
     """Profiled χ² of combined channels at every grid point.
 
@@ -547,7 +560,7 @@ def profile_chi2(
         The channels; their χ² are summed, nuisances with equal names are shared.
     sigmas : mapping of str to float or None, optional
         Pull widths per nuisance name (``None``/``inf``: free); override those on components.
-    tol, max_iter, raise_on_failure, level, reference, stop_rtol, warn
+    tol, max_iter, raise_on_failure, level, reference, stop_rtol, warn, start
         See :meth:`PoissonModel.profile`.
 
     Returns
@@ -558,5 +571,5 @@ def profile_chi2(
 
     return PoissonModel(channels, sigmas).profile(
         tol=tol, max_iter=max_iter, raise_on_failure=raise_on_failure, level=level,
-        reference=reference, stop_rtol=stop_rtol, warn=warn,
+        reference=reference, stop_rtol=stop_rtol, warn=warn, start=start,
     )

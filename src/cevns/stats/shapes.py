@@ -287,6 +287,7 @@ class FlatInterpolator:
 
     code: str
     arrays: tuple[NDArray[np.float64], ...]
+    _coeff: NDArray[np.float64] | None = field(default=None, repr=False)
 
     @property
     def multiplicative(self) -> bool:
@@ -294,7 +295,9 @@ class FlatInterpolator:
         return self.code in MULTIPLICATIVE
 
     def take(self, idx) -> FlatInterpolator:
-        """The interpolator restricted to grid rows ``idx``."""
+        """The interpolator restricted to grid rows ``idx`` (itself if it has one shared row)."""
+        if idx is None or all(a.shape[0] == 1 for a in self.arrays):
+            return self
         return FlatInterpolator(self.code, tuple(_take_rows(a, idx) for a in self.arrays))
 
     def __call__(self, alpha: NDArray[np.float64]):
@@ -315,12 +318,11 @@ class FlatInterpolator:
             d2 = np.where(inside, amp * (30.0 - 120.0 * a2 + 90.0 * a2 * a2), 0.0)
             return val, d1, d2
         lu, ld = self.arrays[:2]
+        if self.code == "polyexp" and lu.shape[0] == 1:
+            value, d1, d2 = self._polyexp_shared(a, derivatives=True)
+            return value, d1, d2
         lr = np.where(a >= 0, lu, -ld)
-        # capped far below exp's overflow: far-out probes (|α| ~ 1e11 from a minimiser) get a huge
-        # finite factor (e^50 ≈ 5e21 per nuisance, so a product of a dozen stays finite), never
-        # inf/NaN; no fit comes near it (|α · ln(up/nominal)| = 50 is tens of σ)
-        f = np.exp(np.minimum(a * lr, 50.0))
-        d1, d2 = lr * f, lr * lr * f
+        f, d1, d2 = _exponential(a, lr)
         if self.code == "exponential":
             return f, d1, d2
         c = self.arrays[2:]  # a₁ … a₆, each (1|G, n_bins)
@@ -336,6 +338,88 @@ class FlatInterpolator:
         p = 1.0 + a * p
         inside = np.abs(a) < 1.0
         return np.where(inside, p, f), np.where(inside, dp, d1), np.where(inside, ddp, d2)
+
+    def value(self, alpha: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The value alone (Δ or f), shape (m, n_bins); α of shape (m, 1)."""
+        if self.code == "polyexp" and self.arrays[0].shape[0] == 1:
+            return self._polyexp_shared(alpha, derivatives=False)[0]
+        return self(alpha)[0]
+
+    def _polyexp_shared(self, a: NDArray[np.float64], derivatives: bool):
+        """Code 4 with one template row shared by every α: the polynomial (and its derivatives)
+        as one product (powers of α) · (a₁ … a₆), the exponential only for ``|α|`` ≥ 1."""
+        coeff = self._stacked()
+        m = a.shape[0]
+        col = a[:, 0]
+        powers = np.vander(col, 7, increasing=True)  # (m, 7): α⁰ … α⁶
+        n_out = 3 if derivatives else 1
+        rows = np.empty((n_out, m, 6))
+        rows[0] = powers[:, 1:]  # αⁱ
+        if derivatives:
+            rows[1] = _POWERS[1:] * powers[:, :-1]  # i αⁱ⁻¹
+            rows[2, :, 0] = 0.0
+            rows[2, :, 1:] = (_POWERS[2:] * (_POWERS[2:] - 1)) * powers[:, :-2]  # i (i−1) αⁱ⁻²
+        out = _small_product(rows.reshape(n_out * m, 6), coeff).reshape(n_out, m, -1)
+        out[0] += 1.0
+        outside = np.flatnonzero(~(np.abs(col) < 1.0))
+        if outside.size:
+            lu, ld = self.arrays[:2]
+            ao = a[outside]
+            exact = _exponential(ao, np.where(ao >= 0, lu, -ld))
+            for j in range(n_out):
+                out[j, outside] = exact[j]
+        return out
+
+    def _stacked(self) -> NDArray[np.float64]:
+        """a₁ … a₆ of a one-row code-4 interpolator as a (6, n_bins) matrix (built once)."""
+        if self._coeff is None:
+            self._coeff = np.ascontiguousarray(np.concatenate(self.arrays[2:], axis=0))
+        return self._coeff
+
+
+_POWERS = np.arange(7.0)
+_CHUNK = 8
+
+
+def _small_product(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """a @ b for a (R, K) and b (K, B) with small K, as a stack of (8, K) @ (K, B) products: one
+    BLAS call of this size goes multi-threaded, which on a busy machine costs several times the
+    CPU it saves; the small products stay on one thread (and beat einsum)."""
+    r = a.shape[0]
+    pad = (-r) % _CHUNK
+    if pad:
+        a = np.concatenate([a, np.zeros((pad, a.shape[1]))])
+    out = np.matmul(a.reshape(-1, _CHUNK, a.shape[1]), b)
+    return out.reshape(-1, b.shape[1])[:r]
+
+
+def _exponential(a: NDArray[np.float64], lr: NDArray[np.float64]):
+    """exp(α lr) and its first two derivatives in α (code 1, and code 4 for ``|α|`` ≥ 1)."""
+    # capped far below exp's overflow: far-out probes (|α| ~ 1e11 from a minimiser) get a huge
+    # finite factor (e^50 ≈ 5e21 per nuisance, so a product of a dozen stays finite), never
+    # inf/NaN; no fit comes near it (|α · ln(up/nominal)| = 50 is tens of σ)
+    f = np.exp(np.minimum(a * lr, 50.0))
+    return f, lr * f, lr * lr * f
+
+
+def _shared_row(ratios: NDArray[np.float64], empty: NDArray[np.bool_]) -> NDArray[np.float64] | None:
+    """The one row that every row of ``ratios`` (rows, n_bins; > 0) equals to rounding (relative
+    10⁻¹⁴: templates that are one set of per-bin ratios × a per-row nominal), with the same
+    empty bins in every row; None if the rows differ."""
+    if ratios.shape[0] == 1:
+        return ratios
+    if not np.array_equal(empty, np.broadcast_to(empty[:1], empty.shape)):
+        return None
+    first = ratios[:1]
+    if np.any(np.abs(ratios - first) > _SHARED_RTOL * first):
+        return None
+    return first
+
+
+#: Largest relative difference of the ratios up/nominal, down/nominal between grid rows that
+#: still counts as "the same ratios": a few ulp (a quotient of products rounds to ~2 ulp), far
+#: below any effect on χ².
+_SHARED_RTOL = 1e-14
 
 
 def flat_interpolator(
@@ -364,9 +448,17 @@ def flat_interpolator(
             f"{what} ({code}): multiplicative interpolation needs nominal, down and up > 0 in every "
             f"bin that is not empty in all three; at index {where}: nominal={nominal[where]:g}, "
             f"down={down[where]:g}, up={up[where]:g} (use shape_code='polynomial' or 'linear')")
-    safe = np.where(empty, 1.0, nominal)
-    lu = np.where(empty, 0.0, np.log(np.where(empty, 1.0, up) / safe))
-    ld = np.where(empty, 0.0, np.log(np.where(empty, 1.0, down) / safe))
+    # ratios up/nominal and down/nominal, 1 (a factor 1) in bins empty in all three templates
+    ratio_up = np.where(empty, 1.0, up) / np.where(empty, 1.0, nominal)
+    ratio_down = np.where(empty, 1.0, down) / np.where(empty, 1.0, nominal)
+    if ratio_up.ndim == 2:
+        # templates that are per-bin ratios × a per-row nominal (a signal that varies over the
+        # grid, its variants the same ratios of it) interpolate with one row for all
+        shared_u = _shared_row(ratio_up, empty)
+        shared_d = _shared_row(ratio_down, empty) if shared_u is not None else None
+        if shared_d is not None:
+            ratio_up, ratio_down = shared_u, shared_d
+    lu, ld = np.log(ratio_up), np.log(ratio_down)
     if code == "exponential":
         return FlatInterpolator(code, (lu, ld))
     shape = lu.shape
@@ -376,7 +468,7 @@ def flat_interpolator(
     # once (templates that are one nominal × per-bin ratios repeat the same pairs on every grid
     # row), all probes at once
     lu_f, ld_f = lu.reshape(-1), ld.reshape(-1)
-    if shape[0] > 1 and np.array_equal(lu, np.broadcast_to(lu[:1], shape)) \
+    if shape[0] == 1 or np.array_equal(lu, np.broadcast_to(lu[:1], shape)) \
             and np.array_equal(ld, np.broadcast_to(ld[:1], shape)):
         first = np.arange(shape[-1])
     else:

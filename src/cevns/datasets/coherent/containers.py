@@ -26,6 +26,7 @@ from cevns.physics.units import g, kg, m, mol
 
 if TYPE_CHECKING:
     from cevns.datasets.coherent.response import EnergyResponse
+    from cevns.experiment import Detector, Source
 
 __all__ = [
     "Parameter",
@@ -680,3 +681,19 @@ class Release:
     def with_changes(self, **changes: object) -> Release:
         """A copy with some fields replaced (``dataclasses.replace``)."""
         return replace(self, **changes)
+
+    def detector(self, *, helm_skin_fm: float | None = None,
+                 response: EnergyResponse | None = None) -> Detector:
+        """This release's detector as a :class:`cevns.experiment.Detector` (targets, mass, the
+        response as a ``response`` table, the analysis bins); ``response``: a variant of
+        :attr:`response` (±1σ). See :func:`cevns.datasets.coherent.experiment.release_detector`."""
+        from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM, release_detector
+
+        skin = RELEASE_HELM_SKIN_FM if helm_skin_fm is None else helm_skin_fm
+        return release_detector(self, helm_skin_fm=skin, response=response)
+
+    def source(self) -> Source:
+        """The SNS π-DAR source of this data period as a :class:`cevns.experiment.Source`."""
+        from cevns.datasets.coherent.experiment import release_source
+
+        return release_source(self)

@@ -282,3 +282,14 @@ class EnergyResponse:
     def with_changes(self, **changes: object) -> EnergyResponse:
         """A copy with some pieces replaced, e.g. ``with_changes(quenching=…)`` for a ±1σ model."""
         return replace(self, **changes)
+
+    def with_smearing(self, **parameters: float) -> EnergyResponse:
+        """A copy whose smearing model has some parameters replaced, validated like the original.
+
+        E.g. ``with_smearing(light_yield=13.367)`` (PE/keVee) or, for the gamma PE smearing of
+        CsI-2021, ``with_smearing(shape_slope_per_kevee=10.5)``: the ±1σ responses of the CsI
+        light-yield and gamma-smearing shape nuisances (docs/coherent_csi.md). An unknown
+        parameter name or an invalid value raises :class:`cevns.errors.ConfigError`.
+        """
+        smearing = self.smearing.replace(**parameters)  # validated; ConfigError names a bad one
+        return replace(self, smearing=smearing)
