@@ -327,8 +327,10 @@ _BASE_TERMS: OrderedDict = OrderedDict()
 _BASE_TERMS_LOCK = Lock()
 _BASE_TERMS_MAX = 48
 #: ... and at most this many bytes of terms and nodes (a finely smeared detector's entry at the
-#: E-node cap is ~9 MB; memory stays flat however many Δm² a scan visits)
-_BASE_TERMS_MAX_BYTES = 48 * 2**20
+#: E-node cap is ~9 MB; memory stays flat however many Δm² a scan visits). A scan basis asks once
+#: per chunk of Δm² (:class:`OscillationScanBasis`), so a few entries suffice; the cache lives for
+#: the whole process, its bytes stay resident under later work.
+_BASE_TERMS_MAX_BYTES = 20 * 2**20
 
 
 def _digest(*arrays: np.ndarray) -> bytes:
