@@ -232,8 +232,8 @@ class SterileOscillation(Scenario):
 
 
 #: Largest number of Δm² in one :class:`~cevns.physics.oscillation.OscillationScanBasis`
-#: (its weights take n_Δm² × n_T × n_E × 8 bytes while a detector is integrated: ≤ 15 MB).
-SCAN_CHUNK = 8
+#: (its weights take n_Δm² × n_T × n_E × 8 bytes while a detector is integrated: ≤ 30 MB).
+SCAN_CHUNK = 16
 
 
 def _even_runs(values: list[float], size: int) -> list[list[int]]:
