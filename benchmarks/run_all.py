@@ -15,7 +15,9 @@ scale with it, ratios much less so.
 With ``--baseline-python`` the import-time row is measured for that interpreter's cevns too; with
 ``--reproduce`` also the total wall time, CPU time and peak memory of ``cevns reproduce`` for the
 current and (if given) the baseline installation, one after the other, via ``/usr/bin/time -v``
-(each takes minutes). ``--reproduce-logs NEW [BASE]`` instead reads such ``/usr/bin/time -v``
+(each takes minutes), and the executors side by side (``bench_reproduce_executors.py``: serial,
+processes and dask on two workers, ``--reproduce-repeat`` times each, on the default reproduce and
+on a 200 × 200 NGI ``cevns run``, with a byte comparison of the outputs). ``--reproduce-logs NEW [BASE]`` instead reads such ``/usr/bin/time -v``
 logs written earlier.
 """
 
@@ -401,11 +403,11 @@ def parse_time_v(text: str, label: str) -> TimeV:
 
 
 #: The `cevns reproduce` runs timed with ``--reproduce``: (label suffix, extra arguments, also
-#: for the baseline installation)
-REPRODUCE_RUNS = (("", (), True),
+#: for the baseline installation). The first is each installation's default executor (``auto``
+#: — a process pool on the cores — since the items share one queue; serial before).
+REPRODUCE_RUNS = ((", default executor", (), True),
                   (", --quick", ("--quick",), True),
-                  (", --executor dask --workers 2", ("--executor", "dask", "--workers", "2"),
-                   False))
+                  (", --executor serial", ("--executor", "serial"), False))
 
 
 def run_reproduce(cevns_exe: str, label: str, extra: tuple[str, ...] = ()) -> TimeV:
@@ -424,7 +426,8 @@ def run_reproduce(cevns_exe: str, label: str, extra: tuple[str, ...] = ()) -> Ti
 # Output
 
 
-def markdown(rows: list[Row], repro: list[TimeV], repeat: int, started: str) -> str:
+def markdown(rows: list[Row], repro: list[TimeV], repeat: int, started: str,
+             executors: str = "") -> str:
     import cevns
 
     commit = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
@@ -459,7 +462,7 @@ def markdown(rows: list[Row], repro: list[TimeV], repeat: int, started: str) -> 
         lines.append(f"| {row.case} | {fmt_s(min(row.fast))} | "
                      f"{fmt_s(statistics.median(row.fast))} | {ref} | {row.ratio} | "
                      f"{row.agreement} | {row.load_before:.1f} → {row.load_after:.1f} |")
-    lines += ["", "## `cevns reproduce` (all 30 items; serial executor unless stated)", ""]
+    lines += ["", "## `cevns reproduce` (all 30 items)", ""]
     if repro:
         lines += ["| installation | wall time | CPU time (user + sys) | peak memory (max RSS) | "
                   "load |", "|---|---|---|---|---|"]
@@ -475,6 +478,13 @@ def markdown(rows: list[Row], repro: list[TimeV], repeat: int, started: str) -> 
                   "the caches behind it: `docs/engine.md`."]
     else:
         lines.append("Not measured in this run (pass `--reproduce`, or `--reproduce-logs`).")
+    if executors:
+        lines += ["", "## Executors side by side (`cevns reproduce`, 200 × 200 NGI `cevns run`)",
+                  "", executors.rstrip(), "",
+                  "Measured by `benchmarks/bench_reproduce_executors.py` (called by `run_all.py "
+                  "--reproduce`): each executor in turn, repeated, two workers for the parallel "
+                  "ones; *files = serial* compares every output file but the run records "
+                  "byte by byte with the first serial run."]
     lines += ["", "The early-stop row compares `profile(level=25)` with profiling every point to "
               "convergence on the same channels, repetitions interleaved. Since the profiler "
               "enforces the physical bounds (`docs/statistics.md` §3) the points far above the "
@@ -499,6 +509,8 @@ def main(argv=None) -> None:
                              "current and baseline alternating): several minutes")
     parser.add_argument("--reproduce-logs", nargs="+", metavar="LOG",
                         help="/usr/bin/time -v logs of cevns reproduce: current [baseline]")
+    parser.add_argument("--reproduce-repeat", type=int, default=2,
+                        help="runs of each executor in the side-by-side table (--reproduce)")
     parser.add_argument("--labels", nargs=2, default=["this commit", "baseline"],
                         metavar=("CURRENT", "BASELINE"),
                         help="names of the two installations in the reproduce table")
@@ -537,7 +549,14 @@ def main(argv=None) -> None:
             if args.baseline_python and on_baseline:
                 repro.append(run_reproduce(str(Path(args.baseline_python).with_name("cevns")),
                                            args.labels[1] + suffix, extra))
-    text = markdown(rows, repro, args.repeat, started)
+    executors = ""
+    if args.reproduce:
+        bench = _load("bench_reproduce_executors")
+        summaries = bench.measure(str(Path(sys.executable).with_name("cevns")),
+                                  repeat=args.reproduce_repeat,
+                                  log=lambda m: print(m, file=sys.stderr, flush=True))
+        executors = bench.markdown(summaries)
+    text = markdown(rows, repro, args.repeat, started, executors)
     if args.out:
         from cevns.fsio import atomic_write_text
 

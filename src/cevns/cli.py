@@ -606,8 +606,9 @@ def _progress_display():
 
 
 class ExecutorName(StrEnum):
-    """Where the scan tiles are computed."""
+    """Where the analyses and the tiles of their scans are computed."""
 
+    auto = "auto"
     serial = "serial"
     processes = "processes"
     dask = "dask"
@@ -615,9 +616,12 @@ class ExecutorName(StrEnum):
 
 _PANEL = "Execution"
 ExecutorOpt = Annotated[ExecutorName, typer.Option(
-    "--executor", help="serial | processes | dask", rich_help_panel=_PANEL)]
+    "--executor", help="auto | serial | processes | dask. auto (default): a process pool with "
+    "one worker per CPU core, fewer for small work, serial on one core. On processes and a "
+    "local dask cluster whole items and the tiles of their scans share one queue, longest "
+    "first; the results are the same as serial", rich_help_panel=_PANEL)]
 WorkersOpt = Annotated[int | None, typer.Option(
-    "--workers", min=1, max=4096, help="worker processes (processes, dask)",
+    "--workers", min=1, max=4096, help="worker processes (auto, processes, dask)",
     rich_help_panel=_PANEL)]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)",
@@ -657,7 +661,7 @@ def _executor_spec(executor: ExecutorName, workers: int | None, scheduler: str |
     name = ExecutorName.dask.value if scheduler else ExecutorName(executor).value
     spec: dict = {"name": name}
     if name != "serial" and workers is not None:
-        spec["max_workers" if name == "processes" else "n_workers"] = workers
+        spec["n_workers" if name == "dask" else "max_workers"] = workers
     if scheduler:
         spec["address"] = scheduler
     return spec
@@ -669,7 +673,7 @@ def _execution_args(executor: ExecutorName, workers: int | None, scheduler: str 
     words = []
     if scheduler:
         words += ["--scheduler", scheduler]
-    elif ExecutorName(executor) is not ExecutorName.serial:
+    elif ExecutorName(executor) is not ExecutorName.auto:
         words += ["--executor", ExecutorName(executor).value]
     if workers is not None:
         words += ["--workers", str(workers)]
@@ -680,23 +684,62 @@ def _execution_args(executor: ExecutorName, workers: int | None, scheduler: str 
 
 def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume: bool,
                   scan_root: Path | None, figures: tuple[bool, bool] = (False, False)) -> dict:
-    """Run every analysis into its folder on one executor; return the provenance records."""
-    from cevns.analyses import RunOptions, run_analysis
+    """Run every analysis into its folder on one executor; return the provenance records.
+
+    ``--executor auto`` is resolved here (:func:`_auto_spec`); on a parallel executor whole
+    analyses and the tiles of their scans share one queue (:mod:`cevns.analyses.schedule`).
+    """
+    from cevns.analyses import RunOptions
+    from cevns.analyses.schedule import run_analyses
     from cevns.scan import make_executor
 
-    records = {}
+    if spec["name"] == ExecutorName.auto.value:
+        spec = _auto_spec(analyses, quick, spec.get("max_workers"))
     with make_executor(spec) as executor_object, _progress_display() as progress:
-        extra: dict = {"executor_object": executor_object}
+        extra: dict = {}
         if scan_root is not None:
             extra["scan_root"] = scan_root
         pdf, no_figures = figures
         options = RunOptions(quick=quick, executor=spec["name"], resume=resume,
                              progress=progress, extra=extra, pdf=pdf, no_figures=no_figures)
-        for n, an in analyses.items():
-            _say(f"{n} — {an.title}")
-            records[n] = run_analysis(an, folders[n], options)
-            _say(f"  done in {records[n]['wall_time_s']:.1f} s")
-    return records
+        parallel = spec["name"] != "serial" and executor_object.local
+        if parallel and len(analyses) > 1:
+            _say(f"{len(analyses)} items on {executor_object.describe()}, longest first")
+
+        def on_start(name: str) -> None:
+            _say(f"{name} — {analyses[name].title}")
+
+        def on_done(name: str, record: dict) -> None:
+            if parallel:
+                on_start(name)
+            _say(f"  done in {record['wall_time_s']:.1f} s")
+
+        return run_analyses(analyses, folders, options, executor_object, on_start=on_start,
+                            on_done=on_done)
+
+
+#: ``--executor auto`` starts a worker only for about this many expected CPU seconds of work:
+#: a worker process costs about a second of start-up (spawn, imports).
+AUTO_SECONDS_PER_WORKER = 2.0
+
+
+def _cores() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _auto_spec(analyses: dict, quick: bool, workers: int | None) -> dict:
+    """The executor of ``--executor auto``: a process pool of one worker per core (or
+    ``--workers``), fewer when the expected work is small; serial on one core."""
+    from cevns.analyses.schedule import expected_seconds
+
+    if workers is None:
+        total = sum(expected_seconds(an, quick) for an in analyses.values())
+        workers = min(_cores(), max(1, int(total // AUTO_SECONDS_PER_WORKER)))
+    return {"name": "processes", "max_workers": workers} if workers > 1 else {"name": "serial"}
 
 
 # -- run ----------------------------------------------------------------------------------------
@@ -710,7 +753,7 @@ def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume
 def run(
     analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file")],
     out: Annotated[Path | None, typer.Option(help="output folder (default results/NAME)")] = None,
-    executor: ExecutorOpt = ExecutorName.serial,
+    executor: ExecutorOpt = ExecutorName.auto,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
@@ -743,13 +786,14 @@ def run(
 @app.command(epilog="Examples:\n\n"
                     "  cevns reproduce --list\n\n"
                     "  cevns reproduce --only fig1 --only table3 --out results\n\n"
-                    "  cevns reproduce --quick --executor processes --workers 2\n\n"
+                    "  cevns reproduce --quick --workers 2\n\n"
+                    "  cevns reproduce --executor serial      (one process, item after item)\n\n"
                     "  cevns reproduce --only fig6 --resume      (after Ctrl-C)")
 def reproduce(
     only: Annotated[list[str] | None, typer.Option("--only", help="item name (repeatable)")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("results"),
     list_items: Annotated[bool, typer.Option("--list", help="list the items and exit")] = False,
-    executor: ExecutorOpt = ExecutorName.serial,
+    executor: ExecutorOpt = ExecutorName.auto,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
@@ -781,6 +825,7 @@ def reproduce(
     for n in selected:
         if n not in names:
             raise UnknownNameError("reproduce item", n, names)
+    given_out = out  # the resume hint repeats the option as given
     if quick:  # previews never overwrite full results: they go to OUT/quick
         from cevns.analyses.report import quick_folder
 
@@ -795,7 +840,8 @@ def reproduce(
     for n, an in analyses.items():
         _check_out_dir(folders[n], an.model_dump(mode="json"), an.digest(), resume, force)
     hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
-            "--out", str(out), *_execution_args(executor, workers, scheduler, quick), "--resume"]
+            "--out", str(given_out), *_execution_args(executor, workers, scheduler, quick),
+            "--resume"]
     start = time.perf_counter()
     with _resumable(hint):
         records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"),

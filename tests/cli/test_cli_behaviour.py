@@ -275,11 +275,13 @@ def test_reproduce_interrupted_then_resumed(tmp_path, executor):
     code, err = _interrupt(["reproduce", "--only", "fig6", "--out", "out", "--quick",
                             "--executor", executor], signal.SIGINT, tmp_path)
     hint = _check_interrupted(code, err)
-    assert hint.startswith("cevns reproduce --only fig6 --out out")
+    assert hint.startswith("cevns reproduce --only fig6 --out out ")  # not out/quick
+    assert "--quick" in hint.split()
     res = subprocess.run([*CEVNS, *hint.split()[1:]], capture_output=True, text=True, cwd=tmp_path,
                          timeout=900)
     assert res.returncode == 0, res.stderr
-    assert "fig6" in json.loads((tmp_path / "out" / "index.json").read_text())
+    # --quick previews go to OUT/quick (cevns.analyses.report.quick_folder)
+    assert "fig6" in json.loads((tmp_path / "out" / "quick" / "index.json").read_text())
 
 
 def test_keyboard_interrupt_outside_a_scan(capsys, monkeypatch):

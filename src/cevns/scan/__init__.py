@@ -51,20 +51,31 @@ from cevns.scan.executors import (
     SerialExecutor,
     Task,
     Work,
+    WorkQueue,
     make_executor,
 )
 from cevns.scan.grid import Grid, linear_axis, log_axis
-from cevns.scan.runner import ScanRequest, run_scan, run_scans
+from cevns.scan.runner import (
+    DeferToDriver,
+    ScanBatch,
+    ScanRequest,
+    ScansDeferred,
+    run_scan,
+    run_scans,
+)
 from cevns.scan.store import ScanStore, open_scan
 from cevns.scan.tiles import Tile, Tiling, default_tile_shape
 
 __all__ = [
     "EXECUTORS",
     "DaskExecutor",
+    "DeferToDriver",
     "Executor",
     "Grid",
     "ProcessExecutor",
+    "ScanBatch",
     "ScanRequest",
+    "ScansDeferred",
     "ScanStore",
     "SerialExecutor",
     "Task",
@@ -81,4 +92,5 @@ __all__ = [
     "run_scan",
     "run_scans",
     "Work",
+    "WorkQueue",
 ]

@@ -18,9 +18,12 @@ results and writes the store.
 Use :func:`make_executor` to build one from a name, a spec mapping (e.g. from TOML) or an object.
 Executors are context managers; an executor started by the caller can be shared by several scans.
 
-The unit of work is a :class:`Work` item (task, config, tile, tag); :meth:`Executor.run_work` takes
-the work of several scans at once and keeps every worker busy until all of it is done
-(:func:`~cevns.scan.runner.run_scans`), :meth:`Executor.run_tiles` is the one-scan shorthand.
+The unit of work is a :class:`Work` item (task, config, tile, tag). :meth:`Executor.stream` runs a
+:class:`WorkQueue` — highest priority first, with work added while it runs — and keeps every
+worker busy until the queue is empty: the tiles of several scans
+(:func:`~cevns.scan.runner.run_scans`), or whole analyses and the tiles of their scans
+(:mod:`cevns.analyses.schedule`). :meth:`Executor.run_work` is the shorthand for a fixed list,
+:meth:`Executor.run_tiles` for the tiles of one scan.
 
 Failing loudly
 --------------
@@ -36,13 +39,15 @@ Failing loudly
 from __future__ import annotations
 
 import concurrent.futures as cf
+import heapq
 import importlib
+import itertools
 import inspect
 import logging
 import multiprocessing
 import os
 import pickle
-import queue
+import queue as _queue
 import signal
 import threading
 import time
@@ -66,6 +71,7 @@ __all__ = [
     "TileResult",
     "WORKER_ENVIRON",
     "Work",
+    "WorkQueue",
     "make_executor",
     "task_name",
 ]
@@ -85,8 +91,8 @@ def task_name(task: Callable[..., Any]) -> str:
     return repr(task)
 
 
-def _annotate(exc: BaseException, task: Callable[..., Any], tile: Tile) -> None:
-    exc.add_note(f"in cevns scan task {task_name(task)!r} on {tile.describe()}")
+def _annotate(exc: BaseException, item: Work) -> None:
+    exc.add_note(f"in cevns scan task {task_name(item.task)!r} on {item.describe()}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,29 +100,66 @@ class Work:
     """One unit of work: ``task(config, tile)``, labelled with the caller's `tag`.
 
     The tag (e.g. the index of the scan the tile belongs to) comes back with the result, so that
-    the tiles of several scans can share one queue.
+    the tiles of several scans — or whole analyses beside them — can share one queue. `tile` is
+    ``None`` for work that is not a tile of a grid (the task then receives ``None``).
     """
 
     task: Task
     config: dict[str, Any]
-    tile: Tile
+    tile: Tile | None = None
     tag: Any = None
 
     def run(self) -> TileResult:
-        """Compute the tile in this process."""
+        """Compute the item in this process."""
         return self.task(self.config, self.tile)
+
+    def describe(self) -> str:
+        """For messages: the tile, else the tag."""
+        return self.tile.describe() if self.tile is not None else f"work item {self.tag!r}"
+
+
+class WorkQueue:
+    """Work waiting for a worker: highest `priority` first, equal priorities first in, first out.
+
+    :meth:`Executor.stream` takes items from it as workers free up; the consumer of the stream may
+    :meth:`put` more work while it runs (e.g. the tiles of a scan that a finished item asked for),
+    and it is run before anything queued with a lower priority.
+    """
+
+    def __init__(self, work: Sequence[Work] = (), priority: float = 0.0):
+        self._heap: list[tuple[float, int, Work]] = []
+        self._count = itertools.count()
+        for item in work:
+            self.put(item, priority)
+
+    def put(self, item: Work, priority: float = 0.0) -> None:
+        """Queue `item`; a higher `priority` runs earlier."""
+        heapq.heappush(self._heap, (-float(priority), next(self._count), item))
+
+    def pop(self) -> tuple[Work, float] | None:
+        """The next item and its priority, or ``None`` when the queue is empty."""
+        if not self._heap:
+            return None
+        priority, _, item = heapq.heappop(self._heap)
+        return item, -priority
+
+    def __len__(self) -> int:
+        return len(self._heap)
 
 
 class Executor(ABC):
     """Runs tiles of a scan and yields their results as they complete.
 
-    Subclasses implement :meth:`_start`, :meth:`_close` and :meth:`run_tiles`. An executor owns
+    Subclasses implement :meth:`_start`, :meth:`_close` and :meth:`stream`. An executor owns
     the resources it starts (a process pool, a ``LocalCluster``) and releases them in
     :meth:`close`; resources handed to it (a ``Client``) stay open.
     """
 
     #: Registry name of the executor kind.
     name: str = "executor"
+    #: Whether the workers run on this machine and see its files (they may then write results
+    #: themselves, as the analyses of :mod:`cevns.analyses.schedule` do).
+    local: bool = True
 
     def __init__(self) -> None:
         self._started = False
@@ -161,15 +204,21 @@ class Executor(ABC):
         """Raise :class:`ScanError` if `task` cannot run on this executor."""
 
     @abstractmethod
+    def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
+        """Run the items of `queue`, highest priority first, and yield ``(item, item.run())``
+        in completion order, until the queue is empty and nothing runs.
+
+        The consumer may :meth:`WorkQueue.put` more work between two results; it is taken up as
+        workers free up. The items may belong to several scans (different tasks and configs).
+        An exception raised by a task propagates with a note naming the task and the tile.
+        Closing the generator early (an error or ``KeyboardInterrupt`` in the consumer) cancels
+        the items that have not run.
+        """
+
     def run_work(self, work: Sequence[Work]) -> Iterator[tuple[Work, TileResult]]:
         """Submit every work item and yield ``(item, item.task(item.config, item.tile))`` in
-        completion order.
-
-        The items may belong to several scans (different tasks and configs); all of them share
-        one queue. An exception raised by a task propagates with a note naming the task and the
-        tile. Closing the generator early (an error or ``KeyboardInterrupt`` in the consumer)
-        cancels the items that have not run.
-        """
+        completion order (:meth:`stream` of a queue holding `work`, in order)."""
+        return self.stream(WorkQueue(work))
 
     def run_tiles(
         self, task: Task, config: dict[str, Any], tiles: Sequence[Tile]
@@ -196,13 +245,14 @@ class SerialExecutor(Executor):
 
     name = "serial"
 
-    def run_work(self, work: Sequence[Work]) -> Iterator[tuple[Work, TileResult]]:
-        """Run each item in turn (see :meth:`Executor.run_work`)."""
-        for item in work:
+    def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
+        """Run each item in turn (see :meth:`Executor.stream`)."""
+        while (entry := queue.pop()) is not None:
+            item = entry[0]
             try:
                 result = item.run()
             except Exception as exc:
-                _annotate(exc, item.task, item.tile)
+                _annotate(exc, item)
                 raise
             yield item, result
 
@@ -316,26 +366,34 @@ class ProcessExecutor(Executor):
                 "a task must be a top-level function of an importable module"
             ) from exc
 
-    def run_work(self, work: Sequence[Work]) -> Iterator[tuple[Work, TileResult]]:
-        """Submit every item to the pool (see :meth:`Executor.run_work`)."""
+    def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
+        """Keep ``max_workers + 1`` items in the pool, taken from `queue` by priority (see
+        :meth:`Executor.stream`): one waits in the pool for the next free worker, the others wait
+        in `queue`, where work put later with a higher priority still overtakes them."""
         if self._pool is None:
             raise ScanError("the processes executor is not started; use it as a context manager")
-        pending = {self._pool.submit(_run_work, item): item for item in work}
+        pending: dict[cf.Future, Work] = {}
         try:
-            for future in cf.as_completed(list(pending)):
-                item = pending.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool as exc:
-                    raise ScanError(
-                        f"a worker process of the pool died while running "
-                        f"{task_name(item.task)!r} ({exc}); the completed tiles are saved: run "
-                        "again with resume=True"
-                    ) from exc
-                except Exception as exc:
-                    _annotate(exc, item.task, item.tile)
-                    raise
-                yield item, result
+            while True:
+                while len(pending) <= self.max_workers and (entry := queue.pop()) is not None:
+                    pending[self._pool.submit(_run_work, entry[0])] = entry[0]
+                if not pending:
+                    return
+                done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    item = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        raise ScanError(
+                            f"a worker process of the pool died while running "
+                            f"{task_name(item.task)!r} ({exc}); the completed tiles are saved: "
+                            "run again with resume=True"
+                        ) from exc
+                    except Exception as exc:
+                        _annotate(exc, item)
+                        raise
+                    yield item, result
         finally:
             for future in pending:
                 future.cancel()
@@ -545,6 +603,13 @@ class DaskExecutor(Executor):
         except TypeError as exc:
             raise ConfigError(f"adapt = {self.adapt!r}: {exc}") from exc
 
+    @property
+    def local(self) -> bool:  # type: ignore[override]
+        """True for the ``LocalCluster`` this executor starts itself (its workers share this
+        machine's files); False for a scheduler address, a client or a cluster object or class."""
+        return (self.address is None and self.user_client is None
+                and self.cluster_class is None)
+
     def n_live_workers(self) -> int:
         """Number of workers the scheduler knows now (asks the scheduler)."""
         return len(self.client.nthreads())
@@ -598,8 +663,10 @@ class DaskExecutor(Executor):
             "worker_timeout (None waits forever) for a batch queue whose jobs start late"
         )
 
-    def run_work(self, work: Sequence[Work]) -> Iterator[tuple[Work, TileResult]]:
-        """Submit every item with ``retries`` (see :meth:`Executor.run_work`).
+    def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
+        """Submit every queued item with ``retries`` and its priority (dask's ``priority``: the
+        scheduler hands out the highest first); work put later is submitted after each result
+        (see :meth:`Executor.stream`).
 
         Raises
         ------
@@ -610,23 +677,30 @@ class DaskExecutor(Executor):
             raise ScanError("the dask executor is not started; use it as a context manager")
         self._log_workers()
         token = uuid.uuid4().hex[:8]
-        finished: queue.Queue[Any] = queue.Queue()  # filled by dask's callback thread
-        pending = {}
-        for n, item in enumerate(work):
-            label = getattr(item.task, "__name__", "task")
-            future = self.client.submit(
-                _run_work, item, key=f"cevns-{label}-{token}-{n}-{item.tile.index}",
-                retries=self.retries, pure=False,
-            )
-            pending[future] = item
-            future.add_done_callback(finished.put)
+        finished: _queue.Queue[Any] = _queue.Queue()  # filled by dask's callback thread
+        pending: dict[Any, Work] = {}
+        counter = itertools.count()
+
+        def submit_queued() -> None:
+            while (entry := queue.pop()) is not None:
+                item, priority = entry
+                label = getattr(item.task, "__name__", "task")
+                where = item.tile.index if item.tile is not None else "item"
+                future = self.client.submit(
+                    _run_work, item, key=f"cevns-{label}-{token}-{next(counter)}-{where}",
+                    retries=self.retries, pure=False, priority=round(priority * 1000),
+                )
+                pending[future] = item
+                future.add_done_callback(finished.put)
+
         poll = 1.0 if self.worker_timeout is None else min(1.0, self.worker_timeout / 5)
         self._no_worker_since: float | None = None
         try:
+            submit_queued()
             while pending:
                 try:
                     future = finished.get(timeout=poll)
-                except queue.Empty:
+                except _queue.Empty:
                     self._check_workers(len(pending))
                     continue
                 item = pending.get(future)
@@ -641,12 +715,13 @@ class DaskExecutor(Executor):
                     except TimeoutError:
                         self._check_workers(len(pending))
                     except Exception as exc:
-                        _annotate(exc, item.task, item.tile)
+                        _annotate(exc, item)
                         raise
                 self._no_worker_since = None
                 del pending[future]
                 future.release()
                 yield item, result
+                submit_queued()
         finally:
             if pending and self.client is not None:
                 try:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import logging
 import re
@@ -18,7 +19,14 @@ import numpy as np
 
 from cevns.errors import ConfigError, ScanError
 from cevns.scan.digest import canonicalize, config_diff, format_diff
-from cevns.scan.executors import Executor, Task, Work, make_executor, task_name
+from cevns.scan.executors import (
+    Executor,
+    SerialExecutor,
+    Task,
+    Work,
+    make_executor,
+    task_name,
+)
 from cevns.scan.grid import Grid
 from cevns.scan.store import DONE_VARIABLE, STAMP_KEYS, ScanStore, store_lock
 from cevns.scan.tiles import Tile, Tiling
@@ -26,7 +34,8 @@ from cevns.scan.tiles import Tile, Tiling
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["Progress", "ScanRequest", "check_result", "run_scan", "run_scans"]
+__all__ = ["DeferToDriver", "Progress", "ScanBatch", "ScanRequest", "ScansDeferred", "check_result",
+           "run_scan", "run_scans"]
 
 log = logging.getLogger(__name__)
 
@@ -398,101 +407,247 @@ def run_scans(
         before it and records the session (``interrupted`` / ``failed``).
     """
     requests = list(requests)
-    checked = [_validate(r) for r in requests]
-    paths = [Path(r.store).resolve() for r in requests if r.store is not None]
-    if len(set(paths)) != len(paths):
-        dup = sorted({str(p) for p in paths if paths.count(p) > 1})
-        raise ConfigError(f"run_scans: several scans write into the same store {dup}")
     exe = make_executor(executor)
+    batch = ScanBatch(requests)
+    if isinstance(exe, DeferToDriver):
+        done = exe.take(batch)  # raises ScansDeferred unless the stores are complete
+        if done is not None:
+            return done
+        exe = SerialExecutor()  # a temporary store: computed here
     for request in requests:
         exe.check_task(request.task)  # before a store exists: a refused task leaves none behind
+    with batch:
+        if batch.n_todo:
+            _compute(batch, exe)
+        return batch.datasets()
 
-    with contextlib.ExitStack() as stack:
-        active: list[_Active] = []
-        for request, (grid, declared, name) in zip(requests, checked, strict=True):
-            if request.store is None:
-                path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cevns-scan-")))
-            else:
-                path = Path(request.store)
-            stack.enter_context(store_lock(path))
-            st = _prepare_store(
-                path, task=name, grid=grid, config=request.config,
-                tile_shape=request.tile_shape, resume=request.resume,
-                overwrite=request.overwrite, declared=declared,
-            )
-            done = st.done_indices()
-            scan = _Active(request, name, grid, dict(request.config), declared, st,
-                           request.store is None, spec=st.outputs, n_done=len(done))
-            scan.todo = [st.tiling[i] for i in range(st.n_tiles) if i not in done]
-            log.info("scan %s into %s: %d tiles, %d done, %d to compute", name, path,
-                     st.n_tiles, len(done), len(scan.todo))
-            if request.progress is not None:
-                request.progress(scan.n_done, st.n_tiles)
-            active.append(scan)
-        if any(scan.todo for scan in active):
-            _compute(active, exe)
-        datasets = []
-        for scan in active:
+
+class ScanBatch:
+    """The scans of one :func:`run_scans` call, opened for computing.
+
+    Entering the context validates nothing more (the constructor did), locks and prepares every
+    store (the refusal rules of :func:`run_scan`) and lists the missing tiles; :meth:`work` gives
+    them as :class:`~cevns.scan.executors.Work`, :meth:`accept` checks and saves a result,
+    :meth:`record` writes the session record, :meth:`datasets` assembles the results. Leaving the
+    context releases the locks. :func:`run_scans` drives one batch on an executor;
+    :mod:`cevns.analyses.schedule` drives several, of several analyses, through one queue.
+    """
+
+    def __init__(self, requests: Sequence[ScanRequest]):
+        self.requests = list(requests)
+        self._checked = [_validate(r) for r in self.requests]
+        paths = [Path(r.store).resolve() for r in self.requests if r.store is not None]
+        if len(set(paths)) != len(paths):
+            dup = sorted({str(p) for p in paths if paths.count(p) > 1})
+            raise ConfigError(f"run_scans: several scans write into the same store {dup}")
+        self.active: list[_Active] = []
+        self._stack: contextlib.ExitStack | None = None
+        self.started, self._t0 = _now(), time.perf_counter()
+
+    def __enter__(self) -> ScanBatch:
+        self.started, self._t0 = _now(), time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            for request, (grid, declared, name) in zip(self.requests, self._checked, strict=True):
+                if request.store is None:
+                    path = Path(stack.enter_context(
+                        tempfile.TemporaryDirectory(prefix="cevns-scan-")))
+                else:
+                    path = Path(request.store)
+                stack.enter_context(store_lock(path))
+                st = _prepare_store(
+                    path, task=name, grid=grid, config=request.config,
+                    tile_shape=request.tile_shape, resume=request.resume,
+                    overwrite=request.overwrite, declared=declared,
+                )
+                done = st.done_indices()
+                scan = _Active(request, name, grid, dict(request.config), declared, st,
+                               request.store is None, spec=st.outputs, n_done=len(done))
+                scan.todo = [st.tiling[i] for i in range(st.n_tiles) if i not in done]
+                log.info("scan %s into %s: %d tiles, %d done, %d to compute", name, path,
+                         st.n_tiles, len(done), len(scan.todo))
+                if request.progress is not None:
+                    request.progress(scan.n_done, st.n_tiles)
+                self.active.append(scan)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+    @property
+    def n_todo(self) -> int:
+        """Tiles still to compute."""
+        return sum(len(scan.todo) - scan.computed for scan in self.active)
+
+    def work(self, key: Any = None) -> list[Work]:
+        """The missing tiles, scan after scan, tagged ``(key, scan index)``."""
+        return [Work(scan.request.task, scan.config, tile, (key, k))
+                for k, scan in enumerate(self.active) for tile in scan.todo]
+
+    def accept(self, item: Work, result: Any) -> None:
+        """Check the result of a tile of :meth:`work` and save it in its store."""
+        scan = self.active[item.tag[1]]
+        tile = item.tile
+        arrays, new_spec = check_result(result, tile, scan.spec, task=scan.name, grid=scan.grid,
+                                        declared=scan.declared)
+        if scan.spec is None:
+            # before the first tile file, so every tile file has a spec to be read with
+            scan.store.set_outputs(new_spec)
+            scan.spec = new_spec
+        scan.store.write_tile(tile.index, arrays)
+        scan.computed += 1
+        scan.n_done += 1
+        log.debug("saved %s of %s", tile.describe(), scan.store.path)
+        if scan.request.progress is not None:
+            scan.request.progress(scan.n_done, scan.store.n_tiles)
+
+    def record(self, status: str, executor: str, started: str | None = None,
+               wall: float | None = None) -> None:
+        """Add the session record to the store of every scan that had tiles to compute (`started`
+        and `wall` default to the time the batch was opened and the time since)."""
+        started = self.started if started is None else started
+        wall = time.perf_counter() - self._t0 if wall is None else wall
+        working = [scan for scan in self.active if scan.todo]
+        for scan in working:
+            if status == "interrupted":
+                log.warning("scan interrupted: %d of %d tiles saved in %s; resume with "
+                            "resume=True", scan.n_done, scan.store.n_tiles, scan.store.path)
+            entry = {"started": started, "executor": executor, "tiles_computed": scan.computed,
+                     "wall_time_s": round(wall, 6), "status": status}
+            if len(working) > 1:
+                entry["batch_of"] = len(working)  # the wall time is that of the whole batch
+            try:
+                scan.store.add_run(entry)
+            except Exception:  # provenance is best effort; the tiles are already safe
+                log.warning("could not record the run in %s", scan.store.path, exc_info=True)
+            log.info("scan %s: %s, %d tiles in %.3g s on %s", scan.name, status, scan.computed,
+                     wall, executor)
+
+    def export(self) -> None:
+        """Write ``STORE/result.nc`` of every scan whose request says ``export=True``."""
+        for scan in self.active:
+            if not scan.temporary and scan.request.export:
+                scan.store.export_netcdf(dataset=scan.store.to_dataset())
+
+    def datasets(self) -> list[xr.Dataset]:
+        """The assembled datasets, in request order; each written to ``STORE/result.nc`` unless
+        its request says ``export=False`` or the store is temporary."""
+        out = []
+        for scan in self.active:
             dataset = scan.store.to_dataset()
             if not scan.temporary and scan.request.export:
                 scan.store.export_netcdf(dataset=dataset)
-            datasets.append(dataset)
-        return datasets
+            out.append(dataset)
+        return out
 
 
-def _compute(active: list[_Active], exe: Executor) -> None:
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _compute(batch: ScanBatch, exe: Executor) -> None:
     owned = not exe.started
-    started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    started_at = _now()
     t0 = time.perf_counter()
     status, description = "failed", exe.describe()
-    # one queue: the tiles of the next scan start while the last tiles of this one still run
-    work = [Work(scan.request.task, scan.config, tile, k)
-            for k, scan in enumerate(active) for tile in scan.todo]
-    working = [scan for scan in active if scan.todo]
     try:
         exe.start()
         description = exe.describe()
-        results = exe.run_work(work)
+        # one queue: the tiles of the next scan start while the last tiles of this one still run
+        results = exe.run_work(batch.work())
         try:
             for item, result in results:
-                scan = active[item.tag]
-                tile = item.tile
-                arrays, new_spec = check_result(
-                    result, tile, scan.spec, task=scan.name, grid=scan.grid,
-                    declared=scan.declared,
-                )
-                if scan.spec is None:
-                    # before the first tile file, so every tile file has a spec to be read with
-                    scan.store.set_outputs(new_spec)
-                    scan.spec = new_spec
-                scan.store.write_tile(tile.index, arrays)
-                scan.computed += 1
-                scan.n_done += 1
-                log.debug("saved %s of %s", tile.describe(), scan.store.path)
-                if scan.request.progress is not None:
-                    scan.request.progress(scan.n_done, scan.store.n_tiles)
+                batch.accept(item, result)
         finally:
             results.close()  # cancels tiles not yet run
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
-        for scan in working:
-            log.warning("scan interrupted: %d of %d tiles saved in %s; resume with resume=True",
-                        scan.n_done, scan.store.n_tiles, scan.store.path)
         raise
     finally:
         wall = time.perf_counter() - t0
         if owned:
             exe.close(wait=status == "completed")
-        for scan in working:
-            record = {"started": started_at, "executor": description,
-                      "tiles_computed": scan.computed, "wall_time_s": round(wall, 6),
-                      "status": status}
-            if len(working) > 1:
-                record["batch_of"] = len(working)  # the wall time is that of the whole batch
-            try:
-                scan.store.add_run(record)
-            except Exception:  # provenance is best effort; the tiles are already safe
-                log.warning("could not record the run in %s", scan.store.path, exc_info=True)
-            log.info("scan %s: %s, %d tiles in %.3g s on %s", scan.name, status, scan.computed,
-                     wall, description)
+        batch.record(status, description, started_at, wall)
+
+
+class ScansDeferred(BaseException):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by :func:`run_scans` on a :class:`DeferToDriver` executor: the batch is handed to
+    the driver's queue instead of being computed here.
+
+    A ``BaseException`` so that no ``except Exception`` between :func:`run_scans` and the code
+    that set up the :class:`DeferToDriver` (a runner of :mod:`cevns.analyses`) swallows it.
+    ``requests`` are the batch's requests without their progress callbacks (they go to another
+    process); ``labels`` the label each one reported, or ``None``.
+    """
+
+    def __init__(self, requests: list[ScanRequest], labels: list[str | None]):
+        super().__init__(f"{len(requests)} scans deferred to the driver")
+        self.requests = requests
+        self.labels = labels
+
+
+class DeferToDriver(Executor):
+    """The executor of code running *inside* a worker of a larger queue
+    (:mod:`cevns.analyses.schedule`): :func:`run_scans` hands a batch with at least `min_tiles`
+    tiles to compute back to the driver (:class:`ScansDeferred`), which runs its tiles in its own
+    queue beside other work and then reruns the caller with the stores complete; a smaller batch,
+    or one with a temporary store, is computed here, serially. The default, one tile, leaves every
+    store to the driver: two workers asking for the same store at once would otherwise both
+    write it. A batch whose stores are all complete is read without the writer's lock, so that
+    several workers may read one store at once.
+
+    Before deferring, each request's progress callback is called once as
+    ``progress(0, n_tiles)``; ``label_of`` (if given) is then asked for the label that call
+    reported, which travels with the request.
+    """
+
+    name = "deferred"
+
+    def __init__(self, min_tiles: int = 1, label_of: Callable[[], str | None] | None = None):
+        super().__init__()
+        self.min_tiles = min_tiles
+        self.label_of = label_of
+
+    def stream(self, queue: Any) -> Any:
+        raise ScanError("the deferred executor runs nothing itself; it is for run_scans")
+
+    def take(self, batch: ScanBatch) -> list[xr.Dataset] | None:
+        """Raise :class:`ScansDeferred` for `batch`; or return its datasets when every store is
+        complete (read without the writer's lock: the driver finished them, and several workers
+        may read one store at once); or ``None`` for a batch with a temporary store, to be
+        computed here."""
+        todo = 0
+        for request, (grid, declared, _) in zip(batch.requests, batch._checked, strict=True):
+            if request.store is None:
+                return None
+            if not _complete(request, grid, declared):
+                todo += len(Tiling(grid, request.tile_shape))
+        if todo == 0:
+            return [ScanStore(r.store).to_dataset() for r in batch.requests]
+        if todo < self.min_tiles:
+            return None
+        labels: list[str | None] = []
+        for request, (grid, _, _) in zip(batch.requests, batch._checked, strict=True):
+            label = None
+            if request.progress is not None:
+                request.progress(0, len(Tiling(grid, request.tile_shape)))
+                label = self.label_of() if self.label_of is not None else None
+            labels.append(label)
+        raise ScansDeferred([dataclasses.replace(r, progress=None) for r in batch.requests],
+                            labels)
+
+
+def _complete(request: ScanRequest, grid: Grid, declared: dict[str, list[str]] | None) -> bool:
+    """Whether `request` resumes a store of this very scan that holds every tile."""
+    if request.store is None or not request.resume or not ScanStore.is_store(request.store):
+        return False
+    try:
+        store = ScanStore(request.store)
+    except ScanError:
+        return False
+    resolved = None if request.tile_shape is None else Tiling(grid, request.tile_shape).tile_shape
+    return (store.n_done == store.n_tiles
+            and not _mismatches(store, request.config, grid, resolved, declared))

@@ -1,0 +1,283 @@
+"""Several analyses on one executor: whole analyses and the tiles of their scans in one queue.
+
+``cevns reproduce`` runs some thirty analyses of very unequal cost (a fraction of a second to tens
+of seconds). Cutting only the scans of each analysis into tiles leaves the workers idle whenever an
+analysis draws its figures or its scans are small; running whole analyses side by side leaves one
+worker alone with the most expensive one at the end. :func:`run_analyses` does both, through one
+:class:`~cevns.scan.executors.WorkQueue` of the executor:
+
+1. every analysis is queued as one task, the longest expected first (:func:`expected_seconds`, the
+   cost model of :mod:`cevns.analyses.scan_plan` for the scans plus a constant for the rest);
+2. a task runs its analysis in a worker with a :class:`~cevns.scan.runner.DeferToDriver` executor:
+   a scan batch is not computed there but handed back (:class:`~cevns.scan.runner.ScansDeferred`;
+   the part of the analysis before its first scan is cheap, a few tens of ms). The driver opens
+   its stores (locks, refusal rules, resume), queues its tiles at the analysis's priority and
+   writes every tile as it arrives: only the driver writes stores;
+3. when all the stores an analysis asked for are complete, its task is queued again, ahead of
+   everything: the analysis now finds its scans done (``stores_completed``) and writes its tables,
+   grids and figures. A store asked for by two analyses (same computation, other presentation) is
+   computed once.
+
+Every output is the same as that of a serial run: the tasks are the same functions on the same
+inputs, the tiles are planned for one worker whatever the executor (the plan is part of a scan's
+identity), and each analysis writes only its own folder. Only the workers' files are assumed to be
+the driver's: with a remote dask scheduler the analyses run one by one in the driver and only the
+tiles go to the cluster.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cevns.analyses.base import AnalysisBase, RunOptions, run_analysis
+from cevns.errors import ScanError
+
+__all__ = ["RENDER_SECONDS", "expected_seconds", "run_analyses"]
+
+#: Expected CPU seconds of everything of an analysis but its scans (model validation, tables,
+#: netCDF files, figures), by kind; measured on the shipped items (docs/cluster.md), rounded.
+RENDER_SECONDS: dict[str, float] = {"spectra": 1.2, "running": 1.0, "event-table": 0.05,
+                                    "threshold-study": 0.4}
+#: The same for a kind not in :data:`RENDER_SECONDS` (the sensitivity kinds), per variant.
+DEFAULT_RENDER_SECONDS = 0.5
+#: Expected CPU seconds of one overlay per variant (the COHERENT fits drawn over a figure).
+OVERLAY_SECONDS = 3.0
+#: Priority of an analysis whose scans are done: its task jumps the queue.
+_RERUN_PRIORITY = 1e9
+#: An analysis asking for scans more often than this is a bug (its stores never complete).
+_MAX_ROUNDS = 20
+
+
+def expected_seconds(an: AnalysisBase, quick: bool = False) -> float:
+    """Predicted CPU seconds of `an` on one worker: the cost model of its scans
+    (:func:`cevns.analyses.scan_plan.tile_cost_model`, per grid point and detector) times its
+    grid points and variants, plus :data:`RENDER_SECONDS` of its kind and :data:`OVERLAY_SECONDS`
+    per overlay and variant. It only orders the queue (longest first) and chooses the number of
+    workers of ``--executor auto``: a factor of two off costs little."""
+    from cevns.analyses.scan_plan import tile_cost_model
+
+    variants = max(1, len(getattr(an, "variants", ()) or ()))
+    axes = getattr(an, "axes", None)
+    scans = 0.0
+    if callable(axes):
+        points = math.prod(ax.grid(quick).size for ax in axes())
+        model = tile_cost_model(len(an.detectors))
+        scans = variants * (model.fixed_s + model.per_point_s * points)
+    rest = RENDER_SECONDS.get(an.kind, DEFAULT_RENDER_SECONDS * variants)
+    overlays = len(getattr(an, "overlays", ()) or ()) * variants * OVERLAY_SECONDS
+    return scans + rest + overlays
+
+
+def _item_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
+    """Queue task: run one analysis in this worker; its larger scan batches go back to the driver.
+
+    Returns ``{"record": provenance record}`` when the analysis is done, else
+    ``{"deferred": [ScanRequest, …], "labels": [...]}``.
+    """
+    from cevns.scan.runner import DeferToDriver, ScansDeferred
+
+    labels: list[str] = []
+
+    def progress(label: str, done: int, total: int) -> None:
+        labels.append(label)
+
+    extra = {"stores_completed": set(config["completed"]),
+             "executor_object": DeferToDriver(label_of=lambda: labels[-1] if labels else None)}
+    if config["scan_root"] is not None:
+        extra["scan_root"] = Path(config["scan_root"])
+    options = RunOptions(quick=config["quick"], executor=config["executor"],
+                         resume=config["resume"], progress=progress, extra=extra,
+                         pdf=config["pdf"], no_figures=config["no_figures"])
+    try:
+        return {"record": run_analysis(config["analysis"], config["out"], options)}
+    except ScansDeferred as deferred:
+        return {"deferred": deferred.requests, "labels": deferred.labels}
+
+
+@dataclass
+class _Item:
+    name: str
+    analysis: AnalysisBase
+    folder: Path
+    expected: float
+    rounds: int = 0
+    waiting: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Open:
+    """A scan batch being computed for one or more analyses."""
+
+    batch: Any
+    stores: list[str]
+    items: set[str] = field(default_factory=set)
+
+
+def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Path],
+                 options: RunOptions, executor: Any,
+                 on_start: Callable[[str], None] | None = None,
+                 on_done: Callable[[str, dict], None] | None = None) -> dict[str, dict]:
+    """Run every analysis into its folder on `executor` and return the provenance records.
+
+    On the serial executor, or one whose workers do not share this machine's files (a remote
+    dask scheduler), the analyses run one after the other in this process, their scans on the
+    executor. Otherwise they go through one queue (see the module docstring). An executor not
+    started yet is started here and closed at the end. ``on_start(name)``
+    is called before an analysis runs in this process, ``on_done(name, record)`` after each
+    completes.
+    """
+    from cevns.scan import make_executor
+
+    exe = make_executor(executor)
+    if exe.name == "serial" or not exe.local:
+        options.extra["executor_object"] = exe  # shared: a store done by one analysis is reused
+        records = {}
+        for name, an in analyses.items():
+            if on_start is not None:
+                on_start(name)
+            records[name] = run_analysis(an, folders[name], options)
+            if on_done is not None:
+                on_done(name, records[name])
+        return records
+    return _Schedule(analyses, folders, options, exe, on_done).run()
+
+
+class _Schedule:
+    """The driver's side of :func:`run_analyses` on a parallel executor."""
+
+    def __init__(self, analyses, folders, options: RunOptions, exe, on_done):
+        from cevns.scan.executors import WorkQueue
+
+        self.options, self.exe, self.on_done = options, exe, on_done
+        self.items = {n: _Item(n, an, Path(folders[n]), expected_seconds(an, options.quick))
+                      for n, an in analyses.items()}
+        self.queue = WorkQueue()
+        self.completed: set[str] = set(options.extra.get("stores_completed", ()))
+        self.open: dict[int, _Open] = {}
+        self.by_store: dict[str, int] = {}
+        self.records: dict[str, dict] = {}
+        self._ids = iter(range(1 << 62))
+
+    def _submit(self, item: _Item, priority: float) -> None:
+        from cevns.scan.executors import Work
+
+        item.rounds += 1
+        if item.rounds > _MAX_ROUNDS:
+            raise ScanError(f"{item.name}: asked for scans {_MAX_ROUNDS} times; its stores never "
+                            "complete")
+        scan_root = self.options.extra.get("scan_root")
+        config = {"analysis": item.analysis, "out": str(item.folder),
+                  "quick": self.options.quick, "executor": self.options.executor,
+                  "resume": self.options.resume, "pdf": self.options.pdf,
+                  "no_figures": self.options.no_figures,
+                  "scan_root": None if scan_root is None else str(scan_root),
+                  "completed": sorted(self.completed)}
+        self.queue.put(Work(_item_task, config, None, ("item", item.name)), priority)
+
+    def run(self) -> dict[str, dict]:
+        status, owned = "failed", not self.exe.started
+        try:
+            self.exe.start()
+            for item in sorted(self.items.values(), key=lambda i: -i.expected):
+                self._submit(item, item.expected)
+            results = self.exe.stream(self.queue)
+            try:
+                for work, result in results:
+                    kind, key = work.tag
+                    if kind == "item":
+                        self._item_result(self.items[key], result)
+                    else:
+                        self._tile_result(key, work, result)
+            finally:
+                results.close()
+            status = "completed"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            try:
+                for key in list(self.open):
+                    self._close(key, status)
+            finally:
+                if owned:  # started here: stop it (at once after an interrupt or an error)
+                    self.exe.close(wait=status == "completed")
+        return {n: self.records[n] for n in self.items}
+
+    def _item_result(self, item: _Item, result: dict) -> None:
+        if "record" in result:
+            self.records[item.name] = result["record"]
+            if self.on_done is not None:
+                self.on_done(item.name, result["record"])
+            return
+        fresh = []
+        for request, label in zip(result["deferred"], result["labels"], strict=True):
+            store = str(request.store)
+            if store in self.completed:
+                continue
+            if store in self.by_store:  # asked for by another analysis too: computed once
+                key = self.by_store[store]
+                item.waiting.add(key)
+                self.open[key].items.add(item.name)
+                continue
+            fresh.append((request, label or item.name))
+        if fresh:
+            key = self._open(item, fresh)
+            if self.open[key].batch.n_todo == 0:  # resumed stores that were complete already
+                self._finish(key)
+        elif not item.waiting:  # every store it asked for is done: run it again at once
+            self._submit(item, _RERUN_PRIORITY + item.expected)
+
+    def _open(self, item: _Item, fresh: list) -> int:
+        from cevns.scan.runner import ScanBatch
+
+        progress = self.options.progress
+
+        def reporter(label: str):
+            if progress is None:
+                return None
+            return lambda done, total: progress(label, done, total)
+
+        requests = [replace(r, progress=reporter(label)) for r, label in fresh]
+        for request in requests:
+            self.exe.check_task(request.task)
+        batch = ScanBatch(requests)
+        batch.__enter__()
+        key = next(self._ids)
+        stores = [str(r.store) for r in requests]
+        self.open[key] = _Open(batch, stores, {item.name})
+        self.by_store.update(dict.fromkeys(stores, key))
+        item.waiting.add(key)
+        for work in batch.work(key):
+            self.queue.put(replace(work, tag=("tile", work.tag)), item.expected)
+        return key
+
+    def _tile_result(self, tag: tuple[int, int], work, result) -> None:
+        key, k = tag
+        opened = self.open[key]
+        opened.batch.accept(replace(work, tag=(key, k)), result)
+        if opened.batch.n_todo == 0:
+            self._finish(key)
+
+    def _finish(self, key: int) -> None:
+        opened = self.open[key]
+        opened.batch.export()
+        self._close(key, "completed")
+        self.completed.update(opened.stores)
+        for name in sorted(opened.items):
+            item = self.items[name]
+            item.waiting.discard(key)
+            if not item.waiting:
+                self._submit(item, _RERUN_PRIORITY + item.expected)
+
+    def _close(self, key: int, status: str) -> None:
+        opened = self.open.pop(key)
+        for store in opened.stores:
+            self.by_store.pop(store, None)
+        try:
+            opened.batch.record(status, self.exe.describe())
+        finally:
+            opened.batch.__exit__(None, None, None)
