@@ -15,11 +15,14 @@ from cevns.physics.kinematics import max_recoil_energy
 from cevns.physics.nuclei import get_nucleus
 from cevns.physics.oscillation import (
     OscillationBasis,
+    OscillationScanBasis,
     energy_nodes_needed,
+    evenly_spaced,
     flavour_survival_probability,
     oscillation_phase,
     oscillation_sm_coefficients,
     oscillation_weight,
+    oscillation_weights,
     survival_probability,
 )
 from cevns.physics.units import MeV, eV, keV, m
@@ -230,3 +233,49 @@ def test_bad_geometry_and_names():
         basis.terms(get_nucleus("Cs133"), "nu_tau", 30.0 * MeV, 1.0 * keV)
     with pytest.raises(ConfigError, match="not 'nutau'"):
         basis.terms(get_nucleus("Cs133"), "nutau", 30.0 * MeV, 1.0 * keV)
+
+
+@pytest.mark.parametrize("options", [{}, {"baseline_spread": 0.36 * m},
+                                     {"energy_window": 0.05},
+                                     {"baseline_spread": 0.36 * m, "energy_window": 0.05}])
+@pytest.mark.parametrize("grid", [
+    [3.0 + 0.6 * k for k in range(40)],  # evenly spaced: the rotation recurrence
+    [float(f"{3.0 + 0.6 * k:.4g}") for k in range(40)],  # decimal values: tiny residual steps
+    [0.01, 0.3, 0.31, 7.0, 50.0],  # uneven: evaluated one by one
+])
+def test_weights_of_many_splittings_equal_one_by_one(options, grid):
+    # Reference: the closed form sin²φ, or ½[1 − cos 2φ · sinc(φ ΔL/L) · sinc(φ w)], evaluated
+    # directly at each Δm² (oscillation_weight); the many-Δm² form must agree to ~1e-12.
+    energy = np.random.default_rng(5).uniform(2.0, 52.8, (30, 40)) * MeV
+    dm2 = np.array(grid) * eV**2
+    many = oscillation_weights(energy, dm2, L_ESS, **options)
+    assert many.shape == (len(grid), 30, 40)
+    for k, value in enumerate(dm2):
+        np.testing.assert_allclose(many[k], oscillation_weight(energy, value, L_ESS, **options),
+                                   rtol=0, atol=1e-12)
+
+
+def test_evenly_spaced():
+    assert evenly_spaced([3.0, 3.6, 4.2, 4.8])
+    assert not evenly_spaced([3.0, 3.6])  # too short to be a run
+    assert not evenly_spaced([0.0, 0.6, 1.2])  # Δm² = 0 never starts a run
+    assert not evenly_spaced([3.0, 3.6, 4.3])
+
+
+@pytest.mark.parametrize("channel", ["e", "mu"])
+def test_scan_basis_equals_single_bases(channel):
+    nucleus = get_nucleus("Ge72")
+    rng = np.random.default_rng(2)
+    energy = rng.uniform(5, 52.8, (20, 16)) * MeV
+    recoil = (rng.uniform(0, 0.5, 20) * max_recoil_energy(5 * MeV, nucleus.mass))[:, None]
+    scan = OscillationScanBasis(tuple(np.arange(5.0, 9.0, 0.5) * eV**2), channel, L_ESS,
+                                baseline_spread=0.3 * m, energy_window=0.05)
+    assert scan.flavours == OscillationBasis(1.0, channel, L_ESS, oscillating_only=True).flavours
+    for flavour in FLAVOURS:
+        terms = scan.terms(nucleus, flavour, energy, recoil)
+        n = len(scan.single(0).names)
+        assert terms.shape[0] == n * len(scan.delta_m2s) == len(scan.names)
+        for k in range(len(scan.delta_m2s)):
+            one = scan.single(k).terms(nucleus, flavour, energy, recoil)
+            np.testing.assert_allclose(terms[k * n:(k + 1) * n], one, rtol=0,
+                                       atol=1e-12 * max(np.abs(one).max(), 1e-300))

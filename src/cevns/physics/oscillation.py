@@ -154,6 +154,89 @@ def _sinc_nonnegative(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
+#: Largest relative deviation of the Δm² steps from their mean for :func:`evenly_spaced`.
+EVEN_STEP_TOLERANCE = 1e-9
+
+
+def evenly_spaced(values: ArrayLike) -> bool:
+    """True if ``values`` (≥ 3, increasing, > 0) have equal steps within
+    :data:`EVEN_STEP_TOLERANCE` (e.g. a Δm² grid written as 3, 3.6, 4.2, … in a TOML file)."""
+    d = np.asarray(values, dtype=float).ravel()
+    if d.size < 3 or not d[0] > 0:
+        return False
+    steps = np.diff(d)
+    mean = (d[-1] - d[0]) / (d.size - 1)
+    return bool(mean > 0 and np.all(np.abs(steps - mean) <= EVEN_STEP_TOLERANCE * mean))
+
+
+def oscillation_weights(
+    neutrino_energy: ArrayLike,
+    delta_m2s: ArrayLike,
+    baseline: float,
+    *,
+    baseline_spread: float = 0.0,
+    energy_window: float = 0.0,
+) -> NDArray[np.float64]:
+    """:func:`oscillation_weight` at several Δm² on the same E nodes, shape ``(n_Δm², *E.shape)``.
+
+    On an evenly spaced run of Δm² (:func:`evenly_spaced`) the phases φ_k = Δm²_k · c(E) are
+    linear in k, so the factors exp(i f φ_k) of each frequency f (2 for cos 2φ, ΔL/L and w for the
+    two dampings; 1 for sin φ without averaging) follow by one complex multiplication from
+    exp(i f φ_{k−1}): two complex exponentials per frequency for the whole run instead of one sine
+    or cosine per frequency and Δm². The small residuals ε_k = Δm²_k − (Δm²_0 + k step) of
+    decimal grids are applied as the extra factor exp(i f ε_k c) (when f ε_k c may exceed 10⁻¹²).
+    Each row equals :func:`oscillation_weight` to ≲ 10⁻¹² absolute
+    (``tests/physics/test_oscillation.py``);
+    other Δm² sets are evaluated one by one with :func:`oscillation_weight`.
+    """
+    d = np.asarray(delta_m2s, dtype=float).ravel()
+    e = np.asarray(neutrino_energy, dtype=float)
+    for value in d:
+        _check_geometry(float(value), baseline, baseline_spread, energy_window)
+    if not evenly_spaced(d):
+        out = np.empty((d.size, *e.shape))
+        for k, value in enumerate(d):
+            out[k] = oscillation_weight(e, float(value), baseline,
+                                        baseline_spread=baseline_spread,
+                                        energy_window=energy_window)
+        return out
+    c = oscillation_phase(e, 1.0, baseline)  # φ per unit Δm² (internal energy⁻²)
+    ratios = [r for r in (baseline_spread / baseline, energy_window) if r]
+    freqs = [2.0, *ratios] if ratios else [1.0]
+    step = (d[-1] - d[0]) / (d.size - 1)
+    eps = d - (d[0] + np.arange(d.size) * step)
+    c_max = float(np.max(c)) if c.size else 0.0
+    z = [np.exp(1j * (f * d[0]) * c) for f in freqs]
+    rotation = [np.exp(1j * (f * step) * c) for f in freqs]
+    out = np.empty((d.size, *e.shape))
+    # damping Π_r sin(r φ)/(r φ) with φ = Δm² c: the 1/(Π_r r · c^n) part is common to all Δm²
+    inverse = 1.0 / (math.prod(ratios) * c ** len(ratios)) if ratios else None
+    for k in range(d.size):
+        if k:
+            for zf, rf in zip(z, rotation, strict=True):
+                zf *= rf
+        exact = []
+        for f, zf in zip(freqs, z, strict=True):
+            if f * abs(eps[k]) * c_max < 1e-12:  # a phase error below 1e-12: negligible
+                exact.append(zf)
+                continue
+            x = (f * eps[k]) * c
+            if f * abs(eps[k]) * c_max < 1e-5:  # exp(ix) to second order: error < 2e-16
+                exact.append(zf * ((1.0 - 0.5 * x * x) + 1j * x))
+            else:
+                exact.append(zf * np.exp(1j * x))
+        row = out[k]
+        if not ratios:
+            np.square(exact[0].imag, out=row)
+            continue
+        np.multiply(exact[0].real, inverse, out=row)
+        for zf in exact[1:]:
+            row *= zf.imag
+        row *= -0.5 / d[k] ** len(ratios)
+        row += 0.5
+    return out
+
+
 def survival_probability(
     neutrino_energy: ArrayLike,
     sin2_2theta: ArrayLike,
@@ -244,8 +327,10 @@ _BASE_TERMS: OrderedDict = OrderedDict()
 _BASE_TERMS_LOCK = Lock()
 _BASE_TERMS_MAX = 48
 #: ... and at most this many bytes of terms and nodes (a finely smeared detector's entry at the
-#: E-node cap is ~9 MB; memory stays flat however many Δm² a scan visits)
-_BASE_TERMS_MAX_BYTES = 48 * 2**20
+#: E-node cap is ~9 MB; memory stays flat however many Δm² a scan visits). A scan basis asks once
+#: per chunk of Δm² (:class:`OscillationScanBasis`), so a few entries suffice; the cache lives for
+#: the whole process, its bytes stay resident under later work.
+_BASE_TERMS_MAX_BYTES = 20 * 2**20
 
 
 def _digest(*arrays: np.ndarray) -> bytes:
@@ -322,6 +407,11 @@ def oscillation_sm_coefficients(
     return oscillation_coefficients(sin2_2theta, sm_basis_coefficients(sin2_theta_w))
 
 
+def _channel_flavours(channel: Channel) -> tuple[str, ...]:
+    """The π-DAR flavours whose flux the mixing of ``channel`` changes."""
+    return tuple(f for f in FLAVOURS if channel_acts_on(channel, f))
+
+
 @dataclass(frozen=True)
 class OscillationBasis:
     """3+1 disappearance as basis terms: ``base`` terms, then ``base`` terms × ⟨sin²φ(E)⟩.
@@ -375,9 +465,7 @@ class OscillationBasis:
     @property
     def flavours(self) -> tuple[str, ...]:
         """Flavours with non-zero terms (the engine skips the others)."""
-        if not self.oscillating_only:
-            return FLAVOURS
-        return tuple(f for f in FLAVOURS if channel_acts_on(self.channel, f))
+        return _channel_flavours(self.channel) if self.oscillating_only else FLAVOURS
 
     @property
     def sterile_mass(self) -> float:
@@ -397,3 +485,69 @@ class OscillationBasis:
                                             baseline_spread=self.baseline_spread,
                                             energy_window=window)
         return osc if self.oscillating_only else np.concatenate([base, osc])
+
+
+@dataclass(frozen=True)
+class OscillationScanBasis:
+    """The ``"osc:"`` half of :class:`OscillationBasis` at several Δm² at once (a Δm² scan).
+
+    Term ``k · n_base + j`` is base term ``j`` × ⟨sin²φ(E)⟩ at ``delta_m2s[k]``: the same numbers
+    as ``OscillationBasis(delta_m2s[k], …, oscillating_only=True)`` (to ≲ 10⁻¹², see
+    :func:`oscillation_weights`), computed together. The rate engine integrates such a basis
+    through :meth:`factored_terms` (base terms once, one weight per Δm²), so the base cross
+    section, the spectrum and the E nodes are shared by the whole run of Δm².
+    """
+
+    delta_m2s: tuple[float, ...]
+    channel: Channel
+    baseline: float
+    baseline_spread: float = 0.0
+    energy_window: float = 0.0
+    base: CrossSectionBasis = field(default_factory=SMBasis)
+    energy_nodes: int | None = None
+
+    def __post_init__(self) -> None:
+        check_channel(self.channel)
+        for value in self.delta_m2s:
+            _check_geometry(value, self.baseline, self.baseline_spread, self.energy_window)
+
+    def single(self, k: int) -> OscillationBasis:
+        """The equivalent one-Δm² basis of entry ``k``."""
+        return OscillationBasis(delta_m2=self.delta_m2s[k], channel=self.channel,
+                                baseline=self.baseline, baseline_spread=self.baseline_spread,
+                                energy_window=self.energy_window, base=self.base,
+                                oscillating_only=True, energy_nodes=self.energy_nodes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """``"osc:<base name>@<k>"`` for every Δm² index k (outer) and base term (inner)."""
+        return tuple(f"osc:{name}@{k}" for k in range(len(self.delta_m2s))
+                     for name in self.base.names)
+
+    @property
+    def flavours(self) -> tuple[str, ...]:
+        """Flavours with non-zero terms (those of the channel)."""
+        return _channel_flavours(self.channel)
+
+    sterile_mass = OscillationBasis.sterile_mass
+
+    def factored_terms(
+        self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(base terms ``(n_base, …)``, weights ``(n_Δm², …)``): the terms are their products."""
+        base = _cached_base_terms(self.base, nucleus, flavour, neutrino_energy, recoil_energy)
+        e = np.asarray(neutrino_energy, dtype=float)
+        if not channel_acts_on(self.channel, flavour):
+            return base, np.zeros((len(self.delta_m2s), *e.shape))
+        window = 0.0 if flavour in LINE_ENERGY else self.energy_window
+        return base, oscillation_weights(e, self.delta_m2s, self.baseline,
+                                         baseline_spread=self.baseline_spread,
+                                         energy_window=window)
+
+    def terms(
+        self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
+    ) -> NDArray[np.float64]:
+        """All terms, shape ``(n_Δm² · n_base, …)`` (Δm² index outer)."""
+        base, weights = self.factored_terms(nucleus, flavour, neutrino_energy, recoil_energy)
+        out = weights[:, None] * base[None]
+        return out.reshape(-1, *out.shape[2:])

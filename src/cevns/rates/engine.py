@@ -214,6 +214,10 @@ def differential_rate_per_target(
         half = 0.5 * (e_top - lo)
         energies = lo + half * (x[None, :] + 1.0)  # (nT, nE)
         spectrum_values = spectrum.density(energies)
+        if hasattr(basis, "factored_terms"):
+            out[:, ok] += _factored_integral(basis, nucleus, flavour, energies, t[ok][:, None],
+                                             spectrum_values * half * w)
+            return out
         # T as a column: bases evaluate T-only factors (form factors) once per recoil node
         terms = basis.terms(nucleus, flavour, energies, t[ok][:, None])
         terms = np.broadcast_to(terms, (n_terms, *energies.shape))
@@ -236,10 +240,27 @@ def differential_rate_per_target(
     n_t = energies.shape[0]
     energies = energies.reshape(n_t, -1)
     weights = weights.reshape(n_t, -1)
+    if hasattr(basis, "factored_terms"):
+        out[:, ok] += _factored_integral(basis, nucleus, flavour, energies, t[ok][:, None],
+                                         weights)
+        return out
     terms = basis.terms(nucleus, flavour, energies, t[ok][:, None])
     terms = np.broadcast_to(terms, (n_terms, *energies.shape))
     out[:, ok] += np.einsum("jte,te->jt", terms, weights)
     return out
+
+
+def _factored_integral(basis, nucleus, flavour, energies, recoil_column, weights):
+    """Σ_e weights[t, e] · base[j, t, e] · g[k, t, e] as ``(n_k · n_j, n_T)`` (k outer) for a
+    basis whose terms are products of base terms and per-term E weights (``factored_terms``,
+    e.g. :class:`cevns.physics.oscillation.OscillationScanBasis`): the base terms are weighted
+    once and contracted with each weight g_k."""
+    base, g = basis.factored_terms(nucleus, flavour, energies, recoil_column)
+    weighted = np.broadcast_to(base, (base.shape[0], *energies.shape)) * weights  # (j, t, e)
+    out = np.empty((g.shape[0], base.shape[0], energies.shape[0]))
+    for k, gk in enumerate(g):  # no (k, j, t, e) temporary
+        out[k] = np.einsum("jte,te->jt", weighted, np.broadcast_to(gk, energies.shape))
+    return out.reshape(-1, energies.shape[0])
 
 
 def compute_basis_spectra(

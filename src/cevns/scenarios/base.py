@@ -262,13 +262,16 @@ class Scenario(ABC):
             ref = basis_spectra(detector, source, ref_basis)
             batch = {n: uniq[:, i] for i, n in enumerate(names)}
             factors = self.recoil_factors(batch, ref, detector)
+        else:
+            per_terms = self._term_counts_many(
+                detector, source, [{n: float(uniq[u, i]) for i, n in enumerate(names)}
+                                   for u in range(len(uniq))])
         for u in range(len(uniq)):
             sel = np.nonzero(inverse == u)[0]
             if factors is not None:
                 per_term = ref.reweighted(factors[u])  # (terms, flavours, bins)
             else:
-                point = {n: float(uniq[u, i]) for i, n in enumerate(names)}
-                per_term = self._term_counts(detector, source, point)
+                per_term = per_terms[u]
             c = flat_coeff[..., sel]
             self._check_terms(c, per_term)
             if self.per_flavour:
@@ -284,6 +287,10 @@ class Scenario(ABC):
             bases = (bases,)
         return np.concatenate([basis_spectra(detector, source, b).counts.sum(axis=2)
                                for b in bases], axis=0)
+
+    def _term_counts_many(self, detector, source, points: list[dict]) -> list[np.ndarray]:
+        """:meth:`_term_counts` at every shape point (a scenario may share work between them)."""
+        return [self._term_counts(detector, source, point) for point in points]
 
     def _check_terms(self, coeff: np.ndarray, per_term: np.ndarray) -> None:
         """Coefficients and basis terms must match one to one (a plug-in's most likely slip)."""

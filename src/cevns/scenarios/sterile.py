@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -28,11 +29,14 @@ from cevns.physics.kinematics import max_sterile_mass, min_neutrino_energy
 from cevns.physics.nonunitarity import unitarity_violation_ratios
 from cevns.physics.oscillation import (
     OscillationBasis,
+    OscillationScanBasis,
     energy_nodes_needed,
+    evenly_spaced,
     oscillation_coefficients,
 )
 from cevns.physics.units import MeV, eV, m
 from cevns.physics.upscattering import UpscatteringBasis, upscattering_coefficients
+from cevns.rates import basis_spectra
 from cevns.scenarios.base import Parameter, Scenario, register_scenario
 from cevns.scenarios.builtin import SIN2W
 
@@ -196,6 +200,57 @@ class SterileOscillation(Scenario):
 
     def coefficients(self, strength):
         return oscillation_coefficients(strength["sin2_2theta"], _sm_strength(strength))
+
+    def _term_counts_many(self, detector, source, points):
+        """Counts at many Δm²: evenly spaced runs of Δm² that share E nodes and window are
+        computed together (:class:`~cevns.physics.oscillation.OscillationScanBasis`, chunks of
+        :data:`SCAN_CHUNK`), the others one by one. Same numbers to ≲ 10⁻¹²."""
+        bases = [self.basis_for(point, detector, source) for point in points]
+        sm = basis_spectra(detector, source, bases[0][0]).counts.sum(axis=2)
+        osc: list = [None] * len(points)
+        groups: dict = {}
+        for i, (_, ob) in enumerate(bases):
+            groups.setdefault(replace(ob, delta_m2=0.0), []).append(i)
+        for proto, members in groups.items():
+            members.sort(key=lambda i: bases[i][1].delta_m2)
+            for chunk in _even_runs([bases[i][1].delta_m2 for i in members], SCAN_CHUNK):
+                idx = [members[c] for c in chunk]
+                if len(idx) < 3:
+                    for i in idx:
+                        osc[i] = basis_spectra(detector, source, bases[i][1]).counts.sum(axis=2)
+                    continue
+                scan = OscillationScanBasis(
+                    delta_m2s=tuple(bases[i][1].delta_m2 for i in idx), channel=proto.channel,
+                    baseline=proto.baseline, baseline_spread=proto.baseline_spread,
+                    energy_window=proto.energy_window, base=proto.base,
+                    energy_nodes=proto.energy_nodes)
+                counts = basis_spectra(detector, source, scan).counts.sum(axis=2)
+                n_base = len(proto.base.names)
+                for k, i in enumerate(idx):
+                    osc[i] = counts[k * n_base:(k + 1) * n_base]
+        return [np.concatenate([sm, o], axis=0) for o in osc]
+
+
+#: Largest number of Δm² in one :class:`~cevns.physics.oscillation.OscillationScanBasis`
+#: (its weights take n_Δm² × n_T × n_E × 8 bytes while a detector is integrated: ≤ 30 MB).
+SCAN_CHUNK = 16
+
+
+def _even_runs(values: list[float], size: int) -> list[list[int]]:
+    """Indices of increasing ``values`` cut into evenly spaced runs of at most ``size``."""
+    runs, start, n = [], 0, len(values)
+    while start < n:
+        stop = start + 1
+        while (stop < n and stop - start < size
+               and (stop - start < 2 or evenly_spaced(values[start:stop + 1]))):
+            stop += 1
+        if stop - start >= 3 or stop - start < 2:
+            runs.append(list(range(start, stop)))
+        else:  # two points that do not start a run: the first goes alone
+            stop = start + 1
+            runs.append([start])
+        start = stop
+    return runs
 
 
 # --- dipole portal ------------------------------------------------------------------------------
