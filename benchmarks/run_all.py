@@ -48,6 +48,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "rates"))  # quad_reference (benc
 def _load(name: str):
     spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 

@@ -127,6 +127,7 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
     as an open circle where it is inside the grid), and along a flat valley the grid minimum is
     arbitrary."""
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     from cevns.analyses.style import detector_label, detector_style, figure_legend, styled, tex
 
@@ -145,6 +146,17 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
     nrows = int(np.ceil(n / ncols))
     handles: dict[str, Any] = {}
     truth_seen = False
+    last_level = level_value(an.stats.levels[-1])
+
+    def shade(ax, delta, name, colour):
+        # the excluded side of the last level, lightly: an oscillating boundary reads as the edge
+        # of a region rather than a tangle of lines
+        if an.fill_excluded and name == "combined" and np.nanmax(delta) > last_level:
+            ax.contourf(x, y, delta, levels=[last_level, np.inf], colors=[colour], alpha=0.18,
+                        antialiased=True, zorder=0)
+            handles.setdefault("excluded", Patch(facecolor=colour, alpha=0.18, edgecolor="none",
+                                                 label=f"excluded, {_short_level(an.stats.levels[-1])}"))
+
     with styled():
         fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.75,
                            legend_rows=1, titles=any(p[0] for p in panels),
@@ -154,17 +166,23 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                 delta = _finite(scan.delta_chi2).T
                 if len(members) == 1:
                     st = detector_style(name)
+                    shade(ax, delta, name, st["color"])
+                    # over a shaded region a thin edge keeps an oscillating boundary readable
+                    lw = 0.6 if an.fill_excluded else 1.2
                     for k, lv in enumerate(an.stats.levels):
                         level = level_value(lv)
                         if np.nanmax(delta) > level:
                             ax.contour(x, y, delta, levels=[level], colors=st["color"],
-                                       linewidths=1.2, linestyles=[level_styles[k % 3]])
+                                       linewidths=lw, linestyles=[level_styles[k % 3]])
                         handles.setdefault(f"lv{k}", Line2D(
-                            [], [], color="0.2", lw=1.2, linestyle=level_styles[k % 3],
+                            [], [], color="0.2", lw=lw, linestyle=level_styles[k % 3],
                             label=_short_level(lv)))
                 else:
                     st = detector_style(name)
+                    if an.fill_excluded and name == "combined":
+                        st = {**st, "linewidth": 0.6}
                     level = level_value(an.stats.levels[-1])
+                    shade(ax, delta, name, st["color"])
                     if np.nanmax(delta) > level:
                         ax.contour(x, y, delta, levels=[level], colors=st["color"],
                                    linewidths=st["linewidth"], linestyles=[st["linestyle"]])

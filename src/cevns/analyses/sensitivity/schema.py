@@ -296,6 +296,10 @@ class Scan2DAnalysis(SensitivityBase):
     variants: tuple[Variant, ...] = ()
     log_x: bool = False
     log_y: bool = False
+    fill_excluded: bool = Field(
+        default=False, description="shade the region where Δχ² is above the last level (the "
+        "combined curve only): for exclusion-type scans (Figs. 9, 18), where the boundary can "
+        "oscillate and a line alone is hard to read; presentation only")
 
     def axes(self):
         return [self.x, self.y]
