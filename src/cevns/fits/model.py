@@ -51,6 +51,7 @@ from cevns.datasets.coherent import (
     NeutrinoTiming,
     Release,
 )
+from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
 from cevns.errors import ConfigError
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
@@ -291,7 +292,7 @@ class ReleaseModel:
     restrict: bool = True
     order: int = 10
     panel_ratio: float = 1.25
-    helm_skin_fm: float = 0.9
+    helm_skin_fm: float = RELEASE_HELM_SKIN_FM
     likelihood: Likelihood = "collaboration"
     template: LArTemplate = "release-factorised"
     shape_nuisances: bool | None = None

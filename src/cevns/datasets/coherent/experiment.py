@@ -28,6 +28,8 @@ from cevns.errors import DataError
 from cevns.experiment import response_models as rm
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
+from cevns.physics.form_factors import LEWIN_SMITH_HELM_SKIN
+from cevns.physics.units import fm
 
 if TYPE_CHECKING:
     from cevns.datasets.coherent.containers import Release
@@ -35,9 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DETECTOR_EXTENT_M", "RELEASE_HELM_SKIN_FM", "release_detector", "release_source", "response_spec"]
 
-#: Helm surface thickness (fm) of the release fits: the Lewin–Smith 0.9 fm, the usual choice for
-#: fits to COHERENT data (the ESS presets use 1.0 fm, docs/assumptions.md).
-RELEASE_HELM_SKIN_FM = 0.9
+#: Helm surface thickness (fm) of the release fits: the Lewin–Smith value
+#: (:data:`cevns.physics.form_factors.LEWIN_SMITH_HELM_SKIN`, 0.9 fm), the usual choice for fits to
+#: COHERENT data (the ESS presets use 1.0 fm, docs/assumptions.md).
+RELEASE_HELM_SKIN_FM = LEWIN_SMITH_HELM_SKIN / fm
 
 #: Size of the active volume along the line of sight (m), for the baseline averaging of the 3+1
 #: scenario (docs/sources.md): the estimates the ESS detectors of the same material use
