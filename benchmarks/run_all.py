@@ -17,8 +17,8 @@ With ``--baseline-python`` the import-time row is measured for that interpreter'
 current and (if given) the baseline installation, one after the other, via ``/usr/bin/time -v``
 (each takes minutes), and the executors side by side (``bench_reproduce_executors.py``: serial,
 processes and dask on two workers, ``--reproduce-repeat`` times each, on the default reproduce and
-on a 200 × 200 NGI ``cevns run``, with a byte comparison of the outputs). ``--reproduce-logs NEW [BASE]`` instead reads such ``/usr/bin/time -v``
-logs written earlier.
+on a 200 × 200 NGI ``cevns run``, with a byte comparison of the outputs).
+``--reproduce-logs NEW [BASE]`` instead reads such ``/usr/bin/time -v`` logs written earlier.
 """
 
 from __future__ import annotations

@@ -49,8 +49,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.datasets.coherent import load_release, release_names
+from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
 from cevns.errors import ConfigError, DataError, FitError, UnknownNameError
-from cevns.fits.fit import adaptive_grid, summarise_profile
+from cevns.fits.fit import FitsByName, adaptive_grid, summarise_profile
 from cevns.fits.model import ReleaseModel
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
@@ -96,7 +97,7 @@ _PER_RELEASE = ("n_cevns", "n_cevns_release")
 
 
 @lru_cache(maxsize=8)
-def packaged_model(release: str, helm_skin_fm: float = 0.9) -> ReleaseModel:
+def packaged_model(release: str, helm_skin_fm: float = RELEASE_HELM_SKIN_FM) -> ReleaseModel:
     """The :class:`ReleaseModel` of a packaged release (cached: packaged data never change; the
     model is shared, so treat it as read-only — :meth:`ReleaseModel.with_observed` and friends
     return copies)."""
@@ -360,7 +361,7 @@ class CombinedFit:
 
 
 @dataclass(eq=False)
-class CombinedResult:
+class CombinedResult(FitsByName):
     """Every parameter fitted on the combination."""
 
     releases: tuple[str, ...]
@@ -368,11 +369,6 @@ class CombinedResult:
     flux_sigma: float
     runtime_s: float
     files: list[Path] = field(default_factory=list)
-
-    def __getitem__(self, name: str) -> CombinedFit:
-        if name not in self.fits:
-            raise UnknownNameError("fitted parameter", name, self.fits)
-        return self.fits[name]
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per parameter."""
@@ -440,7 +436,7 @@ def fit_combined(
     fixed: Mapping[str, float] | None = None,
     scan_range: tuple[float, float] | None = None,
     points: int = 201,
-    helm_skin_fm: float = 0.9,
+    helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
     mediator_mass_MeV: float = 10.0,
     vector_charge: str = "B-L",
 ) -> CombinedFit:
@@ -536,7 +532,7 @@ def grid_parts(
     fixed: Mapping[str, float] | None = None,
     ties: Mapping[str, tuple[str, float]] | None = None,
     releases: Sequence[str] = DEFAULT_RELEASES,
-    helm_skin_fm: float = 0.9,
+    helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
 ) -> tuple[dict[str, tuple[ReleaseModel, NDArray[np.float64], float | None]], float, bool]:
     """The inputs of :func:`profile_flux` for a grid: per release (model, signals, rest σ) with
     the "off" (SM) point first and then the grid in C order; σ_Φ; whether x and y were swapped
@@ -611,7 +607,7 @@ def combined_grid(
     fixed: Mapping[str, float] | None = None,
     ties: Mapping[str, tuple[str, float]] | None = None,
     releases: Sequence[str] = DEFAULT_RELEASES,
-    helm_skin_fm: float = 0.9,
+    helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
     level: float | None = None,
     refine: int = 2,
 ) -> NDArray[np.float64]:

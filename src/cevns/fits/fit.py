@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.datasets.coherent import Parameter, load_release, release_names
+from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
 from cevns.errors import ConfigError, FitError, UnknownNameError
 from cevns.fits.model import ReleaseModel, SteadyState
 from cevns.fits.parameters import (
@@ -198,8 +199,19 @@ class ParameterFit:
         return html_summary(f"ParameterFit {self.name}", self._summary_rows())
 
 
+class FitsByName:
+    """Results that hold their fitted parameters in ``fits`` (name → fit): ``result[name]``."""
+
+    fits: dict
+
+    def __getitem__(self, name: str):
+        if name not in self.fits:
+            raise UnknownNameError("fitted parameter", name, self.fits)
+        return self.fits[name]
+
+
 @dataclass(eq=False)
-class FitResult:
+class FitResult(FitsByName):
     """All parameter fits of one release, with the SM prediction and the published numbers.
 
     Attributes
@@ -225,10 +237,6 @@ class FitResult:
     runtime_s: float
     files: list[Path] = field(default_factory=list)
 
-    def __getitem__(self, name: str) -> ParameterFit:
-        if name not in self.fits:
-            raise UnknownNameError("fitted parameter", name, self.fits)
-        return self.fits[name]
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows of ``fit.csv``, one per fitted parameter.
@@ -564,7 +572,7 @@ def fit_release(
     cross_check: bool = True,
     mediator_mass_MeV: float = 10.0,
     vector_charge: str = "B-L",
-    helm_skin_fm: float = 0.9,
+    helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
     likelihood: str = "collaboration",
     options: Mapping[str, Any] | None = None,
     fixed: Mapping[str, float] | None = None,

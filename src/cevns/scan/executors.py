@@ -41,8 +41,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import heapq
 import importlib
-import itertools
 import inspect
+import itertools
 import logging
 import multiprocessing
 import os

@@ -23,6 +23,7 @@ in four modules:
 * :mod:`~cevns.analyses.sensitivity.run` — the registered runners that join them.
 """
 
+from cevns.analyses.sensitivity import schema as _schema
 from cevns.analyses.sensitivity.compute import (
     _PARSED,
     _grid_task,
@@ -33,37 +34,10 @@ from cevns.analyses.sensitivity.compute import (
 )
 from cevns.analyses.sensitivity.plots import plot_exclusion, plot_profile, plot_scan2d, tex_or
 from cevns.analyses.sensitivity.run import run_exclusion, run_profile, run_scan2d
-from cevns.analyses.sensitivity.schema import (
-    AxisSpec,
-    ExclusionAnalysis,
-    ExternalRow,
-    Level,
-    ProfileAnalysis,
-    Scan2DAnalysis,
-    ScenarioChoice,
-    SensitivityBase,
-    SensitivityCompute,
-    StatsCompute,
-    StatsSpec,
-    Tie,
-    Variant,
-    stop_level_of,
-)
+from cevns.analyses.sensitivity.schema import *  # noqa: F403 - the schema's public names
 
 __all__ = [
-    "AxisSpec",
-    "ExclusionAnalysis",
-    "ExternalRow",
-    "Level",
-    "ProfileAnalysis",
-    "Scan2DAnalysis",
-    "ScenarioChoice",
-    "SensitivityBase",
-    "SensitivityCompute",
-    "StatsCompute",
-    "StatsSpec",
-    "Tie",
-    "Variant",
+    *_schema.__all__,
     "_PARSED",
     "_grid_task",
     "chi2_grid",
@@ -76,6 +50,5 @@ __all__ = [
     "run_profile",
     "run_scan2d",
     "scan_chi2",
-    "stop_level_of",
     "tex_or",
 ]
