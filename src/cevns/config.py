@@ -190,16 +190,27 @@ def load_toml(path: str | Path) -> dict:
     """Read a TOML file (UTF-8, an optional byte-order mark is accepted), turning syntax errors,
     missing files, folders and undecodable bytes into :class:`ConfigError` naming the path."""
     path = Path(path)
+    text = read_user_text(path, str(path), "TOML")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
         return tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a TOML file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def read_user_text(path: Path, where: str, kind: str) -> str:
+    """The text of a file a user named (UTF-8, an optional byte-order mark accepted).
+
+    A missing file, a folder, undecodable bytes or an unreadable file is a :class:`ConfigError`
+    that starts with ``where`` (the path, or the setting that named it); ``kind`` names the
+    expected format ("TOML", "CSV") in the message about a folder.
+    """
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: is a folder, not a {kind} file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None

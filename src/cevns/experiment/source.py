@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from cevns.config import StrictModel
+from cevns.config import StrictModel, read_user_text
 from cevns.errors import CevnsError, ConfigError, UnknownNameError
 from cevns.physics.constants import ELEMENTARY_CHARGE_COULOMB
 from cevns.physics.flux import (
@@ -109,16 +109,7 @@ def read_spectrum_csv(path: Path, shown: str | None = None) -> dict[str, Any]:
     row and column where it applies).
     """
     where = shown or str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"spectrum_file {where}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"spectrum_file {where}: is a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"spectrum_file {where}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"spectrum_file {where}: cannot read it ({exc.strerror or exc})") from None
+    text = read_user_text(path, f"spectrum_file {where}", "CSV")
     rows = [(n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1)
             if r and not r[0].lstrip().startswith("#") and any(c.strip() for c in r)]
     if not rows:
