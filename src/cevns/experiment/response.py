@@ -144,9 +144,13 @@ def _panel_edges(points: np.ndarray, panel_ratio: float) -> np.ndarray:
     return np.concatenate([pts[:1], sub])
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def gauss_legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes and weights on [−1, 1] (cached: NumPy solves an eigenproblem)."""
+    """Gauss–Legendre nodes and weights on [−1, 1] (cached: NumPy solves an eigenproblem).
+
+    A Δm² scan asks for every order from 24 to the cap of 160 (one per Δm² below the cap), twice
+    per channel: 512 entries (≤ 1.3 MB) keep them all, so no order is solved twice.
+    """
     x, w = np.polynomial.legendre.leggauss(order)
     x.setflags(write=False)
     w.setflags(write=False)

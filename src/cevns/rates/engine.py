@@ -281,10 +281,11 @@ def _factored_integral(basis, nucleus, flavour, energies, recoil_column, weights
     """Σ_e weights[t, e] · base[j, t, e] · g[k, t, e] as ``(n_k · n_j, n_T)`` (k outer) for a
     basis whose terms are products of base terms and per-term E weights (``factored_terms``,
     e.g. :class:`cevns.physics.oscillation.OscillationScanBasis`): the base terms are weighted
-    once and contracted with each weight g_k."""
+    once and contracted with each weight g_k. ``g`` is a sequence of rows (an array, or rows
+    made one at a time as they are iterated over)."""
     base, g = basis.factored_terms(nucleus, flavour, energies, recoil_column)
     weighted = np.broadcast_to(base, (base.shape[0], *energies.shape)) * weights  # (j, t, e)
-    out = np.empty((g.shape[0], base.shape[0], energies.shape[0]))
+    out = np.empty((len(g), base.shape[0], energies.shape[0]))
     for k, gk in enumerate(g):  # no (k, j, t, e) temporary
         out[k] = np.einsum("jte,te->jt", weighted, np.broadcast_to(gk, energies.shape))
     return out.reshape(-1, energies.shape[0])
