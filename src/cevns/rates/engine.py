@@ -162,14 +162,14 @@ def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0,
                           energies: tuple[float, ...] | None = None) -> np.ndarray:
     """True recoils where the rate has kinks: ends of the recoil range at the neutrino
     ``energies`` (default π-DAR: E_π and m_μ/2; a source's :meth:`breakpoint_energies`)."""
-    points = []
     if energies is None:
         energies = pion_dar_breakpoint_energies()
-    for nuc in nuclei:
-        for energy in energies:
-            t_lo, t_hi = recoil_energy_range(energy, nuc.mass, sterile_mass)
-            points.extend([float(t_lo), float(t_hi)])
-    return np.array([p for p in points if p > 0])
+    e = np.asarray(energies, dtype=float).reshape(-1)
+    # per nucleus: (T_min, T_max) of each energy in turn, all energies at once
+    points = np.concatenate([np.stack(recoil_energy_range(e, nuc.mass, sterile_mass),
+                                      axis=-1).reshape(-1) for nuc in nuclei]) if nuclei else \
+        np.zeros(0)
+    return points[points > 0]
 
 
 def differential_rate_per_target(
