@@ -250,14 +250,25 @@ def figure_legend(fig, handles, labels=None, ncols: int | None = None):
 
 
 def _in_view(axis, locs: np.ndarray) -> np.ndarray:
-    """The tick locations matplotlib draws: inside the view interval (same tolerance, 1e-10)."""
-    if not len(locs):
-        return locs
+    """Mask of the tick locations matplotlib draws: inside the view interval (tolerance 1e-10)."""
     lo, hi = sorted(axis.get_view_interval())
     a, b = sorted(axis.get_transform().transform([lo, hi]))
     t = np.ma.filled(np.ma.masked_invalid(axis.get_transform().transform(locs)), np.nan)
     tol = (b - a) * 1e-10
-    return locs[(t >= a - tol) & (t <= b + tol)]
+    return (t >= a - tol) & (t <= b + tol)
+
+
+def _labels(axis, which: str) -> tuple[np.ndarray, list[str]]:
+    """The tick locations of ``axis`` that are drawn, and their labels, formatted as matplotlib
+    formats them when drawing (all locations at once: formatters look at their neighbours)."""
+    locs = np.asarray(axis.get_minorticklocs() if which == "minor" else axis.get_majorticklocs(),
+                      dtype=float)
+    if not len(locs):
+        return locs, []
+    formatter = axis.get_minor_formatter() if which == "minor" else axis.get_major_formatter()
+    labels = formatter.format_ticks(locs)
+    keep = _in_view(axis, locs)
+    return locs[keep], [lab for lab, k in zip(labels, keep, strict=True) if k]
 
 
 @cache
@@ -313,10 +324,11 @@ def _markable_minor(axis) -> np.ndarray | None:
     """
     from matplotlib.ticker import NullLocator
 
-    if (not axis.get_visible() or not axis.axes.get_visible()
+    if (axis.axes.name != "rectilinear"  # polar and 3D ticks turn with their position
+            or not axis.get_visible() or not axis.axes.get_visible()
             or isinstance(axis.get_minor_locator(), NullLocator)):
         return None
-    locs = _in_view(axis, np.asarray(axis.get_minorticklocs(), dtype=float))
+    locs, labels = _labels(axis, "minor")
     if not len(locs):
         return None
     tick = axis.get_minor_ticks(1)[0]
@@ -324,14 +336,13 @@ def _markable_minor(axis) -> np.ndarray | None:
         return None
     shown = [tick.label1.get_visible(), tick.label2.get_visible()]
     if any(shown):
-        if any(axis.get_minor_formatter().format_ticks(locs)):
+        if any(labels):
             return None  # labelled minor ticks (an axis spanning less than a decade)
-        major = _in_view(axis, np.asarray(axis.get_majorticklocs(), dtype=float))
+        _, major_labels = _labels(axis, "major")
         mtick = axis.get_major_ticks(1)[0]
-        labels = axis.get_major_formatter().format_ticks(major) if len(major) else []
         for side, on in enumerate(shown):
             label = mtick.label1 if side == 0 else mtick.label2
-            if on and not (label.get_visible() and any(labels)):
+            if on and not (label.get_visible() and any(major_labels)):
                 return None
     return locs
 
