@@ -867,21 +867,22 @@ class ReleaseModel:
     def expected_components(
         self, signal: NDArray[np.float64], nuisances: Mapping[str, float] | None = None
     ) -> dict[str, NDArray[np.float64]]:
-        """Expected counts per component of the coincidence window at the given nuisances
+        """Expected counts per component of the coincidence window at the given nuisance values
         (normalisations and shape nuisances; missing ones 0), flattened: ``"cevns"`` and one
-        entry per background."""
+        entry per background. Computed by the likelihood's own components (the same
+        interpolation, shape-only or not, as the fit), so they sum to the fitted prediction."""
         nuisances = dict(nuisances or {})
-        sig = np.asarray(signal, dtype=float) * (1.0 + float(nuisances.get("signal_norm", 0.0)))
-        for name, (lo, hi) in self.signal_shapes().items():
-            sig = sig * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
-        out = {"cevns": sig}
-        ss_shapes = self.steady_state_shapes()
-        for term in self.backgrounds.values():
-            value = term.at(nuisances)
-            if term.parts:
-                for name, (lo, hi) in ss_shapes.items():
-                    value = value * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
-            out[term.name] = value
+        coincidence = self.channels(np.asarray(signal, dtype=float), signal_sigma=1.0)[0]
+        out: dict[str, NDArray[np.float64]] = {}
+        owner = {f"{term.name}_{name}": term.name
+                 for term in self.backgrounds.values() for name, _ in term.parts}
+        for comp in coincidence.components:
+            model = PoissonModel([Channel("c", coincidence.observed, [comp])],
+                                 sigmas={comp.nuisance: 1.0} if comp.nuisance else None)
+            value = model.expected({k: v for k, v in nuisances.items()
+                                    if k in model.nuisances})["c"]
+            key = owner.get(comp.name, comp.name)
+            out[key] = out[key] + value if key in out else value
         return out
 
     # -- LAr-2020: template choice and shape nuisances --------------------------------------------
