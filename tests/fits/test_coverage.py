@@ -62,7 +62,7 @@ def test_small_run_and_table():
 
 #: Documented exception to the |bias| < 0.1σ criterion (docs/statistics.md §7): profiling the
 #: LAr-2020 release's CEvNS F90 and timing shape nuisances biases the maximum-likelihood N_CEvNS
-#: and sin²θ_W upward (measured +0.18σ / SIN2_PLACEHOLDER with shape-only interpolation, 1000 toys;
+#: and sin²θ_W upward (measured +0.185σ / +0.204σ with shape-only interpolation, 1000 toys;
 #: dropping both nuisances from the fit removes it; first-order estimate
 #: σ_N² N D/(1 + N²D)² = 0.15σ), a property of the estimator of the release's likelihood that is
 #: reported, not corrected. Bounded here instead: |bias| < 0.3σ.
