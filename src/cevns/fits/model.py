@@ -135,8 +135,9 @@ MIRROR_FLOOR = 1e-3
 #: total; the CsI ones are rescaled to it, their rate effect lives in the signal-normalisation
 #: prior), so the interpolated template is renormalised to the nominal total at every α.
 #: ``"interpolated"``: plain per-bin code-4 interpolation (earlier versions), whose total drops
-#: by up to 2 % between the variants and grows beyond them; a fitted normalisation absorbs that,
-#: which biased the LAr-2020 N_CEvNS by +0.26σ in toys (docs/statistics.md §7).
+#: by up to 1.4 % between the variants and grows beyond them; a fitted normalisation absorbs that
+#: (1000 toys: N_CEvNS bias CsI-2021 +0.115σ instead of +0.076σ, LAr-2020 +0.257σ instead of
+#: +0.185σ; docs/statistics.md §7).
 SHAPE_TOTALS: tuple[str, ...] = ("conserved", "interpolated")
 ShapeTotals = Literal["conserved", "interpolated"]
 
@@ -273,7 +274,8 @@ class ReleaseModel:
         Shape nuisances of every release (:data:`SHAPE_TOTALS`): ``"conserved"`` (default) the
         interpolated template keeps the nominal total at every α (shape-only nuisances; the
         variants are shape variants), ``"interpolated"`` plain per-bin code-4 interpolation,
-        whose total varies with α (earlier versions; biased N_CEvNS, docs/statistics.md §7).
+        whose total varies with α (earlier versions; a fitted normalisation absorbs that change,
+        which adds to the toy bias of N_CEvNS, docs/statistics.md §7).
     helm_skin_fm : float
         Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
         0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
