@@ -40,7 +40,9 @@ def reference_fit(model: ReleaseModel) -> tuple[float, float, float, int]:
         if names:
             systs[comp] = (names, ShapeSystematics(nominal, tuple(
                 ShapeVariation(n, up=nominal * ratios[n][1], down=nominal * ratios[n][0],
-                               interpolation=LAR_SHAPE_CODE) for n in names)))
+                               interpolation=LAR_SHAPE_CODE,
+                               conserve_total=model.shape_totals == "conserved")
+                for n in names)))
     norms = [t.nuisance for t in model.backgrounds.values()]
     sigmas = np.array([t.sigma for t in model.backgrounds.values()])
     shapes = list(rel.shape_systematics)

@@ -35,9 +35,13 @@ class ShimComponent:
     sigma: float | None = None
     shapes: dict = field(default_factory=dict)
     shape_code: str = "polyexp"
+    conserve_total: bool | tuple = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expected", np.asarray(self.expected, dtype=float))
+        flag = self.conserve_total
+        names = set(self.shapes or {}) if flag is True else set(flag or ())
+        object.__setattr__(self, "conserve_total", frozenset(names))
         for name, (down, up) in (self.shapes or {}).items():
             if np.shape(down) != self.expected.shape or np.shape(up) != self.expected.shape:
                 raise ValueError(f"shape {name}: templates must have the component's shape")
@@ -73,7 +77,9 @@ class ShapeChi2:
                     syst = ShapeSystematics(nominal, tuple(
                         ShapeVariation(n, up=_row(c.shapes[n][1], index),
                                        down=_row(c.shapes[n][0], index),
-                                       interpolation=c.shape_code) for n in names))
+                                       interpolation=c.shape_code,
+                                       conserve_total=n in getattr(c, "conserve_total", ()))
+                        for n in names))
                 comps.append((c.nuisance, nominal, syst, names))
                 if c.nuisance is not None:
                     norms[c.nuisance] = math.inf if c.sigma is None else float(c.sigma)

@@ -27,7 +27,7 @@ def _templates(rng, nominal, n_shapes, size=0.15):
     return out
 
 
-def _model(code="polyexp", grid=None, seed=0, shared=True):
+def _model(code="polyexp", grid=None, seed=0, shared=True, conserve=False):
     """Two channels; the signal scaled over ``grid``; shapes shared between channels, with norms."""
     rng = np.random.default_rng(seed)
     sig, bkg = rng.uniform(5, 30, B), rng.uniform(10, 40, B)
@@ -41,8 +41,9 @@ def _model(code="polyexp", grid=None, seed=0, shared=True):
     obs_b = rng.poisson(2.0 * bkg).astype(float)
     a = Channel("A", obs_a, [
         Component("signal", scale * sig, nuisance="signal_norm", sigma=0.1, shapes=sig_shapes,
-                  shape_code=code),
-        Component("bkg", bkg, nuisance="bkg_norm", sigma=FREE, shapes=bkg_shapes, shape_code=code),
+                  shape_code=code, conserve_total=conserve),
+        Component("bkg", bkg, nuisance="bkg_norm", sigma=FREE, shapes=bkg_shapes, shape_code=code,
+                  conserve_total=("bshape",) if conserve else False),
     ])
     b_shapes = {"shape0": (2 * bkg * 0.95, 2 * bkg * 1.06)} if shared else {}
     b = Channel("B", obs_b, [Component("bkg", 2.0 * bkg, nuisance="bkg_norm", shapes=b_shapes,
@@ -69,9 +70,10 @@ def test_prediction_is_interpolated_template_times_norm():
     assert model.sigmas["shape0"] == 1.0
 
 
+@pytest.mark.parametrize("conserve", [False, True])
 @pytest.mark.parametrize("code", ["polyexp", "exponential", "polynomial", "linear"])
-def test_gradient_and_hessian_match_finite_differences(code):
-    model = _model(code, grid=[0.8, 1.0, 1.3])
+def test_gradient_and_hessian_match_finite_differences(code, conserve):
+    model = _model(code, grid=[0.8, 1.0, 1.3], conserve=conserve)
     rng = np.random.default_rng(11)
     point = {p: rng.uniform(-0.8, 0.8, 3) for p in model.nuisances}
     for p in model.shape_nuisances:  # stay away from the kink at α = 0 of codes 0 and 1
@@ -88,12 +90,13 @@ def test_gradient_and_hessian_match_finite_differences(code):
     np.testing.assert_allclose(hess, np.swapaxes(hess, 1, 2), rtol=1e-12)
 
 
-@pytest.mark.parametrize("code", ["polyexp", "polynomial"])
-def test_profile_matches_migrad_on_a_grid(code):
+@pytest.mark.parametrize(("code", "conserve"),
+                         [("polyexp", False), ("polynomial", False), ("polyexp", True)])
+def test_profile_matches_migrad_on_a_grid(code, conserve):
     """Shared shape nuisances across channels, with normalisation nuisances (one pulled, one free),
     on a grid of signal scales: the profiled χ² agrees with MIGRAD's minimum to 1e-4."""
     grid = np.linspace(0.5, 1.6, 6)
-    model = _model(code, grid=grid)
+    model = _model(code, grid=grid, conserve=conserve)
     result = model.profile(raise_on_failure=True)
     for i in range(grid.size):
         m = model.minuit(i)
@@ -251,3 +254,49 @@ def test_a_warm_start_finds_the_same_minimum_in_fewer_steps():
     ignored = model.profile(start=far)
     np.testing.assert_array_equal(ignored.n_iter, cold.n_iter)
     np.testing.assert_allclose(ignored.chi2, cold.chi2, rtol=0, atol=1e-12)
+
+
+def test_conserve_total_prediction_matches_shapes_and_keeps_the_total():
+    """Component(conserve_total=...) in the profiler: the prediction equals ShapeSystematics with
+    the same shape-only variations (per grid row), so each row's total stays that of its
+    nominal whatever one shape-only α is (two such nuisances conserve it exactly only when their
+    ratios factorise); a subset of names makes only those shape-only."""
+    rng = np.random.default_rng(5)
+    grid = np.array([0.7, 1.0, 1.9])
+    nom, obs = rng.uniform(5, 20, B), rng.poisson(12, B).astype(float)
+    shapes = _templates(rng, nom, 2)
+    for conserve, flags in ((True, (True, True)), (("shape1",), (False, True))):
+        comp = Component("s", grid[:, None] * nom, shapes={
+            k: (grid[:, None] * d, grid[:, None] * u) for k, (d, u) in shapes.items()},
+            shape_code="polyexp", conserve_total=conserve)
+        model = PoissonModel(Channel("A", obs, [comp]))
+        values = {"shape0": np.array([-0.6, 0.3, 2.2]), "shape1": np.array([1.7, -1.4, 0.5])}
+        mu = model.expected(values)["A"]
+        for i, g in enumerate(grid):
+            ref = ShapeSystematics(g * nom, tuple(
+                ShapeVariation(k, g * u, g * d, "polyexp", conserve_total=f)
+                for (k, (d, u)), f in zip(shapes.items(), flags, strict=True)))
+            want = ref.evaluate(np.array([values["shape0"][i], values["shape1"][i]]), False)
+            one = ref.evaluate(np.array([0.0, values["shape1"][i]]), False)
+            assert one.sum() == pytest.approx(g * nom.sum(), rel=1e-12)
+            dev = 2 * np.sum(want - obs + np.where(obs > 0, obs * np.log(obs / want), 0.0))
+            expected = dev + values["shape0"][i] ** 2 + values["shape1"][i] ** 2
+            point = {k: v[i] for k, v in values.items()}
+            sub = PoissonModel(Channel("A", obs, [Component(
+                "s", g * nom, shapes={k: (g * d, g * u) for k, (d, u) in shapes.items()},
+                shape_code="polyexp", conserve_total=conserve)]))
+            assert float(sub.chi2(point)) == pytest.approx(expected, rel=1e-12)
+            np.testing.assert_allclose(mu[i], want, rtol=1e-12)
+        assert float(model.chi2(values)[2]) == pytest.approx(float(sub.chi2(
+            {k: v[2] for k, v in values.items()})), rel=1e-12)
+
+
+def test_conserve_total_errors():
+    nom = np.ones(B)
+    with pytest.raises(ConfigError, match="not among its shape nuisances"):
+        Component("s", nom, shapes={"a": (0.9 * nom, 1.1 * nom)}, conserve_total=("b",))
+    with pytest.raises(ConfigError, match="conserve_total must be True, False or a collection"):
+        Component("s", nom, shapes={"a": (0.9 * nom, 1.1 * nom)}, conserve_total="a")
+    comp = Component("s", nom, shapes={"a": (0.9 * nom, 1.1 * nom)}, conserve_total=True)
+    assert comp.conserve_total == frozenset({"a"})
+    assert "conserve_total=['a']" in repr(comp)

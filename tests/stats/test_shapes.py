@@ -45,22 +45,27 @@ def _combined(codes=("polynomial", "polyexp", "linear", "exponential", "polynomi
     return ShapeSystematics(nom, variations)
 
 
-def test_derivatives_match_finite_differences():
-    syst = _combined()
-    rng = np.random.default_rng(3)
-    alpha = rng.uniform(-1.8, 1.8, (7, 5))
-    alpha[0] = [0.3, -0.4, 0.5, -0.6, 0.9]  # away from the code-0 kink at 0
-    alpha = np.where(np.abs(alpha) < 0.05, 0.2, alpha)
+def _assert_finite_differences(syst, alpha):
+    """Jacobian and Hessian of ``syst`` at the rows of ``alpha`` against central differences."""
     mu, jac, hess = syst.evaluate(alpha)
-    h = 1e-5
-    for k in range(5):
-        step = np.zeros(5)
+    h, n_k = 1e-5, alpha.shape[1]
+    for k in range(n_k):
+        step = np.zeros(n_k)
         step[k] = h
         mu_p, jac_p, _ = syst.evaluate(alpha + step)
         mu_m, jac_m, _ = syst.evaluate(alpha - step)
         np.testing.assert_allclose(jac[:, k], (mu_p - mu_m) / (2 * h), rtol=1e-7, atol=1e-8)
         np.testing.assert_allclose(hess[:, k], (jac_p - jac_m) / (2 * h), rtol=1e-5, atol=1e-6)
     assert np.allclose(hess, np.swapaxes(hess, 1, 2))
+
+
+def test_derivatives_match_finite_differences():
+    syst = _combined()
+    rng = np.random.default_rng(3)
+    alpha = rng.uniform(-1.8, 1.8, (7, 5))
+    alpha[0] = [0.3, -0.4, 0.5, -0.6, 0.9]  # away from the code-0 kink at 0
+    alpha = np.where(np.abs(alpha) < 0.05, 0.2, alpha)
+    _assert_finite_differences(syst, alpha)
 
 
 def test_polynomial_codes_are_smooth_at_the_joins():
@@ -195,3 +200,52 @@ def test_templates_with_other_ratios_per_row_keep_their_rows():
     nominal, down, up = _ratio_templates(3)
     nominal[2, 0] = down[2, 0] = up[2, 0] = 0.0  # an empty bin in one row only
     assert flat_interpolator("polyexp", nominal, down, up, "test").arrays[0].shape[0] == 3
+
+
+# -- shape-only nuisances (conserve_total) --------------------------------------------------------
+
+# variants of the nominal total (a shape variant): NOM sums to 36
+UP_SHAPE = UP * NOM.sum() / UP.sum()
+DOWN_SHAPE = DOWN * NOM.sum() / DOWN.sum()
+
+
+@pytest.mark.parametrize("code", list(PYHF_CODE))
+def test_plain_interpolation_loses_the_total_and_conserve_total_keeps_it(code):
+    """The reason for the option: between variants of the nominal total the per-bin
+    multiplicative codes lose events (for code 1 Σ nom r^α ≤ T, Hölder) and gain beyond ±1;
+    with conserve_total the total is the nominal one at every α (to rounding), and at α = ±1 the
+    template is the variant rescaled to that total (reference: the variant itself)."""
+    plain = ShapeSystematics(NOM, (ShapeVariation("s", UP_SHAPE, DOWN_SHAPE, code),))
+    kept = ShapeSystematics(NOM, (ShapeVariation("s", UP, DOWN, code, conserve_total=True),))
+    alphas = np.array([-2.0, -0.5, 0.5, 2.0])
+    total = plain.evaluate(alphas[:, None], derivatives=False).sum(axis=1)
+    if code in ("exponential", "polyexp"):
+        assert np.all(total[1:3] < NOM.sum() * (1 - 1e-4))
+        assert np.all(total[[0, 3]] > NOM.sum() * (1 + 1e-4))
+    else:  # additive codes with variants of equal total conserve it already
+        np.testing.assert_allclose(total, NOM.sum(), rtol=1e-13)
+    mu = kept.evaluate(ALPHAS[:, None], derivatives=False)
+    np.testing.assert_allclose(mu.sum(axis=1), NOM.sum(), rtol=1e-13)
+    np.testing.assert_allclose(kept.evaluate([1.0], derivatives=False), UP_SHAPE, rtol=1e-12)
+    np.testing.assert_allclose(kept.evaluate([-1.0], derivatives=False), DOWN_SHAPE, rtol=1e-12)
+    np.testing.assert_allclose(kept.evaluate([0.0], derivatives=False), NOM, rtol=1e-13)
+
+
+def test_conserve_total_derivatives_match_finite_differences():
+    """Mixed codes, some shape-only: Jacobian and Hessian against central differences."""
+    codes = ("polynomial", "polyexp", "linear", "exponential", "polyexp")
+    rng = np.random.default_rng(7)
+    nom = rng.uniform(5, 50, 6)
+    syst = ShapeSystematics(nom, tuple(
+        ShapeVariation(f"s{k}", nom * rng.uniform(1.0, 1.3, 6), nom * rng.uniform(0.75, 1.0, 6),
+                       code, conserve_total=k != 4)
+        for k, code in enumerate(codes)))
+    assert "(shape only)" in repr(syst)
+    alpha = rng.uniform(-1.8, 1.8, (7, 5))
+    alpha = np.where(np.abs(alpha) < 0.05, 0.2, alpha)
+    _assert_finite_differences(syst, alpha)
+
+
+def test_conserve_total_must_be_a_bool():
+    with pytest.raises(ConfigError, match="conserve_total must be True or False"):
+        ShapeVariation("s", UP, DOWN, "polyexp", conserve_total="yes")

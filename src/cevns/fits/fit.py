@@ -577,6 +577,7 @@ def fit_release(
     options: Mapping[str, Any] | None = None,
     fixed: Mapping[str, float] | None = None,
     scan_range: tuple[float, float] | None = None,
+    shape_totals: str = "conserved",
 ) -> FitResult:
     """Fit a COHERENT release for one or more parameters (each a 1-D profile).
 
@@ -611,6 +612,9 @@ def fit_release(
     options, fixed, scan_range
         For scenario parameters ``SCENARIO.PARAMETER``: the scenario's options, the values of
         its other parameters and the starting scan range (:func:`fit_parameter`).
+    shape_totals : {"conserved", "interpolated"}
+        Shape nuisances shape-only (default) or plain per-bin code 4 (earlier versions); see
+        :class:`cevns.fits.model.ReleaseModel`.
 
     Returns
     -------
@@ -634,7 +638,8 @@ def fit_release(
     if len(set(names)) != len(names):
         raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
     model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,
-                         helm_skin_fm=helm_skin_fm, likelihood=likelihood)
+                         helm_skin_fm=helm_skin_fm, likelihood=likelihood,
+                         shape_totals=shape_totals)
     scenario_names_ = [n for n in names if n not in FIT_PARAMETERS]
     if (options or fixed or scan_range is not None) and not scenario_names_:
         raise ConfigError("options, fixed values and a scan range apply to scenario parameters "

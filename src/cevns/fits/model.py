@@ -65,6 +65,7 @@ from cevns.stats.shapes import flat_interpolator
 __all__ = [
     "ENGINE_TO_RELEASE_FLAVOUR",
     "LAR_SHAPE_CODE",
+    "SHAPE_TOTALS",
     "LAR_ONE_SIDED",
     "LAR_TEMPLATES",
     "BackgroundTerm",
@@ -128,14 +129,28 @@ LArOneSided = Literal["mirror", "nominal"]
 MIRROR_FLOOR = 1e-3
 
 
+#: How the shape nuisances of the release fits treat the template's total
+#: (:mod:`cevns.stats.shapes`, "Shape-only systematics"). ``"conserved"`` (default): every variant
+#: of the release fits is a shape variant (the LAr-2020 release's variants have the nominal
+#: total; the CsI ones are rescaled to it, their rate effect lives in the signal-normalisation
+#: prior), so the interpolated template is renormalised to the nominal total at every α.
+#: ``"interpolated"``: plain per-bin code-4 interpolation (earlier versions), whose total drops
+#: by up to 1.4 % between the variants and grows beyond them; a fitted normalisation absorbs that
+#: (1000 toys: N_CEvNS bias CsI-2021 +0.115σ instead of +0.076σ, LAr-2020 +0.257σ instead of
+#: +0.185σ; docs/statistics.md §7).
+SHAPE_TOTALS: tuple[str, ...] = ("conserved", "interpolated")
+ShapeTotals = Literal["conserved", "interpolated"]
+
+
 def _shaped_component(name: str, expected, *, nuisance: str | None = None,
-                      sigma: float | None = None, shapes: Mapping[str, tuple] | None = None
-                      ) -> Component:
-    """A :class:`cevns.stats.Component`, with HistFactory code-4 shape nuisances if any."""
+                      sigma: float | None = None, shapes: Mapping[str, tuple] | None = None,
+                      conserve: bool = True) -> Component:
+    """A :class:`cevns.stats.Component`, with HistFactory code-4 shape nuisances if any
+    (shape only, i.e. total-conserving, if ``conserve``)."""
     if not shapes:
         return Component(name, expected, nuisance=nuisance, sigma=sigma)
     return Component(name, expected, nuisance=nuisance, sigma=sigma, shapes=dict(shapes),
-                     shape_code=LAR_SHAPE_CODE)
+                     shape_code=LAR_SHAPE_CODE, conserve_total=conserve)
 
 
 def polyexp_factor(down_ratio, up_ratio, alpha: float) -> NDArray[np.float64]:
@@ -255,6 +270,12 @@ class ReleaseModel:
     lar_one_sided : {"mirror", "nominal"}
         LAr-2020 only: the −1σ template of a one-sided shape systematic (:data:`LAR_ONE_SIDED`):
         the linear mirror of the +1σ variant (default) or the nominal template.
+    shape_totals : {"conserved", "interpolated"}
+        Shape nuisances of every release (:data:`SHAPE_TOTALS`): ``"conserved"`` (default) the
+        interpolated template keeps the nominal total at every α (shape-only nuisances; the
+        variants are shape variants), ``"interpolated"`` plain per-bin code-4 interpolation,
+        whose total varies with α (earlier versions; a fitted normalisation absorbs that change,
+        which adds to the toy bias of N_CEvNS, docs/statistics.md §7).
     helm_skin_fm : float
         Helm surface thickness s (fm) of the target nuclei's form factors: the Lewin–Smith
         0.9 fm by default, the standard choice for fits to COHERENT data (the ESS presets use
@@ -301,6 +322,7 @@ class ReleaseModel:
     light_yield_sigma_pe_per_kevee: float = LIGHT_YIELD_SIGMA_PE_PER_KEVEE
     gamma_smearing_sigma: float = GAMMA_SMEARING_SIGMA
     lar_one_sided: LArOneSided = "mirror"
+    shape_totals: ShapeTotals = "conserved"
     observed: NDArray[np.float64] = field(init=False)
     shape: tuple[int, ...] = field(init=False)
     detector: Detector = field(init=False)
@@ -322,7 +344,7 @@ class ReleaseModel:
     _INPUTS = ("release", "steady_state", "factorise_steady_state", "restrict", "order",
                "panel_ratio", "helm_skin_fm", "likelihood", "template", "shape_nuisances",
                 "timing_mean_sigma_us", "timing_width_sigma_us", "light_yield_sigma_pe_per_kevee",
-                "gamma_smearing_sigma", "lar_one_sided")
+                "gamma_smearing_sigma", "lar_one_sided", "shape_totals")
 
     def __setattr__(self, name, value) -> None:
         if name in self._INPUTS and "_cache" in self.__dict__:
@@ -741,7 +763,8 @@ class ReleaseModel:
         shapes.update(self.lar_shapes(signal).get("cevns", {}))
         components = [_shaped_component("cevns", signal,
                                         nuisance="signal_norm" if signal_sigma else None,
-                                        sigma=signal_sigma if signal_sigma else None, shapes=shapes)]
+                                        sigma=signal_sigma if signal_sigma else None, shapes=shapes,
+                                        conserve=self._conserve)]
         background, control = self._background_components()
         out = [Channel("coincidence", self.observed, [*components, *background])]
         if self.control is not None:
@@ -763,7 +786,8 @@ class ReleaseModel:
             shapes = {n: (term.expected * down, term.expected * up)
                       for n, (down, up) in ratios.items()}
             background.append(_shaped_component(term.name, term.expected, nuisance=term.nuisance,
-                                                sigma=term.sigma, shapes=shapes))
+                                                sigma=term.sigma, shapes=shapes,
+                                                conserve=self._conserve))
         control: list[Component] = []
         if self.control is not None:
             if self._ss_rows:
@@ -777,7 +801,8 @@ class ReleaseModel:
     def _ss_components(self, prefix: str, rows) -> list[Component]:
         ratios = self.steady_state_shapes()
         return [_shaped_component(f"{prefix}_{name}", part, nuisance=name, sigma=FREE,
-                                  shapes={k: (part * lo, part * hi) for k, (lo, hi) in ratios.items()})
+                                  shapes={k: (part * lo, part * hi) for k, (lo, hi) in ratios.items()},
+                                  conserve=self._conserve)
                 for name, part in rows]
 
     def poisson_model(self, signal: NDArray[np.float64], *, signal_sigma: float | None):
@@ -844,21 +869,22 @@ class ReleaseModel:
     def expected_components(
         self, signal: NDArray[np.float64], nuisances: Mapping[str, float] | None = None
     ) -> dict[str, NDArray[np.float64]]:
-        """Expected counts per component of the coincidence window at the given nuisances
+        """Expected counts per component of the coincidence window at the given nuisance values
         (normalisations and shape nuisances; missing ones 0), flattened: ``"cevns"`` and one
-        entry per background."""
+        entry per background. Computed by the likelihood's own components (the same
+        interpolation, shape-only or not, as the fit), so they sum to the fitted prediction."""
         nuisances = dict(nuisances or {})
-        sig = np.asarray(signal, dtype=float) * (1.0 + float(nuisances.get("signal_norm", 0.0)))
-        for name, (lo, hi) in self.signal_shapes().items():
-            sig = sig * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
-        out = {"cevns": sig}
-        ss_shapes = self.steady_state_shapes()
-        for term in self.backgrounds.values():
-            value = term.at(nuisances)
-            if term.parts:
-                for name, (lo, hi) in ss_shapes.items():
-                    value = value * polyexp_factor(lo, hi, float(nuisances.get(name, 0.0)))
-            out[term.name] = value
+        coincidence = self.channels(np.asarray(signal, dtype=float), signal_sigma=1.0)[0]
+        out: dict[str, NDArray[np.float64]] = {}
+        owner = {f"{term.name}_{name}": term.name
+                 for term in self.backgrounds.values() for name, _ in term.parts}
+        for comp in coincidence.components:
+            model = PoissonModel([Channel("c", coincidence.observed, [comp])],
+                                 sigmas={comp.nuisance: 1.0} if comp.nuisance else None)
+            value = model.expected({k: v for k, v in nuisances.items()
+                                    if k in model.nuisances})["c"]
+            key = owner.get(comp.name, comp.name)
+            out[key] = out[key] + value if key in out else value
         return out
 
     # -- LAr-2020: template choice and shape nuisances --------------------------------------------
@@ -879,6 +905,9 @@ class ReleaseModel:
         object.__setattr__(self, "shape_nuisances", lar if wanted is None else bool(wanted))
         self._lar_factorised = lar and self.template == "release-factorised"
         self._lar_ratios: dict[str, dict[str, tuple[NDArray, NDArray]]] = {}
+        if self.shape_totals not in SHAPE_TOTALS:
+            raise ConfigError(f"shape_totals must be one of "
+                              f"{', '.join(map(repr, SHAPE_TOTALS))}, got {self.shape_totals!r}")
         if self.lar_one_sided not in LAR_ONE_SIDED:
             raise ConfigError(f"lar_one_sided must be one of "
                               f"{', '.join(map(repr, LAR_ONE_SIDED))}, got {self.lar_one_sided!r}")
@@ -889,6 +918,11 @@ class ReleaseModel:
                     down = np.maximum(2.0 - up, MIRROR_FLOOR)
                     down.setflags(write=False)
                 self._lar_ratios.setdefault(syst.component, {})[name] = (down, up)
+
+    @property
+    def _conserve(self) -> bool:
+        """Shape nuisances keep the template total (``shape_totals="conserved"``)."""
+        return self.shape_totals == "conserved"
 
     @property
     def shape_nuisance_names(self) -> tuple[str, ...]:

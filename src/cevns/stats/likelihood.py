@@ -26,7 +26,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, MissingDependencyError, UnknownNameError
-from cevns.stats.shapes import _CODES, FlatInterpolator, _small_product, flat_interpolator
+from cevns.stats.shapes import (
+    _CODES,
+    FlatInterpolator,
+    _small_product,
+    conserve_total,
+    flat_interpolator,
+    rescale_to_total,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from iminuit import Minuit
@@ -114,6 +121,13 @@ class Component:
         a point where the interpolated counts of a bin go negative is outside the domain
         (χ² = inf), which bounds the profiler. Several shape nuisances of one component combine
         as a product of factors (multiplicative codes) or a sum of shifts (additive codes).
+    conserve_total : bool or collection of str
+        Shape-only nuisances (:mod:`cevns.stats.shapes`, "Shape-only systematics"): ``True``
+        for all of this component's shape nuisances, or the names of some; their interpolated
+        template keeps the total of ``expected`` at every α (per grid row), so they move events
+        between bins and leave the normalisation to the normalisation parameters. ``False``
+        (default): HistFactory's plain per-bin interpolation, whose total varies with α even
+        between variants of equal total.
     """
 
     name: str
@@ -122,6 +136,7 @@ class Component:
     sigma: float | None = None
     shapes: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None
     shape_code: str = "polyexp"
+    conserve_total: bool | Iterable[str] = False
 
     def __post_init__(self) -> None:
         _check_name(self.name, "Component name")
@@ -141,6 +156,26 @@ class Component:
                 _check_sigma(self.sigma, f"component {self.name!r}: sigma of {self.nuisance!r}"),
             )
         object.__setattr__(self, "shapes", self._check_shapes())
+        object.__setattr__(self, "conserve_total", self._check_conserve())
+
+    def _check_conserve(self) -> frozenset[str]:
+        """The names of the shape-only nuisances, from ``conserve_total``."""
+        flag = self.conserve_total
+        if isinstance(flag, bool | np.bool_):
+            return frozenset(self.shapes) if flag else frozenset()
+        if isinstance(flag, str) or not isinstance(flag, Iterable):
+            raise ConfigError(
+                f"component {self.name!r}: conserve_total must be True, False or a collection of "
+                f"shape-nuisance names, got {flag!r}"
+            )
+        names = frozenset(flag)
+        unknown = sorted(str(n) for n in names - set(self.shapes))
+        if unknown:
+            raise ConfigError(
+                f"component {self.name!r}: conserve_total names {unknown}, which are not among "
+                f"its shape nuisances {list(self.shapes)}"
+            )
+        return names
 
     def _check_shapes(self) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
         if self.shape_code not in _CODES:
@@ -203,6 +238,8 @@ class Component:
         extra = ""
         if self.shapes:
             extra = f", shapes={list(self.shapes)}, shape_code={self.shape_code!r}"
+            if self.conserve_total:
+                extra += f", conserve_total={sorted(self.conserve_total)}"
         return (
             f"Component({self.name!r}, shape={self.expected.shape}, nuisance={self.nuisance!r}"
             + (f", sigma={self.sigma!r}" if self.sigma is not None else "")
@@ -449,12 +486,18 @@ class _ShapedFlat:
     shape_pos: NDArray[np.intp]  # positions of its shape nuisances in the channel's index
     norm_pos: int  # position of its normalisation nuisance in the channel's index, or −1
     multiplicative: bool
+    # per shape nuisance: shape only (multiplicative codes: the factor renormalised at every α;
+    # additive codes need nothing here, their variants were rescaled to the nominal total)
+    conserve: tuple[bool, ...] = ()
 
     def take(self, idx: NDArray[np.intp] | slice) -> _ShapedFlat:
         return _ShapedFlat(
             _take(self.nominal, idx), [f.take(idx) for f in self.interps], self.shape_pos,
-            self.norm_pos, self.multiplicative,
+            self.norm_pos, self.multiplicative, self.conserve,
         )
+
+    def _conserved(self, k: int) -> bool:
+        return self.multiplicative and bool(self.conserve) and self.conserve[k]
 
     def evaluate(self, idx, alpha_cols: NDArray[np.float64], derivatives: bool):
         """I (m, B) and, with ``derivatives``, per nuisance dI/dα (K, m, B) and the second
@@ -464,6 +507,7 @@ class _ShapedFlat:
         interps = [f.take(idx) for f in self.interps]
         if not derivatives:
             vals = [f.value(alpha_cols[:, k : k + 1]) for k, f in enumerate(interps)]
+            vals = [conserve_total(nom, v) if self._conserved(k) else v for k, v in enumerate(vals)]
             if self.multiplicative:
                 value = nom * vals[0]
                 for v in vals[1:]:
@@ -473,6 +517,8 @@ class _ShapedFlat:
         vals, d1s, d2s = [], [], []
         for k, f in enumerate(interps):
             v, d1, d2 = f(alpha_cols[:, k : k + 1])
+            if self._conserved(k):
+                v, d1, d2 = conserve_total(nom, v, d1, d2)
             vals.append(v)
             d1s.append(d1)
             d2s.append(d2)
@@ -902,17 +948,18 @@ class PoissonModel:
             lead = np.broadcast_shapes(*comp._lead_shapes())
             nom = _flatten(np.broadcast_to(comp.expected, (*lead, ch.n_bins)), grid)
             interps = []
+            multiplicative = comp.shape_code in ("exponential", "polyexp")
             for key, (down, up) in comp.shapes.items():
-                interps.append(flat_interpolator(
-                    comp.shape_code, nom,
-                    _flatten(np.broadcast_to(down, (*lead, ch.n_bins)), grid),
-                    _flatten(np.broadcast_to(up, (*lead, ch.n_bins)), grid),
-                    f"channel {ch.name!r}, component {comp.name!r}, shape nuisance {key!r}",
-                ))
+                what = f"channel {ch.name!r}, component {comp.name!r}, shape nuisance {key!r}"
+                down = _flatten(np.broadcast_to(down, (*lead, ch.n_bins)), grid)
+                up = _flatten(np.broadcast_to(up, (*lead, ch.n_bins)), grid)
+                if key in comp.conserve_total and not multiplicative:
+                    down, up = rescale_to_total(nom, down, what), rescale_to_total(nom, up, what)
+                interps.append(flat_interpolator(comp.shape_code, nom, down, up, what))
             shaped.append(_ShapedFlat(
                 nom, interps, np.array([names.index(k) for k in comp.shapes], dtype=np.intp),
                 names.index(comp.nuisance) if comp.nuisance else -1,
-                comp.shape_code in ("exponential", "polyexp"),
+                multiplicative, tuple(k in comp.conserve_total for k in comp.shapes),
             ))
         if not shaped:
             return _FlatChannel(ch.name, n, n > 0, nominal, fixed, derivs, index)

@@ -20,6 +20,22 @@ are those of HistFactory (K. Cranmer et al., CERN-OPEN-2012-016) as implemented 
     derivative at α = ±1 (and f(0) = 1).
 
 Several systematics combine as μ(α) = (nom + Σ_additive Δ_k(α_k)) · Π_multiplicative f_m(α_m).
+
+**Shape-only systematics** (``conserve_total=True``). A per-bin multiplicative interpolation does
+not conserve the template's total between the variants: even when up and down have the nominal
+total T, Σ nom·f(α) < T for 0 < ``|α|`` < 1 wherever the ratios vary from bin to bin (each bin's
+factor is convex in α, roughly r^α; for code 1, Σ nom r^α ≤ T by Hölder's inequality), and it
+grows beyond T for ``|α|`` > 1. A nuisance meant to move events between bins then also changes the
+component's normalisation, which a fitted normalisation (a signal strength) absorbs: a bias.
+With ``conserve_total`` the factor of a multiplicative code is divided by its nominal-weighted
+mean, g(α) = f(α) · T / Σ_b nom_b f_b(α), so this nuisance alone never changes the component's
+total (at α = ±1 the template is the variant rescaled to T). For the additive codes the variants
+are rescaled to the nominal total before interpolating; Δ(α) then sums to zero at every α
+exactly. Several shape-only nuisances of one component each conserve the total; their product
+does so exactly when their ratios factorise (e.g. one depends on energy, the other on time),
+otherwise to second order in the α's. Use it for variants that are shape variants (the released
+ones, or rate-preserving by construction); leave it off where a variant's change of the total is
+the physics of the systematic.
 :class:`ShapeSystematics` evaluates μ with its gradient and Hessian in α for a batch of points
 (shapes ``(n_points, n_bins)``, ``(n_points, n_k, n_bins)``, ``(n_points, n_k, n_k, n_bins)``), the
 inputs of a Newton step of the Poisson likelihood. Values are checked against pyhf's
@@ -67,11 +83,16 @@ class ShapeVariation:
     up: NDArray[np.float64]
     down: NDArray[np.float64]
     interpolation: Interpolation = "polynomial"
+    #: shape only: the interpolated template keeps the nominal total at every α (module docstring)
+    conserve_total: bool = False
 
     def __post_init__(self) -> None:
         if self.interpolation not in _CODES:
             raise ConfigError(f"shape systematic {self.name!r}: unknown interpolation "
                               f"{self.interpolation!r}; valid choices: {', '.join(_CODES)}")
+        if not isinstance(self.conserve_total, bool | np.bool_):
+            raise ConfigError(f"shape systematic {self.name!r}: conserve_total must be True or "
+                              f"False, got {self.conserve_total!r}")
         up = _as_template(self.name, "up", self.up, None)
         object.__setattr__(self, "up", up)
         object.__setattr__(self, "down", _as_template(self.name, "down", self.down, up.size))
@@ -141,6 +162,46 @@ def _multiplicative(code: str, lu, ld, coeff, a):
     return (np.where(inside, poly, f), np.where(inside, dpoly, d1), np.where(inside, ddpoly, d2))
 
 
+def rescale_to_total(nominal: NDArray, template: NDArray, what: str) -> NDArray:
+    """``template`` rescaled to the total of ``nominal`` along the last (bin) axis, row by row:
+    the variants of an additive shape-only nuisance. Rows where the nominal is empty stay."""
+    t_nom = nominal.sum(axis=-1, keepdims=True)
+    t_var = template.sum(axis=-1, keepdims=True)
+    bad = (t_var <= 0) & (t_nom > 0)
+    if np.any(bad):
+        raise ConfigError(f"{what}: a variant with total ≤ 0 cannot be rescaled to the nominal "
+                          "total (conserve_total)")
+    scale = np.divide(t_nom, t_var, out=np.ones(np.broadcast_shapes(t_nom.shape, t_var.shape)),
+                      where=t_var > 0)
+    return template * scale
+
+
+def conserve_total(nominal: NDArray, f: NDArray, d1: NDArray | None = None,
+                   d2: NDArray | None = None):
+    """A multiplicative factor made total-conserving, with its first two derivatives in α.
+
+    g = f · T / S with T = Σ_b nom_b and S = Σ_b nom_b f_b (per row; ``nominal`` of shape
+    (1 | m, n_bins), ``f``, ``d1`` = f', ``d2`` = f'' of shape (m, n_bins)), so Σ nom g = T:
+    g' = c f' + c' f, g'' = c f'' + 2 c' f' + c'' f with c = T/S, c' = −c ρ, c'' = c (2ρ² − S''/S),
+    ρ = S'/S. Returns g alone when ``d1`` is None, else (g, g', g''). Checked against finite
+    differences in ``tests/stats/test_shapes.py``.
+    """
+    def rowsum(x):
+        return x @ nominal[0] if nominal.shape[0] == 1 else np.einsum("mb,mb->m", x, nominal)
+
+    total = nominal.sum(axis=-1)
+    s0 = rowsum(f)
+    ok = s0 > 0  # S = 0 only for an empty nominal: nothing to conserve
+    c = np.divide(total, s0, out=np.ones(s0.shape), where=ok)[:, None]
+    if d1 is None:
+        return c * f
+    rho = np.divide(rowsum(d1), s0, out=np.zeros(s0.shape), where=ok)[:, None]
+    curv = np.divide(rowsum(d2), s0, out=np.zeros(s0.shape), where=ok)[:, None]
+    c1 = -c * rho
+    c2 = c * (2.0 * rho * rho - curv)
+    return c * f, c * d1 + c1 * f, c * d2 + 2.0 * c1 * d1 + c2 * f
+
+
 @dataclass(frozen=True, eq=False)
 class ShapeSystematics:
     """A nominal template and its shape systematics (module docstring).
@@ -165,12 +226,18 @@ class ShapeSystematics:
         if len(set(names)) != len(names):
             raise ConfigError(f"shape systematics: names must be unique, got {names}")
         logs = []
-        for v in variations:
+        for i, v in enumerate(variations):
             if not isinstance(v, ShapeVariation):
                 raise ConfigError(f"shape systematics: expected ShapeVariation, got {v!r}")
             if v.up.size != nom.size:
                 raise ConfigError(f"shape systematic {v.name!r}: {v.up.size} bins, the nominal "
                                   f"template {nom.size}")
+            if v.conserve_total and not v.multiplicative:
+                # additive shape-only: variants at the nominal total, then ΣΔ(α) = 0 exactly
+                what = f"shape systematic {v.name!r}"
+                v = ShapeVariation(v.name, rescale_to_total(nom, v.up, what),
+                                   rescale_to_total(nom, v.down, what), v.interpolation, True)
+                variations = (*variations[:i], v, *variations[i + 1:])
             if v.multiplicative:
                 lu, ld = _log_ratios(v, nom)
                 coeff = _polyexp_coefficients(lu, ld) if v.interpolation == "polyexp" else None
@@ -186,7 +253,8 @@ class ShapeSystematics:
         return [v.name for v in self.variations]
 
     def __repr__(self) -> str:
-        codes = ", ".join(f"{v.name}:{v.interpolation}" for v in self.variations)
+        codes = ", ".join(f"{v.name}:{v.interpolation}" + (" (shape only)" * v.conserve_total)
+                          for v in self.variations)
         return f"ShapeSystematics({self.nominal.size} bins; {codes})"
 
     def evaluate(self, alpha: ArrayLike, derivatives: bool = True):
@@ -217,6 +285,8 @@ class ShapeSystematics:
             if var.multiplicative:
                 lu, ld, coeff = self._logs[k]
                 v, d1, d2 = _multiplicative(var.interpolation, lu, ld, coeff, ak)
+                if var.conserve_total:
+                    v, d1, d2 = conserve_total(nom[None, :], v, d1, d2)
             else:
                 v, d1, d2 = _additive(var.interpolation, nom, var.up, var.down, ak)
             vals.append(np.broadcast_to(v, (n_p, n_b)))
