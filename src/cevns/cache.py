@@ -26,7 +26,7 @@ from cevns.errors import ConfigError, UnknownNameError
 
 #: Default budget of each cache, in bytes (32 MiB). A scan cut along its shape axis uses each
 #: basis within one tile, so a larger budget buys no reuse in the shipped analyses, only memory.
-DEFAULT_BUDGET = 32 * 2**20
+DEFAULT_BUDGET = 8 * 2**20
 
 
 def nbytes(value: Any) -> int:

@@ -50,6 +50,14 @@ OVERLAY_SECONDS = 3.0
 _RERUN_PRIORITY = 1e9
 #: An analysis asking for scans more often than this is a bug (its stores never complete).
 _MAX_ROUNDS = 20
+#: Modules the workers import before their first task (:meth:`Executor.prepare_workers`): the
+#: analysis kinds, and what drawing and writing the results needs (matplotlib's Agg canvas,
+#: xarray with its netCDF4 engine; xarray's writer also imports dask and distributed when they
+#: are installed). Imported once by a process pool's forkserver, they cost nothing per worker.
+WORKER_MODULES = ("cevns.analyses", "cevns.analyses.sensitivity", "cevns.analyses.runners",
+                  "cevns.analyses.running", "cevns.analyses.appendix_b", "cevns.scan",
+                  "matplotlib.figure", "matplotlib.backends.backend_agg", "xarray", "h5netcdf",
+                  "dask.array", "distributed")
 
 
 def expected_seconds(an: AnalysisBase, quick: bool = False) -> float:
@@ -162,28 +170,43 @@ class _Schedule:
         self.records: dict[str, dict] = {}
         self._ids = iter(range(1 << 62))
 
-    def _submit(self, item: _Item, priority: float) -> None:
-        from cevns.scan.executors import Work
-
+    def _config(self, item: _Item) -> dict[str, Any]:
         item.rounds += 1
         if item.rounds > _MAX_ROUNDS:
             raise ScanError(f"{item.name}: asked for scans {_MAX_ROUNDS} times; its stores never "
                             "complete")
         scan_root = self.options.extra.get("scan_root")
-        config = {"analysis": item.analysis, "out": str(item.folder),
-                  "quick": self.options.quick, "executor": self.options.executor,
-                  "resume": self.options.resume, "pdf": self.options.pdf,
-                  "no_figures": self.options.no_figures,
-                  "scan_root": None if scan_root is None else str(scan_root),
-                  "completed": sorted(self.completed)}
-        self.queue.put(Work(_item_task, config, None, ("item", item.name)), priority)
+        return {"analysis": item.analysis, "out": str(item.folder),
+                "quick": self.options.quick, "executor": self.options.executor,
+                "resume": self.options.resume, "pdf": self.options.pdf,
+                "no_figures": self.options.no_figures,
+                "scan_root": None if scan_root is None else str(scan_root),
+                "completed": sorted(self.completed)}
+
+    def _submit(self, item: _Item, priority: float) -> None:
+        from cevns.scan.executors import Work
+
+        self.queue.put(Work(_item_task, self._config(item), None, ("item", item.name)), priority)
+
+    def _first_round_here(self, item: _Item) -> bool:
+        """Whether the driver runs the first round of `item` itself: an analysis with scans on a
+        fresh run, whose first round only plans its scans (a few ms) and hands them back."""
+        return (callable(getattr(item.analysis, "axes", None)) and not self.options.resume
+                and not self.completed)
 
     def run(self) -> dict[str, dict]:
         status, owned = "failed", not self.exe.started
         try:
             self.exe.start()
+            # the workers start (and import) in the background while this process plans the
+            # scans: the first round of every analysis with scans runs here, so that their tiles
+            # are queued before the first worker is up, instead of after a round trip
+            self.exe.prepare_workers(WORKER_MODULES)
             for item in sorted(self.items.values(), key=lambda i: -i.expected):
-                self._submit(item, item.expected)
+                if self._first_round_here(item):
+                    self._item_result(item, _item_task(self._config(item)))
+                else:
+                    self._submit(item, item.expected)
             results = self.exe.stream(self.queue)
             try:
                 for work, result in results:
