@@ -24,7 +24,7 @@ import numpy as np
 
 from cevns.errors import ConfigError, UnknownNameError
 
-#: Default budget of each cache, in bytes (32 MiB). A scan cut along its shape axis uses each
+#: Default budget of a cache, in bytes (8 MiB). A scan cut along its shape axis uses each
 #: basis within one tile, so a larger budget buys no reuse in the shipped analyses, only memory.
 DEFAULT_BUDGET = 8 * 2**20
 

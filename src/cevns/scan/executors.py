@@ -138,6 +138,10 @@ class WorkQueue:
         """Queue `item`; a higher `priority` runs earlier."""
         heapq.heappush(self._heap, (-float(priority), next(self._count), item))
 
+    def peek(self) -> Work | None:
+        """The next item (left in the queue), or ``None`` when the queue is empty."""
+        return self._heap[0][2] if self._heap else None
+
     def pop(self) -> tuple[Work, float] | None:
         """The next item and its priority, or ``None`` when the queue is empty."""
         if not self._heap:
@@ -461,9 +465,26 @@ class ProcessExecutor(Executor):
     def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
         """Keep ``max_workers + 1`` items in the pool, taken from `queue` by priority (see
         :meth:`Executor.stream`): one waits in the pool for the next free worker, the others wait
-        in `queue`, where work put later with a higher priority still overtakes them."""
+        in `queue`, where work put later with a higher priority still overtakes them.
+
+        While the workers of :meth:`prepare_workers` are still starting, the driver, idle
+        otherwise, runs the tiles at the head of the queue itself (the same function on the same
+        input: the same result); it stops at the first item that is not a tile of a grid, and
+        once the workers are up.
+        """
         if self._pool is None:
             raise ScanError("the processes executor is not started; use it as a context manager")
+        while self._spawner is not None and self._spawner.is_alive():
+            head = queue.peek()
+            if head is None or head.tile is None:
+                break
+            item = queue.pop()[0]  # type: ignore[index]
+            try:
+                result = item.run()
+            except Exception as exc:
+                _annotate(exc, item)
+                raise
+            yield item, result
         self._wait_spawner()
         pending: dict[cf.Future, Work] = {}
         try:
