@@ -258,13 +258,16 @@ class SerialExecutor(Executor):
     def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
         """Run each item in turn (see :meth:`Executor.stream`)."""
         while (entry := queue.pop()) is not None:
-            item = entry[0]
-            try:
-                result = item.run()
-            except Exception as exc:
-                _annotate(exc, item)
-                raise
-            yield item, result
+            yield entry[0], _run_here(entry[0])
+
+
+def _run_here(item: Work) -> TileResult:
+    """Run `item` in this process; an exception gets a note naming the task and the tile."""
+    try:
+        return item.run()
+    except Exception as exc:
+        _annotate(exc, item)
+        raise
 
 
 #: Seconds between two checks of the parent-death watchdog of a pool worker.
@@ -479,12 +482,7 @@ class ProcessExecutor(Executor):
             if head is None or head.tile is None:
                 break
             item = queue.pop()[0]  # type: ignore[index]
-            try:
-                result = item.run()
-            except Exception as exc:
-                _annotate(exc, item)
-                raise
-            yield item, result
+            yield item, _run_here(item)
         self._wait_spawner()
         pending: dict[cf.Future, Work] = {}
         try:
