@@ -342,7 +342,15 @@ DEFAULT_MP_CONTEXT = ("forkserver" if "forkserver" in multiprocessing.get_all_st
 
 
 def _run_work(item: Work) -> TileResult:
-    return item.run()
+    """Run `item` in a pool or dask worker, then hand the heap's free memory back to the OS if
+    there is much of it (:func:`cevns.cache.release_free_memory`): a worker's resident memory
+    then tracks what it holds instead of the fragmented high-water mark of every tile it ran."""
+    from cevns.cache import release_free_memory
+
+    try:
+        return item.run()
+    finally:
+        release_free_memory()
 
 
 class ProcessExecutor(Executor):
