@@ -9,7 +9,7 @@ Every item is run once with ``RunOptions(no_figures=False)``; its figures are ca
 ``RunOptions.on_figure`` and each is then saved again, side by side, in two ways:
 
 * **house** — what ``save_figure`` does: one PNG at 200 dpi, margins fixed when the figure was made
-  (one draw);
+  (one draw), minor ticks as marker lines (``style.minor_ticks_as_marks``);
 * **reference** — the former pipeline: ``tight_layout()``, then PNG at 130 dpi and PDF, both with
   ``bbox_inches="tight"`` (each of the three lays out or draws the whole figure).
 
@@ -29,9 +29,9 @@ DEFAULT_ITEMS = ("fig1", "fig2", "fig5", "fig6", "fig16", "fig18", "fig20")
 
 
 def _house(fig) -> None:
-    from cevns.analyses.style import styled
+    from cevns.analyses.style import minor_ticks_as_marks, styled
 
-    with styled():
+    with styled(), minor_ticks_as_marks(fig):  # as save_figure does
         fig.savefig(io.BytesIO(), format="png", dpi=200)
 
 

@@ -113,3 +113,40 @@ def test_exclusion_netcdf(tmp_path):
     n_found = int(ds["found"].sum())
     assert n_found == len(rows)
     assert int(np.isnan(ds["limit"].values).sum()) == ds["limit"].size - n_found
+
+
+def _layout(path):
+    """Variables in file order with dimensions, dtype, attribute names and HDF5 storage."""
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as f:
+        return (list(f.attrs), {n: (v.dimensions, v.dtype, list(v.attrs), v._h5ds.chunks,
+                                    v._h5ds.compression) for n, v in f.variables.items()})
+
+
+def test_to_netcdf_writes_the_file_of_xarray_to_netcdf_without_dask_distributed(tmp_path):
+    # the CF writer skips xarray's question to dask (which imports distributed); the file must
+    # be the one Dataset.to_netcdf writes: same decoded content, variables, dtypes, attributes
+    import subprocess
+    import sys
+
+    from cevns.analyses.cf import to_netcdf
+
+    ds = xr.Dataset(
+        {"chi2": (("x", "y"), np.arange(12.0).reshape(3, 4).clip(0, 9) / 7,
+                  {"units": "1", "levels": np.array([2.3, 4.6]), "label": "Δχ² = 4.605"}),
+         "status": (("x", "y"), np.zeros((3, 4), dtype=np.int8), {"flag_values": "0 1 2"}),
+         "limit": (("detector", "x"), np.array([[1.0, np.nan, 3.0]] * 2))},
+        coords={"x": ("x", [0.1, 0.2, 0.3], {"units": "MeV"}), "y": np.arange(4.0),
+                "detector": ("detector", ["CsI", "combined"])},
+        attrs={"title": "t — Δχ²", "dof": np.int32(2), "best_x": float("nan")})
+    ds.to_netcdf(tmp_path / "ref.nc", engine="h5netcdf")
+    to_netcdf(ds, tmp_path / "new.nc")
+    xr.testing.assert_identical(_open(tmp_path / "new.nc"), _open(tmp_path / "ref.nc"))
+    assert _layout(tmp_path / "new.nc") == _layout(tmp_path / "ref.nc")
+    script = ("import sys, numpy as np, xarray as xr; from cevns.analyses.cf import to_netcdf; "
+              "to_netcdf(xr.Dataset({'a': ('x', np.arange(3.0))}), sys.argv[1]); "
+              "print('distributed' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.nc")], check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["False"]

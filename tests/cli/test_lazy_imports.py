@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,5 +45,16 @@ def test_a_run_without_figures_imports_no_matplotlib_and_no_scipy_stats(tmp_path
     commands = [["reproduce", "--only", "table3", "--quick", "--no-figures", "--out",
                  str(tmp_path / "out")]]
     heavy = _heavy_after(commands, tmp_path)
-    # xarray (and, through its netCDF writer, dask) write the CF files; no figure, no stats
-    assert not {"matplotlib", "matplotlib.pyplot", "scipy.stats", "iminuit"} & set(heavy), heavy
+    # xarray writes the CF files (and imports dask.array for its type checks); no figure, no
+    # stats, and no dask.distributed (xarray's to_netcdf would import it: analyses/cf.py)
+    assert not {"matplotlib", "matplotlib.pyplot", "scipy.stats", "iminuit",
+                "distributed"} & set(heavy), heavy
+
+
+@pytest.mark.slow
+def test_a_run_with_its_figure_imports_no_pyplot_and_no_dask_distributed(tmp_path):
+    path = Path(__file__).parents[2] / "src/cevns/analyses/shipped/table5.toml"
+    heavy = _heavy_after([["run", str(path), "--executor", "serial", "--out",
+                           str(tmp_path / "out")]], tmp_path)
+    assert "matplotlib" in heavy  # the figure is drawn …
+    assert not {"matplotlib.pyplot", "scipy.stats", "iminuit", "distributed"} & set(heavy), heavy

@@ -242,6 +242,8 @@ def test_bad_geometry_and_names():
     [3.0 + 0.6 * k for k in range(40)],  # evenly spaced: the rotation recurrence
     [float(f"{3.0 + 0.6 * k:.4g}") for k in range(40)],  # decimal values: tiny residual steps
     [0.01, 0.3, 0.31, 7.0, 50.0],  # uneven: evaluated one by one
+    # the whole 3+1 grid of fig9 above 3 eV² as one run (163 steps of the recurrence)
+    [float(f"{3.0 + 0.6 * k:.4g}") for k in range(163)],
 ])
 def test_weights_of_many_splittings_equal_one_by_one(options, grid):
     # Reference: the closed form sin²φ, or ½[1 − cos 2φ · sinc(φ ΔL/L) · sinc(φ w)], evaluated
@@ -279,3 +281,27 @@ def test_scan_basis_equals_single_bases(channel):
             one = scan.single(k).terms(nucleus, flavour, energy, recoil)
             np.testing.assert_allclose(terms[k * n:(k + 1) * n], one, rtol=0,
                                        atol=1e-12 * max(np.abs(one).max(), 1e-300))
+
+
+def test_weight_rows_are_made_one_at_a_time_with_the_same_numbers():
+    # OscillationScanBasis.factored_terms gives its weights as rows made while iterated over
+    # (memory of one row); stacked, they are oscillation_weights.
+    from cevns.physics.oscillation import WeightRows, iter_oscillation_weights
+
+    energy = np.random.default_rng(7).uniform(2.0, 52.8, (25, 30)) * MeV
+    dm2 = tuple(np.arange(3.0, 12.0, 0.6) * eV**2)
+    scan = OscillationScanBasis(dm2, "e", L_ESS, baseline_spread=0.36 * m, energy_window=0.05)
+    nucleus = get_nucleus("Ge72")
+    recoil = np.full((25, 1), 1.0 * keV)
+    base, rows = scan.factored_terms(nucleus, "nue", energy, recoil)
+    assert isinstance(rows, WeightRows) and len(rows) == len(dm2)
+    expected = oscillation_weights(energy, dm2, L_ESS, baseline_spread=0.36 * m,
+                                   energy_window=0.05)
+    for _ in range(2):  # every iteration starts again
+        got = np.stack([row.copy() for row in rows])
+        np.testing.assert_array_equal(got, expected)
+    generator = iter_oscillation_weights(energy, dm2, L_ESS, baseline_spread=0.36 * m)
+    first = next(generator)
+    assert first.shape == energy.shape
+    _, off = scan.factored_terms(nucleus, "numu", energy, recoil)  # not affected by θ₁₄
+    assert len(off) == len(dm2) and all(not row.any() for row in off)

@@ -69,9 +69,11 @@ def write_scan_netcdf(scan, path: Path) -> list[str]:
     Analyses write through :func:`cevns.analyses.cf.write_scan_netcdf`, which adds the CF
     attributes and applies the same marking.
     """
+    from cevns.analyses.cf import to_netcdf
+
     ds = scan.to_dataset()
     flat = mark_undetermined(scan, ds)
-    ds.to_netcdf(path, engine="h5netcdf")
+    to_netcdf(ds, path)
     return flat
 
 

@@ -96,10 +96,10 @@ def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = F
     called after saving (the figure checks of the test suite use it). Files are written
     atomically (temporary file, then rename), so a reader never sees half a PNG.
     """
-    from cevns.analyses.style import styled
+    from cevns.analyses.style import minor_ticks_as_marks, styled
 
     paths = [out / f"{stem}.png"]
-    with styled():
+    with styled(), minor_ticks_as_marks(fig):
         _atomic_savefig(fig, paths[0], dpi=110 if quick else 200)
         if pdf:
             paths.append(out / f"{stem}.pdf")

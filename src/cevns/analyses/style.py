@@ -15,6 +15,9 @@
 * :func:`tex` — ASCII names in analysis files (``nu_mu``, ``theta_24``, ``mu_nu_e``, ``C3F8``,
   ``sigma_beta``, ``m4 = 0.5 mX``) as mathtext.
 * :func:`place_legend` — a legend in a corner of the axes that covers no data, else outside.
+* :func:`minor_ticks_as_marks` — while a figure is saved, unlabelled minor ticks are drawn as one
+  marker line per axis side instead of one matplotlib Tick object each (same pixels, 3x faster
+  first save of a six-panel log-log figure).
 
 The style is plain matplotlib; ``mplhep`` is not used: its styles reproduce the look of LHC
 experiments (and pull in extra packages) while a phenomenology paper needs only journal sizes,
@@ -26,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +244,142 @@ def figure_legend(fig, handles, labels=None, ncols: int | None = None):
         labels = [h.get_label() for h in handles]
     return fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0),
                       ncols=ncols, borderaxespad=0.1, frameon=False)
+
+
+# --- minor ticks: one marker line per axis side instead of one Tick object per tick ------------
+
+
+def _in_view(axis, locs: np.ndarray) -> np.ndarray:
+    """Mask of the tick locations matplotlib draws: inside the view interval (tolerance 1e-10)."""
+    lo, hi = sorted(axis.get_view_interval())
+    a, b = sorted(axis.get_transform().transform([lo, hi]))
+    t = np.ma.filled(np.ma.masked_invalid(axis.get_transform().transform(locs)), np.nan)
+    tol = (b - a) * 1e-10
+    return (t >= a - tol) & (t <= b + tol)
+
+
+def _labels(axis, which: str) -> tuple[np.ndarray, list[str]]:
+    """The tick locations of ``axis`` that are drawn, and their labels, formatted as matplotlib
+    formats them when drawing (all locations at once: formatters look at their neighbours)."""
+    locs = np.asarray(axis.get_minorticklocs() if which == "minor" else axis.get_majorticklocs(),
+                      dtype=float)
+    if not len(locs):
+        return locs, []
+    formatter = axis.get_minor_formatter() if which == "minor" else axis.get_major_formatter()
+    labels = formatter.format_ticks(locs)
+    keep = _in_view(axis, locs)
+    return locs[keep], [lab for lab, k in zip(labels, keep, strict=True) if k]
+
+
+@cache
+def _marks_class():
+    """An :class:`~matplotlib.artist.Artist` drawing a list of lines (made once, on first use, so
+    that importing this module does not import matplotlib)."""
+    from matplotlib.artist import Artist
+
+    class TickMarks(Artist):
+        """The minor tick lines of one axis, each side a single marker line. It sits in the axes'
+        artists (not its lines): a legend placed at ``"best"`` does not see it."""
+
+        def __init__(self, lines, zorder: float):
+            super().__init__()
+            self.lines = lines
+            self.set_zorder(zorder)
+            self.set_clip_on(False)
+
+        def draw(self, renderer):
+            for line in self.lines:
+                line.draw(renderer)
+
+    return TickMarks
+
+
+def _tick_marks(axis, locs: np.ndarray):
+    """The artist drawing the minor ticks of ``axis`` at ``locs``: its two tick lines (bottom/top
+    or left/right) as one :class:`~matplotlib.lines.Line2D` each, with every property of
+    matplotlib's own minor tick (:meth:`Line2D.update_from`: marker, size, width, colour,
+    transform)."""
+    from matplotlib.lines import Line2D
+
+    tick = axis.get_minor_ticks(1)[0]  # the template, as matplotlib makes it
+    lines = []
+    for side, template in ((0.0, tick.tick1line), (1.0, tick.tick2line)):
+        if template.get_visible():
+            line = Line2D([], [])
+            line.update_from(template)
+            line.set_figure(axis.get_figure(root=False))
+            other = np.full(len(locs), side)
+            line.set_data((locs, other) if axis.axis_name == "x" else (other, locs))
+            lines.append(line)
+    return _marks_class()(lines, axis.get_zorder())
+
+
+def _markable_minor(axis) -> np.ndarray | None:
+    """The minor locations of ``axis`` if its minor ticks can be drawn as plain marks: visible tick
+    lines only (no grid line, no label text) and nothing placed by the minor labels; else None.
+
+    matplotlib places the axis label and offset text below (left of) the union of the visible tick
+    labels; an empty minor label adds a point at the labels' edge, which matters only where no
+    major label with text is visible on that side.
+    """
+    from matplotlib.ticker import NullLocator
+
+    if (axis.axes.name != "rectilinear"  # polar and 3D ticks turn with their position
+            or not axis.get_visible() or not axis.axes.get_visible()
+            or isinstance(axis.get_minor_locator(), NullLocator)):
+        return None
+    locs, labels = _labels(axis, "minor")
+    if not len(locs):
+        return None
+    tick = axis.get_minor_ticks(1)[0]
+    if tick.gridline.get_visible() or not tick.get_visible():
+        return None
+    shown = [tick.label1.get_visible(), tick.label2.get_visible()]
+    if any(shown):
+        if any(labels):
+            return None  # labelled minor ticks (an axis spanning less than a decade)
+        _, major_labels = _labels(axis, "major")
+        mtick = axis.get_major_ticks(1)[0]
+        for side, on in enumerate(shown):
+            label = mtick.label1 if side == 0 else mtick.label2
+            if on and not (label.get_visible() and any(major_labels)):
+                return None
+    return locs
+
+
+@contextmanager
+def minor_ticks_as_marks(fig) -> Iterator[None]:
+    """Draw the minor ticks of ``fig`` as one marker line per axis side while the block runs.
+
+    matplotlib makes every tick an object of three lines and two texts; a log axis of a six-panel
+    figure has ~30 minor ticks on each of its axes, and creating them was 2/3 of the time of saving
+    such a figure. Inside the block the minor locator of each axis whose minor ticks carry no text
+    is a :class:`~matplotlib.ticker.NullLocator` and its locations (the same locator's, the same
+    filtering as :meth:`matplotlib.axis.Axis.get_minorticklocs`) are drawn by two marker lines with
+    the minor tick's properties; the pixels are the same. On exit the locators are put back and the
+    marks removed, so the figure is as before.
+    """
+    from matplotlib.ticker import NullLocator
+
+    plans = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            locs = _markable_minor(axis)
+            if locs is not None:
+                plans.append((axis, axis.minor.locator, _tick_marks(axis, locs)))
+    null = NullLocator()
+    try:
+        for axis, _, marks in plans:
+            axis.minor.locator = null  # shared axes share the Ticker: done for all first
+            axis.axes.add_artist(marks)
+            marks.set_clip_on(False)  # add_artist clips to the axes patch; ticks are not clipped
+        yield
+    finally:
+        for axis, locator, marks in reversed(plans):
+            if marks.axes is not None:
+                marks.remove()
+            axis.minor.locator = locator
+            axis.stale = True
 
 
 # --- geometry: what a legend may cover ------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -476,13 +476,8 @@ class Detector(StrictModel):
 
     def resolution_sigma(self, recoil_energy):
         """σ(T) in internal energy units for true recoil ``recoil_energy``."""
-        t = np.asarray(recoil_energy, dtype=float)
-        law, s0 = self.resolution.law, self.resolution.sigma0
-        if law == "sqrt-threshold":
-            return s0 * np.sqrt(self.threshold * np.maximum(t, 0.0))
-        if law == "fractional":
-            return s0 * t
-        return np.zeros_like(t)
+        return _resolution_sigma(self.resolution.law, self.resolution.sigma0, self.threshold,
+                                 recoil_energy)
 
     @cached_property
     def bin_edges(self) -> np.ndarray:
@@ -499,23 +494,9 @@ class Detector(StrictModel):
                 np.array([self.threshold, top])
             out.setflags(write=False)  # derived state of an immutable detector
             return out
-        edges = [self.threshold]
-        k = self.binning.width_in_sigma
-        while edges[-1] < top:
-            lo = edges[-1]
-            width = k * float(self.resolution_sigma(lo))
-            for _ in range(200):  # fixed point of w = k σ(lo + w/2); contracts fast
-                new = k * float(self.resolution_sigma(lo + 0.5 * width))
-                if abs(new - width) <= 1e-13 * new:
-                    break
-                width = new
-            edges.append(lo + width)
-            if len(edges) > 100_000:
-                raise KinematicsError(f"detector {self.name}: binning produced > 1e5 bins")
-        edges[-1] = top  # docs/physics.md#detectors [A]: cut the last bin at T_max
-        out = np.array(edges)
-        out.setflags(write=False)  # derived state of an immutable detector
-        return out
+        return _resolution_bin_edges(self.name, float(self.threshold), self.resolution.law,
+                                     float(self.resolution.sigma0),
+                                     float(self.binning.width_in_sigma), float(top))
 
     @property
     def n_bins(self) -> int:
@@ -567,3 +548,39 @@ class Detector(StrictModel):
             source.background_exposure_time(spec.exposure)
         rate = spec.rate_ckkd / (keV * kg * day)
         return spec.scale * rate * self.mass_kg * kg * np.diff(self.bin_edges) * t_bkg
+
+
+def _resolution_sigma(law: str, s0: float, threshold: float, recoil_energy):
+    """σ(T) of a resolution ``law`` with parameter ``s0`` (:meth:`Detector.resolution_sigma`)."""
+    t = np.asarray(recoil_energy, dtype=float)
+    if law == "sqrt-threshold":
+        return s0 * np.sqrt(threshold * np.maximum(t, 0.0))
+    if law == "fractional":
+        return s0 * t
+    return np.zeros_like(t)
+
+
+@lru_cache(maxsize=256)
+def _resolution_bin_edges(name: str, threshold: float, law: str, s0: float, k: float,
+                          top: float) -> np.ndarray:
+    """Bins of ``k`` σ from the threshold to ``top`` (:attr:`Detector.bin_edges`), read-only.
+
+    Cached on every value it depends on: detectors are rebuilt from their description in every
+    scan tile, and the fixed-point loop below is a Python loop over the bins.
+    """
+    edges = [threshold]
+    while edges[-1] < top:
+        lo = edges[-1]
+        width = k * float(_resolution_sigma(law, s0, threshold, lo))
+        for _ in range(200):  # fixed point of w = k σ(lo + w/2); contracts fast
+            new = k * float(_resolution_sigma(law, s0, threshold, lo + 0.5 * width))
+            if abs(new - width) <= 1e-13 * new:
+                break
+            width = new
+        edges.append(lo + width)
+        if len(edges) > 100_000:
+            raise KinematicsError(f"detector {name}: binning produced > 1e5 bins")
+    edges[-1] = top  # docs/physics.md#detectors [A]: cut the last bin at T_max
+    out = np.array(edges)
+    out.setflags(write=False)  # shared by the cache and every detector of this value
+    return out

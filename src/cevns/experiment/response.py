@@ -25,8 +25,10 @@ either kind.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from threading import Lock
 
 import numpy as np
 
@@ -44,6 +46,47 @@ from cevns.physics.units import keV
 #: Response matrices by (detector, breakpoints, rule): bounded by bytes (docs/engine.md); an
 #: evicted matrix is rebuilt on its next use.
 _RESPONSES = ByteLRU("response", default_budget(32 * 2**20))
+
+
+class _PanelTable:
+    """Response columns (before quadrature weights) of one detector and Gauss–Legendre order, by
+    panel ends (lo, hi): least recently used panels dropped beyond ``max_bytes``. Thread-safe."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._blocks: OrderedDict[tuple[float, float], np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = Lock()
+
+    def get_many(self, keys: list[tuple[float, float]]) -> list[np.ndarray | None]:
+        with self._lock:
+            out = [self._blocks.get(key) for key in keys]
+            for key, block in zip(keys, out, strict=True):
+                if block is not None:
+                    self._blocks.move_to_end(key)
+            return out
+
+    def put(self, key: tuple[float, float], block: np.ndarray) -> None:
+        with self._lock:
+            if key in self._blocks:
+                return
+            self._blocks[key] = block
+            self._bytes += block.nbytes
+            while self._bytes > self.max_bytes and len(self._blocks) > 1:
+                _, old = self._blocks.popitem(last=False)
+                self._bytes -= old.nbytes
+
+
+#: Largest size of one :class:`_PanelTable` (one detector and rule), bytes.
+PANEL_TABLE_BYTES = 4 * 2**20
+#: Columns of the response on the nodes of each quadrature panel, one :class:`_PanelTable` per
+#: (detector, Gauss–Legendre order): a column depends only on the detector and its node, and the
+#: nodes of a panel only on its ends and the order. A scan over a sterile mass moves the panels
+#: next to the mass's kinematic kinks and leaves the others as they were; a new response computes
+#: only its new panels (docs/engine.md, "Response matrices per sterile mass"). Bounded by bytes:
+#: each table counts as its full :data:`PANEL_TABLE_BYTES`.
+_PANELS = ByteLRU("response_panels", default_budget(8 * PANEL_TABLE_BYTES),
+                  size=lambda table: table.max_bytes)
 
 
 @dataclass(frozen=True)
@@ -101,9 +144,13 @@ def _panel_edges(points: np.ndarray, panel_ratio: float) -> np.ndarray:
     return np.concatenate([pts[:1], sub])
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def gauss_legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes and weights on [−1, 1] (cached: NumPy solves an eigenproblem)."""
+    """Gauss–Legendre nodes and weights on [−1, 1] (cached: NumPy solves an eigenproblem).
+
+    A Δm² scan asks for every order from 24 to the cap of 160 (one per Δm² below the cap), twice
+    per channel: 512 entries (≤ 1.3 MB) keep them all, so no order is solved twice.
+    """
     x, w = np.polynomial.legendre.leggauss(order)
     x.setflags(write=False)
     w.setflags(write=False)
@@ -183,7 +230,8 @@ def _build_response(
     bp = np.asarray(breakpoints, dtype=float)
     points = np.concatenate([[low, top], edges, bp[(bp > low) & (bp < top)]])
     points = points[(points >= low) & (points <= top)]
-    nodes, weights = gauss_legendre_panels(_panel_edges(points, panel_ratio), nodes_per_panel)
+    panels = _panel_edges(points, panel_ratio)
+    nodes, weights = gauss_legendre_panels(panels, nodes_per_panel)
     # The keVnr fields are the `none`-quenching case of the response models (docs/response.md).
     law, s0 = detector.resolution.law, detector.resolution.sigma0
     if not smeared:
@@ -192,13 +240,42 @@ def _build_response(
         smearing = GaussianSmearing(sqrt_threshold=s0)
     else:
         smearing = GaussianSmearing(fractional=s0)
-    prob = fold_matrix(nodes / keV, edges / keV, quenching=NoQuenching(), smearing=smearing,
-                       efficiency=ConstantEfficiency(), threshold=detector.threshold_keVnr,
-                       subdivide=False)
+
+    def columns(t):
+        return fold_matrix(t / keV, edges / keV, quenching=NoQuenching(), smearing=smearing,
+                           efficiency=ConstantEfficiency(), threshold=detector.threshold_keVnr,
+                           subdivide=False)
+
+    prob = _panel_columns(detector, panels, nodes, nodes_per_panel, columns)
     matrix = detector.efficiency * prob * weights[None, :]
     for arr in (nodes, weights, matrix):
         arr.setflags(write=False)  # shared by the cache
     return Response(edges=edges, nodes=nodes, weights=weights, matrix=matrix)
+
+
+def _panel_columns(detector: Detector, panels: np.ndarray, nodes: np.ndarray, order: int,
+                   columns) -> np.ndarray:
+    """``columns(nodes)`` (shape ``(..., n_bins, n_nodes)``), computed only for the panels not in
+    the panel cache :data:`_PANELS`.
+
+    ``nodes`` are the ``order``-point Gauss–Legendre nodes of ``panels``
+    (:func:`gauss_legendre_panels`), panel after panel. ``columns`` must compute each column from
+    its own node alone (every response model does: quenching, smearing and efficiency act node by
+    node), so the result is the same array as ``columns(nodes)``, number for number.
+    """
+    table = _PANELS.get_or_build((detector, order), lambda: _PanelTable(PANEL_TABLE_BYTES))
+    keys = list(zip(panels[:-1].tolist(), panels[1:].tolist(), strict=True))
+    blocks = table.get_many(keys)
+    missing = [p for p, block in enumerate(blocks) if block is None]
+    if missing:
+        idx = (np.asarray(missing)[:, None] * order + np.arange(order)).ravel()
+        fresh = columns(nodes[idx])
+        for i, p in enumerate(missing):
+            block = np.array(fresh[..., i * order:(i + 1) * order])
+            block.setflags(write=False)  # shared by the cache
+            table.put(keys[p], block)
+            blocks[p] = block
+    return np.concatenate(blocks, axis=-1)
 
 
 def _efficiency_kinks(detector: Detector) -> list[np.ndarray]:
@@ -249,15 +326,23 @@ def _build_table_response(
     bp = np.asarray(breakpoints, dtype=float)
     points = np.concatenate([[low, top], *per_nucleus_edges, bp])
     points = points[(points >= low) & (points <= top)]
-    nodes, weights = gauss_legendre_panels(_panel_edges(points, panel_ratio), nodes_per_panel)
-    t_kev = nodes / keV
+    panels = _panel_edges(points, panel_ratio)
+    nodes, weights = gauss_legendre_panels(panels, nodes_per_panel)
+
+    def columns(t):
+        t_kev = t / keV
+        if spec.nucleus_dependent:
+            return np.stack([spec.matrix(t_kev, nucleus, element, edges=obs_edges)
+                             for (nucleus, _), element in zip(detector.nuclei,
+                                                              detector.nucleus_elements,
+                                                              strict=True)])
+        return spec.matrix(t_kev, edges=obs_edges)
+
+    prob = _panel_columns(detector, panels, nodes, nodes_per_panel, columns)
     if spec.nucleus_dependent:
-        matrix = np.stack([spec.matrix(t_kev, nucleus, element, edges=obs_edges)
-                           for (nucleus, _), element in zip(detector.nuclei,
-                                                            detector.nucleus_elements,
-                                                            strict=True)]) * weights
+        matrix = prob * weights
     else:
-        matrix = spec.matrix(t_kev, edges=obs_edges) * weights[None, :]
+        matrix = prob * weights[None, :]
     edges = detector.bin_edges
     for arr in (nodes, weights, matrix):
         arr.setflags(write=False)  # shared by the cache

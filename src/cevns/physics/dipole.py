@@ -54,10 +54,10 @@ def _unit_dipole_cross_section(
     charge_radius: float | None,
 ) -> NDArray[np.float64]:
     """dσ/dT at μ_eff = 1 (area/energy); validated inputs."""
-    e, t = np.broadcast_arrays(np.asarray(neutrino_energy, dtype=float),
-                               np.asarray(recoil_energy, dtype=float))
+    t_given = np.asarray(recoil_energy, dtype=float)
+    e, t = np.broadcast_arrays(np.asarray(neutrino_energy, dtype=float), t_given)
     ma, m4 = nucleus.mass, sterile_mass
-    allowed = upscattering_region(e, t, ma, m4)
+    allowed = upscattering_region(e, t_given, ma, m4)
     # Evaluate only where allowed: 1/T and 1/E must not be formed at T = 0 or E = 0.
     e = np.where(allowed, e, 1.0)
     t = np.where(allowed, t, 1.0)
@@ -66,7 +66,10 @@ def _unit_dipole_cross_section(
                - x / (2.0 * e) * (1.0 - t / (2.0 * e) + ma / (2.0 * e))
                + x * x * (t - ma) / (8.0 * e * e))
     radius = nucleus.default_helm_rms_radius() if charge_radius is None else charge_radius
-    ff = helm_form_factor(momentum_transfer(t, ma), radius, nucleus.helm_skin)
+    # F(q(T)) on the recoil array as given (once per recoil node when T is a column against the
+    # E nodes); the same values as on the broadcast grid where E and T are allowed
+    t_only = np.where(t_given > 0, t_given, 1.0)
+    ff = helm_form_factor(momentum_transfer(t_only, ma), radius, nucleus.helm_skin)
     # α μ_B² = π α²/m_e² with μ_B = √(4πα)/(2 m_e): the prefactor for μ_eff in units of μ_B.
     pref = ALPHA_EM * MU_BOHR**2 * HBARC**2
     return np.where(allowed, pref * nucleus.Z**2 * ff**2 * bracket, 0.0)

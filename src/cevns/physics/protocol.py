@@ -67,9 +67,10 @@ class CrossSectionBasis(Protocol):
         E_min(T, m₄) and the recoil range the engine integrates over.
 
     Optional attributes the engine reads with ``getattr``: ``energy_nodes`` (the Gauss–Legendre
-    order in E for rapidly oscillating integrands) and ``flavours`` (the flavours for which the
-    terms are non-zero). A basis is part of cache keys: make it immutable and hashable by value
-    (a frozen dataclass).
+    order in E for rapidly oscillating integrands), ``flavours`` (the flavours for which the
+    terms are non-zero) and ``flavour_blind`` (True if the terms do not depend on the flavour:
+    the engine then evaluates them once for the flavours that share E nodes). A basis is part
+    of cache keys: make it immutable and hashable by value (a frozen dataclass).
     """
 
     names: tuple[str, ...]

@@ -82,6 +82,8 @@ def upscattering_region(
     m₄² ≤ 2E(√(T² + 2 m_A T) − T) − 2 m_A T, i.e. to T_min(E, m₄) ≤ T ≤ T_max(E, m₄); it is empty
     when m₄ exceeds :func:`~cevns.physics.kinematics.max_sterile_mass` (E).
     """
+    # E_min is evaluated on the recoil array as given (a column (n_T, 1) against E nodes
+    # (n_T, n_E): once per recoil node); the result has the broadcast shape of E and T
     positive = recoil_energy > 0
     t_safe = np.where(positive, recoil_energy, 1.0)  # no 1/0 inside E_min for T = 0
     return positive & (neutrino_energy >= min_neutrino_energy(t_safe, nuclear_mass, sterile_mass))

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -93,18 +93,26 @@ TENSOR_ISOSCALAR_COUPLING = tensor_isoscalar_coupling()
 
 @dataclass(frozen=True)
 class _Kinematics:
-    """Validated, broadcast kinematics; E and T replaced by 1 outside the allowed region."""
+    """Validated, broadcast kinematics; E and T replaced by 1 outside the allowed region.
+
+    ``t_only`` is the recoil array as given (T ≤ 0 replaced by 1), not broadcast against E: the
+    factors that depend on T alone (form factor, spin structure, propagator) are evaluated on it,
+    once per recoil node instead of once per (E, T) pair — the engine passes T as a column
+    ``(n_T, 1)`` against E nodes ``(n_T, n_E)``. Where E and T are allowed the values are the same.
+    """
 
     allowed: NDArray[np.bool_]
     e: NDArray[np.float64]
     t: NDArray[np.float64]
     m_a: float
     m4: float
-    propagator: NDArray[np.float64]  # C = 1/(2 m_A T + m_X²)
+    propagator: NDArray[np.float64]  # C = 1/(2 m_A T + m_X²), on t_only
+    t_only: NDArray[np.float64]
 
     @property
     def q(self) -> NDArray[np.float64]:
-        return momentum_transfer(self.t, self.m_a)
+        """|q| on :attr:`t_only` (broadcasts against E)."""
+        return momentum_transfer(self.t_only, self.m_a)
 
     def lepton_invariants(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(E E′, a b/|q|²) of the spin-dependent contractions."""
@@ -118,18 +126,22 @@ def _kinematics(
     nucleus: Nucleus, neutrino_energy: ArrayLike, recoil_energy: ArrayLike, sterile_mass: float,
     mediator_mass: float,
 ) -> _Kinematics:
-    e, t = np.broadcast_arrays(np.asarray(neutrino_energy, dtype=float),
-                               np.asarray(recoil_energy, dtype=float))
+    t_given = np.asarray(recoil_energy, dtype=float)
+    e, t = np.broadcast_arrays(np.asarray(neutrino_energy, dtype=float), t_given)
     ma = nucleus.mass
-    allowed = upscattering_region(e, t, ma, sterile_mass)
+    # E_min(T) on the recoil array as given, compared with E by broadcasting
+    allowed = upscattering_region(e, t_given, ma, sterile_mass)
     e = np.where(allowed, e, 1.0)
     t = np.where(allowed, t, 1.0)
-    return _Kinematics(allowed, e, t, ma, sterile_mass, 1.0 / (2.0 * ma * t + mediator_mass**2))
+    t_only = np.where(t_given > 0, t_given, 1.0)
+    return _Kinematics(allowed, e, t, ma, sterile_mass,
+                       1.0 / (2.0 * ma * t_only + mediator_mass**2), t_only)
 
 
 def _scalar(k: _Kinematics, nucleus: Nucleus, charge: float) -> NDArray[np.float64]:
     ff = helm_form_factor(k.q, nucleus.default_helm_rms_radius(), nucleus.helm_skin)
-    kin = (2.0 * k.m_a + k.t) * (2.0 * k.m_a * k.t + k.m4**2) / (16.0 * math.pi * k.e**2)
+    t = k.t_only  # the numerator depends on T alone
+    kin = (2.0 * k.m_a + t) * (2.0 * k.m_a * t + k.m4**2) / (16.0 * math.pi * k.e**2)
     return k.propagator**2 * (charge * ff) ** 2 * kin
 
 
@@ -145,10 +157,11 @@ def _spin_dependent(
     k: _Kinematics, nucleus: Nucleus, isoscalar: float, spin_structure: SpinStructure,
     tensor: bool,
 ) -> NDArray[np.float64]:
-    s_t = spin_structure.structure(nucleus, k.q, "00", "T")
-    s_l = spin_structure.structure(nucleus, k.q, "00", "L")
+    q = k.q
+    s_t = spin_structure.structure(nucleus, q, "00", "T")
+    s_l = spin_structure.structure(nucleus, q, "00", "L")
     e_eprime, ab_q2 = k.lepton_invariants()
-    mass_term = 0.5 * (k.m4**2 + 2.0 * k.m_a * k.t)
+    mass_term = 0.5 * (k.m4**2 + 2.0 * k.m_a * k.t_only)
     if tensor:
         k_t = 8.0 * (e_eprime + ab_q2)
         k_l = 8.0 * (2.0 * e_eprime - mass_term - 2.0 * ab_q2)
@@ -273,6 +286,9 @@ class UpscatteringBasis:
     mediator_mass: float
     vector_model: VectorModel = "universal"
     spin_structure: SpinStructure = DEFAULT_SPIN_STRUCTURE  # part of the cache key
+    #: The terms do not depend on the flavour: the engine evaluates them once for all flavours
+    #: with the same E nodes (``cevns.rates.engine.differential_rate_per_target``).
+    flavour_blind: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         _check_interaction(self.interaction)

@@ -162,14 +162,14 @@ def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0,
                           energies: tuple[float, ...] | None = None) -> np.ndarray:
     """True recoils where the rate has kinks: ends of the recoil range at the neutrino
     ``energies`` (default π-DAR: E_π and m_μ/2; a source's :meth:`breakpoint_energies`)."""
-    points = []
     if energies is None:
         energies = pion_dar_breakpoint_energies()
-    for nuc in nuclei:
-        for energy in energies:
-            t_lo, t_hi = recoil_energy_range(energy, nuc.mass, sterile_mass)
-            points.extend([float(t_lo), float(t_hi)])
-    return np.array([p for p in points if p > 0])
+    e = np.asarray(energies, dtype=float).reshape(-1)
+    # per nucleus: (T_min, T_max) of each energy in turn, all energies at once
+    points = np.concatenate([np.stack(recoil_energy_range(e, nuc.mass, sterile_mass),
+                                      axis=-1).reshape(-1) for nuc in nuclei]) if nuclei else \
+        np.zeros(0)
+    return points[points > 0]
 
 
 def differential_rate_per_target(
@@ -180,24 +180,35 @@ def differential_rate_per_target(
     *,
     energy_nodes: int | None = None,
     spectrum: FlavourSpectrum | None = None,
+    e_min: np.ndarray | None = None,
+    shared_terms: dict | None = None,
 ) -> np.ndarray:
     """∫ dE φ_α(E) b_j(E, T) per unit fluence scale, shape (n_terms, len(T)): events per target
     per unit recoil energy.
 
     ``spectrum`` is the flavour's spectrum (:meth:`cevns.experiment.Source.flavour_spectrum`);
-    default: the normalised π-DAR spectrum of ``flavour``.
+    default: the normalised π-DAR spectrum of ``flavour``. ``e_min``: E_min(T) of this nucleus
+    and the basis's sterile mass at ``recoil_energy`` if already known (the caller's, for several
+    flavours). ``shared_terms``: for a basis that declares ``flavour_blind = True`` (its terms do
+    not depend on the flavour), a dictionary that the calls of one nucleus and one set of recoil
+    nodes share: the terms on a line energy or on the E nodes of a panel set are then evaluated
+    once for all flavours with that line or those panels (the Michel ν_e and ν̄_μ spectra share
+    their one panel [E_min(T), m_μ/2]). The result is the same as without it.
     """
     if spectrum is None:
         spectrum = pion_dar_flavour_spectrum(flavour)
     t = np.asarray(recoil_energy, dtype=float)
-    m4 = float(getattr(basis, "sterile_mass", 0.0))
-    e_min = min_neutrino_energy(t, nucleus.mass, m4)
+    if e_min is None:
+        m4 = float(getattr(basis, "sterile_mass", 0.0))
+        e_min = min_neutrino_energy(t, nucleus.mass, m4)
+    memo = shared_terms if getattr(basis, "flavour_blind", False) else None
     n_terms = len(basis.names)
     out = np.zeros((n_terms, t.size))
     for e_line, weight in spectrum.lines:
         ok = e_min <= e_line
         if ok.any():
-            terms = basis.terms(nucleus, flavour, np.full(ok.sum(), e_line), t[ok])
+            terms = _memo_terms(memo, ("line", float(e_line)), basis, nucleus, flavour,
+                                lambda ok=ok, e_line=e_line: (np.full(ok.sum(), e_line), t[ok]))
             out[:, ok] += terms if weight == 1.0 else weight * terms
     if spectrum.density is None:
         return out
@@ -219,7 +230,8 @@ def differential_rate_per_target(
                                              spectrum_values * half * w)
             return out
         # T as a column: bases evaluate T-only factors (form factors) once per recoil node
-        terms = basis.terms(nucleus, flavour, energies, t[ok][:, None])
+        terms = _memo_terms(memo, ("panel", e_top, order), basis, nucleus, flavour,
+                            lambda: (energies, t[ok][:, None]))
         terms = np.broadcast_to(terms, (n_terms, *energies.shape))
         out[:, ok] += np.einsum("jte,te,e->jt", terms, spectrum_values * half, w)
         return out
@@ -244,20 +256,36 @@ def differential_rate_per_target(
         out[:, ok] += _factored_integral(basis, nucleus, flavour, energies, t[ok][:, None],
                                          weights)
         return out
-    terms = basis.terms(nucleus, flavour, energies, t[ok][:, None])
+    terms = _memo_terms(memo, ("panels", panels.tobytes(), order), basis, nucleus, flavour,
+                        lambda: (energies, t[ok][:, None]))
     terms = np.broadcast_to(terms, (n_terms, *energies.shape))
     out[:, ok] += np.einsum("jte,te->jt", terms, weights)
     return out
+
+
+def _memo_terms(memo, key, basis, nucleus, flavour, nodes):
+    """``basis.terms`` at ``nodes()`` = (E, T), looked up in / stored to ``memo`` under ``key``
+    (the line energy or the panels and order, which fix the E nodes of a nucleus and a set of
+    recoil nodes); ``memo`` None: evaluated."""
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+    terms = basis.terms(nucleus, flavour, *nodes())
+    if memo is not None:
+        memo[key] = terms
+    return terms
 
 
 def _factored_integral(basis, nucleus, flavour, energies, recoil_column, weights):
     """Σ_e weights[t, e] · base[j, t, e] · g[k, t, e] as ``(n_k · n_j, n_T)`` (k outer) for a
     basis whose terms are products of base terms and per-term E weights (``factored_terms``,
     e.g. :class:`cevns.physics.oscillation.OscillationScanBasis`): the base terms are weighted
-    once and contracted with each weight g_k."""
+    once and contracted with each weight g_k. ``g`` is a sequence of rows (an array, or rows
+    made one at a time as they are iterated over)."""
     base, g = basis.factored_terms(nucleus, flavour, energies, recoil_column)
     weighted = np.broadcast_to(base, (base.shape[0], *energies.shape)) * weights  # (j, t, e)
-    out = np.empty((g.shape[0], base.shape[0], energies.shape[0]))
+    out = np.empty((len(g), base.shape[0], energies.shape[0]))
     for k, gk in enumerate(g):  # no (k, j, t, e) temporary
         out[k] = np.einsum("jte,te->jt", weighted, np.broadcast_to(gk, energies.shape))
     return out.reshape(-1, energies.shape[0])
@@ -292,12 +320,15 @@ def compute_basis_spectra(
     # refuses it with a clear error: never a silent zero for a flavour a basis does not know.
     active = getattr(basis, "flavours", None)
     for k, nuc in enumerate(nuclei):
+        e_min = min_neutrino_energy(response.nodes, nuc.mass, m4)
+        shared: dict = {}  # terms of a flavour-blind basis, shared by the flavours of nucleus k
         for a, flavour in enumerate(flavours):
             if active is not None and flavour in FLAVOURS and flavour not in active:
                 continue
             rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
                                                 energy_nodes=energy_nodes,
-                                                spectrum=source.flavour_spectrum(flavour))
+                                                spectrum=source.flavour_spectrum(flavour),
+                                                e_min=e_min, shared_terms=shared)
             node_rates[:, a, k, :] = (n_targets[k] * fluence
                                       * detector.flavour_fraction(flavour)) * rate
     counts = response.fold(node_rates)
@@ -329,7 +360,8 @@ def basis_spectra(
 
 def clear_cache() -> None:
     """Forget all cached basis spectra and response matrices (for cold-start timings)."""
-    from cevns.experiment.response import _RESPONSES
+    from cevns.experiment.response import _PANELS, _RESPONSES
 
     _CACHE.clear()
     _RESPONSES.clear()
+    _PANELS.clear()
