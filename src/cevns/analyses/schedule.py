@@ -52,12 +52,13 @@ _RERUN_PRIORITY = 1e9
 _MAX_ROUNDS = 20
 #: Modules the workers import before their first task (:meth:`Executor.prepare_workers`): the
 #: analysis kinds, and what drawing and writing the results needs (matplotlib's Agg canvas,
-#: xarray with its netCDF4 engine; xarray's writer also imports dask and distributed when they
-#: are installed). Imported once by a process pool's forkserver, they cost nothing per worker.
+#: xarray with its netCDF4 engine, and dask.array, which xarray imports to tell dask arrays from
+#: NumPy ones whenever dask is installed). Imported once by a process pool's forkserver, they cost
+#: nothing per worker.
 WORKER_MODULES = ("cevns.analyses", "cevns.analyses.sensitivity", "cevns.analyses.runners",
                   "cevns.analyses.running", "cevns.analyses.appendix_b", "cevns.scan",
                   "matplotlib.figure", "matplotlib.backends.backend_agg", "xarray", "h5netcdf",
-                  "dask.array", "distributed")
+                  "dask.array")
 
 
 def expected_seconds(an: AnalysisBase, quick: bool = False) -> float:
@@ -138,6 +139,7 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
     is called before an analysis runs in this process, ``on_done(name, record)`` after each
     completes.
     """
+    from cevns.cache import release_free_memory
     from cevns.scan import make_executor
 
     exe = make_executor(executor)
@@ -148,6 +150,7 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
             if on_start is not None:
                 on_start(name)
             records[name] = run_analysis(an, folders[name], options)
+            release_free_memory()  # as a pool worker does after each task (cevns.cache)
             if on_done is not None:
                 on_done(name, records[name])
         return records
