@@ -10,7 +10,10 @@ worker alone with the most expensive one at the end. :func:`run_analyses` does b
    cost model of :mod:`cevns.analyses.scan_plan` for the scans plus a constant for the rest);
 2. a task runs its analysis in a worker with a :class:`~cevns.scan.runner.DeferToDriver` executor:
    a scan batch is not computed there but handed back (:class:`~cevns.scan.runner.ScansDeferred`;
-   the part of the analysis before its first scan is cheap, a few tens of ms). The driver opens
+   the part of the analysis before its first scan is cheap, a few ms). On a fresh run the driver
+   runs this first round of every analysis with scans itself while the workers start
+   (:meth:`~cevns.scan.executors.Executor.prepare_workers` with :data:`WORKER_MODULES`), so that
+   their tiles are queued before the first worker is up. The driver opens
    its stores (locks, refusal rules, resume), queues its tiles at the analysis's priority and
    writes every tile as it arrives: only the driver writes stores;
 3. when all the stores an analysis asked for are complete, its task is queued again, ahead of
