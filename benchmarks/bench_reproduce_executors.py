@@ -2,9 +2,11 @@
 
     python benchmarks/bench_reproduce_executors.py --repeat 2
     python benchmarks/bench_reproduce_executors.py --case ngi200 --repeat 3 --executors serial processes
+    python benchmarks/bench_reproduce_executors.py --baseline ./cevns-main   # old code beside
 
 Each run is a fresh ``/usr/bin/time -v cevns …`` into a new temporary folder: wall time, CPU time
-(user + sys of the command and the worker processes it waited for) and peak memory, with the
+(user + sys of the command and of every process it started, the pool's forkserver and its
+workers included: :func:`timed`) and peak memory (of the largest process), with the
 1-minute load average before and after. The executors alternate run by run (serial, processes,
 dask, serial, …) so that a change of load hits each alike. The outputs of every run are compared
 byte by byte with those of the first serial run (every file an item writes but its
@@ -33,6 +35,28 @@ EXECUTORS = {
     "processes": ("--executor", "processes", "--workers", "2"),
     "dask": ("--executor", "dask", "--workers", "2"),
 }
+#: Runs a command as a Linux "child subreaper" and reaps every process it leaves behind, so that
+#: ``/usr/bin/time -v`` of this wrapper counts them all. A process pool's forkserver (and the
+#: workers it forks) is not the command's child and outlives it by a moment: without the
+#: wrapper its CPU time and memory would be missing from the measurement.
+REAP_ALL = """
+import ctypes, os, subprocess, sys
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+code = subprocess.call(sys.argv[1:])
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+sys.exit(code)
+"""
+
+
+def timed(command: list[str]) -> list[str]:
+    """`command` under ``/usr/bin/time -v``, every descendant counted (see :data:`REAP_ALL`)."""
+    return ["/usr/bin/time", "-v", sys.executable, "-c", REAP_ALL, *command]
+
+
 #: files that record how a run went, not what it computed
 RUN_RECORDS = {"provenance.json", "index.json", "index.md", "index.html", "contact_sheet.png"}
 
@@ -94,7 +118,7 @@ def run_once(cevns: str, case: str, executor: str, work: Path) -> tuple[Run, dic
     else:
         args = ["run", str(ngi200_file(work)), "--out", str(out)]
     before = os.getloadavg()[0]
-    proc = subprocess.run(["/usr/bin/time", "-v", cevns, *args, *EXECUTORS[executor]],
+    proc = subprocess.run(timed([cevns, *args, *EXECUTORS[executor]]),
                           capture_output=True, text=True, cwd=work)
     after = os.getloadavg()[0]
     if proc.returncode != 0:
@@ -104,23 +128,31 @@ def run_once(cevns: str, case: str, executor: str, work: Path) -> tuple[Run, dic
 
 
 def measure(cevns: str, cases=("reproduce", "ngi200"), executors=tuple(EXECUTORS),
-            repeat: int = 2, log=print) -> list[Summary]:
-    """Run every case ``repeat`` times on each executor, alternating; compare the outputs."""
+            repeat: int = 2, log=print, baseline: str | None = None) -> list[Summary]:
+    """Run every case ``repeat`` times on each executor, alternating; compare the outputs.
+
+    With a `baseline` (the ``cevns`` command of another installation or commit), each executor
+    also runs on it, interleaved with the runs of `cevns`, labelled ``"<executor> (baseline)"``.
+    """
     summaries = []
+    installs = [("", cevns)] + ([(" (baseline)", baseline)] if baseline else [])
     with tempfile.TemporaryDirectory(prefix="cevns-bench-") as tmp:
         for case in cases:
-            by_exe = {e: Summary(case, e) for e in executors}
+            by_exe = {e + tag: Summary(case, e + tag) for e in executors for tag, _ in installs}
             reference: dict[str, bytes] | None = None
             for k in range(repeat):
                 for exe in executors:
-                    run, files = run_once(cevns, case, exe, Path(tmp))
-                    if reference is None:
-                        reference = files
-                    run.identical = files == reference
-                    by_exe[exe].runs.append(run)
-                    log(f"{case} {exe} #{k + 1}: wall {run.wall_s:.1f} s, CPU {run.cpu_s:.1f} s, "
-                        f"load {run.load_before:.1f} → {run.load_after:.1f}, "
-                        f"identical: {run.identical}")
+                    for tag, command in installs:
+                        run, files = run_once(command, case, exe, Path(tmp))
+                        run.executor = exe + tag
+                        if reference is None:
+                            reference = files
+                        run.identical = files == reference
+                        by_exe[exe + tag].runs.append(run)
+                        log(f"{case} {exe}{tag} #{k + 1}: wall {run.wall_s:.1f} s, CPU "
+                            f"{run.cpu_s:.1f} s, peak {run.max_rss_mb:.0f} MB, load "
+                            f"{run.load_before:.1f} → {run.load_after:.1f}, "
+                            f"identical: {run.identical}")
             summaries += by_exe.values()
     return summaries
 
@@ -130,7 +162,7 @@ def markdown(summaries: list[Summary]) -> str:
              "(serial wall median / wall median) | peak memory | load | files = serial |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
     serial = {s.case: s.stat("wall_s", statistics.median) for s in summaries
-              if s.executor == "serial"}
+              if s.executor == "serial"}  # the speed-up of a baseline too is against this serial
     for s in summaries:
         med = s.stat("wall_s", statistics.median)
         speed = f"{serial[s.case] / med:.2f}×" if s.case in serial else "—"
@@ -147,10 +179,14 @@ def main(argv=None) -> None:
     parser.add_argument("--case", action="append", choices=["reproduce", "ngi200"])
     parser.add_argument("--executors", nargs="+", choices=list(EXECUTORS), default=list(EXECUTORS))
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--baseline", metavar="CEVNS", help="the cevns command of another "
+                        "installation or commit, run beside this one (e.g. a script running "
+                        "PYTHONPATH=/path/to/old/src cevns \"$@\")")
     args = parser.parse_args(argv)
     cevns = str(Path(sys.executable).with_name("cevns"))
     summaries = measure(cevns, tuple(args.case or ("reproduce", "ngi200")), tuple(args.executors),
-                        args.repeat, log=lambda m: print(m, file=sys.stderr, flush=True))
+                        args.repeat, log=lambda m: print(m, file=sys.stderr, flush=True),
+                        baseline=args.baseline)
     print(markdown(summaries))
 
 

@@ -14,6 +14,7 @@ Budgets are set per cache with :func:`set_cache_budget` (or the environment vari
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -24,9 +25,9 @@ import numpy as np
 
 from cevns.errors import ConfigError, UnknownNameError
 
-#: Default budget of each cache, in bytes (32 MiB). A scan cut along its shape axis uses each
+#: Default budget of a cache, in bytes (8 MiB). A scan cut along its shape axis uses each
 #: basis within one tile, so a larger budget buys no reuse in the shipped analyses, only memory.
-DEFAULT_BUDGET = 32 * 2**20
+DEFAULT_BUDGET = 8 * 2**20
 
 
 def nbytes(value: Any) -> int:
@@ -207,3 +208,50 @@ def set_cache_budget(name: str, max_bytes: int) -> None:
 def cache_info() -> dict[str, dict[str, int]]:
     """:meth:`ByteLRU.info` of every engine cache, by name."""
     return {name: c.info() for name, c in _REGISTRY.items()}
+
+
+#: :func:`release_free_memory` hands memory back only when the allocator holds more than this
+#: many free bytes (32 MiB): a trim costs a walk of the heap and, later, the page faults of
+#: growing it again, so it is worth it only for a sizeable amount.
+RELEASE_MIN_FREE = 32 * 2**20
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _glibc() -> Any:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):  # not glibc, or older than 2.33
+        return None
+
+
+_LIBC: Any = None
+
+
+def release_free_memory(min_free: int = RELEASE_MIN_FREE) -> int:
+    """Hand the free memory glibc's ``malloc`` holds back to the OS if it exceeds `min_free`
+    bytes (``malloc_trim(0)``); return the free bytes it held then (0: nothing done).
+
+    glibc returns freed memory to the OS only from the top of its heap; long-lived arrays (cache
+    entries, results) between freed temporaries keep the rest resident, so a worker that has run
+    many tiles holds far more than it uses. The scan workers call this after every task (see
+    :mod:`cevns.scan.executors`): it changes no setting and no result, only which free pages stay
+    resident. A no-op on other C libraries.
+    """
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = _glibc() or False
+    if not _LIBC:
+        return 0
+    free = int(_LIBC.mallinfo2().fordblks)
+    if free < min_free:
+        return 0
+    _LIBC.malloc_trim(0)
+    return free

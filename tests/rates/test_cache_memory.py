@@ -77,3 +77,17 @@ def test_a_tiny_budget_changes_memory_not_answers():
 def test_set_cache_budget_names_the_caches():
     with pytest.raises(UnknownNameError, match="basis_spectra"):
         set_cache_budget("nope", 10)
+
+
+def test_release_free_memory_only_when_much_is_free():
+    """glibc keeps freed memory between long-lived blocks resident; release_free_memory hands it
+    back (malloc_trim) only above its threshold, and is a no-op (0) on other C libraries."""
+    from cevns.cache import release_free_memory
+
+    assert release_free_memory(min_free=2**62) == 0  # never that much free: nothing done
+    blocks = [np.ones(12_000) for _ in range(4000)]  # 96 kB each: heap blocks, not mmap-ed
+    pinned = blocks[::2]  # every other block stays: 192 MB of holes the heap cannot shrink by
+    del blocks
+    released = release_free_memory(min_free=1)
+    assert released == 0 or released > 100 * 2**20  # 0: not glibc
+    assert len(pinned) == 2000

@@ -183,3 +183,19 @@ def test_dask_survives_a_lost_worker(dask_executor, tmp_path):
     # the tile running on the killed worker was started twice: the scheduler re-ran it elsewhere
     assert len(starts) > 8
     client.wait_for_workers(2, timeout=30)  # the nanny restarts the worker for later tests
+
+
+def test_prepared_pool_starts_every_worker_and_equals_serial(tmp_path):
+    """prepare_workers starts all workers at once (not one per task found without an idle
+    worker); the tiles the driver runs while they start give the same values as serial."""
+    from cevns.scan import ProcessExecutor, run_scan
+
+    grid = {"y": np.linspace(0.0, 1.0, 6), "x": np.linspace(-1.0, 1.0, 5)}
+    config = {"scale": 1.5}
+    serial = run_scan(scan_tasks.analytic_task, grid, config, tile_shape=(1, 5))
+    with ProcessExecutor(max_workers=2) as executor:
+        executor.prepare_workers(["scan_tasks"])
+        pooled = run_scan(scan_tasks.analytic_task, grid, config, tmp_path / "p",
+                          tile_shape=(1, 5), executor=executor)
+        assert len(executor.worker_pids()) == 2
+    np.testing.assert_array_equal(pooled["f"].values, serial["f"].values)

@@ -63,12 +63,14 @@ def test_axis_order_is_kept_through_the_store(tmp_path):
 
 
 def test_processes_equal_serial(tmp_path):
+    from cevns.scan.executors import DEFAULT_MP_CONTEXT
+
     serial = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=TILE)
     pooled = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tmp_path / "p", tile_shape=TILE,
                       executor={"name": "processes", "max_workers": 2})
     np.testing.assert_array_equal(pooled["f"].values, serial["f"].values)
     np.testing.assert_array_equal(pooled["n"].values, serial["n"].values)
-    assert pooled.attrs["executor"] == "processes(max_workers=2, spawn)"
+    assert pooled.attrs["executor"] == f"processes(max_workers=2, {DEFAULT_MP_CONTEXT})"
     assert pooled.attrs["config_digest"] == serial.attrs["config_digest"]
 
 

@@ -10,7 +10,10 @@ worker alone with the most expensive one at the end. :func:`run_analyses` does b
    cost model of :mod:`cevns.analyses.scan_plan` for the scans plus a constant for the rest);
 2. a task runs its analysis in a worker with a :class:`~cevns.scan.runner.DeferToDriver` executor:
    a scan batch is not computed there but handed back (:class:`~cevns.scan.runner.ScansDeferred`;
-   the part of the analysis before its first scan is cheap, a few tens of ms). The driver opens
+   the part of the analysis before its first scan is cheap, a few ms). On a fresh run the driver
+   runs this first round of every analysis with scans itself while the workers start
+   (:meth:`~cevns.scan.executors.Executor.prepare_workers` with :data:`WORKER_MODULES`), so that
+   their tiles are queued before the first worker is up. The driver opens
    its stores (locks, refusal rules, resume), queues its tiles at the analysis's priority and
    writes every tile as it arrives: only the driver writes stores;
 3. when all the stores an analysis asked for are complete, its task is queued again, ahead of
@@ -50,6 +53,15 @@ OVERLAY_SECONDS = 3.0
 _RERUN_PRIORITY = 1e9
 #: An analysis asking for scans more often than this is a bug (its stores never complete).
 _MAX_ROUNDS = 20
+#: Modules the workers import before their first task (:meth:`Executor.prepare_workers`): the
+#: analysis kinds, and what drawing and writing the results needs (matplotlib's Agg canvas,
+#: xarray with its netCDF4 engine, and dask.array, which xarray imports to tell dask arrays from
+#: NumPy ones whenever dask is installed). Imported once by a process pool's forkserver, they cost
+#: nothing per worker.
+WORKER_MODULES = ("cevns.analyses", "cevns.analyses.sensitivity", "cevns.analyses.runners",
+                  "cevns.analyses.running", "cevns.analyses.appendix_b", "cevns.scan",
+                  "matplotlib.figure", "matplotlib.backends.backend_agg", "xarray", "h5netcdf",
+                  "dask.array")
 
 
 def expected_seconds(an: AnalysisBase, quick: bool = False) -> float:
@@ -130,6 +142,7 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
     is called before an analysis runs in this process, ``on_done(name, record)`` after each
     completes.
     """
+    from cevns.cache import release_free_memory
     from cevns.scan import make_executor
 
     exe = make_executor(executor)
@@ -140,6 +153,7 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
             if on_start is not None:
                 on_start(name)
             records[name] = run_analysis(an, folders[name], options)
+            release_free_memory()  # as a pool worker does after each task (cevns.cache)
             if on_done is not None:
                 on_done(name, records[name])
         return records
@@ -162,28 +176,43 @@ class _Schedule:
         self.records: dict[str, dict] = {}
         self._ids = iter(range(1 << 62))
 
-    def _submit(self, item: _Item, priority: float) -> None:
-        from cevns.scan.executors import Work
-
+    def _config(self, item: _Item) -> dict[str, Any]:
         item.rounds += 1
         if item.rounds > _MAX_ROUNDS:
             raise ScanError(f"{item.name}: asked for scans {_MAX_ROUNDS} times; its stores never "
                             "complete")
         scan_root = self.options.extra.get("scan_root")
-        config = {"analysis": item.analysis, "out": str(item.folder),
-                  "quick": self.options.quick, "executor": self.options.executor,
-                  "resume": self.options.resume, "pdf": self.options.pdf,
-                  "no_figures": self.options.no_figures,
-                  "scan_root": None if scan_root is None else str(scan_root),
-                  "completed": sorted(self.completed)}
-        self.queue.put(Work(_item_task, config, None, ("item", item.name)), priority)
+        return {"analysis": item.analysis, "out": str(item.folder),
+                "quick": self.options.quick, "executor": self.options.executor,
+                "resume": self.options.resume, "pdf": self.options.pdf,
+                "no_figures": self.options.no_figures,
+                "scan_root": None if scan_root is None else str(scan_root),
+                "completed": sorted(self.completed)}
+
+    def _submit(self, item: _Item, priority: float) -> None:
+        from cevns.scan.executors import Work
+
+        self.queue.put(Work(_item_task, self._config(item), None, ("item", item.name)), priority)
+
+    def _first_round_here(self, item: _Item) -> bool:
+        """Whether the driver runs the first round of `item` itself: an analysis with scans on a
+        fresh run, whose first round only plans its scans (a few ms) and hands them back."""
+        return (callable(getattr(item.analysis, "axes", None)) and not self.options.resume
+                and not self.completed)
 
     def run(self) -> dict[str, dict]:
         status, owned = "failed", not self.exe.started
         try:
             self.exe.start()
+            # the workers start (and import) in the background while this process plans the
+            # scans: the first round of every analysis with scans runs here, so that their tiles
+            # are queued before the first worker is up, instead of after a round trip
+            self.exe.prepare_workers(WORKER_MODULES)
             for item in sorted(self.items.values(), key=lambda i: -i.expected):
-                self._submit(item, item.expected)
+                if self._first_round_here(item):
+                    self._item_result(item, _item_task(self._config(item)))
+                else:
+                    self._submit(item, item.expected)
             results = self.exe.stream(self.queue)
             try:
                 for work, result in results:

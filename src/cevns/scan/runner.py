@@ -554,6 +554,8 @@ def _compute(batch: ScanBatch, exe: Executor) -> None:
     status, description = "failed", exe.describe()
     try:
         exe.start()
+        exe.prepare_workers(sorted({m for scan in batch.active
+                                    if (m := getattr(scan.request.task, "__module__", None))}))
         description = exe.describe()
         # one queue: the tiles of the next scan start while the last tiles of this one still run
         results = exe.run_work(batch.work())
