@@ -199,3 +199,21 @@ def test_prepared_pool_starts_every_worker_and_equals_serial(tmp_path):
                           tile_shape=(1, 5), executor=executor)
         assert len(executor.worker_pids()) == 2
     np.testing.assert_array_equal(pooled["f"].values, serial["f"].values)
+
+
+def test_prepared_pool_leaves_the_forkserver_preload_as_it_found_it():
+    """The forkserver preload list is process-wide: prepare_workers sets it for its server and
+    puts the previous list back once the workers are started."""
+    import multiprocessing
+
+    from cevns.scan import ProcessExecutor
+    from cevns.scan.executors import _forkserver_preload
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no forkserver on this platform")
+    before = _forkserver_preload()
+    with ProcessExecutor(max_workers=1, mp_context="forkserver") as executor:
+        executor.prepare_workers(["scan_tasks"])
+        executor._wait_spawner()
+        assert _forkserver_preload() == before
+    assert _forkserver_preload() == before

@@ -327,13 +327,30 @@ def _ready() -> None:
     """A no-op task: submitting one per worker makes the pool start them all."""
 
 
-def _spawn_all(pool: cf.ProcessPoolExecutor, n: int) -> None:
-    """Start the `n` workers of `pool` (each ``submit`` finding no idle worker starts one)."""
+def _spawn_all(pool: cf.ProcessPoolExecutor, n: int, restore_preload: list[str] | None = None
+               ) -> None:
+    """Start the `n` workers of `pool` (each ``submit`` finding no idle worker starts one).
+
+    `restore_preload`: the forkserver preload list to put back once the workers are started (the
+    server read ours when the first worker started it), so that the process-wide setting is
+    left as it was found."""
     try:
         for _ in range(n):
             pool.submit(_ready)
     except Exception:  # the pool was shut down meanwhile; its first real task would tell
         log.debug("could not pre-start the pool workers", exc_info=True)
+    finally:
+        if restore_preload is not None:
+            multiprocessing.get_context("forkserver").set_forkserver_preload(restore_preload)
+
+
+def _forkserver_preload() -> list[str]:
+    """The forkserver's current preload list (CPython keeps it in a private attribute; its
+    documented default, ``["__main__"]``, where that is not readable)."""
+    from multiprocessing import forkserver
+
+    current = getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None)
+    return list(current) if isinstance(current, (list, tuple)) else ["__main__"]
 
 
 #: Default start method of :class:`ProcessExecutor`: ``"forkserver"`` where available.
@@ -422,10 +439,14 @@ class ProcessExecutor(Executor):
         modules = tuple(dict.fromkeys(modules))
         self._pool.shutdown(wait=True)  # never used: no process, no thread
         self._pool = pool = self._new_pool(modules)
+        restore = None
         if self.mp_context == "forkserver":
-            # read by the server when it starts; a server already running keeps its modules
+            # read by the server when it starts (a server already running keeps its modules);
+            # the previous list is put back once the workers are started
+            restore = _forkserver_preload()
             multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
-        self._spawner = threading.Thread(target=_spawn_all, args=(pool, self.max_workers),
+        self._spawner = threading.Thread(target=_spawn_all,
+                                         args=(pool, self.max_workers, restore),
                                          daemon=True, name="cevns-pool-spawner")
         self._spawner.start()
 
