@@ -246,6 +246,9 @@ def release_free_memory(min_free: int = RELEASE_MIN_FREE) -> int:
     resident. A no-op on other C libraries.
     """
     global _LIBC
+    if isinstance(min_free, bool) or not isinstance(min_free, int | np.integer) or min_free < 0:
+        raise ConfigError(f"release_free_memory: min_free must be a whole number of bytes ≥ 0, "
+                          f"got {min_free!r}")
     if _LIBC is None:
         _LIBC = _glibc() or False
     if not _LIBC:

@@ -91,3 +91,13 @@ def test_release_free_memory_only_when_much_is_free():
     released = release_free_memory(min_free=1)
     assert released == 0 or released > 100 * 2**20  # 0: not glibc
     assert len(pinned) == 2000
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, float("nan"), "32", True])
+def test_release_free_memory_rejects_a_bad_threshold(bad):
+    """The threshold is a byte count: nonsense is a ConfigError naming it, not a silent trim."""
+    from cevns.cache import release_free_memory
+    from cevns.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_free"):
+        release_free_memory(bad)
