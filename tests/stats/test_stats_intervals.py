@@ -290,6 +290,8 @@ def test_netcdf_engine_errors(tmp_path, monkeypatch):
         scan.to_netcdf(tmp_path / "x.nc", engine="zarr")
     with pytest.raises(ConfigError, match="engine"):
         Scan2D.from_netcdf(tmp_path / "x.nc", engine="netCDF4")  # the engine, not the module
+    with pytest.raises(ConfigError, match="engine"):
+        scan.to_netcdf(tmp_path / "x.nc", engine=["netcdf4"])
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "h5py" else real(name, *a)

@@ -377,7 +377,14 @@ class Profile1D:
         return f"<table><caption>{cap}</caption>{body}</table>"
 
 
-_NETCDF_ENGINES = {"netcdf4": ("netCDF4",), "h5netcdf": ("h5netcdf", "h5py"), "scipy": ("scipy",)}
+#: netCDF engines of :meth:`Scan2D.to_netcdf`: the modules each needs, how to install them, and
+#: the alternative named when they are missing.
+_NETCDF_ENGINES = {
+    "netcdf4": (("netCDF4",), "pip install netCDF4", "engine='scipy' for netCDF3"),
+    "h5netcdf": (("h5netcdf", "h5py"), "pip install 'h5netcdf[h5py]'",
+                 "the default engine='netcdf4'"),
+    "scipy": (("scipy",), "pip install scipy", "the default engine='netcdf4'"),
+}
 
 
 def _netcdf_engine(engine: str | None) -> str:
@@ -386,17 +393,16 @@ def _netcdf_engine(engine: str | None) -> str:
 
     if engine is None:
         return netcdf_engine()
-    if engine not in _NETCDF_ENGINES:
+    if not isinstance(engine, str) or engine not in _NETCDF_ENGINES:
         raise ConfigError(f"engine must be 'netcdf4', 'h5netcdf' or 'scipy', got {engine!r}")
     import importlib.util
 
-    missing = [m for m in _NETCDF_ENGINES[engine] if importlib.util.find_spec(m) is None]
+    modules, install, other = _NETCDF_ENGINES[engine]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        install = {"netcdf4": "pip install netCDF4", "h5netcdf": "pip install 'h5netcdf[h5py]'",
-                   "scipy": "pip install scipy"}[engine]
         raise MissingDependencyError(
             f"netCDF output with engine={engine!r} needs {' and '.join(missing)}: {install} "
-            "(or use engine='netcdf4', the default, or engine='scipy' for netCDF3)"
+            f"(or use {other})"
         )
     return engine
 
