@@ -179,3 +179,17 @@ def test_write_netcdf_h5netcdf_fallback_and_dask_arrays(tmp_path):
     pytest.importorskip("dask.array")
     write_netcdf(ds.chunk({"x": 2}), tmp_path / "dask.nc")
     xr.testing.assert_identical(_open(tmp_path / "dask.nc"), _open(tmp_path / "ref.nc"))
+
+
+def test_write_dataset_names_a_missing_folder_and_a_folder_in_the_way(tmp_path):
+    # netCDF-C reports both as "Permission denied"; the writer names them (OutputError, no traceback)
+    from cevns.analyses.cf import write_dataset
+    from cevns.errors import OutputError
+
+    ds = _sample()
+    with pytest.raises(OutputError, match="no such folder"):
+        write_dataset(ds, tmp_path / "missing" / "x.nc")
+    (tmp_path / "d.nc").mkdir()
+    with pytest.raises(OutputError, match="a folder is in the way"):
+        write_dataset(ds, tmp_path / "d.nc")
+    assert write_dataset(ds, tmp_path / "ok.nc") == tmp_path / "ok.nc"

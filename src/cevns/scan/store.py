@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import importlib.util
 import json
 import logging
@@ -165,6 +166,13 @@ def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike[str], engine: str 
     ):
         dataset.to_netcdf(path, engine=engine)  # type: ignore[call-overload]
         return
+    # netCDF-C reports a missing folder and a folder in the file's place as "Permission denied":
+    # name them (an OSError, as from open())
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(target.parent))
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
     if engine == "netcdf4":
         from xarray.backends import NetCDF4DataStore
         from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
