@@ -16,8 +16,8 @@ from cevns.stats import Scan2D
 HEAD = {"schema_version": 1, "title": "t", "paper": "Fig. X"}
 
 
-def _open(path):
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
+def _open(path, engine="netcdf4"):
+    with xr.open_dataset(path, engine=engine) as ds:
         return ds.load()
 
 
@@ -116,37 +116,80 @@ def test_exclusion_netcdf(tmp_path):
 
 
 def _layout(path):
-    """Variables in file order with dimensions, dtype, attribute names and HDF5 storage."""
-    import h5netcdf
+    """Global attributes, variables in file order with dimensions, dtype, attribute names
+    and types, and HDF5 storage (chunking, filters), as netCDF-C sees them."""
+    import netCDF4
 
-    with h5netcdf.File(path, "r") as f:
-        return (list(f.attrs), {n: (v.dimensions, v.dtype, list(v.attrs), v._h5ds.chunks,
-                                    v._h5ds.compression) for n, v in f.variables.items()})
+    with netCDF4.Dataset(path, "r") as f:
+        return ({k: type(f.getncattr(k)) for k in f.ncattrs()}, f.data_model,
+                {n: (v.dimensions, v.dtype, {k: type(v.getncattr(k)) for k in v.ncattrs()},
+                     v.chunking(), v.filters()) for n, v in f.variables.items()})
 
 
-def test_to_netcdf_writes_the_file_of_xarray_to_netcdf_without_dask_distributed(tmp_path):
-    # the CF writer skips xarray's question to dask (which imports distributed); the file must
-    # be the one Dataset.to_netcdf writes: same decoded content, variables, dtypes, attributes
-    import subprocess
-    import sys
-
-    from cevns.analyses.cf import to_netcdf
-
-    ds = xr.Dataset(
+def _sample():
+    return xr.Dataset(
         {"chi2": (("x", "y"), np.arange(12.0).reshape(3, 4).clip(0, 9) / 7,
                   {"units": "1", "levels": np.array([2.3, 4.6]), "label": "Δχ² = 4.605"}),
          "status": (("x", "y"), np.zeros((3, 4), dtype=np.int8), {"flag_values": "0 1 2"}),
          "limit": (("detector", "x"), np.array([[1.0, np.nan, 3.0]] * 2))},
         coords={"x": ("x", [0.1, 0.2, 0.3], {"units": "MeV"}), "y": np.arange(4.0),
                 "detector": ("detector", ["CsI", "combined"])},
-        attrs={"title": "t — Δχ²", "dof": np.int32(2), "best_x": float("nan")})
-    ds.to_netcdf(tmp_path / "ref.nc", engine="h5netcdf")
+        attrs={"title": "t — Δχ²", "dof": np.int32(2), "best_x": float("nan"), "variant": ""})
+
+
+def test_to_netcdf_writes_the_file_of_xarray_to_netcdf_without_dask_distributed(tmp_path):
+    # the CF writer skips xarray's question to dask (which imports distributed); the file must
+    # be the one Dataset.to_netcdf(engine="netcdf4") writes: same decoded content, variables,
+    # dtypes, attributes and storage
+    import subprocess
+    import sys
+
+    from cevns.analyses.cf import to_netcdf
+
+    ds = _sample()
+    ds.to_netcdf(tmp_path / "ref.nc", engine="netcdf4")
     to_netcdf(ds, tmp_path / "new.nc")
     xr.testing.assert_identical(_open(tmp_path / "new.nc"), _open(tmp_path / "ref.nc"))
     assert _layout(tmp_path / "new.nc") == _layout(tmp_path / "ref.nc")
+    assert _layout(tmp_path / "new.nc")[1] == "NETCDF4"
     script = ("import sys, numpy as np, xarray as xr; from cevns.analyses.cf import to_netcdf; "
               "to_netcdf(xr.Dataset({'a': ('x', np.arange(3.0))}), sys.argv[1]); "
-              "print('distributed' in sys.modules)")
+              "print('distributed' in sys.modules, 'netCDF4' in sys.modules, 'h5py' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.nc")], check=True,
                          capture_output=True, text=True).stdout.split()
-    assert out == ["False"]
+    assert out == ["False", "True", "False"]
+
+
+def test_write_netcdf_h5netcdf_fallback_and_dask_arrays(tmp_path):
+    # without netCDF4 the writer goes through h5netcdf: again the file of Dataset.to_netcdf
+    pytest.importorskip("h5netcdf")
+    pytest.importorskip("h5py")
+    from cevns.scan.store import write_netcdf
+
+    ds = _sample()
+    ds.to_netcdf(tmp_path / "ref.nc", engine="h5netcdf")
+    write_netcdf(ds, tmp_path / "new.nc", engine="h5netcdf")
+    xr.testing.assert_identical(_open(tmp_path / "new.nc", "h5netcdf"),
+                                _open(tmp_path / "ref.nc", "h5netcdf"))
+    assert _layout(tmp_path / "new.nc") == _layout(tmp_path / "ref.nc")
+    # the two engines write the same data (read back by either library)
+    write_netcdf(ds, tmp_path / "nc4.nc", engine="netcdf4")
+    xr.testing.assert_identical(_open(tmp_path / "nc4.nc", "h5netcdf"), _open(tmp_path / "ref.nc"))
+    # dask-backed variables are written by Dataset.to_netcdf (its writer computes the chunks)
+    pytest.importorskip("dask.array")
+    write_netcdf(ds.chunk({"x": 2}), tmp_path / "dask.nc")
+    xr.testing.assert_identical(_open(tmp_path / "dask.nc"), _open(tmp_path / "ref.nc"))
+
+
+def test_write_dataset_names_a_missing_folder_and_a_folder_in_the_way(tmp_path):
+    # netCDF-C reports both as "Permission denied"; the writer names them (OutputError, no traceback)
+    from cevns.analyses.cf import write_dataset
+    from cevns.errors import OutputError
+
+    ds = _sample()
+    with pytest.raises(OutputError, match="no such folder"):
+        write_dataset(ds, tmp_path / "missing" / "x.nc")
+    (tmp_path / "d.nc").mkdir()
+    with pytest.raises(OutputError, match="a folder is in the way"):
+        write_dataset(ds, tmp_path / "d.nc")
+    assert write_dataset(ds, tmp_path / "ok.nc") == tmp_path / "ok.nc"

@@ -114,7 +114,7 @@ def test_scan_and_exclusion_tables(submission, results):
     import xarray as xr
 
     entry, grid = _table(submission, "grid Ar")
-    with xr.open_dataset(results / "grid" / "grid_Ar.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(results / "grid" / "grid_Ar.nc", engine="netcdf4") as ds:
         delta = ds["delta_chi2"].values
     x, y = grid["independent_variables"]
     assert y["header"]["units"] == "fm"

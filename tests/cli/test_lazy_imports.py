@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("dask", "distributed", "xarray", "matplotlib", "matplotlib.pyplot", "scipy.stats",
-         "iminuit", "h5py")
+         "iminuit", "h5py", "netCDF4")
 
 SCRIPT = """
 import json, sys
@@ -57,4 +57,5 @@ def test_a_run_with_its_figure_imports_no_pyplot_and_no_dask_distributed(tmp_pat
     heavy = _heavy_after([["run", str(path), "--executor", "serial", "--out",
                            str(tmp_path / "out")]], tmp_path)
     assert "matplotlib" in heavy  # the figure is drawn …
-    assert not {"matplotlib.pyplot", "scipy.stats", "iminuit", "distributed"} & set(heavy), heavy
+    assert "netCDF4" in heavy  # … and the grids written with netCDF4-python, h5py not loaded
+    assert not {"matplotlib.pyplot", "scipy.stats", "iminuit", "distributed", "h5py"} & set(heavy), heavy

@@ -57,8 +57,8 @@ def test_xarray_round_trip_and_netcdf(spectrum, tmp_path):
                                   0.5 * (spectrum.edges_keVnr[:-1] + spectrum.edges_keVnr[1:]))
     _assert_identical(spectrum, Spectrum.from_xarray(ds))
     path = tmp_path / "csi.nc"
-    ds.to_netcdf(path, engine="h5netcdf")
-    with xr.open_dataset(path, engine="h5netcdf") as back:
+    ds.to_netcdf(path, engine="netcdf4")
+    with xr.open_dataset(path, engine="netcdf4") as back:
         assert back["energy"].attrs["units"] == "keVnr"
         _assert_identical(spectrum, Spectrum.from_xarray(back.load()))
 

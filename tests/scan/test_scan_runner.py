@@ -286,12 +286,15 @@ def test_export_netcdf_round_trip(tmp_path, engine, module):
     assert json.loads(back.attrs["config"]) == {"bins": 3}
 
 
-def test_netcdf_engine_falls_back_to_netcdf4(monkeypatch):
-    pytest.importorskip("netCDF4")
+def test_netcdf_engine_falls_back_to_h5netcdf(monkeypatch):
+    pytest.importorskip("h5netcdf")
+    pytest.importorskip("h5py")
     real = importlib.util.find_spec
+    assert netcdf_engine() == "netcdf4"  # netCDF4 is a dependency
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "h5py" else real(name, *a))
-    assert netcdf_engine() == "netcdf4"
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    with pytest.raises(MissingDependencyError, match="pip install h5py"):
+                        lambda name, *a: None if name == "netCDF4" else real(name, *a))
+    assert netcdf_engine() == "h5netcdf"
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("netCDF4", "h5py") else real(name, *a))
+    with pytest.raises(MissingDependencyError, match="pip install netCDF4"):
         netcdf_engine()

@@ -259,11 +259,12 @@ def test_scan2d_profiles_and_outputs(tmp_path):
     "engine",
     [
         "scipy",
+        "netcdf4",
         pytest.param(
             "h5netcdf",
             marks=pytest.mark.skipif(
-                importlib.util.find_spec("h5py") is None,
-                reason="h5netcdf needs h5py to write (pyproject lists h5netcdf without it)",
+                importlib.util.find_spec("h5netcdf") is None or importlib.util.find_spec("h5py") is None,
+                reason="h5netcdf with h5py (an optional engine) is not installed",
             ),
         ),
     ],
@@ -287,12 +288,26 @@ def test_netcdf_engine_errors(tmp_path, monkeypatch):
     scan, _ = bowl()
     with pytest.raises(ConfigError, match="engine"):
         scan.to_netcdf(tmp_path / "x.nc", engine="zarr")
+    with pytest.raises(ConfigError, match="engine"):
+        Scan2D.from_netcdf(tmp_path / "x.nc", engine="netCDF4")  # the engine, not the module
+    with pytest.raises(ConfigError, match="engine"):
+        scan.to_netcdf(tmp_path / "x.nc", engine=["netcdf4"])
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "h5py" else real(name, *a)
     )
     with pytest.raises(MissingDependencyError, match=r"h5netcdf\[h5py\]"):
-        scan.to_netcdf(tmp_path / "x.nc")
+        scan.to_netcdf(tmp_path / "x.nc", engine="h5netcdf")
+    scan.to_netcdf(tmp_path / "x.nc")  # the default (netCDF4) does not need h5py
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a: None if name in ("h5py", "netCDF4") else real(name, *a),
+    )
+    with pytest.raises(MissingDependencyError, match="pip install netCDF4"):
+        scan.to_netcdf(tmp_path / "y.nc")
+    with pytest.raises(MissingDependencyError, match="pip install netCDF4"):
+        scan.to_netcdf(tmp_path / "y.nc", engine="netcdf4")
+    assert not (tmp_path / "y.nc").exists()
 
 
 def test_scan2d_open_contour_touches_the_boundary():
@@ -407,6 +422,6 @@ def test_status_is_carried_into_profiles_scans_and_exclusion_curves(tmp_path):
     assert scan.n_unconverged == 2
     path = tmp_path / "s.nc"
     scan.to_netcdf(path)
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
+    with xr.open_dataset(path, engine="netcdf4") as ds:
         assert ds["status"].values.tolist() == st.tolist()
     assert Scan2D.from_netcdf(path).status.tolist() == st.tolist()

@@ -271,6 +271,7 @@ def _scan2d(b: _Builder, an, folder: Path, image, files: list[str]):
     import xarray as xr
 
     from cevns.analyses.cf import level_attrs
+    from cevns.scan.store import netcdf_engine
 
     lv = level_attrs(an.stats.levels, 2)
     levels = ", ".join(f"{d:.4g} ({c:.4g} CL, {int(k)} dof)" for d, c, k in zip(
@@ -284,7 +285,7 @@ def _scan2d(b: _Builder, an, folder: Path, image, files: list[str]):
         m = re.fullmatch(r"v(\d+)_(.+)", stem)
         variant = an.variants[int(m.group(1))] if m else None
         det = m.group(2) if m else stem
-        with os_errors(folder / f, "read"), xr.open_dataset(folder / f, engine="h5netcdf") as ds:
+        with os_errors(folder / f, "read"), xr.open_dataset(folder / f, engine=netcdf_engine()) as ds:
             xname, yname = ds["chi2"].dims
             xs, ys = ds[xname].values, ds[yname].values
             delta = np.asarray(ds["delta_chi2"].values, dtype=float)

@@ -60,7 +60,7 @@ _MAX_ROUNDS = 20
 #: nothing per worker.
 WORKER_MODULES = ("cevns.analyses", "cevns.analyses.sensitivity", "cevns.analyses.runners",
                   "cevns.analyses.running", "cevns.analyses.appendix_b", "cevns.scan",
-                  "matplotlib.figure", "matplotlib.backends.backend_agg", "xarray", "h5netcdf",
+                  "matplotlib.figure", "matplotlib.backends.backend_agg", "xarray", "netCDF4",
                   "dask.array")
 
 

@@ -10,7 +10,7 @@ Layout::
         t000000.npz      outputs of tile 0 (one array per output, shape tile.shape + trailing),
                          stamped with the store id, the config digest and the tile index
         t000007.npz      ... one file per *completed* tile
-      result.nc          the assembled xarray.Dataset (netCDF4/HDF5 via h5netcdf), once complete
+      result.nc          the assembled xarray.Dataset (netCDF-4/HDF5 via netCDF4), once complete
       .lock              advisory lock held by the writing process
 
 Crash safety: every file is written to a temporary name in the same directory, flushed and
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import importlib.util
 import json
 import logging
@@ -52,7 +53,8 @@ from cevns.scan.tiles import Tiling
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "STAMP_KEYS", "ScanStore", "netcdf_engine", "open_scan", "store_lock"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "STAMP_KEYS", "ScanStore", "netcdf_engine", "open_scan", "store_lock",
+           "write_netcdf"]
 
 log = logging.getLogger(__name__)
 
@@ -111,24 +113,81 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def netcdf_engine() -> str:
-    """The xarray engine used for netCDF files: ``"h5netcdf"``, else ``"netcdf4"``.
+    """The xarray engine used to write and read netCDF-4/HDF5 files: ``"netcdf4"``, else
+    ``"h5netcdf"``.
 
-    h5netcdf (a core dependency) needs h5py to write; h5netcdf >= 1.8 no longer installs it by
-    itself. Without h5py the netCDF4 library is used when installed; both write netCDF-4/HDF5.
+    ``"netcdf4"`` is netCDF4-python (a core dependency; the netCDF-C library the field uses).
+    Where it is not installed, h5netcdf with h5py writes the same format (netCDF-4/HDF5), about
+    4x slower (``docs/exports.md``).
 
     Raises
     ------
     MissingDependencyError
-        If neither h5py nor netCDF4 is importable.
+        If neither netCDF4 nor h5netcdf with h5py is importable.
     """
-    if importlib.util.find_spec("h5py") is not None:
-        return "h5netcdf"
     if importlib.util.find_spec("netCDF4") is not None:
-        log.debug("h5py is not installed: writing netCDF with the netCDF4 library")
         return "netcdf4"
+    if importlib.util.find_spec("h5netcdf") is not None and importlib.util.find_spec("h5py") is not None:
+        log.debug("netCDF4 is not installed: netCDF files go through h5netcdf and h5py")
+        return "h5netcdf"
     raise MissingDependencyError(
-        "writing netCDF needs h5py (used by h5netcdf) or netCDF4; install it with: pip install h5py"
+        "writing netCDF-4 files needs netCDF4 (a dependency of cevns): pip install netCDF4 "
+        "(or h5netcdf with h5py: pip install 'h5netcdf[h5py]')"
     )
+
+
+def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike[str], engine: str | None = None) -> None:
+    """Write ``dataset`` to ``path``: the file of ``dataset.to_netcdf(path, engine=engine)``,
+    without importing ``dask.distributed``.
+
+    ``Dataset.to_netcdf`` asks dask which scheduler is active (to close the file between the
+    writes of dask chunks, and to pick a write lock that works across processes), and that
+    question imports ``distributed`` (0.3-0.6 s of CPU, once per process; for a small
+    ``cevns run`` a fifth of its time). A NumPy-backed dataset written by one thread needs
+    neither, so it is written by the two steps ``to_netcdf`` itself takes: open xarray's data
+    store for the engine, with the global lock xarray holds around the netCDF-C/HDF5 calls, and
+    :meth:`xarray.Dataset.dump_to_store` (the CF encoding of every variable and attribute).
+    Datasets holding dask arrays, and ``engine="scipy"`` (netCDF3), go through
+    ``Dataset.to_netcdf``. ``tests/analyses/test_cf_netcdf.py`` checks that the files are the
+    same.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+    path : path-like
+        Destination; an existing file is overwritten (callers that need atomic replacement
+        write to a temporary name and rename, as :meth:`ScanStore.export_netcdf` does).
+    engine : str, optional
+        ``"netcdf4"``, ``"h5netcdf"`` or ``"scipy"``; default :func:`netcdf_engine`.
+    """
+    engine = engine or netcdf_engine()
+    if engine not in ("netcdf4", "h5netcdf") or any(
+        v.chunks is not None for v in dataset.variables.values()
+    ):
+        dataset.to_netcdf(path, engine=engine)  # type: ignore[call-overload]
+        return
+    # netCDF-C reports a missing folder and a folder in the file's place as "Permission denied":
+    # name them (an OSError, as from open())
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(target.parent))
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
+    if engine == "netcdf4":
+        from xarray.backends import NetCDF4DataStore
+        from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
+
+        store = NetCDF4DataStore.open(os.fspath(path), mode="w", format="NETCDF4",
+                                      lock=NETCDF4_PYTHON_LOCK)
+    else:
+        from xarray.backends import H5NetCDFStore
+        from xarray.backends.locks import HDF5_LOCK
+
+        store = H5NetCDFStore.open(os.fspath(path), mode="w", lock=HDF5_LOCK)
+    try:
+        dataset.dump_to_store(store)
+    finally:
+        store.close()
 
 
 def _now() -> str:
@@ -543,7 +602,7 @@ class ScanStore:
         path : path-like, optional
             Destination; default ``STORE/result.nc``.
         engine : str, optional
-            xarray engine; default :func:`netcdf_engine` (``"h5netcdf"`` when h5py is installed).
+            xarray engine; default :func:`netcdf_engine` (``"netcdf4"`` when netCDF4 is installed).
         dataset : xarray.Dataset, optional
             The result of :meth:`to_dataset`, if already assembled.
 
@@ -557,7 +616,7 @@ class ScanStore:
         dest = Path(path) if path is not None else self.path / RESULT
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         try:
-            dataset.to_netcdf(tmp, engine=engine or netcdf_engine())
+            write_netcdf(dataset, tmp, engine)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, dest)

@@ -377,17 +377,34 @@ class Profile1D:
         return f"<table><caption>{cap}</caption>{body}</table>"
 
 
-def _check_netcdf_engine(engine: str) -> None:
-    if engine not in ("h5netcdf", "scipy"):
-        raise ConfigError(f"engine must be 'h5netcdf' or 'scipy', got {engine!r}")
-    if engine == "h5netcdf":
-        import importlib.util
+#: netCDF engines of :meth:`Scan2D.to_netcdf`: the modules each needs, how to install them, and
+#: the alternative named when they are missing.
+_NETCDF_ENGINES = {
+    "netcdf4": (("netCDF4",), "pip install netCDF4", "engine='scipy' for netCDF3"),
+    "h5netcdf": (("h5netcdf", "h5py"), "pip install 'h5netcdf[h5py]'",
+                 "the default engine='netcdf4'"),
+    "scipy": (("scipy",), "pip install scipy", "the default engine='netcdf4'"),
+}
 
-        if importlib.util.find_spec("h5py") is None:
-            raise MissingDependencyError(
-                "netCDF4 output with engine='h5netcdf' needs h5py: pip install 'h5netcdf[h5py]' "
-                "(or use engine='scipy' for netCDF3)"
-            )
+
+def _netcdf_engine(engine: str | None) -> str:
+    """``engine`` checked (``None``: :func:`cevns.scan.store.netcdf_engine`, netCDF4 if installed)."""
+    from cevns.scan.store import netcdf_engine
+
+    if engine is None:
+        return netcdf_engine()
+    if not isinstance(engine, str) or engine not in _NETCDF_ENGINES:
+        raise ConfigError(f"engine must be 'netcdf4', 'h5netcdf' or 'scipy', got {engine!r}")
+    import importlib.util
+
+    modules, install, other = _NETCDF_ENGINES[engine]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingDependencyError(
+            f"netCDF output with engine={engine!r} needs {' and '.join(missing)}: {install} "
+            f"(or use {other})"
+        )
+    return engine
 
 
 # -- 2D --------------------------------------------------------------------------------------------
@@ -574,25 +591,29 @@ class Scan2D:
             },
         )
 
-    def to_netcdf(self, path: PathLike, *, engine: str = "h5netcdf") -> None:
+    def to_netcdf(self, path: PathLike, *, engine: str | None = None) -> None:
         """Write the grid to netCDF; read back with :meth:`from_netcdf`.
 
         Parameters
         ----------
         path : path-like
-        engine : str
-            xarray engine: ``"h5netcdf"`` (netCDF4/HDF5, default; needs h5py) or ``"scipy"``
-            (netCDF3, needs only SciPy).
+        engine : str, optional
+            xarray engine: ``"netcdf4"`` (netCDF-4/HDF5 with netCDF4-python, the default),
+            ``"h5netcdf"`` (the same format through h5netcdf; needs h5py) or ``"scipy"``
+            (netCDF3, needs only SciPy). Default: ``"netcdf4"``, or ``"h5netcdf"`` where netCDF4
+            is not installed (:func:`cevns.scan.store.netcdf_engine`).
         """
-        _check_netcdf_engine(engine)
-        self.to_dataset().to_netcdf(path, engine=engine)
+        from cevns.scan.store import write_netcdf
+
+        write_netcdf(self.to_dataset(), path, _netcdf_engine(engine))
 
     @classmethod
-    def from_netcdf(cls, path: PathLike, *, engine: str = "h5netcdf") -> Scan2D:
-        """Read a scan written by :meth:`to_netcdf` (same ``engine``)."""
+    def from_netcdf(cls, path: PathLike, *, engine: str | None = None) -> Scan2D:
+        """Read a scan written by :meth:`to_netcdf` (``engine`` as there; netCDF-4 files written
+        by either netCDF-4 engine read with both)."""
         import xarray as xr
 
-        _check_netcdf_engine(engine)
+        engine = _netcdf_engine(engine)
         with xr.open_dataset(path, engine=engine) as ds:
             x_name, y_name = ds["chi2"].dims
             return cls(
