@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from cevns.analyses import RunOptions, parse_analysis, run_analysis
+from cevns.analyses.catalogue import shipped_analysis
 from cevns.analyses.hepdata import validate_submission, write_hepdata
 from cevns.errors import ConfigError, DataError
 
@@ -42,12 +43,18 @@ ANALYSES = [
 ]
 
 
+#: shipped items of the kinds not in ANALYSES (Fig. 3: running; App. B4: threshold-study)
+SHIPPED = ["fig3", "appB4"]
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     for doc in ANALYSES:
         an = parse_analysis({**HEAD, **doc})
         run_analysis(an, root / an.name, RunOptions(quick=True))
+    for name in SHIPPED:  # the kinds with one shipped item each: running, threshold-study
+        run_analysis(shipped_analysis(name), root / name, RunOptions(quick=True))
     return root
 
 
@@ -64,12 +71,13 @@ def _table(sub, name):
 
 def test_submission_is_valid_and_complete(submission):
     validate_submission(submission.directory)  # the folder, too
-    assert submission.items == ["events", "excl", "grid", "prof", "spec"]
+    assert sorted(submission.items) == ["appB4", "events", "excl", "fig3", "grid", "prof", "spec"]
     assert set(submission.tables) == {"spec CsI", "spec Ar", "events", "prof profile",
-                                      "prof intervals", "grid Ar", "excl scalar", "excl vector"}
+                                      "prof intervals", "grid Ar", "excl scalar", "excl vector",
+                                      "fig3 running", "fig3 points", "appB4"}
     with tarfile.open(submission.archive) as tar:
         names = set(tar.getnames())
-    assert "submission.yaml" in names and "spec.png" in names
+    assert {"submission.yaml", "spec.png", "fig3.png", "appB4.png"} <= names
     assert all(f"{t.lower().replace(' ', '_')}.yaml" in names for t in submission.tables)
 
 
@@ -138,6 +146,47 @@ def test_scan_and_exclusion_tables(submission, results):
                 assert v["value"] == "-"
 
 
+def test_running_tables(submission, results):
+    """Fig. 3: the curve and the points with their asymmetric errors, as in the item's CSVs."""
+    _, curve = _table(submission, "fig3 running")
+    with open(results / "fig3" / "fig3_curve.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    mu = [v["value"] for v in curve["independent_variables"][0]["values"]]
+    s2 = [v["value"] for v in curve["dependent_variables"][0]["values"]]
+    np.testing.assert_allclose(mu, [float(r["mu_GeV"]) for r in rows], rtol=1e-7)
+    np.testing.assert_allclose(s2, [float(r["sin2_theta_w_msbar"]) for r in rows], rtol=1e-7)
+    _, points = _table(submission, "fig3 points")
+    with open(results / "fig3" / "fig3.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    names = [v["value"] for v in points["independent_variables"][0]["values"]]
+    assert names == [r["item"] for r in rows]
+    value = next(d for d in points["dependent_variables"]
+                 if d["header"]["name"] == r"$\sin^2\theta_W$")["values"]
+    for row, cell in zip(rows, value, strict=True):
+        assert cell["value"] == pytest.approx(float(row["sin2_theta_w"]), rel=1e-7)
+        (err,) = cell["errors"]
+        if "symerror" in err:  # hepdata-lib writes equal errors as one symmetric error
+            lo = hi = err["symerror"]
+        else:
+            lo, hi = -err["asymerror"]["minus"], err["asymerror"]["plus"]
+        assert lo == pytest.approx(float(row["error_minus"]), rel=1e-7)
+        assert hi == pytest.approx(float(row["error_plus"]), rel=1e-7)
+
+
+def test_threshold_study_table(submission, results):
+    _, table = _table(submission, "appB4")
+    with open(results / "appB4" / "appB4.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    keys = [v["value"] for v in table["independent_variables"][0]["values"]]
+    assert keys == [f"{r['detector']}: {r['case']}, {r['quantity']}" for r in rows]
+    cols = {d["header"]["name"]: [v["value"] for v in d["values"]]
+            for d in table["dependent_variables"]}
+    np.testing.assert_allclose(cols["ratio raised / nominal"],
+                               [float(r["improvement"]) for r in rows], rtol=1e-7)
+    np.testing.assert_allclose(cols["at the raised threshold"],
+                               [float(r["at_raised"]) for r in rows], rtol=1e-7)
+
+
 def test_errors(results, tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         write_hepdata(results, tmp_path / "h", items=["fig99"])
@@ -173,7 +222,7 @@ def test_whole_paper_quick(tmp_path):
     out = tmp_path / "results"
     res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    sub = write_hepdata(out, tmp_path / "hepdata")
+    sub = write_hepdata(out / "quick", tmp_path / "hepdata")  # --quick writes into OUT/quick
     assert sub.items == item_names()
     validate_submission(sub.directory)
 

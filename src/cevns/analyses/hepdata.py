@@ -13,6 +13,10 @@ profile        Δχ² along the parameter, one column per detector; the interval
 scan2d         one per netCDF grid (detector, variant): Δχ² on the (x, y) grid
 exclusion      one per variant: smallest excluded coupling per mass, one column per detector
                (``-`` where no crossing lies inside the grid)
+running        the sin²θ_W(μ) curve; the measurements and the ESS point with their asymmetric
+               errors, momentum transfer, running value at that Q, scheme and reference
+threshold-     one row per (detector, case): the quantity at the nominal and the raised
+study          threshold and their ratio
 =============  ==================================================================================
 
 The figure (PNG) of each item is attached to its first table. Numbers are written with
@@ -341,6 +345,59 @@ def _exclusion(b: _Builder, an, folder: Path, image):
         image = None
 
 
+def _running(b: _Builder, an, folder: Path, image):
+    """The running of sin²θ_W (curve) and the points drawn over it (measurements, ESS)."""
+    curve = _read_csv(folder / f"{an.name}_curve.csv")
+    if not curve:
+        raise DataError(f"{folder / (an.name + '_curve.csv')}: empty table")
+    b.table(f"{an.name} running", f"{an.title}: one-loop MS-bar running sin2(theta_W)(mu), "
+            "anchored at sin2(theta_W)(M_Z) = 0.23122 and sin2(theta_W)(0) = 0.23857.", an.paper,
+            [b.variable("renormalisation scale mu", [float(r["mu_GeV"]) for r in curve],
+                        units="GeV"),
+             b.variable(r"$\sin^2\theta_W$ (MS-bar)",
+                        [_number(r["sin2_theta_w_msbar"]) for r in curve], independent=False)],
+            keywords={"observables": ["SIN2TW"], "phrases": ["Weak mixing angle", "Running"]},
+            image=image)
+    rows = _read_csv(folder / f"{an.name}.csv")
+    if not rows:
+        raise DataError(f"{folder / (an.name + '.csv')}: empty table")
+    point = b.variable(r"$\sin^2\theta_W$", [_number(r["sin2_theta_w"]) for r in rows],
+                       independent=False)
+    unc = b.lib.Uncertainty("1 sigma", is_symmetric=False)
+    unc.values = [(-float(r["error_minus"]), float(r["error_plus"])) for r in rows]
+    point.add_uncertainty(unc)
+    notes = "; ".join(f"{r['item']}: {r['scheme']} ({r['reference']})" for r in rows)
+    b.table(f"{an.name} points", f"{an.title}: measurements and the ESS projection at their "
+            f"momentum transfer Q, with the curve's value at Q. Scheme and source: {notes}.",
+            an.paper,
+            [b.variable("measurement", [r["item"] for r in rows]),
+             b.variable("momentum transfer Q", [_number(r["Q_GeV"]) for r in rows], units="GeV",
+                        independent=False),
+             point,
+             b.variable(r"running $\sin^2\theta_W$ at Q", [_number(r["running_at_Q"])
+                                                            for r in rows], independent=False)],
+            keywords={"observables": ["SIN2TW"], "phrases": ["Weak mixing angle"]})
+
+
+def _threshold_study(b: _Builder, an, folder: Path, image):
+    """Sensitivity at the nominal and at a raised threshold, one row per (detector, case)."""
+    rows = _read_csv(folder / f"{an.name}.csv")
+    if not rows:
+        raise DataError(f"{folder / (an.name + '.csv')}: empty table")
+    vars_ = [b.variable("detector, case, quantity",
+                        [f"{r['detector']}: {r['case']}, {r['quantity']}" for r in rows])]
+    for col, label, unit in (("nominal_threshold_keVnr", "nominal threshold", "keVnr"),
+                             ("at_nominal", "at the nominal threshold", ""),
+                             ("raised_threshold_keVnr", "raised threshold", "keVnr"),
+                             ("at_raised", "at the raised threshold", ""),
+                             ("improvement", "ratio raised / nominal", "")):
+        vars_.append(b.variable(label, [_number(r[col]) for r in rows], units=unit,
+                                independent=False))
+    b.table(an.name, f"{an.title}: each quantity (interval half-width or upper limit, in the unit "
+            "of its parameter) at the nominal and at the raised recoil threshold.", an.paper,
+            vars_, keywords={"phrases": ["CEvNS", "Threshold"]}, image=image)
+
+
 # --- the entry point -----------------------------------------------------------------------------
 
 
@@ -427,7 +484,8 @@ def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
         image = folder / f"{an.name}.png"
         image = image if image.exists() else None
         converter = {"spectra": _spectra, "event-table": _event_table, "profile": _profile,
-                     "exclusion": _exclusion}.get(an.kind)
+                     "exclusion": _exclusion, "running": _running,
+                     "threshold-study": _threshold_study}.get(an.kind)
         if an.kind == "scan2d":
             _scan2d(b, an, folder, image, files)
         elif converter is not None:
