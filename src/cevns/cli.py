@@ -834,6 +834,10 @@ def reproduce(
     existing = _read_index(out, force)
     catalogue = _catalogue(presets)
     analyses = {n: shipped_analysis(n, catalogue) for n in selected}
+    if hepdata is not None:  # every item must be convertible before anything is computed
+        from cevns.analyses.hepdata import check_convertible
+
+        check_convertible([an.kind for an in analyses.values()])
     from cevns import fsio
 
     folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}

@@ -248,3 +248,14 @@ def test_missing_hepdata_extra_is_refused_before_anything_runs(tmp_path, monkeyp
     assert result.exit_code != 0
     assert isinstance(result.exception, MissingDependencyError)
     assert not out.exists()
+
+
+def test_every_shipped_kind_is_convertible():
+    """`reproduce --hepdata` checks the kinds before computing: every shipped item passes, an
+    unknown kind (e.g. a plug-in's) is refused by name."""
+    from cevns.analyses import item_names
+    from cevns.analyses.hepdata import check_convertible
+
+    check_convertible([shipped_analysis(n).kind for n in item_names()])
+    with pytest.raises(ConfigError, match=r"my-kind.*convertible kinds: spectra"):
+        check_convertible(["profile", "my-kind"])

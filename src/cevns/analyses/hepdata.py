@@ -440,6 +440,21 @@ def validate_submission(path: str | Path) -> None:
         raise DataError(f"HEPData submission {path} is invalid: " + "; ".join(msgs[:10]))
 
 
+#: HEPData converter of each analysis kind (``scan2d`` also takes the item's file list)
+_CONVERTERS = {"spectra": _spectra, "event-table": _event_table, "profile": _profile,
+               "scan2d": _scan2d, "exclusion": _exclusion, "running": _running,
+               "threshold-study": _threshold_study}
+
+
+def check_convertible(kinds, *, where: str = "") -> None:
+    """Raise :class:`~cevns.errors.ConfigError` if an analysis kind in `kinds` has no HEPData
+    converter (``cevns reproduce --hepdata`` asks before computing anything)."""
+    missing = sorted({k for k in kinds if k not in _CONVERTERS})
+    if missing:
+        raise ConfigError((f"{where}: " if where else "") + "no HEPData conversion for analysis "
+                          f"kind(s) {missing}; convertible kinds: {', '.join(_CONVERTERS)}")
+
+
 def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
                   items: list[str] | None = None, archive: bool = True,
                   validate: bool = True) -> HEPDataOutput:
@@ -483,15 +498,11 @@ def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
                   if prov.get("quick") else "")
         image = folder / f"{an.name}.png"
         image = image if image.exists() else None
-        converter = {"spectra": _spectra, "event-table": _event_table, "profile": _profile,
-                     "exclusion": _exclusion, "running": _running,
-                     "threshold-study": _threshold_study}.get(an.kind)
+        check_convertible([an.kind], where=str(folder))
         if an.kind == "scan2d":
             _scan2d(b, an, folder, image, files)
-        elif converter is not None:
-            converter(b, an, folder, image)
         else:
-            raise ConfigError(f"{folder}: no HEPData conversion for analysis kind {an.kind!r}")
+            _CONVERTERS[an.kind](b, an, folder, image)
     folder = ensure_dir(out_dir / "submission", "HEPData folder")
     with os_errors(folder):
         for old in folder.glob("*.yaml"):
