@@ -268,12 +268,12 @@ def _shared_parse():
 
     from matplotlib.mathtext import MathTextParser
 
-    parser = MathTextParser("path")
-
     @functools.lru_cache(MATHTEXT_CACHE_SIZE)
     def parse(s, dpi, prop, antialiased, rc):
         del rc  # part of the key only: parse reads these rcParams itself
-        return parser.parse(s, dpi, prop, antialiased=antialiased)
+        # a new parser each time: matplotlib's own cache is keyed on the parser but not on the
+        # mathtext rcParams, so a long-lived parser could answer from before an rc change
+        return MathTextParser("path").parse(s, dpi, prop, antialiased=antialiased)
 
     return parse
 
