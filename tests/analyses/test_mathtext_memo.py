@@ -70,3 +70,12 @@ def test_other_figures_and_matplotlib_keep_their_own_parser():
     canvas = FigureCanvasAgg(fig)
     assert type(canvas.get_renderer().mathtext_parser) is MathTextParser
     assert MathTextParser.parse.__qualname__ == "MathTextParser.parse"  # not patched
+
+
+def test_a_house_figure_still_pickles():
+    import pickle
+
+    fig = _figure(plain=False)
+    _png(fig, 110)
+    again = pickle.loads(pickle.dumps(fig))  # matplotlib drops the canvas when pickling
+    assert [ax.get_xlabel() for ax in again.axes] == [ax.get_xlabel() for ax in fig.axes]
