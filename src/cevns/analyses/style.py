@@ -265,8 +265,9 @@ def _mathtext_rc_keys() -> tuple[str, ...]:
 
 @cache
 def _shared_parse():
-    """``parse(s, dpi, prop, antialiased, flags, rc)``: matplotlib's vector mathtext parse,
-    memoised on every input it depends on (an LRU of :data:`MATHTEXT_CACHE_SIZE`)."""
+    """``parse(s, dpi, prop, antialiased, rc)``: matplotlib's vector mathtext parse (``dpi`` in
+    dots per inch, ``prop`` a FontProperties copy, ``rc`` the ``mathtext.*`` rcParams), memoised on
+    every input it depends on (an LRU of :data:`MATHTEXT_CACHE_SIZE`)."""
     import functools
 
     from matplotlib.mathtext import MathTextParser
