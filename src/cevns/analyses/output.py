@@ -103,10 +103,10 @@ def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = F
     called after saving (the figure checks of the test suite use it). Files are written
     atomically (temporary file, then rename), so a reader never sees half a PNG.
     """
-    from cevns.analyses.style import minor_ticks_as_marks, styled
+    from cevns.analyses.style import major_ticks_in_view, minor_ticks_as_marks, styled
 
     paths = [out / f"{stem}.png"]
-    with styled(), minor_ticks_as_marks(fig):
+    with styled(), minor_ticks_as_marks(fig), major_ticks_in_view(fig):
         _atomic_savefig(fig, paths[0], dpi=110 if quick else 200,
                         pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
         if pdf:
