@@ -18,6 +18,8 @@
 * :func:`minor_ticks_as_marks` — while a figure is saved, unlabelled minor ticks are drawn as one
   marker line per axis side instead of one matplotlib Tick object each (same pixels, 3x faster
   first save of a six-panel log-log figure).
+* :func:`major_ticks_in_view` — while a figure is saved, Tick objects are made only for the major
+  locations inside the view (locators also return some beyond it; same pixels).
 * :func:`canvas_class` — the Agg canvas of :func:`new_figure`: its renderers share one memo of
   parsed mathtext, so a tick label like ``$\\mathdefault{10^{-3}}$`` is parsed once per process
   instead of once per figure and resolution (same pixels).
