@@ -132,6 +132,23 @@ def test_place_legend_finds_an_empty_corner():
     assert check_figure(fig) == []
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"ncols": 2, "borderaxespad": 1.5, "fontsize": 9}])
+def test_place_legend_corner_boxes_are_matplotlibs(kwargs):
+    """The corners are tried from one legend layout: each box equals the window extent
+    matplotlib gives the legend at that location (to 1e-9 px)."""
+    from cevns.analyses.style import _CORNERS, _corner_boxes
+
+    fig, ax = _line_figure()
+    with styled():
+        renderer = fig.canvas.get_renderer()
+        leg = ax.legend(**kwargs)
+        boxes = _corner_boxes(leg, renderer)
+        for loc, box in zip(_CORNERS, boxes, strict=True):
+            leg.set_loc(loc)
+            np.testing.assert_allclose(box.extents, leg.get_window_extent(renderer).extents,
+                                       atol=1e-9)
+
+
 def test_place_legend_goes_outside_when_every_corner_is_taken():
     with styled():
         fig, axes = new_figure()

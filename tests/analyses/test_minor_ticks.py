@@ -80,3 +80,64 @@ def test_the_figure_is_restored_and_labelled_minor_ticks_are_left_to_matplotlib(
     assert not {(1, "x"), (3, "x"), (4, "x")} & replaced
     assert [(a.xaxis.get_minor_locator(), a.yaxis.get_minor_locator()) for a in axes] == before
     assert [list(a.get_children()) for a in axes] == children
+
+
+def _png_in_view(fig, in_view: bool) -> np.ndarray:
+    from cevns.analyses.style import major_ticks_in_view
+
+    buf = io.BytesIO()
+    with styled(), minor_ticks_as_marks(fig):
+        if in_view:
+            with major_ticks_in_view(fig):
+                fig.savefig(buf, format="png", dpi=110)
+        else:
+            fig.savefig(buf, format="png", dpi=110)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())))
+
+
+def _offset_figure():
+    """Linear axes whose labels need an offset / order of magnitude, and a reversed axis."""
+    with styled():
+        fig, axes = new_figure(1, 3, width="double")
+        x = np.linspace(0, 1, 30)
+        axes[0, 0].plot(1000.0 + 1e-3 * x, 1e-5 * x)  # offset text, ×10⁻⁵
+        axes[0, 0].set(xlim=(1000.0002, 1000.0009), ylim=(1.3e-6, 8.7e-6))
+        axes[0, 1].plot(x, x)
+        axes[0, 1].set(xlim=(0.93, 0.07), ylim=(0.013, 0.87))  # reversed, edges off the steps
+        axes[0, 2].plot(x + 0.5, x)  # autoscaled at draw time
+        axes[0, 2].set_yscale("log")
+        for ax in axes.flat:
+            ax.set_xlabel("x [m]")
+            ax.set_ylabel("y [m]")
+    return fig
+
+
+@pytest.mark.parametrize("make", ["log", "shared", "offset"])
+def test_major_ticks_in_view_give_the_same_pixels(make):
+    from cevns.analyses.style import major_ticks_in_view
+
+    def build():
+        if make == "log":
+            return _figure(KINDS)
+        if make == "shared":
+            return _figure(["loglog"] * 6, sharex=True, sharey=True)
+        return _offset_figure()
+
+    reference = _png_in_view(build(), in_view=False)
+    fig = build()
+    assert np.array_equal(_png_in_view(fig, in_view=True), reference)
+    assert np.array_equal(_png_in_view(fig, in_view=False), reference)  # put back as found
+    locators = [(a.xaxis.get_major_locator(), a.yaxis.get_major_formatter()) for a in fig.axes]
+    with styled(), major_ticks_in_view(fig):
+        pass
+    assert [(a.xaxis.get_major_locator(), a.yaxis.get_major_formatter())
+            for a in fig.axes] == locators
+
+
+def test_major_ticks_in_view_make_fewer_tick_objects():
+    fig = _figure(["loglog"] * 6)
+    _png_in_view(fig, in_view=True)
+    n_in_view = sum(len(a.xaxis.majorTicks) for a in fig.axes)
+    fig = _figure(["loglog"] * 6)
+    _png_in_view(fig, in_view=False)
+    assert n_in_view < sum(len(a.xaxis.majorTicks) for a in fig.axes)

@@ -72,6 +72,12 @@ def write_table(rows: list[dict], out: Path, stem: str, *, floatfmt: str = ".6g"
     return [csv_path, md_path]
 
 
+#: zlib level of the PNGs (matplotlib's and Pillow's default is 6): on the 29 figures of
+#: ``cevns reproduce`` level 3 encodes in 0.58 s CPU instead of 0.82 s for 2.85 MB instead of
+#: 2.52 MB (+13 %); the pixels are the same (PNG is lossless)
+PNG_COMPRESS_LEVEL = 3
+
+
 def figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
            height: float | None = None, **kwargs):
     """A new figure in the house style (see :mod:`cevns.analyses.style`); no pyplot, no backend.
@@ -92,15 +98,17 @@ def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = F
 
     The margins are fixed when the figure is made (:func:`cevns.analyses.style.new_figure`); no
     ``tight_layout`` and no ``bbox_inches="tight"`` (each would lay the figure out again). A
-    ``quick`` preview is written at a lower resolution. ``on_figure(stem, fig)``, if given, is
+    ``quick`` preview is written at a lower resolution (110 instead of 200 dpi). The PNG is
+    compressed at zlib level :data:`PNG_COMPRESS_LEVEL`. ``on_figure(stem, fig)``, if given, is
     called after saving (the figure checks of the test suite use it). Files are written
     atomically (temporary file, then rename), so a reader never sees half a PNG.
     """
-    from cevns.analyses.style import minor_ticks_as_marks, styled
+    from cevns.analyses.style import major_ticks_in_view, minor_ticks_as_marks, styled
 
     paths = [out / f"{stem}.png"]
-    with styled(), minor_ticks_as_marks(fig):
-        _atomic_savefig(fig, paths[0], dpi=110 if quick else 200)
+    with styled(), minor_ticks_as_marks(fig), major_ticks_in_view(fig):
+        _atomic_savefig(fig, paths[0], dpi=110 if quick else 200,
+                        pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
         if pdf:
             paths.append(out / f"{stem}.pdf")
             _atomic_savefig(fig, paths[1])
