@@ -587,9 +587,15 @@ class _FlatChannel:
             return self._shaped_prediction(idx, scale, derivatives=False)[0]
         if not self.derivs:
             return _take(self.nominal, idx)
+        # ((fixed + s_0 C_0) + s_1 C_1) + …, summed into the first product's array
         mu = _take(self.fixed, idx)
-        for j, d in zip(self.index, self.derivs, strict=True):
-            mu = mu + scale[:, j, None] * _take(d, idx)
+        for k, (j, d) in enumerate(zip(self.index, self.derivs, strict=True)):
+            term = scale[:, j, None] * _take(d, idx)
+            if k == 0:
+                own = term.shape == np.broadcast_shapes(term.shape, mu.shape)
+                mu = np.add(mu, term, out=term) if own else mu + term
+            else:
+                mu += term
         return mu
 
     def _shaped_prediction(self, idx, scale, derivatives: bool):
@@ -632,7 +638,13 @@ class _FlatChannel:
         n = _take(self.n, idx)
         if self.all_pos:
             with np.errstate(divide="ignore", invalid="ignore"):
-                out = 2.0 * (mu - n - n * np.log(mu / n)).sum(axis=-1)  # see _bin_terms
+                # 2 Σ (N − n − n ln(N/n)) (see _bin_terms), with in-place temporaries
+                log = np.divide(mu, n)
+                np.log(log, out=log)
+                log *= n
+                out = np.subtract(mu, n)
+                out -= log
+                out = 2.0 * out.sum(axis=-1)
             out[np.isnan(out)] = np.inf  # N < 0 in some bin: outside the domain
         else:
             out = 2.0 * _bin_terms(n, mu, _take(self.pos, idx)).sum(axis=-1)
