@@ -447,7 +447,13 @@ def _bin_terms(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # N − n − n ln(N/n); ln(N/n) rather than log1p((N − n)/n), which loses all digits
         # when N ≪ n; near N = n both have an absolute error of ~ n·1e-16.
-        t = np.where(pos, mu - n - n * np.log(mu / np.where(pos, n, 1.0)), mu)
+        # (N − n) − n ln(N/n) with in-place temporaries (the same operations in the same order)
+        log = np.divide(mu, np.where(pos, n, 1.0))
+        np.log(log, out=log)
+        log *= n
+        diff = np.subtract(mu, n)
+        diff -= log
+        t = np.where(pos, diff, mu)
     return np.where(pos & ~(mu > 0), np.inf, t)
 
 
