@@ -33,6 +33,12 @@ def test_batch_keeps_the_shape_of_q_and_checks_radii():
     for bad in (0.0, -1.0, np.nan, np.inf):
         with pytest.raises(ConfigError, match="rms_radius"):
             helm_form_factors(q, [4.5 * fm, bad * fm])
+    with pytest.raises(ConfigError, match="rms_radii"):
+        helm_form_factors(q, ["five"])
+    with pytest.raises(ConfigError, match="rms_radii"):
+        helm_form_factors(q, np.ones((2, 2)) * fm)
+    with pytest.raises(ConfigError, match="helm_skin"):
+        helm_form_factors(q, [4.5 * fm], np.nan)
 
 
 def test_unmasked_branch_equals_masked_branch():

@@ -126,7 +126,13 @@ def helm_form_factors(
     skin : float, optional
         Surface thickness s, internal length units.
     """
-    radii = np.asarray(rms_radii, dtype=float).reshape(-1)
+    try:
+        radii = np.asarray(rms_radii, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"rms_radii must be lengths (numbers), got {rms_radii!r}") from None
+    if radii.ndim > 1:
+        raise ConfigError(f"rms_radii must be one-dimensional, got shape {radii.shape}")
+    radii = radii.reshape(-1)
     bad = ~(np.isfinite(radii) & (radii > 0))
     if bad.any():
         raise ConfigError(f"rms_radius must be a finite length > 0, got "
