@@ -80,7 +80,7 @@ def main() -> None:
                                   check=True, cwd=tempfile.gettempdir())
             results[side].append(json.loads(proc.stdout.strip().splitlines()[-1]))
             print(f"run {r + 1} {side}: load {load:.2f}", file=sys.stderr)
-    print(f"| item | old min / median [s] | new min / median [s] | old / new (min) |")
+    print("| item | old min / median [s] | new min / median [s] | old / new (min) |")
     print("|---|---:|---:|---:|")
     totals = {k: [sum(run.values()) for run in v] for k, v in results.items()}
     for item in [*args.items, "sum"]:
