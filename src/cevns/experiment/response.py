@@ -246,8 +246,10 @@ def _build_response(
                            efficiency=ConstantEfficiency(), threshold=detector.threshold_keVnr,
                            subdivide=False)
 
-    prob = _panel_columns(detector, panels, nodes, nodes_per_panel, columns)
-    matrix = detector.efficiency * prob * weights[None, :]
+    prob = _panel_columns(detector, panels, nodes, nodes_per_panel, columns)  # a fresh array
+    # ε · P · w, multiplied in place (the same products as ε * prob * weights[None, :])
+    matrix = np.multiply(prob, detector.efficiency, out=prob)
+    matrix *= weights[None, :]
     for arr in (nodes, weights, matrix):
         arr.setflags(write=False)  # shared by the cache
     return Response(edges=edges, nodes=nodes, weights=weights, matrix=matrix)
@@ -275,7 +277,7 @@ def _panel_columns(detector: Detector, panels: np.ndarray, nodes: np.ndarray, or
             block.setflags(write=False)  # shared by the cache
             table.put(keys[p], block)
             blocks[p] = block
-    return np.concatenate(blocks, axis=-1)
+    return np.concatenate(blocks, axis=-1)  # always a new array: callers scale it in place
 
 
 def _efficiency_kinks(detector: Detector) -> list[np.ndarray]:
@@ -338,11 +340,8 @@ def _build_table_response(
                                                               strict=True)])
         return spec.matrix(t_kev, edges=obs_edges)
 
-    prob = _panel_columns(detector, panels, nodes, nodes_per_panel, columns)
-    if spec.nucleus_dependent:
-        matrix = prob * weights
-    else:
-        matrix = prob * weights[None, :]
+    prob = _panel_columns(detector, panels, nodes, nodes_per_panel, columns)  # a fresh array
+    matrix = np.multiply(prob, weights, out=prob)  # P · w in place (per nucleus: broadcast)
     edges = detector.bin_edges
     for arr in (nodes, weights, matrix):
         arr.setflags(write=False)  # shared by the cache

@@ -59,6 +59,11 @@ def rms_radius_from_box_radius(box_radius: float, skin: float = DEFAULT_HELM_SKI
 
 def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:
     """3 j₁(x)/x as a function of x² (analytic; x² may be negative)."""
+    if x2.size and float(np.min(x2)) >= 1e-2:
+        # the common case (every x² > 0 outside the Taylor range): the same elementwise
+        # formula as the masked branch below, without the masks
+        x = np.sqrt(x2)
+        return 3.0 * (np.sin(x) - x * np.cos(x)) / x**3
     out = np.empty_like(x2)
     small = np.abs(x2) < 1e-2
     xs = x2[small]
@@ -101,4 +106,44 @@ def helm_form_factor(
     x2 = np.atleast_1d(k * k * box_radius_sq)
     shape = np.shape(k)
     ff = _three_j1_over_x(x2.ravel()).reshape(x2.shape) * np.exp(-0.5 * (k * skin) ** 2)
+    return ff.reshape(shape)
+
+
+def helm_form_factors(
+    momentum_transfer: ArrayLike, rms_radii: ArrayLike, skin: float = DEFAULT_HELM_SKIN
+) -> NDArray[np.float64]:
+    """:func:`helm_form_factor` at several rms radii on the same momenta, shape
+    ``(len(rms_radii), *q.shape)``: row p equals ``helm_form_factor(q, rms_radii[p], skin)``
+    bit for bit (the same elementwise operations; the Gaussian factor, which does not depend on
+    the radius, is computed once). A neutron-radius scan re-weights with one call per nucleus.
+
+    Parameters
+    ----------
+    momentum_transfer : array_like
+        ``|q|``, internal energy units.
+    rms_radii : array_like
+        rms radii R > 0, internal length units, one dimension.
+    skin : float, optional
+        Surface thickness s, internal length units.
+    """
+    try:
+        radii = np.asarray(rms_radii, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"rms_radii must be lengths (numbers), got {rms_radii!r}") from None
+    if radii.ndim > 1:
+        raise ConfigError(f"rms_radii must be one-dimensional, got shape {radii.shape}")
+    radii = radii.reshape(-1)
+    bad = ~(np.isfinite(radii) & (radii > 0))
+    if bad.any():
+        raise ConfigError(f"rms_radius must be a finite length > 0, got "
+                          f"{radii[bad][0] / fm:g} fm")
+    skin = check_helm_skin(skin)
+    k = np.atleast_1d(np.asarray(momentum_transfer, dtype=float) / HBARC)
+    shape = (radii.size, *np.shape(momentum_transfer))
+    # R₀² per radius with Python floats, exactly as helm_form_factor computes it
+    box_radius_sq = np.array([(5.0 / 3.0) * r**2 - 5.0 * skin**2 for r in radii.tolist()])
+    kk = (k * k).reshape(1, -1)
+    x2 = kk * box_radius_sq[:, None]  # (P, n_q): (k k) R₀², as in helm_form_factor
+    gauss = np.exp(-0.5 * (k * skin) ** 2).reshape(1, -1)
+    ff = _three_j1_over_x(x2.ravel()).reshape(x2.shape) * gauss
     return ff.reshape(shape)

@@ -15,7 +15,7 @@ from cevns.config import StrictModel, validate
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_coefficients
-from cevns.physics.form_factors import helm_form_factor
+from cevns.physics.form_factors import helm_form_factors
 from cevns.physics.kinematics import momentum_transfer
 from cevns.physics.ngi import NGI_PROPAGATOR_POWER, NGI_TERMS, NGIBasis, ngi_basis_coefficients
 from cevns.physics.units import MeV, fm
@@ -76,11 +76,10 @@ class StandardModel(Scenario):
         out = np.ones((radii.size, len(SM_BASIS), len(detector.nuclei), nodes.size))
         for k, (nuc, _) in enumerate(detector.nuclei):
             q = momentum_transfer(nodes, nuc.mass)
-            for p, rn in enumerate(radii):
-                r = nuc.default_helm_rms_radius() if math.isnan(rn) else rn * fm
-                fn = helm_form_factor(q, r, nuc.helm_skin)
-                out[p, 1, k] = fn  # "ZN" ∝ F_p F_n
-                out[p, 2, k] = fn * fn  # "NN" ∝ F_n²
+            r = [nuc.default_helm_rms_radius() if math.isnan(rn) else rn * fm for rn in radii]
+            fn = helm_form_factors(q, r, nuc.helm_skin)  # (P, nodes), all radii at once
+            out[:, 1, k] = fn  # "ZN" ∝ F_p F_n
+            out[:, 2, k] = fn * fn  # "NN" ∝ F_n²
         return out
 
 

@@ -447,7 +447,13 @@ def _bin_terms(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # N − n − n ln(N/n); ln(N/n) rather than log1p((N − n)/n), which loses all digits
         # when N ≪ n; near N = n both have an absolute error of ~ n·1e-16.
-        t = np.where(pos, mu - n - n * np.log(mu / np.where(pos, n, 1.0)), mu)
+        # (N − n) − n ln(N/n) with in-place temporaries (the same operations in the same order)
+        log = np.divide(mu, np.where(pos, n, 1.0))
+        np.log(log, out=log)
+        log *= n
+        diff = np.subtract(mu, n)
+        diff -= log
+        t = np.where(pos, diff, mu)
     return np.where(pos & ~(mu > 0), np.inf, t)
 
 
@@ -587,9 +593,15 @@ class _FlatChannel:
             return self._shaped_prediction(idx, scale, derivatives=False)[0]
         if not self.derivs:
             return _take(self.nominal, idx)
+        # ((fixed + s_0 C_0) + s_1 C_1) + …, summed into the first product's array
         mu = _take(self.fixed, idx)
-        for j, d in zip(self.index, self.derivs, strict=True):
-            mu = mu + scale[:, j, None] * _take(d, idx)
+        for k, (j, d) in enumerate(zip(self.index, self.derivs, strict=True)):
+            term = scale[:, j, None] * _take(d, idx)
+            if k == 0:
+                own = term.shape == np.broadcast_shapes(term.shape, mu.shape)
+                mu = np.add(mu, term, out=term) if own else mu + term
+            else:
+                mu += term
         return mu
 
     def _shaped_prediction(self, idx, scale, derivatives: bool):
@@ -616,15 +628,29 @@ class _FlatChannel:
 
     def chi2(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
         """χ² of this channel without pulls, shape (m,); inf where infeasible."""
+        return self.chi2_mu(idx, scale)[0]
+
+    def chi2_mu(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+        """(χ² as :meth:`chi2`, the prediction N it was computed from or None with shape
+        nuisances): a Newton iteration hands N of the accepted point to :meth:`grad_hess`."""
         feasible = None
         if self.shaped:
             mu, feasible, _ = self._shaped_prediction(idx, scale, derivatives=False)
         else:
             mu = self.prediction(idx, scale)
+        return self._chi2_of(idx, scale, mu, feasible), None if self.shaped else mu
+
+    def _chi2_of(self, idx, scale, mu, feasible):
         n = _take(self.n, idx)
         if self.all_pos:
             with np.errstate(divide="ignore", invalid="ignore"):
-                out = 2.0 * (mu - n - n * np.log(mu / n)).sum(axis=-1)  # see _bin_terms
+                # 2 Σ (N − n − n ln(N/n)) (see _bin_terms), with in-place temporaries
+                log = np.divide(mu, n)
+                np.log(log, out=log)
+                log *= n
+                out = np.subtract(mu, n)
+                out -= log
+                out = 2.0 * out.sum(axis=-1)
             out[np.isnan(out)] = np.inf  # N < 0 in some bin: outside the domain
         else:
             out = 2.0 * _bin_terms(n, mu, _take(self.pos, idx)).sum(axis=-1)
@@ -632,16 +658,19 @@ class _FlatChannel:
             out = np.where(feasible, out, np.inf)
         return np.broadcast_to(out, (scale.shape[0],))
 
-    def grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
-        """Gradient (m, p) and Hessian (m, p, p) w.r.t. the channel's own nuisances (no pulls)."""
+    def grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64], mu=None):
+        """Gradient (m, p) and Hessian (m, p, p) w.r.t. the channel's own nuisances (no pulls).
+
+        ``mu``: the prediction at ``scale`` if already known (from :meth:`chi2_mu` at the same
+        rows and parameters; ignored with shape nuisances)."""
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             # Overflow only for absurd inputs (counts ~1e-300); the NaN/inf that results makes
             # the line search reject the step, and the point is reported as not converged.
             if self.shaped:
                 return self._grad_hess_shaped(idx, scale)[:2]
-            return self._grad_hess(idx, scale)
+            return self._grad_hess(idx, scale, mu)
 
-    def grad_hess_gn(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
+    def grad_hess_gn(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64], mu=None):
         """Gradient, Hessian and its Gauss–Newton part 2 Σ n/N² ∂N ∂N (positive semi-definite).
 
         Without shape nuisances N is linear in the parameters and the two Hessians coincide.
@@ -649,7 +678,7 @@ class _FlatChannel:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             if self.shaped:
                 return self._grad_hess_shaped(idx, scale)
-            g, h = self._grad_hess(idx, scale)
+            g, h = self._grad_hess(idx, scale, mu)
             return g, h, h
 
     def _weights(self, idx, mu):
@@ -664,8 +693,9 @@ class _FlatChannel:
             weight = np.divide(ratio, mu, out=np.zeros(mu.shape), where=pos)
         return ratio, weight
 
-    def _grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64]):
-        mu = self.prediction(idx, scale)
+    def _grad_hess(self, idx: NDArray[np.intp] | None, scale: NDArray[np.float64], mu=None):
+        if mu is None:
+            mu = self.prediction(idx, scale)
         ratio, weight = self._weights(idx, mu)
         one_minus = 1.0 - ratio
         derivs = [_take(d, idx) for d in self.derivs]
@@ -773,36 +803,48 @@ class _Group:
 
     def chi2(self, idx, scale):
         """χ² with pulls at internal parameters (s = 1 + θ, or α), shape (m,)."""
-        total = (scale - self.origin) ** 2 @ self.inv_var
-        for fc in self.flats:
-            total = total + fc.chi2(idx, scale)
-        return total
+        return self.chi2_mu(idx, scale)[0]
 
-    def grad_hess(self, idx, scale):
-        """Gradient and Hessian with respect to the internal parameters (equal to those in θ)."""
-        grad, hess, _ = self._grad_hess(idx, scale, gauss_newton=False)
+    def chi2_mu(self, idx, scale):
+        """(χ² as :meth:`chi2`, per channel the prediction N it used, None for a channel with
+        shape nuisances): the N of accepted points are handed to :meth:`grad_hess`."""
+        total = (scale - self.origin) ** 2 @ self.inv_var
+        mus = []
+        for fc in self.flats:
+            c, mu = fc.chi2_mu(idx, scale)
+            total = total + c
+            mus.append(mu)
+        return total, mus
+
+    def grad_hess(self, idx, scale, mus=None):
+        """Gradient and Hessian with respect to the internal parameters (equal to those in θ).
+
+        ``mus``: per channel the prediction at (``idx``, ``scale``) if known, else None (from
+        :meth:`chi2_mu`; the same numbers as recomputing it)."""
+        grad, hess, _ = self._grad_hess(idx, scale, gauss_newton=False, mus=mus)
         return grad, hess
 
-    def grad_hess_gn(self, idx, scale):
+    def grad_hess_gn(self, idx, scale, mus=None):
         """Gradient, Hessian and the Gauss–Newton Hessian (pulls included in both)."""
-        return self._grad_hess(idx, scale, gauss_newton=True)
+        return self._grad_hess(idx, scale, gauss_newton=True, mus=mus)
 
-    def _grad_hess(self, idx, scale, gauss_newton: bool):
+    def _grad_hess(self, idx, scale, gauss_newton: bool, mus=None):
         m, p = scale.shape
         grad = 2.0 * (scale - self.origin) * self.inv_var
         hess = np.zeros((m, p, p))
         diag = np.arange(p)
         hess[:, diag, diag] = 2.0 * self.inv_var
         gn = hess.copy() if gauss_newton else None
-        for fc in self.flats:
+        for i, fc in enumerate(self.flats):
             if not fc.index.size:
                 continue
+            mu = None if mus is None else mus[i]
             cols = (fc.index[:, None], fc.index[None, :])
             if gauss_newton:
-                g, h, h_gn = fc.grad_hess_gn(idx, scale)
+                g, h, h_gn = fc.grad_hess_gn(idx, scale, mu)
                 gn[:, cols[0], cols[1]] += h_gn
             else:
-                g, h = fc.grad_hess(idx, scale)
+                g, h = fc.grad_hess(idx, scale, mu)
             grad[:, fc.index] += g
             hess[:, cols[0], cols[1]] += h
         return grad, hess, gn

@@ -212,12 +212,17 @@ def _profile_group(
     scale = np.broadcast_to(group.origin, (n_points, n_par)).copy()  # θ = 0
     if start is not None and not start_if_better:
         scale = np.maximum(np.broadcast_to(np.asarray(start, dtype=float), scale.shape), lower)
-    chi2 = np.broadcast_to(group.chi2(None, scale), (n_points,)).copy()
+    at_start, mus = group.chi2_mu(None, scale)
+    chi2 = np.broadcast_to(at_start, (n_points,)).copy()
+    mus = _own_rows(mus, n_points)
     if start is not None and start_if_better:
         warm = np.maximum(np.asarray(start, dtype=float), lower)
-        at_warm = np.broadcast_to(group.chi2(None, warm), (n_points,))
+        at_warm, warm_mus = group.chi2_mu(None, warm)
+        at_warm = np.broadcast_to(at_warm, (n_points,))
         better = at_warm < chi2
         scale[better], chi2[better] = warm[better], at_warm[better]
+        if better.any():
+            mus = _merge_rows(mus, _own_rows(warm_mus, n_points), better)
     converged = np.zeros(n_points, dtype=bool)
     decided = np.zeros(n_points, dtype=bool)
     n_iter = np.zeros(n_points, dtype=np.int32)
@@ -241,13 +246,16 @@ def _profile_group(
         if not keep.all():
             active, th, chi_cur, noise = active[keep], th[keep], chi_cur[keep], noise[keep]
             sub = sub.take(np.flatnonzero(keep))
+            mus = _keep_rows(mus, keep)
         if not active.size:
             break
+        # ``mus``: each channel's prediction at th, kept from the χ² that accepted th (the same
+        # numbers as recomputing it: one prediction per channel and iteration saved)
         if shaped:
-            grad, hess, hess_gn = sub.grad_hess_gn(None, th)
+            grad, hess, hess_gn = sub.grad_hess_gn(None, th, mus)
             hess = _positive_definite(hess, hess_gn)
         else:
-            grad, hess = sub.grad_hess(None, th)
+            grad, hess = sub.grad_hess(None, th, mus)
         if stop_above is not None:
             # Early stop: the profiled χ² of this point is certainly above the highest level
             # asked for, and the χ² reported (an upper bound) is within stop_rtol of it.
@@ -262,6 +270,7 @@ def _profile_group(
                 active, th, chi_cur, noise = active[keep], th[keep], chi_cur[keep], noise[keep]
                 grad, hess = grad[keep], hess[keep]
                 sub = sub.take(np.flatnonzero(keep))
+                mus = _keep_rows(mus, keep)
                 if not active.size:
                     break
         step, lam2 = _projected_newton_step(th, grad, hess, lower)
@@ -291,6 +300,7 @@ def _profile_group(
                 noise[keep],
             )
             sub = sub.take(np.flatnonzero(keep))
+            mus = _keep_rows(mus, keep)
             if not active.size:
                 break
         # Start the line search at the largest step that keeps every 1 + θ_k ≥ 0 (a full Newton
@@ -302,6 +312,7 @@ def _profile_group(
         t = np.minimum(1.0, np.min(room, axis=1))
         t = np.where(np.isfinite(t) & (t > 0), t, 1.0)
         accepted = np.zeros(active.size, dtype=bool)
+        new_mus: list | None = None
         for _h in range(_MAX_HALVINGS):
             need = np.flatnonzero(~accepted)
             if not need.size:
@@ -314,19 +325,62 @@ def _profile_group(
             else:
                 near = bounded & (trial - lower <= _EPS_STEP * (th[need] - lower))
                 trial = np.where(near, lower, trial)
-            c = sub.chi2(rows, trial)
+            c, trial_mus = sub.chi2_mu(rows, trial)
             ok = c <= chi_cur[need] - _ARMIJO * t[need] * lam2[need] + noise[need]
             good = need[ok]
             th[good] = trial[ok]
             chi_cur[good] = c[ok]
             accepted[good] = True
             t[need[~ok]] *= 0.5
+            new_mus = _accept_rows(new_mus, trial_mus, need, ok, active.size)
         scale[active] = th
         chi2[active] = chi_cur
         n_iter[active] += 1
+        mus = new_mus  # rows not accepted hold no prediction; they leave below
         # Points whose line search failed cannot improve: stop them, unconverged.
         keep = accepted
     return scale, chi2, converged, decided, n_iter
+
+
+# The predictions carried through a Newton iteration: a list with one entry per channel of the
+# group, an array (active rows, bins) or None (not known: grad_hess computes it).
+
+
+def _own_rows(mus, m: int):
+    """Entries with one row per point (a (1, B) prediction of a channel without nuisances is
+    not kept)."""
+    return [mu if mu is not None and mu.ndim == 2 and mu.shape[0] == m else None for mu in mus]
+
+
+def _keep_rows(mus, keep):
+    return None if mus is None else [None if mu is None else mu[keep] for mu in mus]
+
+
+def _merge_rows(mus, other, rows):
+    out = []
+    for mu, alt in zip(mus, other, strict=True):
+        if mu is None or alt is None:
+            out.append(None)
+        else:
+            mu = mu.copy()
+            mu[rows] = alt[rows]
+            out.append(mu)
+    return out
+
+
+def _accept_rows(new_mus, trial_mus, need, ok, m: int):
+    """Store the predictions of the rows ``need[ok]`` (the trial points just accepted)."""
+    if new_mus is None and need.size == m and ok.all():
+        return _own_rows(trial_mus, m)  # every point accepted at once (the usual case)
+    trial_mus = _own_rows(trial_mus, need.size)
+    if new_mus is None:
+        new_mus = [None if mu is None else np.empty((m, mu.shape[1])) for mu in trial_mus]
+    good = need[ok]
+    for out, mu in zip(new_mus, trial_mus, strict=True):
+        if out is not None and mu is not None:
+            out[good] = mu[ok]
+    return [out if mu is not None else None
+            for out, mu in zip(new_mus, trial_mus, strict=True)]
 
 
 class ProfileConvergenceWarning(CevnsWarning):

@@ -199,7 +199,16 @@ def conserve_total(nominal: NDArray, f: NDArray, d1: NDArray | None = None,
     curv = np.divide(rowsum(d2), s0, out=np.zeros(s0.shape), where=ok)[:, None]
     c1 = -c * rho
     c2 = c * (2.0 * rho * rho - curv)
-    return c * f, c * d1 + c1 * f, c * d2 + 2.0 * c1 * d1 + c2 * f
+    # c f, c f' + c' f and c f'' + 2 c' f' + c'' f with the sums in this order, in place
+    g1 = c * d1
+    tmp = np.multiply(c1, f)
+    g1 += tmp
+    g2 = c * d2
+    np.multiply(2.0 * c1, d1, out=tmp)
+    g2 += tmp
+    np.multiply(c2, f, out=tmp)
+    g2 += tmp
+    return c * f, g1, g2
 
 
 @dataclass(frozen=True, eq=False)
