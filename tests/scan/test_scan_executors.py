@@ -120,6 +120,7 @@ def test_dask_cluster_by_dotted_path_and_cluster_object():
 
 
 def test_dask_equals_serial_and_processes(dask_executor, tmp_path):
+    assert dask_executor.client is not None  # waits until the LocalCluster is up
     serial = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5))
     pooled = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5),
                       executor={"name": "processes", "max_workers": 2})

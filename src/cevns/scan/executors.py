@@ -589,6 +589,61 @@ WORKER_ENVIRON: dict[str, str | None] = {
     "MKL_NUM_THREADS": "1",
 }
 
+#: dask configuration of the ``LocalCluster`` this executor starts, on top of dask's defaults: fewer
+#: wake-ups of the event loops that run beside the tasks (the scheduler and the nannies in the
+#: driver, one per worker), which cost CPU on the cores the tasks need. dask's defaults sample the
+#: stack of a running task every 10 ms for its profiler (off here: cevns reads no dask profile),
+#: check every server's event loop every 20 ms (0.5 s here: it only times the loop for a warning
+#: after 3 s blocked), every worker's memory every 100 ms (1 s: a tile holds tens of MB) and
+#: the host's CPU, memory, disk and network every 0.5 s (2 s).
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
+
+class _dask_forkserver_preload:  # noqa: N801 - used as a context manager, like a function
+    """Inside: the forkserver preload list is dask's own (``distributed.utils.get_mp_context``)
+    plus `modules`; on exit, the list and dask's private record of having set it
+    (``distributed.utils._forkserver_preload_set``) are put back as they were found.
+
+    A forkserver started inside (by the first Nanny of a ``LocalCluster``) imports `modules` once
+    and forks every worker with them loaded. Read the dask configuration inside a
+    ``dask.config.set`` of ``multiprocessing-method = forkserver``. Without the private record
+    (another dask version), dask would replace the list with its own at the first worker: the
+    modules are then not preloaded, which costs time, not correctness.
+    """
+
+    def __init__(self, modules: Sequence[str]):
+        self.modules = list(modules)
+        self._restore: tuple[list[str], Any] | None = None
+
+    def __enter__(self) -> None:
+        if DEFAULT_MP_CONTEXT != "forkserver":
+            return
+        import dask
+        from distributed import utils
+
+        if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
+            return
+        missing = object()
+        self._restore = (_forkserver_preload(), getattr(utils, "_forkserver_preload_set", missing))
+        ctx = utils.get_mp_context()  # sets dask's list, once per process
+        ctx.set_forkserver_preload(list(dict.fromkeys([*_forkserver_preload(), *self.modules])))
+        self._missing = missing
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._restore is None:
+            return
+        from distributed import utils
+
+        preload, flag = self._restore
+        multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
+        if flag is not self._missing:
+            utils._forkserver_preload_set = flag
+
 
 class DaskExecutor(Executor):
     """Runs tiles on a dask.distributed cluster.
@@ -682,59 +737,127 @@ class DaskExecutor(Executor):
         self.connect_timeout = float(connect_timeout)
         self.worker_timeout = None if worker_timeout is None else float(worker_timeout)
         self.retries = retries
-        self.client: Any = None
+        self._client: Any = None
         self._owned_client: Any = None
         self._owned_cluster: Any = None
         self._no_worker_since: float | None = None
+        #: a LocalCluster to start (at the first use, or by prepare_workers in the background)
+        self._local_pending = False
+        self._starter: threading.Thread | None = None
+        self._starter_error: BaseException | None = None
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (``None`` when not started). A ``LocalCluster`` still
+        starting (:meth:`prepare_workers`) is waited for; one not started yet is started now."""
+        self._await_cluster()
+        return self._client
 
     def _start(self) -> None:
         distributed = _import_distributed()
+        self._starter = self._starter_error = None
         user = self.user_client
         if user is not None:
             if isinstance(user, distributed.Client):
-                self.client = user
+                self._client = user
                 cluster = getattr(user, "cluster", None)
             else:  # a cluster object: LocalCluster, SLURMCluster, ...
-                self.client = self._owned_client = self._connect(distributed, user)
+                self._client = self._owned_client = self._connect(distributed, user)
                 cluster = user
             self._adapt(cluster)
             return
         if self.address is not None:
-            self.client = self._owned_client = self._connect(distributed, self.address)
+            self._client = self._owned_client = self._connect(distributed, self.address)
             return
         if self.cluster_class is not None:
             cls = _import_dotted(self.cluster_class)
             self._owned_cluster = cls(**self.cluster_kwargs)
             if self.n_workers and self.adapt is None:
                 self._owned_cluster.scale(self.n_workers)
-        else:
-            import dask
+            self._connect_owned(distributed)
+            return
+        # the LocalCluster starts at the first use, or in the background by prepare_workers
+        # (which must come before its forkserver starts, to have the workers' modules preloaded)
+        self._local_pending = True
 
-            kwargs: dict[str, Any] = {
-                "threads_per_worker": self.threads_per_worker,
-                "processes": True,
-                "dashboard_address": None,
-                "silence_logs": logging.WARNING,
-            }
-            if self.n_workers is not None:
-                kwargs["n_workers"] = self.n_workers
-            if self.adapt is not None:
-                kwargs["n_workers"] = 0
-            kwargs.update(self.cluster_kwargs)
-            environ: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v
-                                       for k, v in WORKER_ENVIRON.items()}
-            # workers forked from a server that imported distributed and its dependencies once,
-            # instead of each starting Python and importing them (dask's own forkserver support)
-            environ["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
-            with dask.config.set(environ):  # read by each Nanny when it is created
-                self._owned_cluster = distributed.LocalCluster(**kwargs)
+    def _local_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "threads_per_worker": self.threads_per_worker,
+            "processes": True,
+            "dashboard_address": None,
+            "silence_logs": logging.WARNING,
+        }
+        if self.n_workers is not None:
+            kwargs["n_workers"] = self.n_workers
+        if self.adapt is not None:
+            kwargs["n_workers"] = 0
+        kwargs.update(self.cluster_kwargs)
+        return kwargs
+
+    def _start_local(self, modules: Sequence[str] = ()) -> None:
+        """Start the ``LocalCluster`` and connect the client, the workers forked from a
+        forkserver that imported `modules` (see :meth:`prepare_workers`)."""
+        import dask
+
+        distributed = _import_distributed()
+        settings: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v
+                                    for k, v in WORKER_ENVIRON.items()}
+        settings.update(LOCAL_CLUSTER_CONFIG)
+        # workers forked from a server that imported distributed and its dependencies once,
+        # instead of each starting Python and importing them (dask's own forkserver support)
+        settings["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
+        with dask.config.set(settings):  # read by each Nanny when it is created
+            with _dask_forkserver_preload(modules):
+                cluster = distributed.LocalCluster(**self._local_kwargs())
+        self._owned_cluster = cluster
+        self._connect_owned(distributed)
+
+    def _connect_owned(self, distributed: Any) -> None:
         try:
             self._adapt(self._owned_cluster)
-            self.client = self._owned_client = self._connect(distributed, self._owned_cluster)
+            self._client = self._owned_client = self._connect(distributed, self._owned_cluster)
         except BaseException:
             self._owned_cluster.close()
             self._owned_cluster = None
             raise
+
+    def prepare_workers(self, modules: Sequence[str] = ()) -> None:
+        """Start the ``LocalCluster`` now, in a background thread, its workers forked from a
+        forkserver that imported `modules` (and dask's own list) once, while the driver goes on.
+
+        A no-op unless this executor starts a ``LocalCluster`` that is not started yet. The
+        forkserver reads its preload list when it starts (at the first worker of the cluster);
+        the list, and dask's private record of having set it, are put back as found once the
+        workers are started. A server already running (started earlier in this process) keeps
+        its modules: the workers then import theirs with their first task. The driver's first
+        :meth:`stream` runs tiles itself until the cluster is up.
+        """
+        if not self._started or not self._local_pending or self._starter is not None:
+            return
+        modules = tuple(dict.fromkeys(modules))
+
+        def start() -> None:
+            try:
+                self._start_local(modules)
+            except BaseException as exc:  # re-raised in the driver by _await_cluster
+                self._starter_error = exc
+
+        self._starter = threading.Thread(target=start, daemon=True, name="cevns-dask-starter")
+        self._starter.start()
+
+    def _await_cluster(self) -> None:
+        """Wait for the LocalCluster of :meth:`prepare_workers` (re-raising its error in this
+        thread), or start it here if nothing started it yet."""
+        if not self._local_pending:
+            return
+        if self._starter is not None:
+            self._starter.join()
+        elif self._started:
+            self._start_local()
+        self._local_pending = False
+        error, self._starter_error = self._starter_error, None
+        if error is not None:
+            raise error
 
     def _adapt(self, cluster: Any) -> None:
         if self.adapt is None:
@@ -776,13 +899,17 @@ class DaskExecutor(Executor):
             ) from exc
 
     def _close(self, wait: bool) -> None:
+        if self._starter is not None:  # a cluster still starting is closed once it is up
+            self._starter.join()
+            self._starter = None
+        self._local_pending = False
         for obj in (self._owned_client, self._owned_cluster):
             if obj is not None:
                 try:
                     obj.close()
                 except Exception:  # closing is best effort; the scan result is already safe
                     log.debug("error while closing %r", obj, exc_info=True)
-        self.client = self._owned_client = self._owned_cluster = None
+        self._client = self._owned_client = self._owned_cluster = None
 
     def _check_workers(self, n_pending: int) -> None:
         """Raise :class:`ScanError` once no worker has been connected for ``worker_timeout`` s."""
@@ -798,7 +925,7 @@ class DaskExecutor(Executor):
             raise self._no_worker_error(now - self._no_worker_since, n_pending) from None
 
     def _no_worker_error(self, waited: float, n_pending: int) -> ScanError:
-        where = self.client.scheduler.address if self.client is not None else "?"
+        where = self._client.scheduler.address if self._client is not None else "?"
         return ScanError(
             f"no dask worker is connected to the scheduler {where}: {n_pending} tiles waited "
             f"{waited:.0f} s (worker_timeout = {self.worker_timeout:g} s) without one. The workers "
@@ -817,6 +944,19 @@ class DaskExecutor(Executor):
         ScanError
             If items are pending and no worker has been connected for ``worker_timeout`` s.
         """
+        if not self._started:
+            raise ScanError("the dask executor is not started; use it as a context manager")
+        # while the LocalCluster of prepare_workers starts, the driver, idle otherwise, runs the
+        # tiles at the head of the queue itself (the same function on the same input: the same
+        # result); it stops at the first item that is not a tile of a grid, and once it is up
+        while self._starter is not None and self._starter.is_alive():
+            head = queue.peek()
+            if head is None or head.tile is None:
+                break
+            item = queue.pop()[0]  # type: ignore[index]
+            yield item, _run_here(item)
+        if self._starter is not None and queue.peek() is None:
+            return  # all done here: nothing waits for the cluster (close() stops it once up)
         if self.client is None:
             raise ScanError("the dask executor is not started; use it as a context manager")
         self._log_workers()
@@ -867,19 +1007,19 @@ class DaskExecutor(Executor):
                 yield item, result
                 submit_queued()
         finally:
-            if pending and self.client is not None:
+            if pending and self._client is not None:
                 try:
-                    self.client.cancel(list(pending))
+                    self._client.cancel(list(pending))
                 except Exception:  # the scheduler may be gone; nothing is left to cancel
                     log.debug("could not cancel pending tiles", exc_info=True)
 
     def describe(self) -> str:
         """E.g. ``"dask(tcp://127.0.0.1:40000, 2 workers)"``."""
-        if self.client is None:
+        if self._client is None:  # not started, or a LocalCluster still starting
             where = self.address or self.cluster_class or "LocalCluster"
             return f"dask({where})"
         try:
-            return f"dask({self.client.scheduler.address}, {self.n_live_workers()} workers)"
+            return f"dask({self._client.scheduler.address}, {self.n_live_workers()} workers)"
         except Exception:
             return "dask(?)"
 
