@@ -15,7 +15,10 @@ results and writes the store.
 ``dask``
     :mod:`dask.distributed` (the optional extra ``cevns[dask]``): a ``LocalCluster`` by default, a
     scheduler ``address`` (``"tcp://host:8786"``), an existing ``Client`` or cluster object
-    (e.g. a ``dask_jobqueue.SLURMCluster``), or a cluster class named by dotted path.
+    (e.g. a ``dask_jobqueue.SLURMCluster``), or a cluster class named by dotted path. The
+    ``LocalCluster`` it starts itself is started in the background by
+    :meth:`Executor.prepare_workers`, its workers forked from dask's forkserver with the modules
+    imported once, while the driver runs the first tiles (as the process pool does).
 
 Use :func:`make_executor` to build one from a name, a spec mapping (e.g. from TOML) or an object.
 Executors are context managers; an executor started by the caller can be shared by several scans.
@@ -65,6 +68,7 @@ from cevns.scan.tiles import Tile
 
 __all__ = [
     "EXECUTORS",
+    "LOCAL_CLUSTER_CONFIG",
     "DaskExecutor",
     "Executor",
     "ProcessExecutor",
@@ -131,23 +135,37 @@ class WorkQueue:
     def __init__(self, work: Sequence[Work] = (), priority: float = 0.0):
         self._heap: list[tuple[float, int, Work]] = []
         self._count = itertools.count()
+        # an executor may take items from a thread of its own (the dask executor, as soon as
+        # the cluster it starts in the background is up) while the consumer puts more
+        self._lock = threading.Lock()
         for item in work:
             self.put(item, priority)
 
     def put(self, item: Work, priority: float = 0.0) -> None:
         """Queue `item`; a higher `priority` runs earlier."""
-        heapq.heappush(self._heap, (-float(priority), next(self._count), item))
+        with self._lock:
+            heapq.heappush(self._heap, (-float(priority), next(self._count), item))
 
     def peek(self) -> Work | None:
         """The next item (left in the queue), or ``None`` when the queue is empty."""
-        return self._heap[0][2] if self._heap else None
+        with self._lock:
+            return self._heap[0][2] if self._heap else None
 
     def pop(self) -> tuple[Work, float] | None:
         """The next item and its priority, or ``None`` when the queue is empty."""
-        if not self._heap:
-            return None
-        priority, _, item = heapq.heappop(self._heap)
+        with self._lock:
+            if not self._heap:
+                return None
+            priority, _, item = heapq.heappop(self._heap)
         return item, -priority
+
+    def pop_tile(self) -> Work | None:
+        """The next item if it is a tile of a grid (``tile`` not ``None``), else ``None`` (the
+        item is left in the queue)."""
+        with self._lock:
+            if not self._heap or self._heap[0][2].tile is None:
+                return None
+            return heapq.heappop(self._heap)[2]
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -211,7 +229,8 @@ class Executor(ABC):
 
     def prepare_workers(self, modules: Sequence[str] = ()) -> None:  # noqa: B027 - optional hook
         """Start the workers now, with `modules` imported, while the driver goes on (a hint: a
-        no-op unless the executor starts workers lazily, as the process pool does)."""
+        no-op unless the executor starts workers lazily, as the process pool and the dask
+        executor's own ``LocalCluster`` do)."""
 
     @abstractmethod
     def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
@@ -654,6 +673,11 @@ class DaskExecutor(Executor):
     dotted path, built with `cluster_kwargs` and scaled to `n_workers`), else a new
     ``LocalCluster`` of `n_workers` worker processes with `threads_per_worker` threads each.
 
+    The ``LocalCluster`` is started at the first use of :attr:`client`, or in the background by
+    :meth:`prepare_workers` (workers forked with the task modules imported; the driver runs tiles
+    meanwhile). Its dask configuration is :data:`WORKER_ENVIRON` and :data:`LOCAL_CLUSTER_CONFIG`,
+    set only around its creation.
+
     Worker processes with one thread each suit this work: a tile is NumPy on arrays of a few
     hundred kB interleaved with Python (the likelihood's Newton steps, pydantic models) that holds
     the GIL, so threads of one process would mostly wait for each other.
@@ -745,6 +769,9 @@ class DaskExecutor(Executor):
         self._local_pending = False
         self._starter: threading.Thread | None = None
         self._starter_error: BaseException | None = None
+        self._up = threading.Event()
+        self._up_lock = threading.Lock()
+        self._on_up: Callable[[], None] | None = None
 
     @property
     def client(self) -> Any:
@@ -836,11 +863,19 @@ class DaskExecutor(Executor):
             return
         modules = tuple(dict.fromkeys(modules))
 
+        up = self._up = threading.Event()
+
         def start() -> None:
             try:
                 self._start_local(modules)
+                with self._up_lock:
+                    on_up, self._on_up = self._on_up, None
+                if on_up is not None:  # stream() waits in a tile of its own: submit the queue
+                    on_up()
             except BaseException as exc:  # re-raised in the driver by _await_cluster
                 self._starter_error = exc
+            finally:
+                up.set()
 
         self._starter = threading.Thread(target=start, daemon=True, name="cevns-dask-starter")
         self._starter.start()
@@ -902,6 +937,9 @@ class DaskExecutor(Executor):
         if self._starter is not None:  # a cluster still starting is closed once it is up
             self._starter.join()
             self._starter = None
+            if self._starter_error is not None:  # never needed: the driver ran every tile
+                log.warning("the dask LocalCluster did not start: %s", self._starter_error)
+                self._starter_error = None
         self._local_pending = False
         for obj in (self._owned_client, self._owned_cluster):
             if obj is not None:
@@ -946,40 +984,51 @@ class DaskExecutor(Executor):
         """
         if not self._started:
             raise ScanError("the dask executor is not started; use it as a context manager")
-        # while the LocalCluster of prepare_workers starts, the driver, idle otherwise, runs the
-        # tiles at the head of the queue itself (the same function on the same input: the same
-        # result); it stops at the first item that is not a tile of a grid, and once it is up
-        while self._starter is not None and self._starter.is_alive():
-            head = queue.peek()
-            if head is None or head.tile is None:
-                break
-            item = queue.pop()[0]  # type: ignore[index]
-            yield item, _run_here(item)
-        if self._starter is not None and queue.peek() is None:
-            return  # all done here: nothing waits for the cluster (close() stops it once up)
-        if self.client is None:
-            raise ScanError("the dask executor is not started; use it as a context manager")
-        self._log_workers()
         token = uuid.uuid4().hex[:8]
         finished: _queue.Queue[Any] = _queue.Queue()  # filled by dask's callback thread
         pending: dict[Any, Work] = {}
         counter = itertools.count()
+        submitting = threading.Lock()  # the starter thread may submit the queue (below)
 
         def submit_queued() -> None:
-            while (entry := queue.pop()) is not None:
-                item, priority = entry
-                label = getattr(item.task, "__name__", "task")
-                where = item.tile.index if item.tile is not None else "item"
-                future = self.client.submit(
-                    _run_work, item, key=f"cevns-{label}-{token}-{next(counter)}-{where}",
-                    retries=self.retries, pure=False, priority=round(priority * 1000),
-                )
-                pending[future] = item
-                future.add_done_callback(finished.put)
+            with submitting:
+                while (entry := queue.pop()) is not None:
+                    item, priority = entry
+                    label = getattr(item.task, "__name__", "task")
+                    where = item.tile.index if item.tile is not None else "item"
+                    future = self._client.submit(
+                        _run_work, item, key=f"cevns-{label}-{token}-{next(counter)}-{where}",
+                        retries=self.retries, pure=False, priority=round(priority * 1000),
+                    )
+                    pending[future] = item
+                    future.add_done_callback(finished.put)
 
+        # while the LocalCluster of prepare_workers starts, the driver, idle otherwise, runs the
+        # tiles at the head of the queue itself (the same function on the same input: the same
+        # result); it stops at the first item that is not a tile of a grid, and once the cluster
+        # is up. The starter thread submits the rest of the queue the moment the cluster is up,
+        # so that the workers need not wait for the end of the driver's tile.
         poll = 1.0 if self.worker_timeout is None else min(1.0, self.worker_timeout / 5)
         self._no_worker_since: float | None = None
         try:
+            if self._starter is not None and not self._up.is_set():
+                with self._up_lock:
+                    self._on_up = submit_queued
+                try:
+                    while not self._up.is_set():
+                        with submitting:
+                            item = queue.pop_tile()
+                        if item is None:
+                            break
+                        yield item, _run_here(item)
+                finally:
+                    with self._up_lock:
+                        self._on_up = None
+                if not self._up.is_set() and not pending and queue.peek() is None:
+                    return  # all done here: nothing waits for the cluster (close() stops it)
+            if self.client is None:
+                raise ScanError("the dask executor is not started; use it as a context manager")
+            self._log_workers()
             submit_queued()
             while pending:
                 try:
