@@ -246,6 +246,8 @@ with DaskExecutor(n_workers=1) as executor:
     work = Work(scan_tasks.modules_task, {"modules": ["wave", "scan_tasks"]})
     [(_, result)] = list(executor.run_work([work]))
     out["worker"] = result
+    out["worker_profile"] = list(executor.client.run(
+        lambda: dask.config.get("distributed.worker.profile.enabled")).values())
     out["during"] = state()
 out["driver_pid"] = os.getpid()
 out["driver_has_wave"] = "wave" in sys.modules
@@ -258,8 +260,9 @@ def test_dask_workers_preloaded_in_background_and_settings_restored(tmp_path):
     """DaskExecutor.prepare_workers starts the LocalCluster in the background with the modules
     preloaded by its forkserver: the worker has them imported before its first task (``wave``,
     which neither the driver nor the task imports), the tiles the driver runs meanwhile equal a
-    serial run's, and the forkserver preload list, dask's private record of having set it and
-    the dask configuration are as found, during the scan (once the workers are up) and after."""
+    serial run's, the worker runs with LOCAL_CLUSTER_CONFIG, and the forkserver preload list,
+    dask's private record of having set it and the driver's dask configuration are as found,
+    during the scan (once the workers are up) and after."""
     import json
     import multiprocessing
     import subprocess
@@ -277,6 +280,7 @@ def test_dask_workers_preloaded_in_background_and_settings_restored(tmp_path):
     assert out["worker"]["pid"] != out["driver_pid"]
     assert out["worker"]["loaded"] == ["scan_tasks", "wave"]
     assert not out["driver_has_wave"]
+    assert out["worker_profile"] == [False]  # LOCAL_CLUSTER_CONFIG reached the worker
     assert out["during"] == out["before"] and out["after"] == out["before"]
     assert out["before"]["flag"] is False  # dask's own record: untouched by cevns at the end
 
