@@ -299,3 +299,29 @@ def test_dask_background_start_error_reaches_the_driver(monkeypatch):
         work = Work(scan_tasks.modules_task, {"modules": []})
         with pytest.raises(ScanError, match="the cluster could not start"):
             list(executor.run_work([work]))
+
+
+def test_dask_forkserver_preload_is_put_back_even_after_an_error():
+    """The context that gives dask's forkserver the workers' modules restores the process-wide
+    preload list and dask's private flag on the way out, an exception included; outside a
+    forkserver configuration it changes nothing."""
+    import multiprocessing
+
+    import dask
+    from distributed import utils
+
+    from cevns.scan.executors import _dask_forkserver_preload, _forkserver_preload
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no forkserver on this platform")
+    before = (_forkserver_preload(), utils._forkserver_preload_set)
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        with pytest.raises(RuntimeError, match="boom"):
+            with _dask_forkserver_preload(["wave"]):
+                inside = _forkserver_preload()
+                raise RuntimeError("boom")
+    assert inside[-1] == "wave" and "distributed" in inside  # dask's own list, then ours
+    assert (_forkserver_preload(), utils._forkserver_preload_set) == before
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
+        with _dask_forkserver_preload(["wave"]):
+            assert _forkserver_preload() == before[0]

@@ -44,6 +44,7 @@ Failing loudly
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import heapq
 import importlib
 import inspect
@@ -623,44 +624,35 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 }
 
 
-class _dask_forkserver_preload:  # noqa: N801 - used as a context manager, like a function
+@contextlib.contextmanager
+def _dask_forkserver_preload(modules: Sequence[str]) -> Iterator[None]:
     """Inside: the forkserver preload list is dask's own (``distributed.utils.get_mp_context``)
     plus `modules`; on exit, the list and dask's private record of having set it
     (``distributed.utils._forkserver_preload_set``) are put back as they were found.
 
     A forkserver started inside (by the first Nanny of a ``LocalCluster``) imports `modules` once
-    and forks every worker with them loaded. Read the dask configuration inside a
-    ``dask.config.set`` of ``multiprocessing-method = forkserver``. Without the private record
-    (another dask version), dask would replace the list with its own at the first worker: the
-    modules are then not preloaded, which costs time, not correctness.
+    and forks every worker with them loaded. Enter it inside a ``dask.config.set`` of
+    ``distributed.worker.multiprocessing-method = forkserver`` (else it does nothing). Without the
+    private record (another dask version), dask would replace the list with its own at the first
+    worker: the modules are then not preloaded, which costs time, not correctness.
     """
+    import dask
 
-    def __init__(self, modules: Sequence[str]):
-        self.modules = list(modules)
-        self._restore: tuple[list[str], Any] | None = None
+    if (DEFAULT_MP_CONTEXT != "forkserver"
+            or dask.config.get("distributed.worker.multiprocessing-method") != "forkserver"):
+        yield
+        return
+    from distributed import utils
 
-    def __enter__(self) -> None:
-        if DEFAULT_MP_CONTEXT != "forkserver":
-            return
-        import dask
-        from distributed import utils
-
-        if dask.config.get("distributed.worker.multiprocessing-method") != "forkserver":
-            return
-        missing = object()
-        self._restore = (_forkserver_preload(), getattr(utils, "_forkserver_preload_set", missing))
-        ctx = utils.get_mp_context()  # sets dask's list, once per process
-        ctx.set_forkserver_preload(list(dict.fromkeys([*_forkserver_preload(), *self.modules])))
-        self._missing = missing
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._restore is None:
-            return
-        from distributed import utils
-
-        preload, flag = self._restore
+    missing = object()
+    preload, flag = _forkserver_preload(), getattr(utils, "_forkserver_preload_set", missing)
+    try:
+        ctx = utils.get_mp_context()  # sets dask's own list, once per process
+        ctx.set_forkserver_preload(list(dict.fromkeys([*_forkserver_preload(), *modules])))
+        yield
+    finally:
         multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
-        if flag is not self._missing:
+        if flag is not missing:
             utils._forkserver_preload_set = flag
 
 
