@@ -435,6 +435,9 @@ class ProcessExecutor(Executor):
     def _start(self) -> None:
         self._spawner: threading.Thread | None = None
         self._used = False
+        self._up = threading.Event()
+        self._up_lock = threading.Lock()
+        self._on_up: Callable[[], None] | None = None
         self._pool = self._new_pool(())
 
     def _new_pool(self, modules: tuple[str, ...]) -> cf.ProcessPoolExecutor:
@@ -465,9 +468,21 @@ class ProcessExecutor(Executor):
             # the previous list is put back once the workers are started
             restore = _forkserver_preload()
             multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
-        self._spawner = threading.Thread(target=_spawn_all,
-                                         args=(pool, self.max_workers, restore),
-                                         daemon=True, name="cevns-pool-spawner")
+        up = self._up
+
+        def spawn() -> None:
+            try:
+                _spawn_all(pool, self.max_workers, restore)
+                with self._up_lock:
+                    on_up, self._on_up = self._on_up, None
+                if on_up is not None:  # stream() is in a tile of its own: fill the pool now
+                    on_up()
+            except Exception:  # a broken pool: the driver's own submission tells
+                log.debug("could not fill the pool", exc_info=True)
+            finally:
+                up.set()
+
+        self._spawner = threading.Thread(target=spawn, daemon=True, name="cevns-pool-spawner")
         self._spawner.start()
 
     def _wait_spawner(self) -> None:
@@ -522,22 +537,38 @@ class ProcessExecutor(Executor):
         While the workers of :meth:`prepare_workers` are still starting, the driver, idle
         otherwise, runs the tiles at the head of the queue itself (the same function on the same
         input: the same result); it stops at the first item that is not a tile of a grid, and
-        once the workers are up.
+        once the workers are up, when the starting thread has already filled the pool.
         """
         if self._pool is None:
             raise ScanError("the processes executor is not started; use it as a context manager")
-        while self._spawner is not None and self._spawner.is_alive():
-            head = queue.peek()
-            if head is None or head.tile is None:
-                break
-            item = queue.pop()[0]  # type: ignore[index]
-            yield item, _run_here(item)
-        self._wait_spawner()
+        pool = self._pool
         pending: dict[cf.Future, Work] = {}
-        try:
-            while True:
+        submitting = threading.Lock()  # the spawner thread may fill the pool (below)
+
+        def fill() -> None:
+            with submitting:
                 while len(pending) <= self.max_workers and (entry := queue.pop()) is not None:
-                    pending[self._pool.submit(_run_work, entry[0])] = entry[0]
+                    pending[pool.submit(_run_work, entry[0])] = entry[0]
+
+        try:
+            if self._spawner is not None and not self._up.is_set():
+                # the spawner fills the pool the moment the workers are started, so that they
+                # need not wait for the end of the tile the driver is in
+                with self._up_lock:
+                    self._on_up = fill
+                try:
+                    while not self._up.is_set():
+                        with submitting:
+                            item = queue.pop_tile()
+                        if item is None:
+                            break
+                        yield item, _run_here(item)
+                finally:
+                    with self._up_lock:
+                        self._on_up = None
+            self._wait_spawner()
+            while True:
+                fill()
                 if not pending:
                     return
                 done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
