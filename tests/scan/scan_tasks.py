@@ -100,3 +100,12 @@ async def exit_worker() -> None:
     """Kill the process it runs in (for ``Client.run(..., wait=False)``, which needs a
     coroutine function): simulates a dask worker lost to a crash or a pre-empted job."""
     os._exit(1)
+
+
+def modules_task(config: dict[str, Any], tile: Any) -> dict[str, Any]:
+    """Which of ``config["modules"]`` this process had imported when the task started, and its
+    process id (for the executors' worker-preload tests)."""
+    import sys
+
+    return {"loaded": sorted(m for m in config["modules"] if m in sys.modules),
+            "pid": os.getpid()}

@@ -120,6 +120,7 @@ def test_dask_cluster_by_dotted_path_and_cluster_object():
 
 
 def test_dask_equals_serial_and_processes(dask_executor, tmp_path):
+    assert dask_executor.client is not None  # waits until the LocalCluster is up
     serial = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5))
     pooled = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(3, 5),
                       executor={"name": "processes", "max_workers": 2})
@@ -217,3 +218,110 @@ def test_prepared_pool_leaves_the_forkserver_preload_as_it_found_it():
         executor._wait_spawner()
         assert _forkserver_preload() == before
     assert _forkserver_preload() == before
+
+
+#: Run in a fresh interpreter (the forkserver is process-wide: one started by an earlier test
+#: would keep its own preload list). Prints the facts the test below checks, as JSON.
+_DASK_PRELOAD_SCRIPT = r"""
+import json, os, sys
+import numpy as np
+import dask
+from distributed import utils
+import scan_tasks
+from cevns.scan import DaskExecutor, Work, run_scan
+from cevns.scan.executors import _forkserver_preload
+
+keys = ["distributed.worker.profile.enabled", "distributed.admin.tick.interval",
+        "distributed.worker.multiprocessing-method"]
+state = lambda: {"preload": _forkserver_preload(), "flag": utils._forkserver_preload_set,
+                 "config": [dask.config.get(k) for k in keys]}
+out = {"before": state()}
+grid = {"y": np.linspace(0.0, 1.0, 12), "x": np.linspace(-1.0, 1.0, 5)}
+serial = run_scan(scan_tasks.analytic_task, grid, {"scale": 1.5}, tile_shape=(1, 5))
+with DaskExecutor(n_workers=1) as executor:
+    executor.prepare_workers(["scan_tasks", "wave"])  # wave: a module nothing else imports
+    ds = run_scan(scan_tasks.analytic_task, grid, {"scale": 1.5}, sys.argv[1], tile_shape=(1, 5),
+                  executor=executor)
+    out["equal"] = bool(np.array_equal(ds["f"].values, serial["f"].values))
+    work = Work(scan_tasks.modules_task, {"modules": ["wave", "scan_tasks"]})
+    [(_, result)] = list(executor.run_work([work]))
+    out["worker"] = result
+    out["worker_profile"] = list(executor.client.run(
+        lambda: dask.config.get("distributed.worker.profile.enabled")).values())
+    out["during"] = state()
+out["driver_pid"] = os.getpid()
+out["driver_has_wave"] = "wave" in sys.modules
+out["after"] = state()
+print(json.dumps(out))
+"""
+
+
+def test_dask_workers_preloaded_in_background_and_settings_restored(tmp_path):
+    """DaskExecutor.prepare_workers starts the LocalCluster in the background with the modules
+    preloaded by its forkserver: the worker has them imported before its first task (``wave``,
+    which neither the driver nor the task imports), the tiles the driver runs meanwhile equal a
+    serial run's, the worker runs with LOCAL_CLUSTER_CONFIG, and the forkserver preload list,
+    dask's private record of having set it and the driver's dask configuration are as found,
+    during the scan (once the workers are up) and after."""
+    import json
+    import multiprocessing
+    import subprocess
+    from pathlib import Path
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no forkserver on this platform")
+    here = str(Path(__file__).parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", _DASK_PRELOAD_SCRIPT, str(tmp_path / "s")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["equal"]
+    assert out["worker"]["pid"] != out["driver_pid"]
+    assert out["worker"]["loaded"] == ["scan_tasks", "wave"]
+    assert not out["driver_has_wave"]
+    assert out["worker_profile"] == [False]  # LOCAL_CLUSTER_CONFIG reached the worker
+    assert out["during"] == out["before"] and out["after"] == out["before"]
+    assert out["before"]["flag"] is False  # dask's own record: untouched by cevns at the end
+
+
+def test_dask_background_start_error_reaches_the_driver(monkeypatch):
+    """An error while the LocalCluster starts in the background is raised in the driver, by the
+    scan that needed the cluster."""
+    from cevns.scan import Work
+
+    def broken(self, modules=()):
+        raise ScanError("the cluster could not start")
+
+    monkeypatch.setattr(DaskExecutor, "_start_local", broken)
+    with DaskExecutor(n_workers=1) as executor:
+        executor.prepare_workers(["scan_tasks"])
+        work = Work(scan_tasks.modules_task, {"modules": []})
+        with pytest.raises(ScanError, match="the cluster could not start"):
+            list(executor.run_work([work]))
+
+
+def test_dask_forkserver_preload_is_put_back_even_after_an_error():
+    """The context that gives dask's forkserver the workers' modules restores the process-wide
+    preload list and dask's private flag on the way out, an exception included; outside a
+    forkserver configuration it changes nothing."""
+    import multiprocessing
+
+    import dask
+    from distributed import utils
+
+    from cevns.scan.executors import _dask_forkserver_preload, _forkserver_preload
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no forkserver on this platform")
+    before = (_forkserver_preload(), utils._forkserver_preload_set)
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        with pytest.raises(RuntimeError, match="boom"):
+            with _dask_forkserver_preload(["wave"]):
+                inside = _forkserver_preload()
+                raise RuntimeError("boom")
+    assert inside[-1] == "wave" and "distributed" in inside  # dask's own list, then ours
+    assert (_forkserver_preload(), utils._forkserver_preload_set) == before
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}):
+        with _dask_forkserver_preload(["wave"]):
+            assert _forkserver_preload() == before[0]

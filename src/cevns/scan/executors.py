@@ -15,7 +15,10 @@ results and writes the store.
 ``dask``
     :mod:`dask.distributed` (the optional extra ``cevns[dask]``): a ``LocalCluster`` by default, a
     scheduler ``address`` (``"tcp://host:8786"``), an existing ``Client`` or cluster object
-    (e.g. a ``dask_jobqueue.SLURMCluster``), or a cluster class named by dotted path.
+    (e.g. a ``dask_jobqueue.SLURMCluster``), or a cluster class named by dotted path. The
+    ``LocalCluster`` it starts itself is started in the background by
+    :meth:`Executor.prepare_workers`, its workers forked from dask's forkserver with the modules
+    imported once, while the driver runs the first tiles (as the process pool does).
 
 Use :func:`make_executor` to build one from a name, a spec mapping (e.g. from TOML) or an object.
 Executors are context managers; an executor started by the caller can be shared by several scans.
@@ -41,6 +44,7 @@ Failing loudly
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import heapq
 import importlib
 import inspect
@@ -65,6 +69,7 @@ from cevns.scan.tiles import Tile
 
 __all__ = [
     "EXECUTORS",
+    "LOCAL_CLUSTER_CONFIG",
     "DaskExecutor",
     "Executor",
     "ProcessExecutor",
@@ -131,23 +136,37 @@ class WorkQueue:
     def __init__(self, work: Sequence[Work] = (), priority: float = 0.0):
         self._heap: list[tuple[float, int, Work]] = []
         self._count = itertools.count()
+        # an executor may take items from a thread of its own (the dask executor, as soon as
+        # the cluster it starts in the background is up) while the consumer puts more
+        self._lock = threading.Lock()
         for item in work:
             self.put(item, priority)
 
     def put(self, item: Work, priority: float = 0.0) -> None:
         """Queue `item`; a higher `priority` runs earlier."""
-        heapq.heappush(self._heap, (-float(priority), next(self._count), item))
+        with self._lock:
+            heapq.heappush(self._heap, (-float(priority), next(self._count), item))
 
     def peek(self) -> Work | None:
         """The next item (left in the queue), or ``None`` when the queue is empty."""
-        return self._heap[0][2] if self._heap else None
+        with self._lock:
+            return self._heap[0][2] if self._heap else None
 
     def pop(self) -> tuple[Work, float] | None:
         """The next item and its priority, or ``None`` when the queue is empty."""
-        if not self._heap:
-            return None
-        priority, _, item = heapq.heappop(self._heap)
+        with self._lock:
+            if not self._heap:
+                return None
+            priority, _, item = heapq.heappop(self._heap)
         return item, -priority
+
+    def pop_tile(self) -> Work | None:
+        """The next item if it is a tile of a grid (``tile`` not ``None``), else ``None`` (the
+        item is left in the queue)."""
+        with self._lock:
+            if not self._heap or self._heap[0][2].tile is None:
+                return None
+            return heapq.heappop(self._heap)[2]
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -211,7 +230,8 @@ class Executor(ABC):
 
     def prepare_workers(self, modules: Sequence[str] = ()) -> None:  # noqa: B027 - optional hook
         """Start the workers now, with `modules` imported, while the driver goes on (a hint: a
-        no-op unless the executor starts workers lazily, as the process pool does)."""
+        no-op unless the executor starts workers lazily, as the process pool and the dask
+        executor's own ``LocalCluster`` do)."""
 
     @abstractmethod
     def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
@@ -415,6 +435,9 @@ class ProcessExecutor(Executor):
     def _start(self) -> None:
         self._spawner: threading.Thread | None = None
         self._used = False
+        self._up = threading.Event()
+        self._up_lock = threading.Lock()
+        self._on_up: Callable[[], None] | None = None
         self._pool = self._new_pool(())
 
     def _new_pool(self, modules: tuple[str, ...]) -> cf.ProcessPoolExecutor:
@@ -445,9 +468,21 @@ class ProcessExecutor(Executor):
             # the previous list is put back once the workers are started
             restore = _forkserver_preload()
             multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
-        self._spawner = threading.Thread(target=_spawn_all,
-                                         args=(pool, self.max_workers, restore),
-                                         daemon=True, name="cevns-pool-spawner")
+        up = self._up
+
+        def spawn() -> None:
+            try:
+                _spawn_all(pool, self.max_workers, restore)
+                with self._up_lock:
+                    on_up, self._on_up = self._on_up, None
+                if on_up is not None:  # stream() is in a tile of its own: fill the pool now
+                    on_up()
+            except Exception:  # a broken pool: the driver's own submission tells
+                log.debug("could not fill the pool", exc_info=True)
+            finally:
+                up.set()
+
+        self._spawner = threading.Thread(target=spawn, daemon=True, name="cevns-pool-spawner")
         self._spawner.start()
 
     def _wait_spawner(self) -> None:
@@ -502,22 +537,38 @@ class ProcessExecutor(Executor):
         While the workers of :meth:`prepare_workers` are still starting, the driver, idle
         otherwise, runs the tiles at the head of the queue itself (the same function on the same
         input: the same result); it stops at the first item that is not a tile of a grid, and
-        once the workers are up.
+        once the workers are up, when the starting thread has already filled the pool.
         """
         if self._pool is None:
             raise ScanError("the processes executor is not started; use it as a context manager")
-        while self._spawner is not None and self._spawner.is_alive():
-            head = queue.peek()
-            if head is None or head.tile is None:
-                break
-            item = queue.pop()[0]  # type: ignore[index]
-            yield item, _run_here(item)
-        self._wait_spawner()
+        pool = self._pool
         pending: dict[cf.Future, Work] = {}
-        try:
-            while True:
+        submitting = threading.Lock()  # the spawner thread may fill the pool (below)
+
+        def fill() -> None:
+            with submitting:
                 while len(pending) <= self.max_workers and (entry := queue.pop()) is not None:
-                    pending[self._pool.submit(_run_work, entry[0])] = entry[0]
+                    pending[pool.submit(_run_work, entry[0])] = entry[0]
+
+        try:
+            if self._spawner is not None and not self._up.is_set():
+                # the spawner fills the pool the moment the workers are started, so that they
+                # need not wait for the end of the tile the driver is in
+                with self._up_lock:
+                    self._on_up = fill
+                try:
+                    while not self._up.is_set():
+                        with submitting:
+                            item = queue.pop_tile()
+                        if item is None:
+                            break
+                        yield item, _run_here(item)
+                finally:
+                    with self._up_lock:
+                        self._on_up = None
+            self._wait_spawner()
+            while True:
+                fill()
                 if not pending:
                     return
                 done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
@@ -589,6 +640,52 @@ WORKER_ENVIRON: dict[str, str | None] = {
     "MKL_NUM_THREADS": "1",
 }
 
+#: dask configuration of the ``LocalCluster`` this executor starts, on top of dask's defaults: fewer
+#: wake-ups of the event loops that run beside the tasks (the scheduler and the nannies in the
+#: driver, one per worker), which cost CPU on the cores the tasks need. dask's defaults sample the
+#: stack of a running task every 10 ms for its profiler (off here: cevns reads no dask profile),
+#: check every server's event loop every 20 ms (0.5 s here: it only times the loop for a warning
+#: after 3 s blocked), every worker's memory every 100 ms (1 s: a tile holds tens of MB) and
+#: the host's CPU, memory, disk and network every 0.5 s (2 s).
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
+
+@contextlib.contextmanager
+def _dask_forkserver_preload(modules: Sequence[str]) -> Iterator[None]:
+    """Inside: the forkserver preload list is dask's own (``distributed.utils.get_mp_context``)
+    plus `modules`; on exit, the list and dask's private record of having set it
+    (``distributed.utils._forkserver_preload_set``) are put back as they were found.
+
+    A forkserver started inside (by the first Nanny of a ``LocalCluster``) imports `modules` once
+    and forks every worker with them loaded. Enter it inside a ``dask.config.set`` of
+    ``distributed.worker.multiprocessing-method = forkserver`` (else it does nothing). Without the
+    private record (another dask version), dask would replace the list with its own at the first
+    worker: the modules are then not preloaded, which costs time, not correctness.
+    """
+    import dask
+
+    if (DEFAULT_MP_CONTEXT != "forkserver"
+            or dask.config.get("distributed.worker.multiprocessing-method") != "forkserver"):
+        yield
+        return
+    from distributed import utils
+
+    missing = object()
+    preload, flag = _forkserver_preload(), getattr(utils, "_forkserver_preload_set", missing)
+    try:
+        ctx = utils.get_mp_context()  # sets dask's own list, once per process
+        ctx.set_forkserver_preload(list(dict.fromkeys([*_forkserver_preload(), *modules])))
+        yield
+    finally:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
+        if flag is not missing:
+            utils._forkserver_preload_set = flag
+
 
 class DaskExecutor(Executor):
     """Runs tiles on a dask.distributed cluster.
@@ -598,6 +695,11 @@ class DaskExecutor(Executor):
     ``dask_jobqueue.SLURMCluster``), `address` (a running scheduler), `cluster` (a cluster class by
     dotted path, built with `cluster_kwargs` and scaled to `n_workers`), else a new
     ``LocalCluster`` of `n_workers` worker processes with `threads_per_worker` threads each.
+
+    The ``LocalCluster`` is started at the first use of :attr:`client`, or in the background by
+    :meth:`prepare_workers` (workers forked with the task modules imported; the driver runs tiles
+    meanwhile). Its dask configuration is :data:`WORKER_ENVIRON` and :data:`LOCAL_CLUSTER_CONFIG`,
+    set only around its creation.
 
     Worker processes with one thread each suit this work: a tile is NumPy on arrays of a few
     hundred kB interleaved with Python (the likelihood's Newton steps, pydantic models) that holds
@@ -682,59 +784,138 @@ class DaskExecutor(Executor):
         self.connect_timeout = float(connect_timeout)
         self.worker_timeout = None if worker_timeout is None else float(worker_timeout)
         self.retries = retries
-        self.client: Any = None
+        self._client: Any = None
         self._owned_client: Any = None
         self._owned_cluster: Any = None
         self._no_worker_since: float | None = None
+        #: a LocalCluster to start (at the first use, or by prepare_workers in the background)
+        self._local_pending = False
+        self._starter: threading.Thread | None = None
+        self._starter_error: BaseException | None = None
+        self._up = threading.Event()
+        self._up_lock = threading.Lock()
+        self._on_up: Callable[[], None] | None = None
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (``None`` when not started). A ``LocalCluster`` still
+        starting (:meth:`prepare_workers`) is waited for; one not started yet is started now."""
+        self._await_cluster()
+        return self._client
 
     def _start(self) -> None:
         distributed = _import_distributed()
+        self._starter = self._starter_error = None
         user = self.user_client
         if user is not None:
             if isinstance(user, distributed.Client):
-                self.client = user
+                self._client = user
                 cluster = getattr(user, "cluster", None)
             else:  # a cluster object: LocalCluster, SLURMCluster, ...
-                self.client = self._owned_client = self._connect(distributed, user)
+                self._client = self._owned_client = self._connect(distributed, user)
                 cluster = user
             self._adapt(cluster)
             return
         if self.address is not None:
-            self.client = self._owned_client = self._connect(distributed, self.address)
+            self._client = self._owned_client = self._connect(distributed, self.address)
             return
         if self.cluster_class is not None:
             cls = _import_dotted(self.cluster_class)
             self._owned_cluster = cls(**self.cluster_kwargs)
             if self.n_workers and self.adapt is None:
                 self._owned_cluster.scale(self.n_workers)
-        else:
-            import dask
+            self._connect_owned(distributed)
+            return
+        # the LocalCluster starts at the first use, or in the background by prepare_workers
+        # (which must come before its forkserver starts, to have the workers' modules preloaded)
+        self._local_pending = True
 
-            kwargs: dict[str, Any] = {
-                "threads_per_worker": self.threads_per_worker,
-                "processes": True,
-                "dashboard_address": None,
-                "silence_logs": logging.WARNING,
-            }
-            if self.n_workers is not None:
-                kwargs["n_workers"] = self.n_workers
-            if self.adapt is not None:
-                kwargs["n_workers"] = 0
-            kwargs.update(self.cluster_kwargs)
-            environ: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v
-                                       for k, v in WORKER_ENVIRON.items()}
-            # workers forked from a server that imported distributed and its dependencies once,
-            # instead of each starting Python and importing them (dask's own forkserver support)
-            environ["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
-            with dask.config.set(environ):  # read by each Nanny when it is created
-                self._owned_cluster = distributed.LocalCluster(**kwargs)
+    def _local_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "threads_per_worker": self.threads_per_worker,
+            "processes": True,
+            "dashboard_address": None,
+            "silence_logs": logging.WARNING,
+        }
+        if self.n_workers is not None:
+            kwargs["n_workers"] = self.n_workers
+        if self.adapt is not None:
+            kwargs["n_workers"] = 0
+        kwargs.update(self.cluster_kwargs)
+        return kwargs
+
+    def _start_local(self, modules: Sequence[str] = ()) -> None:
+        """Start the ``LocalCluster`` and connect the client, the workers forked from a
+        forkserver that imported `modules` (see :meth:`prepare_workers`)."""
+        import dask
+
+        distributed = _import_distributed()
+        settings: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v
+                                    for k, v in WORKER_ENVIRON.items()}
+        settings.update(LOCAL_CLUSTER_CONFIG)
+        # workers forked from a server that imported distributed and its dependencies once,
+        # instead of each starting Python and importing them (dask's own forkserver support)
+        settings["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
+        with dask.config.set(settings):  # read by each Nanny when it is created
+            with _dask_forkserver_preload(modules):
+                cluster = distributed.LocalCluster(**self._local_kwargs())
+        self._owned_cluster = cluster
+        self._connect_owned(distributed)
+
+    def _connect_owned(self, distributed: Any) -> None:
         try:
             self._adapt(self._owned_cluster)
-            self.client = self._owned_client = self._connect(distributed, self._owned_cluster)
+            self._client = self._owned_client = self._connect(distributed, self._owned_cluster)
         except BaseException:
             self._owned_cluster.close()
             self._owned_cluster = None
             raise
+
+    def prepare_workers(self, modules: Sequence[str] = ()) -> None:
+        """Start the ``LocalCluster`` now, in a background thread, its workers forked from a
+        forkserver that imported `modules` (and dask's own list) once, while the driver goes on.
+
+        A no-op unless this executor starts a ``LocalCluster`` that is not started yet. The
+        forkserver reads its preload list when it starts (at the first worker of the cluster);
+        the list, and dask's private record of having set it, are put back as found once the
+        workers are started. A server already running (started earlier in this process) keeps
+        its modules: the workers then import theirs with their first task. The driver's first
+        :meth:`stream` runs tiles itself until the cluster is up.
+        """
+        if not self._started or not self._local_pending or self._starter is not None:
+            return
+        modules = tuple(dict.fromkeys(modules))
+
+        up = self._up = threading.Event()
+
+        def start() -> None:
+            try:
+                self._start_local(modules)
+                with self._up_lock:
+                    on_up, self._on_up = self._on_up, None
+                if on_up is not None:  # stream() waits in a tile of its own: submit the queue
+                    on_up()
+            except BaseException as exc:  # re-raised in the driver by _await_cluster
+                self._starter_error = exc
+            finally:
+                up.set()
+
+        self._starter = threading.Thread(target=start, daemon=True, name="cevns-dask-starter")
+        self._starter.start()
+
+    def _await_cluster(self) -> None:
+        """Wait for the LocalCluster of :meth:`prepare_workers` (re-raising its error in this
+        thread), or start it here if nothing started it yet."""
+        if not self._local_pending:
+            return
+        if self._starter is not None:
+            self._starter.join()
+        elif self._started:
+            self._start_local()
+        self._local_pending = False
+        error, self._starter_error = self._starter_error, None
+        if error is not None:
+            raise error
 
     def _adapt(self, cluster: Any) -> None:
         if self.adapt is None:
@@ -776,13 +957,20 @@ class DaskExecutor(Executor):
             ) from exc
 
     def _close(self, wait: bool) -> None:
+        if self._starter is not None:  # a cluster still starting is closed once it is up
+            self._starter.join()
+            self._starter = None
+            if self._starter_error is not None:  # never needed: the driver ran every tile
+                log.warning("the dask LocalCluster did not start: %s", self._starter_error)
+                self._starter_error = None
+        self._local_pending = False
         for obj in (self._owned_client, self._owned_cluster):
             if obj is not None:
                 try:
                     obj.close()
                 except Exception:  # closing is best effort; the scan result is already safe
                     log.debug("error while closing %r", obj, exc_info=True)
-        self.client = self._owned_client = self._owned_cluster = None
+        self._client = self._owned_client = self._owned_cluster = None
 
     def _check_workers(self, n_pending: int) -> None:
         """Raise :class:`ScanError` once no worker has been connected for ``worker_timeout`` s."""
@@ -798,7 +986,7 @@ class DaskExecutor(Executor):
             raise self._no_worker_error(now - self._no_worker_since, n_pending) from None
 
     def _no_worker_error(self, waited: float, n_pending: int) -> ScanError:
-        where = self.client.scheduler.address if self.client is not None else "?"
+        where = self._client.scheduler.address if self._client is not None else "?"
         return ScanError(
             f"no dask worker is connected to the scheduler {where}: {n_pending} tiles waited "
             f"{waited:.0f} s (worker_timeout = {self.worker_timeout:g} s) without one. The workers "
@@ -817,29 +1005,53 @@ class DaskExecutor(Executor):
         ScanError
             If items are pending and no worker has been connected for ``worker_timeout`` s.
         """
-        if self.client is None:
+        if not self._started:
             raise ScanError("the dask executor is not started; use it as a context manager")
-        self._log_workers()
         token = uuid.uuid4().hex[:8]
         finished: _queue.Queue[Any] = _queue.Queue()  # filled by dask's callback thread
         pending: dict[Any, Work] = {}
         counter = itertools.count()
+        submitting = threading.Lock()  # the starter thread may submit the queue (below)
 
         def submit_queued() -> None:
-            while (entry := queue.pop()) is not None:
-                item, priority = entry
-                label = getattr(item.task, "__name__", "task")
-                where = item.tile.index if item.tile is not None else "item"
-                future = self.client.submit(
-                    _run_work, item, key=f"cevns-{label}-{token}-{next(counter)}-{where}",
-                    retries=self.retries, pure=False, priority=round(priority * 1000),
-                )
-                pending[future] = item
-                future.add_done_callback(finished.put)
+            with submitting:
+                while (entry := queue.pop()) is not None:
+                    item, priority = entry
+                    label = getattr(item.task, "__name__", "task")
+                    where = item.tile.index if item.tile is not None else "item"
+                    future = self._client.submit(
+                        _run_work, item, key=f"cevns-{label}-{token}-{next(counter)}-{where}",
+                        retries=self.retries, pure=False, priority=round(priority * 1000),
+                    )
+                    pending[future] = item
+                    future.add_done_callback(finished.put)
 
+        # while the LocalCluster of prepare_workers starts, the driver, idle otherwise, runs the
+        # tiles at the head of the queue itself (the same function on the same input: the same
+        # result); it stops at the first item that is not a tile of a grid, and once the cluster
+        # is up. The starter thread submits the rest of the queue the moment the cluster is up,
+        # so that the workers need not wait for the end of the driver's tile.
         poll = 1.0 if self.worker_timeout is None else min(1.0, self.worker_timeout / 5)
         self._no_worker_since: float | None = None
         try:
+            if self._starter is not None and not self._up.is_set():
+                with self._up_lock:
+                    self._on_up = submit_queued
+                try:
+                    while not self._up.is_set():
+                        with submitting:
+                            item = queue.pop_tile()
+                        if item is None:
+                            break
+                        yield item, _run_here(item)
+                finally:
+                    with self._up_lock:
+                        self._on_up = None
+                if not self._up.is_set() and not pending and queue.peek() is None:
+                    return  # all done here: nothing waits for the cluster (close() stops it)
+            if self.client is None:
+                raise ScanError("the dask executor is not started; use it as a context manager")
+            self._log_workers()
             submit_queued()
             while pending:
                 try:
@@ -867,19 +1079,19 @@ class DaskExecutor(Executor):
                 yield item, result
                 submit_queued()
         finally:
-            if pending and self.client is not None:
+            if pending and self._client is not None:
                 try:
-                    self.client.cancel(list(pending))
+                    self._client.cancel(list(pending))
                 except Exception:  # the scheduler may be gone; nothing is left to cancel
                     log.debug("could not cancel pending tiles", exc_info=True)
 
     def describe(self) -> str:
         """E.g. ``"dask(tcp://127.0.0.1:40000, 2 workers)"``."""
-        if self.client is None:
+        if self._client is None:  # not started, or a LocalCluster still starting
             where = self.address or self.cluster_class or "LocalCluster"
             return f"dask({where})"
         try:
-            return f"dask({self.client.scheduler.address}, {self.n_live_workers()} workers)"
+            return f"dask({self._client.scheduler.address}, {self.n_live_workers()} workers)"
         except Exception:
             return "dask(?)"
 

@@ -570,6 +570,8 @@ def _compute(batch: ScanBatch, exe: Executor) -> None:
         raise
     finally:
         wall = time.perf_counter() - t0
+        if status == "completed":  # a cluster started in the background has its address now
+            description = exe.describe()
         if owned:
             exe.close(wait=status == "completed")
         batch.record(status, description, started_at, wall)
