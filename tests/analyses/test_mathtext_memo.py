@@ -79,3 +79,31 @@ def test_a_house_figure_still_pickles():
     _png(fig, 110)
     again = pickle.loads(pickle.dumps(fig))  # matplotlib drops the canvas when pickling
     assert [ax.get_xlabel() for ax in again.axes] == [ax.get_xlabel() for ax in fig.axes]
+
+
+def test_a_forked_child_parses_again(monkeypatch):
+    """A parse holds FreeType fonts whose font file shares its read offset with the parent after
+    a fork: a child (another process id) must not draw from the parent's entries. (Regression:
+    two items drawn in forked pool workers failed with FreeType's 'invalid outline'.)"""
+    label = r"$m_4$ [keV] (fork test)"
+    _png(_figure(plain=False, label=label), 110)
+    misses = _shared_parse().cache_info().misses
+    monkeypatch.setattr("cevns.analyses.style.os.getpid", lambda: -1)  # as in a child
+    _png(_figure(plain=False, label=label), 110)
+    assert _shared_parse().cache_info().misses > misses
+
+
+def test_forked_workers_draw_house_figures():
+    """Figures drawn in parallel by forked children of a process that has drawn the same labels
+    are pixel for pixel the parent's."""
+    import multiprocessing
+
+    parent = _png(_figure(plain=False), 110)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        children = pool.map(_draw_in_child, range(4))
+    for png in children:
+        assert np.array_equal(png, parent)
+
+
+def _draw_in_child(_):
+    return _png(_figure(plain=False), 110)

@@ -31,6 +31,7 @@ which a 50-line style sheet gives.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -267,16 +268,21 @@ def _mathtext_rc_keys() -> tuple[str, ...]:
 
 @cache
 def _shared_parse():
-    """``parse(s, dpi, prop, antialiased, rc)``: matplotlib's vector mathtext parse (``dpi`` in
-    dots per inch, ``prop`` a FontProperties copy, ``rc`` the ``mathtext.*`` rcParams), memoised on
-    every input it depends on (an LRU of :data:`MATHTEXT_CACHE_SIZE`)."""
+    """``parse(s, dpi, prop, antialiased, rc, pid)``: matplotlib's vector mathtext parse (``dpi``
+    in dots per inch, ``prop`` a FontProperties copy, ``rc`` the ``mathtext.*`` rcParams, ``pid``
+    the process id), memoised on every input it depends on (an LRU of
+    :data:`MATHTEXT_CACHE_SIZE`)."""
     import functools
 
     from matplotlib.mathtext import MathTextParser
 
     @functools.lru_cache(MATHTEXT_CACHE_SIZE)
-    def parse(s, dpi, prop, antialiased, rc):
-        del rc  # part of the key only: parse reads these rcParams itself
+    def parse(s, dpi, prop, antialiased, rc, pid):
+        # rc and pid are part of the key only: parse reads these rcParams itself, and a parse
+        # holds FreeType fonts, which a forked child must not share with its parent (their font
+        # file's read offset is shared across fork; matplotlib empties its own font cache in a
+        # forked child for the same reason), so a child parses again
+        del rc, pid
         # a new parser each time: matplotlib's own cache is keyed on the parser but not on the
         # mathtext rcParams, so a long-lived parser could answer from before an rc change
         return MathTextParser("path").parse(s, dpi, prop, antialiased=antialiased)
@@ -313,7 +319,7 @@ def canvas_class():
             if antialiased is None:
                 antialiased = mpl.rcParams["text.antialiased"]
             rc = tuple(mpl.rcParams[k] for k in _mathtext_rc_keys())
-            return _shared_parse()(s, dpi, prop, antialiased, rc)
+            return _shared_parse()(s, dpi, prop, antialiased, rc, os.getpid())
 
     class HouseCanvas(FigureCanvasAgg):
         """Agg canvas whose renderers parse mathtext through :class:`SharedMathText`."""
