@@ -360,6 +360,7 @@ def write_contact_sheet(images: list[tuple[str, Path]], path: Path, *, cols: int
     """All ``(label, png)`` images as labelled thumbnails on one PNG (written atomically)."""
     import os
     import tempfile
+    from concurrent.futures import ThreadPoolExecutor
 
     from PIL import Image, ImageDraw, ImageFont
 
@@ -374,13 +375,21 @@ def write_contact_sheet(images: list[tuple[str, Path]], path: Path, *, cols: int
     rows = -(-len(images) // cols)
     sheet = Image.new("RGB", (cols * w, rows * (h + label_h)), "white")
     draw = ImageDraw.Draw(sheet)
-    for k, (label, png) in enumerate(images):
-        r, c = divmod(k, cols)
-        x0, y0 = c * w, r * (h + label_h)
+
+    def thumbnail(png: Path):
         with Image.open(png) as im:
             im = im.convert("RGB")
             im.thumbnail((w - 8, h - 4))
-            sheet.paste(im, (x0 + (w - im.width) // 2, y0 + label_h))
+            return im
+
+    # decoding and scaling the figures is the sheet's cost (0.46 s for 29 figures) and Pillow
+    # releases the GIL for both: threads halve it on two cores; the result is the same image
+    with ThreadPoolExecutor(max(1, min(len(images), os.cpu_count() or 1))) as pool:
+        thumbs = list(pool.map(thumbnail, [png for _, png in images]))
+    for k, ((label, _), im) in enumerate(zip(images, thumbs, strict=True)):
+        r, c = divmod(k, cols)
+        x0, y0 = c * w, r * (h + label_h)
+        sheet.paste(im, (x0 + (w - im.width) // 2, y0 + label_h))
         draw.text((x0 + 6, y0 + 2), label, fill="black", font=font)
     with os_errors(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
