@@ -16,6 +16,7 @@ commands that need them.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -175,6 +176,8 @@ def _cli_logging():
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cevns`` script: run the command, map every outcome to an exit status."""
     _MAIN_PID[0] = os.getpid()
+    if argv is None:  # the ``cevns`` script itself: this process ends with the command
+        atexit.register(_skip_exit_collection)
     args = list(argv if argv is not None else sys.argv[1:])
     _DEBUG["on"] = os.environ.get("CEVNS_DEBUG", "") not in ("", "0") or "--debug" in args
     try:
@@ -231,6 +234,19 @@ def main(argv: list[str] | None = None) -> None:
     if isinstance(code, int) and code:
         sys.exit(code)
     sys.exit(EXIT_OK)
+
+
+def _skip_exit_collection() -> None:
+    """At the exit of the ``cevns`` script (an ``atexit`` handler, registered by :func:`main` only
+    when it runs as the script): :func:`gc.freeze`, so that the interpreter's finalisation does
+    not run the cyclic garbage collector over every object the command made — measured 0.34 s
+    after two items of ``cevns reproduce``, 0.05 s with the freeze. Every output is written and
+    closed before (files through context managers, the executor's workers stopped); Python does
+    not promise to finalise the objects still alive at exit either way, and the other ``atexit``
+    handlers (logging, multiprocessing, weakref finalizers) still run."""
+    import gc
+
+    gc.freeze()
 
 
 def _debug_traceback() -> None:

@@ -339,3 +339,26 @@ def test_unconverted_os_error_names_the_path(capsys):
     finally:
         cli.app.registered_commands.pop()
     assert code == 1 and err == "error: /some/where.csv: Permission denied\n"
+
+
+def test_exit_collection_is_skipped_only_by_the_script(capsys, monkeypatch):
+    """`main(argv)` called from Python registers nothing at exit (the caller's process goes on);
+    the script (`main()` with sys.argv) registers the gc.freeze that spares the interpreter a
+    collection over every object at exit. The script's outputs and exit status are those of the
+    subprocess tests of this file."""
+    import gc
+
+    registered = []
+    monkeypatch.setattr(cli.atexit, "register", registered.append)
+    run_main(["--version"], capsys)
+    assert registered == []
+    monkeypatch.setattr(sys, "argv", ["cevns", "--version"])
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert registered == [cli._skip_exit_collection]
+    frozen = gc.get_freeze_count()
+    try:
+        cli._skip_exit_collection()
+        assert gc.get_freeze_count() > frozen  # every tracked object moved out of reach
+    finally:
+        gc.unfreeze()
