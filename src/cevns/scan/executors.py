@@ -294,6 +294,27 @@ def _run_here(item: Work) -> TileResult:
 WATCHDOG_INTERVAL_S = 0.5
 
 
+def _run_here_until_up(exe: Any, queue: WorkQueue, on_up: Callable[[], None],
+                       submitting: threading.Lock) -> Iterator[tuple[Work, TileResult]]:
+    """While the workers of `exe` start (its ``_up`` event not set), run the tiles at the head of
+    `queue` in this process (the same function on the same input: the same result); stop at the
+    first item that is not a tile of a grid. `on_up` is left for the thread that starts the
+    workers, which calls it the moment they are up (to hand them the queue at once), and taken
+    back on the way out; `submitting` is held while an item is taken from the queue."""
+    with exe._up_lock:
+        exe._on_up = on_up
+    try:
+        while not exe._up.is_set():
+            with submitting:
+                item = queue.pop_tile()
+            if item is None:
+                break
+            yield item, _run_here(item)
+    finally:
+        with exe._up_lock:
+            exe._on_up = None
+
+
 def _alive(pid: int) -> bool:
     """Whether process `pid` exists and is not a zombie (Linux: a killed driver whose parent has
     not reaped it yet is dead for us)."""
@@ -554,18 +575,7 @@ class ProcessExecutor(Executor):
             if self._spawner is not None and not self._up.is_set():
                 # the spawner fills the pool the moment the workers are started, so that they
                 # need not wait for the end of the tile the driver is in
-                with self._up_lock:
-                    self._on_up = fill
-                try:
-                    while not self._up.is_set():
-                        with submitting:
-                            item = queue.pop_tile()
-                        if item is None:
-                            break
-                        yield item, _run_here(item)
-                finally:
-                    with self._up_lock:
-                        self._on_up = None
+                yield from _run_here_until_up(self, queue, fill, submitting)
             self._wait_spawner()
             while True:
                 fill()
@@ -1035,18 +1045,7 @@ class DaskExecutor(Executor):
         self._no_worker_since: float | None = None
         try:
             if self._starter is not None and not self._up.is_set():
-                with self._up_lock:
-                    self._on_up = submit_queued
-                try:
-                    while not self._up.is_set():
-                        with submitting:
-                            item = queue.pop_tile()
-                        if item is None:
-                            break
-                        yield item, _run_here(item)
-                finally:
-                    with self._up_lock:
-                        self._on_up = None
+                yield from _run_here_until_up(self, queue, submit_queued, submitting)
                 if not self._up.is_set() and not pending and queue.peek() is None:
                     return  # all done here: nothing waits for the cluster (close() stops it)
             if self.client is None:
