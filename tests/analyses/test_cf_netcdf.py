@@ -193,3 +193,16 @@ def test_write_dataset_names_a_missing_folder_and_a_folder_in_the_way(tmp_path):
     with pytest.raises(OutputError, match="a folder is in the way"):
         write_dataset(ds, tmp_path / "d.nc")
     assert write_dataset(ds, tmp_path / "ok.nc") == tmp_path / "ok.nc"
+
+
+def test_write_netcdf_rejects_an_unknown_engine(tmp_path):
+    from cevns.errors import ConfigError
+    from cevns.scan.store import write_netcdf
+
+    ds = xr.Dataset({"a": ("x", np.arange(3.0))})
+    with pytest.raises(ConfigError, match=r"'netcdf5' is not one of netcdf4, h5netcdf, scipy"):
+        write_netcdf(ds, tmp_path / "x.nc", engine="netcdf5")
+    assert not (tmp_path / "x.nc").exists()
+    write_netcdf(ds, tmp_path / "x3.nc", engine="scipy")  # netCDF-3 through to_netcdf
+    with xr.open_dataset(tmp_path / "x3.nc", engine="scipy") as back:
+        np.testing.assert_array_equal(back["a"].values, ds["a"].values)

@@ -132,6 +132,7 @@ class _Builder:
         self.sub.add_link("arXiv:2501.12443", "https://arxiv.org/abs/2501.12443")
         self.names: list[str] = []
         self.note = ""  # appended to every table description of the current item
+        self.files: list[str] = []  # the files the current item wrote (its provenance record)
 
     def variable(self, name, values, *, units="", independent=True, binned=False,
                  qualifiers=()):
@@ -271,7 +272,7 @@ def _profile(b: _Builder, an, folder: Path, image):
                        name=f"{an.name} intervals", unit=unit)
 
 
-def _scan2d(b: _Builder, an, folder: Path, image, files: list[str]):
+def _scan2d(b: _Builder, an, folder: Path, image):
     import xarray as xr
 
     from cevns.analyses.cf import level_attrs
@@ -281,7 +282,7 @@ def _scan2d(b: _Builder, an, folder: Path, image, files: list[str]):
     levels = ", ".join(f"{d:.4g} ({c:.4g} CL, {int(k)} dof)" for d, c, k in zip(
         lv["delta_chi2_threshold"], lv["confidence_level"], lv["degrees_of_freedom"],
         strict=True))
-    ncs = [f for f in files if f.endswith(".nc")]
+    ncs = [f for f in b.files if f.endswith(".nc")]
     if not ncs:
         raise DataError(f"{folder}: no netCDF grids of {an.name}")
     for f in ncs:
@@ -440,7 +441,7 @@ def validate_submission(path: str | Path) -> None:
         raise DataError(f"HEPData submission {path} is invalid: " + "; ".join(msgs[:10]))
 
 
-#: HEPData converter of each analysis kind (``scan2d`` also takes the item's file list)
+#: HEPData converter of each analysis kind: ``converter(builder, analysis, folder, image)``
 _CONVERTERS = {"spectra": _spectra, "event-table": _event_table, "profile": _profile,
                "scan2d": _scan2d, "exclusion": _exclusion, "running": _running,
                "threshold-study": _threshold_study}
@@ -498,11 +499,9 @@ def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
                   if prov.get("quick") else "")
         image = folder / f"{an.name}.png"
         image = image if image.exists() else None
+        b.files = files
         check_convertible([an.kind], where=str(folder))
-        if an.kind == "scan2d":
-            _scan2d(b, an, folder, image, files)
-        else:
-            _CONVERTERS[an.kind](b, an, folder, image)
+        _CONVERTERS[an.kind](b, an, folder, image)
     folder = ensure_dir(out_dir / "submission", "HEPData folder")
     with os_errors(folder):
         for old in folder.glob("*.yaml"):

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cevns.errors import MissingDependencyError, ScanError
+from cevns.errors import ConfigError, MissingDependencyError, ScanError
 from cevns.scan.digest import canonical_json, config_digest
 from cevns.scan.grid import Grid
 from cevns.scan.tiles import Tiling
@@ -136,6 +136,10 @@ def netcdf_engine() -> str:
     )
 
 
+#: xarray engines :func:`write_netcdf` writes with (``"scipy"``: netCDF-3, the others netCDF-4)
+NETCDF_ENGINES = ("netcdf4", "h5netcdf", "scipy")
+
+
 def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike[str], engine: str | None = None) -> None:
     """Write ``dataset`` to ``path``: the file of ``dataset.to_netcdf(path, engine=engine)``,
     without importing ``dask.distributed``.
@@ -159,9 +163,16 @@ def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike[str], engine: str 
         write to a temporary name and rename, as :meth:`ScanStore.export_netcdf` does).
     engine : str, optional
         ``"netcdf4"``, ``"h5netcdf"`` or ``"scipy"``; default :func:`netcdf_engine`.
+
+    Raises
+    ------
+    ConfigError
+        If `engine` is not one of :data:`NETCDF_ENGINES`.
     """
     engine = engine or netcdf_engine()
-    if engine not in ("netcdf4", "h5netcdf") or any(
+    if engine not in NETCDF_ENGINES:
+        raise ConfigError(f"netCDF engine {engine!r} is not one of {', '.join(NETCDF_ENGINES)}")
+    if engine == "scipy" or any(
         v.chunks is not None for v in dataset.variables.values()
     ):
         dataset.to_netcdf(path, engine=engine)  # type: ignore[call-overload]
