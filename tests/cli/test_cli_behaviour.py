@@ -344,9 +344,12 @@ def test_unconverted_os_error_names_the_path(capsys):
 def test_exit_collection_is_skipped_only_by_the_script(capsys, monkeypatch):
     """`main(argv)` called from Python registers nothing at exit (the caller's process goes on);
     the script (`main()` with sys.argv) registers the gc.freeze that spares the interpreter a
-    collection over every object at exit. The script's outputs and exit status are those of the
+    collection over every object at exit, and the stop of the worker forkserver
+    (tests/test_forkserver.py). The script's outputs and exit status are those of the
     subprocess tests of this file."""
     import gc
+
+    from cevns.forkserver import stop_at_exit
 
     registered = []
     monkeypatch.setattr(cli.atexit, "register", registered.append)
@@ -355,7 +358,7 @@ def test_exit_collection_is_skipped_only_by_the_script(capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["cevns", "--version"])
     with pytest.raises(SystemExit):
         cli.main()
-    assert registered == [cli._skip_exit_collection]
+    assert registered == [cli._skip_exit_collection, stop_at_exit]
     frozen = gc.get_freeze_count()
     try:
         cli._skip_exit_collection()

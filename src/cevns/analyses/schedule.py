@@ -38,8 +38,9 @@ from typing import Any
 
 from cevns.analyses.base import AnalysisBase, RunOptions, run_analysis
 from cevns.errors import ScanError
+from cevns.forkserver import WORKER_MODULES
 
-__all__ = ["RENDER_SECONDS", "expected_seconds", "run_analyses"]
+__all__ = ["RENDER_SECONDS", "WORKER_MODULES", "expected_seconds", "run_analyses"]
 
 #: Expected CPU seconds of everything of an analysis but its scans (model validation, tables,
 #: netCDF files, figures), by kind; measured on the shipped items (docs/cluster.md), rounded.
@@ -53,15 +54,6 @@ OVERLAY_SECONDS = 3.0
 _RERUN_PRIORITY = 1e9
 #: An analysis asking for scans more often than this is a bug (its stores never complete).
 _MAX_ROUNDS = 20
-#: Modules the workers import before their first task (:meth:`Executor.prepare_workers`): the
-#: analysis kinds, and what drawing and writing the results needs (matplotlib's Agg canvas,
-#: xarray with its netCDF4 engine, and dask.array, which xarray imports to tell dask arrays from
-#: NumPy ones whenever dask is installed). Imported once by a process pool's forkserver, they cost
-#: nothing per worker.
-WORKER_MODULES = ("cevns.analyses", "cevns.analyses.sensitivity", "cevns.analyses.runners",
-                  "cevns.analyses.running", "cevns.analyses.appendix_b", "cevns.scan",
-                  "matplotlib.figure", "matplotlib.backends.backend_agg", "xarray", "netCDF4",
-                  "dask.array")
 
 
 def expected_seconds(an: AnalysisBase, quick: bool = False) -> float:

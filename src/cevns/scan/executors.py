@@ -65,6 +65,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cevns.errors import ConfigError, MissingDependencyError, ScanError, UnknownNameError
+from cevns.forkserver import available as forkserver_available
+from cevns.forkserver import preload_list
 from cevns.scan.tiles import Tile
 
 __all__ = [
@@ -386,17 +388,12 @@ def _spawn_all(pool: cf.ProcessPoolExecutor, n: int, restore_preload: list[str] 
 
 
 def _forkserver_preload() -> list[str]:
-    """The forkserver's current preload list (CPython keeps it in a private attribute; its
-    documented default, ``["__main__"]``, where that is not readable)."""
-    from multiprocessing import forkserver
-
-    current = getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None)
-    return list(current) if isinstance(current, (list, tuple)) else ["__main__"]
+    """The forkserver's current preload list (:func:`cevns.forkserver.preload_list`)."""
+    return preload_list()
 
 
 #: Default start method of :class:`ProcessExecutor`: ``"forkserver"`` where available.
-DEFAULT_MP_CONTEXT = ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
-                      else "spawn")
+DEFAULT_MP_CONTEXT = "forkserver" if forkserver_available() else "spawn"
 
 
 def _run_work(item: Work) -> TileResult:

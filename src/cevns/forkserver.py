@@ -1,0 +1,114 @@
+"""The forkserver the local workers are forked from: its preload list, an early start, its stop.
+
+On Linux a process pool (:class:`~cevns.scan.executors.ProcessExecutor`) and the workers of a
+local dask cluster are forked from Python's *forkserver*, a helper process that imports the
+worker modules (:data:`WORKER_MODULES`) once and forks every worker from itself: the workers start
+with everything imported. Importing those modules takes the server about 1.2 s (NumPy, SciPy,
+matplotlib, xarray, the analyses; measured on the 2-core machine of ``docs/benchmarks.md``).
+
+The server normally starts when the executor starts its workers, after the driver has imported
+and parsed everything, and the workers are up only about 1.2 s later. The ``cevns`` command line
+calls :func:`start_early` before it imports anything heavy: the server then imports on a second
+core while the driver imports and plans on the first, and the workers are forked the moment the
+executor asks for them (``docs/cluster.md``).
+
+This module imports only the standard library, so that the command line can use it first.
+Python keeps the forkserver as a process-wide singleton: its preload list is read when the server
+starts, and a server already running keeps its modules. :func:`start_early` puts the list back as
+it found it; :func:`stop_at_exit` is for the end of the ``cevns`` script only.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+
+__all__ = ["DASK_MODULES", "WORKER_MODULES", "available", "preload_list", "start_early",
+           "started", "stop_at_exit"]
+
+#: Modules the workers import before their first task (the preload list of the forkserver, and
+#: :meth:`~cevns.scan.executors.Executor.prepare_workers`): the analysis kinds, and what drawing
+#: and writing the results needs (matplotlib's Agg canvas, xarray with its netCDF4 engine, and
+#: dask.array, which xarray imports to tell dask arrays from NumPy ones whenever dask is
+#: installed). Imported once by the forkserver, they cost nothing per worker.
+WORKER_MODULES: tuple[str, ...] = (
+    "cevns.analyses", "cevns.analyses.sensitivity", "cevns.analyses.runners",
+    "cevns.analyses.running", "cevns.analyses.appendix_b", "cevns.scan",
+    "matplotlib.figure", "matplotlib.backends.backend_agg", "xarray", "netCDF4", "dask.array")
+#: What the workers of a local dask cluster import besides (dask's own forkserver preload starts
+#: with it: ``distributed.utils.get_mp_context``).
+DASK_MODULES: tuple[str, ...] = ("distributed",)
+
+
+def available() -> bool:
+    """Whether this platform has the ``"forkserver"`` start method (Linux, macOS)."""
+    return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+def _server():
+    from multiprocessing import forkserver
+
+    return getattr(forkserver, "_forkserver", None)
+
+
+def preload_list() -> list[str]:
+    """The forkserver's current preload list (CPython keeps it in a private attribute; its
+    documented default, ``["__main__"]``, where that is not readable)."""
+    current = getattr(_server(), "_preload_modules", None)
+    return list(current) if isinstance(current, (list, tuple)) else ["__main__"]
+
+
+def _server_pid() -> int | None:
+    pid = getattr(_server(), "_forkserver_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def started() -> bool:
+    """Whether this process has started a forkserver (multiprocessing restarts one that died
+    when it is next used)."""
+    return _server_pid() is not None
+
+
+def start_early(modules: Sequence[str] = WORKER_MODULES) -> bool:
+    """Start the forkserver now, importing `modules` (in the server, not here); return whether
+    this call started it.
+
+    A no-op (``False``) where the platform has no forkserver or this process has started one
+    already. The
+    preload list is set for the start only and put back as it was found. Returns at once: the
+    server imports in its own process while the caller goes on; a pool that forks a worker
+    before the imports are done waits for them.
+    """
+    if not available() or started():
+        return False
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    previous = preload_list()
+    ctx.set_forkserver_preload(list(dict.fromkeys(modules)))
+    try:
+        forkserver.ensure_running()
+    finally:
+        ctx.set_forkserver_preload(previous)
+    return True
+
+
+def stop_at_exit() -> None:
+    """Stop this process's forkserver at once (``SIGTERM``), if it has one: for the very end of
+    the ``cevns`` script (an ``atexit`` handler), when every worker has been stopped.
+
+    Left alone, the server notices the end of its parent only when the parent's end of a pipe
+    closes, then runs the interpreter's finalisation over everything it imported (about 0.3 s);
+    a pipe reader of the command (``cevns … | tee log``) waits for it, since the server shares
+    the command's standard output. The server holds no data: terminating it loses nothing. Not
+    for a process that goes on using process pools (its record of the server would be stale).
+    """
+    pid = _server_pid()
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass

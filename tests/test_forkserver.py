@@ -1,0 +1,88 @@
+"""cevns.forkserver: the early start of the worker forkserver and its stop at the script's exit.
+
+Each check runs in a fresh interpreter: Python's forkserver is a process-wide singleton, and the
+test process's own (started by other tests' process pools) must not be touched.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from cevns import cli, forkserver
+
+pytestmark = pytest.mark.skipif(not forkserver.available(), reason="no forkserver start method")
+
+PROBE = "def loaded(name):\n    import sys\n    return name in sys.modules\n"
+
+
+def _python(code: str, tmp_path) -> str:
+    (tmp_path / "probe_mod.py").write_text(PROBE)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+POOL = """
+import concurrent.futures as cf, multiprocessing as mp, sys
+sys.path.insert(0, ".")
+from cevns import forkserver
+{start}
+import probe_mod
+with cf.ProcessPoolExecutor(1, mp_context=mp.get_context("forkserver")) as pool:
+    print(pool.submit(probe_mod.loaded, "colorsys").result())
+"""
+
+
+def test_workers_forked_after_an_early_start_have_its_modules(tmp_path):
+    """A worker forked from the server started early has the preloaded module (colorsys: a
+    standard module nothing here imports); without the early start it has not (the control)."""
+    started = """
+before = forkserver.preload_list()
+assert forkserver.start_early(("colorsys",)) is True
+assert forkserver.started()
+assert forkserver.preload_list() == before, "the preload list is put back"
+assert forkserver.start_early(("colorsys",)) is False, "a second start is a no-op"
+"""
+    assert _python(POOL.format(start=started), tmp_path) == "True"
+    assert _python(POOL.format(start="assert not forkserver.started()"), tmp_path) == "False"
+
+
+def test_stop_at_exit_terminates_the_server(tmp_path):
+    """stop_at_exit sends SIGTERM to the server (which would otherwise finalise its imports after
+    the command ended); without a server it does nothing."""
+    out = _python("""
+import os, signal
+from cevns import forkserver
+forkserver.stop_at_exit()  # no server yet: nothing to do
+forkserver.start_early(("json",))
+pid = forkserver._server_pid()
+forkserver.stop_at_exit()
+_, status = os.waitpid(pid, 0)
+print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)
+""", tmp_path)
+    assert out == "True"
+
+
+@pytest.mark.parametrize(("spec", "auto", "cores", "expected"), [
+    ({"name": "processes", "max_workers": 2}, False, 2, forkserver.WORKER_MODULES),
+    ({"name": "processes"}, False, 1, forkserver.WORKER_MODULES),  # asked for: a pool
+    ({"name": "dask", "n_workers": 2}, False, 2,
+     (*forkserver.DASK_MODULES, *forkserver.WORKER_MODULES)),
+    ({"name": "dask", "address": "tcp://host:8786"}, False, 2, None),  # remote workers
+    ({"name": "serial"}, True, 2, None),
+    ({"name": "auto"}, True, 2, forkserver.WORKER_MODULES),  # reproduce
+    ({"name": "auto"}, True, 1, None),  # one core: auto runs serially
+    ({"name": "auto"}, False, 2, None),  # run: auto decides once the analysis is parsed
+])
+def test_the_command_line_starts_the_server_early_only_for_local_workers(
+        monkeypatch, spec, auto, cores, expected):
+    calls = []
+    monkeypatch.setattr(forkserver, "start_early", lambda modules: calls.append(tuple(modules)))
+    monkeypatch.setattr(cli, "_cores", lambda: cores)
+    cli._start_workers_early(spec, auto)
+    assert calls == ([] if expected is None else [tuple(expected)])
