@@ -6,6 +6,7 @@ test process's own (started by other tests' process pools) must not be touched.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from cevns import cli, forkserver
 
 pytestmark = pytest.mark.skipif(not forkserver.available(), reason="no forkserver start method")
 
+CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
 PROBE = "def loaded(name):\n    import sys\n    return name in sys.modules\n"
 
 
@@ -86,3 +88,55 @@ def test_the_command_line_starts_the_server_early_only_for_local_workers(
     monkeypatch.setattr(cli, "_cores", lambda: cores)
     cli._start_workers_early(spec, auto)
     assert calls == ([] if expected is None else [tuple(expected)])
+
+
+def _forkserver_child(pid: int) -> int | None:
+    """Process id of the forkserver child of process `pid` (Linux /proc), else None."""
+    from pathlib import Path
+
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"multiprocessing.forkserver" in cmdline:
+            return int(stat.parent.name)
+    return None
+
+
+def _has_loaded_numpy(pid: int) -> bool:
+    """Whether process `pid` has NumPy's core extension mapped (it is importing its modules)."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            return b"_multiarray_umath" in maps.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_while_the_server_imports_prints_no_traceback(tmp_path):
+    """Ctrl-C reaches the whole foreground process group, the forkserver included. Sent while the
+    server (started by the command before anything else) is importing the worker modules (NumPy
+    loaded, the rest, about a second of imports, to come),
+    the command ends with its one-line message and status 130, and the server, started with
+    Ctrl-C ignored, prints nothing (before the fix it printed a KeyboardInterrupt traceback)."""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen([*CEVNS, "reproduce", "--only", "table3", "--out", "out",
+                             "--executor", "processes", "--workers", "2"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    server, importing = None, False
+    deadline = time.monotonic() + 60
+    while not importing and proc.poll() is None and time.monotonic() < deadline:
+        server = server or _forkserver_child(proc.pid)
+        importing = server is not None and _has_loaded_numpy(server)
+    assert importing, "the command started no forkserver, or it never imported NumPy"
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-1].startswith("interrupted"), err

@@ -40,6 +40,8 @@ WORKER_MODULES: tuple[str, ...] = (
 #: What the workers of a local dask cluster import besides (dask's own forkserver preload starts
 #: with it: ``distributed.utils.get_mp_context``).
 DASK_MODULES: tuple[str, ...] = ("distributed",)
+#: The server's first preloaded module: Ctrl-C ignored in the server and its workers.
+_SERVER_INIT = "cevns._forkserver_init"
 
 
 def available() -> bool:
@@ -76,10 +78,17 @@ def start_early(modules: Sequence[str] = WORKER_MODULES) -> bool:
     this call started it.
 
     A no-op (``False``) where the platform has no forkserver or this process has started one
-    already. The
-    preload list is set for the start only and put back as it was found. Returns at once: the
-    server imports in its own process while the caller goes on; a pool that forks a worker
-    before the imports are done waits for them.
+    already. The preload list is set for the start only and put back as it was found. Returns at
+    once: the server imports in its own process while the caller goes on; a pool that forks a
+    worker before the imports are done waits for them.
+
+    The server ignores Ctrl-C, and so do the workers forked from it (the driver stops them): a
+    Ctrl-C reaches the whole foreground process group, and the server, importing for about a
+    second, would otherwise print a ``KeyboardInterrupt`` traceback of its own beside the
+    command's one-line message. It is started with ``SIGINT`` blocked in the calling thread for
+    the few milliseconds of its fork and exec (a Ctrl-C meanwhile is delivered to the caller
+    right after, not lost), and its first preloaded module, ``cevns._forkserver_init``, sets
+    ``SIGINT`` to be ignored and unblocks it.
     """
     if not available() or started():
         return False
@@ -87,11 +96,16 @@ def start_early(modules: Sequence[str] = WORKER_MODULES) -> bool:
 
     ctx = multiprocessing.get_context("forkserver")
     previous = preload_list()
-    ctx.set_forkserver_preload(list(dict.fromkeys(modules)))
+    ctx.set_forkserver_preload(list(dict.fromkeys([_SERVER_INIT, *modules])))
+    mask = None
+    if hasattr(signal, "pthread_sigmask"):
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         forkserver.ensure_running()
     finally:
         ctx.set_forkserver_preload(previous)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     return True
 
 

@@ -65,8 +65,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cevns.errors import ConfigError, MissingDependencyError, ScanError, UnknownNameError
+from cevns.forkserver import DASK_MODULES, preload_list
 from cevns.forkserver import available as forkserver_available
-from cevns.forkserver import preload_list
+from cevns.forkserver import start_early as start_forkserver
 from cevns.scan.tiles import Tile
 
 __all__ = [
@@ -370,21 +371,13 @@ def _ready() -> None:
     """A no-op task: submitting one per worker makes the pool start them all."""
 
 
-def _spawn_all(pool: cf.ProcessPoolExecutor, n: int, restore_preload: list[str] | None = None
-               ) -> None:
-    """Start the `n` workers of `pool` (each ``submit`` finding no idle worker starts one).
-
-    `restore_preload`: the forkserver preload list to put back once the workers are started (the
-    server read ours when the first worker started it), so that the process-wide setting is
-    left as it was found."""
+def _spawn_all(pool: cf.ProcessPoolExecutor, n: int) -> None:
+    """Start the `n` workers of `pool` (each ``submit`` finding no idle worker starts one)."""
     try:
         for _ in range(n):
             pool.submit(_ready)
     except Exception:  # the pool was shut down meanwhile; its first real task would tell
         log.debug("could not pre-start the pool workers", exc_info=True)
-    finally:
-        if restore_preload is not None:
-            multiprocessing.get_context("forkserver").set_forkserver_preload(restore_preload)
 
 
 def _forkserver_preload() -> list[str]:
@@ -480,17 +473,16 @@ class ProcessExecutor(Executor):
         modules = tuple(dict.fromkeys(modules))
         self._pool.shutdown(wait=True)  # never used: no process, no thread
         self._pool = pool = self._new_pool(modules)
-        restore = None
         if self.mp_context == "forkserver":
-            # read by the server when it starts (a server already running keeps its modules);
-            # the previous list is put back once the workers are started
-            restore = _forkserver_preload()
-            multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
+            # started here, not by the pool, so that it ignores Ctrl-C (cevns.forkserver); a
+            # server already running keeps its modules (the command line starts it before it
+            # imports the library)
+            start_forkserver(modules)
         up = self._up
 
         def spawn() -> None:
             try:
-                _spawn_all(pool, self.max_workers, restore)
+                _spawn_all(pool, self.max_workers)
                 with self._up_lock:
                     on_up, self._on_up = self._on_up, None
                 if on_up is not None:  # stream() is in a tile of its own: fill the pool now
@@ -883,15 +875,21 @@ class DaskExecutor(Executor):
         forkserver that imported `modules` (and dask's own list) once, while the driver goes on.
 
         A no-op unless this executor starts a ``LocalCluster`` that is not started yet. The
-        forkserver reads its preload list when it starts (at the first worker of the cluster);
-        the list, and dask's private record of having set it, are put back as found once the
-        workers are started. A server already running (started earlier in this process) keeps
-        its modules: the workers then import theirs with their first task. The driver's first
-        :meth:`stream` runs tiles itself until the cluster is up.
+        forkserver is started here, in the calling thread, with ``distributed`` and `modules`
+        preloaded (:func:`cevns.forkserver.start_early`: it ignores Ctrl-C).
+        A server already running (the command line starts it first) keeps its modules: the
+        workers then import what it lacks with their first task. Where no server could be started
+        here, the first worker of the cluster starts it with dask's list plus `modules`; the list,
+        and dask's private record of having set it, are put back as found once the workers are
+        started. The driver's first :meth:`stream` runs tiles itself until the cluster is up.
         """
         if not self._started or not self._local_pending or self._starter is not None:
             return
         modules = tuple(dict.fromkeys(modules))
+        if DEFAULT_MP_CONTEXT == "forkserver" and self._local_kwargs().get("processes", True):
+            # started here, not by dask, so that it ignores Ctrl-C (a server already running
+            # keeps its modules: cevns.forkserver)
+            start_forkserver((*DASK_MODULES, *modules))
 
         up = self._up = threading.Event()
 
