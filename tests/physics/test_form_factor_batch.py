@@ -46,3 +46,14 @@ def test_unmasked_branch_equals_masked_branch():
     fast = _three_j1_over_x(x2)  # every x² ≥ 1e-2: no masks
     masked = _three_j1_over_x(np.concatenate([x2, [-0.5, 1e-3]]))[:-2]  # forces the masks
     assert np.array_equal(fast, masked)
+
+
+@pytest.mark.parametrize("q", [np.nan, -1.0, np.inf, [0.1, np.nan], [[0.1, 0.2], [0.3, -0.4]], "a"])
+def test_both_reject_momenta_that_are_not_finite_and_non_negative(q):
+    """A form factor of a NaN, infinite or negative |q| would be a silent NaN: both functions
+    raise a ConfigError naming the argument instead."""
+    with pytest.raises(ConfigError, match="momentum_transfer"):
+        helm_form_factor(q, 4.8 * fm)
+    with pytest.raises(ConfigError, match="momentum_transfer"):
+        helm_form_factors(q, [4.8 * fm])
+    assert helm_form_factor(np.array([]), 4.8 * fm).shape == (0,)  # no values, nothing to check

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError
 from cevns.physics.constants import HBARC
-from cevns.physics.units import fm
+from cevns.physics.units import MeV, fm
 
 #: Default Helm surface thickness s = 1.0 fm [A] (see the module docstring).
 DEFAULT_HELM_SKIN = 1.0 * fm
@@ -55,6 +55,21 @@ def rms_radius_from_box_radius(box_radius: float, skin: float = DEFAULT_HELM_SKI
     """rms radius R of a Helm distribution with box radius R₀: R² = (3/5) R₀² + 3 s²."""
     s = check_helm_skin(skin)
     return float(np.sqrt(0.6 * box_radius**2 + 3.0 * s**2))
+
+
+def _checked_momenta(momentum_transfer: ArrayLike) -> NDArray[np.float64]:
+    """``|q|`` as a float array, or :class:`ConfigError` if some value is negative, infinite or
+    NaN (a form factor of such a momentum would be a silent NaN)."""
+    try:
+        q = np.asarray(momentum_transfer, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"momentum_transfer must be numbers, got {momentum_transfer!r}") from None
+    if q.size:
+        lo, hi = float(np.min(q)), float(np.max(q))
+        if not (lo >= 0.0 and math.isfinite(hi)):
+            bad = q[~(np.isfinite(q) & (q >= 0))].ravel()[0]
+            raise ConfigError(f"momentum_transfer must be finite and ≥ 0, got {bad / MeV:g} MeV")
+    return q
 
 
 def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -101,7 +116,7 @@ def helm_form_factor(
     if not (math.isfinite(rms_radius) and rms_radius > 0):
         raise ConfigError(f"rms_radius must be a finite length > 0, got {rms_radius / fm:g} fm")
     skin = check_helm_skin(skin)
-    k = np.asarray(momentum_transfer, dtype=float) / HBARC
+    k = _checked_momenta(momentum_transfer) / HBARC
     box_radius_sq = (5.0 / 3.0) * rms_radius**2 - 5.0 * skin**2
     x2 = np.atleast_1d(k * k * box_radius_sq)
     shape = np.shape(k)
@@ -138,7 +153,7 @@ def helm_form_factors(
         raise ConfigError(f"rms_radius must be a finite length > 0, got "
                           f"{radii[bad][0] / fm:g} fm")
     skin = check_helm_skin(skin)
-    k = np.atleast_1d(np.asarray(momentum_transfer, dtype=float) / HBARC)
+    k = np.atleast_1d(_checked_momenta(momentum_transfer) / HBARC)
     shape = (radii.size, *np.shape(momentum_transfer))
     # R₀² per radius with Python floats, exactly as helm_form_factor computes it
     box_radius_sq = np.array([(5.0 / 3.0) * r**2 - 5.0 * skin**2 for r in radii.tolist()])
