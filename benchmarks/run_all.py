@@ -473,7 +473,7 @@ def markdown(rows: list[Row], repro: list[TimeV], repeat: int, started: str,
         for tv in repro:
             ld = ("?" if tv.load_before is None else f"{tv.load_before:.1f}") + " → " + (
                 "?" if tv.load_after is None else f"{tv.load_after:.1f}")
-            lines.append(f"| {tv.label} | {tv.wall_s:.0f} s | {tv.user_s + tv.sys_s:.0f} s | "
+            lines.append(f"| {tv.label} | {tv.wall_s:.1f} s | {tv.user_s + tv.sys_s:.1f} s | "
                          f"{tv.max_rss_mb:.0f} MB | {ld} |")
         lines += ["", "Measured with `/usr/bin/time -v cevns reproduce --out <tmp>`, one "
                   "installation after the other (or read from such logs with `--reproduce-logs`, "
