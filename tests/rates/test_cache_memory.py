@@ -101,3 +101,39 @@ def test_release_free_memory_rejects_a_bad_threshold(bad):
 
     with pytest.raises(ConfigError, match="min_free"):
         release_free_memory(bad)
+
+
+PAGE_FAULTS = """
+import sys, resource, numpy as np
+from cevns.cache import tune_worker_malloc
+if sys.argv[1] == "tuned":
+    assert tune_worker_malloc()
+rng = np.random.default_rng(0)
+keep = []
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for i in range(300):  # NumPy temporaries of 160 kB to 24 MB among small long-lived blocks
+    x = np.ones(int(rng.uniform(2e4, 3e6)))
+    y = x * 2.0
+    if i % 10 == 0:
+        keep.append(np.ones(1000))
+    del x, y
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc only")
+def test_tuned_workers_fault_in_fewer_pages_for_numpy_temporaries():
+    """tune_worker_malloc keeps NumPy temporaries in the heap instead of a fresh mmap each (and
+    the heap's top in place): the same loop of temporaries faults in far fewer pages (measured
+    ≈ 7000–9000 page faults with glibc's defaults, ≈ 3300–3800 tuned). Each case runs in a fresh
+    interpreter: the setting is process-wide, and the test process is no worker."""
+    import subprocess
+    import sys
+
+    faults = {}
+    for mode in ("default", "tuned"):
+        out = subprocess.run([sys.executable, "-c", PAGE_FAULTS, mode], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        faults[mode] = int(out.stdout)
+    assert faults["tuned"] < 0.7 * faults["default"], faults

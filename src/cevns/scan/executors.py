@@ -346,7 +346,8 @@ def _watch_parent(parent: int, driver: int, interval: float) -> None:
 
 def _pool_worker_init(interval: float, modules: Sequence[str] = (),
                       driver: int | None = None) -> None:
-    """Initializer of every pool worker: ignore SIGINT, start the parent-death watchdog, import
+    """Initializer of every pool worker: ignore SIGINT, fix glibc's malloc thresholds for NumPy
+    work (:func:`cevns.cache.tune_worker_malloc`), start the parent-death watchdog, import
     `modules` (already imported by a forkserver's preload: then free).
 
     A Ctrl-C in a terminal sends SIGINT to the whole foreground process group. The driver turns
@@ -357,6 +358,9 @@ def _pool_worker_init(interval: float, modules: Sequence[str] = (),
     most ``interval`` seconds.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from cevns.cache import tune_worker_malloc
+
+    tune_worker_malloc()  # inherited from the forkserver already; a spawned worker sets its own
     parent = os.getppid()
     threading.Thread(target=_watch_parent, args=(parent, driver or parent, interval),
                      daemon=True, name="cevns-parent-watchdog").start()
