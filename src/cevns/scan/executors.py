@@ -859,6 +859,11 @@ class DaskExecutor(Executor):
         # workers forked from a server that imported distributed and its dependencies once,
         # instead of each starting Python and importing them (dask's own forkserver support)
         settings["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
+        if DEFAULT_MP_CONTEXT == "forkserver" and self._local_kwargs().get("processes", True):
+            # started here, not by dask's first Nanny, so that it ignores Ctrl-C and sets the
+            # workers' malloc thresholds (a server already running keeps its modules:
+            # cevns.forkserver)
+            start_forkserver((*DASK_MODULES, *modules))
         with dask.config.set(settings):  # read by each Nanny when it is created
             with _dask_forkserver_preload(modules):
                 cluster = distributed.LocalCluster(**self._local_kwargs())
@@ -879,21 +884,18 @@ class DaskExecutor(Executor):
         forkserver that imported `modules` (and dask's own list) once, while the driver goes on.
 
         A no-op unless this executor starts a ``LocalCluster`` that is not started yet. The
-        forkserver is started here, in the calling thread, with ``distributed`` and `modules`
-        preloaded (:func:`cevns.forkserver.start_early`: it ignores Ctrl-C).
-        A server already running (the command line starts it first) keeps its modules: the
-        workers then import what it lacks with their first task. Where no server could be started
-        here, the first worker of the cluster starts it with dask's list plus `modules`; the list,
-        and dask's private record of having set it, are put back as found once the workers are
-        started. The driver's first :meth:`stream` runs tiles itself until the cluster is up.
+        cluster's start starts the forkserver with ``distributed`` and `modules` preloaded
+        (:func:`cevns.forkserver.start_early`: it ignores Ctrl-C and sets the workers' malloc
+        thresholds). A server already running (the command line starts it first) keeps its
+        modules: the workers then import what it lacks with their first task. Where no server
+        could be started so (no forkserver on the platform), the first worker of the cluster
+        starts one with dask's list plus `modules`; the list, and dask's private record of having
+        set it, are put back as found once the workers are started. The driver's first
+        :meth:`stream` runs tiles itself until the cluster is up.
         """
         if not self._started or not self._local_pending or self._starter is not None:
             return
         modules = tuple(dict.fromkeys(modules))
-        if DEFAULT_MP_CONTEXT == "forkserver" and self._local_kwargs().get("processes", True):
-            # started here, not by dask, so that it ignores Ctrl-C (a server already running
-            # keeps its modules: cevns.forkserver)
-            start_forkserver((*DASK_MODULES, *modules))
 
         up = self._up = threading.Event()
 
