@@ -255,8 +255,9 @@ def tune_worker_malloc() -> bool:
     trim the heap's top as soon as 128 KiB are free there: the next temporary then faults in
     pages the kernel must zero again. Measured on 1000 toy fits of the CsI-2021 likelihood on two
     workers: 10–13 s of system time of 46–50 s CPU with the defaults, 2.3 s of 36–37 s with these
-    thresholds (the untouched driver included), the same results (docs/statistics.md §7). The workers still hand free memory back
-    after every task (:func:`release_free_memory`), so their resident memory stays bounded.
+    thresholds (the untouched driver included), the same results (docs/statistics.md §7). The
+    workers still hand free memory back after every task (:func:`release_free_memory`), so their
+    resident memory stays bounded.
     """
     global _LIBC
     if _LIBC is None:
