@@ -137,3 +137,45 @@ def test_tuned_workers_fault_in_fewer_pages_for_numpy_temporaries():
         assert out.returncode == 0, out.stderr
         faults[mode] = int(out.stdout)
     assert faults["tuned"] < 0.7 * faults["default"], faults
+
+
+ARENAS = """
+import ctypes, os, sys, tempfile, threading
+import numpy as np
+from cevns.cache import tune_worker_malloc
+if sys.argv[1] == "tuned":
+    assert tune_worker_malloc()
+def work():  # as a dask worker's task thread
+    keep = [np.ones(5000) for _ in range(100)]
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype, libc.fopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes, libc.fclose.argtypes = [ctypes.c_int, ctypes.c_void_p], [ctypes.c_void_p]
+fd, path = tempfile.mkstemp()
+os.close(fd)
+f = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, f)
+libc.fclose(f)
+with open(path) as xml:
+    print(xml.read().count("<heap nr="))
+os.unlink(path)
+"""
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc only")
+def test_tuned_workers_serve_task_threads_from_the_one_arena():
+    """A dask worker runs its tasks in a thread; glibc gives such a thread an arena of its own
+    (malloc_info lists two heaps), tune_worker_malloc keeps it at one (the measured cost of the
+    second arena: docs/scans.md). Fresh interpreters, as above."""
+    import subprocess
+    import sys
+
+    heaps = {}
+    for mode in ("default", "tuned"):
+        out = subprocess.run([sys.executable, "-c", ARENAS, mode], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        heaps[mode] = int(out.stdout)
+    assert heaps == {"default": 2, "tuned": 1}
