@@ -140,3 +140,13 @@ def test_ctrl_c_while_the_server_imports_prints_no_traceback(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert err.strip().splitlines()[-1].startswith("interrupted"), err
+
+
+@pytest.mark.parametrize("modules", ["numpy", ["numpy", 3], ["numpy", " "], [None]])
+def test_start_early_rejects_what_is_not_a_list_of_module_names(modules):
+    """A bare string would be read letter by letter (and the server silently skips modules it
+    cannot import): a ConfigError instead, before anything is started."""
+    from cevns.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="modules"):
+        forkserver.start_early(modules)

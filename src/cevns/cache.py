@@ -239,6 +239,7 @@ def _glibc() -> Any:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallinfo2.restype = _MallInfo2
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
         return libc
     except (OSError, AttributeError):  # not glibc, or older than 2.33
         return None
@@ -268,9 +269,12 @@ def tune_worker_malloc() -> bool:
     whose heaps it grows and shrinks in 64 MiB mappings with other rules than the main heap: the
     same `cevns reproduce` tasks took 45.3 s of CPU in two dask workers against 38.3 s in two pool
     workers, and 38.4 s in the dask workers with one arena (one run each, per-task CPU logged in
-    the workers); side by side, two runs each, `cevns reproduce` on dask took 21.5–21.8 s wall and
-    39.2–39.7 s of user CPU with one arena, 22.3–22.7 s and 40.6–41.2 s without. One arena is
-    what a pool worker, whose tasks run in its main thread, uses anyway.
+    the workers by a temporary log not kept in the repository). Side by side, two runs each (the
+    arena limit switched off by a temporary environment check, also not kept; the dask timing
+    with it: ``benchmarks/bench_reproduce_executors.py --case reproduce``), `cevns reproduce` on
+    dask took 21.5–21.8 s wall and 39.2–39.7 s of user CPU with one arena,
+    22.3–22.7 s and 40.6–41.2 s without. One arena is what a pool worker, whose tasks run in its
+    main thread, uses anyway.
     """
     global _LIBC
     if _LIBC is None:
@@ -278,7 +282,6 @@ def tune_worker_malloc() -> bool:
     if not _LIBC:
         return False
     mallopt = _LIBC.mallopt
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return all([mallopt(_M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD) == 1,
                 mallopt(_M_TRIM_THRESHOLD, WORKER_TRIM_THRESHOLD) == 1,
                 mallopt(_M_ARENA_MAX, WORKER_ARENA_MAX) == 1])

@@ -12,7 +12,8 @@ calls :func:`start_early` before it imports anything heavy: the server then impo
 core while the driver imports and plans on the first, and the workers are forked the moment the
 executor asks for them (``docs/cluster.md``).
 
-This module imports only the standard library, so that the command line can use it first.
+This module imports only the standard library and :mod:`cevns.errors`, so that the command line
+can use it first.
 Python keeps the forkserver as a process-wide singleton: its preload list is read when the server
 starts, and a server already running keeps its modules. :func:`start_early` puts the list back as
 it found it; :func:`stop_at_exit` is for the end of the ``cevns`` script only.
@@ -24,6 +25,8 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Sequence
+
+from cevns.errors import ConfigError
 
 __all__ = ["DASK_MODULES", "WORKER_MODULES", "available", "preload_list", "start_early",
            "started", "stop_at_exit"]
@@ -90,6 +93,8 @@ def start_early(modules: Sequence[str] = WORKER_MODULES) -> bool:
     right after, not lost), and its first preloaded module, ``cevns._forkserver_init``, sets
     ``SIGINT`` to be ignored and unblocks it.
     """
+    if isinstance(modules, str) or not all(isinstance(m, str) and m.strip() for m in modules):
+        raise ConfigError(f"modules must be a sequence of module names, got {modules!r}")
     if not available() or started():
         return False
     from multiprocessing import forkserver

@@ -13,14 +13,20 @@ from PIL import Image
 from cevns.analyses.style import minor_ticks_as_marks, new_figure, styled
 
 
-def _png(fig, marks: bool) -> np.ndarray:
+def _png(fig, marks: bool, in_view: bool = False) -> np.ndarray:
+    """The figure saved as PNG pixels, with the minor ticks drawn as marks (`marks`) and only the
+    major ticks in view built (`in_view`), or as matplotlib draws them."""
+    from contextlib import ExitStack
+
+    from cevns.analyses.style import major_ticks_in_view
+
     buf = io.BytesIO()
-    with styled():
+    with styled(), ExitStack() as stack:
         if marks:
-            with minor_ticks_as_marks(fig):
-                fig.savefig(buf, format="png", dpi=110)
-        else:
-            fig.savefig(buf, format="png", dpi=110)
+            stack.enter_context(minor_ticks_as_marks(fig))
+        if in_view:
+            stack.enter_context(major_ticks_in_view(fig))
+        fig.savefig(buf, format="png", dpi=110)
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())))
 
 
@@ -82,19 +88,6 @@ def test_the_figure_is_restored_and_labelled_minor_ticks_are_left_to_matplotlib(
     assert [list(a.get_children()) for a in axes] == children
 
 
-def _png_in_view(fig, in_view: bool) -> np.ndarray:
-    from cevns.analyses.style import major_ticks_in_view
-
-    buf = io.BytesIO()
-    with styled(), minor_ticks_as_marks(fig):
-        if in_view:
-            with major_ticks_in_view(fig):
-                fig.savefig(buf, format="png", dpi=110)
-        else:
-            fig.savefig(buf, format="png", dpi=110)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())))
-
-
 def _offset_figure():
     """Linear axes whose labels need an offset / order of magnitude, and a reversed axis."""
     with styled():
@@ -123,10 +116,10 @@ def test_major_ticks_in_view_give_the_same_pixels(make):
             return _figure(["loglog"] * 6, sharex=True, sharey=True)
         return _offset_figure()
 
-    reference = _png_in_view(build(), in_view=False)
+    reference = _png(build(), marks=True, in_view=False)
     fig = build()
-    assert np.array_equal(_png_in_view(fig, in_view=True), reference)
-    assert np.array_equal(_png_in_view(fig, in_view=False), reference)  # put back as found
+    assert np.array_equal(_png(fig, marks=True, in_view=True), reference)
+    assert np.array_equal(_png(fig, marks=True, in_view=False), reference)  # put back as found
     locators = [(a.xaxis.get_major_locator(), a.yaxis.get_major_formatter()) for a in fig.axes]
     with styled(), major_ticks_in_view(fig):
         pass
@@ -136,8 +129,8 @@ def test_major_ticks_in_view_give_the_same_pixels(make):
 
 def test_major_ticks_in_view_make_fewer_tick_objects():
     fig = _figure(["loglog"] * 6)
-    _png_in_view(fig, in_view=True)
+    _png(fig, marks=True, in_view=True)
     n_in_view = sum(len(a.xaxis.majorTicks) for a in fig.axes)
     fig = _figure(["loglog"] * 6)
-    _png_in_view(fig, in_view=False)
+    _png(fig, marks=True, in_view=False)
     assert n_in_view < sum(len(a.xaxis.majorTicks) for a in fig.axes)

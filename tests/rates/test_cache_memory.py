@@ -103,6 +103,18 @@ def test_release_free_memory_rejects_a_bad_threshold(bad):
         release_free_memory(bad)
 
 
+def _fresh_interpreter(code: str, mode: str) -> int:
+    """The integer `code` prints, run as ``python -c code mode`` in a fresh interpreter (malloc
+    settings are process-wide, and the test process is no worker)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout)
+
+
 PAGE_FAULTS = """
 import sys, resource, numpy as np
 from cevns.cache import tune_worker_malloc
@@ -127,15 +139,7 @@ def test_tuned_workers_fault_in_fewer_pages_for_numpy_temporaries():
     the heap's top in place): the same loop of temporaries faults in far fewer pages (measured
     ≈ 7000–9000 page faults with glibc's defaults, ≈ 3300–3800 tuned). Each case runs in a fresh
     interpreter: the setting is process-wide, and the test process is no worker."""
-    import subprocess
-    import sys
-
-    faults = {}
-    for mode in ("default", "tuned"):
-        out = subprocess.run([sys.executable, "-c", PAGE_FAULTS, mode], capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        faults[mode] = int(out.stdout)
+    faults = {mode: _fresh_interpreter(PAGE_FAULTS, mode) for mode in ("default", "tuned")}
     assert faults["tuned"] < 0.7 * faults["default"], faults
 
 
@@ -169,13 +173,5 @@ def test_tuned_workers_serve_task_threads_from_the_one_arena():
     """A dask worker runs its tasks in a thread; glibc gives such a thread an arena of its own
     (malloc_info lists two heaps), tune_worker_malloc keeps it at one (the measured cost of the
     second arena: docs/scans.md). Fresh interpreters, as above."""
-    import subprocess
-    import sys
-
-    heaps = {}
-    for mode in ("default", "tuned"):
-        out = subprocess.run([sys.executable, "-c", ARENAS, mode], capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        heaps[mode] = int(out.stdout)
+    heaps = {mode: _fresh_interpreter(ARENAS, mode) for mode in ("default", "tuned")}
     assert heaps == {"default": 2, "tuned": 1}

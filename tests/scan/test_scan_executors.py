@@ -207,8 +207,8 @@ def test_prepared_pool_leaves_the_forkserver_preload_as_it_found_it():
     puts the previous list back once the workers are started."""
     import multiprocessing
 
+    from cevns.forkserver import preload_list as _forkserver_preload
     from cevns.scan import ProcessExecutor
-    from cevns.scan.executors import _forkserver_preload
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         pytest.skip("no forkserver on this platform")
@@ -229,7 +229,7 @@ import dask
 from distributed import utils
 import scan_tasks
 from cevns.scan import DaskExecutor, Work, run_scan
-from cevns.scan.executors import _forkserver_preload
+from cevns.forkserver import preload_list as _forkserver_preload
 
 keys = ["distributed.worker.profile.enabled", "distributed.admin.tick.interval",
         "distributed.worker.multiprocessing-method"]
@@ -310,7 +310,8 @@ def test_dask_forkserver_preload_is_put_back_even_after_an_error():
     import dask
     from distributed import utils
 
-    from cevns.scan.executors import _dask_forkserver_preload, _forkserver_preload
+    from cevns.forkserver import preload_list as _forkserver_preload
+    from cevns.scan.executors import _dask_forkserver_preload
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         pytest.skip("no forkserver on this platform")

@@ -384,11 +384,6 @@ def _spawn_all(pool: cf.ProcessPoolExecutor, n: int) -> None:
         log.debug("could not pre-start the pool workers", exc_info=True)
 
 
-def _forkserver_preload() -> list[str]:
-    """The forkserver's current preload list (:func:`cevns.forkserver.preload_list`)."""
-    return preload_list()
-
-
 #: Default start method of :class:`ProcessExecutor`: ``"forkserver"`` where available.
 DEFAULT_MP_CONTEXT = "forkserver" if forkserver_available() else "spawn"
 
@@ -664,7 +659,10 @@ def _dask_forkserver_preload(modules: Sequence[str]) -> Iterator[None]:
     plus `modules`; on exit, the list and dask's private record of having set it
     (``distributed.utils._forkserver_preload_set``) are put back as they were found.
 
-    A forkserver started inside (by the first Nanny of a ``LocalCluster``) imports `modules` once
+    :meth:`DaskExecutor._start_local` starts the server itself first
+    (:func:`cevns.forkserver.start_early`), and a running server keeps its modules: there this
+    context only keeps dask from leaving its own list behind in the process. A forkserver started
+    inside (by the first Nanny of a ``LocalCluster``, if none runs yet) imports `modules` once
     and forks every worker with them loaded. Enter it inside a ``dask.config.set`` of
     ``distributed.worker.multiprocessing-method = forkserver`` (else it does nothing). Without the
     private record (another dask version), dask would replace the list with its own at the first
@@ -679,10 +677,10 @@ def _dask_forkserver_preload(modules: Sequence[str]) -> Iterator[None]:
     from distributed import utils
 
     missing = object()
-    preload, flag = _forkserver_preload(), getattr(utils, "_forkserver_preload_set", missing)
+    preload, flag = preload_list(), getattr(utils, "_forkserver_preload_set", missing)
     try:
         ctx = utils.get_mp_context()  # sets dask's own list, once per process
-        ctx.set_forkserver_preload(list(dict.fromkeys([*_forkserver_preload(), *modules])))
+        ctx.set_forkserver_preload(list(dict.fromkeys([*preload_list(), *modules])))
         yield
     finally:
         multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
@@ -859,14 +857,15 @@ class DaskExecutor(Executor):
         # workers forked from a server that imported distributed and its dependencies once,
         # instead of each starting Python and importing them (dask's own forkserver support)
         settings["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
-        if DEFAULT_MP_CONTEXT == "forkserver" and self._local_kwargs().get("processes", True):
+        kwargs = self._local_kwargs()
+        if DEFAULT_MP_CONTEXT == "forkserver" and kwargs.get("processes", True):
             # started here, not by dask's first Nanny, so that it ignores Ctrl-C and sets the
             # workers' malloc thresholds (a server already running keeps its modules:
             # cevns.forkserver)
             start_forkserver((*DASK_MODULES, *modules))
         with dask.config.set(settings):  # read by each Nanny when it is created
             with _dask_forkserver_preload(modules):
-                cluster = distributed.LocalCluster(**self._local_kwargs())
+                cluster = distributed.LocalCluster(**kwargs)
         self._owned_cluster = cluster
         self._connect_owned(distributed)
 
