@@ -4,10 +4,11 @@ Run as ``python benchmarks/bench_combined.py`` (``--help`` for options).
 
 Case: NGI scalar, mediator mass × coupling on the overlay's own full grid (28 × 32 points, log
 axes as in fig7), CsI-2021 + LAr-2020 with the shared flux nuisance. The fast path is
-:func:`cevns.fits.combined.combined_grid` as the overlay calls it (batched Newton per release,
-three θ_Φ points and one parabolic step). The straightforward reference minimises the same
-combined χ² — both releases' Poisson χ² with every nuisance of both and the shared θ_Φ — with
-Migrad point by point on a random subset of grid points; its time for the whole grid is
+:func:`cevns.fits.combined.combined_grid` as the overlay calls it (each release's batched Newton
+profile at θ_Φ = 0, then one joint batched profile with the flux as a shared linear normsys).
+The straightforward reference minimises the same combined χ² — both releases' Poisson χ² with
+every nuisance of both and the shared θ_Φ — with Migrad point by point on a random subset of grid
+points; its time for the whole grid is
 *extrapolated* linearly from the subset and labelled so. The χ² of the two methods are compared on
 that subset (the fast path's χ² must not lie above Migrad's by more than the tolerance; below is
 allowed — Migrad may stop early).
@@ -74,7 +75,7 @@ def main() -> None:
         t0 = time.perf_counter()
         parts, sigma_flux, _ = grid_parts("ngi", "mediator_mass_MeV", masses, "coupling",
                                           couplings, options=options)
-        fast = profile_flux(parts, sigma_flux, refine=1)
+        fast = profile_flux(parts, sigma_flux)
         times.append(time.perf_counter() - t0)
     rng = np.random.default_rng(args.seed)
     subset = rng.choice(fast.chi2.size, size=args.subset, replace=False)

@@ -5,10 +5,11 @@ Run as ``python benchmarks/bench_overlay.py`` (``--help`` for options).
 Case: the overlay of fig7's scalar panel — NGI scalar, mediator mass 0.01 … 10⁴ MeV × coupling
 10⁻⁷ … 10⁻¹ on the overlay's own 14 × 16 log grid, CsI-2021 + LAr-2020 with the shared flux
 nuisance and both releases' shape nuisances. Fast path: :func:`cevns.fits.combined.combined_grid`
-as the overlay calls it (grid signals, batched Newton per release with warm starts, three flux
-points and one parabolic step). Straightforward reference: the same flux steps point by point,
-each release profiled from θ = 0 at the default tolerance (tests/_reference/flux_scan_reference.py),
-on a random subset of grid points; its time for the whole grid is *extrapolated* linearly from the
+as the overlay calls it (grid signals; each release's batched Newton profile at θ_Φ = 0, then one
+joint batched profile of both releases with the flux as a shared linear normsys). Straightforward
+reference: point by point, each release profiled from θ = 0 at the default tolerance and the flux
+minimised by SciPy's bounded Brent method (tests/_reference/flux_scan_reference.py), on a random
+subset of grid points; its time for the whole grid is *extrapolated* linearly from the
 subset and labelled so. Times are CPU seconds of this process (``time.process_time``); the 1-minute
 load average is printed next to them. The χ² of the two are compared on the subset.
 """
@@ -40,14 +41,14 @@ def measure(repeat: int, subset: int, seed: int = 1) -> tuple[list[float], float
     for r in ("coherent-csi-2021", "coherent-lar-2020"):
         packaged_model(r)  # build the release models once (not timed: the overlay reuses them)
     grid = ("ngi", "mediator_mass_MeV", MASSES, "coupling", COUPLINGS)
-    combined_grid(*grid, options=OPTIONS, refine=1)  # warm the scenario caches
+    combined_grid(*grid, options=OPTIONS)  # warm the scenario caches
     times = []
     for _ in range(repeat):
         t0 = time.process_time()
-        combined_grid(*grid, options=OPTIONS, refine=1)
+        combined_grid(*grid, options=OPTIONS)
         times.append(time.process_time() - t0)
     parts, sigma_flux, _ = grid_parts(*grid, options=OPTIONS)
-    fast = profile_flux(parts, sigma_flux, refine=1)
+    fast = profile_flux(parts, sigma_flux)
     points = np.random.default_rng(seed).choice(fast.chi2.size, size=subset, replace=False)
     t0 = time.process_time()
     reference = np.array([point_chi2(parts, sigma_flux, int(i))[0] for i in points])

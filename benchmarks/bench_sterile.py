@@ -146,8 +146,8 @@ def workload(name: str) -> np.ndarray:
                   np.geomspace(1e-7, 1e-1, 16), {"interaction": "axial"}),
                  ("dipole", "sterile_mass_MeV", np.geomspace(0.1, 54, 14), "magnetic_moment",
                   np.geomspace(1e-11, 1e-6, 16), {"channel": "mu", "beyond_reach": "no-signal"})]
-        return np.concatenate([combined_grid(sc, xn, xs, yn, ys, options=opt, level=None,
-                                             refine=1).ravel()
+        return np.concatenate([combined_grid(sc, xn, xs, yn, ys, options=opt,
+                                             level=None).ravel()
                                for sc, xn, xs, yn, ys, opt in cases])
     raise SystemExit(f"unknown workload {name!r}; one of {', '.join(WORKLOADS)}")
 

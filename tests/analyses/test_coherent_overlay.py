@@ -28,7 +28,7 @@ def test_fig10_quick_panel_matches_the_direct_grid():
     assert np.all(np.isfinite(overlay.delta_chi2)) and overlay.delta_chi2.min() >= 0.0
     cols = [2, 8, 14]
     direct = combined_grid("dipole", "sterile_mass_MeV", x[cols], "magnetic_moment", y,
-                           options=dict(variant.options), refine=1, level=None)
+                           options=dict(variant.options), level=None)
     level = 4.605
     for k, col in enumerate(cols):
         a = np.interp(level, overlay.delta_chi2[col], np.log(y))

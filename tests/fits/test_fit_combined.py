@@ -104,7 +104,7 @@ def test_grid_column_matches_the_one_dimensional_combined_profile():
                        fixed={"mediator_mass_MeV": 10.0})
     g = np.linspace(0.0, 2.0 * fit.limit_90cl, 81)
     delta = combined_grid("ngi", "mediator_mass_MeV", np.array([10.0, 20.0]), "coupling", g,
-                          options={"interaction": "scalar"}, level=None, refine=3)[0]
+                          options={"interaction": "scalar"}, level=None)[0]
     delta = delta - delta.min()  # the 1-D fit measures from its own minimum
     above = np.flatnonzero((delta > 2.706) & (g > g[np.argmin(delta)]))[0]
     crossing = np.interp(2.706, delta[above - 1:above + 1], g[above - 1:above + 1])

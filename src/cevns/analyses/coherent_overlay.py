@@ -67,7 +67,7 @@ def coherent_overlay(request: OverlayRequest) -> list[Overlay]:
     xs, ys = _coarse(x, nx, log_x), _coarse(y, ny, log_y)
     delta = combined_grid(
         an.scenario.name, an.x.parameter, xs, an.y.parameter, ys, options=options, fixed=fixed,
-        ties={name: (tie.to, tie.ratio) for name, tie in ties.items()}, level=None, refine=1)
+        ties={name: (tie.to, tie.ratio) for name, tie in ties.items()}, level=None)
     if xs.size != x.size or ys.size != y.size:
         fx = np.log if log_x else (lambda v: v)
         fy = np.log if log_y else (lambda v: v)

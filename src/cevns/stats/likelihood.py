@@ -28,7 +28,9 @@ from numpy.typing import ArrayLike, NDArray
 from cevns.errors import ConfigError, MissingDependencyError, UnknownNameError
 from cevns.stats.shapes import (
     _CODES,
+    MULTIPLICATIVE,
     FlatInterpolator,
+    LinearFactor,
     _small_product,
     conserve_total,
     flat_interpolator,
@@ -43,6 +45,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: σ of a nuisance without a pull term (a free normalisation). ``None`` in a ``sigmas`` mapping
 #: means the same.
 FREE = math.inf
+
+#: Smallest value of a linear ``normsys`` factor that the profiler steps to (its lower bound).
+_NORMSYS_FLOOR = 1e-12
 
 #: Signal normalisation uncertainty σ_α of the paper (10 %; docs/physics.md#detectors, [M]).
 PAPER_SIGMA_SIGNAL = 0.10
@@ -128,6 +133,19 @@ class Component:
         between bins and leave the normalisation to the normalisation parameters. ``False``
         (default): HistFactory's plain per-bin interpolation, whose total varies with α even
         between variants of equal total.
+    normsys : mapping of str to (down, up), optional
+        Normalisation systematics (HistFactory ``normsys``) on top of `nuisance`: for each
+        nuisance name α the factors (f₋, f₊) > 0 by which it scales this component at −1σ and
+        +1σ, with a unit Gaussian pull α². The factor is interpolated linearly — f(α) = 1 +
+        α (f₊ − 1) for α ≥ 0, 1 + α (1 − f₋) for α < 0 (ROOT ``FlexibleInterpVar`` code 0), not
+        exponentially as HistFactory's default code 1 (for that, give the component a shape
+        nuisance with variants f₋ C and f₊ C and ``shape_code="exponential"``). With (1 − σ,
+        1 + σ) it is exactly a Gaussian-constrained normalisation (1 + θ), θ = σ α, which
+        components in any channel can share by name while each keeps its own `nuisance`: the
+        component is then C (1 + θ) (1 + σ α), e.g. a neutrino-flux uncertainty common to two
+        detectors beside each one's own efficiency normalisation. A point where a factor is
+        ≤ 0 is outside the domain (χ² = inf). Needs a multiplicative `shape_code` if the component
+        also has shape nuisances.
     """
 
     name: str
@@ -137,6 +155,7 @@ class Component:
     shapes: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None
     shape_code: str = "polyexp"
     conserve_total: bool | Iterable[str] = False
+    normsys: Mapping[str, tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name, "Component name")
@@ -157,6 +176,44 @@ class Component:
             )
         object.__setattr__(self, "shapes", self._check_shapes())
         object.__setattr__(self, "conserve_total", self._check_conserve())
+        object.__setattr__(self, "normsys", self._check_normsys())
+
+    def _check_normsys(self) -> dict[str, tuple[float, float]]:
+        if self.normsys is None:
+            return {}
+        if not isinstance(self.normsys, Mapping):
+            raise ConfigError(
+                f"component {self.name!r}: normsys must be a mapping {{name: (down, up)}} of "
+                f"factors, got {type(self.normsys).__name__}"
+            )
+        out: dict[str, tuple[float, float]] = {}
+        for key, pair in self.normsys.items():
+            what = f"component {self.name!r}: normsys[{key!r}]"
+            _check_name(key, f"component {self.name!r}: normsys nuisance name")
+            if key == self.nuisance or key in (self.shapes or {}):
+                raise ConfigError(
+                    f"{what}: {key!r} is already this component's "
+                    f"{'normalisation' if key == self.nuisance else 'shape'} nuisance; give "
+                    "different names"
+                )
+            if not (isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2):
+                raise ConfigError(f"{what} must be a pair (down, up) of factors, got {pair!r}")
+            factors = []
+            for side, value in zip(("down", "up"), pair, strict=True):
+                if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                    raise ConfigError(f"{what} {side} must be a number, got {value!r}")
+                value = float(value)
+                if not (math.isfinite(value) and value > 0):
+                    raise ConfigError(f"{what} {side} must be a finite factor > 0, got {value!r}")
+                factors.append(value)
+            out[key] = (factors[0], factors[1])
+        if out and self.shapes and self.shape_code not in MULTIPLICATIVE:
+            raise ConfigError(
+                f"component {self.name!r}: normsys factors multiply the template, which needs a "
+                f"multiplicative shape_code ({', '.join(MULTIPLICATIVE)}) for its shape "
+                f"nuisances, got {self.shape_code!r}"
+            )
+        return out
 
     def _check_conserve(self) -> frozenset[str]:
         """The names of the shape-only nuisances, from ``conserve_total``."""
@@ -224,8 +281,9 @@ class Component:
 
     @property
     def shape_nuisances(self) -> tuple[str, ...]:
-        """Names of this component's shape nuisances (in the order given)."""
-        return tuple(self.shapes or ())
+        """Names of this component's unit-pull nuisances: its shape nuisances (in the order
+        given), then its ``normsys`` factors."""
+        return (*(self.shapes or ()), *(self.normsys or ()))
 
     def _lead_shapes(self) -> list[tuple[int, ...]]:
         """Leading (grid) shapes of expected and every template."""
@@ -240,6 +298,8 @@ class Component:
             extra = f", shapes={list(self.shapes)}, shape_code={self.shape_code!r}"
             if self.conserve_total:
                 extra += f", conserve_total={sorted(self.conserve_total)}"
+        if self.normsys:
+            extra += f", normsys={self.normsys!r}"
         return (
             f"Component({self.name!r}, shape={self.expected.shape}, nuisance={self.nuisance!r}"
             + (f", sigma={self.sigma!r}" if self.sigma is not None else "")
@@ -329,7 +389,8 @@ class Channel:
 
     @property
     def shape_nuisances(self) -> tuple[str, ...]:
-        """Names of the shape nuisances of this channel's components."""
+        """Names of the unit-pull nuisances of this channel's components (shape and
+        ``normsys``)."""
         return tuple(dict.fromkeys(n for c in self.components for n in c.shape_nuisances))
 
     def expected_total(self) -> NDArray[np.float64]:
@@ -495,11 +556,13 @@ class _ShapedFlat:
     # per shape nuisance: shape only (multiplicative codes: the factor renormalised at every α;
     # additive codes need nothing here, their variants were rescaled to the nominal total)
     conserve: tuple[bool, ...] = ()
+    # linear normsys factors can reach 0: the counts must then be checked (as for additive codes)
+    bounded: bool = False
 
     def take(self, idx: NDArray[np.intp] | slice) -> _ShapedFlat:
         return _ShapedFlat(
             _take(self.nominal, idx), [f.take(idx) for f in self.interps], self.shape_pos,
-            self.norm_pos, self.multiplicative, self.conserve,
+            self.norm_pos, self.multiplicative, self.conserve, self.bounded,
         )
 
     def _conserved(self, k: int) -> bool:
@@ -618,7 +681,7 @@ class _FlatChannel:
         parts = []
         for sc in self.shaped:
             value, first, second = sc.evaluate(idx, scale[:, self.index[sc.shape_pos]], derivatives)
-            if not sc.multiplicative:
+            if not sc.multiplicative or sc.bounded:
                 ok = np.all(value >= 0, axis=-1)
                 feasible = ok if feasible is None else feasible & ok
             s = scale[:, self.index[sc.norm_pos], None] if sc.norm_pos >= 0 else None
@@ -919,6 +982,17 @@ class PoissonModel:
         is_shape = np.array([p in self.shape_nuisances for p in self.nuisances], dtype=bool)
         self._origin = np.where(is_shape, 0.0, 1.0)
         self._lower = np.where(is_shape, -np.inf, 0.0)
+        # a linear normsys factor 1 + α (1 − f₋) reaches 0 at α = −1/(1 − f₋): the profiler's
+        # lower bound is where it is _NORMSYS_FLOOR, like s = 1 + θ ≥ 0 for the normalisation
+        # nuisances (not 0 itself, where the derivatives, computed as ratios f'/f, are 0/0; the
+        # counts differ from 0 by a part in 10¹²). A factor f₊ < 1 falling to 0 at α = 1/(1 − f₊)
+        # is bounded by the domain check alone: χ² = inf beyond it.
+        for c in (c for ch in channels for c in ch.components):
+            for name, (down, _up) in c.normsys.items():
+                if down < 1.0:
+                    k = self.nuisances.index(name)
+                    bound = (_NORMSYS_FLOOR - 1.0) / (1.0 - down)
+                    self._lower[k] = max(self._lower[k], bound)
         self._flat = [self._flatten_channel(ch) for ch in channels]
         self._all = _Group(self._flat, self._inv_var, self._origin, self._lower)
         self.groups = self._find_groups()
@@ -967,7 +1041,7 @@ class PoissonModel:
         nominal = _flatten(ch.expected_total(), grid)
         names = ch.nuisances
         index = np.array([self.nuisances.index(p) for p in names], dtype=np.intp)
-        linear = [c for c in ch.components if not c.shapes]
+        linear = [c for c in ch.components if not (c.shapes or c.normsys)]
         derivs, lin_pos = [], []
         for pos, name in enumerate(names):
             parts = [c.expected for c in linear if c.nuisance == name]
@@ -985,12 +1059,12 @@ class PoissonModel:
             fixed = _flatten(np.sum(np.broadcast_arrays(*plain), axis=0), grid)
         shaped = []
         for comp in ch.components:
-            if not comp.shapes:
+            if not (comp.shapes or comp.normsys):
                 continue
             lead = np.broadcast_shapes(*comp._lead_shapes())
             nom = _flatten(np.broadcast_to(comp.expected, (*lead, ch.n_bins)), grid)
-            interps = []
-            multiplicative = comp.shape_code in ("exponential", "polyexp")
+            interps: list[FlatInterpolator | LinearFactor] = []
+            multiplicative = comp.shape_code in MULTIPLICATIVE or not comp.shapes
             for key, (down, up) in comp.shapes.items():
                 what = f"channel {ch.name!r}, component {comp.name!r}, shape nuisance {key!r}"
                 down = _flatten(np.broadcast_to(down, (*lead, ch.n_bins)), grid)
@@ -998,10 +1072,13 @@ class PoissonModel:
                 if key in comp.conserve_total and not multiplicative:
                     down, up = rescale_to_total(nom, down, what), rescale_to_total(nom, up, what)
                 interps.append(flat_interpolator(comp.shape_code, nom, down, up, what))
+            interps.extend(LinearFactor(down, up) for down, up in comp.normsys.values())
+            unit = comp.shape_nuisances  # shapes, then normsys: the order of interps
             shaped.append(_ShapedFlat(
-                nom, interps, np.array([names.index(k) for k in comp.shapes], dtype=np.intp),
+                nom, interps, np.array([names.index(k) for k in unit], dtype=np.intp),
                 names.index(comp.nuisance) if comp.nuisance else -1,
-                multiplicative, tuple(k in comp.conserve_total for k in comp.shapes),
+                multiplicative, tuple(k in comp.conserve_total for k in unit),
+                bounded=bool(comp.normsys),
             ))
         if not shaped:
             return _FlatChannel(ch.name, n, n > 0, nominal, fixed, derivs, index)
@@ -1203,7 +1280,8 @@ class PoissonModel:
         iminuit.Minuit
             Not yet minimised; ``errordef`` is set for a χ² (Δχ² = 1 errors), ``tol`` to 1e-4
             and every normalisation nuisance has the lower limit θ = −1 (expected counts never
-            negative); shape nuisances have no limits.
+            negative), a linear ``normsys`` nuisance the α where its factor falls to 0; shape
+            nuisances have no limits.
         """
         try:
             from iminuit import Minuit
@@ -1216,8 +1294,9 @@ class PoissonModel:
         m.errordef = Minuit.LEAST_SQUARES
         # The same physical bound as the profiler: (1 + θ) C ≥ 0 for every component; shape
         # nuisances are unbounded.
-        m.limits = [(None, None) if q in self.shape_nuisances else (-1.0, None)
-                    for q in self.nuisances]
+        # (the lower bound of a linear normsys factor too; other shape nuisances are unbounded)
+        m.limits = [(None, None) if not math.isfinite(low) else (float(low - origin), None)
+                    for low, origin in zip(self._lower, self._origin, strict=True)]
         # Migrad's default tolerance (EDM < 2e-4 for a χ²) leaves χ² ~1e-4 above the minimum when
         # the limits' internal sine transform is active; 1e-4 (EDM < 2e-7) costs a few calls.
         m.tol = 1e-4

@@ -204,6 +204,7 @@ def _profile_group(
     lower = group.lower
     bounded = np.isfinite(lower)
     unbounded = (~bounded).astype(float)
+    zero_bounds = bool(bounded.all() and np.all(lower == 0.0))  # scale factors s ≥ 0 only
     # Shape nuisances make χ² non-convex: no rigorous lower bound for early stopping, and the
     # exact Hessian may be indefinite away from the minimum (then Gauss–Newton is used).
     shaped = group.has_shapes
@@ -320,7 +321,7 @@ def _profile_group(
             rows = None if need.size == active.size else need
             trial = th[need] + t[need, None] * step[need]
             # land exactly on the bound (s + t δ with t = s/−δ is 0 only up to rounding)
-            if bounded.all():
+            if zero_bounds:
                 trial = np.where(trial <= _EPS_STEP * th[need], 0.0, trial)
             else:
                 near = bounded & (trial - lower <= _EPS_STEP * (th[need] - lower))

@@ -456,6 +456,37 @@ class FlatInterpolator:
         return self._coeff
 
 
+@dataclass(frozen=True)
+class LinearFactor:
+    """A normalisation factor interpolated linearly between its ±1σ values (a ``normsys`` of
+    :class:`cevns.stats.likelihood.Component`; ROOT ``FlexibleInterpVar`` code 0):
+
+        f(α) = 1 + α (up − 1) for α ≥ 0,  1 + α (1 − down) for α < 0.
+
+    The same for every bin and grid row, so its value and derivatives have shape (m, 1) and
+    broadcast over the bins. With (down, up) = (1 − σ, 1 + σ) it is 1 + σ α: a Gaussian
+    normalisation nuisance θ = σ α.
+    """
+
+    down: float
+    up: float
+
+    multiplicative = True
+
+    def take(self, idx) -> LinearFactor:
+        """Itself: the factor is the same for every grid row."""
+        return self
+
+    def __call__(self, alpha: NDArray[np.float64]):
+        """Value, first and second derivative in α, each of shape (m, 1); α of shape (m, 1)."""
+        slope = np.where(alpha >= 0, self.up - 1.0, 1.0 - self.down)
+        return 1.0 + alpha * slope, slope, np.zeros_like(slope)
+
+    def value(self, alpha: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The factor alone, shape (m, 1)."""
+        return self(alpha)[0]
+
+
 _POWERS = np.arange(7.0)
 _CHUNK = 8
 
