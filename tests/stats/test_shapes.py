@@ -183,8 +183,8 @@ def test_ratio_templates_share_one_row_and_match_the_per_row_formulas(code):
 
 
 def test_templates_with_other_ratios_per_row_keep_their_rows():
-    """Rows whose ratios differ (beyond rounding), or whose empty bins differ, are not merged;
-    each row still gets its own factor (reference: ShapeSystematics row by row)."""
+    """Rows whose ratios differ (beyond rounding) are not merged; each row still gets its own
+    factor (reference: ShapeSystematics row by row)."""
     from cevns.stats.shapes import flat_interpolator
 
     nominal, down, up = _ratio_templates(3)
@@ -199,7 +199,32 @@ def test_templates_with_other_ratios_per_row_keep_their_rows():
                                    rtol=1e-13)
     nominal, down, up = _ratio_templates(3)
     nominal[2, 0] = down[2, 0] = up[2, 0] = 0.0  # an empty bin in one row only
+    up[1, 3] *= 1.0 + 1e-9  # and other ratios in a bin that is live in every row
     assert flat_interpolator("polyexp", nominal, down, up, "test").arrays[0].shape[0] == 3
+
+
+@pytest.mark.parametrize("code", ["polyexp", "exponential"])
+def test_rows_with_empty_bins_share_the_row_of_the_others(code):
+    """A bin empty in some rows only (nominal, down and up 0 there), and a row empty in every
+    bin (a signal of N = 0 on the grid), still share one row: the template is 0 there whatever
+    the factor. Value, first and second derivative of nominal × factor equal ShapeSystematics
+    row by row (0 in the empty places)."""
+    from cevns.stats.shapes import flat_interpolator
+
+    nominal, down, up = _ratio_templates(4)
+    nominal[2, 0] = down[2, 0] = up[2, 0] = 0.0  # one bin empty in one row
+    nominal[3] = down[3] = up[3] = 0.0  # a whole row empty
+    interp = flat_interpolator(code, nominal, down, up, "test")
+    assert all(a.shape[0] == 1 for a in interp.arrays)
+    alpha = np.array([[0.4], [-0.6], [1.3], [-1.7]])
+    value, d1, d2 = interp(alpha)
+    for i in range(4):
+        syst = ShapeSystematics(nominal[i], (ShapeVariation("s", up[i], down[i], code),))
+        mu, jac, hess = syst.evaluate([alpha[i, 0]])
+        np.testing.assert_allclose(nominal[i] * value[i], mu, rtol=1e-13, atol=0)
+        np.testing.assert_allclose(nominal[i] * d1[i], jac[0], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(nominal[i] * d2[i], hess[0, 0], rtol=1e-12, atol=1e-13)
+    assert np.all(nominal[3] * value[3] == 0.0) and np.all(nominal[2, 0] * d1[2, 0] == 0.0)
 
 
 # -- shape-only nuisances (conserve_total) --------------------------------------------------------

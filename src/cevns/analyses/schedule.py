@@ -48,8 +48,10 @@ RENDER_SECONDS: dict[str, float] = {"spectra": 1.2, "running": 1.0, "event-table
                                     "threshold-study": 0.4}
 #: The same for a kind not in :data:`RENDER_SECONDS` (the sensitivity kinds), per variant.
 DEFAULT_RENDER_SECONDS = 0.5
-#: Expected CPU seconds of one overlay per variant (the COHERENT fits drawn over a figure).
-OVERLAY_SECONDS = 3.0
+#: Expected CPU seconds of one overlay per variant (the COHERENT fits drawn over a figure):
+#: 0.30–0.53 s per panel measured with the joint flux profile (docs/coherent_fits.md), 3 s before
+#: it; an A/B of the whole `cevns reproduce` with 3.0 and 0.5 showed no difference in wall time.
+OVERLAY_SECONDS = 0.5
 #: Priority of an analysis whose scans are done: its task jumps the queue.
 _RERUN_PRIORITY = 1e9
 #: An analysis asking for scans more often than this is a bug (its stores never complete).

@@ -513,17 +513,24 @@ def _exponential(a: NDArray[np.float64], lr: NDArray[np.float64]):
 
 
 def _shared_row(ratios: NDArray[np.float64], empty: NDArray[np.bool_]) -> NDArray[np.float64] | None:
-    """The one row that every row of ``ratios`` (rows, n_bins; > 0) equals to rounding (relative
-    10⁻¹⁴: templates that are one set of per-bin ratios × a per-row nominal), with the same
-    empty bins in every row; None if the rows differ."""
+    """The one row of ratios (1, n_bins) that every row of ``ratios`` (rows, n_bins; > 0) equals
+    to rounding (relative 10⁻¹⁴: templates that are one set of per-bin ratios × a per-row
+    nominal) in the bins where that row is not empty; None if the rows differ.
+
+    A bin that is empty in a row (nominal, down and up all 0) takes the shared ratio of the rows
+    where it is not: the template is 0 there whatever the factor, and so are its derivatives (a
+    grid row with no events at all, such as a signal of N = 0, shares the others' row). Bins
+    empty in every row keep the factor 1.
+    """
     if ratios.shape[0] == 1:
         return ratios
-    if not np.array_equal(empty, np.broadcast_to(empty[:1], empty.shape)):
+    live = ~empty
+    cols = np.arange(ratios.shape[1])
+    shared = ratios[np.argmax(live, axis=0), cols]  # from the first row where the bin is live
+    shared = np.where(live.any(axis=0), shared, 1.0)[None, :]
+    if np.any(live & (np.abs(ratios - shared) > _SHARED_RTOL * shared)):
         return None
-    first = ratios[:1]
-    if np.any(np.abs(ratios - first) > _SHARED_RTOL * first):
-        return None
-    return first
+    return shared
 
 
 #: Largest relative difference of the ratios up/nominal, down/nominal between grid rows that
