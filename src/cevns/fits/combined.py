@@ -241,9 +241,11 @@ def profile_flux(
     The minimum over θ_Φ and every release's nuisances is one joint Newton profile of
     :func:`joint_channels` (the gradient and Hessian in θ_Φ are exact, as for every other
     nuisance). It starts from each release's own profile at θ_Φ = 0: the joint minimum is then
-    one or two Newton steps away at most points, and at points so far excluded that each release
-    alone drops its signal (its normalisation at 0), the joint profile stays there instead of
-    descending to a flux of zero.
+    one or two Newton steps away at most points. Far inside an excluded region (Δχ² of hundreds)
+    χ² can have several minima in θ_Φ — each release dropping its own signal normalisation, or
+    the shared flux falling towards zero — and the one reached from that start is reported; a
+    cold start there can stall at the flux's bound. Near the contours the minimum is unique and
+    equals a point-by-point Brent minimisation over θ_Φ (tests/fits/test_combined_grid.py).
 
     Parameters
     ----------

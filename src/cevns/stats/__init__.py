@@ -31,6 +31,9 @@ Shape nuisances
     ``Component(..., shapes={name: (down, up)}, shape_code="polyexp")``: vertical template
     interpolation between ±1σ variants (HistFactory ``histosys``; codes in
     :mod:`cevns.stats.shapes`), unit Gaussian pull, shared by name, profiled with the others.
+    ``Component(..., normsys={name: (down, up)})``: a normalisation factor interpolated linearly
+    between its ±1σ values, shared by name on top of each component's own nuisance (e.g. one
+    flux uncertainty for two detectors; docs/shape-systematics.md).
 
 Coverage and Feldman–Cousins
     :func:`run_toys` (a :class:`ToyModel`: an importable factory of the channels on a POI grid)
