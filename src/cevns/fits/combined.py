@@ -21,8 +21,9 @@ minimum at θ_Φ = 0. The tests check it against an independent bounded scalar m
 θ_Φ (SciPy's Brent method) of the releases' cold per-point profiles, against iminuit, and against
 a fine scan in θ_Φ. With θ_Φ fixed the combined χ² is exactly the sum of the releases' χ² plus
 the pull. (Until issue #15 the minimum over θ_Φ was found by successive parabolic interpolation,
-four to six profiles of each release, which left up to 0.8 in χ² at points within Δχ² < 30 of
-the best fit of an overlay grid with one parabolic step.)
+four to six profiles of each release, which with the overlays' one parabolic step did not always
+reach the minimum: their limits moved by up to 4.8 %, more where Δχ² levels off just above the
+level; docs/coherent_fits.md.)
 
 Releases
 --------

@@ -179,16 +179,21 @@ class Component:
         object.__setattr__(self, "conserve_total", self._check_conserve())
         object.__setattr__(self, "normsys", self._check_normsys())
 
-    def _check_normsys(self) -> dict[str, tuple[float, float]]:
-        if self.normsys is None:
+    def _pairs(self, field_name: str, of: str) -> Mapping[str, Any]:
+        """The mapping {name: (down, up)} given as `field_name` ({} for None)."""
+        value = getattr(self, field_name)
+        if value is None:
             return {}
-        if not isinstance(self.normsys, Mapping):
+        if not isinstance(value, Mapping):
             raise ConfigError(
-                f"component {self.name!r}: normsys must be a mapping {{name: (down, up)}} of "
-                f"factors, got {type(self.normsys).__name__}"
+                f"component {self.name!r}: {field_name} must be a mapping {{name: (down, up)}} "
+                f"{of}, got {type(value).__name__}"
             )
+        return value
+
+    def _check_normsys(self) -> dict[str, tuple[float, float]]:
         out: dict[str, tuple[float, float]] = {}
-        for key, pair in self.normsys.items():
+        for key, pair in self._pairs("normsys", "of factors").items():
             what = f"component {self.name!r}: normsys[{key!r}]"
             _check_name(key, f"component {self.name!r}: normsys nuisance name")
             if key == self.nuisance or key in (self.shapes or {}):
@@ -241,15 +246,8 @@ class Component:
                 f"component {self.name!r}: unknown shape_code {self.shape_code!r}; valid: "
                 f"{', '.join(_CODES)}"
             )
-        if self.shapes is None:
-            return {}
-        if not isinstance(self.shapes, Mapping):
-            raise ConfigError(
-                f"component {self.name!r}: shapes must be a mapping {{name: (down, up)}}, got "
-                f"{type(self.shapes).__name__}"
-            )
         out = {}
-        for key, pair in self.shapes.items():
+        for key, pair in self._pairs("shapes", "of templates").items():
             _check_name(key, f"component {self.name!r}: shape nuisance name")
             if key == self.nuisance:
                 raise ConfigError(
