@@ -607,6 +607,180 @@ class _ShapedFlat:
         return value, np.stack(np.broadcast_arrays(*d1s)), np.stack(np.broadcast_arrays(*d2s))
 
 
+def _agrees(merged, covered, arrays, support) -> bool:
+    """True if ``arrays`` (one interpolation's single-row arrays) equal ``merged`` in the bins of
+    ``support`` that are already ``covered``."""
+    both = support & covered
+    return not both.any() or all(np.array_equal(m[:, both], a[:, both])
+                                 for m, a in zip(merged, arrays, strict=True))
+
+
+@dataclass(eq=False)
+class _ShapedBlock:
+    """Multiplicative shaped components evaluated as one: they share their shape nuisances and
+    their interpolation (a single row of per-bin factors, each component's bins a part of it) and
+    each has its own normalisation nuisance — free per-bin background rates under one shape
+    systematic, e.g. the steady-state rates per PE bin of the CsI releases. The factors are
+    interpolated once and the components' totals (shape-only nuisances) come from one product,
+    instead of one interpolation and one renormalisation per component; the counts and their
+    derivatives are those of the components one by one (to rounding; ``tests/stats/
+    test_likelihood_blocks.py``).
+
+    With F = Π_k f_k, R_k = f_k'/f_k, Q_k = f_k''/f_k, the shape-only factor of component c for
+    nuisance k is c_kc f_k with c_kc = T_c/S_kc, S_kc = Σ_b nom_cb f_kb, ρ_kc = S'_kc/S_kc,
+    κ_kc = S''_kc/S_kc (1, 0, 0 for a nuisance that is not shape-only; :func:`conserve_total`).
+    Component c then contributes s_c C_c F nom_c (C_c = Π_k c_kc), with ∂ ln/∂α_k = R_k − ρ_kc and
+    ∂² /∂α_k² divided by itself = Q_k − 2 ρ_kc R_k + 2 ρ_kc² − κ_kc; the sums over components
+    in the gradient and Hessian are written as products with the nominal matrix.
+    """
+
+    nominals: NDArray[np.float64]  # (C, B), one row per component
+    interps: list[FlatInterpolator]  # shared, single-row
+    shape_pos: NDArray[np.intp]  # positions of the shape nuisances in the channel's index
+    norm_pos: NDArray[np.intp]  # (C,) distinct positions of the components' normalisations
+    conserve: tuple[bool, ...]
+    multiplicative = True
+    bounded = False
+
+    def __post_init__(self) -> None:
+        self._totals = self.nominals.sum(axis=-1)
+        self._nom_t = np.ascontiguousarray(self.nominals.T)
+        # the (component, bin) pairs with counts: the Jacobian rows of the normalisations are
+        # filled there only (per-bin rates fill one bin range each, not C × B entries)
+        comp, bins = np.nonzero(self.nominals)
+        self._nz = (self.norm_pos[comp], bins, comp, self.nominals[comp, bins])
+
+    def take(self, idx) -> _ShapedBlock:
+        """Itself: every array is shared by all grid rows."""
+        return self
+
+    def _scale(self, f: NDArray[np.float64], *derivs: NDArray[np.float64]):
+        """c = T/S and the ratios S'/S, S''/S per row and component, each (m, C)."""
+        s0 = f @ self._nom_t
+        ok = s0 > 0  # S = 0 only for an empty component: nothing to conserve
+        c = np.divide(self._totals, s0, out=np.ones(s0.shape), where=ok)
+        return c, *(np.divide(d @ self._nom_t, s0, out=np.zeros(s0.shape), where=ok)
+                    for d in derivs)
+
+    def evaluate(self, alpha_cols: NDArray[np.float64], s: NDArray[np.float64],
+                 derivatives: bool):
+        """Σ_c s_c (counts of component c), shape (m, B), and the state :meth:`accumulate`
+        needs (None without ``derivatives``); ``s`` (m, C) the normalisation factors."""
+        m, n_k = alpha_cols.shape[0], len(self.interps)
+        coef = np.ones((m, self.nominals.shape[0]))
+        factor = None
+        if not derivatives:
+            for k, interp in enumerate(self.interps):
+                v = np.broadcast_to(interp.value(alpha_cols[:, k:k + 1]), (m, self._nom_t.shape[0]))
+                factor = v.copy() if factor is None else factor * v
+                if self.conserve[k]:
+                    coef *= self._scale(v)[0]
+            return factor * ((s * coef) @ self.nominals), None
+        shape = (n_k, m, self._nom_t.shape[0])
+        ratio, curv = np.empty(shape), np.empty(shape)
+        rho, kappa = np.zeros((n_k, *coef.shape)), np.zeros((n_k, *coef.shape))
+        for k, interp in enumerate(self.interps):
+            f, d1, d2 = (np.broadcast_to(x, shape[1:]) for x in interp(alpha_cols[:, k:k + 1]))
+            np.divide(d1, f, out=ratio[k])
+            np.divide(d2, f, out=curv[k])
+            factor = f.copy() if factor is None else factor * f
+            if self.conserve[k]:
+                c, rho[k], kappa[k] = self._scale(f, d1, d2)
+                coef *= c
+        weight = s * coef  # (m, C)
+        total = factor * (weight @ self.nominals)
+        return total, (factor, coef, weight, total, ratio, curv, rho, kappa)
+
+    def accumulate(self, state, one_minus: NDArray[np.float64], jac: NDArray[np.float64],
+                   second: NDArray[np.float64]) -> None:
+        """Add the block's terms to the Jacobian ``jac`` (m, p, B) and to the second-derivative
+        part ``second`` (m, p, p) of the channel's Hessian, ``one_minus`` = 1 − n/N (m, B)."""
+        factor, coef, weight, total, ratio, curv, rho, kappa = state
+        nom, sp = self.nominals, self.shape_pos
+        # ∂N/∂s_c = C_c F nom_c;  ∂N/∂α_k = Σ_c (R_k − ρ_kc) s_c C_c F nom_c
+        rows, bins, comp, counts = self._nz
+        jac[:, rows, bins] += coef[:, comp] * counts * factor[:, bins]
+        for k, t in enumerate(sp):
+            jac[:, t] += ratio[k] * total - factor * ((rho[k] * weight) @ nom)
+        # Y_cb = (1 − n/N)_b s_c C_c F_b nom_cb: Σ_c Y, Σ_c ρ_kc Y and Σ_b Y
+        g = one_minus * factor
+        y_bins = one_minus * total
+        z = g[None] * ((rho * weight[None]) @ nom)  # (K, m, B)
+        g_nom = g @ self._nom_t  # (m, C): Σ_b G_b nom_cb
+        y_comp = weight * g_nom
+        n_k = sp.size
+        block = np.empty((coef.shape[0], n_k, n_k))
+        for k in range(n_k):
+            for l in range(k, n_k):
+                if k == l:
+                    v = (np.einsum("mb,mb->m", curv[k], y_bins)
+                         - 2.0 * np.einsum("mb,mb->m", ratio[k], z[k])
+                         + np.einsum("mc,mc->m", 2.0 * rho[k] * rho[k] - kappa[k], y_comp))
+                else:
+                    v = (np.einsum("mb,mb->m", ratio[k] * ratio[l], y_bins)
+                         - np.einsum("mb,mb->m", ratio[l], z[k])
+                         - np.einsum("mb,mb->m", ratio[k], z[l])
+                         + np.einsum("mc,mc->m", rho[k] * rho[l], y_comp))
+                block[:, k, l] = block[:, l, k] = v
+        second[:, sp[:, None], sp[None, :]] += block
+        # ∂²N/∂s_c∂α_k summed against 1 − n/N: C_c [Σ_b G R_k nom_c − ρ_kc Σ_b G nom_c]
+        cross = np.stack([coef * ((g * ratio[k]) @ self._nom_t - rho[k] * g_nom)
+                          for k in range(n_k)], axis=-1)  # (m, C, K)
+        second[:, self.norm_pos[:, None], sp[None, :]] += cross
+        second[:, sp[:, None], self.norm_pos[None, :]] += cross.transpose(0, 2, 1)
+
+
+def _merge_blocks(shaped: list[_ShapedFlat]) -> list[_ShapedFlat | _ShapedBlock]:
+    """``shaped`` with the components that can be evaluated together (:class:`_ShapedBlock`)
+    merged: multiplicative, no normsys, a normalisation nuisance of their own, every template a
+    single row (not varying over the grid), the same shape nuisances, codes and shape-only flags,
+    and interpolation arrays equal wherever two of them have counts (templates are empty outside
+    a component's bins). The others, and groups of one, stay as they are."""
+    def key(sc):
+        if not (sc.multiplicative and not sc.bounded and sc.norm_pos >= 0
+                and sc.nominal.shape[0] == 1
+                and all(isinstance(f, FlatInterpolator) and all(a.shape[0] == 1 for a in f.arrays)
+                        for f in sc.interps)):
+            return None
+        return (tuple(sc.shape_pos), sc.conserve, tuple(f.code for f in sc.interps))
+
+    out: list[_ShapedFlat | _ShapedBlock] = []
+    groups: dict[tuple, list[list]] = {}
+    for sc in shaped:
+        k = key(sc)
+        if k is None:
+            out.append(sc)
+            continue
+        support = sc.nominal[0] > 0
+        for block in groups.setdefault(k, []):
+            members, merged, covered = block
+            if (sc.norm_pos not in {m.norm_pos for m in members}
+                    and all(_agrees(arr, covered, f.arrays, support)
+                            for arr, f in zip(merged, sc.interps, strict=True))):
+                for arr, f in zip(merged, sc.interps, strict=True):
+                    for target, source in zip(arr, f.arrays, strict=True):
+                        target[:, support] = source[:, support]
+                members.append(sc)
+                covered |= support
+                break
+        else:
+            merged = [[a.copy() for a in f.arrays] for f in sc.interps]
+            groups[k].append([[sc], merged, support.copy()])
+    for blocks in groups.values():
+        for members, merged, _ in blocks:
+            if len(members) == 1:
+                out.append(members[0])
+                continue
+            first = members[0]
+            out.append(_ShapedBlock(
+                np.concatenate([m.nominal for m in members]),
+                [FlatInterpolator(f.code, tuple(arr))
+                 for f, arr in zip(first.interps, merged, strict=True)],
+                first.shape_pos, np.array([m.norm_pos for m in members], dtype=np.intp),
+                first.conserve))
+    return out
+
+
 @dataclass(eq=False)
 class _FlatChannel:
     name: str
@@ -617,7 +791,7 @@ class _FlatChannel:
     derivs: list[NDArray[np.float64]]  # dN/ds for the linear (unshaped) part, (1|G, B)
     index: NDArray[np.intp]  # columns of the parameter vector that hold the channel's nuisances
     all_pos: bool = False  # every observed count > 0: no masking needed
-    shaped: list[_ShapedFlat] = field(default_factory=list)
+    shaped: list[_ShapedFlat | _ShapedBlock] = field(default_factory=list)
     # positions in ``index`` that ``derivs`` belong to (None: derivs[j] ↔ index[j])
     lin_pos: NDArray[np.intp] | None = None
     _lin_rows: NDArray[np.float64] | None = field(default=None, repr=False)
@@ -679,6 +853,12 @@ class _FlatChannel:
         feasible = None
         parts = []
         for sc in self.shaped:
+            if isinstance(sc, _ShapedBlock):
+                value, state = sc.evaluate(scale[:, self.index[sc.shape_pos]],
+                                           scale[:, self.index[sc.norm_pos]], derivatives)
+                mu = mu + value
+                parts.append((sc, state, None, None, None))
+                continue
             value, first, second = sc.evaluate(idx, scale[:, self.index[sc.shape_pos]], derivatives)
             if not sc.multiplicative or sc.bounded:
                 ok = np.all(value >= 0, axis=-1)
@@ -789,6 +969,9 @@ class _FlatChannel:
                 jac[:, t] += _take(d, idx)
         second = np.zeros((m, p, p))
         for sc, value, first, curv, s in parts:
+            if isinstance(sc, _ShapedBlock):
+                sc.accumulate(value, one_minus, jac, second)
+                continue
             sp = sc.shape_pos
             diag = np.arange(sp.size)
             if sc.norm_pos >= 0:
@@ -1082,7 +1265,7 @@ class PoissonModel:
         if not shaped:
             return _FlatChannel(ch.name, n, n > 0, nominal, fixed, derivs, index)
         return _FlatChannel(
-            ch.name, n, n > 0, nominal, fixed, derivs, index, shaped=shaped,
+            ch.name, n, n > 0, nominal, fixed, derivs, index, shaped=_merge_blocks(shaped),
             lin_pos=np.array(lin_pos, dtype=np.intp),
         )
 
