@@ -32,6 +32,7 @@ from cevns.stats.shapes import (
     FlatInterpolator,
     LinearFactor,
     _small_product,
+    conserve_ratios,
     conserve_total,
     flat_interpolator,
     rescale_to_total,
@@ -582,25 +583,30 @@ class _ShapedFlat:
                     value *= v
                 return value, None, None
             return nom + sum(vals[1:], vals[0]), None, None
+        if self.multiplicative:
+            # ratios f'/f, f''/f of each factor; a shape-only factor c f has ratios f'/f − ρ and
+            # f''/f − 2ρ f'/f + 2ρ² − κ (c, ρ, κ of conserve_ratios; conserve_total's g'/g, g''/g)
+            shape = (len(interps), alpha_cols.shape[0], nom.shape[-1])
+            ratio, curv = np.empty(shape), np.empty(shape)
+            factor = None
+            for k, f in enumerate(interps):
+                v, d1, d2 = f(alpha_cols[:, k : k + 1])
+                np.divide(d1, v, out=ratio[k])
+                np.divide(d2, v, out=curv[k])
+                if self._conserved(k):
+                    c, rho, kappa = conserve_ratios(nom, v, d1, d2)
+                    curv[k] -= (2.0 * rho) * ratio[k]
+                    curv[k] += 2.0 * rho * rho - kappa
+                    ratio[k] -= rho
+                    v = c * v
+                factor = v if factor is None else factor * v
+            return nom * factor, ratio, curv
         vals, d1s, d2s = [], [], []
         for k, f in enumerate(interps):
             v, d1, d2 = f(alpha_cols[:, k : k + 1])
-            if self._conserved(k):
-                v, d1, d2 = conserve_total(nom, v, d1, d2)
             vals.append(v)
             d1s.append(d1)
             d2s.append(d2)
-        if self.multiplicative:
-            factor = vals[0]
-            for v in vals[1:]:
-                factor = factor * v
-            value = nom * factor
-            shape = (len(vals), *value.shape)
-            ratio, curv = np.empty(shape), np.empty(shape)
-            for k, v in enumerate(vals):
-                np.divide(d1s[k], v, out=ratio[k])
-                np.divide(d2s[k], v, out=curv[k])
-            return value, ratio, curv
         value = nom + sum(vals[1:], vals[0])
         if not derivatives:
             return value, None, None

@@ -176,6 +176,20 @@ def rescale_to_total(nominal: NDArray, template: NDArray, what: str) -> NDArray:
     return template * scale
 
 
+def conserve_ratios(nominal: NDArray, f: NDArray, *derivs: NDArray) -> tuple[NDArray, ...]:
+    """c = T/S and, for each of ``derivs`` (f', f''), its row sum over S (ρ = S'/S, S''/S), each of
+    shape (m, 1): the quantities of :func:`conserve_total` (same arguments). Rows with S = 0 (an
+    empty nominal: nothing to conserve) get c = 1 and ratios 0."""
+    def rowsum(x):
+        return x @ nominal[0] if nominal.shape[0] == 1 else np.einsum("mb,mb->m", x, nominal)
+
+    s0 = rowsum(f)
+    ok = s0 > 0
+    c = np.divide(nominal.sum(axis=-1), s0, out=np.ones(s0.shape), where=ok)[:, None]
+    return c, *(np.divide(rowsum(d), s0, out=np.zeros(s0.shape), where=ok)[:, None]
+                for d in derivs)
+
+
 def conserve_total(nominal: NDArray, f: NDArray, d1: NDArray | None = None,
                    d2: NDArray | None = None):
     """A multiplicative factor made total-conserving, with its first two derivatives in α.
@@ -186,17 +200,9 @@ def conserve_total(nominal: NDArray, f: NDArray, d1: NDArray | None = None,
     ρ = S'/S. Returns g alone when ``d1`` is None, else (g, g', g''). Checked against finite
     differences in ``tests/stats/test_shapes.py``.
     """
-    def rowsum(x):
-        return x @ nominal[0] if nominal.shape[0] == 1 else np.einsum("mb,mb->m", x, nominal)
-
-    total = nominal.sum(axis=-1)
-    s0 = rowsum(f)
-    ok = s0 > 0  # S = 0 only for an empty nominal: nothing to conserve
-    c = np.divide(total, s0, out=np.ones(s0.shape), where=ok)[:, None]
     if d1 is None:
-        return c * f
-    rho = np.divide(rowsum(d1), s0, out=np.zeros(s0.shape), where=ok)[:, None]
-    curv = np.divide(rowsum(d2), s0, out=np.zeros(s0.shape), where=ok)[:, None]
+        return conserve_ratios(nominal, f)[0] * f
+    c, rho, curv = conserve_ratios(nominal, f, d1, d2)
     c1 = -c * rho
     c2 = c * (2.0 * rho * rho - curv)
     # c f, c f' + c' f and c f'' + 2 c' f' + c'' f with the sums in this order, in place
