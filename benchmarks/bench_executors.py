@@ -15,7 +15,12 @@ For every executor the script starts it (timed: "start-up"), runs the scan once 
 worker imports and the first pickling of the task) and then ``--repeat`` more times on the started
 executor (warm: the best of those is the steady-state figure). Speed-ups are warm serial time over
 warm executor time (minimum over the warm runs, and median over them). Worker threads of
-BLAS/OpenMP are pinned to 1 so that "serial" means one core.
+BLAS/OpenMP are pinned to 1 so that "serial" means one core. A warm scan of the same grid finds
+the caches of the previous one filled (in the driver for serial, in the workers otherwise);
+``--fresh-grids`` runs each warm scan on a grid no earlier scan saw instead (every axis × (1 +
+10⁻³ k)): started workers with their imports done, caches empty for those points — what a user's
+next scan on a running cluster costs. "bit-identical" compares the cold scan and every warm one
+with serial's.
 
 ``--case ngi200`` is the scalar grid of Fig. 6 on 200 × 200 points (six detectors) with the tile
 shape that ``scan_chi2`` plans for two workers from the cost model. The row "dask, 2 workers,
@@ -98,12 +103,28 @@ EXECUTORS: list[tuple[str, Any]] = [
 ]
 
 
-def bench(case: Case, repeat: int = 2, only: list[str] | None = None) -> list[dict[str, Any]]:
+def shifted_grid(grid: Grid, k: int) -> Grid:
+    """`grid` with every axis multiplied by 1 + 10⁻³ k: a grid that no earlier scan saw, so that
+    no cache keyed on the points (basis spectra per mediator mass, …) carries over."""
+    return Grid({name: np.asarray(values) * (1.0 + 1e-3 * k) for name, values in grid.axes.items()})
+
+
+def _values(ds: Any) -> bytes:
+    return ds[next(iter(ds.data_vars))].values.tobytes()
+
+
+def bench(case: Case, repeat: int = 2, only: list[str] | None = None,
+          fresh_grids: bool = False) -> list[dict[str, Any]]:
     """Time `case` on every executor of :data:`EXECUTORS` (or those whose label is in `only`;
-    serial always runs first, as the reference); returns one record per executor."""
+    serial always runs first, as the reference); returns one record per executor. With
+    `fresh_grids`, warm scan k runs on :func:`shifted_grid` (grid, k + 1): the workers are started
+    and have imported everything, but their caches hold nothing of that grid — a new scan on a
+    running cluster."""
     task, grid, config, tile_shape = case
+    grids = [shifted_grid(grid, k + 1) if fresh_grids else grid for k in range(repeat)]
     rows = []
     reference = None
+    warm_reference: list[bytes] | None = None
     for label, spec in EXECUTORS:
         if only and label != "serial" and label not in only:
             continue
@@ -116,19 +137,20 @@ def bench(case: Case, repeat: int = 2, only: list[str] | None = None) -> list[di
             t0 = time.perf_counter()
             ds = run_scan(task, grid, config, executor=executor, tile_shape=tile_shape)
             cold = time.perf_counter() - t0
-            warm = []
-            for _ in range(repeat):
+            warm, warm_values = [], []
+            for g in grids:
                 t0 = time.perf_counter()
-                run_scan(task, grid, config, executor=executor, tile_shape=tile_shape)
+                out = run_scan(task, g, config, executor=executor, tile_shape=tile_shape)
                 warm.append(time.perf_counter() - t0)
+                warm_values.append(_values(out))
         finally:
             executor.close()
             if cluster is not None:
                 cluster.close()
-        values = ds[next(iter(ds.data_vars))].values
         if reference is None:
-            reference = values
-        identical = bool(values.tobytes() == reference.tobytes())  # bit for bit
+            reference, warm_reference = _values(ds), warm_values
+        # bit for bit, the cold scan and every warm one against serial's
+        identical = _values(ds) == reference and warm_values == warm_reference
         rows.append({"executor": label, "startup_s": startup, "cold_s": cold,
                      "warm_s": min(warm), "median_s": statistics.median(warm),
                      "identical": identical})
@@ -160,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
                         "tile_shape); default: the synthetic case")
     parser.add_argument("--repeat", type=int, default=2, help="warm runs per executor (best)")
     parser.add_argument("--only", nargs="+", help="executor labels to run besides serial")
+    parser.add_argument("--fresh-grids", action="store_true",
+                        help="each warm scan on a grid no earlier scan saw (axes × 1 + 1e-3 k): "
+                        "started workers, empty caches for its points")
     args = parser.parse_args(argv)
     case = _load_case(args.case)() if args.case else synthetic_case()
     task, grid, config, tile_shape = case
@@ -171,18 +196,24 @@ def main(argv: list[str] | None = None) -> None:
           f"{tiling.tile_shape}, {per_tile * 1e3:.1f} ms per tile, {os.cpu_count()} CPUs, "
           f"Python {sys.version.split()[0]}, NumPy {np.__version__}")
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    rows = bench(case, repeat=args.repeat, only=args.only)
+    rows = bench(case, repeat=args.repeat, only=args.only, fresh_grids=args.fresh_grids)
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"1-min load average before/after: {load_before:.2f} / {load_after:.2f} "
           "(other processes competing for the CPUs distort the speed-ups)")
     print()
-    print("| executor | start-up (s) | cold scan (s) | warm min (s) | warm median (s) "
-          "| speed-up (min) | speed-up (median) | bit-identical |")
-    print("|---|---:|---:|---:|---:|---:|---:|:---:|")
+    print(markdown(rows))
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The records of :func:`bench` as a Markdown table."""
+    lines = ["| executor | start-up (s) | cold scan (s) | warm min (s) | warm median (s) "
+             "| speed-up (min) | speed-up (median) | bit-identical |",
+             "|---|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
-        print(f"| {r['executor']} | {r['startup_s']:.2f} | {r['cold_s']:.2f} | {r['warm_s']:.2f} "
-              f"| {r['median_s']:.2f} | {r['speedup']:.2f}× | {r['speedup_median']:.2f}× "
-              f"| {'yes' if r['identical'] else 'NO'} |")
+        lines.append(f"| {r['executor']} | {r['startup_s']:.2f} | {r['cold_s']:.2f} "
+                     f"| {r['warm_s']:.2f} | {r['median_s']:.2f} | {r['speedup']:.2f}× "
+                     f"| {r['speedup_median']:.2f}× | {'yes' if r['identical'] else 'NO'} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
