@@ -7,7 +7,10 @@ Run from the repository root::
     PYTHONPATH=src python benchmarks/bench_executors.py --case mypkg.bench:ngi_case
 
 A *case* is a function returning ``(task, grid, config, tile_shape)``; the default,
-:func:`synthetic_case`, is a NumPy task of about 50 ms per tile on 32 tiles. To benchmark real
+:func:`synthetic_case`, is a NumPy task of about 50 ms per tile on 32 tiles (its large temporaries
+run about twice as fast in the workers, whose glibc ``malloc`` thresholds are set for NumPy work,
+as in this script's own process: compare the parallel rows with the one-worker rows of their
+executor, not with serial; docs/cluster.md, *The scan alone, on started workers*). To benchmark real
 physics, write a case whose task evaluates an NGI grid and pass it with ``--case`` (it must live in
 an importable module, so that worker processes can unpickle the task).
 
