@@ -5,7 +5,8 @@
                                         [--out docs/coherent_coverage.json]
                                         [--table docs/coherent_fits.md] [--table-only]
 
-1000 toys per release × parameter with :func:`cevns.fits.coverage.release_coverage` (nuisances
+1000 toys per release and parameter (every parameter the release fit reports by default,
+:data:`cevns.fits.DEFAULT_PARAMETERS`) with :func:`cevns.fits.coverage.release_coverage` (nuisances
 sampled from their constraints, Wilks intervals), on ``--workers`` processes (the numbers do not
 depend on it). The JSON is the ``--coverage`` input of ``cevns fit --table`` and the source of the
 coverage table in docs/coherent_fits.md; each row records its CPU and wall time. ``--only``
@@ -24,11 +25,14 @@ import resource
 import time
 from pathlib import Path
 
+from cevns.fits import DEFAULT_PARAMETERS
 from cevns.fits.coverage import coverage_table_from_json, release_coverage
 
 BEGIN, END = "<!-- coverage-table:begin -->", "<!-- coverage-table:end -->"
 RELEASES = ("coherent-csi-2017", "coherent-csi-2021", "coherent-lar-2020")
-PARAMETERS = ("n_cevns", "sin2_theta_w")
+#: every parameter the release fit reports by default (N_CEvNS, sin²θ_W, and R_n for CsI or N_CEvNS
+#: with the release's own CEvNS PDF for LAr)
+PARAMETERS = {release: DEFAULT_PARAMETERS[release] for release in RELEASES}
 
 
 def _live_children_seconds() -> float:
@@ -88,6 +92,17 @@ def write_table(path: Path, data: dict) -> None:
     path.write_text(head + BEGIN + body + END + tail, encoding="utf-8")
 
 
+def _ordered(out: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
+    """The rows in table order (RELEASES × PARAMETERS), any other row after them as found."""
+    rank = {row: i for i, row in enumerate((r, q) for r in RELEASES for q in PARAMETERS[r])}
+    rows = sorted(((r, q, v) for r, qs in out.items() for q, v in qs.items()),
+                  key=lambda row: rank.get(row[:2], len(rank)))
+    ordered: dict[str, dict[str, dict]] = {}
+    for r, q, v in rows:
+        ordered.setdefault(r, {})[q] = v
+    return ordered
+
+
 def compute(args) -> None:
     """Run the toys of the requested rows and write ``args.out`` after each."""
     out: dict[str, dict[str, dict]] = {}
@@ -96,7 +111,7 @@ def compute(args) -> None:
     executor = ("serial" if args.workers <= 1
                 else {"name": "processes", "max_workers": args.workers})
     for release in RELEASES:
-        for parameter in PARAMETERS:
+        for parameter in PARAMETERS[release]:
             if args.only is not None and f"{release}/{parameter}" not in args.only:
                 continue
             wall, cpu = time.perf_counter(), _cpu_seconds()
@@ -112,6 +127,7 @@ def compute(args) -> None:
                 "interval_method": r.interval_method, "nuisances": r.nuisances,
                 "workers": args.workers, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
                 "load_1min": round(os.getloadavg()[0], 1)}
+            out = _ordered(out)
             args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
             print(f"{release}/{parameter}: coverage {r.coverage_68:.3f} ± {r.coverage_68_err:.3f}"
                   f", bias {r.bias_sigma:+.3f} σ, width {r.pull_width:.3f}, failed "

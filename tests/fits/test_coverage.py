@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cevns.errors import ConfigError
+from cevns.fits import DEFAULT_PARAMETERS
 from cevns.fits.coverage import (
     CoverageResult,
     coverage_table,
@@ -70,9 +71,8 @@ BIAS_LIMIT = {"coherent-lar-2020": 0.3}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("release", ["coherent-csi-2017", "coherent-csi-2021",
-                                     "coherent-lar-2020"])
-@pytest.mark.parametrize("parameter", ["n_cevns", "sin2_theta_w"])
+@pytest.mark.parametrize(("release", "parameter"),
+                         [(r, p) for r, ps in DEFAULT_PARAMETERS.items() for p in ps])
 def test_full_coverage(release, parameter):
     res = release_coverage(release, parameter, n_toys=1000, executor={"name": "processes",
                                                                       "max_workers": 2})

@@ -277,3 +277,26 @@ def test_dask_adaptive_cluster_object_scales_up_for_the_scan(tmp_path):
         DaskExecutor("tcp://127.0.0.1:1", adapt={"maximum": 2})
     with pytest.raises(ConfigError, match="worker_timeout"):
         DaskExecutor(worker_timeout=0)
+
+
+def test_a_script_without_a_main_guard_gets_the_reason_in_the_error(tmp_path):
+    """A script that starts a process-pool scan when imported (no ``if __name__ ==
+    '__main__':``) kills every worker: they import the main module, which starts a scan again.
+    The error must say so, not only that a worker died."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import time\n"
+        "import numpy as np\n"
+        "from cevns.scan import Grid, run_scan\n"
+        "def task(config, tile):\n"
+        "    time.sleep(0.5)  # the driver runs tiles itself only until the workers are up\n"
+        "    return {'v': np.zeros(tile.shape)}\n"
+        "run_scan(task, Grid({'x': np.arange(24.0)}), {}, tile_shape=(1,),\n"
+        "         executor={'name': 'processes', 'max_workers': 2})\n",
+        encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("cevns.errors.ScanError: a worker process of the pool died")
+    assert "if __name__ == '__main__':" in last

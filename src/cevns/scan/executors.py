@@ -577,8 +577,11 @@ class ProcessExecutor(Executor):
                     except BrokenProcessPool as exc:
                         raise ScanError(
                             f"a worker process of the pool died while running "
-                            f"{task_name(item.task)!r} ({exc}); the completed tiles are saved: "
-                            "run again with resume=True"
+                            f"{task_name(item.task)!r} ({exc}). A scan with a store keeps its "
+                            "completed tiles: run it again with resume=True. If the workers die "
+                            "at once from a script, the script probably starts the scan when it "
+                            "is imported: the workers import the main module, so put that code "
+                            "under  if __name__ == '__main__':"
                         ) from exc
                     except Exception as exc:
                         _annotate(exc, item)
