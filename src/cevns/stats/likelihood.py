@@ -626,7 +626,7 @@ class _ShapedBlock:
     """Multiplicative shaped components evaluated as one: they share their shape nuisances and
     their interpolation (a single row of per-bin factors, each component's bins a part of it) and
     each has its own normalisation nuisance — free per-bin background rates under one shape
-    systematic, e.g. the steady-state rates per PE bin of the CsI releases. The factors are
+    systematic, e.g. the steady-state rates per PE bin of the CsI-2017 release. The factors are
     interpolated once and the components' totals (shape-only nuisances) come from one product,
     instead of one interpolation and one renormalisation per component; the counts and their
     derivatives are those of the components one by one (to rounding; ``tests/stats/
@@ -635,9 +635,10 @@ class _ShapedBlock:
     With F = Π_k f_k, R_k = f_k'/f_k, Q_k = f_k''/f_k, the shape-only factor of component c for
     nuisance k is c_kc f_k with c_kc = T_c/S_kc, S_kc = Σ_b nom_cb f_kb, ρ_kc = S'_kc/S_kc,
     κ_kc = S''_kc/S_kc (1, 0, 0 for a nuisance that is not shape-only; :func:`conserve_total`).
-    Component c then contributes s_c C_c F nom_c (C_c = Π_k c_kc), with ∂ ln/∂α_k = R_k − ρ_kc and
-    ∂² /∂α_k² divided by itself = Q_k − 2 ρ_kc R_k + 2 ρ_kc² − κ_kc; the sums over components
-    in the gradient and Hessian are written as products with the nominal matrix.
+    Component c then contributes s_c C_c F nom_c (C_c = Π_k c_kc), whose first and second
+    derivatives in α_k, divided by the counts, are R_k − ρ_kc and Q_k − 2 ρ_kc R_k + 2 ρ_kc² −
+    κ_kc; the sums over components in the gradient and Hessian are written as products with the
+    nominal matrix.
     """
 
     nominals: NDArray[np.float64]  # (C, B), one row per component
