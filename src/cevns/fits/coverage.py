@@ -125,7 +125,7 @@ def release_coverage(
     nuisances: NuisanceMode = "sampled",
     interval_method: IntervalMethod = "wilks",
     fc_toys: int = 1000,
-    toys_per_tile: int = 256,
+    toys_per_tile: int = 128,
 ) -> CoverageResult:
     """Coverage of the 68.27 % and 90 % intervals, bias and pull width of one fitted parameter.
 
