@@ -581,7 +581,7 @@ class ProcessExecutor(Executor):
                             "completed tiles: run it again with resume=True. If the workers die "
                             "at once from a script, the script probably starts the scan when it "
                             "is imported: the workers import the main module, so put that code "
-                            "under  if __name__ == '__main__':"
+                            "in an  if __name__ == '__main__':  block"
                         ) from exc
                     except Exception as exc:
                         _annotate(exc, item)
