@@ -90,6 +90,43 @@ def test_overlays_are_drawn_dash_dot_grey_with_label_and_source(tmp_path, monkey
     notes = (tmp_path / "fig6_notes.md").read_text()
     assert "test grid, made up for the test" in notes and "test polyline, made up" in notes
     assert "fig6_notes.md" in rec["files"]
+    _check_overlay_table(tmp_path / "fig6_overlays.csv", an)
+    assert "fig6_overlays.csv" in rec["files"]
+
+
+def _check_overlay_table(path, an):
+    """The overlays as data: the grid overlay's boundary (y between the two grid points that
+    bracket 1e-4, at every x of the grid) and the polyline's two points."""
+    import csv
+
+    rows = list(csv.DictReader(path.open()))
+    grid_rows = [r for r in rows if r["overlay"] == "grid test"]
+    line_rows = [r for r in rows if r["overlay"] == "line test"]
+    y = an.y.grid(True)
+    below, above = y[y <= 1e-4].max(), y[y > 1e-4].min()
+    assert len(grid_rows) == an.x.grid(True).size
+    assert all(below <= float(r[an.y_column]) <= above for r in grid_rows)
+    assert [(float(r[an.x_column]), float(r[an.y_column])) for r in line_rows] == [
+        (1.0, 1e-3), (10.0, 1e-3)]
+    assert {r[an.variant_column] for r in rows} == {""}  # one panel of several variants
+
+
+def test_overlays_are_written_without_figures_too(tmp_path, monkeypatch):
+    """--no-figures still writes the overlays' curves and sources (they are data)."""
+    from cevns.analyses import RunOptions, run_analysis
+
+    monkeypatch.setattr(overlays, "_REGISTRY", {})
+    overlays.register_overlay("t-grid", lambda r: [overlays.Overlay(
+        "grid test", "test grid, made up for the test", r.x, r.y,
+        delta_chi2=np.where(r.y[None, :] > 1e-4, 100.0, 0.0) * np.ones((r.x.size, 1)))])
+    overlays.register_overlay("t-line", lambda r: [overlays.Overlay(
+        "line test", "test polyline, made up", np.array([1.0, 10.0]), np.array([1e-3, 1e-3]))])
+    an = _fig6_with(["t-grid", "t-line"])
+    rec = run_analysis(an, tmp_path, RunOptions(quick=True, no_figures=True))
+    assert not list(tmp_path.glob("*.png"))
+    _check_overlay_table(tmp_path / "fig6_overlays.csv", an)
+    assert "test grid, made up" in (tmp_path / "fig6_notes.md").read_text()
+    assert "fig6_overlays.csv" in rec["files"]
 
 
 def test_unknown_overlay_in_a_file_is_a_whole_file_error(monkeypatch):

@@ -215,12 +215,14 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
 
 
 def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
-                   options: RunOptions, notes: list[str] | None = None) -> list[Path]:
+                   options: RunOptions, notes: list[str] | None = None,
+                   overlays: list[tuple[Variant | None, list]] | None = None) -> list[Path]:
     """Exclusion curves (excluded above each curve).
 
     The overlays the analysis names (``overlays``) are drawn on every main panel as grey
     dash-dot lines (unless the overlay gives its own style), with their label in the legend;
-    the ``source`` line of each is appended to `notes` (the item's notes file).
+    the ``source`` line of each is appended to `notes` (the item's notes file). `overlays`: those
+    of :func:`panel_overlays` if already computed (the caller also writes them to a table).
 
     Colours: detectors (:func:`~cevns.analyses.style.detector_style`, combined in black) when a
     panel shows one variant; variants (:func:`~cevns.analyses.style.variant_style`) when one
@@ -296,9 +298,9 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             if per_variant:
                 ax.set_title(tex(panel_variant.label))
             if not secondary and an.overlays:
-                request_variant = (an.variants[i // step] if per_variant and an.variants
-                                   else an.variants[0] if len(an.variants) == 1 else None)
-                for ov in _overlays(an, request_variant, x, y, options.quick):
+                if overlays is None:
+                    overlays = panel_overlays(an, x, y, options.quick)
+                for ov in overlays[i // step][1]:
                     st = {**OVERLAY_STYLE, **ov.style}
                     label = tex(ov.label)
                     if ov.delta_chi2 is not None:
@@ -326,13 +328,21 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
 
 
 
-def _overlays(an: ExclusionAnalysis, variant: Variant | None, x, y, quick: bool):
-    """The overlays of ``an`` for one panel (:func:`cevns.analyses.overlays.get_overlay`)."""
+def panel_overlays(an: ExclusionAnalysis, x, y, quick: bool) -> list[tuple[Variant | None, list]]:
+    """The overlays of ``an`` (:func:`cevns.analyses.overlays.get_overlay`) for each main panel
+    of its exclusion figure, in panel order: (the variant the panel shows, or None for a panel
+    of several variants; its overlays). Empty when the analysis names none."""
     from cevns.analyses.overlays import OverlayRequest, get_overlay
 
+    if not an.overlays:
+        return []
+    if an.panels == "per-variant" and an.variants:
+        shown: list[Variant | None] = list(an.variants)
+    else:
+        shown = [an.variants[0] if len(an.variants) == 1 else None]
     out = []
-    for name in an.overlays:
+    for variant in shown:
         request = OverlayRequest(analysis=an, variant=variant, x=np.asarray(x, dtype=float),
                                  y=np.asarray(y, dtype=float), quick=quick)
-        out.extend(get_overlay(name)(request))
+        out.append((variant, [ov for name in an.overlays for ov in get_overlay(name)(request)]))
     return out

@@ -19,7 +19,13 @@ from cevns.analyses.cf import (
 )
 from cevns.analyses.output import write_table
 from cevns.analyses.sensitivity.compute import scan_chi2
-from cevns.analyses.sensitivity.plots import plot_exclusion, plot_profile, plot_scan2d
+from cevns.analyses.sensitivity.plots import (
+    _finite,
+    panel_overlays,
+    plot_exclusion,
+    plot_profile,
+    plot_scan2d,
+)
 from cevns.analyses.sensitivity.schema import (
     ExclusionAnalysis,
     ProfileAnalysis,
@@ -127,6 +133,36 @@ def _tie_ratio(an: ExclusionAnalysis, variant: Variant, name: str) -> float:
     return tie.ratio
 
 
+def _overlay_rows(an: ExclusionAnalysis, overlays, notes: list[str]) -> list[dict[str, Any]]:
+    """The overlays' curves as table rows (``STEM_overlays.csv``): for a Δχ² overlay the lowest
+    y excluded at each x (:func:`cevns.stats.exclusion_curve` at the item's level, as the item's
+    own curves; the figure draws the whole contour), for a polyline its points; columns as the
+    item's table plus ``overlay`` (the legend label). Each overlay's source line goes to
+    ``notes`` (the figure adds the same line when it is drawn)."""
+    rows: list[dict[str, Any]] = []
+    level = level_value(an.level)
+    for variant, found in overlays:
+        for ov in found:
+            line = f"overlay {ov.label}: {ov.source}"
+            if line not in notes:
+                notes.append(line)
+            if ov.delta_chi2 is None:
+                points = zip(np.asarray(ov.x, dtype=float), np.asarray(ov.y, dtype=float),
+                             strict=True)
+            else:
+                d = np.asarray(ov.delta_chi2, dtype=float)
+                if not np.nanmax(d) >= level:
+                    continue
+                curve = exclusion_curve(ov.x, ov.y, _finite(d), an.level)
+                points = ((m, g) for m, g, ok in zip(curve.mass, curve.limit, curve.found,
+                                                     strict=True) if ok)
+            for xi, yi in points:
+                rows.append({an.x_column: float(xi), an.y_column: float(yi),
+                             an.variant_column: "" if variant is None else variant.label,
+                             "overlay": ov.label})
+    return rows
+
+
 @register_kind("exclusion", ExclusionAnalysis, "exclusion curves in a (shape, strength) plane")
 def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list[Path]:
     from cevns.analyses.edges import refined_exclusion
@@ -172,8 +208,13 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                     row.update({an.variant_column: variant.label, "detector": name})
                     rows.append(row)
             plotted.append((v_index, variant, ratio, name, delta, xv))
+    # other experiments' curves drawn over the figure: computed once, drawn and written as data
+    overlays = panel_overlays(an, x, y, options.quick)
     if not options.no_figures:
-        files += plot_exclusion(an, x, y, variants, plotted, out, options, notes)
+        files += plot_exclusion(an, x, y, variants, plotted, out, options, notes, overlays)
+    overlay_rows = _overlay_rows(an, overlays, notes)
+    if overlay_rows:
+        files += write_table(overlay_rows, out, f"{an.name}_overlays", floatfmt=".6g")[:1]
     if not rows:
         raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
                           "extend the coupling axis")
