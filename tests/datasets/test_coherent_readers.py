@@ -1,7 +1,7 @@
 """The readers reproduce every number the release READMEs state.
 
 Expected values are quoted from ``src/cevns/datasets/coherent/data/<release>/README.md`` (the
-copies of ``shared/data/coherent``) unless another source is named next to the assertion.
+packaged copies of the public releases) unless another source is named next to the assertion.
 """
 
 from __future__ import annotations

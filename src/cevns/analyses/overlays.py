@@ -72,6 +72,11 @@ class Overlay:
     delta_chi2: NDArray[np.float64] | None = None
     style: dict[str, Any] = field(default_factory=dict)   #: matplotlib line keywords
 
+    @property
+    def note(self) -> str:
+        """The line of the item's notes file that names the overlay and its source."""
+        return f"overlay {self.label}: {self.source}"
+
     def __post_init__(self) -> None:
         x = np.asarray(self.x, dtype=float)
         y = np.asarray(self.y, dtype=float)

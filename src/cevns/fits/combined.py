@@ -173,11 +173,16 @@ def _release_chi2(model: ReleaseModel, signal: NDArray, sigma: float | None, flu
     scaled = signal * (1.0 + flux)[:, None]
     result = profile_chi2(model.channels(scaled, signal_sigma=sigma), level=level,
                           reference=reference, warn=False, start=start, tol=_TOL)
+    _check_converged(result, f"{model.release.name}: profiling")
+    return np.atleast_1d(result.chi2), {k: np.atleast_1d(v) for k, v in result.nuisances.items()}
+
+
+def _check_converged(result: ProfileResult, what: str) -> None:
+    """:class:`FitError` if ``result`` has points neither converged nor decided above the level."""
     bad = ~(np.atleast_1d(result.converged) | np.atleast_1d(result.decided))
     if bad.any():
-        raise FitError(f"{model.release.name}: profiling did not converge at {int(bad.sum())} of "
-                       f"{bad.size} points of the combined fit")
-    return np.atleast_1d(result.chi2), {k: np.atleast_1d(v) for k, v in result.nuisances.items()}
+        raise FitError(f"{what} did not converge at {int(bad.sum())} of {bad.size} points of the "
+                       "combined fit")
 
 
 #: Name of the shared flux nuisance α_Φ (θ_Φ = σ_Φ α_Φ) in the joint model of the releases.
@@ -186,17 +191,17 @@ FLUX_NUISANCE = "flux"
 _SIGNAL = "cevns"
 
 
-def _renamed(channel: Channel, prefix: str, flux: tuple[float, float] | None) -> Channel:
+def _renamed(channel: Channel, prefix: str, flux: tuple[float, float]) -> Channel:
     """``channel`` with its name and its nuisances' names prefixed (so that releases do not
-    share them), and — with ``flux`` — the signal scaled by the shared flux factor (a linear
-    ``normsys``, :class:`cevns.stats.Component`)."""
+    share them) and its signal scaled by the shared flux factor with ±1σ values ``flux`` (a
+    linear ``normsys``, :class:`cevns.stats.Component`)."""
     def name(n: str | None) -> str | None:
         return None if n is None else prefix + n
 
     components = [
         replace(c, nuisance=name(c.nuisance), shapes={name(k): v for k, v in c.shapes.items()},
                 conserve_total=frozenset(name(k) for k in c.conserve_total),
-                normsys={FLUX_NUISANCE: flux} if flux is not None and c.name == _SIGNAL else None)
+                normsys={FLUX_NUISANCE: flux} if c.name == _SIGNAL else None)
         for c in channel.components
     ]
     return Channel(prefix + channel.name, channel.observed, components)
@@ -292,10 +297,7 @@ def profile_flux(
         float(c[0]) for c, _ in first.values())
     result = profile_chi2(joint_channels(parts, sigma_flux), level=level, reference=reference,
                           warn=False, start=start, tol=_TOL)
-    bad = ~(np.atleast_1d(result.converged) | np.atleast_1d(result.decided))
-    if bad.any():
-        raise FitError(f"{' + '.join(parts)}: the joint profile did not converge at "
-                       f"{int(bad.sum())} of {bad.size} points of the combined fit")
+    _check_converged(result, f"{' + '.join(parts)}: the joint profile")
     theta = sigma_flux * np.atleast_1d(result.nuisances[FLUX_NUISANCE])
     return FluxProfile(np.atleast_1d(result.chi2), theta,
                        {name: _release_part(result, name) for name in parts})

@@ -36,6 +36,7 @@ from cevns.stats.shapes import (
     conserve_total,
     flat_interpolator,
     rescale_to_total,
+    total_ratios,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -663,11 +664,7 @@ class _ShapedBlock:
 
     def _scale(self, f: NDArray[np.float64], *derivs: NDArray[np.float64]):
         """c = T/S and the ratios S'/S, S''/S per row and component, each (m, C)."""
-        s0 = f @ self._nom_t
-        ok = s0 > 0  # S = 0 only for an empty component: nothing to conserve
-        c = np.divide(self._totals, s0, out=np.ones(s0.shape), where=ok)
-        return c, *(np.divide(d @ self._nom_t, s0, out=np.zeros(s0.shape), where=ok)
-                    for d in derivs)
+        return total_ratios(self._totals, f @ self._nom_t, *(d @ self._nom_t for d in derivs))
 
     def evaluate(self, alpha_cols: NDArray[np.float64], s: NDArray[np.float64],
                  derivatives: bool):

@@ -176,18 +176,23 @@ def rescale_to_total(nominal: NDArray, template: NDArray, what: str) -> NDArray:
     return template * scale
 
 
+def total_ratios(total: NDArray, s0: NDArray, *sums: NDArray) -> tuple[NDArray, ...]:
+    """c = T/S and each of ``sums`` over S (ρ = S'/S, S''/S), elementwise, from the totals T, the
+    sums S = Σ nom f and S', S'' = Σ nom f', Σ nom f'' (any broadcastable shapes). Where S = 0 (an
+    empty nominal: nothing to conserve) c = 1 and the ratios are 0."""
+    ok = s0 > 0
+    c = np.divide(total, s0, out=np.ones(s0.shape), where=ok)
+    return c, *(np.divide(s, s0, out=np.zeros(s0.shape), where=ok) for s in sums)
+
+
 def conserve_ratios(nominal: NDArray, f: NDArray, *derivs: NDArray) -> tuple[NDArray, ...]:
     """c = T/S and, for each of ``derivs`` (f', f''), its row sum over S (ρ = S'/S, S''/S), each of
-    shape (m, 1): the quantities of :func:`conserve_total` (same arguments). Rows with S = 0 (an
-    empty nominal: nothing to conserve) get c = 1 and ratios 0."""
+    shape (m, 1): the quantities of :func:`conserve_total` (same arguments; :func:`total_ratios`)."""
     def rowsum(x):
         return x @ nominal[0] if nominal.shape[0] == 1 else np.einsum("mb,mb->m", x, nominal)
 
-    s0 = rowsum(f)
-    ok = s0 > 0
-    c = np.divide(nominal.sum(axis=-1), s0, out=np.ones(s0.shape), where=ok)[:, None]
-    return c, *(np.divide(rowsum(d), s0, out=np.zeros(s0.shape), where=ok)[:, None]
-                for d in derivs)
+    return tuple(r[:, None] for r in total_ratios(nominal.sum(axis=-1), rowsum(f),
+                                                  *(rowsum(d) for d in derivs)))
 
 
 def conserve_total(nominal: NDArray, f: NDArray, d1: NDArray | None = None,

@@ -312,9 +312,8 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                     else:
                         ax.plot(ov.x, ov.y, **st)
                     handles.setdefault(label, Line2D([], [], label=label, **st))
-                    line = f"overlay {ov.label}: {ov.source}"
-                    if notes is not None and line not in notes:
-                        notes.append(line)
+                    if notes is not None and ov.note not in notes:
+                        notes.append(ov.note)
         for ax in flat[n_panels:]:
             ax.set_visible(False)
         legend = list(handles.values())

@@ -143,9 +143,8 @@ def _overlay_rows(an: ExclusionAnalysis, overlays, notes: list[str]) -> list[dic
     level = level_value(an.level)
     for variant, found in overlays:
         for ov in found:
-            line = f"overlay {ov.label}: {ov.source}"
-            if line not in notes:
-                notes.append(line)
+            if ov.note not in notes:
+                notes.append(ov.note)
             if ov.delta_chi2 is None:
                 points = zip(np.asarray(ov.x, dtype=float), np.asarray(ov.y, dtype=float),
                              strict=True)
