@@ -425,3 +425,17 @@ def test_status_is_carried_into_profiles_scans_and_exclusion_curves(tmp_path):
     with xr.open_dataset(path, engine="netcdf4") as ds:
         assert ds["status"].values.tolist() == st.tolist()
     assert Scan2D.from_netcdf(path).status.tolist() == st.tolist()
+
+
+def test_finite_delta_replaces_non_finite_cells_above_every_level():
+    """Non-finite cells become 1000 × the largest finite Δχ² (at least 1000), finite ones stay."""
+    from cevns.stats import finite_delta
+
+    d = np.array([[0.0, 2.5, np.inf], [np.nan, 7.0, -np.inf]])
+    out = finite_delta(d)
+    assert out[0, 0] == 0.0 and out[0, 1] == 2.5 and out[1, 1] == 7.0
+    assert np.all(out[~np.isfinite(d)] == 7000.0)
+    # small grids: the floor of 1000 keeps the replaced cells above the 5σ levels
+    assert np.all(finite_delta(np.array([0.0, 0.5, np.inf]))[2] == 1000.0)
+    # nothing finite: every cell 1000 (not an error on an empty max)
+    assert np.all(finite_delta(np.full((2, 2), np.nan)) == 1000.0)

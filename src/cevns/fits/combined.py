@@ -167,14 +167,15 @@ class FluxProfile:
 def _release_chi2(model: ReleaseModel, signal: NDArray, sigma: float | None, flux: NDArray,
                   level: float | None, reference: float | None,
                   start: Mapping[str, NDArray] | None = None,
-                  ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
-    """The release's profiled χ² at flux nuisances ``flux`` (one per point) and the nuisances
-    found (the warm start of the next flux value)."""
-    scaled = signal * (1.0 + flux)[:, None]
-    result = profile_chi2(model.channels(scaled, signal_sigma=sigma), level=level,
-                          reference=reference, warn=False, start=start, tol=_TOL)
+                  ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]], list[Channel]]:
+    """The release's profiled χ² at flux nuisances ``flux`` (one per point), the nuisances found
+    (the warm start of the next flux value) and the channels profiled."""
+    channels = model.channels(signal * (1.0 + flux)[:, None], signal_sigma=sigma)
+    result = profile_chi2(channels, level=level, reference=reference, warn=False, start=start,
+                          tol=_TOL)
     _check_converged(result, f"{model.release.name}: profiling")
-    return np.atleast_1d(result.chi2), {k: np.atleast_1d(v) for k, v in result.nuisances.items()}
+    return (np.atleast_1d(result.chi2), {k: np.atleast_1d(v) for k, v in result.nuisances.items()},
+            channels)
 
 
 def _check_converged(result: ProfileResult, what: str) -> None:
@@ -215,12 +216,20 @@ def joint_channels(
     prefixed with ``"r:"``, each signal component scaled by (1 + σ_Φ α_Φ) with one shared unit
     pull α_Φ (:data:`FLUX_NUISANCE`). Its profiled χ² is the combined χ² of the module docstring
     exactly: (1 + σ_Φ α_Φ) with α_Φ² is (1 + θ_Φ) with (θ_Φ/σ_Φ)²."""
+    _check_sigma_flux(sigma_flux)
+    return _joint({name: model.channels(signal, signal_sigma=sigma)
+                   for name, (model, signal, sigma) in parts.items()}, sigma_flux)
+
+
+def _check_sigma_flux(sigma_flux: float) -> None:
     if not (math.isfinite(sigma_flux) and 0.0 < sigma_flux < 1.0):
         raise ConfigError(f"sigma_flux must be in (0, 1), got {sigma_flux!r}")
+
+
+def _joint(channels: Mapping[str, Sequence[Channel]], sigma_flux: float) -> list[Channel]:
+    """The releases' own channels (release name → channels) renamed and joined by the flux."""
     flux = (1.0 - sigma_flux, 1.0 + sigma_flux)
-    return [_renamed(ch, f"{name}:", flux)
-            for name, (model, signal, sigma) in parts.items()
-            for ch in model.channels(signal, signal_sigma=sigma)]
+    return [_renamed(ch, f"{name}:", flux) for name, chans in channels.items() for ch in chans]
 
 
 def _release_part(result: ProfileResult, name: str) -> NDArray[np.float64]:
@@ -272,6 +281,8 @@ def profile_flux(
     FitError
         If the profile does not converge at some point.
     """
+    if flux is None:
+        _check_sigma_flux(sigma_flux)
     n = None
     for _, signal, _ in parts.values():
         n = signal.shape[0] if n is None else n
@@ -279,23 +290,24 @@ def profile_flux(
             raise ConfigError("all releases need the same number of points")
     assert n is not None
     # the first point alone: the early-stop reference and the warm start of the whole grid
-    first = {name: _release_chi2(model, signal[:1], sigma, np.zeros(1), None, None)
+    first = {name: _release_chi2(model, signal[:1], sigma, np.zeros(1), None, None)[:2]
              for name, (model, signal, sigma) in parts.items()}
     references = {name: float(c[0]) if level is not None else None
                   for name, (c, _) in first.items()}
     held = np.zeros(n) if flux is None else np.broadcast_to(
         np.asarray(flux, dtype=float), (n,)).copy()
-    by, start = {}, {}
+    by, start, channels = {}, {}, {}
     for name, (model, signal, sigma) in parts.items():
-        by[name], found = _release_chi2(model, signal, sigma, held, level, references[name],
-                                        first[name][1])
+        # at θ_Φ = 0 (flux not held) these channels are the release's part of the joint model
+        by[name], found, channels[name] = _release_chi2(model, signal, sigma, held, level,
+                                                        references[name], first[name][1])
         start.update({f"{name}:{k}": v for k, v in found.items()})
     if flux is not None:
         return FluxProfile(sum(by.values()) + (held / sigma_flux) ** 2, held, by)
     start[FLUX_NUISANCE] = np.zeros(n)
     reference = None if level is None else sum(
         float(c[0]) for c, _ in first.values())
-    result = profile_chi2(joint_channels(parts, sigma_flux), level=level, reference=reference,
+    result = profile_chi2(_joint(channels, sigma_flux), level=level, reference=reference,
                           warn=False, start=start, tol=_TOL)
     _check_converged(result, f"{' + '.join(parts)}: the joint profile")
     theta = sigma_flux * np.atleast_1d(result.nuisances[FLUX_NUISANCE])

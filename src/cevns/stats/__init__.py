@@ -77,7 +77,14 @@ Example
 
 from __future__ import annotations
 
-from cevns.stats.intervals import ExclusionCurve, Interval, Profile1D, Scan2D, exclusion_curve
+from cevns.stats.intervals import (
+    ExclusionCurve,
+    Interval,
+    Profile1D,
+    Scan2D,
+    exclusion_curve,
+    finite_delta,
+)
 from cevns.stats.levels import LEVEL_PRESETS, chi2_level, level_label, level_value
 from cevns.stats.likelihood import (
     FREE,
@@ -114,6 +121,7 @@ __all__ = [
     "chi2_at",
     "chi2_level",
     "exclusion_curve",
+    "finite_delta",
     "fc_critical_values",
     "fc_interval",
     "level_label",

@@ -488,10 +488,7 @@ class Scan2D:
         return self.chi2 - self.chi2_min
 
     def _finite_delta(self) -> NDArray[np.float64]:
-        d = self.delta_chi2
-        finite = d[np.isfinite(d)]
-        big = max(float(finite.max()), 1.0) * 1e3
-        return np.where(np.isfinite(d), d, big)
+        return finite_delta(self.delta_chi2)
 
     def contours(self, level: Level = "90cl_2dof") -> list[NDArray[np.float64]]:
         """Contour lines Δχ² = level as a list of ``(N, 2)`` arrays of (x, y) points.
@@ -677,6 +674,18 @@ class Scan2D:
 
 
 # -- exclusion curves ------------------------------------------------------------------------------
+
+
+def finite_delta(delta: ArrayLike) -> NDArray[np.float64]:
+    """Δχ² with its non-finite cells (unphysical corners, ``inf`` or ``NaN``) set to 1000 times the
+    largest finite value (at least 1000), far above every contour level, for contouring.
+
+    A grid with no finite cell becomes 1000 everywhere: nothing is excluded below that level.
+    """
+    d = np.asarray(delta, dtype=float)
+    ok = np.isfinite(d)
+    big = max(float(d[ok].max()) if ok.any() else 1.0, 1.0) * 1e3
+    return np.where(ok, d, big)
 
 
 def _is_log_spaced(values: NDArray[np.float64]) -> bool:

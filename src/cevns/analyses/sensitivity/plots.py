@@ -23,7 +23,7 @@ from cevns.analyses.sensitivity.schema import (
     SensitivityBase,
     Variant,
 )
-from cevns.stats import Profile1D, level_label, level_value
+from cevns.stats import Profile1D, finite_delta, level_label, level_value
 
 __all__ = ["plot_exclusion", "plot_profile", "plot_scan2d", "tex_or"]
 
@@ -100,13 +100,6 @@ def tex_or(text: str) -> str:
     return tex(text) if text else ""
 
 
-def _finite(delta: np.ndarray) -> np.ndarray:
-    """Δχ² with non-finite cells (unphysical corners) set far above every contour level."""
-    finite = delta[np.isfinite(delta)]
-    big = max(float(finite.max()) if finite.size else 1.0, 1.0) * 1e3
-    return np.where(np.isfinite(delta), delta, big)
-
-
 def _truth_point(an: SensitivityBase, variant: Variant | None) -> tuple[float, float] | None:
     """The Asimov truth (x, y) if both coordinates are known numbers, else None."""
     scenario = an.scenario.build(variant.options if variant else None)
@@ -163,7 +156,7 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                            sharex=True, sharey=True)
         for ax, (title, variant, members) in zip(axes.flat, panels, strict=False):
             for name, scan in members:
-                delta = _finite(scan.delta_chi2).T
+                delta = finite_delta(scan.delta_chi2).T
                 if len(members) == 1:
                     st = detector_style(name)
                     shade(ax, delta, name, st["color"])
@@ -306,7 +299,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                     if ov.delta_chi2 is not None:
                         d = np.asarray(ov.delta_chi2, dtype=float)
                         if np.nanmax(d) >= level:
-                            ax.contour(np.asarray(ov.x), np.asarray(ov.y), _finite(d).T,
+                            ax.contour(np.asarray(ov.x), np.asarray(ov.y), finite_delta(d).T,
                                        levels=[level], colors=[st["color"]],
                                        linewidths=st["linewidth"], linestyles=[st["linestyle"]])
                     else:

@@ -20,7 +20,6 @@ from cevns.analyses.cf import (
 from cevns.analyses.output import write_table
 from cevns.analyses.sensitivity.compute import scan_chi2
 from cevns.analyses.sensitivity.plots import (
-    _finite,
     panel_overlays,
     plot_exclusion,
     plot_profile,
@@ -34,7 +33,14 @@ from cevns.analyses.sensitivity.schema import (
     Variant,
 )
 from cevns.errors import ConfigError
-from cevns.stats import Profile1D, Scan2D, exclusion_curve, level_label, level_value
+from cevns.stats import (
+    Profile1D,
+    Scan2D,
+    exclusion_curve,
+    finite_delta,
+    level_label,
+    level_value,
+)
 
 __all__ = ["run_exclusion", "run_profile", "run_scan2d"]
 
@@ -152,7 +158,7 @@ def _overlay_rows(an: ExclusionAnalysis, overlays, notes: list[str]) -> list[dic
                 d = np.asarray(ov.delta_chi2, dtype=float)
                 if not np.nanmax(d) >= level:
                     continue
-                curve = exclusion_curve(ov.x, ov.y, _finite(d), an.level)
+                curve = exclusion_curve(ov.x, ov.y, finite_delta(d), an.level)
                 points = ((m, g) for m, g, ok in zip(curve.mass, curve.limit, curve.found,
                                                      strict=True) if ok)
             for xi, yi in points:
