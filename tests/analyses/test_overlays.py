@@ -70,17 +70,21 @@ def test_overlays_are_drawn_dash_dot_grey_with_label_and_source(tmp_path, monkey
     figs = {}
     rec = run_analysis(an, tmp_path, RunOptions(
         quick=True, on_figure=lambda stem, fig: figs.__setitem__(stem, fig)))
-    # one panel showing several variants: one request, for no particular variant
-    assert len(seen) == 1 and seen[0].quick and seen[0].analysis is an and seen[0].variant is None
+    # one panel showing four variants that differ in their options (the interaction): one
+    # request per variant, each drawn in that variant's dash pattern under one legend entry
+    assert [r.variant for r in seen] == list(an.variants)
+    assert all(r.quick and r.analysis is an for r in seen)
     np.testing.assert_array_equal(seen[0].x, an.x.grid(True))
     (fig,) = figs.values()
     ax = fig.axes[0]
     legend_texts = [t.get_text() for lg in [*fig.legends, *(a.get_legend() for a in fig.axes)]
                     if lg is not None for t in lg.get_texts()]
     assert "grid test" in legend_texts and "line test" in legend_texts
-    # the polyline: red (its own style) dash-dot; the grid contour: grey dash-dot at y = 1e-4
-    (line,) = [ln for ln in ax.get_lines() if ln.get_color() == "red"]
-    assert line.get_linestyle() == "-."
+    assert legend_texts.count("grid test") == 1 and legend_texts.count("line test") == 1
+    # the polylines: red (their own style), one per variant in the variant's dashes; the grid
+    # contours: grey at y = 1e-4
+    lines = [ln for ln in ax.get_lines() if ln.get_color() == "red"]
+    assert len(lines) == 4 and len({str(ln._unscaled_dash_pattern) for ln in lines}) == 4
     grey = to_rgba("0.45")
     contour_y = [seg[:, 1] for coll in ax.collections
                  if hasattr(coll, "get_paths") and len(coll.get_edgecolor())
@@ -89,6 +93,7 @@ def test_overlays_are_drawn_dash_dot_grey_with_label_and_source(tmp_path, monkey
     assert contour_y and all(np.all((ys > 5e-5) & (ys < 2e-4)) for ys in contour_y)
     notes = (tmp_path / "fig6_notes.md").read_text()
     assert "test grid, made up for the test" in notes and "test polyline, made up" in notes
+    assert "one curve per variant (scalar, vector (B-L), axial, tensor)" in notes
     assert "fig6_notes.md" in rec["files"]
     _check_overlay_table(tmp_path / "fig6_overlays.csv", an)
     assert "fig6_overlays.csv" in rec["files"]
@@ -104,11 +109,12 @@ def _check_overlay_table(path, an):
     line_rows = [r for r in rows if r["overlay"] == "line test"]
     y = an.y.grid(True)
     below, above = y[y <= 1e-4].max(), y[y > 1e-4].min()
-    assert len(grid_rows) == an.x.grid(True).size
+    labels = [v.label for v in an.variants]
+    assert len(grid_rows) == an.x.grid(True).size * len(labels)  # one curve per variant
     assert all(below <= float(r[an.y_column]) <= above for r in grid_rows)
     assert [(float(r[an.x_column]), float(r[an.y_column])) for r in line_rows] == [
-        (1.0, 1e-3), (10.0, 1e-3)]
-    assert {r[an.variant_column] for r in rows} == {""}  # one panel of several variants
+        (1.0, 1e-3), (10.0, 1e-3)] * len(labels)
+    assert [r[an.variant_column] for r in line_rows] == [v for v in labels for _ in range(2)]
 
 
 def test_overlays_are_written_without_figures_too(tmp_path, monkeypatch):

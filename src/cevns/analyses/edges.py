@@ -97,12 +97,14 @@ def _clusters(edges: list[float]) -> list[tuple[float, float]]:
     return [(a, b) for a, b in out]
 
 
-def exclusion_edges_x(an, variant) -> list[float]:
+def exclusion_edges_x(an, variant, detectors: Iterable[Detector] | None = None) -> list[float]:
     """End points of ``variant`` of exclusion analysis ``an`` in units of its first axis.
 
     Only for sterile-lepton scenarios (``dipole``, ``upscattering``): the first axis is either the
     sterile mass itself or a parameter the sterile mass is tied to (m₄ = ratio × m_X). Returns one
-    edge per distinct detector end point (an empty list for other scenarios).
+    edge per distinct detector end point (an empty list for other scenarios). ``detectors``: those
+    whose end points are wanted (default: the analysis's own, with the variant's overrides; the
+    COHERENT overlay passes the releases' detectors).
     """
     if an.scenario.name not in ("dipole", "upscattering"):
         return []
@@ -115,11 +117,14 @@ def exclusion_edges_x(an, variant) -> list[float]:
         if tie is None or tie.to != xpar:
             return []
         ratio = tie.ratio
-    dets = an.build_detectors()
-    if variant is not None and variant.detector_overrides:
-        dets = an.model_copy(update={"detector_overrides": {
-            d: {**an.detector_overrides.get(d, {}), **variant.detector_overrides.get(d, {})}
-            for d in {*an.detector_overrides, *variant.detector_overrides}}}).build_detectors()
+    if detectors is not None:
+        dets = list(detectors)
+    else:
+        dets = an.build_detectors()
+        if variant is not None and variant.detector_overrides:
+            dets = an.model_copy(update={"detector_overrides": {
+                d: {**an.detector_overrides.get(d, {}), **variant.detector_overrides.get(d, {})}
+                for d in {*an.detector_overrides, *variant.detector_overrides}}}).build_detectors()
     return sorted({round(detector_end_point_MeV(d) / ratio, 9) for d in dets})
 
 

@@ -290,19 +290,25 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             ax.tick_params(labelleft=True)
             if per_variant:
                 ax.set_title(tex(panel_variant.label))
-            if not secondary and an.overlays:
+            if an.overlays:
                 if overlays is None:
                     overlays = panel_overlays(an, x, y, options.quick)
-                for ov in overlays[i // step][1]:
+                for ov_variant, ov in ((v, ov) for panel, v, found in overlays
+                                       if panel == i // step for ov in found):
+                    # the tied mass's panel: the same curve at m = ratio × x, if the variant
+                    # ties it; an overlay without a variant stays on the main panel only
+                    scale = 1.0 if not secondary else _tie_ratio(an, ov_variant)
+                    if scale is None:
+                        continue
                     st = {**OVERLAY_STYLE, **ov.style}
                     label = tex(ov.label)
                     if ov.delta_chi2 is not None:
                         d = np.asarray(ov.delta_chi2, dtype=float)
                         if np.nanmax(d) >= level:
-                            ax.contour(np.asarray(ov.x), np.asarray(ov.y), finite_delta(d).T,
-                                       levels=[level], colors=[st["color"]],
+                            ax.contour(np.asarray(ov.x) * scale, np.asarray(ov.y),
+                                       finite_delta(d).T, levels=[level], colors=[st["color"]],
                                        linewidths=st["linewidth"], linestyles=[st["linestyle"]])
-                    else:
+                    elif not secondary:  # a polyline is in the main panel's units
                         ax.plot(ov.x, ov.y, **st)
                     handles.setdefault(label, Line2D([], [], label=label, **st))
                     if notes is not None and ov.note not in notes:
@@ -320,21 +326,58 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
 
 
 
-def panel_overlays(an: ExclusionAnalysis, x, y, quick: bool) -> list[tuple[Variant | None, list]]:
-    """The overlays of ``an`` (:func:`cevns.analyses.overlays.get_overlay`) for each main panel
-    of its exclusion figure, in panel order: (the variant the panel shows, or None for a panel
-    of several variants; its overlays). Empty when the analysis names none."""
+def _tie_ratio(an: ExclusionAnalysis, variant: Variant | None) -> float | None:
+    """m / x of the tied second mass (``secondary_x``) of ``variant``, or None if not tied."""
+    if an.secondary_x is None or variant is None:
+        return None
+    tie = variant.ties.get(an.secondary_x) or an.ties.get(an.secondary_x)
+    return tie.ratio if tie is not None and tie.to == an.x.parameter else None
+
+
+def panel_overlays(an: ExclusionAnalysis, x, y,
+                   quick: bool) -> list[tuple[int, Variant | None, list]]:
+    """The overlays of ``an`` (:func:`cevns.analyses.overlays.get_overlay`) on the main panels of
+    its exclusion figure: a list of (main panel index, the variant they are for or None, its
+    overlays). Empty when the analysis names none.
+
+    A panel per variant gets that variant's overlays. A panel that shows several variants gets
+    the overlays of each variant whose scenario options, fixed and tied parameters differ (e.g.
+    one COHERENT curve per m₄/m_X ratio), each in that variant's dash pattern under one legend
+    entry (its source line says so; the table's variant column tells them apart); variants that
+    differ in nothing an overlay is computed from (only detectors, statistics or labels) share
+    the first one's overlays.
+    """
+    from dataclasses import replace
+
     from cevns.analyses.overlays import OverlayRequest, get_overlay
+    from cevns.analyses.style import variant_style
 
     if not an.overlays:
         return []
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+    def computed(variant: Variant | None) -> list:
+        request = OverlayRequest(analysis=an, variant=variant, x=xs, y=ys, quick=quick)
+        return [ov for name in an.overlays for ov in get_overlay(name)(request)]
+
+    variants: list[Variant | None] = list(an.variants) or [None]
     if an.panels == "per-variant" and an.variants:
-        shown: list[Variant | None] = list(an.variants)
-    else:
-        shown = [an.variants[0] if len(an.variants) == 1 else None]
+        return [(k, v, computed(v)) for k, v in enumerate(variants)]
+    distinct: dict[str, int] = {}
+    for k, v in enumerate(variants):
+        key = "" if v is None else v.model_dump_json(include={"options", "fixed", "ties"})
+        distinct.setdefault(key, k)
+    if len(distinct) == 1:
+        return [(0, variants[0] if len(variants) == 1 else None, computed(variants[0]))]
+    shown = [variants[k] for k in distinct.values()]
+    said = ("; one curve per variant (" + ", ".join(v.label for v in shown if v is not None)
+            + "), each in the dash pattern of that variant's curves")
     out = []
-    for variant in shown:
-        request = OverlayRequest(analysis=an, variant=variant, x=np.asarray(x, dtype=float),
-                                 y=np.asarray(y, dtype=float), quick=quick)
-        out.append((variant, [ov for name in an.overlays for ov in get_overlay(name)(request)]))
+    for k in distinct.values():
+        v = variants[k]
+        assert v is not None
+        dash = variant_style(k)["linestyle"]
+        out.append((0, v, [replace(ov, source=ov.source + said,
+                                   style={**ov.style, "linestyle": dash})
+                           for ov in computed(v)]))
     return out

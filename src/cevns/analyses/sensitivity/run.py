@@ -147,7 +147,7 @@ def _overlay_rows(an: ExclusionAnalysis, overlays, notes: list[str]) -> list[dic
     ``notes`` (the figure adds the same line when it is drawn)."""
     rows: list[dict[str, Any]] = []
     level = level_value(an.level)
-    for variant, found in overlays:
+    for _panel, variant, found in overlays:
         for ov in found:
             if ov.note not in notes:
                 notes.append(ov.note)
