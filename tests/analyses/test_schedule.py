@@ -25,7 +25,8 @@ def _run(items: list[str], root: Path, executor) -> dict:
     analyses = {n: shipped_analysis(n) for n in items}
     folders = {n: root / n for n in items}
     done: list[str] = []
-    name = executor if isinstance(executor, str) else executor["name"]
+    name = (executor if isinstance(executor, str)
+            else executor["name"] if isinstance(executor, dict) else executor.name)
     options = RunOptions(quick=True, executor=name, extra={"scan_root": root / "scans"})
     records = run_analyses(analyses, folders, options, executor,
                            on_done=lambda name, record: done.append(name))
@@ -82,6 +83,28 @@ def test_two_items_in_one_queue_match_serial(tmp_path):
     _assert_same(tmp_path / "serial", tmp_path / "parallel")
     prov = json.loads((tmp_path / "parallel" / "table4" / "provenance.json").read_text())
     assert prov["executor"] == "processes"
+
+
+def test_overlays_run_as_tasks_of_their_own_and_match_serial(tmp_path):
+    """fig11 draws three COHERENT overlays (one per m4/mX ratio): on a parallel executor each is
+    a task of its own beside the tiles, not part of the item's last task, and the files are the
+    serial run's, figure and overlay table included."""
+    from cevns.scan.executors import ProcessExecutor
+
+    kinds: list[str] = []
+
+    class Recording(ProcessExecutor):
+        def stream(self, queue):
+            for work, result in super().stream(queue):
+                kinds.append(work.tag[0])
+                yield work, result
+
+    _run(["fig11"], tmp_path / "serial", "serial")
+    _run(["fig11"], tmp_path / "parallel", Recording(max_workers=2, mp_context="fork"))
+    _assert_same(tmp_path / "serial", tmp_path / "parallel")
+    assert kinds.count("overlay") == 3 and "tile" in kinds
+    assert kinds[-1] == "item"  # the item's last round ran after its overlays and tiles
+    assert (tmp_path / "parallel" / "fig11" / "fig11_overlays.csv").stat().st_size > 0
 
 
 def test_expected_seconds_orders_by_scan_work():

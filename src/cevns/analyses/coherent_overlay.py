@@ -10,9 +10,10 @@ Speed: the Δχ² is computed on a coarser grid than the item's — at most
 interpolated onto the item's grid in log(1 + Δχ²) (linear in the logarithm of a coupling where the
 BSM term dominates). Measured against the profiled χ² evaluated directly at the item's own
 couplings (same Δχ² minimum; Figs. 7, 10 and 11, every other mass of the coarse grid), the
-coupling where the contour crosses a mass is within 3–16 % at full resolution (16 couplings over
-six decades, a factor 2.4 per step: 0.1–0.2 of a step), and within 8–40 % for ``--quick``
-previews; the ESS curves are computed on the item's full grid. With the
+coupling where the contour crosses a mass is within 2.4–15.6 % at full resolution (16 couplings
+over six decades, a factor 2.4 per step: 0.1–0.2 of a step; up to 19 % at the last mass before a
+kinematic wall), and within 1–44 % for ``--quick`` previews (docs/coherent_fits.md); the ESS
+curves are computed on the item's full grid. With the
 collaboration-style likelihoods (free steady-state rates per PE bin, HistFactory shape nuisances in
 both releases) one panel costs 0.5–1 s of CPU at full resolution (14 × 16 points; the release
 profiles share their interpolation rows and start from the neighbouring flux value's nuisances,

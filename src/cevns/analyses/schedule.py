@@ -16,10 +16,14 @@ worker alone with the most expensive one at the end. :func:`run_analyses` does b
    their tiles are queued before the first worker is up. The driver opens
    its stores (locks, refusal rules, resume), queues its tiles at the analysis's priority and
    writes every tile as it arrives: only the driver writes stores;
-3. when all the stores an analysis asked for are complete, its task is queued again, ahead of
-   everything: the analysis now finds its scans done (``stores_completed``) and writes its tables,
-   grids and figures. A store asked for by two analyses (same computation, other presentation) is
-   computed once.
+3. the overlays an exclusion analysis draws (e.g. the COHERENT fits of Figs. 7, 10–14, 0.5–1 s
+   each) do not depend on its scans: on a fresh run each is queued as a task of its own
+   (:func:`cevns.analyses.sensitivity.plots.compute_overlay`) beside the tiles, instead of being
+   computed one after the other in the analysis's last task;
+4. when all the stores an analysis asked for are complete (and its overlays computed), its task
+   is queued again, ahead of everything: the analysis now finds its scans done
+   (``stores_completed``, its overlays in ``overlays``) and writes its tables, grids and figures.
+   A store asked for by two analyses (same computation, other presentation) is computed once.
 
 Every output is the same as that of a serial run: the tasks are the same functions on the same
 inputs, the tiles are planned for one worker whatever the executor (the plan is part of a scan's
@@ -93,6 +97,8 @@ def _item_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
 
     extra = {"stores_completed": set(config["completed"]),
              "executor_object": DeferToDriver(label_of=lambda: labels[-1] if labels else None)}
+    if config.get("overlays") is not None:
+        extra["overlays"] = config["overlays"]
     if config["scan_root"] is not None:
         extra["scan_root"] = Path(config["scan_root"])
     options = RunOptions(quick=config["quick"], executor=config["executor"],
@@ -104,6 +110,25 @@ def _item_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
         return {"deferred": deferred.requests, "labels": deferred.labels}
 
 
+def _overlay_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
+    """Queue task: the ``config["index"]``-th overlay computation of an exclusion analysis on its
+    own grid (:func:`cevns.analyses.sensitivity.plots.compute_overlay`)."""
+    from cevns.analyses.sensitivity.plots import compute_overlay
+
+    an, quick = config["analysis"], config["quick"]
+    return {"overlays": compute_overlay(an, an.x.grid(quick), an.y.grid(quick), quick,
+                                        config["index"])}
+
+
+def _overlay_count(an: AnalysisBase) -> int:
+    """Overlay computations an analysis can hand to the queue (exclusion analyses only)."""
+    if an.kind != "exclusion" or not getattr(an, "overlays", None):
+        return 0
+    from cevns.analyses.sensitivity.plots import overlay_count
+
+    return overlay_count(an)
+
+
 @dataclass
 class _Item:
     name: str
@@ -112,6 +137,9 @@ class _Item:
     expected: float
     rounds: int = 0
     waiting: set[int] = field(default_factory=set)
+    overlays: list | None = None      #: results of its overlay tasks, by index (None: not queued)
+    overlays_todo: int = 0
+    final_pending: bool = False       #: scans done, waiting for its overlays
 
 
 @dataclass
@@ -181,7 +209,8 @@ class _Schedule:
                 "resume": self.options.resume, "pdf": self.options.pdf,
                 "no_figures": self.options.no_figures,
                 "scan_root": None if scan_root is None else str(scan_root),
-                "completed": sorted(self.completed)}
+                "completed": sorted(self.completed),
+                "overlays": item.overlays if item.overlays_todo == 0 else None}
 
     def _submit(self, item: _Item, priority: float) -> None:
         from cevns.scan.executors import Work
@@ -204,7 +233,10 @@ class _Schedule:
             self.exe.prepare_workers(WORKER_MODULES)
             for item in sorted(self.items.values(), key=lambda i: -i.expected):
                 if self._first_round_here(item):
-                    self._item_result(item, _item_task(self._config(item)))
+                    first = _item_task(self._config(item))
+                    if "deferred" in first:  # it will run again: its overlays can go ahead
+                        self._queue_overlays(item)
+                    self._item_result(item, first)
                 else:
                     self._submit(item, item.expected)
             results = self.exe.stream(self.queue)
@@ -213,6 +245,8 @@ class _Schedule:
                     kind, key = work.tag
                     if kind == "item":
                         self._item_result(self.items[key], result)
+                    elif kind == "overlay":
+                        self._overlay_result(key, result)
                     else:
                         self._tile_result(key, work, result)
             finally:
@@ -252,6 +286,36 @@ class _Schedule:
             if self.open[key].batch.n_todo == 0:  # resumed stores that were complete already
                 self._finish(key)
         elif not item.waiting:  # every store it asked for is done: run it again at once
+            self._rerun(item)
+
+    def _rerun(self, item: _Item) -> None:
+        """Queue `item`'s next round ahead of everything, once its overlays are computed too."""
+        if item.overlays_todo:
+            item.final_pending = True
+            return
+        self._submit(item, _RERUN_PRIORITY + item.expected)
+
+    def _queue_overlays(self, item: _Item) -> None:
+        """Queue `item`'s overlay computations, a little ahead of its tiles: they are the longest
+        tasks of their analysis and do not wait for its scans."""
+        from cevns.scan.executors import Work
+
+        n = _overlay_count(item.analysis)
+        if not n:
+            return
+        item.overlays, item.overlays_todo = [None] * n, n
+        for k in range(n):
+            config = {"analysis": item.analysis, "quick": self.options.quick, "index": k}
+            self.queue.put(Work(_overlay_task, config, None, ("overlay", (item.name, k))),
+                           item.expected + 0.5)
+
+    def _overlay_result(self, key: tuple[str, int], result: dict) -> None:
+        item = self.items[key[0]]
+        assert item.overlays is not None
+        item.overlays[key[1]] = result["overlays"]
+        item.overlays_todo -= 1
+        if item.overlays_todo == 0 and item.final_pending:
+            item.final_pending = False
             self._submit(item, _RERUN_PRIORITY + item.expected)
 
     def _open(self, item: _Item, fresh: list) -> int:
@@ -294,7 +358,7 @@ class _Schedule:
             item = self.items[name]
             item.waiting.discard(key)
             if not item.waiting:
-                self._submit(item, _RERUN_PRIORITY + item.expected)
+                self._rerun(item)
 
     def _close(self, key: int, status: str) -> None:
         opened = self.open.pop(key)

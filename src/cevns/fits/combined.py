@@ -289,13 +289,27 @@ def profile_flux(
         if signal.shape[0] != n:
             raise ConfigError("all releases need the same number of points")
     assert n is not None
+    held = np.zeros(n) if flux is None else np.broadcast_to(
+        np.asarray(flux, dtype=float), (n,)).copy()
+    # points with the same signals in every release (and the same held flux) are profiled once:
+    # e.g. a sterile lepton beyond its kinematic end point, where every point is the SM
+    key = np.concatenate([np.asarray(sig, dtype=float).reshape(n, -1)
+                          for _, sig, _ in parts.values()] + [held[:, None]], axis=1)
+    _, first_of, which = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    if first_of.size < n:
+        kept = np.sort(first_of)  # in the order given: point 0 stays first
+        at = np.searchsorted(kept, first_of[np.ravel(which)])
+        sub = {name: (model, np.asarray(sig)[kept], sigma)
+               for name, (model, sig, sigma) in parts.items()}
+        res = profile_flux(sub, sigma_flux, flux=None if flux is None else held[kept],
+                           level=level)
+        return FluxProfile(res.chi2[at], res.flux[at],
+                           {k: v[at] for k, v in res.by_release.items()})
     # the first point alone: the early-stop reference and the warm start of the whole grid
     first = {name: _release_chi2(model, signal[:1], sigma, np.zeros(1), None, None)[:2]
              for name, (model, signal, sigma) in parts.items()}
     references = {name: float(c[0]) if level is not None else None
                   for name, (c, _) in first.items()}
-    held = np.zeros(n) if flux is None else np.broadcast_to(
-        np.asarray(flux, dtype=float), (n,)).copy()
     by, start, channels = {}, {}, {}
     for name, (model, signal, sigma) in parts.items():
         # at θ_Φ = 0 (flux not held) these channels are the release's part of the joint model

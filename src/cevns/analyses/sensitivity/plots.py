@@ -334,11 +334,49 @@ def _tie_ratio(an: ExclusionAnalysis, variant: Variant | None) -> float | None:
     return tie.ratio if tie is not None and tie.to == an.x.parameter else None
 
 
-def panel_overlays(an: ExclusionAnalysis, x, y,
-                   quick: bool) -> list[tuple[int, Variant | None, list]]:
+def _overlay_plan(an: ExclusionAnalysis) -> list[tuple[int, Variant | None, Variant | None,
+                                                          int | None]]:
+    """What :func:`panel_overlays` computes: per overlay computation (main panel, the variant it
+    is shown for or None, the variant it is computed for, the index of the variant whose dash
+    pattern it takes or None)."""
+    if not an.overlays:
+        return []
+    variants: list[Variant | None] = list(an.variants) or [None]
+    if an.panels == "per-variant" and an.variants:
+        return [(k, v, v, None) for k, v in enumerate(variants)]
+    distinct: dict[str, int] = {}
+    for k, v in enumerate(variants):
+        key = "" if v is None else v.model_dump_json(include={"options", "fixed", "ties"})
+        distinct.setdefault(key, k)
+    if len(distinct) == 1:
+        return [(0, variants[0] if len(variants) == 1 else None, variants[0], None)]
+    return [(0, variants[k], variants[k], k) for k in distinct.values()]
+
+
+def overlay_count(an: ExclusionAnalysis) -> int:
+    """How many overlay computations :func:`panel_overlays` makes for ``an`` (each can run as a
+    task of its own: :func:`compute_overlay`)."""
+    return len(_overlay_plan(an))
+
+
+def compute_overlay(an: ExclusionAnalysis, x, y, quick: bool, index: int) -> list:
+    """The ``index``-th overlay computation of ``an`` on the item's grid ``x`` × ``y``: every
+    overlay the analysis names, for that computation's variant (:func:`overlay_count`)."""
+    from cevns.analyses.overlays import OverlayRequest, get_overlay
+
+    _, _, variant, _ = _overlay_plan(an)[index]
+    request = OverlayRequest(analysis=an, variant=variant, x=np.asarray(x, dtype=float),
+                             y=np.asarray(y, dtype=float), quick=quick)
+    return [ov for name in an.overlays for ov in get_overlay(name)(request)]
+
+
+def panel_overlays(an: ExclusionAnalysis, x, y, quick: bool,
+                   computed: list[list] | None = None) -> list[tuple[int, Variant | None, list]]:
     """The overlays of ``an`` (:func:`cevns.analyses.overlays.get_overlay`) on the main panels of
     its exclusion figure: a list of (main panel index, the variant they are for or None, its
-    overlays). Empty when the analysis names none.
+    overlays). Empty when the analysis names none. ``computed``: the results of
+    :func:`compute_overlay` for every index, if computed elsewhere (a parallel run computes them
+    as tasks of their own, beside the scans); otherwise they are computed here.
 
     A panel per variant gets that variant's overlays. A panel that shows several variants gets
     the overlays of each variant whose scenario options, fixed and tied parameters differ (e.g.
@@ -349,35 +387,21 @@ def panel_overlays(an: ExclusionAnalysis, x, y,
     """
     from dataclasses import replace
 
-    from cevns.analyses.overlays import OverlayRequest, get_overlay
     from cevns.analyses.style import variant_style
 
-    if not an.overlays:
-        return []
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-
-    def computed(variant: Variant | None) -> list:
-        request = OverlayRequest(analysis=an, variant=variant, x=xs, y=ys, quick=quick)
-        return [ov for name in an.overlays for ov in get_overlay(name)(request)]
-
-    variants: list[Variant | None] = list(an.variants) or [None]
-    if an.panels == "per-variant" and an.variants:
-        return [(k, v, computed(v)) for k, v in enumerate(variants)]
-    distinct: dict[str, int] = {}
-    for k, v in enumerate(variants):
-        key = "" if v is None else v.model_dump_json(include={"options", "fixed", "ties"})
-        distinct.setdefault(key, k)
-    if len(distinct) == 1:
-        return [(0, variants[0] if len(variants) == 1 else None, computed(variants[0]))]
-    shown = [variants[k] for k in distinct.values()]
-    said = ("; one curve per variant (" + ", ".join(v.label for v in shown if v is not None)
+    plan = _overlay_plan(an)
+    if computed is None:
+        computed = [compute_overlay(an, x, y, quick, k) for k in range(len(plan))]
+    if len(computed) != len(plan):
+        raise ValueError(f"{an.name}: {len(computed)} overlay results for {len(plan)} overlays")
+    said = ("; one curve per variant (" + ", ".join(v.label for _, v, _, d in plan
+                                                    if v is not None and d is not None)
             + "), each in the dash pattern of that variant's curves")
     out = []
-    for k in distinct.values():
-        v = variants[k]
-        assert v is not None
-        dash = variant_style(k)["linestyle"]
-        out.append((0, v, [replace(ov, source=ov.source + said,
-                                   style={**ov.style, "linestyle": dash})
-                           for ov in computed(v)]))
+    for (panel, shown, _, dash_of), found in zip(plan, computed, strict=True):
+        if dash_of is not None:
+            dash = variant_style(dash_of)["linestyle"]
+            found = [replace(ov, source=ov.source + said, style={**ov.style, "linestyle": dash})
+                     for ov in found]
+        out.append((panel, shown, found))
     return out

@@ -214,7 +214,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                     rows.append(row)
             plotted.append((v_index, variant, ratio, name, delta, xv))
     # other experiments' curves drawn over the figure: computed once, drawn and written as data
-    overlays = panel_overlays(an, x, y, options.quick)
+    overlays = panel_overlays(an, x, y, options.quick, options.extra.get("overlays"))
     if not options.no_figures:
         files += plot_exclusion(an, x, y, variants, plotted, out, options, notes, overlays)
     overlay_rows = _overlay_rows(an, overlays, notes)
