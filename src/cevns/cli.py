@@ -57,10 +57,36 @@ app = typer.Typer(
 _DEBUG = {"on": os.environ.get("CEVNS_DEBUG", "") not in ("", "0")}
 
 
-def _stdout_console():
+#: width of the console when stdout is not a terminal (a pipe, a file): wide enough that rich
+#: never shortens a number to ``84714974…``; a table is only as wide as its content
+PIPE_WIDTH = 10_000
+
+
+def _stdout_console(wide: bool = False):
+    """The console of stdout; ``wide``: when stdout is not a terminal, do not shrink tables to
+    80 columns (rich would cut numbers off with an ellipsis)."""
     from rich.console import Console
 
-    return Console()
+    console = Console()
+    if wide and not console.is_terminal:
+        console = Console(width=PIPE_WIDTH)
+    return console
+
+
+def _number_table(*args, **kwargs):
+    """A rich table whose cells are never cut off: in a narrow terminal a long number or
+    header folds onto a second line instead of ending in '…'."""
+    from rich.table import Table
+
+    table = Table(*args, **kwargs)
+    add_column = table.add_column
+
+    def add(*a, **k):
+        k.setdefault("overflow", "fold")
+        return add_column(*a, **k)
+
+    table.add_column = add  # type: ignore[method-assign]
+    return table
 
 
 def _stderr_console():
@@ -310,6 +336,21 @@ def _number(option: str, *, gt: float | None = None, ge: float | None = None,
     return check
 
 
+def _path(option: str):
+    """A typer parser of a path option that refuses an empty path ('' would mean the current
+    folder)."""
+
+    def parse(value):
+        if isinstance(value, Path):
+            return value
+        if not str(value).strip():
+            raise typer.BadParameter("empty path; give a folder or file name",
+                                     param_hint=f"'{option}'")
+        return Path(value)
+
+    return parse
+
+
 def _json_safe(value: Any) -> Any:
     """``value`` with NaN/±inf replaced by ``None`` (strict JSON), paths and numpy scalars plain."""
     if isinstance(value, dict):
@@ -334,6 +375,29 @@ def _print_json(doc: Any) -> None:
 
 
 # -- spectra ------------------------------------------------------------------------------------
+
+
+def _preset_files(presets: list[Path] | None) -> list[Path]:
+    """The preset files a command reads: ``$CEVNS_PRESETS`` and ``--presets``."""
+    from cevns.experiment.catalogue import PRESETS_ENV
+
+    env = [Path(p) for p in os.environ.get(PRESETS_ENV, "").split(os.pathsep) if p.strip()]
+    return [*env, *(presets or [])]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
+
+
+def _refuse_input_as_output(path: Path, option: str, inputs) -> None:
+    """Refuse to write an output onto a file the same command reads (before reading it)."""
+    for given in inputs:
+        if _same_file(path, Path(given)):
+            raise OutputError(f"{option} {path}: is an input of this command ({given}); writing "
+                              "the output there would replace it: give another file name")
 
 
 def _csv_target(text: str) -> Path | None:
@@ -385,7 +449,13 @@ def spectra(
         _say("warning: --sin2w is deprecated; use --sin2-theta-w")
         if sin2_theta_w is None:
             sin2_theta_w = sin2w
+    if as_json and csv == "-":
+        raise typer.BadParameter("--json and --csv - would both write to stdout and mix CSV "
+                                 "into the JSON; write the CSV to a file (--csv FILE)",
+                                 param_hint="'--json'/'--csv -'")
     csv_path = _csv_target(csv) if csv is not None else None
+    if csv_path is not None:
+        _refuse_input_as_output(csv_path, "--csv", _preset_files(presets))
 
     from cevns.config import validate
     from cevns.experiment import ESS_DETECTORS, Source, get_detector, get_source
@@ -395,9 +465,15 @@ def spectra(
 
     catalogue = _catalogue(presets)
     src = get_source(source, catalogue)
-    over = {k: v for k, v in (("run_years", run_years), ("baseline_m", baseline_m)) if v is not None}
-    if over:
-        src = validate(Source, {**src.model_dump(), **over}, where="source")
+    if csv_path is not None:  # a tabulated source's spectrum file is an input too
+        spectrum_file = getattr(src, "spectrum_file", None)
+        if spectrum_file:
+            _refuse_input_as_output(csv_path, "--csv", [
+                Path(spectrum_file), *(f.parent / spectrum_file for f in _preset_files(presets))])
+    if run_years is not None:  # a data period with a fixed exposure refuses (as the API does)
+        src = src.with_run_years(run_years)
+    if baseline_m is not None:
+        src = validate(Source, {**src.model_dump(), "baseline_m": baseline_m}, where="source")
     s2w = SIN2_THETA_W if sin2_theta_w is None else sin2_theta_w
     names = detector or list(ESS_DETECTORS)
     dets = [get_detector(n, catalogue) for n in names]
@@ -416,10 +492,8 @@ def spectra(
                           for spec in spectra_],
         })
     else:
-        from rich.table import Table
-
-        console = _stdout_console()
-        table = Table(title=_text(f"Expected events, {src.run_years:g} yr at {src.name} "
+        console = _stdout_console(wide=True)
+        table = _number_table(title=_text(f"Expected events, {src.run_years:g} yr at {src.name} "
                                   f"(sin²θ_W = {s2w})"))
         table.add_column("detector")
         table.add_column("bins", justify="right")
@@ -432,7 +506,7 @@ def spectra(
                           *(f"{v:.1f}" for v in spec.per_flavour.values()),
                           f"{spec.total_signal:.1f}", f"{spec.total_background:.1f}")
             if per_bin:
-                bins = Table(title=_text(f"{spec.detector} per bin"))
+                bins = _number_table(title=_text(f"{spec.detector} per bin"))
                 for col in bin_cols:
                     bins.add_column(col, justify="right")
                 for r in spec.to_rows():
@@ -535,34 +609,46 @@ def _check_folder(out: Path, what: str = "output folder") -> None:
     fsio.ensure_dir(out, what)
 
 
-def _check_out_dir(out: Path, config: dict, digest: str, resume: bool, force: bool) -> None:
-    """Refuse to mix results of different configurations in one folder.
+def _check_out_dir(out: Path, config: dict, digest: str | None = None, resume: bool = False,
+                   force: bool = False, outputs=(), resumable: bool = True) -> None:
+    """Refuse to mix results of different configurations, or of different commands, in one
+    folder, and to write into a folder of files cevns did not write; claim the folder.
 
-    ``out`` must be (or become) a folder. Without ``--resume`` a different configuration needs
-    ``--force``; with ``--resume`` it is always refused, naming what changed. A corrupt
-    ``provenance.json`` is reported (``--force`` overwrites it).
+    The one check of ``cevns run``, ``reproduce``, ``fit`` and of :func:`cevns.analyses.run_analysis`
+    (:func:`cevns.provenance.claim_output_folder`): without ``--resume`` a different
+    configuration needs ``--force``; with ``--resume`` it is always refused, naming what changed.
+    A corrupt ``provenance.json`` or ``config.json`` is reported (``--force`` overwrites it).
     """
-    _check_folder(out)
-    prov = out / "provenance.json"
-    if not prov.exists() or force:
-        return
-    record = _read_json(prov, "provenance record")
-    old = record.get("digest") if isinstance(record, dict) else None
-    if old == digest:
-        return
-    if resume:
-        from cevns.scan import config_diff
+    from cevns.provenance import claim_output_folder
 
-        old_config = out / "config.json"
-        changes = []
-        if old_config.exists():
-            previous = _read_json(old_config, "configuration record")
-            if isinstance(previous, dict):
-                changes = config_diff(previous, config)
-        listed = "; ".join(f"{key}: {a!r} → {b!r}" for key, a, b in changes) or "digest differs"
-        raise ConfigError(f"{out}: cannot resume, the configuration changed: {listed}")
-    raise ConfigError(f"{out} holds results of a different configuration (digest {old}, "
-                      f"now {digest}); use --force to overwrite or --resume")
+    _check_folder(out)
+    claim_output_folder(out, config, resume=resume, force=force, outputs=outputs,
+                        resumable=resumable)
+
+
+def _check_reproduce_dir(out: Path, force: bool) -> None:
+    """A ``cevns reproduce`` folder holds ``index.json`` and one result folder per item; refuse
+    a folder holding the record of ``cevns run``/``fit`` or files cevns did not write
+    (``--force`` writes anyway)."""
+    from cevns.provenance import (
+        CONFIG_FILE,
+        INDEX_FILE,
+        RECORD_FILE,
+        describe_config,
+        read_record,
+        refuse_foreign,
+    )
+
+    _check_folder(out)
+    if force or (out / INDEX_FILE).is_file():
+        return
+    for name in (CONFIG_FILE, RECORD_FILE):
+        if (out / name).is_file():
+            held = describe_config(read_record(out / name, "record"))
+            raise OutputError(f"{out} holds {held}, not the results of 'cevns reproduce': its "
+                              f"record {out / name} would be mixed with them; choose another "
+                              "--out or use --force to write there anyway")
+    refuse_foreign(out, ("index.json", "index.md", "index.html", "contact_sheet", "scans"))
 
 
 def _read_index(out: Path, force: bool) -> dict:
@@ -707,9 +793,10 @@ def _start_workers_early(spec: dict, auto: bool) -> None:
 
 
 def _execution_args(executor: ExecutorName, workers: int | None, scheduler: str | None,
-                    quick: bool) -> list[str]:
+                    quick: bool, *, pdf: bool = False, no_figures: bool = False,
+                    presets: list[Path] | None = None) -> list[str]:
     """The shared options as command-line words (for the resume hint)."""
-    words = []
+    words = [w for p in presets or [] for w in ("--presets", str(p))]
     if scheduler:
         words += ["--scheduler", scheduler]
     elif ExecutorName(executor) is not ExecutorName.auto:
@@ -718,11 +805,16 @@ def _execution_args(executor: ExecutorName, workers: int | None, scheduler: str 
         words += ["--workers", str(workers)]
     if quick:
         words.append("--quick")
+    if pdf:
+        words.append("--pdf")
+    if no_figures:
+        words.append("--no-figures")
     return words
 
 
 def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume: bool,
-                  scan_root: Path | None, figures: tuple[bool, bool] = (False, False)) -> dict:
+                  scan_root: Path | None, figures: tuple[bool, bool] = (False, False),
+                  force: bool = False) -> dict:
     """Run every analysis into its folder on one executor; return the provenance records.
 
     ``--executor auto`` is resolved here (:func:`_auto_spec`); on a parallel executor whole
@@ -739,7 +831,7 @@ def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume
         if scan_root is not None:
             extra["scan_root"] = scan_root
         pdf, no_figures = figures
-        options = RunOptions(quick=quick, executor=spec["name"], resume=resume,
+        options = RunOptions(quick=quick, executor=spec["name"], resume=resume, force=force,
                              progress=progress, extra=extra, pdf=pdf, no_figures=no_figures)
         parallel = spec["name"] != "serial" and executor_object.local
         if parallel and len(analyses) > 1:
@@ -791,7 +883,8 @@ def _auto_spec(analyses: dict, quick: bool, workers: int | None) -> dict:
                     "  cevns run my_analysis.toml --resume      (after Ctrl-C)")
 def run(
     analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file")],
-    out: Annotated[Path | None, typer.Option(help="output folder (default results/NAME)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default results/NAME)",
+                                             parser=_path("--out"), metavar="<path>")] = None,
     executor: ExecutorOpt = ExecutorName.auto,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -811,12 +904,14 @@ def run(
         raise ConfigError(f"{analysis_file}: is a folder, not an analysis TOML file")
     an = load_analysis(analysis_file, catalogue=_catalogue(presets))
     out = out or Path("results") / an.name
-    _check_out_dir(out, an.model_dump(mode="json"), an.digest(), resume, force)
+    _check_out_dir(out, an.model_dump(mode="json"), an.digest(), resume, force,
+                   outputs=(an.name,))
     hint = ["cevns", "run", str(analysis_file), "--out", str(out),
-            *_execution_args(executor, workers, scheduler, quick), "--resume"]
+            *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
+                             presets=presets), "--resume"]
     with _resumable(hint):
         rec = _run_analyses({an.name: an}, {an.name: out}, spec, quick, resume, None,
-                            (pdf, no_figures))[an.name]
+                            (pdf, no_figures), force)[an.name]
     _say(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
 
 
@@ -831,7 +926,8 @@ def run(
                     "  cevns reproduce --only fig6 --resume      (after Ctrl-C)")
 def reproduce(
     only: Annotated[list[str] | None, typer.Option("--only", help="item name (repeatable)")] = None,
-    out: Annotated[Path, typer.Option(help="output folder")] = Path("results"),
+    out: Annotated[Path, typer.Option(help="output folder", parser=_path("--out"),
+                                      metavar="<path>")] = Path("results"),
     list_items: Annotated[bool, typer.Option("--list", help="list the items and exit")] = False,
     executor: ExecutorOpt = ExecutorName.auto,
     workers: WorkersOpt = None,
@@ -844,7 +940,8 @@ def reproduce(
     presets: PresetsOpt = None,
     hepdata: Annotated[Path | None, typer.Option(
         "--hepdata", help="also write a validated HEPData submission of the items into this "
-        "folder (needs: pip install 'cevns\\[hepdata]')")] = None,
+        "folder (needs: pip install 'cevns\\[hepdata]')", parser=_path("--hepdata"),
+        metavar="<path>")] = None,
 ) -> None:
     """Regenerate the paper's figures and tables from the shipped analyses."""
     spec = _executor_spec(executor, workers, scheduler, resume, force)
@@ -863,6 +960,9 @@ def reproduce(
         from cevns.analyses.hepdata import require_hepdata
 
         require_hepdata()
+        for p in [hepdata, *hepdata.parents]:  # a file in the way, before the run
+            if p.exists() and not p.is_dir():
+                raise OutputError(f"--hepdata {hepdata}: {p} exists and is not a folder")
     selected = list(dict.fromkeys(only or names))
     for n in selected:
         if n not in names:
@@ -872,7 +972,7 @@ def reproduce(
         from cevns.analyses.report import quick_folder
 
         out = quick_folder(out)
-    _check_folder(out)
+    _check_reproduce_dir(out, force)
     existing = _read_index(out, force)
     catalogue = _catalogue(presets)
     analyses = {n: shipped_analysis(n, catalogue) for n in selected}
@@ -884,14 +984,17 @@ def reproduce(
 
     folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
     for n, an in analyses.items():
-        _check_out_dir(folders[n], an.model_dump(mode="json"), an.digest(), resume, force)
+        _check_out_dir(folders[n], an.model_dump(mode="json"), an.digest(), resume, force,
+                       outputs=(n,))
     hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
-            "--out", str(given_out), *_execution_args(executor, workers, scheduler, quick),
-            "--resume"]
+            "--out", str(given_out),
+            *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
+                             presets=presets),
+            *(["--hepdata", str(hepdata)] if hepdata is not None else []), "--resume"]
     start = time.perf_counter()
     with _resumable(hint):
         records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"),
-                                (pdf, no_figures))
+                                (pdf, no_figures), force)
     _write_index(out, analyses, records, existing, quick)
     _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
     if hepdata is not None:
@@ -903,6 +1006,25 @@ def reproduce(
 
 
 # -- fit ----------------------------------------------------------------------------------------
+
+
+def _check_fit_names(release: str, parameters: list[str] | None) -> None:
+    """Refuse an unknown release or parameter before anything is made (the output folder)."""
+    from cevns.datasets.coherent import release_names
+    from cevns.errors import UnknownNameError
+    from cevns.fits.combined import COMBINED_RELEASE
+    from cevns.fits.parameters import FIT_PARAMETERS, check_parameter
+    from cevns.fits.scenario_signal import resolve_parameter
+
+    valid = [*release_names(), COMBINED_RELEASE]
+    if release not in valid:
+        raise UnknownNameError("COHERENT release", release, valid)
+    for name in parameters or ():
+        if release == COMBINED_RELEASE:
+            if name not in FIT_PARAMETERS:
+                resolve_parameter(name, list(FIT_PARAMETERS))
+        else:
+            check_parameter(name, release)
 
 
 @app.command(epilog="Examples:\n\n"
@@ -936,7 +1058,8 @@ def fit(
     scan_range: Annotated[str | None, typer.Option(
         "--range", help="starting scan range LO,HI of a SCENARIO.PARAMETER (needed for a mass)")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)",
+                                             parser=_path("--out"), metavar="<path>")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="folder with your own copy of the release files")] = None,
     mediator_mass: Annotated[float, typer.Option(
@@ -953,6 +1076,9 @@ def fit(
         "--coverage", help="with --table: JSON file of toy coverage and bias per release and "
         "parameter (cevns.fits.report.comparison_table)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="overwrite results of another fit or command in --out (or a corrupt "
+        "record)")] = False,
 ) -> None:
     """Fit COHERENT data: profile χ² per parameter, tables and figures."""
     from cevns import fsio
@@ -960,10 +1086,13 @@ def fit(
     from cevns.fits.scenario_signal import parse_assignments
 
     if table is not None:
-        from cevns.fits.report import write_comparison_table
+        from cevns.fits.report import check_table_target, write_comparison_table
 
         if release is not None or parameter:
             raise ConfigError("--table fits every release itself; give no RELEASE or -p")
+        check_table_target(table)  # before the fits (about 10 s)
+        if coverage is not None and not coverage.is_file():
+            raise ConfigError(f"--coverage {coverage}: no such file")
         path = write_comparison_table(table, coverage=coverage)
         _say(f"comparison table written to {path}")
         return
@@ -987,25 +1116,31 @@ def fit(
     scenario_kw = {"options": options or None, "fixed": fixed or None, "scan_range": rng}
     if data_dir is not None and not data_dir.is_dir():
         raise ConfigError(f"--data-dir {data_dir}: no such folder")
+    _check_fit_names(release, parameter)  # before the output folder is made
+    if release == COMBINED_RELEASE and data_dir is not None:
+        raise ConfigError("--data-dir: the combination uses the packaged releases")
     out = out or Path("results") / fsio.check_slug(release, "release")
-    _check_folder(out)
+    from cevns.fits.report import fit_config, write_combined_outputs, write_outputs
+
+    record = fit_config(release, parameter, options=options, fixed=fixed, scan_range=rng,
+                        mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
+                        data_dir=None if data_dir is None else str(data_dir.resolve()))
+    _check_out_dir(out, record, force=force, outputs=("fit", "prediction", "profile",
+                                                      "data_vs_fit"), resumable=False)
     if release == COMBINED_RELEASE:
-        if data_dir is not None:
-            raise ConfigError("--data-dir: the combination uses the packaged releases")
         from cevns.fits.combined import fit_combined_release
 
-        combined = fit_combined_release(parameter or ("sin2_theta_w",), out=out,
+        combined = fit_combined_release(parameter or ("sin2_theta_w",),
                                         mediator_mass_MeV=mediator_mass,
                                         vector_charge=vector_charge, **scenario_kw)
+        combined.files = write_combined_outputs(combined, out, config=record, force=force)
         if as_json:
             _print_json({"release": release, "releases": list(combined.releases),
                          "flux_sigma": combined.flux_sigma, "parameters": combined.rows(),
                          "files": [str(p) for p in combined.files],
                          "runtime_s": combined.runtime_s})
         else:
-            from rich.table import Table
-
-            tab = Table(title=_text(f"{release}: {' + '.join(combined.releases)}, shared flux "
+            tab = _number_table(title=_text(f"{release}: {' + '.join(combined.releases)}, shared flux "
                                     f"nuisance σ = {100 * combined.flux_sigma:.0f} %"))
             for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "flux θ"):
                 tab.add_column(col)
@@ -1013,7 +1148,7 @@ def fit(
                 lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
                 _add_row(tab, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
                          lim, f"{f.sm_value:.4g}", f"{f.flux_at_best:+.3f}")
-            _stdout_console().print(tab)
+            _stdout_console(wide=True).print(tab)
             for f in combined.fits.values():
                 for note in f.notes:
                     _say(f"  {f.name}: {note}")
@@ -1021,17 +1156,16 @@ def fit(
         return
     from cevns.fits import fit_release
 
-    result = fit_release(release, parameter or None, out=out, data_dir=data_dir,
+    result = fit_release(release, parameter or None, data_dir=data_dir,
                          mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
                          **scenario_kw)
+    result.files = write_outputs(result, out, config=record, force=force)
     if as_json:
         _print_json({"release": release, "sm_prediction": result.sm_prediction,
                      "parameters": [f.row() for f in result.fits.values()],
                      "files": [str(p) for p in result.files], "runtime_s": result.runtime_s})
     else:
-        from rich.table import Table
-
-        table_ = Table(title=_text(f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS "
+        table_ = _number_table(title=_text(f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS "
                                    "events"))
         for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "published"):
             table_.add_column(col)
@@ -1040,7 +1174,7 @@ def fit(
             lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
             _add_row(table_, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
                      lim, f"{f.signal_model.sm_value:.4g}", pub)
-        _stdout_console().print(table_)
+        _stdout_console(wide=True).print(table_)
         for f in result.fits.values():
             for note in f.notes:
                 _say(f"  {f.name}: {note}")

@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import hashlib
+import json
 import platform
 import subprocess
 from pathlib import Path
-
-import numpy as np
-import scipy
+from typing import Any
 
 import cevns
 
@@ -70,6 +69,9 @@ def provenance_record(**fields) -> dict:
     """Package versions, git revision, source digest, platform and time, plus the given fields."""
     from importlib.metadata import PackageNotFoundError, version
 
+    import numpy as np
+    import scipy
+
     try:  # the installed version, without importing matplotlib (a run without figures needs none)
         matplotlib_version = version("matplotlib")
     except PackageNotFoundError:
@@ -85,3 +87,186 @@ def provenance_record(**fields) -> dict:
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         **fields,
     }
+
+
+# -- output folders: one configuration per folder ----------------------------------------------
+
+#: the run record of a result folder: the configuration it holds (written when the folder is
+#: claimed, before anything is computed) and what was written (at the end)
+CONFIG_FILE = "config.json"
+RECORD_FILE = "provenance.json"
+#: the record of a ``cevns reproduce`` folder (its items are result folders inside it)
+INDEX_FILE = "index.json"
+#: a subfolder cevns may leave in an output folder: the scan stores of an interrupted run
+SCANS_FOLDER = "scans"
+
+
+def config_digest(config: dict) -> str:
+    """The digest of a configuration record: SHA-256 of its canonical JSON, first 16 hex digits
+    (the same as :meth:`cevns.analyses.base.AnalysisBase.digest` of an analysis's dump)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _command_of(config: Any) -> str:
+    """Which command wrote a configuration record: ``fit`` or ``run`` (an analysis)."""
+    if isinstance(config, dict) and config.get("command") == "fit":
+        return "fit"
+    return "run"
+
+
+def describe_config(config: Any) -> str:
+    """A few words naming what a configuration record holds (for messages)."""
+    if _command_of(config) == "fit":
+        params = config.get("parameters") or ["the release's default parameters"]
+        return (f"a 'cevns fit' of {config.get('release', '?')} "
+                f"({', '.join(str(p) for p in params)})")
+    if isinstance(config, dict) and "kind" in config:
+        return f"the {config.get('kind')} analysis {config.get('name', '?')!r} ('cevns run')"
+    return "results of another cevns command"
+
+
+def read_record(path: Path, what: str) -> Any:
+    """Read a JSON record cevns wrote into an output folder; a corrupt one is an
+    :class:`~cevns.errors.OutputError` naming the path and suggesting ``--force``."""
+    from cevns.errors import OutputError
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        message = " ".join(str(exc).split())
+        raise OutputError(f"{path}: corrupt {what} ({message}); use --force to overwrite the "
+                          "folder's results") from None
+    except OSError as exc:
+        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return doc
+
+
+def _read_table(path: Path, what: str) -> dict | None:
+    if not path.exists():
+        return None
+    doc = read_record(path, what)
+    if not isinstance(doc, dict):
+        from cevns.errors import OutputError
+
+        raise OutputError(f"{path}: corrupt {what} (not a JSON table); use --force to overwrite "
+                          "the folder's results")
+    return doc
+
+
+def _holds_record(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in (CONFIG_FILE, RECORD_FILE, INDEX_FILE))
+
+
+def foreign_entries(out: Path) -> list[Path]:
+    """Entries of ``out`` that no cevns command wrote: everything but hidden files, a ``scans``
+    folder (scan stores) and subfolders holding a cevns record (result folders)."""
+    entries = []
+    for p in sorted(Path(out).iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_dir() and not p.is_symlink() and (p.name == SCANS_FOLDER or _holds_record(p)):
+            continue
+        entries.append(p)
+    return entries
+
+
+def _in_the_way(out: Path, entries: list[Path], outputs) -> Path:
+    """The entry to name in a refusal: one that would be overwritten if any, else the first."""
+    names = set(outputs or ())
+    for p in entries:
+        if p.name in names or any(p.name.startswith(f"{n}.") or p.name.startswith(f"{n}_")
+                                  for n in names):
+            return p
+    return entries[0]
+
+
+def refuse_foreign(out: Path, outputs=(), *, force: bool = False) -> None:
+    """Refuse a non-empty output folder that holds no cevns record (``--force`` writes anyway).
+
+    ``outputs`` are names (or stems) the command would write; the message names an existing
+    file among them, so the user sees what would be overwritten.
+    """
+    from cevns.errors import OutputError
+
+    if force:
+        return
+    entries = foreign_entries(out)
+    if entries:
+        victim = _in_the_way(out, entries, outputs)
+        more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
+        raise OutputError(f"output folder {out} is not empty and holds no cevns results: "
+                          f"{victim}{more} could be overwritten; choose another --out (a new or "
+                          "empty folder) or use --force to write there anyway")
+
+
+def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
+                        force: bool = False, outputs=(), resumable: bool = True) -> Path:
+    """Check that the results of ``config`` may be written into ``out``; create the folder and
+    record ``config.json`` in it (before anything is computed). Returns the folder.
+
+    One configuration per folder (docs/errors.md):
+
+    * a new or empty folder is claimed;
+    * a folder whose record (``config.json``, else the digest in ``provenance.json``) holds the
+      same configuration is reused (``--resume`` continues its scans);
+    * a folder holding another configuration is refused (:class:`~cevns.errors.ConfigError`;
+      with ``resume`` listing what changed), one holding results of another command (a fit, a
+      run, a ``cevns reproduce`` folder) or files no cevns command wrote is refused
+      (:class:`~cevns.errors.OutputError`, naming a file that would be overwritten);
+    * a corrupt record is reported with its path;
+    * ``force`` skips these checks and records the new configuration (``resume`` and ``force``
+      exclude each other; the caller refuses both).
+
+    ``outputs`` are the names or stems the command writes (for the message); ``resumable`` says
+    whether the message may suggest ``--resume``.
+    """
+    from cevns import fsio
+    from cevns.errors import ConfigError, OutputError
+
+    out = fsio.ensure_dir(Path(out))
+    cfg_path, rec_path = out / CONFIG_FILE, out / RECORD_FILE
+    digest = config_digest(config)
+
+    def record() -> None:
+        fsio.atomic_write_text(fsio.inside(out, CONFIG_FILE),
+                               json.dumps(config, indent=2, default=str) + "\n")
+
+    if force:
+        record()
+        return out
+    old_config = _read_table(cfg_path, "configuration record")
+    old_record = _read_table(rec_path, "provenance record")
+    if old_config is None and old_record is None:
+        if (out / INDEX_FILE).is_file():
+            raise OutputError(f"{out} holds the results of 'cevns reproduce' ({out / INDEX_FILE}), "
+                              f"not of {describe_config(config)}; choose another --out or use "
+                              "--force to overwrite")
+        refuse_foreign(out, (*outputs, CONFIG_FILE, RECORD_FILE))
+        record()
+        return out
+    old = old_config if old_config is not None else old_record
+    old_digest = (config_digest(old_config) if old_config is not None
+                  else old_record.get("digest"))
+    if old_digest == digest:
+        if old_config is None:  # a record of an older version: add the configuration
+            record()
+        return out
+    if _command_of(old) != _command_of(config):
+        victim = cfg_path if cfg_path.exists() else rec_path
+        raise OutputError(f"{out} holds {describe_config(old)}, not {describe_config(config)}: "
+                          f"its record {victim} would be overwritten; choose another --out or use "
+                          "--force to overwrite")
+    from cevns.scan.digest import config_diff
+
+    changes = config_diff(old_config, config) if old_config is not None else []
+    listed = "; ".join(f"{key}: {a!r} → {b!r}" for key, a, b in changes[:5])
+    if len(changes) > 5:
+        listed += f"; … ({len(changes) - 5} more)"
+    if resume:
+        raise ConfigError(f"{out}: cannot resume, the configuration changed: "
+                          f"{listed or 'digest differs'}")
+    also = " or --resume" if resumable else " or choose another --out"
+    what = listed or f"digest {old_digest}, now {digest}"
+    raise ConfigError(f"{out} holds results of a different configuration ({what}); use --force "
+                      f"to overwrite{also}")

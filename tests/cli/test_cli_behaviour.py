@@ -140,9 +140,11 @@ def test_csv_writes_exactly_the_file(tmp_path):
 
 
 def test_csv_to_stdout(capsys):
-    code, out, _ = run_main(["spectra", "-d", "Si", "--json", "--csv", "-"], capsys)
-    # with --json and --csv - both go to stdout: JSON first, then the CSV
+    code, out, _ = run_main(["spectra", "-d", "Si", "--csv", "-"], capsys)
     assert code == 0 and "lower_keVnr," in out
+    # --json and --csv - would both write to stdout: refused (tests/cli/test_output_safety.py)
+    code, out, err = run_main(["spectra", "-d", "Si", "--json", "--csv", "-"], capsys)
+    assert code == 2 and out == "" and "--json" in err
 
 
 def test_full_disk_is_output_error(tmp_path, monkeypatch):

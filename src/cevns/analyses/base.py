@@ -267,6 +267,9 @@ class RunOptions:
     quick: bool = False
     executor: str = "serial"
     resume: bool = False
+    #: write into a folder holding results of another configuration, or files cevns did not
+    #: write (``--force``); without it such a folder is refused (:func:`run_analysis`)
+    force: bool = False
     progress: Callable[[str, int, int], None] | None = None
     extra: dict = field(default_factory=dict)
     #: also write every figure as PDF (PNG only by default)
@@ -340,13 +343,17 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
                  options: RunOptions | None = None) -> dict:
     """Run ``analysis`` into ``out_dir``; write ``config.json`` and ``provenance.json`` beside.
 
+    The folder is checked first (:func:`cevns.provenance.claim_output_folder`, the check of
+    ``cevns run``): a folder holding another configuration, results of another command or files
+    cevns did not write is refused unless ``options.force``; a corrupt record is reported.
     Returns the provenance record (files written, wall time, digest).
     """
     from cevns import fsio
-    from cevns.provenance import provenance_record
+    from cevns.provenance import claim_output_folder, provenance_record
 
     options = options or RunOptions()
-    out = fsio.ensure_dir(Path(out_dir))
+    out = claim_output_folder(out_dir, analysis.model_dump(mode="json"), resume=options.resume,
+                              force=options.force, outputs=(analysis.name,))
     start = time.perf_counter()
     files = kinds()[analysis.kind].run(analysis, out, options)
     wall = time.perf_counter() - start

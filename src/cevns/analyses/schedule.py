@@ -103,7 +103,8 @@ def _item_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
         extra["scan_root"] = Path(config["scan_root"])
     options = RunOptions(quick=config["quick"], executor=config["executor"],
                          resume=config["resume"], progress=progress, extra=extra,
-                         pdf=config["pdf"], no_figures=config["no_figures"])
+                         pdf=config["pdf"], no_figures=config["no_figures"],
+                         force=config.get("force", False))
     try:
         return {"record": run_analysis(config["analysis"], config["out"], options)}
     except ScansDeferred as deferred:
@@ -207,7 +208,7 @@ class _Schedule:
         return {"analysis": item.analysis, "out": str(item.folder),
                 "quick": self.options.quick, "executor": self.options.executor,
                 "resume": self.options.resume, "pdf": self.options.pdf,
-                "no_figures": self.options.no_figures,
+                "no_figures": self.options.no_figures, "force": self.options.force,
                 "scan_root": None if scan_root is None else str(scan_root),
                 "completed": sorted(self.completed),
                 "overlays": item.overlays if item.overlays_todo == 0 else None}

@@ -225,9 +225,92 @@ def plot_profile(fit: ParameterFit, out: Path) -> list[Path]:
     return _save(fig, out, f"profile_{fit.name}")
 
 
-def write_outputs(result: FitResult, out: Path) -> list[Path]:
-    """Write every output of ``result`` into ``out`` (created); return the paths written."""
-    out.mkdir(parents=True, exist_ok=True)
+def fit_config(release: str, parameters=None, **request: Any) -> dict[str, Any]:
+    """The configuration record (``config.json``) of a fit: the command, the release, the
+    parameters and the given request (options, fixed values, data folder …)."""
+    return {"command": "fit", "release": release,
+            "parameters": list(parameters) if parameters else None,
+            **{k: (str(v) if isinstance(v, Path) else v) for k, v in request.items()}}
+
+
+def _result_config(result) -> dict[str, Any]:
+    """The configuration record of a fit result written without one (the Python API)."""
+    request: dict[str, Any] = {
+        "options": {n: dict(_fit_options(f)) for n, f in result.fits.items()}}
+    if hasattr(result, "releases"):
+        request["releases"] = list(result.releases)
+    else:
+        request["data_dir"] = str(result.model.release.data_dir)
+    return fit_config(getattr(result, "release", "coherent-combined"), list(result.fits), **request)
+
+
+def _fit_options(fit) -> dict:
+    options = getattr(fit, "options", None)
+    if options is None:
+        options = getattr(getattr(fit, "signal_model", None), "options", None)
+    return dict(options or {})
+
+
+_FIT_OUTPUTS = ("fit", "prediction", "profile", "data_vs_fit")
+
+
+def _claim(out: Path, config: dict | None, result, force: bool) -> tuple[Path, list[str]]:
+    """Check and claim the output folder of a fit (the rule of ``cevns run``:
+    :func:`cevns.provenance.claim_output_folder`); return it and the files listed by the fit
+    record it held (to remove those the new fit does not write again)."""
+    from cevns.provenance import RECORD_FILE, claim_output_folder, read_record
+
+    config = config if config is not None else _result_config(result)
+    old_files: list[str] = []
+    record = Path(out) / RECORD_FILE
+    if record.is_file():
+        try:
+            old = read_record(record, "provenance record")
+        except OSError:
+            old = None  # corrupt: the claim below reports it unless forced
+        if isinstance(old, dict) and old.get("command") == "fit":
+            old_files = [f for f in old.get("files", []) if isinstance(f, str)]
+    out = claim_output_folder(out, config, force=force, outputs=_FIT_OUTPUTS, resumable=False)
+    return out, old_files
+
+
+def _finish_record(out: Path, config: dict | None, result, files: list[Path],
+                   old_files: list[str], **fields: Any) -> Path:
+    """Write ``config.json`` and ``provenance.json``; remove files of the folder's previous fit
+    (listed in its record) that this fit did not write again."""
+    from cevns import fsio
+    from cevns.provenance import CONFIG_FILE, RECORD_FILE, config_digest
+
+    config = config if config is not None else _result_config(result)
+    prov = out / RECORD_FILE
+    written = {p.name for p in files} | {prov.name, CONFIG_FILE}
+    for name in old_files:
+        if name not in written and "/" not in name and "\\" not in name:
+            try:
+                stale = fsio.inside(out, name)
+            except OSError:
+                continue
+            if stale.is_file():
+                stale.unlink()
+    fsio.atomic_write_text(fsio.inside(out, CONFIG_FILE),
+                           json.dumps(config, indent=2, default=str) + "\n")
+    record = provenance_record(command="fit", digest=config_digest(config), **fields,
+                               files=[p.name for p in files] + [prov.name])
+    fsio.atomic_write_text(fsio.inside(out, RECORD_FILE),
+                           json.dumps(record, indent=2, default=str) + "\n")
+    return prov
+
+
+def write_outputs(result: FitResult, out: Path, *, config: dict | None = None,
+                  force: bool = False) -> list[Path]:
+    """Write every output of ``result`` into ``out`` (created); return the paths written.
+
+    The folder is checked as ``cevns run`` checks its own (one configuration per folder): a
+    folder holding another fit, results of another command or files cevns did not write is
+    refused unless ``force``. ``config`` is the configuration record (``config.json``; default:
+    derived from ``result``).
+    """
+    out, old_files = _claim(Path(out), config, result, force)
     files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
     md = out / "fit.md"
     md.write_text(markdown_table(result))
@@ -245,16 +328,12 @@ def write_outputs(result: FitResult, out: Path) -> list[Path]:
         files.extend(plot_profile(fit, out))
     reference = result.fits.get("n_cevns") or next(iter(result.fits.values()))
     files.extend(plot_data_vs_fit(result, reference, out))
-    prov = out / "provenance.json"
-    record = provenance_record(
-        command="fit", release=result.release, parameters=list(result.fits),
-        data_dir=str(result.model.release.data_dir),
+    prov = _finish_record(
+        out, config, result, files, old_files, release=result.release,
+        parameters=list(result.fits), data_dir=str(result.model.release.data_dir),
         options={name: fit.signal_model.options for name, fit in result.fits.items()},
         runtime_s={"total": result.runtime_s,
-                   **{name: fit.runtime_s for name, fit in result.fits.items()}},
-        files=[p.name for p in files] + [prov.name],
-    )
-    prov.write_text(json.dumps(record, indent=2, default=str) + "\n")
+                   **{name: fit.runtime_s for name, fit in result.fits.items()}})
     files.append(prov)
     return files
 
@@ -262,10 +341,12 @@ def write_outputs(result: FitResult, out: Path) -> list[Path]:
 # -- the combined fit -----------------------------------------------------------------------------
 
 
-def write_combined_outputs(result, out: Path) -> list[Path]:
+def write_combined_outputs(result, out: Path, *, config: dict | None = None,
+                           force: bool = False) -> list[Path]:
     """Write ``fit.csv``, ``fit.md``, ``profile_<p>.csv/.png/.pdf`` and ``provenance.json`` of a
-    :class:`cevns.fits.combined.CombinedResult` into ``out`` (created)."""
-    out.mkdir(parents=True, exist_ok=True)
+    :class:`cevns.fits.combined.CombinedResult` into ``out`` (created; checked as in
+    :func:`write_outputs`)."""
+    out, old_files = _claim(Path(out), config, result, force)
     files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
     lines = [f"## {' + '.join(result.releases)} (shared flux nuisance, σ = "
              f"{100 * result.flux_sigma:.0f} %)", "",
@@ -295,14 +376,11 @@ def write_combined_outputs(result, out: Path) -> list[Path]:
         ax.legend(fontsize=7, frameon=False)
         ax.set_title(f"{' + '.join(result.releases)}: {f.name}", fontsize=9)
         files.extend(_save(fig, out, f"profile_{f.name}"))
-    prov = out / "provenance.json"
-    record = provenance_record(
-        command="fit", release="coherent-combined", releases=list(result.releases),
-        parameters=list(result.fits), flux_sigma=result.flux_sigma,
-        options={n: f.options for n, f in result.fits.items()},
-        runtime_s={"total": result.runtime_s, **{n: f.runtime_s for n, f in result.fits.items()}},
-        files=[p.name for p in files] + [prov.name])
-    prov.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    prov = _finish_record(
+        out, config, result, files, old_files, release="coherent-combined",
+        releases=list(result.releases), parameters=list(result.fits),
+        flux_sigma=result.flux_sigma, options={n: f.options for n, f in result.fits.items()},
+        runtime_s={"total": result.runtime_s, **{n: f.runtime_s for n, f in result.fits.items()}})
     files.append(prov)
     return files
 
@@ -456,32 +534,79 @@ def comparison_table(results=None, combined=None, coverage=None) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the markers between which ``cevns fit --table FILE`` writes the table into an existing file
+TABLE_BEGIN, TABLE_END = "<!-- fit-table:begin -->", "<!-- fit-table:end -->"
+
+
+def _table_text(path: Path) -> str | None:
+    """The text of an existing table file (``None`` if it does not exist yet)."""
+    from cevns.errors import ConfigError, OutputError
+
+    if not path.exists():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"--table {path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def check_table_target(path: str | Path) -> Path:
+    """Check a ``--table`` file before the fits: its folder exists, and an existing file has the
+    ``<!-- fit-table:begin -->`` / ``<!-- fit-table:end -->`` markers (the table replaces only
+    what is between them; a file without them is refused, never replaced as a whole)."""
+    from cevns.errors import ConfigError, OutputError
+
+    text_path = str(path)
+    if not text_path:
+        raise ConfigError("--table: empty file name")
+    path = Path(path)
+    if text_path.endswith(("/", "\\")) or path.is_dir():
+        raise ConfigError(f"--table {path}: is a folder; give a Markdown file")
+    parent = path.parent
+    for p in [parent, *parent.parents]:
+        if p.exists() and not p.is_dir():
+            raise OutputError(f"--table {path}: {p} is not a folder")
+    if not parent.is_dir():
+        raise OutputError(f"--table {path}: folder {parent} does not exist")
+    if path.exists() and not path.is_file():
+        raise OutputError(f"--table {path}: not a regular file")
+    text = _table_text(path)
+    if text is not None:
+        begin = text.find(TABLE_BEGIN)
+        if begin < 0 or text.find(TABLE_END, begin) < 0:
+            raise ConfigError(
+                f"--table {path}: the file exists and has no '{TABLE_BEGIN}' … '{TABLE_END}' "
+                "markers, so the table would replace all of its content; add the two markers, "
+                "each on a line of its own, where the table should go (or give a new file name)")
+    return path
+
+
 def write_comparison_table(path: str | Path, *, coverage=None) -> Path:
     """Write :func:`comparison_table` to ``path``: between the ``<!-- fit-table:begin -->`` and
-    ``<!-- fit-table:end -->`` markers if the file has them, else as the whole file.
+    ``<!-- fit-table:end -->`` markers of an existing file, or as a new file. An existing file
+    without the markers is refused (:func:`check_table_target`, checked before the fits).
 
     ``coverage`` is a mapping (see :func:`comparison_table`) or the path of a JSON file with it.
     """
     from cevns import fsio
     from cevns.errors import ConfigError
 
+    path = check_table_target(path)
     if coverage is not None and not isinstance(coverage, dict):
         try:
             coverage = json.loads(Path(coverage).read_text())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"--coverage {coverage}: not a readable JSON file ({exc})") from None
-    path = Path(path)
     table = (f"<!-- generated by `{TABLE_COMMAND}`; do not edit by hand -->\n\n"
              + comparison_table(coverage=coverage))
-    begin, end = "<!-- fit-table:begin -->", "<!-- fit-table:end -->"
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        text = f"{head}{begin}\n{table}{end}{tail}"
+    text = _table_text(check_table_target(path))  # the file as it is now, after the fits
+    if text is not None:
+        head, rest = text.split(TABLE_BEGIN, 1)
+        _, tail = rest.split(TABLE_END, 1)
+        text = f"{head}{TABLE_BEGIN}\n{table}{TABLE_END}{tail}"
     else:
         text = table
-    if path.is_dir():
-        raise ConfigError(f"--table {path}: is a folder; give a Markdown file")
     fsio.atomic_write_text(path, text)
     return path
