@@ -1034,7 +1034,7 @@ def _check_fit_names(release: str, parameters: list[str] | None) -> None:
                     "  cevns fit coherent-lar-2020 -p ngi.coupling --option interaction=vector "
                     "--fix mediator_mass_MeV=10\n\n"
                     "  cevns fit coherent-combined -p sin2_theta_w -p neutron_radius_fm\n\n"
-                    "  cevns fit --table docs/coherent_fits.md\n\n"
+                    "  cevns fit --table docs/coherent_fits.md --coverage docs/coherent_coverage.json\n\n"
                     "  cevns fit coherent-lar-2020 --data-dir ~/coherent/lar --out results/lar")
 def fit(
     release: Annotated[str | None, typer.Argument(

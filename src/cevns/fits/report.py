@@ -400,7 +400,7 @@ TABLE_RELEASES: dict[str, tuple[str, ...]] = {
 TABLE_COMBINED: tuple[str, ...] = ("sin2_theta_w", "neutron_radius_fm", "ngi_vector_coupling",
                                    "ngi_scalar_coupling", "dipole_moment")
 #: The command that regenerates the table in the docs.
-TABLE_COMMAND = "cevns fit --table docs/coherent_fits.md"
+TABLE_COMMAND = "cevns fit --table docs/coherent_fits.md --coverage docs/coherent_coverage.json"
 
 _ROWS = (
     ("sin2_theta_w", "sin²θ_W, best [1σ]", "interval"),
