@@ -17,6 +17,22 @@ class ConfigError(CevnsError, ValueError):
     """A configuration, preset or argument is malformed, misspelled or out of range."""
 
 
+def _did_you_mean(name: object, valid: list[str]) -> str:
+    """``" (did you mean 'X'?)"`` for the valid name that differs from ``name`` only in case, else
+    the closest one by :func:`difflib.get_close_matches`; empty when nothing is close."""
+    import difflib
+
+    if not isinstance(name, str) or not name:
+        return ""
+    same_case = [v for v in valid if v.lower() == name.lower()]
+    close = same_case or difflib.get_close_matches(name, valid, n=1, cutoff=0.75) or \
+        difflib.get_close_matches(name.lower(), [v.lower() for v in valid], n=1, cutoff=0.75)
+    if not close:
+        return ""
+    match = next((v for v in valid if v.lower() == close[0].lower()), close[0])
+    return f" (did you mean {match!r}?)"
+
+
 class UnknownNameError(ConfigError, KeyError):
     """A name (detector, nucleus, scenario, parameter, item …) is not known.
 
@@ -32,7 +48,8 @@ class UnknownNameError(ConfigError, KeyError):
 
     def __init__(self, kind: str, name: str, valid: Iterable[str]):
         self.kind, self.name, self.valid = kind, name, sorted(valid)
-        super().__init__(f"unknown {kind} {name!r}; valid choices: {', '.join(self.valid)}")
+        hint = _did_you_mean(name, self.valid)
+        super().__init__(f"unknown {kind} {name!r}{hint}; valid choices: {', '.join(self.valid)}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the whole message
         return self.args[0]

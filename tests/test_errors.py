@@ -1,0 +1,28 @@
+"""cevns.errors: the messages users read."""
+
+from __future__ import annotations
+
+import pytest
+
+from cevns.errors import ConfigError, UnknownNameError
+
+
+@pytest.mark.parametrize(("name", "valid", "hint"), [
+    ("csi", ["Ar", "CsI", "Xe"], "did you mean 'CsI'?"),          # case only
+    ("Fig1", ["fig1", "fig10", "table3"], "did you mean 'fig1'?"),
+    ("esss", ["ess", "sns-csi", "lujan"], "did you mean 'ess'?"),  # one letter too many
+    ("n_cevnss", ["n_cevns", "sin2_theta_w"], "did you mean 'n_cevns'?"),
+])
+def test_unknown_names_suggest_the_closest_valid_one(name, valid, hint):
+    err = UnknownNameError("thing", name, valid)
+    assert isinstance(err, ConfigError) and isinstance(err, KeyError)
+    assert str(err).startswith(f"unknown thing {name!r} ({hint}); valid choices: ")
+    assert str(err).endswith(", ".join(sorted(valid)))
+
+
+@pytest.mark.parametrize("name", ["Xenon", "", 3])
+def test_no_suggestion_when_nothing_is_close(name):
+    """A far name (or not a string) gets the list only, never a wrong guess."""
+    err = UnknownNameError("detector", name, ["Ar", "CsI", "Xe"])
+    assert "did you mean" not in str(err)
+    assert str(err) == f"unknown detector {name!r}; valid choices: Ar, CsI, Xe"
