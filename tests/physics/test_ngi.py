@@ -114,7 +114,7 @@ def test_vector_zero_coupling_is_sm(nucleus, vector_charge):
     xs = vector_cross_section(nucleus, E_GRID, t, 0.0, 10 * MeV, vector_charge=vector_charge)
     np.testing.assert_allclose(xs, sm, rtol=1e-14, atol=0)
     basis = NGIBasis("vector", 10 * MeV, vector_charge=vector_charge)
-    via_basis = np.tensordot(basis.coefficients(0.0), basis.terms(nucleus, "nu_e", E_GRID, t), 1)
+    via_basis = np.tensordot(basis.coefficients(0.0), basis.terms(nucleus, "nue", E_GRID, t), 1)
     np.testing.assert_allclose(via_basis, sm, rtol=1e-14, atol=0)
 
 
@@ -295,7 +295,7 @@ def test_massless_mediator_propagator():
 def test_spin_zero_gives_zero(nucleus, interaction):
     t = t_grid(nucleus)
     assert np.all(direct(interaction, nucleus, E_GRID, t, 1e-3, 1 * MeV) == 0.0)
-    terms = NGIBasis(interaction, 1 * MeV).terms(nucleus, "nu_mu", E_GRID, t)
+    terms = NGIBasis(interaction, 1 * MeV).terms(nucleus, "numu", E_GRID, t)
     assert np.all(terms[-1] == 0.0) and terms.shape == (5, 3, t.size)
 
 
@@ -311,7 +311,7 @@ def test_spinning_nucleus_without_spin_data_is_an_error(interaction):
     """C13 (J = 1/2) has no tabulated <S_p>, <S_n>: an error naming it, never a silent zero."""
     c13 = get_nucleus("C13")
     with pytest.raises(ConfigError, match="C13 has J = 0.5 but no tabulated spin"):
-        NGIBasis(interaction, 1 * MeV).terms(c13, "nu_mu", E_GRID, t_grid(c13))
+        NGIBasis(interaction, 1 * MeV).terms(c13, "numu", E_GRID, t_grid(c13))
 
 
 def test_spin_structure_is_pluggable():
@@ -363,7 +363,7 @@ def test_model_matches_independent_reference(interaction, nucleus, contact):
     unit = cm**2 / MeV
     for opt in OPTIONS[interaction]:
         basis = NGIBasis(interaction, mass_mev * MeV, contact=contact, **opt)
-        terms = basis.terms(nucleus, "nu_e", e, t)
+        terms = basis.terms(nucleus, "nue", e, t)
         coeff = basis.coefficients(g, s2w)
         assert terms.shape == coeff.shape == (len(basis.names), n)
         ours = np.sum(coeff * terms, axis=0) / unit
@@ -397,13 +397,13 @@ def test_basis_with_neutron_radius_and_charge_radius(interaction):
     rn = 5.4 * fm
     basis = NGIBasis(interaction, 20 * MeV, neutron_radius=rn, proton_radius="charge")
     t = t_grid(CS)
-    via_basis = np.tensordot(basis.coefficients(2e-5), basis.terms(CS, "nu_e", E_GRID, t), 1)
+    via_basis = np.tensordot(basis.coefficients(2e-5), basis.terms(CS, "nue", E_GRID, t), 1)
     want = ngi_differential_cross_section(interaction, CS, E_GRID, t, 2e-5, 20 * MeV,
                                           proton_radius=CS.proton_rms_radius, neutron_radius=rn)
     np.testing.assert_allclose(via_basis, want, rtol=1e-12)
     if interaction in ("scalar", "vector"):  # the radius reaches the NGI charge too
-        plain = NGIBasis(interaction, 20 * MeV).terms(CS, "nu_e", E_GRID, t)
-        assert not np.allclose(plain[-1], basis.terms(CS, "nu_e", E_GRID, t)[-1], rtol=1e-3,
+        plain = NGIBasis(interaction, 20 * MeV).terms(CS, "nue", E_GRID, t)
+        assert not np.allclose(plain[-1], basis.terms(CS, "nue", E_GRID, t)[-1], rtol=1e-3,
                                atol=0)
 
 
@@ -440,7 +440,7 @@ def test_coefficients_are_vectorised():
 def test_zero_above_tmax(interaction, nucleus):
     e = np.array([10.0, 30.0, 52.8]) * MeV
     t = max_recoil_energy(e, nucleus.mass) * (1 + 1e-9)
-    terms = NGIBasis(interaction, 10 * MeV).terms(nucleus, "nu_e", e, t)
+    terms = NGIBasis(interaction, 10 * MeV).terms(nucleus, "nue", e, t)
     assert np.all(terms == 0.0)
     if interaction != "vector":
         assert np.all(direct(interaction, nucleus, e, t, 1e-3, 10 * MeV) == 0.0)
@@ -470,7 +470,7 @@ def test_non_negative_everywhere(interaction, nucleus, energy_mev, t_fraction, l
     if interaction != "vector":
         assert direct(interaction, nucleus, e, t, g, mediator_mev * MeV, contact=contact) >= 0.0
     basis = NGIBasis(interaction, mediator_mev * MeV, **kw)
-    terms = basis.terms(nucleus, "nu_e", e, t)
+    terms = basis.terms(nucleus, "nue", e, t)
     coeff = basis.coefficients(g)
     assert np.all(np.isfinite(terms))
     assert np.sum(coeff * terms) >= -1e-12 * np.sum(np.abs(coeff * terms))
@@ -505,7 +505,7 @@ def test_errors():
     with pytest.raises(UnknownNameError, match="charge, default"):
         NGIBasis("scalar", 1 * MeV, proton_radius="matter")
     with pytest.raises(KinematicsError):
-        NGIBasis("vector", 0.0).terms(CS, "nu_e", 30 * MeV, 0.0)
+        NGIBasis("vector", 0.0).terms(CS, "nue", 30 * MeV, 0.0)
 
 
 # --- unit-system independence (the numericalunits trick of units.py) ----------------------------
@@ -521,7 +521,7 @@ for interaction in ("scalar", "vector", "axial", "tensor"):
     xs = ngi_differential_cross_section(interaction, cs, 30 * MeV, 3 * keV, 2e-5, 15 * MeV)
     out.append(float(xs / (cm**2 / keV)))
     b = NGIBasis(interaction, 15 * MeV)
-    out.append(float(b.coefficients(2e-5) @ b.terms(cs, "nu_e", 30 * MeV, 3 * keV) / (cm**2 / keV)))
+    out.append(float(b.coefficients(2e-5) @ b.terms(cs, "nue", 30 * MeV, 3 * keV) / (cm**2 / keV)))
 print(repr(out))
 """
 
@@ -544,3 +544,19 @@ def test_results_do_not_depend_on_the_unit_system():
 
 def test_default_hadronic_inputs_used():
     assert NGIBasis("scalar", 1 * MeV).hadronic is DEFAULT_HADRONIC_INPUTS
+
+
+def test_basis_terms_refuse_a_name_that_is_no_flavour():
+    """The NGI terms do not depend on the flavour, but a misspelt one (or the old 'nu_e'
+    spelling) is an error, as everywhere else, not silently accepted."""
+    from cevns.errors import UnknownNameError
+    from cevns.physics.ngi import NGIBasis
+    from cevns.physics.nuclei import get_nucleus
+    from cevns.physics.units import MeV, keV
+
+    basis = NGIBasis("scalar", 10 * MeV)
+    ar = get_nucleus("Ar40")
+    assert np.all(np.isfinite(basis.terms(ar, "nue", 30 * MeV, [5 * keV, 20 * keV])))
+    for bad in ("garbage", "nu_e"):
+        with pytest.raises(UnknownNameError, match="unknown flavour"):
+            basis.terms(ar, bad, 30 * MeV, [5 * keV])

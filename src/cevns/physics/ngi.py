@@ -662,7 +662,7 @@ class NGIBasis:
     >>> from cevns.physics.nuclei import get_nucleus
     >>> from cevns.physics.units import MeV, keV
     >>> basis = NGIBasis("vector", mediator_mass=10 * MeV)
-    >>> b = basis.terms(get_nucleus("Ar40"), "nu_e", 30 * MeV, [5 * keV, 20 * keV])
+    >>> b = basis.terms(get_nucleus("Ar40"), "nue", 30 * MeV, [5 * keV, 20 * keV])
     >>> c = basis.coefficients([1e-5, 2e-5])           # shape (7, 2)
     >>> (c.T @ b).shape                                  # (coupling, T)
     (2, 2)
@@ -692,7 +692,11 @@ class NGIBasis:
     def terms(
         self, nucleus: Nucleus, flavour: str, neutrino_energy: ArrayLike, recoil_energy: ArrayLike
     ) -> NDArray[np.float64]:
-        """SM terms followed by the NGI terms (flavour blind), shape ``(len(names), *shape)``."""
+        """SM terms followed by the NGI terms (flavour blind, but the name must be a flavour:
+        :func:`cevns.physics.flux.check_flavour`), shape ``(len(names), *shape)``."""
+        from cevns.physics.flux import check_flavour
+
+        check_flavour(flavour)
         rp = nucleus.proton_rms_radius if self.proton_radius == "charge" else None
         return _model_terms(
             self.interaction, nucleus, neutrino_energy, recoil_energy, self.mediator_mass,
