@@ -763,13 +763,47 @@ def _executor_spec(executor: ExecutorName, workers: int | None, scheduler: str |
     if resume and force:
         raise typer.BadParameter("--resume continues the results in the folder, --force "
                                  "replaces them: give one of them", param_hint="'--resume'/'--force'")
-    name = ExecutorName.dask.value if scheduler else ExecutorName(executor).value
+    chosen = ExecutorName(executor).value
+    if scheduler is not None:
+        _check_scheduler_address(scheduler)
+        if chosen not in (ExecutorName.auto.value, ExecutorName.dask.value):
+            raise typer.BadParameter(f"--scheduler runs the scan on that dask cluster; it "
+                                     f"contradicts --executor {chosen}: give one of them",
+                                     param_hint="'--scheduler'")
+        if workers is not None:
+            raise typer.BadParameter("the cluster behind --scheduler has its own workers; "
+                                     "--workers applies to a local pool or cluster only",
+                                     param_hint="'--workers'")
+    if chosen == ExecutorName.serial.value and workers is not None:
+        raise typer.BadParameter("--executor serial runs in this process; --workers applies to "
+                                 "auto, processes and dask", param_hint="'--workers'")
+    name = ExecutorName.dask.value if scheduler else chosen
     spec: dict = {"name": name}
     if name != "serial" and workers is not None:
         spec["n_workers" if name == "dask" else "max_workers"] = workers
     if scheduler:
         spec["address"] = scheduler
     return spec
+
+
+def _check_scheduler_address(address: str) -> None:
+    """A dask scheduler address is ``[scheme://]host:port`` (``tcp://10.0.0.5:8786``); anything
+    else is a usage error here, not a failure inside dask after the run has started."""
+    import re
+
+    rest = address.split("://", 1)[1] if "://" in address else address
+    if address.startswith("inproc://"):
+        return
+    if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}", rest):
+        raise typer.BadParameter(f"{address!r} is not a scheduler address: give "
+                                 "[scheme://]host:port, e.g. tcp://10.0.0.5:8786",
+                                 param_hint="'--scheduler'")
+
+
+def _check_figure_options(pdf: bool, no_figures: bool) -> None:
+    if pdf and no_figures:
+        raise typer.BadParameter("--pdf writes every figure also as PDF, --no-figures writes no "
+                                 "figure: give one of them", param_hint="'--pdf'/'--no-figures'")
 
 
 def _start_workers_early(spec: dict, auto: bool) -> None:
@@ -897,6 +931,7 @@ def run(
 ) -> None:
     """Run one analysis file (see docs for the schema of each kind)."""
     spec = _executor_spec(executor, workers, scheduler, resume, force)
+    _check_figure_options(pdf, no_figures)
     _start_workers_early(spec, auto=False)
     from cevns.analyses import load_analysis
 
@@ -945,6 +980,7 @@ def reproduce(
 ) -> None:
     """Regenerate the paper's figures and tables from the shipped analyses."""
     spec = _executor_spec(executor, workers, scheduler, resume, force)
+    _check_figure_options(pdf, no_figures)
     if not list_items:
         _start_workers_early(spec, auto=True)
     from cevns.analyses import item_names, shipped_analysis
