@@ -260,11 +260,12 @@ def test_unknown_fit_names_leave_no_folder(tmp_path, args):
 SCAN = PROFILE.replace("num = 5", "num = 4000").replace('"p1"', '"p2"')
 
 
-def test_interrupt_hint_keeps_figure_options(tmp_path):
+@pytest.mark.parametrize("figures", ["--no-figures", "--pdf"])  # exclusive (a usage error)
+def test_interrupt_hint_keeps_figure_options(tmp_path, figures):
     (tmp_path / "a.toml").write_text(SCAN)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     proc = subprocess.Popen([*CEVNS, "run", "a.toml", "--out", "out", "--executor", "serial",
-                             "--no-figures", "--pdf"], stdout=subprocess.PIPE,
+                             figures], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -277,4 +278,4 @@ def test_interrupt_hint_keeps_figure_options(tmp_path):
         pytest.skip("the run finished before the interrupt")
     assert proc.returncode == 130, err
     hint = err.split("resume with: ")[1].split()
-    assert "--no-figures" in hint and "--pdf" in hint and hint[-1] == "--resume"
+    assert figures in hint and hint[-1] == "--resume"

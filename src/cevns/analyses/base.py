@@ -325,6 +325,9 @@ def parse_analysis(data: dict, where: str = "analysis", *, catalogue: Catalogue 
     if not isinstance(data, dict) or "kind" not in data:
         raise ConfigError(f"{where}: missing key 'kind'; valid kinds: {', '.join(sorted(kinds()))}")
     registry = kinds()
+    if not isinstance(data["kind"], str):
+        raise ConfigError(f"{where}.kind: Input should be a valid string, one of "
+                          f"{', '.join(sorted(registry))} (got {data['kind']!r})")
     if data["kind"] not in registry:
         raise UnknownNameError("analysis kind", str(data["kind"]), registry)
     context = {"catalogue": resolve_catalogue(catalogue), "base_dir": base_dir, "where": where}

@@ -22,37 +22,20 @@ The error names the axis field (``x.num`` …), the number of points and the mem
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from cevns.errors import ConfigError
+from cevns.scan.grid import (  # noqa: F401  (the limit lives in the scan layer; re-exported)
+    DEFAULT_MAX_GRID_BYTES,
+    MAX_GRID_BYTES_ENV,
+    _gib,
+    max_grid_bytes,
+)
 
-#: Default cap on the estimated memory of one analysis grid (bytes): 2 GiB.
-DEFAULT_MAX_GRID_BYTES = 2 * 1024**3
-#: Environment variable that overrides :data:`DEFAULT_MAX_GRID_BYTES` (an integer number of bytes).
-MAX_GRID_BYTES_ENV = "CEVNS_MAX_GRID_BYTES"
 #: Arrays of shape (tile points, bins) alive at once while a tile is profiled (an upper estimate).
 TILE_WORK_ARRAYS = 8
 #: Tiles per scan along the first axis (as :func:`cevns.analyses.sensitivity.scan_chi2` cuts them).
 TILES_PER_SCAN = 8
-
-
-def max_grid_bytes() -> int:
-    """The memory cap in bytes: ``CEVNS_MAX_GRID_BYTES`` if set, else 2 GiB."""
-    raw = os.environ.get(MAX_GRID_BYTES_ENV)
-    if raw is None or raw.strip() == "":
-        return DEFAULT_MAX_GRID_BYTES
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: not a number of bytes") from None
-    if value <= 0:
-        raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: must be a positive number of bytes")
-    return value
-
-
-def _gib(n: float) -> str:
-    return f"{n / 1024**3:.3g} GiB"
 
 
 def axis_length(axis) -> int:
@@ -102,6 +85,40 @@ def check_grid_memory(axes: list[tuple[str, Any]], n_detectors: int, n_bins: int
                           f"({MAX_GRID_BYTES_ENV})")
 
 
+def check_variant_labels(variants) -> None:
+    """Variant labels name rows of tables and curves of figures: they must be unique, and two
+    variants that differ only in their label would compute the same grid twice."""
+    for i, variant in enumerate(variants):
+        for j in range(i):
+            other = variants[j]
+            if variant.label == other.label:
+                raise ConfigError(f"variants[{i}].label: {variant.label!r} is also the label of "
+                                  f"variants[{j}]; variant labels must be unique")
+            if variant.model_dump(exclude={"label"}) == other.model_dump(exclude={"label"}):
+                raise ConfigError(f"variants[{i}] ({variant.label!r}) is identical to "
+                                  f"variants[{j}] ({other.label!r}) apart from its label")
+
+
+def check_detector_names(data: Any) -> Any:
+    """The ``detectors`` of an analysis document, before names are resolved: a list of distinct
+    detector names (a detector listed twice would be counted twice in every combination)."""
+    if not isinstance(data, dict) or "detectors" not in data:
+        return data
+    names = data["detectors"]
+    if isinstance(names, str):
+        return data  # one name: resolved as a list of one
+    if not isinstance(names, (list, tuple)):
+        raise ConfigError(f"detectors: a list of detector names, got {names!r}")
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise ConfigError(f"detectors.{i}: Input should be a valid string (got {name!r})")
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"detectors: {name!r} listed twice; list each detector once (it "
+                              "would be counted twice in the combined result)")
+    return data
+
+
 def check_sensitivity(an) -> None:
     """All name and size checks of a sensitivity analysis (raises :class:`ConfigError`).
 
@@ -115,6 +132,12 @@ def check_sensitivity(an) -> None:
     cases: list[tuple[str, Any]] = [("", None)] + [(f"variants[{i}].", v)
                                                     for i, v in enumerate(variants)]
     scanned = [ax.parameter for _, ax in axes]
+    for i, (name, ax) in enumerate(axes):
+        first = scanned.index(ax.parameter)
+        if first < i:
+            raise ConfigError(f"{name}.parameter: {axes[first][0]}.parameter and {name}.parameter "
+                              f"are both {ax.parameter!r}; scan two different parameters")
+    check_variant_labels(variants)
     for prefix, variant in cases:
         try:
             scenario = an.scenario.build(variant.options if variant else None)
@@ -181,5 +204,6 @@ def check_sensitivity(an) -> None:
     if unknown:
         raise ConfigError(f"reference: {sorted(unknown)} are not detectors of the analysis "
                           f"({', '.join([*an.detectors, 'combined'])})")
+    an.source.build()  # validates the source's overrides (run_years, baseline_m) before any scan
     detectors = an.build_detectors()
     check_grid_memory(axes, len(detectors), max(d.n_bins for d in detectors))

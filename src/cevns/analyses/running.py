@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
+from cevns.analyses.checks import check_detector_names
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
 from cevns.errors import ConfigError, UnknownNameError
@@ -86,6 +87,12 @@ class RunningAnalysis(AnalysisBase):
     computed_points: tuple[str, ...] = Field(
         default=(), description="point providers (register_point) whose values cevns computes, "
         "e.g. 'coherent-csi-2021'")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detector_names(cls, data):
+        # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
+        return check_detector_names(data)
 
 
 #: A point provider: (analysis, run options) → the computed measurement.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from functools import cached_property, lru_cache
 from typing import Literal
 
@@ -157,6 +158,11 @@ class BinningSpec(StrictModel):
         return self
 
 
+#: A detector name becomes a file-name part (``p1_profile_CsI.csv``) and the name of a scan output
+#: (a netCDF variable, cevns.scan): a letter or '_' first, then letters, digits, '_', '.', '-'.
+_DETECTOR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
+
+
 class Detector(StrictModel):
     """A detector at a π-DAR source.
 
@@ -171,7 +177,8 @@ class Detector(StrictModel):
     name: str
     technology: str = ""
     citation: str = ""
-    mass_kg: float = Field(gt=0)
+    mass_kg: float = Field(gt=0, le=1e9, description="target mass in kg, at most 1e9 (a "
+                           "megatonne)")
     targets: tuple[TargetSpec, ...] = Field(min_length=1)
     formula: str | None = Field(default=None, description="chemical formula, e.g. 'NaI', 'CaWO4'")
     nuclear_data: dict[str, NucleusData] = Field(default_factory=dict)
@@ -195,6 +202,15 @@ class Detector(StrictModel):
     timing: TimingSpec | None = Field(
         default=None, description="beam pulse and analysis time window: scales each flavour by "
                                   "its arrival fraction in the window (docs/response.md#timing)")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not _DETECTOR_NAME.fullmatch(value) or ".." in value:
+            raise ValueError("not usable as a file and column name: "
+                             "start with a letter or '_', then use letters, digits, '_', '.' and "
+                             "'-' (at most 128 characters, no '..'; e.g. 'He3_det', not '3He det')")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -281,6 +297,12 @@ class Detector(StrictModel):
             raise ValueError(
                 f"binning.edges_keVnr starts at {self.binning.edges_keVnr[0]:g} keVnr, below the "
                 f"threshold {self.threshold_keVnr:g} keVnr"
+            )
+        if self.binning.rule == "edges" and self.binning.edges_keVnr[0] >= tmax:
+            raise KinematicsError(
+                f"detector {self.name}: binning.edges_keVnr starts at "
+                f"{self.binning.edges_keVnr[0]:g} keVnr, above the largest possible recoil "
+                f"{tmax:.2f} keVnr at E_nu = {E_MICHEL_MAX / MeV:.2f} MeV: no bin can see a signal"
             )
         return self
 

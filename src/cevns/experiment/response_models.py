@@ -533,6 +533,11 @@ class EnergyValue(StrictModel):
     unit: EnergyUnit
 
 
+#: Most analysis bins a response table may have (real detectors use tens to hundreds; the response
+#: of every bin is computed, and 10⁴ bins already take minutes).
+MAX_RESPONSE_BINS = 2000
+
+
 class ObservedBins(StrictModel):
     """Analysis bins of the observable: explicit ``edges``, or ``width`` from the threshold to ``stop``.
 
@@ -613,7 +618,29 @@ class ResponseSpec(StrictModel):
         if self.bins.edges is None and self.to_observable(self.bins.stop, self.bins.unit) <= lo:
             raise ValueError(f"bins.stop {self.bins.stop:g} {self.bins.unit} is not above the "
                              f"threshold {self.threshold.value:g} {self.threshold.unit}")
+        n_bins = self._n_bins()
+        if n_bins > MAX_RESPONSE_BINS:
+            where = "bins.edges" if self.bins.edges is not None else "bins.width"
+            raise ValueError(f"{where}: {n_bins:.4g} bins, more than {MAX_RESPONSE_BINS} "
+                             f"(MAX_RESPONSE_BINS; the response of every bin is computed); give "
+                             f"wider bins")
         return self
+
+    def _n_bins(self) -> float:
+        """The number of analysis bins, counted without making them (:meth:`observable_edges`)."""
+        if self.bins.edges is not None:
+            return len(self.bins.edges) - 1
+        if self.bins.width is None:
+            return 1
+        if self.bins.unit == "keVnr":
+            if self.threshold.unit != "keVnr":
+                return 1  # refused by observable_edges, with its own message
+            span, width = self.bins.stop - self.threshold.value, self.bins.width
+        else:
+            lo = float(self.to_observable(self.threshold.value, self.threshold.unit))
+            span = float(self.to_observable(self.bins.stop, self.bins.unit)) - lo
+            width = float(self.to_observable(self.bins.width, self.bins.unit))
+        return max(1, math.ceil(span / width - 1e-9))
 
     # --- units --------------------------------------------------------------------------------
     def _quenching_models(self) -> list:

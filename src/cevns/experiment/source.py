@@ -44,6 +44,10 @@ BackgroundExposure = Literal["beam-coincidence", "beam-time", "calendar"]
 SourceKind = Literal["pi-dar", "tabulated"]
 Normalisation = Literal["per-pot", "per-cm2-s"]
 
+#: Shortest source-detector distance accepted, in m (1 mm; the flux falls as 1/L²).
+MIN_BASELINE_M = 1e-3
+#: Largest exposures accepted (protons on target), far above any beam: beyond them counts overflow.
+MAX_POT = {"pot_per_year": 1e27, "pot_total": 1e30}
 #: Seconds in a day and in an hour (the beam time per year is given in either).
 _DAY_S, _HOUR_S = 86400.0, 3600.0
 
@@ -197,13 +201,16 @@ class Source(StrictModel):
     description: str = ""
     citation: str = ""
     kind: SourceKind = "pi-dar"
-    baseline_m: float = Field(gt=0, description="source-detector distance in m")
+    baseline_m: float = Field(gt=0, description="source-detector distance in m, at least "
+                              "1 mm (MIN_BASELINE_M): the flux falls as 1/L²")
     production_region_m: float | None = Field(
         default=None, ge=0, description="length of the ν production region along the line of "
         "sight, m (baseline averaging; None: unknown)")
     nu_per_flavour_per_pot: float | None = Field(default=None, gt=0,
                                                  description="r: ν per flavour per proton (π-DAR)")
-    pot_per_year: float | None = Field(default=None, gt=0, description="protons on target per year")
+    pot_per_year: float | None = Field(default=None, gt=0,
+                                       description="protons on target per year, at most 1e27 "
+                                       "(the ESS gives 2.8e23)")
     beam_power_MW: float | None = Field(default=None, gt=0, description="proton beam power, MW")
     proton_energy_GeV: float | None = Field(default=None, gt=0,
                                             description="proton kinetic energy, GeV")
@@ -212,10 +219,11 @@ class Source(StrictModel):
     beam_hours_per_year: float | None = Field(default=None, gt=0, le=8784,
                                               description="hours of beam per (calendar) year")
     duty_factor: float = Field(gt=0, le=1, description="fraction of beam time inside beam windows")
-    run_years: float = Field(default=3.0, gt=0, description="years of data taking")
+    run_years: float = Field(default=3.0, gt=0, le=1000,
+                             description="years of data taking, at most 1000")
     pot_total: float | None = Field(default=None, gt=0,
-                                    description="protons on target of a whole data period "
-                                    "(exclusive with pot_per_year)")
+                                    description="protons on target of a whole data period, at "
+                                    "most 1e30 (exclusive with pot_per_year)")
     spectrum_file: str | None = Field(default=None, description="tabulated: CSV file "
                                       "(energy_MeV, one column per flavour)")
     spectrum: SpectrumTable | None = None
@@ -233,6 +241,21 @@ class Source(StrictModel):
             path, shown = _resolve_spectrum_file(name, info.context)
             data = {**data, "spectrum": read_spectrum_csv(path, shown)}
         return data
+
+    @field_validator("baseline_m")
+    @classmethod
+    def _not_too_close(cls, value: float) -> float:
+        if value < MIN_BASELINE_M:
+            raise ValueError(f"the baseline must be at least {MIN_BASELINE_M:g} m (1 mm)")
+        return value
+
+    @field_validator("pot_per_year", "pot_total")
+    @classmethod
+    def _pot_bound(cls, value: float | None, info: ValidationInfo) -> float | None:
+        cap = MAX_POT[info.field_name]
+        if value is not None and value > cap:
+            raise ValueError(f"at most {cap:g} protons on target (the ESS gives 2.8e23 a year)")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cevns.cache import ByteLRU, default_budget
+from cevns.errors import ConfigError
 from cevns.experiment.detector import Detector
 from cevns.experiment.response import (
     Response,
@@ -319,6 +320,23 @@ def compute_basis_spectra(
     # the other π-DAR flavours. Any other flavour always reaches basis.terms, which computes it or
     # refuses it with a clear error: never a silent zero for a flavour a basis does not know.
     active = getattr(basis, "flavours", None)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        counts = _fold_rates(detector, source, basis, response, nuclei, n_targets, fluence,
+                             flavours, active, node_rates, m4, energy_nodes)
+    if not (np.all(np.isfinite(counts)) and np.all(np.isfinite(node_rates))):
+        raise ConfigError(
+            f"detector {detector.name} at source {source.name}: the expected counts overflow "
+            f"(not finite) for mass_kg = {detector.mass_kg:g}, run_years = {source.run_years:g}, "
+            f"baseline_m = {source.baseline_m:g} and the source's exposure; an input is far "
+            "outside its physical range")
+    return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
+                        nuclei=tuple(n.name for n in nuclei), detector=detector.name,
+                        flavours=flavours, node_rates=node_rates, response_key=key)
+
+
+def _fold_rates(detector, source, basis, response, nuclei, n_targets, fluence, flavours, active,
+                node_rates, m4, energy_nodes) -> np.ndarray:
+    """Fill ``node_rates`` (terms, flavours, nuclei, nodes) and fold them into binned counts."""
     for k, nuc in enumerate(nuclei):
         e_min = min_neutrino_energy(response.nodes, nuc.mass, m4)
         shared: dict = {}  # terms of a flavour-blind basis, shared by the flavours of nucleus k
@@ -331,10 +349,7 @@ def compute_basis_spectra(
                                                 e_min=e_min, shared_terms=shared)
             node_rates[:, a, k, :] = (n_targets[k] * fluence
                                       * detector.flavour_fraction(flavour)) * rate
-    counts = response.fold(node_rates)
-    return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
-                        nuclei=tuple(n.name for n in nuclei), detector=detector.name,
-                        flavours=flavours, node_rates=node_rates, response_key=key)
+    return response.fold(node_rates)
 
 
 #: Basis spectra by (detector, source, basis, Helm skin, options): bounded by bytes (counts and

@@ -289,6 +289,12 @@ class Spectrum:
             raise ConfigError(f"inconsistent shapes: signal {signal.shape}, background "
                               f"{background.shape}, {n_b} bins, {len(flavours)} flavours, "
                               f"{len(nuclei)} targets")
+        for what, values in (("edges_keVnr", np.asarray(edges_keVnr, dtype=float)),
+                             ("signal", signal), ("background", background)):
+            bad = np.argwhere(~np.isfinite(values))
+            if bad.size:
+                raise ConfigError(f"{what}: must be finite numbers, found "
+                                  f"{values[tuple(bad[0])]} at index {tuple(int(i) for i in bad[0])}")
         return cls(detector=str(detector), edges_keVnr=np.asarray(edges_keVnr, dtype=float),
                    signal=signal, background=background, nuclei=tuple(nuclei),
                    run_years=float(run_years), flavours=tuple(flavours))
@@ -363,9 +369,15 @@ def sm_spectrum(
         raise ConfigError(f"sin2_theta_w must be one number here, got shape {np.shape(sin2_theta_w)}")
     if run_years is not None:
         src = src.with_run_years(run_years)
-    bs = basis_spectra(det, src, basis or SMBasis())
+    bs = basis_spectra(det, src, basis or SMBasis())  # ConfigError if the counts overflow
     coeff = sm_basis_coefficients(sin2_theta_w)
     signal = np.einsum("j,jfkb->fkb", coeff, bs.counts)
+    with np.errstate(over="ignore", invalid="ignore"):
+        background = det.background_counts(src)
+    if not (np.all(np.isfinite(signal)) and np.all(np.isfinite(background))):
+        raise ConfigError(f"detector {det.name} at source {src.name}: the expected counts "
+                          f"overflow (not finite) for mass_kg = {det.mass_kg:g}, run_years = "
+                          f"{src.run_years:g}; an input is far outside its physical range")
     return Spectrum(detector=det.name, edges_keVnr=bs.edges / keV, signal=signal,
-                    background=det.background_counts(src), nuclei=bs.nuclei,
+                    background=background, nuclei=bs.nuclei,
                     flavours=bs.flavours, run_years=src.run_years)

@@ -9,6 +9,7 @@ array([   1.,   10.,  100., 1000.])
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,12 +18,47 @@ from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, UnknownNameError
 
-__all__ = ["Grid", "linear_axis", "log_axis"]
+__all__ = ["DEFAULT_MAX_GRID_BYTES", "MAX_GRID_BYTES_ENV", "Grid", "check_grid_bytes",
+           "linear_axis", "log_axis", "max_grid_bytes"]
+
+#: Default cap on the estimated memory of one grid (bytes): 2 GiB.
+DEFAULT_MAX_GRID_BYTES = 2 * 1024**3
+#: Environment variable that overrides :data:`DEFAULT_MAX_GRID_BYTES` (an integer number of bytes).
+MAX_GRID_BYTES_ENV = "CEVNS_MAX_GRID_BYTES"
+
+
+def max_grid_bytes() -> int:
+    """The memory cap in bytes: ``CEVNS_MAX_GRID_BYTES`` if set, else 2 GiB (docs/errors.md)."""
+    raw = os.environ.get(MAX_GRID_BYTES_ENV)
+    if raw is None or raw.strip() == "":
+        return DEFAULT_MAX_GRID_BYTES
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: not a number of bytes") from None
+    if value <= 0:
+        raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: must be a positive number of bytes")
+    return value
+
+
+def _gib(n: float) -> str:
+    return f"{n / 1024**3:.3g} GiB"
+
+
+def check_grid_bytes(points: int, what: str, per_point: int = 8) -> None:
+    """Refuse an allocation of ``per_point`` bytes × ``points`` above :func:`max_grid_bytes`,
+    before anything is allocated (``what`` names it in the message)."""
+    need = per_point * int(points)
+    cap = max_grid_bytes()
+    if need > cap:
+        raise ConfigError(f"{what}: {points} points would need {_gib(need)}, above the limit "
+                          f"{_gib(cap)} ({MAX_GRID_BYTES_ENV})")
 
 
 def _check_num(num: int) -> int:
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
         raise ConfigError(f"num = {num!r}: the number of axis points must be an integer >= 1")
+    check_grid_bytes(num, "num")
     return int(num)
 
 

@@ -27,7 +27,7 @@ from cevns.scan.executors import (
     make_executor,
     task_name,
 )
-from cevns.scan.grid import Grid
+from cevns.scan.grid import Grid, check_grid_bytes
 from cevns.scan.store import DONE_VARIABLE, STAMP_KEYS, ScanStore, store_lock
 from cevns.scan.tiles import Tile, Tiling
 
@@ -370,6 +370,8 @@ def _validate(request: ScanRequest) -> tuple[Grid, dict[str, list[str]] | None, 
     if not callable(task):
         raise ConfigError(f"task {task!r} is not callable")
     grid = request.grid if isinstance(request.grid, Grid) else Grid(request.grid)
+    # every output holds at least 8 bytes per grid point: refuse a grid that cannot fit up front
+    check_grid_bytes(grid.size, f"grid {' × '.join(map(str, grid.shape))}")
     if not isinstance(config, Mapping):
         raise ConfigError(f"config must be a mapping, not {type(config).__name__}")
     canonicalize(config)  # raises ConfigError naming the first key without a JSON form

@@ -267,6 +267,10 @@ class ScanStore:
             raise ScanError(f"{self.path} is not a cevns scan store (no {MANIFEST})") from None
         except (OSError, ValueError) as exc:
             raise ScanError(f"cannot read {manifest_path}: {exc}") from exc
+        if not isinstance(self.manifest, dict):
+            raise ScanError(f"cannot read {manifest_path}: corrupt record (a JSON "
+                            f"{type(self.manifest).__name__}, not an object); recompute the scan "
+                            "(overwrite=True, or run without --resume)")
         fmt = self.manifest.get("format")
         if fmt != FORMAT or self.manifest.get("format_version") != FORMAT_VERSION:
             raise ScanError(

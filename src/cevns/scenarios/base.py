@@ -66,7 +66,11 @@ class Parameter:
 
     def check(self, values) -> np.ndarray:
         """Validate ``values`` against the range; return them as a float array."""
-        arr = np.asarray(values, dtype=float)
+        try:
+            arr = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError(f"parameter {self.name}: values must be numbers, got "
+                              f"{values!r}") from None
         if not np.all(np.isfinite(arr)):
             raise ConfigError(f"parameter {self.name}: values must be finite")
         if self.lower is not None:
@@ -233,10 +237,19 @@ class Scenario(ABC):
         grid_shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
         shape_names = self.shape_parameters()
         strength = {n: np.broadcast_to(arrays[n], grid_shape) for n in self.strength_parameters()}
-        coeff = self.coefficients(strength)
-        coeff = np.broadcast_to(coeff, coeff.shape[: 2 if self.per_flavour else 1] + grid_shape)
         shape_vals = {n: np.broadcast_to(arrays[n], grid_shape) for n in shape_names}
-        return self._counts_over_shapes(detector, source, shape_vals, coeff, grid_shape)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below, named in the error
+            coeff = self.coefficients(strength)
+            coeff = np.broadcast_to(coeff, coeff.shape[: 2 if self.per_flavour else 1] + grid_shape)
+            out = self._counts_over_shapes(detector, source, shape_vals, coeff, grid_shape)
+        if not np.all(np.isfinite(out)):
+            given = ", ".join(f"{n} = {np.asarray(v).min():g}…{np.asarray(v).max():g}"
+                              if np.ndim(v) else f"{n} = {float(v):g}" for n, v in values.items())
+            raise ConfigError(f"scenario {self.name!r}: the expected counts of detector "
+                              f"{detector.name} at source {source.name} overflow (not finite) for "
+                              f"{given or 'the default parameters'}; an input is far outside its "
+                              "physical range")
+        return out
 
     def _counts_over_shapes(self, detector, source, shape_vals, coeff, grid_shape):
         lead = 2 if self.per_flavour else 1

@@ -17,12 +17,15 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, SourceChoice, build_detector_list
-from cevns.analyses.checks import check_axis_size, check_sensitivity
+from cevns.analyses.checks import check_axis_size, check_detector_names, check_sensitivity
 from cevns.config import StrictModel
 from cevns.scenarios import get_scenario
 from cevns.stats import level_value
 
 Level = str | float
+#: Range of the relative normalisation uncertainties σ_α, σ_β: from 0.01 % (a normalisation known
+#: better than any measured one) to 1000 % (unconstrained); outside it 1/σ² under- or overflows.
+SIGMA_MIN, SIGMA_MAX = 1e-4, 10.0
 
 __all__ = [
     "AxisSpec",
@@ -101,8 +104,12 @@ class ScenarioChoice(StrictModel):
 class StatsSpec(StrictModel):
     """Statistics settings (docs/physics.md#likelihood; docs/statistics.md)."""
 
-    sigma_signal: float = Field(default=0.10, gt=0, description="σ_α")
-    sigma_background: float = Field(default=0.01, gt=0, description="σ_β")
+    sigma_signal: float = Field(default=0.10, ge=SIGMA_MIN, le=SIGMA_MAX,
+                                description="σ_α, relative uncertainty of the signal "
+                                "normalisation, in [1e-4, 10]")
+    sigma_background: float = Field(default=0.01, ge=SIGMA_MIN, le=SIGMA_MAX,
+                                    description="σ_β, relative uncertainty of the background "
+                                    "normalisation, in [1e-4, 10]")
     shared_signal: bool = Field(default=False, description="one α for all detectors")
     combine: bool = True
     levels: tuple[Level, ...] = ("1sigma_1dof", "90cl_1dof")
@@ -125,8 +132,8 @@ class StatsSpec(StrictModel):
 class StatsCompute(StrictModel):
     """The statistics settings that change χ² (the levels drawn do not)."""
 
-    sigma_signal: float = Field(gt=0)
-    sigma_background: float = Field(gt=0)
+    sigma_signal: float = Field(ge=SIGMA_MIN, le=SIGMA_MAX)
+    sigma_background: float = Field(ge=SIGMA_MIN, le=SIGMA_MAX)
     shared_signal: bool
     combine: bool
 
@@ -202,6 +209,12 @@ class SensitivityBase(AnalysisBase):
     fixed: dict[str, float] = {}
     ties: dict[str, Tie] = {}
     stats: StatsSpec = StatsSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detector_names(cls, data):
+        # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
+        return check_detector_names(data)
 
     def axes(self) -> list[AxisSpec]:  # pragma: no cover - overridden
         raise NotImplementedError

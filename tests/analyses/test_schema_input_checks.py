@@ -1,0 +1,97 @@
+"""Analysis files with mistakes the audit found are refused when the file is read (docs/errors.md):
+detectors listed twice or of the wrong type, both axes on one parameter, duplicate variants,
+normalisation uncertainties out of range, and a source override out of range."""
+
+from __future__ import annotations
+
+import pytest
+
+from cevns.analyses.base import parse_analysis
+from cevns.errors import ConfigError
+
+PROFILE = {"schema_version": 1, "name": "p1", "title": "t", "kind": "profile",
+           "detectors": ["CsI"], "scenario": {"name": "sm"},
+           "scan": {"parameter": "sin2_theta_w", "start": 0.18, "stop": 0.30, "num": 5}}
+EXCLUSION = {"schema_version": 1, "name": "x", "title": "t", "kind": "exclusion",
+             "detectors": ["CsI"], "scenario": {"name": "ngi", "options": {"interaction": "vector"}},
+             "x": {"parameter": "mediator_mass_MeV", "start": 1.0, "stop": 100.0, "num": 11,
+                   "spacing": "log"},
+             "y": {"parameter": "coupling", "start": 1e-6, "stop": 1e-3, "num": 11,
+                   "spacing": "log"}}
+
+
+@pytest.mark.parametrize("doc", [
+    PROFILE,
+    {"schema_version": 1, "name": "s", "title": "t", "kind": "spectra"},
+    {"schema_version": 1, "name": "e", "title": "t", "kind": "event-table"},
+])
+def test_a_detector_listed_twice_is_refused(doc):
+    # it used to be counted twice: the "combined" Δχ² was exactly twice the CsI one
+    with pytest.raises(ConfigError, match=r"detectors: 'CsI' listed twice"):
+        parse_analysis({**doc, "detectors": ["CsI", "Ge", "CsI"]})
+
+
+@pytest.mark.parametrize(("detectors", "message"), [
+    ([["CsI"]], r"detectors\.0: Input should be a valid string"),
+    (["CsI", {"a": 1}], r"detectors\.1: Input should be a valid string"),
+    (5, r"detectors: a list of detector names"),
+])
+def test_detectors_of_the_wrong_type_are_a_config_error(detectors, message):
+    # a nested list used to end in "TypeError: unhashable type: 'list'" (internal error)
+    with pytest.raises(ConfigError, match=message):
+        parse_analysis({**PROFILE, "detectors": detectors})
+
+
+def test_both_axes_on_one_parameter_are_refused():
+    # used to crash after computing the whole grid, dumping an array into the message
+    doc = {**EXCLUSION, "x": {**EXCLUSION["y"]}}
+    with pytest.raises(ConfigError, match=r"y\.parameter: x\.parameter and y\.parameter are both "
+                                          r"'coupling'"):
+        parse_analysis(doc)
+
+
+def test_duplicate_variant_labels_are_refused():
+    # the two curves could not be told apart in the table (two sets of rows "variant = a")
+    variants = [{"label": "a", "options": {"interaction": "scalar"}}, {"label": "a"}]
+    with pytest.raises(ConfigError, match=r"variants\[1\]\.label: 'a' .*labels must be unique"):
+        parse_analysis({**EXCLUSION, "variants": variants})
+
+
+def test_identical_variants_are_refused():
+    # they used to fail at run time with "several scans write into the same store"
+    variants = [{"label": "a"}, {"label": "b"}]
+    with pytest.raises(ConfigError, match=r"variants\[1\] \('b'\) is identical to variants\[0\]"):
+        parse_analysis({**EXCLUSION, "variants": variants})
+
+
+def test_distinct_variants_are_accepted():
+    variants = [{"label": "a"}, {"label": "b", "options": {"interaction": "scalar"}}]
+    assert len(parse_analysis({**EXCLUSION, "variants": variants}).variants) == 2
+
+
+@pytest.mark.parametrize("field", ["sigma_signal", "sigma_background"])
+@pytest.mark.parametrize(("value", "message"), [
+    (1e300, r"less than or equal to 10"), (1e160, r"less than or equal to 10"),
+    (1e-300, r"greater than or equal to 0\.0001"), (1e-160, r"greater than or equal to 0\.0001"),
+])
+def test_normalisation_uncertainties_are_bounded(field, value, message):
+    # 1/σ² over- or underflowed: OverflowError, ZeroDivisionError, or a χ² of NaN at run time
+    with pytest.raises(ConfigError, match=rf"stats\.{field}: Input should be {message}"):
+        parse_analysis({**PROFILE, "stats": {field: value}})
+
+
+def test_a_tiny_baseline_in_the_source_is_refused_when_read():
+    # used to raise ZeroDivisionError inside the first scan tile
+    with pytest.raises(ConfigError, match=r"source\.baseline_m: .*at least 0\.001 m"):
+        parse_analysis({**PROFILE, "source": {"preset": "ess", "baseline_m": 1e-200}})
+
+
+@pytest.mark.parametrize("kind", [["profile"], {"name": "profile"}, 3])
+def test_a_kind_that_is_not_a_string_is_a_config_error(kind):
+    """kind = ["profile"] (a TOML array) or a table was a TypeError (unhashable) in the registry
+    lookup; it is a ConfigError naming the field and the valid kinds."""
+    from cevns.analyses.base import parse_analysis
+    from cevns.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"bad\.toml\.kind: Input should be a valid string"):
+        parse_analysis({"schema_version": 1, "name": "x", "kind": kind}, where="bad.toml")

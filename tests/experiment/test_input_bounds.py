@@ -1,0 +1,89 @@
+"""Detector and source fields whose bad values the audit found passing validation and failing later
+(a ZeroDivisionError, NaN counts, a MemoryError, a crash naming an internal task)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cevns.errors import ConfigError, KinematicsError
+from cevns.experiment import Detector, get_detector, get_source
+
+CSI = get_detector("CsI")
+ESS = get_source("ess")
+
+
+@pytest.mark.parametrize("name", ["3He-det", "NaI det", "a/b", "../x", "", ".hidden", "a..b",
+                                  "x" * 129])
+def test_detector_names_that_are_not_file_or_column_names_are_refused(name):
+    # they were accepted and failed mid-run naming an internal scan task
+    with pytest.raises(ConfigError, match=r"name: .*not usable as a file and column name"):
+        CSI.replace(name=name)
+
+
+@pytest.mark.parametrize("name", ["He3_det", "NaI-2", "CsI.v2", "_x"])
+def test_ordinary_detector_names_are_accepted(name):
+    assert CSI.replace(name=name).name == name
+
+
+def test_a_bad_detector_name_in_a_preset_table_names_the_table(tmp_path):
+    from cevns.experiment.catalogue import Catalogue
+
+    path = tmp_path / "p.toml"
+    path.write_text('schema_version = 1\n[detector."NaI det"]\nmass_kg = 10\nformula = "NaI"\n'
+                    'threshold_keVnr = 3.0\n')
+    with pytest.raises(ConfigError, match=r'detector\.NaI det\.name: .*not usable'):
+        Catalogue.from_file(path)
+
+
+@pytest.mark.parametrize("baseline", [1e-300, 1e-200, 1e-170, 1e-4])
+def test_a_baseline_below_one_millimetre_is_refused(baseline):
+    # baseline**2 underflowed to 0: ZeroDivisionError in the flux
+    with pytest.raises(ConfigError, match=r"baseline_m: .*at least 0\.001 m"):
+        ESS.replace(baseline_m=baseline)
+
+
+def test_a_zero_baseline_keeps_its_message():
+    with pytest.raises(ConfigError, match=r"baseline_m: Input should be greater than 0"):
+        ESS.replace(baseline_m=0)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"run_years": 1e300}, r"run_years: Input should be less than or equal to 1000"),
+    ({"pot_per_year": 1e300}, r"pot_per_year: .*at most 1e\+27 protons on target"),
+])
+def test_huge_exposures_are_refused(change, message):
+    # they gave NaN counts with only a numpy RuntimeWarning
+    with pytest.raises(ConfigError, match=message):
+        ESS.replace(**change)
+
+
+def test_a_huge_detector_mass_is_refused():
+    with pytest.raises(ConfigError, match=r"mass_kg: Input should be less than or equal to"):
+        CSI.replace(mass_kg=1e300)
+
+
+def test_bin_edges_above_the_largest_recoil_are_a_kinematics_error():
+    # used to end in "ValueError: need at least one array to concatenate"
+    with pytest.raises(KinematicsError, match=r"edges_keVnr starts at 500 keVnr, above the "
+                                              r"largest possible recoil"):
+        Detector(name="NaI", mass_kg=10, formula="NaI", threshold_keVnr=3.0,
+                 binning={"rule": "edges", "edges_keVnr": [500.0, 600.0]})
+
+
+RESPONSE = {"quenching": {"model": "lindhard", "k": 0.162},
+            "smearing": {"model": "gaussian", "noise": 0.1},
+            "threshold": {"value": 1.5, "unit": "keVee"}}
+
+
+@pytest.mark.parametrize("width", [1e-9, 1e-5, 1e-3])
+def test_response_bins_too_fine_are_refused_before_they_are_made(width):
+    # 1e-9 used to raise MemoryError (63 GiB); 1e-3 (8500 bins) took almost two minutes
+    with pytest.raises(ConfigError, match=r"bins\.width: .* bins, more than 2000"):
+        Detector(name="G", mass_kg=10, formula="Ge", response={
+            **RESPONSE, "bins": {"unit": "keVee", "width": width, "stop": 10.0}})
+
+
+def test_ordinary_response_bins_are_accepted():
+    det = Detector(name="G", mass_kg=10, formula="Ge", response={
+        **RESPONSE, "bins": {"unit": "keVee", "width": 0.5, "stop": 10.0}})
+    assert det.n_bins == 17

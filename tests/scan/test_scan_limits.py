@@ -1,0 +1,51 @@
+"""Scan API inputs the audit found ending in bare Python errors: a huge axis or grid is refused
+before anything is allocated (CEVNS_MAX_GRID_BYTES), and a manifest that is valid JSON of the wrong
+shape is reported as a corrupt record (ScanError)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cevns.errors import ConfigError, ScanError
+from cevns.scan import Grid, linear_axis, log_axis, run_scan
+from cevns.scan.store import MANIFEST, ScanStore
+
+
+def _task(config, tile):
+    x, y = tile.mesh().values()
+    return {"f": x * y}
+
+
+@pytest.mark.parametrize("make", [linear_axis, log_axis])
+def test_a_huge_axis_is_refused_before_allocation(make):
+    # linear_axis(0, 1, 10**12) used to raise MemoryError (7.28 TiB)
+    with pytest.raises(ConfigError, match=r"num: 1000000000000 points would need .* GiB, above "
+                                          r"the limit 2 GiB \(CEVNS_MAX_GRID_BYTES\)"):
+        make(1, 2, 10**12)
+
+
+def test_the_axis_limit_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("CEVNS_MAX_GRID_BYTES", "800")
+    assert linear_axis(0, 1, 100).size == 100
+    with pytest.raises(ConfigError, match=r"CEVNS_MAX_GRID_BYTES"):
+        linear_axis(0, 1, 101)
+
+
+def test_a_huge_grid_is_refused_before_the_scan_starts(tmp_path):
+    # a 10⁶ × 10⁶ grid used to allocate until the machine ran out of memory
+    grid = Grid({"x": linear_axis(0, 1, 10**6), "y": linear_axis(0, 1, 10**6)})
+    with pytest.raises(ConfigError, match=r"grid 1000000 × 1000000: 1000000000000 points"):
+        run_scan(_task, grid, {}, store=tmp_path / "s")
+    assert not (tmp_path / "s").exists()  # nothing created
+
+
+@pytest.mark.parametrize("text", ["[]", "1", '"x"', "null"])
+def test_a_manifest_of_the_wrong_shape_is_a_corrupt_record(tmp_path, text):
+    # '[]' used to end in "AttributeError: 'list' object has no attribute 'get'"
+    grid = Grid({"x": linear_axis(0, 1, 3), "y": [1.0, 2.0]})
+    run_scan(_task, grid, {}, store=tmp_path / "s")
+    (tmp_path / "s" / MANIFEST).write_text(text)
+    with pytest.raises(ScanError, match=r"manifest\.json: corrupt record"):
+        ScanStore(tmp_path / "s")
+    with pytest.raises(ScanError, match=r"corrupt record"):
+        run_scan(_task, grid, {}, store=tmp_path / "s", resume=True)

@@ -1,0 +1,45 @@
+"""Scenario.counts with values the audit found giving NaN/inf or a bare ValueError: a ConfigError
+naming the parameters instead, and no numpy RuntimeWarning."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from cevns.errors import ConfigError
+from cevns.experiment import get_detector, get_source
+from cevns.scenarios import get_scenario
+
+CSI, ESS = get_detector("CsI"), get_source("ess")
+
+
+@pytest.mark.parametrize(("scenario", "options", "values", "named"), [
+    ("ngi", {"interaction": "vector"}, {"coupling": 1e200, "mediator_mass_MeV": 10.0},
+     r"coupling = 1e\+200"),
+    ("ngi", {"interaction": "vector"},
+     {"coupling": np.array([1e-5, 1e200]), "mediator_mass_MeV": 10.0}, r"coupling = 1e-05…1e\+200"),
+    ("dipole", {"channel": "mu"}, {"magnetic_moment": 1e200, "sterile_mass_MeV": 1.0},
+     r"magnetic_moment = 1e\+200"),
+])
+def test_overflowing_counts_are_a_config_error(scenario, options, values, named):
+    # these returned nan (ngi) or inf (dipole) with only RuntimeWarnings
+    sc = get_scenario(scenario, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match=rf"scenario '{scenario}': the expected counts of "
+                                              rf"detector CsI at source ess overflow.*{named}"):
+            sc.counts(CSI, ESS, values)
+
+
+def test_a_value_that_is_not_a_number_is_a_config_error():
+    # used to raise a bare "ValueError: could not convert string to float: 'x'"
+    with pytest.raises(ConfigError, match=r"parameter coupling: values must be numbers, got 'x'"):
+        get_scenario("ngi", interaction="vector").counts(CSI, ESS, {"coupling": "x"})
+
+
+def test_ordinary_values_still_give_counts():
+    counts = get_scenario("ngi", interaction="vector").counts(
+        CSI, ESS, {"coupling": np.array([0.0, 1e-5]), "mediator_mass_MeV": 10.0})
+    assert counts.shape == (2, CSI.n_bins) and np.all(np.isfinite(counts))
