@@ -73,3 +73,18 @@ def test_fig11_overlay_wall_ends_at_the_kinematic_end_point(ratio_index):
     above = overlay.x[overlay.x > end * (1 + 5e-3)]
     assert curve.found[np.isin(overlay.x, below[-1:])].all()
     assert not curve.found[np.isin(overlay.x, above)].any()
+
+
+def test_quick_previews_skip_the_coherent_overlay_and_say_so(tmp_path):
+    """The COHERENT overlay is a set of full likelihood fits (about 0.5 s per panel): a --quick
+    preview does not compute it, writes no overlay table and says so in the notes."""
+    from cevns.analyses import RunOptions, run_analysis
+    from cevns.analyses.overlays import overlay_in_quick
+    from cevns.analyses.sensitivity.plots import drawn_overlays
+
+    an = shipped_analysis("fig10")
+    assert not overlay_in_quick("coherent")
+    assert drawn_overlays(an, quick=True) == () and drawn_overlays(an, quick=False) == ("coherent",)
+    run_analysis(an, tmp_path, RunOptions(quick=True, no_figures=True))
+    assert not (tmp_path / "fig10_overlays.csv").exists()
+    assert "not computed in a --quick preview" in (tmp_path / "fig10_notes.md").read_text()

@@ -25,8 +25,7 @@ def _run(items: list[str], root: Path, executor) -> dict:
     analyses = {n: shipped_analysis(n) for n in items}
     folders = {n: root / n for n in items}
     done: list[str] = []
-    name = (executor if isinstance(executor, str)
-            else executor["name"] if isinstance(executor, dict) else executor.name)
+    name = executor if isinstance(executor, str) else executor["name"]
     options = RunOptions(quick=True, executor=name, extra={"scan_root": root / "scans"})
     records = run_analyses(analyses, folders, options, executor,
                            on_done=lambda name, record: done.append(name))
@@ -85,12 +84,27 @@ def test_two_items_in_one_queue_match_serial(tmp_path):
     assert prov["executor"] == "processes"
 
 
-def test_overlays_run_as_tasks_of_their_own_and_match_serial(tmp_path):
-    """fig11 draws three COHERENT overlays (one per m4/mX ratio): on a parallel executor each is
-    a task of its own beside the tiles, not part of the item's last task, and the files are the
-    serial run's, figure and overlay table included."""
+def _cheap_overlay(request):
+    """A made-up overlay for the test: excluded above y = 1e-4 on the item's grid."""
+    import numpy as np
+
+    from cevns.analyses.overlays import Overlay
+
+    d = np.where(request.y[None, :] > 1e-4, 100.0, 0.0) * np.ones((request.x.size, 1))
+    return [Overlay("test overlay", "made up for the test", request.x, request.y, delta_chi2=d)]
+
+
+def test_overlays_run_as_tasks_of_their_own_and_match_serial(tmp_path, monkeypatch):
+    """fig11 with an overlay computed per m4/mX ratio (three computations): on a parallel
+    executor each is a task of its own beside the tiles, not part of the item's last task, and
+    the files are the serial run's, figure and overlay table included. (The workers are forked
+    after the overlay is registered, so they know it by name.)"""
+    from cevns.analyses import overlays
     from cevns.scan.executors import ProcessExecutor
 
+    monkeypatch.setattr(overlays, "_REGISTRY", dict(overlays._REGISTRY))
+    overlays.register_overlay("t-cheap", _cheap_overlay)
+    an = shipped_analysis("fig11").model_copy(update={"overlays": ("t-cheap",)})
     kinds: list[str] = []
 
     class Recording(ProcessExecutor):
@@ -99,12 +113,17 @@ def test_overlays_run_as_tasks_of_their_own_and_match_serial(tmp_path):
                 kinds.append(work.tag[0])
                 yield work, result
 
-    _run(["fig11"], tmp_path / "serial", "serial")
-    _run(["fig11"], tmp_path / "parallel", Recording(max_workers=2, mp_context="fork"))
+    def run(root, executor):
+        options = RunOptions(quick=True, executor="serial" if executor == "serial" else
+                             "processes", extra={"scan_root": root / "scans"})
+        return run_analyses({"fig11": an}, {"fig11": root / "fig11"}, options, executor)
+
+    run(tmp_path / "serial", "serial")
+    run(tmp_path / "parallel", Recording(max_workers=2, mp_context="fork"))
     _assert_same(tmp_path / "serial", tmp_path / "parallel")
     assert kinds.count("overlay") == 3 and "tile" in kinds
     assert kinds[-1] == "item"  # the item's last round ran after its overlays and tiles
-    assert (tmp_path / "parallel" / "fig11" / "fig11_overlays.csv").stat().st_size > 0
+    assert "test overlay" in (tmp_path / "parallel" / "fig11" / "fig11_overlays.csv").read_text()
 
 
 def test_expected_seconds_orders_by_scan_work():

@@ -132,4 +132,4 @@ def coherent_overlay(request: OverlayRequest) -> list[Overlay]:
                     style={"color": "0.25", "linestyle": "--", "linewidth": 1.4})]
 
 
-register_overlay("coherent", coherent_overlay)
+register_overlay("coherent", coherent_overlay, in_quick=False)  # full fits: not in previews

@@ -15,6 +15,10 @@ computed by this package is never mistaken for a published one.
 Built-in overlays live in modules listed in :data:`BUILTIN_MODULES`, imported on first lookup;
 a plug-in adds one with :func:`register_overlay` (or an entry point of the group
 ``cevns.overlays`` whose object is the function; the entry-point name is the overlay's name).
+
+An overlay registered with ``in_quick=False`` (the ``"coherent"`` one: full likelihood fits of the
+COHERENT releases, about 0.5 s per panel) is not computed in ``--quick`` previews; the item's
+notes say so. Others (cheap polylines, plug-ins by default) are drawn in previews too.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ __all__ = [
     "Overlay",
     "OverlayRequest",
     "get_overlay",
+    "overlay_in_quick",
     "overlay_names",
     "register_overlay",
 ]
@@ -93,17 +98,34 @@ class Overlay:
 OverlayFunction = Callable[[OverlayRequest], list[Overlay]]
 
 _REGISTRY: dict[str, OverlayFunction] = {}
+#: names of the overlays that are skipped in ``--quick`` previews
+_NOT_IN_QUICK: set[str] = set()
 _LOADED = False
 
 
-def register_overlay(name: str, function: OverlayFunction) -> OverlayFunction:
-    """Register ``function`` under ``name``; a second registration of a name is an error."""
+def register_overlay(name: str, function: OverlayFunction, *,
+                     in_quick: bool = True) -> OverlayFunction:
+    """Register ``function`` under ``name``; a second registration of a name is an error.
+
+    ``in_quick=False``: too costly for a ``--quick`` preview, which then skips it (and says so
+    in the item's notes)."""
     if not isinstance(name, str) or not name:
         raise ConfigError(f"an overlay name must be a non-empty string, got {name!r}")
     if name in _REGISTRY and _REGISTRY[name] is not function:
         raise ConfigError(f"an overlay named {name!r} is already registered")
     _REGISTRY[name] = function
+    if in_quick:
+        _NOT_IN_QUICK.discard(name)
+    else:
+        _NOT_IN_QUICK.add(name)
     return function
+
+
+def overlay_in_quick(name: str) -> bool:
+    """Whether the overlay ``name`` is computed in ``--quick`` previews (see
+    :func:`register_overlay`); an unknown name is a :class:`ConfigError`."""
+    get_overlay(name)
+    return name not in _NOT_IN_QUICK
 
 
 def _load() -> None:

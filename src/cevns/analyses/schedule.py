@@ -58,6 +58,8 @@ DEFAULT_RENDER_SECONDS = 0.5
 OVERLAY_SECONDS = 0.5
 #: Priority of an analysis whose scans are done: its task jumps the queue.
 _RERUN_PRIORITY = 1e9
+#: Priority of an overlay computation: after those, before every tile.
+_OVERLAY_PRIORITY = 1e8
 #: An analysis asking for scans more often than this is a bug (its stores never complete).
 _MAX_ROUNDS = 20
 
@@ -78,7 +80,7 @@ def expected_seconds(an: AnalysisBase, quick: bool = False) -> float:
         model = tile_cost_model(len(an.detectors))
         scans = variants * (model.fixed_s + model.per_point_s * points)
     rest = RENDER_SECONDS.get(an.kind, DEFAULT_RENDER_SECONDS * variants)
-    overlays = len(getattr(an, "overlays", ()) or ()) * variants * OVERLAY_SECONDS
+    overlays = _overlay_count(an, quick) * OVERLAY_SECONDS
     return scans + rest + overlays
 
 
@@ -121,13 +123,13 @@ def _overlay_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
                                         config["index"])}
 
 
-def _overlay_count(an: AnalysisBase) -> int:
+def _overlay_count(an: AnalysisBase, quick: bool) -> int:
     """Overlay computations an analysis can hand to the queue (exclusion analyses only)."""
     if an.kind != "exclusion" or not getattr(an, "overlays", None):
         return 0
     from cevns.analyses.sensitivity.plots import overlay_count
 
-    return overlay_count(an)
+    return overlay_count(an, quick)
 
 
 @dataclass
@@ -297,18 +299,19 @@ class _Schedule:
         self._submit(item, _RERUN_PRIORITY + item.expected)
 
     def _queue_overlays(self, item: _Item) -> None:
-        """Queue `item`'s overlay computations, a little ahead of its tiles: they are the longest
-        tasks of their analysis and do not wait for its scans."""
+        """Queue `item`'s overlay computations ahead of every tile (longest item first): they do
+        not wait for any scan, and an item's last round waits for them, so that run late they
+        would hold the end of the queue."""
         from cevns.scan.executors import Work
 
-        n = _overlay_count(item.analysis)
+        n = _overlay_count(item.analysis, self.options.quick)
         if not n:
             return
         item.overlays, item.overlays_todo = [None] * n, n
         for k in range(n):
             config = {"analysis": item.analysis, "quick": self.options.quick, "index": k}
             self.queue.put(Work(_overlay_task, config, None, ("overlay", (item.name, k))),
-                           item.expected + 0.5)
+                           _OVERLAY_PRIORITY + item.expected)
 
     def _overlay_result(self, key: tuple[str, int], result: dict) -> None:
         item = self.items[key[0]]

@@ -334,12 +334,20 @@ def _tie_ratio(an: ExclusionAnalysis, variant: Variant | None) -> float | None:
     return tie.ratio if tie is not None and tie.to == an.x.parameter else None
 
 
-def _overlay_plan(an: ExclusionAnalysis) -> list[tuple[int, Variant | None, Variant | None,
-                                                          int | None]]:
+def drawn_overlays(an: ExclusionAnalysis, quick: bool) -> tuple[str, ...]:
+    """The overlays of ``an`` computed in this run: all it names, except in a ``--quick``
+    preview those registered with ``in_quick=False`` (:func:`cevns.analyses.overlays.register_overlay`)."""
+    from cevns.analyses.overlays import overlay_in_quick
+
+    return tuple(n for n in an.overlays if not quick or overlay_in_quick(n))
+
+
+def _overlay_plan(an: ExclusionAnalysis, quick: bool) -> list[tuple[int, Variant | None,
+                                                                    Variant | None, int | None]]:
     """What :func:`panel_overlays` computes: per overlay computation (main panel, the variant it
     is shown for or None, the variant it is computed for, the index of the variant whose dash
     pattern it takes or None)."""
-    if not an.overlays:
+    if not drawn_overlays(an, quick):
         return []
     variants: list[Variant | None] = list(an.variants) or [None]
     if an.panels == "per-variant" and an.variants:
@@ -353,10 +361,10 @@ def _overlay_plan(an: ExclusionAnalysis) -> list[tuple[int, Variant | None, Vari
     return [(0, variants[k], variants[k], k) for k in distinct.values()]
 
 
-def overlay_count(an: ExclusionAnalysis) -> int:
+def overlay_count(an: ExclusionAnalysis, quick: bool) -> int:
     """How many overlay computations :func:`panel_overlays` makes for ``an`` (each can run as a
     task of its own: :func:`compute_overlay`)."""
-    return len(_overlay_plan(an))
+    return len(_overlay_plan(an, quick))
 
 
 def compute_overlay(an: ExclusionAnalysis, x, y, quick: bool, index: int) -> list:
@@ -364,10 +372,10 @@ def compute_overlay(an: ExclusionAnalysis, x, y, quick: bool, index: int) -> lis
     overlay the analysis names, for that computation's variant (:func:`overlay_count`)."""
     from cevns.analyses.overlays import OverlayRequest, get_overlay
 
-    _, _, variant, _ = _overlay_plan(an)[index]
+    _, _, variant, _ = _overlay_plan(an, quick)[index]
     request = OverlayRequest(analysis=an, variant=variant, x=np.asarray(x, dtype=float),
                              y=np.asarray(y, dtype=float), quick=quick)
-    return [ov for name in an.overlays for ov in get_overlay(name)(request)]
+    return [ov for name in drawn_overlays(an, quick) for ov in get_overlay(name)(request)]
 
 
 def panel_overlays(an: ExclusionAnalysis, x, y, quick: bool,
@@ -389,7 +397,7 @@ def panel_overlays(an: ExclusionAnalysis, x, y, quick: bool,
 
     from cevns.analyses.style import variant_style
 
-    plan = _overlay_plan(an)
+    plan = _overlay_plan(an, quick)
     if computed is None:
         computed = [compute_overlay(an, x, y, quick, k) for k in range(len(plan))]
     if len(computed) != len(plan):

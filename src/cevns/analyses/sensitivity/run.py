@@ -20,6 +20,7 @@ from cevns.analyses.cf import (
 from cevns.analyses.output import write_table
 from cevns.analyses.sensitivity.compute import scan_chi2
 from cevns.analyses.sensitivity.plots import (
+    drawn_overlays,
     panel_overlays,
     plot_exclusion,
     plot_profile,
@@ -215,6 +216,10 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
             plotted.append((v_index, variant, ratio, name, delta, xv))
     # other experiments' curves drawn over the figure: computed once, drawn and written as data
     overlays = panel_overlays(an, x, y, options.quick, options.extra.get("overlays"))
+    skipped = [n for n in an.overlays if n not in drawn_overlays(an, options.quick)]
+    if skipped:
+        notes.append(f"overlay {', '.join(skipped)}: not computed in a --quick preview "
+                     "(full fits of other experiments' data; run without --quick to draw it)")
     if not options.no_figures:
         files += plot_exclusion(an, x, y, variants, plotted, out, options, notes, overlays)
     overlay_rows = _overlay_rows(an, overlays, notes)
