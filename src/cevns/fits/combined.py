@@ -166,13 +166,13 @@ class FluxProfile:
 
 def _release_chi2(model: ReleaseModel, signal: NDArray, sigma: float | None, flux: NDArray,
                   level: float | None, reference: float | None,
-                  start: Mapping[str, NDArray] | None = None,
+                  start: Mapping[str, NDArray] | None = None, tol: float = _TOL,
                   ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]], list[Channel]]:
     """The release's profiled χ² at flux nuisances ``flux`` (one per point), the nuisances found
     (the warm start of the next flux value) and the channels profiled."""
     channels = model.channels(signal * (1.0 + flux)[:, None], signal_sigma=sigma)
     result = profile_chi2(channels, level=level, reference=reference, warn=False, start=start,
-                          tol=_TOL)
+                          tol=tol)
     _check_converged(result, f"{model.release.name}: profiling")
     return (np.atleast_1d(result.chi2), {k: np.atleast_1d(v) for k, v in result.nuisances.items()},
             channels)
@@ -250,6 +250,7 @@ def profile_flux(
     *,
     flux: float | NDArray[np.float64] | None = None,
     level: float | None = None,
+    tol: float = _TOL,
 ) -> FluxProfile:
     """Combined χ² of several releases with one shared flux nuisance.
 
@@ -275,6 +276,9 @@ def profile_flux(
     level : float, optional
         Early stop of the profiles above ``χ²(first point) + level`` (:meth:`PoissonModel.profile`;
         with shape nuisances, as in every shipped release, the profiler does not stop early).
+    tol : float
+        Convergence of every profile: the Newton estimate of χ² − χ²_min at most this (default
+        10⁻⁸; a contour at Δχ² of a few units needs far less).
 
     Raises
     ------
@@ -302,11 +306,11 @@ def profile_flux(
         sub = {name: (model, np.asarray(sig)[kept], sigma)
                for name, (model, sig, sigma) in parts.items()}
         res = profile_flux(sub, sigma_flux, flux=None if flux is None else held[kept],
-                           level=level)
+                           level=level, tol=tol)
         return FluxProfile(res.chi2[at], res.flux[at],
                            {k: v[at] for k, v in res.by_release.items()})
     # the first point alone: the early-stop reference and the warm start of the whole grid
-    first = {name: _release_chi2(model, signal[:1], sigma, np.zeros(1), None, None)[:2]
+    first = {name: _release_chi2(model, signal[:1], sigma, np.zeros(1), None, None, tol=tol)[:2]
              for name, (model, signal, sigma) in parts.items()}
     references = {name: float(c[0]) if level is not None else None
                   for name, (c, _) in first.items()}
@@ -314,7 +318,7 @@ def profile_flux(
     for name, (model, signal, sigma) in parts.items():
         # at θ_Φ = 0 (flux not held) these channels are the release's part of the joint model
         by[name], found, channels[name] = _release_chi2(model, signal, sigma, held, level,
-                                                        references[name], first[name][1])
+                                                        references[name], first[name][1], tol)
         start.update({f"{name}:{k}": v for k, v in found.items()})
     if flux is not None:
         return FluxProfile(sum(by.values()) + (held / sigma_flux) ** 2, held, by)
@@ -322,7 +326,7 @@ def profile_flux(
     reference = None if level is None else sum(
         float(c[0]) for c, _ in first.values())
     result = profile_chi2(_joint(channels, sigma_flux), level=level, reference=reference,
-                          warn=False, start=start, tol=_TOL)
+                          warn=False, start=start, tol=tol)
     _check_converged(result, f"{' + '.join(parts)}: the joint profile")
     theta = sigma_flux * np.atleast_1d(result.nuisances[FLUX_NUISANCE])
     return FluxProfile(np.atleast_1d(result.chi2), theta,
@@ -655,6 +659,7 @@ def combined_grid(
     releases: Sequence[str] = DEFAULT_RELEASES,
     helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
     level: float | None = None,
+    tol: float = _TOL,
 ) -> NDArray[np.float64]:
     """Combined Δχ² of a scenario on the outer grid ``x_values × y_values``, shape (nx, ny).
 
@@ -680,6 +685,8 @@ def combined_grid(
         Early stop of the profiles above this Δχ² (values above it are upper bounds within 0.1 % of
         their excess); None (default): profile every point to convergence (on these grids the
         early stop saves nothing measurable).
+    tol : float
+        Convergence of the profiles (:func:`profile_flux`).
     """
     parts, sigma_flux, transpose = grid_parts(
         scenario, x_name, x_values, y_name, y_values, options=options, fixed=fixed, ties=ties,
@@ -687,7 +694,7 @@ def combined_grid(
     nx, ny = np.size(x_values), np.size(y_values)
     if transpose:
         nx, ny = ny, nx
-    result = profile_flux(parts, sigma_flux, level=level)
+    result = profile_flux(parts, sigma_flux, level=level, tol=tol)
     chi2 = result.chi2
     delta = (chi2[1:] - np.min(chi2)).reshape(nx, ny)
     return delta.T if transpose else delta
