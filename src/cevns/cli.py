@@ -78,15 +78,12 @@ def _number_table(*args, **kwargs):
     header folds onto a second line instead of ending in '…'."""
     from rich.table import Table
 
-    table = Table(*args, **kwargs)
-    add_column = table.add_column
+    class NumberTable(Table):
+        def add_column(self, *a, **k):
+            k.setdefault("overflow", "fold")
+            return super().add_column(*a, **k)
 
-    def add(*a, **k):
-        k.setdefault("overflow", "fold")
-        return add_column(*a, **k)
-
-    table.add_column = add  # type: ignore[method-assign]
-    return table
+    return NumberTable(*args, **kwargs)
 
 
 def _stderr_console():
