@@ -28,7 +28,7 @@ from cevns.errors import ConfigError
 from cevns.scan.grid import (  # noqa: F401  (the limit lives in the scan layer; re-exported)
     DEFAULT_MAX_GRID_BYTES,
     MAX_GRID_BYTES_ENV,
-    _gib,
+    format_gib,
     max_grid_bytes,
 )
 
@@ -48,8 +48,8 @@ def check_axis_size(n: int, where: str) -> None:
     need = 8 * n
     cap = max_grid_bytes()
     if need > cap:
-        raise ConfigError(f"{where}: {n} points would need {_gib(need)} for the axis values "
-                          f"alone, above the limit {_gib(cap)} ({MAX_GRID_BYTES_ENV})")
+        raise ConfigError(f"{where}: {n} points would need {format_gib(need)} for the axis values "
+                          f"alone, above the limit {format_gib(cap)} ({MAX_GRID_BYTES_ENV})")
 
 
 def check_grid_memory(axes: list[tuple[str, Any]], n_detectors: int, n_bins: int) -> None:
@@ -77,11 +77,11 @@ def check_grid_memory(axes: list[tuple[str, Any]], n_detectors: int, n_bins: int
     field = f"{axes[longest][0]}.{'values' if axes[longest][1].values is not None else 'num'}"
     if total > cap:
         raise ConfigError(f"{field}: a grid of {shape} = {points} points for {n_detectors} "
-                          f"detector(s) would need {_gib(total)}, above the limit {_gib(cap)} "
+                          f"detector(s) would need {format_gib(total)}, above the limit {format_gib(cap)} "
                           f"({MAX_GRID_BYTES_ENV})")
     if tile > cap:
         raise ConfigError(f"{field}: one scan tile of {tile_points} points × {n_bins} bins would "
-                          f"need about {_gib(tile)}, above the limit {_gib(cap)} "
+                          f"need about {format_gib(tile)}, above the limit {format_gib(cap)} "
                           f"({MAX_GRID_BYTES_ENV})")
 
 

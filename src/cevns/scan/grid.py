@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from cevns.errors import ConfigError, UnknownNameError
 
 __all__ = ["DEFAULT_MAX_GRID_BYTES", "MAX_GRID_BYTES_ENV", "Grid", "check_grid_bytes",
-           "linear_axis", "log_axis", "max_grid_bytes"]
+           "format_gib", "linear_axis", "log_axis", "max_grid_bytes"]
 
 #: Default cap on the estimated memory of one grid (bytes): 2 GiB.
 DEFAULT_MAX_GRID_BYTES = 2 * 1024**3
@@ -41,7 +41,8 @@ def max_grid_bytes() -> int:
     return value
 
 
-def _gib(n: float) -> str:
+def format_gib(n: float) -> str:
+    """``n`` bytes as GiB with three significant digits, for messages."""
     return f"{n / 1024**3:.3g} GiB"
 
 
@@ -51,8 +52,8 @@ def check_grid_bytes(points: int, what: str, per_point: int = 8) -> None:
     need = per_point * int(points)
     cap = max_grid_bytes()
     if need > cap:
-        raise ConfigError(f"{what}: {points} points would need {_gib(need)}, above the limit "
-                          f"{_gib(cap)} ({MAX_GRID_BYTES_ENV})")
+        raise ConfigError(f"{what}: {points} points would need {format_gib(need)}, above the limit "
+                          f"{format_gib(cap)} ({MAX_GRID_BYTES_ENV})")
 
 
 def _check_num(num: int) -> int:
