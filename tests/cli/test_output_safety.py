@@ -279,3 +279,19 @@ def test_interrupt_hint_keeps_figure_options(tmp_path, figures):
     assert proc.returncode == 130, err
     hint = err.split("resume with: ")[1].split()
     assert figures in hint and hint[-1] == "--resume"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("[]", "--coverage: a JSON object of releases"),
+    ('{"coherent-csi-2021": {"n_cevns": {"coverage": 67.3}}}',
+     "--coverage.coherent-csi-2021.n_cevns.coverage: a fraction in [0, 1]"),
+])
+def test_fit_table_refuses_a_coverage_file_of_the_wrong_shape(tmp_path, content, message):
+    """A --coverage file that is JSON but not release → parameter → {coverage, bias_sigma, …}
+    (e.g. a percentage instead of a fraction) is refused (it is read before the fits run), not
+    silently turned into empty columns."""
+    (tmp_path / "cov.json").write_text(content)
+    proc = cevns("fit", "--table", "t.md", "--coverage", "cov.json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "t.md").exists()
