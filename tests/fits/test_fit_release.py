@@ -139,3 +139,15 @@ def test_profiling_the_pulse_mean_moves_n_cevns_little(simple_models, release):
         chi2.append(res.chi2 + ((mu - mean) / 0.2) ** 2)
     profiled = Profile1D(grid, np.min(chi2, axis=0))
     assert profiled.best == pytest.approx(nominal.best, abs=2.0)
+
+
+def test_fit_release_out_refuses_a_user_folder_unless_forced(tmp_path):
+    """fit_release(out=...) follows the folder rule of `cevns fit`: a folder of the user's own
+    files is refused (OutputError), force=True writes beside them and keeps them."""
+    from cevns.errors import OutputError
+
+    (tmp_path / "mine.txt").write_text("notes")
+    with pytest.raises(OutputError, match="mine.txt could be overwritten"):
+        fit_release("coherent-lar-2020", ["n_cevns"], out=tmp_path, cross_check=False)
+    fit_release("coherent-lar-2020", ["n_cevns"], out=tmp_path, cross_check=False, force=True)
+    assert (tmp_path / "mine.txt").read_text() == "notes" and (tmp_path / "fit.csv").exists()

@@ -302,11 +302,14 @@ class FitResult(FitsByName):
         header = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
         return f"<table>{head}{header}{rows}</table>"
 
-    def write(self, out: str | Path) -> list[Path]:
-        """Write tables (CSV + Markdown), figures (PNG + PDF) and provenance to ``out``."""
+    def write(self, out: str | Path, *, force: bool = False) -> list[Path]:
+        """Write tables (CSV + Markdown), figures (PNG + PDF) and provenance to ``out``.
+
+        One configuration per folder, as for ``cevns fit``: a folder holding another fit, other
+        results or files cevns did not write is refused unless ``force``."""
         from cevns.fits.report import write_outputs
 
-        self.files = write_outputs(self, Path(out))
+        self.files = write_outputs(self, Path(out), force=force)
         return self.files
 
 
@@ -578,6 +581,7 @@ def fit_release(
     fixed: Mapping[str, float] | None = None,
     scan_range: tuple[float, float] | None = None,
     shape_totals: str = "conserved",
+    force: bool = False,
 ) -> FitResult:
     """Fit a COHERENT release for one or more parameters (each a 1-D profile).
 
@@ -615,6 +619,9 @@ def fit_release(
     shape_totals : {"conserved", "interpolated"}
         Shape nuisances shape-only (default) or plain per-bin code 4 (earlier versions); see
         :class:`cevns.fits.model.ReleaseModel`.
+    force : bool
+        Write into ``out`` even if it holds another fit, other results or files cevns did not
+        write (as ``cevns fit --force``; :meth:`FitResult.write`).
 
     Returns
     -------
@@ -657,6 +664,6 @@ def fit_release(
     result = FitResult(release, model, fits, float(sm_signal(model).sum()),
                        published_values(model), time.perf_counter() - start)
     if out is not None:
-        result.write(out)
+        result.write(out, force=force)
     return result
 
