@@ -95,3 +95,23 @@ def test_a_kind_that_is_not_a_string_is_a_config_error(kind):
 
     with pytest.raises(ConfigError, match=r"bad\.toml\.kind: Input should be a valid string"):
         parse_analysis({"schema_version": 1, "name": "x", "kind": kind}, where="bad.toml")
+
+
+@pytest.mark.parametrize(("axis", "message"), [
+    ('scan = { parameter = "sin2_theta_w", start = -0.5, stop = 0.3, num = 5 }',
+     "scan: parameter sin2_theta_w: values must be > 0, got -0.5"),
+    ('scan = { parameter = "sin2_theta_w", values = [0.2, 0.25, 1.5] }',
+     "scan: parameter sin2_theta_w: values must be"),
+])
+def test_a_scan_outside_the_parameter_range_is_refused_when_the_file_is_read(tmp_path, axis,
+                                                                           message):
+    """The scanned values are checked against the scenario parameter's range when the file is
+    read (it was only when the scan started, after the output folder had been claimed)."""
+    from cevns.analyses import load_analysis
+    from cevns.errors import ConfigError
+
+    path = tmp_path / "p.toml"
+    path.write_text('schema_version = 1\nname = "p"\ntitle = "t"\nkind = "profile"\n'
+                    f'detectors = ["CsI"]\nscenario = {{ name = "sm" }}\n{axis}\n')
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load_analysis(path)

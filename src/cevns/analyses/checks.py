@@ -132,6 +132,7 @@ def check_sensitivity(an) -> None:
     cases: list[tuple[str, Any]] = [("", None)] + [(f"variants[{i}].", v)
                                                     for i, v in enumerate(variants)]
     scanned = [ax.parameter for _, ax in axes]
+    values = {name: ax.grid(False) for name, ax in axes}  # sizes checked just above
     for i, (name, ax) in enumerate(axes):
         first = scanned.index(ax.parameter)
         if first < i:
@@ -153,6 +154,11 @@ def check_sensitivity(an) -> None:
 
         for name, ax in axes:
             known(f"{name}.parameter", ax.parameter)
+            try:  # the range of the parameter, now rather than in the middle of the run
+                params[ax.parameter].check(values[name])
+            except ConfigError as exc:
+                raise ConfigError(f"{name}: {exc}{' (with ' + prefix[:-1] + ')' if prefix else ''}"
+                                  ) from None
         for key, value in an.truth.items():
             known(f"truth.{key}", key)
             params[key].check(value)

@@ -64,6 +64,9 @@ class Parameter:
     lower_open: bool = False
     label: str = ""
 
+    def _with_unit(self, value: float) -> str:
+        return f"{value:g} {self.unit}" if self.unit else f"{value:g}"
+
     def check(self, values) -> np.ndarray:
         """Validate ``values`` against the range; return them as a float array."""
         try:
@@ -77,11 +80,13 @@ class Parameter:
             bad = arr <= self.lower if self.lower_open else arr < self.lower
             if np.any(bad):
                 op = ">" if self.lower_open else "≥"
-                raise ConfigError(f"parameter {self.name}: values must be {op} {self.lower:g} "
-                                  f"{self.unit}, got {float(arr[bad].flat[0]):g}".rstrip())
+                raise ConfigError(f"parameter {self.name}: values must be {op} "
+                                  f"{self._with_unit(self.lower)}, got "
+                                  f"{float(arr[bad].flat[0]):g}")
         if self.upper is not None and np.any(arr > self.upper):
-            raise ConfigError(f"parameter {self.name}: values must be ≤ {self.upper:g} {self.unit}, "
-                              f"got {float(arr[arr > self.upper].flat[0]):g}")
+            raise ConfigError(f"parameter {self.name}: values must be ≤ "
+                              f"{self._with_unit(self.upper)}, got "
+                              f"{float(arr[arr > self.upper].flat[0]):g}")
         return arr
 
 
