@@ -115,3 +115,25 @@ def test_a_scan_outside_the_parameter_range_is_refused_when_the_file_is_read(tmp
                     f'detectors = ["CsI"]\nscenario = {{ name = "sm" }}\n{axis}\n')
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         load_analysis(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("coupling = 2e-5", "couplng = 2e-5"), r"new_physics\.0: unknown parameter .*'couplng' "
+                                            r"\(did you mean 'coupling'\?\)"),
+    (("alpha11 = 0.9", "alpha11 = 1.9"), r"new_physics\.2: parameter alpha11: values must be ≤ 1"),
+    (('name = "nonunitarity"', 'name = "nonunitarty"'), r"new_physics\.2: unknown scenario"),
+])
+def test_new_physics_curves_are_checked_when_the_file_is_read(tmp_path, change, message):
+    """fig1's new-physics benchmarks: a misspelt parameter or scenario, or a value out of range,
+    is an error naming the curve when the file is read (it was when the spectra were computed)."""
+    from importlib.resources import files
+
+    from cevns.analyses import load_analysis
+    from cevns.errors import ConfigError
+
+    text = (files("cevns.analyses") / "shipped" / "fig1.toml").read_text()
+    assert change[0] in text
+    path = tmp_path / "f.toml"
+    path.write_text(text.replace(change[0], change[1]))
+    with pytest.raises(ConfigError, match=message):
+        load_analysis(path)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import model_validator
 
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
@@ -31,11 +32,24 @@ class NewPhysicsScenario(StrictModel):
 
 
 class NewPhysicsCurve(StrictModel):
-    """One new-physics spectrum of a spectra figure: total signal (SM + new physics)."""
+    """One new-physics spectrum of a spectra figure: total signal (SM + new physics).
+
+    The scenario, its options, the names of ``values`` and their ranges are checked when the
+    analysis file is read, not when the spectra are computed."""
 
     label: str
     scenario: NewPhysicsScenario
     values: dict[str, float]
+
+    @model_validator(mode="after")
+    def _known(self) -> NewPhysicsCurve:
+        from cevns.scenarios import get_scenario
+
+        scenario = get_scenario(self.scenario.name, **self.scenario.options)
+        scenario.check_names(self.values)
+        for name, value in self.values.items():
+            scenario.parameters[name].check(value)
+        return self
 
 
 def new_physics_counts(curve: NewPhysicsCurve, detector, source) -> np.ndarray:
