@@ -137,3 +137,27 @@ def test_new_physics_curves_are_checked_when_the_file_is_read(tmp_path, change, 
     path.write_text(text.replace(change[0], change[1]))
     with pytest.raises(ConfigError, match=message):
         load_analysis(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("mu_min_GeV = 1e-4", "mu_min_GeV = 100.0"), "need 0 < mu_min_GeV < mu_max_GeV"),
+    (('projection = "table4"', 'projection = "fig6"'), "'fig6' is not a sin2_theta_w profile"),
+    (('projection = "table4"', 'projection = "tabel4"'), r"projection: unknown .*'table4'"),
+    (('"coherent-csi-2021"]', '"coherent-csi-2022"]'), r"computed_points\.0: unknown .*2022"),
+    (('mu_max_GeV = 91.1876', 'mu_max_GeV = 91.1876\npoints = 1000000000'), "points"),
+])
+def test_running_items_are_checked_when_the_file_is_read(tmp_path, change, message):
+    """fig3 (kind "running"): the scale range, the projection item, the point providers and the
+    number of curve points are checked when the file is read (they were checked, or not at all,
+    only after the projection's profile had been computed)."""
+    from importlib.resources import files
+
+    from cevns.analyses import load_analysis
+    from cevns.errors import ConfigError
+
+    text = (files("cevns.analyses") / "shipped" / "fig3.toml").read_text()
+    assert change[0] in text
+    path = tmp_path / "r.toml"
+    path.write_text(text.replace(change[0], change[1], 1))
+    with pytest.raises(ConfigError, match=message):
+        load_analysis(path)

@@ -83,7 +83,7 @@ class RunningAnalysis(AnalysisBase):
                             "interval is the ESS point")
     mu_min_GeV: float = Field(default=1e-4, gt=0)
     mu_max_GeV: float = Field(default=91.1876, gt=0)
-    points: int = Field(default=300, ge=10)
+    points: int = Field(default=300, ge=10, le=100_000)
     computed_points: tuple[str, ...] = Field(
         default=(), description="point providers (register_point) whose values cevns computes, "
         "e.g. 'coherent-csi-2021'")
@@ -93,6 +93,29 @@ class RunningAnalysis(AnalysisBase):
     def _detector_names(cls, data):
         # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
         return check_detector_names(data)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunningAnalysis:
+        """The scale range, the projection item and the point providers, when the file is read."""
+        from cevns.analyses.catalogue import shipped_analysis
+        from cevns.physics.running import M_Z_GEV
+
+        if not self.mu_max_GeV <= M_Z_GEV or not self.mu_min_GeV < self.mu_max_GeV:
+            raise ConfigError(f"mu_min_GeV, mu_max_GeV: need 0 < mu_min_GeV < mu_max_GeV ≤ M_Z = "
+                              f"{M_Z_GEV} GeV, got {self.mu_min_GeV} and {self.mu_max_GeV}")
+        try:
+            proj = shipped_analysis(self.projection)
+        except ConfigError as exc:
+            raise ConfigError(f"projection: {exc}") from None
+        scan = getattr(proj, "scan", None)
+        if proj.kind != "profile" or scan is None or scan.parameter != "sin2_theta_w":
+            raise ConfigError(f"projection: {self.projection!r} is not a sin2_theta_w profile "
+                              "(e.g. table4)")
+        for i, name in enumerate(self.computed_points):
+            if name not in _POINTS:
+                raise ConfigError(f"computed_points.{i}: "
+                                  f"{UnknownNameError('computed sin²θ_W point', name, _POINTS)}")
+        return self
 
 
 #: A point provider: (analysis, run options) → the computed measurement.
@@ -242,10 +265,7 @@ def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Pat
     from cevns.physics.running import M_Z_GEV, sin2_theta_w_msbar
     from cevns.stats import Profile1D
 
-    if not an.mu_max_GeV <= M_Z_GEV or not an.mu_min_GeV < an.mu_max_GeV:
-        raise ConfigError(f"{an.name}: need 0 < mu_min_GeV < mu_max_GeV ≤ M_Z = {M_Z_GEV} GeV, "
-                          f"got {an.mu_min_GeV} and {an.mu_max_GeV}")
-    proj = shipped_analysis(an.projection)
+    proj = shipped_analysis(an.projection)  # scale range and projection checked on reading
     if not isinstance(proj, ProfileAnalysis) or proj.scan.parameter != "sin2_theta_w":
         raise ConfigError(f"{an.name}.projection: {an.projection!r} is not a sin2_theta_w profile")
     chi2 = scan_chi2(proj, out, options)["combined"]
