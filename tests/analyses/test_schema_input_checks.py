@@ -161,3 +161,29 @@ def test_running_items_are_checked_when_the_file_is_read(tmp_path, change, messa
     path.write_text(text.replace(change[0], change[1], 1))
     with pytest.raises(ConfigError, match=message):
         load_analysis(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("raised_threshold_keVnr = 5.0", "raised_threshold_keVnr = 0.5"),
+     "raised_threshold_keVnr = 0.5 is not above the nominal threshold of CsI"),
+    (('parameter = "sin2_theta_w", start = 0.15', 'parameter = "sin2_theta_w", start = -0.15'),
+     r"cases\[sin²θ_W\].*values must be > 0"),
+    (('fixed = { sterile_mass_MeV = 0.1 }', 'fixed = { sterile_mas_MeV = 0.1 }'),
+     r"cases\[dipole μ_νe, m₄ = 0.1 MeV\].*sterile_mas_MeV"),
+])
+def test_threshold_study_cases_are_checked_when_the_file_is_read(tmp_path, change, message):
+    """appB4 (kind "threshold-study"): every case is a valid profile analysis for every detector
+    at both thresholds, and the raised threshold lies above the nominal ones, when the file is
+    read (the cases were parsed one by one as the study ran; a raised threshold below the nominal
+    one inverted the improvement factors silently)."""
+    from importlib.resources import files
+
+    from cevns.analyses import load_analysis
+    from cevns.errors import ConfigError
+
+    text = (files("cevns.analyses") / "shipped" / "appB4.toml").read_text()
+    assert change[0] in text
+    path = tmp_path / "b.toml"
+    path.write_text(text.replace(change[0], change[1], 1))
+    with pytest.raises(ConfigError, match=message):
+        load_analysis(path)

@@ -56,12 +56,24 @@ class ThresholdStudy(AnalysisBase):
         # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
         return check_detector_names(data)
 
+    @model_validator(mode="after")
+    def _cases(self) -> ThresholdStudy:
+        """Every case for every detector at both thresholds is a valid profile analysis, and the
+        raised threshold lies above every detector's nominal one, when the file is read."""
+        for det, built in zip(self.detectors, self.build_detectors(), strict=True):
+            if not self.raised_threshold_keVnr > built.threshold_keVnr:
+                raise ConfigError(f"raised_threshold_keVnr = {self.raised_threshold_keVnr:g} is "
+                                  f"not above the nominal threshold of {det} "
+                                  f"({built.threshold_keVnr:g} keVnr)")
+            for case in self.cases:
+                for threshold in (None, self.raised_threshold_keVnr):
+                    _case_analysis(self, case, det, threshold)
+        return self
 
-def _sensitivity(an: ThresholdStudy, case: ThresholdCase, det: str,
-                 threshold: float | None, quick: bool) -> float:
+
+def _case_analysis(an: ThresholdStudy, case: ThresholdCase, det: str, threshold: float | None):
+    """The profile analysis of one case for one detector (at ``threshold`` keVnr if given)."""
     from cevns.analyses.base import parse_analysis
-    from cevns.analyses.sensitivity import chi2_grid
-    from cevns.stats import Profile1D
 
     over = dict(an.detector_overrides.get(det, {}))
     if threshold is not None:
@@ -72,7 +84,15 @@ def _sensitivity(an: ThresholdStudy, case: ThresholdCase, det: str,
            "detector_overrides": {det: over} if over else {},
            "scenario": case.scenario, "scan": case.scan, "fixed": case.fixed,
            "stats": {"combine": False, "levels": [case.level]}}
-    prof_an = parse_analysis(doc, where=f"{an.name}.cases[{case.label}]")
+    return parse_analysis(doc, where=f"{an.name}.cases[{case.label}]")
+
+
+def _sensitivity(an: ThresholdStudy, case: ThresholdCase, det: str,
+                 threshold: float | None, quick: bool) -> float:
+    from cevns.analyses.sensitivity import chi2_grid
+    from cevns.stats import Profile1D
+
+    prof_an = _case_analysis(an, case, det, threshold)
     x = prof_an.scan.grid(quick)
     chi2 = chi2_grid(prof_an, quick=quick)[det]
     prof = Profile1D(x, chi2 - np.nanmin(chi2), parameter=prof_an.scan.parameter)
