@@ -187,3 +187,22 @@ def test_threshold_study_cases_are_checked_when_the_file_is_read(tmp_path, chang
     path.write_text(text.replace(change[0], change[1], 1))
     with pytest.raises(ConfigError, match=message):
         load_analysis(path)
+
+
+@pytest.mark.parametrize("kind", ["event-table", "spectra"])
+@pytest.mark.parametrize(("override", "message"), [
+    ("run_years = 5000", "source.run_years: Input should be less than or equal to 1000"),
+    ("baseline_m = 1e-6", "source.baseline_m"),
+])
+def test_source_overrides_of_every_kind_are_checked_when_the_file_is_read(tmp_path, kind,
+                                                                          override, message):
+    """The source's overrides are validated with the file for every kind (the sensitivity kinds
+    did; event tables and spectra only once the run had started, after its header)."""
+    from cevns.analyses import load_analysis
+    from cevns.errors import ConfigError
+
+    path = tmp_path / "s.toml"
+    path.write_text(f'schema_version = 1\nname = "s"\ntitle = "t"\nkind = "{kind}"\n'
+                    f'detectors = ["Si"]\n[source]\npreset = "ess"\n{override}\n')
+    with pytest.raises(ConfigError, match=message):
+        load_analysis(path)

@@ -143,9 +143,11 @@ class AnalysisBase(StrictModel):
 
     @model_validator(mode="after")
     def _detectors_buildable(self) -> AnalysisBase:
-        # whole-file validation: every detector override is checked when the file is read,
-        # before anything is computed or written
+        # whole-file validation: every detector override, and the source with its overrides
+        # (run_years, baseline_m), is checked when the file is read, before anything is
+        # computed or written
         self.build_detectors()
+        self.source.build()
         return self
 
     def build_detectors(self, overrides: dict[str, dict[str, Any]] | None = None) -> list[Detector]:

@@ -210,6 +210,5 @@ def check_sensitivity(an) -> None:
     if unknown:
         raise ConfigError(f"reference: {sorted(unknown)} are not detectors of the analysis "
                           f"({', '.join([*an.detectors, 'combined'])})")
-    an.source.build()  # validates the source's overrides (run_years, baseline_m) before any scan
     detectors = an.build_detectors()
     check_grid_memory(axes, len(detectors), max(d.n_bins for d in detectors))
