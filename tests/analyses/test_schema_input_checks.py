@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from cevns.analyses import load_analysis
 from cevns.analyses.base import parse_analysis
 from cevns.errors import ConfigError
 
@@ -126,17 +127,8 @@ def test_a_scan_outside_the_parameter_range_is_refused_when_the_file_is_read(tmp
 def test_new_physics_curves_are_checked_when_the_file_is_read(tmp_path, change, message):
     """fig1's new-physics benchmarks: a misspelt parameter or scenario, or a value out of range,
     is an error naming the curve when the file is read (it was when the spectra were computed)."""
-    from importlib.resources import files
-
-    from cevns.analyses import load_analysis
-    from cevns.errors import ConfigError
-
-    text = (files("cevns.analyses") / "shipped" / "fig1.toml").read_text()
-    assert change[0] in text
-    path = tmp_path / "f.toml"
-    path.write_text(text.replace(change[0], change[1]))
     with pytest.raises(ConfigError, match=message):
-        load_analysis(path)
+        load_analysis(_shipped_with(tmp_path, "fig1", *change))
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -150,17 +142,8 @@ def test_running_items_are_checked_when_the_file_is_read(tmp_path, change, messa
     """fig3 (kind "running"): the scale range, the projection item, the point providers and the
     number of curve points are checked when the file is read (they were checked, or not at all,
     only after the projection's profile had been computed)."""
-    from importlib.resources import files
-
-    from cevns.analyses import load_analysis
-    from cevns.errors import ConfigError
-
-    text = (files("cevns.analyses") / "shipped" / "fig3.toml").read_text()
-    assert change[0] in text
-    path = tmp_path / "r.toml"
-    path.write_text(text.replace(change[0], change[1], 1))
     with pytest.raises(ConfigError, match=message):
-        load_analysis(path)
+        load_analysis(_shipped_with(tmp_path, "fig3", *change))
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -176,17 +159,8 @@ def test_threshold_study_cases_are_checked_when_the_file_is_read(tmp_path, chang
     at both thresholds, and the raised threshold lies above the nominal ones, when the file is
     read (the cases were parsed one by one as the study ran; a raised threshold below the nominal
     one inverted the improvement factors silently)."""
-    from importlib.resources import files
-
-    from cevns.analyses import load_analysis
-    from cevns.errors import ConfigError
-
-    text = (files("cevns.analyses") / "shipped" / "appB4.toml").read_text()
-    assert change[0] in text
-    path = tmp_path / "b.toml"
-    path.write_text(text.replace(change[0], change[1], 1))
     with pytest.raises(ConfigError, match=message):
-        load_analysis(path)
+        load_analysis(_shipped_with(tmp_path, "appB4", *change))
 
 
 @pytest.mark.parametrize("kind", ["event-table", "spectra"])
@@ -206,3 +180,14 @@ def test_source_overrides_of_every_kind_are_checked_when_the_file_is_read(tmp_pa
                     f'detectors = ["Si"]\n[source]\npreset = "ess"\n{override}\n')
     with pytest.raises(ConfigError, match=message):
         load_analysis(path)
+
+
+def _shipped_with(tmp_path, item: str, old: str, new: str):
+    """A copy of the shipped analysis file ``item`` with ``old`` replaced by ``new`` (once)."""
+    from importlib.resources import files
+
+    text = (files("cevns.analyses") / "shipped" / f"{item}.toml").read_text()
+    assert old in text
+    path = tmp_path / f"{item}.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
