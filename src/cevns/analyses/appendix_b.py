@@ -26,7 +26,6 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
-from cevns.analyses.checks import check_detector_names
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
@@ -49,12 +48,6 @@ class ThresholdStudy(AnalysisBase):
     kind: Literal["threshold-study"]
     raised_threshold_keVnr: float = Field(default=5.0, gt=0)
     cases: tuple[ThresholdCase, ...]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _detector_names(cls, data):
-        # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
-        return check_detector_names(data)
 
     @model_validator(mode="after")
     def _cases(self) -> ThresholdStudy:

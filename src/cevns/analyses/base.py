@@ -121,7 +121,11 @@ class AnalysisBase(StrictModel):
         """
         if not isinstance(data, dict):
             return data
-        return resolve_analysis_names(data, info.context or {})
+        from cevns.analyses.checks import check_detector_names
+
+        # before the names are resolved: a list of distinct names (a detector listed twice
+        # would be counted twice in every combination), for every kind, plug-ins included
+        return resolve_analysis_names(check_detector_names(data), info.context or {})
 
     @field_validator("name")
     @classmethod

@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
-from cevns.analyses.checks import check_detector_names
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.analyses.spectra_bsm import NewPhysicsCurve, new_physics_counts
 from cevns.physics.constants import SIN2_THETA_W
@@ -26,24 +24,12 @@ class SpectraAnalysis(AnalysisBase):
     log_x: bool = True
     new_physics: tuple[NewPhysicsCurve, ...] = ()
 
-    @model_validator(mode="before")
-    @classmethod
-    def _detector_names(cls, data):
-        # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
-        return check_detector_names(data)
-
 
 class EventTableAnalysis(AnalysisBase):
     """Total events per detector and flavour, signal and background."""
 
     kind: Literal["event-table"]
     sin2_theta_w: float = SIN2_THETA_W
-
-    @model_validator(mode="before")
-    @classmethod
-    def _detector_names(cls, data):
-        # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
-        return check_detector_names(data)
 
 
 @register_kind("spectra", SpectraAnalysis, "SM spectra per detector (Fig. 1)")

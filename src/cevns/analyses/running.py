@@ -23,7 +23,6 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
-from cevns.analyses.checks import check_detector_names
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
 from cevns.errors import ConfigError, UnknownNameError
@@ -87,12 +86,6 @@ class RunningAnalysis(AnalysisBase):
     computed_points: tuple[str, ...] = Field(
         default=(), description="point providers (register_point) whose values cevns computes, "
         "e.g. 'coherent-csi-2021'")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _detector_names(cls, data):
-        # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
-        return check_detector_names(data)
 
     @model_validator(mode="after")
     def _consistent(self) -> RunningAnalysis:

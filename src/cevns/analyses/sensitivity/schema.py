@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, SourceChoice, build_detector_list
-from cevns.analyses.checks import check_axis_size, check_detector_names, check_sensitivity
+from cevns.analyses.checks import check_axis_size, check_sensitivity
 from cevns.config import StrictModel
 from cevns.scenarios import get_scenario
 from cevns.stats import level_value
@@ -209,12 +209,6 @@ class SensitivityBase(AnalysisBase):
     fixed: dict[str, float] = {}
     ties: dict[str, Tie] = {}
     stats: StatsSpec = StatsSpec()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _detector_names(cls, data):
-        # before the names are resolved (AnalysisBase): a list of distinct names (checks.py)
-        return check_detector_names(data)
 
     def axes(self) -> list[AxisSpec]:  # pragma: no cover - overridden
         raise NotImplementedError
