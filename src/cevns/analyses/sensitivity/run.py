@@ -216,7 +216,8 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
             plotted.append((v_index, variant, ratio, name, delta, xv))
     # other experiments' curves drawn over the figure: computed once, drawn and written as data
     overlays = panel_overlays(an, x, y, options.quick, options.extra.get("overlays"))
-    skipped = [n for n in an.overlays if n not in drawn_overlays(an, options.quick)]
+    drawn = drawn_overlays(an, options.quick)
+    skipped = [n for n in an.overlays if n not in drawn]
     if skipped:
         notes.append(f"overlay {', '.join(skipped)}: not computed in a --quick preview "
                      "(full fits of other experiments' data; run without --quick to draw it)")
