@@ -120,3 +120,12 @@ def test_repeated_points_are_profiled_once_with_the_same_values(grid, monkeypatc
     np.testing.assert_allclose(again.chi2, fast.chi2[order], rtol=0, atol=1e-9)
     np.testing.assert_allclose(again.flux, fast.flux[order], rtol=0, atol=1e-9)
     assert max(sizes) == n  # never more points than distinct ones
+
+
+@pytest.mark.parametrize("tol", [0.0, -1e-5, float("nan"), "1e-5"])
+def test_profile_flux_refuses_a_tolerance_that_is_no_positive_number(grid, tol):
+    from cevns.errors import ConfigError
+
+    parts, sigma_flux, _ = grid
+    with pytest.raises(ConfigError, match="tol must be a positive number"):
+        profile_flux(parts, sigma_flux, tol=tol)

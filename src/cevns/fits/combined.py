@@ -287,6 +287,8 @@ def profile_flux(
     """
     if flux is None:
         _check_sigma_flux(sigma_flux)
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+        raise ConfigError(f"tol must be a positive number, got {tol!r}")
     n = None
     for _, signal, _ in parts.values():
         n = signal.shape[0] if n is None else n
