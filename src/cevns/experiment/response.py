@@ -280,6 +280,35 @@ def _panel_columns(detector: Detector, panels: np.ndarray, nodes: np.ndarray, or
     return np.concatenate(blocks, axis=-1)  # always a new array: callers scale it in place
 
 
+@lru_cache(maxsize=64)
+def _table_recoil_points(detector: Detector) -> tuple[tuple[np.ndarray, ...], float]:
+    """The true recoils (internal units) a table response puts panel edges at, and the lowest
+    keVnr-equivalent of the first analysis edge over the nuclei (internal units).
+
+    For every nucleus: the keVnr-equivalent of every analysis edge (where the integrand can jump)
+    and of edge ± 1, 2, 4 widths of the smearing (where a bin probability changes fastest), then
+    the efficiency's kinks. They depend on the detector alone, not on the breakpoints of a
+    response, so a scan over a sterile mass (a new response per mass) inverts the quenching once
+    per detector: the cache is keyed on the detector's full value (its declared fields, as the
+    response cache), the arrays are read-only.
+    """
+    spec = detector.response
+    obs_edges = spec.observable_edges()
+    n_nuc = len(detector.nuclei)
+    threshold = float(spec.to_observable(spec.threshold.value, spec.threshold.unit))
+    width = spec.smearing.width(obs_edges, threshold)
+    steps = np.array([-4.0, -2.0, -1.0, 1.0, 2.0, 4.0])
+    around = (obs_edges[:, None] + steps[None, :] * width[:, None]).ravel()
+    around = around[around > 0]
+    points = [detector.observable_to_recoil(obs_edges, k) * keV for k in range(n_nuc)]
+    points += [detector.observable_to_recoil(around, k) * keV for k in range(n_nuc)]
+    first = min(float(e[0]) for e in points[:n_nuc])
+    points += _efficiency_kinks(detector)
+    for p in points:
+        p.setflags(write=False)
+    return tuple(points), first
+
+
 def _efficiency_kinks(detector: Detector) -> list[np.ndarray]:
     """True recoils (internal units) where a tabulated efficiency of the true recoil or of the
     mean observable has its kinks (the table points): panel edges, so that the piecewise-linear
@@ -309,18 +338,7 @@ def _build_table_response(
     spec = detector.response
     obs_edges = spec.observable_edges()
     top = detector.max_recoil_energy
-    n_nuc = len(detector.nuclei)
-    # keVnr-equivalent of every analysis edge for every nucleus (where the integrand can jump),
-    # and of edge ± 1, 2, 4 widths of the smearing (where a bin probability changes fastest)
-    threshold = float(spec.to_observable(spec.threshold.value, spec.threshold.unit))
-    width = spec.smearing.width(obs_edges, threshold)
-    steps = np.array([-4.0, -2.0, -1.0, 1.0, 2.0, 4.0])
-    around = (obs_edges[:, None] + steps[None, :] * width[:, None]).ravel()
-    around = around[around > 0]
-    per_nucleus_edges = [detector.observable_to_recoil(obs_edges, k) * keV for k in range(n_nuc)]
-    per_nucleus_edges += [detector.observable_to_recoil(around, k) * keV for k in range(n_nuc)]
-    first = min(float(e[0]) for e in per_nucleus_edges[:n_nuc])
-    per_nucleus_edges += _efficiency_kinks(detector)
+    per_nucleus_edges, first = _table_recoil_points(detector)
     if first <= 0:  # bins from 0 (a data release): from where the efficiency starts
         first = detector.threshold
     low = floor_fraction * first if detector.smeared else first

@@ -375,8 +375,9 @@ def basis_spectra(
 
 def clear_cache() -> None:
     """Forget all cached basis spectra and response matrices (for cold-start timings)."""
-    from cevns.experiment.response import _PANELS, _RESPONSES
+    from cevns.experiment.response import _PANELS, _RESPONSES, _table_recoil_points
 
     _CACHE.clear()
     _RESPONSES.clear()
     _PANELS.clear()
+    _table_recoil_points.cache_clear()
