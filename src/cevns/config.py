@@ -18,6 +18,7 @@ Instances are immutable and always valid (docs/engine.md, "Cache keys"):
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -135,7 +136,13 @@ def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
         return f"{path}: {cause}" if path else str(cause)
     value = err.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
-    return f"{path}: {err['msg']}{shown}"
+    return f"{path}: {_short_numbers(err['msg'])}{shown}"
+
+
+def _short_numbers(message: str) -> str:
+    """pydantic writes a bound such as ``le=1e9`` in full ("less than or equal to 1000000000");
+    numbers of more than seven digits are shown as ``1e+09`` instead."""
+    return re.sub(r"(?<![\w.])\d{8,}(?:\.0+)?(?![\w.])", lambda m: f"{float(m.group()):g}", message)
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:

@@ -58,8 +58,21 @@ def test_huge_exposures_are_refused(change, message):
 
 
 def test_a_huge_detector_mass_is_refused():
-    with pytest.raises(ConfigError, match=r"mass_kg: Input should be less than or equal to"):
+    # the bound is written as pydantic's "1000000000" shortened to 1e+09
+    with pytest.raises(ConfigError,
+                       match=r"mass_kg: Input should be less than or equal to 1e\+09 \(got 1e\+300\)"):
         CSI.replace(mass_kg=1e300)
+
+
+def test_only_long_numbers_are_shortened():
+    from cevns.config import _short_numbers
+
+    assert _short_numbers("less than or equal to 1000000000") == "less than or equal to 1e+09"
+    assert _short_numbers("at most 1000000000.0 kg") == "at most 1e+09 kg"
+    # short numbers, decimals, names with digits and versions stay as they are
+    for text in ("greater than 0", "less than 1000", "at most 2000 bins", "value 12345678.5",
+                 "file run_20261201000000.toml", "CsI-2021", "v1234567890a"):
+        assert _short_numbers(text) == text
 
 
 def test_bin_edges_above_the_largest_recoil_are_a_kinematics_error():
