@@ -12,6 +12,10 @@ from cevns.errors import ConfigError, UnknownNameError
     ("Fig1", ["fig1", "fig10", "table3"], "did you mean 'fig1'?"),
     ("esss", ["ess", "sns-csi", "lujan"], "did you mean 'ess'?"),  # one letter too many
     ("n_cevnss", ["n_cevns", "sin2_theta_w"], "did you mean 'n_cevns'?"),
+    # a name cut short: the one valid name it begins, although another is closer by difflib
+    ("sin2_theta", ["sin2_2theta", "sin2_theta_w", "n_cevns"], "did you mean 'sin2_theta_w'?"),
+    # two about equally close names are both offered
+    ("fig2x", ["fig20", "fig21", "table3"], "did you mean 'fig20' or 'fig21'?"),
 ])
 def test_unknown_names_suggest_the_closest_valid_one(name, valid, hint):
     err = UnknownNameError("thing", name, valid)

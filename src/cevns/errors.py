@@ -19,18 +19,30 @@ class ConfigError(CevnsError, ValueError):
 
 def _did_you_mean(name: object, valid: list[str]) -> str:
     """``" (did you mean 'X'?)"`` for the valid name that differs from ``name`` only in case, else
-    the closest one by :func:`difflib.get_close_matches`; empty when nothing is close."""
+    the one valid name that ``name`` begins (a name cut short: ``sin2_theta`` → ``sin2_theta_w``),
+    else the closest one by :func:`difflib.get_close_matches` — two when they are about as close
+    (``" (did you mean 'X' or 'Y'?)"``); empty when nothing is close."""
     import difflib
 
     if not isinstance(name, str) or not name:
         return ""
-    same_case = [v for v in valid if v.lower() == name.lower()]
-    close = same_case or difflib.get_close_matches(name, valid, n=1, cutoff=0.75) or \
-        difflib.get_close_matches(name.lower(), [v.lower() for v in valid], n=1, cutoff=0.75)
+    lower = name.lower()
+    same_case = [v for v in valid if v.lower() == lower]
+    if same_case:
+        return f" (did you mean {same_case[0]!r}?)"
+    longer = [v for v in valid if v.lower().startswith(lower)]
+    if len(longer) == 1 and len(name) >= 3:
+        return f" (did you mean {longer[0]!r}?)"
+    by_lower = {v.lower(): v for v in valid}
+    close = difflib.get_close_matches(lower, list(by_lower), n=2, cutoff=0.75)
     if not close:
         return ""
-    match = next((v for v in valid if v.lower() == close[0].lower()), close[0])
-    return f" (did you mean {match!r}?)"
+    names = [by_lower[c] for c in close]
+    ratios = [difflib.SequenceMatcher(None, lower, c).ratio() for c in close]
+    if len(names) == 2 and ratios[0] - ratios[1] <= 0.05:
+        first, second = sorted(names) if ratios[0] == ratios[1] else names
+        return f" (did you mean {first!r} or {second!r}?)"
+    return f" (did you mean {names[0]!r}?)"
 
 
 class UnknownNameError(ConfigError, KeyError):
