@@ -17,7 +17,6 @@ Instances are immutable and always valid (docs/engine.md, "Cache keys"):
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cevns.errors import CevnsError, ConfigError, KinematicsError
+from cevns.errors import CevnsError, ConfigError, KinematicsError, _did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 S = TypeVar("S", bound="StrictModel")
@@ -127,8 +126,7 @@ def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
         hint = ""
         fields = _fields_at(model, err["loc"][:-1])
         if fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (valid keys: {', '.join(fields)})"
+            hint = _did_you_mean(key, list(fields)) or f" (valid keys: {', '.join(fields)})"
         return f"{path}: unknown key{hint}"
     cause = err.get("ctx", {}).get("error")
     if isinstance(cause, CevnsError):
