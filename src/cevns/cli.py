@@ -1025,17 +1025,19 @@ def reproduce(
                              presets=presets),
             *(["--hepdata", str(hepdata)] if hepdata is not None else []), "--resume"]
     start = time.perf_counter()
+    # the index and the HEPData files too: interrupted there, a resume recomputes nothing and
+    # writes them again, so the user gets the resume hint, not a bare "interrupted"
     with _resumable(hint):
         records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"),
                                 (pdf, no_figures), force)
-    _write_index(out, analyses, records, existing, quick)
-    _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
-    if hepdata is not None:
-        from cevns.analyses import write_hepdata
+        _write_index(out, analyses, records, existing, quick)
+        _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
+        if hepdata is not None:
+            from cevns.analyses import write_hepdata
 
-        result = write_hepdata(out, hepdata, items=selected)
-        _say(f"HEPData submission: {result.archive or result.directory} "
-             f"({len(result.tables)} tables, validated)")
+            result = write_hepdata(out, hepdata, items=selected)
+            _say(f"HEPData submission: {result.archive or result.directory} "
+                 f"({len(result.tables)} tables, validated)")
 
 
 # -- fit ----------------------------------------------------------------------------------------

@@ -367,3 +367,18 @@ def test_exit_collection_is_skipped_only_by_the_script(capsys, monkeypatch):
         assert gc.get_freeze_count() > frozen  # every tracked object moved out of reach
     finally:
         gc.unfreeze()
+
+
+def test_reproduce_interrupted_while_writing_the_index_gives_the_resume_hint(
+        tmp_path, capsys, monkeypatch):
+    """Ctrl-C after the items, while the index is written: exit 130 with the resume hint (the
+    items are saved; the resume recomputes nothing and writes the index)."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_write_index", interrupted)
+    code, _, err = run_main(["reproduce", "--only", "events", "--out", str(tmp_path / "out"),
+                             "--executor", "serial"], capsys)
+    hint = _check_interrupted(code, err)
+    assert hint.startswith("cevns reproduce --only events --out ")
+    assert (tmp_path / "out" / "events" / "provenance.json").exists()
