@@ -410,9 +410,10 @@ class Detector(StrictModel):
         Above the largest recoil the quenching factor at the largest recoil is extrapolated.
         The roots are found for all values at once (SciPy's elementwise Chandrupatla bracketing,
         ``scipy.optimize.elementwise.find_root``) inside the bracket of the monotone table of
-        :meth:`_observable_grid`, to 10⁻¹⁴ relative: the same roots as one Brent search per value
-        (``tests/experiment/test_detector.py``), 50× faster for the thousands of bin edges of a
-        response table.
+        :meth:`_observable_grid`, to 10⁻¹⁴ relative: the roots of one Brent search per value to
+        10⁻¹³ (``tests/experiment/test_response_models.py``), 20–50× faster on a few thousand
+        values (the COHERENT release detectors); the response tables need them once per detector
+        (:func:`cevns.experiment.response._table_recoil_points`).
         """
         from scipy.optimize.elementwise import find_root
 
