@@ -452,9 +452,10 @@ class Detector(StrictModel):
         return self.response.observable_edges()
 
     # --- energies ----------------------------------------------------------------------------
-    @property
+    @cached_property
     def threshold(self) -> float:
-        """Threshold in internal energy units.
+        """Threshold in internal energy units (computed once per instance: instances are
+        immutable, and with a response table it inverts the quenching).
 
         With a response table: the lowest true recoil, over the target nuclei, whose mean
         observable reaches the threshold (the keVnr-equivalent of the nucleus quenched least);
