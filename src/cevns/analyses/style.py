@@ -569,6 +569,29 @@ def major_ticks_in_view(fig) -> Iterator[None]:
             axis.stale = True
 
 
+def level_lines(ax, x, y, z, level: float, *, color, linewidth: float, linestyle="-"):
+    """Draw the contour line z = ``level`` of ``z`` (shape (len(y), len(x))) on ``ax``.
+
+    The lines of ``ax.contour(x, y, z, levels=[level], ...)``: the same contour generator
+    (contourpy's ``mpl2014`` with corner masking, matplotlib's default; non-finite values masked)
+    in data coordinates, drawn as one ``LineCollection`` that does not change the data limits.
+    A ``ContourSet`` also builds colour maps, norms and labels machinery a single level does not
+    use: it cost 0.9 s of CPU over the 263 contour lines of ``cevns reproduce``, three quarters
+    of it outside the contouring itself (docs/benchmarks.md). Returns the collection.
+    """
+    import contourpy
+    from matplotlib.collections import LineCollection
+
+    zz = np.ma.masked_invalid(np.asarray(z, dtype=float))
+    gen = contourpy.contour_generator(np.asarray(x, dtype=float), np.asarray(y, dtype=float), zz,
+                                      name="mpl2014", corner_mask=True,
+                                      line_type=contourpy.LineType.SeparateCode)
+    lines = [seg for seg in gen.lines(float(level))[0] if len(seg)]  # vertices; codes unused
+    coll = LineCollection(lines, colors=[color], linewidths=linewidth, linestyles=[linestyle])
+    ax.add_collection(coll, autolim=False)
+    return coll
+
+
 # --- geometry: what a legend may cover ------------------------------------------------------------
 
 

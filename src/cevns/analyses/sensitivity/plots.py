@@ -122,7 +122,14 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from cevns.analyses.style import detector_label, detector_style, figure_legend, styled, tex
+    from cevns.analyses.style import (
+        detector_label,
+        detector_style,
+        figure_legend,
+        level_lines,
+        styled,
+        tex,
+    )
 
     level_styles = ["-", (0, (5, 1.5)), (0, (1.2, 1.2))]
     if an.panels == "per-detector":
@@ -165,8 +172,8 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                     for k, lv in enumerate(an.stats.levels):
                         level = level_value(lv)
                         if np.nanmax(delta) > level:
-                            ax.contour(x, y, delta, levels=[level], colors=st["color"],
-                                       linewidths=lw, linestyles=[level_styles[k % 3]])
+                            level_lines(ax, x, y, delta, level, color=st["color"],
+                                        linewidth=lw, linestyle=level_styles[k % 3])
                         handles.setdefault(f"lv{k}", Line2D(
                             [], [], color="0.2", lw=lw, linestyle=level_styles[k % 3],
                             label=_short_level(lv)))
@@ -177,8 +184,8 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                     level = level_value(an.stats.levels[-1])
                     shade(ax, delta, name, st["color"])
                     if np.nanmax(delta) > level:
-                        ax.contour(x, y, delta, levels=[level], colors=st["color"],
-                                   linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+                        level_lines(ax, x, y, delta, level, color=st["color"],
+                                    linewidth=st["linewidth"], linestyle=st["linestyle"])
                     handles.setdefault(name, Line2D([], [], label=detector_label(name), **st))
             truth = _truth_point(an, variant)
             if truth is not None and x[0] <= truth[0] <= x[-1] and y[0] <= truth[1] <= y[-1]:
@@ -228,6 +235,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
         detector_label,
         detector_style,
         figure_legend,
+        level_lines,
         place_legend,
         styled,
         tex,
@@ -270,8 +278,8 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             if an.secondary_x:
                 targets.append((flat[panel + 1], ratio))
             for ax, scale in targets:
-                ax.contour(xv * scale, y, delta.T, levels=[level], colors=st["color"],
-                           linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+                level_lines(ax, xv * scale, y, delta.T, level, color=st["color"],
+                            linewidth=st["linewidth"], linestyle=st["linestyle"])
         for i, ax in enumerate(flat[:n_panels]):
             secondary = an.secondary_x is not None and i % 2 == 1
             panel_variant = variants[i // step] if per_variant else variants[0]
@@ -305,9 +313,9 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                     if ov.delta_chi2 is not None:
                         d = np.asarray(ov.delta_chi2, dtype=float)
                         if np.nanmax(d) >= level:
-                            ax.contour(np.asarray(ov.x) * scale, np.asarray(ov.y),
-                                       finite_delta(d).T, levels=[level], colors=[st["color"]],
-                                       linewidths=st["linewidth"], linestyles=[st["linestyle"]])
+                            level_lines(ax, np.asarray(ov.x) * scale, np.asarray(ov.y),
+                                        finite_delta(d).T, level, color=st["color"],
+                                        linewidth=st["linewidth"], linestyle=st["linestyle"])
                     elif not secondary:  # a polyline is in the main panel's units
                         ax.plot(ov.x, ov.y, **st)
                     handles.setdefault(label, Line2D([], [], label=label, **st))
