@@ -606,8 +606,8 @@ def _check_folder(out: Path, what: str = "output folder") -> None:
     fsio.ensure_dir(out, what)
 
 
-def _check_out_dir(out: Path, config: dict, digest: str | None = None, resume: bool = False,
-                   force: bool = False, outputs=(), resumable: bool = True) -> None:
+def _check_out_dir(out: Path, config: dict, resume: bool = False, force: bool = False,
+                   outputs=(), resumable: bool = True) -> None:
     """Refuse to mix results of different configurations, or of different commands, in one
     folder, and to write into a folder of files cevns did not write; claim the folder.
 
@@ -631,6 +631,7 @@ def _check_reproduce_dir(out: Path, force: bool) -> None:
         CONFIG_FILE,
         INDEX_FILE,
         RECORD_FILE,
+        SCANS_FOLDER,
         describe_config,
         read_record,
         refuse_foreign,
@@ -645,7 +646,7 @@ def _check_reproduce_dir(out: Path, force: bool) -> None:
             raise OutputError(f"{out} holds {held}, not the results of 'cevns reproduce': its "
                               f"record {out / name} would be mixed with them; choose another "
                               "--out or use --force to write there anyway")
-    refuse_foreign(out, ("index.json", "index.md", "index.html", "contact_sheet", "scans"))
+    refuse_foreign(out, (INDEX_FILE, "index.md", "index.html", "contact_sheet", SCANS_FOLDER))
 
 
 def _read_index(out: Path, force: bool) -> dict:
@@ -936,8 +937,7 @@ def run(
         raise ConfigError(f"{analysis_file}: is a folder, not an analysis TOML file")
     an = load_analysis(analysis_file, catalogue=_catalogue(presets))
     out = out or Path("results") / an.name
-    _check_out_dir(out, an.model_dump(mode="json"), an.digest(), resume, force,
-                   outputs=(an.name,))
+    _check_out_dir(out, an.model_dump(mode="json"), resume, force, outputs=(an.name,))
     hint = ["cevns", "run", str(analysis_file), "--out", str(out),
             *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
                              presets=presets), "--resume"]
@@ -1017,8 +1017,7 @@ def reproduce(
 
     folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
     for n, an in analyses.items():
-        _check_out_dir(folders[n], an.model_dump(mode="json"), an.digest(), resume, force,
-                       outputs=(n,))
+        _check_out_dir(folders[n], an.model_dump(mode="json"), resume, force, outputs=(n,))
     hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
             "--out", str(given_out),
             *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,

@@ -103,7 +103,7 @@ SCANS_FOLDER = "scans"
 
 def config_digest(config: dict) -> str:
     """The digest of a configuration record: SHA-256 of its canonical JSON, first 16 hex digits
-    (the same as :meth:`cevns.analyses.base.AnalysisBase.digest` of an analysis's dump)."""
+    (:meth:`cevns.analyses.base.AnalysisBase.digest` is this of an analysis's dump)."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -302,8 +302,8 @@ def test_check_out_dir_messages(tmp_path):
     (tmp_path / "provenance.json").write_text(json.dumps({"digest": "a"}))
     (tmp_path / "config.json").write_text(json.dumps({"x": 1}))
     with pytest.raises(Exception, match=r"cannot resume.*x: 1 → 2"):
-        cli._check_out_dir(tmp_path, {"x": 2}, "b", resume=True, force=False)
-    cli._check_out_dir(tmp_path, {"x": 2}, "b", resume=False, force=True)  # --force: no error
+        cli._check_out_dir(tmp_path, {"x": 2}, resume=True, force=False)
+    cli._check_out_dir(tmp_path, {"x": 2}, resume=False, force=True)  # --force: no error
 
 
 def test_documented_exit_statuses_match_the_code():

@@ -32,7 +32,6 @@ output folder and return the list of files they wrote.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -165,9 +164,11 @@ class AnalysisBase(StrictModel):
         return build_detector_list(self.detectors, self.detector, overrides, self.helm_skin_fm)
 
     def digest(self) -> str:
-        """sha256 of the canonical JSON of the resolved analysis (first 16 hex digits)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """sha256 of the canonical JSON of the resolved analysis (first 16 hex digits): the
+        digest of its configuration record (:func:`cevns.provenance.config_digest`)."""
+        from cevns.provenance import config_digest
+
+        return config_digest(self.model_dump(mode="json"))
 
 
 def build_detector_list(names, definitions: dict[str, dict[str, Any]],
