@@ -254,10 +254,12 @@ def _fit_options(fit) -> dict:
 _FIT_OUTPUTS = ("fit", "prediction", "profile", "data_vs_fit")
 
 
-def _claim(out: Path, config: dict | None, result, force: bool) -> tuple[Path, list[str]]:
+def _claim(out: Path, config: dict | None, result,
+           force: bool) -> tuple[Path, dict[str, Any], list[str]]:
     """Check and claim the output folder of a fit (the rule of ``cevns run``:
-    :func:`cevns.provenance.claim_output_folder`); return it and the files listed by the fit
-    record it held (to remove those the new fit does not write again)."""
+    :func:`cevns.provenance.claim_output_folder`, which records ``config.json``); return it, the
+    configuration recorded, and the files listed by the fit record it held (to remove those the
+    new fit does not write again)."""
     from cevns.provenance import RECORD_FILE, claim_output_folder, read_record
 
     config = config if config is not None else _result_config(result)
@@ -271,17 +273,16 @@ def _claim(out: Path, config: dict | None, result, force: bool) -> tuple[Path, l
         if isinstance(old, dict) and old.get("command") == "fit":
             old_files = [f for f in old.get("files", []) if isinstance(f, str)]
     out = claim_output_folder(out, config, force=force, outputs=_FIT_OUTPUTS, resumable=False)
-    return out, old_files
+    return out, config, old_files
 
 
-def _finish_record(out: Path, config: dict | None, result, files: list[Path],
+def _finish_record(out: Path, config: dict[str, Any], files: list[Path],
                    old_files: list[str], **fields: Any) -> Path:
-    """Write ``config.json`` and ``provenance.json``; remove files of the folder's previous fit
-    (listed in its record) that this fit did not write again."""
+    """Write ``provenance.json`` (``config.json`` was recorded by :func:`_claim`); remove files
+    of the folder's previous fit (listed in its record) that this fit did not write again."""
     from cevns import fsio
     from cevns.provenance import CONFIG_FILE, RECORD_FILE, config_digest
 
-    config = config if config is not None else _result_config(result)
     prov = out / RECORD_FILE
     written = {p.name for p in files} | {prov.name, CONFIG_FILE}
     for name in old_files:
@@ -292,8 +293,6 @@ def _finish_record(out: Path, config: dict | None, result, files: list[Path],
                 continue
             if stale.is_file():
                 stale.unlink()
-    fsio.atomic_write_text(fsio.inside(out, CONFIG_FILE),
-                           json.dumps(config, indent=2, default=str) + "\n")
     record = provenance_record(command="fit", digest=config_digest(config), **fields,
                                files=[p.name for p in files] + [prov.name])
     fsio.atomic_write_text(fsio.inside(out, RECORD_FILE),
@@ -310,7 +309,7 @@ def write_outputs(result: FitResult, out: Path, *, config: dict | None = None,
     refused unless ``force``. ``config`` is the configuration record (``config.json``; default:
     derived from ``result``).
     """
-    out, old_files = _claim(Path(out), config, result, force)
+    out, config, old_files = _claim(Path(out), config, result, force)
     files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
     md = out / "fit.md"
     md.write_text(markdown_table(result))
@@ -329,7 +328,7 @@ def write_outputs(result: FitResult, out: Path, *, config: dict | None = None,
     reference = result.fits.get("n_cevns") or next(iter(result.fits.values()))
     files.extend(plot_data_vs_fit(result, reference, out))
     prov = _finish_record(
-        out, config, result, files, old_files, release=result.release,
+        out, config, files, old_files, release=result.release,
         parameters=list(result.fits), data_dir=str(result.model.release.data_dir),
         options={name: fit.signal_model.options for name, fit in result.fits.items()},
         runtime_s={"total": result.runtime_s,
@@ -346,7 +345,7 @@ def write_combined_outputs(result, out: Path, *, config: dict | None = None,
     """Write ``fit.csv``, ``fit.md``, ``profile_<p>.csv/.png/.pdf`` and ``provenance.json`` of a
     :class:`cevns.fits.combined.CombinedResult` into ``out`` (created; checked as in
     :func:`write_outputs`)."""
-    out, old_files = _claim(Path(out), config, result, force)
+    out, config, old_files = _claim(Path(out), config, result, force)
     files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
     lines = [f"## {' + '.join(result.releases)} (shared flux nuisance, σ = "
              f"{100 * result.flux_sigma:.0f} %)", "",
@@ -377,7 +376,7 @@ def write_combined_outputs(result, out: Path, *, config: dict | None = None,
         ax.set_title(f"{' + '.join(result.releases)}: {f.name}", fontsize=9)
         files.extend(_save(fig, out, f"profile_{f.name}"))
     prov = _finish_record(
-        out, config, result, files, old_files, release="coherent-combined",
+        out, config, files, old_files, release="coherent-combined",
         releases=list(result.releases), parameters=list(result.fits),
         flux_sigma=result.flux_sigma, options={n: f.options for n, f in result.fits.items()},
         runtime_s={"total": result.runtime_s, **{n: f.runtime_s for n, f in result.fits.items()}})
