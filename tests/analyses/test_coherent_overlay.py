@@ -118,3 +118,18 @@ def test_interpolation_keeps_nodes_sign_and_power_laws():
     lin = np.expm1([np.interp(np.log(y), np.log(ys), np.log1p(c)) for c in coarse])
     old = np.exp([np.interp(level, row, np.log(y)) for row in lin])
     assert np.max(np.abs(old / g0(xs) / level ** 0.25 - 1)) > 0.05  # measured: 2.7–9.2 %
+
+
+@pytest.mark.parametrize(("xs", "ys", "shape", "match"), [
+    ([1.0], [1.0, 2.0], (1, 2), "xs must hold"),
+    ([1.0, 2.0], [2.0, 1.0], (2, 2), "ys must hold"),
+    ([0.0, 2.0], [1.0, 2.0], (2, 2), "xs must hold"),
+    ([1.0, 2.0], [1.0, 2.0], (2, 3), "shape"),
+])
+def test_interpolation_refuses_bad_grids(xs, ys, shape, match):
+    from cevns.analyses.coherent_overlay import interpolate_delta
+    from cevns.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        interpolate_delta(np.array(xs), np.array(ys), np.ones(shape), np.array([1.5]),
+                          np.array([1.5]), True, True)

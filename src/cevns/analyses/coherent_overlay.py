@@ -129,13 +129,23 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     """
     from scipy.interpolate import PchipInterpolator  # here: the driver imports this module
 
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    d = np.maximum(np.asarray(delta, dtype=float), 0.0)
+    for name, axis in (("xs", xs), ("ys", ys)):
+        if axis.ndim != 1 or axis.size < 2 or not np.all(np.diff(axis) > 0) \
+                or ((log_x if name == "xs" else log_y) and axis[0] <= 0):
+            raise ConfigError(f"interpolate_delta: {name} must hold at least two increasing "
+                              "values (positive on a log axis)")
+    if d.shape != (xs.size, ys.size) or np.isnan(d).any():
+        raise ConfigError(f"interpolate_delta: delta must be a number everywhere, with shape "
+                          f"({xs.size}, {ys.size}); got shape {d.shape}")
+    d = np.minimum(d, 1e300)  # +inf (no prediction where data are): far above every level
     fx = np.log if log_x else (lambda v: v)
     fy = np.log if log_y else (lambda v: v)
-    d = np.maximum(np.asarray(delta, dtype=float), 0.0)
-    ty = fy(np.asarray(ys, dtype=float))
+    ty = fy(ys)
     at_y = np.clip(fy(np.asarray(y, dtype=float)), ty[0], ty[-1])
     columns = np.exp(PchipInterpolator(ty, np.log(d + Y_OFFSET), axis=1)(at_y)) - Y_OFFSET
-    tx = fx(np.asarray(xs, dtype=float))
+    tx = fx(xs)
     at_x = np.clip(fx(np.asarray(x, dtype=float)), tx[0], tx[-1])
     lifted = np.log1p(np.maximum(columns, 0.0))
     j = np.clip(np.searchsorted(tx, at_x, side="right") - 1, 0, tx.size - 2)
