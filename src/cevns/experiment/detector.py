@@ -411,8 +411,9 @@ class Detector(StrictModel):
         The roots are found for all values at once (SciPy's elementwise Chandrupatla bracketing,
         ``scipy.optimize.elementwise.find_root``) inside the bracket of the monotone table of
         :meth:`_observable_grid`, to 10⁻¹⁴ relative: the roots of one Brent search per value to
-        10⁻¹³ (``tests/experiment/test_response_models.py``), 20–50× faster on a few thousand
-        values (the COHERENT release detectors); the response tables need them once per detector
+        10⁻¹³ (``tests/experiment/test_response_models.py``), 18–45× faster on 3000 values of
+        the COHERENT release detectors (``benchmarks/bench_quenching_inverse.py``); the response
+        tables need them once per detector
         (:func:`cevns.experiment.response._table_recoil_points`).
         """
         from scipy.optimize.elementwise import find_root
