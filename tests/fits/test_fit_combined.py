@@ -109,3 +109,16 @@ def test_grid_column_matches_the_one_dimensional_combined_profile():
     above = np.flatnonzero((delta > 2.706) & (g > g[np.argmin(delta)]))[0]
     crossing = np.interp(2.706, delta[above - 1:above + 1], g[above - 1:above + 1])
     assert crossing == pytest.approx(fit.limit_90cl, rel=5e-3)
+
+
+def test_packaged_model_is_one_model_however_the_skin_is_passed():
+    """The cache is keyed on values: the default, the constant passed by position or by name, and
+    an int-valued float give the same (shared, read-only) model; another skin gives another."""
+    from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
+
+    r = DEFAULT_RELEASES[0]
+    first = packaged_model(r)
+    assert packaged_model(r, RELEASE_HELM_SKIN_FM) is first
+    assert packaged_model(r, helm_skin_fm=RELEASE_HELM_SKIN_FM) is first
+    assert packaged_model(r, 1) is packaged_model(r, 1.0)
+    assert packaged_model(r, 1.0) is not first

@@ -106,13 +106,22 @@ _TOL = 1e-8
 _PER_RELEASE = ("n_cevns", "n_cevns_release")
 
 
-@lru_cache(maxsize=8)
 def packaged_model(release: str, helm_skin_fm: float = RELEASE_HELM_SKIN_FM) -> ReleaseModel:
     """The :class:`ReleaseModel` of a packaged release (cached: packaged data never change; the
     model is shared, so treat it as read-only — :meth:`ReleaseModel.with_observed` and friends
-    return copies)."""
+    return copies).
+
+    The cache is keyed on the values (release name, skin as a float), however they are passed:
+    ``packaged_model(r)`` and ``packaged_model(r, RELEASE_HELM_SKIN_FM)`` are one model (an
+    ``lru_cache`` on this function keyed them apart, and a worker drawing a COHERENT overlay
+    built both releases twice)."""
     if release not in release_names():
         raise UnknownNameError("COHERENT release", release, release_names())
+    return _packaged_model(str(release), float(helm_skin_fm))
+
+
+@lru_cache(maxsize=8)
+def _packaged_model(release: str, helm_skin_fm: float) -> ReleaseModel:
     return ReleaseModel(load_release(release), helm_skin_fm=helm_skin_fm)
 
 
@@ -563,7 +572,8 @@ def fit_combined_release(
         if fit.name in fits:
             raise ConfigError(f"parameter {fit.name!r} named twice (aliases included)")
         fits[fit.name] = fit
-    sigma = flux_sigma([packaged_model(r, kwargs.get("helm_skin_fm", 0.9)) for r in releases])
+    sigma = flux_sigma([packaged_model(r, kwargs.get("helm_skin_fm", RELEASE_HELM_SKIN_FM))
+                        for r in releases])
     result = CombinedResult(releases, fits, sigma, time.perf_counter() - start)
     if out is not None:
         result.write(out)
