@@ -42,6 +42,15 @@ def test_a_baseline_below_one_millimetre_is_refused(baseline):
         ESS.replace(baseline_m=baseline)
 
 
+@pytest.mark.parametrize("baseline", [1e300, 1e160, 1.5e6])
+def test_a_baseline_above_1000_km_is_refused(baseline):
+    # baseline**2 overflowed: "internal error: OverflowError: (34, 'Numerical result out of
+    # range')" from a preset or analysis file with baseline_m = 1e300
+    with pytest.raises(ConfigError, match=r"baseline_m: .*at most 1e\+06 m"):
+        ESS.replace(baseline_m=baseline)
+    assert ESS.replace(baseline_m=1e6).baseline_m == 1e6
+
+
 def test_a_zero_baseline_keeps_its_message():
     with pytest.raises(ConfigError, match=r"baseline_m: Input should be greater than 0"):
         ESS.replace(baseline_m=0)
