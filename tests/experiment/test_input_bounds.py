@@ -109,3 +109,14 @@ def test_ordinary_response_bins_are_accepted():
     det = Detector(name="G", mass_kg=10, formula="Ge", response={
         **RESPONSE, "bins": {"unit": "keVee", "width": 0.5, "stop": 10.0}})
     assert det.n_bins == 17
+
+
+@pytest.mark.parametrize("law", ["sqrt-threshold", "fractional"])
+def test_a_resolution_wider_than_ten_thresholds_is_refused(law):
+    # sigma0 = 1e300 gave an overflow RuntimeWarning and a detector of one bin with zero signal
+    # (1e100: zero signal, no warning)
+    for sigma0 in (1e300, 1e100, 11.0):
+        with pytest.raises(ConfigError, match=r"resolution\.sigma0: Input should be less than or "
+                                              r"equal to 10"):
+            CSI.replace(resolution={"law": law, "sigma0": sigma0})
+    assert CSI.replace(resolution={"law": law, "sigma0": 10.0}).resolution.sigma0 == 10.0

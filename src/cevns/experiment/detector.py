@@ -109,7 +109,8 @@ class ResolutionSpec(StrictModel):
     """
 
     law: Literal["sqrt-threshold", "fractional", "none"] = "sqrt-threshold"
-    sigma0: float = Field(default=0.0, ge=0, description="relative resolution σ/T at threshold")
+    sigma0: float = Field(default=0.0, ge=0, le=10, description="relative resolution σ/T at "
+                          "threshold, at most 10 (a σ of ten thresholds)")
 
     @model_validator(mode="after")
     def _sigma_needed(self) -> ResolutionSpec:
