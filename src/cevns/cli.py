@@ -1042,12 +1042,15 @@ def reproduce(
 # -- fit ----------------------------------------------------------------------------------------
 
 
-def _check_fit_names(release: str, parameters: list[str] | None) -> None:
-    """Refuse an unknown release or parameter before anything is made (the output folder)."""
+def _check_fit_names(release: str, parameters: list[str] | None, **request: Any) -> None:
+    """Refuse an unknown release or parameter, and scenario options, fixed values, a scan range
+    or a vector charge the fit would refuse (``request``), before anything is made (the output
+    folder)."""
     from cevns.datasets.coherent import release_names
     from cevns.errors import UnknownNameError
     from cevns.fits.combined import COMBINED_RELEASE
-    from cevns.fits.parameters import FIT_PARAMETERS, check_parameter
+    from cevns.fits.fit import DEFAULT_PARAMETERS
+    from cevns.fits.parameters import FIT_PARAMETERS, check_fit_request, check_parameter
     from cevns.fits.scenario_signal import resolve_parameter
 
     valid = [*release_names(), COMBINED_RELEASE]
@@ -1059,6 +1062,14 @@ def _check_fit_names(release: str, parameters: list[str] | None) -> None:
                 resolve_parameter(name, list(FIT_PARAMETERS))
         else:
             check_parameter(name, release)
+    twice = sorted({n for n in parameters or () if parameters.count(n) > 1})
+    if twice:
+        raise ConfigError(f"parameters named twice: {twice}")
+    if release == COMBINED_RELEASE:  # each parameter is a fit of its own
+        for name in parameters or ("sin2_theta_w",):
+            check_fit_request((name,), **request)
+    else:
+        check_fit_request(parameters or DEFAULT_PARAMETERS[release], **request)
 
 
 @app.command(epilog="Examples:\n\n"
@@ -1095,7 +1106,8 @@ def fit(
     out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)",
                                              parser=_path("--out"), metavar="<path>")] = None,
     data_dir: Annotated[Path | None, typer.Option(
-        "--data-dir", help="folder with your own copy of the release files")] = None,
+        "--data-dir", help="folder with your own copy of the release files",
+        parser=_path("--data-dir"), metavar="<path>")] = None,
     mediator_mass: Annotated[float, typer.Option(
         "--mediator-mass-mev", "--mediator-mass", help="mediator mass in MeV of the "
         "ngi_*_coupling parameters (key mediator_mass_MeV)",
@@ -1105,10 +1117,11 @@ def fit(
     table: Annotated[Path | None, typer.Option(
         "--table", help="write the comparison table of every release and the combination with "
         "the published numbers to this Markdown file (between its '<!-- fit-table -->' markers "
-        "if it has them) and exit")] = None,
+        "if it has them) and exit", parser=_path("--table"), metavar="<path>")] = None,
     coverage: Annotated[Path | None, typer.Option(
         "--coverage", help="with --table: JSON file of toy coverage and bias per release and "
-        "parameter (cevns.fits.report.comparison_table)")] = None,
+        "parameter (cevns.fits.report.comparison_table)", parser=_path("--coverage"),
+        metavar="<path>")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="overwrite results of another fit or command in --out (or a corrupt "
@@ -1150,9 +1163,14 @@ def fit(
     scenario_kw = {"options": options or None, "fixed": fixed or None, "scan_range": rng}
     if data_dir is not None and not data_dir.is_dir():
         raise ConfigError(f"--data-dir {data_dir}: no such folder")
-    _check_fit_names(release, parameter)  # before the output folder is made
+    _check_fit_names(release, parameter, options=options, fixed=fixed, scan_range=rng,
+                     vector_charge=vector_charge)  # before the output folder is made
     if release == COMBINED_RELEASE and data_dir is not None:
         raise ConfigError("--data-dir: the combination uses the packaged releases")
+    if data_dir is not None:  # a missing or broken file of your copy, before the folder is claimed
+        from cevns.datasets.coherent import load_release
+
+        load_release(release, data_dir)
     out = out or Path("results") / fsio.check_slug(release, "release")
     from cevns.fits.report import fit_config, write_combined_outputs, write_outputs
 
