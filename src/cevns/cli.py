@@ -397,6 +397,18 @@ def _refuse_input_as_output(path: Path, option: str, inputs) -> None:
                               "the output there would replace it: give another file name")
 
 
+def _is_stdout(path: Path) -> bool:
+    """True if writing ``path`` writes to this process's stdout (``/dev/stdout``,
+    ``/proc/self/fd/1``, the terminal or the file stdout is redirected to), unless that is
+    ``/dev/null``."""
+    try:
+        here, there = os.fstat(sys.stdout.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no such file yet, or stdout is no file
+        return False
+    same = (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+    return same and not _same_file(path, Path(os.devnull))
+
+
 def _csv_target(text: str) -> Path | None:
     """Check a ``--csv`` target before computing; ``None`` means stdout (``-``)."""
     if text == "-":
@@ -451,6 +463,10 @@ def spectra(
                                  "into the JSON; write the CSV to a file (--csv FILE)",
                                  param_hint="'--json'/'--csv -'")
     csv_path = _csv_target(csv) if csv is not None else None
+    if as_json and csv_path is not None and _is_stdout(csv_path):
+        raise typer.BadParameter(f"--csv {csv} is this command's stdout, where --json writes: "
+                                 "the CSV would be mixed into the JSON; write the CSV to a file",
+                                 param_hint="'--json'/'--csv'")
     if csv_path is not None:
         _refuse_input_as_output(csv_path, "--csv", _preset_files(presets))
 

@@ -220,6 +220,22 @@ def test_json_with_csv_to_stdout_is_refused(tmp_path):
     assert res.returncode == 0 and json.loads(res.stdout)
 
 
+@pytest.mark.parametrize("target", ["/dev/stdout", "/proc/self/fd/1", "out.json"])
+def test_json_with_csv_to_a_file_that_is_stdout_is_refused(tmp_path, target):
+    # the CSV used to be appended to the JSON: 'cevns spectra --json | jq .' failed to parse
+    with (tmp_path / "out.json").open("w") as stdout:
+        res = subprocess.run([*CEVNS, "spectra", "--json", "--csv", target, "-d", "CsI"],
+                             stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                             timeout=600)
+    _refused(res, "--json", f"--csv {target}", "stdout")
+    assert (tmp_path / "out.json").read_text() == ""
+    with open(os.devnull, "w") as stdout:  # /dev/null for both: nothing mixes
+        res = subprocess.run([*CEVNS, "spectra", "--json", "--csv", os.devnull, "-d", "CsI"],
+                             stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                             timeout=600)
+    assert res.returncode == 0, res.stderr
+
+
 # -- docs/catalogue.md: a data period's run time cannot be changed --------------------------------
 
 def test_years_of_a_fixed_exposure_source_are_refused(tmp_path):
