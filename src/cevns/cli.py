@@ -757,7 +757,7 @@ PdfOpt = Annotated[bool, typer.Option(
 NoFiguresOpt = Annotated[bool, typer.Option(
     "--no-figures", help="write tables, χ² grids and contours but no figures (scan-only runs)")]
 PresetsOpt = Annotated[list[Path] | None, typer.Option(
-    "--presets", metavar="FILE",
+    "--presets", metavar="FILE", parser=_path("--presets"),
     help="your preset TOML file (\\[source.NAME], \\[detector.NAME] tables; repeatable), added to the "
          "shipped presets and those of $CEVNS_PRESETS; a clashing name is an error unless the "
          "table says override = true (docs/catalogue.md)")]
@@ -930,7 +930,8 @@ def _auto_spec(analyses: dict, quick: bool, workers: int | None) -> dict:
                     "  cevns run my_analysis.toml --executor processes --workers 2\n\n"
                     "  cevns run my_analysis.toml --resume      (after Ctrl-C)")
 def run(
-    analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file")],
+    analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file",
+                                                  parser=_path("FILE"))],
     out: Annotated[Path | None, typer.Option(help="output folder (default results/NAME)",
                                              parser=_path("--out"), metavar="<path>")] = None,
     executor: ExecutorOpt = ExecutorName.auto,
@@ -976,7 +977,8 @@ def reproduce(
     only: Annotated[list[str] | None, typer.Option("--only", help="item name (repeatable)")] = None,
     out: Annotated[Path, typer.Option(help="output folder", parser=_path("--out"),
                                       metavar="<path>")] = Path("results"),
-    list_items: Annotated[bool, typer.Option("--list", help="list the items and exit")] = False,
+    list_items: Annotated[bool, typer.Option(
+        "--list", help="list the items (those of --only, else all) and exit")] = False,
     executor: ExecutorOpt = ExecutorName.auto,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -1000,22 +1002,25 @@ def reproduce(
     from cevns.errors import UnknownNameError
 
     names = item_names()
-    if list_items:
-        for n in names:
-            a = shipped_analysis(n, _catalogue(presets))
+    selected = list(dict.fromkeys(only or names))
+    for n in selected:
+        if n not in names:
+            raise UnknownNameError("reproduce item", n, names)
+    catalogue = _catalogue(presets)  # a bad preset file before any folder is made
+    if list_items:  # the items given with --only, else all
+        for n in selected:
+            a = shipped_analysis(n, catalogue)
             print(f"{n:10s} {a.paper:28s} {a.title}")
         return
+    analyses = {n: shipped_analysis(n, catalogue) for n in selected}
     if hepdata is not None:  # refuse before computing anything
-        from cevns.analyses.hepdata import require_hepdata
+        from cevns.analyses.hepdata import check_convertible, require_hepdata
 
         require_hepdata()
         for p in [hepdata, *hepdata.parents]:  # a file in the way, before the run
             if p.exists() and not p.is_dir():
                 raise OutputError(f"--hepdata {hepdata}: {p} exists and is not a folder")
-    selected = list(dict.fromkeys(only or names))
-    for n in selected:
-        if n not in names:
-            raise UnknownNameError("reproduce item", n, names)
+        check_convertible([an.kind for an in analyses.values()])  # every item, before any work
     given_out = out  # the resume hint repeats the option as given
     if quick:  # previews never overwrite full results: they go to OUT/quick
         from cevns.analyses.report import quick_folder
@@ -1023,12 +1028,6 @@ def reproduce(
         out = quick_folder(out)
     _check_reproduce_dir(out, force)
     existing = _read_index(out, force)
-    catalogue = _catalogue(presets)
-    analyses = {n: shipped_analysis(n, catalogue) for n in selected}
-    if hepdata is not None:  # every item must be convertible before anything is computed
-        from cevns.analyses.hepdata import check_convertible
-
-        check_convertible([an.kind for an in analyses.values()])
     from cevns import fsio
 
     folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
