@@ -120,3 +120,20 @@ def test_a_resolution_wider_than_ten_thresholds_is_refused(law):
                                               r"equal to 10"):
             CSI.replace(resolution={"law": law, "sigma0": sigma0})
     assert CSI.replace(resolution={"law": law, "sigma0": 10.0}).resolution.sigma0 == 10.0
+
+
+def test_more_than_2000_explicit_bins_are_refused():
+    # 200000 edges used to end in "MemoryError: Unable to allocate 2.91 TiB" (5000 took 6 GB)
+    import numpy as np
+
+    with pytest.raises(ConfigError, match=r"edges_keVnr: 200000 bins, more than 2000 "
+                                          r"\(MAX_RESPONSE_BINS"):
+        CSI.replace(binning={"rule": "edges", "edges_keVnr": tuple(np.linspace(1, 40, 200001))})
+
+
+@pytest.mark.parametrize("change", [{"binning": {"rule": "resolution", "width_in_sigma": 0.01}},
+                                    {"threshold_keVnr": 1e-12}])
+def test_more_than_2000_resolution_bins_are_refused(change):
+    # the limit was 1e5 bins: 5000 bins already took a minute and 6 GB in sm_spectrum
+    with pytest.raises(KinematicsError, match=r"width_in_sigma = .* gives more than 2000 bins"):
+        CSI.replace(**change).n_bins  # noqa: B018 (the bins are made when first used)
