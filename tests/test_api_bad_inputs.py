@@ -14,10 +14,11 @@ import pytest
 
 from cevns.errors import CevnsError, KinematicsError, UnknownNameError
 from cevns.experiment import Detector, Source, get_detector, get_source
-from cevns.physics.cross_sections import sm_basis_coefficients
+from cevns.physics.cross_sections import sm_basis_coefficients, sm_differential_cross_section
+from cevns.physics.flux import pion_dar_spectrum
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.nuclei import get_nucleus
-from cevns.physics.units import MeV, fm
+from cevns.physics.units import MeV, fm, keV
 from cevns.rates import sm_spectrum
 from cevns.scenarios import get_scenario
 
@@ -78,6 +79,20 @@ CASES = {
     "helm-nan-skin": (lambda: helm_form_factor(10 * MeV, 4.8 * fm, NAN), "helm_skin"),
     "helm-inf-radius": (lambda: helm_form_factor(10 * MeV, INF), "rms_radius"),
     "nucleus-negative-skin": (lambda: get_nucleus("Cs133").with_helm_skin(-1.0 * fm), "helm_skin"),
+    "nucleus-not-a-name": (lambda: get_nucleus(55), "nucleus name"),  # was an AttributeError
+    # a NaN neutrino energy gave dσ/dT = 0, a negative one a positive dσ/dT, a negative recoil a
+    # numpy RuntimeWarning, shapes that do not broadcast a bare numpy ValueError
+    "xs-nan-neutrino-energy": (lambda: sm_differential_cross_section(
+        get_nucleus("Cs133"), np.array([NAN, 30 * MeV]), 10 * keV), "neutrino_energy"),
+    "xs-negative-neutrino-energy": (lambda: sm_differential_cross_section(
+        get_nucleus("Cs133"), -30 * MeV, 10 * keV), "neutrino_energy"),
+    "xs-negative-recoil": (lambda: sm_differential_cross_section(
+        get_nucleus("Cs133"), 30 * MeV, -1 * keV), "recoil_energy"),
+    "xs-shapes": (lambda: sm_differential_cross_section(
+        get_nucleus("Cs133"), np.full(3, 30 * MeV), np.full(4, keV)), "broadcast"),
+    # a NaN energy gave a density of 0, text a bare ValueError
+    "flux-nan-energy": (lambda: pion_dar_spectrum("nue", np.array([NAN])), "neutrino_energy"),
+    "flux-text-energy": (lambda: pion_dar_spectrum("nue", "abc"), "neutrino_energy"),
     # scenarios
     "unknown-scenario": (lambda: get_scenario("no-such-model"), "scenario"),
     "unknown-scenario-option": (lambda: get_scenario("sm", form_factors="common"), "form_factors"),
@@ -86,6 +101,8 @@ CASES = {
                       "sin2_theta_w"),
     "negative-coupling": (lambda: get_scenario("ngi", interaction="vector").counts(
         CSI, ESS, {"coupling": -1e-4}), "coupling"),
+    "parameters-not-a-mapping": (lambda: get_scenario("sm").counts(CSI, ESS, None),
+                                 "mapping"),  # was a TypeError
 }
 
 
@@ -120,3 +137,11 @@ def test_derived_arrays_are_read_only():
     # derived state of an immutable detector cannot be changed behind the cache's back
     with pytest.raises(ValueError, match="read-only"):
         CSI.bin_edges[0] = 0.0
+
+
+def test_checked_energies_keep_the_cross_section():
+    """The energy checks change no number: the kinematic end point still gives 0."""
+    cs = get_nucleus("Cs133")
+    inside = sm_differential_cross_section(cs, 30 * MeV, 10 * keV)
+    assert inside > 0 and sm_differential_cross_section(cs, 30 * MeV, 1000 * keV) == 0.0
+    assert pion_dar_spectrum("nue", np.array([-1.0]))[0] == 0.0  # below the spectrum: no ν

@@ -15,6 +15,7 @@ Budgets are set per cache with :func:`set_cache_budget` (or the environment vari
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -173,7 +174,7 @@ class _Key:
 def _check_budget(max_bytes: Any) -> int:
     try:
         value = int(max_bytes)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: ±inf
         raise ConfigError(f"cache budget must be a number of bytes ≥ 0, got {max_bytes!r}") from None
     if value < 0 or value != max_bytes:
         raise ConfigError(f"cache budget must be a whole number of bytes ≥ 0, got {max_bytes!r}")
@@ -188,8 +189,8 @@ def _env_budget(fallback: int) -> int:
         mib = float(raw)
     except ValueError:
         raise ConfigError(f"CEVNS_CACHE_MB must be a number of MiB ≥ 0, got {raw!r}") from None
-    if not mib >= 0:
-        raise ConfigError(f"CEVNS_CACHE_MB must be a number of MiB ≥ 0, got {raw!r}")
+    if not (mib >= 0 and math.isfinite(mib)):
+        raise ConfigError(f"CEVNS_CACHE_MB must be a finite number of MiB ≥ 0, got {raw!r}")
     return int(mib * 2**20)
 
 

@@ -397,6 +397,18 @@ def _refuse_input_as_output(path: Path, option: str, inputs) -> None:
                               "the output there would replace it: give another file name")
 
 
+def _is_stdout(path: Path) -> bool:
+    """True if writing ``path`` writes to this process's stdout (``/dev/stdout``,
+    ``/proc/self/fd/1``, the terminal or the file stdout is redirected to), unless that is
+    ``/dev/null``."""
+    try:
+        here, there = os.fstat(sys.stdout.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no such file yet, or stdout is no file
+        return False
+    same = (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+    return same and not _same_file(path, Path(os.devnull))
+
+
 def _csv_target(text: str) -> Path | None:
     """Check a ``--csv`` target before computing; ``None`` means stdout (``-``)."""
     if text == "-":
@@ -451,6 +463,10 @@ def spectra(
                                  "into the JSON; write the CSV to a file (--csv FILE)",
                                  param_hint="'--json'/'--csv -'")
     csv_path = _csv_target(csv) if csv is not None else None
+    if as_json and csv_path is not None and _is_stdout(csv_path):
+        raise typer.BadParameter(f"--csv {csv} is this command's stdout, where --json writes: "
+                                 "the CSV would be mixed into the JSON; write the CSV to a file",
+                                 param_hint="'--json'/'--csv'")
     if csv_path is not None:
         _refuse_input_as_output(csv_path, "--csv", _preset_files(presets))
 
@@ -741,7 +757,7 @@ PdfOpt = Annotated[bool, typer.Option(
 NoFiguresOpt = Annotated[bool, typer.Option(
     "--no-figures", help="write tables, χ² grids and contours but no figures (scan-only runs)")]
 PresetsOpt = Annotated[list[Path] | None, typer.Option(
-    "--presets", metavar="FILE",
+    "--presets", metavar="FILE", parser=_path("--presets"),
     help="your preset TOML file (\\[source.NAME], \\[detector.NAME] tables; repeatable), added to the "
          "shipped presets and those of $CEVNS_PRESETS; a clashing name is an error unless the "
          "table says override = true (docs/catalogue.md)")]
@@ -914,7 +930,8 @@ def _auto_spec(analyses: dict, quick: bool, workers: int | None) -> dict:
                     "  cevns run my_analysis.toml --executor processes --workers 2\n\n"
                     "  cevns run my_analysis.toml --resume      (after Ctrl-C)")
 def run(
-    analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file")],
+    analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file",
+                                                  parser=_path("FILE"))],
     out: Annotated[Path | None, typer.Option(help="output folder (default results/NAME)",
                                              parser=_path("--out"), metavar="<path>")] = None,
     executor: ExecutorOpt = ExecutorName.auto,
@@ -960,7 +977,8 @@ def reproduce(
     only: Annotated[list[str] | None, typer.Option("--only", help="item name (repeatable)")] = None,
     out: Annotated[Path, typer.Option(help="output folder", parser=_path("--out"),
                                       metavar="<path>")] = Path("results"),
-    list_items: Annotated[bool, typer.Option("--list", help="list the items and exit")] = False,
+    list_items: Annotated[bool, typer.Option(
+        "--list", help="list the items (those of --only, else all) and exit")] = False,
     executor: ExecutorOpt = ExecutorName.auto,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -984,22 +1002,25 @@ def reproduce(
     from cevns.errors import UnknownNameError
 
     names = item_names()
-    if list_items:
-        for n in names:
-            a = shipped_analysis(n, _catalogue(presets))
+    selected = list(dict.fromkeys(only or names))
+    for n in selected:
+        if n not in names:
+            raise UnknownNameError("reproduce item", n, names)
+    catalogue = _catalogue(presets)  # a bad preset file before any folder is made
+    if list_items:  # the items given with --only, else all
+        for n in selected:
+            a = shipped_analysis(n, catalogue)
             print(f"{n:10s} {a.paper:28s} {a.title}")
         return
+    analyses = {n: shipped_analysis(n, catalogue) for n in selected}
     if hepdata is not None:  # refuse before computing anything
-        from cevns.analyses.hepdata import require_hepdata
+        from cevns.analyses.hepdata import check_convertible, require_hepdata
 
         require_hepdata()
         for p in [hepdata, *hepdata.parents]:  # a file in the way, before the run
             if p.exists() and not p.is_dir():
                 raise OutputError(f"--hepdata {hepdata}: {p} exists and is not a folder")
-    selected = list(dict.fromkeys(only or names))
-    for n in selected:
-        if n not in names:
-            raise UnknownNameError("reproduce item", n, names)
+        check_convertible([an.kind for an in analyses.values()])  # every item, before any work
     given_out = out  # the resume hint repeats the option as given
     if quick:  # previews never overwrite full results: they go to OUT/quick
         from cevns.analyses.report import quick_folder
@@ -1007,12 +1028,6 @@ def reproduce(
         out = quick_folder(out)
     _check_reproduce_dir(out, force)
     existing = _read_index(out, force)
-    catalogue = _catalogue(presets)
-    analyses = {n: shipped_analysis(n, catalogue) for n in selected}
-    if hepdata is not None:  # every item must be convertible before anything is computed
-        from cevns.analyses.hepdata import check_convertible
-
-        check_convertible([an.kind for an in analyses.values()])
     from cevns import fsio
 
     folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
@@ -1042,12 +1057,15 @@ def reproduce(
 # -- fit ----------------------------------------------------------------------------------------
 
 
-def _check_fit_names(release: str, parameters: list[str] | None) -> None:
-    """Refuse an unknown release or parameter before anything is made (the output folder)."""
+def _check_fit_names(release: str, parameters: list[str] | None, **request: Any) -> None:
+    """Refuse an unknown release or parameter, and scenario options, fixed values, a scan range
+    or a vector charge the fit would refuse (``request``), before anything is made (the output
+    folder)."""
     from cevns.datasets.coherent import release_names
     from cevns.errors import UnknownNameError
     from cevns.fits.combined import COMBINED_RELEASE
-    from cevns.fits.parameters import FIT_PARAMETERS, check_parameter
+    from cevns.fits.fit import DEFAULT_PARAMETERS
+    from cevns.fits.parameters import FIT_PARAMETERS, check_fit_request, check_parameter
     from cevns.fits.scenario_signal import resolve_parameter
 
     valid = [*release_names(), COMBINED_RELEASE]
@@ -1059,6 +1077,14 @@ def _check_fit_names(release: str, parameters: list[str] | None) -> None:
                 resolve_parameter(name, list(FIT_PARAMETERS))
         else:
             check_parameter(name, release)
+    twice = sorted({n for n in parameters or () if parameters.count(n) > 1})
+    if twice:
+        raise ConfigError(f"parameters named twice: {twice}")
+    if release == COMBINED_RELEASE:  # each parameter is a fit of its own
+        for name in parameters or ("sin2_theta_w",):
+            check_fit_request((name,), **request)
+    else:
+        check_fit_request(parameters or DEFAULT_PARAMETERS[release], **request)
 
 
 @app.command(epilog="Examples:\n\n"
@@ -1095,7 +1121,8 @@ def fit(
     out: Annotated[Path | None, typer.Option(help="output folder (default results/RELEASE)",
                                              parser=_path("--out"), metavar="<path>")] = None,
     data_dir: Annotated[Path | None, typer.Option(
-        "--data-dir", help="folder with your own copy of the release files")] = None,
+        "--data-dir", help="folder with your own copy of the release files",
+        parser=_path("--data-dir"), metavar="<path>")] = None,
     mediator_mass: Annotated[float, typer.Option(
         "--mediator-mass-mev", "--mediator-mass", help="mediator mass in MeV of the "
         "ngi_*_coupling parameters (key mediator_mass_MeV)",
@@ -1105,10 +1132,11 @@ def fit(
     table: Annotated[Path | None, typer.Option(
         "--table", help="write the comparison table of every release and the combination with "
         "the published numbers to this Markdown file (between its '<!-- fit-table -->' markers "
-        "if it has them) and exit")] = None,
+        "if it has them) and exit", parser=_path("--table"), metavar="<path>")] = None,
     coverage: Annotated[Path | None, typer.Option(
         "--coverage", help="with --table: JSON file of toy coverage and bias per release and "
-        "parameter (cevns.fits.report.comparison_table)")] = None,
+        "parameter (cevns.fits.report.comparison_table)", parser=_path("--coverage"),
+        metavar="<path>")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="overwrite results of another fit or command in --out (or a corrupt "
@@ -1150,9 +1178,14 @@ def fit(
     scenario_kw = {"options": options or None, "fixed": fixed or None, "scan_range": rng}
     if data_dir is not None and not data_dir.is_dir():
         raise ConfigError(f"--data-dir {data_dir}: no such folder")
-    _check_fit_names(release, parameter)  # before the output folder is made
+    _check_fit_names(release, parameter, options=options, fixed=fixed, scan_range=rng,
+                     vector_charge=vector_charge)  # before the output folder is made
     if release == COMBINED_RELEASE and data_dir is not None:
         raise ConfigError("--data-dir: the combination uses the packaged releases")
+    if data_dir is not None:  # a missing or broken file of your copy, before the folder is claimed
+        from cevns.datasets.coherent import load_release
+
+        load_release(release, data_dir)
     out = out or Path("results") / fsio.check_slug(release, "release")
     from cevns.fits.report import fit_config, write_combined_outputs, write_outputs
 

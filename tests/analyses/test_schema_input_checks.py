@@ -191,3 +191,11 @@ def _shipped_with(tmp_path, item: str, old: str, new: str):
     path = tmp_path / f"{item}.toml"
     path.write_text(text.replace(old, new, 1))
     return path
+
+
+@pytest.mark.parametrize("level", [-1.0, 0.0])
+def test_a_table_level_not_above_zero_is_refused_when_the_file_is_read(level):
+    # table_level = -1 used to pass the reading, claim the output folder, run the whole scan and
+    # only then fail with "level must be a Δχ² value > 0" (no field named)
+    with pytest.raises(ConfigError, match=r"table_level: .*level must be a Δχ² value > 0"):
+        parse_analysis({**PROFILE, "table_level": level})

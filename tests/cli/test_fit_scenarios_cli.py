@@ -72,6 +72,38 @@ def test_bad_names_exit_2_naming_the_valid_ones(tmp_path, capsys, args, words):
         assert word in err, (word, err)
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (("-p", "ngi.coupling", "--option", "interaction=bogus"), ("scenario.interaction", "'bogus'")),
+    (("-p", "ngi.coupling", "--option", "interaction=vector", "--fix", "mediator_mass_MeV=nan"),
+     ("mediator_mass_MeV", "finite")),
+    (("-p", "ngi.coupling", "--option", "interaction=vector", "--range", "1,0"),
+     ("scan range", "LO < HI")),
+    (("-p", "ngi.coupling", "--option", "interaction=vector", "--range", "-1,1"),
+     ("coupling", "≥ 0")),
+    (("-p", "ngi.mediator_mass_MeV", "--option", "interaction=vector"), ("--range LO,HI",)),
+    (("-p", "n_cevns", "--range", "0,1"), ("scenario parameters",)),
+    (("-p", "ngi_vector_coupling", "--vector-charge", "bogus"), ("vector_charge", "B-L")),
+    (("--vector-charge", ""), ("vector_charge", "universal")),
+    (("-p", "sin2_theta_w", "-p", "sin2_theta_w"), ("named twice",)),
+    (("--data-dir", "{tmp}"), ("file not found", "coherent-csi-2021")),
+])
+@pytest.mark.parametrize("release", ["coherent-csi-2021", "coherent-combined"])
+def test_a_refused_fit_leaves_no_output_folder(tmp_path, capsys, args, words, release):
+    """Options, fixed values, ranges, the vector charge and a --data-dir are checked before
+    the output folder is claimed: they used to be refused only after its config.json was
+    written, so that the corrected command was refused as 'a different configuration'."""
+    if release == "coherent-combined" and "--data-dir" in args:
+        return  # refused for the combination anyway
+    out = tmp_path / "out"
+    argv = ["fit", release, *(a.replace("{tmp}", str(tmp_path)) for a in args), "--out", str(out)]
+    code, _, err = run_main(argv, capsys)
+    assert code == 2, err
+    assert "Traceback" not in err and err.startswith("error:")
+    for word in words:
+        assert word in err, (word, err)
+    assert not out.exists()
+
+
 def test_combined_release_refuses_per_release_counts(tmp_path, capsys):
     code, _, err = run_main(["fit", "coherent-combined", "-p", "n_cevns", "--out",
                              str(tmp_path)], capsys)

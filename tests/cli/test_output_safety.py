@@ -220,6 +220,22 @@ def test_json_with_csv_to_stdout_is_refused(tmp_path):
     assert res.returncode == 0 and json.loads(res.stdout)
 
 
+@pytest.mark.parametrize("target", ["/dev/stdout", "/proc/self/fd/1", "out.json"])
+def test_json_with_csv_to_a_file_that_is_stdout_is_refused(tmp_path, target):
+    # the CSV used to be appended to the JSON: 'cevns spectra --json | jq .' failed to parse
+    with (tmp_path / "out.json").open("w") as stdout:
+        res = subprocess.run([*CEVNS, "spectra", "--json", "--csv", target, "-d", "CsI"],
+                             stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                             timeout=600)
+    _refused(res, "--json", f"--csv {target}", "stdout")
+    assert (tmp_path / "out.json").read_text() == ""
+    with open(os.devnull, "w") as stdout:  # /dev/null for both: nothing mixes
+        res = subprocess.run([*CEVNS, "spectra", "--json", "--csv", os.devnull, "-d", "CsI"],
+                             stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                             timeout=600)
+    assert res.returncode == 0, res.stderr
+
+
 # -- docs/catalogue.md: a data period's run time cannot be changed --------------------------------
 
 def test_years_of_a_fixed_exposure_source_are_refused(tmp_path):
@@ -235,7 +251,12 @@ def test_years_of_a_fixed_exposure_source_are_refused(tmp_path):
     ("reproduce", "--only", "events", "--out", ""),
     ("reproduce", "--only", "events", "--out", "rp", "--hepdata", ""),
     ("fit", "coherent-csi-2017", "--out", ""),
-], ids=["run-out", "reproduce-out", "hepdata", "fit-out"])
+    ("fit", "coherent-csi-2017", "--data-dir", "", "--out", "f"),
+    ("run", "", "--out", "r"),
+    ("spectra", "--presets", ""),
+    ("reproduce", "--only", "events", "--out", "rp", "--presets", ""),
+], ids=["run-out", "reproduce-out", "hepdata", "fit-out", "data-dir", "run-file", "presets",
+        "reproduce-presets"])
 def test_empty_paths_are_refused(tmp_path, args):
     (tmp_path / "base.toml").write_text(PROFILE)
     _refused(cevns(*args, cwd=tmp_path), "empty path")
@@ -248,6 +269,22 @@ def test_hepdata_onto_a_file_is_refused_before_the_run(tmp_path):
     res = cevns("reproduce", "--only", "events", "--out", "rp", "--hepdata", "hf", cwd=tmp_path)
     _refused(res, "hf", "not a folder")
     assert not (tmp_path / "rp" / "index.json").exists()
+
+
+def test_reproduce_reads_its_preset_files_before_making_the_folder(tmp_path):
+    # a missing --presets file was reported after the output folder had been created
+    _refused(cevns("reproduce", "--only", "events", "--out", "rp", "--presets", "nope.toml",
+                   cwd=tmp_path), "nope.toml", "no such file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reproduce_list_checks_and_follows_only(tmp_path):
+    # --list used to ignore --only, even an unknown item
+    _refused(cevns("reproduce", "--list", "--only", "fig99", cwd=tmp_path), "fig99",
+             "valid choices")
+    res = cevns("reproduce", "--list", "--only", "events", "--only", "fig1", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert [line.split()[0] for line in res.stdout.splitlines()] == ["events", "fig1"]
 
 
 @pytest.mark.parametrize("args", [("coherent-csi-2018",), ("coherent-csi-2017", "-p", "bogus")],

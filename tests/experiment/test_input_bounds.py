@@ -42,6 +42,15 @@ def test_a_baseline_below_one_millimetre_is_refused(baseline):
         ESS.replace(baseline_m=baseline)
 
 
+@pytest.mark.parametrize("baseline", [1e300, 1e160, 1.5e6])
+def test_a_baseline_above_1000_km_is_refused(baseline):
+    # baseline**2 overflowed: "internal error: OverflowError: (34, 'Numerical result out of
+    # range')" from a preset or analysis file with baseline_m = 1e300
+    with pytest.raises(ConfigError, match=r"baseline_m: .*at most 1e\+06 m"):
+        ESS.replace(baseline_m=baseline)
+    assert ESS.replace(baseline_m=1e6).baseline_m == 1e6
+
+
 def test_a_zero_baseline_keeps_its_message():
     with pytest.raises(ConfigError, match=r"baseline_m: Input should be greater than 0"):
         ESS.replace(baseline_m=0)
@@ -100,3 +109,31 @@ def test_ordinary_response_bins_are_accepted():
     det = Detector(name="G", mass_kg=10, formula="Ge", response={
         **RESPONSE, "bins": {"unit": "keVee", "width": 0.5, "stop": 10.0}})
     assert det.n_bins == 17
+
+
+@pytest.mark.parametrize("law", ["sqrt-threshold", "fractional"])
+def test_a_resolution_wider_than_ten_thresholds_is_refused(law):
+    # sigma0 = 1e300 gave an overflow RuntimeWarning and a detector of one bin with zero signal
+    # (1e100: zero signal, no warning)
+    for sigma0 in (1e300, 1e100, 11.0):
+        with pytest.raises(ConfigError, match=r"resolution\.sigma0: Input should be less than or "
+                                              r"equal to 10"):
+            CSI.replace(resolution={"law": law, "sigma0": sigma0})
+    assert CSI.replace(resolution={"law": law, "sigma0": 10.0}).resolution.sigma0 == 10.0
+
+
+def test_more_than_2000_explicit_bins_are_refused():
+    # 200000 edges used to end in "MemoryError: Unable to allocate 2.91 TiB" (5000 took 6 GB)
+    import numpy as np
+
+    with pytest.raises(ConfigError, match=r"edges_keVnr: 200000 bins, more than 2000 "
+                                          r"\(MAX_RESPONSE_BINS"):
+        CSI.replace(binning={"rule": "edges", "edges_keVnr": tuple(np.linspace(1, 40, 200001))})
+
+
+@pytest.mark.parametrize("change", [{"binning": {"rule": "resolution", "width_in_sigma": 0.01}},
+                                    {"threshold_keVnr": 1e-12}])
+def test_more_than_2000_resolution_bins_are_refused(change):
+    # the limit was 1e5 bins: 5000 bins already took a minute and 6 GB in sm_spectrum
+    with pytest.raises(KinematicsError, match=r"width_in_sigma = .* gives more than 2000 bins"):
+        CSI.replace(**change).n_bins  # noqa: B018 (the bins are made when first used)

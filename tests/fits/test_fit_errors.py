@@ -31,6 +31,28 @@ def test_parameter_that_does_not_apply():
         fit_release("coherent-lar-2020", ["n_cevns", "n_cevns"])
 
 
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"options": {"interaction": "bogus"}}, ConfigError, "interaction"),
+    ({"options": {"interaction": "vector"}, "fixed": {"mediator_mass_MeV": -1.0}}, ConfigError,
+     "mediator_mass_MeV"),
+    ({"options": {"interaction": "vector"}, "scan_range": (1.0, 0.0)}, ConfigError, "LO < HI"),
+    ({"options": {"interaction": "vector"}, "scan_range": (1.0,)}, ConfigError, "LO < HI"),
+    ({"options": {"interaction": "vector"}, "vector_charge": "bogus"}, UnknownNameError,
+     "vector_charge 'bogus'"),
+])
+def test_scenario_requests_are_checked_before_the_data_are_read(tmp_path, kwargs, error,
+                                                                 message):
+    # the data folder is empty: the request's own mistake is reported, not a missing file
+    with pytest.raises(error, match=message):
+        fit_release("coherent-csi-2017", ["ngi.coupling"], data_dir=tmp_path, **kwargs)
+
+
+def test_an_unknown_vector_charge_is_refused():
+    # it was ignored (the default parameters have no vector mediator) and the fit ran
+    with pytest.raises(UnknownNameError, match="vector_charge 'bogus'.*B-L, universal"):
+        fit_release("coherent-csi-2017", vector_charge="bogus")
+
+
 def test_bad_options(models):
     model = models["coherent-csi-2017"]
     with pytest.raises(ConfigError, match="points"):

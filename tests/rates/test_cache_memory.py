@@ -79,6 +79,18 @@ def test_set_cache_budget_names_the_caches():
         set_cache_budget("nope", 10)
 
 
+@pytest.mark.parametrize("raw", ["inf", "1e400", "nan", "-5"])
+def test_an_infinite_cache_budget_is_refused(monkeypatch, raw):
+    """CEVNS_CACHE_MB=inf (or 1e400) used to end in an OverflowError (an internal error)."""
+    from cevns.cache import default_budget
+
+    monkeypatch.setenv("CEVNS_CACHE_MB", raw)
+    with pytest.raises(ConfigError, match="CEVNS_CACHE_MB must be a finite number"):
+        default_budget()
+    with pytest.raises(ConfigError, match="budget"):
+        set_cache_budget("basis_spectra", float(raw))
+
+
 def test_release_free_memory_only_when_much_is_free():
     """glibc keeps freed memory between long-lived blocks resident; release_free_memory hands it
     back (malloc_trim) only above its threshold, and is a no-op (0) on other C libraries."""

@@ -31,6 +31,14 @@ def test_the_axis_limit_follows_the_environment(monkeypatch):
         linear_axis(0, 1, 101)
 
 
+@pytest.mark.parametrize("raw", ["inf", "1e400"])
+def test_an_infinite_limit_is_refused(monkeypatch, raw):
+    # CEVNS_MAX_GRID_BYTES=inf used to end in an OverflowError (an internal error of cevns run)
+    monkeypatch.setenv("CEVNS_MAX_GRID_BYTES", raw)
+    with pytest.raises(ConfigError, match=r"CEVNS_MAX_GRID_BYTES='.*': must be a finite number"):
+        linear_axis(0, 1, 10)
+
+
 def test_a_huge_grid_is_refused_before_the_scan_starts(tmp_path):
     # a 10⁶ × 10⁶ grid used to allocate until the machine ran out of memory
     grid = Grid({"x": linear_axis(0, 1, 10**6), "y": linear_axis(0, 1, 10**6)})

@@ -238,6 +238,8 @@ def resolve_analysis_names(data: dict, context: dict) -> dict:
         raise ConfigError(f"detectors: unknown detector(s) {bad}; the catalogue has: "
                           f"{', '.join(catalogue.detector_names())} (docs/catalogue.md)")
     preset = source.get("preset", "ess")
+    if not isinstance(preset, str):
+        return data  # a list or table as the name: the field validator names it
     if preset not in catalogue.sources:
         raise ConfigError(f"source.preset: unknown source {preset!r}; the catalogue has: "
                           f"{', '.join(catalogue.source_names())} (docs/catalogue.md)")

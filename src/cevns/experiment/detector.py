@@ -29,7 +29,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cevns.config import StrictModel
 from cevns.errors import ConfigError, KinematicsError
-from cevns.experiment.response_models import ResponseSpec
+from cevns.experiment.response_models import MAX_RESPONSE_BINS, ResponseSpec
 from cevns.experiment.source import BackgroundExposure, Source
 from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
@@ -109,7 +109,8 @@ class ResolutionSpec(StrictModel):
     """
 
     law: Literal["sqrt-threshold", "fractional", "none"] = "sqrt-threshold"
-    sigma0: float = Field(default=0.0, ge=0, description="relative resolution σ/T at threshold")
+    sigma0: float = Field(default=0.0, ge=0, le=10, description="relative resolution σ/T at "
+                          "threshold, at most 10 (a σ of ten thresholds)")
 
     @model_validator(mode="after")
     def _sigma_needed(self) -> ResolutionSpec:
@@ -153,6 +154,10 @@ class BinningSpec(StrictModel):
             increasing = all(b > a for a, b in zip(e[:-1], e[1:], strict=True))
             if any(not math.isfinite(x) for x in e) or not increasing:
                 raise ValueError(f"edges_keVnr must be finite and strictly increasing, got {e}")
+            if len(e) - 1 > MAX_RESPONSE_BINS:
+                raise ValueError(f"edges_keVnr: {len(e) - 1} bins, more than {MAX_RESPONSE_BINS} "
+                                 "(MAX_RESPONSE_BINS; the response of every bin is computed, its "
+                                 "memory grows with the square of the bins): merge bins")
         elif self.edges_keVnr is not None:
             raise ValueError(f"edges_keVnr is only used with rule 'edges', not {self.rule!r}")
         return self
@@ -614,8 +619,11 @@ def _resolution_bin_edges(name: str, threshold: float, law: str, s0: float, k: f
                 break
             width = new
         edges.append(lo + width)
-        if len(edges) > 100_000:
-            raise KinematicsError(f"detector {name}: binning produced > 1e5 bins")
+        if len(edges) > MAX_RESPONSE_BINS + 1:
+            raise KinematicsError(f"detector {name}: binning.width_in_sigma = {k:g} with "
+                                  f"threshold_keVnr = {threshold / keV:g} gives more than "
+                                  f"{MAX_RESPONSE_BINS} bins (MAX_RESPONSE_BINS; the response of "
+                                  "every bin is computed): use wider bins or a higher threshold")
     edges[-1] = top  # docs/physics.md#detectors [A]: cut the last bin at T_max
     out = np.array(edges)
     out.setflags(write=False)  # shared by the cache and every detector of this value

@@ -46,6 +46,9 @@ Normalisation = Literal["per-pot", "per-cm2-s"]
 
 #: Shortest source-detector distance accepted, in m (1 mm; the flux falls as 1/L²).
 MIN_BASELINE_M = 1e-3
+#: Longest source-detector distance accepted, in m (1000 km, as ``--baseline-m``): far beyond any
+#: π-DAR experiment; near 1e154 m the 1/L² of the flux overflows.
+MAX_BASELINE_M = 1e6
 #: Largest exposures accepted (protons on target), far above any beam: beyond them counts overflow.
 MAX_POT = {"pot_per_year": 1e27, "pot_total": 1e30}
 #: Seconds in a day and in an hour (the beam time per year is given in either).
@@ -202,7 +205,8 @@ class Source(StrictModel):
     citation: str = ""
     kind: SourceKind = "pi-dar"
     baseline_m: float = Field(gt=0, description="source-detector distance in m, at least "
-                              "1 mm (MIN_BASELINE_M): the flux falls as 1/L²")
+                              "1 mm (MIN_BASELINE_M) and at most 1e6 m (MAX_BASELINE_M): the "
+                              "flux falls as 1/L²")
     production_region_m: float | None = Field(
         default=None, ge=0, description="length of the ν production region along the line of "
         "sight, m (baseline averaging; None: unknown)")
@@ -247,6 +251,8 @@ class Source(StrictModel):
     def _not_too_close(cls, value: float) -> float:
         if value < MIN_BASELINE_M:
             raise ValueError(f"the baseline must be at least {MIN_BASELINE_M:g} m (1 mm)")
+        if value > MAX_BASELINE_M:
+            raise ValueError(f"the baseline must be at most {MAX_BASELINE_M:g} m (1000 km)")
         return value
 
     @field_validator("pot_per_year", "pot_total")

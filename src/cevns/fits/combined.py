@@ -63,6 +63,7 @@ from cevns.fits.model import ReleaseModel
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
     SignalModel,
+    check_fit_request,
     check_parameter,
     make_signal_model,
     signal_uncertainty,
@@ -516,6 +517,8 @@ def fit_combined(
     if parameter in FIT_PARAMETERS and (options or fixed or scan_range is not None):
         raise ConfigError(f"{parameter}: options, fixed values and a scan range apply to "
                           "scenario parameters (SCENARIO.PARAMETER) only")
+    check_fit_request((parameter,), options=options, fixed=fixed, scan_range=scan_range,
+                      vector_charge=vector_charge)
     models = {r: packaged_model(r, helm_skin_fm) for r in releases}
     extra: dict[str, Any] = ({"mediator_mass_MeV": mediator_mass_MeV,
                               "vector_charge": vector_charge} if parameter in FIT_PARAMETERS

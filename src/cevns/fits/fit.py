@@ -36,6 +36,7 @@ from cevns.fits.model import ReleaseModel, SteadyState
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
     SignalModel,
+    check_fit_request,
     check_parameter,
     make_signal_model,
     published_values,
@@ -644,13 +645,11 @@ def fit_release(
         check_parameter(name, release)
     if len(set(names)) != len(names):
         raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
+    check_fit_request(names, options=options, fixed=fixed, scan_range=scan_range,
+                      vector_charge=vector_charge)
     model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,
                          helm_skin_fm=helm_skin_fm, likelihood=likelihood,
                          shape_totals=shape_totals)
-    scenario_names_ = [n for n in names if n not in FIT_PARAMETERS]
-    if (options or fixed or scan_range is not None) and not scenario_names_:
-        raise ConfigError("options, fixed values and a scan range apply to scenario parameters "
-                          "(SCENARIO.PARAMETER, e.g. dipole.magnetic_moment) only")
     fits = {}
     for name in names:
         extra = ({"options": options, "fixed": fixed, "scan_range": scan_range}

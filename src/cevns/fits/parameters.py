@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.datasets.coherent import CsI2021Release, LAr2020Release, Parameter
-from cevns.errors import ConfigError, DataError
+from cevns.errors import ConfigError, DataError, UnknownNameError
 from cevns.fits.model import ReleaseModel
 from cevns.fits.scenario_signal import (
     ScenarioChoice,
@@ -61,6 +61,7 @@ __all__ = [
     "FIT_PARAMETERS",
     "ParameterSpec",
     "SignalModel",
+    "check_fit_request",
     "check_parameter",
     "make_signal_model",
     "published_values",
@@ -152,6 +153,58 @@ def check_parameter(name: str, release: str) -> ParameterSpec | None:
             f"{release!r}"
         )
     return spec
+
+
+#: Quark-coupling models of the NGI vector mediator (``vector_charge`` of ``ngi_vector_coupling``).
+VECTOR_CHARGES = ("B-L", "universal")
+
+
+def check_fit_request(
+    names: Sequence[str],
+    *,
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    scan_range: tuple[float, float] | None = None,
+    vector_charge: str = "B-L",
+) -> None:
+    """Check everything of a fit request that does not need the release's data: the NGI
+    ``vector_charge``, and for scenario parameters the scenario's options, the fixed values, the
+    scan range and that a shape parameter without two bounds has one.
+
+    :func:`cevns.fits.fit_release` and ``cevns fit`` call it before any file is read or an output
+    folder is claimed, so that a misspelled option is not reported after the folder holds the
+    record of a fit that never ran. The names themselves: :func:`check_parameter`.
+    """
+    if vector_charge not in VECTOR_CHARGES:
+        raise UnknownNameError("vector_charge", vector_charge, VECTOR_CHARGES)
+    scenario_names_ = [n for n in names if n not in FIT_PARAMETERS]
+    if (options or fixed or scan_range is not None) and not scenario_names_:
+        raise ConfigError("options, fixed values and a scan range apply to scenario parameters "
+                          "(SCENARIO.PARAMETER, e.g. dipole.magnetic_moment) only")
+    for name in scenario_names_:
+        scenario_name, par = resolve_parameter(name, list(FIT_PARAMETERS))
+        choice = ScenarioChoice.build(scenario_name, options, fixed)
+        check_scan_range(f"{scenario_name}.{par}", choice.parameter(par), scan_range)
+
+
+def check_scan_range(full: str, p, scan_range) -> tuple[float, float] | None:
+    """The starting range ``(lo, hi)`` of scenario parameter ``full`` (a
+    :class:`cevns.scenarios.Parameter` ``p``) given as ``scan_range``, checked against the
+    parameter's bounds; ``None`` if none is given and the parameter does not need one."""
+    if scan_range is not None:
+        try:
+            lo, hi = (float(x) for x in scan_range)
+        except (TypeError, ValueError):
+            lo = hi = math.nan
+        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+            raise ConfigError(f"{full}: scan range must be two finite numbers LO < HI, got "
+                              f"{scan_range!r}")
+        p.check([lo, hi])
+        return lo, hi
+    if p.kind != "strength" and (p.lower is None or p.upper is None):
+        raise ConfigError(f"{full} is a shape parameter without two bounds: give a scan range "
+                          "(--range LO,HI), e.g. --range 1,100 for a mass in MeV")
+    return None
 
 
 # -- published numbers and signal uncertainties -----------------------------------------------------
@@ -482,22 +535,11 @@ def scenario_signal_model(
     sm_value = p.default
     if par == "neutron_radius_fm" and math.isnan(sm_value):
         sm_value = default_neutron_radius_fm(model)
-    if scan_range is not None:
-        lo, hi = (float(x) for x in scan_range)
-        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-            raise ConfigError(f"{full}: scan range must be two finite numbers LO < HI, got "
-                              f"{scan_range!r}")
-        p.check([lo, hi])
-        initial = (lo, hi)
-    elif p.kind == "strength":
+    initial = check_scan_range(full, p, scan_range)
+    if initial is None and p.kind == "strength":
         initial = strength_scan_range(signal, p.lower, p.upper, full)
-    elif p.lower is not None and p.upper is not None:
-        initial = (float(p.lower), float(p.upper))
-        if par == "neutron_radius_fm":
-            initial = (2.0, 10.0)
-    else:
-        raise ConfigError(f"{full} is a shape parameter without two bounds: give a scan range "
-                          "(--range LO,HI), e.g. --range 1,100 for a mass in MeV")
+    elif initial is None:  # a shape parameter with two bounds (check_scan_range refuses others)
+        initial = (2.0, 10.0) if par == "neutron_radius_fm" else (float(p.lower), float(p.upper))
     if p.lower_open and initial[0] <= p.lower:
         initial = (p.lower + 1e-6 * (initial[1] - p.lower), initial[1])
     return SignalModel(spec, model, float(sm_value), initial, sigma, pieces,

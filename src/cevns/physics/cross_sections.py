@@ -29,6 +29,7 @@ from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import max_recoil_energy, momentum_transfer
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
+from cevns.physics.units import MeV
 
 #: Neutron weak vector coupling g_V^n = −1/2 (tree level).
 G_V_NEUTRON = -0.5
@@ -140,6 +141,33 @@ def sm_basis_terms(
     return out
 
 
+def check_energies(neutrino_energy: ArrayLike, recoil_energy: ArrayLike
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(E, T)`` as float arrays if every E is finite and > 0, every T finite and ≥ 0 and the
+    two broadcast against each other; else :class:`ConfigError` naming the argument (a NaN E
+    would give a cross section of 0, a negative E a positive one, a negative T a NaN)."""
+    arrays = []
+    for name, value, positive in (("neutrino_energy", neutrino_energy, True),
+                                  ("recoil_energy", recoil_energy, False)):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number or array of numbers (internal energy "
+                              f"units), got {value!r}") from None
+        ok = np.isfinite(arr) & ((arr > 0.0) if positive else (arr >= 0.0))
+        if not np.all(ok):
+            bad = float(arr[~ok].flat[0])
+            raise ConfigError(f"{name} must be finite and {'> 0' if positive else '≥ 0'}, got "
+                              f"{bad / MeV:g} MeV")
+        arrays.append(arr)
+    try:
+        np.broadcast_shapes(arrays[0].shape, arrays[1].shape)
+    except ValueError:
+        raise ConfigError(f"neutrino_energy of shape {arrays[0].shape} and recoil_energy of shape "
+                          f"{arrays[1].shape} do not broadcast against each other") from None
+    return arrays[0], arrays[1]
+
+
 def sm_differential_cross_section(
     nucleus: Nucleus,
     neutrino_energy: ArrayLike,
@@ -147,7 +175,11 @@ def sm_differential_cross_section(
     sin2_theta_w: float = SIN2_THETA_W,
     **kwargs,
 ) -> NDArray[np.float64]:
-    """SM dσ/dT(E, T) in internal units (area/energy); keyword arguments as :func:`sm_basis_terms`."""
+    """SM dσ/dT(E, T) in internal units (area/energy); keyword arguments as :func:`sm_basis_terms`.
+
+    Energies are checked (:func:`check_energies`): E finite and > 0, T finite and ≥ 0.
+    """
+    neutrino_energy, recoil_energy = check_energies(neutrino_energy, recoil_energy)
     terms = sm_basis_terms(nucleus, neutrino_energy, recoil_energy, **kwargs)
     coeff = sm_basis_coefficients(sin2_theta_w)
     return np.tensordot(coeff, terms, axes=(0, 0))

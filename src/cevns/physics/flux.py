@@ -91,11 +91,22 @@ def spectrum_support(flavour: str) -> tuple[float, float]:
 
 
 def pion_dar_spectrum(flavour: str, neutrino_energy: ArrayLike) -> NDArray[np.float64]:
-    """Normalised continuous spectrum of ``flavour`` (zero for the prompt line: it is a delta)."""
+    """Normalised continuous spectrum of ``flavour`` (zero for the prompt line: it is a delta).
+
+    ``neutrino_energy`` must be finite numbers (internal units; outside the spectrum, negative
+    energies included, the density is 0): a NaN is a :class:`ConfigError`, not a density of 0.
+    """
     check_flavour(flavour, FLAVOURS, user="the π-DAR spectrum")
+    try:
+        e = np.asarray(neutrino_energy, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"neutrino_energy must be a number or array of numbers (internal "
+                          f"energy units), got {neutrino_energy!r}") from None
+    if not np.all(np.isfinite(e)):
+        raise ConfigError(f"neutrino_energy must be finite, got {float(e[~np.isfinite(e)].flat[0])}")
     if flavour in LINE_ENERGY:
-        return np.zeros_like(np.asarray(neutrino_energy, dtype=float))
-    return CONTINUOUS_SPECTRA[flavour](neutrino_energy)
+        return np.zeros_like(e)
+    return CONTINUOUS_SPECTRA[flavour](e)
 
 
 # --- spectra as data ----------------------------------------------------------------------------

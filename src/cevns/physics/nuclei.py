@@ -283,6 +283,8 @@ def get_nucleus(name: str) -> Nucleus:
     UnknownNameError
         If the name is neither; the message lists the curated names.
     """
+    if not isinstance(name, str):
+        raise ConfigError(f"a nucleus name is a string such as 'Cs133' or 'Xe_nat', got {name!r}")
     if name in _table()["nucleus"]:
         return _curated(name)
     iso = _isotopes().get(name)

@@ -36,6 +36,8 @@ def max_grid_bytes() -> int:
         value = int(float(raw))
     except ValueError:
         raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: not a number of bytes") from None
+    except OverflowError:  # inf, 1e400: no finite limit
+        raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: must be a finite number of bytes") from None
     if value <= 0:
         raise ConfigError(f"{MAX_GRID_BYTES_ENV}={raw!r}: must be a positive number of bytes")
     return value

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -175,6 +176,9 @@ class Scenario(ABC):
 
     def check_names(self, values: dict) -> None:
         """Unknown parameter names are an error that lists the valid ones."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"parameter values of scenario {self.name!r} are a mapping name → "
+                              f"value (parameters: {', '.join(self.parameters)}), got {values!r}")
         for key in values:
             if key not in self.parameters:
                 raise UnknownNameError(f"parameter of scenario {self.name!r}", key, self.parameters)

@@ -101,6 +101,18 @@ class ScenarioChoice(StrictModel):
         return get_scenario(self.name, **{**self.options, **(extra or {})})
 
 
+def check_level(level: Level) -> Level:
+    """A field validator of a Δχ² level: a preset name or a finite number > 0 (checked when the
+    file is read, not when the first table is written after the scan)."""
+    try:
+        v = level_value(level)
+    except Exception as exc:  # stats raises ConfigError with the valid presets
+        raise ValueError(str(exc)) from None
+    if not v > 0:
+        raise ValueError(f"Δχ² level must be > 0, got {level!r}")
+    return level
+
+
 class StatsSpec(StrictModel):
     """Statistics settings (docs/physics.md#likelihood; docs/statistics.md)."""
 
@@ -118,12 +130,7 @@ class StatsSpec(StrictModel):
     @classmethod
     def _levels(cls, value):
         for lv in value:
-            try:
-                v = level_value(lv)
-            except Exception as exc:  # stats raises ConfigError with the valid presets
-                raise ValueError(str(exc)) from None
-            if not v > 0:
-                raise ValueError(f"Δχ² level must be > 0, got {lv!r}")
+            check_level(lv)
         if not value:
             raise ValueError("at least one level is needed")
         return value
@@ -288,6 +295,11 @@ class ProfileAnalysis(SensitivityBase):
     xlabel: str = ""
     show: Literal["all", "combined"] = "all"
 
+    @field_validator("table_level")
+    @classmethod
+    def _table_level(cls, value):
+        return check_level(value)
+
     def axes(self):
         return [self.scan]
 
@@ -336,8 +348,7 @@ class ExclusionAnalysis(SensitivityBase):
     @field_validator("level")
     @classmethod
     def _level(cls, value):
-        StatsSpec._levels((value,))
-        return value
+        return check_level(value)
 
     def axes(self):
         return [self.x, self.y]
