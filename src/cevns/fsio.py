@@ -4,8 +4,10 @@ Every file ``cevns`` writes for a user goes through this module, so that
 
 * a name taken from user input (an analysis ``name``, an item, a stem) is a *slug* and cannot
   climb out of the output folder (``../../x``, absolute paths, path separators are refused);
-* small metadata files (``provenance.json``, ``index.json`` …) are written atomically: a reader
-  sees the old or the new file, never half of one;
+* small metadata files (``provenance.json``, ``index.json`` …) and figures are written atomically
+  (:func:`atomic_open`): a reader sees the old or the new file, never half of one, and the file
+  gets the permissions of any file the user creates (0o666 less the umask, e.g. 0644), not the
+  owner-only 0600 of :func:`tempfile.mkstemp`;
 * an operating-system error (missing folder, a file in the way, a full disk, no permission) becomes
   a :class:`cevns.errors.OutputError` that names the path, instead of a traceback.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,18 +72,46 @@ def os_errors(path: Path | str, action: str = "write") -> Iterator[None]:
         raise OutputError(f"cannot {action} {path}: {exc.strerror or exc}") from exc
 
 
-def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+def _new_temporary(path: Path) -> tuple[int, Path]:
+    """A new, empty file beside `path` (``.NAME.<random>.tmp``) opened for writing, created like
+    any file the user makes: mode 0o666, less the umask, applied by the kernel (no process-wide
+    setting is read or changed)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(64):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
+
+
+@contextmanager
+def atomic_open(path: Path | str, mode: str = "w", *, encoding: str | None = "utf-8",
+                fsync: bool = True) -> Iterator:
+    """Open a temporary file beside ``path`` for writing (``mode`` "w" or "wb"); when the block
+    ends without an error it is flushed (and fsync'ed with `fsync`) and renamed onto ``path``,
+    else removed. An ``OSError`` becomes an :class:`OutputError` naming ``path``."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open: mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     with os_errors(path):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _new_temporary(path)
         try:
-            with os.fdopen(fd, "w", encoding=encoding) as fh:
-                fh.write(text)
+            with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as fh:
+                yield fh
                 fh.flush()
-                os.fsync(fh.fileno())
+                if fsync:
+                    os.fsync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
-    return path
+
+
+def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (:func:`atomic_open`: temporary file in the same
+    folder, fsync, then rename)."""
+    with atomic_open(path, "w", encoding=encoding) as fh:
+        fh.write(text)
+    return Path(path)

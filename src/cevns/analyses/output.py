@@ -120,18 +120,9 @@ def save_figure(fig, out: Path, stem: str, *, quick: bool = False, pdf: bool = F
 
 
 def _atomic_savefig(fig, path: Path, **kwargs) -> None:
-    """``fig.savefig`` to a temporary file in the same folder, then rename (OutputError on OSError)."""
-    import os
-    import tempfile
+    """``fig.savefig`` to a temporary file in the same folder, then rename (OutputError on OSError;
+    :func:`cevns.fsio.atomic_open`)."""
+    from cevns.fsio import atomic_open
 
-    from cevns.fsio import os_errors
-
-    with os_errors(path):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format=path.suffix[1:], **kwargs)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    with atomic_open(path, "wb", fsync=False) as fh:
+        fig.savefig(fh, format=path.suffix[1:], **kwargs)

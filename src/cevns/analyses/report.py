@@ -359,12 +359,11 @@ def write_contact_sheet(images: list[tuple[str, Path]], path: Path, *, cols: int
                         thumb: tuple[int, int] = (400, 300)) -> Path:
     """All ``(label, png)`` images as labelled thumbnails on one PNG (written atomically)."""
     import os
-    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
     from PIL import Image, ImageDraw, ImageFont
 
-    from cevns.fsio import os_errors
+    from cevns.fsio import atomic_open
 
     w, h = thumb
     label_h = 22
@@ -391,13 +390,6 @@ def write_contact_sheet(images: list[tuple[str, Path]], path: Path, *, cols: int
         x0, y0 = c * w, r * (h + label_h)
         sheet.paste(im, (x0 + (w - im.width) // 2, y0 + label_h))
         draw.text((x0 + 6, y0 + 2), label, fill="black", font=font)
-    with os_errors(path):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                sheet.save(fh, format="PNG", optimize=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    with atomic_open(path, "wb", fsync=False) as fh:
+        sheet.save(fh, format="PNG", optimize=False)
     return path

@@ -1,0 +1,67 @@
+"""cevns.fsio: atomic writes keep the old file on failure, leave no temporary file, and create
+files with the permissions of any file the user makes (0o666 less the umask), as ``open`` does."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from cevns import fsio
+from cevns.errors import OutputError
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_atomic_files_get_the_permissions_of_a_plain_open(tmp_path):
+    """Under umask 022 every atomic writer makes 0644 files (tempfile.mkstemp would give 0600:
+    figures and provenance unreadable to the group on a shared machine). Run in a subprocess, so
+    that this test sets no umask of its own process."""
+    script = textwrap.dedent(f"""
+        import os, pathlib
+        os.umask(0o022)
+        from cevns import fsio
+        from cevns.analyses.output import _atomic_savefig
+        from cevns.analyses.report import write_contact_sheet
+        from matplotlib.figure import Figure
+        out = pathlib.Path({str(tmp_path)!r})
+        fsio.atomic_write_text(out / "a.json", "{{}}")
+        with fsio.atomic_open(out / "b.bin", "wb", fsync=False) as fh:
+            fh.write(b"x")
+        fig = Figure(figsize=(2, 2))
+        fig.add_subplot().plot([0, 1])
+        _atomic_savefig(fig, out / "c.png")
+        write_contact_sheet([("c", out / "c.png")], out / "sheet.png")
+        (out / "plain.txt").write_text("x")
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+    modes = {p.name: _mode(p) for p in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(["a.json", "b.bin", "c.png", "sheet.png", "plain.txt"], 0o644)
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "x.txt"
+    fsio.atomic_write_text(target, "old")
+    with pytest.raises(RuntimeError), fsio.atomic_open(target) as fh:
+        fh.write("half of the new")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_an_os_error_names_the_path(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("in the way")
+    with pytest.raises(OutputError, match="file/x.txt"):
+        fsio.atomic_write_text(blocker / "x.txt", "x")
+
+
+def test_only_write_modes(tmp_path):
+    with pytest.raises(ValueError, match="mode"), fsio.atomic_open(tmp_path / "x", "a"):
+        pass
