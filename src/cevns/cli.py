@@ -1014,12 +1014,10 @@ def reproduce(
         return
     analyses = {n: shipped_analysis(n, catalogue) for n in selected}
     if hepdata is not None:  # refuse before computing anything
-        from cevns.analyses.hepdata import check_convertible, require_hepdata
+        from cevns.analyses.hepdata import check_convertible, check_hepdata_target, require_hepdata
 
         require_hepdata()
-        for p in [hepdata, *hepdata.parents]:  # a file in the way, before the run
-            if p.exists() and not p.is_dir():
-                raise OutputError(f"--hepdata {hepdata}: {p} exists and is not a folder")
+        check_hepdata_target(hepdata)  # a file in the way, a submission of your own, before the run
         check_convertible([an.kind for an in analyses.values()])  # every item, before any work
     given_out = out  # the resume hint repeats the option as given
     if quick:  # previews never overwrite full results: they go to OUT/quick

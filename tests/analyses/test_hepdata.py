@@ -201,6 +201,31 @@ def test_errors(results, tmp_path):
         validate_submission(bad)
 
 
+def test_a_submission_not_written_by_cevns_is_never_replaced(results, tmp_path):
+    """write_hepdata replaces the YAML files of its own earlier submission, never those of a
+    submission/ folder or a submission.tar.gz it did not write (no marker file)."""
+    from cevns.analyses.hepdata import SUBMISSION_MARKER
+    from cevns.errors import OutputError
+
+    again = tmp_path / "again"  # our own submission: written twice, the second replaces it
+    write_hepdata(results, again, items=["events"], validate=False)
+    out = write_hepdata(results, again, items=["events"], validate=False)
+    assert (again / SUBMISSION_MARKER).is_file() and out.archive.is_file()
+    mine = tmp_path / "mine" / "submission"
+    mine.mkdir(parents=True)
+    (mine / "submission.yaml").write_text("my own\n")
+    with pytest.raises(OutputError, match="not written by cevns"):
+        write_hepdata(results, mine.parent, items=["events"], validate=False)
+    assert (mine / "submission.yaml").read_text() == "my own\n"
+    archive_only = tmp_path / "tar"
+    archive_only.mkdir()
+    (archive_only / "submission.tar.gz").write_bytes(b"mine")
+    with pytest.raises(OutputError, match="submission.tar.gz"):
+        write_hepdata(results, archive_only, items=["events"], validate=False)
+    assert (archive_only / "submission.tar.gz").read_bytes() == b"mine"
+    assert not (archive_only / "submission").exists()
+
+
 def test_import_keeps_warning_filters():
     import sys
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cevns.errors import ConfigError, DataError, MissingDependencyError
+from cevns.errors import ConfigError, DataError, MissingDependencyError, OutputError
 from cevns.fsio import ensure_dir, os_errors
 
 #: significant digits of every number in the tables
@@ -456,6 +456,34 @@ def check_convertible(kinds, *, where: str = "") -> None:
                           f"kind(s) {missing}; convertible kinds: {', '.join(_CONVERTERS)}")
 
 
+#: File beside ``submission/`` and ``submission.tar.gz`` that marks them as written by
+#: :func:`write_hepdata` (which replaces the YAML files in the folder and the archive: only its
+#: own). Not inside the folder: the validator refuses files a submission does not reference.
+SUBMISSION_MARKER = ".cevns-hepdata"
+
+
+def check_hepdata_target(out_dir: str | Path) -> None:
+    """Refuse an ``out_dir`` whose ``submission/`` folder or ``submission.tar.gz`` was not written
+    by :func:`write_hepdata` (no :data:`SUBMISSION_MARKER`): a submission of your own there would
+    be replaced (:class:`~cevns.errors.OutputError`). A file in the way of the folders too.
+    ``cevns reproduce --hepdata`` asks before computing anything."""
+    out_dir = Path(out_dir)
+    for p in [out_dir, *out_dir.parents]:
+        if p.exists() and not p.is_dir():
+            raise OutputError(f"HEPData folder {out_dir}: {p} exists and is not a folder")
+    folder, archive = out_dir / "submission", out_dir / "submission.tar.gz"
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"HEPData folder {out_dir}: {folder} exists and is not a folder")
+    with os_errors(folder, "read"):
+        ours = (out_dir / SUBMISSION_MARKER).is_file()
+        held = folder.is_dir() and any(folder.iterdir())
+    if not ours and (held or archive.exists()):
+        found = folder if held else archive
+        raise OutputError(f"HEPData folder {out_dir}: {found} was not written by cevns (no "
+                          f"{SUBMISSION_MARKER} marker) and would be replaced; choose another "
+                          "HEPData folder or move it away")
+
+
 def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
                   items: list[str] | None = None, archive: bool = True,
                   validate: bool = True) -> HEPDataOutput:
@@ -469,7 +497,8 @@ def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
     out_dir : path
         Output folder (created): ``out_dir/submission/`` receives ``submission.yaml``, one YAML
         file per table and the figures (YAML files of an earlier submission there are replaced);
-        ``out_dir/submission.tar.gz`` is the archive to upload.
+        ``out_dir/submission.tar.gz`` is the archive to upload. A ``submission/`` or archive
+        there that this function did not write is refused (:func:`check_hepdata_target`).
     items : list of str, optional
         Only these items (sub-folder names); default all found.
     archive : bool
@@ -502,8 +531,11 @@ def write_hepdata(results_dir: str | Path, out_dir: str | Path, *,
         b.files = files
         check_convertible([an.kind], where=str(folder))
         _CONVERTERS[an.kind](b, an, folder, image)
+    check_hepdata_target(out_dir)
     folder = ensure_dir(out_dir / "submission", "HEPData folder")
     with os_errors(folder):
+        (out_dir / SUBMISSION_MARKER).write_text("submission/ and submission.tar.gz written by "
+                                                 "cevns.analyses.write_hepdata\n")
         for old in folder.glob("*.yaml"):
             old.unlink()
         _write_files(b.sub, folder)
