@@ -30,3 +30,18 @@ def test_no_suggestion_when_nothing_is_close(name):
     err = UnknownNameError("detector", name, ["Ar", "CsI", "Xe"])
     assert "did you mean" not in str(err)
     assert str(err) == f"unknown detector {name!r}; valid choices: Ar, CsI, Xe"
+
+
+def test_finite_array_names_the_argument():
+    import numpy as np
+
+    from cevns.errors import ConfigError, finite_array
+
+    np.testing.assert_array_equal(finite_array([1, 2.5], "x"), [1.0, 2.5])
+    assert finite_array(3, "x").dtype == float
+    with pytest.raises(ConfigError, match=r"^x must be a number or array of numbers, got 'a'$"):
+        finite_array("a", "x")
+    with pytest.raises(ConfigError, match=r"^energy must be finite, got inf$"):
+        finite_array([1.0, np.inf, np.nan], "energy")
+    with pytest.raises(ConfigError, match=r"^y must be numbers, got \[1, 'b'\]"):
+        finite_array([1, "b"], "y", numbers="numbers")

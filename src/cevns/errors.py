@@ -17,6 +17,23 @@ class ConfigError(CevnsError, ValueError):
     """A configuration, preset or argument is malformed, misspelled or out of range."""
 
 
+def finite_array(value: object, name: str, *, numbers: str = "a number or array of numbers"):
+    """``value`` as a float NumPy array, or a :class:`ConfigError` naming `name`: "`name` must be
+    `numbers`, got …" if it is not numbers, "`name` must be finite, got …" if one is NaN or ±inf
+    (the check of user-given numbers before they reach a formula that would turn them into a
+    silent NaN or 0). NumPy is imported here: this module stays light for the command line."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be {numbers}, got {value!r}") from None
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise ConfigError(f"{name} must be finite, got {float(arr[~finite].flat[0])}")
+    return arr
+
+
 def _did_you_mean(name: object, valid: list[str]) -> str:
     """``" (did you mean 'X'?)"`` for the valid name that differs from ``name`` only in case, else
     the one valid name that ``name`` begins (a name cut short: ``sin2_theta`` → ``sin2_theta_w``),

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, finite_array
 from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import max_recoil_energy, momentum_transfer
@@ -149,12 +149,9 @@ def check_energies(neutrino_energy: ArrayLike, recoil_energy: ArrayLike
     arrays = []
     for name, value, positive in (("neutrino_energy", neutrino_energy, True),
                                   ("recoil_energy", recoil_energy, False)):
-        try:
-            arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a number or array of numbers (internal energy "
-                              f"units), got {value!r}") from None
-        ok = np.isfinite(arr) & ((arr > 0.0) if positive else (arr >= 0.0))
+        arr = finite_array(value, name, numbers="a number or array of numbers (internal energy "
+                           "units)")
+        ok = (arr > 0.0) if positive else (arr >= 0.0)
         if not np.all(ok):
             bad = float(arr[~ok].flat[0])
             raise ConfigError(f"{name} must be finite and {'> 0' if positive else '≥ 0'}, got "

@@ -27,7 +27,7 @@ from typing import Literal, get_args
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, UnknownNameError, finite_array
 from cevns.physics.constants import E_MICHEL_MAX, E_PROMPT, M_MUON
 
 #: Every flavour name a source may use, in canonical order.
@@ -97,13 +97,8 @@ def pion_dar_spectrum(flavour: str, neutrino_energy: ArrayLike) -> NDArray[np.fl
     energies included, the density is 0): a NaN is a :class:`ConfigError`, not a density of 0.
     """
     check_flavour(flavour, FLAVOURS, user="the π-DAR spectrum")
-    try:
-        e = np.asarray(neutrino_energy, dtype=float)
-    except (TypeError, ValueError):
-        raise ConfigError(f"neutrino_energy must be a number or array of numbers (internal "
-                          f"energy units), got {neutrino_energy!r}") from None
-    if not np.all(np.isfinite(e)):
-        raise ConfigError(f"neutrino_energy must be finite, got {float(e[~np.isfinite(e)].flat[0])}")
+    e = finite_array(neutrino_energy, "neutrino_energy",
+                     numbers="a number or array of numbers (internal energy units)")
     if flavour in LINE_ENERGY:
         return np.zeros_like(e)
     return CONTINUOUS_SPECTRA[flavour](e)

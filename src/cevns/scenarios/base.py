@@ -28,7 +28,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, UnknownNameError, finite_array
 from cevns.experiment import Detector, Source
 from cevns.physics.protocol import CrossSectionBasis
 from cevns.rates import BasisSpectra, basis_spectra
@@ -70,13 +70,7 @@ class Parameter:
 
     def check(self, values) -> np.ndarray:
         """Validate ``values`` against the range; return them as a float array."""
-        try:
-            arr = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
-            raise ConfigError(f"parameter {self.name}: values must be numbers, got "
-                              f"{values!r}") from None
-        if not np.all(np.isfinite(arr)):
-            raise ConfigError(f"parameter {self.name}: values must be finite")
+        arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers")
         if self.lower is not None:
             bad = arr <= self.lower if self.lower_open else arr < self.lower
             if np.any(bad):
