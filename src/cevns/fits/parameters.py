@@ -53,7 +53,7 @@ from cevns.fits.scenario_signal import (
 )
 from cevns.integrity import read_packaged_text
 from cevns.physics.constants import SIN2_THETA_W
-from cevns.physics.ngi import INTERACTIONS
+from cevns.physics.ngi import INTERACTIONS, VECTOR_CHARGES
 from cevns.physics.units import fm
 from cevns.scenarios import get_scenario
 
@@ -153,10 +153,6 @@ def check_parameter(name: str, release: str) -> ParameterSpec | None:
             f"{release!r}"
         )
     return spec
-
-
-#: Quark-coupling models of the NGI vector mediator (``vector_charge`` of ``ngi_vector_coupling``).
-VECTOR_CHARGES = ("B-L", "universal")
 
 
 def check_fit_request(
