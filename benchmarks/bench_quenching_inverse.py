@@ -14,27 +14,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from scipy.optimize import brentq
 
 from cevns.fits.combined import packaged_model
 
-
-def brent_inverse(detector, values, k):
-    t, m = detector._observable_grid(k)
-    out = []
-    for v in values:
-        if v <= 0:
-            out.append(0.0)
-        elif v >= m[-1]:
-            out.append(v * t[-1] / m[-1])
-        else:
-            i = int(np.searchsorted(m, v))
-            out.append(brentq(lambda x, v=v: float(detector._mean_observable(x, k)) - v,
-                              t[max(i - 1, 0)], t[i], xtol=1e-14 * t[i], rtol=1e-14))
-    return np.array(out)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "_reference"))
+from quenching_inverse_reference import brent_inverse  # noqa: E402
 
 
 def main() -> None:

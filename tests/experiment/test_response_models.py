@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from quenching_inverse_reference import brent_inverse
 from scipy.special import ndtr
 from scipy.stats import poisson
 
@@ -395,25 +396,6 @@ def test_lar2020_release_response_written_as_a_detector_table():
                                rtol=1e-9, atol=1e-15)
 
 
-def _brent_inverse(detector, values, k):
-    """Reference: one ``scipy.optimize.brentq`` per value (the inverse as it was computed before
-    the elementwise root finder), on the same bracket of the monotone table."""
-    from scipy.optimize import brentq
-
-    t, m = detector._observable_grid(k)
-    out = []
-    for v in values:
-        if v <= 0:
-            out.append(0.0)
-        elif v >= m[-1]:
-            out.append(v * t[-1] / m[-1])
-        else:
-            i = int(np.searchsorted(m, v))
-            out.append(brentq(lambda x, v=v: float(detector._mean_observable(x, k)) - v,
-                              t[max(i - 1, 0)], t[i], xtol=1e-14 * t[i], rtol=1e-14))
-    return np.array(out)
-
-
 @pytest.mark.parametrize("quenching", [
     {"model": "lindhard", "k": 0.157},
     {"model": "polynomial", "coefficients": [0.0, 0.2, 1e-4]},
@@ -426,7 +408,7 @@ def test_observable_to_recoil_matches_scalar_brent(quenching):
     values = np.concatenate([[-1.0, 0.0, m[1], m[7], m[-1], 2.0 * m[-1]],
                              np.geomspace(0.5 * m[1], 1.1 * m[-1], 700)])
     got = det.observable_to_recoil(values, 0)
-    want = _brent_inverse(det, values, 0)
+    want = brent_inverse(det, values, 0)  # tests/_reference: brentq per value
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0.0)
     inside = (values > 0) & (values < m[-1])  # and it is the inverse: the observable comes back
     np.testing.assert_allclose(det._mean_observable(got[inside], 0), values[inside], rtol=1e-12)
