@@ -1075,10 +1075,8 @@ def _check_fit_names(release: str, parameters: list[str] | None, **request: Any)
                 resolve_parameter(name, list(FIT_PARAMETERS))
         else:
             check_parameter(name, release)
-    twice = sorted({n for n in parameters or () if parameters.count(n) > 1})
-    if twice:
-        raise ConfigError(f"parameters named twice: {twice}")
     if release == COMBINED_RELEASE:  # each parameter is a fit of its own
+        check_fit_request(parameters or (), **request)  # a name given twice among them
         for name in parameters or ("sin2_theta_w",):
             check_fit_request((name,), **request)
     else:

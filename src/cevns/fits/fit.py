@@ -643,8 +643,6 @@ def fit_release(
     names = tuple(parameters) if parameters else DEFAULT_PARAMETERS[release]
     for name in names:
         check_parameter(name, release)
-    if len(set(names)) != len(names):
-        raise ConfigError(f"parameters named twice: {sorted({n for n in names if names.count(n) > 1})}")
     check_fit_request(names, options=options, fixed=fixed, scan_range=scan_range,
                       vector_charge=vector_charge)
     model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,

@@ -163,14 +163,17 @@ def check_fit_request(
     scan_range: tuple[float, float] | None = None,
     vector_charge: str = "B-L",
 ) -> None:
-    """Check everything of a fit request that does not need the release's data: the NGI
-    ``vector_charge``, and for scenario parameters the scenario's options, the fixed values, the
-    scan range and that a shape parameter without two bounds has one.
+    """Check everything of a fit request that does not need the release's data: a name given
+    twice, the NGI ``vector_charge``, and for scenario parameters the scenario's options, the
+    fixed values, the scan range and that a shape parameter without two bounds has one.
 
     :func:`cevns.fits.fit_release` and ``cevns fit`` call it before any file is read or an output
     folder is claimed, so that a misspelled option is not reported after the folder holds the
     record of a fit that never ran. The names themselves: :func:`check_parameter`.
     """
+    twice = sorted({n for n in names if list(names).count(n) > 1})
+    if twice:
+        raise ConfigError(f"parameters named twice: {twice}")
     if vector_charge not in VECTOR_CHARGES:
         raise UnknownNameError("vector_charge", vector_charge, VECTOR_CHARGES)
     scenario_names_ = [n for n in names if n not in FIT_PARAMETERS]
