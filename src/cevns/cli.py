@@ -495,6 +495,12 @@ def spectra(
     flavours = spectra_[0].flavours if spectra_ else FLAVOURS  # the source's flavours
     bin_cols = ("lower_keVnr", "upper_keVnr", *flavours, "signal", "background")
 
+    from cevns.analyses.output import write_csv
+
+    # A file first: if it cannot be written, nothing was printed. The CSV to this command's
+    # stdout ('-', /dev/stdout) follows the table, as it is printed.
+    to_stdout = csv is not None and (csv_path is None or _is_stdout(csv_path))
+    written = write_csv(rows, csv_path) if csv_path is not None and not to_stdout else None
     if as_json:
         _print_json({
             "source": src.name, "run_years": src.run_years, "baseline_m": src.baseline_m,
@@ -526,13 +532,10 @@ def spectra(
                     _add_row(bins, *(f"{r[c]:.4g}" for c in bin_cols))
                 console.print(bins)
         console.print(table)
-    if csv is not None:
-        from cevns.analyses.output import write_csv
-
-        if csv_path is None:
-            write_csv(rows, None)
-        else:
-            _say(f"wrote {write_csv(rows, csv_path)}")
+    if to_stdout:
+        write_csv(rows, csv_path)
+    if written is not None:
+        _say(f"wrote {written}")
 
 
 # -- info ---------------------------------------------------------------------------------------

@@ -332,3 +332,22 @@ def test_fit_table_refuses_a_coverage_file_of_the_wrong_shape(tmp_path, content,
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "t.md").exists()
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/version"), reason="needs Linux /proc")
+def test_spectra_csv_that_cannot_be_written_prints_nothing(tmp_path):
+    """The CSV file is written before the table is printed: a target that cannot be written
+    (/proc/version, a regular file in a folder where no file can be made) gives the error alone,
+    not a table followed by an error."""
+    res = cevns("spectra", "-d", "CsI", "--csv", "/proc/version", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == ""
+    assert res.stderr.startswith("error: ") and "/proc/version" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_spectra_csv_to_a_file_still_prints_the_table(tmp_path):
+    res = cevns("spectra", "-d", "CsI", "--csv", "out.csv", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "Expected events" in res.stdout and "wrote out.csv" in res.stderr
+    assert (tmp_path / "out.csv").read_text().startswith("detector,")
