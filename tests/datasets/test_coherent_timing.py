@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from scipy.integrate import quad
 from scipy.optimize import minimize, minimize_scalar
 
 from cevns.datasets.coherent import SNSTimingModel
@@ -132,3 +135,34 @@ def test_csi2021_timing_pdfs_exclude_time_efficiency(releases):
     slope = -np.polyfit(t[late], np.log(w[late]), 1)[0]
     assert slope == pytest.approx(1.0 / 2.1969811, rel=2e-3)  # PDG τ_μ
     assert abs(slope - (1.0 / 2.1969811 + 0.0494)) > 0.04  # with the efficiency it would be this
+
+
+# -- ExponentialTimeEfficiency: closed-form bin average against quad, the rate-0 limit (once 0/0
+# = NaN), invalid parameters refused
+
+EDGES = np.array([0.0, 0.25, 0.52, 0.6, 1.0, 2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize("rate", [0.0494, 1.0, 1e-9])
+def test_bin_average_matches_quadrature(rate):
+    eff = ExponentialTimeEfficiency(0.52, rate)
+    expected = [quad(lambda t: float(eff(t)), lo, hi, points=[0.52] if lo < 0.52 < hi else None)[0]
+                / (hi - lo) for lo, hi in zip(EDGES[:-1], EDGES[1:], strict=True)]
+    np.testing.assert_allclose(eff.bin_average(EDGES), expected, rtol=1e-12)
+
+
+def test_rate_zero_is_an_efficiency_of_one():
+    eff = ExponentialTimeEfficiency(0.52, 0.0)
+    np.testing.assert_array_equal(eff.bin_average(EDGES), np.ones(EDGES.size - 1))
+    np.testing.assert_array_equal(eff(EDGES), np.ones(EDGES.size))
+
+
+@pytest.mark.parametrize(("onset", "rate", "words"), [
+    (0.52, -0.1, "rate must be finite and ≥ 0"),
+    (0.52, math.nan, "rate must be finite"),
+    (math.inf, 0.05, "onset must be finite"),
+    ("soon", 0.05, "onset must be a number"),
+])
+def test_invalid_parameters_are_refused(onset, rate, words):
+    with pytest.raises(ConfigError, match=words):
+        ExponentialTimeEfficiency(onset, rate)

@@ -120,11 +120,23 @@ class ExponentialTimeEfficiency:
     onset : float
         Time (µs) after which the efficiency falls.
     rate : float
-        Exponential slope, 1/µs.
+        Exponential slope, 1/µs (≥ 0; 0 is an efficiency of 1 at all times).
     """
 
     onset: float
     rate: float
+
+    def __post_init__(self) -> None:
+        for name, value in (("onset", self.onset), ("rate", self.rate)):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"time efficiency {name} must be a number, got {value!r}") from None
+            if not np.isfinite(number) or (name == "rate" and number < 0.0):
+                raise ConfigError(f"time efficiency {name} must be finite"
+                                  f"{' and ≥ 0 (an efficiency above 1 otherwise)' if name == 'rate' else ''}"
+                                  f", got {value!r}")
+            object.__setattr__(self, name, number)
 
     def __call__(self, t: ArrayLike) -> NDArray[np.float64]:
         """Efficiency at times ``t`` (µs)."""
@@ -140,6 +152,8 @@ class ExponentialTimeEfficiency:
             # ∫_{-inf}^{t} relative to the onset: t - onset below it, (1 - e^{-r(t-onset)})/r above.
             below = np.minimum(t, self.onset)
             above = np.maximum(t - self.onset, 0.0)
-            return below + (1.0 - np.exp(-self.rate * above)) / self.rate
+            if self.rate == 0.0:  # the limit of (1 − e^{−r a})/r: a
+                return below + above
+            return below - np.expm1(-self.rate * above) / self.rate
 
         return (integral(hi) - integral(lo)) / (hi - lo)
