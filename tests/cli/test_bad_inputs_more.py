@@ -30,6 +30,9 @@ CASES = [
          files={"a.toml": PROFILE + "stats = { sigma_signal = true }\n"}),
     Case("analysis-run-years-true", RUN, ("source.run_years", "number"),
          files={"a.toml": analysis("[source]\nrun_years = true\n")}),
+    # -- a misspelled parameter gets a suggestion, as a misspelled key does ------------------------
+    Case("analysis-parameter-typo", RUN, ("scan", "'sin2_thta_w'", "did you mean 'sin2_theta_w'"),
+         files={"a.toml": PROFILE.replace('parameter = "sin2_theta_w"', 'parameter = "sin2_thta_w"')}),
     # -- scan stores -------------------------------------------------------------------------------
     Case("run-scans-folder-is-a-file", (*RUN, "--force", "--executor", "serial"),
          ("out/scans", "not a directory"), files={"a.toml": PROFILE, "out/scans": "x"}),
