@@ -101,6 +101,11 @@ CASES = {
                       "sin2_theta_w"),
     "negative-coupling": (lambda: get_scenario("ngi", interaction="vector").counts(
         CSI, ESS, {"coupling": -1e-4}), "coupling"),
+    # a value of another type is refused, not converted (True would be 1 kg, "2" two years)
+    "bool-mass": (lambda: CSI.replace(mass_kg=True), "mass_kg"),
+    "text-run-years": (lambda: ESS.replace(run_years="2"), "run_years"),
+    "bool-edge": (lambda: CSI.replace(binning={"rule": "edges", "edges_keVnr": [True, 5.0, 9.0]}),
+                  "edges_keVnr"),
     "parameters-not-a-mapping": (lambda: get_scenario("sm").counts(CSI, ESS, None),
                                  "mapping"),  # was a TypeError
 }

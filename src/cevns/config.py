@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from cevns.errors import CevnsError, ConfigError, KinematicsError, _did_you_mean
 
@@ -56,6 +59,20 @@ class StrictModel(BaseModel, metaclass=_StrictMeta):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
                               allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_type_coercion(cls, data: Any) -> Any:
+        """A number field takes numbers and a true/false field takes booleans, as written in TOML:
+        pydantic would otherwise read ``mass_kg = true`` as 1 kg, ``shared_signal = "no"`` as
+        false and ``mass_kg = "18"`` as 18 (see :func:`type_mismatch`)."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name) if isinstance(name, str) else None
+                problem = type_mismatch(field.annotation, value) if field is not None else None
+                if problem:
+                    raise _FieldTypeError(name, problem)
+        return data
 
     def _identity(self) -> str:
         """The declared fields as canonical JSON: what equality and hashing compare.
@@ -117,6 +134,72 @@ class StrictModel(BaseModel, metaclass=_StrictMeta):
         return self.replace(**(update or {}))
 
 
+class _FieldTypeError(ConfigError):
+    """A value of the wrong TOML type in field ``field`` (its message is shown after the field's
+    dotted path, like pydantic's own field errors)."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+def _toml(value: Any) -> str:
+    """``value`` as it would be written in a TOML file (``true``, ``"18"``, ``1``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _arms(annotation: Any) -> list[Any]:
+    """The alternatives of ``annotation`` (``X | None`` → ``[X]``; ``Annotated`` unwrapped)."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return [a for arm in typing.get_args(annotation) if arm is not type(None) for a in _arms(arm)]
+    return [annotation]
+
+
+def type_mismatch(annotation: Any, value: Any) -> str | None:
+    """Why ``value`` is not of the TOML type ``annotation`` asks for, or None.
+
+    Only the silent conversions of pydantic's lax mode are refused: a boolean or a string where
+    only a number is valid (``true`` → 1, ``"18"`` → 18) and anything but a boolean where only a
+    boolean is (``"no"`` → false, ``1`` → true); items of lists and values of tables are checked
+    against their declared type. Everything else is left to the model's own validation.
+    """
+    arms = _arms(annotation)
+    if Any in arms or object in arms:
+        return None
+    numeric = [a for a in arms if a in (int, float)]
+    if isinstance(value, bool):
+        if numeric and bool not in arms:
+            return f"must be a number, got {_toml(value)}"
+        return None
+    if arms == [bool] and not (isinstance(value, bool) or getattr(value, "dtype", None) == "bool"):
+        return f"must be true or false, got {_toml(value)}"
+    if isinstance(value, str):
+        if numeric and len(numeric) == len(arms):
+            return f"must be a number, got the text {_toml(value)} (write numbers without quotes)"
+        return None
+    for arm in arms:
+        origin, args = typing.get_origin(arm), typing.get_args(arm)
+        if origin in (list, tuple, set, frozenset, Sequence) and isinstance(value, list | tuple):
+            if origin is tuple and args and args[-1] is not Ellipsis:
+                pairs = zip(args, value, strict=False)  # fixed length: pydantic counts the items
+            else:
+                pairs = ((args[0] if args else Any, item) for item in value)
+            for i, (item_type, item) in enumerate(pairs):
+                problem = type_mismatch(item_type, item)
+                if problem:
+                    return f"item {i}: {problem}"
+        elif origin in (dict, Mapping) and len(args) == 2 and isinstance(value, dict):
+            for key, item in value.items():
+                problem = type_mismatch(args[1], item)
+                if problem:
+                    return f"{key}: {problem}"
+    return None
+
+
 def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
     loc = ".".join(str(p) for p in err["loc"])
     path = f"{where}.{loc}" if where and loc else (where or loc)
@@ -129,6 +212,8 @@ def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
             hint = _did_you_mean(key, list(fields)) or f" (valid keys: {', '.join(fields)})"
         return f"{path}: unknown key{hint}"
     cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldTypeError):
+        return f"{path}.{cause.field}: {cause}" if path else f"{cause.field}: {cause}"
     if isinstance(cause, CevnsError):
         # raised by a validator of ours: its message already names the field and the value
         return f"{path}: {cause}" if path else str(cause)

@@ -12,7 +12,9 @@ A package extends ``cevns`` without editing it by declaring entry points in its
 The entry-point name must equal the registered name (``MyScenario.name``). Plug-ins are loaded
 the first time a registry is asked for its names; a plug-in that fails to import, or that is not
 what its group expects, is a :class:`PluginError` naming the distribution and the entry point.
-Built-in names cannot be replaced by a plug-in.
+A name that is already registered (a built-in one, or another plug-in's) cannot be taken by a
+plug-in (:class:`PluginError`) nor by ``register_scenario`` / ``register_kind`` /
+``register_overlay`` in code (:class:`~cevns.errors.ConfigError`).
 """
 
 from __future__ import annotations

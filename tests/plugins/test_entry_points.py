@@ -64,13 +64,17 @@ def test_plugin_scenario_from_toml(tmp_path):
 @pytest.fixture
 def plugin_path(tmp_path, monkeypatch):
     """Put a plug-in on sys.path in this process; restore the registries afterwards."""
+    from cevns.analyses import overlays
     from cevns.plugins import load_group
     from cevns.scenarios import base
 
+    base.scenario_names()  # the built-ins are registered before the registry is saved
     saved = dict(base._REGISTRY)
+    monkeypatch.setattr(overlays, "_REGISTRY", dict(overlays._REGISTRY))
+    monkeypatch.setattr(overlays, "_LOADED", False)
 
-    def install(entry: str) -> None:
-        path = _install_like(tmp_path / "site", f"[cevns.scenarios]\n{entry}\n")
+    def install(entry: str, group: str = "cevns.scenarios") -> None:
+        path = _install_like(tmp_path / "site", f"[{group}]\n{entry}\n")
         monkeypatch.syspath_prepend(str(path))
         load_group.cache_clear()
 
@@ -110,3 +114,57 @@ def test_bad_plugins_are_clear_errors(plugin_path, entry, message):
     with pytest.raises(CevnsError, match=message):
         scenario_names()
         get_scenario("broken").counts(get_detector("Xe"), get_source("ess"), {})
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    # an overlay named like a built-in one was silently ignored
+    ("coherent = cevns_example_plugin:ScaledSM", "overlay name 'coherent' is already taken by"),
+    ("mine = cevns_example_plugin:np", "expected an overlay function"),  # was a ConfigError
+])
+def test_bad_overlay_plugins_are_plugin_errors(plugin_path, entry, message):
+    from cevns.analyses.overlays import overlay_names
+    from cevns.plugins import PluginError
+
+    plugin_path(entry, group="cevns.overlays")
+    with pytest.raises(PluginError, match=f"plug-in '{entry.split()[0]}'.*{message}"):
+        overlay_names()
+
+
+def test_a_scenario_registered_in_code_cannot_replace_another(plugin_path):
+    # register_scenario replaced the built-in 'sm' silently (every analysis naming 'sm' then ran
+    # the user's class) and accepted a class without a name or a non-Scenario
+    from cevns.errors import ConfigError
+    from cevns.scenarios import get_scenario, register_scenario
+    from cevns.scenarios.builtin import StandardModel
+
+    class Mine(StandardModel):
+        name = "sm"
+
+    class Nameless(StandardModel):
+        name = ""
+
+    with pytest.raises(ConfigError, match="scenario name 'sm' is already taken by "
+                                          "cevns.scenarios.builtin.StandardModel"):
+        register_scenario(Mine)
+    with pytest.raises(ConfigError, match="Nameless has no name"):
+        register_scenario(Nameless)
+    with pytest.raises(ConfigError, match="expected a cevns.scenarios.Scenario subclass"):
+        register_scenario(dict)
+    assert type(get_scenario("sm")) is StandardModel
+    assert register_scenario(StandardModel) is StandardModel  # the same class again: a no-op
+
+
+def test_an_analysis_kind_registered_in_code_cannot_replace_another(monkeypatch):
+    # register_kind("profile", ...) replaced the built-in profile runner silently
+    from cevns.analyses import base
+    from cevns.analyses.base import AnalysisBase, kinds, register_kind
+    from cevns.errors import ConfigError
+
+    before = kinds()["profile"]
+    monkeypatch.setattr(base, "_KINDS", dict(base._KINDS))  # restored whatever happens
+    with pytest.raises(ConfigError, match="analysis kind 'profile' is already taken by "
+                                          "cevns.analyses.sensitivity.run.run_profile"):
+        register_kind("profile", AnalysisBase)(lambda analysis, out, options: [])
+    with pytest.raises(ConfigError, match="model must be an AnalysisBase subclass"):
+        register_kind("mine", dict)(lambda analysis, out, options: [])
+    assert kinds()["profile"] is before and "mine" not in kinds()

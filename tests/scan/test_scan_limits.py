@@ -4,6 +4,8 @@ shape is reported as a corrupt record (ScanError)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cevns.errors import ConfigError, ScanError
@@ -57,3 +59,34 @@ def test_a_manifest_of_the_wrong_shape_is_a_corrupt_record(tmp_path, text):
         ScanStore(tmp_path / "s")
     with pytest.raises(ScanError, match=r"corrupt record"):
         run_scan(_task, grid, {}, store=tmp_path / "s", resume=True)
+
+
+@pytest.mark.parametrize(("edit", "named"), [
+    (lambda m: m.pop("grid"), "'grid' is missing"),
+    (lambda m: m.pop("store_id"), "'store_id' is missing"),
+    (lambda m: m.update(tile_shape="x"), "'tile_shape' is not a list"),
+    (lambda m: m.update(grid=[{"name": "x"}]), "'grid' or 'tile_shape' unusable"),
+    (lambda m: m.update(tile_shape=[0, 1]), "'grid' or 'tile_shape' unusable"),
+])
+def test_a_manifest_with_a_missing_or_bad_entry_is_a_corrupt_record(tmp_path, edit, named):
+    # a manifest without 'grid' used to end in "KeyError: 'grid'" (an internal error of
+    # cevns run --resume), one without 'store_id' in a KeyError when the first tile was read
+    grid = Grid({"x": linear_axis(0, 1, 3), "y": [1.0, 2.0]})
+    run_scan(_task, grid, {}, store=tmp_path / "s")
+    manifest = json.loads((tmp_path / "s" / MANIFEST).read_text())
+    edit(manifest)
+    (tmp_path / "s" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ScanError, match=rf"manifest\.json: corrupt record \({named}"):
+        run_scan(_task, grid, {}, store=tmp_path / "s", resume=True)
+    ds = run_scan(_task, grid, {}, store=tmp_path / "s", overwrite=True)  # the way out it names
+    assert ds["f"].shape == (3, 2)
+
+
+def test_a_file_above_the_store_is_named(tmp_path):
+    # a file where a folder of the store path should be was a NotADirectoryError (exit 1)
+    (tmp_path / "scans").write_text("not a folder")
+    grid = Grid({"x": linear_axis(0, 1, 3), "y": [1.0, 2.0]})
+    with pytest.raises(ScanError, match=r"scans exists and is not a directory: the scan store "
+                                        r".*scans/s cannot be created under it"):
+        run_scan(_task, grid, {}, store=tmp_path / "scans" / "s")
+    assert (tmp_path / "scans").read_text() == "not a folder"

@@ -358,3 +358,24 @@ def test_reprs():
     text = repr(res)
     assert "converged" in text and "2 / 2" in text
     assert "<table>" in res._repr_html_()
+
+
+def test_changing_the_callers_array_does_not_change_a_built_channel():
+    # Component and Channel kept the caller's arrays: setting a count to -5 or NaN afterwards
+    # changed the validated model behind its checks (a NaN observed count gave χ² = 2 and a
+    # convergence warning instead of an error)
+    expected, observed = np.array([4.0, 9.0]), np.array([4.0, 9.0])
+    down, up = np.array([3.0, 8.0]), np.array([5.0, 10.0])
+    comp = Component("s", expected, "a", 0.1, shapes={"t": (down, up)})
+    channel = Channel("X", observed, [comp])
+    chi2 = PoissonModel([channel]).profile().chi2
+    expected[0], observed[0], down[0], up[0] = -5.0, np.nan, -1.0, np.inf
+    np.testing.assert_array_equal(comp.expected, [4.0, 9.0])
+    np.testing.assert_array_equal(channel.observed, [4.0, 9.0])
+    np.testing.assert_array_equal(comp.shapes["t"][0], [3.0, 8.0])
+    assert PoissonModel([channel]).profile().chi2 == chi2
+    with pytest.raises(ValueError, match="read-only"):
+        channel.observed[0] = -1.0
+    # a read-only array (a detector's spectrum, a broadcast view) is kept without a copy
+    fixed = np.broadcast_to(np.array([1.0, 2.0]), (1000, 2))
+    assert np.shares_memory(Component("b", fixed).expected, fixed)

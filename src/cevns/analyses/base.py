@@ -296,29 +296,61 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
     """Decorator registering the runner of analysis kind ``name``."""
 
     def deco(func):
+        if getattr(func, "__module__", None) not in _BUILTIN_KIND_MODULES:
+            _import_builtin_kinds()  # a user's kind named like a built-in one is refused
+        problem = _kind_problem(name, Kind(model=model, run=func, description=description))
+        if problem:
+            raise ConfigError(f"register_kind: {problem}")
         _KINDS[name] = Kind(model=model, run=func, description=description)
         return func
 
     return deco
 
 
+_BUILTIN_KIND_MODULES = ("cevns.analyses.appendix_b", "cevns.analyses.runners",
+                         "cevns.analyses.running", "cevns.analyses.sensitivity.run")
+
+
+def _import_builtin_kinds() -> None:
+    """Import the modules of the built-in analysis kinds (they register themselves)."""
+    import importlib
+
+    for module in _BUILTIN_KIND_MODULES:
+        importlib.import_module(module)
+
+
+def _kind_problem(name: object, kind: object) -> str | None:
+    """Why ``kind`` cannot be registered as ``name``, or None: not a :class:`Kind` with an
+    :class:`AnalysisBase` schema and a callable runner, or a name another runner already has (a
+    second ``"profile"`` would silently replace the built-in one)."""
+    if not isinstance(kind, Kind):
+        return f"expected a cevns.analyses.base.Kind, got {kind!r}"
+    if not isinstance(name, str) or not name:
+        return f"an analysis kind name must be a non-empty string, got {name!r}"
+    if not (isinstance(kind.model, type) and issubclass(kind.model, AnalysisBase)):
+        return f"analysis kind {name!r}: its model must be an AnalysisBase subclass, got {kind.model!r}"
+    if not callable(kind.run):
+        return f"analysis kind {name!r}: its runner is not callable ({kind.run!r})"
+    known = _KINDS.get(name)
+    if known is not None and known is not kind and known.run is not kind.run:
+        return f"analysis kind {name!r} is already taken by {_qualname(known.run)}; choose another name"
+    return None
+
+
+def _qualname(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
 def kinds() -> dict[str, Kind]:
     """Registered analysis kinds: built-in, registered in code, and plug-ins (entry-point group
     ``cevns.analysis_kinds``, each pointing at a :class:`Kind`)."""
-    from cevns.analyses import (  # noqa: F401  (registers the built-in kinds)
-        appendix_b,
-        runners,
-        running,
-        sensitivity,
-    )
     from cevns.plugins import ANALYSIS_KIND_GROUP, PluginError, load_group
 
+    _import_builtin_kinds()
     for name, obj, where in load_group(ANALYSIS_KIND_GROUP):
-        if not isinstance(obj, Kind):
-            raise PluginError(f"{where}: expected a cevns.analyses.base.Kind, got {obj!r}")
-        known = _KINDS.get(name)
-        if known is not None and known is not obj:
-            raise PluginError(f"{where}: analysis kind {name!r} is already taken")
+        problem = _kind_problem(name, obj)
+        if problem:
+            raise PluginError(f"{where}: {problem}")
         _KINDS[name] = obj
     return dict(_KINDS)
 

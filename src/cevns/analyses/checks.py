@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, _did_you_mean
 from cevns.scan.grid import (  # noqa: F401  (the limit lives in the scan layer; re-exported)
     DEFAULT_MAX_GRID_BYTES,
     MAX_GRID_BYTES_ENV,
@@ -148,9 +148,10 @@ def check_sensitivity(an) -> None:
         params = scenario.parameters
         def known(field: str, name: str, params=params) -> None:
             if name not in params:
-                valid = ", ".join(sorted(params))
+                valid = sorted(params)
                 raise ConfigError(f"{field}: unknown parameter {name!r} of scenario "
-                                  f"{an.scenario.name!r}; valid choices: {valid}")
+                                  f"{an.scenario.name!r}{_did_you_mean(name, valid)}; "
+                                  f"valid choices: {', '.join(valid)}")
 
         for name, ax in axes:
             known(f"{name}.parameter", ax.parameter)

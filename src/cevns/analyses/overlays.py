@@ -134,13 +134,17 @@ def _load() -> None:
         return
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
-    from cevns.plugins import load_group
+    from cevns.plugins import PluginError, load_group
 
     for name, obj, where in load_group(OVERLAY_GROUP):
         if not callable(obj):
-            raise ConfigError(f"{where} is not callable")
-        if name not in _REGISTRY:
-            register_overlay(name, obj)
+            raise PluginError(f"{where}: expected an overlay function, got {obj!r}")
+        known = _REGISTRY.get(name)
+        if known is not None and known is not obj:  # was silently ignored
+            raise PluginError(f"{where}: overlay name {name!r} is already taken by "
+                              f"{getattr(known, '__module__', '?')}."
+                              f"{getattr(known, '__qualname__', repr(known))}")
+        register_overlay(name, obj)
     _LOADED = True
 
 

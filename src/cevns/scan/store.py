@@ -217,8 +217,12 @@ def store_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
     root = Path(path)
     try:
         root.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ScanError(f"store path {root} exists and is not a directory") from None
+    except (FileExistsError, NotADirectoryError):  # the store, or a folder above it, is a file
+        blocking = next((p for p in [root, *root.parents] if p.exists() and not p.is_dir()), root)
+        if blocking == root:
+            raise ScanError(f"store path {root} exists and is not a directory") from None
+        raise ScanError(f"{blocking} exists and is not a directory: the scan store {root} cannot "
+                        "be created under it") from None
     try:
         import fcntl
     except ImportError:  # not POSIX: no advisory locking, the one-writer rule is the user's
@@ -242,6 +246,17 @@ def store_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield root
     finally:
         fh.close()  # closing releases the flock
+
+
+_RECOMPUTE = "recompute the scan (overwrite=True, or run without --resume)"
+
+#: the manifest entries every store has (written by :meth:`ScanStore.create`) and their JSON types
+_MANIFEST_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "store_id": (str, "a string"), "config": (dict, "an object"), "config_digest": (str, "a string"),
+    "grid": (list, "a list"), "tile_shape": (list, "a list"), "task": (str, "a string"),
+    "declared_outputs": ((dict, type(None)), "an object or null"),
+    "outputs": ((dict, type(None)), "an object or null"), "runs": (list, "a list"),
+}
 
 
 class ScanStore:
@@ -269,8 +284,7 @@ class ScanStore:
             raise ScanError(f"cannot read {manifest_path}: {exc}") from exc
         if not isinstance(self.manifest, dict):
             raise ScanError(f"cannot read {manifest_path}: corrupt record (a JSON "
-                            f"{type(self.manifest).__name__}, not an object); recompute the scan "
-                            "(overwrite=True, or run without --resume)")
+                            f"{type(self.manifest).__name__}, not an object); {_RECOMPUTE}")
         fmt = self.manifest.get("format")
         if fmt != FORMAT or self.manifest.get("format_version") != FORMAT_VERSION:
             raise ScanError(
@@ -278,8 +292,18 @@ class ScanStore:
                 f"; this cevns reads {FORMAT!r} version {FORMAT_VERSION}. Recompute the scan "
                 "(overwrite=True, or run without --resume)"
             )
-        self.grid = Grid.from_json(self.manifest["grid"])
-        self.tiling = Tiling(self.grid, tuple(self.manifest["tile_shape"]))
+        bad = [f"{key!r} is missing" if key not in self.manifest else f"{key!r} is not {what}"
+               for key, (kind, what) in _MANIFEST_KEYS.items()
+               if not isinstance(self.manifest.get(key), kind)]
+        if not bad:
+            try:
+                self.grid = Grid.from_json(self.manifest["grid"])
+                self.tiling = Tiling(self.grid, tuple(self.manifest["tile_shape"]))
+            except (KeyError, TypeError, ValueError) as exc:  # ConfigError is a ValueError
+                bad = [f"'grid' or 'tile_shape' unusable: {exc}"]
+        if bad:
+            raise ScanError(f"cannot read {manifest_path}: corrupt record ({'; '.join(bad)}); "
+                            + _RECOMPUTE)
 
     # -- creation -------------------------------------------------------------------------------
 

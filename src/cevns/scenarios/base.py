@@ -20,6 +20,7 @@ Standard-Model or "off" value), a unit and an allowed range; values outside it a
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -323,27 +324,58 @@ class Scenario(ABC):
 _REGISTRY: dict[str, type[Scenario]] = {}
 
 
+def _registration_problem(cls: object) -> str | None:
+    """Why ``cls`` cannot be registered under its name, or None: not a :class:`Scenario`
+    subclass, no name, or a name another class already has (a second class named ``"sm"`` would
+    silently replace the Standard Model)."""
+    if not (isinstance(cls, type) and issubclass(cls, Scenario)):
+        return f"expected a cevns.scenarios.Scenario subclass, got {cls!r}"
+    own = getattr(cls, "name", None)
+    if not isinstance(own, str) or not own:
+        return f"scenario class {cls.__qualname__} has no name (set the class attribute name)"
+    known = _REGISTRY.get(own)
+    if known is not None and known is not cls:
+        return (f"scenario name {own!r} is already taken by "
+                f"{known.__module__}.{known.__qualname__}; choose another name")
+    return None
+
+
 def register_scenario(cls: type[Scenario]) -> type[Scenario]:
-    """Class decorator adding a scenario to the registry under ``cls.name``."""
+    """Class decorator adding a scenario to the registry under ``cls.name``.
+
+    A name already registered by another class (a built-in one included) is a
+    :class:`ConfigError`; registering the same class again changes nothing.
+    """
+    if getattr(cls, "__module__", None) not in _BUILTIN_MODULES:
+        _import_builtins()  # a user's class named like a built-in one is refused, not replaced later
+    problem = _registration_problem(cls)
+    if problem:
+        raise ConfigError(f"register_scenario: {problem}")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+_BUILTIN_MODULES = ("cevns.scenarios.builtin", "cevns.scenarios.sterile")
+
+
+def _import_builtins() -> None:
+    """Import the modules of the built-in scenarios (they register themselves)."""
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
 
 
 def _load_scenarios() -> dict[str, type[Scenario]]:
     """Built-in scenarios plus those of installed plug-ins (entry-point group ``cevns.scenarios``)."""
     from cevns.plugins import SCENARIO_GROUP, PluginError, load_group
-    from cevns.scenarios import builtin, sterile  # noqa: F401  (register the built-in scenarios)
+
+    _import_builtins()
 
     for name, obj, where in load_group(SCENARIO_GROUP):
-        if not (isinstance(obj, type) and issubclass(obj, Scenario)):
-            raise PluginError(f"{where}: expected a cevns.scenarios.Scenario subclass, got {obj!r}")
-        if getattr(obj, "name", None) != name:
-            raise PluginError(f"{where}: the entry-point name must equal the scenario's name "
-                              f"{getattr(obj, 'name', None)!r}")
-        known = _REGISTRY.get(name)
-        if known is not None and known is not obj:
-            raise PluginError(f"{where}: scenario name {name!r} is already taken by "
-                              f"{known.__module__}.{known.__qualname__}")
+        problem = _registration_problem(obj)
+        if problem is None and obj.name != name:
+            problem = f"the entry-point name must equal the scenario's name {obj.name!r}"
+        if problem:
+            raise PluginError(f"{where}: {problem}")
         _REGISTRY[name] = obj
     return _REGISTRY
 

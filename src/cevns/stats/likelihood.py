@@ -78,6 +78,18 @@ def _as_counts(value: ArrayLike, what: str) -> NDArray[np.float64]:
     return arr
 
 
+def _kept_counts(value: ArrayLike, what: str) -> NDArray[np.float64]:
+    """:func:`_as_counts` for an array a component or channel keeps: read-only, and a copy when
+    the checked array could be written (the caller's own array), so that changing that array
+    afterwards — a negative or NaN count — cannot change a validated object behind its checks.
+    A read-only array (a detector's spectrum, a broadcast view) is kept as it is, uncopied."""
+    arr = _as_counts(value, what)
+    if arr.flags.writeable:
+        arr = arr.copy()
+        arr.setflags(write=False)
+    return arr
+
+
 def _check_sigma(sigma: Any, what: str) -> float:
     """A pull width: a number > 0, ``inf`` (free), or ``None`` (free)."""
     if sigma is None:
@@ -163,7 +175,7 @@ class Component:
     def __post_init__(self) -> None:
         _check_name(self.name, "Component name")
         object.__setattr__(
-            self, "expected", _as_counts(self.expected, f"component {self.name!r}: expected")
+            self, "expected", _kept_counts(self.expected, f"component {self.name!r}: expected")
         )
         if self.nuisance is not None:
             _check_name(self.nuisance, f"component {self.name!r}: nuisance")
@@ -263,7 +275,7 @@ class Component:
                 )
             templates = []
             for what, tmpl in zip(("down", "up"), pair, strict=True):
-                arr = _as_counts(tmpl, f"component {self.name!r}: shapes[{key!r}] {what}")
+                arr = _kept_counts(tmpl, f"component {self.name!r}: shapes[{key!r}] {what}")
                 if arr.shape[-1] != self.expected.shape[-1]:
                     raise ConfigError(
                         f"component {self.name!r}: shapes[{key!r}] {what} has {arr.shape[-1]} "
@@ -329,7 +341,7 @@ class Channel:
 
     def __post_init__(self) -> None:
         _check_name(self.name, "Channel name")
-        obs = _as_counts(self.observed, f"channel {self.name!r}: observed")
+        obs = _kept_counts(self.observed, f"channel {self.name!r}: observed")
         object.__setattr__(self, "observed", obs)
         comps = tuple(self.components)
         if not comps:
