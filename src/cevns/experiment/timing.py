@@ -32,7 +32,6 @@ from typing import Annotated, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import Field, model_validator
-from scipy.special import log_ndtr, ndtr
 
 from cevns.config import StrictModel
 from cevns.physics.constants import MUON_LIFETIME_US, PION_LIFETIME_US
@@ -55,6 +54,8 @@ PROMPT_FLAVOURS = ("numu",)
 
 def _gauss_exp_cdf(t: NDArray[np.float64], mean: float, sigma: float, tau: float) -> NDArray:
     """CDF of Normal(mean, sigma) + Exponential(tau)."""
+    from scipy.special import log_ndtr, ndtr  # lazy: not imported by the CLI's input checks
+
     z = (t - mean) / sigma
     log_tail = -(t - mean) / tau + sigma**2 / (2.0 * tau**2) + log_ndtr(z - sigma / tau)
     return ndtr(z) - np.exp(log_tail)
