@@ -260,21 +260,18 @@ def _run(case: Case, base: Path):
     return res, before, _snapshot(d), d
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    base = tmp_path_factory.mktemp("bad-inputs")
+def run_cases(cases, base: Path) -> dict:
+    """Run every case of ``cases`` (a subprocess each, as many at once as there are cores) in its
+    own folder under ``base``: ``{case id: (result, files before, files after, folder)}``."""
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        futures = {c.id: pool.submit(_run, c, base) for c in CASES}
+        futures = {c.id: pool.submit(_run, c, base) for c in cases}
         return {k: f.result() for k, f in futures.items()}
 
 
-def test_battery_is_large_and_ids_unique():
-    assert len({c.id for c in CASES}) == len(CASES) >= 60
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case, results):
-    res, before, after, folder = results[case.id]
+def check_refused(case: Case, result) -> None:
+    """The checks every bad input must pass: its exit status, one ``error:`` line naming the
+    offending thing, no traceback, nothing written outside the output folder."""
+    res, before, after, folder = result
     err = res.stderr
     assert res.returncode == case.code, (res.returncode, err)
     assert "Traceback" not in err and "internal error" not in err, err
@@ -283,3 +280,17 @@ def test_bad_input(case, results):
         assert word in err, (word, err)
     assert after == before, f"files written outside the output folder: {set(after) - set(before)}"
     assert not res.stdout.strip() or "error" not in res.stdout, res.stdout
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return run_cases(CASES, tmp_path_factory.mktemp("bad-inputs"))
+
+
+def test_battery_is_large_and_ids_unique():
+    assert len({c.id for c in CASES}) == len(CASES) >= 60
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case, results):
+    check_refused(case, results[case.id])
