@@ -5,8 +5,10 @@ of the outgoing neutral lepton (0 for CEvNS; > 0 for up-scattering to a sterile 
 energies in internal units. Every function is vectorised over its array arguments and refuses
 (:class:`~cevns.errors.ConfigError`, naming the argument) an energy that is negative, NaN or
 infinite and a mass that is not finite and positive (m₄: not negative), where the formulas would
-return a silent NaN or a meaningless number. The check is one pass over the array, about a tenth
-of the cost of the cheapest formula here (a whole ``cevns reproduce`` calls these ~10⁴ times).
+return a silent NaN or a meaningless number. The check is one pass over the array: ~13 µs per
+call on 100 values (as long as the formula itself) and ~13 % of ``momentum_transfer`` on 10⁶
+values. Counted over ``cevns reproduce --only fig7 --only fig20 --executor serial`` (9734 calls,
+2026-12-01): 0.51 s in these functions before the checks and 0.81 s with them, of a 34 s run.
 """
 
 from __future__ import annotations
