@@ -108,6 +108,40 @@ CASES = {
                   "edges_keVnr"),
     "parameters-not-a-mapping": (lambda: get_scenario("sm").counts(CSI, ESS, None),
                                  "mapping"),  # was a TypeError
+    # third audit: accepted silently, or an OverflowError / MemoryError / bare numpy error
+    "numpy-bool-mass": (lambda: CSI.replace(mass_kg=np.True_), "mass_kg"),  # was 1 kg
+    "coupling-sign-true": (lambda: get_scenario("ngi", interaction="vector", coupling_sign=True),
+                           "coupling_sign"),  # was +1
+    "with-run-years-true": (lambda: ESS.with_run_years(True), "run_years"),  # was 1 year
+    "enrichment-overflow": (lambda: get_detector("Ge").replace(targets=(
+        {"element": "Ge", "enrichment": {"Ge76": 1e308, "Ge74": 1e308}},)), "enrichment"),
+    "spin-above-z-over-two": (lambda: CSI.replace(nuclear_data={"Cs133": {
+        "source": "x", "spin_proton": 1e300, "spin_neutron": 0.0}}), "spin_proton"),
+    "proton-radius-huge": (lambda: CSI.replace(nuclear_data={"Cs133": {
+        "source": "x", "proton_rms_radius_fm": 1e300}}), "proton_rms_radius_fm"),
+    "line-energy-huge": (lambda: get_source("ess-table").replace(lines=(
+        {"flavour": "numu", "energy_MeV": 1e300, "intensity": 0.1},)), "energy_MeV"),
+    "spectrum-energy-huge": (lambda: get_source("ess-table").replace(
+        spectrum={"energy_MeV": (0.0, 1e300), "flux": {"nue": (1.0, 1.0)}}), "energy_MeV"),
+    "background-exposure-days-huge": (lambda: CSI.replace(
+        background={"rate_ckkd": 1.0, "exposure_days": 1e300}), "exposure_days"),
+    "scenario-bool-coupling": (lambda: get_scenario("ngi", interaction="vector").counts(
+        CSI, ESS, {"coupling": True}), "coupling"),  # was a coupling of 1
+    "scenario-grid-mode": (lambda: get_scenario("sm").counts(CSI, ESS, {}, grid="inner"),
+                           "grid"),  # was taken as "broadcast"
+    "scenario-broadcast-shapes": (lambda: get_scenario("ngi", interaction="vector").counts(
+        CSI, ESS, {"coupling": np.array([1e-4, 2e-4]), "mediator_mass_MeV": np.ones(3)},
+        grid="broadcast"), "broadcast"),
+    "scenario-detector-name": (lambda: get_scenario("sm").counts("CsI", ESS, {}), "detector"),
+    "scenario-source-name": (lambda: get_scenario("sm").counts(CSI, "ess", {}), "source"),
+    "sterile-mass-huge-no-signal": (lambda: get_scenario(
+        "dipole", channel="e", beyond_reach="no-signal").counts(
+        CSI, ESS, {"magnetic_moment": 1e-10, "sterile_mass_MeV": 1e300}), "sterile_mass_MeV"),
+    "upscattering-mediator-huge": (lambda: get_scenario("upscattering", interaction="V").counts(
+        CSI, ESS, {"coupling": 1e-4, "mediator_mass_MeV": 1e300}), "mediator_mass_MeV"),
+    "scenario-grid-too-large": (lambda: get_scenario("ngi", interaction="vector").counts(
+        CSI, ESS, {"coupling": np.zeros(100_000), "sin2_theta_w": np.full(100_000, 0.23)}),
+        "CEVNS_MAX_GRID_BYTES"),  # was a MemoryError after 48 s
 }
 
 

@@ -150,6 +150,14 @@ def _toml(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
+def _is_bool(value: Any) -> bool:
+    """True for ``True``/``False`` and a NumPy boolean scalar (``np.True_``, a 0-d bool array)."""
+    if isinstance(value, bool):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and getattr(dtype, "kind", "") == "b" and getattr(value, "ndim", 1) == 0
+
+
 def _arms(annotation: Any) -> list[Any]:
     """The alternatives of ``annotation`` (``X | None`` → ``[X]``; ``Annotated`` unwrapped)."""
     while typing.get_origin(annotation) is Annotated:
@@ -171,9 +179,15 @@ def type_mismatch(annotation: Any, value: Any) -> str | None:
     if Any in arms or object in arms:
         return None
     numeric = [a for a in arms if a in (int, float)]
-    if isinstance(value, bool):
+    if _is_bool(value):
+        value = bool(value)  # numpy.bool_ too: pydantic would read np.True_ as 1 as well
         if numeric and bool not in arms:
             return f"must be a number, got {_toml(value)}"
+        choices = [c for a in arms if typing.get_origin(a) is typing.Literal
+                   for c in typing.get_args(a)]
+        if choices and not any(isinstance(c, bool) for c in choices) and \
+                any(isinstance(c, int) for c in choices):
+            return f"must be one of {', '.join(map(_toml, choices))}, got {_toml(value)}"
         return None
     if arms == [bool] and not (isinstance(value, bool) or getattr(value, "dtype", None) == "bool"):
         return f"must be true or false, got {_toml(value)}"

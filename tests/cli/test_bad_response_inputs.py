@@ -28,6 +28,20 @@ CASES = {
         'quenching = { model = "tabulated", recoil_keVnr = [1, 5, 10], '
         'electron_equivalent_keVee = [0.2, 1.5, 1.0] }\nbins = { unit = "keVee", width = 1, stop = 9 }\n',
         ("detector.Mine.response.quenching.tabulated", "not monotone")),
+    # third audit: accepted before, with a doubled or meaningless signal, or a MemoryError
+    "efficiency-above-one": (
+        'quenching = { model = "lindhard", k = 0.16 }\nefficiency = { model = "logistic", '
+        'unit = "keVee", k = 5.0, x0 = 1.2, offset = 0.5 }\n'
+        'bins = { unit = "keVee", width = 1, stop = 9 }\n',
+        ("detector.Mine.response.efficiency.logistic", "a + offset = 1.5", "cannot exceed 1")),
+    "quenching-factor-above-one": (
+        'quenching = { model = "linear", a = 2.0 }\nbins = { unit = "keVee", width = 1, stop = 9 }\n',
+        ("detector Mine", "quenching factor above 1", "response.quenching")),
+    "fine-step-too-small": (
+        'quenching = { model = "lindhard", k = 0.16 }\nsmearing = { model = "gaussian", '
+        'noise = 0.1, fine_step = 1e-9 }\nefficiency = { model = "logistic", unit = "keVee", '
+        'k = 5.0, x0 = 1.2 }\nbins = { unit = "keVee", width = 1, stop = 9 }\n',
+        ("smearing.fine_step = 1e-09", "MAX_FINE_BINS")),
     "threshold-above-signal": (
         'quenching = { model = "lindhard", k = 0.16 }\nbins = { unit = "keVee", width = 1, stop = 90 }\n',
         ()),

@@ -9,7 +9,7 @@ import pytest
 
 from cevns.datasets import load_release
 from cevns.datasets.coherent._common import packaged_data_dir
-from cevns.errors import DataError
+from cevns.errors import ConfigError, DataError
 
 
 def _truncate(path, keep_fraction=0.5):
@@ -170,3 +170,74 @@ def test_csi2017_copy_without_column_header(copy_release, releases):
     path.write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
     rel = load_release("coherent-csi-2017", data_dir=folder)
     assert rel.coincidence_beam_off.total == 507
+
+
+# -- third bad-input audit -------------------------------------------------------------------------
+
+
+def _replace_line(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("data_dir", "match"), [
+    (5, r"data_dir must be a folder path \(str or pathlib.Path\), got int 5"),
+    ("", r"data_dir '': an empty path would mean the working folder"),
+    (b"/tmp", r"data_dir must be a folder path"),
+])
+def test_a_data_dir_that_is_not_a_path_is_a_config_error(data_dir, match):
+    # 5 was a bare TypeError; '' silently read the working folder ("file not found")
+    with pytest.raises(ConfigError, match=match):
+        load_release("coherent-csi-2017", data_dir=data_dir)
+
+
+def test_a_data_dir_that_is_a_file_says_so(tmp_path):
+    # was "directory not found", for a path that exists
+    path = tmp_path / "release.txt"
+    path.write_text("x")
+    with pytest.raises(DataError, match=r"release.txt: is a file, not a folder \(data_dir of "
+                                        r"release 'coherent-lar-2020'\)"):
+        load_release("coherent-lar-2020", data_dir=path)
+
+
+def test_an_observed_count_beyond_two_to_the_53_is_refused(copy_release):
+    # 1e300 was read as an observed count
+    folder = copy_release("coherent-csi-2017")
+    _replace_line(folder / "data_coincidence_beamOn.txt", "1.0, 0.25, 2", "1.0, 0.25, 1e300")
+    with pytest.raises(DataError, match=r"data_coincidence_beamOn.txt: observed count 1e\+300 "
+                                        r"is not a count"):
+        load_release("coherent-csi-2017", data_dir=folder)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("1.32045  0.285979 10.8646 -0.333322", "5.0  0.285979 10.8646 -0.333322"),  # plateau 4.7
+    ("1.32045  0.285979 10.8646 -0.333322", "0.2  0.285979 10.8646 -0.333322"),  # plateau < 0
+    ("1.32045  0.285979 10.8646 -0.333322", "1.32045  -0.285979 10.8646 -0.333322"),  # falls
+])
+def test_csi2021_efficiency_curve_must_be_an_efficiency(copy_release, old, new):
+    # an efficiency above 1, or zero everywhere, was accepted
+    folder = copy_release("coherent-csi-2021")
+    _replace_line(folder / "effCoefficients.txt", old, new)
+    with pytest.raises(DataError, match=r"effCoefficients.txt: efficiency curve 'nominal' .* "
+                                        r"is not an efficiency"):
+        load_release("coherent-csi-2021", data_dir=folder)
+
+
+@pytest.mark.parametrize("new", ["0 0 0 0", "-0.0554628 4.30681 -111.707 840.384",
+                                 "2.0 4.30681 -111.707 840.384"])
+def test_csi2021_scintillation_curve_must_be_a_quenching_curve(copy_release, new):
+    # zero, negative or above-T light was accepted (a zero or meaningless signal in the fits)
+    folder = copy_release("coherent-csi-2021")
+    _replace_line(folder / "scintRespCoefficients.txt", "0.0554628 4.30681 -111.707 840.384", new)
+    with pytest.raises(DataError, match=r"scintRespCoefficients.txt: scintillation curve "
+                                        r"'nominal' .* is not a quenching curve"):
+        load_release("coherent-csi-2021", data_dir=folder)
+
+
+def test_lar2020_systematic_factors_must_be_positive(copy_release):
+    folder = copy_release("coherent-lar-2020")
+    _replace_line(folder / "systerrors1denergy.txt", "5 0.946611 1.06579", "5 -0.946611 1.06579")
+    with pytest.raises(DataError, match=r"systerrors1denergy.txt: the −1σ/\+1σ factors must be "
+                                        r"> 0"):
+        load_release("coherent-lar-2020", data_dir=folder)

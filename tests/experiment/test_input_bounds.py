@@ -137,3 +137,93 @@ def test_more_than_2000_resolution_bins_are_refused(change):
     # the limit was 1e5 bins: 5000 bins already took a minute and 6 GB in sm_spectrum
     with pytest.raises(KinematicsError, match=r"width_in_sigma = .* gives more than 2000 bins"):
         CSI.replace(**change).n_bins  # noqa: B018 (the bins are made when first used)
+
+
+# -- third audit: response tables and timing ------------------------------------------------------
+
+BINS = {"unit": "keVee", "width": 1.0, "stop": 9.0}
+LOGISTIC = {"model": "logistic", "unit": "keVee", "k": 5.0, "x0": 1.2}
+
+
+def _ge(**changes):
+    return Detector(name="G", mass_kg=10, formula="Ge",
+                    response={**RESPONSE, "bins": BINS, **changes})
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    # an efficiency above 1 doubled the signal; one that is zero everywhere gave a silent 0
+    ({"efficiency": {**LOGISTIC, "offset": 0.5}}, r"a \+ offset = 1.5 .* cannot exceed 1"),
+    ({"efficiency": {**LOGISTIC, "a": 5.0}}, r"a \+ offset = 5 .* cannot exceed 1"),
+    ({"efficiency": {**LOGISTIC, "offset": -2.0}}, r"a \+ offset = -1 ≤ 0: .* zero everywhere"),
+    ({"efficiency": {"model": "tabulated", "x": [0.0, 9.0], "y": [0.0, 0.0]}},
+     r"every y is 0, the efficiency is zero everywhere"),
+    # a quenching factor above 1: more light than an electron of the same energy
+    ({"quenching": {"model": "constant", "quenching_factor": 0.5},
+      "quenching_by_element": {"Ge": {"model": "linear", "a": 2.0}}},
+     r"quenching of Ge\w* gives E_ee = 2 × T .* quenching factor above 1.*response.quenching"),
+    ({"quenching": {"model": "polynomial", "coefficients": [1e300]}},
+     r"quenching factor above 1"),
+    ({"quenching": {"model": "tabulated", "recoil_keVnr": [1.0, 10.0],
+                    "quenching_factor": [2.0, 2.0]}}, r"quenching factor above 1"),
+    # widths that smear every recoil out of the bins (a zero signal after minutes)
+    ({"smearing": {"model": "gaussian", "noise": 1e300}}, r"smearing.gaussian.noise"),
+    ({"smearing": {"model": "gaussian", "stochastic": 1e300}}, r"smearing.gaussian.stochastic"),
+    ({"smearing": {"model": "gaussian", "fractional": 1e300}}, r"smearing.gaussian.fractional"),
+    ({"smearing": {"model": "poisson-pe", "light_yield": 1e300},
+      "threshold": {"value": 1, "unit": "PE"}, "bins": {"unit": "PE", "edges": [1, 2, 3]}},
+     r"smearing.poisson-pe.light_yield"),
+    # sub-bins counted before they are made (MemoryError of 7.45 GiB before)
+    ({"smearing": {"model": "gaussian", "noise": 0.1, "fine_step": 1e-9},
+      "efficiency": LOGISTIC}, r"smearing.fine_step = 1e-09: .* more than 100000"),
+    ({"smearing": {"model": "poisson-pe", "light_yield": 10.0},
+      "threshold": {"value": 1, "unit": "PE"}, "bins": {"unit": "PE", "edges": [1, 2, 1e9]}},
+     r"1-PE sub-bins from 1 to 1e\+09 PE .* more than 100000"),
+])
+def test_response_values_without_physical_meaning_are_refused(changes, match):
+    with pytest.raises(ConfigError, match=match):
+        _ge(**changes)
+
+
+def test_the_releases_own_curves_stay_accepted():
+    # a plateau of exactly 1 and a quenching factor of exactly 1 are physical
+    det = _ge(efficiency={**LOGISTIC, "a": 1.0, "offset": 0.0},
+              quenching={"model": "constant", "quenching_factor": 1.0})
+    assert det.n_bins == 8
+
+
+PULSE = {"model": "gaussian", "mean_us": 0.44, "sigma_us": 0.15}
+EFFICIENCY = {"model": "exponential", "onset_us": 0.52, "rate_per_us": 0.0494}
+
+
+@pytest.mark.parametrize(("timing", "match"), [
+    # OverflowError, MemoryError or "Maximum allowed size exceeded" before
+    ({"pulse": {**PULSE, "sigma_us": 1e300}, "window_us": [0, 6]}, r"pulse.gaussian.sigma_us"),
+    ({"pulse": PULSE, "window_us": [0, 1e300]}, r"timing.window_us: 1e\+300 µs is beyond"),
+    ({"pulse": PULSE, "window_us": [0, 1e6], "efficiency": EFFICIENCY},
+     r"step_us = 0.002 cuts the window 0–1e\+06 µs into 5e\+08 steps"),
+    ({"pulse": PULSE, "window_us": [0, 6], "step_us": 1e-12, "efficiency": EFFICIENCY},
+     r"step_us = 1e-12 cuts the window"),
+    ({"pulse": {"model": "tabulated", "time_us": [0, 1], "density": [1, 1], "step_us": 1e-12},
+      "window_us": [0, 6]}, r"timing.pulse: step_us = 1e-12 cuts 0–1 µs into 1e\+12 points"),
+    ({"pulse": {"model": "tabulated", "time_us": [0, 1e300], "density": [1, 1]},
+      "window_us": [0, 6]}, r"timing.pulse.time_us: 1e\+300 µs is beyond"),
+    # a bare ValueError when the spectrum was computed
+    ({"pulse": PULSE, "efficiency": EFFICIENCY}, r"a time efficiency needs a window"),
+])
+def test_timing_values_are_checked_when_the_detector_is_built(timing, match):
+    with pytest.raises(ConfigError, match=match):
+        CSI.replace(timing=timing)
+
+
+@pytest.mark.parametrize("timing", [
+    {"pulse": PULSE, "window_us": [-100.0, -50.0]},  # before the pulse
+    {"pulse": {**PULSE, "mean_us": 1e5}, "window_us": [0.0, 6.0]},  # pulse long after
+    {"pulse": PULSE, "window_us": [0.0, 6.0],
+     "efficiency": {"model": "exponential", "onset_us": -1e5, "rate_per_us": 1.0}},
+])
+def test_a_window_that_receives_no_neutrinos_is_a_kinematics_error(timing):
+    # each gave a silent zero signal
+    from cevns.rates import sm_spectrum
+
+    with pytest.raises(KinematicsError, match=r"timing: the window .* receives no neutrinos"):
+        sm_spectrum(CSI.replace(timing=timing), ESS)

@@ -398,7 +398,8 @@ def test_lar2020_release_response_written_as_a_detector_table():
 
 @pytest.mark.parametrize("quenching", [
     {"model": "lindhard", "k": 0.157},
-    {"model": "polynomial", "coefficients": [0.0, 0.2, 1e-4]},
+    # curved, and a quenching factor ≤ 1 up to Ge's largest recoil (0.2 T + 1e-4 T² exceeded 1)
+    {"model": "polynomial", "coefficients": [0.1, 0.002, -1e-5]},
 ])
 def test_observable_to_recoil_matches_scalar_brent(quenching):
     """The elementwise inverse of the mean observable equals a Brent search per value (10⁻¹³

@@ -43,3 +43,27 @@ def test_ordinary_values_still_give_counts():
     counts = get_scenario("ngi", interaction="vector").counts(
         CSI, ESS, {"coupling": np.array([0.0, 1e-5]), "mediator_mass_MeV": 10.0})
     assert counts.shape == (2, CSI.n_bins) and np.all(np.isfinite(counts))
+
+
+def test_a_negative_magnetic_moment_says_why_it_is_refused():
+    # the rate depends on μ² only: the message now says so, instead of a bare "must be ≥ 0"
+    with pytest.raises(ConfigError, match=r"magnetic_moment: values must be ≥ 0 μ_B, got -1e-10 "
+                                          r"\(the rate depends on μ² only.*give \|μ\|"):
+        get_scenario("dipole", channel="e").counts(
+            CSI, ESS, {"magnetic_moment": -1e-10, "sterile_mass_MeV": 1.0})
+
+
+def test_a_vanishing_alpha_is_one_config_error_without_a_numpy_warning():
+    # a "divide by zero" RuntimeWarning came before the error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match=r"alpha11 = 1e-300"):
+            get_scenario("nonunitarity").counts(CSI, ESS, {"alpha11": 1e-300})
+
+
+def test_zero_masses_and_empty_grids_stay_accepted():
+    # physically valid: a massless sterile state and mediator, and an empty list of points
+    ups = get_scenario("upscattering", interaction="V")
+    assert np.all(np.isfinite(ups.counts(CSI, ESS, {"coupling": 1e-5, "mediator_mass_MeV": 0.0,
+                                                     "sterile_mass_MeV": 0.0})))
+    assert ups.counts(CSI, ESS, {"coupling": np.array([])}).shape == (0, CSI.n_bins)

@@ -59,7 +59,12 @@ class TargetSpec(StrictModel):
     @model_validator(mode="after")
     def _enrichment_isotopes(self) -> TargetSpec:
         if self.enrichment is not None:
-            element_composition(self.element, enrichment=self.enrichment)  # validates
+            try:
+                element_composition(self.element, enrichment=self.enrichment)  # validates
+            except OverflowError:  # the sum of the fractions (math.fsum) overflows
+                raise ValueError(f"enrichment of {self.element}: the fractions "
+                                 f"{dict(self.enrichment)} are too large to add up; give mole "
+                                 "fractions (or percentages), they are normalised to 1") from None
         return self
 
     @field_validator("element")
@@ -82,7 +87,9 @@ class NucleusData(StrictModel):
     source: str = Field(min_length=1)
     spin_proton: float | None = None
     spin_neutron: float | None = None
-    proton_rms_radius_fm: float | None = Field(default=None, gt=0)
+    proton_rms_radius_fm: float | None = Field(default=None, gt=0, le=20.0,
+                                               description="charge radius in fm, at most 20 "
+                                               "(the heaviest nuclei have 6 fm)")
 
     @model_validator(mode="after")
     def _pair(self) -> NucleusData:
@@ -91,7 +98,18 @@ class NucleusData(StrictModel):
         return self
 
     def apply(self, nucleus: Nucleus) -> Nucleus:
-        """``nucleus`` with these numbers in place."""
+        """``nucleus`` with these numbers in place.
+
+        A spin expectation value is bounded by the nucleons it sums over: each proton (neutron)
+        carries a spin projection of at most ½, so |⟨S_p⟩| ≤ Z/2 and |⟨S_n⟩| ≤ N/2; a larger
+        value is a :class:`ConfigError` (a typo, or a value in the wrong unit).
+        """
+        for field, value, count, what in (("spin_proton", self.spin_proton, nucleus.Z, "Z"),
+                                          ("spin_neutron", self.spin_neutron, nucleus.N, "N")):
+            if value is not None and abs(value) > count / 2:
+                raise ConfigError(
+                    f"nuclear_data.{nucleus.name}.{field}: |{value:g}| is above {what}/2 = "
+                    f"{count / 2:g}, the most {count:g} nucleons of spin ½ can carry")
         changes: dict = {"source": f"{nucleus.source}; detector nuclear_data ({self.source})"}
         if self.spin_proton is not None:
             changes.update(spin_proton=self.spin_proton, spin_neutron=self.spin_neutron,
@@ -129,7 +147,9 @@ class BackgroundSpec(StrictModel):
 
     rate_ckkd: float = Field(default=0.0, ge=0, description="counts / (keVnr kg day)")
     exposure: BackgroundExposure = "beam-coincidence"
-    exposure_days: float | None = Field(default=None, gt=0)
+    exposure_days: float | None = Field(default=None, gt=0, le=366000,
+                                        description="live days, at most 366 000 (1000 years, "
+                                        "the longest run_years)")
     scale: float = Field(default=1.0, ge=0, description="multiplies the background (calibration)")
 
 
@@ -373,6 +393,7 @@ class Detector(StrictModel):
                 for k in range(len(self.nuclei))]
         for k in range(len(self.nuclei)):
             self._observable_grid(k)  # monotonicity check
+            self._check_quenching_factor(k)
         unit = spec.observable_unit
         if edges[0] >= max(tops) and not self.smeared:
             nuc = self.nuclei[int(np.argmax(tops))][0].name
@@ -384,6 +405,23 @@ class Detector(StrictModel):
             raise KinematicsError(
                 f"detector {self.name}: response.threshold ({edges[0]:.4g} {unit}) is far above "
                 f"the largest mean signal {max(tops):.4g} {unit}")
+
+    def _check_quenching_factor(self, k: int) -> None:
+        """A nuclear recoil gives at most the light of an electron of the same energy: the
+        quenching factor E_ee/T must not exceed 1 up to the largest recoil."""
+        quench = self.response.quenching_for(self.nucleus_elements[k])
+        if quench.observable_unit != "keVee":
+            return
+        t = self._observable_grid(k)[0][1:]
+        qf = np.asarray(quench.electron_equivalent(t, self.nuclei[k][0]), dtype=float) / t
+        above = qf > 1.0 + 1e-9
+        if np.any(above):
+            i = int(np.argmax(above))
+            raise ConfigError(
+                f"detector {self.name}: the quenching of {self.nuclei[k][0].name} gives "
+                f"E_ee = {qf[i]:.4g} × T at T = {t[i]:.4g} keVnr: a quenching factor above 1 (a "
+                "nuclear recoil cannot give more light than an electron of the same energy); "
+                "check response.quenching")
 
     def _mean_observable(self, recoil_kevnr, k: int) -> np.ndarray:
         """Mean observable (keVee, PE or keVnr) of nucleus ``k`` at recoils in keVnr."""

@@ -258,6 +258,16 @@ def _subdivide(edges: NDArray[np.float64], step: float) -> NDArray[np.float64]:
     return np.concatenate([*pieces, edges[-1:]])
 
 
+#: Largest widths of a Gaussian smearing: σ = 1 MeV of noise, σ = 100 √E, σ = 10 E (the bound
+#: of ``resolution.sigma0``). Wider, every recoil is smeared out of the analysis bins: a zero
+#: signal in minutes of computing.
+MAX_NOISE_KEV = 1000.0
+MAX_STOCHASTIC = 100.0
+MAX_RELATIVE_SIGMA = 10.0
+#: Largest light yield, in photoelectrons per keVee (scintillators give 1–50).
+MAX_LIGHT_YIELD = 1000.0
+
+
 class _SmearingBase(StrictModel):
     fine_step: float = Field(default=0.1, gt=0, description="sub-bin width for efficiencies")
 
@@ -312,10 +322,15 @@ class GaussianSmearing(_SmearingBase):
     """
 
     model: Literal["gaussian"] = "gaussian"
-    noise: float = Field(default=0.0, ge=0)
-    stochastic: float = Field(default=0.0, ge=0)
-    fractional: float = Field(default=0.0, ge=0)
-    sqrt_threshold: float = Field(default=0.0, ge=0)
+    noise: float = Field(default=0.0, ge=0, le=MAX_NOISE_KEV,
+                         description="σ in keV, at most 1000 (1 MeV)")
+    stochastic: float = Field(default=0.0, ge=0, le=MAX_STOCHASTIC,
+                              description="a of σ = a√E in keV^½, at most 100")
+    fractional: float = Field(default=0.0, ge=0, le=MAX_RELATIVE_SIGMA,
+                              description="b of σ = b·E, at most 10")
+    sqrt_threshold: float = Field(default=0.0, ge=0, le=MAX_RELATIVE_SIGMA,
+                                  description="σ₀ of σ = σ₀√(E_th E), at most 10 (as "
+                                  "resolution.sigma0)")
 
     @model_validator(mode="after")
     def _some_width(self) -> GaussianSmearing:
@@ -370,7 +385,8 @@ class PoissonPESmearing(_SmearingBase):
     """
 
     model: Literal["poisson-pe"] = "poisson-pe"
-    light_yield: float = Field(gt=0, description="photoelectrons per keVee")
+    light_yield: float = Field(gt=0, le=MAX_LIGHT_YIELD,
+                               description="photoelectrons per keVee, at most 1000")
     pe: ClassVar[bool] = True
 
     def mean_observed(self, eee):
@@ -406,7 +422,8 @@ class GammaPESmearing(_SmearingBase):
     """
 
     model: Literal["gamma-pe"] = "gamma-pe"
-    light_yield: float = Field(gt=0, description="photoelectrons per keVee")
+    light_yield: float = Field(gt=0, le=MAX_LIGHT_YIELD,
+                               description="photoelectrons per keVee, at most 1000")
     shape_slope_per_kevee: float = Field(ge=0)
     pe: ClassVar[bool] = True
 
@@ -484,12 +501,21 @@ class LogisticEfficiency(_EfficiencyBase):
     def _step(self) -> LogisticEfficiency:
         if self.step_high is not None and (self.step_low is None or self.step_high < self.step_low):
             raise ValueError("efficiency.step_high needs step_low ≤ step_high")
+        top = self.a + self.offset  # the plateau, reached at large x
+        if top > 1.0 + 1e-12:
+            raise ValueError(f"efficiency: a + offset = {top:g} is the efficiency's plateau; an "
+                             "efficiency cannot exceed 1")
+        if top <= 0.0:
+            raise ValueError(f"efficiency: a + offset = {top:g} ≤ 0: the efficiency is zero "
+                             "everywhere (no event would be detected)")
         return self
 
     def __call__(self, x):
         """Efficiency at ``x``."""
         x = np.asarray(x, dtype=float)
-        eff = np.maximum(self.a / (1.0 + np.exp(-self.k * (x - self.x0))) + self.offset, 0.0)
+        with np.errstate(over="ignore"):  # exp(+large) = inf gives an efficiency of 0, exactly
+            logistic = self.a / (1.0 + np.exp(-self.k * (x - self.x0)))
+        eff = np.maximum(logistic + self.offset, 0.0)
         if self.step_low is not None:
             high = self.step_high if self.step_high is not None else self.step_low
             step = np.where(x < self.step_low, 0.0, np.where(x < high, 0.5, 1.0))
@@ -512,6 +538,9 @@ class TabulatedEfficiency(_EfficiencyBase):
         _increasing(self.x, "efficiency.x")
         if any(v < 0 or v > 1 for v in self.y):
             raise ValueError(f"tabulated efficiency values must lie in [0, 1], got {self.y}")
+        if not any(v > 0 for v in self.y):
+            raise ValueError("tabulated efficiency: every y is 0, the efficiency is zero "
+                             "everywhere (no event would be detected)")
         return self
 
     def __call__(self, x):
@@ -539,6 +568,9 @@ class EnergyValue(StrictModel):
 #: Most analysis bins a response table may have (real detectors use tens to hundreds; the response
 #: of every bin is computed, and 10⁴ bins already take minutes).
 MAX_RESPONSE_BINS = 2000
+#: Most sub-bins an efficiency of the reconstructed observable (or a Poisson photoelectron
+#: response) is integrated on (``smearing.fine_step``): the response holds sub-bins × recoil nodes.
+MAX_FINE_BINS = 100_000
 
 
 class ObservedBins(StrictModel):
@@ -627,7 +659,32 @@ class ResponseSpec(StrictModel):
             raise ValueError(f"{where}: {n_bins:.4g} bins, more than {MAX_RESPONSE_BINS} "
                              f"(MAX_RESPONSE_BINS; the response of every bin is computed); give "
                              f"wider bins")
+        self._check_sub_bins()
         return self
+
+    def _check_sub_bins(self) -> None:
+        """The sub-bins the response is integrated on (:meth:`_SmearingBase.fine_edges`) are
+        counted before they are made: at most :data:`MAX_FINE_BINS`."""
+        poisson = isinstance(self.smearing, PoissonPESmearing)
+        subdivided = (self.efficiency_variable == "reconstructed"
+                      and not isinstance(self.efficiency, ConstantEfficiency)
+                      and not self.efficiency_on_true_recoil())
+        if not (poisson or subdivided):
+            return
+        edges = self.observable_edges()
+        span = float(edges[-1] - edges[0])
+        if poisson:
+            n, what = span, (f"bins: the 1-PE sub-bins from {edges[0]:g} to {edges[-1]:g} PE "
+                             "(a Poisson photoelectron response is summed photoelectron by "
+                             "photoelectron)")
+        else:
+            n = span / self.smearing.fine_step
+            what = (f"smearing.fine_step = {self.smearing.fine_step:g}: the sub-bins of the "
+                    f"efficiency over {edges[0]:g}–{edges[-1]:g} {self.observable_unit}")
+        if n > MAX_FINE_BINS:
+            fix = "end the bins lower" if poisson else "use a coarser fine_step or end the bins lower"
+            raise ValueError(f"{what} are {n:.4g}, more than {MAX_FINE_BINS} (MAX_FINE_BINS): "
+                             f"{fix}")
 
     def _n_bins(self) -> float:
         """The number of analysis bins, counted without making them (:meth:`observable_edges`)."""

@@ -51,6 +51,10 @@ MIN_BASELINE_M = 1e-3
 MAX_BASELINE_M = 1e6
 #: Largest exposures accepted (protons on target), far above any beam: beyond them counts overflow.
 MAX_POT = {"pot_per_year": 1e27, "pot_total": 1e30}
+#: Highest neutrino energy of a tabulated spectrum or line, in MeV (1 TeV): far above any source
+#: of coherent scattering (π-DAR ends at 52.8 MeV, reactors near 10 MeV); far beyond it the
+#: kinematics overflow and a line was silently dropped.
+MAX_NEUTRINO_ENERGY_MEV = 1e6
 #: Seconds in a day and in an hour (the beam time per year is given in either).
 _DAY_S, _HOUR_S = 86400.0, 3600.0
 
@@ -65,7 +69,8 @@ class SpectralLine(StrictModel):
     """A monochromatic line of a tabulated source (e.g. the prompt ν_μ of π⁺ decay at rest)."""
 
     flavour: str
-    energy_MeV: float = Field(gt=0, description="line energy in MeV")
+    energy_MeV: float = Field(gt=0, le=MAX_NEUTRINO_ENERGY_MEV,
+                              description="line energy in MeV, at most 1e6 (1 TeV)")
     intensity: float = Field(gt=0, description="ν per POT (per-pot) or ν cm⁻² s⁻¹ (per-cm2-s)")
 
     @field_validator("flavour")
@@ -91,6 +96,10 @@ class SpectrumTable(StrictModel):
             raise ValueError(f"energy_MeV: at least 2 energies are needed, got {e.size}")
         if e[0] < 0:
             raise ValueError(f"energy_MeV: energies must be ≥ 0, got {e[0]:g}")
+        if e[-1] > MAX_NEUTRINO_ENERGY_MEV:
+            raise ValueError(f"energy_MeV: energies must be at most {MAX_NEUTRINO_ENERGY_MEV:g} "
+                             f"MeV (1 TeV, far above any source of coherent scattering), got "
+                             f"{e[-1]:g}")
         bad = np.nonzero(np.diff(e) <= 0)[0]
         if bad.size:
             i = int(bad[0])
@@ -497,6 +506,8 @@ class Source(StrictModel):
 
     def with_run_years(self, years: float) -> Source:
         """A validated copy of this source with another run time (years, finite and > 0)."""
+        if isinstance(years, bool) or getattr(getattr(years, "dtype", None), "kind", "") == "b":
+            raise ConfigError(f"run_years must be a number of years, got {years!r}")
         try:
             value = float(years)
         except (TypeError, ValueError):

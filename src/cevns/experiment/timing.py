@@ -51,6 +51,21 @@ __all__ = [
 #: Which flavours are prompt (π decay) and which delayed (μ decay).
 PROMPT_FLAVOURS = ("numu",)
 
+#: Largest time accepted anywhere in a timing table, in µs (1 s; beam pulses and analysis windows
+#: are µs to ms long). Beyond ~1e154 µs the pulse's CDFs overflow.
+MAX_TIME_US = 1e6
+#: Most time points one arrival-time integral evaluates (sub-steps of the window with an
+#: efficiency × points of a tabulated pulse): 2·10⁷ × 8 bytes = 160 MB per array.
+MAX_TIME_POINTS = 20_000_000
+#: Below this fraction of every flavour the time window is taken to receive no neutrinos.
+MIN_WINDOW_FRACTION = 1e-12
+
+
+def _time(value: float, where: str) -> None:
+    if abs(value) > MAX_TIME_US:
+        raise ValueError(f"{where}: {value:g} µs is beyond ±{MAX_TIME_US:g} µs (1 s); times are "
+                         "in µs")
+
 
 def _gauss_exp_cdf(t: NDArray[np.float64], mean: float, sigma: float, tau: float) -> NDArray:
     """CDF of Normal(mean, sigma) + Exponential(tau)."""
@@ -78,8 +93,8 @@ class GaussianPulse(StrictModel):
     """Gaussian proton pulse on target: mean and width σ in µs (SNS: ≈ 0.44 and 0.15 µs)."""
 
     model: Literal["gaussian"] = "gaussian"
-    mean_us: float
-    sigma_us: float = Field(gt=0)
+    mean_us: float = Field(ge=-MAX_TIME_US, le=MAX_TIME_US)
+    sigma_us: float = Field(gt=0, le=MAX_TIME_US)
 
     def prompt_cdf(self, t: ArrayLike) -> NDArray[np.float64]:
         """P(t_arrival < t) for prompt neutrinos."""
@@ -117,7 +132,17 @@ class TabulatedPulse(StrictModel):
                              "times")
         if any(d < 0 for d in self.density) or not any(d > 0 for d in self.density):
             raise ValueError("timing.pulse.density must be ≥ 0 with some value > 0")
+        for end in (t[0], t[-1]):
+            _time(float(end), "timing.pulse.time_us")
+        if self.n_points() > MAX_TIME_POINTS:
+            raise ValueError(f"timing.pulse: step_us = {self.step_us:g} cuts "
+                             f"{t[0]:g}–{t[-1]:g} µs into {self.n_points():.4g} points, more than "
+                             f"{MAX_TIME_POINTS} (MAX_TIME_POINTS): use a larger step_us")
         return self
+
+    def n_points(self) -> float:
+        """Points of the grid the pulse is integrated on (:meth:`_grid`), counted, not made."""
+        return (self.time_us[-1] - self.time_us[0]) / self.step_us + len(self.time_us)
 
     def _grid(self) -> tuple[np.ndarray, np.ndarray]:
         t = np.asarray(self.time_us, dtype=float)
@@ -163,7 +188,7 @@ class ExponentialTimeEfficiency(StrictModel):
     """ε(t) = 1 for t < onset, exp(−rate (t − onset)) after (COHERENT CsI-2021: 0.52 µs, 0.0494/µs)."""
 
     model: Literal["exponential"] = "exponential"
-    onset_us: float
+    onset_us: float = Field(ge=-MAX_TIME_US, le=MAX_TIME_US)
     rate_per_us: float = Field(ge=0)
 
     def __call__(self, t: ArrayLike) -> NDArray[np.float64]:
@@ -196,6 +221,22 @@ class TimingSpec(StrictModel):
         e = self.time_edges
         if np.any(np.diff(e) <= 0):
             raise ValueError(f"timing: time window/edges must increase, got {e.tolist()}")
+        where = "timing.edges_us" if self.edges_us is not None else "timing.window_us"
+        for value in e[np.isfinite(e)]:
+            _time(float(value), where)
+        if not isinstance(self.efficiency, NoTimeEfficiency):
+            if not np.all(np.isfinite(e)):
+                raise ValueError("timing: a time efficiency needs a window (window_us = [lo, hi] "
+                                 "or edges_us)")
+            steps = float(np.sum(np.ceil(np.diff(e) / self.step_us))) + e.size
+            pulse = getattr(self.pulse, "n_points", lambda: 1.0)()
+            if steps * pulse > MAX_TIME_POINTS:
+                raise ValueError(
+                    f"timing: step_us = {self.step_us:g} cuts the window {e[0]:g}–{e[-1]:g} µs "
+                    f"into {steps:.4g} steps" + (f", each convolved with {pulse:.4g} points of "
+                                                 "the tabulated pulse" if pulse > 1 else "")
+                    + f": more than {MAX_TIME_POINTS} (MAX_TIME_POINTS); use a larger step_us "
+                    "or a shorter window")
         return self
 
     @property
@@ -226,6 +267,21 @@ class TimingSpec(StrictModel):
         return prompt, delayed
 
     def fractions(self) -> dict[str, NDArray[np.float64]]:
-        """Per flavour (:data:`cevns.physics.flux.FLAVOURS`): the fraction in each time bin."""
+        """Per flavour (:data:`cevns.physics.flux.FLAVOURS`): the fraction in each time bin.
+
+        Raises :class:`~cevns.errors.KinematicsError` if the window receives no neutrinos
+        (every fraction below :data:`MIN_WINDOW_FRACTION`): a window before the pulse, or an
+        efficiency that is zero in it, would otherwise give a silent zero signal.
+        """
         prompt, delayed = self.prompt_delayed()
+        if max(float(np.max(prompt, initial=0.0)), float(np.max(delayed, initial=0.0))) \
+                < MIN_WINDOW_FRACTION:
+            from cevns.errors import KinematicsError
+
+            e = self.time_edges
+            raise KinematicsError(
+                f"timing: the window {e[0]:g}–{e[-1]:g} µs receives no neutrinos (fraction "
+                f"< {MIN_WINDOW_FRACTION:g} of the prompt and delayed arrivals, efficiency "
+                f"included) for the pulse {self.pulse.model!r}; check window_us, the pulse's "
+                "time origin and the efficiency")
         return {f: (prompt if f in PROMPT_FLAVOURS else delayed) for f in FLAVOURS}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ class Parameter:
         If True the lower bound itself is excluded.
     label : str
         Axis label for plots.
+    reason : str
+        Why the range is what it is, added to the message of a value outside it (e.g. "the rate
+        depends on μ² only: give |μ|").
     """
 
     name: str
@@ -65,25 +69,51 @@ class Parameter:
     upper: float | None = None
     lower_open: bool = False
     label: str = ""
+    reason: str = ""
 
     def _with_unit(self, value: float) -> str:
         return f"{value:g} {self.unit}" if self.unit else f"{value:g}"
 
     def check(self, values) -> np.ndarray:
-        """Validate ``values`` against the range; return them as a float array."""
+        """Validate ``values`` against the range; return them as a float array.
+
+        true/false are refused (NumPy would read ``True`` as 1), as are NaN, ±inf and values
+        outside the range (the message adds :attr:`reason`).
+        """
+        if _has_bool(values):
+            raise ConfigError(f"parameter {self.name}: values must be numbers, got {values!r} "
+                              "(true/false is not a number)")
         arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers")
+        why = f" ({self.reason})" if self.reason else ""
         if self.lower is not None:
             bad = arr <= self.lower if self.lower_open else arr < self.lower
             if np.any(bad):
                 op = ">" if self.lower_open else "≥"
                 raise ConfigError(f"parameter {self.name}: values must be {op} "
                                   f"{self._with_unit(self.lower)}, got "
-                                  f"{float(arr[bad].flat[0]):g}")
+                                  f"{float(arr[bad].flat[0]):g}{why}")
         if self.upper is not None and np.any(arr > self.upper):
             raise ConfigError(f"parameter {self.name}: values must be ≤ "
                               f"{self._with_unit(self.upper)}, got "
-                              f"{float(arr[arr > self.upper].flat[0]):g}")
+                              f"{float(arr[arr > self.upper].flat[0]):g}{why}")
         return arr
+
+
+def _has_bool(values) -> bool:
+    """True if ``values`` is, or holds, a boolean (Python or NumPy)."""
+    if isinstance(values, bool | np.bool_):
+        return True
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None:
+        return dtype.kind == "b"
+    if isinstance(values, list | tuple):
+        return any(_has_bool(v) for v in values)
+    return False
+
+
+#: Grids of :meth:`Scenario.counts` with more points than this are checked against the memory
+#: limit (``CEVNS_MAX_GRID_BYTES``) before anything is computed.
+_CHECKED_GRID_POINTS = 100_000
 
 
 class Scenario(ABC):
@@ -218,6 +248,14 @@ class Scenario(ABC):
         ndarray
             Shape ``(*grid_shape, n_bins)``.
         """
+        if grid not in ("outer", "broadcast"):
+            raise ConfigError(f"grid must be 'outer' or 'broadcast', got {grid!r}")
+        if not isinstance(detector, Detector):
+            raise ConfigError(f"detector must be a cevns.experiment.Detector (e.g. "
+                              f"get_detector('CsI')), got {type(detector).__name__} {detector!r}")
+        if not isinstance(source, Source):
+            raise ConfigError(f"source must be a cevns.experiment.Source (e.g. get_source('ess')), "
+                              f"got {type(source).__name__} {source!r}")
         self.check_names(values)
         params = self.parameters
         full = {n: values.get(n, p.default) for n, p in params.items()}
@@ -238,11 +276,26 @@ class Scenario(ABC):
                 if n not in shaped:
                     shaped[n] = arrays[n]
             arrays = shaped
-        grid_shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+        try:
+            grid_shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+        except ValueError:
+            shapes = ", ".join(f"{n}: {np.shape(arrays[n])}" for n in values
+                               if np.ndim(arrays[n]) > 0)
+            raise ConfigError(f"scenario {self.name!r}: with grid='broadcast' the parameter "
+                              f"arrays must broadcast against each other, got shapes {shapes} "
+                              "(grid='outer' makes a grid of every combination)") from None
+        points = math.prod(grid_shape)
+        if points > _CHECKED_GRID_POINTS:
+            from cevns.scan.grid import check_grid_bytes  # lazy: the scan layer is heavy
+
+            axes_text = " × ".join(str(n) for n in grid_shape)
+            lead = 2 if self.per_flavour else 1
+            check_grid_bytes(points, f"scenario {self.name!r}: a grid of {axes_text}",
+                             per_point=8 * (detector.n_bins + 8 * lead))
         shape_names = self.shape_parameters()
         strength = {n: np.broadcast_to(arrays[n], grid_shape) for n in self.strength_parameters()}
         shape_vals = {n: np.broadcast_to(arrays[n], grid_shape) for n in shape_names}
-        with np.errstate(over="ignore", invalid="ignore"):  # checked below, named in the error
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
             coeff = self.coefficients(strength)
             coeff = np.broadcast_to(coeff, coeff.shape[: 2 if self.per_flavour else 1] + grid_shape)
             out = self._counts_over_shapes(detector, source, shape_vals, coeff, grid_shape)

@@ -260,6 +260,16 @@ def _even_runs(values: list[float], size: int) -> list[list[int]]:
 # --- dipole portal ------------------------------------------------------------------------------
 
 
+#: Largest sterile or mediator mass of the sterile-sector scenarios, in MeV (1 PeV): far beyond
+#: the reach of any π-DAR neutrino (≈ 50 MeV) and of any mediator still distinct from a contact
+#: interaction; near 1e154 MeV the kinematics overflow.
+MAX_MASS_MEV = 1e9
+_MASS_RANGE = ("a mass ≥ 0, at most 1e9 MeV: heavier is far beyond the reach of any "
+               "source; masses are in MeV")
+_MU_SIGN = ("the rate depends on μ² only, so the sign of μ is a convention: give |μ|; a "
+            "magnetic moment is in units of the Bohr magneton")
+
+
 class DipoleOptions(StrictModel):
     """``channel``: ``e`` (μ_νe on ν_e) or ``mu`` (μ_νμ on ν_μ and ν̄_μ); ``beyond_reach``: a
     sterile mass no neutrino can produce is an ``"error"`` (default) or gives ``"no-signal"``
@@ -305,9 +315,11 @@ class Dipole(_SterileMassScenario):
         ch = "e" if self.options.channel == "e" else r"\mu"
         return {
             "magnetic_moment": Parameter("magnetic_moment", "strength", 0.0, "μ_B", 0.0, None,
-                                         False, rf"$\mu_{{\nu_{ch}}}$ [$\mu_B$]"),
-            "sterile_mass_MeV": Parameter("sterile_mass_MeV", "shape", 0.0, "MeV", 0.0, None,
-                                          False, r"$m_4$ [MeV]"),
+                                         False, rf"$\mu_{{\nu_{ch}}}$ [$\mu_B$]",
+                                         reason=_MU_SIGN),
+            "sterile_mass_MeV": Parameter("sterile_mass_MeV", "shape", 0.0, "MeV", 0.0,
+                                          MAX_MASS_MEV, False, r"$m_4$ [MeV]",
+                                          reason=_MASS_RANGE),
             "sin2_theta_w": SIN2W,
         }
 
@@ -348,10 +360,12 @@ class Upscattering(_SterileMassScenario):
     def parameters(self):
         return {
             "coupling": Parameter("coupling", "strength", 0.0, "", 0.0, None, False, r"$g_X$"),
-            "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0, None,
-                                           False, r"$m_X$ [MeV]"),
-            "sterile_mass_MeV": Parameter("sterile_mass_MeV", "shape", 0.0, "MeV", 0.0, None,
-                                          False, r"$m_4$ [MeV]"),
+            "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0,
+                                           MAX_MASS_MEV, False, r"$m_X$ [MeV]",
+                                           reason=_MASS_RANGE),
+            "sterile_mass_MeV": Parameter("sterile_mass_MeV", "shape", 0.0, "MeV", 0.0,
+                                          MAX_MASS_MEV, False, r"$m_4$ [MeV]",
+                                          reason=_MASS_RANGE),
             "sin2_theta_w": SIN2W,
         }
 

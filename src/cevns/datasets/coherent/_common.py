@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -13,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.datasets.coherent.containers import Parameter
-from cevns.errors import DataError
+from cevns.errors import ConfigError, DataError
 from cevns.integrity import read_packaged_text, verify_tree
 
 #: Folder names of the packaged copies, by registry name.
@@ -131,10 +132,40 @@ def yaml_subparameters(
     return found
 
 
+def release_folder(data_dir: Any, release: str) -> Path:
+    """The folder of ``release``'s files: ``data_dir`` (a user's copy), else the packaged copy.
+
+    ``data_dir`` must be a path (``str`` or ``os.PathLike``), not empty (that would silently mean
+    the working folder) and an existing folder: otherwise a :class:`ConfigError` (wrong type,
+    empty) or :class:`DataError` (missing, a file) naming it.
+    """
+    if data_dir is None:
+        return packaged_data_dir(release)
+    if not isinstance(data_dir, str | os.PathLike):
+        raise ConfigError(f"data_dir must be a folder path (str or pathlib.Path), got "
+                          f"{type(data_dir).__name__} {data_dir!r}")
+    if not str(data_dir).strip():
+        raise ConfigError(f"data_dir {str(data_dir)!r}: an empty path would mean the working "
+                          "folder; give the folder that holds the release's files")
+    folder = Path(data_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder}: is a file, not a folder (data_dir of release {release!r})")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: directory not found (release {release!r})")
+    return folder
+
+
+#: Largest count a float holds exactly (2⁵³); a larger "observed count" is not a count.
+MAX_EXACT_COUNT = 2.0**53
+
+
 def require_counts(path: Path, counts: NDArray[np.float64]) -> None:
-    """Observed counts must be non-negative integers."""
+    """Observed counts must be non-negative integers (below 2⁵³, where floats stay exact)."""
     if np.any(counts < 0) or not np.allclose(counts, np.round(counts)):
         raise DataError(f"{path}: observed counts must be non-negative integers")
+    if np.any(counts >= MAX_EXACT_COUNT):
+        raise DataError(f"{path}: observed count {float(np.max(counts)):g} is not a count of "
+                        f"events (at most 2^53 = {MAX_EXACT_COUNT:.4g})")
 
 
 def require_non_negative(path: Path, values: NDArray[np.float64], what: str) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.datasets.coherent._common import (
-    packaged_data_dir,
+    release_folder,
     require_counts,
     require_non_negative,
     supplementary_parameter,
@@ -213,9 +213,7 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
     DataError
         If a file is missing, truncated, of another release or unparsable (message names it).
     """
-    folder = Path(data_dir) if data_dir is not None else packaged_data_dir(NAME)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: directory not found (release {NAME!r})")
+    folder = release_folder(data_dir, NAME)
     files = [*HISTOGRAM_FILES.values(), *TIMING_FILES.values(), PARAMETER_FILE,
              PROMPT_NEUTRON_FILE, *QF_FILES.values()]
     for name in files:

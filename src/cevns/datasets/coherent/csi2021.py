@@ -53,8 +53,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from cevns.datasets.coherent._common import (
     edges_from_centres,
-    packaged_data_dir,
     rebin_flat,
+    release_folder,
     require_non_negative,
     supplementary_parameter,
 )
@@ -184,6 +184,33 @@ def _read_pdf(path: Path, centres: NDArray[np.float64], unit: str, axis: str) ->
 
 def _read_coefficient_rows(path: Path, n_rows: int) -> NDArray[np.float64]:
     return read_table(path, 4, n_rows=n_rows)
+
+
+#: Largest Cs/I recoil at the Michel end point (52.8 MeV), in MeVnr: the scintillation curves
+#: must be physical up to it.
+_MAX_RECOIL_MEVNR = 0.0472
+
+
+def _check_efficiency_rows(path: Path, rows: NDArray[np.float64], names) -> None:
+    """eff(x) = a/(1 + exp(−b(x − c))) + d rises (b > 0) to its plateau a + d in (0, 1]."""
+    for name, (a, b, _c, d) in zip(names, rows, strict=True):
+        if not (b > 0 and 0.0 < a + d <= 1.0 + 1e-12):
+            raise DataError(f"{path}: efficiency curve {name!r} (a = {a:g}, b = {b:g}, d = {d:g}) "
+                            "is not an efficiency: it must rise (b > 0) to a plateau a + d in "
+                            "(0, 1]")
+
+
+def _check_scintillation_rows(path: Path, rows: NDArray[np.float64], names) -> None:
+    """E_ee(T) must be > 0, rise with T and stay ≤ T (quenching factor ≤ 1) up to the largest
+    recoil."""
+    t = np.geomspace(1e-6, _MAX_RECOIL_MEVNR, 2001)
+    for name, row in zip(names, rows, strict=True):
+        eee = sum(c * t ** (k + 1) for k, c in enumerate(row))
+        if not (np.all(eee > 0) and np.all(np.diff(eee) > 0) and np.all(eee <= t)):
+            raise DataError(f"{path}: scintillation curve {name!r} (coefficients "
+                            f"{', '.join(f'{c:g}' for c in row)}) is not a quenching curve: "
+                            f"E_ee(T) must be > 0, rise with T and stay ≤ T for T up to "
+                            f"{_MAX_RECOIL_MEVNR:g} MeVnr")
 
 
 def _check_edges(energy_edges: NDArray, time_edges: NDArray) -> None:
@@ -326,9 +353,7 @@ def load_csi_2021(
     DataError
         If a file is missing, truncated, of another release or unparsable (message names it).
     """
-    folder = Path(data_dir) if data_dir is not None else packaged_data_dir(NAME)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: directory not found (release {NAME!r})")
+    folder = release_folder(data_dir, NAME)
     names = ["dataBeamOnC.txt", "dataBeamOnAC.txt", "brnPE.txt", "ninPE.txt", "brnTrec.txt",
              "ninTrec.txt", "effCoefficients.txt", "scintRespCoefficients.txt"]
     for name in names:
@@ -348,11 +373,14 @@ def load_csi_2021(
                    for k in ("brn", "nin")}
 
     eff_rows = _read_coefficient_rows(folder / "effCoefficients.txt", 3)
+    _check_efficiency_rows(folder / "effCoefficients.txt", eff_rows, EFFICIENCY_NAMES)
     efficiency_variants = {
         name: LogisticEfficiency(a=row[0], k=row[1], x0=row[2], offset=row[3])
         for name, row in zip(EFFICIENCY_NAMES, eff_rows, strict=True)
     }
     scint_rows = _read_coefficient_rows(folder / "scintRespCoefficients.txt", 5)
+    _check_scintillation_rows(folder / "scintRespCoefficients.txt", scint_rows,
+                              SCINTILLATION_NAMES)
     scintillation_variants = {
         name: PolynomialScintillation(tuple(float(c) for c in row))
         for name, row in zip(SCINTILLATION_NAMES, scint_rows, strict=True)

@@ -50,7 +50,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.datasets.coherent._common import (
-    packaged_data_dir,
+    release_folder,
     require_counts,
     require_non_negative,
     supplementary_parameter,
@@ -312,9 +312,7 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
     DataError
         If a file is missing, truncated, of another release or unparsable (message names it).
     """
-    folder = Path(data_dir) if data_dir is not None else packaged_data_dir(NAME)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: directory not found (release {NAME!r})")
+    folder = release_folder(data_dir, NAME)
     names = ["datanobkgsub.txt", "bkgpdf.txt", "brnpdf.txt", "delbrnpdf.txt",
              *CEVNS_FILES.values(), *BRN_VARIANT_FILES.values(), *PROJECTION_FILES.values(),
              *SYST_FILES.values(), EFFICIENCY_FILE, PARAMETER_FILE]
@@ -333,6 +331,9 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
         axis = axes[["energy", "f90", "time"].index(key)]
         table = read_table(folder / name, 3, n_rows=axis.size)
         check_grid(folder / name, "bin centres", table[:, 0], axis.centers, atol=1e-4)
+        if np.any(table[:, 1:] <= 0):
+            raise DataError(f"{folder / name}: the −1σ/+1σ factors must be > 0 (they multiply "
+                            f"the prediction), found {float(np.min(table[:, 1:])):g}")
         table.setflags(write=False)
         syst[key] = table
 
