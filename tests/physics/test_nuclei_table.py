@@ -160,6 +160,10 @@ def test_enrichment_and_its_errors():
                  targets=[{"element": "Ge", "enrichment": {"Ge76": 0.0}}])
     with pytest.raises(UnknownNameError):
         element_composition("Ge", enrichment={"Ge99": 1.0})
+    # finite fractions whose sum overflows: a ConfigError from the physics layer itself, not
+    # only through a Detector (math.fsum raised OverflowError here)
+    with pytest.raises(ConfigError, match="too large to add up"):
+        element_composition("Ge", enrichment={"Ge76": 1e308, "Ge74": 1e308})
 
 
 def test_detector_nuclear_data_completes_and_is_checked():

@@ -59,12 +59,7 @@ class TargetSpec(StrictModel):
     @model_validator(mode="after")
     def _enrichment_isotopes(self) -> TargetSpec:
         if self.enrichment is not None:
-            try:
-                element_composition(self.element, enrichment=self.enrichment)  # validates
-            except OverflowError:  # the sum of the fractions (math.fsum) overflows
-                raise ValueError(f"enrichment of {self.element}: the fractions "
-                                 f"{dict(self.enrichment)} are too large to add up; give mole "
-                                 "fractions (or percentages), they are normalised to 1") from None
+            element_composition(self.element, enrichment=self.enrichment)  # validates
         return self
 
     @field_validator("element")

@@ -362,7 +362,12 @@ def _enriched(element: str, enrichment: Mapping[str, float]) -> list[tuple[Nucle
             raise ConfigError(f"enrichment of {element}: fraction of {name} must be a finite "
                               f"number >= 0, got {frac!r}")
         out.append((nucleus, float(frac)))
-    total = math.fsum(f for _, f in out)
+    try:
+        total = math.fsum(f for _, f in out)
+    except OverflowError:  # finite fractions whose sum is not
+        raise ConfigError(f"enrichment of {element}: the fractions {dict(enrichment)} are too "
+                          "large to add up; give mole fractions (or percentages), they are "
+                          "normalised to 1") from None
     if not total > 0:
         raise ConfigError(f"enrichment of {element}: fractions sum to {total}, need > 0")
     return [(n, f / total) for n, f in out]
