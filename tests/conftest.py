@@ -1,4 +1,5 @@
-"""Shared test set-up: make the independent reference implementations importable."""
+"""Shared test set-up: make the independent reference implementations importable, and start the
+longest test files first."""
 
 import shutil
 import sys
@@ -7,6 +8,35 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "_reference"))
+
+#: Test files that take longest (seconds on one core of the slow 2-core CI host, from
+#: ``--durations``), longest first. With ``--dist loadfile --no-loadscope-reorder`` (pyproject
+#: addopts) pytest-xdist hands out whole files in collection order; starting these first keeps
+#: one of them from running alone at the end while the other worker idles (longest-processing-
+#: time-first scheduling). Only the order changes: a file missing here runs after these, a name
+#: that no longer exists is ignored.
+LONGEST_FIRST = (
+    "tests/docs/test_site.py",
+    "tests/rates/test_bsm_rates_vs_quad.py",
+    "tests/analyses/test_figures.py",
+    "tests/analyses/test_reproduce_resume.py",
+    "tests/cli/test_bad_inputs.py",
+    "tests/cli/test_output_safety.py",
+    "tests/fits/test_fit_combined.py",
+    "tests/fits/test_combined_grid.py",
+    "tests/fits/test_coverage.py",
+    "tests/rates/test_axial_isotopes_vs_quad.py",
+    "tests/cli/test_fit_scenarios_cli.py",
+    "tests/fits/test_fit_docs.py",
+    "tests/cli/test_cli_behaviour.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Put the files of :data:`LONGEST_FIRST` first, in that order; the tests of every file keep
+    their order (module fixtures are built once)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
 
 @pytest.fixture
