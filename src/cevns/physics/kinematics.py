@@ -16,20 +16,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, finite_array
+from cevns.physics.units import MeV
+
+#: What an energy argument must be, in the message of a value that is not numbers.
+ENERGY_NUMBERS = "a number or array of numbers (internal energy units)"
 
 
 def _energies(value: ArrayLike, name: str) -> NDArray[np.float64]:
     """``value`` as a float array if every entry is finite and ≥ 0, else a ConfigError naming it."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number or array of numbers (internal energy units), "
-                          f"got {value!r}") from None
-    ok = (arr >= 0.0) & (arr < np.inf)   # one pass: False for NaN, negative and +inf
-    if not ok.all():
-        raise ConfigError(f"{name} must be finite and ≥ 0, got {float(arr[~ok].flat[0])}")
-    return arr
+    return finite_array(value, name, numbers=ENERGY_NUMBERS, minimum=0.0, unit=(MeV, "MeV"))
 
 
 def _mass(value: float, name: str, *, positive: bool) -> float:
