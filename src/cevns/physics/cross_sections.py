@@ -115,8 +115,8 @@ def sm_basis_terms(
     rn = default_radius if neutron_radius is None else neutron_radius
     # form factors depend on T only: evaluate them on the un-broadcast recoil array (the engine
     # passes T as a column against a row of neutrino energies), then broadcast
-    q = np.broadcast_to(momentum_transfer(t_in, ma), e.shape)
-    q_in = momentum_transfer(t_in, ma)
+    q_in = momentum_transfer(t_in, ma)  # the check of T and m_A for a direct call
+    q = np.broadcast_to(q_in, e.shape)
     fp = np.broadcast_to(helm_form_factor(q_in, rp, nucleus.helm_skin), e.shape)
     if unit_neutron_form_factor:
         fn = np.ones(e.shape)
