@@ -460,3 +460,21 @@ def test_results_are_read_only_copies():
     assert scan.chi2[10, 5] == 0.0
     assert prof.best == pytest.approx(1.0) and prof.chi2_min == pytest.approx(0.0, abs=1e-12)
 
+
+@pytest.mark.parametrize("bad", [True, False, np.True_, np.array(True)])
+def test_level_refuses_bools(bad):
+    """A bool is not a level: float(True) == 1 made level_value(True) the Δχ² = 1 level."""
+    with pytest.raises(ConfigError, match=r"level must be a preset name or a Δχ² value > 0, got "
+                                          r"the bool"):
+        level_value(bad)
+    with pytest.raises(ConfigError, match="level must be"):
+        level_label(bad)
+
+
+def test_chi2_level_refuses_bool_dof_and_n_sigma():
+    # True == 1: dof=True was 1 dof and n_sigma=True 1σ
+    with pytest.raises(ConfigError, match="dof must be an integer ≥ 1, got True"):
+        chi2_level(0.9, dof=True)
+    with pytest.raises(ConfigError, match="n_sigma must be > 0, got True"):
+        chi2_level(n_sigma=True)
+    assert chi2_level(n_sigma=1.0) == pytest.approx(1.0)  # Wilks, 1 dof: 1σ is Δχ² = 1
