@@ -45,3 +45,26 @@ def test_finite_array_names_the_argument():
         finite_array([1.0, np.inf, np.nan], "energy")
     with pytest.raises(ConfigError, match=r"^y must be numbers, got \[1, 'b'\]"):
         finite_array([1, "b"], "y", numbers="numbers")
+
+
+def test_finite_array_with_a_minimum():
+    """The one energy/mass check of the package (kinematics, cross sections, form factors,
+    sterile-sector parameters): finite and ≥ (or >) a bound in one call, the offending value read
+    out in the unit the caller names; the expected messages are written out here."""
+    import numpy as np
+
+    from cevns.errors import finite_array
+
+    np.testing.assert_array_equal(finite_array([0.0, 2.0], "t", minimum=0.0), [0.0, 2.0])
+    assert finite_array([], "t", minimum=0.0, strict=True).size == 0
+    with pytest.raises(ConfigError, match=r"^t must be finite and ≥ 0, got -2 MeV$"):
+        finite_array([1.0, -2.0, -3.0], "t", minimum=0.0, unit=(1.0, "MeV"))
+    with pytest.raises(ConfigError, match=r"^e must be finite and > 0, got 0 keV$"):
+        finite_array([5e-3, 0.0], "e", minimum=0.0, strict=True, unit=(1e-3, "keV"))
+    # a NaN or an infinity is shown as itself, without a unit; the first bad entry is named
+    with pytest.raises(ConfigError, match=r"^t must be finite and ≥ 0, got nan$"):
+        finite_array([1.0, np.nan, -1.0], "t", minimum=0.0, unit=(1.0, "MeV"))
+    with pytest.raises(ConfigError, match=r"^t must be finite and ≥ 0, got inf$"):
+        finite_array(np.inf, "t", minimum=0.0)
+    with pytest.raises(ConfigError, match=r"^x must be finite, got -inf$"):
+        finite_array([-np.inf], "x")

@@ -1181,10 +1181,11 @@ def fit(
                      vector_charge=vector_charge)  # before the output folder is made
     if release == COMBINED_RELEASE and data_dir is not None:
         raise ConfigError("--data-dir: the combination uses the packaged releases")
-    if data_dir is not None:  # a missing or broken file of your copy, before the folder is claimed
+    loaded = None  # your copy, read once: a missing or broken file before the folder is claimed
+    if data_dir is not None:
         from cevns.datasets.coherent import load_release
 
-        load_release(release, data_dir)
+        loaded = load_release(release, data_dir)
     out = out or Path("results") / fsio.check_slug(release, "release")
     from cevns.fits.report import fit_config, write_combined_outputs, write_outputs
 
@@ -1222,7 +1223,7 @@ def fit(
         return
     from cevns.fits import fit_release
 
-    result = fit_release(release, parameter or None, data_dir=data_dir,
+    result = fit_release(release if loaded is None else loaded, parameter or None,
                          mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
                          **scenario_kw)
     result.files = write_outputs(result, out, config=record, force=force)

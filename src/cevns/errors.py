@@ -17,21 +17,52 @@ class ConfigError(CevnsError, ValueError):
     """A configuration, preset or argument is malformed, misspelled or out of range."""
 
 
-def finite_array(value: object, name: str, *, numbers: str = "a number or array of numbers"):
-    """``value`` as a float NumPy array, or a :class:`ConfigError` naming `name`: "`name` must be
-    `numbers`, got …" if it is not numbers, "`name` must be finite, got …" if one is NaN or ±inf
-    (the check of user-given numbers before they reach a formula that would turn them into a
-    silent NaN or 0). NumPy is imported here: this module stays light for the command line."""
+def finite_array(value: object, name: str, *, numbers: str = "a number or array of numbers",
+                 minimum: float | None = None, strict: bool = False,
+                 unit: tuple[float, str] | None = None):
+    """``value`` as a float NumPy array, or a :class:`ConfigError` naming `name`: the check of
+    user-given numbers before they reach a formula that would turn them into a silent NaN or 0.
+
+    Parameters
+    ----------
+    value : array_like
+        The numbers to check.
+    name : str
+        What they are, as the user named them (``"neutrino_energy"``); it starts every message.
+    numbers : str
+        What was expected where ``value`` is not numbers: "`name` must be `numbers`, got …".
+    minimum : float or None
+        ``None``: every entry must be finite ("`name` must be finite, got …"). A number: every
+        entry must also be ≥ ``minimum`` (> with ``strict``), checked in the same two reductions
+        (min and max) as finiteness ("`name` must be finite and ≥ 0, got …"); in the units of
+        ``value``.
+    strict : bool
+        With ``minimum``: the bound itself is refused (> instead of ≥).
+    unit : (float, str) or None
+        ``(scale, label)``, e.g. ``(MeV, "MeV")``: a finite offending value is reported as
+        ``value / scale`` followed by ``label`` (internal units read out in that unit); ``None``:
+        as the number itself.
+
+    NumPy is imported here: this module stays light for the command line.
+    """
     import numpy as np
 
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be {numbers}, got {value!r}") from None
-    finite = np.isfinite(arr)
-    if not finite.all():
-        raise ConfigError(f"{name} must be finite, got {float(arr[~finite].flat[0])}")
-    return arr
+    above = strict or minimum is None  # no minimum: every value > -inf (NaN fails any comparison)
+    low = -np.inf if minimum is None else minimum
+    if arr.size == 0:
+        return arr
+    lo, hi = arr.min(), arr.max()  # two reductions, no temporary array on the common path
+    if (lo > low if above else lo >= low) and hi < np.inf:
+        return arr
+    ok = ((arr > low) if above else (arr >= low)) & (arr < np.inf)
+    bad = float(arr[~ok].flat[0])
+    got = f"{bad / unit[0]:g} {unit[1]}" if unit is not None and np.isfinite(bad) else f"{bad}"
+    expected = "finite" if minimum is None else f"finite and {'>' if strict else '≥'} {minimum:g}"
+    raise ConfigError(f"{name} must be {expected}, got {got}")
 
 
 def _did_you_mean(name: object, valid: list[str]) -> str:

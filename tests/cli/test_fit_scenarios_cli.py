@@ -132,3 +132,50 @@ def test_combined_fit_and_table(tmp_path):
 
     predicted = float(sm_signal(ReleaseModel(load_release("coherent-csi-2021"))).sum())
     assert f"| coherent-csi-2021 | {predicted:.1f} |" in text and "306 ± 20" in text
+
+
+def test_fit_data_dir_reads_the_release_once(tmp_path, capsys, monkeypatch, copy_release):
+    """``cevns fit --data-dir DIR`` reads your copy once, before the output folder is claimed,
+    and hands that release to fit_release (which read it a second time). The fit itself is
+    stubbed out: fit_release's side (a loaded release is not read again) is
+    tests/fits/test_fit_errors.py::test_a_loaded_release_is_fitted_as_given."""
+    import cevns.fits
+    from cevns.datasets import coherent
+    from cevns.datasets.coherent import Release
+    from cevns.errors import FitError
+    from cevns.fits import fit as fit_module
+
+    folder = copy_release("coherent-csi-2017")
+    real, reads, handed = coherent.load_release, [], []
+
+    def counted(name, data_dir=None):
+        reads.append((name, data_dir))
+        return real(name, data_dir)
+
+    def stub(release, parameters=None, **kwargs):
+        handed.append((release, kwargs.get("data_dir")))
+        raise FitError("stub: the fit is not run here")
+
+    monkeypatch.setattr(coherent, "load_release", counted)
+    monkeypatch.setattr(fit_module, "load_release", counted)
+    monkeypatch.setattr(cevns.fits, "fit_release", stub)
+    code, _, err = run_main(["fit", "coherent-csi-2017", "-p", "n_cevns", "--data-dir",
+                             str(folder), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "stub" in err, err
+    assert reads == [("coherent-csi-2017", folder)]
+    ((release, data_dir),) = handed
+    assert isinstance(release, Release) and release.data_dir == folder and data_dir is None
+
+
+def test_fit_broken_data_dir_leaves_no_output_folder(tmp_path, capsys, copy_release):
+    """A truncated file of your copy is refused before the output folder exists."""
+    folder = copy_release("coherent-csi-2017")
+    victim = folder / "data_coincidence_beamOn.txt"  # as tests/fits/test_fit_errors.py
+    text = victim.read_text(encoding="utf-8")
+    victim.write_text(text[: len(text) // 2], encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = run_main(["fit", "coherent-csi-2017", "--data-dir", str(folder), "--out",
+                             str(out)], capsys)
+    assert code == 2 and err.startswith("error:") and "Traceback" not in err, err
+    assert "data_coincidence_beamOn.txt" in err
+    assert not out.exists()

@@ -100,3 +100,20 @@ def test_cli_errors_are_one_clear_line(tmp_path):
     assert "unknown COHERENT release 'coherent-nai'" in res.stderr
     assert "Traceback" not in res.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_a_loaded_release_is_fitted_as_given():
+    """fit_release takes a release already loaded (what ``cevns fit --data-dir`` passes after
+    checking the folder) and gives the fit of the same release by name; a data_dir with it is
+    refused (which copy would be meant?)."""
+    from cevns.datasets.coherent import load_release
+
+    loaded = load_release("coherent-csi-2017")
+    by_object = fit_release(loaded, ["n_cevns"], cross_check=False, points=41)
+    by_name = fit_release("coherent-csi-2017", ["n_cevns"], cross_check=False, points=41)
+    assert by_object.release == "coherent-csi-2017"
+    assert by_object.fits["n_cevns"].best == by_name.fits["n_cevns"].best
+    assert by_object.sm_prediction == by_name.sm_prediction
+    with pytest.raises(ConfigError, match="data_dir '/elsewhere' given with the release "
+                                          "'coherent-csi-2017' already loaded"):
+        fit_release(loaded, ["n_cevns"], data_dir="/elsewhere")

@@ -94,7 +94,7 @@ def test_release_factorised_template(models, physics, release):
     # all below 20 keVee but a 1e-4-event smearing tail
     per_flavour = np.einsum("j,jfkn->fn", sm_basis_coefficients(SIN2_THETA_W),
                             physics.node_rates(SMBasis())) @ physics.response.T
-    first = per_flavour.sum(axis=1) * physics._timing[:, 0]
+    first = per_flavour.sum(axis=1) * physics.timing_fractions[:, 0]
     assert first.sum() / corr.sum() == pytest.approx(0.096, abs=5e-4)
     assert first[0] / first.sum() == pytest.approx(0.868, abs=0.002)
     assert per_flavour[0, 2:].sum() < 1e-5 * per_flavour[0].sum()  # smearing tail: 1e-4 events

@@ -58,7 +58,7 @@ def test_time_efficiency(release, model):
     flat = ReleaseModel(no_eff)
     per_flavour = sm_signal(model).reshape(model.shape).sum(axis=1)  # energy bins
     assert per_flavour.sum() == pytest.approx(326.4, abs=0.1)
-    ratio = flat._timing.sum(axis=1) / model._timing.sum(axis=1)
+    ratio = flat.timing_fractions.sum(axis=1) / model.timing_fractions.sum(axis=1)
     assert ratio[0] == pytest.approx(1.0, abs=0.003)  # prompt arrivals: before the 0.52 µs onset
     assert count > PUBLISHED > float(sm_signal(model).sum())
 
@@ -68,3 +68,19 @@ def test_efficiency_variable_and_helm_skin(release):
         release, response=dataclasses.replace(release.response, efficiency_variable="true"))
     assert _count(true_pe) == pytest.approx(316.1, abs=0.1)
     assert _count(release, helm_skin_fm=1.0) == pytest.approx(320.9, abs=0.1)
+
+
+def test_timing_fractions_are_public_and_read_only(model):
+    """ReleaseModel.timing_fractions: the per-flavour time-bin fractions the signal is folded
+    with (release.timing_fractions of each flavour, FLAVOURS order), read-only; the row sums are
+    the shares of each flavour in the 0–6 µs window quoted in the docstring (values of this
+    package)."""
+    from cevns.physics.flux import FLAVOURS
+
+    fractions = model.timing_fractions
+    assert fractions.shape == (len(FLAVOURS), model.release.observed.shape[-1])
+    for row, flavour in zip(fractions, FLAVOURS, strict=True):
+        np.testing.assert_array_equal(row, model.release.timing_fractions(flavour))
+    np.testing.assert_allclose(fractions.sum(axis=1), [0.997, 0.847, 0.847], atol=5e-4)
+    with pytest.raises(ValueError, match="read-only"):
+        fractions[0, 0] = 0.5

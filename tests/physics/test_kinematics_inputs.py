@@ -12,7 +12,7 @@ import pytest
 from cevns.errors import ConfigError
 from cevns.physics import kinematics as K
 from cevns.physics.nuclei import get_nucleus
-from cevns.physics.units import MeV
+from cevns.physics.units import MeV, fm
 
 M_AR = get_nucleus("Ar40").mass
 
@@ -66,3 +66,41 @@ def test_good_inputs_unchanged_by_the_checks():
                                rtol=1e-15)
     np.testing.assert_allclose(K.max_sterile_mass(e, M_AR),
                                np.sqrt(M_AR**2 + 2 * M_AR * e) - M_AR, rtol=1e-12)
+
+
+def _cross_section_energy(e):
+    from cevns.physics.cross_sections import check_energies
+    return check_energies(e, 0.0)
+
+
+def _cross_section_recoil(t):
+    from cevns.physics.cross_sections import check_energies
+    return check_energies(30 * MeV, t)
+
+
+def _form_factor(q):
+    from cevns.physics.form_factors import helm_form_factor
+    return helm_form_factor(q, 4.0 * fm)
+
+
+def _sterile_mass(m4):
+    from cevns.physics.sterile import check_nonnegative
+    return check_nonnegative("sterile_mass", m4, MeV, "MeV")
+
+
+@pytest.mark.parametrize(("func", "message"), [
+    (lambda v: K.max_recoil_energy(v, M_AR), "neutrino_energy must be finite and ≥ 0"),
+    (lambda v: K.momentum_transfer(v, M_AR), "recoil_energy must be finite and ≥ 0"),
+    (_cross_section_energy, "neutrino_energy must be finite and > 0"),
+    (_cross_section_recoil, "recoil_energy must be finite and ≥ 0"),
+    (_form_factor, "momentum_transfer must be finite and ≥ 0"),
+    (_sterile_mass, "sterile_mass must be finite and ≥ 0"),
+])
+def test_the_energy_checks_say_the_same(func, message):
+    """One helper (cevns.errors.finite_array) behind every energy check: the same words and the
+    offending energy read out in MeV (the kinematics helpers gave the internal number, -1.0, and
+    the sterile-sector checks wrote '>=')."""
+    with pytest.raises(ConfigError, match=rf"^{message}, got -1\.5 MeV$"):
+        func(np.array([1.0 * MeV, -1.5 * MeV]))
+    with pytest.raises(ConfigError, match=rf"^{message}, got nan$"):
+        func(np.array([math.nan]))

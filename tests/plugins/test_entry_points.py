@@ -168,3 +168,31 @@ def test_an_analysis_kind_registered_in_code_cannot_replace_another(monkeypatch)
     with pytest.raises(ConfigError, match="model must be an AnalysisBase subclass"):
         register_kind("mine", dict)(lambda analysis, out, options: [])
     assert kinds()["profile"] is before and "mine" not in kinds()
+
+
+@pytest.mark.parametrize("name", ["profile", "spectra", "threshold-study"])
+def test_a_plugin_analysis_kind_cannot_take_a_builtin_name(plugin_path, monkeypatch, name):
+    """A plug-in kind named like a built-in one is refused, whichever module of cevns.analyses
+    the built-in lives in (they are found from the package's files, not from a hand-kept list)."""
+    from cevns.analyses import base
+    from cevns.plugins import PluginError
+
+    base.kinds()  # the built-ins are registered before the registry is saved
+    monkeypatch.setattr(base, "_KINDS", dict(base._KINDS))
+    builtin = base._KINDS[name]
+    plugin_path(f"{name} = cevns_example_plugin:ECHO_KIND", group="cevns.analysis_kinds")
+    with pytest.raises(PluginError, match=f"plug-in '{name}'.*analysis kind '{name}' is already "
+                                          "taken by cevns.analyses."):
+        base.kinds()
+    assert base._KINDS[name] is builtin
+
+
+def test_a_plugin_analysis_kind_with_a_new_name_is_accepted(plugin_path, monkeypatch):
+    from cevns.analyses import base
+
+    base.kinds()
+    monkeypatch.setattr(base, "_KINDS", dict(base._KINDS))
+    plugin_path("echo = cevns_example_plugin:ECHO_KIND", group="cevns.analysis_kinds")
+    registry = base.kinds()
+    assert registry["echo"].run.__module__ == "cevns_example_plugin"
+    assert {"profile", "spectra", "echo"} <= set(registry)

@@ -5,12 +5,18 @@ shape is reported as a corrupt record (ScanError)."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
 from cevns.errors import ConfigError, ScanError
 from cevns.scan import Grid, linear_axis, log_axis, run_scan
-from cevns.scan.store import MANIFEST, ScanStore
+from cevns.scan.store import MANIFEST, TILES, ScanStore
 
 
 def _task(config, tile):
@@ -90,3 +96,49 @@ def test_a_file_above_the_store_is_named(tmp_path):
                                         r".*scans/s cannot be created under it"):
         run_scan(_task, grid, {}, store=tmp_path / "scans" / "s")
     assert (tmp_path / "scans").read_text() == "not a folder"
+
+
+def _tiles_replaced_by_a_file(store: Path) -> Path:
+    shutil.rmtree(store / TILES)
+    (store / TILES).write_text("not a folder")
+    return store / TILES
+
+
+@pytest.mark.parametrize("how", [{"resume": True}, {"overwrite": True}, {}])
+def test_a_file_in_place_of_the_tiles_folder_is_named(tmp_path, how):
+    # resume ended in NotADirectoryError writing the first tile; overwrite deleted the manifest
+    # and the result, then ended in FileExistsError; both internal errors (exit 1) of cevns run
+    grid = Grid({"x": linear_axis(0, 1, 3), "y": [1.0, 2.0]})
+    run_scan(_task, grid, {}, store=tmp_path / "s")
+    tiles = _tiles_replaced_by_a_file(tmp_path / "s")
+    with pytest.raises(ScanError, match=rf"^{re.escape(str(tiles))} is a file, not the scan "
+                                        r"store's tiles folder; move it away, or delete the "
+                                        rf"folder {re.escape(str(tmp_path / 's'))} to recompute"):
+        run_scan(_task, grid, {}, store=tmp_path / "s", **how)
+    assert (tmp_path / "s" / MANIFEST).is_file()  # nothing deleted before the refusal
+    assert tiles.read_text() == "not a folder"
+
+
+def test_a_file_in_place_of_the_tiles_folder_exits_2(tmp_path):
+    """The same through the installed ``cevns run --resume``: exit 2, one line naming the path."""
+    (tmp_path / "a.toml").write_text(textwrap.dedent("""
+        schema_version = 1
+        name = "tiny"
+        title = "a five-point profile"
+        kind = "profile"
+        detectors = ["CsI"]
+        scenario = { name = "sm" }
+        scan = { parameter = "sin2_theta_w", start = 0.2, stop = 0.3, num = 5 }
+    """))
+    command = [shutil.which("cevns") or sys.executable, *([] if shutil.which("cevns") else
+                                                          ["-m", "cevns"]),
+               "run", "a.toml", "--out", "out", "--executor", "serial", "--no-figures"]
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    (store,) = (tmp_path / "out" / "scans").iterdir()
+    tiles = _tiles_replaced_by_a_file(store)
+    res = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"error: {tiles.relative_to(tmp_path)} is a file, not the scan store's tiles" in res.stderr

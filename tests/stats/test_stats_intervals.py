@@ -439,3 +439,42 @@ def test_finite_delta_replaces_non_finite_cells_above_every_level():
     assert np.all(finite_delta(np.array([0.0, 0.5, np.inf]))[2] == 1000.0)
     # nothing finite: every cell 1000 (not an error on an empty max)
     assert np.all(finite_delta(np.full((2, 2), np.nan)) == 1000.0)
+
+
+def test_results_are_read_only_copies():
+    """Profile1D and Scan2D own read-only copies of their grids, χ² and status: writing raises
+    (it could make best, χ²_min and the intervals disagree with the grid), and changing the
+    caller's arrays afterwards changes nothing (they were held as given before)."""
+    x = np.linspace(0.0, 2.0, 21)
+    chi2 = (x - 1.0) ** 2  # a parabola: best 1.0, χ²_min 0 (exact vertex)
+    prof = Profile1D(x, chi2, parameter="p")
+    y = np.linspace(-1.0, 1.0, 11)
+    grid = (x[:, None] - 1.0) ** 2 + y[None, :] ** 2
+    scan = Scan2D(x, y, grid, x_name="a", y_name="b")
+    for arr in (prof.x, prof.chi2, prof.status, scan.x, scan.y, scan.chi2, scan.status):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 5
+        assert not arr.flags.writeable
+    x[0], chi2[10], grid[10, 5] = -1.0, 7.0, 7.0
+    assert prof.x[0] == 0.0 and prof.chi2[10] == 0.0 and scan.x[0] == 0.0
+    assert scan.chi2[10, 5] == 0.0
+    assert prof.best == pytest.approx(1.0) and prof.chi2_min == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("bad", [True, False, np.True_, np.array(True)])
+def test_level_refuses_bools(bad):
+    """A bool is not a level: float(True) == 1 made level_value(True) the Δχ² = 1 level."""
+    with pytest.raises(ConfigError, match=r"level must be a preset name or a Δχ² value > 0, got "
+                                          r"the bool"):
+        level_value(bad)
+    with pytest.raises(ConfigError, match="level must be"):
+        level_label(bad)
+
+
+def test_chi2_level_refuses_bool_dof_and_n_sigma():
+    # True == 1: dof=True was 1 dof and n_sigma=True 1σ
+    with pytest.raises(ConfigError, match="dof must be an integer ≥ 1, got True"):
+        chi2_level(0.9, dof=True)
+    with pytest.raises(ConfigError, match="n_sigma must be > 0, got True"):
+        chi2_level(n_sigma=True)
+    assert chi2_level(n_sigma=1.0) == pytest.approx(1.0)  # Wilks, 1 dof: 1σ is Δχ² = 1

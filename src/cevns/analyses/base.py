@@ -32,6 +32,7 @@ output folder and return the list of files they wrote.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -293,10 +294,14 @@ _KINDS: dict[str, Kind] = {}
 
 
 def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
-    """Decorator registering the runner of analysis kind ``name``."""
+    """Decorator registering the runner of analysis kind ``name``.
+
+    A runner defined in this package (a module of :mod:`cevns.analyses`) is a built-in kind; any
+    other first makes sure the built-in kinds are registered, so that it cannot take their names.
+    """
 
     def deco(func):
-        if getattr(func, "__module__", None) not in _BUILTIN_KIND_MODULES:
+        if not _is_builtin(func):
             _import_builtin_kinds()  # a user's kind named like a built-in one is refused
         problem = _kind_problem(name, Kind(model=model, run=func, description=description))
         if problem:
@@ -307,15 +312,47 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
     return deco
 
 
-_BUILTIN_KIND_MODULES = ("cevns.analyses.appendix_b", "cevns.analyses.runners",
-                         "cevns.analyses.running", "cevns.analyses.sensitivity.run")
+def _is_builtin(func: object) -> bool:
+    """True for a runner defined in a module of the :mod:`cevns.analyses` package."""
+    module = getattr(func, "__module__", None)
+    return isinstance(module, str) and module.startswith(f"{_BUILTIN_PACKAGE}.")
+
+
+_BUILTIN_PACKAGE = "cevns.analyses"
+
+
+@functools.cache
+def _builtin_kind_modules(package: str = _BUILTIN_PACKAGE) -> tuple[str, ...]:
+    """The modules of ``package`` (sub-packages included) whose source applies
+    ``@register_kind(``, sorted: those that register the built-in kinds when imported.
+
+    Derived from the package's files, which are read, not imported (importing every module of
+    the package would load matplotlib and the HEPData writer for a command that needs neither),
+    so a built-in kind that moves to another module is still found. Read once per process.
+    """
+    import importlib.resources
+    import re
+
+    applies = re.compile(r"^@register_kind\(", re.MULTILINE)
+    found = []
+
+    def walk(folder, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.is_dir() and entry.joinpath("__init__.py").is_file():
+                walk(entry, f"{prefix}.{entry.name}")
+            elif entry.name.endswith(".py") and applies.search(entry.read_text(encoding="utf-8")):
+                stem = entry.name[:-3]
+                found.append(prefix if stem == "__init__" else f"{prefix}.{stem}")
+
+    walk(importlib.resources.files(package), package)
+    return tuple(sorted(found))
 
 
 def _import_builtin_kinds() -> None:
     """Import the modules of the built-in analysis kinds (they register themselves)."""
     import importlib
 
-    for module in _BUILTIN_KIND_MODULES:
+    for module in _builtin_kind_modules():
         importlib.import_module(module)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cevns.datasets.coherent import Parameter, load_release, release_names
+from cevns.datasets.coherent import Parameter, Release, load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
 from cevns.errors import ConfigError, FitError, UnknownNameError
 from cevns.fits.model import ReleaseModel, SteadyState
@@ -566,7 +566,7 @@ def fit_parameter(
 
 
 def fit_release(
-    release: str,
+    release: str | Release,
     parameters: Sequence[str] | None = None,
     *,
     out: str | Path | None = None,
@@ -592,8 +592,11 @@ def fit_release(
 
     Parameters
     ----------
-    release : str
-        ``"coherent-csi-2017"``, ``"coherent-csi-2021"`` or ``"coherent-lar-2020"``.
+    release : str or Release
+        ``"coherent-csi-2017"``, ``"coherent-csi-2021"`` or ``"coherent-lar-2020"``, or a
+        release already loaded (:func:`cevns.datasets.coherent.load_release`, e.g. from a
+        ``data_dir`` checked before an output folder was claimed, as ``cevns fit --data-dir``
+        does): it is fitted as it is, not read again.
     parameters : sequence of str, optional
         Names of :data:`cevns.fits.parameters.FIT_PARAMETERS`; default
         :data:`DEFAULT_PARAMETERS` of the release.
@@ -601,7 +604,8 @@ def fit_release(
         If given, write ``fit.csv``/``fit.md``, ``prediction.csv``/``.md``, profiles, figures and
         ``provenance.json`` there.
     data_dir : path, optional
-        A user's copy of the release files (default: the packaged copy).
+        A user's copy of the release files (default: the packaged copy); only with a release
+        given by name.
     steady_state : {"anticoincidence", "prior"}
         CsI steady-state treatment (see :class:`cevns.fits.model.ReleaseModel`).
     points : int
@@ -635,9 +639,17 @@ def fit_release(
     DataError
         A missing, truncated or foreign file in ``data_dir`` (the message names the file).
     ConfigError
-        A parameter that does not apply to the release (the neutron radius for LAr), bad options.
+        A parameter that does not apply to the release (the neutron radius for LAr), bad options,
+        or a ``data_dir`` given with a release already loaded.
     """
     start = time.perf_counter()
+    loaded = release if isinstance(release, Release) else None
+    if loaded is not None:
+        if data_dir is not None:
+            raise ConfigError(f"fit_release: data_dir {str(data_dir)!r} given with the release "
+                              f"{loaded.name!r} already loaded (from {loaded.data_dir}); give "
+                              "either the release's name and data_dir, or the loaded release")
+        release = loaded.name
     if release not in release_names():
         raise UnknownNameError("COHERENT release", release, release_names())
     names = tuple(parameters) if parameters else DEFAULT_PARAMETERS[release]
@@ -645,7 +657,9 @@ def fit_release(
         check_parameter(name, release)
     check_fit_request(names, options=options, fixed=fixed, scan_range=scan_range,
                       vector_charge=vector_charge)
-    model = ReleaseModel(load_release(release, data_dir), steady_state=steady_state,
+    if loaded is None:
+        loaded = load_release(release, data_dir)
+    model = ReleaseModel(loaded, steady_state=steady_state,
                          helm_skin_fm=helm_skin_fm, likelihood=likelihood,
                          shape_totals=shape_totals)
     fits = {}

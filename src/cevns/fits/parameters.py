@@ -256,7 +256,7 @@ def _variant_spread(model: ReleaseModel, field_name: str, variants: dict, pairs)
     basis = scenario.basis({})
     coefficients = np.asarray(scenario.coefficients({"sin2_theta_w": np.asarray(SIN2_THETA_W)}))
     per_node = np.einsum("j,jfkn->fn", coefficients, model.node_rates(basis))  # (flavours, nodes)
-    time_totals = model._timing.sum(axis=1)  # timing fractions do not depend on the response
+    time_totals = model.timing_fractions.sum(axis=1)  # timing fractions do not depend on the response
 
     def count(response_matrix: NDArray[np.float64]) -> float:
         return float(((per_node @ response_matrix.T).sum(axis=1) * time_totals).sum())

@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from cevns.errors import ConfigError, finite_array
 from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W
 from cevns.physics.form_factors import helm_form_factor
-from cevns.physics.kinematics import max_recoil_energy, momentum_transfer
+from cevns.physics.kinematics import ENERGY_NUMBERS, max_recoil_energy, momentum_transfer
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
 from cevns.physics.units import MeV
@@ -115,8 +115,8 @@ def sm_basis_terms(
     rn = default_radius if neutron_radius is None else neutron_radius
     # form factors depend on T only: evaluate them on the un-broadcast recoil array (the engine
     # passes T as a column against a row of neutrino energies), then broadcast
-    q = np.broadcast_to(momentum_transfer(t_in, ma), e.shape)
-    q_in = momentum_transfer(t_in, ma)
+    q_in = momentum_transfer(t_in, ma)  # the check of T and m_A for a direct call
+    q = np.broadcast_to(q_in, e.shape)
     fp = np.broadcast_to(helm_form_factor(q_in, rp, nucleus.helm_skin), e.shape)
     if unit_neutron_form_factor:
         fn = np.ones(e.shape)
@@ -146,17 +146,10 @@ def check_energies(neutrino_energy: ArrayLike, recoil_energy: ArrayLike
     """``(E, T)`` as float arrays if every E is finite and > 0, every T finite and ≥ 0 and the
     two broadcast against each other; else :class:`ConfigError` naming the argument (a NaN E
     would give a cross section of 0, a negative E a positive one, a negative T a NaN)."""
-    arrays = []
-    for name, value, positive in (("neutrino_energy", neutrino_energy, True),
-                                  ("recoil_energy", recoil_energy, False)):
-        arr = finite_array(value, name, numbers="a number or array of numbers (internal energy "
-                           "units)")
-        ok = (arr > 0.0) if positive else (arr >= 0.0)
-        if not np.all(ok):
-            bad = float(arr[~ok].flat[0])
-            raise ConfigError(f"{name} must be finite and {'> 0' if positive else '≥ 0'}, got "
-                              f"{bad / MeV:g} MeV")
-        arrays.append(arr)
+    arrays = [finite_array(value, name, numbers=ENERGY_NUMBERS, minimum=0.0, strict=strict,
+                           unit=(MeV, "MeV"))
+              for name, value, strict in (("neutrino_energy", neutrino_energy, True),
+                                          ("recoil_energy", recoil_energy, False))]
     try:
         np.broadcast_shapes(arrays[0].shape, arrays[1].shape)
     except ValueError:

@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from cevns.physics.constants import ALPHA_EM, HBARC, MU_BOHR
 from cevns.physics.form_factors import helm_form_factor
-from cevns.physics.kinematics import momentum_transfer
+from cevns.physics.kinematics import _momentum_transfer_unchecked
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.sterile import (
     Channel,
@@ -69,7 +69,8 @@ def _unit_dipole_cross_section(
     # F(q(T)) on the recoil array as given (once per recoil node when T is a column against the
     # E nodes); the same values as on the broadcast grid where E and T are allowed
     t_only = np.where(t_given > 0, t_given, 1.0)
-    ff = helm_form_factor(momentum_transfer(t_only, ma), radius, nucleus.helm_skin)
+    # unchecked: t_only is finite > 0, m_A was checked by upscattering_region above
+    ff = helm_form_factor(_momentum_transfer_unchecked(t_only, ma), radius, nucleus.helm_skin)
     # α μ_B² = π α²/m_e² with μ_B = √(4πα)/(2 m_e): the prefactor for μ_eff in units of μ_B.
     pref = ALPHA_EM * MU_BOHR**2 * HBARC**2
     return np.where(allowed, pref * nucleus.Z**2 * ff**2 * bracket, 0.0)

@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, finite_array
 from cevns.physics.constants import HBARC
 from cevns.physics.units import MeV, fm
 
@@ -60,16 +60,8 @@ def rms_radius_from_box_radius(box_radius: float, skin: float = DEFAULT_HELM_SKI
 def _checked_momenta(momentum_transfer: ArrayLike) -> NDArray[np.float64]:
     """``|q|`` as a float array, or :class:`ConfigError` if some value is negative, infinite or
     NaN (a form factor of such a momentum would be a silent NaN)."""
-    try:
-        q = np.asarray(momentum_transfer, dtype=float)
-    except (TypeError, ValueError):
-        raise ConfigError(f"momentum_transfer must be numbers, got {momentum_transfer!r}") from None
-    if q.size:
-        lo, hi = float(np.min(q)), float(np.max(q))
-        if not (lo >= 0.0 and math.isfinite(hi)):
-            bad = q[~(np.isfinite(q) & (q >= 0))].ravel()[0]
-            raise ConfigError(f"momentum_transfer must be finite and ≥ 0, got {bad / MeV:g} MeV")
-    return q
+    return finite_array(momentum_transfer, "momentum_transfer", numbers="numbers", minimum=0.0,
+                        unit=(MeV, "MeV"))
 
 
 def _three_j1_over_x(x2: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -5,10 +5,24 @@ of the outgoing neutral lepton (0 for CEvNS; > 0 for up-scattering to a sterile 
 energies in internal units. Every function is vectorised over its array arguments and refuses
 (:class:`~cevns.errors.ConfigError`, naming the argument) an energy that is negative, NaN or
 infinite and a mass that is not finite and positive (m₄: not negative), where the formulas would
-return a silent NaN or a meaningless number. The check is one pass over the array: ~13 µs per
-call on 100 values (as long as the formula itself) and ~13 % of ``momentum_transfer`` on 10⁶
-values. Counted over ``cevns reproduce --only fig7 --only fig20 --executor serial`` (9734 calls,
-2026-12-01): 0.51 s in these functions before the checks and 0.81 s with them, of a 34 s run.
+return a silent NaN or a meaningless number. The check (:func:`cevns.errors.finite_array`, a
+min and a max over the array, and two scalar mass checks) costs ~12 µs per call on 100 values,
+about 4× the formula of ``momentum_transfer`` there, and ~1.5 ms on 10⁶ values.
+
+The rate engine and the basis terms call the private twins ``_*_unchecked`` (the same formulas,
+no checks) only where they made the inputs or checked them already in the same call: the
+engine's recoil nodes and breakpoints (masses checked by the Detector, energies by the Source,
+m₄ once per spectrum), and ``|q|`` on recoils that the NGI, up-scattering and dipole terms have
+made finite and ≥ 0. Over ``cevns reproduce --only fig7 --only fig20 --executor serial``
+(2026-12-01) that takes 5366 of 9529 calls off the checks; 4163 remain: 1521 in
+``Detector.max_recoil_energy`` (recomputed at each access, :mod:`cevns.experiment`), 2072 in the
+up-scattering region (the only check of T on that path) and the checks of direct calls of the
+SM and NGI terms. Timed side by side in one process (``benchmarks/bench_kinematics_checks.py``:
+324 up-scattering spectra of fig20, two shared cores at load ≈ 4, where a check costs 9–34 µs)
+the calls at the unchecked sites × their per-call saving come to 29–38 ms per round of
+0.95–1.3 s (3–4 % of the engine's time; the difference of the wall-clock medians, +32 and
+−50 ms in two runs, is within the noise of a round there); by the call counts ≈ 0.14 s of the
+34 s run. The spectra are bit-identical (``tests/rates/test_unchecked_kinematics.py``).
 """
 
 from __future__ import annotations
@@ -16,20 +30,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, finite_array
+from cevns.physics.units import MeV
+
+#: What an energy argument must be, in the message of a value that is not numbers.
+ENERGY_NUMBERS = "a number or array of numbers (internal energy units)"
 
 
 def _energies(value: ArrayLike, name: str) -> NDArray[np.float64]:
     """``value`` as a float array if every entry is finite and ≥ 0, else a ConfigError naming it."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number or array of numbers (internal energy units), "
-                          f"got {value!r}") from None
-    ok = (arr >= 0.0) & (arr < np.inf)   # one pass: False for NaN, negative and +inf
-    if not ok.all():
-        raise ConfigError(f"{name} must be finite and ≥ 0, got {float(arr[~ok].flat[0])}")
-    return arr
+    return finite_array(value, name, numbers=ENERGY_NUMBERS, minimum=0.0, unit=(MeV, "MeV"))
 
 
 def _mass(value: float, name: str, *, positive: bool) -> float:
@@ -45,9 +55,8 @@ def _mass(value: float, name: str, *, positive: bool) -> float:
 
 def momentum_transfer(recoil_energy: ArrayLike, nuclear_mass: float) -> NDArray[np.float64]:
     """``|q| = √(T² + 2 m_A T)``, the exact three-momentum transfer to the nucleus."""
-    t = _energies(recoil_energy, "recoil_energy")
-    nuclear_mass = _mass(nuclear_mass, "nuclear_mass", positive=True)
-    return np.sqrt(t * t + 2.0 * nuclear_mass * t)
+    return _momentum_transfer_unchecked(_energies(recoil_energy, "recoil_energy"),
+                                        _mass(nuclear_mass, "nuclear_mass", positive=True))
 
 
 def max_recoil_energy(
@@ -59,20 +68,55 @@ def max_recoil_energy(
     T_± = (E_A E_A′ − m_A² ± p p′)/m_A with s = m_A² + 2 m_A E; below threshold
     (√s < m_A + m₄) the result is 0.
     """
-    e = _energies(neutrino_energy, "neutrino_energy")
-    nuclear_mass = _mass(nuclear_mass, "nuclear_mass", positive=True)
-    if _mass(sterile_mass, "sterile_mass", positive=False) == 0.0:
-        return 2.0 * e * e / (nuclear_mass + 2.0 * e)
-    return recoil_energy_range(e, nuclear_mass, sterile_mass)[1]
+    return _max_recoil_energy_unchecked(_energies(neutrino_energy, "neutrino_energy"),
+                                        _mass(nuclear_mass, "nuclear_mass", positive=True),
+                                        _mass(sterile_mass, "sterile_mass", positive=False))
 
 
 def recoil_energy_range(
     neutrino_energy: ArrayLike, nuclear_mass: float, sterile_mass: float = 0.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(T_min, T_max) reachable at neutrino energy E; both 0 below the production threshold."""
-    e = _energies(neutrino_energy, "neutrino_energy")
-    ma = _mass(nuclear_mass, "nuclear_mass", positive=True)
-    m4 = _mass(sterile_mass, "sterile_mass", positive=False)
+    return _recoil_energy_range_unchecked(_energies(neutrino_energy, "neutrino_energy"),
+                                          _mass(nuclear_mass, "nuclear_mass", positive=True),
+                                          _mass(sterile_mass, "sterile_mass", positive=False))
+
+
+def min_neutrino_energy(
+    recoil_energy: ArrayLike, nuclear_mass: float, sterile_mass: float = 0.0
+) -> NDArray[np.float64]:
+    """Smallest E that can give recoil T (paper Eq. 23).
+
+    E_min(T, m₄) = ½ (T + √(T² + 2 m_A T)) (1 + m₄²/(2 m_A T)); for m₄ = 0 the CEvNS value
+    ½(T + √(T² + 2 m_A T)).
+    """
+    return _min_neutrino_energy_unchecked(_energies(recoil_energy, "recoil_energy"),
+                                          _mass(nuclear_mass, "nuclear_mass", positive=True),
+                                          _mass(sterile_mass, "sterile_mass", positive=False))
+
+
+# --- the formulas without the checks ------------------------------------------------------------
+# For the rate engine and the basis terms only, on arrays and masses they made or checked
+# themselves (module docstring): float arrays of finite energies ≥ 0, a finite nuclear mass > 0,
+# a finite sterile mass ≥ 0. A wrong input gives a silent NaN or a meaningless number here.
+
+
+def _momentum_transfer_unchecked(t: NDArray[np.float64], ma: float) -> NDArray[np.float64]:
+    """:func:`momentum_transfer` without the checks (T float array, internal units)."""
+    return np.sqrt(t * t + 2.0 * ma * t)
+
+
+def _max_recoil_energy_unchecked(e: NDArray[np.float64], ma: float, m4: float = 0.0
+                                 ) -> NDArray[np.float64]:
+    """:func:`max_recoil_energy` without the checks (E float array, internal units)."""
+    if m4 == 0.0:
+        return 2.0 * e * e / (ma + 2.0 * e)
+    return _recoil_energy_range_unchecked(e, ma, m4)[1]
+
+
+def _recoil_energy_range_unchecked(e: NDArray[np.float64], ma: float, m4: float = 0.0
+                                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`recoil_energy_range` without the checks (E float array, internal units)."""
     s = ma * ma + 2.0 * ma * e
     sqrt_s = np.sqrt(s)
     p_in = e * ma / sqrt_s
@@ -92,20 +136,13 @@ def recoil_energy_range(
     return np.maximum(t_lo, 0.0), t_hi
 
 
-def min_neutrino_energy(
-    recoil_energy: ArrayLike, nuclear_mass: float, sterile_mass: float = 0.0
-) -> NDArray[np.float64]:
-    """Smallest E that can give recoil T (paper Eq. 23).
-
-    E_min(T, m₄) = ½ (T + √(T² + 2 m_A T)) (1 + m₄²/(2 m_A T)); for m₄ = 0 the CEvNS value
-    ½(T + √(T² + 2 m_A T)).
-    """
-    t = _energies(recoil_energy, "recoil_energy")
-    nuclear_mass = _mass(nuclear_mass, "nuclear_mass", positive=True)
-    base = 0.5 * (t + np.sqrt(t * t + 2.0 * nuclear_mass * t))
-    if _mass(sterile_mass, "sterile_mass", positive=False) == 0.0:
+def _min_neutrino_energy_unchecked(t: NDArray[np.float64], ma: float, m4: float = 0.0
+                                   ) -> NDArray[np.float64]:
+    """:func:`min_neutrino_energy` without the checks (T float array, internal units)."""
+    base = 0.5 * (t + np.sqrt(t * t + 2.0 * ma * t))
+    if m4 == 0.0:
         return base
-    return base * (1.0 + sterile_mass**2 / (2.0 * nuclear_mass * t))
+    return base * (1.0 + m4**2 / (2.0 * ma * t))
 
 
 def max_sterile_mass(neutrino_energy: ArrayLike, nuclear_mass: float) -> NDArray[np.float64]:

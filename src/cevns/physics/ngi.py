@@ -96,7 +96,7 @@ from cevns.physics.cross_sections import (
 )
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.hadronic import DEFAULT_HADRONIC_INPUTS, HadronicInputs
-from cevns.physics.kinematics import max_recoil_energy, momentum_transfer
+from cevns.physics.kinematics import _momentum_transfer_unchecked, max_recoil_energy
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
 from cevns.physics.units import MeV
@@ -328,7 +328,7 @@ def ngi_basis_terms(
     e, t, allowed = _kinematics(nucleus, neutrino_energy, recoil_energy)
     ma = nucleus.mass
     d = _safe_denominator(t, allowed, ma, mediator_mass, contact)
-    q = momentum_transfer(t, ma)
+    q = _momentum_transfer_unchecked(t, ma)  # T made finite ≥ 0, m_A checked by _kinematics
     out = np.zeros((len(NGI_TERMS[interaction]), *e.shape))
     if interaction in ("scalar", "vector"):
         fp, fn = _form_factors(nucleus, q, proton_radius, neutron_radius)

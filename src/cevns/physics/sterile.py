@@ -27,7 +27,7 @@ from typing import Literal, get_args
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, UnknownNameError, finite_array
 from cevns.physics.flux import FLAVOURS, check_flavour
 from cevns.physics.kinematics import min_neutrino_energy
 from cevns.physics.units import MeV
@@ -53,13 +53,9 @@ def channel_acts_on(channel: str, flavour: str) -> bool:
 
 
 def check_nonnegative(name: str, value: ArrayLike, unit: float = 1.0, unit_name: str = "") -> None:
-    """Raise :class:`~cevns.errors.ConfigError` naming ``name`` unless every value is finite ≥ 0."""
-    arr = np.asarray(value, dtype=float)
-    bad = ~(np.isfinite(arr) & (arr >= 0))
-    if np.any(bad):
-        first = float(arr[bad].flat[0]) / unit
-        suffix = f" {unit_name}" if unit_name else ""
-        raise ConfigError(f"{name} must be finite and >= 0, got {first:g}{suffix}")
+    """Raise :class:`~cevns.errors.ConfigError` naming ``name`` unless every value is finite ≥ 0
+    (:func:`cevns.errors.finite_array`; an offending value is reported in ``unit_name``)."""
+    finite_array(value, name, minimum=0.0, unit=(unit, unit_name) if unit_name else None)
 
 
 def check_mass(name: str, value: float) -> float:

@@ -53,7 +53,7 @@ from cevns.physics.constants import (
 )
 from cevns.physics.flux import check_flavour
 from cevns.physics.form_factors import helm_form_factor
-from cevns.physics.kinematics import momentum_transfer
+from cevns.physics.kinematics import _momentum_transfer_unchecked
 from cevns.physics.ngi import (
     axial_isoscalar_coupling,
     nuclear_scalar_charge,
@@ -111,8 +111,9 @@ class _Kinematics:
 
     @property
     def q(self) -> NDArray[np.float64]:
-        """|q| on :attr:`t_only` (broadcasts against E)."""
-        return momentum_transfer(self.t_only, self.m_a)
+        """|q| on :attr:`t_only` (broadcasts against E); unchecked: :func:`_kinematics` made
+        ``t_only`` finite > 0 and checked m_A (through :func:`upscattering_region`)."""
+        return _momentum_transfer_unchecked(self.t_only, self.m_a)
 
     def lepton_invariants(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(E E′, a b/|q|²) of the spin-dependent contractions."""

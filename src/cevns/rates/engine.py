@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cevns.cache import ByteLRU, default_budget
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, finite_array
 from cevns.experiment.detector import Detector
 from cevns.experiment.response import (
     Response,
@@ -43,9 +43,15 @@ from cevns.physics.flux import (
     pion_dar_breakpoint_energies,
     pion_dar_flavour_spectrum,
 )
-from cevns.physics.kinematics import min_neutrino_energy, recoil_energy_range
+from cevns.physics.kinematics import (
+    _min_neutrino_energy_unchecked,
+    _recoil_energy_range_unchecked,
+    min_neutrino_energy,
+    recoil_energy_range,
+)
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.protocol import CrossSectionBasis
+from cevns.physics.units import MeV
 
 #: Default Gauss–Legendre order in neutrino energy (exact for the SM: cubic integrand).
 DEFAULT_ENERGY_NODES = 8
@@ -163,11 +169,18 @@ def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0,
                           energies: tuple[float, ...] | None = None) -> np.ndarray:
     """True recoils where the rate has kinks: ends of the recoil range at the neutrino
     ``energies`` (default π-DAR: E_π and m_μ/2; a source's :meth:`breakpoint_energies`)."""
+    return _breakpoints(nuclei, sterile_mass, energies, recoil_energy_range)
+
+
+def _breakpoints(nuclei, sterile_mass, energies, range_of) -> np.ndarray:
+    """:func:`kinematic_breakpoints` with the recoil range given by ``range_of``: the checked
+    :func:`~cevns.physics.kinematics.recoil_energy_range`, or its unchecked twin for the
+    engine's own validated inputs (:func:`compute_basis_spectra`)."""
     if energies is None:
         energies = pion_dar_breakpoint_energies()
     e = np.asarray(energies, dtype=float).reshape(-1)
     # per nucleus: (T_min, T_max) of each energy in turn, all energies at once
-    points = np.concatenate([np.stack(recoil_energy_range(e, nuc.mass, sterile_mass),
+    points = np.concatenate([np.stack(range_of(e, nuc.mass, sterile_mass),
                                       axis=-1).reshape(-1) for nuc in nuclei]) if nuclei else \
         np.zeros(0)
     return points[points > 0]
@@ -308,8 +321,15 @@ def compute_basis_spectra(
     version that analyses use.
     """
     nuclei = [nuc for nuc, _ in detector.nuclei]
-    m4 = float(getattr(basis, "sterile_mass", 0.0))
-    key = response_key(detector, kinematic_breakpoints(nuclei, m4, source.breakpoint_energies()),
+    # The kinematics below runs unchecked (cevns.physics.kinematics: ~10 µs a call saved) on
+    # inputs validated before: the nuclear masses by the Detector (its T_max check), the
+    # breakpoint energies by the Source, the response nodes made here; m₄, which a plug-in basis
+    # brings unchecked, once now.
+    m4 = float(finite_array(getattr(basis, "sterile_mass", 0.0), "sterile_mass",
+                            numbers="a number (internal energy units)", minimum=0.0,
+                            unit=(MeV, "MeV")))
+    key = response_key(detector, _breakpoints(nuclei, m4, source.breakpoint_energies(),
+                                              _recoil_energy_range_unchecked),
                        nodes_per_panel=nodes_per_panel, panel_ratio=panel_ratio)
     response = response_from_key(key)
     n_targets = detector.number_of_targets()
@@ -338,7 +358,7 @@ def _fold_rates(detector, source, basis, response, nuclei, n_targets, fluence, f
                 node_rates, m4, energy_nodes) -> np.ndarray:
     """Fill ``node_rates`` (terms, flavours, nuclei, nodes) and fold them into binned counts."""
     for k, nuc in enumerate(nuclei):
-        e_min = min_neutrino_energy(response.nodes, nuc.mass, m4)
+        e_min = _min_neutrino_energy_unchecked(response.nodes, nuc.mass, m4)  # checked inputs
         shared: dict = {}  # terms of a flavour-blind basis, shared by the flavours of nucleus k
         for a, flavour in enumerate(flavours):
             if active is not None and flavour in FLAVOURS and flavour not in active:

@@ -201,6 +201,17 @@ def write_netcdf(dataset: xr.Dataset, path: str | os.PathLike[str], engine: str 
         store.close()
 
 
+def _tiles_folder(root: Path) -> Path:
+    """``root/tiles``, or a :class:`ScanError` naming it if something other than a folder (a
+    file, a link to one) stands there: tiles could be neither listed nor written, and the
+    store's done-mask would read as empty."""
+    folder = root / TILES
+    if folder.exists() and not folder.is_dir():
+        raise ScanError(f"{folder} is a file, not the scan store's tiles folder; move it away, "
+                        f"or delete the folder {root} to recompute the scan")
+    return folder
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
@@ -334,7 +345,7 @@ class ScanStore:
         """Write a new manifest and an empty ``tiles`` directory (the caller holds the lock)."""
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
-        (root / TILES).mkdir(exist_ok=True)
+        _tiles_folder(root).mkdir(exist_ok=True)
         import cevns
 
         manifest = {
@@ -371,6 +382,7 @@ class ScanStore:
             fmt = None
         if fmt != FORMAT:
             raise ScanError(f"{root} does not hold a {FORMAT!r} manifest; not deleting it")
+        _tiles_folder(root)  # a file in its place: refused before anything is deleted
         for name in (RESULT, MANIFEST):
             (root / name).unlink(missing_ok=True)
         shutil.rmtree(root / TILES, ignore_errors=True)
@@ -450,7 +462,7 @@ class ScanStore:
 
     def done_indices(self) -> set[int]:
         """Indices of the tiles whose file exists (the done-mask as a set)."""
-        folder = self.path / TILES
+        folder = _tiles_folder(self.path)
         if not folder.is_dir():
             return set()
         n = len(self.tiling)

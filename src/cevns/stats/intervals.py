@@ -89,6 +89,14 @@ def _check_status(status: ArrayLike | None, shape: tuple[int, ...]) -> NDArray[n
     return arr.astype(np.int8)
 
 
+def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
+    """An owned, read-only copy of ``arr``: a result's grid, χ² and status cannot change behind
+    the numbers derived from them (best fit, χ²_min, edges); writing raises ``ValueError``."""
+    out = np.array(arr, copy=True)
+    out.flags.writeable = False
+    return out
+
+
 def _check_name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
@@ -211,6 +219,9 @@ class Profile1D:
 
     Attributes
     ----------
+    x, chi2, status : ndarray
+        The grid, χ² and status as given: owned read-only copies (writing raises ``ValueError``;
+        the caller's arrays stay the caller's).
     best : float
         Best-fit parameter value.
     chi2_min : float
@@ -229,9 +240,9 @@ class Profile1D:
         refine: bool = True,
         status: ArrayLike | None = None,
     ):
-        self.x = _check_axis(x, "x")
-        self.chi2 = _check_values(chi2, "chi2", self.x.shape)
-        self.status = _check_status(status, self.x.shape)
+        self.x = _frozen(_check_axis(x, "x"))
+        self.chi2 = _frozen(_check_values(chi2, "chi2", self.x.shape))
+        self.status = _frozen(_check_status(status, self.x.shape))
         self.parameter = _check_name(parameter, "parameter")
         self.label = label
         j = int(np.argmin(self.chi2))
@@ -448,6 +459,15 @@ class Scan2D:
     status : array_like of int, optional
         Profiler status per grid point (0 converged, 1 decided above level, 2 unconverged), shape
         of ``chi2``; default all converged. Written to netCDF as the variable ``status``.
+
+    Attributes
+    ----------
+    x, y, chi2, status : ndarray
+        The axes, χ² and status as given: owned read-only copies (writing raises ``ValueError``;
+        the caller's arrays stay the caller's).
+    best : (float, float)
+        Best-fit point (refined); ``chi2_min`` its χ², ``best_at_edge`` as for
+        :class:`Profile1D`.
     """
 
     def __init__(
@@ -463,10 +483,10 @@ class Scan2D:
         refine: bool = True,
         status: ArrayLike | None = None,
     ):
-        self.x = _check_axis(x, "x")
-        self.y = _check_axis(y, "y")
-        self.chi2 = _check_values(chi2, "chi2", (self.x.size, self.y.size))
-        self.status = _check_status(status, self.chi2.shape)
+        self.x = _frozen(_check_axis(x, "x"))
+        self.y = _frozen(_check_axis(y, "y"))
+        self.chi2 = _frozen(_check_values(chi2, "chi2", (self.x.size, self.y.size)))
+        self.status = _frozen(_check_status(status, self.chi2.shape))
         self.x_name = _check_name(x_name, "x_name")
         self.y_name = _check_name(y_name, "y_name")
         if self.x_name == self.y_name:

@@ -1,9 +1,13 @@
-"""Example cevns plug-in: the Standard Model rate times a free normalisation ``scale``."""
+"""Example cevns plug-in: the Standard Model rate times a free normalisation ``scale``, and an
+analysis kind that writes an analysis's title to a text file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from cevns.analyses.base import AnalysisBase, Kind
 from cevns.physics.basis import SMBasis
 from cevns.physics.cross_sections import sm_basis_coefficients
 from cevns.scenarios import Parameter, Scenario
@@ -42,3 +46,18 @@ class Broken(ScaledSM):
 
     def coefficients(self, strength):
         return super().coefficients(strength)[:-1]
+
+
+class EchoAnalysis(AnalysisBase):
+    """The schema of the example kind: the common header only."""
+
+
+def run_echo(analysis: EchoAnalysis, out: Path, options) -> list[Path]:
+    """Write the analysis's title to ``OUT/NAME.txt``."""
+    path = Path(out) / f"{analysis.name}.txt"
+    path.write_text(analysis.title + "\n")
+    return [path]
+
+
+#: An analysis kind for the entry-point group ``cevns.analysis_kinds``.
+ECHO_KIND = Kind(model=EchoAnalysis, run=run_echo, description="writes the title (example)")
