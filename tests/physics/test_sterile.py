@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 
 from cevns.errors import ConfigError, UnknownNameError
-from cevns.physics.dipole import DipoleBasis
+from cevns.physics.dipole import DipoleBasis, dipole_differential_cross_section
 from cevns.physics.kinematics import max_sterile_mass, min_neutrino_energy, recoil_energy_range
 from cevns.physics.nuclei import get_nucleus
 from cevns.physics.sterile import (
+    MAX_MASS_MEV,
     channel_acts_on,
     check_mass,
     upscattering_region,
 )
 from cevns.physics.units import MeV, keV
-from cevns.physics.upscattering import UpscatteringBasis
+from cevns.physics.upscattering import UpscatteringBasis, upscattering_differential_cross_section
 
 E_TOP = 52.83 * MeV
 
@@ -87,6 +88,26 @@ def test_check_mass():
             check_mass("sterile_mass", bad)
     with pytest.raises(ConfigError, match="mediator_mass"):
         check_mass("mediator_mass", np.array([1.0, 2.0]))
+    # finite but beyond any reach: an error naming the bound, not an OverflowError of m² later
+    assert check_mass("sterile_mass", MAX_MASS_MEV * MeV) == MAX_MASS_MEV * MeV
+    for huge in (1e10, 1e160, 1e300):
+        with pytest.raises(ConfigError, match="sterile_mass must be at most 1e\\+09 MeV"):
+            check_mass("sterile_mass", huge * MeV)
+
+
+def test_huge_masses_in_the_physics_layer_are_refused_not_overflowed():
+    """Direct calls of the cross sections (below the scenarios, which bound the same masses):
+    a sterile mass of 1e160 MeV overflowed in m₄² (OverflowError) before the bound existed."""
+    ar = get_nucleus("Ar40")
+    e, t = np.array([30.0]) * MeV, np.array([1e-3]) * MeV
+    with pytest.raises(ConfigError, match="sterile_mass"):
+        dipole_differential_cross_section(ar, e, t, magnetic_moment=1e-9, sterile_mass=1e160 * MeV)
+    with pytest.raises(ConfigError, match="sterile_mass"):
+        upscattering_differential_cross_section("S", ar, e, t, coupling=1e-3,
+                                                sterile_mass=1e160 * MeV, mediator_mass=MeV)
+    with pytest.raises(ConfigError, match="mediator_mass"):
+        upscattering_differential_cross_section("S", ar, e, t, coupling=1e-3, sterile_mass=MeV,
+                                                mediator_mass=1e300 * MeV)
 
 
 # docs/scenarios/sterile.md, kinematics table: T at the heaviest m₄ for E = 52.83 MeV.

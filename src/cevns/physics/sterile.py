@@ -58,11 +58,21 @@ def check_nonnegative(name: str, value: ArrayLike, unit: float = 1.0, unit_name:
     finite_array(value, name, minimum=0.0, unit=(unit, unit_name) if unit_name else None)
 
 
+#: Largest sterile-lepton or mediator mass accepted, in MeV (1 PeV): far beyond the reach of any
+#: π-DAR neutrino (≈ 50 MeV) and of any mediator still distinct from a contact interaction; near
+#: 1e154 MeV the squared masses of the kinematics overflow.
+MAX_MASS_MEV = 1e9
+
+
 def check_mass(name: str, value: float) -> float:
-    """Validate a (scalar) mass parameter such as m₄ or m_X: finite and ≥ 0; return it as float."""
+    """Validate a (scalar) mass parameter such as m₄ or m_X (internal units): finite, ≥ 0 and at
+    most :data:`MAX_MASS_MEV`; return it as float."""
     if np.ndim(value) != 0:
         raise ConfigError(f"{name} must be one scalar per basis, got shape {np.shape(value)}")
     check_nonnegative(name, value, MeV, "MeV")
+    if float(value) > MAX_MASS_MEV * MeV:
+        raise ConfigError(f"{name} must be at most {MAX_MASS_MEV:g} MeV (far beyond the reach of "
+                          f"any source; masses are in MeV), got {float(value) / MeV:g} MeV")
     return float(value)
 
 

@@ -34,6 +34,7 @@ from cevns.physics.oscillation import (
     evenly_spaced,
     oscillation_coefficients,
 )
+from cevns.physics.sterile import MAX_MASS_MEV  # the bound of the physics layer
 from cevns.physics.units import MeV, eV, m
 from cevns.physics.upscattering import UpscatteringBasis, upscattering_coefficients
 from cevns.rates import basis_spectra
@@ -260,10 +261,6 @@ def _even_runs(values: list[float], size: int) -> list[list[int]]:
 # --- dipole portal ------------------------------------------------------------------------------
 
 
-#: Largest sterile or mediator mass of the sterile-sector scenarios, in MeV (1 PeV): far beyond
-#: the reach of any π-DAR neutrino (≈ 50 MeV) and of any mediator still distinct from a contact
-#: interaction; near 1e154 MeV the kinematics overflow.
-MAX_MASS_MEV = 1e9
 _MASS_RANGE = ("a mass ≥ 0, at most 1e9 MeV: heavier is far beyond the reach of any "
                "source; masses are in MeV")
 _MU_SIGN = ("the rate depends on μ² only, so the sign of μ is a convention: give |μ|; a "
