@@ -96,7 +96,7 @@ class NucleusData(StrictModel):
         """``nucleus`` with these numbers in place.
 
         A spin expectation value is bounded by the nucleons it sums over: each proton (neutron)
-        carries a spin projection of at most ½, so |⟨S_p⟩| ≤ Z/2 and |⟨S_n⟩| ≤ N/2; a larger
+        carries a spin projection of at most ½, so ``|⟨S_p⟩| ≤ Z/2`` and ``|⟨S_n⟩| ≤ N/2``; a larger
         value is a :class:`ConfigError` (a typo, or a value in the wrong unit).
         """
         for field, value, count, what in (("spin_proton", self.spin_proton, nucleus.Z, "Z"),

@@ -58,7 +58,7 @@ class Parameter:
         Axis label for plots.
     reason : str
         Why the range is what it is, added to the message of a value outside it (e.g. "the rate
-        depends on μ² only: give |μ|").
+        depends on μ² only: give ``|μ|``").
     """
 
     name: str
