@@ -26,12 +26,14 @@ def _tiles(root: Path) -> int:
 
 
 def test_sigkill_then_resume_gives_identical_results(tmp_path):
+    # --quick: the four scans of fig7 with one tile each (tile-level resume inside one scan is
+    # tests/scan/test_scan_kill.py); the full grids took 67 s of the suite for the same check
     ref = tmp_path / "ref"
-    res = _run("reproduce", "--only", "fig7", "--out", str(ref))
+    res = _run("reproduce", "--only", "fig7", "--quick", "--out", str(ref))
     assert res.returncode == 0, res.stderr
     out = tmp_path / "killed"
-    store = out / "scans"
-    proc = subprocess.Popen([*CLI, "reproduce", "--only", "fig7", "--out", str(out)],
+    store = out / "quick" / "scans"
+    proc = subprocess.Popen([*CLI, "reproduce", "--only", "fig7", "--quick", "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _tiles(store) < 2 and time.monotonic() < deadline and proc.poll() is None:
@@ -40,12 +42,12 @@ def test_sigkill_then_resume_gives_identical_results(tmp_path):
     proc.wait()
     partial = _tiles(store)
     assert partial >= 1
-    assert not (out / "fig7" / "fig7.csv").exists()  # killed before the end
-    res = _run("reproduce", "--only", "fig7", "--out", str(out), "--resume")
+    assert not (out / "quick" / "fig7" / "fig7.csv").exists()  # killed before the end
+    res = _run("reproduce", "--only", "fig7", "--quick", "--out", str(out), "--resume")
     assert res.returncode == 0, res.stderr
-    a = np.genfromtxt(ref / "fig7" / "fig7.csv", delimiter=",", names=True, dtype=None,
+    a = np.genfromtxt(ref / "quick" / "fig7" / "fig7.csv", delimiter=",", names=True, dtype=None,
                       encoding=None)
-    b = np.genfromtxt(out / "fig7" / "fig7.csv", delimiter=",", names=True, dtype=None,
+    b = np.genfromtxt(out / "quick" / "fig7" / "fig7.csv", delimiter=",", names=True, dtype=None,
                       encoding=None)
     assert a.tolist() == b.tolist()
 
