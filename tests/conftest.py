@@ -9,26 +9,28 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "_reference"))
 
-#: Test files that take longest (seconds on one core of the slow 2-core CI host, from
-#: ``--durations``), longest first. With ``--dist loadfile --no-loadscope-reorder`` (pyproject
-#: addopts) pytest-xdist hands out whole files in collection order; starting these first keeps
-#: one of them from running alone at the end while the other worker idles (longest-processing-
-#: time-first scheduling). Only the order changes: a file missing here runs after these, a name
-#: that no longer exists is ignored.
+#: Test files that take longest (seconds in one worker of ``.ci/run`` on the slow 2-core host,
+#: summed from ``--durations=0``), longest first. With ``--dist loadfile --no-loadscope-reorder``
+#: (pyproject addopts) pytest-xdist hands out whole files in collection order; starting these
+#: first keeps one of them from running alone at the end while the other worker idles (longest-
+#: processing-time-first scheduling). Only the order changes: a file missing here runs after
+#: these, a name that no longer exists is ignored.
 LONGEST_FIRST = (
-    "tests/docs/test_site.py",
-    "tests/rates/test_bsm_rates_vs_quad.py",
-    "tests/analyses/test_figures.py",
-    "tests/analyses/test_reproduce_resume.py",
-    "tests/cli/test_bad_inputs.py",
-    "tests/cli/test_output_safety.py",
-    "tests/fits/test_fit_combined.py",
-    "tests/fits/test_combined_grid.py",
-    "tests/fits/test_coverage.py",
-    "tests/rates/test_axial_isotopes_vs_quad.py",
-    "tests/cli/test_fit_scenarios_cli.py",
-    "tests/fits/test_fit_docs.py",
-    "tests/cli/test_cli_behaviour.py",
+    "tests/docs/test_site.py",                    # 137 s (2026-12-01, .ci/run at 7c0cc94)
+    "tests/analyses/test_figures.py",             # 119 s
+    "tests/cli/test_output_safety.py",            # 116 s
+    "tests/cli/test_bad_inputs.py",               # 76 s
+    "tests/analyses/test_reproduce_resume.py",    # 110 s, 66 s with the --quick kill test
+    "tests/rates/test_bsm_rates_vs_quad.py",      # 103 s, 61 s with two more -m slow
+    "tests/fits/test_fit_release.py",             # 50 s
+    "tests/fits/test_combined_grid.py",           # 44 s
+    "tests/fits/test_fit_docs.py",                # 40 s
+    "tests/rates/test_axial_isotopes_vs_quad.py",  # 38 s
+    "tests/cli/test_cli_behaviour.py",            # 31 s
+    "tests/fits/test_fit_combined.py",            # 30 s
+    "tests/fits/test_coverage.py",                # 30 s
+    "tests/cli/test_fit_scenarios_cli.py",        # 24 s
+    "tests/rates/test_engine_vs_quad.py",         # 22 s
 )
 
 

@@ -60,11 +60,18 @@ def test_with_the_flux_fixed_the_chi2_is_the_sum_of_the_releases(parts, theta):
 
 
 def test_the_flux_minimum_matches_a_fine_scan(parts):
-    """Batched parabolic minimisation over θ_Φ against a brute-force scan of 161 values."""
+    """Batched parabolic minimisation over θ_Φ against a brute-force scan: every 0.02 over
+    [−0.4, 0.4], then every 0.005 over the span of the coarse minima ± 0.04 (the same 0.005 grid
+    as a full scan of 161 values where the minima lie, at a third of the cost)."""
     result = profile_flux(parts, 0.10)
+    coarse = np.linspace(-0.4, 0.4, 41)
+    at = coarse[np.argmin(np.stack([profile_flux(parts, 0.10, flux=t).chi2 for t in coarse]),
+                          axis=0)]
     thetas = np.linspace(-0.4, 0.4, 161)
+    thetas = thetas[(thetas >= at.min() - 0.04 - 1e-9) & (thetas <= at.max() + 0.04 + 1e-9)]
     scan = np.stack([profile_flux(parts, 0.10, flux=t).chi2 for t in thetas])
     i = np.argmin(scan, axis=0)
+    assert np.all((i > 0) & (i < thetas.size - 1))  # every minimum inside the fine window
     assert np.all(result.chi2 <= scan.min(axis=0) + 1e-6)  # never above the scan's minimum
     assert np.all(result.chi2 >= scan.min(axis=0) - 0.01)  # the scan's grid is 0.005 wide
     np.testing.assert_allclose(result.flux, thetas[i], atol=0.006)
