@@ -157,6 +157,20 @@ def _tab_source(table, **over):
     return Source(**body)
 
 
+def test_a_source_of_nothing_is_refused():
+    """A flavour at zero is a flavour switched off and stays accepted; every flavour at zero and
+    no line gave a silent zero signal before (third bad-input audit)."""
+    off = {"energy_MeV": (10.0, 20.0, 30.0), "flux": {"nue": (0.0, 0.0, 0.0),
+                                                      "nuebar": (0.0, 1.0, 0.0)}}
+    assert _tab_source(off).flavour_spectrum("nuebar") is not None
+    nothing = {"energy_MeV": (10.0, 20.0, 30.0), "flux": {"nue": (0.0, 0.0, 0.0),
+                                                          "nuebar": (0.0, 0.0, 0.0)}}
+    with pytest.raises(ConfigError, match="emits no neutrinos"):
+        _tab_source(nothing)
+    line = [{"flavour": "numu", "energy_MeV": 29.8, "intensity": 0.3}]
+    assert _tab_source(nothing, lines=line).lines  # the line carries the source
+
+
 def test_tabulated_error_is_interpolation_not_quadrature():
     # halving … fifthing the step: the error falls as h² (linear interpolation), so the quadrature
     # (8 Gauss–Legendre nodes per table interval) is not what limits the agreement

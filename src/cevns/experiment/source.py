@@ -302,6 +302,11 @@ class Source(StrictModel):
         dup = [ln.flavour for ln in self.lines]
         if len(set(dup)) != len(dup):
             raise ValueError(f"lines: one line per flavour, got {dup}")
+        if not self.lines and not any(v > 0 for col in self.spectrum.flux.values() for v in col):
+            # one flavour at 0 is a flavour switched off; all of them is a source of nothing
+            raise ValueError(f"spectrum: every flux value of every flavour "
+                             f"({', '.join(self.spectrum.flux)}) is 0 and there are no lines: "
+                             "the source emits no neutrinos (a zero signal everywhere)")
         if self.normalisation == "per-pot":
             self._check_exposure()
         else:
