@@ -178,3 +178,25 @@ def test_detector_nuclear_data_completes_and_is_checked():
     with pytest.raises(ConfigError, match="spin_proton and spin_neutron together"):
         Detector(name="W", mass_kg=1, threshold_keVnr=1, targets=[{"element": "W"}],
                  composition="isotopes", nuclear_data={"W183": {"source": "x", "spin_proton": 0.1}})
+
+
+def test_a_nucleus_built_by_hand_is_checked():
+    """dataclasses.replace (or a Nucleus made by hand) gets the checks of the tables: before, a
+    spin expectation value of 1e300 reached the axial form factor and overflowed there, and a NaN
+    neutron number gave NaN rates. The bound |⟨S_p⟩| ≤ Z/2 is the most Z spin-½ protons carry."""
+    import dataclasses
+    import math
+
+    xe = get_nucleus("Xe129")
+    for field, value, match in (("spin_proton", 1e300, "spin_proton = 1e\\+300 is above Z/2 = 27"),
+                                ("spin_neutron", -38.0, "spin_neutron = -38 is above N/2 = 37.5"),
+                                ("N", math.nan, "N must be a finite number ≥ 0"),
+                                ("Z", -1, "Z must be a finite number ≥ 0"),
+                                ("atomic_mass_u", 0.0, "atomic_mass_u must be a finite number > 0"),
+                                ("proton_rms_radius", math.inf, "proton_rms_radius must be"),
+                                ("spin", True, "spin must be a finite number ≥ 0")):
+        with pytest.raises(ConfigError, match=match):
+            dataclasses.replace(xe, **{field: value})
+    # the bound itself, and a lone neutron (Z = 0, a device of the coherence test), stay accepted
+    assert dataclasses.replace(xe, spin_proton=27.0).spin_proton == 27.0
+    assert dataclasses.replace(xe, Z=0, spin_proton=0.0).Z == 0

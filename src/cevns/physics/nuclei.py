@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 import re
 import tomllib
 from collections.abc import Mapping
@@ -93,6 +94,32 @@ class Nucleus:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "helm_skin", check_helm_skin(self.helm_skin))
+        self._check_numbers()
+
+    def _check_numbers(self) -> None:
+        """A nucleus built by hand (or by :func:`dataclasses.replace`) obeys what the tables do:
+        Z ≥ 0, N ≥ 0 (Z = 0, a lone neutron, is a test device), a positive mass and radius,
+        J ≥ 0, all finite, and spin expectation values that its nucleons can carry,
+        ``|⟨S_p⟩| ≤ Z/2`` and ``|⟨S_n⟩| ≤ N/2`` (each nucleon's spin projection is at most ½).
+        Anything else is a :class:`ConfigError` naming the field."""
+        where = f"nucleus {self.name}"
+        for field, value, ok, need in (
+                ("Z", self.Z, lambda v: v >= 0, "≥ 0"),
+                ("N", self.N, lambda v: v >= 0, "≥ 0"),
+                ("atomic_mass_u", self.atomic_mass_u, lambda v: v > 0, "> 0"),
+                ("proton_rms_radius", self.proton_rms_radius, lambda v: v > 0, "> 0"),
+                ("spin", self.spin, lambda v: v >= 0, "≥ 0")):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not (math.isfinite(value) and ok(value)):
+                raise ConfigError(f"{where}: {field} must be a finite number {need}, got {value!r}")
+        for field, value, count, what in (("spin_proton", self.spin_proton, self.Z, "Z"),
+                                          ("spin_neutron", self.spin_neutron, self.N, "N")):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not math.isfinite(value):
+                raise ConfigError(f"{where}: {field} must be a finite number, got {value!r}")
+            if abs(value) > count / 2 + 1e-12:
+                raise ConfigError(f"{where}: {field} = {value:g} is above {what}/2 = {count / 2:g}, "
+                                  f"the most {count:g} nucleons of spin ½ can carry")
 
     def with_helm_skin(self, skin: float) -> Nucleus:
         """This nucleus with Helm surface thickness ``skin`` (internal length units)."""
