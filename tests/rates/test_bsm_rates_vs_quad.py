@@ -49,7 +49,10 @@ def _reference(det, src, basis, bin_index: int, term: int) -> float:
                 if emin > E_PROMPT:
                     return 0.0
                 return float(basis.terms(nuc, flavour, np.array([E_PROMPT]), np.array([t]))[term, 0])
-            if emin >= E_MICHEL_MAX:
+            if emin >= E_MICHEL_MAX * (1.0 - 1e-12):
+                # an E range of at most 1e-12 relative (recoils at the kinematic end): its
+                # integral is below 1e-12 of the bin's, and quad on it only warns (IntegrationWarning,
+                # "extremely bad integrand behavior" on values of 1e-66)
                 return 0.0
             spec = CONTINUOUS_SPECTRA[flavour]
 
