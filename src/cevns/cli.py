@@ -1140,15 +1140,22 @@ def fit(
     force: Annotated[bool, typer.Option(
         "--force", help="overwrite results of another fit or command in --out (or a corrupt "
         "record)")] = False,
+    pdf: PdfOpt = False,
+    no_figures: Annotated[bool, typer.Option(
+        "--no-figures", help="write tables and profiles but no figures")] = False,
 ) -> None:
     """Fit COHERENT data: profile χ² per parameter, tables and figures."""
     from cevns import fsio
     from cevns.fits.combined import COMBINED_RELEASE
     from cevns.fits.scenario_signal import parse_assignments
 
+    _check_figure_options(pdf, no_figures)
     if table is not None:
         from cevns.fits.report import check_table_target, write_comparison_table
 
+        if pdf or no_figures:
+            raise ConfigError("--table writes a Markdown table and no figure: --pdf and "
+                              "--no-figures go with a fit")
         if release is not None or parameter:
             raise ConfigError("--table fits every release itself; give no RELEASE or -p")
         check_table_target(table)  # before the fits (about 10 s)
@@ -1200,7 +1207,8 @@ def fit(
         combined = fit_combined_release(parameter or ("sin2_theta_w",),
                                         mediator_mass_MeV=mediator_mass,
                                         vector_charge=vector_charge, **scenario_kw)
-        combined.files = write_combined_outputs(combined, out, config=record, force=force)
+        combined.files = write_combined_outputs(combined, out, config=record, force=force,
+                                                pdf=pdf, no_figures=no_figures)
         if as_json:
             _print_json({"release": release, "releases": list(combined.releases),
                          "flux_sigma": combined.flux_sigma, "parameters": combined.rows(),
@@ -1226,7 +1234,8 @@ def fit(
     result = fit_release(release if loaded is None else loaded, parameter or None,
                          mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
                          **scenario_kw)
-    result.files = write_outputs(result, out, config=record, force=force)
+    result.files = write_outputs(result, out, config=record, force=force, pdf=pdf,
+                                 no_figures=no_figures)
     if as_json:
         _print_json({"release": release, "sm_prediction": result.sm_prediction,
                      "parameters": [f.row() for f in result.fits.values()],

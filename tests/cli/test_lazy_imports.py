@@ -88,3 +88,14 @@ def test_an_input_error_imports_no_scipy(tmp_path, files):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "error:" in proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_fit_without_figures_imports_no_matplotlib_and_no_scipy_stats(tmp_path):
+    """`cevns fit --no-figures` of CsI-2017 (the Poisson-PE response): no figure library, and no
+    scipy.stats — its Poisson masses come from scipy.special (scipy.stats cost 0.3–2 s of each
+    fit). iminuit is imported: the fit's global cross-check uses it."""
+    heavy = _heavy_after([["fit", "coherent-csi-2017", "-p", "n_cevns", "--no-figures",
+                           "--out", str(tmp_path / "fit")]], tmp_path)
+    assert "iminuit" in heavy
+    assert not {"matplotlib", "matplotlib.pyplot", "scipy.stats", "distributed"} & set(heavy), heavy
+    assert not list((tmp_path / "fit").glob("*.png"))

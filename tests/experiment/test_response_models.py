@@ -222,6 +222,20 @@ def test_efficiency_unit_conversion_keVee_to_PE():
                                rtol=1e-12)
 
 
+def test_poisson_pe_masses_equal_scipy_stats_poisson():
+    """The Poisson-PE masses are computed without importing scipy.stats (its import costs up to
+    2 s of a `cevns fit`); reference: ``scipy.stats.poisson.pmf`` itself, to the last bit, at
+    means from 0 (an E_ee of 0: all mass at n = 0) to far in the tail."""
+    smear = PoissonPESmearing(light_yield=13.348)
+    eee = np.array([0.0, 1e-6, 0.05, 0.7, 3.0, 12.5, 80.0])
+    fine = np.arange(0.0, 1201.0)
+    got = smear.probabilities(eee, fine)
+    ref = poisson.pmf(fine[:-1, None], smear.mean_observed(eee)[None, :])
+    np.testing.assert_array_equal(got, ref)
+    assert got[0, 0] == 1.0 and not got[1:, 0].any()
+    assert np.all(np.isfinite(got))
+
+
 def test_efficiency_in_keVnr_acts_on_the_true_recoil():
     spec = ResponseSpec(**{**GE_RESPONSE, "quenching": {"model": "constant",
                                                         "quenching_factor": 0.2}},

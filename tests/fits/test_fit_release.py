@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cevns.cli import app
+from cevns.errors import ConfigError
 from cevns.fits import fit_parameter, fit_release, make_signal_model, sm_signal
 from cevns.stats import PoissonModel
 
@@ -104,13 +105,27 @@ def test_outputs(tmp_path):
     with (tmp_path / "prediction.csv").open() as fh:
         pred = next(csv.DictReader(fh))
     assert float(pred["published"]) == 173
-    for stem in ("data_vs_fit", "profile_n_cevns", "profile_sin2_theta_w"):
-        for ext in ("png", "pdf"):
-            assert (tmp_path / f"{stem}.{ext}").stat().st_size > 5000
+    stems = ("data_vs_fit", "profile_n_cevns", "profile_sin2_theta_w")
+    for stem in stems:  # PNG by default, PDF only when asked (as `cevns run`)
+        assert (tmp_path / f"{stem}.png").stat().st_size > 5000
+        assert not (tmp_path / f"{stem}.pdf").exists()
     assert "| n_cevns events |" in (tmp_path / "fit.md").read_text()
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert prov["release"] == "coherent-csi-2017" and "fit.csv" in prov["files"]
     assert {p.name for p in result.files} >= {"fit.csv", "fit.md", "data_vs_fit.png"}
+    # the same result written again with PDFs, then without figures: the folder holds exactly
+    # the files its record lists (the figures of the earlier write are removed)
+    result.write(tmp_path, pdf=True)
+    for stem in stems:
+        assert (tmp_path / f"{stem}.pdf").stat().st_size > 5000
+    result.write(tmp_path, no_figures=True)
+    prov = json.loads((tmp_path / "provenance.json").read_text())
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.pdf"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(prov["files"] + ["config.json"])
+    with pytest.raises(ConfigError, match="give one of them"):
+        result.write(tmp_path, pdf=True, no_figures=True)
+    with pytest.raises(ConfigError, match="pdf must be True or False"):
+        result.write(tmp_path, pdf="yes")
 
 
 def test_cli_fit(tmp_path):
@@ -118,7 +133,11 @@ def test_cli_fit(tmp_path):
                                    str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "n_cevns" in res.output and "159 ± 43" in res.output
-    assert (tmp_path / "fit.csv").exists() and (tmp_path / "data_vs_fit.pdf").exists()
+    assert (tmp_path / "fit.csv").exists() and (tmp_path / "data_vs_fit.png").exists()
+    assert not (tmp_path / "data_vs_fit.pdf").exists()  # PDF with --pdf only
+    res = CliRunner().invoke(app, ["fit", "coherent-lar-2020", "-p", "n_cevns", "--out",
+                                   str(tmp_path), "--pdf", "--no-figures"])
+    assert res.exit_code == 2 and "give one of them" in res.output
 
 
 @pytest.mark.parametrize("release", ["coherent-lar-2020", "coherent-csi-2021"])

@@ -446,11 +446,15 @@ class CombinedResult(FitsByName):
 
     __repr__ = summary
 
-    def write(self, out: str | Path) -> list[Path]:
-        """Write ``fit.csv``/``fit.md``, the profiles (CSV, PNG, PDF) and provenance."""
+    def write(self, out: str | Path, *, force: bool = False, pdf: bool = False,
+              no_figures: bool = False) -> list[Path]:
+        """Write ``fit.csv``/``fit.md``, the profiles (CSV, PNG; PDF too with ``pdf``, no figure
+        with ``no_figures``) and provenance; a folder of other results is refused unless
+        ``force``."""
         from cevns.fits.report import write_combined_outputs
 
-        self.files = write_combined_outputs(self, Path(out))
+        self.files = write_combined_outputs(self, Path(out), force=force, pdf=pdf,
+                                            no_figures=no_figures)
         return self.files
 
 

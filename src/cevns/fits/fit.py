@@ -303,14 +303,16 @@ class FitResult(FitsByName):
         header = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
         return f"<table>{head}{header}{rows}</table>"
 
-    def write(self, out: str | Path, *, force: bool = False) -> list[Path]:
-        """Write tables (CSV + Markdown), figures (PNG + PDF) and provenance to ``out``.
+    def write(self, out: str | Path, *, force: bool = False, pdf: bool = False,
+              no_figures: bool = False) -> list[Path]:
+        """Write tables (CSV + Markdown), figures (PNG; PDF too with ``pdf``, none with
+        ``no_figures``) and provenance to ``out``.
 
         One configuration per folder, as for ``cevns fit``: a folder holding another fit, other
         results or files cevns did not write is refused unless ``force``."""
         from cevns.fits.report import write_outputs
 
-        self.files = write_outputs(self, Path(out), force=force)
+        self.files = write_outputs(self, Path(out), force=force, pdf=pdf, no_figures=no_figures)
         return self.files
 
 

@@ -1,5 +1,6 @@
 """Tables and figures of a fit: ``fit.csv``/``fit.md``, ``prediction.csv``/``.md``, profiles,
-data-versus-fit projections (PNG + PDF) and ``provenance.json``.
+data-versus-fit projections (PNG; PDF too with ``pdf=True``; none with ``no_figures=True``) and
+``provenance.json``.
 
 Files written by :func:`write_outputs` (``FitResult.write``):
 
@@ -12,8 +13,8 @@ Files written by :func:`write_outputs` (``FitResult.write``):
                              collaboration's)
 ``prediction.csv``, ``.md``  our SM CEvNS count next to the collaboration's prediction
 ``profile_<p>.csv``          the profiled χ² on the fine grid
-``profile_<p>.png/.pdf``     Δχ² against the parameter
-``data_vs_fit.png/.pdf``     data and the best fit (of ``n_cevns`` if fitted, else the first
+``profile_<p>.png``          Δχ² against the parameter (``.pdf`` too with ``pdf=True``)
+``data_vs_fit.png``          data and the best fit (of ``n_cevns`` if fitted, else the first
                              parameter) projected on each axis (energy, time, F90 for LAr); lower
                              row: data minus fitted backgrounds against the fitted and SM CEvNS
 ``provenance.json``          versions, git revision, options, files, timings
@@ -143,19 +144,34 @@ def _figure(nrows: int, ncols: int, **kwargs):
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def _save(fig, out: Path, stem: str) -> list[Path]:
-    paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
+def _save(fig, out: Path, stem: str, pdf: bool = False) -> list[Path]:
+    """Write ``stem.png`` (and ``stem.pdf`` if asked, as ``cevns run --pdf``); return the paths."""
+    paths = [out / f"{stem}.png"] + ([out / f"{stem}.pdf"] if pdf else [])
     fig.savefig(paths[0], dpi=130, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    if pdf:
+        fig.savefig(paths[1], bbox_inches="tight")
     return paths
+
+
+def _figure_options(pdf: object, no_figures: object) -> None:
+    """``pdf`` and ``no_figures`` are booleans and not both true (the rule of ``cevns run``)."""
+    from cevns.errors import ConfigError
+
+    for name, value in (("pdf", pdf), ("no_figures", no_figures)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be True or False, got {value!r}")
+    if pdf and no_figures:
+        raise ConfigError("pdf=True writes every figure also as PDF, no_figures=True writes no "
+                          "figure: give one of them")
 
 
 def _steps(ax, edges, values, **kwargs):
     ax.stairs(values, edges, **kwargs)
 
 
-def plot_data_vs_fit(result: FitResult, fit: ParameterFit, out: Path) -> list[Path]:
-    """Data and best fit projected on every axis of the release (PNG + PDF)."""
+def plot_data_vs_fit(result: FitResult, fit: ParameterFit, out: Path, *,
+                     pdf: bool = False) -> list[Path]:
+    """Data and best fit projected on every axis of the release (PNG; PDF too if ``pdf``)."""
     model = result.model
     hist = model.release.observed
     expected = {k: model.unflatten(v) for k, v in fit.expected().items()}
@@ -205,11 +221,12 @@ def plot_data_vs_fit(result: FitResult, fit: ParameterFit, out: Path) -> list[Pa
     best = f"{fit.best:.4g}"
     fig.suptitle(f"{result.release}: data and best fit ({fit.name} = {best})", fontsize=10)
     fig.tight_layout()
-    return _save(fig, out, "data_vs_fit")
+    return _save(fig, out, "data_vs_fit", pdf)
 
 
-def plot_profile(fit: ParameterFit, out: Path) -> list[Path]:
-    """Δχ² of one parameter with the 1σ and 90 % levels, the SM and the published values."""
+def plot_profile(fit: ParameterFit, out: Path, *, pdf: bool = False) -> list[Path]:
+    """Δχ² of one parameter with the 1σ and 90 % levels, the SM and the published values (PNG;
+    PDF too if ``pdf``)."""
     fig, ax = _figure(1, 1, figsize=(5.0, 3.6))
     ax = ax if not isinstance(ax, np.ndarray) else ax.ravel()[0]
     fit.profile.plot(ax=ax, color="k", label="profiled Δχ²")
@@ -222,7 +239,7 @@ def plot_profile(fit: ParameterFit, out: Path) -> list[Path]:
         fit.profile.delta_chi2)])) + 0.5))
     ax.legend(fontsize=7, frameon=False)
     ax.set_title(f"{fit.signal_model.model.release.name}: {fit.name}", fontsize=9)
-    return _save(fig, out, f"profile_{fit.name}")
+    return _save(fig, out, f"profile_{fit.name}", pdf)
 
 
 def fit_config(release: str, parameters=None, **request: Any) -> dict[str, Any]:
@@ -301,14 +318,21 @@ def _finish_record(out: Path, config: dict[str, Any], files: list[Path],
 
 
 def write_outputs(result: FitResult, out: Path, *, config: dict | None = None,
-                  force: bool = False) -> list[Path]:
+                  force: bool = False, pdf: bool = False,
+                  no_figures: bool = False) -> list[Path]:
     """Write every output of ``result`` into ``out`` (created); return the paths written.
+
+    Figures as ``cevns run`` writes them: PNG, PNG and PDF with ``pdf``, none with
+    ``no_figures``. Files of the folder's previous fit that this one does not write again (a
+    PDF of an earlier ``pdf=True`` run among them) are removed, so that the folder holds exactly
+    the files its ``provenance.json`` lists.
 
     The folder is checked as ``cevns run`` checks its own (one configuration per folder): a
     folder holding another fit, results of another command or files cevns did not write is
     refused unless ``force``. ``config`` is the configuration record (``config.json``; default:
     derived from ``result``).
     """
+    _figure_options(pdf, no_figures)
     out, config, old_files = _claim(Path(out), config, result, force)
     files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
     md = out / "fit.md"
@@ -324,9 +348,11 @@ def write_outputs(result: FitResult, out: Path, *, config: dict | None = None,
         path = out / f"profile_{fit.name}.csv"
         fit.profile.to_csv(path)
         files.append(path)
-        files.extend(plot_profile(fit, out))
+        if not no_figures:
+            files.extend(plot_profile(fit, out, pdf=pdf))
     reference = result.fits.get("n_cevns") or next(iter(result.fits.values()))
-    files.extend(plot_data_vs_fit(result, reference, out))
+    if not no_figures:
+        files.extend(plot_data_vs_fit(result, reference, out, pdf=pdf))
     prov = _finish_record(
         out, config, files, old_files, release=result.release,
         parameters=list(result.fits), data_dir=str(result.model.release.data_dir),
@@ -341,10 +367,13 @@ def write_outputs(result: FitResult, out: Path, *, config: dict | None = None,
 
 
 def write_combined_outputs(result, out: Path, *, config: dict | None = None,
-                           force: bool = False) -> list[Path]:
-    """Write ``fit.csv``, ``fit.md``, ``profile_<p>.csv/.png/.pdf`` and ``provenance.json`` of a
+                           force: bool = False, pdf: bool = False,
+                           no_figures: bool = False) -> list[Path]:
+    """Write ``fit.csv``, ``fit.md``, ``profile_<p>.csv``, ``profile_<p>.png`` (``.pdf`` too with
+    ``pdf``; no figure with ``no_figures``) and ``provenance.json`` of a
     :class:`cevns.fits.combined.CombinedResult` into ``out`` (created; checked as in
     :func:`write_outputs`)."""
+    _figure_options(pdf, no_figures)
     out, config, old_files = _claim(Path(out), config, result, force)
     files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
     lines = [f"## {' + '.join(result.releases)} (shared flux nuisance, σ = "
@@ -366,6 +395,8 @@ def write_combined_outputs(result, out: Path, *, config: dict | None = None,
         path = out / f"profile_{f.name}.csv"
         f.profile.to_csv(path)
         files.append(path)
+        if no_figures:
+            continue
         fig, ax = _figure(1, 1, figsize=(5.0, 3.6))
         f.profile.plot(ax=ax, color="k", label="profiled Δχ² (combined)")
         if math.isfinite(f.sm_value):
@@ -374,7 +405,7 @@ def write_combined_outputs(result, out: Path, *, config: dict | None = None,
         ax.set_ylim(0, min(10.0, float(np.max(finite)) + 0.5))
         ax.legend(fontsize=7, frameon=False)
         ax.set_title(f"{' + '.join(result.releases)}: {f.name}", fontsize=9)
-        files.extend(_save(fig, out, f"profile_{f.name}"))
+        files.extend(_save(fig, out, f"profile_{f.name}", pdf))
     prov = _finish_record(
         out, config, files, old_files, release="coherent-combined",
         releases=list(result.releases), parameters=list(result.fits),
