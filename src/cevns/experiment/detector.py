@@ -30,7 +30,7 @@ from pydantic import Field, field_validator, model_validator
 from cevns.config import StrictModel
 from cevns.errors import ConfigError, KinematicsError
 from cevns.experiment.response_models import MAX_RESPONSE_BINS, ResponseSpec
-from cevns.experiment.source import BackgroundExposure, Source
+from cevns.experiment.source import MAX_NEUTRINO_ENERGY_MEV, BackgroundExposure, Source
 from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
 from cevns.physics.kinematics import max_recoil_energy
@@ -184,7 +184,15 @@ _DETECTOR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
 
 
 class Detector(StrictModel):
-    """A detector at a π-DAR source.
+    """A detector at a neutrino source (a π-DAR source unless ``max_neutrino_energy_MeV`` says
+    otherwise).
+
+    Its recoil range — the bins of the ``resolution`` and ``single`` rules, the response's
+    integration range, the quenching inversion — ends at the largest recoil of a neutrino of
+    ``max_neutrino_energy_MeV`` (default: the muon-decay end point m_μ/2 = 52.83 MeV of π-DAR).
+    A source with more energetic neutrinos (kaon decay at rest: 236 MeV; a decay-in-flight or
+    tabulated spectrum) needs it raised: the rate engine refuses such a pair rather than miss
+    the recoils above that range (docs/sources.md).
 
     Examples
     --------
@@ -222,6 +230,11 @@ class Detector(StrictModel):
     timing: TimingSpec | None = Field(
         default=None, description="beam pulse and analysis time window: scales each flavour by "
                                   "its arrival fraction in the window (docs/response.md#timing)")
+    max_neutrino_energy_MeV: float = Field(
+        default=E_MICHEL_MAX / MeV, gt=0, le=MAX_NEUTRINO_ENERGY_MEV,
+        description="largest neutrino energy the detector's recoil range is built for, in MeV "
+                    "(default m_mu/2 = 52.83 MeV, the pi-DAR end point); a source with higher "
+                    "energies needs it raised (docs/sources.md)")
 
     @field_validator("name")
     @classmethod
@@ -307,11 +320,11 @@ class Detector(StrictModel):
                               "response in a 'response' table, docs/response.md)")
         tmax = self.max_recoil_energy / keV
         if self.threshold_keVnr >= tmax:
-            heavy = max(self.nuclei, key=lambda nf: max_recoil_energy(E_MICHEL_MAX, nf[0].mass))[0]
+            light = min(self.nuclei, key=lambda nf: nf[0].mass)[0]  # the largest T_max
             raise KinematicsError(
                 f"detector {self.name}: threshold_keVnr {self.threshold_keVnr:g} keVnr is above the "
-                f"largest possible recoil {tmax:.2f} keVnr for {heavy.name} at "
-                f"E_nu = {E_MICHEL_MAX / MeV:.2f} MeV"
+                f"largest possible recoil {tmax:.2f} keVnr for {light.name} at "
+                f"E_nu = {self.max_neutrino_energy_MeV:.2f} MeV (max_neutrino_energy_MeV)"
             )
         if self.binning.rule == "edges" and self.binning.edges_keVnr[0] < self.threshold_keVnr:
             raise ValueError(
@@ -322,7 +335,7 @@ class Detector(StrictModel):
             raise KinematicsError(
                 f"detector {self.name}: binning.edges_keVnr starts at "
                 f"{self.binning.edges_keVnr[0]:g} keVnr, above the largest possible recoil "
-                f"{tmax:.2f} keVnr at E_nu = {E_MICHEL_MAX / MeV:.2f} MeV: no bin can see a signal"
+                f"{tmax:.2f} keVnr at E_nu = {self.max_neutrino_energy_MeV:.2f} MeV: no bin can see a signal"
             )
         return self
 
@@ -395,7 +408,7 @@ class Detector(StrictModel):
             raise KinematicsError(
                 f"detector {self.name}: response.threshold {spec.threshold.value:g} "
                 f"{spec.threshold.unit} ({edges[0]:.4g} {unit}) is above the largest possible "
-                f"signal {max(tops):.4g} {unit} ({nuc} at E_nu = {E_MICHEL_MAX / MeV:.2f} MeV)")
+                f"signal {max(tops):.4g} {unit} ({nuc} at E_nu = {self.max_neutrino_energy_MeV:.2f} MeV)")
         if self.smeared and edges[0] >= 10.0 * max(tops) + 1.0:
             raise KinematicsError(
                 f"detector {self.name}: response.threshold ({edges[0]:.4g} {unit}) is far above "
@@ -537,9 +550,16 @@ class Detector(StrictModel):
         return self.threshold / keV
 
     @property
+    def max_neutrino_energy(self) -> float:
+        """:attr:`max_neutrino_energy_MeV` in internal units."""
+        return self.max_neutrino_energy_MeV * MeV
+
+    @cached_property
     def max_recoil_energy(self) -> float:
-        """Largest recoil of any target nucleus at the Michel end point (internal units)."""
-        return max(float(max_recoil_energy(E_MICHEL_MAX, nuc.mass)) for nuc, _ in self.nuclei)
+        """Largest recoil of any target nucleus for a neutrino of :attr:`max_neutrino_energy`
+        (internal units; computed once: the detector is immutable)."""
+        energy = self.max_neutrino_energy
+        return max(float(max_recoil_energy(energy, nuc.mass)) for nuc, _ in self.nuclei)
 
     @property
     def smeared(self) -> bool:

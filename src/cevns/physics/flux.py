@@ -122,25 +122,37 @@ class FlavourSpectrum:
         Edges (internal energy, increasing) of the panels on which the engine integrates
         ``density``, each with its own Gauss–Legendre rule. ``density`` is zero outside
         ``[panels[0], panels[-1]]``. Two edges = one panel (the Michel spectra).
+    support_top : float or None
+        Largest energy at which ``density`` can be non-zero (internal units), if below
+        ``panels[-1]`` (a table whose last values are 0); None: ``panels[-1]``.
     """
 
     lines: tuple[tuple[float, float], ...] = ()
     density: Callable[[np.ndarray], np.ndarray] | None = None
     panels: np.ndarray | None = None
+    support_top: float | None = None
+
+    def _continuum_top(self) -> float | None:
+        if self.density is None or self.panels is None:
+            return None
+        return float(self.panels[-1]) if self.support_top is None else float(self.support_top)
 
     @property
     def max_energy(self) -> float:
-        """Largest neutrino energy of the spectrum (internal units)."""
+        """Largest neutrino energy of the spectrum (internal units): the highest line or the
+        top of the continuum's support, 0 for an empty spectrum."""
         tops = [e for e, _ in self.lines]
-        if self.density is not None and self.panels is not None:
-            tops.append(float(self.panels[-1]))
+        top = self._continuum_top()
+        if top is not None:
+            tops.append(top)
         return max(tops) if tops else 0.0
 
     def breakpoint_energies(self) -> tuple[float, ...]:
         """Energies where the rate in T has kinks: each line and the top of the continuum."""
         points = [e for e, _ in self.lines]
-        if self.density is not None and self.panels is not None:
-            points.append(float(self.panels[-1]))
+        top = self._continuum_top()
+        if top is not None:
+            points.append(top)
         return tuple(points)
 
 
@@ -196,4 +208,9 @@ def tabulated_spectrum(energies: ArrayLike, values: ArrayLike | None,
     def density(x: np.ndarray, _e=e, _v=v) -> np.ndarray:
         return np.interp(x, _e, _v, left=0.0, right=0.0)
 
-    return FlavourSpectrum(lines=line_tuple, density=density, panels=e)
+    # the density vanishes above the first energy after the last positive value (a table that
+    # ends in zeros: the neutrinos stop there, whatever range the table spans)
+    positive = np.flatnonzero(v > 0)
+    last = min(int(positive[-1]) + 1, e.size - 1) if positive.size else 0
+    top = None if last == e.size - 1 else float(e[last])
+    return FlavourSpectrum(lines=line_tuple, density=density, panels=e, support_top=top)

@@ -15,7 +15,8 @@ engine's recoil nodes and breakpoints (masses checked by the Detector, energies 
 m₄ once per spectrum), and ``|q|`` on recoils that the NGI, up-scattering and dipole terms have
 made finite and ≥ 0. Over ``cevns reproduce --only fig7 --only fig20 --executor serial``
 (2026-12-01) that takes 5366 of 9529 calls off the checks; 4163 remain: 1521 in
-``Detector.max_recoil_energy`` (recomputed at each access, :mod:`cevns.experiment`), 2072 in the
+``Detector.max_recoil_energy`` (then recomputed at each access; since computed once per
+detector, :mod:`cevns.experiment`), 2072 in the
 up-scattering region (the only check of T on that path) and the checks of direct calls of the
 SM and NGI terms. Timed side by side in one process (``benchmarks/bench_kinematics_checks.py``:
 324 up-scattering spectra of fig20, two shared cores at load ≈ 4, where a check costs 9–34 µs)
