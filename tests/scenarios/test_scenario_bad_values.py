@@ -67,3 +67,17 @@ def test_zero_masses_and_empty_grids_stay_accepted():
     assert np.all(np.isfinite(ups.counts(CSI, ESS, {"coupling": 1e-5, "mediator_mass_MeV": 0.0,
                                                      "sterile_mass_MeV": 0.0})))
     assert ups.counts(CSI, ESS, {"coupling": np.array([])}).shape == (0, CSI.n_bins)
+
+
+@pytest.mark.parametrize("values", [True, np.True_, np.array([1.0]) > 0, [1e-5, True],
+                                    (1e-5, np.False_), [[1e-5], [True]], [np.array([True])]])
+def test_a_bool_anywhere_in_the_values_is_refused(values):
+    # Parameter.check looks into lists and tuples for a bool (cevns.errors.is_bool with
+    # recurse=True); the message is the one Parameter.check writes
+    from cevns.scenarios.base import Parameter
+
+    with pytest.raises(ConfigError, match=r"^parameter x: values must be numbers, got .* "
+                                          r"\(true/false is not a number\)$"):
+        Parameter("x", "strength", 0.0).check(values)
+    # the same numbers without the bool pass
+    np.testing.assert_array_equal(Parameter("x", "strength", 0.0).check([1e-5, 1.0]), [1e-5, 1.0])

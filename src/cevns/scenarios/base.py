@@ -30,7 +30,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from cevns.errors import ConfigError, UnknownNameError, finite_array
+from cevns.errors import ConfigError, UnknownNameError, finite_array, is_bool
 from cevns.experiment import Detector, Source
 from cevns.physics.protocol import CrossSectionBasis
 from cevns.rates import BasisSpectra, basis_spectra
@@ -80,7 +80,7 @@ class Parameter:
         true/false are refused (NumPy would read ``True`` as 1), as are NaN, ±inf and values
         outside the range (the message adds :attr:`reason`).
         """
-        if _has_bool(values):
+        if is_bool(values, recurse=True):
             raise ConfigError(f"parameter {self.name}: values must be numbers, got {values!r} "
                               "(true/false is not a number)")
         arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers")
@@ -97,18 +97,6 @@ class Parameter:
                               f"{self._with_unit(self.upper)}, got "
                               f"{float(arr[arr > self.upper].flat[0]):g}{why}")
         return arr
-
-
-def _has_bool(values) -> bool:
-    """True if ``values`` is, or holds, a boolean (Python or NumPy)."""
-    if isinstance(values, bool | np.bool_):
-        return True
-    dtype = getattr(values, "dtype", None)
-    if dtype is not None:
-        return dtype.kind == "b"
-    if isinstance(values, list | tuple):
-        return any(_has_bool(v) for v in values)
-    return False
 
 
 #: Grids of :meth:`Scenario.counts` with more points than this are checked against the memory
