@@ -74,6 +74,13 @@ class Parameter:
     def _with_unit(self, value: float) -> str:
         return f"{value:g} {self.unit}" if self.unit else f"{value:g}"
 
+    @staticmethod
+    def _shown(value: float, bound: float) -> str:
+        """``value`` as ``:g`` prints it, or in full where that would print the bound it crosses
+        without being it (1.0000001 is not "≤ 1, got 1")."""
+        short = f"{value:g}"
+        return repr(value) if short == f"{bound:g}" and value != bound else short
+
     def check(self, values) -> np.ndarray:
         """Validate ``values`` against the range; return them as a float array.
 
@@ -89,13 +96,13 @@ class Parameter:
             bad = arr <= self.lower if self.lower_open else arr < self.lower
             if np.any(bad):
                 op = ">" if self.lower_open else "≥"
+                got = self._shown(float(arr[bad].flat[0]), self.lower)
                 raise ConfigError(f"parameter {self.name}: values must be {op} "
-                                  f"{self._with_unit(self.lower)}, got "
-                                  f"{float(arr[bad].flat[0]):g}{why}")
+                                  f"{self._with_unit(self.lower)}, got {got}{why}")
         if self.upper is not None and np.any(arr > self.upper):
+            got = self._shown(float(arr[arr > self.upper].flat[0]), self.upper)
             raise ConfigError(f"parameter {self.name}: values must be ≤ "
-                              f"{self._with_unit(self.upper)}, got "
-                              f"{float(arr[arr > self.upper].flat[0]):g}{why}")
+                              f"{self._with_unit(self.upper)}, got {got}{why}")
         return arr
 
 
