@@ -69,7 +69,9 @@ CASES = {
     # rates and physics functions
     "spectrum-nan-sin2w": (lambda: sm_spectrum(CSI, sin2_theta_w=NAN), "sin2_theta_w"),
     "spectrum-sin2w-five": (lambda: sm_spectrum(CSI, sin2_theta_w=5.0), "sin2_theta_w"),
-    "spectrum-sin2w-zero": (lambda: sm_spectrum(CSI, sin2_theta_w=0.0), "sin2_theta_w"),
+    # sin²θ_W = 0 is legal since the one range [0, 1] (test_sm_spectrum_sin2_theta_w_range)
+    "spectrum-sin2w-just-above-one": (lambda: sm_spectrum(CSI, sin2_theta_w=1.0000001),
+                                      "sin2_theta_w"),
     "spectrum-inf-run-years": (lambda: sm_spectrum(CSI, run_years=INF), "run_years"),
     "spectrum-unknown-detector": (lambda: sm_spectrum("NoSuchDetector"), "detector"),
     "spectrum-unknown-source": (lambda: sm_spectrum(CSI, "no-such-source"), "source"),
@@ -184,3 +186,25 @@ def test_checked_energies_keep_the_cross_section():
     inside = sm_differential_cross_section(cs, 30 * MeV, 10 * keV)
     assert inside > 0 and sm_differential_cross_section(cs, 30 * MeV, 1000 * keV) == 0.0
     assert pion_dar_spectrum("nue", np.array([-1.0]))[0] == 0.0  # below the spectrum: no ν
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (1.0000001, r"got 1\.0000001$"), (-1e-9, r"got -1e-09$"), (NAN, "got nan$"), (INF, "got inf$"),
+    (True, r"got True \(true/false is not a number\)$"), (np.True_, r"\(true/false is not")])
+def test_sm_spectrum_refuses_sin2_theta_w_outside_zero_one(value, shown):
+    # the one range of sin²θ_W, [0, 1] (cevns.physics.constants.SIN2_THETA_W_RANGE); the message
+    # names the parameter, the range and the value
+    with pytest.raises(CevnsError, match=r"^sin2_theta_w must be (finite and in|a number in) "
+                                         r"\[0, 1\].*" + shown):
+        sm_spectrum(CSI, sin2_theta_w=value)
+
+
+def test_sm_spectrum_takes_the_edges_of_sin2_theta_w():
+    """sm_spectrum refused 0 and 1 (it took only the open (0, 1)); both are legal and finite. The
+    expected totals: the rate is quadratic in sin²θ_W (g_V^p = 1/2 − 2 sin²θ_W), so they are the
+    parabola through three interior values."""
+    s = np.array([0.2, 0.25, 0.3])
+    parabola = np.polyfit(s, [sm_spectrum(CSI, sin2_theta_w=x).total_signal for x in s], 2)
+    for edge in (0.0, 1.0):
+        total = sm_spectrum(CSI, sin2_theta_w=edge).total_signal
+        assert math.isfinite(total) and total == pytest.approx(np.polyval(parabola, edge), rel=1e-9)

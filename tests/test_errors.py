@@ -68,3 +68,69 @@ def test_finite_array_with_a_minimum():
         finite_array(np.inf, "t", minimum=0.0)
     with pytest.raises(ConfigError, match=r"^x must be finite, got -inf$"):
         finite_array([-np.inf], "x")
+
+
+# is_bool: the one "is this a boolean" check. The expected answers are the documented contract
+# of cevns.errors.is_bool, which is what the four copies it replaced returned: stats.levels and
+# Source.with_run_years (any bool dtype), config.type_mismatch (scalar_only) and
+# Parameter.check of the scenarios (recurse).
+def _bool_cases():
+    import numpy as np
+
+    return {
+        "True": True, "False": False, "np.True_": np.True_, "np.False_": np.False_,
+        "0-d array": np.array(True), "1-d array": np.array([True, False]),
+        "2-d array": np.zeros((2, 2), dtype=bool),
+        "int": 1, "zero": 0, "float": 1.0, "np.float64": np.float64(1.0), "np.int64": np.int64(1),
+        "float array": np.array([1.0, 0.0]), "0-d float array": np.array(1.0),
+        "str": "true", "None": None,
+        "list with a bool": [1.0, True], "tuple with np.True_": (2.0, np.True_),
+        "nested list": [[1.0], [False]], "list with a bool array": [np.array([True])],
+        "list of numbers": [1, 2.0, np.int64(3)], "empty list": [],
+        "object array holding a bool": np.array([True, 1.0], dtype=object),
+    }
+
+
+# name: (plain, recurse=True, scalar_only=True)
+_IS_BOOL = {
+    "True": (True, True, True), "False": (True, True, True),
+    "np.True_": (True, True, True), "np.False_": (True, True, True),
+    "0-d array": (True, True, True),
+    "1-d array": (True, True, False), "2-d array": (True, True, False),
+    "int": (False, False, False), "zero": (False, False, False), "float": (False, False, False),
+    "np.float64": (False, False, False), "np.int64": (False, False, False),
+    "float array": (False, False, False), "0-d float array": (False, False, False),
+    "str": (False, False, False), "None": (False, False, False),
+    # a container holds a bool: only with recurse
+    "list with a bool": (False, True, False), "tuple with np.True_": (False, True, False),
+    "nested list": (False, True, False), "list with a bool array": (False, True, False),
+    "list of numbers": (False, False, False), "empty list": (False, False, False),
+    # an array is judged by its dtype, as Parameter.check did: object arrays are not looked into
+    "object array holding a bool": (False, False, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_IS_BOOL))
+def test_is_bool(case):
+    from cevns.errors import is_bool
+
+    value = _bool_cases()[case]
+    plain, recursed, scalar = _IS_BOOL[case]
+    assert is_bool(value) is plain
+    assert is_bool(value, recurse=True) is recursed
+    assert is_bool(value, scalar_only=True) is scalar
+
+
+def test_is_bool_imports_nothing():
+    """errors.py is a leaf of the layers (docs/architecture.md): the check reads the dtype with
+    getattr and imports neither NumPy nor another cevns module."""
+    import ast
+    from pathlib import Path
+
+    import cevns.errors
+
+    tree = ast.parse(Path(cevns.errors.__file__).read_text(encoding="utf-8"))
+    func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "is_bool")
+    assert not [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
+    modules = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert all(not (getattr(n, "module", None) or "").startswith("cevns") for n in modules)

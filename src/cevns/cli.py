@@ -333,6 +333,22 @@ def _number(option: str, *, gt: float | None = None, ge: float | None = None,
     return check
 
 
+def _sin2_theta_w(option: str):
+    """The typer callback of a sin²θ_W option: a finite number in
+    ``cevns.physics.constants.SIN2_THETA_W_RANGE``, the package's one range, read only when a value
+    is given (the constants module imports NumPy; ``--help`` stays light)."""
+
+    def check(value):
+        if value is None:
+            return value
+        from cevns.physics.constants import SIN2_THETA_W_RANGE
+
+        lo, hi = SIN2_THETA_W_RANGE
+        return _number(option, ge=lo, le=hi)(value)
+
+    return check
+
+
 def _path(option: str):
     """A typer parser of a path option that refuses an empty path ('' would mean the current
     folder)."""
@@ -442,10 +458,10 @@ def spectra(
         callback=_number("--baseline-m", gt=0, le=1e6))] = None,
     source: Annotated[str, typer.Option(help="source preset")] = "ess",
     sin2_theta_w: Annotated[float | None, typer.Option(
-        "--sin2-theta-w", help="sin²θ_W (MS-bar, Q→0; default 0.23857)",
-        callback=_number("--sin2-theta-w", gt=0, lt=1))] = None,
+        "--sin2-theta-w", help="sin²θ_W in [0, 1] (MS-bar, Q→0; default 0.23857)",
+        callback=_sin2_theta_w("--sin2-theta-w"))] = None,
     sin2w: Annotated[float | None, typer.Option(
-        "--sin2w", hidden=True, callback=_number("--sin2w", gt=0, lt=1))] = None,
+        "--sin2w", hidden=True, callback=_sin2_theta_w("--sin2w"))] = None,
     presets: PresetsOpt = None,
     per_bin: Annotated[bool, typer.Option("--per-bin", help="also print every bin")] = False,
     csv: Annotated[str | None, typer.Option(

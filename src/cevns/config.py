@@ -27,7 +27,7 @@ from typing import Annotated, Any, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from cevns.errors import CevnsError, ConfigError, KinematicsError, _did_you_mean
+from cevns.errors import CevnsError, ConfigError, KinematicsError, _did_you_mean, is_bool
 
 M = TypeVar("M", bound=BaseModel)
 S = TypeVar("S", bound="StrictModel")
@@ -150,14 +150,6 @@ def _toml(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def _is_bool(value: Any) -> bool:
-    """True for ``True``/``False`` and a NumPy boolean scalar (``np.True_``, a 0-d bool array)."""
-    if isinstance(value, bool):
-        return True
-    dtype = getattr(value, "dtype", None)
-    return dtype is not None and getattr(dtype, "kind", "") == "b" and getattr(value, "ndim", 1) == 0
-
-
 def _arms(annotation: Any) -> list[Any]:
     """The alternatives of ``annotation`` (``X | None`` → ``[X]``; ``Annotated`` unwrapped)."""
     while typing.get_origin(annotation) is Annotated:
@@ -179,7 +171,7 @@ def type_mismatch(annotation: Any, value: Any) -> str | None:
     if Any in arms or object in arms:
         return None
     numeric = [a for a in arms if a in (int, float)]
-    if _is_bool(value):
+    if is_bool(value, scalar_only=True):  # True/False, np.True_, a 0-d bool array
         value = bool(value)  # numpy.bool_ too: pydantic would read np.True_ as 1 as well
         if numeric and bool not in arms:
             return f"must be a number, got {_toml(value)}"
@@ -189,7 +181,7 @@ def type_mismatch(annotation: Any, value: Any) -> str | None:
                 any(isinstance(c, int) for c in choices):
             return f"must be one of {', '.join(map(_toml, choices))}, got {_toml(value)}"
         return None
-    if arms == [bool] and not (isinstance(value, bool) or getattr(value, "dtype", None) == "bool"):
+    if arms == [bool] and not is_bool(value):  # scalars returned above: a bool array is left
         return f"must be true or false, got {_toml(value)}"
     if isinstance(value, str):
         if numeric and len(numeric) == len(arms):

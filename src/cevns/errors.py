@@ -65,6 +65,61 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
     raise ConfigError(f"{name} must be {expected}, got {got}")
 
 
+def is_bool(value: object, *, recurse: bool = False, scalar_only: bool = False) -> bool:
+    """Whether ``value`` is a boolean: the check that refuses ``True`` where a number is wanted.
+
+    ``float(True)`` is 1.0, ``int(np.False_)`` is 0 and NumPy reads a bool array as 0s and 1s, so
+    a number check alone takes a boolean for a number; every such check asks this function first.
+
+    Parameters
+    ----------
+    value : object
+        What to look at. A Python ``bool`` is a boolean; so is anything with a ``dtype`` of kind
+        ``"b"``: NumPy boolean scalars (``np.True_``), 0-d and n-d boolean arrays. Anything else
+        (ints, floats, NumPy numbers, strings, ``None``, arrays of another dtype, also ``object``
+        arrays that hold booleans) is not.
+    recurse : bool
+        Also ``True`` for a list or tuple that holds a boolean at any depth
+        (``[1.0, True]``, ``[[True]]``). An object with a ``dtype`` is judged by its dtype alone,
+        also inside a list.
+    scalar_only : bool
+        A value with a boolean ``dtype`` counts only when it is 0-d (``np.True_``,
+        ``np.array(True)``); a boolean array of one or more dimensions is not a boolean then.
+
+    Returns
+    -------
+    bool
+        ``True`` if ``value`` is (or, with ``recurse``, holds) a boolean as described above.
+
+    Notes
+    -----
+    Nothing is imported: the dtype is read with :func:`getattr`, so this leaf module stays free
+    of NumPy at import time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_bool(True), is_bool(np.True_), is_bool(np.array([True, False]))
+    (True, True, True)
+    >>> is_bool(1), is_bool(1.0), is_bool(np.float64(1.0)), is_bool("true")
+    (False, False, False, False)
+    >>> is_bool([1.0, True]), is_bool([1.0, True], recurse=True)
+    (False, True)
+    >>> is_bool(np.array([True]), scalar_only=True)
+    False
+    """
+    if isinstance(value, bool):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        if getattr(dtype, "kind", "") != "b":
+            return False
+        return getattr(value, "ndim", 1) == 0 if scalar_only else True
+    if recurse and isinstance(value, list | tuple):
+        return any(is_bool(v, recurse=True, scalar_only=scalar_only) for v in value)
+    return False
+
+
 def _did_you_mean(name: object, valid: list[str]) -> str:
     """``" (did you mean 'X'?)"`` for the valid name that differs from ``name`` only in case, else
     the one valid name that ``name`` begins (a name cut short: ``sin2_theta`` → ``sin2_theta_w``),

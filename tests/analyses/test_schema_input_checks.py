@@ -100,7 +100,7 @@ def test_a_kind_that_is_not_a_string_is_a_config_error(kind):
 
 @pytest.mark.parametrize(("axis", "message"), [
     ('scan = { parameter = "sin2_theta_w", start = -0.5, stop = 0.3, num = 5 }',
-     "scan: parameter sin2_theta_w: values must be > 0, got -0.5"),
+     "scan: parameter sin2_theta_w: values must be ≥ 0, got -0.5"),
     ('scan = { parameter = "sin2_theta_w", values = [0.2, 0.25, 1.5] }',
      "scan: parameter sin2_theta_w: values must be"),
 ])
@@ -150,7 +150,7 @@ def test_running_items_are_checked_when_the_file_is_read(tmp_path, change, messa
     (("raised_threshold_keVnr = 5.0", "raised_threshold_keVnr = 0.5"),
      "raised_threshold_keVnr = 0.5 is not above the nominal threshold of CsI"),
     (('parameter = "sin2_theta_w", start = 0.15', 'parameter = "sin2_theta_w", start = -0.15'),
-     r"cases\[sin²θ_W\].*values must be > 0"),
+     r"cases\[sin²θ_W\].*values must be ≥ 0"),
     (('fixed = { sterile_mass_MeV = 0.1 }', 'fixed = { sterile_mas_MeV = 0.1 }'),
      r"cases\[dipole μ_νe, m₄ = 0.1 MeV\].*sterile_mas_MeV"),
 ])

@@ -354,3 +354,12 @@ def test_baseline_spread_from_source_and_detector_sizes():
     basis = sc.basis_for({"delta_m2_eV2": 1.0}, det, ess.replace(production_region_m=1.2))[1]
     from cevns.physics.units import m
     assert basis.baseline_spread == pytest.approx(math.hypot(1.2, 0.5) * m, rel=1e-14)
+
+
+@pytest.mark.parametrize("years", [True, np.True_, np.array(True), np.array([True])])
+def test_with_run_years_refuses_numpy_bools(years):
+    # float(np.True_) is 1.0: without the bool check each of these would be a one-year run
+    with pytest.raises(ConfigError, match=r"^run_years must be a number of years, got "):
+        get_source("ess").with_run_years(years)
+    # a NumPy number is a number (ESS preset: 3 years, replaced here by 2)
+    assert get_source("ess").with_run_years(np.float64(2.0)).run_years == 2.0

@@ -117,3 +117,31 @@ def test_a_loaded_release_is_fitted_as_given():
     with pytest.raises(ConfigError, match="data_dir '/elsewhere' given with the release "
                                           "'coherent-csi-2017' already loaded"):
         fit_release(loaded, ["n_cevns"], data_dir="/elsewhere")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"scan_range": (0.2, 1.0000001)}, r"sin2_theta_w: values must be ≤ 1, got 1\.0000001"),
+    ({"scan_range": (-1e-9, 0.5)}, r"sin2_theta_w: values must be ≥ 0, got -1e-09"),
+    ({"scan_range": (np.nan, 0.5)}, "scan range must be two finite numbers"),
+    ({"scan_range": (0.2, np.inf)}, "scan range must be two finite numbers"),
+    ({"fixed": {"sin2_theta_w": True}}, r"fixed value of 'sin2_theta_w' must be a number, got True"),
+    ({"fixed": {"sin2_theta_w": 1.0000001}}, r"sin2_theta_w: values must be ≤ 1, got 1\.0000001"),
+])
+def test_a_sin2_theta_w_fit_outside_zero_one_is_refused(tmp_path, kwargs, message):
+    # the one range of sin²θ_W, [0, 1] (cevns.physics.constants.SIN2_THETA_W_RANGE), before any
+    # data are read (the data folder is empty)
+    name = "ngi.coupling" if "fixed" in kwargs else "sm.sin2_theta_w"
+    opts = {"options": {"interaction": "vector"}} if "fixed" in kwargs else {}
+    with pytest.raises(ConfigError, match=message):
+        fit_release("coherent-csi-2017", [name], data_dir=tmp_path, **opts, **kwargs)
+
+
+def test_a_sin2_theta_w_fit_may_scan_up_to_the_edges():
+    """The scenario parameter refused a scan range starting at 0 ("> 0"), while the classic fit
+    parameter sin2_theta_w scans [0, 1]: both take the closed [0, 1] now (the expected ranges are
+    that interval, cevns.physics.constants.SIN2_THETA_W_RANGE)."""
+    from cevns.fits.parameters import FIT_PARAMETERS, check_fit_request
+
+    check_fit_request(["sm.sin2_theta_w"], scan_range=(0.0, 1.0))  # raised before
+    spec = FIT_PARAMETERS["sin2_theta_w"]
+    assert (spec.lower, spec.upper) == (0.0, 1.0)

@@ -175,3 +175,60 @@ def test_isotope_composition_sums_to_one():
     for element in ELEMENTS:
         fractions = [f for _, f in element_composition(element, "isotopes")]
         assert sum(fractions) == pytest.approx(1.0, rel=1e-12)
+
+
+# sin²θ_W has one range, constants.SIN2_THETA_W_RANGE = [0, 1] (a squared sine; the weak charge
+# is linear in it and nothing divides by sin²θ_W or cos²θ_W), checked by check_sin2_theta_w at
+# every physics entry point that takes it.
+def _sin2_entry_points():
+    from cevns.physics.cross_sections import check_sin2_theta_w, proton_vector_coupling
+    from cevns.physics.ngi import ngi_basis_coefficients
+    from cevns.physics.oscillation import oscillation_sm_coefficients
+
+    cs = get_nucleus("Cs133")
+    return {
+        "check_sin2_theta_w": check_sin2_theta_w,
+        "proton_vector_coupling": proton_vector_coupling,
+        "sm_basis_coefficients": sm_basis_coefficients,
+        "sm_differential_cross_section": lambda s: sm_differential_cross_section(
+            cs, 40 * MeV, 5 * keV, s),
+        "ngi_basis_coefficients": lambda s: ngi_basis_coefficients("vector", 1e-5, s),
+        "oscillation_sm_coefficients": lambda s: oscillation_sm_coefficients(0.1, s),
+    }
+
+
+SIN2_BAD = [(1.0000001, r"got 1\.0000001$"), (-1e-9, r"got -1e-09$"), (math.nan, "got nan$"),
+            (math.inf, "got inf$"), (True, r"got True \(true/false is not a number\)$"),
+            (np.True_, r"got (np\.)?True_? \(true/false"), ([0.2, True], r"got \[0\.2, True\]")]
+
+
+@pytest.mark.parametrize("entry", sorted(_sin2_entry_points()))
+@pytest.mark.parametrize(("value", "shown"), SIN2_BAD, ids=lambda v: repr(v))
+def test_sin2_theta_w_outside_zero_one_is_refused(entry, value, shown):
+    # the message names the parameter, the range [0, 1] and the value; before, True (and
+    # [0.2, True]) passed as sin²θ_W = 1
+    with pytest.raises(ConfigError, match=r"^sin2_theta_w must be (finite and in|a number in) "
+                                          r"\[0, 1\].*" + shown):
+        _sin2_entry_points()[entry](value)
+
+
+def test_sin2_theta_w_edges_are_legal_and_finite():
+    """0 and 1 are degenerate but finite values: g_V^p = 1/2 − 2 sin²θ_W (docs/physics.md, SM
+    CEvNS) is 1/2 and −3/2 there, g_V^n = −1/2, so the coefficients (g_p², 2 g_p g_n, g_n², 1)
+    are written out below; the cross section there is the quadratic through interior values."""
+    from cevns.physics.cross_sections import proton_vector_coupling
+    from cevns.physics.ngi import ngi_basis_coefficients
+    from cevns.physics.oscillation import oscillation_sm_coefficients
+
+    assert float(proton_vector_coupling(0.0)) == 0.5 and float(proton_vector_coupling(1.0)) == -1.5
+    np.testing.assert_allclose(sm_basis_coefficients(np.array([0.0, 1.0])),
+                               [[0.25, 2.25], [-0.5, 1.5], [0.25, 0.25], [1.0, 1.0]], rtol=1e-15)
+    np.testing.assert_allclose(ngi_basis_coefficients("vector", 0.0, 1.0)[:4],
+                               [2.25, 1.5, 0.25, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(oscillation_sm_coefficients(0.0, 0.0)[:4], [0.25, -0.5, 0.25, 1.0])
+    nuc, e, t = get_nucleus("Cs133"), 40 * MeV, 5 * keV
+    s = np.array([0.2, 0.25, 0.3])
+    quad_fit = np.polyfit(s, [float(sm_differential_cross_section(nuc, e, t, x)) for x in s], 2)
+    for edge in (0.0, 1.0):
+        assert float(sm_differential_cross_section(nuc, e, t, edge)) == pytest.approx(
+            np.polyval(quad_fit, edge), rel=1e-9)

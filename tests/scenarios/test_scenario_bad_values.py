@@ -67,3 +67,43 @@ def test_zero_masses_and_empty_grids_stay_accepted():
     assert np.all(np.isfinite(ups.counts(CSI, ESS, {"coupling": 1e-5, "mediator_mass_MeV": 0.0,
                                                      "sterile_mass_MeV": 0.0})))
     assert ups.counts(CSI, ESS, {"coupling": np.array([])}).shape == (0, CSI.n_bins)
+
+
+@pytest.mark.parametrize("values", [True, np.True_, np.array([1.0]) > 0, [1e-5, True],
+                                    (1e-5, np.False_), [[1e-5], [True]], [np.array([True])]])
+def test_a_bool_anywhere_in_the_values_is_refused(values):
+    # Parameter.check looks into lists and tuples for a bool (cevns.errors.is_bool with
+    # recurse=True); the message is the one Parameter.check writes
+    from cevns.scenarios.base import Parameter
+
+    with pytest.raises(ConfigError, match=r"^parameter x: values must be numbers, got .* "
+                                          r"\(true/false is not a number\)$"):
+        Parameter("x", "strength", 0.0).check(values)
+    # the same numbers without the bool pass
+    np.testing.assert_array_equal(Parameter("x", "strength", 0.0).check([1e-5, 1.0]), [1e-5, 1.0])
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (1.0000001, r"values must be ≤ 1, got 1\.0000001 \(sin²θ_W is a squared sine, in \[0, 1\]\)$"),
+    (-1e-9, r"values must be ≥ 0, got -1e-09 \(sin²θ_W is a squared sine, in \[0, 1\]\)$"),
+    (np.nan, "values must be finite, got nan$"),
+    (np.inf, "values must be finite, got inf$"),
+    (True, r"values must be numbers, got True \(true/false is not a number\)$"),
+])
+@pytest.mark.parametrize("scenario", ["sm", "ngi"])
+def test_sin2_theta_w_outside_zero_one_is_refused(scenario, value, message):
+    # the scenario parameter has the package's one range of sin²θ_W, [0, 1]
+    # (cevns.physics.constants.SIN2_THETA_W_RANGE); "got 1" for 1.0000001 was the :g format
+    sc = get_scenario(scenario, **({"interaction": "vector"} if scenario == "ngi" else {}))
+    with pytest.raises(ConfigError, match=r"^parameter sin2_theta_w: " + message):
+        sc.counts(CSI, ESS, {"sin2_theta_w": value})
+
+
+def test_sin2_theta_w_edges_give_finite_counts():
+    """The scenario parameter refused 0 (it was (0, 1]); both edges are legal. Expected: the SM
+    counts are quadratic in sin²θ_W (g_V^p = 1/2 − 2 sin²θ_W), so at 0 and 1 they are the parabola
+    through three interior values."""
+    s = np.array([0.2, 0.25, 0.3, 0.0, 1.0])
+    counts = get_scenario("sm").counts(CSI, ESS, {"sin2_theta_w": s}).sum(axis=-1)
+    parabola = np.polyfit(s[:3], counts[:3], 2)
+    np.testing.assert_allclose(counts[3:], np.polyval(parabola, s[3:]), rtol=1e-9)

@@ -297,6 +297,12 @@ def test_conserve_total_errors():
         Component("s", nom, shapes={"a": (0.9 * nom, 1.1 * nom)}, conserve_total=("b",))
     with pytest.raises(ConfigError, match="conserve_total must be True, False or a collection"):
         Component("s", nom, shapes={"a": (0.9 * nom, 1.1 * nom)}, conserve_total="a")
+    # a 0-d array (np.array(True) too) raised a bare "TypeError: iteration over a 0-d array"
+    # from frozenset(); now the ConfigError above, as ShapeVariation refuses np.array(True)
+    for flag in (np.array(True), np.array(1.0)):
+        with pytest.raises(ConfigError, match=r"conserve_total must be True, False or a "
+                                              r"collection of shape-nuisance names, got array\("):
+            Component("s", nom, shapes={"a": (0.9 * nom, 1.1 * nom)}, conserve_total=flag)
     comp = Component("s", nom, shapes={"a": (0.9 * nom, 1.1 * nom)}, conserve_total=True)
     assert comp.conserve_total == frozenset({"a"})
     assert "conserve_total=['a']" in repr(comp)

@@ -52,7 +52,7 @@ from cevns.fits.scenario_signal import (
     term_counts_over,
 )
 from cevns.integrity import read_packaged_text
-from cevns.physics.constants import SIN2_THETA_W
+from cevns.physics.constants import SIN2_THETA_W, SIN2_THETA_W_RANGE
 from cevns.physics.ngi import INTERACTIONS, VECTOR_CHARGES
 from cevns.physics.units import fm
 from cevns.scenarios import get_scenario
@@ -123,7 +123,7 @@ FIT_PARAMETERS: dict[str, ParameterSpec] = {
         "number of CEvNS events with the release's own CEvNS PDF (cevnspdf.txt) instead of the "
         "rate engine: a check of the likelihood", releases=("coherent-lar-2020",)),
     "sin2_theta_w": ParameterSpec(
-        "sin2_theta_w", r"$\sin^2\theta_W$", "", 0.0, 1.0, False,
+        "sin2_theta_w", r"$\sin^2\theta_W$", "", *SIN2_THETA_W_RANGE, False,
         "weak mixing angle (tree-level SM, one Helm form factor at the default radius)"),
     "neutron_radius_fm": ParameterSpec(
         "neutron_radius_fm", r"$R_n$ [fm]", "fm", 0.5, 20.0, False,

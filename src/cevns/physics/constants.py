@@ -24,6 +24,12 @@ G_FERMI = 1.1663788e-5 / GeV**2
 SIN2_THETA_W = 0.23857
 #: sin²θ_W in the MS-bar scheme at the Z pole (PDG 2022); quoted only, not used in rates.
 SIN2_THETA_W_MZ = 0.23121
+#: The values sin²θ_W may take everywhere (coefficient functions, ``sm_spectrum``, the scenario
+#: parameter, fits, the command line): the closed interval [0, 1] of a squared sine. Both ends are
+#: legal, degenerate but finite: the weak charge is linear in sin²θ_W (g_V^p = 1/2 − 2 sin²θ_W) and
+#: no formula divides by sin²θ_W or cos²θ_W. Checked by
+#: :func:`cevns.physics.cross_sections.check_sin2_theta_w`.
+SIN2_THETA_W_RANGE = (0.0, 1.0)
 #: Fine-structure constant α = 1/137.035999084 (CODATA 2018).
 ALPHA_EM = 1.0 / 137.035999084
 

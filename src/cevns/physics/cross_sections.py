@@ -23,8 +23,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, finite_array
-from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W
+from cevns.errors import ConfigError, finite_array, is_bool
+from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W, SIN2_THETA_W_RANGE
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import ENERGY_NUMBERS, max_recoil_energy, momentum_transfer
 from cevns.physics.nuclei import Nucleus
@@ -38,29 +38,32 @@ G_V_NEUTRON = -0.5
 SM_BASIS = ("ZZ", "ZN", "NN", "axial")
 
 
-def check_sin2_theta_w(
-    sin2_theta_w: ArrayLike, name: str = "sin2_theta_w", *, closed: bool = True
-) -> NDArray[np.float64]:
+def check_sin2_theta_w(sin2_theta_w: ArrayLike, name: str = "sin2_theta_w") -> NDArray[np.float64]:
     """``sin2_theta_w`` as a float array if every value is a finite squared sine; else ConfigError.
 
-    ``closed=True`` (the coefficient functions, whose fits scan up to the edges) accepts [0, 1];
-    ``closed=False`` (one physical value, as :func:`cevns.rates.sm_spectrum` takes) only (0, 1).
+    The one check of sin²θ_W: every value must lie in
+    :data:`~cevns.physics.constants.SIN2_THETA_W_RANGE`, the closed [0, 1] (both ends are finite,
+    degenerate values: the weak charge is linear in sin²θ_W). ``True``/``False`` are refused, also
+    inside a list (``float(True)`` would be 1). The message names ``name``, the value and the range.
     """
+    lo, hi = SIN2_THETA_W_RANGE
+    interval = f"[{lo:g}, {hi:g}]"
+    if is_bool(sin2_theta_w, recurse=True):
+        raise ConfigError(f"{name} must be a number in {interval}, got {sin2_theta_w!r} "
+                          "(true/false is not a number)")
     try:
         arr = np.asarray(sin2_theta_w, dtype=float)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number or array of numbers, got {sin2_theta_w!r}") from None
-    inside = (arr >= 0.0) & (arr <= 1.0) if closed else (arr > 0.0) & (arr < 1.0)
-    bad = ~(np.isfinite(arr) & inside)
+    bad = ~(np.isfinite(arr) & (arr >= lo) & (arr <= hi))
     if np.any(bad):
-        interval = "[0, 1]" if closed else "(0, 1)"
         raise ConfigError(f"{name} must be finite and in {interval} (a squared sine), got "
                           f"{float(arr[bad].flat[0])!r}")
     return arr
 
 
 def proton_vector_coupling(sin2_theta_w: ArrayLike = SIN2_THETA_W) -> NDArray[np.float64]:
-    """g_V^p = 2 g_V^u + g_V^d = 1/2 − 2 sin²θ_W (tree level); sin²θ_W finite, in (0, 1)."""
+    """g_V^p = 2 g_V^u + g_V^d = 1/2 − 2 sin²θ_W (tree level); sin²θ_W finite, in [0, 1]."""
     return 0.5 - 2.0 * check_sin2_theta_w(sin2_theta_w)
 
 

@@ -89,6 +89,7 @@ from cevns.physics.cross_sections import (
     G_V_NEUTRON,
     SM_BASIS,
     axial_kinematic_factor,
+    check_sin2_theta_w,
     proton_vector_coupling,
     sm_basis_coefficients,
     sm_basis_terms,
@@ -377,7 +378,7 @@ def ngi_basis_coefficients(
     coupling : array_like
         g ≥ 0; broadcast with ``sin2_theta_w``.
     sin2_theta_w : array_like
-        Weak mixing angle.
+        Weak mixing angle, in [0, 1] (:func:`~cevns.physics.cross_sections.check_sin2_theta_w`).
     vector_charge, coupling_sign
         See :func:`coupling_product`.
 
@@ -389,7 +390,7 @@ def ngi_basis_coefficients(
     product = coupling_product(
         coupling, interaction, vector_charge=vector_charge, coupling_sign=coupling_sign
     )
-    s2w = np.asarray(sin2_theta_w, dtype=float)
+    s2w = check_sin2_theta_w(sin2_theta_w)  # before the float conversion: True is refused
     product, s2w = np.broadcast_arrays(product, s2w)
     sm = sm_basis_coefficients(s2w)
     if interaction == "vector":

@@ -365,7 +365,7 @@ def sm_spectrum(
         raise ConfigError(f"source must be a Source or a preset name, got {type(source).__name__}")
     src = source if isinstance(source, Source) else get_source(source or det.default_source,
                                                                   catalogue)
-    if np.ndim(check_sin2_theta_w(sin2_theta_w, closed=False)) != 0:
+    if np.ndim(check_sin2_theta_w(sin2_theta_w)) != 0:
         raise ConfigError(f"sin2_theta_w must be one number here, got shape {np.shape(sin2_theta_w)}")
     if run_years is not None:
         src = src.with_run_years(run_years)

@@ -30,7 +30,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from cevns.errors import ConfigError, UnknownNameError, finite_array
+from cevns.errors import ConfigError, UnknownNameError, finite_array, is_bool
 from cevns.experiment import Detector, Source
 from cevns.physics.protocol import CrossSectionBasis
 from cevns.rates import BasisSpectra, basis_spectra
@@ -74,13 +74,20 @@ class Parameter:
     def _with_unit(self, value: float) -> str:
         return f"{value:g} {self.unit}" if self.unit else f"{value:g}"
 
+    @staticmethod
+    def _shown(value: float, bound: float) -> str:
+        """``value`` as ``:g`` prints it, or in full where that would print the bound it crosses
+        without being it (1.0000001 is not "≤ 1, got 1")."""
+        short = f"{value:g}"
+        return repr(value) if short == f"{bound:g}" and value != bound else short
+
     def check(self, values) -> np.ndarray:
         """Validate ``values`` against the range; return them as a float array.
 
         true/false are refused (NumPy would read ``True`` as 1), as are NaN, ±inf and values
         outside the range (the message adds :attr:`reason`).
         """
-        if _has_bool(values):
+        if is_bool(values, recurse=True):
             raise ConfigError(f"parameter {self.name}: values must be numbers, got {values!r} "
                               "(true/false is not a number)")
         arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers")
@@ -89,26 +96,14 @@ class Parameter:
             bad = arr <= self.lower if self.lower_open else arr < self.lower
             if np.any(bad):
                 op = ">" if self.lower_open else "≥"
+                got = self._shown(float(arr[bad].flat[0]), self.lower)
                 raise ConfigError(f"parameter {self.name}: values must be {op} "
-                                  f"{self._with_unit(self.lower)}, got "
-                                  f"{float(arr[bad].flat[0]):g}{why}")
+                                  f"{self._with_unit(self.lower)}, got {got}{why}")
         if self.upper is not None and np.any(arr > self.upper):
+            got = self._shown(float(arr[arr > self.upper].flat[0]), self.upper)
             raise ConfigError(f"parameter {self.name}: values must be ≤ "
-                              f"{self._with_unit(self.upper)}, got "
-                              f"{float(arr[arr > self.upper].flat[0]):g}{why}")
+                              f"{self._with_unit(self.upper)}, got {got}{why}")
         return arr
-
-
-def _has_bool(values) -> bool:
-    """True if ``values`` is, or holds, a boolean (Python or NumPy)."""
-    if isinstance(values, bool | np.bool_):
-        return True
-    dtype = getattr(values, "dtype", None)
-    if dtype is not None:
-        return dtype.kind == "b"
-    if isinstance(values, list | tuple):
-        return any(_has_bool(v) for v in values)
-    return False
 
 
 #: Grids of :meth:`Scenario.counts` with more points than this are checked against the memory

@@ -13,7 +13,7 @@ import numpy as np
 
 from cevns.config import StrictModel, validate
 from cevns.physics.basis import SMBasis
-from cevns.physics.constants import SIN2_THETA_W
+from cevns.physics.constants import SIN2_THETA_W, SIN2_THETA_W_RANGE
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_coefficients
 from cevns.physics.form_factors import helm_form_factors
 from cevns.physics.kinematics import momentum_transfer
@@ -21,8 +21,11 @@ from cevns.physics.ngi import NGI_PROPAGATOR_POWER, NGI_TERMS, NGIBasis, ngi_bas
 from cevns.physics.units import MeV, fm
 from cevns.scenarios.base import Parameter, Scenario, register_scenario
 
-SIN2W = Parameter("sin2_theta_w", "strength", SIN2_THETA_W, "", 0.0, 1.0, True,
-                  r"$\sin^2\theta_W$")
+#: sin²θ_W as a scenario parameter: the one range of the package (constants.SIN2_THETA_W_RANGE)
+SIN2W = Parameter("sin2_theta_w", "strength", SIN2_THETA_W, "", *SIN2_THETA_W_RANGE, False,
+                  r"$\sin^2\theta_W$",
+                  f"sin²θ_W is a squared sine, in [{SIN2_THETA_W_RANGE[0]:g}, "
+                  f"{SIN2_THETA_W_RANGE[1]:g}]")
 
 
 class SMOptions(StrictModel):

@@ -26,7 +26,7 @@ import math
 from functools import cache
 from typing import Literal, get_args
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, UnknownNameError, is_bool
 
 LevelName = Literal[
     "1sigma_1dof",
@@ -62,12 +62,6 @@ def _preset(name: str) -> tuple[float, int, str]:
 LEVEL_PRESETS: tuple[str, ...] = get_args(LevelName)
 
 
-def _is_bool(value: object) -> bool:
-    """True for ``True``/``False`` and NumPy booleans (scalars or arrays), which ``float`` and
-    ``int`` checks would take for 1 and 0."""
-    return isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
-
-
 def chi2_level(cl: float | None = None, *, dof: int = 1, n_sigma: float | None = None) -> float:
     """Δχ² threshold of a confidence level for ``dof`` parameters of interest.
 
@@ -87,13 +81,13 @@ def chi2_level(cl: float | None = None, *, dof: int = 1, n_sigma: float | None =
     """
     if (cl is None) == (n_sigma is None):
         raise ConfigError("chi2_level: give exactly one of cl or n_sigma")
-    if not (isinstance(dof, int) and not _is_bool(dof) and dof >= 1):
+    if not (isinstance(dof, int) and not is_bool(dof) and dof >= 1):
         raise ConfigError(f"dof must be an integer ≥ 1, got {dof!r}")
     if n_sigma is not None:
-        if _is_bool(n_sigma) or not n_sigma > 0:
+        if is_bool(n_sigma) or not n_sigma > 0:
             raise ConfigError(f"n_sigma must be > 0, got {n_sigma!r}")
         cl = _gaussian_probability(n_sigma)
-    if _is_bool(cl) or not 0.0 < cl < 1.0:
+    if is_bool(cl) or not 0.0 < cl < 1.0:
         raise ConfigError(f"cl must be a probability in (0, 1), got {cl!r}")
     return _chi2_quantile(float(cl), int(dof))
 
@@ -116,7 +110,7 @@ def level_value(level: Level) -> float:
         A number ≤ 0 or not finite, or a bool (``True`` is not Δχ² = 1);
         :class:`~cevns.errors.UnknownNameError` for an unknown name.
     """
-    if _is_bool(level):
+    if is_bool(level):
         raise ConfigError(f"level must be a preset name or a Δχ² value > 0, got the bool "
                           f"{level!r}")
     if isinstance(level, str):

@@ -240,7 +240,9 @@ class Component:
         flag = self.conserve_total
         if isinstance(flag, bool | np.bool_):
             return frozenset(self.shapes) if flag else frozenset()
-        if isinstance(flag, str) or not isinstance(flag, Iterable):
+        # a 0-d array is Iterable to isinstance but not iterable (TypeError); refused like
+        # ShapeVariation refuses it
+        if isinstance(flag, str) or not isinstance(flag, Iterable) or getattr(flag, "ndim", 1) == 0:
             raise ConfigError(
                 f"component {self.name!r}: conserve_total must be True, False or a collection of "
                 f"shape-nuisance names, got {flag!r}"
