@@ -150,8 +150,10 @@ class AnalysisBase(StrictModel):
         # whole-file validation: every detector override, and the source with its overrides
         # (run_years, baseline_m), is checked when the file is read, before anything is
         # computed or written
-        self.build_detectors()
-        self.source.build()
+        detectors = self.build_detectors()
+        source = self.source.build()
+        for det in detectors:  # a source above a detector's recoil range (docs/sources.md)
+            det.check_source_energy(source)
         return self
 
     def build_detectors(self, overrides: dict[str, dict[str, Any]] | None = None) -> list[Detector]:

@@ -561,6 +561,32 @@ class Detector(StrictModel):
         energy = self.max_neutrino_energy
         return max(float(max_recoil_energy(energy, nuc.mass)) for nuc, _ in self.nuclei)
 
+    def check_source_energy(self, source: Source) -> None:
+        """Refuse a source whose neutrinos reach above the energy this detector is built for.
+
+        The recoil range (the rule-made bins, the response's integration range, the quenching
+        inversion) ends at the largest recoil of a neutrino of :attr:`max_neutrino_energy_MeV`
+        (default the π-DAR end point m_μ/2); the recoils of more energetic neutrinos would be
+        lost without a word. A relative 10⁻⁹ allows for a table whose last energy is m_μ/2
+        rounded. Called by the rate engine for every spectrum and by an analysis file's
+        validation, before anything is computed or written.
+
+        Raises
+        ------
+        KinematicsError
+            Naming both energies, the recoil range and the field to raise.
+        """
+        top = float(source.max_neutrino_energy())
+        if top <= self.max_neutrino_energy * (1.0 + 1e-9):
+            return
+        raise KinematicsError(
+            f"source {source.name} emits neutrinos up to {top / MeV:.6g} MeV, above the "
+            f"{self.max_neutrino_energy_MeV:.6g} MeV detector {self.name} is built for: its "
+            f"recoil range ends at {self.max_recoil_energy / keV:.4g} keVnr, so the recoils of "
+            f"the more energetic neutrinos would be lost. Raise the detector's "
+            f"max_neutrino_energy_MeV to at least {top / MeV:.6g} (an analysis file: "
+            f"detector_overrides.{self.name}.max_neutrino_energy_MeV; docs/sources.md)")
+
     @property
     def smeared(self) -> bool:
         """True if reconstructed energies are smeared (not for single-bin detectors)."""

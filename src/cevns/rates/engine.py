@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cevns.cache import ByteLRU, default_budget
-from cevns.errors import ConfigError, KinematicsError, finite_array
+from cevns.errors import ConfigError, finite_array
 from cevns.experiment.detector import Detector
 from cevns.experiment.response import (
     Response,
@@ -51,7 +51,7 @@ from cevns.physics.kinematics import (
 )
 from cevns.physics.nuclei import Nucleus
 from cevns.physics.protocol import CrossSectionBasis
-from cevns.physics.units import MeV, keV
+from cevns.physics.units import MeV
 
 #: Default Gauss–Legendre order in neutrino energy (exact for the SM: cubic integrand).
 DEFAULT_ENERGY_NODES = 8
@@ -320,7 +320,7 @@ def compute_basis_spectra(
     (:func:`cevns.experiment.response.build_response`). See :func:`basis_spectra` for the cached
     version that analyses use.
     """
-    check_energy_range(detector, source)
+    detector.check_source_energy(source)  # before anything is built
     nuclei = [nuc for nuc, _ in detector.nuclei]
     # The kinematics below runs unchecked (cevns.physics.kinematics: ~10 µs a call saved) on
     # inputs validated before: the nuclear masses by the Detector (its T_max check), the
@@ -353,32 +353,6 @@ def compute_basis_spectra(
     return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
                         nuclei=tuple(n.name for n in nuclei), detector=detector.name,
                         flavours=flavours, node_rates=node_rates, response_key=key)
-
-
-def check_energy_range(detector: Detector, source: Source) -> None:
-    """Refuse a source whose neutrinos reach above the energy ``detector`` is built for.
-
-    The detector's recoil range (its rule-made bins, the response's integration range, the
-    quenching inversion) ends at the largest recoil of a neutrino of
-    ``detector.max_neutrino_energy_MeV`` (default the π-DAR end point m_μ/2); the recoils of more
-    energetic neutrinos would be silently lost. A relative 10⁻⁹ allows for a table whose last
-    energy is m_μ/2 rounded.
-
-    Raises
-    ------
-    KinematicsError
-        Naming both energies, the recoil range and the field to raise.
-    """
-    top = float(source.max_neutrino_energy())
-    if top <= detector.max_neutrino_energy * (1.0 + 1e-9):
-        return
-    raise KinematicsError(
-        f"source {source.name} emits neutrinos up to {top / MeV:.6g} MeV, above the "
-        f"{detector.max_neutrino_energy_MeV:.6g} MeV detector {detector.name} is built for: its "
-        f"recoil range ends at {detector.max_recoil_energy / keV:.4g} keVnr, so the recoils of "
-        f"the more energetic neutrinos would be lost. Raise the detector's "
-        f"max_neutrino_energy_MeV to at least {top / MeV:.6g} (an analysis file: "
-        f"detector_overrides.{detector.name}.max_neutrino_energy_MeV; docs/sources.md)")
 
 
 def _fold_rates(detector, source, basis, response, nuclei, n_targets, fluence, flavours, active,
