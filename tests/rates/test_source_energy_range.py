@@ -116,3 +116,21 @@ def test_bad_ranges_are_refused(value):
 
     with pytest.raises(ConfigError, match="max_neutrino_energy_MeV"):
         _argon(max_neutrino_energy_MeV=value)
+
+
+def test_a_timing_window_refuses_flavours_without_arrival_times():
+    """A `timing` window models π-DAR arrival times only: a ν̄_e table at a timed detector is a
+    ConfigError naming the flavour (it was a bare KeyError); the same source without the timing
+    table, and a timed detector at the π-DAR source, are fine."""
+    from cevns.errors import ConfigError
+
+    reactor = Source(name="flat", kind="tabulated", normalisation="per-cm2-s",
+                     spectrum={"energy_MeV": [10.0, 30.0], "flux": {"nuebar": [1e7, 1e7]}},
+                     baseline_m=20.0, beam_hours_per_year=HOURS, duty_factor=1.0, run_years=1.0)
+    timing = {"pulse": {"model": "gaussian", "mean_us": 0.44, "sigma_us": 0.15},
+              "window_us": [0.0, 6.0]}
+    timed = get_detector("CsI").replace(timing=timing)
+    with pytest.raises(ConfigError, match=r"timing window.*source flat emits nuebar"):
+        sm_spectrum(timed, reactor)
+    assert sm_spectrum(get_detector("CsI"), reactor).total_signal > 0
+    assert sm_spectrum(timed, get_source("ess")).total_signal > 0

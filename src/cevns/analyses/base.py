@@ -153,7 +153,7 @@ class AnalysisBase(StrictModel):
         detectors = self.build_detectors()
         source = self.source.build()
         for det in detectors:  # a source above a detector's recoil range (docs/sources.md)
-            det.check_source_energy(source)
+            det.check_source(source)
         return self
 
     def build_detectors(self, overrides: dict[str, dict[str, Any]] | None = None) -> list[Detector]:

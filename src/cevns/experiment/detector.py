@@ -33,6 +33,7 @@ from cevns.experiment.response_models import MAX_RESPONSE_BINS, ResponseSpec
 from cevns.experiment.source import MAX_NEUTRINO_ENERGY_MEV, BackgroundExposure, Source
 from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
+from cevns.physics.flux import FLAVOURS
 from cevns.physics.kinematics import max_recoil_energy
 from cevns.physics.nuclei import (
     CompositionMode,
@@ -561,21 +562,37 @@ class Detector(StrictModel):
         energy = self.max_neutrino_energy
         return max(float(max_recoil_energy(energy, nuc.mass)) for nuc, _ in self.nuclei)
 
-    def check_source_energy(self, source: Source) -> None:
-        """Refuse a source whose neutrinos reach above the energy this detector is built for.
+    def check_source(self, source: Source) -> None:
+        """Refuse a source this detector cannot see as described.
 
-        The recoil range (the rule-made bins, the response's integration range, the quenching
-        inversion) ends at the largest recoil of a neutrino of :attr:`max_neutrino_energy_MeV`
-        (default the π-DAR end point m_μ/2); the recoils of more energetic neutrinos would be
-        lost without a word. A relative 10⁻⁹ allows for a table whose last energy is m_μ/2
-        rounded. Called by the rate engine for every spectrum and by an analysis file's
-        validation, before anything is computed or written.
+        - *Energies*: the recoil range (the rule-made bins, the response's integration range,
+          the quenching inversion) ends at the largest recoil of a neutrino of
+          :attr:`max_neutrino_energy_MeV` (default the π-DAR end point m_μ/2); the recoils of
+          more energetic neutrinos would be lost without a word. A relative 10⁻⁹ allows for a
+          table whose last energy is m_μ/2 rounded.
+        - *Arrival times*: a ``timing`` window has an arrival-time model for the π-DAR flavours
+          only (ν_μ prompt; ν_e and ν̄_μ delayed by the muon lifetime); a source emitting
+          another flavour has no arrival time to put in the window.
+
+        Called by the rate engine for every spectrum and by an analysis file's validation,
+        before anything is computed or written.
 
         Raises
         ------
         KinematicsError
-            Naming both energies, the recoil range and the field to raise.
+            For energies: naming both energies, the recoil range and the field to raise.
+        ConfigError
+            For a flavour without an arrival-time model: naming it and the way out.
         """
+        if self.timing is not None:
+            timed = [f for f in source.flavours if f not in FLAVOURS]
+            if timed:
+                raise ConfigError(
+                    f"detector {self.name}: its timing window models the arrival times of the "
+                    f"π-DAR flavours ({', '.join(FLAVOURS)}: ν_μ prompt, the others delayed by "
+                    f"the muon lifetime); source {source.name} emits {', '.join(timed)}, "
+                    "which has no arrival time: drop the detector's timing table for this "
+                    "source, or describe the source in π-DAR flavours (docs/response.md#timing)")
         top = float(source.max_neutrino_energy())
         if top <= self.max_neutrino_energy * (1.0 + 1e-9):
             return

@@ -320,7 +320,7 @@ def compute_basis_spectra(
     (:func:`cevns.experiment.response.build_response`). See :func:`basis_spectra` for the cached
     version that analyses use.
     """
-    detector.check_source_energy(source)  # before anything is built
+    detector.check_source(source)  # before anything is built
     nuclei = [nuc for nuc, _ in detector.nuclei]
     # The kinematics below runs unchecked (cevns.physics.kinematics: ~10 µs a call saved) on
     # inputs validated before: the nuclear masses by the Detector (its T_max check), the
