@@ -116,9 +116,10 @@ def _checked_terms(basis) -> list[int]:
     return [0, last] if isinstance(basis, OscillationBasis) else [last]
 
 
-#: Every basis on both bins runs in CI (6–30 s per case before the vectorised inner E integral
-#: put the three slowest, CsI with oscillation, scalar and tensor, under ``-m slow``). Note that
-#: Ar's NGI-tensor term is zero (spin-0 Ar_nat): the tensor integration is checked on CsI only.
+#: Every basis on both bins runs in CI. Before the vectorised inner E integral the three slowest
+#: references (CsI with oscillation, scalar and tensor: 90–120, 18 and 24 s on the CI host) ran
+#: with ``-m slow`` only; now the whole file takes ~12 s with -n 0. Ar's NGI-tensor term is zero
+#: (spin-0 Ar_nat), so the tensor integration is checked on CsI only.
 @pytest.mark.parametrize(("name", "det_name", "bin_index"), [
     pytest.param(name, det, index, id=f"{det}-{index}-{name}")
     for det, index in (("Ar", 0), ("CsI", 3)) for name in BASES])
