@@ -17,12 +17,11 @@ sys.path.insert(0, str(Path(__file__).parent / "_reference"))
 #: these, a name that no longer exists is ignored.
 LONGEST_FIRST = (
     "tests/docs/test_site.py",                    # 137 s (2026-12-01, .ci/run at 7c0cc94)
-    "tests/analyses/test_figures.py",             # 119 s
     "tests/cli/test_output_safety.py",            # 116 s
+    "tests/analyses/test_figures.py",             # 119 s; -n 0: 99 → 80 s, each figure checked once
     "tests/cli/test_bad_inputs.py",               # 76 s
-    "tests/analyses/test_reproduce_resume.py",    # 110 s, 66 s with the --quick kill test
-    "tests/rates/test_bsm_rates_vs_quad.py",      # 103 s, 61 s with two more -m slow
     "tests/fits/test_fit_release.py",             # 50 s
+    "tests/analyses/test_reproduce_resume.py",    # 66 s; -n 0: 62 → 46 s with --no-figures
     "tests/fits/test_combined_grid.py",           # 44 s
     "tests/fits/test_fit_docs.py",                # 40 s
     "tests/rates/test_axial_isotopes_vs_quad.py",  # 38 s
@@ -31,6 +30,7 @@ LONGEST_FIRST = (
     "tests/fits/test_coverage.py",                # 30 s
     "tests/cli/test_fit_scenarios_cli.py",        # 24 s
     "tests/rates/test_engine_vs_quad.py",         # 22 s
+    "tests/rates/test_bsm_rates_vs_quad.py",      # 61 s; -n 0: 53 → 12 s, vectorised E integral
 )
 
 

@@ -27,13 +27,16 @@ def _tiles(root: Path) -> int:
 
 def test_sigkill_then_resume_gives_identical_results(tmp_path):
     # --quick: the four scans of fig7 with one tile each (tile-level resume inside one scan is
-    # tests/scan/test_scan_kill.py); the full grids took 67 s of the suite for the same check
+    # tests/scan/test_scan_kill.py); the full grids took 67 s of the suite for the same check.
+    # --no-figures (every run): the check is on the numbers (fig7.csv), and drawing the figure
+    # after the scans took ~1.5 s of each of the two complete runs
     ref = tmp_path / "ref"
-    res = _run("reproduce", "--only", "fig7", "--quick", "--out", str(ref))
+    res = _run("reproduce", "--only", "fig7", "--quick", "--no-figures", "--out", str(ref))
     assert res.returncode == 0, res.stderr
     out = tmp_path / "killed"
     store = out / "quick" / "scans"
-    proc = subprocess.Popen([*CLI, "reproduce", "--only", "fig7", "--quick", "--out", str(out)],
+    proc = subprocess.Popen([*CLI, "reproduce", "--only", "fig7", "--quick", "--no-figures",
+                             "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _tiles(store) < 2 and time.monotonic() < deadline and proc.poll() is None:
@@ -43,7 +46,8 @@ def test_sigkill_then_resume_gives_identical_results(tmp_path):
     partial = _tiles(store)
     assert partial >= 1
     assert not (out / "quick" / "fig7" / "fig7.csv").exists()  # killed before the end
-    res = _run("reproduce", "--only", "fig7", "--quick", "--out", str(out), "--resume")
+    res = _run("reproduce", "--only", "fig7", "--quick", "--no-figures", "--out", str(out),
+               "--resume")
     assert res.returncode == 0, res.stderr
     a = np.genfromtxt(ref / "quick" / "fig7" / "fig7.csv", delimiter=",", names=True, dtype=None,
                       encoding=None)
@@ -53,6 +57,8 @@ def test_sigkill_then_resume_gives_identical_results(tmp_path):
 
 
 def test_resume_with_changed_analysis_is_refused(tmp_path):
+    # --no-figures on every run: the refusal is about the configuration; the two runs that
+    # compute spent ~1.7 s each drawing the profile figure
     toml = tmp_path / "a.toml"
     body = ('schema_version = 1\nname = "a"\ntitle = "t"\nkind = "profile"\ndetectors = ["Ar"]\n'
             'scenario = {{ name = "sm" }}\n'
@@ -60,21 +66,22 @@ def test_resume_with_changed_analysis_is_refused(tmp_path):
             'stats = {{ sigma_signal = {s} }}\n')
     toml.write_text(body.format(s=0.1))
     out = tmp_path / "out"
-    assert _run("run", str(toml), "--out", str(out)).returncode == 0
+    assert _run("run", str(toml), "--out", str(out), "--no-figures").returncode == 0
     toml.write_text(body.format(s=0.2))
-    res = _run("run", str(toml), "--out", str(out), "--resume")
+    res = _run("run", str(toml), "--out", str(out), "--no-figures", "--resume")
     assert res.returncode == 2
     assert "sigma_signal" in res.stderr and "0.1" in res.stderr and "0.2" in res.stderr
     # without --resume the changed configuration is refused too, unless --force
-    res = _run("run", str(toml), "--out", str(out))
+    res = _run("run", str(toml), "--out", str(out), "--no-figures")
     assert res.returncode == 2 and "different configuration" in res.stderr
-    assert _run("run", str(toml), "--out", str(out), "--force").returncode == 0
+    assert _run("run", str(toml), "--out", str(out), "--no-figures", "--force").returncode == 0
 
 
 def test_dask_executor_matches_serial(tmp_path):
     pytest.importorskip("distributed")
-    a = _run("reproduce", "--only", "table4", "--quick", "--out", str(tmp_path / "s"))
-    b = _run("reproduce", "--only", "table4", "--quick", "--out", str(tmp_path / "d"),
+    # --no-figures: the numbers (table4.csv) are compared, not the figures (~1.5 s a run)
+    a = _run("reproduce", "--only", "table4", "--quick", "--no-figures", "--out", str(tmp_path / "s"))
+    b = _run("reproduce", "--only", "table4", "--quick", "--no-figures", "--out", str(tmp_path / "d"),
              "--executor", "dask", "--workers", "2")
     assert a.returncode == 0 and b.returncode == 0, b.stderr
     ta = (tmp_path / "s" / "quick" / "table4" / "table4.csv").read_text()
