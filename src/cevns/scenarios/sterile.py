@@ -188,7 +188,12 @@ class SterileOscillation(Scenario):
             # the lowest neutrino energy any true-recoil node needs (heaviest nucleus, lowest T)
             t_low = 0.05 * det.threshold if det.smeared else det.threshold
             e_low = min(float(min_neutrino_energy(t_low, nuc.mass)) for nuc, _ in det.nuclei)
-            needed = energy_nodes_needed(dm2, baseline, max(e_low, 1e-3 * MeV))
+            # over the source's own energy range (m_μ/2 for π-DAR; higher for a kaon-decay
+            # line or a table above it: the node count grows with the range). A source that
+            # ends below e_low gives no recoil above threshold: any count will do there.
+            e_from = max(e_low, 1e-3 * MeV)
+            e_top = max(float(src.max_neutrino_energy()), 2.0 * e_from)
+            needed = energy_nodes_needed(dm2, baseline, e_from, e_top)
             nodes = min(needed, MAX_ENERGY_NODES)
             if needed > MAX_ENERGY_NODES:
                 window = ENERGY_WINDOW
@@ -276,14 +281,17 @@ class DipoleOptions(StrictModel):
     beyond_reach: Literal["error", "no-signal"] = "error"
 
 
-def _check_reachable(detector, sterile_masses: np.ndarray) -> None:
-    heaviest_reach = max(float(max_sterile_mass(E_MICHEL_MAX, nuc.mass)) for nuc, _ in detector.nuclei)
+def _check_reachable(detector, source, sterile_masses: np.ndarray) -> None:
+    """Refuse a sterile mass no neutrino of ``source`` can produce on any target of ``detector``
+    (at the source's largest energy: m_μ/2 for π-DAR, 235.5 MeV for a kaon-decay line)."""
+    energy = float(source.max_neutrino_energy()) if source is not None else E_MICHEL_MAX
+    heaviest_reach = max(float(max_sterile_mass(energy, nuc.mass)) for nuc, _ in detector.nuclei)
     too_heavy = sterile_masses * MeV >= heaviest_reach
     if np.any(too_heavy):
         bad = float(np.max(sterile_masses))
         raise KinematicsError(
             f"sterile_mass_MeV {bad:g} is above the largest sterile mass reachable in {detector.name}, "
-            f"{heaviest_reach / MeV:.2f} MeV at E_nu = {E_MICHEL_MAX / MeV:.2f} MeV")
+            f"{heaviest_reach / MeV:.2f} MeV at E_nu = {energy / MeV:.2f} MeV")
 
 
 class _SterileMassScenario(Scenario):
@@ -293,7 +301,7 @@ class _SterileMassScenario(Scenario):
         m4 = values.get("sterile_mass_MeV")
         if m4 is not None and self.options.beyond_reach == "error":
             self.parameters["sterile_mass_MeV"].check(m4)
-            _check_reachable(detector, np.atleast_1d(np.asarray(m4, dtype=float)))
+            _check_reachable(detector, source, np.atleast_1d(np.asarray(m4, dtype=float)))
         return super().counts(detector, source, values, grid=grid)
 
 
