@@ -100,16 +100,20 @@ def test_fit_keeps_one_configuration_per_folder(tmp_path):
     res = cevns("fit", "coherent-csi-2017", "-p", "n_cevns", "--out", out)
     assert res.returncode == 0, res.stderr
     assert (out / "profile_n_cevns.csv").exists() and (out / "config.json").exists()
-    res = cevns("fit", "coherent-csi-2017", "-p", "n_cevns", "--out", out)  # same: reused
+    assert (out / "profile_n_cevns.png").exists()
+    # the figures are no part of the configuration: the same fit without them reuses the folder
+    # (and the later runs skip the 3 s of drawing they do not check)
+    res = cevns("fit", "coherent-csi-2017", "-p", "n_cevns", "--out", out, "--no-figures")
     assert res.returncode == 0, res.stderr
     res = cevns("fit", "coherent-csi-2017", "-p", "sin2_theta_w", "--out", out)
     _refused(res, "different configuration", "n_cevns", "sin2_theta_w", "--force")
-    res = cevns("fit", "coherent-csi-2017", "-p", "sin2_theta_w", "--out", out, "--force")
+    res = cevns("fit", "coherent-csi-2017", "-p", "sin2_theta_w", "--out", out, "--force",
+                "--no-figures")
     assert res.returncode == 0, res.stderr
     listed = (out / "fit.csv").read_text()
     assert "sin2_theta_w" in listed and "n_cevns," not in listed
-    # no stale profile of the earlier fit next to a fit.csv that does not list it
-    assert not list(out.glob("profile_n_cevns.*"))
+    # no stale profile (CSV or figure) of the earlier fits next to a fit.csv that does not list it
+    assert not list(out.glob("profile_n_cevns.*")) and not list(out.glob("*.png"))
     record = json.loads((out / "provenance.json").read_text())
     assert record["command"] == "fit" and record["digest"]
     assert all((out / f).exists() for f in record["files"])
