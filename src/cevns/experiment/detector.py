@@ -570,10 +570,12 @@ class Detector(StrictModel):
           :attr:`max_neutrino_energy_MeV` (default the π-DAR end point m_μ/2); the recoils of
           more energetic neutrinos would be lost without a word. A relative 10⁻⁹ allows for a
           table whose last energy is m_μ/2 rounded.
-        - *Reach*: a detector described by keVnr fields whose threshold lies above the largest
-          recoil the source's most energetic neutrino can make sees nothing (a solar or reactor
-          table at a keV-threshold detector, energies given in keV instead of MeV); such a pair
-          is refused rather than answered with a signal of 0.
+        - *Reach*: an unsmeared detector described by keVnr fields whose first bin edge (its
+          threshold, or the first explicit edge) lies above the largest recoil the source's most
+          energetic neutrino can make sees nothing (a solar or reactor table at a keV-threshold
+          detector, energies given in keV instead of MeV); such a pair is refused rather than
+          answered with a signal of 0. A smeared detector can still see recoils below its
+          threshold, smeared up, and is not refused.
         - *Arrival times*: a ``timing`` window has an arrival-time model for the π-DAR flavours
           only (ν_μ prompt; ν_e and ν̄_μ delayed by the muon lifetime); a source emitting
           another flavour has no arrival time to put in the window.
@@ -599,14 +601,16 @@ class Detector(StrictModel):
                     "which has no arrival time: drop the detector's timing table for this "
                     "source, or describe the source in π-DAR flavours (docs/response.md#timing)")
         top = float(source.max_neutrino_energy())
-        if self.response is None and top > 0:
+        if self.response is None and not self.smeared and top > 0:
             reach = max(float(max_recoil_energy(top, nuc.mass)) for nuc, _ in self.nuclei)
-            if self.threshold >= reach:
+            first = float(self.bin_edges[0])  # the threshold, or the first explicit edge
+            if first >= reach:
                 raise KinematicsError(
                     f"source {source.name} emits neutrinos up to {top / MeV:.6g} MeV, whose "
                     f"largest recoil in detector {self.name} is {reach / keV:.4g} keVnr, below "
-                    f"its threshold {self.threshold_keVnr:g} keVnr: no event can be seen (check "
-                    "the source's energies, in MeV, and the detector's threshold)")
+                    f"its first bin edge {first / keV:.4g} keVnr (threshold "
+                    f"{self.threshold_keVnr:g} keVnr): no event can be seen (check the source's "
+                    "energies, in MeV, and the detector's threshold and bins)")
         if top <= self.max_neutrino_energy * (1.0 + 1e-9):
             return
         raise KinematicsError(
