@@ -34,7 +34,7 @@ from cevns.experiment.source import MAX_NEUTRINO_ENERGY_MEV, BackgroundExposure,
 from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
 from cevns.physics.flux import FLAVOURS
-from cevns.physics.kinematics import max_recoil_energy
+from cevns.physics.kinematics import _max_recoil_energy_unchecked
 from cevns.physics.nuclei import (
     CompositionMode,
     Nucleus,
@@ -559,8 +559,16 @@ class Detector(StrictModel):
     def max_recoil_energy(self) -> float:
         """Largest recoil of any target nucleus for a neutrino of :attr:`max_neutrino_energy`
         (internal units; computed once: the detector is immutable)."""
-        energy = self.max_neutrino_energy
-        return max(float(max_recoil_energy(energy, nuc.mass)) for nuc, _ in self.nuclei)
+        return self._largest_recoil(self.max_neutrino_energy)
+
+    def _largest_recoil(self, energy: float) -> float:
+        """Largest recoil of any target nucleus for a neutrino of ``energy`` (internal units).
+
+        Unchecked kinematics: the energies come from a validated field or Source (finite, > 0,
+        ≤ 1e6 MeV), the masses from a checked Nucleus; called by the rate engine for every
+        spectrum (:meth:`check_source`)."""
+        e = np.array([float(energy)])
+        return max(float(_max_recoil_energy_unchecked(e, nuc.mass)[0]) for nuc, _ in self.nuclei)
 
     def check_source(self, source: Source) -> None:
         """Refuse a source this detector cannot see as described.
@@ -602,7 +610,7 @@ class Detector(StrictModel):
                     "source, or describe the source in π-DAR flavours (docs/response.md#timing)")
         top = float(source.max_neutrino_energy())
         if self.response is None and not self.smeared and top > 0:
-            reach = max(float(max_recoil_energy(top, nuc.mass)) for nuc, _ in self.nuclei)
+            reach = self._largest_recoil(top)
             first = float(self.bin_edges[0])  # the threshold, or the first explicit edge
             if first >= reach:
                 raise KinematicsError(

@@ -9,8 +9,9 @@ return a silent NaN or a meaningless number. The check (:func:`cevns.errors.fini
 min and a max over the array, and two scalar mass checks) costs ~12 µs per call on 100 values,
 about 4× the formula of ``momentum_transfer`` there, and ~1.5 ms on 10⁶ values.
 
-The rate engine and the basis terms call the private twins ``_*_unchecked`` (the same formulas,
-no checks) only where they made the inputs or checked them already in the same call: the
+The rate engine, the basis terms and ``Detector`` (its recoil range, checked field and checked
+nuclei) call the private twins ``_*_unchecked`` (the same formulas, no checks) only where the
+inputs were made or checked already: the
 engine's recoil nodes and breakpoints (masses checked by the Detector, energies by the Source,
 m₄ once per spectrum), and ``|q|`` on recoils that the NGI, up-scattering and dipole terms have
 made finite and ≥ 0. Over ``cevns reproduce --only fig7 --only fig20 --executor serial``

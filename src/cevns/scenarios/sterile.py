@@ -21,7 +21,6 @@ from pydantic import field_validator
 from cevns.config import StrictModel, validate
 from cevns.errors import ConfigError, KinematicsError
 from cevns.physics.basis import SMBasis
-from cevns.physics.constants import E_MICHEL_MAX
 from cevns.physics.cross_sections import sm_basis_coefficients
 from cevns.physics.dipole import DipoleBasis, dipole_coefficients
 from cevns.physics.flux import FLAVOURS
@@ -284,7 +283,7 @@ class DipoleOptions(StrictModel):
 def _check_reachable(detector, source, sterile_masses: np.ndarray) -> None:
     """Refuse a sterile mass no neutrino of ``source`` can produce on any target of ``detector``
     (at the source's largest energy: m_μ/2 for π-DAR, 235.5 MeV for a kaon-decay line)."""
-    energy = float(source.max_neutrino_energy()) if source is not None else E_MICHEL_MAX
+    energy = float(source.max_neutrino_energy())
     heaviest_reach = max(float(max_sterile_mass(energy, nuc.mass)) for nuc, _ in detector.nuclei)
     too_heavy = sterile_masses * MeV >= heaviest_reach
     if np.any(too_heavy):
