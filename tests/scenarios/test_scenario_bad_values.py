@@ -86,8 +86,10 @@ def test_a_bool_anywhere_in_the_values_is_refused(values):
 @pytest.mark.parametrize(("value", "message"), [
     (1.0000001, r"values must be ≤ 1, got 1\.0000001 \(sin²θ_W is a squared sine, in \[0, 1\]\)$"),
     (-1e-9, r"values must be ≥ 0, got -1e-09 \(sin²θ_W is a squared sine, in \[0, 1\]\)$"),
-    (np.nan, "values must be finite, got nan$"),
-    (np.inf, "values must be finite, got inf$"),
+    # NaN and ±inf: the message names the range too (it did not before)
+    (np.nan, r"values must be finite and in \[0, 1\], got nan \(sin²θ_W is a squared sine"),
+    (np.inf, r"values must be finite and in \[0, 1\], got inf \(sin²θ_W is a squared sine"),
+    (-np.inf, r"values must be finite and in \[0, 1\], got -inf \(sin²θ_W is a squared sine"),
     (True, r"values must be numbers, got True \(true/false is not a number\)$"),
 ])
 @pytest.mark.parametrize("scenario", ["sm", "ngi"])
@@ -97,6 +99,23 @@ def test_sin2_theta_w_outside_zero_one_is_refused(scenario, value, message):
     sc = get_scenario(scenario, **({"interaction": "vector"} if scenario == "ngi" else {}))
     with pytest.raises(ConfigError, match=r"^parameter sin2_theta_w: " + message):
         sc.counts(CSI, ESS, {"sin2_theta_w": value})
+
+
+@pytest.mark.parametrize(("parameter", "text"), [
+    (dict(lower=0.0, upper=1.0), "finite and in [0, 1]"),
+    (dict(lower=0.0, upper=1.0, lower_open=True), "finite and in (0, 1]"),
+    (dict(lower=0.0, upper=2.0, unit="MeV"), "finite and in [0, 2] MeV"),
+    (dict(lower=0.0, lower_open=True, unit="MeV"), "finite and > 0 MeV"),
+    (dict(lower=-1.0), "finite and ≥ -1"),
+    (dict(upper=3.0), "finite and ≤ 3"),
+    (dict(), "finite"),
+])
+def test_non_finite_value_message_names_the_range(parameter, text):
+    from cevns.scenarios.base import Parameter
+
+    with pytest.raises(ConfigError, match=r"^parameter x: values must be (.*), got nan$") as err:
+        Parameter("x", "strength", 0.5, **parameter).check([0.5, np.nan])
+    assert err.value.args[0] == f"parameter x: values must be {text}, got nan"
 
 
 def test_sin2_theta_w_edges_give_finite_counts():

@@ -74,6 +74,19 @@ class Parameter:
     def _with_unit(self, value: float) -> str:
         return f"{value:g} {self.unit}" if self.unit else f"{value:g}"
 
+    def range_text(self) -> str | None:
+        """The allowed range as a message shows it ("in [0, 1]", "> 0 MeV", "≥ 0"), or ``None``
+        for an unbounded parameter."""
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None:
+            return (f"in {'(' if self.lower_open else '['}{lo:g}, {hi:g}]"
+                    + (f" {self.unit}" if self.unit else ""))
+        if lo is not None:
+            return f"{'>' if self.lower_open else '≥'} {self._with_unit(lo)}"
+        if hi is not None:
+            return f"≤ {self._with_unit(hi)}"
+        return None
+
     @staticmethod
     def _shown(value: float, bound: float) -> str:
         """``value`` as ``:g`` prints it, or in full where that would print the bound it crosses
@@ -90,8 +103,16 @@ class Parameter:
         if is_bool(values, recurse=True):
             raise ConfigError(f"parameter {self.name}: values must be numbers, got {values!r} "
                               "(true/false is not a number)")
-        arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers")
         why = f" ({self.reason})" if self.reason else ""
+        try:
+            arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers")
+        except ConfigError as err:
+            if "must be finite" not in str(err) or self.range_text() is None:
+                raise
+            # NaN or ±inf: say the range the value must lie in, as for a finite value outside it
+            raise ConfigError(str(err).replace("must be finite",
+                                               f"must be finite and {self.range_text()}", 1)
+                              + why) from None
         if self.lower is not None:
             bad = arr <= self.lower if self.lower_open else arr < self.lower
             if np.any(bad):
