@@ -12,9 +12,11 @@ f is concave in T with its maximum at
 
 (df/dT = 0), where f(T*) = (√s − m_A)², s = m_A² + 2 m_A E: the absolute end point √s − m_A of
 :func:`cevns.physics.kinematics.max_sterile_mass`. A detector only sees recoils above its
-threshold, so its end point is √f(max(T*, T_thr)) at the largest π-DAR energy E = m_μ/2
-(:data:`cevns.physics.constants.E_MICHEL_MAX`). For every target and threshold at the ESS, T* lies
-above the threshold (T* ≈ 11 keV for Cs, I, Xe; 53 keV for Si) and the end point is 52.7–52.8 MeV.
+threshold, so its end point is √f(max(T*, T_thr)) at the source's largest energy: E = m_μ/2
+(:data:`cevns.physics.constants.E_MICHEL_MAX`) at a π-DAR source, the line energy at a
+kaon-decay-at-rest line, the last tabulated energy with neutrinos at a table. For every target
+and threshold at the ESS, T* lies above the threshold (T* ≈ 11 keV for Cs, I, Xe; 53 keV for Si)
+and the π-DAR end point is 52.7–52.8 MeV.
 
 An exclusion curve drawn on a coarse logarithmic mass grid ends somewhere between the last grid
 point with a signal and the next one (up to a grid step, ≈ 19 % for 50 points over 0.1–500 MeV,
@@ -54,7 +56,9 @@ def max_sterile_mass_above(neutrino_energy: float, nuclear_mass: float,
 def detector_end_point_MeV(detector: Detector, neutrino_energy: float = E_MICHEL_MAX) -> float:
     """Largest sterile mass [MeV] that gives a recoil above ``detector``'s threshold.
 
-    The maximum over the detector's nuclei at the π-DAR end point energy m_μ/2 (default).
+    The maximum over the detector's nuclei at ``neutrino_energy`` [internal units]: the π-DAR end
+    point m_μ/2 by default; an analysis passes its source's largest energy
+    (:func:`exclusion_edges_x`).
     """
     return max(max_sterile_mass_above(neutrino_energy, nuc.mass, detector.threshold)
                for nuc, _ in detector.nuclei) / MeV
@@ -97,14 +101,18 @@ def _clusters(edges: list[float]) -> list[tuple[float, float]]:
     return [(a, b) for a, b in out]
 
 
-def exclusion_edges_x(an, variant, detectors: Iterable[Detector] | None = None) -> list[float]:
+def exclusion_edges_x(an, variant, detectors: Iterable[Detector] | None = None,
+                      neutrino_energy: float | None = None) -> list[float]:
     """End points of ``variant`` of exclusion analysis ``an`` in units of its first axis.
 
     Only for sterile-lepton scenarios (``dipole``, ``upscattering``): the first axis is either the
     sterile mass itself or a parameter the sterile mass is tied to (m₄ = ratio × m_X). Returns one
     edge per distinct detector end point (an empty list for other scenarios). ``detectors``: those
     whose end points are wanted (default: the analysis's own, with the variant's overrides; the
-    COHERENT overlay passes the releases' detectors).
+    COHERENT overlay passes the releases' detectors). ``neutrino_energy`` [internal units]: the
+    largest energy of the source those detectors see (default: the analysis's own source's,
+    ``max_neutrino_energy()`` — m_μ/2 for π-DAR, the line energy for a kaon-decay line — when
+    ``detectors`` is ``None``, else m_μ/2, the releases' SNS π-DAR end point).
     """
     if an.scenario.name not in ("dipole", "upscattering"):
         return []
@@ -125,7 +133,10 @@ def exclusion_edges_x(an, variant, detectors: Iterable[Detector] | None = None) 
             dets = an.model_copy(update={"detector_overrides": {
                 d: {**an.detector_overrides.get(d, {}), **variant.detector_overrides.get(d, {})}
                 for d in {*an.detector_overrides, *variant.detector_overrides}}}).build_detectors()
-    return sorted({round(detector_end_point_MeV(d) / ratio, 9) for d in dets})
+    if neutrino_energy is None:
+        neutrino_energy = (float(an.source.build().max_neutrino_energy()) if detectors is None
+                           else E_MICHEL_MAX)
+    return sorted({round(detector_end_point_MeV(d, neutrino_energy) / ratio, 9) for d in dets})
 
 
 def refined_exclusion(an, variant_index: int | None, quick: bool = False):
