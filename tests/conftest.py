@@ -2,12 +2,21 @@
 longest test files first."""
 
 import shutil
+import signal
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "_reference"))
+
+# A shell without job control starts a background command (``.ci/run &``) with SIGINT ignored, and
+# an ignored signal stays ignored across exec: every `cevns` the Ctrl-C tests start would then
+# ignore their SIGINT, and those tests would fail for a reason that is not the code's. The test
+# process (each xdist worker runs this file) takes Python's own handler back, so the subprocesses
+# it starts get the default disposition, as under a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: Test files that take longest (seconds in one worker of ``.ci/run`` on the slow 2-core host,
 #: summed from ``--durations=0``), longest first. With ``--dist loadfile --no-loadscope-reorder``
