@@ -47,6 +47,20 @@ def test_finite_array_names_the_argument():
         finite_array([1, "b"], "y", numbers="numbers")
 
 
+def test_finite_array_names_the_callers_bounds_for_a_non_finite_value():
+    # bounds= is the range the caller checks next (scenario parameters); only the non-finite
+    # message carries it, a finite value passes through unchecked against it
+    import numpy as np
+
+    from cevns.errors import finite_array
+
+    with pytest.raises(ConfigError, match=r"^s must be finite and in \[0, 1\], got nan$"):
+        finite_array([0.5, np.nan], "s", bounds="in [0, 1]")
+    np.testing.assert_array_equal(finite_array([2.0], "s", bounds="in [0, 1]"), [2.0])
+    with pytest.raises(ConfigError, match=r"^s must be finite and ≥ 0, got -inf$"):
+        finite_array([-np.inf], "s", minimum=0.0, bounds="in [0, 1]")  # minimum names its own
+
+
 def test_finite_array_with_a_minimum():
     """The one energy/mass check of the package (kinematics, cross sections, form factors,
     sterile-sector parameters): finite and ≥ (or >) a bound in one call, the offending value read

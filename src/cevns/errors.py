@@ -19,7 +19,7 @@ class ConfigError(CevnsError, ValueError):
 
 def finite_array(value: object, name: str, *, numbers: str = "a number or array of numbers",
                  minimum: float | None = None, strict: bool = False,
-                 unit: tuple[float, str] | None = None):
+                 unit: tuple[float, str] | None = None, bounds: str | None = None):
     """``value`` as a float NumPy array, or a :class:`ConfigError` naming `name`: the check of
     user-given numbers before they reach a formula that would turn them into a silent NaN or 0.
 
@@ -42,6 +42,10 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
         ``(scale, label)``, e.g. ``(MeV, "MeV")``: a finite offending value is reported as
         ``value / scale`` followed by ``label`` (internal units read out in that unit); ``None``:
         as the number itself.
+    bounds : str or None
+        Without ``minimum``: the range the caller checks next, named in the message of a NaN or
+        ±inf ("`name` must be finite and `bounds`, got nan"; e.g. ``"in [0, 1]"``), so that a
+        non-finite value is told the same range as a finite value outside it.
 
     NumPy is imported here: this module stays light for the command line.
     """
@@ -61,7 +65,10 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
     ok = ((arr > low) if above else (arr >= low)) & (arr < np.inf)
     bad = float(arr[~ok].flat[0])
     got = f"{bad / unit[0]:g} {unit[1]}" if unit is not None and np.isfinite(bad) else f"{bad}"
-    expected = "finite" if minimum is None else f"finite and {'>' if strict else '≥'} {minimum:g}"
+    if minimum is not None:
+        expected = f"finite and {'>' if strict else '≥'} {minimum:g}"
+    else:
+        expected = f"finite and {bounds}" if bounds else "finite"
     raise ConfigError(f"{name} must be {expected}, got {got}")
 
 

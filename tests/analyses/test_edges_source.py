@@ -96,3 +96,13 @@ def test_explicit_detectors_keep_the_pi_dar_end_point(analysis):
     (edge,) = exclusion_edges_x(analysis, None, detectors=[det])
     assert edge == pytest.approx(max(max_sterile_mass_above(E_MICHEL_MAX, nuc.mass, det.threshold)
                                      for nuc, _ in det.nuclei) / MeV, rel=1e-9)
+
+
+@pytest.mark.parametrize("energy", [float("nan"), float("inf"), 0.0, -1.0])
+def test_end_point_energy_must_be_finite_and_positive(analysis, energy):
+    from cevns.analyses.edges import detector_end_point_MeV
+    from cevns.errors import ConfigError
+
+    (det,) = analysis.build_detectors()
+    with pytest.raises(ConfigError, match=r"^neutrino_energy must be finite and > 0, got "):
+        detector_end_point_MeV(det, energy)

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from cevns.errors import finite_array
 from cevns.experiment import Detector
 from cevns.physics.constants import E_MICHEL_MAX
 from cevns.physics.units import MeV
@@ -60,6 +61,8 @@ def detector_end_point_MeV(detector: Detector, neutrino_energy: float = E_MICHEL
     point m_μ/2 by default; an analysis passes its source's largest energy
     (:func:`exclusion_edges_x`).
     """
+    neutrino_energy = float(finite_array(neutrino_energy, "neutrino_energy", minimum=0.0,
+                                         strict=True))
     return max(max_sterile_mass_above(neutrino_energy, nuc.mass, detector.threshold)
                for nuc, _ in detector.nuclei) / MeV
 
@@ -101,18 +104,17 @@ def _clusters(edges: list[float]) -> list[tuple[float, float]]:
     return [(a, b) for a, b in out]
 
 
-def exclusion_edges_x(an, variant, detectors: Iterable[Detector] | None = None,
-                      neutrino_energy: float | None = None) -> list[float]:
+def exclusion_edges_x(an, variant, detectors: Iterable[Detector] | None = None) -> list[float]:
     """End points of ``variant`` of exclusion analysis ``an`` in units of its first axis.
 
     Only for sterile-lepton scenarios (``dipole``, ``upscattering``): the first axis is either the
     sterile mass itself or a parameter the sterile mass is tied to (m₄ = ratio × m_X). Returns one
     edge per distinct detector end point (an empty list for other scenarios). ``detectors``: those
     whose end points are wanted (default: the analysis's own, with the variant's overrides; the
-    COHERENT overlay passes the releases' detectors). ``neutrino_energy`` [internal units]: the
-    largest energy of the source those detectors see (default: the analysis's own source's,
-    ``max_neutrino_energy()`` — m_μ/2 for π-DAR, the line energy for a kaon-decay line — when
-    ``detectors`` is ``None``, else m_μ/2, the releases' SNS π-DAR end point).
+    COHERENT overlay passes the releases' detectors). The end points are taken at the largest
+    energy of the source those detectors see: the analysis's own source's
+    ``max_neutrino_energy()`` (m_μ/2 for π-DAR, the line energy for a kaon-decay line) for its own
+    detectors, m_μ/2 (the SNS π-DAR end point) for detectors passed in.
     """
     if an.scenario.name not in ("dipole", "upscattering"):
         return []
@@ -133,9 +135,8 @@ def exclusion_edges_x(an, variant, detectors: Iterable[Detector] | None = None,
             dets = an.model_copy(update={"detector_overrides": {
                 d: {**an.detector_overrides.get(d, {}), **variant.detector_overrides.get(d, {})}
                 for d in {*an.detector_overrides, *variant.detector_overrides}}}).build_detectors()
-    if neutrino_energy is None:
-        neutrino_energy = (float(an.source.build().max_neutrino_energy()) if detectors is None
-                           else E_MICHEL_MAX)
+    neutrino_energy = (float(an.source.build().max_neutrino_energy()) if detectors is None
+                       else E_MICHEL_MAX)
     return sorted({round(detector_end_point_MeV(d, neutrino_energy) / ratio, 9) for d in dets})
 
 

@@ -104,15 +104,13 @@ class Parameter:
             raise ConfigError(f"parameter {self.name}: values must be numbers, got {values!r} "
                               "(true/false is not a number)")
         why = f" ({self.reason})" if self.reason else ""
-        try:
-            arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers")
+        try:  # a NaN or ±inf is told the range too, as a finite value outside it is
+            arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers",
+                               bounds=self.range_text())
         except ConfigError as err:
-            if "must be finite" not in str(err) or self.range_text() is None:
+            if not why:
                 raise
-            # NaN or ±inf: say the range the value must lie in, as for a finite value outside it
-            raise ConfigError(str(err).replace("must be finite",
-                                               f"must be finite and {self.range_text()}", 1)
-                              + why) from None
+            raise ConfigError(f"{err}{why}") from None
         if self.lower is not None:
             bad = arr <= self.lower if self.lower_open else arr < self.lower
             if np.any(bad):
