@@ -21,6 +21,7 @@ from cevns.physics.nuclei import get_nucleus
 from cevns.physics.units import MeV, fm, keV
 from cevns.rates import sm_spectrum
 from cevns.scenarios import get_scenario
+from cevns.stats import poisson_deviance
 
 NAN, INF = math.nan, math.inf
 CSI = get_detector("CsI")
@@ -144,7 +145,22 @@ CASES = {
     "scenario-grid-too-large": (lambda: get_scenario("ngi", interaction="vector").counts(
         CSI, ESS, {"coupling": np.zeros(100_000), "sin2_theta_w": np.full(100_000, 0.23)}),
         "CEVNS_MAX_GRID_BYTES"),  # was a MemoryError after 48 s
+    # fourth audit: text taken for numbers, NaN coefficients giving NaN counts, bare numpy errors
+    "spectrum-text-sin2w": (lambda: sm_spectrum(CSI, sin2_theta_w="0.2"), "sin2_theta_w"),
+    "coefficients-text-in-list": (lambda: sm_basis_coefficients([0.2, "0.3"]), "sin2_theta_w"),
+    "basis-combine-nan": (lambda: _sm_basis().combine(np.full((3, 2), NAN)), "coefficients"),
+    "basis-combine-shape": (lambda: _sm_basis().combine(np.ones((7, 2))), "coefficients"),
+    "basis-combine-scalar": (lambda: _sm_basis().combine(1.0), "coefficients"),
+    "deviance-shapes": (lambda: poisson_deviance(np.ones(3), np.ones(4)), "broadcast"),
+    "deviance-axis": (lambda: poisson_deviance(np.ones(3), np.ones(3), axis=2), "axis"),
 }
+
+
+def _sm_basis():
+    from cevns.physics.basis import SMBasis
+    from cevns.rates import basis_spectra
+
+    return basis_spectra(CSI, ESS, SMBasis())
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

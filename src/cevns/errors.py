@@ -51,6 +51,8 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
     """
     import numpy as np
 
+    if is_text(value):
+        raise ConfigError(f"{name} must be {numbers}, got {value!r}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -70,6 +72,20 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
     else:
         expected = f"finite and {bounds}" if bounds else "finite"
     raise ConfigError(f"{name} must be {expected}, got {got}")
+
+
+def is_text(value: object) -> bool:
+    """Whether ``value`` is text where numbers are wanted: a ``str`` or ``bytes``, a NumPy string
+    array, or a list or tuple holding one at any depth. NumPy converts ``"0.2"`` to 0.2 without a
+    word, so a number read as text (a CSV column, a typo in Python) would otherwise pass."""
+    if isinstance(value, (str, bytes)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return dtype.kind in "US"
+    if isinstance(value, (list, tuple)):
+        return any(is_text(v) for v in value)
+    return False
 
 
 def is_bool(value: object, *, recurse: bool = False, scalar_only: bool = False) -> bool:

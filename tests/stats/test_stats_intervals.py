@@ -475,6 +475,28 @@ def test_chi2_level_refuses_bool_dof_and_n_sigma():
     # True == 1: dof=True was 1 dof and n_sigma=True 1σ
     with pytest.raises(ConfigError, match="dof must be an integer ≥ 1, got True"):
         chi2_level(0.9, dof=True)
-    with pytest.raises(ConfigError, match="n_sigma must be > 0, got True"):
+    with pytest.raises(ConfigError, match="n_sigma must be a finite number > 0, got True"):
         chi2_level(n_sigma=True)
     assert chi2_level(n_sigma=1.0) == pytest.approx(1.0)  # Wilks, 1 dof: 1σ is Δχ² = 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 20, 30, 37])
+def test_n_sigma_levels_are_exact_far_into_the_tail(n):
+    """Closed forms: for one dof the quantile of CL = erf(n/√2) is n² (Δχ² = z²); for two dof the
+    χ² CDF is 1 − exp(−x/2), so the quantile is −2 ln erfc(n/√2). Computing from the CL lost
+    this above n ≈ 7 (n = 8 gave 64.037, n = 9 was refused as CL rounded to 1)."""
+    assert chi2_level(n_sigma=n) == pytest.approx(n * n, rel=1e-12)
+    assert chi2_level(n_sigma=n, dof=2) == pytest.approx(
+        -2.0 * math.log(math.erfc(n / math.sqrt(2.0))), rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [40, 1e6, math.inf, math.nan, "3"])
+def test_n_sigma_beyond_double_precision_or_not_a_number_is_refused(bad):
+    with pytest.raises(ConfigError, match="n_sigma"):
+        chi2_level(n_sigma=bad)
+
+
+def test_cl_close_to_one_uses_the_tail():
+    # two dof, closed form −2 ln(1 − CL); 1 − CL is computed exactly in binary (Sterbenz)
+    for cl in (1.0 - 1e-4, 1.0 - 1e-9, 1.0 - 1e-14):
+        assert chi2_level(cl, dof=2) == pytest.approx(-2.0 * math.log(1.0 - cl), rel=1e-12)

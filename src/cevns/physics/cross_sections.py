@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, finite_array, is_bool
+from cevns.errors import ConfigError, finite_array, is_bool, is_text
 from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W, SIN2_THETA_W_RANGE
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import ENERGY_NUMBERS, max_recoil_energy, momentum_transfer
@@ -51,6 +51,8 @@ def check_sin2_theta_w(sin2_theta_w: ArrayLike, name: str = "sin2_theta_w") -> N
     if is_bool(sin2_theta_w, recurse=True):
         raise ConfigError(f"{name} must be a number in {interval}, got {sin2_theta_w!r} "
                           "(true/false is not a number)")
+    if is_text(sin2_theta_w):
+        raise ConfigError(f"{name} must be a number or array of numbers, got {sin2_theta_w!r}")
     try:
         arr = np.asarray(sin2_theta_w, dtype=float)
     except (TypeError, ValueError):

@@ -152,16 +152,23 @@ class BasisSpectra:
         -------
         ndarray
             Shape ``(*grid, n_bins)``.
+
+        Raises
+        ------
+        ConfigError
+            Coefficients that are not finite numbers (a NaN would make every count NaN), or whose
+            shape does not match the basis.
         """
-        c = np.asarray(coefficients, dtype=float)
+        c = finite_array(coefficients, "coefficients")
         summed = self.counts.sum(axis=2)  # (terms, flavours, bins)
         if per_flavour:
             if c.shape[:2] != summed.shape[:2]:
-                raise ValueError(f"coefficients shape {c.shape} does not start with "
-                                 f"(n_terms, n_flavours) = {summed.shape[:2]}")
+                raise ConfigError(f"coefficients shape {c.shape} does not start with "
+                                  f"(n_terms, n_flavours) = {summed.shape[:2]}")
             return np.einsum("jf...,jfb->...b", c, summed)
-        if c.shape[0] != summed.shape[0]:
-            raise ValueError(f"coefficients have {c.shape[0]} terms, basis has {summed.shape[0]}")
+        if c.ndim == 0 or c.shape[0] != summed.shape[0]:
+            raise ConfigError(f"coefficients have shape {c.shape}; the basis has "
+                              f"{summed.shape[0]} terms (shape (n_terms, *grid) expected)")
         return np.einsum("j...,jb->...b", c, summed.sum(axis=1))
 
 

@@ -510,7 +510,13 @@ def poisson_deviance(
     """
     n = _as_counts(np.atleast_1d(observed), "observed")
     mu = _as_counts(np.atleast_1d(expected), "expected")
-    n, mu = np.broadcast_arrays(n, mu)
+    try:
+        n, mu = np.broadcast_arrays(n, mu)
+    except ValueError:
+        raise ConfigError(f"observed (shape {n.shape}) and expected (shape {mu.shape}) do not "
+                          "broadcast to one shape") from None
+    if axis is not None and not -n.ndim <= axis < n.ndim:
+        raise ConfigError(f"axis {axis!r} is out of range for counts of shape {n.shape}")
     terms = _bin_terms(n, mu, n > 0)
     out = 2.0 * terms if axis is None else 2.0 * terms.sum(axis=axis)
     return out
