@@ -145,6 +145,10 @@ CASES = {
     "scenario-grid-too-large": (lambda: get_scenario("ngi", interaction="vector").counts(
         CSI, ESS, {"coupling": np.zeros(100_000), "sin2_theta_w": np.full(100_000, 0.23)}),
         "CEVNS_MAX_GRID_BYTES"),  # was a MemoryError after 48 s
+    # fourth audit: an NGI mediator mass had no upper bound (m_X² overflowed at 1e200 MeV)
+    "ngi-mediator-mass-huge": (lambda: get_scenario("ngi", interaction="vector").counts(
+        CSI, ESS, {"coupling": 1e-4, "mediator_mass_MeV": 1e200}), "mediator_mass_MeV"),
+    "ngi-propagator-mass-inf": (lambda: _propagator(INF), "mediator_mass"),
     # fourth audit: text taken for numbers, NaN coefficients giving NaN counts, bare numpy errors
     "spectrum-text-sin2w": (lambda: sm_spectrum(CSI, sin2_theta_w="0.2"), "sin2_theta_w"),
     "coefficients-text-in-list": (lambda: sm_basis_coefficients([0.2, "0.3"]), "sin2_theta_w"),
@@ -154,6 +158,12 @@ CASES = {
     "deviance-shapes": (lambda: poisson_deviance(np.ones(3), np.ones(4)), "broadcast"),
     "deviance-axis": (lambda: poisson_deviance(np.ones(3), np.ones(3), axis=2), "axis"),
 }
+
+
+def _propagator(mass_MeV):
+    from cevns.physics.ngi import propagator_denominator
+
+    return propagator_denominator(10 * keV, get_nucleus("Cs133").mass, mass_MeV * MeV)
 
 
 def _sm_basis():

@@ -43,6 +43,19 @@ CASES = [
     # -- scan stores -------------------------------------------------------------------------------
     Case("run-scans-folder-is-a-file", (*RUN, "--force", "--executor", "serial"),
          ("out/scans", "not a directory"), files={"a.toml": PROFILE, "out/scans": "x"}),
+    # -- fourth audit: an NGI mediator mass without an upper bound overflowed (m_X² at 1e200 MeV in
+    # a fit: internal OverflowError; an exclusion grid up to 1e300 MeV: matplotlib's log ticks)
+    Case("fit-fix-mediator-mass-huge",
+         ("fit", "coherent-csi-2017", "-p", "ngi.coupling", "--option", "interaction=vector",
+          "--fix", "mediator_mass_MeV=1e200", "--out", "{d}/out"),
+         ("mediator_mass_MeV", "1e+09 MeV")),
+    Case("exclusion-mediator-mass-axis-huge", RUN, ("x", "mediator_mass_MeV", "1e+09 MeV"),
+         files={"a.toml": analysis(
+             'scenario = { name = "ngi", options = { interaction = "vector" } }\n'
+             'x = { parameter = "mediator_mass_MeV", start = 1e-300, stop = 1e300, num = 6, '
+             'spacing = "log" }\n'
+             'y = { parameter = "coupling", start = 1e-6, stop = 1e-2, num = 6, spacing = "log" }\n',
+             kind='"exclusion"', detectors='["Ar"]')}),
 ]
 
 

@@ -88,3 +88,8 @@ PION_LIFETIME_US = 0.026033
 MUON_LIFETIME_US = 2.1969811
 
 __all__ = [name for name in dir() if name.isupper()]
+
+#: Largest sterile-lepton or mediator mass accepted, in MeV (1 PeV): far beyond the reach of any
+#: π-DAR neutrino (≈ 50 MeV) and of any mediator still distinct from a contact interaction (its
+#: effect falls as 1/m_X² long before); near 1e154 MeV the squared masses overflow.
+MAX_MASS_MEV = 1e9

@@ -84,7 +84,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, KinematicsError, UnknownNameError
-from cevns.physics.constants import G_FERMI, HBARC, SIN2_THETA_W
+from cevns.physics.constants import G_FERMI, HBARC, MAX_MASS_MEV, SIN2_THETA_W
 from cevns.physics.cross_sections import (
     G_V_NEUTRON,
     SM_BASIS,
@@ -151,6 +151,10 @@ def _check_vector_options(vector_charge: str, coupling_sign: int) -> None:
 def _check_mediator_mass(mediator_mass: float, contact: bool) -> None:
     if not mediator_mass >= 0:
         raise ConfigError(f"mediator_mass must be >= 0, got {mediator_mass / MeV:g} MeV")
+    if not mediator_mass <= MAX_MASS_MEV * MeV:  # also +inf; m_X² overflows near 1e154 MeV
+        raise ConfigError(f"mediator_mass must be at most {MAX_MASS_MEV:g} MeV (far above, the "
+                          "mediator acts as a contact interaction whose effect falls as 1/m_X²), "
+                          f"got {mediator_mass / MeV:g} MeV")
     if contact and mediator_mass == 0:
         raise ConfigError(
             "the contact (heavy-mediator) limit needs mediator_mass > 0: the effective coupling "

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, UnknownNameError, finite_array
+from cevns.physics.constants import MAX_MASS_MEV
 from cevns.physics.flux import FLAVOURS, check_flavour
 from cevns.physics.kinematics import min_neutrino_energy
 from cevns.physics.units import MeV
@@ -58,10 +59,8 @@ def check_nonnegative(name: str, value: ArrayLike, unit: float = 1.0, unit_name:
     finite_array(value, name, minimum=0.0, unit=(unit, unit_name) if unit_name else None)
 
 
-#: Largest sterile-lepton or mediator mass accepted, in MeV (1 PeV): far beyond the reach of any
-#: π-DAR neutrino (≈ 50 MeV) and of any mediator still distinct from a contact interaction; near
-#: 1e154 MeV the squared masses of the kinematics overflow.
-MAX_MASS_MEV = 1e9
+#: Largest sterile-lepton or mediator mass accepted (:data:`cevns.physics.constants.MAX_MASS_MEV`).
+MAX_MASS_MEV = MAX_MASS_MEV
 
 
 def check_mass(name: str, value: float) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 
 from cevns.config import StrictModel, validate
 from cevns.physics.basis import SMBasis
-from cevns.physics.constants import SIN2_THETA_W, SIN2_THETA_W_RANGE
+from cevns.physics.constants import MAX_MASS_MEV, SIN2_THETA_W, SIN2_THETA_W_RANGE
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_coefficients
 from cevns.physics.form_factors import helm_form_factors
 from cevns.physics.kinematics import momentum_transfer
@@ -95,6 +95,11 @@ class NGIOptions(StrictModel):
     contact: bool = False
 
 
+#: Why the NGI mediator mass is bounded above (added to the message of a larger value).
+_NGI_MASS_RANGE = ("a mass > 0, at most 1e9 MeV: far above, the mediator acts as a contact "
+                   "interaction whose effect falls as 1/m_X²; masses are in MeV")
+
+
 @register_scenario
 class NGI(Scenario):
     """SM + one light mediator of Lorentz structure S, V, A or T.
@@ -115,8 +120,9 @@ class NGI(Scenario):
     def parameters(self) -> dict[str, Parameter]:
         return {
             "coupling": Parameter("coupling", "strength", 0.0, "", 0.0, None, False, r"$g_X$"),
-            "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0, None,
-                                           True, r"$m_X$ [MeV]"),
+            "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0,
+                                           MAX_MASS_MEV, True, r"$m_X$ [MeV]",
+                                           reason=_NGI_MASS_RANGE),
             "sin2_theta_w": SIN2W,
         }
 
