@@ -285,8 +285,7 @@ def profile_flux(
         profiled alone).
     level : float, optional
         Early stop of the profiles above ``χ²(first point) + level`` (:meth:`PoissonModel.profile`;
-        with shape nuisances, as in every shipped release, decided by the Newton model's estimate
-        of the minimum, not a rigorous bound).
+        with shape nuisances, as in every shipped release, the profiler does not stop early).
     tol : float
         Convergence of every profile: the Newton estimate of χ² − χ²_min at most this (default
         10⁻⁸; a contour at Δχ² of a few units needs far less).
@@ -703,9 +702,8 @@ def combined_grid(
     releases : sequence of str
     level : float or None
         Early stop of the profiles above this Δχ² (values above it are upper bounds within 0.1 % of
-        their excess, judged by the Newton model's estimate of the minimum since the releases have
-        shape nuisances; values below it are unchanged); None (default): profile every point to
-        convergence.
+        their excess); None (default): profile every point to convergence (on these grids the
+        early stop saves nothing measurable).
     tol : float
         Convergence of the profiles (:func:`profile_flux`).
     """

@@ -1421,10 +1421,7 @@ class PoissonModel:
         level : float, optional
             The highest Δχ² level the caller will read off. Points whose profiled χ² is certainly
             above ``reference + level`` (a rigorous lower bound from convexity says so) stop
-            early and are marked ``decided`` ("above level"), not unconverged. With shape
-            nuisances χ² is not convex: there the Newton model's estimate of the minimum,
-            χ² − g·H⁻¹g / 2 with the exact Hessian positive definite, decides (the estimate that
-            judges convergence everywhere). Default: never.
+            early and are marked ``decided`` ("above level"), not unconverged. Default: never.
         reference : float, optional
             An upper bound on the χ² minimum that Δχ² will be taken from. Default: the smallest
             χ² at θ = 0 over this model's grid (valid when Δχ² is taken within this model).

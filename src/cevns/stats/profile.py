@@ -2,9 +2,8 @@
 
 Shape nuisances (``Component(shapes=...)``) are profiled by the same iteration with the changes of
 ``docs/statistics.md`` §6: they are unbounded, the χ² is then not convex, an indefinite Hessian is
-replaced by its Gauss–Newton part (:func:`_positive_definite`), and the early stop above a level
-rests on the Newton model's estimate of the minimum instead of a rigorous bound. The rest of this
-docstring describes normalisation nuisances.
+replaced by its Gauss–Newton part (:func:`_positive_definite`), and early stopping is off for the
+groups of channels that have them. The rest of this docstring describes normalisation nuisances.
 
 The χ² of :mod:`cevns.stats.likelihood` is convex in θ (the prediction is linear in θ, −n ln N is
 convex in N, the pulls are quadratic). Every nuisance is bounded by 1 + θ ≥ 0 (no component's
@@ -80,9 +79,8 @@ def _newton_step(grad: NDArray[np.float64], hess: NDArray[np.float64]):
 
 def _positive_definite(
     hess: NDArray[np.float64], hess_gn: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """The exact Hessian where it is positive definite, else its Gauss–Newton part; and per row
-    whether the exact Hessian was kept.
+) -> NDArray[np.float64]:
+    """The exact Hessian where it is positive definite, else its Gauss–Newton part.
 
     With shape nuisances the prediction is non-linear in α and the exact Hessian can be indefinite
     away from the minimum; the Gauss–Newton matrix (2 Σ n/N² ∂N ∂Nᵀ plus the pulls) is positive
@@ -99,8 +97,8 @@ def _positive_definite(
         smallest = np.linalg.eigvalsh(scaled)[:, 0]
     bad = ~(smallest > 1e-8) & finite
     if not bad.any():
-        return hess, ~bad
-    return np.where(bad[:, None, None], hess_gn, hess), ~bad
+        return hess
+    return np.where(bad[:, None, None], hess_gn, hess)
 
 
 def _projected_newton_step(
@@ -207,10 +205,11 @@ def _profile_group(
     bounded = np.isfinite(lower)
     unbounded = (~bounded).astype(float)
     zero_bounds = bool(bounded.all() and np.all(lower == 0.0))  # scale factors s ≥ 0 only
-    # Shape nuisances make χ² non-convex: no rigorous lower bound for early stopping (the
-    # Newton model's estimate decides instead, below), and the exact Hessian may be indefinite
-    # away from the minimum (then Gauss–Newton is used).
+    # Shape nuisances make χ² non-convex: no rigorous lower bound for early stopping, and the
+    # exact Hessian may be indefinite away from the minimum (then Gauss–Newton is used).
     shaped = group.has_shapes
+    if shaped:
+        stop_above = None
     scale = np.broadcast_to(group.origin, (n_points, n_par)).copy()  # θ = 0
     if start is not None and not start_if_better:
         scale = np.maximum(np.broadcast_to(np.asarray(start, dtype=float), scale.shape), lower)
@@ -255,36 +254,27 @@ def _profile_group(
         # numbers as recomputing it: one prediction per channel and iteration saved)
         if shaped:
             grad, hess, hess_gn = sub.grad_hess_gn(None, th, mus)
-            hess, exact = _positive_definite(hess, hess_gn)
+            hess = _positive_definite(hess, hess_gn)
         else:
             grad, hess = sub.grad_hess(None, th, mus)
-        step, lam2 = _projected_newton_step(th, grad, hess, lower)
         if stop_above is not None:
-            # Early stop: the point's profiled χ² is above the highest level asked for, and the χ²
-            # reported (an upper bound) is within stop_rtol of the minimum relative to the excess.
+            # Early stop: the profiled χ² of this point is certainly above the highest level
+            # asked for, and the χ² reported (an upper bound) is within stop_rtol of it.
             with np.errstate(invalid="ignore"):
-                if shaped:
-                    # Not convex, so no rigorous bound: the Newton model's estimate of the
-                    # minimum, χ² − λ²/2 (the estimate every convergence test uses), and only
-                    # where the exact Hessian is positive definite (the model is then the local
-                    # Taylor model, not its Gauss–Newton substitute).
-                    lb = chi_cur - 0.5 * lam2 - noise
-                    above = exact & (lb > stop_above)
-                else:  # a rigorous lower bound from convexity
-                    lb = _lower_bound(chi_cur, th, grad, group.inv_var, lower) - noise
-                    above = lb > stop_above
-                above &= chi_cur - lb <= stop_rtol * (lb - stop_above)
+                lb = _lower_bound(chi_cur, th, grad, group.inv_var, lower) - noise
+                above = (lb > stop_above) & (chi_cur - lb <= stop_rtol * (lb - stop_above))
             if above.any():
                 decided[active[above]] = True
                 chi2[active[above]] = chi_cur[above]
                 scale[active[above]] = th[above]
                 keep = ~above
                 active, th, chi_cur, noise = active[keep], th[keep], chi_cur[keep], noise[keep]
-                step, lam2 = step[keep], lam2[keep]
+                grad, hess = grad[keep], hess[keep]
                 sub = sub.take(np.flatnonzero(keep))
                 mus = _keep_rows(mus, keep)
                 if not active.size:
                     break
+        step, lam2 = _projected_newton_step(th, grad, hess, lower)
         # Converged: the decrement is below tol, or the Newton step is below the floating-point
         # resolution of θ (near θ = −1 a component of ~1e13 counts puts the minimum at
         # 1 + θ ~ 1e-11, where χ² can change no further although λ² may still exceed tol).
@@ -405,11 +395,9 @@ class ProfileResult:
     Every point ends in one of three states (:attr:`status`):
 
     * ``"converged"`` — the Newton decrement criterion met (χ² is the minimum to ~``tol``);
-    * ``"above level"`` — stopped early because the profiled χ² is above the highest level asked
-      for (``level=`` of :meth:`PoissonModel.profile`): a rigorous lower bound exceeds it (for a
-      group of channels with shape nuisances, where χ² is not convex, the Newton model's estimate
-      of the minimum, χ² − λ²/2, with the exact Hessian positive definite). The χ² stored is an
-      upper bound within ``stop_rtol`` of that bound or estimate, relative to the excess;
+    * ``"above level"`` — stopped early because the profiled χ² is *certainly* above the highest
+      level asked for (``level=`` of :meth:`PoissonModel.profile`): a rigorous lower bound exceeds
+      it. The χ² stored is an upper bound within ``stop_rtol`` of the truth;
     * ``"unconverged"`` — neither: the χ² stored is an upper bound of unknown quality.
 
     Attributes
