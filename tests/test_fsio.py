@@ -65,3 +65,32 @@ def test_an_os_error_names_the_path(tmp_path):
 def test_only_write_modes(tmp_path):
     with pytest.raises(ValueError, match="mode"), fsio.atomic_open(tmp_path / "x", "a"):
         pass
+
+
+def test_an_atomic_write_through_a_link_writes_its_target(tmp_path):
+    """A link (also a chain of links) stays a link and its final target gets the content, with
+    no temporary file left beside the link or the target; a dangling link creates its target."""
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / "t.txt"
+    target.write_text("old")
+    (tmp_path / "hop").symlink_to("data/t.txt")
+    (tmp_path / "link").symlink_to("hop")
+    fsio.atomic_write_text(tmp_path / "link", "new")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "hop").is_symlink()
+    assert target.read_text() == "new"
+    (tmp_path / "dangling").symlink_to("data/born.txt")
+    fsio.atomic_write_text(tmp_path / "dangling", "x")
+    assert (tmp_path / "dangling").is_symlink() and (tmp_path / "data" / "born.txt").read_text() == "x"
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["born.txt", "t.txt"]
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda d: (d / "x").symlink_to("nodir/x"), "nodir does not exist"),
+    (lambda d: ((d / "y").symlink_to("x"), (d / "x").symlink_to("y")), "symbolic link loop"),
+    (lambda d: ((d / "sub").mkdir(), (d / "x").symlink_to("sub")), "link to the folder"),
+])
+def test_a_link_that_leads_nowhere_writable_is_an_output_error(tmp_path, make, message):
+    make(tmp_path)
+    with pytest.raises(OutputError, match=message):
+        fsio.atomic_write_text(tmp_path / "x", "x")
+    assert (tmp_path / "x").is_symlink()

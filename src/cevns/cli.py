@@ -300,6 +300,9 @@ def _root(
     """Coherent elastic neutrino-nucleus scattering at π-DAR sources."""
     if debug:
         _DEBUG["on"] = True
+    from cevns.progress import forced_mode
+
+    forced_mode()  # a bad CEVNS_PROGRESS is an error of every command, before any work
 
 
 # -- option checks ------------------------------------------------------------------------------
@@ -398,6 +401,52 @@ def _preset_files(presets: list[Path] | None) -> list[Path]:
     return [*env, *(presets or [])]
 
 
+def _input_files(analysis_file: Path | None, presets: list[Path] | None
+                 ) -> dict[tuple[int, int], str]:
+    """The regular files a ``run`` or ``reproduce`` reads for the user, by (device, inode): the
+    analysis file, the preset files (``$CEVNS_PRESETS``, ``--presets`` and the analysis file's
+    own ``presets``) and every ``spectrum_file`` they name (relative to their folder). Read again
+    here, after they validated, so that no reader has to keep a record."""
+    import stat
+
+    from cevns.config import load_toml
+
+    def spectrum_files(data, base: Path) -> list[Path]:
+        if isinstance(data, dict):
+            return [p for key, value in data.items()
+                    for p in ([base / value] if key == "spectrum_file" and isinstance(value, str)
+                              else spectrum_files(value, base))]
+        if isinstance(data, list):
+            return [p for value in data for p in spectrum_files(value, base)]
+        return []
+
+    todo = list(_preset_files(presets))
+    if analysis_file is not None:
+        # a config.json names no other file; a pipe cannot be read twice
+        if analysis_file.suffix.lower() != ".json" and analysis_file.is_file():
+            raw = load_toml(analysis_file)
+            todo += [analysis_file.parent / p for p in raw.get("presets") or ()
+                     if isinstance(p, str)]
+            todo += spectrum_files(raw, analysis_file.parent)
+        todo.insert(0, analysis_file)
+    out: dict[tuple[int, int], str] = {}
+    while todo:
+        path = Path(todo.pop(0))
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in out:
+            continue  # a pipe or a device (nothing an output could replace), or seen
+        out[(st.st_dev, st.st_ino)] = str(path)
+        if path != analysis_file and path.suffix.lower() == ".toml":  # a preset file
+            try:
+                todo += spectrum_files(load_toml(path), path.parent)
+            except ConfigError:
+                pass
+    return out
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -411,6 +460,33 @@ def _refuse_input_as_output(path: Path, option: str, inputs) -> None:
         if _same_file(path, Path(given)):
             raise OutputError(f"{option} {path}: is an input of this command ({given}); writing "
                               "the output there would replace it: give another file name")
+
+
+def _refuse_outputs_over_inputs(folder: Path, stems, names, inputs: dict) -> None:
+    """Refuse, even with ``--force``, to write results into ``folder`` where one of the files
+    they would replace is an input of this command.
+
+    ``inputs`` holds the files the command reads (:func:`_input_files`); the
+    files it may write into ``folder`` are ``names`` and every name made of a stem of ``stems``
+    followed by ``.`` or ``_`` (``p1.md``, ``p1_spectra.csv``). A link among them counts as
+    the file it leads to (a write goes through it).
+    """
+    if not inputs or not folder.is_dir():
+        return
+    for entry in sorted(folder.iterdir()):
+        name = entry.name
+        if name not in names and not any(name.startswith((f"{s}.", f"{s}_")) for s in stems):
+            continue
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        given = inputs.get((st.st_dev, st.st_ino))
+        if given is not None:
+            read_as = "" if os.path.abspath(given) == os.path.abspath(entry) else f" ({given})"
+            raise OutputError(f"{entry}: is an input of this command{read_as} and an output it "
+                              "would write there, which would replace it (also with --force); "
+                              "move the input elsewhere or choose another --out")
 
 
 def _is_stdout(path: Path) -> bool:
@@ -439,6 +515,9 @@ def _csv_target(text: str) -> Path | None:
         raise OutputError(f"--csv {text}: folder {parent} does not exist")
     if not parent.is_dir():
         raise OutputError(f"--csv {text}: {parent} is not a folder")
+    from cevns import fsio
+
+    fsio.write_target(path)  # a symbolic link is written through: it must lead somewhere
     return path
 
 
@@ -466,7 +545,8 @@ def spectra(
     per_bin: Annotated[bool, typer.Option("--per-bin", help="also print every bin")] = False,
     csv: Annotated[str | None, typer.Option(
         "--csv", metavar="FILE",
-        help="write the per-bin table to exactly this CSV file ('-' for stdout)")] = None,
+        help="write the per-bin table to exactly this CSV file ('-' for stdout: then stdout "
+        "holds only the CSV, without the table, as with --json)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
 ) -> None:
     """Print expected CEvNS counts per detector and flavour (and the background)."""
@@ -485,6 +565,10 @@ def spectra(
                                  param_hint="'--json'/'--csv'")
     if csv_path is not None:
         _refuse_input_as_output(csv_path, "--csv", _preset_files(presets))
+    for i, name in enumerate(detector or ()):
+        if name in detector[:i]:
+            raise typer.BadParameter(f"{name!r} given twice; give each detector once (it would "
+                                     "be listed twice)", param_hint="'--detector' / '-d'")
 
     from cevns.config import validate
     from cevns.experiment import ESS_DETECTORS, Source, get_detector, get_source
@@ -501,7 +585,8 @@ def spectra(
                 Path(spectrum_file), *(f.parent / spectrum_file for f in _preset_files(presets))])
     if run_years is not None:  # a data period with a fixed exposure refuses (as the API does)
         src = src.with_run_years(run_years)
-    if baseline_m is not None:
+    if baseline_m is not None:  # a flux given at the detector refuses (it would not change)
+        src.check_baseline_change()
         src = validate(Source, {**src.model_dump(), "baseline_m": baseline_m}, where="source")
     s2w = SIN2_THETA_W if sin2_theta_w is None else sin2_theta_w
     names = detector or list(ESS_DETECTORS)
@@ -514,10 +599,13 @@ def spectra(
     from cevns.analyses.output import write_csv
 
     # A file first: if it cannot be written, nothing was printed. The CSV to this command's
-    # stdout ('-', /dev/stdout) follows the table, as it is printed.
+    # stdout ('-', /dev/stdout) takes the place of the table, as --json does: stdout holds one
+    # format.
     to_stdout = csv is not None and (csv_path is None or _is_stdout(csv_path))
     written = write_csv(rows, csv_path) if csv_path is not None and not to_stdout else None
-    if as_json:
+    if to_stdout:
+        write_csv(rows, csv_path)
+    elif as_json:
         _print_json({
             "source": src.name, "run_years": src.run_years, "baseline_m": src.baseline_m,
             "sin2_theta_w": s2w,
@@ -548,8 +636,6 @@ def spectra(
                     _add_row(bins, *(f"{r[c]:.4g}" for c in bin_cols))
                 console.print(bins)
         console.print(table)
-    if to_stdout:
-        write_csv(rows, csv_path)
     if written is not None:
         _say(f"wrote {written}")
 
@@ -720,14 +806,16 @@ def _write_index(out: Path, analyses: dict, records: dict, existing: dict, quick
 @contextmanager
 def _progress_display():
     """Per-scan progress on stderr: rich progress bars in a terminal, plain lines in a log file,
-    nothing in CI (``CI`` set) — the rules of :mod:`cevns.progress`."""
-    from cevns.progress import _in_ci
+    nothing in CI (``CI`` set) — the rules of :mod:`cevns.progress`. ``CEVNS_PROGRESS=silent``
+    shows nothing, ``terminal`` (or ``notebook``, which a command cannot show) the rich bars."""
+    from cevns.progress import _in_ci, forced_mode
 
     console = _stderr_console()
-    if _in_ci() and not console.is_terminal:
+    forced = forced_mode()
+    if forced == "silent" or (forced is None and _in_ci() and not console.is_terminal):
         yield lambda label, done, total: None
         return
-    if not console.is_terminal:
+    if forced is None and not console.is_terminal:
         def plain(label: str, done: int, total: int) -> None:
             if done == total or done % max(1, total // 4) == 0:
                 _say(f"  {label}: {done}/{total} tiles")
@@ -949,7 +1037,8 @@ def _auto_spec(analyses: dict, quick: bool, workers: int | None) -> dict:
                     "  cevns run my_analysis.toml --executor processes --workers 2\n\n"
                     "  cevns run my_analysis.toml --resume      (after Ctrl-C)")
 def run(
-    analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file",
+    analysis_file: Annotated[Path, typer.Argument(metavar="FILE", help="analysis TOML file (or "
+                                                  "the config.json a run wrote)",
                                                   parser=_path("FILE"))],
     out: Annotated[Path | None, typer.Option(help="output folder (default results/NAME)",
                                              parser=_path("--out"), metavar="<path>")] = None,
@@ -968,11 +1057,17 @@ def run(
     _check_figure_options(pdf, no_figures)
     _start_workers_early(spec, auto=False)
     from cevns.analyses import load_analysis
+    from cevns.provenance import CONFIG_FILE, RECORD_FILE
 
     if analysis_file.is_dir():
         raise ConfigError(f"{analysis_file}: is a folder, not an analysis TOML file")
     an = load_analysis(analysis_file, catalogue=_catalogue(presets))
+    inputs = _input_files(analysis_file, presets)
     out = out or Path("results") / an.name
+    # the folder's own config.json may be run again: it is rewritten with the analysis it holds
+    records = (RECORD_FILE,) if _same_file(analysis_file, out / CONFIG_FILE) else \
+        (CONFIG_FILE, RECORD_FILE)
+    _refuse_outputs_over_inputs(out, (an.name,), records, inputs)
     _check_out_dir(out, an.model_dump(mode="json"), resume, force, outputs=(an.name,))
     hint = ["cevns", "run", str(analysis_file), "--out", str(out),
             *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
@@ -1026,6 +1121,7 @@ def reproduce(
         if n not in names:
             raise UnknownNameError("reproduce item", n, names)
     catalogue = _catalogue(presets)  # a bad preset file before any folder is made
+    inputs = _input_files(None, presets)
     if list_items:  # the items given with --only, else all
         for n in selected:
             a = shipped_analysis(n, catalogue)
@@ -1046,8 +1142,13 @@ def reproduce(
     _check_reproduce_dir(out, force)
     existing = _read_index(out, force)
     from cevns import fsio
+    from cevns.provenance import CONFIG_FILE, INDEX_FILE, RECORD_FILE
 
     folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
+    # the report (index.*, contact_sheet.png) and each item's folder: never over an input
+    _refuse_outputs_over_inputs(out, ("index", "contact_sheet"), (INDEX_FILE,), inputs)
+    for n in selected:
+        _refuse_outputs_over_inputs(out / n, (n,), (CONFIG_FILE, RECORD_FILE), inputs)
     for n, an in analyses.items():
         _check_out_dir(folders[n], an.model_dump(mode="json"), resume, force, outputs=(n,))
     hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
@@ -1167,7 +1268,7 @@ def fit(
 
     _check_figure_options(pdf, no_figures)
     if table is not None:
-        from cevns.fits.report import check_table_target, write_comparison_table
+        from cevns.fits.report import check_table_target, load_coverage, write_comparison_table
 
         if pdf or no_figures:
             raise ConfigError("--table writes a Markdown table and no figure: --pdf and "
@@ -1175,8 +1276,9 @@ def fit(
         if release is not None or parameter:
             raise ConfigError("--table fits every release itself; give no RELEASE or -p")
         check_table_target(table)  # before the fits (about 10 s)
-        if coverage is not None and not coverage.is_file():
-            raise ConfigError(f"--coverage {coverage}: no such file")
+        if coverage is not None:  # read once, as given (a pipe too), before the fits
+            _refuse_input_as_output(table, "--table", [coverage])
+            coverage = load_coverage(coverage)
         path = write_comparison_table(table, coverage=coverage)
         _say(f"comparison table written to {path}")
         return

@@ -293,15 +293,44 @@ def load_toml(path: str | Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
+#: The largest file cevns reads for a user, in MiB (preset and analysis files, a tabulated
+#: source's spectrum, a ``--coverage`` JSON file, COHERENT release files): far above any real one,
+#: small enough that a wrong path (``/dev/zero``, a disk image) is an error, not a full memory.
+MAX_USER_FILE_MIB = 64
+MAX_USER_FILE_BYTES = MAX_USER_FILE_MIB * 1024 * 1024
+_CHUNK_BYTES = 1024 * 1024
+
+def read_user_bytes(path: str | Path, where: str) -> bytes:
+    """The bytes of a file a user named, at most :data:`MAX_USER_FILE_BYTES` of them.
+
+    The file is opened as given (``/dev/fd/3`` of a shell's process substitution ``<(…)``, a
+    FIFO and ``/dev/stdin`` are read as the stream they are) and read in chunks of 1 MiB. A
+    file with more bytes is a :class:`ConfigError` starting with ``where`` ("…: larger than 64 MiB;
+    is this the right file?"), raised after reading one byte more than the limit, never the whole
+    file. ``OSError`` (a missing file, a folder, no permission) is raised as it is: callers word it.
+    """
+    with open(path, "rb") as fh:
+        data = bytearray()
+        while len(data) <= MAX_USER_FILE_BYTES:
+            chunk = fh.read(min(_CHUNK_BYTES, MAX_USER_FILE_BYTES + 1 - len(data)))
+            if not chunk:
+                break
+            data += chunk
+    if len(data) > MAX_USER_FILE_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_USER_FILE_MIB} MiB; is this the right file?")
+    return bytes(data)
+
+
 def read_user_text(path: Path, where: str, kind: str) -> str:
     """The text of a file a user named (UTF-8, an optional byte-order mark accepted).
 
-    A missing file, a folder, undecodable bytes or an unreadable file is a :class:`ConfigError`
-    that starts with ``where`` (the path, or the setting that named it); ``kind`` names the
-    expected format ("TOML", "CSV") in the message about a folder.
+    Read with :func:`read_user_bytes` (the path as given, at most :data:`MAX_USER_FILE_BYTES`).
+    A missing file, a folder, undecodable bytes, a file larger than that or an unreadable file is
+    a :class:`ConfigError` that starts with ``where`` (the path, or the setting that named it);
+    ``kind`` names the expected format ("TOML", "CSV") in the message about a folder.
     """
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
+        return read_user_bytes(path, where).decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"{where}: no such file") from None
     except IsADirectoryError:

@@ -7,13 +7,15 @@ Every file ``cevns`` writes for a user goes through this module, so that
 * small metadata files (``provenance.json``, ``index.json`` …) and figures are written atomically
   (:func:`atomic_open`): a reader sees the old or the new file, never half of one, and the file
   gets the permissions of any file the user creates (0o666 less the umask, e.g. 0644), not the
-  owner-only 0600 of :func:`tempfile.mkstemp`;
+  owner-only 0600 of :func:`tempfile.mkstemp`; a symbolic link is written through: its final
+  target gets the new content and the link stays a link (:func:`write_target`);
 * an operating-system error (missing folder, a file in the way, a full disk, no permission) becomes
   a :class:`cevns.errors.OutputError` that names the path, instead of a traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -48,10 +50,28 @@ def inside(root: Path, *parts: str) -> Path:
     return target
 
 
+def _link_problem(link: Path) -> str | None:
+    """Why the symbolic link ``link`` leads to no existing file or folder (a loop, a missing
+    target), or None if it does."""
+    try:
+        os.stat(link)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        return f"is a symbolic link to {os.readlink(link)}, which does not exist"
+    return None
+
+
 def ensure_dir(path: Path, what: str = "output folder") -> Path:
-    """Create ``path`` (and parents) as a folder, or raise :class:`OutputError` naming the path."""
+    """Create ``path`` (and parents) as a folder, or raise :class:`OutputError` naming the path
+    (also for a symbolic link that loops or leads nowhere: it cannot become a folder)."""
     path = Path(path)
     for p in [path, *path.parents]:
+        if p.is_symlink():
+            problem = _link_problem(p)
+            if problem:
+                where = "" if p == path else f": {p}"
+                raise OutputError(f"{what} {path}{where} {problem}, not a folder")
         if p.exists() and not p.is_dir():
             raise OutputError(f"{what} {path}: {p} exists and is not a folder")
     try:
@@ -86,24 +106,49 @@ def _new_temporary(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
 
 
+def write_target(path: Path | str) -> Path:
+    """The file a write to ``path`` replaces: ``path`` itself, or the final target of a symbolic
+    link (followed through every link of a chain), so that the link stays a link and its target
+    gets the new content. A dangling link's target is written (created) if its folder exists;
+    a link loop, a link to a folder or a target in a missing folder is an :class:`OutputError`
+    naming ``path``."""
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if target.is_symlink():  # realpath stops where a link loops
+        raise OutputError(f"cannot write {path}: it is a symbolic link loop")
+    if target.is_dir():
+        raise OutputError(f"cannot write {path}: it is a symbolic link to the folder {target}")
+    if not target.parent.is_dir():
+        raise OutputError(f"cannot write {path}: it is a symbolic link to {target}, whose folder "
+                          f"{target.parent} does not exist")
+    return target
+
+
 @contextmanager
 def atomic_open(path: Path | str, mode: str = "w", *, encoding: str | None = "utf-8",
                 fsync: bool = True) -> Iterator:
     """Open a temporary file beside ``path`` for writing (``mode`` "w" or "wb"); when the block
     ends without an error it is flushed (and fsync'ed with `fsync`) and renamed onto ``path``,
-    else removed. An ``OSError`` becomes an :class:`OutputError` naming ``path``."""
+    else removed. An ``OSError`` becomes an :class:`OutputError` naming ``path``.
+
+    If ``path`` is a symbolic link, the link's final target is written the same way (temporary
+    file beside the target, renamed onto it; :func:`write_target`): the link stays.
+    """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open: mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     with os_errors(path):
-        fd, tmp = _new_temporary(path)
+        target = write_target(path)
+        fd, tmp = _new_temporary(target)
         try:
             with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as fh:
                 yield fh
                 fh.flush()
                 if fsync:
                     os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

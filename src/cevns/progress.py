@@ -61,13 +61,22 @@ def _has_ipywidgets() -> bool:
     return importlib.util.find_spec("ipywidgets") is not None
 
 
+def forced_mode() -> Mode | None:
+    """The display ``CEVNS_PROGRESS`` forces (None if unset or empty); any other value than
+    silent, terminal or notebook is a :class:`ConfigError` naming the variable."""
+    forced = os.environ.get("CEVNS_PROGRESS", "").strip().lower()
+    if not forced:
+        return None
+    if forced not in _MODES:
+        raise ConfigError(f"CEVNS_PROGRESS={forced!r}: valid choices {', '.join(_MODES)}")
+    return forced  # type: ignore[return-value]
+
+
 def progress_mode(console=None) -> Mode:
     """The display :func:`progress_display` would use here (see the module docstring)."""
-    forced = os.environ.get("CEVNS_PROGRESS", "").strip().lower()
+    forced = forced_mode()
     if forced:
-        if forced not in _MODES:
-            raise ConfigError(f"CEVNS_PROGRESS={forced!r}: valid choices {', '.join(_MODES)}")
-        return forced  # type: ignore[return-value]
+        return forced
     if _in_ci():
         return "silent"
     if _in_notebook():

@@ -56,6 +56,23 @@ CASES = [
              'spacing = "log" }\n'
              'y = { parameter = "coupling", start = 1e-6, stop = 1e-2, num = 6, spacing = "log" }\n',
              kind='"exclusion"', detectors='["Ar"]')}),
+    # a logarithmic figure axis over a grid starting at 0 drew an empty figure, with a raw
+    # matplotlib UserWarning and exit 0
+    Case("scan2d-log-axis-from-zero", RUN, ("log_x", "x axis above 0", "sin2_theta_w"),
+         files={"a.toml": analysis(
+             'log_x = true\nscenario = { name = "sm", options = { form_factor = "separate" } }\n'
+             'x = { parameter = "sin2_theta_w", start = 0.0, stop = 1.0, num = 5 }\n'
+             'y = { parameter = "neutron_radius_fm", start = 0.5, stop = 7.0, num = 5 }\n',
+             kind='"scan2d"', detectors='["Ar"]')}),
+    # a detector that sees no CEvNS event from the source (here a source below 2 MeV) gave a
+    # profile with Δχ² = 0 everywhere, a "best fit" at the grid's edge and exit 0
+    Case("profile-without-signal", (*RUN, "--executor", "serial"),
+         ("detector CsI", "no CEvNS events", "lowE"),
+         files={"a.toml": PROFILE.replace('name = "mine"', 'name = "z1"') + (
+             '[source]\npreset = "lowE"\n[source.lowE]\nkind = "tabulated"\n'
+             'normalisation = "per-cm2-s"\nbaseline_m = 20.0\nbeam_hours_per_year = 7000.0\n'
+             'duty_factor = 1.0\nrun_years = 1.0\n'
+             'spectrum = { energy_MeV = [0.0, 1.0, 2.0], flux = { nuebar = [0.0, 1e12, 0.0] } }\n')}),
 ]
 
 

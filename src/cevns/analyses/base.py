@@ -42,7 +42,7 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from cevns.config import StrictModel, load_toml, validate
+from cevns.config import StrictModel, load_toml, read_user_text, validate
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.experiment import ESS_DETECTORS, Detector, Source, get_source
 from cevns.experiment.catalogue import Catalogue, resolve_catalogue
@@ -88,6 +88,11 @@ class SourceChoice(StrictModel):
             raise ConfigError(f"source.run_years: source {self.preset!r} is a data period with "
                               f"a fixed exposure (pot_total = {src.pot_total:g}); its run time "
                               "cannot be changed")
+        if self.baseline_m is not None:
+            try:
+                src.check_baseline_change()
+            except ConfigError as exc:
+                raise ConfigError(f"source.baseline_m: {exc}") from None
         return validate(Source, {**src.model_dump(), **over}, where="source")
 
 
@@ -180,13 +185,23 @@ def build_detector_list(names, definitions: dict[str, dict[str, Any]],
     """The validated detectors ``names`` from their resolved ``definitions`` (preset-file schema),
     with ``helm_skin_fm`` (if not None) and the per-detector ``overrides`` applied.
 
-    Raises :class:`ConfigError` for an override of a detector not in ``names`` or an invalid
-    merged definition (naming ``detector_overrides.NAME``).
+    Raises :class:`ConfigError` for an override of a detector not in ``names``, an override of
+    its ``name`` (results are labelled by the names of ``detectors``: a renamed detector's result
+    would be lost, or merged into another's), an invalid merged definition (naming
+    ``detector_overrides.NAME``), or two detectors whose names differ only in letter case (they
+    become file names).
     """
     unknown = set(overrides) - set(names)
     if unknown:
         raise ConfigError(f"detector_overrides: {sorted(unknown)} not among detectors "
                           f"{list(names)}")
+    for name, over in overrides.items():
+        if isinstance(over, dict) and "name" in over:
+            raise ConfigError(
+                f"detector_overrides.{name}.name: a detector cannot be renamed here (its results "
+                f"are labelled {name!r}, the name in detectors); to use a changed copy under "
+                f"another name, define it as [detector.NEWNAME] and list NEWNAME in detectors "
+                "(docs/catalogue.md)")
     out = []
     for name in names:
         body = definitions.get(name)
@@ -200,6 +215,10 @@ def build_detector_list(names, definitions: dict[str, dict[str, Any]],
         if over:
             merged = _deep_merge(det.model_dump(), over)
             det = validate(Detector, merged, where=f"detector_overrides.{name}")
+        same = [d.name for d in out if d.name.lower() == det.name.lower()]
+        if same:  # distinct keys of one catalogue; letter case alone would clash in file names
+            raise ConfigError(f"detectors: {same[0]!r} and {det.name!r} differ only in letter "
+                              "case; their output files would clash: rename one")
         out.append(det)
     return out
 
@@ -231,8 +250,11 @@ def resolve_analysis_names(data: dict, context: dict) -> dict:
     if not isinstance(source, dict) or not isinstance(inline_det, dict):
         return data  # wrong types: the field validators name them
     inline_src = source.get("definitions") or {}
+    # inline tables: default_source is not checked (the analysis uses source.preset; a config.json
+    # carries the definition of that source alone, not of a detector's default_source)
     catalogue = catalogue.merged(Catalogue.from_tables(source=inline_src, detector=inline_det,
-                                                       origin=where, base_dir=base_dir))
+                                                       origin=where, base_dir=base_dir),
+                                 check_default_sources=False)
     names = data.get("detectors", ESS_DETECTORS)
     if isinstance(names, str):
         names = [names]
@@ -416,10 +438,24 @@ def parse_analysis(data: dict, where: str = "analysis", *, catalogue: Catalogue 
 
 def load_analysis(path: str | Path, catalogue: Catalogue | None = None) -> AnalysisBase:
     """Read and validate an analysis TOML file (names resolved as in :func:`parse_analysis`;
-    ``presets`` paths relative to the file's folder)."""
+    ``presets`` paths relative to the file's folder).
+
+    A file whose name ends in ``.json`` is read as JSON: the ``config.json`` a run writes into
+    its output folder (the validated analysis, with the definitions it uses) runs again as it is.
+    """
     path = Path(path)
-    return parse_analysis(load_toml(path), where=path.name, catalogue=catalogue,
-                          base_dir=path.parent)
+    if path.suffix.lower() == ".json":
+        text = read_user_text(path, str(path), "JSON")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+        if isinstance(data, dict) and data.get("command") == "fit":
+            raise ConfigError(f"{path}: the record of a 'cevns fit', not an analysis; run it "
+                              "again with 'cevns fit'")
+    else:
+        data = load_toml(path)
+    return parse_analysis(data, where=path.name, catalogue=catalogue, base_dir=path.parent)
 
 
 def run_analysis(analysis: AnalysisBase, out_dir: str | Path,

@@ -27,6 +27,7 @@ entry says ``override = true`` (then it replaces the earlier one, built-in or no
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -149,6 +150,11 @@ class Catalogue:
                               f"({exc.strerror or exc})") from None
         if path.is_dir():
             raise ConfigError(f"preset file {path}: is a folder, not a TOML file")
+        if not stat.S_ISREG(st.st_mode):
+            # a pipe (process substitution <(…), /dev/fd/N), a FIFO, a device: read as given,
+            # once (it has no folder, no name to resolve, no modification time to cache by);
+            # a relative spectrum_file in it is looked for in the working folder
+            return _parse_file(str(path), str(path), Path("."))
         return _load_file(str(path.resolve()), str(path), st.st_mtime_ns, st.st_size)
 
     @classmethod
@@ -191,15 +197,27 @@ class Catalogue:
             cat = cat.merged(Catalogue.from_file(p))
         return cat
 
-    def merged(self, other: Catalogue) -> Catalogue:
+    def merged(self, other: Catalogue, *, check_default_sources: bool = True) -> Catalogue:
         """This catalogue with ``other``'s entries added.
 
         A name in both with identical content keeps this catalogue's entry; with different content
         it is a :class:`ConfigError` naming both origins, unless ``other``'s entry has
-        ``override = true`` (then it replaces this one).
+        ``override = true`` (then it replaces this one). With ``check_default_sources`` (a preset
+        file's entries), the ``default_source`` of each of ``other``'s detectors must be a source
+        of the result (a built-in, a source of the same file, or of a file merged before it): a
+        :class:`ConfigError` naming the detector, its file and the catalogue's sources otherwise.
+        An analysis file's inline tables are merged without it: an analysis uses its own
+        ``source.preset``, and its ``config.json`` carries only the definition of that source.
         """
-        return Catalogue(_merge("source", self.sources, other.sources),
-                         _merge("detector", self.detectors, other.detectors))
+        sources = _merge("source", self.sources, other.sources)
+        for name, entry in other.detectors.items() if check_default_sources else ():
+            wanted = entry.value.default_source
+            if wanted not in sources:
+                raise ConfigError(
+                    f"{entry.origin}: detector.{name}.default_source: unknown source {wanted!r}; "
+                    f"the catalogue has: {', '.join(sources)} (define it in the same file or in "
+                    "a preset file read before it; docs/catalogue.md)")
+        return Catalogue(sources, _merge("detector", self.detectors, other.detectors))
 
     # --- look-up -----------------------------------------------------------------------------
     def _table(self, kind: Kind) -> Mapping[str, Entry]:
@@ -264,10 +282,14 @@ def _differences(a: StrictModel, b: StrictModel) -> str:
 @lru_cache(maxsize=64)
 def _load_file(resolved: str, shown: str, mtime_ns: int, size: int) -> Catalogue:
     # keyed on (path, modification time, size): an edited file is read again
-    raw = load_toml(resolved)
+    return _parse_file(resolved, shown, Path(resolved).parent)
+
+
+def _parse_file(path: str, shown: str, base_dir: Path) -> Catalogue:
+    raw = load_toml(path)
     doc = validate(PresetFile, raw, where=shown)
     return Catalogue.from_tables(source=doc.source, detector=doc.detector, origin=shown,
-                                 base_dir=Path(resolved).parent)
+                                 base_dir=base_dir)
 
 
 @cache

@@ -29,7 +29,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cevns.config import StrictModel
 from cevns.errors import ConfigError, KinematicsError
-from cevns.experiment.response_models import MAX_RESPONSE_BINS, ResponseSpec
+from cevns.experiment.response_models import MAX_RESPONSE_BINS, RESPONSE_FLOOR_FRACTION, ResponseSpec
 from cevns.experiment.source import MAX_NEUTRINO_ENERGY_MEV, BackgroundExposure, Source
 from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
@@ -44,6 +44,12 @@ from cevns.physics.nuclei import (
 )
 from cevns.physics.units import MeV, day, fm, keV, kg
 
+#: Bounds of :attr:`TargetSpec.atoms_per_molecule`: atoms per formula unit range from a dopant at
+#: one part per million to a large molecule. Outside them the molar mass (Σ atoms × atomic mass)
+#: underflows to 0 or overflows, and the number of targets with it (docs/nuclei.md).
+MIN_ATOMS_PER_MOLECULE = 1e-6
+MAX_ATOMS_PER_MOLECULE = 1e4
+
 
 class TargetSpec(StrictModel):
     """One chemical element of the detector material and its atoms per molecule.
@@ -54,7 +60,12 @@ class TargetSpec(StrictModel):
     """
 
     element: str
-    atoms_per_molecule: float = Field(default=1.0, gt=0)
+    atoms_per_molecule: float = Field(
+        default=1.0, ge=MIN_ATOMS_PER_MOLECULE, le=MAX_ATOMS_PER_MOLECULE,
+        description="atoms of this element per formula unit, from 1e-6 (a dopant at one part per "
+                    "million, e.g. Tl in CsI[Tl] at 1e-3) to 1e4 (a large molecule or polymer "
+                    "repeat unit); only ratios matter, and this range keeps the molar mass and the "
+                    "number of targets finite and non-zero for every mass_kg")
     enrichment: dict[str, float] | None = None
 
     @model_validator(mode="after")
@@ -182,6 +193,12 @@ class BinningSpec(StrictModel):
 #: A detector name becomes a file-name part (``p1_profile_CsI.csv``) and the name of a scan output
 #: (a netCDF variable, cevns.scan): a letter or '_' first, then letters, digits, '_', '.', '-'.
 _DETECTOR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
+#: Labels the analyses' outputs reserve next to the detector names (any letter case: they become
+#: file names, which may be case-insensitive): ``combined`` (the combination of the detectors, a
+#: row, a curve and ``NAME_profile_combined.csv``) and the prefix ``status_`` (the profiler status
+#: of detector NAME is stored as ``status_NAME`` beside its χ², cevns.analyses.sensitivity).
+RESERVED_DETECTOR_NAME = "combined"
+RESERVED_DETECTOR_PREFIX = "status_"
 
 
 class Detector(StrictModel):
@@ -208,7 +225,9 @@ class Detector(StrictModel):
     citation: str = ""
     mass_kg: float = Field(gt=0, le=1e9, description="target mass in kg, at most 1e9 (a "
                            "megatonne)")
-    targets: tuple[TargetSpec, ...] = Field(min_length=1)
+    # at least one: checked by _some_target, not min_length, which pydantic also reports (as
+    # "at least 1 item after validation, not 0") when a target is refused
+    targets: tuple[TargetSpec, ...]
     formula: str | None = Field(default=None, description="chemical formula, e.g. 'NaI', 'CaWO4'")
     nuclear_data: dict[str, NucleusData] = Field(default_factory=dict)
     composition: CompositionMode = "natural-effective"
@@ -244,6 +263,20 @@ class Detector(StrictModel):
             raise ValueError("not usable as a file and column name: "
                              "start with a letter or '_', then use letters, digits, '_', '.' and "
                              "'-' (at most 128 characters, no '..'; e.g. 'He3_det', not '3He det')")
+        low = value.lower()
+        if low == RESERVED_DETECTOR_NAME or low.startswith(RESERVED_DETECTOR_PREFIX):
+            raise ValueError(f"{value!r} is reserved: analyses label the combination of their "
+                             f"detectors {RESERVED_DETECTOR_NAME!r} and store the profiler status "
+                             f"of detector NAME as '{RESERVED_DETECTOR_PREFIX}NAME'; choose another "
+                             "name")
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _some_target(cls, value: tuple[TargetSpec, ...]) -> tuple[TargetSpec, ...]:
+        if not value:
+            raise ConfigError("no target: give at least one, e.g. targets = [{ element = \"Ge\" }], "
+                              "or a formula")
         return value
 
     @model_validator(mode="before")
@@ -410,10 +443,21 @@ class Detector(StrictModel):
                 f"detector {self.name}: response.threshold {spec.threshold.value:g} "
                 f"{spec.threshold.unit} ({edges[0]:.4g} {unit}) is above the largest possible "
                 f"signal {max(tops):.4g} {unit} ({nuc} at E_nu = {self.max_neutrino_energy_MeV:.2f} MeV)")
-        if self.smeared and edges[0] >= 10.0 * max(tops) + 1.0:
+        # Smeared: the response integrates the recoils whose mean signal is at least
+        # RESPONSE_FLOOR_FRACTION × the threshold (observable_to_recoil extrapolates linearly
+        # above the largest recoil); a threshold above max(tops) / RESPONSE_FLOOR_FRACTION leaves
+        # it no recoil at all (a Poisson-PE threshold of 1 PE at a light yield of 1e-3 PE/keVee).
+        floor_empty = edges[0] * RESPONSE_FLOOR_FRACTION >= max(tops)
+        if self.smeared and (floor_empty or edges[0] >= 10.0 * max(tops) + 1.0):
+            why = (f"the response counts the recoils whose mean signal is at least "
+                   f"{RESPONSE_FLOOR_FRACTION:g} × the threshold, and none reaches that"
+                   if floor_empty else "smearing reaches it too rarely")
             raise KinematicsError(
                 f"detector {self.name}: response.threshold ({edges[0]:.4g} {unit}) is far above "
-                f"the largest mean signal {max(tops):.4g} {unit}")
+                f"the largest mean signal {max(tops):.4g} {unit} (at E_nu = "
+                f"{self.max_neutrino_energy_MeV:.2f} MeV): {why}; the threshold must be below "
+                f"{min(max(tops) / RESPONSE_FLOOR_FRACTION, 10.0 * max(tops) + 1.0):.4g} {unit} "
+                "(lower it, or check the quenching and the smearing's light_yield)")
 
     def _check_quenching_factor(self, k: int) -> None:
         """A nuclear recoil gives at most the light of an electron of the same energy: the

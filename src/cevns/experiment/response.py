@@ -33,8 +33,10 @@ from threading import Lock
 import numpy as np
 
 from cevns.cache import ByteLRU, default_budget
+from cevns.errors import KinematicsError
 from cevns.experiment.detector import Detector
 from cevns.experiment.response_models import (
+    RESPONSE_FLOOR_FRACTION,
     ConstantEfficiency,
     GaussianSmearing,
     NoQuenching,
@@ -173,7 +175,7 @@ def build_response(
     *,
     nodes_per_panel: int = 10,
     panel_ratio: float = 1.25,
-    floor_fraction: float = 0.05,
+    floor_fraction: float = RESPONSE_FLOOR_FRACTION,
 ) -> Response:
     """Build the response matrix of ``detector`` (see module docstring); cached by value.
 
@@ -201,7 +203,7 @@ def response_key(
     *,
     nodes_per_panel: int = 10,
     panel_ratio: float = 1.25,
-    floor_fraction: float = 0.05,
+    floor_fraction: float = RESPONSE_FLOOR_FRACTION,
 ) -> tuple:
     """The value that determines a response matrix (hashable; see :func:`response_from_key`)."""
     bp = tuple(np.round(np.asarray(breakpoints, dtype=float), 15).tolist())
@@ -343,6 +345,11 @@ def _build_table_response(
         first = detector.threshold
     low = floor_fraction * first if detector.smeared else first
     low = max(low, 1e-9 * top)
+    if low >= top:  # the detector refuses this for the default floor_fraction (_check_response)
+        raise KinematicsError(
+            f"detector {detector.name}: the response integrates true recoils from "
+            f"floor_fraction = {floor_fraction:g} × the threshold ({low / keV:.4g} keVnr) up, above "
+            f"the largest recoil {top / keV:.4g} keVnr: lower floor_fraction or the threshold")
     bp = np.asarray(breakpoints, dtype=float)
     points = np.concatenate([[low, top], *per_nucleus_edges, bp])
     points = points[(points >= low) & (points <= top)]

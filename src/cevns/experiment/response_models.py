@@ -570,6 +570,9 @@ class EnergyValue(StrictModel):
     unit: EnergyUnit
 
 
+#: Lowest true recoil the response of a smeared detector integrates, as a fraction of its
+#: threshold (of the threshold's keVnr-equivalent with a response table; cevns.experiment.response).
+RESPONSE_FLOOR_FRACTION = 0.05
 #: Most analysis bins a response table may have (real detectors use tens to hundreds; the response
 #: of every bin is computed, and 10⁴ bins already take minutes).
 MAX_RESPONSE_BINS = 2000

@@ -509,6 +509,17 @@ class Source(StrictModel):
 
         return html_summary(f"Source {self.name}", self._summary_rows())
 
+    def check_baseline_change(self) -> None:
+        """Refuse to move this source to another baseline (``--baseline-m``, an analysis file's
+        ``source.baseline_m``) when the flux would not follow: a tabulated source with
+        ``normalisation = "per-cm2-s"`` gives its flux at the detector, and the flux at another
+        distance is another table (:class:`ConfigError`)."""
+        if self.kind == "tabulated" and self.normalisation == "per-cm2-s":
+            raise ConfigError(f"source {self.name}: its table is the flux at the detector "
+                              "(normalisation = \"per-cm2-s\"), which another baseline_m would "
+                              "not change; define a source with the flux at the new distance and "
+                              "that baseline_m")
+
     def with_run_years(self, years: float) -> Source:
         """A validated copy of this source with another run time (years, finite and > 0)."""
         if is_bool(years):

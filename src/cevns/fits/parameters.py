@@ -52,7 +52,7 @@ from cevns.fits.scenario_signal import (
     term_counts_over,
 )
 from cevns.integrity import read_packaged_text
-from cevns.physics.constants import SIN2_THETA_W, SIN2_THETA_W_RANGE
+from cevns.physics.constants import MAX_MASS_MEV, SIN2_THETA_W, SIN2_THETA_W_RANGE
 from cevns.physics.ngi import INTERACTIONS, VECTOR_CHARGES
 from cevns.physics.units import fm
 from cevns.scenarios import get_scenario
@@ -165,7 +165,7 @@ def check_fit_request(
 ) -> None:
     """Check everything of a fit request that does not need the release's data: a name given
     twice, the NGI ``vector_charge``, and for scenario parameters the scenario's options, the
-    fixed values, the scan range and that a shape parameter without two bounds has one.
+    fixed values, the scan range and that a shape parameter without a natural range has one.
 
     :func:`cevns.fits.fit_release` and ``cevns fit`` call it before any file is read or an output
     folder is claimed, so that a misspelled option is not reported after the folder holds the
@@ -200,8 +200,9 @@ def check_scan_range(full: str, p, scan_range) -> tuple[float, float] | None:
                               f"{scan_range!r}")
         p.check([lo, hi])
         return lo, hi
-    if p.kind != "strength" and (p.lower is None or p.upper is None):
-        raise ConfigError(f"{full} is a shape parameter without two bounds: give a scan range "
+    # a mass bounded only by the validity cap of every mass (10⁹ MeV) has no natural range either
+    if p.kind != "strength" and (p.lower is None or p.upper is None or p.upper >= MAX_MASS_MEV):
+        raise ConfigError(f"{full} is a shape parameter without a natural scan range: give one "
                           "(--range LO,HI), e.g. --range 1,100 for a mass in MeV")
     return None
 

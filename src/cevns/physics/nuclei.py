@@ -379,6 +379,10 @@ def element_composition(
 
 
 def _enriched(element: str, enrichment: Mapping[str, float]) -> list[tuple[Nucleus, float]]:
+    if not enrichment:
+        raise ConfigError(f"enrichment of {element}: empty; give the mole fraction of at least one "
+                          f"isotope of {element} (they are normalised to 1), or leave enrichment out "
+                          "for the natural composition")
     out = []
     for name, frac in enrichment.items():
         nucleus = get_nucleus(name)

@@ -7,10 +7,11 @@ by dividing, ``threshold / keV``. Natural units ħ = c = 1 are used for particle
 :data:`cevns.physics.constants.HBARC`.
 
 The base values are 1 by default (MeV, cm, s, kg). If the environment variable
-``CEVNS_RANDOM_UNITS`` holds an integer seed when this module is first imported, the base values are
-drawn at random instead (the trick of the ``numericalunits`` package): any formula that silently
-assumes a unit then gives a different dimensionless answer, which the test
-``tests/physics/test_units.py`` detects by computing event counts under two seeds.
+``CEVNS_RANDOM_UNITS`` holds an integer seed (≥ 0) when this module is first imported, the base
+values are drawn at random instead (the trick of the ``numericalunits`` package): any formula that
+silently assumes a unit then gives a different dimensionless answer, which the test
+``tests/physics/test_units.py`` detects by computing event counts under two seeds. Any other
+non-empty value is a :class:`~cevns.errors.ConfigError` raised by that import.
 """
 
 from __future__ import annotations
@@ -19,9 +20,29 @@ import os
 
 import numpy as np
 
-_seed = os.environ.get("CEVNS_RANDOM_UNITS")
-if _seed:
-    _rng = np.random.default_rng(int(_seed))
+
+def _random_units_seed() -> int | None:
+    """The seed in ``CEVNS_RANDOM_UNITS`` (None if unset or empty). Anything but a non-negative
+    integer is a :class:`~cevns.errors.ConfigError` naming the variable, raised by the first
+    import of this module (the command line reports it as ``error: …``, exit status 2)."""
+    text = os.environ.get("CEVNS_RANDOM_UNITS")
+    if not text:
+        return None
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        from cevns.errors import ConfigError
+
+        raise ConfigError(f"CEVNS_RANDOM_UNITS={text!r}: must be a non-negative integer seed "
+                          "(a test-only setting: unset it for the normal units)")
+    return seed
+
+
+_seed = _random_units_seed()
+if _seed is not None:
+    _rng = np.random.default_rng(_seed)
     # log-uniform in [0.1, 10]: enough to expose a missing unit, small enough for float64 range.
     MeV, cm, s, kg = (float(10 ** _rng.uniform(-1.0, 1.0)) for _ in range(4))
 else:

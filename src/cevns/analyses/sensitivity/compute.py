@@ -97,6 +97,12 @@ def _chi2(comp: SensitivityCompute, built, coords: dict[str, np.ndarray] | None,
         truth_vals = dict(comp.truth)
         scenario.check_names(truth_vals)
         observed_signal = scenario.counts(det, src, truth_vals)
+        if not float(np.sum(observed_signal)) > 0.0:
+            # every Δχ² of this detector would be 0: a scan that constrains nothing, not a result
+            raise ConfigError(f"detector {det.name} expects no CEvNS events from source {src.name} "
+                              "at the truth point (no neutrino gives a recoil above its threshold "
+                              "and inside its bins): it cannot constrain anything; remove it, or "
+                              "check its threshold and the source's energies")
         background = det.background_counts(src)
         observed = observed_signal + background
         if comp.ties:

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from cevns.analyses.base import AnalysisBase, SourceChoice, build_detector_list
 from cevns.analyses.checks import check_axis_size, check_sensitivity
 from cevns.config import StrictModel
+from cevns.errors import ConfigError
 from cevns.scenarios import get_scenario
 from cevns.stats import level_value
 
@@ -300,6 +301,15 @@ class ProfileAnalysis(SensitivityBase):
     def _table_level(cls, value):
         return check_level(value)
 
+    @field_validator("reference")
+    @classmethod
+    def _reference_ordered(cls, value: dict[str, tuple[float, float]]):
+        for name, (lower, upper) in value.items():
+            if lower > upper:
+                raise ConfigError(f"{name} = [{lower:g}, {upper:g}]: the lower end is above the "
+                                  "upper end; give [lower, upper]")
+        return value
+
     def axes(self):
         return [self.scan]
 
@@ -319,6 +329,18 @@ class Scan2DAnalysis(SensitivityBase):
         default=False, description="shade the region where Δχ² is above the last level (the "
         "combined curve only): for exclusion-type scans (Figs. 9, 18), where the boundary can "
         "oscillate and a line alone is hard to read; presentation only")
+
+    @model_validator(mode="after")
+    def _log_axes_positive(self) -> Scan2DAnalysis:
+        # a logarithmic figure axis cannot show 0 or a negative value: matplotlib would drop the
+        # limits and draw an empty figure with a warning
+        for flag, name, axis in (("log_x", "x", self.x), ("log_y", "y", self.y)):
+            first = float(axis.grid(quick=True)[0])
+            if getattr(self, flag) and not first > 0:
+                raise ConfigError(f"{flag} = true needs {'an' if name == 'x' else 'a'} {name} axis "
+                                  f"above 0 ({axis.parameter} starts at {first:g}); start it above 0 "
+                                  "or draw it linear")
+        return self
 
     def axes(self):
         return [self.x, self.y]

@@ -34,6 +34,22 @@ def require_file(path: Path, release: str) -> Path:
     return path
 
 
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a release file, at most :data:`cevns.config.MAX_USER_FILE_BYTES` long
+    (a larger file is not a release file: it is refused before it fills the memory)."""
+    from cevns.config import read_user_bytes
+    from cevns.errors import ConfigError
+
+    try:
+        return read_user_bytes(path, str(path)).decode("utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read file ({exc})") from None
+    except ConfigError as exc:  # too large
+        raise DataError(str(exc)) from None
+
+
 def _is_number(token: str) -> bool:
     try:
         float(token)
@@ -89,12 +105,7 @@ def read_table(
         If the file is missing, a line has the wrong number of columns or a non-number, or the
         number of rows differs from ``n_rows`` (truncated file or file of another release).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read file ({exc})") from None
+    text = _read_text(path)
     rows: list[list[float]] = []
     skipped = 0
     for line_no, raw in enumerate(text.splitlines(), start=1):
@@ -176,12 +187,7 @@ def read_flat_yaml(path: Path) -> dict[str, Any]:
     DataError
         Naming the file and line if the text is outside that subset.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read file ({exc})") from None
+    text = _read_text(path)
     lines = text.splitlines()
     parser = _FlatYaml(path, lines, final_newline=text.endswith("\n"))
     result = parser.parse_block(0, 0)
