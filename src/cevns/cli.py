@@ -592,6 +592,10 @@ def spectra(
     names = detector or list(ESS_DETECTORS)
     dets = [get_detector(n, catalogue) for n in names]
     spectra_ = [sm_spectrum(d, src, sin2_theta_w=s2w) for d in dets]
+    for spec in spectra_:  # a true 0, but almost always a threshold or a source not meant
+        if not spec.total_signal > 0:
+            _say(f"warning: detector {spec.detector} expects no CEvNS event from source "
+                 f"{src.name}: no neutrino gives a recoil above its threshold and inside its bins")
     rows = [r for spec in spectra_ for r in spec.to_rows()]
     flavours = spectra_[0].flavours if spectra_ else FLAVOURS  # the source's flavours
     bin_cols = ("lower_keVnr", "upper_keVnr", *flavours, "signal", "background")

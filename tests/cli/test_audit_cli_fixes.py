@@ -284,3 +284,19 @@ def test_run_of_the_config_json_a_run_wrote(tmp_path):
     assert (tmp_path / "b" / "p1.csv").read_text() == (tmp_path / "a" / "p1.csv").read_text()
     res = cevns("run", "a/config.json", "--out", "a", "--executor", "serial", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+
+
+def test_spectra_warns_when_a_detector_sees_no_event(tmp_path):
+    """A source below 2 MeV gives CsI no recoil above threshold: the count 0 is printed (it is the
+    answer) with one ``warning:`` line naming the detector and the source; before, nothing said so."""
+    (tmp_path / "low.csv").write_text("energy_MeV,nuebar\n0.0,1e12\n2.0,1e12\n")
+    (tmp_path / "r.toml").write_text(AT_DETECTOR.format(csv="low.csv"))
+    res = cevns("spectra", "--presets", "r.toml", "--source", "R", "-d", "CsI", "-d", "Ar",
+                cwd=tmp_path)  # argon, about 3× lighter, still sees recoils above its threshold
+    assert res.returncode == 0, res.stderr
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: detector {d} expects no CEvNS event from source R: no neutrino "
+                        "gives a recoil above its threshold and inside its bins"
+                        for d in ("CsI",)], res.stderr
+    ok = cevns("spectra", "-d", "CsI", cwd=tmp_path)  # the ESS source: no warning
+    assert ok.returncode == 0 and "warning" not in ok.stderr
