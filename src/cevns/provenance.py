@@ -266,7 +266,9 @@ def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
     if resume:
         raise ConfigError(f"{out}: cannot resume, the configuration changed: "
                           f"{listed or 'digest differs'}")
-    also = " or --resume" if resumable else " or choose another --out"
+    # --resume continues a folder's own configuration only: it is no way out of this one
+    also = (" (--resume continues a folder only with the configuration it holds)"
+            if resumable else "")
     what = listed or f"digest {old_digest}, now {digest}"
     raise ConfigError(f"{out} holds results of a different configuration ({what}); use --force "
-                      f"to overwrite{also}")
+                      f"to overwrite them or choose another --out{also}")

@@ -80,6 +80,12 @@ def test_output_folder_of_other_config_refused(tmp_path):
     (tmp_path / "events" / "provenance.json").write_text('{"digest": "0000"}')
     res = cevns("reproduce", "--only", "events", "--out", str(tmp_path))
     assert res.returncode == 2 and "different configuration" in res.stderr
+    # the advice offered must work: --resume is refused for a changed configuration, so the
+    # message offers --force or another folder, and says what --resume does (it said "or --resume")
+    assert "use --force to overwrite them or choose another --out" in res.stderr
+    assert "or --resume" not in res.stderr
+    resumed = cevns("reproduce", "--only", "events", "--out", str(tmp_path), "--resume")
+    assert resumed.returncode == 2 and "cannot resume" in resumed.stderr
     res = cevns("reproduce", "--only", "events", "--out", str(tmp_path), "--force")
     assert res.returncode == 0
 
