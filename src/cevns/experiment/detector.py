@@ -29,7 +29,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cevns.config import StrictModel
 from cevns.errors import ConfigError, KinematicsError
-from cevns.experiment.response_models import MAX_RESPONSE_BINS, RESPONSE_FLOOR_FRACTION, ResponseSpec
+from cevns.experiment.response_models import MAX_RESPONSE_BINS, ResponseSpec, response_floor_fraction
 from cevns.experiment.source import MAX_NEUTRINO_ENERGY_MEV, BackgroundExposure, Source
 from cevns.experiment.timing import TimingSpec
 from cevns.physics.constants import E_MICHEL_MAX, G_PER_MOL, N_AVOGADRO
@@ -443,20 +443,21 @@ class Detector(StrictModel):
                 f"detector {self.name}: response.threshold {spec.threshold.value:g} "
                 f"{spec.threshold.unit} ({edges[0]:.4g} {unit}) is above the largest possible "
                 f"signal {max(tops):.4g} {unit} ({nuc} at E_nu = {self.max_neutrino_energy_MeV:.2f} MeV)")
-        # Smeared: the response integrates the recoils whose mean signal is at least
-        # RESPONSE_FLOOR_FRACTION × the threshold (observable_to_recoil extrapolates linearly
-        # above the largest recoil); a threshold above max(tops) / RESPONSE_FLOOR_FRACTION leaves
-        # it no recoil at all (a Poisson-PE threshold of 1 PE at a light yield of 1e-3 PE/keVee).
-        floor_empty = edges[0] * RESPONSE_FLOOR_FRACTION >= max(tops)
+        # Smeared: the response integrates the recoils whose mean signal is at least `floor` × the
+        # threshold (response_floor_fraction; observable_to_recoil extrapolates linearly above
+        # the largest recoil); a threshold above max(tops) / floor leaves it no recoil at all (a
+        # Poisson-PE threshold of 1 PE at a light yield of 1e-6 PE/keVee).
+        floor = response_floor_fraction(spec)
+        floor_empty = edges[0] * floor >= max(tops)
         if self.smeared and (floor_empty or edges[0] >= 10.0 * max(tops) + 1.0):
             why = (f"the response counts the recoils whose mean signal is at least "
-                   f"{RESPONSE_FLOOR_FRACTION:g} × the threshold, and none reaches that"
+                   f"{floor:g} × the threshold, and none reaches that"
                    if floor_empty else "smearing reaches it too rarely")
             raise KinematicsError(
                 f"detector {self.name}: response.threshold ({edges[0]:.4g} {unit}) is far above "
                 f"the largest mean signal {max(tops):.4g} {unit} (at E_nu = "
                 f"{self.max_neutrino_energy_MeV:.2f} MeV): {why}; the threshold must be below "
-                f"{min(max(tops) / RESPONSE_FLOOR_FRACTION, 10.0 * max(tops) + 1.0):.4g} {unit} "
+                f"{min(max(tops) / floor, 10.0 * max(tops) + 1.0):.4g} {unit} "
                 "(lower it, or check the quenching and the smearing's light_yield)")
 
     def _check_quenching_factor(self, k: int) -> None:

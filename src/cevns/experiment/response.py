@@ -36,12 +36,12 @@ from cevns.cache import ByteLRU, default_budget
 from cevns.errors import KinematicsError
 from cevns.experiment.detector import Detector
 from cevns.experiment.response_models import (
-    RESPONSE_FLOOR_FRACTION,
     ConstantEfficiency,
     GaussianSmearing,
     NoQuenching,
     NoSmearing,
     fold_matrix,
+    response_floor_fraction,
 )
 from cevns.physics.units import keV
 
@@ -175,7 +175,7 @@ def build_response(
     *,
     nodes_per_panel: int = 10,
     panel_ratio: float = 1.25,
-    floor_fraction: float = RESPONSE_FLOOR_FRACTION,
+    floor_fraction: float | None = None,
 ) -> Response:
     """Build the response matrix of ``detector`` (see module docstring); cached by value.
 
@@ -189,8 +189,10 @@ def build_response(
         Gauss–Legendre order per panel.
     panel_ratio : float
         Largest ratio T_hi/T_lo of a panel.
-    floor_fraction : float
-        Lowest true recoil, as a fraction of the threshold (smeared detectors only).
+    floor_fraction : float, optional
+        Lowest true recoil, as a fraction of the threshold (smeared detectors only); default
+        :func:`~cevns.experiment.response_models.response_floor_fraction` of the detector's
+        response: 0.05, or 10⁻³ for a photoelectron-counting smearing.
     """
     key = response_key(detector, breakpoints, nodes_per_panel=nodes_per_panel,
                        panel_ratio=panel_ratio, floor_fraction=floor_fraction)
@@ -203,10 +205,12 @@ def response_key(
     *,
     nodes_per_panel: int = 10,
     panel_ratio: float = 1.25,
-    floor_fraction: float = RESPONSE_FLOOR_FRACTION,
+    floor_fraction: float | None = None,
 ) -> tuple:
     """The value that determines a response matrix (hashable; see :func:`response_from_key`)."""
     bp = tuple(np.round(np.asarray(breakpoints, dtype=float), 15).tolist())
+    if floor_fraction is None:
+        floor_fraction = response_floor_fraction(detector.response)
     return (detector, bp, int(nodes_per_panel), float(panel_ratio), float(floor_fraction))
 
 

@@ -572,7 +572,22 @@ class EnergyValue(StrictModel):
 
 #: Lowest true recoil the response of a smeared detector integrates, as a fraction of its
 #: threshold (of the threshold's keVnr-equivalent with a response table; cevns.experiment.response).
+#: Gaussian smearing: below it the chance to pass the threshold is < 10⁻²⁰.
 RESPONSE_FLOOR_FRACTION = 0.05
+#: The same for a photoelectron-counting smearing (``poisson-pe``, ``gamma-pe``): a recoil with a
+#: mean of μ ≪ 1 photoelectrons passes a 1-PE threshold with probability ≈ μ, so the recoils far
+#: below the threshold still count. From 10⁻³ of it the omitted part is 1.6 × 10⁻⁴ of the count at
+#: a 1-PE threshold and 0.01 PE/keVee (10⁻⁷ at 1 PE/keVee), where 0.05 missed 35 % (0.04 % at
+#: 1 PE/keVee; docs/response.md).
+PE_RESPONSE_FLOOR_FRACTION = 1e-3
+
+
+def response_floor_fraction(spec: ResponseSpec | None) -> float:
+    """The floor of :data:`RESPONSE_FLOOR_FRACTION` or, for a photoelectron-counting smearing,
+    :data:`PE_RESPONSE_FLOOR_FRACTION` (``spec`` is a detector's ``response``, or None)."""
+    if spec is not None and isinstance(spec.smearing, (PoissonPESmearing, GammaPESmearing)):
+        return PE_RESPONSE_FLOOR_FRACTION
+    return RESPONSE_FLOOR_FRACTION
 #: Most analysis bins a response table may have (real detectors use tens to hundreds; the response
 #: of every bin is computed, and 10⁴ bins already take minutes).
 MAX_RESPONSE_BINS = 2000
