@@ -17,8 +17,7 @@ import subprocess
 import sys
 
 import pytest
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
+from test_output_safety import CEVNS, _refused, cevns  # the same subprocess helpers
 
 PROFILE = """schema_version = 1
 name = "p1"
@@ -49,18 +48,6 @@ run_years = 1.0
 """
 
 FLAT = "energy_MeV,nuebar\n0.0,1e12\n10.0,1e12\n"
-
-
-def cevns(*args, cwd=None, env=None, **kwargs):
-    return subprocess.run([*CEVNS, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600, **kwargs)
-
-
-def _refused(res, *words):
-    assert res.returncode == 2, (res.returncode, res.stderr)
-    assert "Traceback" not in res.stderr and res.stderr.count("error:") == 1, res.stderr
-    for word in words:
-        assert word in res.stderr, (word, res.stderr)
 
 
 def _limit_memory():  # the old code read /dev/zero until the memory was full

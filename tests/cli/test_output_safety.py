@@ -38,9 +38,9 @@ detectors = ["Si"]
 """
 
 
-def cevns(*args, cwd=None, env=None):
+def cevns(*args, cwd=None, env=None, **kwargs):
     return subprocess.run([*CEVNS, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600)
+                          env=env, timeout=600, **kwargs)
 
 
 def _refused(res, *words):
