@@ -489,6 +489,18 @@ def _refuse_outputs_over_inputs(folder: Path, stems, names, inputs: dict) -> Non
                               "move the input elsewhere or choose another --out")
 
 
+def _refuse_hepdata_over_inputs(hepdata: Path, inputs: dict) -> None:
+    """Refuse a ``--hepdata`` folder where the submission would replace an input of the command:
+    its marker, ``submission.tar.gz`` and every file of ``submission/`` (whose YAML files and
+    figures are rewritten)."""
+    from cevns.analyses.hepdata import SUBMISSION_MARKER
+
+    _refuse_outputs_over_inputs(hepdata, ("submission",), (SUBMISSION_MARKER,), inputs)
+    folder = hepdata / "submission"
+    if folder.is_dir():
+        _refuse_outputs_over_inputs(folder, (), {e.name for e in folder.iterdir()}, inputs)
+
+
 def _is_stdout(path: Path) -> bool:
     """True if writing ``path`` writes to this process's stdout (``/dev/stdout``,
     ``/proc/self/fd/1``, the terminal or the file stdout is redirected to), unless that is
@@ -1137,6 +1149,7 @@ def reproduce(
 
         require_hepdata()
         check_hepdata_target(hepdata)  # a file in the way, a submission of your own, before the run
+        _refuse_hepdata_over_inputs(hepdata, inputs)
         check_convertible([an.kind for an in analyses.values()])  # every item, before any work
     given_out = out  # the resume hint repeats the option as given
     if quick:  # previews never overwrite full results: they go to OUT/quick

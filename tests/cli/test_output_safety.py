@@ -190,6 +190,23 @@ def test_spectra_csv_onto_its_preset_file_is_refused(tmp_path):
     assert (tmp_path / "mine.toml").read_text() == PRESET
 
 
+def test_hepdata_submission_over_a_preset_file_is_refused(tmp_path):
+    """A ``--hepdata`` folder of an earlier cevns submission (marker present) whose
+    ``submission/`` holds a preset file of the same command: write_hepdata rewrites that folder,
+    so the run is refused before anything is computed, also with --force."""
+    pytest.importorskip("hepdata_lib")
+    sub = tmp_path / "hf" / "submission"
+    sub.mkdir(parents=True)
+    (tmp_path / "hf" / ".cevns-hepdata").write_text("marker\n")
+    (sub / "mine.yaml").write_text(PRESET)  # any name: the YAML files there are replaced
+    for extra in ((), ("--force",)):
+        res = cevns("reproduce", "--only", "events", "--out", "rp", "--presets", sub / "mine.yaml",
+                    "--hepdata", "hf", *extra, cwd=tmp_path)
+        _refused(res, "mine.yaml", "input")
+    assert (sub / "mine.yaml").read_text() == PRESET
+    assert not (tmp_path / "rp").exists()
+
+
 def test_fit_table_refuses_a_file_without_markers(tmp_path):
     notes = tmp_path / "notes.md"
     notes.write_text("# My notes\n\nimportant text\n")

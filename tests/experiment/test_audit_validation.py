@@ -215,25 +215,48 @@ def test_no_target_at_all_is_refused_with_a_message_of_its_own():
 def test_a_photoelectron_response_counts_the_recoils_far_below_its_threshold():
     """A recoil of mean μ ≪ 1 PE passes a 1-PE threshold with probability ≈ μ, so the response of
     a photoelectron-counting smearing integrates from 10⁻³ of the threshold (0.05 for Gaussian
-    smearing). Reference: the same count with the floor at 10⁻⁵ (numerical convergence; a fresh
-    detector mass, so no cached response is reused). The floor of 0.05 used before missed 35 % at
-    0.01 PE/keVee and 0.04 % at 1 PE/keVee."""
+    smearing). Reference: the same count with the floor at 10⁻⁵, set by the detector's own
+    ``response.floor_fraction`` (numerical convergence). The floor of 0.05 used before missed 35 %
+    at 0.01 PE/keVee and 0.04 % at 1 PE/keVee."""
     import cevns.experiment.response_models as rm
     from cevns.rates import sm_spectrum
 
-    def count(light_yield, mass):
-        det = Detector(**{**_poisson(light_yield), "mass_kg": mass})
-        return sm_spectrum(det).total_signal / mass
+    def count(light_yield, floor=None):
+        spec = _poisson(light_yield)
+        if floor is not None:
+            spec["response"] = {**spec["response"], "floor_fraction": floor}
+        return sm_spectrum(Detector(**spec)).total_signal
 
     for light_yield, tol in ((0.01, 3e-4), (0.1, 1e-5), (1.0, 1e-6)):
-        default = count(light_yield, 11.0)
-        saved = rm.PE_RESPONSE_FLOOR_FRACTION
-        try:
-            rm.PE_RESPONSE_FLOOR_FRACTION = 1e-5
-            reference = count(light_yield, 12.0)
-        finally:
-            rm.PE_RESPONSE_FLOOR_FRACTION = saved
+        default, reference = count(light_yield), count(light_yield, 1e-5)
         assert default == pytest.approx(reference, rel=tol), light_yield
+        assert count(light_yield, rm.PE_RESPONSE_FLOOR_FRACTION) == default  # the default is 1e-3
+    # the old floor, now asked for explicitly, misses a third at 0.01 PE/keVee
+    assert count(0.01, 0.05) == pytest.approx(0.65 * count(0.01, 1e-5), abs=0.02 * count(0.01))
     assert Detector(**_poisson(1e-3)).smeared  # now accepted: a small, counted signal
     assert 0 < sm_spectrum(Detector(**_poisson(1e-3))).total_signal < 100
     assert rm.response_floor_fraction(CSI.response) == rm.RESPONSE_FLOOR_FRACTION
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -1e-3, float("nan"), float("inf"), True, "0.01"])
+def test_a_floor_fraction_outside_zero_to_one_is_refused_naming_the_field(bad):
+    spec = _poisson(0.1)
+    spec["response"] = {**spec["response"], "floor_fraction": bad}
+    with pytest.raises(ConfigError, match="floor_fraction"):
+        Detector(**spec)
+
+
+def test_a_floor_fraction_without_smearing_is_refused():
+    spec = _poisson(0.1)
+    spec["response"] = {"quenching": {"model": "lindhard", "k": 0.16},
+                        "threshold": {"value": 1, "unit": "keVee"},
+                        "bins": {"unit": "keVee", "width": 1, "stop": 9}, "floor_fraction": 0.01}
+    with pytest.raises(ConfigError, match="floor_fraction: applies to a smeared response only"):
+        Detector(**spec)
+
+
+def test_a_floor_fraction_no_recoil_reaches_is_refused_when_the_detector_is_made():
+    spec = _poisson(0.01)
+    spec["response"] = {**spec["response"], "floor_fraction": 0.9}
+    with pytest.raises(KinematicsError, match=r"at least 0\.9 × the threshold"):
+        Detector(**spec)

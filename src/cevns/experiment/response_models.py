@@ -583,8 +583,11 @@ PE_RESPONSE_FLOOR_FRACTION = 1e-3
 
 
 def response_floor_fraction(spec: ResponseSpec | None) -> float:
-    """The floor of :data:`RESPONSE_FLOOR_FRACTION` or, for a photoelectron-counting smearing,
-    :data:`PE_RESPONSE_FLOOR_FRACTION` (``spec`` is a detector's ``response``, or None)."""
+    """The response's own ``floor_fraction`` if it gives one; else :data:`RESPONSE_FLOOR_FRACTION`
+    or, for a photoelectron-counting smearing, :data:`PE_RESPONSE_FLOOR_FRACTION` (``spec`` is a
+    detector's ``response``, or None)."""
+    if spec is not None and spec.floor_fraction is not None:
+        return spec.floor_fraction
     if spec is not None and isinstance(spec.smearing, (PoissonPESmearing, GammaPESmearing)):
         return PE_RESPONSE_FLOOR_FRACTION
     return RESPONSE_FLOOR_FRACTION
@@ -643,6 +646,11 @@ class ResponseSpec(StrictModel):
     axis_element : str, optional
         Element whose mean quenching maps observed energies back to the keVnr-equivalent scale
         used to label spectra (default: the detector's first target).
+    floor_fraction : float, optional
+        Lowest true recoil the smeared response integrates, as a fraction of the threshold's
+        keVnr equivalent, in (0, 1) (default :func:`response_floor_fraction`: 0.05 for Gaussian
+        smearing, 10⁻³ for ``poisson-pe`` and ``gamma-pe``). Lower it for a response whose
+        recoils far below the threshold still pass (docs/response.md); not for ``none``.
     """
 
     quenching: Quenching | None = None
@@ -653,10 +661,14 @@ class ResponseSpec(StrictModel):
     threshold: EnergyValue
     bins: ObservedBins
     axis_element: str | None = None
+    floor_fraction: float | None = Field(default=None, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> ResponseSpec:
         obs = self.observable_unit
+        if self.floor_fraction is not None and isinstance(self.smearing, NoSmearing):
+            raise ValueError("floor_fraction: applies to a smeared response only (with smearing "
+                             "'none' the response starts at the threshold); remove it")
         kinds = {m.observable_unit for m in self._quenching_models()}
         if len(kinds) > 1:
             raise ValueError("quenching and quenching_by_element mix model 'none' (keVnr) with "
