@@ -94,3 +94,18 @@ def test_a_link_that_leads_nowhere_writable_is_an_output_error(tmp_path, make, m
     with pytest.raises(OutputError, match=message):
         fsio.atomic_write_text(tmp_path / "x", "x")
     assert (tmp_path / "x").is_symlink()
+
+
+def test_write_file_text_writes_files_atomically_and_devices_in_place(tmp_path):
+    path = fsio.write_file_text(tmp_path / "a.csv", "x\n1\n")
+    assert path.read_text() == "x\n1\n"
+    (tmp_path / "link.csv").symlink_to(tmp_path / "a.csv")
+    fsio.write_file_text(tmp_path / "link.csv", "x\n2\n")  # through the link, the link stays
+    assert (tmp_path / "link.csv").is_symlink() and (tmp_path / "a.csv").read_text() == "x\n2\n"
+    fsio.write_file_text(os.devnull, "x\n")  # a device is written, never replaced
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
+    with pytest.raises(OutputError, match="it is a folder"):
+        fsio.write_file_text(tmp_path, "x\n")
+    with pytest.raises(OutputError, match=r"cannot write .*missing/b\.csv: No such file"):
+        fsio.write_file_text(tmp_path / "missing" / "b.csv", "x\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "link.csv"]

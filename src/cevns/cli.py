@@ -585,7 +585,7 @@ def spectra(
     from cevns.config import validate
     from cevns.experiment import ESS_DETECTORS, Source, get_detector, get_source
     from cevns.physics.constants import SIN2_THETA_W
-    from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
+    from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS, PLAIN_FLAVOUR_LABELS
     from cevns.rates import sm_spectrum
 
     catalogue = _catalogue(presets)
@@ -636,14 +636,15 @@ def spectra(
                                   f"(sin²θ_W = {s2w})"))
         table.add_column("detector")
         table.add_column("bins", justify="right")
-        for f in flavours:
-            table.add_column(FLAVOUR_LABELS[f], justify="right")
+        labels = FLAVOUR_LABELS if src.kind == "pi-dar" else PLAIN_FLAVOUR_LABELS
+        for f in flavours:  # "prompt", "delayed": π-DAR roles, not of a tabulated spectrum
+            table.add_column(labels[f], justify="right")
         table.add_column("CEvNS", justify="right")
         table.add_column("background", justify="right")
         for spec in spectra_:
             _add_row(table, _text(spec.detector), str(len(spec.background)),
-                          *(f"{v:.1f}" for v in spec.per_flavour.values()),
-                          f"{spec.total_signal:.1f}", f"{spec.total_background:.1f}")
+                          *(_count_cell(v) for v in spec.per_flavour.values()),
+                          _count_cell(spec.total_signal), _count_cell(spec.total_background))
             if per_bin:
                 bins = _number_table(title=_text(f"{spec.detector} per bin"))
                 for col in bin_cols:
@@ -654,6 +655,12 @@ def spectra(
         console.print(table)
     if written is not None:
         _say(f"wrote {written}")
+
+
+def _count_cell(value: float) -> str:
+    """An event count for a table: one decimal up to 10⁹ events, then 4 significant digits with
+    an exponent (a flux table of 10³⁰⁰ /cm²/s gave a 300-digit cell)."""
+    return f"{value:.1f}" if abs(value) < 1e9 else f"{value:.4g}"
 
 
 # -- info ---------------------------------------------------------------------------------------

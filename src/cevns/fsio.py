@@ -160,3 +160,19 @@ def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> P
     with atomic_open(path, "w", encoding=encoding) as fh:
         fh.write(text)
     return Path(path)
+
+
+def write_file_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to a file a user named (``to_csv`` of results): a regular file atomically
+    (:func:`atomic_write_text`; a symbolic link is written through), a pipe or device such as
+    ``/dev/stdout`` in place. A folder, a missing folder or a refused write is an
+    :class:`OutputError` naming ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; give a file name")
+    target = write_target(path)
+    if target.exists() and not target.is_file():  # a pipe or a device: written as it is
+        with os_errors(path), open(target, "w", newline="", encoding=encoding) as fh:
+            fh.write(text)
+        return path
+    return atomic_write_text(path, text, encoding)

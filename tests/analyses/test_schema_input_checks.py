@@ -199,3 +199,56 @@ def test_a_table_level_not_above_zero_is_refused_when_the_file_is_read(level):
     # only then fail with "level must be a Δχ² value > 0" (no field named)
     with pytest.raises(ConfigError, match=r"table_level: .*level must be a Δχ² value > 0"):
         parse_analysis({**PROFILE, "table_level": level})
+
+
+# -- audit 5: exclusion-table columns, blank variant labels, repeated overlays -------------------
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"x_column": "coupling"}, r"y_column: 'coupling' is also x_column"),
+    ({"variant_column": "detector"}, r"variant_column: 'detector' is the name of the detector "
+                                     r"column"),
+    ({"x_column": "detector"}, r"x_column: 'detector' is the name of the detector column"),
+    ({"y_column": "overlay"}, r"y_column: 'overlay' is the name of the overlay column"),
+    ({"y_column": "mass_MeV"}, r"y_column: 'mass_MeV' is also x_column"),
+    ({"x_column": ""}, r"x_column: '' is blank"),
+    ({"x_column": " m"}, r"x_column: ' m' starts or ends with a space"),
+    ({"y_column": "g,coupling"}, r"y_column: 'g,coupling' holds ','"),
+    ({"variant_column": "v\n"}, r"variant_column: 'v\\n' holds '\\n'"),
+    ({"x_column": "m|x"}, r"x_column: 'm\|x' holds '\|'"),
+])
+def test_exclusion_columns_that_clash_or_break_the_table_are_refused(change, message):
+    # x_column = "coupling" (the default y_column) used to write a CSV whose mass column was gone:
+    # the rows {x_column: x, y_column: y, ...} kept only the last value of the shared key
+    with pytest.raises(ConfigError, match=message):
+        parse_analysis({**EXCLUSION, **change})
+
+
+def test_distinct_column_names_are_kept_and_reach_the_rows():
+    an = parse_analysis({**EXCLUSION, "x_column": "m_V [MeV]", "y_column": "g_V",
+                         "variant_column": "model"})
+    assert (an.x_column, an.y_column, an.variant_column) == ("m_V [MeV]", "g_V", "model")
+
+
+def test_a_secondary_column_may_not_repeat_another_column():
+    from cevns.analyses import shipped_analysis
+
+    fig11 = shipped_analysis("fig11")
+    doc = fig11.model_dump(mode="json")
+    with pytest.raises(ConfigError, match=r"secondary_x: 'sterile_mass_MeV' is also x_column"):
+        parse_analysis({**doc, "x_column": "sterile_mass_MeV"})
+
+
+@pytest.mark.parametrize("label", ["", "   "])
+def test_a_blank_variant_label_is_refused(label):
+    # it wrote an empty cell in the variant column and an empty legend entry
+    variants = [{"label": "a"}, {"label": label, "options": {"interaction": "scalar"}}]
+    with pytest.raises(ConfigError, match=r"variants\[1\]\.label: empty"):
+        parse_analysis({**EXCLUSION, "variants": variants})
+
+
+def test_an_overlay_listed_twice_is_refused():
+    from cevns.analyses.overlays import overlay_names
+
+    name = overlay_names()[0]
+    with pytest.raises(ConfigError, match=rf"overlays\[1\]: '{name}' is listed twice"):
+        parse_analysis({**EXCLUSION, "overlays": [name, name]})

@@ -500,3 +500,22 @@ def test_cl_close_to_one_uses_the_tail():
     # two dof, closed form −2 ln(1 − CL); 1 − CL is computed exactly in binary (Sterbenz)
     for cl in (1.0 - 1e-4, 1.0 - 1e-9, 1.0 - 1e-14):
         assert chi2_level(cl, dof=2) == pytest.approx(-2.0 * math.log(1.0 - cl), rel=1e-12)
+
+
+def test_the_to_csv_methods_name_a_folder_and_a_missing_folder(tmp_path):
+    # audit 5: a bare IsADirectoryError / FileNotFoundError used to reach the user
+    from cevns.errors import OutputError
+
+    x = np.linspace(0.0, 1.0, 11)
+    prof = Profile1D(x, (x - 0.5) ** 2 * 100)
+    scan = Scan2D(x, x, (x[:, None] - 0.5) ** 2 * 100 + (x[None, :] - 0.5) ** 2 * 100)
+    curve = exclusion_curve(x[1:], x[1:], (x[None, 1:] / 0.5) ** 4 * np.ones((10, 1)),
+                            "90cl_2dof")
+    for write in (prof.to_csv, scan.to_csv, curve.to_csv):
+        with pytest.raises(OutputError, match=rf"cannot write {tmp_path}: it is a folder"):
+            write(tmp_path)
+        with pytest.raises(OutputError, match=r"cannot write .*/nope/r\.csv"):
+            write(tmp_path / "nope" / "r.csv")
+        write(tmp_path / "r.csv")
+        assert (tmp_path / "r.csv").read_text().count("\n") >= 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]  # no temporary left behind

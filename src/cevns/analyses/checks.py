@@ -86,9 +86,12 @@ def check_grid_memory(axes: list[tuple[str, Any]], n_detectors: int, n_bins: int
 
 
 def check_variant_labels(variants) -> None:
-    """Variant labels name rows of tables and curves of figures: they must be unique, and two
-    variants that differ only in their label would compute the same grid twice."""
+    """Variant labels name rows of tables and curves of figures: they must be unique and not
+    blank, and two variants that differ only in their label would compute the same grid twice."""
     for i, variant in enumerate(variants):
+        if not variant.label.strip():
+            raise ConfigError(f"variants[{i}].label: empty; every variant needs a label (it names "
+                              "the variant's rows in the tables and its curve in the legend)")
         for j in range(i):
             other = variants[j]
             if variant.label == other.label:
@@ -97,6 +100,38 @@ def check_variant_labels(variants) -> None:
             if variant.model_dump(exclude={"label"}) == other.model_dump(exclude={"label"}):
                 raise ConfigError(f"variants[{i}] ({variant.label!r}) is identical to "
                                   f"variants[{j}] ({other.label!r}) apart from its label")
+
+
+#: Characters a table column name must not hold: they would split or break a CSV or Markdown cell.
+_COLUMN_FORBIDDEN = set(',|"') | {chr(c) for c in range(32)} | {chr(127)}
+
+
+def check_column_names(an) -> None:
+    """The column names of an exclusion table (``x_column``, ``y_column``, ``variant_column``, the
+    tied ``secondary_x`` and the fixed ``detector`` and ``overlay``) must differ from each other:
+    a row holding two of them would keep only the last value, and a column would vanish from the
+    CSV. Each must be a plain, non-blank name."""
+    if not hasattr(an, "x_column"):
+        return
+    columns = [("x_column", an.x_column), ("y_column", an.y_column),
+               ("variant_column", an.variant_column)]
+    if getattr(an, "secondary_x", None):
+        columns.append(("secondary_x", an.secondary_x))
+    fixed = [("the detector column", "detector"), ("the overlay column", "overlay")]
+    for i, (field, name) in enumerate(columns):
+        bad = sorted({repr(c) for c in name if c in _COLUMN_FORBIDDEN})
+        if not name.strip() or name != name.strip() or bad:
+            why = (f"holds {', '.join(bad)}" if bad else "is blank" if not name.strip()
+                   else "starts or ends with a space")
+            raise ConfigError(f"{field}: {name!r} {why}; a column name must be a plain name")
+        for other, taken in columns[:i]:
+            if name == taken:
+                raise ConfigError(f"{field}: {name!r} is also {other}; the table's columns must "
+                                  "have different names")
+        for other, taken in fixed:
+            if name == taken:
+                raise ConfigError(f"{field}: {name!r} is the name of {other} of the table; "
+                                  "choose another name")
 
 
 def check_detector_names(data: Any) -> Any:
@@ -139,6 +174,7 @@ def check_sensitivity(an) -> None:
             raise ConfigError(f"{name}.parameter: {axes[first][0]}.parameter and {name}.parameter "
                               f"are both {ax.parameter!r}; scan two different parameters")
     check_variant_labels(variants)
+    check_column_names(an)
     for prefix, variant in cases:
         try:
             scenario = an.scenario.build(variant.options if variant else None)
@@ -202,6 +238,9 @@ def check_sensitivity(an) -> None:
         from cevns.analyses.overlays import get_overlay
 
         for i, name in enumerate(overlays):
+            if name in overlays[:i]:
+                raise ConfigError(f"overlays[{i}]: {name!r} is listed twice (overlays["
+                                  f"{overlays.index(name)}]); each overlay is drawn once")
             try:
                 get_overlay(name)
             except ConfigError as exc:

@@ -80,14 +80,23 @@ class Spectrum:
         return rows
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write the per-bin table as CSV; returns the path."""
-        path = Path(path)
+        """Write the per-bin table as CSV; returns the path.
+
+        A file is written atomically (a temporary file beside it, then renamed; a symbolic link
+        is written through); a pipe or device (``/dev/stdout``) is written as it is. A folder, a
+        missing folder or a refused write is an :class:`~cevns.errors.OutputError` naming
+        ``path``.
+        """
+        import io
+
+        from cevns import fsio
+
         rows = self.to_rows()
-        with path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        return path
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        return fsio.write_file_text(path, buffer.getvalue())
 
     # --- exports to the Scientific-Python / HEP ecosystem (docs/exports.md) ------------------------
     def to_hist(self, component: str = "signal"):
@@ -190,6 +199,11 @@ class Spectrum:
     @classmethod
     def from_xarray(cls, ds) -> Spectrum:
         """Rebuild a spectrum from the Dataset of :meth:`to_xarray` (exact numbers)."""
+        import xarray as xr
+
+        if not isinstance(ds, xr.Dataset):
+            raise ConfigError(f"from_xarray: expected an xarray.Dataset written by "
+                              f"Spectrum.to_xarray(), got {type(ds).__name__}")
         missing = [k for k in ("signal", "background", "energy_bounds") if k not in ds.variables]
         if missing:
             raise ConfigError(f"dataset lacks {missing}; expected a Dataset written by "
@@ -244,6 +258,11 @@ class Spectrum:
         ``run_years`` defaults to ``df.attrs["run_years"]`` (pandas keeps ``attrs`` in memory
         only; give it when the table was read back from a file).
         """
+        import pandas as pd
+
+        if not isinstance(df, pd.DataFrame):
+            raise ConfigError(f"from_dataframe: expected a pandas.DataFrame written by "
+                              f"Spectrum.to_dataframe(), got {type(df).__name__}")
         need = {"detector", "component", "target", "bin", "lower_keVnr", "upper_keVnr", "counts"}
         if not need <= set(df.columns):
             raise ConfigError(f"table lacks columns {sorted(need - set(df.columns))}; expected "
@@ -295,6 +314,14 @@ class Spectrum:
             if bad.size:
                 raise ConfigError(f"{what}: must be finite numbers, found "
                                   f"{values[tuple(bad[0])]} at index {tuple(int(i) for i in bad[0])}")
+            bad = np.argwhere(values < 0)
+            if bad.size:  # counts, and recoil energies, are never negative
+                raise ConfigError(f"{what}: must be ≥ 0, found {values[tuple(bad[0])]} at index "
+                                  f"{tuple(int(i) for i in bad[0])}")
+        edges = np.asarray(edges_keVnr, dtype=float)
+        if n_b < 1 or not np.all(np.diff(edges) > 0):
+            raise ConfigError(f"edges_keVnr: must increase strictly with at least one bin, got "
+                              f"{edges.tolist()[:6]}{' …' if edges.size > 6 else ''}")
         return cls(detector=str(detector), edges_keVnr=np.asarray(edges_keVnr, dtype=float),
                    signal=signal, background=background, nuclei=tuple(nuclei),
                    run_years=float(run_years), flavours=tuple(flavours))

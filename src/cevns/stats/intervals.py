@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,18 @@ from cevns.errors import ConfigError, MissingDependencyError
 from cevns.stats.levels import Level, level_label, level_value
 
 PathLike = str | os.PathLike[str]
+
+
+@contextmanager
+def _csv_file(path: PathLike) -> Iterator[io.StringIO]:
+    """A text buffer whose content is written to ``path`` when the block ends without an error
+    (:func:`cevns.fsio.write_file_text`: atomically, a folder or missing folder named in an
+    :class:`~cevns.errors.OutputError`)."""
+    from cevns import fsio
+
+    buffer = io.StringIO(newline="")
+    yield buffer
+    fsio.write_file_text(path, buffer.getvalue())
 
 
 # -- validation helpers ----------------------------------------------------------------------------
@@ -356,7 +370,7 @@ class Profile1D:
         """Write columns ``<parameter>, chi2, delta_chi2`` (and ``status`` if any point is not
         converged: 1 decided above level, 2 unconverged)."""
         extra = bool(np.any(self.status))
-        with open(path, "w", newline="") as fh:
+        with _csv_file(path) as fh:
             w = csv.writer(fh)
             w.writerow([self.parameter, "chi2", "delta_chi2"] + (["status"] if extra else []))
             for *row, st in zip(self.x, self.chi2, self.delta_chi2, self.status, strict=True):
@@ -657,7 +671,7 @@ class Scan2D:
         """
         if len(columns) != 2:
             raise ConfigError(f"columns must name the x and y columns, got {columns!r}")
-        with open(path, "w", newline="") as fh:
+        with _csv_file(path) as fh:
             w = csv.writer(fh)
             w.writerow([*columns, "segment", "level"])
             for lv in _levels(levels):
@@ -773,7 +787,7 @@ class ExclusionCurve:
         cols = tuple(columns) if columns is not None else self.names
         if len(cols) != 2:
             raise ConfigError(f"columns must name the mass and coupling columns, got {columns!r}")
-        with open(path, "w", newline="") as fh:
+        with _csv_file(path) as fh:
             w = csv.writer(fh)
             w.writerow([*cols, "found"] if include_missing else list(cols))
             for m, g, ok in zip(self.mass, self.limit, self.found, strict=True):
