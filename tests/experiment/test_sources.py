@@ -363,3 +363,19 @@ def test_with_run_years_refuses_numpy_bools(years):
         get_source("ess").with_run_years(years)
     # a NumPy number is a number (ESS preset: 3 years, replaced here by 2)
     assert get_source("ess").with_run_years(np.float64(2.0)).run_years == 2.0
+
+
+def test_the_integrated_flux_of_every_pi_dar_flavour_is_its_normalisation():
+    """Each π-DAR flavour carries ν_per_flavour_per_POT × POT per year / (4π L²) (the Michel
+    spectra are normalised to 1): 1.6711e15 /cm²/yr at the ESS (0.3 ν/flavour/POT, 2.8e23 POT/yr,
+    20 m). The trapezoid over the Michel panel's two ends used to give 0 for ν_e."""
+    import math
+
+    src = get_source("ess")
+    expected = 0.3 * 2.8e23 / (4 * math.pi * 2000.0**2)  # per cm² per year
+    flux = src.total_flux_per_year_cm2()
+    assert set(flux) == {"numu", "nue", "numubar"}
+    for f, value in flux.items():
+        assert value == pytest.approx(expected, rel=1e-12), f
+        assert value == pytest.approx(src.flux_per_flavour_per_year_cm2(), rel=1e-12), f
+    assert "nue: 1.671e+15" in repr(get_source("ess-table"))
