@@ -27,7 +27,7 @@ from cevns.errors import ConfigError, finite_array, is_bool, is_text
 from cevns.physics.constants import G_AXIAL, G_FERMI, HBARC, SIN2_THETA_W, SIN2_THETA_W_RANGE
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import ENERGY_NUMBERS, max_recoil_energy, momentum_transfer
-from cevns.physics.nuclei import Nucleus
+from cevns.physics.nuclei import Nucleus, check_nucleus
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
 from cevns.physics.units import MeV
 
@@ -109,8 +109,10 @@ def sm_basis_terms(
     K_V = (G_F² m_A/π)(1 − m_A T/(2E²) − T/E) (ħc)², and ``axial`` the full axial term; all zero for
     T > T_max(E). Radii default to the default Helm radius of the nucleus (docs/physics.md#sm-cevns [A]).
     With ``unit_neutron_form_factor`` F_n ≡ 1: the neutron form factor is then applied later as a
-    recoil-only factor (the fast path of neutron-radius scans).
+    recoil-only factor (the fast path of neutron-radius scans). ``nucleus`` must be a
+    :class:`~cevns.physics.nuclei.Nucleus` (``get_nucleus("Cs133")``), else ConfigError.
     """
+    check_nucleus(nucleus)
     e = np.asarray(neutrino_energy, dtype=float)
     t_in = np.asarray(recoil_energy, dtype=float)
     e, t = np.broadcast_arrays(e, t_in)

@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, finite_array
+from cevns.errors import ConfigError, finite_array, is_bool, is_text
 from cevns.physics.constants import HBARC
 from cevns.physics.units import MeV, fm
 
@@ -51,8 +51,27 @@ def check_helm_skin(skin: float) -> float:
     return value
 
 
+def _check_box_radius(box_radius: object) -> None:
+    """ConfigError unless ``box_radius`` is a finite length > 0 (not text, not a boolean)."""
+    message = "box_radius (Helm box radius) must be a finite length > 0, got "
+    if is_bool(box_radius) or is_text(box_radius):
+        raise ConfigError(f"{message}{box_radius!r}")
+    try:
+        value = float(box_radius)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{message}{box_radius!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{message}{value / fm:g} fm")
+
+
 def rms_radius_from_box_radius(box_radius: float, skin: float = DEFAULT_HELM_SKIN) -> float:
-    """rms radius R of a Helm distribution with box radius R₀: R² = (3/5) R₀² + 3 s²."""
+    """rms radius R of a Helm distribution with box radius R₀: R² = (3/5) R₀² + 3 s².
+
+    ``box_radius`` R₀ (internal length units) must be a finite length > 0, as ``skin``; else
+    :class:`ConfigError` (R² is even in R₀, so a negative R₀ would pass unnoticed).
+    """
+    if not (isinstance(box_radius, float) and 0.0 < box_radius < math.inf):  # else: look closer
+        _check_box_radius(box_radius)
     s = check_helm_skin(skin)
     return float(np.sqrt(0.6 * box_radius**2 + 3.0 * s**2))
 

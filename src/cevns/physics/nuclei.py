@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Literal, get_args
 
-from cevns.errors import ConfigError, DataError, UnknownNameError
+from cevns.errors import ConfigError, DataError, UnknownNameError, is_bool, is_text
 from cevns.integrity import read_packaged_text
 from cevns.physics.constants import AMU
 from cevns.physics.form_factors import DEFAULT_HELM_SKIN, check_helm_skin, rms_radius_from_box_radius
@@ -157,6 +157,17 @@ class Nucleus:
         return rms_radius_from_box_radius(1.2 * fm * self.A ** (1.0 / 3.0), self.helm_skin)
 
 
+def check_nucleus(nucleus: object, name: str = "nucleus") -> Nucleus:
+    """``nucleus`` if it is a :class:`Nucleus`; else a :class:`ConfigError` naming ``name`` (a
+    nucleus name such as ``"Cs133"`` is told to go through :func:`get_nucleus`)."""
+    if isinstance(nucleus, Nucleus):
+        return nucleus
+    if isinstance(nucleus, str):
+        raise ConfigError(f"{name} must be a Nucleus, got the name {nucleus!r}; pass "
+                          f"get_nucleus({nucleus!r})")
+    raise ConfigError(f"{name} must be a Nucleus (e.g. get_nucleus('Cs133')), got {nucleus!r}")
+
+
 # --- shipped tables (constants of the package: read once, checked against SHA256SUMS) -----------
 def _read_toml(name: str) -> dict:
     text = read_packaged_text(f"data/{name}")  # checked against its SHA-256 (cevns.integrity)
@@ -231,8 +242,17 @@ def estimated_charge_radius_fm(mass_number: float) -> float:
 
     Used for isotopes without a tabulated measured radius in ``nuclei.toml``. Against the
     Angeli–Marinova (2013) radii of the shipped nuclei it is within 0.1 % (¹³³Cs), 1 % (⁴⁰Ar),
-    2 % (¹⁹F) and 5 % (¹²C, the worst case).
+    2 % (¹⁹F) and 5 % (¹²C, the worst case). ``mass_number`` must be a finite number ≥ 1
+    (else :class:`ConfigError`).
     """
+    if is_bool(mass_number) or is_text(mass_number):
+        raise ConfigError(f"mass_number must be a finite number ≥ 1, got {mass_number!r}")
+    try:
+        a = float(mass_number)
+    except (TypeError, ValueError):
+        raise ConfigError(f"mass_number must be a finite number ≥ 1, got {mass_number!r}") from None
+    if not (math.isfinite(a) and a >= 1):
+        raise ConfigError(f"mass_number must be a finite number ≥ 1, got {mass_number!r}")
     c = LEWIN_SMITH_C_SLOPE_FM * mass_number ** (1.0 / 3.0) + LEWIN_SMITH_C_OFFSET_FM
     return math.sqrt(0.6 * c**2 + 1.4 * math.pi**2 * LEWIN_SMITH_DIFFUSENESS_FM**2)
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, is_bool, is_text
 
 #: Z mass [GeV] (PDG 2022).
 M_Z_GEV = 91.1876
@@ -51,6 +51,10 @@ SIN2_THETA_W_ZERO_MSBAR = 0.23857
 #: Effective threshold [GeV] of u, d, s, calibrated on :data:`SIN2_THETA_W_ZERO_MSBAR` (see module
 #: docstring; :func:`calibrate_light_quark_threshold` recomputes it).
 LIGHT_QUARK_THRESHOLD_GEV = 0.378027
+
+
+#: Range [GeV] in which :func:`calibrate_light_quark_threshold` searches the threshold.
+_CALIBRATION_BRACKET_GEV = (0.05, 1.0)
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,41 @@ def _check_scale(mu_GeV: ArrayLike) -> NDArray[np.float64]:
     return mu
 
 
+def _check_number(value: object, name: str, valid: str, ok) -> float:
+    """``value`` as a float if it is a number (not text, not a boolean) for which ``ok`` holds;
+    else a ConfigError "`name` must be `valid`, got …" (NaN fails every ``ok``)."""
+    if is_bool(value) or is_text(value):
+        raise ConfigError(f"{name} must be {valid}, got {value!r}")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be {valid}, got {value!r}") from None
+    if not (math.isfinite(number) and ok(number)):
+        raise ConfigError(f"{name} must be {valid}, got {value!r}")
+    return number
+
+
+def _check_inputs(light_quark_threshold_GeV: object, sin2_mz: object, alpha_inv_mz: object
+                  ) -> None:
+    """The inputs of the running, checked once per call: the light-quark threshold a finite
+    scale > 0 [GeV], sin²θ̂(M_Z) a squared sine in the open (0, 1), 1/α̂(M_Z) finite and > 0."""
+    _check_number(light_quark_threshold_GeV, "light_quark_threshold_GeV",
+                  "a finite scale > 0 (GeV)", lambda v: v > 0)
+    _check_number(sin2_mz, "sin2_mz", "a finite number in (0, 1) (a squared sine)",
+                  lambda v: 0 < v < 1)
+    _check_number(alpha_inv_mz, "alpha_inv_mz", "a finite number > 0 (1/α̂ at M_Z)",
+                  lambda v: v > 0)
+
+
 def sin2_theta_w_msbar(mu_GeV: ArrayLike, *, light_quark_threshold_GeV: float =
                        LIGHT_QUARK_THRESHOLD_GEV, sin2_mz: float = SIN2_THETA_W_MZ_MSBAR,
                        alpha_inv_mz: float = ALPHA_INV_MZ_MSBAR) -> NDArray[np.float64]:
-    """sin²θ̂_W(μ) in the MS-bar scheme for 0 ≤ μ ≤ M_Z [GeV] (one loop, thresholds; module doc)."""
+    """sin²θ̂_W(μ) in the MS-bar scheme for 0 ≤ μ ≤ M_Z [GeV] (one loop, thresholds; module doc).
+
+    ``light_quark_threshold_GeV`` must be finite and > 0, ``sin2_mz`` in (0, 1) and
+    ``alpha_inv_mz`` finite and > 0 (else :class:`~cevns.errors.ConfigError`).
+    """
+    _check_inputs(light_quark_threshold_GeV, sin2_mz, alpha_inv_mz)
     mu = _check_scale(mu_GeV)
     out = [_run_one(float(m), light_quark_threshold_GeV, sin2_mz, alpha_inv_mz)[0]
            for m in mu.ravel()]
@@ -127,7 +162,9 @@ def sin2_theta_w_msbar(mu_GeV: ArrayLike, *, light_quark_threshold_GeV: float =
 def alpha_inverse_msbar(mu_GeV: ArrayLike, *, light_quark_threshold_GeV: float =
                         LIGHT_QUARK_THRESHOLD_GEV,
                         alpha_inv_mz: float = ALPHA_INV_MZ_MSBAR) -> NDArray[np.float64]:
-    """1/α̂(μ) of the same one-loop model (a by-product; not used elsewhere)."""
+    """1/α̂(μ) of the same one-loop model (a by-product; not used elsewhere); the keywords are
+    checked as in :func:`sin2_theta_w_msbar`."""
+    _check_inputs(light_quark_threshold_GeV, SIN2_THETA_W_MZ_MSBAR, alpha_inv_mz)
     mu = _check_scale(mu_GeV)
     out = [_run_one(float(m), light_quark_threshold_GeV, SIN2_THETA_W_MZ_MSBAR, alpha_inv_mz)[1]
            for m in mu.ravel()]
@@ -135,13 +172,28 @@ def alpha_inverse_msbar(mu_GeV: ArrayLike, *, light_quark_threshold_GeV: float =
 
 
 def calibrate_light_quark_threshold(target: float = SIN2_THETA_W_ZERO_MSBAR) -> float:
-    """The light-quark threshold [GeV] for which sin²θ̂(0) equals ``target`` (bisection)."""
+    """The light-quark threshold [GeV] for which sin²θ̂(0) equals ``target`` (bisection).
+
+    The threshold is searched in [0.05, 1] GeV; a ``target`` that no threshold there reaches
+    (the reachable sin²θ̂(0) lie between the values at the two ends, about 0.2378 and 0.2402) is
+    a :class:`~cevns.errors.ConfigError` giving that range, as is a target that is not a finite
+    number.
+    """
     from scipy.optimize import brentq
+
+    low, high = _CALIBRATION_BRACKET_GEV
+    target = _check_number(target, "target", "a finite number (the sin²θ̂(0) to reproduce)",
+                           lambda v: True)
+    ends = [float(sin2_theta_w_msbar(0.0, light_quark_threshold_GeV=m)) for m in (low, high)]
+    if not min(ends) <= target <= max(ends):
+        raise ConfigError(
+            f"target sin²θ̂(0) = {target!r} cannot be reached by any light-quark threshold in "
+            f"[{low:g}, {high:g}] GeV (reachable: [{min(ends):.10g}, {max(ends):.10g}])")
 
     def f(m):
         return sin2_theta_w_msbar(0.0, light_quark_threshold_GeV=m) - target
 
-    return float(brentq(f, 0.05, 1.0, xtol=1e-10))
+    return float(brentq(f, low, high, xtol=1e-10))
 
 
 __all__ = ["ALPHA_INV_MZ_MSBAR", "FERMIONS", "LIGHT_QUARK_THRESHOLD_GEV", "M_Z_GEV",

@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, MissingDependencyError, UnknownNameError
+from cevns.errors import (
+    ConfigError,
+    MissingDependencyError,
+    UnknownNameError,
+    finite_array,
+    is_bool,
+    is_text,
+)
 from cevns.stats.shapes import (
     _CODES,
     MULTIPLICATIVE,
@@ -48,6 +55,12 @@ if TYPE_CHECKING:  # pragma: no cover
 #: means the same.
 FREE = math.inf
 
+#: The finite pull widths σ that are accepted, [1e-150, 1e150]: the pull weight 1/σ² (and the
+#: Hessian term 2/σ²) is then a finite, non-zero float (σ² overflows above σ ≈ 1.3e154, 1/σ²
+#: below σ ≈ 7.5e-155). ``inf`` (or ``None``) is the free normalisation.
+SIGMA_RANGE = (1e-150, 1e150)
+_SIGMA_VALID = "a number in [1e-150, 1e150], or inf or None for a free normalisation"
+
 #: Smallest value of a linear ``normsys`` factor that the profiler steps to (its lower bound).
 _NORMSYS_FLOOR = 1e-12
 
@@ -59,6 +72,8 @@ PAPER_SIGMA_BACKGROUND = 0.01
 
 def _as_counts(value: ArrayLike, what: str) -> NDArray[np.float64]:
     """Convert to a float array of shape ``(..., n_bins)``: finite and ≥ 0, else ConfigError."""
+    if is_text(value):  # NumPy would read "3" as 3.0 without a word
+        raise ConfigError(f"{what} must be an array of numbers, got text {value!r}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -91,17 +106,19 @@ def _kept_counts(value: ArrayLike, what: str) -> NDArray[np.float64]:
 
 
 def _check_sigma(sigma: Any, what: str) -> float:
-    """A pull width: a number > 0, ``inf`` (free), or ``None`` (free)."""
+    """A pull width: a number in :data:`SIGMA_RANGE`, ``inf`` (free), or ``None`` (free)."""
     if sigma is None:
         return math.inf
+    lo, hi = SIGMA_RANGE
+    valid = _SIGMA_VALID
+    if is_bool(sigma) or is_text(sigma):
+        raise ConfigError(f"{what} must be {valid}; got {sigma!r}")
     try:
         value = float(sigma)
     except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be a number > 0, inf or None; got {sigma!r}") from None
-    if not value > 0:  # also catches NaN
-        raise ConfigError(
-            f"{what} must be > 0 (use inf or None for a free normalisation); got {sigma!r}"
-        )
+        raise ConfigError(f"{what} must be {valid}; got {sigma!r}") from None
+    if not (lo <= value <= hi or value == math.inf):  # also catches NaN
+        raise ConfigError(f"{what} must be {valid}; got {sigma!r}")
     return value
 
 
@@ -126,8 +143,9 @@ class Component:
         any channel) that give the same name share the parameter. ``None``: fixed normalisation.
     sigma : float or None
         Width σ of the Gaussian pull (θ/σ)² of that nuisance, as a fraction (0.1 = 10 %);
-        ``math.inf`` (:data:`FREE`) for a free normalisation. ``None`` (default): not given here; it
-        must then come from the ``sigmas`` mapping of :class:`PoissonModel`.
+        ``math.inf`` (:data:`FREE`) for a free normalisation; a finite σ must lie in
+        :data:`SIGMA_RANGE` = [1e-150, 1e150]. ``None`` (default): not given here; it must then
+        come from the ``sigmas`` mapping of :class:`PoissonModel`.
     shapes : mapping of str to (down, up), optional
         Shape nuisances (HistFactory ``histosys``): for each nuisance name α the expected counts
         of this component with that systematic at −1σ and +1σ, each of the shape of ``expected``
@@ -463,7 +481,8 @@ def signal_background_channel(
     signal, background : array_like
         Expected signal and background counts.
     sigma_alpha, sigma_beta : float or None
-        Pull widths; default 10 % and 1 % (docs/physics.md#detectors). ``None`` or ``inf``: free.
+        Pull widths; default 10 % and 1 % (docs/physics.md#detectors). ``None`` or ``inf``: free;
+        a finite width must lie in :data:`SIGMA_RANGE` = [1e-150, 1e150].
     shared_signal : bool
         False (default): the nuisances are ``alpha_<name>`` and ``beta_<name>``, independent per
         detector. True: the signal nuisance is the common ``alpha`` shared by every channel built
@@ -508,6 +527,9 @@ def poisson_deviance(
     -------
     ndarray
     """
+    for what, value in (("observed", observed), ("expected", expected)):
+        if is_text(value):  # before np.atleast_1d, so that the message shows what was given
+            raise ConfigError(f"{what} must be an array of numbers, got text {value!r}")
     n = _as_counts(np.atleast_1d(observed), "observed")
     mu = _as_counts(np.atleast_1d(expected), "expected")
     try:
@@ -1119,6 +1141,28 @@ class _Group:
         return grad, hess, gn
 
 
+def _nuisance_values(value: ArrayLike, what: str) -> NDArray[np.float64]:
+    """θ values of one nuisance as a float array: finite numbers (a scalar or an array), else a
+    ConfigError naming ``what``. A Python or NumPy float, the common case, costs one check, an
+    array one pass (:func:`finite_array` then words the message)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return np.asarray(value, dtype=float)
+    if is_bool(value, recurse=True):
+        raise ConfigError(f"{what} must be a number or array of numbers, got {value!r} "
+                          "(true/false is not a number)")
+    if value is None:  # NumPy would read it as NaN
+        raise ConfigError(f"{what} must be a number or array of numbers, got None")
+    if not is_text(value):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            pass  # finite_array names what was given
+        else:
+            if np.isfinite(arr).all():
+                return arr
+    return finite_array(value, what, numbers="a number or array of numbers")
+
+
 class PoissonModel:
     """Channels combined by summing their χ², with nuisances shared by name.
 
@@ -1127,9 +1171,9 @@ class PoissonModel:
     channels : Channel or sequence of Channel
         The channels (detectors). Names must be unique; grid shapes must broadcast together.
     sigmas : mapping of str to float or None, optional
-        Pull width σ of each nuisance (fractional; ``None`` or ``inf``: free normalisation). Entries
-        override sigmas given on the components. Every nuisance needs a σ from one of the two
-        places; a name that no component uses is an error.
+        Pull width σ of each nuisance (fractional, in [1e-150, 1e150]; ``None`` or ``inf``: free
+        normalisation). Entries override sigmas given on the components. Every nuisance needs a σ
+        from one of the two places; a name that no component uses is an error.
 
     Attributes
     ----------
@@ -1154,6 +1198,14 @@ class PoissonModel:
     ):
         if isinstance(channels, Channel):
             channels = (channels,)
+        if isinstance(channels, str | bytes) or not isinstance(channels, Iterable):
+            raise ConfigError(
+                f"channels must be a Channel or a sequence of Channel objects, got {channels!r}"
+            )
+        if sigmas is not None and not isinstance(sigmas, Mapping):
+            raise ConfigError(
+                f"sigmas must be a mapping of nuisance name to pull width (or None), got {sigmas!r}"
+            )
         channels = tuple(channels)
         if not channels:
             raise ConfigError("channels is empty; give at least one Channel")
@@ -1321,18 +1373,26 @@ class PoissonModel:
         """Number of grid points (1 for a model without grid axes)."""
         return math.prod(self.grid_shape)
 
-    def _theta(self, nuisances: Mapping[str, ArrayLike] | None) -> NDArray[np.float64]:
-        """Model-wide θ as a (G, P) array; unnamed nuisances are 0."""
+    def _theta(
+        self, nuisances: Mapping[str, ArrayLike] | None, what: str = "nuisances"
+    ) -> NDArray[np.float64]:
+        """Model-wide θ as a (G, P) array; unnamed nuisances are 0. Every value must be a finite
+        number (a ConfigError names ``what[name]``): NaN would give a NaN χ², and NumPy would
+        read text or booleans as numbers."""
+        if nuisances is not None and not isinstance(nuisances, Mapping):
+            raise ConfigError(
+                f"{what} must be a mapping of nuisance name to value(s), got {nuisances!r}"
+            )
         theta = np.zeros((self.n_points, len(self.nuisances)))
         for k, v in (nuisances or {}).items():
             if k not in self.nuisances:
                 raise UnknownNameError("nuisance", k, self.nuisances)
-            arr = np.asarray(v, dtype=float)
+            arr = _nuisance_values(v, f"{what}[{k!r}]")
             try:
                 theta[:, self.nuisances.index(k)] = np.broadcast_to(arr, self.grid_shape).ravel()
             except ValueError:
                 raise ConfigError(
-                    f"nuisances[{k!r}] has shape {arr.shape}, which does not broadcast to the "
+                    f"{what}[{k!r}] has shape {arr.shape}, which does not broadcast to the "
                     f"grid shape {self.grid_shape}"
                 ) from None
         return theta
@@ -1343,7 +1403,9 @@ class PoissonModel:
         Parameters
         ----------
         nuisances : mapping of str to array_like, optional
-            θ per nuisance name, scalars or arrays broadcastable to the grid; missing names are 0.
+            θ per nuisance name, finite numbers (scalars or arrays broadcastable to the grid; not
+            text or booleans); missing names are 0. A normalisation θ below −1 is not refused: χ²
+            is ``inf`` where the prediction is then ≤ 0 in a bin with data, else finite.
 
         Returns
         -------

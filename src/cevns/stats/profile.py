@@ -556,7 +556,7 @@ def profile_model(
         if math.isfinite(reference):
             stop_above = float(level) + float(reference)
     scale = np.broadcast_to(model._origin, (n_points, n_par)).copy()  # θ = 0
-    init = None if start is None else model._origin + model._theta(start)
+    init = None if start is None else model._origin + model._theta(start, "start")
     chi2 = np.zeros(n_points)
     converged = np.ones(n_points, dtype=bool)
     decided = np.zeros(n_points, dtype=bool)
