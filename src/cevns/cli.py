@@ -1371,11 +1371,15 @@ def fit(
                     _say(f"  {f.name}: {note}")
         _say(f"{len(combined.files)} files in {out} ({combined.runtime_s:.1f} s)")
         return
-    from cevns.fits import fit_release
+    import warnings
 
-    result = fit_release(release if loaded is None else loaded, parameter or None,
-                         mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
-                         **scenario_kw)
+    from cevns.fits import CrossCheckWarning, fit_release
+
+    with warnings.catch_warnings():  # the fit's notes say it, printed below as "warning: …"
+        warnings.simplefilter("ignore", CrossCheckWarning)
+        result = fit_release(release if loaded is None else loaded, parameter or None,
+                             mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
+                             **scenario_kw)
     result.files = write_outputs(result, out, config=record, force=force, pdf=pdf,
                                  no_figures=no_figures)
     if as_json:

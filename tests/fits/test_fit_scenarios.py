@@ -127,3 +127,56 @@ def test_unitarity_limit_is_one_sided_below_one(models):
 def test_bad_names_and_options_are_clear_errors(models, name, kwargs, match):
     with pytest.raises((ConfigError, UnknownNameError), match=match):
         make_signal_model(models["coherent-csi-2021"], name, **kwargs)
+
+
+def test_capped_strengths_keep_their_starting_range_below_the_cap(models):
+    """Couplings and magnetic moments got upper caps in audit 5 (#7: 4π and 1 μ_B). A fit does
+    not start from the cap: the starting range is still 4× the value that moves the count by
+    50 % (the same as without a cap: strength_scan_range with no upper bound), and the spec
+    marks the cap (iminuit is not given it as a limit)."""
+    from cevns.fits.scenario_signal import strength_scan_range
+    from cevns.physics.constants import MAX_COUPLING, MAX_MAGNETIC_MOMENT_MUB
+
+    model = models["coherent-csi-2021"]
+    ngi = make_signal_model(model, "ngi.coupling", options={"interaction": "vector"})
+    assert (ngi.spec.upper, ngi.spec.upper_is_cap) == (MAX_COUPLING, True)
+    # without the cap the search ran on the same log grid up to 1e6; the physics now refuses
+    # g > 4π, so the reference is the first coupling of that grid below 4π that moves the count
+    # by 50 %, times 4 (the rule of strength_scan_range)
+    trial = np.geomspace(1e-15, 1e6, 600)
+    trial = trial[trial <= MAX_COUPLING]
+    totals = ngi.signal(trial).sum(axis=1) / ngi.signal(np.array([0.0])).sum()
+    first = trial[np.argmax(np.abs(totals - 1.0) >= 0.5)]
+    assert ngi.initial_range == (0.0, 4.0 * first)
+    assert ngi.initial_range == strength_scan_range(ngi.signal, 0.0, MAX_COUPLING, "ngi.coupling",
+                                                    upper_is_cap=True)
+    assert 0.0 == ngi.initial_range[0] < ngi.initial_range[1] < 1e-2
+    dipole = make_signal_model(model, "dipole.magnetic_moment")
+    assert (dipole.spec.upper, dipole.spec.upper_is_cap) == (MAX_MAGNETIC_MOMENT_MUB, True)
+    assert 0.0 == dipole.initial_range[0] < dipole.initial_range[1] < 1e-7
+
+
+@pytest.mark.parametrize(("name", "kwargs", "message"), [
+    ("ngi.coupling", {"options": {"interaction": "vector"}, "scan_range": (0.0, 1e300)},
+     r"ngi\.coupling: scan range \(--range\) 0,1e\+300 is outside the parameter's range: "
+     r"parameter coupling: values must be ≤ 12\.5664, got 1e\+300"),
+    ("dipole.magnetic_moment", {"scan_range": (0.0, 1e300)},
+     r"dipole\.magnetic_moment: scan range \(--range\) 0,1e\+300 is outside the parameter's "
+     r"range: parameter magnetic_moment: values must be ≤ 1 μ_B, got 1e\+300"),
+    ("ngi.mediator_mass_MeV", {"options": {"interaction": "vector"}, "scan_range": (1.0, 100.0),
+                               "fixed": {"coupling": 1e300}},
+     r"fixed value coupling = 1e\+300 \(--fix\): parameter coupling: values must be ≤ 12\.5664"),
+])
+def test_a_range_or_fixed_value_above_the_cap_is_refused_before_the_data_are_read(
+        tmp_path, name, kwargs, message):
+    """Audit 5 #10: ``--range 0,1e300`` printed a numpy overflow RuntimeWarning and "expected must
+    be finite" after the output folder was claimed. Now: a ConfigError naming the range (or
+    the fixed value) and the cap, before anything is read (the data folder is empty)."""
+    import warnings
+
+    from cevns.fits import fit_release
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match=message):
+            fit_release("coherent-csi-2021", [name], data_dir=tmp_path, **kwargs)

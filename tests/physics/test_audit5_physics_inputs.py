@@ -127,3 +127,29 @@ def test_estimated_charge_radius_keeps_valid_values_and_refuses_others():
     c = 1.23 * a ** (1.0 / 3.0) - 0.60
     assert estimated_charge_radius_fm(a) == math.sqrt(0.6 * c**2 + 1.4 * math.pi**2 * 0.52**2)
     assert estimated_charge_radius_fm(1) > 0
+
+
+# --- the NGI functions: a coupling above 4π, a nucleus by name ----------------------------------
+def test_ngi_refuses_a_coupling_above_four_pi_without_a_warning():
+    import warnings
+
+    from cevns.physics.constants import MAX_COUPLING
+    from cevns.physics.ngi import coupling_product, ngi_basis_coefficients
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overflow of g² used to be a RuntimeWarning and inf
+        for call in (lambda: ngi_basis_coefficients("vector", 1e300),
+                     lambda: coupling_product([1e-3, 13.0], "scalar")):
+            with pytest.raises(ConfigError, match=r"coupling must be at most 4π ≈ 12\.57"):
+                call()
+    # 4π itself is accepted: P = g² (scalar), exactly
+    assert float(coupling_product(MAX_COUPLING, "scalar")) == MAX_COUPLING**2
+
+
+def test_ngi_cross_sections_refuse_a_nucleus_given_by_name():
+    from cevns.physics.ngi import scalar_cross_section
+
+    with pytest.raises(ConfigError, match=r"nucleus must be a Nucleus, got the name 'Cs133'"):
+        scalar_cross_section("Cs133", 30 * MeV, 1 * keV, 1e-5, 10 * MeV)
+    value = scalar_cross_section(get_nucleus("Cs133"), 30 * MeV, 1 * keV, 1e-5, 10 * MeV)
+    assert np.isfinite(value) and value > 0

@@ -171,3 +171,21 @@ def test_bad_input():
     # a valid flavour of a tabulated source that the channels do not cover: an error, not a zero
     with pytest.raises(ConfigError, match=r"channel 'e'.*numu, nue, numubar only, not 'nutau'"):
         DipoleBasis(1.0 * MeV, "e").terms(nucleus, "nutau", 30.0 * MeV, 1.0 * keV)
+
+
+@pytest.mark.parametrize("moment", [1e300, 1e154, 1.0 + 1e-12, np.array([1e-9, 5.0])])
+def test_a_moment_above_one_bohr_magneton_is_refused_without_a_numpy_warning(moment):
+    """μ = 1e300 gave inf (μ² overflows from ~1e154) with "RuntimeWarning: overflow encountered in
+    square" (audit 5 #7). The bound, 1 μ_B, is cevns.physics.constants.MAX_MAGNETIC_MOMENT_MUB."""
+    import warnings
+
+    nucleus = get_nucleus("Cs133")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match=r"^magnetic_moment must be at most 1 μ_B .*got "):
+            dipole_coefficients(moment)
+        with pytest.raises(ConfigError, match=r"^magnetic_moment must be at most 1 μ_B"):
+            dipole_differential_cross_section(nucleus, 30.0 * MeV, 1.0 * keV,
+                                              magnetic_moment=moment)
+        # the bound itself is a (physically absurd but) finite, accepted value
+        assert dipole_coefficients(np.array([0.0, 1e-9, 1.0]))[0, 2] == 1.0

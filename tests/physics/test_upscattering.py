@@ -248,3 +248,26 @@ def test_bad_input():
         upscattering_differential_cross_section("V", nucleus, 30.0, 0.01, vector_model="BL", **kw)
     with pytest.raises(UnknownNameError, match="nu_tau"):
         UpscatteringBasis("S", 1.0 * MeV, 1.0 * MeV).terms(nucleus, "nu_tau", 30.0, 0.01)
+
+
+@pytest.mark.parametrize("coupling", [1e300, 1e77, 4 * math.pi * (1 + 1e-12), [1e-5, 20.0]])
+def test_a_coupling_above_four_pi_is_refused_without_a_numpy_warning(coupling):
+    """g = 1e300 gave inf (g⁴ overflows from ~1e77) with "RuntimeWarning: overflow encountered in
+    power" (audit 5 #7). The bound, 4π, is cevns.physics.constants.MAX_COUPLING."""
+    import warnings
+
+    from cevns.physics.constants import MAX_COUPLING
+
+    assert MAX_COUPLING == 4 * math.pi
+    nucleus = get_nucleus("Cs133")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match=r"^coupling must be at most 4π ≈ 12\.57 .*got "):
+            upscattering_coefficients(coupling)
+        with pytest.raises(ConfigError, match=r"^coupling must be at most 4π"):
+            upscattering_differential_cross_section(
+                "S", nucleus, 30.0 * MeV, 1.0 * keV, coupling=coupling, sterile_mass=1.0 * MeV,
+                mediator_mass=1.0 * MeV)
+        # the bound itself is accepted: (4π)⁴ is finite
+        assert upscattering_coefficients(MAX_COUPLING)[0] == pytest.approx((4 * math.pi) ** 4,
+                                                                          rel=1e-15)

@@ -17,20 +17,40 @@ CSI, ESS = get_detector("CsI"), get_source("ess")
 
 @pytest.mark.parametrize(("scenario", "options", "values", "named"), [
     ("ngi", {"interaction": "vector"}, {"coupling": 1e200, "mediator_mass_MeV": 10.0},
-     r"coupling = 1e\+200"),
+     r"parameter coupling: values must be ≤ 12\.5664, got 1e\+200 \(a coupling ≥ 0, at most "
+     r"4π ≈ 12\.57, the strong-coupling limit"),
     ("ngi", {"interaction": "vector"},
-     {"coupling": np.array([1e-5, 1e200]), "mediator_mass_MeV": 10.0}, r"coupling = 1e-05…1e\+200"),
+     {"coupling": np.array([1e-5, 1e200]), "mediator_mass_MeV": 10.0},
+     r"parameter coupling: values must be ≤ 12\.5664, got 1e\+200"),
+    ("upscattering", {"interaction": "V"}, {"coupling": 13.0},
+     r"parameter coupling: values must be ≤ 12\.5664, got 13 "),
     ("dipole", {"channel": "mu"}, {"magnetic_moment": 1e200, "sterile_mass_MeV": 1.0},
-     r"magnetic_moment = 1e\+200"),
+     r"parameter magnetic_moment: values must be ≤ 1 μ_B, got 1e\+200 \(.*at most 1 μ_B, the "
+     r"moment of the electron itself"),
 ])
-def test_overflowing_counts_are_a_config_error(scenario, options, values, named):
-    # these returned nan (ngi) or inf (dipole) with only RuntimeWarnings
+def test_a_strength_above_its_physical_bound_is_a_config_error(scenario, options, values, named):
+    """These returned NaN (ngi) or inf (dipole) with only RuntimeWarnings, then (audit 4) an
+    "overflow" error; since audit 5 (#7) couplings are bounded by 4π
+    (cevns.physics.constants.MAX_COUPLING) and magnetic moments by 1 μ_B
+    (MAX_MAGNETIC_MOMENT_MUB): the message gives the range and why."""
     sc = get_scenario(scenario, **options)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ConfigError, match=rf"scenario '{scenario}': the expected counts of "
-                                              rf"detector CsI at source ess overflow.*{named}"):
+        with pytest.raises(ConfigError, match=named):
             sc.counts(CSI, ESS, values)
+
+
+@pytest.mark.parametrize(("scenario", "options", "name", "cap"), [
+    ("ngi", {"interaction": "vector"}, "coupling", 4 * np.pi),
+    ("upscattering", {"interaction": "A"}, "coupling", 4 * np.pi),
+    ("dipole", {"channel": "e"}, "magnetic_moment", 1.0),
+])
+def test_the_strength_bounds_are_validity_caps(scenario, options, name, cap):
+    """The caps are marked as such (Parameter.upper_is_cap): fits neither start their scan
+    there nor give them to iminuit (cevns.fits); the cap itself is an accepted value."""
+    p = get_scenario(scenario, **options).parameters[name]
+    assert (p.lower, p.upper, p.upper_is_cap) == (0.0, pytest.approx(cap, rel=1e-15), True)
+    assert float(p.check(cap)) == p.upper
 
 
 def test_a_value_that_is_not_a_number_is_a_config_error():

@@ -42,6 +42,7 @@ from __future__ import annotations
 from cevns.fits.combined import CombinedFit, CombinedResult, combined_grid, fit_combined
 from cevns.fits.fit import (
     DEFAULT_PARAMETERS,
+    CrossCheckWarning,
     FitResult,
     MinuitFit,
     ParameterFit,
@@ -70,6 +71,7 @@ __all__ = [
     "BackgroundTerm",
     "CombinedFit",
     "CombinedResult",
+    "CrossCheckWarning",
     "FitResult",
     "MinuitFit",
     "ParameterFit",

@@ -58,7 +58,13 @@ from numpy.typing import NDArray
 from cevns.datasets.coherent import load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
 from cevns.errors import ConfigError, DataError, FitError, UnknownNameError
-from cevns.fits.fit import FitsByName, adaptive_grid, summarise_profile
+from cevns.fits.fit import (
+    FitsByName,
+    adaptive_grid,
+    check_points,
+    parameter_names,
+    summarise_profile,
+)
 from cevns.fits.model import ReleaseModel
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
@@ -516,14 +522,15 @@ def fit_combined(
     if parameter in _PER_RELEASE:
         raise ConfigError(f"{parameter} is one number per release; fit it per release "
                           f"(cevns fit {releases[0]} -p {parameter})")
-    if not (isinstance(points, int) and points >= 11):
-        raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
+    check_points(points, None, COMBINED_RELEASE)  # the type; the memory with the bins below
     if parameter in FIT_PARAMETERS and (options or fixed or scan_range is not None):
         raise ConfigError(f"{parameter}: options, fixed values and a scan range apply to "
                           "scenario parameters (SCENARIO.PARAMETER) only")
     check_fit_request((parameter,), options=options, fixed=fixed, scan_range=scan_range,
                       vector_charge=vector_charge)
     models = {r: packaged_model(r, helm_skin_fm) for r in releases}
+    check_points(points, sum(m.n_bins for m in models.values()),
+                 f"{COMBINED_RELEASE} {parameter}")
     extra: dict[str, Any] = ({"mediator_mass_MeV": mediator_mass_MeV,
                               "vector_charge": vector_charge} if parameter in FIT_PARAMETERS
                              else {"options": options, "fixed": fixed, "scan_range": scan_range})
@@ -562,17 +569,18 @@ def fit_combined(
 
 
 def fit_combined_release(
-    parameters: Sequence[str],
+    parameters: str | Sequence[str] | None,
     *,
     releases: Sequence[str] = DEFAULT_RELEASES,
     out: str | Path | None = None,
     **kwargs: Any,
 ) -> CombinedResult:
-    """Fit several parameters on the combination; optionally write the outputs to ``out``."""
+    """Fit several parameters on the combination; optionally write the outputs to ``out``.
+
+    ``parameters`` is a list of names, or one name as a string (default ``sin2_theta_w``)."""
     start = time.perf_counter()
     releases = _check_releases(releases)
-    if not parameters:
-        parameters = ("sin2_theta_w",)
+    parameters = parameter_names(parameters) or ("sin2_theta_w",)
     fits: dict[str, CombinedFit] = {}
     for p in parameters:
         fit = fit_combined(p, releases=releases, **kwargs)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from numpy.typing import NDArray
 
 from cevns.datasets.coherent import Parameter, Release, load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
-from cevns.errors import ConfigError, FitError, UnknownNameError
+from cevns.errors import CevnsWarning, ConfigError, FitError, UnknownNameError
 from cevns.fits.model import ReleaseModel, SteadyState
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
@@ -47,12 +48,16 @@ from cevns.stats import Profile1D, ProfileResult, level_value
 __all__ = [
     "DEFAULT_PARAMETERS",
     "FIT_PARAMETERS",
+    "CrossCheckWarning",
     "FitResult",
     "MinuitFit",
     "ParameterFit",
+    "check_points",
+    "cross_check_disagreement",
     "fit_parameter",
     "fit_release",
     "minuit_fit",
+    "parameter_names",
     "profile",
 ]
 
@@ -67,6 +72,27 @@ DEFAULT_PARAMETERS: dict[str, tuple[str, ...]] = {
 _SCAN_LEVEL = 6.0  # Δχ² the coarse scan must cross on both sides (≈ 2.4σ)
 _COARSE_POINTS = 41
 _MAX_WIDENINGS = 6
+#: The Δχ² = 6 region must span at least this many steps of the coarse grid, else the scan zooms
+#: in on it (every shipped fit spans ≥ 7 from its default range, so none zooms): a region inside
+#: one coarse step (a --range far wider than the region) would otherwise be read off a straight
+#: line between two grid points, with an interval and limit wrong by orders of magnitude.
+_MIN_REGION_STEPS = 4
+#: Zooms at most; each narrows the grid about 10–40 times (from 4π to a coupling region of 1e-6
+#: in five), so this many resolve any region a finite range can hold down to ~1e-15 of it.
+_MAX_ZOOMS = 12
+#: Bytes per point and bin of the batched profile (its Newton arrays; measured 110–250 on the
+#: shipped releases): with the release's bins, the memory the fine grid's ``points`` need,
+#: checked against ``CEVNS_MAX_GRID_BYTES`` before anything is allocated.
+PROFILE_BYTES_PER_BIN = 256
+#: The profile and the iminuit cross-check disagree "grossly" when a best fit or 1σ edge of one
+#: lies farther than this fraction of the wider 1σ interval from the other's (they agree to
+#: ~1e-5 of it on every shipped fit): a :class:`CrossCheckWarning` and a note then say so.
+CROSS_CHECK_TOLERANCE = 0.25
+
+
+class CrossCheckWarning(CevnsWarning):
+    """The profile scan and the iminuit cross-check of a fit disagree grossly (the fit's notes say
+    how); the scan grid may not resolve the Δχ² region: give a narrower starting range."""
 
 
 @dataclass(frozen=True)
@@ -354,27 +380,53 @@ def _clip(lo: float, hi: float, spec) -> tuple[float, float]:
 def adaptive_grid(chi2, spec, initial_range: tuple[float, float], points: int, what: str
                   ) -> NDArray[np.float64]:
     """The fine grid of a 1-D scan: a coarse grid over ``initial_range`` (clipped to the spec's
-    bounds) widened until Δχ² ≥ 6 on both sides or a bound, then ``points`` over that region.
+    bounds) widened until Δχ² ≥ 6 on both sides or a bound, zoomed in until the Δχ² ≤ 6 region
+    spans at least :data:`_MIN_REGION_STEPS` coarse steps, then ``points`` over that region.
 
     ``chi2`` maps a 1-D array of parameter values to their profiled χ².
+
+    Raises
+    ------
+    FitError
+        The region is not closed after :data:`_MAX_WIDENINGS` coarse grids or reaches a validity
+        cap (``spec.upper_is_cap``: a coupling's 4π), or still lies within a few coarse steps
+        after :data:`_MAX_ZOOMS` zooms (the message asks for a narrower starting range).
     """
     lo, hi = _clip(*initial_range, spec)
-    for _ in range(_MAX_WIDENINGS):
+    grids = zooms = 0
+    while True:
         grid = np.linspace(lo, hi, _COARSE_POINTS)
         prof = Profile1D(grid, chi2(grid), parameter=spec.name)
         region = prof.allowed_range(_SCAN_LEVEL)
+        grids += 1
         width = hi - lo
         at_lower_bound = spec.lower is not None and lo <= spec.lower
         at_upper_bound = spec.upper is not None and hi >= spec.upper
         grow_lo = region.lower_open and not at_lower_bound
         grow_hi = region.upper_open and not at_upper_bound
-        if not (grow_lo or grow_hi):
+        if grow_lo or grow_hi:
+            lo, hi = _clip(lo - width * grow_lo, hi + width * grow_hi, spec)
+            if grids - zooms >= _MAX_WIDENINGS:
+                raise FitError(f"{what}: the Δχ² = {_SCAN_LEVEL:g} region of {spec.name} is not "
+                               f"closed within [{lo:.4g}, {hi:.4g}]")
+            continue
+        if region.upper_open and at_upper_bound and getattr(spec, "upper_is_cap", False):
+            raise FitError(f"{what}: the Δχ² = {_SCAN_LEVEL:g} region of {spec.name} reaches "
+                           f"its validity cap {spec.upper:.4g} (far above any physical value): "
+                           "the data do not constrain it below the cap")
+        step = grid[1] - grid[0]
+        if region.upper - region.lower >= _MIN_REGION_STEPS * step:
             break
-        lo, hi = _clip(lo - width * grow_lo, hi + width * grow_hi, spec)
-    else:
-        raise FitError(f"{what}: the Δχ² = {_SCAN_LEVEL:g} region of {spec.name} is not closed "
-                       f"within [{lo:.4g}, {hi:.4g}]")
-    step = grid[1] - grid[0]
+        # the region lies within a few coarse steps: zoom in on it (± one step holds both
+        # crossings, which lie between a grid point inside and the next one outside)
+        if zooms >= _MAX_ZOOMS:
+            raise FitError(
+                f"{what}: the Δχ² = {_SCAN_LEVEL:g} region of {spec.name} "
+                f"[{region.lower:.4g}, {region.upper:.4g}] is not resolved by the scan even after "
+                f"{_MAX_ZOOMS} zooms from [{initial_range[0]:.4g}, {initial_range[1]:.4g}]; give "
+                "a narrower starting range around it (--range LO,HI; scan_range in the API)")
+        zooms += 1
+        lo, hi = _clip(region.lower - step, region.upper + step, spec)
     fine_lo, fine_hi = _clip(region.lower - step, region.upper + step, spec)
     return np.linspace(fine_lo, fine_hi, points)
 
@@ -454,7 +506,8 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
     x0 = [start, *(start_nuisances.get(n, 0.0) for n in names)]
     m = Minuit(chi2, np.array(x0, dtype=float), grad=grad, name=(pname, *names))
     m.errordef = Minuit.LEAST_SQUARES
-    m.limits[pname] = (spec.lower, spec.upper)
+    # a validity cap (a coupling's 4π) is no limit of the fit: chi2() walls off what lies past it
+    m.limits[pname] = (spec.lower, None if getattr(spec, "upper_is_cap", False) else spec.upper)
     for n in names:
         if n in shape_names:
             # unit-Gaussian shape nuisances: ±SHAPE_NUISANCE_LIMIT keeps MINOS from probing
@@ -479,6 +532,62 @@ def minuit_fit(signal_model: SignalModel, start: float, start_nuisances: dict[st
 
 
 # -- API -----------------------------------------------------------------------------------------------
+
+
+def parameter_names(parameters: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The fit parameters as a tuple of names: one name given as a string is that parameter
+    (not its letters); ``None`` or empty gives ``()`` (the caller's default). Anything but
+    names is a :class:`~cevns.errors.ConfigError`."""
+    if parameters is None:
+        return ()
+    if isinstance(parameters, str):
+        return (parameters,)
+    try:
+        names = tuple(parameters)
+    except TypeError:
+        raise ConfigError(f"parameters must be a parameter name or a list of names, got "
+                          f"{parameters!r}") from None
+    for name in names:
+        if not isinstance(name, str):
+            raise ConfigError(f"parameters must be names (text), got {name!r} in {parameters!r}")
+    return names
+
+
+def cross_check_disagreement(best: float, lower: float, upper: float, minuit: MinuitFit | None
+                             ) -> str | None:
+    """How the profile's best fit and 1σ interval ``[lower, upper]`` and a valid iminuit fit
+    (MIGRAD best, MINOS edges) disagree by more than :data:`CROSS_CHECK_TOLERANCE` of the wider
+    of the two 1σ intervals, or ``None`` where they agree (or iminuit has no valid minimum)."""
+    if minuit is None or not minuit.valid:
+        return None
+    width = upper - lower
+    if minuit.lower is not None and minuit.upper is not None:
+        width = max(width, minuit.upper - minuit.lower)
+    pairs = [("best fit", best, minuit.best), ("1σ lower edge", lower, minuit.lower),
+             ("1σ upper edge", upper, minuit.upper)]
+    off = [f"{what} {ours:.4g} (iminuit {theirs:.4g})" for what, ours, theirs in pairs
+           if theirs is not None and math.isfinite(theirs)
+           and abs(ours - theirs) > CROSS_CHECK_TOLERANCE * width]
+    if not width > 0 or not off:
+        return None
+    return ("the profile scan and the iminuit cross-check disagree: " + ", ".join(off)
+            + "; the scan grid may not resolve the Δχ² region — give a narrower starting range "
+            "(--range LO,HI; scan_range in the API)")
+
+
+def check_points(points: object, n_bins: int | None, what: str) -> int:
+    """``points`` of a profile's fine grid: an integer ≥ 11 whose batched profile over
+    ``n_bins`` bins fits in ``CEVNS_MAX_GRID_BYTES`` (:data:`PROFILE_BYTES_PER_BIN` each),
+    checked before anything is allocated; else a :class:`~cevns.errors.ConfigError` naming
+    ``points``. ``n_bins=None`` (the bins are not known yet): at least one bin per point."""
+    if not (isinstance(points, int) and not isinstance(points, bool) and points >= 11):
+        raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
+    from cevns.scan.grid import check_grid_bytes  # lazy: the scan layer is heavy
+
+    bins = "" if n_bins is None else f", {n_bins} bins per point"
+    check_grid_bytes(points, f"points (the fine grid of the {what} profile{bins})",
+                     per_point=PROFILE_BYTES_PER_BIN * (n_bins or 1))
+    return points
 
 
 def summarise_profile(prof: Profile1D, spec) -> tuple[Any, float | None, list[str]]:
@@ -532,9 +641,12 @@ def fit_parameter(
         One of :data:`cevns.fits.parameters.FIT_PARAMETERS`, or any registered scenario's
         parameter ``SCENARIO.PARAMETER`` (:mod:`cevns.fits.scenario_signal`).
     points : int
-        Points of the fine grid (≥ 11).
+        Points of the fine grid (≥ 11; their batched profile must fit in
+        ``CEVNS_MAX_GRID_BYTES``, :func:`check_points`).
     cross_check : bool
-        Also minimise with iminuit over the parameter and all nuisances.
+        Also minimise with iminuit over the parameter and all nuisances. A gross disagreement
+        with the profile (:func:`cross_check_disagreement`) adds a note and issues a
+        :class:`CrossCheckWarning`.
     mediator_mass_MeV, vector_charge
         NGI options (see :func:`cevns.fits.parameters.make_signal_model`).
     options, fixed, scan_range
@@ -548,8 +660,7 @@ def fit_parameter(
         of the Δχ² = 2.71 region on the side away from its "off" value; when the best fit is at
         the physical bound the notes say that the limit is the one-sided result to quote.
     """
-    if not (isinstance(points, int) and points >= 11):
-        raise ConfigError(f"points must be an integer ≥ 11, got {points!r}")
+    check_points(points, model.n_bins, f"{model.release.name} {name}")
     start = time.perf_counter()
     signal_model = make_signal_model(model, name, mediator_mass_MeV=mediator_mass_MeV,
                                      vector_charge=vector_charge, options=options, fixed=fixed,
@@ -562,6 +673,11 @@ def fit_parameter(
     at_best = profile(signal_model, np.array([prof.best]))
     nuisances = {k: float(v[0]) for k, v in at_best.nuisances.items()}
     minuit = minuit_fit(signal_model, prof.best, nuisances) if cross_check else None
+    disagreement = cross_check_disagreement(prof.best, one.lower, one.upper, minuit)
+    if disagreement is not None:
+        notes.append(f"warning: {disagreement}")
+        warnings.warn(f"{model.release.name} {name}: {disagreement}", CrossCheckWarning,
+                      stacklevel=2)
     pub = published_values(model).get(name)
     return ParameterFit(name, signal_model, prof, result, prof.best, one.lower, one.upper, limit,
                         nuisances, minuit, pub, time.perf_counter() - start, notes)
@@ -599,8 +715,9 @@ def fit_release(
         release already loaded (:func:`cevns.datasets.coherent.load_release`, e.g. from a
         ``data_dir`` checked before an output folder was claimed, as ``cevns fit --data-dir``
         does): it is fitted as it is, not read again.
-    parameters : sequence of str, optional
-        Names of :data:`cevns.fits.parameters.FIT_PARAMETERS`; default
+    parameters : str or sequence of str, optional
+        Names of :data:`cevns.fits.parameters.FIT_PARAMETERS` or scenario parameters
+        ``SCENARIO.PARAMETER``; one name alone (``"n_cevns"``) is that one parameter. Default
         :data:`DEFAULT_PARAMETERS` of the release.
     out : path, optional
         If given, write ``fit.csv``/``fit.md``, ``prediction.csv``/``.md``, profiles, figures and
@@ -611,7 +728,8 @@ def fit_release(
     steady_state : {"anticoincidence", "prior"}
         CsI steady-state treatment (see :class:`cevns.fits.model.ReleaseModel`).
     points : int
-        Fine-grid points per profile.
+        Fine-grid points per profile (≥ 11; checked against ``CEVNS_MAX_GRID_BYTES`` before the
+        release is read).
     cross_check : bool
         Run the iminuit global fit too.
     mediator_mass_MeV, vector_charge
@@ -654,11 +772,14 @@ def fit_release(
         release = loaded.name
     if release not in release_names():
         raise UnknownNameError("COHERENT release", release, release_names())
-    names = tuple(parameters) if parameters else DEFAULT_PARAMETERS[release]
+    names = parameter_names(parameters) or DEFAULT_PARAMETERS[release]
     for name in names:
         check_parameter(name, release)
     check_fit_request(names, options=options, fixed=fixed, scan_range=scan_range,
                       vector_charge=vector_charge)
+    # before the release is read: the type, and the memory of one bin per point (a bound below
+    # the real need, which fit_parameter checks with the release's bins)
+    check_points(points, None, release)
     if loaded is None:
         loaded = load_release(release, data_dir)
     model = ReleaseModel(loaded, steady_state=steady_state,

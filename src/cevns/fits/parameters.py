@@ -97,6 +97,10 @@ class ParameterSpec:
         upper bound (the unitarity parameters α_ii ≤ 1).
     scenario : str or None
         The registered scenario a ``SCENARIO.PARAMETER`` fit parameter belongs to.
+    upper_is_cap : bool
+        ``upper`` is a validity cap far above any physical value (a coupling's 4π, a magnetic
+        moment's 1 μ_B; :class:`cevns.scenarios.Parameter`): scans stay below it, but iminuit is
+        not given it as a limit (its fit is the same as without it).
     """
 
     name: str
@@ -109,6 +113,7 @@ class ParameterSpec:
     releases: tuple[str, ...] | None = None
     limit_side: str = "upper"
     scenario: str | None = None
+    upper_is_cap: bool = False
 
 
 _CSI = ("coherent-csi-2017", "coherent-csi-2021")
@@ -186,6 +191,12 @@ def check_fit_request(
         check_scan_range(f"{scenario_name}.{par}", choice.parameter(par), scan_range)
 
 
+def _exact(value: float) -> str:
+    """``value`` as ``:g`` prints it where that is exact, else in full (1.0000001, not 1)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
 def check_scan_range(full: str, p, scan_range) -> tuple[float, float] | None:
     """The starting range ``(lo, hi)`` of scenario parameter ``full`` (a
     :class:`cevns.scenarios.Parameter` ``p``) given as ``scan_range``, checked against the
@@ -198,7 +209,11 @@ def check_scan_range(full: str, p, scan_range) -> tuple[float, float] | None:
         if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
             raise ConfigError(f"{full}: scan range must be two finite numbers LO < HI, got "
                               f"{scan_range!r}")
-        p.check([lo, hi])
+        try:
+            p.check([lo, hi])
+        except ConfigError as err:  # say that it is the range (--range LO,HI) that is refused
+            raise ConfigError(f"{full}: scan range (--range) {_exact(lo)},{_exact(hi)} is "
+                              f"outside the parameter's range: {err}") from None
         return lo, hi
     # a mass bounded only by the validity cap of every mass (10⁹ MeV) has no natural range either
     if p.kind != "strength" and (p.lower is None or p.upper is None or p.upper >= MAX_MASS_MEV):
@@ -507,10 +522,11 @@ def scenario_signal_model(
     off_at_lower = p.lower is not None and p.default == p.lower
     off_at_upper = p.upper is not None and p.default == p.upper
     limit = p.kind == "strength" and (off_at_lower or off_at_upper)
+    cap = bool(getattr(p, "upper_is_cap", False)) and p.upper is not None
     spec = ParameterSpec(full, p.label or par, p.unit, p.lower, p.upper, limit,
                          f"{scenario.description}: {par}" if scenario.description else par,
                          limit_side="lower" if off_at_upper and not off_at_lower else "upper",
-                         scenario=scenario_name)
+                         scenario=scenario_name, upper_is_cap=cap)
     drop = ("form_factor",) if par == "neutron_radius_fm" else ()
     sigma, pieces = signal_uncertainty(model, drop=drop)
     if p.kind == "strength":
@@ -537,7 +553,7 @@ def scenario_signal_model(
         sm_value = default_neutron_radius_fm(model)
     initial = check_scan_range(full, p, scan_range)
     if initial is None and p.kind == "strength":
-        initial = strength_scan_range(signal, p.lower, p.upper, full)
+        initial = strength_scan_range(signal, p.lower, p.upper, full, upper_is_cap=cap)
     elif initial is None:  # a shape parameter with two bounds (check_scan_range refuses others)
         initial = (2.0, 10.0) if par == "neutron_radius_fm" else (float(p.lower), float(p.upper))
     if p.lower_open and initial[0] <= p.lower:

@@ -612,14 +612,31 @@ def check_table_target(path: str | Path) -> Path:
     return path
 
 
+#: The keys of one entry (release → parameter → entry) of the toy-coverage input: what
+#: ``scripts/coherent_coverage.py`` writes, plus ``parameter`` and ``fitter`` that
+#: :func:`cevns.fits.coverage.coverage_table_from_json` reads. Any other key is refused (a
+#: misspelled ``covrage`` next to the real key would otherwise pass unread).
+COVERAGE_KEYS = ("coverage", "coverage_err", "coverage_90", "coverage_90_err", "bias_sigma",
+                 "bias_sigma_err", "pull_width", "n_pulls", "truth", "n_toys", "n_failed", "seed",
+                 "interval_method", "nuisances", "workers", "wall_s", "cpu_s", "load_1min",
+                 "parameter", "fitter")
+
+
 def check_coverage(coverage, where: str = "coverage") -> dict:
     """The toy-coverage input of :func:`comparison_table`, checked: release → parameter → entry
     with ``coverage`` in [0, 1], ``bias_sigma`` a finite number or null and ``n_toys`` a
     non-negative integer if given (the shape ``scripts/coherent_coverage.py`` writes); anything
-    else is a :class:`~cevns.errors.ConfigError` naming the entry, never a silently empty column."""
+    else is a :class:`~cevns.errors.ConfigError` naming the entry, never a silently empty column.
+
+    The releases must be COHERENT releases (:func:`cevns.datasets.coherent.release_names`), the
+    parameters fit parameters of their release (:func:`cevns.fits.parameters.check_parameter`)
+    and the keys of an entry among :data:`COVERAGE_KEYS`: an unknown or misspelled one is an
+    :class:`~cevns.errors.UnknownNameError` naming it and listing the valid ones."""
     import math
 
-    from cevns.errors import ConfigError
+    from cevns.datasets.coherent import release_names
+    from cevns.errors import ConfigError, UnknownNameError
+    from cevns.fits.parameters import check_parameter
 
     def bad(at: str, what: str) -> ConfigError:
         return ConfigError(f"{where}{at}: {what} (expected release → parameter → "
@@ -627,13 +644,26 @@ def check_coverage(coverage, where: str = "coverage") -> dict:
 
     if not isinstance(coverage, dict):
         raise bad("", f"a JSON object of releases, got {type(coverage).__name__}")
+    releases = release_names()
     for release, params in coverage.items():
+        if release not in releases:
+            raise UnknownNameError(f"release in {where}", release, releases)
         if not isinstance(params, dict):
             raise bad(f".{release}", f"an object of parameters, got {type(params).__name__}")
         for name, entry in params.items():
             at = f".{release}.{name}"
+            try:
+                check_parameter(name, release)
+            except UnknownNameError as err:
+                raise UnknownNameError(f"fit parameter in {where}.{release}", name,
+                                       err.valid) from None
+            except ConfigError as err:
+                raise ConfigError(f"{where}{at}: {err}") from None
             if not isinstance(entry, dict) or "coverage" not in entry:
                 raise bad(at, "an object with a 'coverage' key")
+            for key in entry:
+                if key not in COVERAGE_KEYS:
+                    raise UnknownNameError(f"key in {where}{at}", key, COVERAGE_KEYS)
             value = entry["coverage"]
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not 0.0 <= value <= 1.0:

@@ -153,7 +153,10 @@ class ScenarioChoice:
         for key, value in fixed.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"fixed value of {key!r} must be a number, got {value!r}")
-            checked[key] = float(params[key].check(value))
+            try:
+                checked[key] = float(params[key].check(value))
+            except ConfigError as err:  # name the fixed value (--fix), not only the parameter
+                raise ConfigError(f"fixed value {key} = {value!r} (--fix): {err}") from None
         return cls(scenario, name, opts, checked)
 
     def parameter(self, name: str):
@@ -249,10 +252,15 @@ def default_neutron_radius_fm(model: ReleaseModel) -> float:
     return float(np.mean([nuc.default_helm_rms_radius() for nuc in model.nuclei]) / fm)
 
 
-def strength_scan_range(signal, lower: float | None, upper: float | None, what: str
-                        ) -> tuple[float, float]:
-    """Starting range of a strength parameter: up to 4× the value that moves the count by 50 %."""
-    if lower is not None and upper is not None:
+def strength_scan_range(signal, lower: float | None, upper: float | None, what: str, *,
+                        upper_is_cap: bool = False) -> tuple[float, float]:
+    """Starting range of a strength parameter: up to 4× the value that moves the count by 50 %.
+
+    A parameter with two natural bounds (a mixing in [0, 1]) starts from them. An upper bound that
+    is only a validity cap (``upper_is_cap``: a coupling's 4π, a magnetic moment's 1 μ_B; see
+    :class:`cevns.scenarios.Parameter`) is not a starting point: the search stays below it and the
+    range ends there at the latest."""
+    if lower is not None and upper is not None and not upper_is_cap:
         return float(lower), float(upper)
     base = 0.0 if lower is None else max(float(lower), 0.0)
     trial = base + np.geomspace(1e-15, 1e6, 600)
@@ -266,5 +274,8 @@ def strength_scan_range(signal, lower: float | None, upper: float | None, what: 
                           f"[{trial[0]:.3g}, {trial[-1]:.3g}]: no constraint")
     step = float(trial[np.argmax(moved)]) - base
     lo = base if lower is not None else base - 4.0 * step
-    return lo, base + 4.0 * step
+    hi = base + 4.0 * step
+    if upper is not None:
+        hi = min(hi, float(upper))
+    return lo, hi
 

@@ -87,6 +87,22 @@ PION_LIFETIME_US = 0.026033
 #: μ⁺ mean lifetime in µs (PDG 2022: 2.1969811 × 10⁻⁶ s): arrival times of delayed neutrinos.
 MUON_LIFETIME_US = 2.1969811
 
+# --- validity bounds of model parameters ---------------------------------------------------
+#: Largest coupling g accepted (4π ≈ 12.57), for the NGI and up-scattering couplings
+#: g = √|g^ν g^q| (also g_B−L): the strong-coupling limit of naive dimensional analysis, above
+#: which no perturbative cross section means anything (perturbativity already ends near
+#: √(4π) ≈ 3.5, g²/4π = 1). CEvNS limits are g ≲ 10⁻⁵–10⁻³ for mediators up to 1 GeV and grow
+#: ∝ m_X above (a contact interaction), reaching 4π only for m_X of order 10 TeV; the paper's scans
+#: stop at g = 0.1. Without a bound g ≈ 1e77 makes g⁴ overflow (inf counts, numpy warnings).
+MAX_COUPLING = 4.0 * math.pi
+
+#: Largest (transition) neutrino magnetic moment accepted, in units of the Bohr magneton μ_B:
+#: a neutral lepton with the moment of the electron itself. Laboratory limits on light-neutrino
+#: moments are ≲ 10⁻¹⁰ μ_B and the dipole-portal scans of the paper stop at 10⁻⁶ μ_B; at 1 μ_B the
+#: dipole coupling at π-DAR energies, μ_eff e E/(2 m_e) ≈ 15 μ_eff at E = 50 MeV, is already beyond
+#: any perturbative meaning. Without a bound μ ≈ 1e154 makes μ² overflow.
+MAX_MAGNETIC_MOMENT_MUB = 1.0
+
 __all__ = [name for name in dir() if name.isupper()]
 
 #: Largest sterile-lepton or mediator mass accepted, in MeV (1 PeV): far beyond the reach of any

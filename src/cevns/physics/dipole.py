@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.physics.constants import ALPHA_EM, HBARC, MU_BOHR
+from cevns.errors import ConfigError
+from cevns.physics.constants import ALPHA_EM, HBARC, MAX_MAGNETIC_MOMENT_MUB, MU_BOHR
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import _momentum_transfer_unchecked
 from cevns.physics.nuclei import Nucleus
@@ -44,6 +45,20 @@ from cevns.physics.sterile import (
 
 #: Names of the basis terms of :class:`DipoleBasis`.
 DIPOLE_BASIS = ("dipole",)
+
+
+def check_magnetic_moment(magnetic_moment: ArrayLike) -> NDArray[np.float64]:
+    """μ_eff as a float array, or a :class:`~cevns.errors.ConfigError` naming ``magnetic_moment``:
+    finite, ≥ 0 and at most :data:`~cevns.physics.constants.MAX_MAGNETIC_MOMENT_MUB` (1 μ_B, far
+    above any physical value; μ² overflows near 1e154)."""
+    check_nonnegative("magnetic_moment", magnetic_moment)
+    mu = np.asarray(magnetic_moment, dtype=float)
+    if mu.size and mu.max() > MAX_MAGNETIC_MOMENT_MUB:
+        raise ConfigError(
+            f"magnetic_moment must be at most {MAX_MAGNETIC_MOMENT_MUB:g} μ_B (the moment of the "
+            "electron itself, far above any physical value; magnetic moments are in units of the "
+            f"Bohr magneton), got {float(mu.max()):g}")
+    return mu
 
 
 def _unit_dipole_cross_section(
@@ -108,11 +123,11 @@ def dipole_differential_cross_section(
     Raises
     ------
     ConfigError
-        For μ_eff < 0 or m₄ < 0 (the message names the parameter).
+        For μ_eff < 0 or above :data:`~cevns.physics.constants.MAX_MAGNETIC_MOMENT_MUB`, or
+        m₄ < 0 (the message names the parameter).
     """
-    check_nonnegative("magnetic_moment", magnetic_moment)
+    mu = check_magnetic_moment(magnetic_moment)
     m4 = check_mass("sterile_mass", sterile_mass)
-    mu = np.asarray(magnetic_moment, dtype=float)
     return mu**2 * _unit_dipole_cross_section(nucleus, neutrino_energy, recoil_energy, m4,
                                               charge_radius)
 
@@ -136,10 +151,11 @@ def dipole_coefficients(magnetic_moment: ArrayLike) -> NDArray[np.float64]:
     """Coefficients of :class:`DipoleBasis`: μ_eff², shape ``(1, *np.shape(magnetic_moment))``.
 
     μ_eff ≥ 0 in units of μ_B (a negative value is rejected: only ``|μ|`` is physical and the scan
-    should not sample it twice).
+    should not sample it twice), at most
+    :data:`~cevns.physics.constants.MAX_MAGNETIC_MOMENT_MUB` = 1 μ_B (a larger value is a
+    :class:`~cevns.errors.ConfigError`, never an overflowing μ²).
     """
-    check_nonnegative("magnetic_moment", magnetic_moment)
-    return np.asarray(magnetic_moment, dtype=float)[None, ...] ** 2
+    return check_magnetic_moment(magnetic_moment)[None, ...] ** 2
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.errors import ConfigError, KinematicsError, UnknownNameError
-from cevns.physics.constants import G_FERMI, HBARC, MAX_MASS_MEV, SIN2_THETA_W
+from cevns.physics.constants import G_FERMI, HBARC, MAX_COUPLING, MAX_MASS_MEV, SIN2_THETA_W
 from cevns.physics.cross_sections import (
     G_V_NEUTRON,
     SM_BASIS,
@@ -98,7 +98,7 @@ from cevns.physics.cross_sections import (
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.hadronic import DEFAULT_HADRONIC_INPUTS, HadronicInputs
 from cevns.physics.kinematics import _momentum_transfer_unchecked, max_recoil_energy
-from cevns.physics.nuclei import Nucleus
+from cevns.physics.nuclei import Nucleus, check_nucleus
 from cevns.physics.spin_structure import DEFAULT_SPIN_STRUCTURE, SpinStructure
 from cevns.physics.units import MeV
 
@@ -169,6 +169,11 @@ def _check_coupling(coupling: ArrayLike) -> NDArray[np.float64]:
         raise ConfigError(
             f"coupling g = sqrt(|g^nu g^q|) must be >= 0, got {bad!r}; the sign of the product "
             "is set by coupling_sign (vector, universal) or fixed by the charges (B-L)"
+        )
+    if g.size and g.max() > MAX_COUPLING:  # NaN was refused above (NaN >= 0 is False)
+        raise ConfigError(
+            f"coupling must be at most 4π ≈ {MAX_COUPLING:.4g} (the strong-coupling limit, beyond "
+            f"any perturbative cross section), got {float(g.max()):g}"
         )
     return g
 
@@ -262,6 +267,7 @@ def propagator_denominator(
 
 def _kinematics(nucleus: Nucleus, neutrino_energy: ArrayLike, recoil_energy: ArrayLike):
     """Broadcast E, T; the allowed mask 0 ≤ T ≤ T_max(E), E > 0; E, T made safe outside it."""
+    check_nucleus(nucleus)
     e, t = np.broadcast_arrays(
         np.asarray(neutrino_energy, dtype=float), np.asarray(recoil_energy, dtype=float)
     )

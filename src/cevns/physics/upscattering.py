@@ -47,9 +47,10 @@ from typing import ClassVar, Literal, get_args
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import UnknownNameError
+from cevns.errors import ConfigError, UnknownNameError
 from cevns.physics.constants import (
     HBARC,
+    MAX_COUPLING,
 )
 from cevns.physics.flux import check_flavour
 from cevns.physics.form_factors import helm_form_factor
@@ -244,23 +245,38 @@ def upscattering_differential_cross_section(
     Raises
     ------
     ConfigError
-        For g < 0, m₄ < 0 or m_X < 0 (naming the parameter).
+        For g < 0 or g > 4π (:data:`~cevns.physics.constants.MAX_COUPLING`), m₄ < 0 or m_X < 0
+        (naming the parameter).
     UnknownNameError
         For an unknown ``interaction`` or ``vector_model``.
     """
     _check_interaction(interaction)
-    check_nonnegative("coupling", coupling)
+    g = check_coupling(coupling)
     m4 = check_mass("sterile_mass", sterile_mass)
     mx = check_mass("mediator_mass", mediator_mass)
     unit = _unit_cross_section(interaction, nucleus, neutrino_energy, recoil_energy, m4, mx,
                                vector_model, spin_structure)
-    return np.asarray(coupling, dtype=float) ** 4 * unit
+    return g**4 * unit
+
+
+def check_coupling(coupling: ArrayLike) -> NDArray[np.float64]:
+    """g as a float array, or a :class:`~cevns.errors.ConfigError` naming ``coupling``: finite,
+    ≥ 0 and at most :data:`~cevns.physics.constants.MAX_COUPLING` (4π, the strong-coupling
+    limit; g⁴ overflows near 1e77)."""
+    check_nonnegative("coupling", coupling)
+    g = np.asarray(coupling, dtype=float)
+    if g.size and g.max() > MAX_COUPLING:
+        raise ConfigError(f"coupling must be at most 4π ≈ {MAX_COUPLING:.4g} (the strong-coupling "
+                          "limit, beyond any perturbative cross section), "
+                          f"got {float(g.max()):g}")
+    return g
 
 
 def upscattering_coefficients(coupling: ArrayLike) -> NDArray[np.float64]:
-    """Coefficients of :class:`UpscatteringBasis`: g⁴, shape ``(1, *np.shape(coupling))``; g ≥ 0."""
-    check_nonnegative("coupling", coupling)
-    return np.asarray(coupling, dtype=float)[None, ...] ** 4
+    """Coefficients of :class:`UpscatteringBasis`: g⁴, shape ``(1, *np.shape(coupling))``; g ≥ 0
+    and at most :data:`~cevns.physics.constants.MAX_COUPLING` = 4π (a larger g is a
+    :class:`~cevns.errors.ConfigError`, never an overflowing g⁴)."""
+    return check_coupling(coupling)[None, ...] ** 4
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,11 @@ class Parameter:
     reason : str
         Why the range is what it is, added to the message of a value outside it (e.g. "the rate
         depends on μ² only: give ``|μ|``").
+    upper_is_cap : bool
+        The upper bound is a validity cap far above any physical value (a coupling's 4π,
+        :data:`~cevns.physics.constants.MAX_COUPLING`; a magnetic moment's 1 μ_B), not a natural
+        end of the range: values above it are refused, but a fit neither starts its scan there
+        nor hands it to iminuit as a limit (:mod:`cevns.fits`).
     """
 
     name: str
@@ -70,6 +75,7 @@ class Parameter:
     lower_open: bool = False
     label: str = ""
     reason: str = ""
+    upper_is_cap: bool = False
 
     def _with_unit(self, value: float) -> str:
         return f"{value:g} {self.unit}" if self.unit else f"{value:g}"

@@ -13,7 +13,12 @@ import numpy as np
 
 from cevns.config import StrictModel, validate
 from cevns.physics.basis import SMBasis
-from cevns.physics.constants import MAX_MASS_MEV, SIN2_THETA_W, SIN2_THETA_W_RANGE
+from cevns.physics.constants import (
+    MAX_COUPLING,
+    MAX_MASS_MEV,
+    SIN2_THETA_W,
+    SIN2_THETA_W_RANGE,
+)
 from cevns.physics.cross_sections import SM_BASIS, sm_basis_coefficients
 from cevns.physics.form_factors import helm_form_factors
 from cevns.physics.kinematics import momentum_transfer
@@ -99,14 +104,26 @@ class NGIOptions(StrictModel):
 _NGI_MASS_RANGE = ("a mass > 0, at most 1e9 MeV: far above, the mediator acts as a contact "
                    "interaction whose effect falls as 1/m_X²; masses are in MeV")
 
+#: Why a coupling is bounded above (added to the message of a larger value; shared by the NGI and
+#: up-scattering scenarios).
+COUPLING_RANGE = ("a coupling ≥ 0, at most 4π ≈ 12.57, the strong-coupling limit beyond any "
+                  "perturbative cross section (cevns.physics.constants.MAX_COUPLING)")
+
+
+def coupling_parameter() -> Parameter:
+    """The coupling g ≥ 0 of the NGI and up-scattering scenarios, capped at 4π
+    (:data:`~cevns.physics.constants.MAX_COUPLING`)."""
+    return Parameter("coupling", "strength", 0.0, "", 0.0, MAX_COUPLING, False, r"$g_X$",
+                     reason=COUPLING_RANGE, upper_is_cap=True)
+
 
 @register_scenario
 class NGI(Scenario):
     """SM + one light mediator of Lorentz structure S, V, A or T.
 
-    Parameters: ``coupling`` g = √|g^ν g^q| (strength, ≥ 0), ``mediator_mass_MeV`` (shape, > 0),
-    ``sin2_theta_w`` (strength). The mediator mass enters only through the propagator, so all masses
-    share one set of E integrals (recoil re-weighting fast path).
+    Parameters: ``coupling`` g = √|g^ν g^q| (strength, in [0, 4π]), ``mediator_mass_MeV``
+    (shape, > 0), ``sin2_theta_w`` (strength). The mediator mass enters only through the
+    propagator, so all masses share one set of E integrals (recoil re-weighting fast path).
     """
 
     name = "ngi"
@@ -119,7 +136,7 @@ class NGI(Scenario):
     @property
     def parameters(self) -> dict[str, Parameter]:
         return {
-            "coupling": Parameter("coupling", "strength", 0.0, "", 0.0, None, False, r"$g_X$"),
+            "coupling": coupling_parameter(),
             "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0,
                                            MAX_MASS_MEV, True, r"$m_X$ [MeV]",
                                            reason=_NGI_MASS_RANGE),

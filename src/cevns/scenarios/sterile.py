@@ -21,6 +21,7 @@ from pydantic import field_validator
 from cevns.config import StrictModel, validate
 from cevns.errors import ConfigError, KinematicsError
 from cevns.physics.basis import SMBasis
+from cevns.physics.constants import MAX_MAGNETIC_MOMENT_MUB
 from cevns.physics.cross_sections import sm_basis_coefficients
 from cevns.physics.dipole import DipoleBasis, dipole_coefficients
 from cevns.physics.flux import FLAVOURS
@@ -38,7 +39,7 @@ from cevns.physics.units import MeV, eV, m
 from cevns.physics.upscattering import UpscatteringBasis, upscattering_coefficients
 from cevns.rates import basis_spectra
 from cevns.scenarios.base import Parameter, Scenario, register_scenario
-from cevns.scenarios.builtin import SIN2W
+from cevns.scenarios.builtin import SIN2W, coupling_parameter
 
 #: At most this many Gauss–Legendre nodes in E for the oscillation basis; beyond, the weight
 #: sin²φ is replaced by its analytic mean over a relative energy window (see oscillation.py).
@@ -267,8 +268,10 @@ def _even_runs(values: list[float], size: int) -> list[list[int]]:
 
 _MASS_RANGE = ("a mass ≥ 0, at most 1e9 MeV: heavier is far beyond the reach of any "
                "source; masses are in MeV")
-_MU_SIGN = ("the rate depends on μ² only, so the sign of μ is a convention: give |μ|; a "
-            "magnetic moment is in units of the Bohr magneton")
+_MU_SIGN = ("the rate depends on μ² only, so the sign of μ is a convention: give |μ|; at most "
+            "1 μ_B, the moment of the electron itself, far above any physical value "
+            "(cevns.physics.constants.MAX_MAGNETIC_MOMENT_MUB); a magnetic moment is in units "
+            "of the Bohr magneton")
 
 
 class DipoleOptions(StrictModel):
@@ -318,9 +321,10 @@ class Dipole(_SterileMassScenario):
     def parameters(self):
         ch = "e" if self.options.channel == "e" else r"\mu"
         return {
-            "magnetic_moment": Parameter("magnetic_moment", "strength", 0.0, "μ_B", 0.0, None,
-                                         False, rf"$\mu_{{\nu_{ch}}}$ [$\mu_B$]",
-                                         reason=_MU_SIGN),
+            "magnetic_moment": Parameter("magnetic_moment", "strength", 0.0, "μ_B", 0.0,
+                                         MAX_MAGNETIC_MOMENT_MUB, False,
+                                         rf"$\mu_{{\nu_{ch}}}$ [$\mu_B$]",
+                                         reason=_MU_SIGN, upper_is_cap=True),
             "sterile_mass_MeV": Parameter("sterile_mass_MeV", "shape", 0.0, "MeV", 0.0,
                                           MAX_MASS_MEV, False, r"$m_4$ [MeV]",
                                           reason=_MASS_RANGE),
@@ -363,7 +367,7 @@ class Upscattering(_SterileMassScenario):
     @property
     def parameters(self):
         return {
-            "coupling": Parameter("coupling", "strength", 0.0, "", 0.0, None, False, r"$g_X$"),
+            "coupling": coupling_parameter(),
             "mediator_mass_MeV": Parameter("mediator_mass_MeV", "shape", 1e3, "MeV", 0.0,
                                            MAX_MASS_MEV, False, r"$m_X$ [MeV]",
                                            reason=_MASS_RANGE),
