@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.cli.test_output_safety import _refused, cevns
+from test_output_safety import _refused, cevns  # the same subprocess helpers
 
 SHIPPED_COVERAGE = Path(__file__).resolve().parents[2] / "docs" / "coherent_coverage.json"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 
-from tests.cli.test_output_safety import cevns
+from test_output_safety import cevns  # the same subprocess helper
 
 PRESET = """schema_version = 1
 [source.r]
