@@ -74,6 +74,24 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
     raise ConfigError(f"{name} must be {expected}, got {got}")
 
 
+def finite_number(value: object, name: str, valid: str, ok=None) -> float:
+    """``value`` as a float if it is one finite number (not text, not true/false) for which
+    ``ok(value)`` holds (if given); else a :class:`ConfigError` "`name` must be `valid`, got …"
+    quoting the value as given. The scalar twin of :func:`finite_array` for keyword arguments such
+    as a scale or a calibration target."""
+    import math
+
+    if is_bool(value) or is_text(value):
+        raise ConfigError(f"{name} must be {valid}, got {value!r}")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be {valid}, got {value!r}") from None
+    if not (math.isfinite(number) and (ok is None or ok(number))):
+        raise ConfigError(f"{name} must be {valid}, got {value!r}")
+    return number
+
+
 def is_text(value: object) -> bool:
     """Whether ``value`` is text where numbers are wanted: a ``str`` or ``bytes``, a NumPy string
     array, or a list or tuple holding one at any depth. NumPy converts ``"0.2"`` to 0.2 without a

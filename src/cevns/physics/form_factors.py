@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, finite_array, is_bool, is_text
+from cevns.errors import ConfigError, finite_array, finite_number
 from cevns.physics.constants import HBARC
 from cevns.physics.units import MeV, fm
 
@@ -52,16 +52,12 @@ def check_helm_skin(skin: float) -> float:
 
 
 def _check_box_radius(box_radius: object) -> None:
-    """ConfigError unless ``box_radius`` is a finite length > 0 (not text, not a boolean)."""
-    message = "box_radius (Helm box radius) must be a finite length > 0, got "
-    if is_bool(box_radius) or is_text(box_radius):
-        raise ConfigError(f"{message}{box_radius!r}")
-    try:
-        value = float(box_radius)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{message}{box_radius!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{message}{value / fm:g} fm")
+    """ConfigError unless ``box_radius`` is a finite length > 0 (not text, not a boolean); a
+    finite value ≤ 0 is read out in fm."""
+    what, valid = "box_radius (Helm box radius)", "a finite length > 0"
+    value = finite_number(box_radius, what, valid)
+    if not value > 0:
+        raise ConfigError(f"{what} must be {valid}, got {value / fm:g} fm")
 
 
 def rms_radius_from_box_radius(box_radius: float, skin: float = DEFAULT_HELM_SKIN) -> float:

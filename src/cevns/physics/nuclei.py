@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Literal, get_args
 
-from cevns.errors import ConfigError, DataError, UnknownNameError, is_bool, is_text
+from cevns.errors import ConfigError, DataError, UnknownNameError, finite_number
 from cevns.integrity import read_packaged_text
 from cevns.physics.constants import AMU
 from cevns.physics.form_factors import DEFAULT_HELM_SKIN, check_helm_skin, rms_radius_from_box_radius
@@ -245,14 +245,7 @@ def estimated_charge_radius_fm(mass_number: float) -> float:
     2 % (¹⁹F) and 5 % (¹²C, the worst case). ``mass_number`` must be a finite number ≥ 1
     (else :class:`ConfigError`).
     """
-    if is_bool(mass_number) or is_text(mass_number):
-        raise ConfigError(f"mass_number must be a finite number ≥ 1, got {mass_number!r}")
-    try:
-        a = float(mass_number)
-    except (TypeError, ValueError):
-        raise ConfigError(f"mass_number must be a finite number ≥ 1, got {mass_number!r}") from None
-    if not (math.isfinite(a) and a >= 1):
-        raise ConfigError(f"mass_number must be a finite number ≥ 1, got {mass_number!r}")
+    finite_number(mass_number, "mass_number", "a finite number ≥ 1", lambda a: a >= 1)
     c = LEWIN_SMITH_C_SLOPE_FM * mass_number ** (1.0 / 3.0) + LEWIN_SMITH_C_OFFSET_FM
     return math.sqrt(0.6 * c**2 + 1.4 * math.pi**2 * LEWIN_SMITH_DIFFUSENESS_FM**2)
 

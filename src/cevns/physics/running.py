@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, is_bool, is_text
+from cevns.errors import ConfigError, finite_number
 
 #: Z mass [GeV] (PDG 2022).
 M_Z_GEV = 91.1876
@@ -118,29 +118,15 @@ def _check_scale(mu_GeV: ArrayLike) -> NDArray[np.float64]:
     return mu
 
 
-def _check_number(value: object, name: str, valid: str, ok) -> float:
-    """``value`` as a float if it is a number (not text, not a boolean) for which ``ok`` holds;
-    else a ConfigError "`name` must be `valid`, got …" (NaN fails every ``ok``)."""
-    if is_bool(value) or is_text(value):
-        raise ConfigError(f"{name} must be {valid}, got {value!r}")
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be {valid}, got {value!r}") from None
-    if not (math.isfinite(number) and ok(number)):
-        raise ConfigError(f"{name} must be {valid}, got {value!r}")
-    return number
-
-
 def _check_inputs(light_quark_threshold_GeV: object, sin2_mz: object, alpha_inv_mz: object
                   ) -> None:
     """The inputs of the running, checked once per call: the light-quark threshold a finite
     scale > 0 [GeV], sin²θ̂(M_Z) a squared sine in the open (0, 1), 1/α̂(M_Z) finite and > 0."""
-    _check_number(light_quark_threshold_GeV, "light_quark_threshold_GeV",
+    finite_number(light_quark_threshold_GeV, "light_quark_threshold_GeV",
                   "a finite scale > 0 (GeV)", lambda v: v > 0)
-    _check_number(sin2_mz, "sin2_mz", "a finite number in (0, 1) (a squared sine)",
+    finite_number(sin2_mz, "sin2_mz", "a finite number in (0, 1) (a squared sine)",
                   lambda v: 0 < v < 1)
-    _check_number(alpha_inv_mz, "alpha_inv_mz", "a finite number > 0 (1/α̂ at M_Z)",
+    finite_number(alpha_inv_mz, "alpha_inv_mz", "a finite number > 0 (1/α̂ at M_Z)",
                   lambda v: v > 0)
 
 
@@ -182,7 +168,7 @@ def calibrate_light_quark_threshold(target: float = SIN2_THETA_W_ZERO_MSBAR) -> 
     from scipy.optimize import brentq
 
     low, high = _CALIBRATION_BRACKET_GEV
-    target = _check_number(target, "target", "a finite number (the sin²θ̂(0) to reproduce)",
+    target = finite_number(target, "target", "a finite number (the sin²θ̂(0) to reproduce)",
                            lambda v: True)
     ends = [float(sin2_theta_w_msbar(0.0, light_quark_threshold_GeV=m)) for m in (low, high)]
     if not min(ends) <= target <= max(ends):
