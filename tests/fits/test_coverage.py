@@ -35,14 +35,14 @@ def test_poi_grid_spans_the_asimov_region_and_contains_the_truth():
 
 
 def test_small_run_and_table():
-    res = release_coverage("coherent-csi-2021", "n_cevns", n_toys=64, seed=1)
+    res = release_coverage("coherent-csi-2021", "n_cevns", n_toys=32, seed=1)
     assert isinstance(res, CoverageResult)
-    assert res.n_toys == 64 and res.n_failed <= 2
+    assert res.n_toys == 32 and res.n_failed <= 2
     assert abs(res.coverage_68 - CL_68) < 4 * max(res.coverage_68_err, 0.05)
     assert 0.5 < res.pull_width < 1.5
     # same seed, other tiling: the same toys and fits (restarts included); the profiler's blocks
     # then hold other rows, which changes the last bits of BLAS sums (measured: 4e-15 relative)
-    again = release_coverage("coherent-csi-2021", "n_cevns", n_toys=64, seed=1, toys_per_tile=24)
+    again = release_coverage("coherent-csi-2021", "n_cevns", n_toys=32, seed=1, toys_per_tile=12)
     for key, value in res.row().items():
         assert again.row()[key] == (value if isinstance(value, str) else pytest.approx(value,
                                                                                      rel=1e-12))
