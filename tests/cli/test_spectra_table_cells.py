@@ -7,24 +7,14 @@ from __future__ import annotations
 import os
 import re
 
+from test_audit_cli_fixes import AT_DETECTOR  # a source given at the detector
 from test_output_safety import cevns  # the same subprocess helper
-
-PRESET = """schema_version = 1
-[source.r]
-kind = "tabulated"
-spectrum_file = "f.csv"
-normalisation = "per-cm2-s"
-baseline_m = 20.0
-beam_hours_per_year = 7000.0
-duty_factor = 1.0
-run_years = 1.0
-"""
 
 
 def test_huge_counts_are_printed_with_an_exponent_and_small_ones_with_one_decimal(tmp_path):
     (tmp_path / "f.csv").write_text("energy_MeV,numu\n0,0\n10,1e300\n50,1e300\n")
-    (tmp_path / "p.toml").write_text(PRESET)
-    res = cevns("spectra", "-d", "CsI", "--source", "r", "--presets", "p.toml", cwd=tmp_path,
+    (tmp_path / "p.toml").write_text(AT_DETECTOR.format(csv="f.csv"))
+    res = cevns("spectra", "-d", "CsI", "--source", "R", "--presets", "p.toml", cwd=tmp_path,
                 env={**os.environ, "COLUMNS": "200"})
     assert res.returncode == 0, res.stderr
     row = next(line for line in res.stdout.splitlines() if "CsI" in line)

@@ -42,8 +42,7 @@ PION_DAR_FLAVOURS = FLAVOURS
 FLAVOUR_LABELS = {"numu": "prompt ν_μ", "nue": "delayed ν_e", "numubar": "delayed ν̄_μ",
                   "nuebar": "ν̄_e", "nutau": "ν_τ", "nutaubar": "ν̄_τ"}
 #: The flavours without their π-DAR roles, for a source of another kind (a tabulated spectrum).
-PLAIN_FLAVOUR_LABELS = {"numu": "ν_μ", "nue": "ν_e", "numubar": "ν̄_μ", "nuebar": "ν̄_e",
-                        "nutau": "ν_τ", "nutaubar": "ν̄_τ"}
+PLAIN_FLAVOUR_LABELS = {f: label.split()[-1] for f, label in FLAVOUR_LABELS.items()}
 #: Which π-DAR flavours are monochromatic lines (energy) rather than continuous spectra.
 LINE_ENERGY = {"numu": E_PROMPT}
 

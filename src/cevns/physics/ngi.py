@@ -170,12 +170,19 @@ def _check_coupling(coupling: ArrayLike) -> NDArray[np.float64]:
             f"coupling g = sqrt(|g^nu g^q|) must be >= 0, got {bad!r}; the sign of the product "
             "is set by coupling_sign (vector, universal) or fixed by the charges (B-L)"
         )
-    if g.size and g.max() > MAX_COUPLING:  # NaN was refused above (NaN >= 0 is False)
+    check_coupling_cap(g)  # NaN was refused above (NaN >= 0 is False)
+    return g
+
+
+def check_coupling_cap(g: NDArray[np.float64]) -> None:
+    """A :class:`~cevns.errors.ConfigError` if a coupling of ``g`` (a float array, already ≥ 0)
+    exceeds :data:`~cevns.physics.constants.MAX_COUPLING` (4π, the strong-coupling limit; g⁴
+    overflows near 1e77). Shared by the NGI and up-scattering couplings."""
+    if g.size and g.max() > MAX_COUPLING:
         raise ConfigError(
             f"coupling must be at most 4π ≈ {MAX_COUPLING:.4g} (the strong-coupling limit, beyond "
             f"any perturbative cross section), got {float(g.max()):g}"
         )
-    return g
 
 
 # --- couplings and charges ----------------------------------------------------------------------
@@ -728,7 +735,7 @@ class NGIBasis:
 __all__ = [
     "INTERACTIONS", "VECTOR_CHARGES", "NGI_TERMS", "NGI_PROPAGATOR_POWER", "Interaction",
     "VectorCharge", "NGIBasis",
-    "coupling_product", "nuclear_scalar_charge", "nuclear_vector_charge",
+    "check_coupling_cap", "coupling_product", "nuclear_scalar_charge", "nuclear_vector_charge",
     "axial_isoscalar_coupling", "tensor_isoscalar_coupling", "propagator_denominator",
     "scalar_cross_section",
     "vector_cross_section", "axial_cross_section", "tensor_cross_section",

@@ -47,16 +47,16 @@ from typing import ClassVar, Literal, get_args
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import UnknownNameError
 from cevns.physics.constants import (
     HBARC,
-    MAX_COUPLING,
 )
 from cevns.physics.flux import check_flavour
 from cevns.physics.form_factors import helm_form_factor
 from cevns.physics.kinematics import _momentum_transfer_unchecked
 from cevns.physics.ngi import (
     axial_isoscalar_coupling,
+    check_coupling_cap,
     nuclear_scalar_charge,
     nuclear_vector_charge,
     tensor_isoscalar_coupling,
@@ -265,10 +265,7 @@ def check_coupling(coupling: ArrayLike) -> NDArray[np.float64]:
     limit; g⁴ overflows near 1e77)."""
     check_nonnegative("coupling", coupling)
     g = np.asarray(coupling, dtype=float)
-    if g.size and g.max() > MAX_COUPLING:
-        raise ConfigError(f"coupling must be at most 4π ≈ {MAX_COUPLING:.4g} (the strong-coupling "
-                          "limit, beyond any perturbative cross section), "
-                          f"got {float(g.max()):g}")
+    check_coupling_cap(g)
     return g
 
 
