@@ -585,7 +585,7 @@ def spectra(
     from cevns.config import validate
     from cevns.experiment import ESS_DETECTORS, Source, get_detector, get_source
     from cevns.physics.constants import SIN2_THETA_W
-    from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS, PLAIN_FLAVOUR_LABELS
+    from cevns.physics.flux import FLAVOURS
     from cevns.rates import sm_spectrum
 
     catalogue = _catalogue(presets)
@@ -636,8 +636,8 @@ def spectra(
                                   f"(sin²θ_W = {s2w})"))
         table.add_column("detector")
         table.add_column("bins", justify="right")
-        labels = FLAVOUR_LABELS if src.kind == "pi-dar" else PLAIN_FLAVOUR_LABELS
-        for f in flavours:  # "prompt", "delayed": π-DAR roles, not of a tabulated spectrum
+        labels = spectra_[0].flavour_labels  # "prompt", "delayed" only for a π-DAR source
+        for f in flavours:
             table.add_column(labels[f], justify="right")
         table.add_column("CEvNS", justify="right")
         table.add_column("background", justify="right")

@@ -122,3 +122,33 @@ def test_docs_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(block, "docs/exports.md", "exec"), {})
     assert (tmp_path / "csi_spectrum.nc").exists()
+
+
+def test_flavour_labels_follow_the_source_kind(spectrum, tmp_path):
+    """"prompt" and "delayed" are π-DAR roles: a tabulated source's spectrum (the ESS flux as a
+    table, the same neutrinos) is labelled by flavour only, in its repr, its HTML and after every
+    round trip; a π-DAR one keeps the roles."""
+    import hist  # noqa: F401  (to_hist needs it)
+
+    assert spectrum.source_kind == "pi-dar"
+    assert spectrum.flavour_labels == {"numu": "prompt ν_μ", "nue": "delayed ν_e",
+                                       "numubar": "delayed ν̄_μ"}
+    assert "prompt ν_μ" in repr(spectrum) and "delayed ν_e" in spectrum._repr_html_()
+    tab = sm_spectrum("CsI", "ess-table")
+    assert tab.source_kind == "tabulated"
+    assert tab.flavour_labels == {"numu": "ν_μ", "nue": "ν_e", "numubar": "ν̄_μ"}
+    for text in (repr(tab), tab._repr_html_()):
+        assert "prompt" not in text and "delayed" not in text and "ν_μ" in text
+    copies = (Spectrum.from_hist(tab.to_hist("signal"), tab.to_hist("background")),
+              Spectrum.from_xarray(tab.to_xarray()), Spectrum.from_dataframe(tab.to_dataframe()))
+    assert [c.source_kind for c in copies] == ["tabulated"] * 3
+    bare = tab.to_dataframe()
+    bare.attrs = {}  # as read back from a CSV
+    assert Spectrum.from_dataframe(bare, run_years=3.0).source_kind == "pi-dar"
+    assert Spectrum.from_dataframe(bare, run_years=3.0,
+                                   source_kind="tabulated").source_kind == "tabulated"
+    with pytest.raises(ConfigError, match="source_kind 'reactor': valid choices pi-dar, "
+                                          "tabulated"):
+        Spectrum(detector="x", edges_keVnr=np.array([1.0, 2.0]), signal=np.zeros((3, 1, 1)),
+                 background=np.zeros(1), nuclei=("Cs133",), run_years=1.0,
+                 source_kind="reactor")

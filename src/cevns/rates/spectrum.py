@@ -5,17 +5,22 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
 from cevns.errors import ConfigError
 from cevns.experiment import Catalogue, Detector, Source, get_detector, get_source
+from cevns.experiment.source import SourceKind
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.cross_sections import check_sin2_theta_w, sm_basis_coefficients
-from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS
+from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS, PLAIN_FLAVOUR_LABELS
 from cevns.physics.units import keV
 from cevns.rates.engine import basis_spectra
+
+#: Source kinds a spectrum can come from (:data:`cevns.experiment.source.SourceKind`).
+_SOURCE_KINDS = get_args(SourceKind)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,12 @@ class Spectrum:
         Target nuclei.
     run_years : float
         Run time the counts refer to.
+    flavours : tuple of str
+        The source's flavours, in the order of ``signal``'s first axis.
+    source_kind : {"pi-dar", "tabulated"}
+        The kind of source the counts come from (:class:`~cevns.experiment.Source` ``kind``).
+        It decides only the flavour labels (:attr:`flavour_labels`): "prompt" and "delayed" are
+        the roles of π-DAR flavours, not of a tabulated spectrum's.
     """
 
     detector: str
@@ -45,6 +56,19 @@ class Spectrum:
     nuclei: tuple[str, ...]
     run_years: float
     flavours: tuple[str, ...] = FLAVOURS
+    source_kind: str = "pi-dar"
+
+    def __post_init__(self):
+        if self.source_kind not in _SOURCE_KINDS:
+            raise ConfigError(f"source_kind {self.source_kind!r}: valid choices "
+                              f"{', '.join(_SOURCE_KINDS)}")
+
+    @property
+    def flavour_labels(self) -> dict[str, str]:
+        """Human-readable label of each flavour: with its π-DAR role ("prompt ν_μ", "delayed
+        ν_e") for a π-DAR source, the plain flavour ("ν_μ") for a tabulated one."""
+        table = FLAVOUR_LABELS if self.source_kind == "pi-dar" else PLAIN_FLAVOUR_LABELS
+        return {f: table.get(f, f) for f in self.flavours}
 
     @property
     def per_flavour(self) -> dict[str, float]:
@@ -122,7 +146,7 @@ class Spectrum:
                                     label="reconstructed recoil energy [keVnr]",
                                     metadata={"units": "keVnr"})
         meta = {"detector": self.detector, "run_years": self.run_years, "component": component,
-                "units": "events per bin"}
+                "units": "events per bin", "source_kind": self.source_kind}
         if component == "signal":
             h = hist.Hist(hist.axis.StrCategory(list(self.flavours), name="flavour",
                                                 label="neutrino flavour"),
@@ -162,7 +186,8 @@ class Spectrum:
             signal=np.array(signal.values(flow=False), dtype=float),
             background=np.array(background.values(flow=False), dtype=float),
             nuclei=tuple(signal.axes["target"]), flavours=tuple(signal.axes["flavour"]),
-            run_years=run_years if run_years is not None else meta.get("run_years"))
+            run_years=run_years if run_years is not None else meta.get("run_years"),
+            source_kind=meta.get("source_kind", "pi-dar"))
 
     def to_xarray(self):
         """The spectrum as an :class:`xarray.Dataset` with CF-style attributes.
@@ -192,6 +217,7 @@ class Spectrum:
                             "long_name": "expected steady-state background events per bin"}),
         }
         attrs = {"detector": self.detector, "run_years": float(self.run_years),
+                 "source_kind": self.source_kind,
                  "title": f"CEvNS spectrum of {self.detector}, {self.run_years:g} years",
                  "Conventions": "CF-1.10", "source": "cevns.rates.Spectrum"}
         return xr.Dataset(data, coords=coords, attrs=attrs)
@@ -219,7 +245,8 @@ class Spectrum:
             background=np.asarray(ds["background"].values, dtype=float),
             nuclei=tuple(str(v) for v in ds["target"].values),
             flavours=tuple(str(v) for v in ds["flavour"].values),
-            run_years=ds.attrs.get("run_years"))
+            run_years=ds.attrs.get("run_years"),
+            source_kind=ds.attrs.get("source_kind", "pi-dar"))
 
     def to_dataframe(self):
         """A tidy :class:`pandas.DataFrame`: one row per (component, target, bin).
@@ -247,16 +274,19 @@ class Spectrum:
                                       np.asarray(self.background, dtype=float)]),
         })
         df.attrs = {"detector": self.detector, "run_years": float(self.run_years),
-                    "flavours": list(self.flavours), "targets": list(self.nuclei),
+                    "source_kind": self.source_kind, "flavours": list(self.flavours),
+                    "targets": list(self.nuclei),
                     "counts": "expected events per bin", "energy": "keVnr"}
         return df
 
     @classmethod
-    def from_dataframe(cls, df, *, run_years: float | None = None) -> Spectrum:
+    def from_dataframe(cls, df, *, run_years: float | None = None,
+                       source_kind: str | None = None) -> Spectrum:
         """Rebuild a spectrum from the table of :meth:`to_dataframe` (exact numbers).
 
-        ``run_years`` defaults to ``df.attrs["run_years"]`` (pandas keeps ``attrs`` in memory
-        only; give it when the table was read back from a file).
+        ``run_years`` and ``source_kind`` default to ``df.attrs`` (pandas keeps ``attrs`` in
+        memory only; give them when the table was read back from a file; without either the
+        source kind is ``"pi-dar"``).
         """
         import pandas as pd
 
@@ -292,11 +322,13 @@ class Spectrum:
                             background=bkg["counts"].to_numpy(dtype=float), nuclei=nuclei,
                             flavours=flavours,
                             run_years=run_years if run_years is not None
-                            else df.attrs.get("run_years"))
+                            else df.attrs.get("run_years"),
+                            source_kind=source_kind if source_kind is not None
+                            else df.attrs.get("source_kind", "pi-dar"))
 
     @classmethod
     def _checked(cls, *, detector, edges_keVnr, signal, background, nuclei, flavours,
-                 run_years) -> Spectrum:
+                 run_years, source_kind="pi-dar") -> Spectrum:
         """Construct after checking shapes and metadata (the ``from_*`` constructors)."""
         if not detector:
             raise ConfigError("detector name missing: pass detector=... (no metadata found)")
@@ -324,7 +356,8 @@ class Spectrum:
                               f"{edges.tolist()[:6]}{' …' if edges.size > 6 else ''}")
         return cls(detector=str(detector), edges_keVnr=np.asarray(edges_keVnr, dtype=float),
                    signal=signal, background=background, nuclei=tuple(nuclei),
-                   run_years=float(run_years), flavours=tuple(flavours))
+                   run_years=float(run_years), flavours=tuple(flavours),
+                   source_kind=str(source_kind))
 
     def plot(self, ax=None, *, sqrt_background: bool = True, **kwargs):
         """Step plot of counts per bin (and √background, as the paper's Fig. 1)."""
@@ -340,8 +373,8 @@ class Spectrum:
         return ax
 
     def __repr__(self) -> str:
-        flav = ", ".join(f"{FLAVOUR_LABELS.get(f, f)}: {v:.1f}"
-                         for f, v in self.per_flavour.items())
+        labels = self.flavour_labels
+        flav = ", ".join(f"{labels[f]}: {v:.1f}" for f, v in self.per_flavour.items())
         return (f"Spectrum({self.detector}, {len(self.background)} bins, {self.run_years:g} yr; "
                 f"signal {self.total_signal:.1f} ({flav}); background {self.total_background:.1f})")
 
@@ -349,7 +382,7 @@ class Spectrum:
         from html import escape
 
         cells = "".join(f"<td>{v:.1f}</td>" for v in self.per_flavour.values())
-        heads = "".join(f"<th>{escape(FLAVOUR_LABELS.get(f, f))}</th>" for f in self.flavours)
+        heads = "".join(f"<th>{escape(label)}</th>" for label in self.flavour_labels.values())
         return (f"<table><caption>{escape(self.detector)}: {len(self.background)} bins on "
                 f"[{self.edges_keVnr[0]:.4g}, {self.edges_keVnr[-1]:.4g}] keVnr, "
                 f"{self.run_years:g} yr</caption>"
@@ -407,4 +440,4 @@ def sm_spectrum(
                           f"{src.run_years:g}; an input is far outside its physical range")
     return Spectrum(detector=det.name, edges_keVnr=bs.edges / keV, signal=signal,
                     background=background, nuclei=bs.nuclei,
-                    flavours=bs.flavours, run_years=src.run_years)
+                    flavours=bs.flavours, run_years=src.run_years, source_kind=src.kind)
