@@ -331,3 +331,30 @@ def test_every_sensitivity_item_writes_its_chi2_grid(quick_items):
         # the combined χ² is the sum over detectors (independent nuisance parameters)
         total = sum(ds[f"chi2_{d}"] for d in ("CsI", "Xe", "Ge", "Si", "Ar", "C3F8"))
         np.testing.assert_allclose(ds["chi2_combined"], total, rtol=1e-10)
+
+
+def test_the_combination_is_drawn_beneath_the_detector_that_makes_it(tmp_path):
+    """Fig. 16's axial and tensor panels: only CsI and C₃F₈ carry nuclear spin, C₃F₈ alone
+    makes the combination, so the two curves coincide. The combined (thick black) curve lies
+    beneath every detector's, and C₃F₈'s dashes are drawn over it instead of vanishing under it
+    (they did before). A legend entry whose curve cannot be seen is a defect of the figure."""
+    from matplotlib.colors import to_hex
+
+    from cevns.analyses import RunOptions, run_analysis
+    from cevns.analyses.catalogue import shipped_analysis
+
+    assert detector_style("combined")["zorder"] < min(
+        detector_style(n)["zorder"] for n in DETECTOR_STYLES if n != "combined")
+    an = shipped_analysis("fig16")
+    figs = {}
+    run_analysis(an, tmp_path, RunOptions(quick=True,
+                                          on_figure=lambda stem, fig: figs.__setitem__(stem, fig)))
+    (fig,) = figs.values()
+    axial = next(ax for ax in fig.axes if ax.get_title() == "axial")
+    z = {}
+    for coll in axial.collections:
+        if len(coll.get_paths()) and len(coll.get_edgecolor()):
+            z.setdefault(to_hex(coll.get_edgecolor()[0]), []).append(coll.get_zorder())
+    black, purple = detector_style("combined")["color"], detector_style("C3F8")["color"]
+    assert black in z and purple.lower() in z, z
+    assert max(z[black]) < min(z[purple.lower()])

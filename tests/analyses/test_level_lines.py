@@ -53,3 +53,13 @@ def test_styles_and_limits():
     assert matplotlib.colors.same_color(coll.get_edgecolor()[0], "C1")
     # no crossing: an empty collection, not an error
     assert len(level_lines(ax, x, y, z, 10.0, color="k", linewidth=1).get_paths()) == 0
+
+
+def test_zorder_is_passed_on():
+    """The drawing order given is the collection's; without one it is matplotlib's default for
+    lines (2), as for ``ax.contour``'s lines."""
+    ax = Figure().subplots()
+    x = y = np.linspace(-1, 1, 11)
+    z = x[None, :] ** 2 + y[:, None] ** 2
+    assert level_lines(ax, x, y, z, 0.5, color="k", linewidth=1, zorder=1.9).get_zorder() == 1.9
+    assert level_lines(ax, x, y, z, 0.5, color="k", linewidth=1).get_zorder() == 2

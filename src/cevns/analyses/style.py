@@ -67,6 +67,11 @@ _EXTRA = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple", "orang
 #: line widths: per-detector curves and the combined (or total) curve
 LW_DETECTOR = 1.0
 LW_COMBINED = 1.8
+#: Drawing order of curves: the combination lies beneath the detectors' curves (matplotlib's
+#: default for lines is 2), so that a detector that alone makes the combination (C₃F₈ for the
+#: spin-dependent NGI) shows as its coloured dashes on the black line instead of vanishing under it.
+Z_COMBINED = 1.9
+Z_DETECTOR = 2.0
 
 #: colours and dashes of curve families that are not detectors (variants of one analysis)
 VARIANT_STYLES = [
@@ -91,7 +96,8 @@ FLAVOUR_TEX = {"numu": r"prompt $\nu_\mu$", "nue": r"delayed $\nu_e$",
 def detector_style(name: str, *, line: bool = True) -> dict:
     """Matplotlib keyword arguments for detector ``name`` (``"combined"`` included).
 
-    ``line=True`` gives ``color``, ``linestyle`` and ``linewidth`` (for curves and contours);
+    ``line=True`` gives ``color``, ``linestyle``, ``linewidth`` and ``zorder`` (for curves and
+    contours; the combination beneath the detectors, :data:`Z_COMBINED`);
     ``line=False`` gives ``color`` and ``marker`` (for points). Unknown names get a colour from the
     remaining palette, deterministically from the name.
     """
@@ -101,8 +107,11 @@ def detector_style(name: str, *, line: bool = True) -> dict:
                 "linestyle": "-"}
     if not line:
         return {"color": base["color"], "marker": base["marker"]}
-    lw = LW_COMBINED if name == "combined" else LW_DETECTOR
-    return {"color": base["color"], "linestyle": base["linestyle"], "linewidth": lw}
+    if name == "combined":
+        return {"color": base["color"], "linestyle": base["linestyle"],
+                "linewidth": LW_COMBINED, "zorder": Z_COMBINED}
+    return {"color": base["color"], "linestyle": base["linestyle"], "linewidth": LW_DETECTOR,
+            "zorder": Z_DETECTOR}
 
 
 def variant_style(index: int) -> dict:
@@ -569,8 +578,11 @@ def major_ticks_in_view(fig) -> Iterator[None]:
             axis.stale = True
 
 
-def level_lines(ax, x, y, z, level: float, *, color, linewidth: float, linestyle="-"):
+def level_lines(ax, x, y, z, level: float, *, color, linewidth: float, linestyle="-",
+                zorder: float | None = None):
     """Draw the contour line z = ``level`` of ``z`` (shape (len(y), len(x))) on ``ax``.
+
+    ``zorder``: the drawing order (default: matplotlib's for lines, 2).
 
     The lines of ``ax.contour(x, y, z, levels=[level], ...)``: the same contour generator
     (contourpy's ``mpl2014`` with corner masking, matplotlib's default; non-finite values masked)
@@ -588,7 +600,8 @@ def level_lines(ax, x, y, z, level: float, *, color, linewidth: float, linestyle
                                       name="mpl2014", corner_mask=True,
                                       line_type=contourpy.LineType.SeparateCode)
     lines = [seg for seg in gen.lines(float(level))[0] if len(seg)]  # vertices; codes unused
-    coll = LineCollection(lines, colors=[color], linewidths=linewidth, linestyles=[linestyle])
+    coll = LineCollection(lines, colors=[color], linewidths=linewidth, linestyles=[linestyle],
+                          zorder=Z_DETECTOR if zorder is None else zorder)
     ax.add_collection(coll, autolim=False)
     return coll
 

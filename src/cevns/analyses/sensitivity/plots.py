@@ -64,7 +64,8 @@ def _save(fig, out: Path, stem: str, options: RunOptions) -> list[Path]:
 
 def plot_profile(an: ProfileAnalysis, x: np.ndarray, profiles: dict[str, Profile1D], out: Path,
                  options: RunOptions) -> list[Path]:
-    """Δχ² against the parameter, one curve per detector and the combination (black, on top).
+    """Δχ² against the parameter, one curve per detector and the combination (black, thicker,
+    drawn beneath the detectors' curves so that none of them is hidden where they coincide).
 
     The Δχ² levels are dotted lines named in the right margin; no title (the caption is in the
     report).
@@ -185,7 +186,8 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                     shade(ax, delta, name, st["color"])
                     if np.nanmax(delta) > level:
                         level_lines(ax, x, y, delta, level, color=st["color"],
-                                    linewidth=st["linewidth"], linestyle=st["linestyle"])
+                                    linewidth=st["linewidth"], linestyle=st["linestyle"],
+                                    zorder=st["zorder"])
                     handles.setdefault(name, Line2D([], [], label=detector_label(name), **st))
             truth = _truth_point(an, variant)
             if truth is not None and x[0] <= truth[0] <= x[-1] and y[0] <= truth[1] <= y[-1]:
@@ -266,6 +268,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             if by_variant:
                 st = variant_style(v_index)
                 st["linewidth"] = 1.5 if name == "combined" else 0.9
+                st["zorder"] = detector_style(name)["zorder"]
                 if name != "combined":
                     st["linestyle"] = detector_style(name)["linestyle"]
                 label = tex(variant.label) + ("" if name == "combined"
@@ -279,7 +282,8 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                 targets.append((flat[panel + 1], ratio))
             for ax, scale in targets:
                 level_lines(ax, xv * scale, y, delta.T, level, color=st["color"],
-                            linewidth=st["linewidth"], linestyle=st["linestyle"])
+                            linewidth=st["linewidth"], linestyle=st["linestyle"],
+                            zorder=st["zorder"])
         for i, ax in enumerate(flat[:n_panels]):
             secondary = an.secondary_x is not None and i % 2 == 1
             panel_variant = variants[i // step] if per_variant else variants[0]
