@@ -9,6 +9,7 @@ import pytest
 from cevns.analyses.figcheck import (
     check_figure,
     curves_at_grid_edge,
+    hidden_curves,
     legend_covers_data,
     missing_axis_labels,
     overlapping_texts,
@@ -358,3 +359,36 @@ def test_the_combination_is_drawn_beneath_the_detector_that_makes_it(tmp_path):
     black, purple = detector_style("combined")["color"], detector_style("C3F8")["color"]
     assert black in z and purple.lower() in z, z
     assert max(z[black]) < min(z[purple.lower()])
+
+
+def test_hidden_curves_finds_a_curve_under_a_wider_solid_line():
+    """A thin curve drawn before a wider solid line on the same path is hidden (named by its
+    legend entry); drawn after it, or under a dashed or translucent line, or beside it by a few
+    pixels, or under a line of its own width that does not coincide, it is not. The pixel rule is
+    the stroke geometry: hidden where the centre lines are within (w_top − w)/2 + 0.5 px."""
+    from matplotlib.lines import Line2D
+
+    x = np.linspace(1.0, 10.0, 200)
+    cases = {  # (thin curve's zorder, top line's style, offset in data units) → hidden?
+        "under": (1.0, {"lw": 3.0}, 0.0, True),
+        "over": (3.0, {"lw": 3.0}, 0.0, False),
+        "dashed top": (1.0, {"lw": 3.0, "ls": "--"}, 0.0, False),
+        "translucent top": (1.0, {"lw": 3.0, "alpha": 0.5}, 0.0, False),
+        "beside": (1.0, {"lw": 3.0}, 0.08, False),  # ≈ 8 px apart at this size
+        "equal width, apart": (1.0, {"lw": 1.0}, 0.08, False),
+    }
+    for name, (z, top, offset, hidden) in cases.items():
+        with styled():
+            fig, axes = new_figure()
+            ax = axes[0, 0]
+            ax.set_ylim(0, 2)
+            ax.set_xlim(1, 10)
+            ax.plot(x, np.ones_like(x), color="#ff7f0e", lw=1.0, zorder=z)
+            ax.plot(x, np.ones_like(x) + offset, color="k", zorder=2, **top)
+            fig.legend([Line2D([], [], color="#ff7f0e"), Line2D([], [], color="k")],
+                       ["thin one", "top one"])
+            problems = hidden_curves(fig)
+        assert bool(problems) == hidden, (name, problems)
+        if hidden:
+            assert problems == ["axes 0: the curve 'thin one' (#ff7f0e) is hidden under a later "
+                                "line along 100 % of its length"]

@@ -9,7 +9,10 @@
   ``[...]`` (dimensionless quantities such as Δχ², sin²θ, couplings and event counts are allowed);
 * :func:`curves_at_grid_edge` — a contour that ends on the top or bottom edge of the plotted grid
   (an exclusion limit leaving the scanned range) or a Δχ² curve that does not reach a level inside
-  the grid.
+  the grid;
+* :func:`hidden_curves` — a curve drawn under a later solid line at least as wide along (almost)
+  its whole length, so that the figure shows it in the legend but not on the plot (a detector
+  that alone makes the combination, under the combination's line).
 
 :func:`check_figure` runs all of them and returns a list of human-readable problems (empty when
 the figure passes). The figure is laid out and drawn once (``draw_without_rendering``) first, so
@@ -191,12 +194,136 @@ def curves_at_grid_edge(fig, edges: tuple[str, ...] = ("top", "bottom"),
     return problems
 
 
+def _sampled(xy: np.ndarray, step: float) -> list[np.ndarray]:
+    """Points every ``step`` (or closer) along the finite runs of the polyline ``xy``."""
+    finite = np.all(np.isfinite(xy), axis=1)
+    out = []
+    for run in np.split(np.arange(len(xy)), np.flatnonzero(np.diff(finite.astype(int))) + 1):
+        pts = xy[run]
+        if not finite[run[0]] or len(pts) == 0:
+            continue
+        if len(pts) == 1:
+            out.append(pts)
+            continue
+        s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+        t = np.linspace(0.0, s[-1], max(2, int(np.ceil(s[-1] / step)) + 1))
+        out.append(np.column_stack([np.interp(t, s, pts[:, 0]), np.interp(t, s, pts[:, 1])]))
+    return out
+
+
+def _legend_names(fig) -> dict[str, str]:
+    """Colour (hex) → legend label, for colours that label exactly one legend entry."""
+    from matplotlib.colors import to_hex
+
+    seen: dict[str, set[str]] = {}
+    for leg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)]:
+        if leg is None:
+            continue
+        for handle, text in zip(leg.legend_handles, leg.get_texts(), strict=False):
+            getter = getattr(handle, "get_color", None) or getattr(handle, "get_edgecolor", None)
+            value = getter() if getter else None
+            if isinstance(value, np.ndarray) and value.ndim == 2:  # a collection's colours
+                value = value[0] if len(value) else None
+            try:
+                colour = to_hex(value)
+            except (TypeError, ValueError):
+                continue
+            seen.setdefault(colour, set()).add(text.get_text())
+    return {c: next(iter(labels)) for c, labels in seen.items() if len(labels) == 1}
+
+
+def _strokes(ax, px_per_pt: float, names: dict[str, str]) -> list[dict]:
+    """The line artists of ``ax`` in drawing order (zorder, then insertion), each with its
+    sampled points in pixels, width in pixels, whether it is an opaque solid stroke, and a name."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import to_hex
+    from matplotlib.lines import Line2D
+
+    children = [a for a in ax.get_children()
+                if isinstance(a, (Line2D, LineCollection)) and a.get_visible()]
+    order = sorted(range(len(children)), key=lambda i: (children[i].get_zorder(), i))
+    out = []
+    for i in order:
+        a = children[i]
+        if isinstance(a, Line2D):
+            if a.get_linestyle() in ("None", "none", " ", "") or a.get_linewidth() <= 0:
+                continue
+            pieces = [a.get_transform().transform(np.asarray(a.get_xydata(), dtype=float))]
+            width, colour = a.get_linewidth(), a.get_color()
+            solid = a.get_linestyle() in ("-", "solid")
+            label = a.get_label()
+        else:
+            widths = np.atleast_1d(a.get_linewidths())
+            colours = a.get_edgecolor()
+            if not len(widths) or widths[0] <= 0 or not len(colours):
+                continue
+            trans = a.get_transform()
+            pieces = [trans.transform(np.asarray(p.vertices, dtype=float))
+                      for p in a.get_paths() if len(p.vertices)]
+            width, colour = float(widths[0]), colours[0]
+            solid = all(dashes is None for _, dashes in a.get_linestyles())
+            label = a.get_label()
+        alpha = a.get_alpha()
+        hexed = to_hex(colour)
+        name = (repr(label) if label and not label.startswith("_")
+                else f"{names[hexed]!r} ({hexed})" if hexed in names else f"of colour {hexed}")
+        points = [q for p in pieces for q in _sampled(p, 0.5)]
+        out.append({"points": np.concatenate(points) if points else np.empty((0, 2)),
+                    "width": width * px_per_pt, "name": name,
+                    "opaque_solid": solid and (alpha is None or alpha >= 0.99)})
+    return out
+
+
+def hidden_curves(fig, fraction: float = 0.98, *, renderer=None) -> list[str]:
+    """Problems: curves hidden under later opaque solid lines along ≥ ``fraction`` of their
+    length inside the axes.
+
+    A point of a curve is hidden when it lies within (w_top − w)/2 + 0.5 pixels of the centre
+    line of a solid line drawn after it (w, w_top: their widths), so that the later line's stroke
+    covers the earlier one's there; dashed and translucent lines hide nothing. Curves of equal
+    width are flagged only where they coincide to half a pixel.
+    """
+    from scipy.spatial import cKDTree
+
+    renderer = renderer or _renderer(fig)
+    px_per_pt = fig.dpi / 72.0
+    names = _legend_names(fig)
+    problems = []
+    for i, ax in enumerate(_visible_axes(fig)):
+        box = ax.get_window_extent(renderer)
+        strokes = _strokes(ax, px_per_pt, names)
+        trees = {k: cKDTree(st["points"]) for k, st in enumerate(strokes)
+                 if st["opaque_solid"] and len(st["points"])}
+        for k, low in enumerate(strokes):
+            pts = low["points"]
+            inside = ((pts[:, 0] >= box.x0) & (pts[:, 0] <= box.x1)
+                      & (pts[:, 1] >= box.y0) & (pts[:, 1] <= box.y1))
+            pts = pts[inside]
+            if len(pts) < 2:
+                continue
+            covered = np.zeros(len(pts), dtype=bool)
+            for j in range(k + 1, len(strokes)):
+                reach = (strokes[j]["width"] - low["width"]) / 2 + 0.5
+                if j not in trees or reach <= 0:
+                    continue
+                dist, _ = trees[j].query(pts[~covered], distance_upper_bound=reach)
+                covered[np.flatnonzero(~covered)[np.isfinite(dist)]] = True
+                if covered.all():
+                    break
+            share = covered.mean()
+            if share >= fraction:
+                problems.append(f"axes {i}: the curve {low['name']} is hidden under a later line "
+                                f"along {100 * share:.0f} % of its length")
+    return problems
+
+
 def check_figure(fig, *, edges: bool = False) -> list[str]:
     """All checks (the grid-edge check only with ``edges=True``); an empty list means pass."""
     renderer = _renderer(fig)
     problems = (legend_covers_data(fig, renderer=renderer)
                 + overlapping_texts(fig, renderer=renderer)
-                + texts_outside_figure(fig, renderer=renderer) + missing_axis_labels(fig))
+                + texts_outside_figure(fig, renderer=renderer) + missing_axis_labels(fig)
+                + hidden_curves(fig, renderer=renderer))
     if edges:
         problems += curves_at_grid_edge(fig)
     return problems
