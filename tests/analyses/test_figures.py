@@ -334,23 +334,16 @@ def test_every_sensitivity_item_writes_its_chi2_grid(quick_items):
         np.testing.assert_allclose(ds["chi2_combined"], total, rtol=1e-10)
 
 
-def test_the_combination_is_drawn_beneath_the_detector_that_makes_it(tmp_path):
+def test_the_combination_is_drawn_beneath_the_detector_that_makes_it(all_quick_items):
     """Fig. 16's axial and tensor panels: only CsI and C₃F₈ carry nuclear spin, C₃F₈ alone
     makes the combination, so the two curves coincide. The combined (thick black) curve lies
     beneath every detector's, and C₃F₈'s dashes are drawn over it instead of vanishing under it
     (they did before). A legend entry whose curve cannot be seen is a defect of the figure."""
     from matplotlib.colors import to_hex
 
-    from cevns.analyses import RunOptions, run_analysis
-    from cevns.analyses.catalogue import shipped_analysis
-
     assert detector_style("combined")["zorder"] < min(
         detector_style(n)["zorder"] for n in DETECTOR_STYLES if n != "combined")
-    an = shipped_analysis("fig16")
-    figs = {}
-    run_analysis(an, tmp_path, RunOptions(quick=True,
-                                          on_figure=lambda stem, fig: figs.__setitem__(stem, fig)))
-    (fig,) = figs.values()
+    fig = all_quick_items[1]["fig16"]
     axial = next(ax for ax in fig.axes if ax.get_title() == "axial")
     z = {}
     for coll in axial.collections:
