@@ -198,3 +198,31 @@ def test_package_source_digest_matches_a_direct_hash():
         data = p.read_bytes()
         h.update(len(rel).to_bytes(4, "big") + rel + len(data).to_bytes(8, "big") + data)
     assert source_digest() == h.hexdigest()
+
+
+@pytest.mark.parametrize(("item", "says", "never"), [
+    # Table 3 / Fig. 4: a combination of neutron radii of different nuclei means nothing
+    ("fig4", "for each detector (not combined)", "combination (black)"),
+    ("fig2", "for each detector and their combination (black)", "not combined"),
+    # Appendix B threshold and composition studies: per detector, no combination drawn
+    ("appB1", ", per detector: the region", "combined (black)"),
+    ("appB3", ", per detector: the region", "combined (black)"),
+    # the σ_β study: each variant sets its own σ_β
+    ("appB2", "σ_β = 0.01, 0.05, 0.1 (by variant)", "σ_β = 0.01."),
+    ("fig16", "per detector and combined (black)", "by variant"),
+    # Fig. 9: only the combination; Fig. 5: the true R_n depends on the detector, Figs. 9/18:
+    # no oscillation lies at sin²2θ = 0, off the logarithmic axis — no circle is drawn
+    ("fig9", "one panel per variant, all detectors combined", "open circle"),
+    ("fig5", "the injected point.", "open circle"),
+    ("fig18", "detectors as colours (combined in black)", "open circle"),
+])
+def test_captions_describe_what_the_figure_draws(item, says, never):
+    """The caption follows the analysis file: no combined curve when ``combine = false`` or
+    ``per_detector = false`` draws only the combination, σ values of the variants when they set
+    their own, the injected point's circle only when the figure can draw it (a referee found
+    each of these captions contradicting its figure)."""
+    from cevns.analyses import shipped_analysis
+    from cevns.analyses.report import caption
+
+    text = caption(shipped_analysis(item))
+    assert says in text and never not in text, text

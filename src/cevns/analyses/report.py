@@ -59,6 +59,14 @@ def _p(name: str) -> str:
     return PARAMETER_TEXT.get(name, name)
 
 
+def _sigma_text(symbol: str, values: list[float]) -> str:
+    """``σ_β = 0.01``, or ``σ_β = 0.01, 0.05, 0.1 (by variant)`` when the variants differ."""
+    distinct = sorted(set(values))
+    if len(distinct) == 1:
+        return f"{symbol} = {distinct[0]:g}"
+    return f"{symbol} = {', '.join(f'{v:g}' for v in distinct)} (by variant)"
+
+
 def caption(an) -> str:
     """The figure caption of analysis ``an`` (plain Unicode text, one paragraph)."""
     kind = an.kind
@@ -73,26 +81,41 @@ def caption(an) -> str:
     if kind in ("profile", "scan2d", "exclusion"):
         from cevns.stats import level_label
 
+        variants = tuple(getattr(an, "variants", ()) or ())
+        # the statistics in effect per curve family: a variant's replace the analysis's
+        stats_used = [v.stats or an.stats for v in variants] or [an.stats]
         stats = an.stats
-        sigmas = f"σ_α = {stats.sigma_signal:g}, σ_β = {stats.sigma_background:g}"
+        combined = any(st.combine for st in stats_used)
+        sigmas = ", ".join(_sigma_text(symbol, [getattr(st, key) for st in stats_used])
+                           for symbol, key in (("σ_α", "sigma_signal"),
+                                               ("σ_β", "sigma_background")))
         truth = ("Asimov data at the Standard Model" if not an.truth else
                  "Asimov data at " + ", ".join(f"{k} = {v:g}" for k, v in an.truth.items()))
         if kind == "profile":
             levels = "; ".join(level_label(lv) for lv in stats.levels)
             who = ("the combination of all detectors (black)" if an.show == "combined"
-                   else "each detector and their combination (black)")
+                   else "each detector and their combination (black)" if combined
+                   else "each detector (not combined)")
             return (f"{title}. Δχ² against {_p(an.scan.parameter)} for {who}; {truth}; {sigmas}. "
                     f"Dotted lines: {levels}.")
         if kind == "scan2d":
             levels = "; ".join(level_label(lv) for lv in stats.levels)
-            panels = ("one panel per detector, levels as line styles" if an.panels == "per-detector"
-                      else "one panel per variant, detectors as colours (combined in black)")
+            if an.panels == "per-detector":
+                panels = "one panel per detector, levels as line styles"
+            elif not an.per_detector:
+                panels = "one panel per variant, all detectors combined"
+            else:
+                panels = ("one panel per variant, detectors as colours"
+                          + (" (combined in black)" if combined else ""))
+            xg, yg = an.x.grid(False), an.y.grid(False)
+            marked = any(pt is not None and xg[0] <= pt[0] <= xg[-1] and yg[0] <= pt[1] <= yg[-1]
+                         for pt in (an.truth_point(v) for v in (variants or (None,))))
             return (f"{title}. Δχ² contours in the ({_p(an.x.parameter)}, {_p(an.y.parameter)}) plane at "
                     f"{levels}; {panels}; {truth}; {sigmas}. No best-fit point is marked: the "
-                    "minimum of Asimov data is the injected point (open circle where it lies "
-                    "inside the grid).")
-        per = ("per detector and combined (black)" if an.per_detector
-               else "all detectors combined")
+                    "minimum of Asimov data is the injected point"
+                    + (" (open circle)." if marked else "."))
+        per = ("all detectors combined" if not an.per_detector
+               else "per detector and combined (black)" if combined else "per detector")
         return (f"{title}. Exclusion at {level_label(an.level)}, {per}: the region above each "
                 f"curve is excluded; {truth}; {sigmas}.")
     return f"{title}."

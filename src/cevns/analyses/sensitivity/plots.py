@@ -7,7 +7,6 @@ figures also draw the overlays their file names (:mod:`cevns.analyses.overlays`)
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -101,19 +100,6 @@ def tex_or(text: str) -> str:
     return tex(text) if text else ""
 
 
-def _truth_point(an: SensitivityBase, variant: Variant | None) -> tuple[float, float] | None:
-    """The Asimov truth (x, y) if both coordinates are known numbers, else None."""
-    scenario = an.scenario.build(variant.options if variant else None)
-    point = []
-    for axis in an.axes():
-        value = an.truth.get(axis.parameter)
-        if value is None:
-            p = scenario.parameters.get(axis.parameter)
-            value = p.default if p is not None else math.nan
-        point.append(float(value))
-    return (point[0], point[1]) if all(math.isfinite(v) for v in point) else None
-
-
 def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                 options: RunOptions) -> list[Path]:
     """Δχ² contours: one panel per detector (levels as line styles) or per variant (detectors as
@@ -189,7 +175,7 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                                     linewidth=st["linewidth"], linestyle=st["linestyle"],
                                     zorder=st["zorder"])
                     handles.setdefault(name, Line2D([], [], label=detector_label(name), **st))
-            truth = _truth_point(an, variant)
+            truth = an.truth_point(variant)
             if truth is not None and x[0] <= truth[0] <= x[-1] and y[0] <= truth[1] <= y[-1]:
                 ax.plot(*truth, marker="o", mfc="none", mec="k", ms=4, ls="none")
                 truth_seen = True

@@ -345,6 +345,22 @@ class Scan2DAnalysis(SensitivityBase):
     def axes(self):
         return [self.x, self.y]
 
+    def truth_point(self, variant: Variant | None = None) -> tuple[float, float] | None:
+        """The Asimov truth (x, y) of ``variant`` if both coordinates are known numbers (from
+        ``truth`` or the scenario's parameter defaults), else None: a parameter whose true value
+        depends on the detector (a neutron radius) has no single point to mark."""
+        import math
+
+        scenario = self.scenario.build(variant.options if variant else None)
+        point = []
+        for axis in self.axes():
+            value = self.truth.get(axis.parameter)
+            if value is None:
+                p = scenario.parameters.get(axis.parameter)
+                value = p.default if p is not None else math.nan
+            point.append(float(value))
+        return (point[0], point[1]) if all(math.isfinite(v) for v in point) else None
+
 
 class ExclusionAnalysis(SensitivityBase):
     """Exclusion curves in a (shape, strength) plane (Figs. 6, 7, 10–14, 16, 19–23).
