@@ -8,7 +8,9 @@ nuisance) for the same scenario, options, fixed and tied parameters as the panel
 Speed: the Δχ² is computed on a coarser grid than the item's — at most
 :data:`GRID_POINTS` ``[quick]`` points per axis, log-spaced where the item's axis is — and
 interpolated onto the item's grid (:func:`interpolate_delta`: monotone cubic in log(Δχ² + 0.1)
-along the coupling, linear in log(1 + Δχ²) along the mass). Measured against the profiled χ²
+along the coupling, linear in log(1 + Δχ²) along the mass, following the limit curve between
+coarse masses so that the contact limit g ∝ m is a straight line and not a ripple; the
+precision of that step: docs/coherent_fits.md, *Precision*). Measured against the profiled χ²
 evaluated directly at the item's own couplings (same Δχ² minimum; twelve panels of Figs. 7 and
 10–14, every seventh mass of the item), the coupling where the contour crosses a mass is within
 0.6–9.3 % (median over a panel's masses; 5–15 % at the worst mass, at bends and next to a
@@ -112,9 +114,26 @@ def overlay_grids(request: OverlayRequest) -> tuple[NDArray[np.float64], NDArray
     return xs, ys, x, y
 
 
+def _first_crossings(columns: NDArray[np.float64], at_y: NDArray[np.float64],
+                     level: float) -> NDArray[np.float64]:
+    """Per coarse column, the (transformed) coupling where Δχ² first reaches ``level`` going up
+    the coupling axis (linear between the points ``at_y``); NaN where it never does or already
+    does at the first point."""
+    above = columns >= level
+    first = np.argmax(above, axis=1)
+    out = np.full(columns.shape[0], np.nan)
+    ok = above.any(axis=1) & (first > 0)
+    i = np.flatnonzero(ok)
+    k = first[ok]
+    lo, hi = columns[i, k - 1], columns[i, k]
+    out[i] = at_y[k - 1] + (level - lo) / (hi - lo) * (at_y[k] - at_y[k - 1])
+    return out
+
+
 def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
                       delta: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64],
-                      log_x: bool, log_y: bool) -> NDArray[np.float64]:
+                      log_x: bool, log_y: bool, level: float | None = None
+                      ) -> NDArray[np.float64]:
     """Δχ² of the coarse grid ``xs × ys`` (shape (len(xs), len(ys))) on the grid ``x × y``.
 
     First along the coupling axis y, column by column: monotone cubic (pchip) in
@@ -122,10 +141,20 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     coupling's Δχ² grows as a power of it, a straight line in these variables, and the offset
     keeps the logarithm finite at Δχ² = 0; pchip never overshoots, so Δχ² stays ≥ 0. Then along
     the mass axis x: linear in log(1 + Δχ²) against log x. Values outside the coarse grid are
-    those at its edge. Measured against the χ² profiled directly at the item's couplings
-    (docs/coherent_fits.md, *Precision*): the crossing of the level is within 0.6–9.3 % (median
-    over the masses of a panel, twelve panels) instead of 1–21 % with linear interpolation in
-    log(1 + Δχ²) in both directions.
+    those at its edge.
+
+    With ``level`` (the Δχ² of the contour that will be drawn) the mass interpolation runs along
+    the limit curve instead of at fixed coupling: between two coarse masses whose columns both
+    reach ``level``, at slope s = Δlog g*/Δlog m of the crossings g* (log or linear as the
+    axes are), the value at (m, g) is interpolated between the columns' values at
+    g·(m_j/m)^s and g·(m_{j+1}/m)^s. A heavy mediator's Δχ² depends on g/m only (s = 1) and a
+    light one's on g only (s = 0): along these lines it is constant, so the interpolation is
+    exact in both limits, where at fixed coupling it made the curve g ∝ m of the contact limit
+    ripple between coarse masses (local log-log slope 0.4–2.4 on Fig. 7 before). Where a
+    neighbouring column never reaches ``level`` the shear is 0 (a wall, or no exclusion).
+
+    Measured against the χ² profiled directly at the item's couplings (docs/coherent_fits.md,
+    *Precision*).
     """
     from scipy.interpolate import PchipInterpolator  # here: the driver imports this module
 
@@ -144,13 +173,26 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     fy = np.log if log_y else (lambda v: v)
     ty = fy(ys)
     at_y = np.clip(fy(np.asarray(y, dtype=float)), ty[0], ty[-1])
-    columns = np.exp(PchipInterpolator(ty, np.log(d + Y_OFFSET), axis=1)(at_y)) - Y_OFFSET
+    along_y = PchipInterpolator(ty, np.log(d + Y_OFFSET), axis=1)
+    columns = np.exp(along_y(at_y)) - Y_OFFSET
     tx = fx(xs)
     at_x = np.clip(fx(np.asarray(x, dtype=float)), tx[0], tx[-1])
-    lifted = np.log1p(np.maximum(columns, 0.0))
     j = np.clip(np.searchsorted(tx, at_x, side="right") - 1, 0, tx.size - 2)
     w = ((at_x - tx[j]) / (tx[j + 1] - tx[j]))[:, None]
-    return np.expm1((1.0 - w) * lifted[j] + w * lifted[j + 1])
+    if level is None:
+        lifted = np.log1p(np.maximum(columns, 0.0))
+        return np.expm1((1.0 - w) * lifted[j] + w * lifted[j + 1])
+    crossing = _first_crossings(columns, at_y, float(level))
+    slope = np.nan_to_num((crossing[1:] - crossing[:-1]) / (tx[1:] - tx[:-1]), nan=0.0)
+    out = np.empty((at_x.size, at_y.size))
+    for k in range(at_x.size):  # the item's masses: a few hundred rows of len(y)
+        jk, s = j[k], slope[j[k]]
+        below = np.clip(at_y - s * (at_x[k] - tx[jk]), ty[0], ty[-1])
+        above = np.clip(at_y + s * (tx[jk + 1] - at_x[k]), ty[0], ty[-1])
+        lo = np.log1p(np.maximum(np.exp(along_y(below)[jk]) - Y_OFFSET, 0.0))
+        hi = np.log1p(np.maximum(np.exp(along_y(above)[jk + 1]) - Y_OFFSET, 0.0))
+        out[k] = np.expm1((1.0 - w[k, 0]) * lo + w[k, 0] * hi)
+    return out
 
 
 def coherent_overlay(request: OverlayRequest) -> list[Overlay]:
@@ -171,7 +213,8 @@ def coherent_overlay(request: OverlayRequest) -> list[Overlay]:
         ties={name: (tie.to, tie.ratio) for name, tie in ties.items()},
         level=max(STOP_LEVEL, 2.0 * level_value(an.level)), tol=PROFILE_TOL)
     if not (np.array_equal(xs, x) and np.array_equal(ys, y)):
-        delta = interpolate_delta(xs, ys, delta, x, y, log_x, log_y)
+        delta = interpolate_delta(xs, ys, delta, x, y, log_x, log_y,
+                                  level=level_value(an.level))
     return [Overlay(label=LABEL, source=SOURCE, x=x, y=y, delta_chi2=delta,
                     style={"color": "0.25", "linestyle": "--", "linewidth": 1.4})]
 
