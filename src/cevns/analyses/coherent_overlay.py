@@ -71,7 +71,7 @@ RISE_OFFSETS = (0.05, 0.1, 0.3)
 #: Offset c of the coupling-axis interpolation in log(Δχ² + c) (:func:`interpolate_delta`).
 Y_OFFSET = 0.1
 
-LABEL = "COHERENT CsI+LAr (this work)"
+LABEL = "COHERENT CsI+LAr CEvNS (this work)"
 SOURCE = ("combined fit of the CsI-2021 and LAr-2020 releases computed by cevns "
           "(cevns.fits.combined; shared 10 % flux nuisance; docs/coherent_fits.md)")
 

@@ -210,6 +210,16 @@ def coherent_csi_2021_point(an: RunningAnalysis, options: RunOptions) -> Measure
         computed=True)
 
 
+def _moved_markers(meas) -> str:
+    """The caption's sentence on markers drawn at another scale than their Q (or nothing)."""
+    moved = [f"{m.name} (Q = {m.q_GeV:g} GeV) at {m.plot_q_GeV:g} GeV" for m in meas
+             if m.plot_q_GeV is not None and m.plot_q_GeV != m.q_GeV]
+    if not moved:
+        return ""
+    return (" Drawn at another scale than their Q, so that no marker hides another: "
+            + "; ".join(moved) + " (the table gives Q).")
+
+
 def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) -> list[Path]:
     """The running curve, the measurements and the ESS projection (house style, one column).
 
@@ -231,7 +241,10 @@ def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) ->
         ax.plot(mu, curve, color="k", lw=1.2, label=r"SM running ($\overline{\rm MS}$)")
         for i, m in enumerate(meas):
             colour, marker = styles.get(m.name, spare[i % len(spare)])
-            label = m.name + (", disputed" if m.disputed else "")
+            # an angle quoted in another scheme and not converted says so where it is drawn
+            label = (m.name + (r" ($\sin^2\theta_{\rm eff}$)" if m.scheme.startswith("effective")
+                               else "")
+                     + (", disputed" if m.disputed else ""))
             kw = {"mfc": "white"} if m.disputed else {}
             if m.computed:
                 kw = {"mec": "white", "mew": 0.5, "ms": 4.5}
@@ -295,7 +308,7 @@ def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Pat
                "signal-weighted mean momentum transfer. NuTeV is converted from the on-shell "
                "scheme (see the scheme column) and disputed; the COHERENT CsI point is our own "
                "fit to the data release. The paper's own point values were lost from its text; "
-               "the ESS error is ours.")
+               "the ESS error is ours." + _moved_markers(meas))
     files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
     curve_path = out / f"{an.name}_curve.csv"
     np.savetxt(curve_path, np.column_stack([mu, curve]), delimiter=",",
