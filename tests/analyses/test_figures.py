@@ -385,3 +385,45 @@ def test_hidden_curves_finds_a_curve_under_a_wider_solid_line():
         if hidden:
             assert problems == ["axes 0: the curve 'thin one' (#ff7f0e) is hidden under a later "
                                 "line along 100 % of its length"]
+
+
+def test_a_panel_names_the_detectors_it_draws_no_curve_for(all_quick_items):
+    """Fig. 16's legend lists six detectors; the axial and tensor panels draw only CsI, C₃F₈
+    and the combination (the others have no spin-carrying target: Δχ² stays below the level).
+    Those panels say which detectors have no curve, in a corner free of data; the scalar and
+    vector panels, where every detector has its curve, say nothing."""
+    from cevns.analyses.style import data_points_display, points_in_bbox
+
+    fig = all_quick_items[1]["fig16"]
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        notes = [a for a in ax.artists if hasattr(a, "get_title")]
+        texts = [n.get_title().get_text() for n in notes]
+        if ax.get_title() in ("axial", "tensor"):
+            assert texts == ["no exclusion in the grid:\nXe, Ge, Si, Ar"], texts
+            box = notes[0].get_window_extent(renderer)
+            assert points_in_bbox(data_points_display(ax), box) == 0
+        else:
+            assert texts == [], (ax.get_title(), texts)
+
+
+def test_corner_note_gives_up_when_no_corner_is_free():
+    """A note is drawn only where it covers nothing: on axes filled with data it returns None and
+    adds no artist (the notes file keeps the information)."""
+    from cevns.analyses.style import corner_note
+
+    with styled():
+        fig, axes = new_figure()
+        ax = axes[0, 0]
+        xx, yy = np.meshgrid(np.linspace(0, 1, 40), np.linspace(0, 1, 40))
+        ax.plot(xx.ravel(), yy.ravel(), "k.", ms=1)  # data everywhere
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        assert corner_note(ax, "no room") is None and len(ax.artists) == 0
+        fig2, axes2 = new_figure()
+        ax2 = axes2[0, 0]
+        ax2.plot([0.0, 1.0], [0.0, 0.2], "k-")  # the upper half is free
+        ax2.set_xlim(0, 1)
+        ax2.set_ylim(0, 1)
+        note = corner_note(ax2, "a note")
+        assert note is not None and list(ax2.artists) == [note]

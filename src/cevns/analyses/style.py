@@ -696,6 +696,32 @@ def _corner_boxes(leg, renderer) -> list:
     return [box.anchored(_ANCHORS[loc], container) for loc in _CORNERS]
 
 
+def corner_note(ax, text: str, **kwargs):
+    """A short note in the first corner of ``ax`` where it covers no data, text or legend (a
+    handle-less legend box, :func:`place_legend`'s search); None, and nothing drawn, if no corner
+    is free — the caller keeps the note elsewhere (the item's notes file). Call it after the
+    data, limits, scales and the axes' own legend are set."""
+    from matplotlib.legend import Legend
+
+    fig = ax.get_figure(root=True)
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    xy = data_points_display(ax)
+    taken = [t.get_window_extent(renderer) for t in ax.texts if t.get_visible() and t.get_text()]
+    if ax.get_legend() is not None:
+        taken.append(ax.get_legend().get_window_extent(renderer))
+    note = Legend(ax, [], [], title=text, frameon=False, borderaxespad=0.3,
+                  title_fontsize=kwargs.pop("fontsize", 6), **kwargs)
+    note._legend_box.align = "left"  # several lines read from the left
+    for loc, box in zip(_CORNERS, _corner_boxes(note, renderer), strict=True):
+        if points_in_bbox(xy, box) == 0 and not any(box.overlaps(t) for t in taken):
+            note.set_loc(loc)
+            ax.add_artist(note)
+            return note
+    return None
+
+
 def place_legend(ax, handles=None, labels=None, *, outside: str = "above", **kwargs):
     """Put the legend of ``ax`` in the first corner where it covers no data or text; else outside.
 

@@ -220,6 +220,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
     from matplotlib.lines import Line2D
 
     from cevns.analyses.style import (
+        corner_note,
         detector_label,
         detector_style,
         figure_legend,
@@ -319,6 +320,17 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                          ncols=2)
         elif legend:
             figure_legend(fig, legend, ncols=min(len(legend), 8))
+        # a detector in the legend without a curve in a panel (its Δχ² stays below the level:
+        # no spin-carrying target for the axial and tensor NGI of Fig. 16) — the panel says so
+        # where there is room; the notes file says so in any case
+        if per_variant and not by_variant:
+            everywhere = list(dict.fromkeys(name for _, _, _, name, _, _ in curves))
+            for v_index in range(n_main):
+                here = {name for k, _, _, name, _, _ in curves if k == v_index}
+                missing = [detector_label(n) for n in everywhere if n not in here]
+                if here and missing:
+                    corner_note(flat[v_index * step],
+                                "no exclusion in the grid:\n" + ", ".join(missing))
         return _save(fig, out, an.name, options)
 
 
