@@ -183,7 +183,7 @@ MARGINS_IN = {"left": 0.50, "right": 0.16, "bottom": 0.38, "top": 0.06}
 GAPS_IN = {"w": 0.58, "h": 0.50}
 #: height of one legend row and of a panel title [inch]
 LEGEND_ROW_IN = 0.17
-TITLE_IN = 0.17
+TITLE_IN = 0.20
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
