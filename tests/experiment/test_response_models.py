@@ -427,3 +427,44 @@ def test_observable_to_recoil_matches_scalar_brent(quenching):
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0.0)
     inside = (values > 0) & (values < m[-1])  # and it is the inverse: the observable comes back
     np.testing.assert_allclose(det._mean_observable(got[inside], 0), values[inside], rtol=1e-12)
+
+
+# ------------------------------------------------ bins given as width and stop (audit 6, A3/D3)
+
+
+@pytest.mark.parametrize(("bins", "threshold", "expected"), [
+    # a multiple of the width: equal bins ending at stop
+    ({"unit": "keVee", "width": 0.5, "stop": 10.0}, {"value": 1.5, "unit": "keVee"},
+     np.arange(1.5, 10.01, 0.5)),
+    # not a multiple: bins of exactly the width, the last one cut at stop (was nine bins of 0.967)
+    ({"unit": "keVee", "width": 1.0, "stop": 10.2}, {"value": 1.5, "unit": "keVee"},
+     np.array([1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, 10.2])),
+])
+def test_width_bins_have_the_width_given(bins, threshold, expected):
+    """``bins = { width, stop }``: every bin is ``width`` wide from the threshold, the last one
+    ends at ``stop`` (narrower if stop − threshold is not a multiple of the width); the number
+    of bins counted before they are made (MAX_RESPONSE_BINS check) is the number made."""
+    spec = ResponseSpec(quenching={"model": "lindhard", "k": 0.162},
+                        smearing={"model": "gaussian", "noise": 0.1}, threshold=threshold,
+                        bins=bins)
+    edges = spec.observable_edges()
+    np.testing.assert_allclose(edges, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.diff(edges)[:-1], bins["width"], rtol=1e-12)
+    assert spec._n_bins() == edges.size - 1
+
+
+def test_poisson_pe_width_bins_are_whole_photoelectrons_or_refused_when_read():
+    """A Poisson photoelectron response counts whole PE: integer threshold, width and stop give
+    integer edges (the last bin cut at stop: 16, 46, …, 586, 615); a threshold in keVee that is
+    not a whole number of PE is refused when the detector is read, naming the numbers — it was
+    accepted by ``cevns info`` and refused only when the spectrum was computed, with edges the
+    user never wrote (the width rule spread the bins evenly: 16, 45.95, …)."""
+    nai = {"quenching_by_element": {"Na": {"model": "constant", "quenching_factor": 0.15},
+                                    "I": {"model": "constant", "quenching_factor": 0.05}},
+           "smearing": {"model": "poisson-pe", "light_yield": 15.0},
+           "bins": {"unit": "PE", "width": 30, "stop": 615}}
+    edges = ResponseSpec(**nai, threshold={"value": 16, "unit": "PE"}).observable_edges()
+    np.testing.assert_array_equal(edges, [*range(16, 587, 30), 615])
+    with pytest.raises(ValueError, match=r"whole numbers of PE; threshold 1\.1 keVee, width 30 "
+                                         r"and stop 615 PE give 16\.5, 46\.5"):
+        ResponseSpec(**nai, threshold={"value": 1.1, "unit": "keVee"})

@@ -599,6 +599,20 @@ MAX_RESPONSE_BINS = 2000
 MAX_FINE_BINS = 100_000
 
 
+def _width_edges(lo: float, hi: float, width: float) -> np.ndarray:
+    """Edges ``lo, lo + width, lo + 2 width, …`` up to ``hi``: every bin exactly ``width`` wide
+    but the last, which ends at ``hi`` and is narrower when ``hi − lo`` is not a multiple of
+    ``width`` (to 10⁻⁹ of a width). The bins were once spread evenly over ``hi − lo`` instead,
+    which changed the width the user gave (1.5 → 10.2 keVee by 1 keVee: nine bins of 0.967) and
+    gave photoelectron edges that are not integers."""
+    full = math.floor((hi - lo) / width + 1e-9)
+    edges = lo + width * np.arange(full + 1, dtype=float)
+    if hi - edges[-1] > 1e-9 * width:
+        return np.append(edges, hi)
+    edges[-1] = hi  # a multiple of the width: end exactly at stop
+    return edges
+
+
 class ObservedBins(StrictModel):
     """Analysis bins of the observable: explicit ``edges``, or ``width`` from the threshold to ``stop``.
 
@@ -688,6 +702,17 @@ class ResponseSpec(StrictModel):
         if self.bins.edges is None and self.to_observable(self.bins.stop, self.bins.unit) <= lo:
             raise ValueError(f"bins.stop {self.bins.stop:g} {self.bins.unit} is not above the "
                              f"threshold {self.threshold.value:g} {self.threshold.unit}")
+        if isinstance(self.smearing, PoissonPESmearing) and self.bins.edges is None \
+                and self.bins.width is not None and self._n_bins() <= MAX_RESPONSE_BINS:
+            edges = self.observable_edges()
+            if not np.allclose(edges, np.round(edges)):
+                raise ValueError(
+                    f"bins: a Poisson photoelectron response counts whole photoelectrons, so its "
+                    f"bin edges must be whole numbers of PE; threshold "
+                    f"{self.threshold.value:g} {self.threshold.unit}, width {self.bins.width:g} "
+                    f"and stop {self.bins.stop:g} {self.bins.unit} give "
+                    f"{', '.join(f'{e:.4g}' for e in edges[:4])}{' …' if edges.size > 4 else ''} "
+                    f"PE; give the threshold, width and stop in whole PE")
         n_bins = self._n_bins()
         if n_bins > MAX_RESPONSE_BINS:
             where = "bins.edges" if self.bins.edges is not None else "bins.width"
@@ -809,13 +834,10 @@ class ResponseSpec(StrictModel):
             return np.array([lo, hi])
         width = float(self.to_observable(self.bins.width, self.bins.unit)) if \
             self.bins.unit != "keVnr" else None
-        if width is None:  # keVnr width: equal steps in keVnr, converted edge by edge
-            n = max(1, math.ceil((self.bins.stop - self._threshold_kevnr()) / self.bins.width
-                                 - 1e-9))
-            kev = np.linspace(self._threshold_kevnr(), self.bins.stop, n + 1)
+        if width is None:  # keVnr width: steps in keVnr, converted edge by edge
+            kev = _width_edges(self._threshold_kevnr(), self.bins.stop, self.bins.width)
             return self.to_observable(kev, "keVnr")
-        n = max(1, math.ceil((hi - lo) / width - 1e-9))
-        return np.linspace(lo, hi, n + 1)
+        return _width_edges(lo, hi, width)
 
     def _threshold_kevnr(self) -> float:
         if self.threshold.unit == "keVnr":
