@@ -148,3 +148,31 @@ def test_is_bool_imports_nothing():
     assert not [n for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)]
     modules = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
     assert all(not (getattr(n, "module", None) or "").startswith("cevns") for n in modules)
+
+
+@pytest.mark.parametrize(("make", "what"), [
+    (lambda np: np.array([20 + 5j, 3.0]), "an array of complex numbers"),
+    (lambda np: np.ma.array([20.0, 7.0], mask=[False, True]), "a masked array"),
+    (lambda np: np.array(["2020-01-01"], dtype="datetime64[D]"), "an array of dates"),
+    (lambda np: np.array([1, 2], dtype="timedelta64[s]"), "an array of time spans"),
+    (lambda np: np.array([True, False]), "an array of booleans"),
+    (lambda np: np.complex128(2.0), "an array of complex numbers"),
+])
+def test_numbers_that_are_not_real_numbers_are_refused(make, what):
+    """finite_array (energies, momentum transfers, scenario values, coefficients) and the counts
+    of the statistics layer refuse arrays that NumPy turns into floats without an error but
+    with a loss: a complex array's imaginary part (dropped with a warning), a masked array's mask
+    (the masked entries used as numbers), dates (a count of days), booleans (0 and 1). A real
+    array, a list and a pandas Series pass; so does an integer array."""
+    np = pytest.importorskip("numpy")
+    from cevns.errors import finite_array
+    from cevns.stats import Channel, Component
+
+    with pytest.raises(ConfigError, match=f"neutrino_energy must be numbers, got {what}"):
+        finite_array(make(np), "neutrino_energy", numbers="numbers")
+    with pytest.raises(ConfigError, match=f"observed must be an array of numbers, got {what}"):
+        Channel(name="c", observed=np.atleast_1d(make(np))[:1].repeat(2),
+                components=[Component(name="s", expected=np.array([20.0, 30.0]))])
+    pd = pytest.importorskip("pandas")
+    for fine in (np.array([1.0, 2.0]), [1.0, 2.0], np.array([1, 2]), pd.Series([1.0, 2.0])):
+        np.testing.assert_array_equal(finite_array(fine, "x"), [1.0, 2.0])

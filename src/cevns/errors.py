@@ -53,6 +53,7 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
 
     if is_text(value):
         raise ConfigError(f"{name} must be {numbers}, got {value!r}")
+    not_real_numbers(value, name, numbers)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -72,6 +73,28 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
     else:
         expected = f"finite and {bounds}" if bounds else "finite"
     raise ConfigError(f"{name} must be {expected}, got {got}")
+
+
+#: NumPy dtype kinds that convert to float without an error but are not real numbers: bool
+#: (True → 1.0), complex (the imaginary part dropped with a warning), datetime and timedelta
+#: (a date read as a count of days).
+_NOT_REAL_KINDS = {"b": "booleans", "c": "complex numbers", "M": "dates", "m": "time spans"}
+
+
+def not_real_numbers(value: object, name: str, numbers: str) -> None:
+    """Refuse, with a :class:`ConfigError` naming `name`, an array-like whose dtype converts to
+    float without an error but is not real numbers (:data:`_NOT_REAL_KINDS`: a bool, complex,
+    datetime or timedelta array or NumPy scalar), and a masked array (its mask would be dropped
+    and the masked entries used as numbers). Python lists are left to the float conversion (a
+    complex or a date in a list fails it). Only attributes are read: no copy, no import."""
+    if getattr(value, "mask", None) is not None and type(value).__name__ == "MaskedArray":
+        raise ConfigError(f"{name} must be {numbers}, got a masked array (its masked entries "
+                          "would be used as numbers); pass the values to use, e.g. "
+                          "a.compressed() or a.filled(...)")
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind in _NOT_REAL_KINDS:
+        raise ConfigError(f"{name} must be {numbers}, got an array of {_NOT_REAL_KINDS[kind]} "
+                          f"(dtype {value.dtype})")  # type: ignore[attr-defined]
 
 
 def finite_number(value: object, name: str, valid: str, ok=None) -> float:

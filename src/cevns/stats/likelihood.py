@@ -32,6 +32,7 @@ from cevns.errors import (
     finite_array,
     is_bool,
     is_text,
+    not_real_numbers,
 )
 from cevns.stats.shapes import (
     _CODES,
@@ -74,6 +75,7 @@ def _as_counts(value: ArrayLike, what: str) -> NDArray[np.float64]:
     """Convert to a float array of shape ``(..., n_bins)``: finite and ≥ 0, else ConfigError."""
     if is_text(value):  # NumPy would read "3" as 3.0 without a word
         raise ConfigError(f"{what} must be an array of numbers, got text {value!r}")
+    not_real_numbers(value, what, "an array of numbers")  # bool, complex, dates, masked
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
