@@ -427,3 +427,27 @@ def test_corner_note_gives_up_when_no_corner_is_free():
         ax2.set_ylim(0, 1)
         note = corner_note(ax2, "a note")
         assert note is not None and list(ax2.artists) == [note]
+
+
+def test_profile_figures_show_where_the_curves_are(all_quick_items):
+    """A Δχ² figure's x range is the scan's narrowed to where a drawn curve lies inside the plot
+    (plus 5 %): Fig. 8 draws only the combination, which leaves the plot at α₁₁ ≈ 0.92 of the
+    0.80–1.00 scan (its table's per-detector limits, 0.85–0.88, need the whole scan); Fig. 17
+    draws every detector and keeps the whole range. At most six major intervals (nine labels
+    such as 0.825 nearly touched)."""
+    from cevns.analyses.sensitivity.plots import _profile_xlim
+
+    x = np.linspace(0.8, 1.0, 201)
+    steep = 2000.0 * (1.0 - x) ** 2  # ≤ 6.8 above x ≈ 0.942
+    lo, hi = _profile_xlim(x, [steep], 6.8)
+    assert 0.93 < lo < 0.942 and hi == 1.0
+    assert _profile_xlim(x, [steep, 100 * (1.0 - x) ** 2], 6.8) == (0.8, 1.0)
+    assert _profile_xlim(x, [np.full_like(x, 50.0)], 6.8) == (0.8, 1.0)  # nothing inside
+    figures = all_quick_items[1]
+    lo8, hi8 = figures["fig8"].axes[0].get_xlim()
+    assert 0.9 < lo8 < 0.93 and hi8 == pytest.approx(1.0)
+    assert figures["fig17"].axes[0].get_xlim() == pytest.approx((0.8, 1.0))
+    for stem in ("fig8", "fig17"):
+        ticks = [t for t in figures[stem].axes[0].get_xticks()
+                 if 0.8 - 1e-9 <= t <= 1.0 + 1e-9]
+        assert len(ticks) <= 7, (stem, ticks)

@@ -69,28 +69,52 @@ def plot_profile(an: ProfileAnalysis, x: np.ndarray, profiles: dict[str, Profile
     The Δχ² levels are dotted lines named in the right margin; no title (the caption is in the
     report).
     """
+    from matplotlib.ticker import MaxNLocator
     from matplotlib.transforms import blended_transform_factory
 
     from cevns.analyses.style import detector_label, detector_style, place_legend, styled
 
+    top = max(level_value(lv) for lv in an.stats.levels) * 2.5
     with styled():
         fig, axes = figure(width="single", aspect=0.72, right_in=0.5)
         ax = axes[0, 0]
+        drawn = []
         for name, prof in profiles.items():
             if an.show == "all" or name == "combined" or "combined" not in profiles:
                 ax.plot(x, prof.delta_chi2, label=detector_label(name), **detector_style(name))
+                drawn.append(np.asarray(prof.delta_chi2, dtype=float))
         trans = blended_transform_factory(ax.transAxes, ax.transData)
         for lv in an.stats.levels:
             v = level_value(lv)
             ax.axhline(v, color="0.55", ls=":", lw=0.7, zorder=0)
             ax.text(1.015, v, _short_level(lv, dof=False), transform=trans, ha="left",
                     va="center", fontsize=6, color="0.3")
-        ax.set_xlim(x[0], x[-1])
-        ax.set_ylim(0, max(level_value(lv) for lv in an.stats.levels) * 2.5)
+        ax.set_xlim(*_profile_xlim(x, drawn, top))
+        # at most six intervals on steps of 1, 2, 2.5 or 5: nine labels such as "0.825" at 7 pt
+        # nearly touched (Figs. 8 and 17 over 0.80–1.00)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        ax.set_ylim(0, top)
         ax.set_xlabel(tex_or(an.xlabel) or _label(an, an.scan.parameter))
         ax.set_ylabel(r"$\Delta\chi^2$")
         place_legend(ax, outside="above", ncols=4)
         return _save(fig, out, an.name, options)
+
+
+def _profile_xlim(x: np.ndarray, curves: list[np.ndarray], top: float) -> tuple[float, float]:
+    """The x range of a Δχ² figure: the scan's, narrowed to where a drawn curve lies below the
+    plot's top (``top``) plus 5 % of that span on each side, so that no large part of the figure
+    is empty (Fig. 8: the combined curve leaves the plot at α₁₁ = 0.918 of a 0.80–1.00 scan,
+    whose whole range the table's per-detector limits need). Never wider than the scan; the
+    scan's range if no curve is inside the plot."""
+    inside = np.zeros(x.size, dtype=bool)
+    for d in curves:
+        inside |= np.isfinite(d) & (d <= top)
+    if not inside.any():
+        return float(x[0]), float(x[-1])
+    i = np.flatnonzero(inside)
+    lo, hi = x[max(i[0] - 1, 0)], x[min(i[-1] + 1, x.size - 1)]  # the curve's exit point
+    pad = 0.05 * (hi - lo)
+    return float(max(x[0], lo - pad)), float(min(x[-1], hi + pad))
 
 
 def tex_or(text: str) -> str:
