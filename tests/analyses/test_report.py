@@ -226,3 +226,24 @@ def test_captions_describe_what_the_figure_draws(item, says, never):
 
     text = caption(shipped_analysis(item))
     assert says in text and never not in text, text
+
+
+def test_fig1_caption_explains_its_benchmarks_and_the_table_is_plain_text(tmp_path):
+    """Fig. 1's caption lists the new-physics benchmarks and says why the non-unitarity curve
+    lies above the SM (a referee expects a deficit); the benchmark table names each curve in
+    plain text, not in the figure's mathtext ("$\\\\alpha_{11}$")."""
+    import csv as _csv
+
+    from cevns.analyses import RunOptions, run_analysis, shipped_analysis
+    from cevns.analyses.report import caption
+
+    an = shipped_analysis("fig1")
+    text = caption(an)
+    assert "3 new-physics benchmarks, each the total signal (SM + new physics)" in text
+    assert "nonunitarity: alpha11 = 0.9" in text and "lies above the SM" in text
+    assert "1/α₁₁²" in text
+    small = an.model_copy(update={"detectors": ("Si",)})
+    run_analysis(small, tmp_path, RunOptions(quick=True, no_figures=True))
+    rows = list(_csv.DictReader((tmp_path / "fig1_new_physics.csv").open(encoding="utf-8")))
+    assert [r["curve"] for r in rows] == [c.plain_label for c in an.new_physics]
+    assert not any("$" in r["curve"] or "\\\\" in r["curve"] for r in rows)

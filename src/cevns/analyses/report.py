@@ -73,11 +73,18 @@ def caption(an) -> str:
     title = an.title.rstrip(".")
     if kind == "spectra":
         years = an.source.build().run_years
+        curves = tuple(getattr(an, "new_physics", ()) or ())
+        bsm = ""
+        if curves:
+            notes = " ".join(c.note.rstrip(".") + "." for c in curves if c.note)
+            bsm = (f" Coloured dotted and dashed: {len(curves)} new-physics benchmarks, each the "
+                   "total signal (SM + new physics): "
+                   + "; ".join(c.plain_label for c in curves) + "." + (f" {notes}" if notes else ""))
         return (f"{title}. Expected CEvNS events per reconstructed-recoil-energy bin for each "
                 f"detector ({years:g} years), by neutrino flavour (prompt ν_μ, delayed ν_e, "
                 "delayed ν̄_μ); black: their sum"
                 + ("; grey dotted: square root of the steady-state background per bin."
-                   if getattr(an, "sqrt_background", False) else "."))
+                   if getattr(an, "sqrt_background", False) else ".") + bsm)
     if kind in ("profile", "scan2d", "exclusion"):
         from cevns.stats import level_label
 

@@ -41,7 +41,8 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
     # new-physics benchmark curves of Fig. 1 (analyses/spectra_bsm.py), computed once
     new_physics = {det.name: [(c.label, new_physics_counts(c, det, src)) for c in an.new_physics]
                    for det in dets}
-    bsm_rows = [{"detector": name, "curve": label, "total_events": float(counts.sum()),
+    plain = {c.label: c.plain_label for c in an.new_physics}  # tables are plain text
+    bsm_rows = [{"detector": name, "curve": plain[label], "total_events": float(counts.sum()),
                  "max_per_bin": float(counts.max())}
                 for name, curves in new_physics.items() for label, counts in curves]
     files: list[Path] = []

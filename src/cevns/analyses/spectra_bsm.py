@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
@@ -40,6 +40,17 @@ class NewPhysicsCurve(StrictModel):
     label: str
     scenario: NewPhysicsScenario
     values: dict[str, float]
+    note: str = Field(default="", description="what a reader must know to read the curve "
+                      "(printed in the caption), e.g. why it lies above the SM")
+
+    @property
+    def plain_label(self) -> str:
+        """The curve as plain text for tables (``label`` is mathtext for the figure): scenario,
+        options and values, e.g. ``ngi (interaction = vector, vector_charge = B-L): coupling =
+        2e-05, mediator_mass_MeV = 10``."""
+        opts = ", ".join(f"{k} = {v}" for k, v in self.scenario.options.items())
+        vals = ", ".join(f"{k} = {v:g}" for k, v in self.values.items())
+        return f"{self.scenario.name}{f' ({opts})' if opts else ''}: {vals}"
 
     @model_validator(mode="after")
     def _known(self) -> NewPhysicsCurve:
