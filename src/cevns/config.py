@@ -17,6 +17,7 @@ Instances are immutable and always valid (docs/engine.md, "Cache keys"):
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 import types
@@ -291,6 +292,31 @@ def load_toml(path: str | Path) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def parse_json(text: str, where: str) -> Any:
+    """Parse the JSON ``text`` of a file a user named (``where``: the path, for messages).
+
+    A key given twice in one object is refused, as TOML and the release YAML reader refuse it:
+    JSON parsers keep its last value, so ``{"name": "p", "name": "q"}`` would silently mean
+    ``q``. Invalid JSON and a repeated key are :class:`ConfigError` starting with ``where``.
+    """
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ConfigError(f"{where}: the key {key!r} appears twice in one object (JSON "
+                                  "would keep only its last value); give each key once")
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not valid JSON: {exc}") from None
 
 
 #: The largest file cevns reads for a user, in MiB (preset and analysis files, a tabulated

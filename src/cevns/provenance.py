@@ -272,3 +272,71 @@ def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
     what = listed or f"digest {old_digest}, now {digest}"
     raise ConfigError(f"{out} holds results of a different configuration ({what}); use --force "
                       f"to overwrite them or choose another --out{also}")
+
+
+# -- what the previous run of a folder wrote ------------------------------------------------------
+
+
+def recorded_outputs(out: str | Path, command: str | None = None) -> tuple[str | None, list[str]]:
+    """The digest and the files listed by the run record (``provenance.json``) of ``out``.
+
+    ``command`` (``"fit"`` or ``"run"``) restricts this to a record of that command (``None``:
+    any). A missing record, a corrupt one (the folder's claim reports it, or ``--force`` replaces
+    it) or one of another command lists nothing: ``(None, [])``. Only names of files directly in
+    the folder are returned (slugs, :func:`cevns.fsio.check_slug`; the records of ``cevns run``
+    and ``cevns fit`` list nothing else), never a path into a subfolder or out of the folder.
+
+    Read before a run that may replace the folder's results, so that the files of the earlier
+    run it does not write again can be removed afterwards (:func:`remove_stale_outputs`).
+    """
+    from cevns.errors import CevnsError
+    from cevns.fsio import check_slug
+
+    path = Path(out) / RECORD_FILE
+    if not path.is_file():
+        return None, []
+    try:
+        old = read_record(path, "provenance record")
+    except OSError:
+        return None, []
+    if not isinstance(old, dict) or (command is not None and _command_of(old) != command):
+        return None, []
+    names = []
+    for name in old.get("files") or []:
+        try:
+            names.append(check_slug(name, "file"))
+        except CevnsError:
+            continue
+    digest = old.get("digest")
+    return (digest if isinstance(digest, str) else None), names
+
+
+def remove_stale_outputs(out: str | Path, old_files, written) -> list[Path]:
+    """Remove from ``out`` the files of its previous run (``old_files``, the names its record
+    listed: :func:`recorded_outputs`) that this run did not write again (``written``: names or
+    paths; the folder's own ``config.json`` and ``provenance.json`` are never removed).
+
+    Only regular files named in the old record are removed, directly inside ``out``: a symbolic
+    link, a folder, or any file the record does not list (a user's own) is left alone. Returns
+    the paths removed. Used by ``cevns fit`` and by every analysis run (``cevns run``, the
+    items of ``cevns reproduce``, :func:`cevns.analyses.run_analysis`) when their results
+    replace those of another configuration, so that the folder holds exactly the files its new
+    ``provenance.json`` lists.
+    """
+    from cevns import fsio
+    from cevns.errors import CevnsError
+
+    keep = {Path(f).name for f in written} | {CONFIG_FILE, RECORD_FILE, INDEX_FILE}
+    removed = []
+    for name in dict.fromkeys(old_files):
+        if name in keep or Path(name).name != name:
+            continue
+        try:
+            stale = fsio.inside(Path(out), fsio.check_slug(name, "file"))
+        except CevnsError:
+            continue
+        if stale.is_file() and not (Path(out) / name).is_symlink():
+            with fsio.os_errors(stale, "remove"):
+                stale.unlink()
+            removed.append(stale)
+    return removed

@@ -42,7 +42,7 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from cevns.config import StrictModel, load_toml, read_user_text, validate
+from cevns.config import StrictModel, load_toml, parse_json, read_user_text, validate
 from cevns.errors import ConfigError, UnknownNameError
 from cevns.experiment import ESS_DETECTORS, Detector, Source, get_source
 from cevns.experiment.catalogue import Catalogue, resolve_catalogue
@@ -445,11 +445,7 @@ def load_analysis(path: str | Path, catalogue: Catalogue | None = None) -> Analy
     """
     path = Path(path)
     if path.suffix.lower() == ".json":
-        text = read_user_text(path, str(path), "JSON")
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+        data = parse_json(read_user_text(path, str(path), "JSON"), str(path))
         if isinstance(data, dict) and data.get("command") == "fit":
             raise ConfigError(f"{path}: the record of a 'cevns fit', not an analysis; run it "
                               "again with 'cevns fit'")
@@ -465,12 +461,25 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     The folder is checked first (:func:`cevns.provenance.claim_output_folder`, the check of
     ``cevns run``): a folder holding another configuration, results of another command or files
     cevns did not write is refused unless ``options.force``; a corrupt record is reported.
-    Returns the provenance record (files written, wall time, digest).
+    When the results replace those of another configuration (``force``), the files the folder's
+    previous record lists and this run does not write again are removed
+    (:func:`cevns.provenance.remove_stale_outputs`, as ``cevns fit`` does), so that the folder
+    holds no result of the old configuration beside the new ones; files the old record does not
+    list (a user's own) stay. Returns the provenance record (files written, wall time, digest).
     """
     from cevns import fsio
-    from cevns.provenance import claim_output_folder, provenance_record
+    from cevns.provenance import (
+        claim_output_folder,
+        provenance_record,
+        recorded_outputs,
+        remove_stale_outputs,
+    )
 
     options = options or RunOptions()
+    # before the claim: the record of the folder's previous run (its config.json may already
+    # name this configuration: the command line claims the folder before it gets here)
+    old_digest, old_files = (recorded_outputs(out_dir) if Path(out_dir).is_dir()
+                             else (None, []))
     out = claim_output_folder(out_dir, analysis.model_dump(mode="json"), resume=options.resume,
                               force=options.force, outputs=(analysis.name,))
     start = time.perf_counter()
@@ -479,9 +488,11 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     fsio.atomic_write_text(fsio.inside(out, "config.json"),
                            json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")
     root = out.resolve()
-    record = provenance_record(digest=analysis.digest(), executor=options.executor,
-                               wall_time_s=wall, quick=options.quick,
-                               files=[str(fsio.inside(root, str(Path(f).resolve())).relative_to(root))
-                                      for f in files])
+    digest = analysis.digest()
+    written = [str(fsio.inside(root, str(Path(f).resolve())).relative_to(root)) for f in files]
+    if old_files and old_digest != digest:  # the results of another configuration
+        remove_stale_outputs(out, old_files, written)
+    record = provenance_record(digest=digest, executor=options.executor,
+                               wall_time_s=wall, quick=options.quick, files=written)
     fsio.atomic_write_text(fsio.inside(out, "provenance.json"), json.dumps(record, indent=2) + "\n")
     return record

@@ -277,18 +277,11 @@ def _claim(out: Path, config: dict | None, result,
     :func:`cevns.provenance.claim_output_folder`, which records ``config.json``); return it, the
     configuration recorded, and the files listed by the fit record it held (to remove those the
     new fit does not write again)."""
-    from cevns.provenance import RECORD_FILE, claim_output_folder, read_record
+    from cevns.provenance import claim_output_folder, recorded_outputs
 
     config = config if config is not None else _result_config(result)
-    old_files: list[str] = []
-    record = Path(out) / RECORD_FILE
-    if record.is_file():
-        try:
-            old = read_record(record, "provenance record")
-        except OSError:
-            old = None  # corrupt: the claim below reports it unless forced
-        if isinstance(old, dict) and old.get("command") == "fit":
-            old_files = [f for f in old.get("files", []) if isinstance(f, str)]
+    # a corrupt record lists nothing: the claim below reports it unless forced
+    _, old_files = recorded_outputs(out, command="fit")
     out = claim_output_folder(out, config, force=force, outputs=_FIT_OUTPUTS, resumable=False)
     return out, config, old_files
 
@@ -298,18 +291,10 @@ def _finish_record(out: Path, config: dict[str, Any], files: list[Path],
     """Write ``provenance.json`` (``config.json`` was recorded by :func:`_claim`); remove files
     of the folder's previous fit (listed in its record) that this fit did not write again."""
     from cevns import fsio
-    from cevns.provenance import CONFIG_FILE, RECORD_FILE, config_digest
+    from cevns.provenance import RECORD_FILE, config_digest, remove_stale_outputs
 
     prov = out / RECORD_FILE
-    written = {p.name for p in files} | {prov.name, CONFIG_FILE}
-    for name in old_files:
-        if name not in written and "/" not in name and "\\" not in name:
-            try:
-                stale = fsio.inside(out, name)
-            except OSError:
-                continue
-            if stale.is_file():
-                stale.unlink()
+    remove_stale_outputs(out, old_files, files)
     record = provenance_record(command="fit", digest=config_digest(config), **fields,
                                files=[p.name for p in files] + [prov.name])
     fsio.atomic_write_text(fsio.inside(out, RECORD_FILE),

@@ -176,6 +176,32 @@ def check_result(
     return arrays, (dict(spec) if spec is not None else new_spec)  # type: ignore[arg-type]
 
 
+def _grid_differences(stored: Grid, given: Grid) -> list[str]:
+    """How the `given` grid differs from the `stored` one, one phrase per axis (empty if equal).
+
+    An axis whose summary (size, end points, dtype) is the same on both sides is described by
+    its first differing value, which the summary would hide (an interior value edited in a
+    manifest, or moved by a rounding)."""
+    summary = stored.differences(given)
+    if stored.names != given.names:
+        return [f"grid {d}" for d in summary]
+    out = []
+    for name in stored.names:
+        a, b = np.asarray(stored[name]), np.asarray(given[name])
+        if a.dtype == b.dtype and np.array_equal(a, b):
+            continue
+        line = next((d for d in summary if d.startswith(f"axis {name!r}:")), None)
+        if line is not None and a.size == b.size and a.dtype == b.dtype:
+            left, _, right = line.partition(": ")[2].partition(" → ")
+            if left == right:  # the summaries agree: name the values that differ
+                k = np.flatnonzero(a != b)
+                line = (f"axis {name!r}: value [{k[0]}] is {a[k[0]].item()!r} in the store, "
+                        f"{b[k[0]].item()!r} in this run" + (
+                            f" ({k.size} of {a.size} values differ)" if k.size > 1 else ""))
+        out.append(f"grid {line or f'axis {name!r} differs'}")
+    return out
+
+
 def _mismatches(
     store: ScanStore,
     config: Mapping[str, Any],
@@ -183,16 +209,34 @@ def _mismatches(
     tile_shape: tuple[int, ...] | None,
     declared: Mapping[str, list[str]] | None,
 ) -> list[str]:
+    """What differs between the scan in `store` and the one asked for, one phrase per item
+    (stored → given), each on one line."""
     problems = []
     diff = config_diff(store.config, config)
     if diff:
-        problems.append("config (stored → given):\n" + format_diff(diff))
-    problems.extend(f"grid {d}" for d in store.grid.differences(grid))
+        lines = [line.strip() for line in format_diff(diff, limit=5).splitlines()]
+        problems.append("config (stored → given): " + "; ".join(lines))
+    problems.extend(_grid_differences(store.grid, grid))
     if tile_shape is not None and tile_shape != store.tile_shape:
         problems.append(f"tile_shape {store.tile_shape} → {tile_shape}")
     if declared is not None and declared != store.declared_outputs:
         problems.append(f"declared outputs {store.declared_outputs} → {declared}")
     return problems
+
+
+def _different_scan(path: Path, problems: list[str], resume: bool) -> str:
+    """The one-line refusal of a store that holds another scan: what differs (stored → given)
+    and the ways out, for the command line (whose ``--resume`` reaches here with the store of
+    the same analysis, so the store itself was changed) and for the Python API."""
+    what = "; ".join(problems)
+    if resume:
+        return (f"cannot resume the scan in {path}: it holds a different scan ({what}); "
+                "run without --resume (or with --force) to recompute it, or "
+                "choose another --out (Python API: pass overwrite=True, or restore the stored "
+                "settings)")
+    return (f"cannot start a new scan in {path}: it holds a different scan ({what}); pass "
+            "overwrite=True to discard the stored tiles, or use another store (command line: "
+            "--force, or another --out)")
 
 
 def _prepare_store(
@@ -227,12 +271,7 @@ def _prepare_store(
             resolved = None if tile_shape is None else Tiling(grid, tile_shape).tile_shape
             problems = _mismatches(store, config, grid, resolved, declared)
             if problems:
-                verb = "resume the scan in" if resume else "start a new scan in"
-                raise ScanError(
-                    f"cannot {verb} {path}: it holds a different scan.\n" + "\n".join(problems)
-                    + "\nRestore the stored settings to resume, or pass overwrite=True to discard "
-                    "the stored tiles."
-                )
+                raise ScanError(_different_scan(path, problems, resume))
             if not resume:
                 raise ScanError(
                     f"{path} already holds this scan ({store.n_done} of {store.n_tiles} tiles "

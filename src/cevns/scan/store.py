@@ -23,7 +23,9 @@ writer removes. The manifest is written before any tile and rewritten atomically
 Identity: every tile file carries the store id, the config digest and its own tile index
 (:data:`STAMP_KEYS`). A tile file copied from another store of the same shape, or renamed within
 a store, is refused with a :class:`~cevns.errors.ScanError` naming the file, when the scan is
-resumed and whenever the tile is read.
+resumed and whenever the tile is read. So is a tile whose outputs differ in name, dtype or shape
+from those the manifest records (the tile's shape + each output's trailing shape): an edited
+tile or manifest is never cast (a float χ² read as an integer) or broadcast into the grid.
 """
 
 from __future__ import annotations
@@ -270,6 +272,67 @@ _MANIFEST_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
+def _output_spec_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the output entries of a manifest (``outputs``: name → ``{"dtype",
+    "dims", "shape"}`` as :func:`~cevns.scan.runner.check_result` records them from the first
+    tile; ``declared_outputs``: name → trailing dimension names), or an empty list.
+
+    Every tile is read against these entries: a dtype that is not a bool, integer or float dtype,
+    or a shape that is not a list of sizes matching ``dims``, would make the tiles unreadable
+    or, worse, cast them (a float χ² read as an integer).
+    """
+    problems = []
+    for name, spec in (manifest.get("outputs") or {}).items():
+        where = f"'outputs'[{name!r}]"
+        if name in STAMP_KEYS:
+            problems.append(f"{where} is a name reserved by the scan store")
+            continue
+        if not isinstance(spec, dict):
+            problems.append(f"{where} is not an object")
+            continue
+        dtype, dims, shape = spec.get("dtype"), spec.get("dims"), spec.get("shape")
+        try:
+            kind = np.dtype(dtype).kind if isinstance(dtype, str) else None
+        except (TypeError, ValueError):
+            kind = None
+        if kind is None or kind not in "biuf":
+            problems.append(f"{where}.dtype {dtype!r} is not a bool, integer or float dtype")
+        if not isinstance(dims, list) or not all(isinstance(d, str) and d for d in dims):
+            problems.append(f"{where}.dims {dims!r} is not a list of dimension names")
+        elif not isinstance(shape, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            problems.append(f"{where}.shape {shape!r} is not a list of sizes")
+        elif len(shape) != len(dims):
+            problems.append(f"{where}.shape {shape} does not match its dims {dims}")
+    for name, dims in (manifest.get("declared_outputs") or {}).items():
+        if not isinstance(dims, list) or not all(isinstance(d, str) and d for d in dims):
+            problems.append(f"'declared_outputs'[{name!r}] {dims!r} is not a list of dimension "
+                            "names")
+    return problems
+
+
+def _array_headers(data: Any) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
+    """Shape and dtype of every output array of an open ``.npz`` tile file, read from the
+    ``.npy`` headers (the arrays themselves are not loaded)."""
+    members = set(data.zip.namelist())
+    out: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+    for name in data.files:
+        if name in STAMP_KEYS:
+            continue
+        member = f"{name}.npy" if f"{name}.npy" in members else name
+        with data.zip.open(member) as fp:
+            version = np.lib.format.read_magic(fp)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+            else:  # a header version np.savez does not write: load the array to see it
+                array = data[name]
+                shape, dtype = array.shape, array.dtype
+        out[name] = (tuple(shape), np.dtype(dtype))
+    return out
+
+
 class ScanStore:
     """A scan store directory (see the module docstring for the layout).
 
@@ -312,6 +375,8 @@ class ScanStore:
                 self.tiling = Tiling(self.grid, tuple(self.manifest["tile_shape"]))
             except (KeyError, TypeError, ValueError) as exc:  # ConfigError is a ValueError
                 bad = [f"'grid' or 'tile_shape' unusable: {exc}"]
+        if not bad:
+            bad = _output_spec_problems(self.manifest)
         if bad:
             raise ScanError(f"cannot read {manifest_path}: corrupt record ({'; '.join(bad)}); "
                             + _RECOMPUTE)
@@ -528,24 +593,58 @@ class ScanStore:
             "resume the scan to recompute that tile"
         )
 
+    def _check_arrays(self, path: Path, index: int,
+                      arrays: Mapping[str, tuple[tuple[int, ...], np.dtype[Any]]]) -> None:
+        """Refuse a tile file whose outputs are not those the manifest records: the names, and
+        for each the dtype and the shape (the tile's shape + the output's trailing shape) that
+        the task produced for the first tile (:meth:`set_outputs`). A tile assembled with
+        another dtype would be cast silently (a float χ² truncated to an integer), one of
+        another shape could not be placed in the grid."""
+        spec = self.outputs
+        tile_shape = self.tiling[index].shape
+        changed = (f"the tile file or the store's {MANIFEST} was changed after the scan wrote "
+                   f"them; {_RECOMPUTE}")
+        if spec is None:
+            raise ScanError(f"tile file {path} exists, but {self.path / MANIFEST} records no "
+                            f"outputs (they are recorded before the first tile is written): "
+                            + changed)
+        missing, extra = sorted(set(spec) - set(arrays)), sorted(set(arrays) - set(spec))
+        if missing or extra:
+            what = "; ".join([*(f"lacks output {n!r}" for n in missing),
+                              *(f"holds output {n!r}, which the manifest does not record"
+                                for n in extra)])
+            raise ScanError(f"tile file {path} (tile {index}) {what}; " + changed)
+        for name, (shape, dtype) in arrays.items():
+            want_dtype = np.dtype(spec[name]["dtype"])
+            trailing = tuple(spec[name]["shape"])
+            want_shape = tile_shape + trailing
+            if dtype != want_dtype or shape != want_shape:
+                raise ScanError(
+                    f"tile file {path} (tile {index}): output {name!r} holds {dtype} values of "
+                    f"shape {shape}, but the manifest records {want_dtype} of shape {want_shape} "
+                    f"(tile shape {tile_shape} + trailing {trailing}); " + changed)
+
     def read_tile(self, index: int) -> dict[str, NDArray[Any]]:
         """The outputs of a completed tile.
 
         Raises
         ------
         ScanError
-            If the tile is not done, its file is unreadable, or the file was not written by this
-            store for this tile (a foreign or renamed tile file); the message names the file.
+            If the tile is not done, its file is unreadable, the file was not written by this
+            store for this tile (a foreign or renamed tile file), or its outputs differ in name,
+            dtype or shape from those the manifest records; the message names the file.
         """
         return self._open_tile(index, read=True)
 
     def verify_tiles(self) -> None:
-        """Check the identity stamp of every tile file (before a resume computes anything).
+        """Check the identity stamp of every tile file, and the names, dtypes and shapes of its
+        outputs against the manifest (before a resume computes anything).
 
         Raises
         ------
         ScanError
-            Naming the first tile file that is unreadable or not this store's.
+            Naming the first tile file that is unreadable, not this store's, or whose outputs
+            differ from those the manifest records.
         """
         for index in sorted(self.done_indices()):
             self._open_tile(index, read=False)
@@ -556,6 +655,7 @@ class ScanStore:
         try:
             with np.load(path, allow_pickle=False) as data:
                 self._check_stamp(path, index, data)
+                self._check_arrays(path, index, _array_headers(data))
                 if not read:
                     return {}
                 return {name: data[name] for name in data.files if name not in STAMP_KEYS}

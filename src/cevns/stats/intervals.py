@@ -641,22 +641,77 @@ class Scan2D:
     @classmethod
     def from_netcdf(cls, path: PathLike, *, engine: str | None = None) -> Scan2D:
         """Read a scan written by :meth:`to_netcdf` (``engine`` as there; netCDF-4 files written
-        by either netCDF-4 engine read with both)."""
+        by either netCDF-4 engine read with both).
+
+        Raises
+        ------
+        DataError
+            Naming the path and what is wrong: an empty path (it would mean the working folder),
+            a missing file, a folder, a file that is not netCDF, or a netCDF file that is not a
+            scan of two parameters (no variable ``chi2``, ``chi2`` not two-dimensional, an axis
+            without numeric coordinate values, values the constructor refuses).
+        ConfigError
+            If `path` is not a path, or `engine` is unknown.
+        """
         import xarray as xr
 
+        from cevns.errors import DataError
+
+        if not isinstance(path, str | os.PathLike):
+            raise ConfigError(f"path must be a file path (str or pathlib.Path), got "
+                              f"{type(path).__name__} {path!r}")
         engine = _netcdf_engine(engine)
-        with xr.open_dataset(path, engine=engine) as ds:
-            x_name, y_name = ds["chi2"].dims
-            return cls(
-                ds[x_name].values,
-                ds[y_name].values,
-                ds["chi2"].values,
-                x_name=str(x_name),
-                y_name=str(y_name),
-                x_label=ds.attrs.get("x_label") or None,
-                y_label=ds.attrs.get("y_label") or None,
-                status=ds["status"].values if "status" in ds else None,
-            )
+        where = os.fspath(path)
+        if not str(where).strip():
+            raise DataError(f"Scan2D.from_netcdf: the path {where!r} is empty (it would mean the "
+                            "working folder); give the netCDF file written by Scan2D.to_netcdf")
+        if not os.path.exists(where):
+            raise DataError(f"{where}: no such file")
+        if os.path.isdir(where):
+            raise DataError(f"{where}: is a folder, not a netCDF file")
+        try:
+            ds = xr.open_dataset(where, engine=engine)
+        except Exception as exc:  # netCDF-C, HDF5 and xarray word "not netCDF" in many ways
+            raise DataError(f"{where}: not a readable netCDF file ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())})") from None
+        with ds:
+            if "chi2" not in ds.data_vars:
+                found = ", ".join(map(str, ds.data_vars)) or "none"
+                raise DataError(f"{where}: no variable 'chi2' (variables: {found}); not a scan "
+                                "written by Scan2D.to_netcdf")
+            dims = tuple(map(str, ds["chi2"].dims))
+            if len(dims) != 2:
+                raise DataError(f"{where}: 'chi2' has {len(dims)} dimension(s) {list(dims)}; a "
+                                "Scan2D is a grid of two parameters (x, y)")
+            axes = []
+            for dim in dims:
+                if dim not in ds.variables:
+                    raise DataError(f"{where}: the dimension {dim!r} of 'chi2' has no coordinate "
+                                    "values")
+                values = ds[dim].values
+                if values.dtype.kind not in "iuf":
+                    shown = ", ".join(repr(v.decode(errors="replace") if isinstance(v, bytes)
+                                           else v) for v in values[:3].tolist())
+                    raise DataError(
+                        f"{where}: the dimension {dim!r} of 'chi2' holds values that are not "
+                        f"numbers ({shown}{', …' if values.size > 3 else ''}); not a scan of two "
+                        "parameters written by Scan2D.to_netcdf")
+                axes.append(values)
+            try:
+                return cls(
+                    axes[0],
+                    axes[1],
+                    ds["chi2"].values,
+                    x_name=dims[0],
+                    y_name=dims[1],
+                    x_label=ds.attrs.get("x_label") or None,
+                    y_label=ds.attrs.get("y_label") or None,
+                    status=ds["status"].values if "status" in ds else None,
+                )
+            except ConfigError as exc:
+                raise DataError(f"{where}: {exc}") from None
+            except (OSError, RuntimeError) as exc:  # the file is truncated where data are read
+                raise DataError(f"{where}: unreadable ({' '.join(str(exc).split())})") from None
 
     def to_csv(
         self,
