@@ -290,7 +290,9 @@ class FitResult(FitsByName):
             "sm_prediction": self.sm_prediction,
             "published": pub.value if pub else None,
             "published_uncertainty": pub.uncertainty if pub else None,
-            "difference_percent": 100.0 * (self.sm_prediction / pub.value - 1.0) if pub else None,
+            # a published prediction of 0 (refused by the release readers) has no percentage
+            "difference_percent": 100.0 * (self.sm_prediction / pub.value - 1.0)
+            if pub and pub.value else None,
             "window": _window(self.model),
             "published_source": pub.source if pub else "",
         }

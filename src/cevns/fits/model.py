@@ -52,7 +52,7 @@ from cevns.datasets.coherent import (
     Release,
 )
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, DataError
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis, SMBasis
@@ -151,6 +151,38 @@ def _shaped_component(name: str, expected, *, nuisance: str | None = None,
         return Component(name, expected, nuisance=nuisance, sigma=sigma)
     return Component(name, expected, nuisance=nuisance, sigma=sigma, shapes=dict(shapes),
                      shape_code=LAR_SHAPE_CODE, conserve_total=conserve)
+
+
+def _check_shape_ratios(release, syst, down: NDArray[np.float64], up: NDArray[np.float64]) -> None:
+    """The ±1σ ratios of one LAr shape systematic must be ones the fit's interpolation
+    (:data:`LAR_SHAPE_CODE`) can use; else a :class:`DataError` naming the release's files and
+    the bin, before any fit (the statistics layer would refuse them during the fit, naming only
+    the nuisance and suggesting a ``shape_code`` the command line does not offer). The released
+    ratios lie between 0.03 and 17; a damaged variant or nominal file gives ratios far outside.
+    """
+    lo, hi = down.reshape(1, -1), up.reshape(1, -1)
+    try:
+        flat_interpolator(LAR_SHAPE_CODE, np.ones_like(lo), lo, hi, syst.name)
+    except ConfigError:
+        bad = next(i for i in range(lo.shape[1]) if not _ratio_pair_ok(lo[0, i], hi[0, i]))
+        axes = syst.nominal.axes
+        index = np.unravel_index(bad, syst.nominal.shape)
+        where = ", ".join(f"{ax.name} {ax.centers[j]:g}{(' ' + ax.unit) if ax.unit else ''}"
+                          for ax, j in zip(axes, index, strict=True))
+        raise DataError(
+            f"{release.data_dir}: {syst.source}: in the bin at {where} the −1σ/+1σ variants are "
+            f"{down.flat[bad]:.4g} and {up.flat[bad]:.4g} times the nominal (after scaling each "
+            "to the nominal total), too far apart for the fit's interpolation of the shape "
+            f"systematic {syst.name!r}; is a value in one of these files damaged?") from None
+
+
+def _ratio_pair_ok(down: float, up: float) -> bool:
+    try:
+        flat_interpolator(LAR_SHAPE_CODE, np.ones((1, 1)), np.array([[down]]),
+                          np.array([[up]]), "bin")
+    except ConfigError:
+        return False
+    return True
 
 
 def polyexp_factor(down_ratio, up_ratio, alpha: float) -> NDArray[np.float64]:
@@ -433,8 +465,17 @@ class ReleaseModel:
                 template = _factorised(ac.counts) if self.factorise_steady_state else ac.counts
                 expected = template * (norm.value / comp.template_reference_total)
             sigma_abs = norm.uncertainty
-            if sigma_abs is None:  # pragma: no cover - every shipped background has a prior
-                raise ConfigError(f"{rel.name}: background {name!r} has no prior uncertainty")
+            # The readers refuse these (naming the file and field); a Release changed through
+            # the API (with_changes) is checked here, before a division by zero or a negative
+            # background.
+            if not (math.isfinite(norm.value) and norm.value > 0):
+                raise DataError(f"{rel.name}: background {name!r}: normalisation "
+                                f"{norm.value:g} ({norm.source or 'no source'}) must be finite "
+                                "and > 0 (the fit scales it; its prior is relative to it)")
+            if sigma_abs is None or not (math.isfinite(sigma_abs) and sigma_abs > 0):
+                raise DataError(f"{rel.name}: background {name!r}: the prior uncertainty "
+                                f"{sigma_abs} of its normalisation ({norm.source or 'no source'}) "
+                                "must be a finite number > 0")
             sigma = sigma_abs / norm.value
             prior = f"{norm.value:g} ± {sigma_abs:.3g} {norm.unit}".rstrip()
             if name == "steady_state" and ac is not None and self.steady_state == "anticoincidence":
@@ -488,6 +529,11 @@ class ReleaseModel:
                                   options={"xatol": 1e-8}).x)
         h = 1e-3
         curvature = (nll(k + h) - 2.0 * nll(k) + nll(k - h)) / h**2
+        if not (math.isfinite(curvature) and curvature > 0):  # no beam-off events (refused by
+            # the reader for its copies): the slope is not measured
+            raise DataError(f"{rel.name}: the beam-off windows (data_coincidence_beamOff.txt, "
+                            "data_anticoincidence_beamOff.txt) do not measure the steady-state "
+                            f"time slope in the fitted bins ({counts.sum():g} events)")
         self._cache["ss_slope"] = k
         self._cache["ss_slope_sigma"] = 1.0 / math.sqrt(curvature)
         return k
@@ -934,6 +980,7 @@ class ReleaseModel:
                 if syst.one_sided and self.lar_one_sided == "mirror":
                     down = np.maximum(2.0 - up, MIRROR_FLOOR)
                     down.setflags(write=False)
+                _check_shape_ratios(self.release, syst, down, up)
                 self._lar_ratios.setdefault(syst.component, {})[name] = (down, up)
 
     @property

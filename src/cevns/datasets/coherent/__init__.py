@@ -103,7 +103,9 @@ def load_release(name: str, data_dir: str | Path | None = None) -> Release:
     UnknownNameError
         For an unknown name; the message lists the valid ones.
     DataError
-        If a file is missing, truncated, of another release or unparsable.
+        If a file is missing, truncated, of another release or unparsable, or holds a number
+        that cannot be right (e.g. a zero or negative normalisation, an infinite exposure, an
+        all-zero template); the message names the file and the field or line.
     """
     if name not in _LOADERS:
         raise UnknownNameError("COHERENT release", name, _LOADERS)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -14,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.datasets.coherent.containers import Parameter
-from cevns.errors import ConfigError, DataError
+from cevns.errors import CevnsError, ConfigError, DataError
 from cevns.integrity import read_packaged_text, verify_tree
 
 #: Folder names of the packaged copies, by registry name.
@@ -74,15 +76,119 @@ def yaml_entry(params: Mapping[str, Any], path: Path, key: str) -> Mapping[str, 
 
 
 def _number(value: Any, path: Path, where: str) -> float:
+    """A number of a release's YAML: finite (a value beyond ±1.8e308, which the file can hold
+    as text, reads as ±inf and is refused like ``nan``)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise DataError(f"{path}: {where} is {value!r}, not a number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of more than 308 digits
+        number = math.inf if value > 0 else -math.inf
+    if not math.isfinite(number):
+        raise DataError(f"{path}: {where} must be a finite number, got {number} (the file's "
+                        "number is beyond the range of a float, ±1.8e308)")
+    return number
 
 
 def _optional_number(value: Any, path: Path, where: str) -> float | None:
+    """An uncertainty of a release's YAML: ``None`` if absent or "negligible", else a finite
+    number ≥ 0 (a 1σ width; the asymmetric ``error_lo``/``error_hi`` are given as positive
+    numbers too)."""
     if value is None or (isinstance(value, str) and value.strip().lower() == "negligible"):
         return None
-    return _number(value, path, where)
+    number = _number(value, path, where)
+    if number < 0:
+        raise DataError(f"{path}: {where} must be ≥ 0 (a 1σ uncertainty), got {number:g}")
+    return number
+
+
+def require_value(path: Path, where: str, value: float, valid: str, ok: bool) -> None:
+    """Raise ``DataError`` "`path`: `where` must be `valid`, got `value`" unless ``ok``.
+
+    The readers call it for every number of a release whose sign or range matters downstream
+    (a zero or negative exposure, distance or normalisation gives silent NaN, negative
+    backgrounds or a division by zero later), so that a damaged copy is refused when it is read,
+    naming the file and the field.
+    """
+    if not ok:
+        raise DataError(f"{path}: {where} must be {valid}, got {value:g}")
+
+
+def require_prior(path: Path, key: str, parameter: Parameter, what: str) -> None:
+    """A normalisation the fits give a Gaussian prior: value and uncertainty finite and > 0.
+
+    The fit scales the normalisation by (1 + θ) with θ of width uncertainty / value: a value of 0
+    divides by zero, a negative value gives negative expected counts, and an uncertainty of 0
+    (or none, "negligible") is no prior width.
+    """
+    require_value(path, f"{key}.value", parameter.value,
+                  f"> 0 ({what}; the fit scales it and its prior is relative to it)",
+                  parameter.value > 0)
+    if parameter.uncertainty is None:
+        raise DataError(f"{path}: {key}.uncertainty must be a number > 0 (the width of the fit's "
+                        f"prior on {what}), got none (missing or 'negligible')")
+    require_value(path, f"{key}.uncertainty", parameter.uncertainty,
+                  f"> 0 (the width of the fit's prior on {what})", parameter.uncertainty > 0)
+    from cevns.stats.likelihood import SIGMA_RANGE
+
+    lo, hi = SIGMA_RANGE
+    relative = parameter.uncertainty / parameter.value
+    if not lo <= relative <= hi:
+        raise DataError(f"{path}: {key}: uncertainty / value = {parameter.uncertainty:g} / "
+                        f"{parameter.value:g} must be in [{lo:g}, {hi:g}] (the relative width of "
+                        f"the fit's prior on {what})")
+
+
+def check_baseline(path: Path, where: str, value: float) -> None:
+    """A source–detector distance in m: within the baselines a source accepts
+    (:data:`cevns.experiment.source.MIN_BASELINE_M` … ``MAX_BASELINE_M``, 1 mm to 1000 km)."""
+    from cevns.experiment.source import MAX_BASELINE_M, MIN_BASELINE_M
+
+    require_value(path, where, value, f"in [{MIN_BASELINE_M:g}, {MAX_BASELINE_M:g}] m (the "
+                  "source–detector distance)", MIN_BASELINE_M <= value <= MAX_BASELINE_M)
+
+
+def validate_experiment(release: Any, path: Path, *, detector: str, source: str) -> None:
+    """Build the release's :class:`~cevns.experiment.Detector` and
+    :class:`~cevns.experiment.Source` once, as every fit does, so that numbers of the parameter
+    file the per-field checks let through but the experiment layer refuses (a quenching curve
+    that turns over, a mass or an exposure beyond its caps) are refused when the release is
+    read, naming the file and the fields the detector (``detector``) or source (``source``) is
+    built from."""
+    for build, what, fields in ((release.detector, "detector", detector),
+                                (release.source, "source", source)):
+        try:
+            build()
+        except DataError:
+            raise
+        except CevnsError as exc:
+            raise DataError(f"{path}: {fields} do not describe a valid {what}: "
+                            f"{_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line: the multi-line "invalid configuration (X):" message
+    of a model validation becomes "field: reason; …" (the caller names the file and field)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if lines and lines[0].startswith("invalid configuration (") and lines[0].endswith(":"):
+        lines = lines[1:] or lines
+    # pydantic's model-level errors read ": Value error, <reason>"
+    lines = [line.removeprefix(":").strip().removeprefix("Value error, ") for line in lines]
+    return "; ".join(lines)
+
+
+@contextmanager
+def data_field(path: Path, where: str) -> Iterator[None]:
+    """Report an error of the model built from the numbers ``where`` of file ``path`` (a
+    quenching factor, a light yield, an efficiency curve …) as a :class:`DataError` naming the
+    file and the field, on one line: the numbers came from the user's copy of the release, not
+    from the user's configuration."""
+    try:
+        yield
+    except DataError:
+        raise
+    except CevnsError as exc:
+        raise DataError(f"{path}: {where}: {_one_line(exc)}") from None
 
 
 def yaml_parameter(
@@ -137,7 +243,8 @@ def release_folder(data_dir: Any, release: str) -> Path:
 
     ``data_dir`` must be a path (``str`` or ``os.PathLike``), not empty (that would silently mean
     the working folder) and an existing folder: otherwise a :class:`ConfigError` (wrong type,
-    empty) or :class:`DataError` (missing, a file) naming it.
+    empty) or :class:`DataError` (missing, a file, another thing that is not a folder such as
+    ``/dev/null``) naming it.
     """
     if data_dir is None:
         return packaged_data_dir(release)
@@ -148,8 +255,11 @@ def release_folder(data_dir: Any, release: str) -> Path:
         raise ConfigError(f"data_dir {str(data_dir)!r}: an empty path would mean the working "
                           "folder; give the folder that holds the release's files")
     folder = Path(data_dir)
-    if folder.exists() and not folder.is_dir():
+    if folder.is_file():
         raise DataError(f"{folder}: is a file, not a folder (data_dir of release {release!r})")
+    if folder.exists() and not folder.is_dir():  # a device (/dev/null), a pipe, a socket
+        raise DataError(f"{folder}: exists but is not a folder (data_dir of release "
+                        f"{release!r})")
     if not folder.is_dir():
         raise DataError(f"{folder}: directory not found (release {release!r})")
     return folder
@@ -172,6 +282,25 @@ def require_non_negative(path: Path, values: NDArray[np.float64], what: str) -> 
     """PDF values and expected counts must be ≥ 0."""
     if np.any(values < 0):
         raise DataError(f"{path}: {what} has negative entries")
+
+
+def require_template(
+    path: Path, values: NDArray[np.float64], what: str,
+    lines: NDArray[np.int_] | None = None, *, nonzero: bool = True,
+) -> None:
+    """Expected counts (a template, a PDF in events): each ≤ 2⁵³ (as observed counts; a larger
+    "expected number of events" is a damaged value, which makes the fit's ratios overflow), and,
+    with ``nonzero``, not all 0 (the template is scaled to its total, or a variant to the nominal
+    total: an all-zero one divides by zero). ``lines``: the file line of each value (in C order),
+    to name the line of a bad one. Negative entries are :func:`require_non_negative`'s."""
+    flat = np.ravel(values)
+    big = np.flatnonzero(flat >= MAX_EXACT_COUNT)
+    if big.size:
+        where = f", line {int(lines[big[0]])}" if lines is not None else ""
+        raise DataError(f"{path}{where}: {what} value {float(flat[big[0]]):g} is not an expected "
+                        f"number of events (at most 2^53 = {MAX_EXACT_COUNT:.4g})")
+    if nonzero and not flat.sum() > 0:
+        raise DataError(f"{path}: {what} is identically zero")
 
 
 def rebin_flat(

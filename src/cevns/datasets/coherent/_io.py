@@ -76,7 +76,8 @@ def read_table(
     n_rows: int | None = None,
     header_lines: int = 0,
     comment: str = "#",
-) -> NDArray[np.float64]:
+    with_lines: bool = False,
+) -> Any:
     """Read a numeric text table and validate its shape.
 
     Parameters
@@ -94,10 +95,14 @@ def read_table(
         skipped, so a copy with or without its column-name line reads the same.
     comment : str
         Lines starting with this (after stripping) are ignored, as are blank lines.
+    with_lines : bool
+        Also return the file line of each data row (for messages naming the line of a value
+        that is read correctly but refused by a later check).
 
     Returns
     -------
     ndarray, shape (rows, n_columns)
+        With ``with_lines``: ``(table, lines)``, ``lines`` an int array of shape (rows,).
 
     Raises
     ------
@@ -107,6 +112,7 @@ def read_table(
     """
     text = _read_text(path)
     rows: list[list[float]] = []
+    line_numbers: list[int] = []
     skipped = 0
     for line_no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -123,6 +129,7 @@ def read_table(
                 f"({line[:60]!r}); truncated file or file of another release?"
             )
         rows.append([_parse_number(t, path, line_no) for t in tokens])
+        line_numbers.append(line_no)
     if not rows:
         raise DataError(f"{path}: no data rows (empty or truncated file)")
     if n_rows is not None and len(rows) != n_rows:
@@ -130,7 +137,10 @@ def read_table(
             f"{path}: expected {n_rows} data rows, found {len(rows)} "
             "(truncated file or file of another release?)"
         )
-    return np.asarray(rows, dtype=float)
+    table = np.asarray(rows, dtype=float)
+    if with_lines:
+        return table, np.asarray(line_numbers, dtype=int)
+    return table
 
 
 def check_grid(
@@ -165,10 +175,12 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 def _scalar(text: str) -> Any:
     text = text.strip()
     if _NUMBER_RE.match(text):
-        number = float(text)
         if re.match(r"^[+-]?\d+$", text):
-            return int(text)
-        return number
+            try:
+                return int(text)
+            except ValueError:  # more digits than int() converts (4300): a number out of range
+                return math.copysign(math.inf, -1.0 if text.startswith("-") else 1.0)
+        return float(text)  # ±inf beyond ±1.8e308: refused by the readers as not finite
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
     return text

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, UnknownNameError, finite_array, is_bool
 from cevns.physics.constants import N_AVOGADRO
 from cevns.physics.units import g, kg, m, mol
 
@@ -72,6 +72,18 @@ def canonical_flavour(flavour: str) -> str:
     warnings.warn(f"neutrino flavour {flavour!r} is deprecated; use {new!r} (the rate engine's "
                   "name, cevns.physics.flux.FLAVOURS)", DeprecationWarning, stacklevel=3)
     return new
+
+
+def edges_argument(value: object, name: str) -> NDArray[np.float64]:
+    """Bin edges given to a method (``rebin``, ``merge_bins``) as a float array, or a
+    :class:`ConfigError` naming the argument ``name``: text (``"0,60"``), booleans, complex
+    numbers, dates or time spans, a masked array, or a NaN or infinite edge are not edges (NumPy
+    would read some of them as numbers without a word). Shape and order are the caller's checks.
+    """
+    numbers = "bin edges (a sequence of finite numbers)"
+    if is_bool(value, recurse=True):
+        raise ConfigError(f"{name} must be {numbers}, got booleans {value!r}")
+    return finite_array(value, name, numbers=numbers)
 
 
 def _frozen(values: ArrayLike) -> NDArray[np.float64]:
@@ -174,7 +186,7 @@ class Axis:
 
     def edge_indices(self, edges: ArrayLike) -> NDArray[np.intp]:
         """Indices of ``edges`` among this axis' edges; ``ConfigError`` if one is not an edge."""
-        wanted = np.asarray(edges, dtype=float)
+        wanted = edges_argument(edges, f"axis {self.name!r}: new edges")
         if wanted.ndim != 1 or wanted.size < 2 or not np.all(np.diff(wanted) > 0):
             raise ConfigError(f"axis {self.name!r}: new edges must be ≥ 2 increasing numbers")
         idx = np.abs(self.edges[:, None] - wanted[None, :]).argmin(axis=0)
@@ -383,6 +395,17 @@ class BackgroundComponent:
     reference_total: float | None = None
     fitted_normalisation: Parameter | None = None
     shape_variants: Mapping[str, Histogram] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # expected() divides by the reference total: a template (or reference count) of 0 would
+        # divide by zero, a negative or non-finite one give negative or NaN backgrounds
+        ref = self.template_reference_total
+        if not (math.isfinite(ref) and ref > 0):
+            what = ("its template's total" if self.reference_total is None
+                    else "reference_total")
+            raise ConfigError(f"background {self.name!r}: {what} must be finite and > 0 (the "
+                              f"template is scaled by normalisation / it), got {ref:g} "
+                              f"(normalisation from {self.normalisation.source or 'unnamed'})")
 
     @property
     def template_reference_total(self) -> float:

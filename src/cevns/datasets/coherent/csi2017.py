@@ -38,10 +38,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.datasets.coherent._common import (
+    check_baseline,
+    data_field,
     release_folder,
     require_counts,
     require_non_negative,
+    require_prior,
+    require_template,
+    require_value,
     supplementary_parameter,
+    validate_experiment,
     yaml_parameter,
     yaml_subparameters,
 )
@@ -211,7 +217,10 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
     Raises
     ------
     DataError
-        If a file is missing, truncated, of another release or unparsable (message names it).
+        If a file is missing, truncated, of another release or unparsable, or holds a number
+        that cannot be right (a zero, negative or non-finite exposure, distance, normalisation
+        or uncertainty, an all-zero template or PDF, an expected count above 2⁵³); the message
+        names the file and the field or line.
     """
     folder = release_folder(data_dir, NAME)
     files = [*HISTOGRAM_FILES.values(), *TIMING_FILES.values(), PARAMETER_FILE,
@@ -226,10 +235,11 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
     pdfs = {key: _read_timing_pdf(folder / name) for key, name in TIMING_FILES.items()}
 
     pn_path = folder / PROMPT_NEUTRON_FILE
-    pn = read_table(pn_path, 2, delimiter=",", n_rows=50)
+    pn, pn_lines = read_table(pn_path, 2, delimiter=",", n_rows=50, with_lines=True)
     one_pe_edges = np.arange(0.0, 50.0 + 1e-9, 1.0)
     check_grid(pn_path, "PE bin centres", pn[:, 0], 0.5 * (one_pe_edges[1:] + one_pe_edges[:-1]))
     require_non_negative(pn_path, pn[:, 1], "prompt-neutron PDF")
+    require_template(pn_path, pn[:, 1], "prompt-neutron PDF", pn_lines)
     prompt_neutron_pdf = Histogram((Axis("energy", one_pe_edges, "PE"),), pn[:, 1])
 
     qf_data = {kind: _read_qf(folder / name, kind) for kind, name in QF_FILES.items()}
@@ -245,6 +255,20 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
     pn_norm = yaml_parameter(y, ypath, "promptNeutronNormalization",
                              "prompt_neutron_normalisation", unit="")
     acc = yaml_subparameters(y, ypath, "acceptanceEfficiency", ("a", "k", "x_0"))
+    # Numbers whose sign matters downstream (a silent NaN, a negative background or a division
+    # by zero otherwise): refused here, naming the file and the field.
+    require_value(ypath, "beamExposure.value", exposure.value,
+                  "> 0 (the beam exposure in GWh; it scales the prompt-neutron background)",
+                  exposure.value > 0)
+    check_baseline(ypath, "distanceToTarget.value", distance.value)
+    require_value(ypath, "csiQF.value", qf.value, "in (0, 1] (a quenching factor)",
+                  0 < qf.value <= 1)
+    require_value(ypath, "csiLightYield.value", light_yield.value, "> 0 (PE per keVee)",
+                  light_yield.value > 0)
+    require_value(ypath, "neutrinosPerProton.value", nu_yield.value,
+                  "> 0 (neutrinos per flavour per proton)", nu_yield.value > 0)
+    require_prior(ypath, "promptNeutronNormalization", pn_norm,
+                  "the prompt-neutron scale factor, 1 as released")
     parameters: dict[str, Parameter] = {
         p.name: p for p in (exposure, distance, qf, light_yield, nu_yield, pn_norm)
     }
@@ -253,14 +277,26 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
     for key in ("detector_mass", "live_time", "protons_on_target", "molar_mass"):
         parameters[key] = supplementary_parameter(FOLDER, key)
 
-    efficiency = LogisticEfficiency(
-        a=acc["a"].value, k=acc["k"].value, x0=acc["x_0"].value, step_low=5.0, step_high=6.0
-    )
+    with data_field(ypath, "acceptanceEfficiency (a, k, x_0)"):
+        efficiency = LogisticEfficiency(
+            a=acc["a"].value, k=acc["k"].value, x0=acc["x_0"].value, step_low=5.0, step_high=6.0
+        )
+    with np.errstate(over="ignore"):  # exp(k (x_0 − x)) beyond 1e308: an acceptance of 0
+        accepted = efficiency(prompt_neutron_pdf.axes[0].centers)
+    if not np.any(accepted > 0):
+        raise DataError(
+            f"{ypath}: acceptanceEfficiency (a = {acc['a'].value:g}, k = {acc['k'].value:g}, "
+            f"x_0 = {acc['x_0'].value:g}) is 0 at every 1-PE bin centre of the release "
+            "(0.5–49.5 PE): no event would be accepted")
     energy_axis = Axis("energy", PE_EDGES, "PE")
+    with data_field(ypath, "csiQF.value"):
+        quenching = ConstantQuenchingFactor(qf.value)
+    with data_field(ypath, "csiLightYield.value"):
+        smearing = PoissonPhotoelectrons(light_yield.value)
     response = EnergyResponse(
         axis=energy_axis,
-        quenching=ConstantQuenchingFactor(qf.value),
-        smearing=PoissonPhotoelectrons(light_yield.value),
+        quenching=quenching,
+        smearing=smearing,
         efficiency=efficiency,
         efficiency_variable="reconstructed",
         description=(
@@ -278,6 +314,18 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
     observed = hists["coincidence_beam_on"]
     ac_on = hists["anticoincidence_beam_on"]
     n_ss = ac_on.sum_in(**ANALYSIS_REGION)
+    if not n_ss > 0:
+        raise DataError(
+            f"{folder / HISTOGRAM_FILES['anticoincidence_beam_on']}: no events in the analysis "
+            f"region ({_region_text()}): the steady-state background is normalised to that "
+            "count")
+    beam_off = sum(hists[k].sum_in(**ANALYSIS_REGION)
+                   for k in ("coincidence_beam_off", "anticoincidence_beam_off"))
+    if not beam_off > 0:
+        raise DataError(
+            f"{folder / HISTOGRAM_FILES['coincidence_beam_off']} and "
+            f"{HISTOGRAM_FILES['anticoincidence_beam_off']}: no events in the analysis region "
+            f"({_region_text()}): the steady-state time shape is fitted to the beam-off windows")
     steady_state = BackgroundComponent(
         name="steady_state",
         description=(
@@ -294,7 +342,9 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
         reference_total=n_ss,
     )
     # Acceptance at 1-PE bin centres, applied before summing into the 2-PE analysis bins.
-    pn_counts = pn[:, 1] * exposure.value * efficiency(prompt_neutron_pdf.axes[0].centers)
+    pn_counts = pn[:, 1] * exposure.value * accepted
+    require_template(pn_path, pn_counts, f"prompt-neutron PDF × beamExposure.value "
+                     f"({exposure.value:g} GWh of {ypath.name}) × acceptance")
     pn_2pe = np.add.reduceat(pn_counts, np.arange(0, 50, 2))
     brn_template = Histogram(observed.axes, np.multiply.outer(pn_2pe, pdfs["prompt_neutrons"]))
     brn = BackgroundComponent(
@@ -319,7 +369,7 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
         molar_mass=parameters["molar_mass"],
         live_time=parameters["live_time"],
     )
-    return CsI2017Release(
+    release = CsI2017Release(
         name=NAME,
         title="COHERENT CsI[Na] first observation (2017): binned beam-on/off data",
         reference=(
@@ -347,3 +397,11 @@ def load_csi_2017(data_dir: str | Path | None = None) -> CsI2017Release:
         prompt_neutron_pe_pdf=prompt_neutron_pdf,
         quenching_measurements=qf_data,
     )
+    validate_experiment(release, ypath, detector="csiQF, csiLightYield and acceptanceEfficiency",
+                        source="distanceToTarget and neutrinosPerProton")
+    return release
+
+
+def _region_text() -> str:
+    (e_lo, e_hi), (t_lo, t_hi) = ANALYSIS_REGION["energy"], ANALYSIS_REGION["time"]
+    return f"{e_lo:g} ≤ PE < {e_hi:g}, {t_lo:g} ≤ t < {t_hi:g} µs"

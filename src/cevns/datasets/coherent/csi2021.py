@@ -68,6 +68,7 @@ from cevns.datasets.coherent.containers import (
     NeutrinoTiming,
     Parameter,
     Release,
+    edges_argument,
 )
 from cevns.datasets.coherent.response import (
     EnergyResponse,
@@ -154,9 +155,20 @@ class CsI2021Release(Release):
         Events are re-binned, templates and timing fractions rebuilt. Normalisations keep
         referring to the CEvNS region (0 ≤ PE < 60, 0 ≤ t < 6 µs), so a binning that covers only
         part of it holds only that part of each background.
+
+        Raises
+        ------
+        ConfigError
+            Naming the argument, for edges that are not a 1-d sequence of ≥ 2 increasing finite
+            numbers inside the release's range (text such as ``"0,60"``, booleans, complex
+            numbers, dates, a masked array …), or a ``timing_model`` that is not an
+            :class:`~cevns.datasets.coherent.timing.SNSTimingModel`.
         """
-        return _build(self, np.asarray(energy_edges, dtype=float),
-                      np.asarray(time_edges, dtype=float),
+        if timing_model is not None and not isinstance(timing_model, SNSTimingModel):
+            raise ConfigError(f"rebin: timing_model must be an SNSTimingModel, got "
+                              f"{type(timing_model).__name__} {timing_model!r}")
+        return _build(self, edges_argument(energy_edges, "energy_edges"),
+                      edges_argument(time_edges, "time_edges"),
                       timing_model or self.timing_model)
 
 
@@ -218,7 +230,7 @@ def _check_edges(energy_edges: NDArray, time_edges: NDArray) -> None:
         ("energy", energy_edges, (0.0, 250.0)),
         ("time", time_edges, (-0.25, 6.25)),
     ):
-        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
             raise ConfigError(f"{name} edges must be ≥ 2 strictly increasing numbers")
         if edges[0] < lo - 1e-9 or edges[-1] > hi + 1e-9:
             raise ConfigError(
@@ -351,7 +363,12 @@ def load_csi_2021(
     Raises
     ------
     DataError
-        If a file is missing, truncated, of another release or unparsable (message names it).
+        If a file is missing, truncated, of another release or unparsable, or holds a number
+        that cannot be right (a zero, negative or non-finite exposure, distance, normalisation
+        or uncertainty, an all-zero template or PDF, an expected count above 2⁵³); the message
+        names the file and the field or line.
+    ConfigError
+        For ``energy_edges`` or ``time_edges`` that are not bin edges (as :meth:`rebin`).
     """
     folder = release_folder(data_dir, NAME)
     names = ["dataBeamOnC.txt", "dataBeamOnAC.txt", "brnPE.txt", "ninPE.txt", "brnTrec.txt",
@@ -361,6 +378,10 @@ def load_csi_2021(
 
     c_events = _read_events(folder / "dataBeamOnC.txt")
     ac_events = _read_events(folder / "dataBeamOnAC.txt")
+    if ac_events.count(CEVNS_REGION["energy"], CEVNS_REGION["time"]) == 0:
+        raise DataError(f"{folder / 'dataBeamOnAC.txt'}: no events in the CEvNS region (0 ≤ PE < "
+                        "60, 0 ≤ t < 6 µs): the steady-state background is normalised to that "
+                        "count")
     energy_pdfs = {k: _read_pdf(folder / f"{k}PE.txt", PE_PDF_CENTRES, "PE", "energy")
                    for k in ("brn", "nin")}
     for key, pdf in energy_pdfs.items():
@@ -408,6 +429,13 @@ def load_csi_2021(
         onset=parameters["time_efficiency_onset"].value,
         rate=parameters["time_efficiency_rate"].value,
     )
+    for key, pdf in timing_pdfs.items():
+        t_axis = pdf.axes[0]
+        weighted = pdf.counts * time_efficiency(t_axis.centers)
+        if not rebin_flat(t_axis.edges, weighted, np.array(CEVNS_REGION["time"]))[0] > 0:
+            raise DataError(f"{folder / f'{key}Trec.txt'}: PDF is zero inside the CEvNS region "
+                            "(0 ≤ t < 6 µs, after the time efficiency): the template is "
+                            "normalised there")
     timing_model = SNSTimingModel(
         pot_mean=parameters["pot_mean"].value, pot_sigma=parameters["pot_sigma"].value,
         source="POT trace of the LAr-2020 release (assumed for CsI-2021)",
@@ -449,5 +477,5 @@ def load_csi_2021(
         scintillation_variants=scintillation_variants,
         time_efficiency=time_efficiency,
     )
-    return _build(base, np.asarray(energy_edges, dtype=float), np.asarray(time_edges, dtype=float),
-                  timing_model)
+    return _build(base, edges_argument(energy_edges, "energy_edges"),
+                  edges_argument(time_edges, "time_edges"), timing_model)

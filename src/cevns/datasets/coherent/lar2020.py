@@ -50,10 +50,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.datasets.coherent._common import (
+    check_baseline,
+    data_field,
     release_folder,
     require_counts,
     require_non_negative,
+    require_prior,
+    require_template,
+    require_value,
     supplementary_parameter,
+    validate_experiment,
     yaml_entry,
     yaml_parameter,
     yaml_subparameters,
@@ -281,8 +287,10 @@ def _axes() -> tuple[Axis, Axis, Axis]:
             Axis("time", TIME_EDGES, "us"))
 
 
-def _read_3d(path: Path) -> Histogram:
-    table = read_table(path, 4, n_rows=N_ROWS_3D)
+def _read_3d(path: Path, template: bool = True) -> Histogram:
+    """A 3-D histogram file; ``template``: expected counts (a prediction or a shape variant),
+    which must also be ≤ 2⁵³ each and not all 0 (:func:`require_template`)."""
+    table, lines = read_table(path, 4, n_rows=N_ROWS_3D, with_lines=True)
     axes = _axes()
     grid = np.meshgrid(*(ax.centers for ax in axes), indexing="ij")
     for column, (ax, g) in enumerate(zip(axes, grid, strict=True)):
@@ -290,6 +298,8 @@ def _read_3d(path: Path) -> Histogram:
                    g.ravel(), atol=1e-4)
     counts = table[:, 3].reshape(tuple(ax.size for ax in axes))
     require_non_negative(path, counts, "histogram")
+    if template:
+        require_template(path, counts, "PDF", lines)
     return Histogram(axes, counts)
 
 
@@ -310,7 +320,10 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
     Raises
     ------
     DataError
-        If a file is missing, truncated, of another release or unparsable (message names it).
+        If a file is missing, truncated, of another release or unparsable, or holds a number
+        that cannot be right (a zero, negative or non-finite exposure, distance, normalisation
+        or uncertainty, an all-zero template or PDF, an expected count above 2⁵³); the message
+        names the file and the field or line.
     """
     folder = release_folder(data_dir, NAME)
     names = ["datanobkgsub.txt", "bkgpdf.txt", "brnpdf.txt", "delbrnpdf.txt",
@@ -319,7 +332,7 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
     for name in names:
         require_file(folder / name, NAME)
 
-    observed = _read_3d(folder / "datanobkgsub.txt")
+    observed = _read_3d(folder / "datanobkgsub.txt", template=False)
     require_counts(folder / "datanobkgsub.txt", observed.counts)
     cevns = {key: _read_3d(folder / name) for key, name in CEVNS_FILES.items()}
     brn_variants = {key: _read_3d(folder / name) for key, name in BRN_VARIANT_FILES.items()}
@@ -347,6 +360,12 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
     ypath = folder / PARAMETER_FILE
     y = read_flat_yaml(ypath)
     pot = yaml_parameter(y, ypath, "beamExposure", "protons_on_target", unit="")
+    from cevns.experiment.source import MAX_POT
+
+    max_pot = MAX_POT["pot_total"] / 1e22  # the largest exposure a Source accepts
+    require_value(ypath, "beamExposure.value", pot.value,
+                  f"in (0, {max_pot:g}] (protons on target in units of 1e22)",
+                  0 < pot.value <= max_pot)
     pot = Parameter(pot.name, pot.value * 1e22, "", pot.uncertainty, source=pot.source +
                     " (13.8 in units of 1e22 POT)")
     distance = yaml_parameter(y, ypath, "distanceToTarget", "distance", unit="m")
@@ -369,6 +388,36 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
     ):
         norms[name] = yaml_parameter(y, ypath, key, name, unit="events")
     yaml_entry(y, ypath, "acceptanceEfficiency")
+    # Numbers whose sign matters downstream (a silent NaN, a negative background or a division
+    # by zero otherwise): refused here, naming the file and the field.
+    check_baseline(ypath, "distanceToTarget.value", distance.value)
+    require_value(ypath, "fiducialMass.value", mass.value, "> 0 (kg)", mass.value > 0)
+    require_value(ypath, "larQF.a.value", qf["a"].value,
+                  "in [0, 1] (the quenching factor at zero recoil energy)", 0 <= qf["a"].value <= 1)
+    require_value(ypath, "neutrinosPerProton.value", nu_yield.value,
+                  "> 0 (neutrinos per flavour per proton)", nu_yield.value > 0)
+    require_value(ypath, "energyResolution.a.value", resolution.value,
+                  "> 0 (the resolution coefficient, keVee^0.5)", resolution.value > 0)
+    require_value(ypath, "snsPOTTraceTiming.b.value", pot_trace["b"].value,
+                  "> 0 (the width of the proton pulse, ns)", pot_trace["b"].value > 0)
+    for key, name, what in (
+        ("cevnsPredictionNormalization", "cevns_predicted", "the CEvNS count"),
+        ("promptBeamRelatedNeutronPredictionNormalization", "brn_predicted",
+         "the prompt beam-related-neutron count"),
+        ("delayedBeamRelatedNeutronPredictionNormalization", "delayed_brn_predicted",
+         "the delayed beam-related-neutron count"),
+        ("ssBackgroundPredictionNormalization", "steady_state_predicted",
+         "the steady-state background count"),
+    ):
+        require_prior(ypath, key, norms[name], what)
+    for key, name in (
+        ("cevnsBestfitNormalization", "cevns_fitted"),
+        ("promptBeamRelatedNeutronBestfitNormalization", "brn_fitted"),
+        ("delayedBeamRelatedNeutronBestfitNormalization", "delayed_brn_fitted"),
+        ("ssBackgroundBestfitNormalization", "steady_state_fitted"),
+    ):
+        require_value(ypath, f"{key}.value", norms[name].value,
+                      "≥ 0 (a best-fit number of events)", norms[name].value >= 0)
 
     parameters: dict[str, Parameter] = {
         "exposure": supplementary_parameter(FOLDER, "exposure"),
@@ -392,22 +441,34 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
         **norms,
     }
 
+    with data_field(ypath, "larQF (a, b)"):
+        quenching = LinearQuenchingFactor(qf["a"].value, qf["b"].value)
+    with data_field(ypath, "energyResolution.a"):
+        smearing = GaussianResolution(resolution.value)
+    with data_field(eff_path, "acceptance (column 3)"):
+        efficiency = TabulatedEfficiency(tuple(eff[:, 0]), tuple(eff[:, 2]))
     response = EnergyResponse(
         axis=axes[0],
-        quenching=LinearQuenchingFactor(qf["a"].value, qf["b"].value),
-        smearing=GaussianResolution(resolution.value),
-        efficiency=TabulatedEfficiency(tuple(eff[:, 0]), tuple(eff[:, 2])),
+        quenching=quenching,
+        smearing=smearing,
+        efficiency=efficiency,
         efficiency_variable="true",
         description=(
             "LAr-2020: QF = 0.246 + 0.00078 T (larQF), σ = 0.58 √E (energyResolution), "
             "acceptance CENNS10AnlAEfficiency.txt at the true keVee"
         ),
     )
-    timing_model = SNSTimingModel(
-        pot_mean=parameters["pot_mean"].value, pot_sigma=parameters["pot_sigma"].value,
-        source="LArParametersAnlA.yaml snsPOTTraceTiming",
-    )
-    prompt, delayed = timing_model.fractions(TIME_EDGES)
+    with data_field(ypath, "snsPOTTraceTiming (a, b)"):
+        timing_model = SNSTimingModel(
+            pot_mean=parameters["pot_mean"].value, pot_sigma=parameters["pot_sigma"].value,
+            source="LArParametersAnlA.yaml snsPOTTraceTiming",
+        )
+        prompt, delayed = timing_model.fractions(TIME_EDGES)
+    if not (prompt.sum() > 0 and delayed.sum() > 0):
+        raise DataError(
+            f"{ypath}: snsPOTTraceTiming (a = {pot_trace['a'].value:g} ns, b = "
+            f"{pot_trace['b'].value:g} ns) puts no neutrino inside the release's time bins "
+            f"({TIME_EDGES[0]:g} to {TIME_EDGES[-1]:g} µs)")
     timing = NeutrinoTiming(
         axes[2], prompt, delayed,
         source="analytic SNS model: Gaussian POT trace (440 ns, 150 ns) ⊗ π and μ decay",
@@ -487,7 +548,7 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
         targets=(("Ar_nat", 1),),
         molar_mass=parameters["molar_mass"],
     )
-    return LAr2020Release(
+    release = LAr2020Release(
         name=NAME,
         title="COHERENT CENNS-10 liquid argon, Analysis A (2020): 3-D binned data and PDFs",
         reference=(
@@ -520,3 +581,7 @@ def load_lar_2020(data_dir: str | Path | None = None) -> LAr2020Release:
         cevns_time_pdf=time_pdf,
         shape_systematics=shape_systematics,
     )
+    validate_experiment(release, ypath,
+                        detector=f"fiducialMass, larQF, energyResolution and {EFFICIENCY_FILE}",
+                        source="distanceToTarget, beamExposure and neutrinosPerProton")
+    return release
