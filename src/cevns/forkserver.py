@@ -17,19 +17,35 @@ can use it first.
 Python keeps the forkserver as a process-wide singleton: its preload list is read when the server
 starts, and a server already running keeps its modules. :func:`start_early` puts the list back as
 it found it; :func:`stop_at_exit` is for the end of the ``cevns`` script only.
+
+Starting a process may change state of the whole process that the library must leave alone:
+CPython fixes multiprocessing's *default* start method the first time it prepares a child
+(``multiprocessing.spawn.get_preparation_data`` calls ``get_start_method()``), after which a
+program's own ``multiprocessing.set_start_method(...)`` fails with "context has already been
+set"; and a dask ``Nanny`` writes its worker settings into ``os.environ``.
+:func:`keep_process_state` puts both back as found around every process start of the executors.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 
 from cevns.errors import ConfigError
 
-__all__ = ["DASK_MODULES", "WORKER_MODULES", "available", "preload_list", "start_early",
-           "started", "stop_at_exit"]
+__all__ = ["DASK_MODULES", "MAX_WORKERS", "WORKER_MODULES", "available", "keep_process_state",
+           "preload_list", "start_early", "started", "stop_at_exit"]
+
+#: Largest number of local worker processes a pool or a ``LocalCluster`` may be asked for (the
+#: ``max_workers`` of :class:`~cevns.scan.executors.ProcessExecutor`, the ``n_workers`` of the
+#: ``LocalCluster`` of :class:`~cevns.scan.executors.DaskExecutor`, and the ``--workers`` option of
+#: the command line). Each worker is a process of its own; fewer are started when there are
+#: fewer items of work.
+MAX_WORKERS = 4096
 
 #: Modules the workers import before their first task (the preload list of the forkserver, and
 #: :meth:`~cevns.scan.executors.Executor.prepare_workers`): the analysis kinds, and what drawing
@@ -106,7 +122,8 @@ def start_early(modules: Sequence[str] = WORKER_MODULES) -> bool:
     if hasattr(signal, "pthread_sigmask"):
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        forkserver.ensure_running()
+        with keep_process_state():  # the server's start would fix the default start method
+            forkserver.ensure_running()
     finally:
         ctx.set_forkserver_preload(previous)
         if mask is not None:
@@ -131,3 +148,58 @@ def stop_at_exit() -> None:
         os.kill(pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+# -- process-wide state around process starts ---------------------------------------------------
+
+_kept_lock = threading.Lock()
+_kept_depth = 0
+_kept_method_unset = False
+_kept_environ: dict[str, str | None] = {}
+
+
+@contextlib.contextmanager
+def keep_process_state(environ: Iterable[str] = ()) -> Iterator[None]:
+    """Inside: processes may be started; on leaving, multiprocessing's default start method is
+    unset again if it was unset on entering, and the variables named in `environ` have their
+    values of entering again (unset if they were unset).
+
+    CPython fixes the default start method the first time it prepares a child process (the
+    forkserver's start, every ``"spawn"`` child: ``multiprocessing.spawn.get_preparation_data``
+    calls ``multiprocessing.get_start_method()``), so that a program's later
+    ``multiprocessing.set_start_method(...)`` would fail; a dask ``Nanny`` writes the settings of
+    its worker (``OMP_NUM_THREADS``, ``PYTHONHASHSEED``, ``__DASK_PARENT_PID``, …) into
+    ``os.environ`` before it starts the worker process. Neither is the library's to keep.
+
+    Re-entrant and thread-safe: processes started by several threads at once (the nannies of a
+    ``LocalCluster`` start together) share one record, taken by the first to enter and put back
+    by the last to leave; a variable named only by a later entry is recorded when that one
+    enters. The default method is put back with the public ``set_start_method(None,
+    force=True)``. A value another thread of the program gives one of these variables, or a
+    start method it sets, while processes start is undone on leaving.
+    """
+    global _kept_depth, _kept_method_unset
+    with _kept_lock:
+        if _kept_depth == 0:
+            _kept_environ.clear()
+            _kept_method_unset = multiprocessing.get_start_method(allow_none=True) is None
+        for key in environ:
+            _kept_environ.setdefault(key, os.environ.get(key))
+        _kept_depth += 1
+    try:
+        yield
+    finally:
+        with _kept_lock:
+            _kept_depth -= 1
+            if _kept_depth == 0:
+                _restore(_kept_method_unset, _kept_environ)
+
+
+def _restore(method_unset: bool, environ: dict[str, str | None]) -> None:
+    if method_unset and multiprocessing.get_start_method(allow_none=True) is not None:
+        multiprocessing.set_start_method(None, force=True)
+    for key, value in environ.items():
+        if value is None:
+            os.environ.pop(key, None)
+        elif os.environ.get(key) != value:
+            os.environ[key] = value

@@ -8,17 +8,24 @@ results and writes the store.
     In the calling process, one tile after the other. For debugging and small scans.
 ``processes``
     A local :class:`concurrent.futures.ProcessPoolExecutor` (``max_workers``, default the CPU
-    count). Worker processes are forked from a ``"forkserver"`` by default (``"spawn"`` where the
-    OS has none), so the task must be importable (a top-level function in a module, not in
-    ``__main__`` of ``python -c``). :meth:`Executor.prepare_workers` starts them all at once with
-    the modules the tasks need imported once, in the server, while the driver goes on.
+    count, at most :data:`MAX_WORKERS`). Worker processes are forked from a ``"forkserver"`` by
+    default (``"spawn"`` where the OS has none), so the task must be importable (a top-level
+    function in a module, not in ``__main__`` of ``python -c``). :meth:`Executor.prepare_workers`
+    starts the server with the modules the tasks need imported once, and the first
+    :meth:`Executor.stream` starts the workers its queue needs at once, in the background, while
+    the driver goes on. Never more workers than items of work are started.
 ``dask``
     :mod:`dask.distributed` (the optional extra ``cevns[dask]``): a ``LocalCluster`` by default, a
     scheduler ``address`` (``"tcp://host:8786"``), an existing ``Client`` or cluster object
     (e.g. a ``dask_jobqueue.SLURMCluster``), or a cluster class named by dotted path. The
     ``LocalCluster`` it starts itself is started in the background by
-    :meth:`Executor.prepare_workers`, its workers forked from dask's forkserver with the modules
-    imported once, while the driver runs the first tiles (as the process pool does).
+    :meth:`Executor.prepare_workers` and the first :meth:`Executor.stream` (no more workers than
+    items of work, added later as work comes), its workers forked from dask's forkserver with the
+    modules imported once, while the driver runs the first tiles (as the process pool does).
+
+Neither executor leaves process-wide state behind: multiprocessing's default start method stays
+unset if it was, and the environment variables a dask ``Nanny`` writes into ``os.environ`` before
+it starts a worker are put back as they were (:func:`cevns.forkserver.keep_process_state`).
 
 Use :func:`make_executor` to build one from a name, a spec mapping (e.g. from TOML) or an object.
 Executors are context managers; an executor started by the caller can be shared by several scans.
@@ -54,7 +61,9 @@ import multiprocessing
 import os
 import pickle
 import queue as _queue
+import re
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -64,8 +73,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from cevns.errors import ConfigError, MissingDependencyError, ScanError, UnknownNameError
-from cevns.forkserver import DASK_MODULES, preload_list
+from cevns.errors import (
+    CevnsError,
+    ConfigError,
+    MissingDependencyError,
+    ScanError,
+    UnknownNameError,
+    _did_you_mean,
+)
+from cevns.forkserver import DASK_MODULES, MAX_WORKERS, keep_process_state, preload_list
 from cevns.forkserver import available as forkserver_available
 from cevns.forkserver import start_early as start_forkserver
 from cevns.scan.tiles import Tile
@@ -73,6 +89,7 @@ from cevns.scan.tiles import Tile
 __all__ = [
     "EXECUTORS",
     "LOCAL_CLUSTER_CONFIG",
+    "MAX_WORKERS",
     "DaskExecutor",
     "Executor",
     "ProcessExecutor",
@@ -82,6 +99,7 @@ __all__ = [
     "WORKER_ENVIRON",
     "Work",
     "WorkQueue",
+    "check_scheduler_address",
     "make_executor",
     "task_name",
 ]
@@ -375,17 +393,72 @@ def _ready() -> None:
     """A no-op task: submitting one per worker makes the pool start them all."""
 
 
-def _spawn_all(pool: cf.ProcessPoolExecutor, n: int) -> None:
-    """Start the `n` workers of `pool` (each ``submit`` finding no idle worker starts one)."""
+#: Seconds :func:`_spawn_all` waits for the workers it starts to be ready; after that the work is
+#: handed to the pool anyway (it then waits in the pool for them).
+SPAWN_WAIT_S = 30.0
+
+
+def _spawn_all(pool: cf.ProcessPoolExecutor, n: int, stop: threading.Event) -> None:
+    """Start `n` workers of `pool` (each ``submit`` finding no idle worker starts one) and wait
+    until they have run their no-op task (or `stop` is set): the work submitted next then finds
+    them idle instead of starting more workers of its own (the pool starts one whenever a task
+    finds none idle)."""
     try:
-        for _ in range(n):
-            pool.submit(_ready)
+        futures = [pool.submit(_ready) for _ in range(n)]
     except Exception:  # the pool was shut down meanwhile; its first real task would tell
         log.debug("could not pre-start the pool workers", exc_info=True)
+        return
+    deadline = time.monotonic() + SPAWN_WAIT_S
+    waiting = set(futures)
+    while waiting and not stop.is_set() and time.monotonic() < deadline:
+        waiting = cf.wait(waiting, timeout=0.05)[1]
 
 
 #: Default start method of :class:`ProcessExecutor`: ``"forkserver"`` where available.
 DEFAULT_MP_CONTEXT = "forkserver" if forkserver_available() else "spawn"
+
+
+def _check_workers(name: str, value: Any) -> None:
+    """A number of local worker processes: ``None`` (the default) or an int from 1 to
+    :data:`MAX_WORKERS` (the bound of the command line's ``--workers``), else a ConfigError."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS:
+        raise ConfigError(f"{name} = {value!r}; expected an int from 1 to {MAX_WORKERS} "
+                          "(worker processes on this machine)")
+
+
+_ADDRESS = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(\d+)")
+
+
+def check_scheduler_address(address: Any) -> str:
+    """Return `address` if it is a dask scheduler address, ``[scheme://]host:port`` with a port
+    from 1 to 65535 (``"tcp://10.0.0.5:8786"``, ``"[::1]:8786"``) or ``inproc://…``; else raise
+    a :class:`ConfigError` at once, instead of a failure after the connect timeout."""
+    if not isinstance(address, str) or not address.strip():
+        raise ConfigError(f"dask scheduler address {address!r}: expected a string like "
+                          "'tcp://10.0.0.5:8786'")
+    if address.startswith("inproc://"):
+        return address
+    match = _ADDRESS.fullmatch(address)
+    if match is None:
+        raise ConfigError(f"dask scheduler address {address!r} is not [scheme://]host:port, "
+                          "e.g. 'tcp://10.0.0.5:8786'")
+    port = int(match.group(2))
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"dask scheduler address {address!r}: the port must be from 1 to "
+                          f"65535, got {port}")
+    return address
+
+
+def _broken_pool_error(item: Work, exc: BaseException) -> ScanError:
+    return ScanError(
+        f"a worker process of the pool died while running {task_name(item.task)!r} ({exc}). A "
+        "scan with a store keeps its completed tiles: run it again with resume=True. If the "
+        "workers die at once from a script, the script probably starts the scan when it is "
+        "imported: the workers import the main module, so put that code in an  if __name__ == "
+        "'__main__':  block"
+    )
 
 
 def _run_work(item: Work) -> TileResult:
@@ -409,7 +482,10 @@ class ProcessExecutor(Executor):
     Parameters
     ----------
     max_workers : int, optional
-        Number of worker processes; default ``os.cpu_count()``.
+        Largest number of worker processes, 1 to :data:`MAX_WORKERS`; default ``os.cpu_count()``.
+        A worker is started only for work that finds no idle one: a scan of 3 tiles starts at
+        most 3 (``"fork"``: the pool's size is fixed by the first :meth:`stream`, at most its
+        queued items; a later stream with more work replaces the idle pool by a larger one).
     mp_context : str, optional
         Multiprocessing start method. Default ``"forkserver"`` where the OS has it (Linux, macOS),
         else ``"spawn"``: both are safe in threaded programs. With ``"forkserver"`` one server
@@ -426,16 +502,14 @@ class ProcessExecutor(Executor):
         super().__init__()
         if mp_context is None:
             mp_context = DEFAULT_MP_CONTEXT
-        if max_workers is not None and (
-            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
-        ):
-            raise ConfigError(f"max_workers = {max_workers!r}; expected an int >= 1")
+        _check_workers("max_workers", max_workers)
         methods = multiprocessing.get_all_start_methods()
         if mp_context not in methods:
             raise UnknownNameError("multiprocessing start method", mp_context, methods)
-        self.max_workers = max_workers or os.cpu_count() or 1
+        self.max_workers = max_workers or min(os.cpu_count() or 1, MAX_WORKERS)
         self.mp_context = mp_context
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._pool_size = 0
 
     @property
     def n_workers(self) -> int:
@@ -444,44 +518,68 @@ class ProcessExecutor(Executor):
 
     def _start(self) -> None:
         self._spawner: threading.Thread | None = None
-        self._used = False
+        self._used = False  # a stream has handed the pool work: too late to prepare
+        self._prepared = False
+        self._modules: tuple[str, ...] = ()
         self._up = threading.Event()
         self._up_lock = threading.Lock()
         self._on_up: Callable[[], None] | None = None
-        self._pool = self._new_pool(())
+        self._closing = threading.Event()  # stops the spawner's wait for its workers
+        self._pool, self._pool_size = None, 0  # made by the first stream, sized to its work
 
-    def _new_pool(self, modules: tuple[str, ...]) -> cf.ProcessPoolExecutor:
+    def _new_pool(self, size: int) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(
-            self.max_workers, mp_context=multiprocessing.get_context(self.mp_context),
+            size, mp_context=multiprocessing.get_context(self.mp_context),
             initializer=_pool_worker_init,
-            initargs=(WATCHDOG_INTERVAL_S, modules, os.getpid()),
+            initargs=(WATCHDOG_INTERVAL_S, self._modules, os.getpid()),
         )
 
+    def _pool_for(self, n_items: int) -> cf.ProcessPoolExecutor:
+        """The pool for a stream with `n_items` queued: of ``max_workers`` (it starts a worker
+        only for a task that finds none idle), except that a ``"fork"`` pool, which forks all
+        its workers at its first task, has at most `n_items` (an idle one too small for this
+        stream is replaced)."""
+        size = self.max_workers
+        if self.mp_context == "fork":
+            size = min(size, max(1, n_items))
+        if self._pool is not None and self._pool_size >= size:
+            return self._pool
+        if self._pool is not None:  # between two streams: nothing runs in it
+            self._pool.shutdown(wait=True)
+        self._pool, self._pool_size = self._new_pool(size), size
+        return self._pool
+
     def prepare_workers(self, modules: Sequence[str] = ()) -> None:
-        """Start every worker now, in the background, with `modules` imported.
+        """Have the workers start with `modules` imported, and at once: the first
+        :meth:`stream` starts as many workers as it has items queued (at most ``max_workers``),
+        all together, in the background.
 
         The pool otherwise starts a worker only when a task finds none idle, so the second
         worker would start (and import everything) only once the first task runs. Called before
-        the pool's first task: with ``"forkserver"`` the server imports `modules` once and forks
-        the workers from it; with ``"spawn"`` each worker imports them as it starts. The driver
-        goes on meanwhile (its first :meth:`stream` waits until the workers are started). A no-op
-        once the pool has run a task or its workers are started.
+        the pool's first task: with ``"forkserver"`` the server is started now and imports
+        `modules` once, while the driver goes on, and the workers are forked from it; with
+        ``"spawn"`` each worker imports them as it starts. The first :meth:`stream` runs tiles in
+        the driver until the workers are ready. A no-op once the pool has been handed work.
         """
-        if self._pool is None or self._used or self._spawner is not None:
+        if not self._started or self._used or self._prepared:
             return
-        modules = tuple(dict.fromkeys(modules))
-        self._pool.shutdown(wait=True)  # never used: no process, no thread
-        self._pool = pool = self._new_pool(modules)
+        self._modules = tuple(dict.fromkeys(modules))
+        self._prepared = True
         if self.mp_context == "forkserver":
             # started here, not by the pool, so that it ignores Ctrl-C (cevns.forkserver); a
             # server already running keeps its modules (the command line starts it before it
             # imports the library)
-            start_forkserver(modules)
+            start_forkserver(self._modules)
+
+    def _spawn_in_background(self, pool: cf.ProcessPoolExecutor, n: int) -> None:
+        """Start `n` workers of `pool` in a thread; once they are ready, hand them the work
+        (the ``_on_up`` that :func:`_run_here_until_up` leaves) and set ``_up``."""
         up = self._up
 
         def spawn() -> None:
             try:
-                _spawn_all(pool, self.max_workers)
+                with keep_process_state():
+                    _spawn_all(pool, n, self._closing)
                 with self._up_lock:
                     on_up, self._on_up = self._on_up, None
                 if on_up is not None:  # stream() is in a tile of its own: fill the pool now
@@ -508,9 +606,10 @@ class ProcessExecutor(Executor):
         return [p.pid for p in list(processes.values()) if p.is_alive()]
 
     def _close(self, wait: bool) -> None:
-        pool, self._pool = self._pool, None
+        pool, self._pool, self._pool_size = self._pool, None, 0
         if pool is None:
             return
+        self._closing.set()
         self._wait_spawner()  # the workers it starts must be in ``_processes`` to be stopped
         # CPython keeps the workers in ``_processes`` (a documented-by-use private attribute; Python
         # 3.14 adds ``terminate_workers()``); take them before shutdown() forgets them
@@ -541,25 +640,35 @@ class ProcessExecutor(Executor):
     def stream(self, queue: WorkQueue) -> Iterator[tuple[Work, TileResult]]:
         """Keep ``max_workers + 1`` items in the pool, taken from `queue` by priority (see
         :meth:`Executor.stream`): one waits in the pool for the next free worker, the others wait
-        in `queue`, where work put later with a higher priority still overtakes them.
+        in `queue`, where work put later with a higher priority still overtakes them. A worker is
+        started only for an item that finds none idle: never more workers than items.
 
-        While the workers of :meth:`prepare_workers` are still starting, the driver, idle
+        After :meth:`prepare_workers`, the first stream starts one worker per queued item (at
+        most ``max_workers``) at once, in the background; while they start, the driver, idle
         otherwise, runs the tiles at the head of the queue itself (the same function on the same
         input: the same result); it stops at the first item that is not a tile of a grid, and
         once the workers are up, when the starting thread has already filled the pool.
         """
-        if self._pool is None:
+        if not self._started:
             raise ScanError("the processes executor is not started; use it as a context manager")
-        pool = self._pool
+        if queue.peek() is None:
+            return
+        pool = self._pool_for(len(queue))
         pending: dict[cf.Future, Work] = {}
         submitting = threading.Lock()  # the spawner thread may fill the pool (below)
 
         def fill() -> None:
-            with submitting:
-                while len(pending) <= self.max_workers and (entry := queue.pop()) is not None:
-                    pending[pool.submit(_run_work, entry[0])] = entry[0]
+            # a submit that finds no idle worker starts one (the first may start the forkserver)
+            with submitting, keep_process_state():
+                while len(pending) <= self._pool_size and (entry := queue.pop()) is not None:
+                    try:
+                        pending[pool.submit(_run_work, entry[0])] = entry[0]
+                    except BrokenProcessPool as exc:  # its workers died while starting
+                        raise _broken_pool_error(entry[0], exc) from exc
 
         try:
+            if self._prepared and not self._used and self._spawner is None:
+                self._spawn_in_background(pool, min(self._pool_size, len(queue)))
             if self._spawner is not None and not self._up.is_set():
                 # the spawner fills the pool the moment the workers are started, so that they
                 # need not wait for the end of the tile the driver is in
@@ -575,14 +684,7 @@ class ProcessExecutor(Executor):
                     try:
                         result = future.result()
                     except BrokenProcessPool as exc:
-                        raise ScanError(
-                            f"a worker process of the pool died while running "
-                            f"{task_name(item.task)!r} ({exc}). A scan with a store keeps its "
-                            "completed tiles: run it again with resume=True. If the workers die "
-                            "at once from a script, the script probably starts the scan when it "
-                            "is imported: the workers import the main module, so put that code "
-                            "in an  if __name__ == '__main__':  block"
-                        ) from exc
+                        raise _broken_pool_error(item, exc) from exc
                     except Exception as exc:
                         _annotate(exc, item)
                         raise
@@ -691,6 +793,186 @@ def _dask_forkserver_preload(modules: Sequence[str]) -> Iterator[None]:
             utils._forkserver_preload_set = flag
 
 
+#: Variables a dask ``Nanny`` writes into the environment of the process it runs in, besides its
+#: ``distributed.nanny.pre-spawn-environ`` settings: the workers' hash seed and the marker that
+#: lets them set their process title.
+_NANNY_ENVIRON = ("PYTHONHASHSEED", "__DASK_PARENT_PID")
+
+
+def _dask_environ_keys() -> set[str]:
+    """Every environment variable a ``Nanny`` created now would write into ``os.environ``."""
+    import dask
+
+    spawn = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    return {*WORKER_ENVIRON, *_NANNY_ENVIRON, *(spawn if isinstance(spawn, Mapping) else ())}
+
+
+_NANNY_CLASS: Any = None
+
+
+def _nanny_class() -> Any:
+    """``_CevnsNanny``: the ``distributed.Nanny`` of the ``LocalCluster`` workers this executor
+    starts (its ``worker_class``). A Nanny writes its worker's settings (``OMP_NUM_THREADS``,
+    ``PYTHONHASHSEED``, …) into ``os.environ`` before it starts the worker process (dask's
+    ``pre-spawn-environ``), and starting it may fix multiprocessing's default start method; this
+    one puts both back as found once its worker is up (:func:`cevns.forkserver.
+    keep_process_state`), whenever it starts one: with the cluster, when the cluster grows or
+    adapts, and when a lost worker is restarted. Defined at the first use (importing
+    ``distributed``), and importable as ``cevns.scan.executors._CevnsNanny``."""
+    global _NANNY_CLASS
+    if _NANNY_CLASS is None:
+        from distributed import Nanny
+
+        class _CevnsNanny(Nanny):
+            __doc__ = _nanny_class.__doc__
+
+            async def instantiate(self) -> Any:
+                keys = {*(getattr(self, "pre_spawn_env", None) or {}), *_NANNY_ENVIRON}
+                with keep_process_state(keys):
+                    return await super().instantiate()
+
+        _CevnsNanny.__module__, _CevnsNanny.__qualname__ = __name__, "_CevnsNanny"
+        _NANNY_CLASS = _CevnsNanny
+    return _NANNY_CLASS
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: the Nanny subclass, made when dask is imported
+    if name == "_CevnsNanny":
+        return _nanny_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _class_name(cls: Any) -> str:
+    return f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', repr(cls))}"
+
+
+def _keywords(obj: Any) -> tuple[set[str], bool]:
+    """The keyword names `obj` (a function or a class) takes, and whether it takes ``**kwargs``
+    (also when its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return set(), True
+    names = {p.name for p in parameters
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+    return names, any(p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def _cluster_keywords(cls: type, kwargs: Mapping[str, Any]) -> set[str] | None:
+    """The keyword arguments ``cls(**kwargs)`` accepts, or ``None`` where that cannot be known
+    (a ``**kwargs`` that is not followed here).
+
+    A ``distributed.LocalCluster`` passes the keywords it does not take itself to its workers: a
+    ``Nanny`` (``processes=True``, the default), which passes its own on to the ``Worker``, which
+    passes them to its server base class; those are followed, unless a ``worker_class`` is given.
+    """
+    names, more = _keywords(cls)
+    if not more:
+        return names
+    distributed = sys.modules.get("distributed")
+    if (distributed is None or not issubclass(cls, distributed.LocalCluster)
+            or "worker_class" in kwargs):
+        return None
+    try:
+        from distributed.core import Server
+
+        chain: list[Any] = [distributed.LocalCluster]
+        if kwargs.get("processes", True) is not False:
+            chain.append(distributed.Nanny)
+        chain.append(distributed.Worker)
+        chain += [k for k in distributed.Worker.__mro__[1:]
+                  if "__init__" in vars(k) and isinstance(k, type) and issubclass(k, Server)][:1]
+    except (AttributeError, ImportError, TypeError):  # another dask layout: not checked here
+        return None
+    for klass in chain:
+        more_names, more = _keywords(klass)
+        names |= more_names
+    return None if more else names
+
+
+def _adapt_keywords(cluster_type: type) -> set[str] | None:
+    """The keywords ``cluster.adapt(**adapt)`` accepts for a cluster of `cluster_type`, or
+    ``None`` where that cannot be known. Each ``adapt`` of the class's MRO passes what it does
+    not take to the next; dask's ``Cluster.adapt`` passes it to its ``Adaptive`` class, whose
+    extra keywords go to ``Scheduler.workers_to_close``."""
+    names: set[str] = set()
+    adaptive: Any = None
+    for klass in getattr(cluster_type, "__mro__", ()):
+        method = vars(klass).get("adapt")
+        if method is None:
+            continue
+        more_names, more = _keywords(method)
+        names |= more_names
+        try:
+            default = inspect.signature(method).parameters["Adaptive"].default
+        except (KeyError, TypeError, ValueError):
+            default = None
+        if adaptive is None and isinstance(default, type):
+            adaptive = default
+        if not more:
+            return names
+    if adaptive is None:
+        return None
+    more_names, more = _keywords(adaptive)
+    names |= more_names - {"cluster"}
+    if not more:
+        return names
+    try:
+        from distributed.deploy.adaptive import Adaptive
+        from distributed.scheduler import Scheduler
+    except ImportError:
+        return None
+    if not issubclass(adaptive, Adaptive):
+        return None
+    more_names, more = _keywords(Scheduler.workers_to_close)
+    return None if more else names | (more_names - {"target", "key", "attribute"})
+
+
+def _unknown_keys_error(setting: str, where: str, unknown: list[str],
+                        valid: set[str]) -> ConfigError:
+    """``cluster_kwargs.n_wokers (did you mean 'n_workers'?): not accepted by …; valid: …``"""
+    ordered = sorted(valid)
+    names = ", ".join(f"{setting}.{key}{_did_you_mean(key, ordered)}" for key in unknown)
+    return ConfigError(f"{names}: not accepted by {where}; valid: {', '.join(ordered)}")
+
+
+def _check_adapt_values(adapt: Mapping[str, Any]) -> None:
+    bounds = {}
+    for key in ("minimum", "maximum"):
+        if key not in adapt:
+            continue
+        value = adapt[key]
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or value != value or value < 0 or (key == "minimum" and value == float("inf"))):
+            raise ConfigError(f"adapt.{key} = {value!r}; expected a number of workers >= 0")
+        bounds[key] = value
+    if len(bounds) == 2 and bounds["minimum"] > bounds["maximum"]:
+        raise ConfigError(f"adapt.minimum = {bounds['minimum']!r} is above adapt.maximum = "
+                          f"{bounds['maximum']!r}")
+
+
+def _cluster_error(where: str, kwargs: Mapping[str, Any], exc: Exception) -> CevnsError:
+    """The error to raise when building `where` with the user's `kwargs` raised `exc`: a
+    ConfigError naming ``cluster_kwargs`` when the cause is a wrong argument (a ``TypeError`` or
+    ``ValueError`` anywhere in its chain) and `kwargs` are the user's, else a ScanError."""
+    if isinstance(exc, CevnsError):
+        return exc
+    cause: BaseException | None = exc
+    seen = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (TypeError, ValueError)):
+            break
+        cause = cause.__cause__ or cause.__context__
+    shown = cause if cause is not None else exc
+    what = f"{type(shown).__name__}: {shown}".strip().rstrip(":")
+    if cause is not None and kwargs:
+        return ConfigError(f"cluster_kwargs = {dict(kwargs)!r}: {where} refused them ({what})")
+    return ScanError(f"could not start {where}"
+                     + (f" with cluster_kwargs = {dict(kwargs)!r}" if kwargs else "")
+                     + f" ({what})")
+
+
 class DaskExecutor(Executor):
     """Runs tiles on a dask.distributed cluster.
 
@@ -700,10 +982,13 @@ class DaskExecutor(Executor):
     dotted path, built with `cluster_kwargs` and scaled to `n_workers`), else a new
     ``LocalCluster`` of `n_workers` worker processes with `threads_per_worker` threads each.
 
-    The ``LocalCluster`` is started at the first use of :attr:`client`, or in the background by
-    :meth:`prepare_workers` (workers forked with the task modules imported; the driver runs tiles
-    meanwhile). Its dask configuration is :data:`WORKER_ENVIRON` and :data:`LOCAL_CLUSTER_CONFIG`,
-    set only around its creation.
+    The ``LocalCluster`` is started at the first use of :attr:`client`, or, after
+    :meth:`prepare_workers`, in the background by the first :meth:`stream` (workers forked with the
+    task modules imported; the driver runs tiles meanwhile), with no more workers than the stream
+    has items queued; more are added, up to `n_workers`, when more work comes. Its dask
+    configuration is :data:`WORKER_ENVIRON` and :data:`LOCAL_CLUSTER_CONFIG`, set only around its
+    creation and its growth; the variables its nannies write into ``os.environ`` and
+    multiprocessing's default start method are put back as they were once each worker is up.
 
     Worker processes with one thread each suit this work: a tile is NumPy on arrays of a few
     hundred kB interleaved with Python (the likelihood's Newton steps, pydantic models) that holds
@@ -712,24 +997,29 @@ class DaskExecutor(Executor):
     Parameters
     ----------
     address : str, optional
-        Scheduler address, e.g. ``"tcp://10.0.0.5:8786"``.
+        Scheduler address, ``[scheme://]host:port`` with a port from 1 to 65535, e.g.
+        ``"tcp://10.0.0.5:8786"`` (checked here: :func:`check_scheduler_address`).
     client : distributed.Client or cluster object, optional
         Use this client (not closed by :meth:`close`) or connect a new client to this cluster.
     cluster : str, optional
-        Dotted path of a cluster class, e.g. ``"dask_jobqueue.SLURMCluster"``.
+        Dotted path of a cluster class, e.g. ``"dask_jobqueue.SLURMCluster"`` (or the class).
     cluster_kwargs : mapping, optional
-        Keyword arguments of the cluster class (or of ``LocalCluster``).
+        Keyword arguments of the cluster class (or of ``LocalCluster``). Names the class does not
+        take are a :class:`ConfigError` when it starts (for a class with ``**kwargs`` other than
+        ``LocalCluster``, whose own are followed to its workers: when the class refuses them).
     n_workers : int, optional
-        Workers of the new cluster (``LocalCluster`` default: CPU count // `threads_per_worker`;
-        for a `cluster` class, passed to ``cluster.scale``).
+        Workers of the new cluster (``LocalCluster``: at most :data:`MAX_WORKERS`, default CPU
+        count // `threads_per_worker`, and never more than the items of work; for a `cluster`
+        class, passed to ``cluster.scale``).
     threads_per_worker : int
         Threads per ``LocalCluster`` worker; 1 suits CPU-bound NumPy tasks.
     adapt : mapping, optional
         Adaptive scaling: ``cluster.adapt(**adapt)``, e.g. ``{"minimum": 0, "maximum": 50}``, on
         the cluster this executor builds or is given (not with an `address` or a bare ``Client``
-        without a cluster). Replaces `n_workers`.
+        without a cluster). Replaces `n_workers`. A key the cluster's ``adapt`` does not take, or
+        a ``minimum`` above the ``maximum``, is a :class:`ConfigError`.
     connect_timeout : float
-        Seconds to wait for the scheduler before raising :class:`ScanError`.
+        Seconds (finite) to wait for the scheduler before raising :class:`ScanError`.
     worker_timeout : float or None
         Seconds a scan with pending tiles may go on without any worker before it raises
         :class:`ScanError` (default 30). On a batch queue whose jobs may wait longer than that
@@ -767,17 +1057,42 @@ class DaskExecutor(Executor):
                                      ("worker_timeout", worker_timeout, True)):
             if value is None and optional:
                 continue
-            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value > 0):
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value > 0) or (
+                    key == "connect_timeout" and value == float("inf")):
                 raise ConfigError(f"{key} = {value!r}; expected seconds > 0"
+                                  + (" (finite)" if key == "connect_timeout" else "")
                                   + (" or None" if optional else ""))
-        if address is not None and not isinstance(address, str):
-            raise ConfigError(f"address = {address!r}; expected a string like 'tcp://host:8786'")
-        if adapt is not None and not isinstance(adapt, Mapping):
-            raise ConfigError(f"adapt = {adapt!r}; expected a mapping such as "
-                              "{'minimum': 0, 'maximum': 50}")
+        if address is not None:
+            if not isinstance(address, str):
+                raise ConfigError(f"address = {address!r}; expected a string like "
+                                  "'tcp://host:8786'")
+            check_scheduler_address(address)
+        if cluster is not None and not (isinstance(cluster, type) or (
+                isinstance(cluster, str) and cluster.strip())):
+            raise ConfigError(f"cluster = {cluster!r}; expected the dotted path of a dask "
+                              "cluster class, e.g. 'dask_jobqueue.SLURMCluster'")
+        for key, value in (("cluster_kwargs", cluster_kwargs), ("adapt", adapt)):
+            if value is not None and not (isinstance(value, Mapping)
+                                          and all(isinstance(k, str) for k in value)):
+                raise ConfigError(f"{key} = {value!r}; expected a mapping of argument names to "
+                                  "values" + (", such as {'minimum': 0, 'maximum': 50}"
+                                              if key == "adapt" else ""))
         if adapt is not None and address is not None:
             raise ConfigError("adapt needs a cluster object or class; a scheduler address alone "
                               "cannot be scaled from here")
+        if adapt is not None:
+            _check_adapt_values(adapt)
+        if client is not None or address is not None:
+            given = "client" if client is not None else "address"
+            for key, value in (("cluster", cluster), ("cluster_kwargs", cluster_kwargs)):
+                if value:
+                    raise ConfigError(f"{key} builds a cluster, but {given} names one already: "
+                                      "give one of them")
+        if cluster is None and client is None and address is None:  # a LocalCluster
+            _check_workers("n_workers", n_workers)  # processes on this machine
+            local_n = (cluster_kwargs or {}).get("n_workers")
+            if isinstance(local_n, int) and not isinstance(local_n, bool) and local_n != 0:
+                _check_workers("cluster_kwargs.n_workers", local_n)  # (0: none until scaled)
         self.address = address
         self.user_client = client
         self.cluster_class = cluster
@@ -799,6 +1114,14 @@ class DaskExecutor(Executor):
         self._up = threading.Event()
         self._up_lock = threading.Lock()
         self._on_up: Callable[[], None] | None = None
+        #: the modules of prepare_workers (None: not called); the LocalCluster's worker target
+        #: (None: not capped to the work) and the workers it was asked for so far; its grower
+        self._prepared: tuple[str, ...] | None = None
+        self._start_items: int | None = None
+        self._target: int | None = None
+        self._launched = 0
+        self._grower: threading.Thread | None = None
+        self._settings_checked = False
 
     @property
     def client(self) -> Any:
@@ -809,7 +1132,8 @@ class DaskExecutor(Executor):
 
     def _start(self) -> None:
         distributed = _import_distributed()
-        self._starter = self._starter_error = None
+        self._starter = self._starter_error = self._grower = None
+        self._prepared, self._target, self._launched = None, None, 0
         user = self.user_client
         if user is not None:
             if isinstance(user, distributed.Client):
@@ -823,18 +1147,94 @@ class DaskExecutor(Executor):
         if self.address is not None:
             self._client = self._owned_client = self._connect(distributed, self.address)
             return
+        self._check_settings()
         if self.cluster_class is not None:
-            cls = _import_dotted(self.cluster_class)
-            self._owned_cluster = cls(**self.cluster_kwargs)
+            self._start_class(distributed)
+            return
+        # the LocalCluster starts at the first use, or in the background by the first stream
+        # after prepare_workers (which must come before its forkserver starts, to have the
+        # workers' modules preloaded); its settings are checked above, in the driver
+        self._local_pending = True
+
+    def check_task(self, task: Callable[..., Any]) -> None:
+        """Check the settings of the cluster this executor builds (:meth:`_check_settings`):
+        :func:`~cevns.scan.runner.run_scan` calls this before it creates a store, so that a
+        wrong setting leaves none behind."""
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        """Raise a :class:`ConfigError` for a `cluster` that is not a class, `cluster_kwargs`
+        the class (or ``LocalCluster``) does not take, or `adapt` keys its ``adapt`` does not
+        take; :class:`MissingDependencyError` without dask.distributed. Imports ``distributed``
+        and the cluster class (once)."""
+        if self._settings_checked:
+            return
+        distributed = _import_distributed()
+        if self.user_client is None and self.address is None:
+            if self.cluster_class is not None:
+                cls = self._cluster_type()
+                where = (self.cluster_class if isinstance(self.cluster_class, str)
+                         else _class_name(cls))
+            else:
+                cls, where = distributed.LocalCluster, "distributed.LocalCluster"
+            self._check_cluster_kwargs(cls, where, self.cluster_kwargs)
+            self._check_adapt(cls, f"{where}.adapt")
+        self._settings_checked = True
+
+    def _cluster_type(self) -> type:
+        """The class named by `cluster`: a ConfigError unless it is a class."""
+        spec = self.cluster_class
+        obj = spec if isinstance(spec, type) else _import_dotted(str(spec))
+        if not isinstance(obj, type):
+            kind = "a module" if inspect.ismodule(obj) else f"a {type(obj).__name__}"
+            raise ConfigError(f"cluster = {spec!r} is {kind}, not a cluster class; give the "
+                              "dotted path of a dask cluster class, e.g. "
+                              "'dask_jobqueue.SLURMCluster'")
+        return obj
+
+    def _check_cluster_kwargs(self, cls: type, where: str, kwargs: Mapping[str, Any]) -> None:
+        """A ConfigError naming `cluster_kwargs` keys that `cls` does not take (where its
+        signature tells)."""
+        valid = _cluster_keywords(cls, kwargs)
+        if valid is None:
+            return
+        unknown = sorted(set(self.cluster_kwargs) - valid)
+        if unknown:
+            raise _unknown_keys_error("cluster_kwargs", where, unknown, valid)
+
+    def _check_adapt(self, cluster_type: type, where: str) -> None:
+        """A ConfigError naming `adapt` keys that ``cluster_type.adapt`` does not take (where its
+        signature tells)."""
+        if self.adapt is None:
+            return
+        valid = _adapt_keywords(cluster_type)
+        if valid is None:
+            return
+        unknown = sorted(set(self.adapt) - valid)
+        if unknown:
+            raise _unknown_keys_error("adapt", where, unknown, valid - {"Adaptive"})
+
+    def _start_class(self, distributed: Any) -> None:
+        """Build the cluster class `cluster` with `cluster_kwargs`, scale it to `n_workers` (or
+        adapt it) and connect the client."""
+        cls = self._cluster_type()
+        where = self.cluster_class if isinstance(self.cluster_class, str) else _class_name(cls)
+        kwargs = dict(self.cluster_kwargs)
+        if (issubclass(cls, distributed.LocalCluster) and kwargs.get("processes", True)
+                is not False and "worker_class" not in kwargs):
+            kwargs["worker_class"] = _nanny_class()  # leaves os.environ as it finds it
+        with keep_process_state(_dask_environ_keys()):
+            try:
+                self._owned_cluster = cls(**kwargs)
+            except Exception as exc:
+                raise _cluster_error(where, self.cluster_kwargs, exc) from exc
             if self.n_workers and self.adapt is None:
                 self._owned_cluster.scale(self.n_workers)
             self._connect_owned(distributed)
-            return
-        # the LocalCluster starts at the first use, or in the background by prepare_workers
-        # (which must come before its forkserver starts, to have the workers' modules preloaded)
-        self._local_pending = True
 
-    def _local_kwargs(self) -> dict[str, Any]:
+    def _local_kwargs(self, n_items: int | None = None) -> dict[str, Any]:
+        """The arguments of the ``LocalCluster``; with `n_items` (the work queued when it
+        starts), no more workers than items (the target is kept for :meth:`_grow`)."""
         kwargs: dict[str, Any] = {
             "threads_per_worker": self.threads_per_worker,
             "processes": True,
@@ -846,31 +1246,93 @@ class DaskExecutor(Executor):
         if self.adapt is not None:
             kwargs["n_workers"] = 0
         kwargs.update(self.cluster_kwargs)
+        if kwargs.get("processes", True) is not False and "worker_class" not in kwargs:
+            kwargs["worker_class"] = _nanny_class()  # leaves os.environ as it finds it
+        if n_items is None or self.adapt is not None:
+            return kwargs
+        target = kwargs.get("n_workers")
+        threads = kwargs.get("threads_per_worker")
+        if target is None and kwargs.get("processes", True) is not False and (
+                isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1):
+            try:  # LocalCluster's own default
+                from dask.system import CPU_COUNT
+            except ImportError:
+                CPU_COUNT = os.cpu_count() or 1  # noqa: N806
+            target = max(1, CPU_COUNT // threads)
+        if isinstance(target, int) and not isinstance(target, bool) and target > max(1, n_items):
+            kwargs["n_workers"] = max(1, n_items)
+            self._target = target
+            if "memory_limit" not in kwargs:  # each worker's share, as for `target` workers
+                try:
+                    from distributed.worker_memory import parse_memory_limit
+
+                    kwargs["memory_limit"] = parse_memory_limit("auto", 1, target)
+                except Exception:  # another dask: its default (the share of fewer workers)
+                    log.debug("no memory_limit for %d workers", target, exc_info=True)
         return kwargs
 
-    def _start_local(self, modules: Sequence[str] = ()) -> None:
-        """Start the ``LocalCluster`` and connect the client, the workers forked from a
-        forkserver that imported `modules` (see :meth:`prepare_workers`)."""
+    @contextlib.contextmanager
+    def _local_settings(self, modules: Sequence[str]) -> Iterator[None]:
+        """Inside: the dask configuration the ``LocalCluster``'s nannies read when they are
+        created (:data:`WORKER_ENVIRON`, :data:`LOCAL_CLUSTER_CONFIG`, dask's forkserver with
+        `modules` preloaded); on leaving, that configuration, the forkserver preload list, the
+        environment variables the nannies write and multiprocessing's default start method are
+        as they were."""
         import dask
 
-        distributed = _import_distributed()
         settings: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v
                                     for k, v in WORKER_ENVIRON.items()}
         settings.update(LOCAL_CLUSTER_CONFIG)
         # workers forked from a server that imported distributed and its dependencies once,
         # instead of each starting Python and importing them (dask's own forkserver support)
         settings["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
-        kwargs = self._local_kwargs()
+        with dask.config.set(settings):  # read by each Nanny when it is created
+            with keep_process_state(_dask_environ_keys()), _dask_forkserver_preload(modules):
+                yield
+
+    def _start_local(self, modules: Sequence[str] = ()) -> None:
+        """Start the ``LocalCluster`` and connect the client, the workers forked from a
+        forkserver that imported `modules` (see :meth:`prepare_workers`); no more workers than
+        the items of work ``_start_items`` (when not ``None``)."""
+        distributed = _import_distributed()
+        kwargs = self._local_kwargs(self._start_items)
         if DEFAULT_MP_CONTEXT == "forkserver" and kwargs.get("processes", True):
             # started here, not by dask's first Nanny, so that it ignores Ctrl-C and sets the
             # workers' malloc thresholds (a server already running keeps its modules:
             # cevns.forkserver)
             start_forkserver((*DASK_MODULES, *modules))
-        with dask.config.set(settings):  # read by each Nanny when it is created
-            with _dask_forkserver_preload(modules):
+        with self._local_settings(modules):
+            try:
                 cluster = distributed.LocalCluster(**kwargs)
+            except Exception as exc:
+                raise _cluster_error("distributed.LocalCluster", self.cluster_kwargs,
+                                     exc) from exc
+        n = kwargs.get("n_workers")
+        self._launched = n if isinstance(n, int) else 0
         self._owned_cluster = cluster
         self._connect_owned(distributed)
+
+    def _grow(self, n_items: int) -> None:
+        """Add ``LocalCluster`` workers, in the background, for `n_items` of work, up to the
+        target that :meth:`_local_kwargs` capped (no-op while a previous growth runs)."""
+        if (self._target is None or self._launched >= self._target
+                or n_items <= self._launched or self._owned_cluster is None
+                or (self._grower is not None and self._grower.is_alive())):
+            return
+        want = min(self._target, n_items)
+        cluster, client, modules = self._owned_cluster, self._client, self._prepared or ()
+        self._launched = want
+
+        def grow() -> None:
+            try:
+                with self._local_settings(modules):
+                    cluster.scale(want)
+                    client.wait_for_workers(want, timeout=max(60.0, self.connect_timeout))
+            except Exception as exc:  # the workers there are go on; a dead cluster tells later
+                log.warning("could not add dask workers (%d wanted): %s", want, exc)
+
+        self._grower = threading.Thread(target=grow, daemon=True, name="cevns-dask-grower")
+        self._grower.start()
 
     def _connect_owned(self, distributed: Any) -> None:
         try:
@@ -882,24 +1344,34 @@ class DaskExecutor(Executor):
             raise
 
     def prepare_workers(self, modules: Sequence[str] = ()) -> None:
-        """Start the ``LocalCluster`` now, in a background thread, its workers forked from a
-        forkserver that imported `modules` (and dask's own list) once, while the driver goes on.
+        """Have the ``LocalCluster`` start in the background at the first :meth:`stream`, with
+        as many workers as it has items queued (at most `n_workers`), forked from a forkserver
+        that imported `modules` (and dask's own list) once, while the driver goes on.
 
         A no-op unless this executor starts a ``LocalCluster`` that is not started yet. The
-        cluster's start starts the forkserver with ``distributed`` and `modules` preloaded
+        forkserver is started now, with ``distributed`` and `modules` preloaded
         (:func:`cevns.forkserver.start_early`: it ignores Ctrl-C and sets the workers' malloc
-        thresholds). A server already running (the command line starts it first) keeps its
-        modules: the workers then import what it lacks with their first task. Where no server
-        could be started so (no forkserver on the platform), the first worker of the cluster
-        starts one with dask's list plus `modules`; the list, and dask's private record of having
-        set it, are put back as found once the workers are started. The driver's first
-        :meth:`stream` runs tiles itself until the cluster is up.
+        thresholds), and imports while the driver plans. A server already running (the command
+        line starts it first) keeps its modules: the workers then import what it lacks with their
+        first task. Where no server could be started so (no forkserver on the platform), the
+        first worker of the cluster starts one with dask's list plus `modules`; the list, and
+        dask's private record of having set it, are put back as found once the workers are
+        started. The driver's first :meth:`stream` runs tiles itself until the cluster is up.
         """
-        if not self._started or not self._local_pending or self._starter is not None:
+        if (not self._started or not self._local_pending or self._starter is not None
+                or self._prepared is not None):
             return
-        modules = tuple(dict.fromkeys(modules))
+        self._prepared = modules = tuple(dict.fromkeys(modules))
+        if DEFAULT_MP_CONTEXT == "forkserver" and self.cluster_kwargs.get("processes", True):
+            start_forkserver((*DASK_MODULES, *modules))  # imports while the driver goes on
 
+    def _start_in_background(self, n_items: int) -> None:
+        """Start the ``LocalCluster`` of :meth:`prepare_workers` in a thread, for `n_items` of
+        work; once it is up, submit the queue (the ``_on_up`` that :func:`_run_here_until_up`
+        leaves) and set ``_up``."""
+        modules = self._prepared or ()
         up = self._up = threading.Event()
+        self._start_items = n_items
 
         def start() -> None:
             try:
@@ -916,15 +1388,20 @@ class DaskExecutor(Executor):
         self._starter = threading.Thread(target=start, daemon=True, name="cevns-dask-starter")
         self._starter.start()
 
-    def _await_cluster(self) -> None:
-        """Wait for the LocalCluster of :meth:`prepare_workers` (re-raising its error in this
-        thread), or start it here if nothing started it yet."""
+    def _await_cluster(self, n_items: int | None = None) -> None:
+        """Wait for the LocalCluster started in the background (re-raising its error in this
+        thread), or start it here if nothing started it yet (with `n_items`: for that much
+        work)."""
         if not self._local_pending:
             return
         if self._starter is not None:
             self._starter.join()
         elif self._started:
-            self._start_local()
+            self._start_items = n_items
+            try:
+                self._start_local(self._prepared or ())
+            finally:
+                self._local_pending = False
         self._local_pending = False
         error, self._starter_error = self._starter_error, None
         if error is not None:
@@ -936,6 +1413,7 @@ class DaskExecutor(Executor):
         if cluster is None or not hasattr(cluster, "adapt"):
             raise ConfigError(f"adapt = {self.adapt!r}: the dask client has no cluster object to "
                               "scale; pass the cluster (e.g. a SLURMCluster) instead")
+        self._check_adapt(type(cluster), f"{_class_name(type(cluster))}.adapt")
         try:
             cluster.adapt(**self.adapt)
         except TypeError as exc:
@@ -970,13 +1448,24 @@ class DaskExecutor(Executor):
             ) from exc
 
     def _close(self, wait: bool) -> None:
+        """Close what this executor started. A ``LocalCluster`` whose start failed when the
+        driver had run every tile itself: a wrong setting (``ConfigError``) is raised here (after
+        a scan without error, `wait`), anything else logged."""
+        error: BaseException | None = None
         if self._starter is not None:  # a cluster still starting is closed once it is up
             self._starter.join()
             self._starter = None
             if self._starter_error is not None:  # never needed: the driver ran every tile
-                log.warning("the dask LocalCluster did not start: %s", self._starter_error)
+                if wait and isinstance(self._starter_error, ConfigError):
+                    error = self._starter_error
+                else:
+                    log.warning("the dask LocalCluster did not start: %s", self._starter_error)
                 self._starter_error = None
+        if self._grower is not None:  # its workers must be known to be closed
+            self._grower.join()
+            self._grower = None
         self._local_pending = False
+        self._target = None
         for obj in (self._owned_client, self._owned_cluster):
             if obj is not None:
                 try:
@@ -984,6 +1473,8 @@ class DaskExecutor(Executor):
                 except Exception:  # closing is best effort; the scan result is already safe
                     log.debug("error while closing %r", obj, exc_info=True)
         self._client = self._owned_client = self._owned_cluster = None
+        if error is not None:
+            raise error
 
     def _check_workers(self, n_pending: int) -> None:
         """Raise :class:`ScanError` once no worker has been connected for ``worker_timeout`` s."""
@@ -1047,14 +1538,20 @@ class DaskExecutor(Executor):
         poll = 1.0 if self.worker_timeout is None else min(1.0, self.worker_timeout / 5)
         self._no_worker_since: float | None = None
         try:
+            if self._local_pending and self._starter is None and self._prepared is not None:
+                if queue.peek() is None:
+                    return  # no work: no cluster
+                self._start_in_background(len(queue))
             if self._starter is not None and not self._up.is_set():
                 yield from _run_here_until_up(self, queue, submit_queued, submitting)
                 if not self._up.is_set() and not pending and queue.peek() is None:
                     return  # all done here: nothing waits for the cluster (close() stops it)
-            if self.client is None:
+            self._await_cluster(len(queue))
+            if self._client is None:
                 raise ScanError("the dask executor is not started; use it as a context manager")
             self._log_workers()
             submit_queued()
+            self._grow(len(pending))
             while pending:
                 try:
                     future = finished.get(timeout=poll)
@@ -1080,6 +1577,7 @@ class DaskExecutor(Executor):
                 future.release()
                 yield item, result
                 submit_queued()
+                self._grow(len(pending))
         finally:
             if pending and self._client is not None:
                 try:
