@@ -75,6 +75,13 @@ def finite_array(value: object, name: str, *, numbers: str = "a number or array 
     raise ConfigError(f"{name} must be {expected}, got {got}")
 
 
+#: The finite pull widths σ a nuisance may have, [1e-150, 1e150]: its pull weight 1/σ² (and the
+#: Hessian term 2/σ²) is then a finite, non-zero float (σ² overflows above σ ≈ 1.3e154, 1/σ²
+#: below σ ≈ 7.5e-155). Defined here, the leaf every layer imports, so that the statistics layer
+#: (:data:`cevns.stats.likelihood.SIGMA_RANGE`) and the data readers that check a release's
+#: relative prior widths (``cevns.datasets``, which sits below ``stats``) share one bound.
+SIGMA_RANGE = (1e-150, 1e150)
+
 #: NumPy dtype kinds that convert to float without an error but are not real numbers: bool
 #: (True → 1.0), complex (the imaginary part dropped with a warning), datetime and timedelta
 #: (a date read as a count of days).

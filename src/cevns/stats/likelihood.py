@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from cevns.errors import SIGMA_RANGE as _SIGMA_RANGE
 from cevns.errors import (
     ConfigError,
     MissingDependencyError,
@@ -56,10 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: means the same.
 FREE = math.inf
 
-#: The finite pull widths σ that are accepted, [1e-150, 1e150]: the pull weight 1/σ² (and the
-#: Hessian term 2/σ²) is then a finite, non-zero float (σ² overflows above σ ≈ 1.3e154, 1/σ²
-#: below σ ≈ 7.5e-155). ``inf`` (or ``None``) is the free normalisation.
-SIGMA_RANGE = (1e-150, 1e150)
+#: The finite pull widths σ that are accepted (:data:`cevns.errors.SIGMA_RANGE`, [1e-150, 1e150]:
+#: 1/σ² is then a finite, non-zero float); ``inf`` (or ``None``) is the free normalisation.
+SIGMA_RANGE = _SIGMA_RANGE
 _SIGMA_VALID = "a number in [1e-150, 1e150], or inf or None for a free normalisation"
 
 #: Smallest value of a linear ``normsys`` factor that the profiler steps to (its lower bound).

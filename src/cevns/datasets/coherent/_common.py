@@ -129,7 +129,7 @@ def require_prior(path: Path, key: str, parameter: Parameter, what: str) -> None
                         f"prior on {what}), got none (missing or 'negligible')")
     require_value(path, f"{key}.uncertainty", parameter.uncertainty,
                   f"> 0 (the width of the fit's prior on {what})", parameter.uncertainty > 0)
-    from cevns.stats.likelihood import SIGMA_RANGE
+    from cevns.errors import SIGMA_RANGE  # the statistics layer's bound, one definition
 
     lo, hi = SIGMA_RANGE
     relative = parameter.uncertainty / parameter.value
