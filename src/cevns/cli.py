@@ -244,15 +244,18 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         _debug_traceback()
         where = f"{exc.filename}: " if exc.filename else ""
-        _say(f"error: {where}{exc.strerror or exc}")
+        blame = _plugin_failure(exc)
+        _say(blame + _TRACEBACK_HINT * (not _DEBUG["on"]) if blame else
+             f"error: {where}{exc.strerror or exc}")
         code = EXIT_INTERNAL
     except Exception as exc:
         import cevns
 
         _debug_traceback()
-        _say(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} — this is a bug in "
-             f"cevns {cevns.__version__}; please report it with the command you ran"
-             + ("" if _DEBUG["on"] else " (rerun with --debug or CEVNS_DEBUG=1 for the traceback)"))
+        blame = _plugin_failure(exc)  # a plug-in's own exception is not a bug in cevns
+        _say((blame or f"internal error: {type(exc).__name__}: {_one_line(str(exc))} — this is a "
+              f"bug in cevns {cevns.__version__}; please report it with the command you ran")
+             + _TRACEBACK_HINT * (not _DEBUG["on"]))
         code = EXIT_INTERNAL
     finally:
         if previous is not None:
@@ -260,6 +263,22 @@ def main(argv: list[str] | None = None) -> None:
     if isinstance(code, int) and code:
         sys.exit(code)
     sys.exit(EXIT_OK)
+
+
+_TRACEBACK_HINT = " (rerun with --debug or CEVNS_DEBUG=1 for the traceback)"
+
+
+def _plugin_failure(exc: BaseException) -> str | None:
+    """The message naming the plug-in whose code raised ``exc``, or None (see
+    :func:`cevns.plugins.plugin_failure`). Plug-in code can only have run if the plug-in module
+    was loaded, so it is looked up, not imported; a failure here never hides the error itself."""
+    plugins = sys.modules.get("cevns.plugins")
+    if plugins is None:
+        return None
+    try:
+        return plugins.plugin_failure(exc)
+    except Exception:  # pragma: no cover - the original error is what matters
+        return None
 
 
 def _skip_exit_collection() -> None:

@@ -24,6 +24,7 @@ notes say so. Others (cheap polylines, plug-ins by default) are drawn in preview
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,15 +106,86 @@ _LOADED = False
 
 def register_overlay(name: str, function: OverlayFunction, *,
                      in_quick: bool = True) -> OverlayFunction:
-    """Register ``function`` under ``name``; a second registration of a name is an error.
+    """Register ``function`` under ``name``.
+
+    Like ``register_scenario`` and ``register_kind``: the built-in overlays are registered first
+    (so that a user's ``"coherent"`` is refused here, not when the built-ins load later), and a
+    :class:`ConfigError` refuses a name that is not a slug, a name another function already has,
+    and a ``function`` that is not a function of one argument (an :class:`OverlayRequest`);
+    registering the same function again changes nothing.
 
     ``in_quick=False``: too costly for a ``--quick`` preview, which then skips it (and says so
     in the item's notes)."""
+    if not _is_builtin(function):
+        _import_builtins()
+    problem = _overlay_problem(name, function)
+    if problem:
+        raise ConfigError(f"register_overlay: {problem}")
+    if not isinstance(in_quick, bool):
+        raise ConfigError(f"register_overlay: in_quick must be true or false, got {in_quick!r}")
+    _add(name, function, in_quick)
+    return function
+
+
+def _is_builtin(function: object) -> bool:
+    return getattr(function, "__module__", None) in BUILTIN_MODULES
+
+
+def _import_builtins() -> None:
+    """Import the modules of the built-in overlays (they register themselves)."""
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def _qualname(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _overlay_problem(name: object, function: object) -> str | None:
+    """Why ``function`` cannot be registered as the overlay ``name``, or None: a name that is not
+    a slug or that another function has, or an object that is not a function of one argument."""
+    from cevns.plugins import name_problem
+
     if not isinstance(name, str) or not name:
-        raise ConfigError(f"an overlay name must be a non-empty string, got {name!r}")
-    if name in _REGISTRY and _REGISTRY[name] is not function:
-        raise ConfigError(f"an overlay named {name!r} is already registered")
+        return f"an overlay name must be a non-empty string, got {name!r}"
+    problem = name_problem(name, "overlay")
+    if problem:
+        return problem
+    known = _REGISTRY.get(name)
+    if known is not None and known is not function:
+        return (f"overlay name {name!r} is already taken by {_qualname(known)} (an overlay of "
+                "that name is already registered); choose another name")
+    return _function_problem(function)
+
+
+def _function_problem(function: object) -> str | None:
+    """Why ``function`` is not an overlay function (called as ``function(request)`` and returning
+    a list of :class:`Overlay`), or None."""
+    if isinstance(function, type) or not callable(function):
+        what = f"class {_qualname(function)}" if isinstance(function, type) else \
+            f"{type(function).__name__} {function!r}"
+        return (f"expected an overlay function (OverlayRequest → list of Overlay), got {what}")
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        return None
+    try:
+        signature.bind(None)
+    except TypeError:
+        return (f"the overlay function {_qualname(function)}{signature} cannot be called with "
+                "one argument (the OverlayRequest)")
+    return None
+
+
+def _add(name: str, function: OverlayFunction, in_quick: bool) -> None:
+    from cevns.plugins import record
+
     _REGISTRY[name] = function
+    if in_quick:
+        _NOT_IN_QUICK.discard(name)
+    else:
+        _NOT_IN_QUICK.add(name)
+    record("overlay", name, function)  # an exception in its code is reported as the plug-in's
     if in_quick:
         _NOT_IN_QUICK.discard(name)
     else:
@@ -132,19 +204,14 @@ def _load() -> None:
     global _LOADED
     if _LOADED:
         return
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+    _import_builtins()
     from cevns.plugins import PluginError, load_group
 
     for name, obj, where in load_group(OVERLAY_GROUP):
-        if not callable(obj):
-            raise PluginError(f"{where}: expected an overlay function, got {obj!r}")
-        known = _REGISTRY.get(name)
-        if known is not None and known is not obj:  # was silently ignored
-            raise PluginError(f"{where}: overlay name {name!r} is already taken by "
-                              f"{getattr(known, '__module__', '?')}."
-                              f"{getattr(known, '__qualname__', repr(known))}")
-        register_overlay(name, obj)
+        problem = _overlay_problem(name, obj)  # a name clash was silently ignored
+        if problem:
+            raise PluginError(f"{where}: {problem}")
+        _add(name, obj, True)
     _LOADED = True
 
 

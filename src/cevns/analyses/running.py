@@ -120,12 +120,46 @@ def register_point(name: str) -> Callable[[PointProvider], PointProvider]:
     """Register a provider of a sin²θ_W point computed by cevns, under ``name`` (a decorator).
 
     The provider is called as ``provider(analysis, options)`` when ``name`` is listed in an item's
-    ``computed_points`` and returns a :class:`Measurement` (with ``computed=True``).
+    ``computed_points`` and returns a :class:`Measurement` (with ``computed=True``). Like the other
+    registries (``register_scenario``, ``register_overlay``): a name that is not a slug, a name
+    another provider has, and a provider that is not a function of two arguments are a
+    :class:`ConfigError`; registering the same function again changes nothing.
     """
+    import inspect
+
+    from cevns.plugins import name_problem, record
+
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"register_point: a point provider name must be a non-empty string, "
+                          f"got {name!r}")
+    problem = name_problem(name, "point provider")
+    if problem:
+        raise ConfigError(f"register_point: {problem}")
+
     def deco(func: PointProvider) -> PointProvider:
-        if name in _POINTS and _POINTS[name] is not func:
-            raise ConfigError(f"a sin²θ_W point provider named {name!r} is already registered")
+        where = f"register_point({name!r})"
+        known = _POINTS.get(name)
+        if known is not None and known is not func:
+            raise ConfigError(f"{where}: the sin²θ_W point provider name {name!r} is already "
+                              f"taken by {getattr(known, '__module__', '?')}."
+                              f"{getattr(known, '__qualname__', repr(known))} (a provider of "
+                              "that name is already registered); choose another name")
+        if isinstance(func, type) or not callable(func):
+            raise ConfigError(f"{where}: expected a function (analysis, options) → Measurement, "
+                              f"got {func!r}")
+        try:
+            signature = inspect.signature(func)
+        except (TypeError, ValueError):  # a builtin without a signature: trust it
+            signature = None
+        if signature is not None:
+            try:
+                signature.bind(None, None)
+            except TypeError:
+                shown = getattr(func, "__qualname__", repr(func))
+                raise ConfigError(f"{where}: the provider {shown}{signature} cannot be called "
+                                  "as provider(analysis, options)") from None
         _POINTS[name] = func
+        record("point provider", name, func)  # an exception in its code is the plug-in's
         return func
     return deco
 

@@ -107,6 +107,8 @@ class Catalogue:
     detectors: Mapping[str, Entry]
 
     def __post_init__(self) -> None:
+        for kind, table in (("source", self.sources), ("detector", self.detectors)):
+            _check_entries(kind, table)
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
         object.__setattr__(self, "detectors", MappingProxyType(dict(self.detectors)))
 
@@ -133,6 +135,24 @@ class Catalogue:
         """Entries from preset-file tables (``{"NaI": {"formula": "NaI", ...}}``), all from
         ``origin`` (a file name shown in errors). A source's relative ``spectrum_file`` is
         looked for in ``base_dir`` (default: the working folder)."""
+        for arg, value, example in (("source", source, "{'my-source': {...}}"),
+                                    ("detector", detector, "{'NaI': {...}}")):
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"Catalogue.from_tables: {arg} must be a mapping of names to tables of "
+                    f"{_MODELS[arg].__name__} fields (e.g. {example}) or None, got "
+                    f"{type(value).__name__} {_short(value)}")
+            bad = next((k for k in (value or {}) if not isinstance(k, str)), None)
+            if bad is not None:
+                raise ConfigError(f"Catalogue.from_tables: {arg}: names must be strings, got "
+                                  f"{type(bad).__name__} {bad!r}")
+        if not isinstance(origin, str):
+            raise ConfigError(f"Catalogue.from_tables: origin must be a string (a file name shown "
+                              f"in errors), got {type(origin).__name__} {_short(origin)}")
+        if base_dir is not None and not isinstance(base_dir, (str, os.PathLike)):
+            raise ConfigError(f"Catalogue.from_tables: base_dir must be a folder (str or "
+                              f"pathlib.Path) or None, got {type(base_dir).__name__} "
+                              f"{_short(base_dir)}")
         context = _context or {"base_dir": str(base_dir) if base_dir is not None else None}
         return cls(_entries("source", source or {}, origin, context),
                    _entries("detector", detector or {}, origin))
@@ -140,6 +160,9 @@ class Catalogue:
     @classmethod
     def from_file(cls, path: str | Path) -> Catalogue:
         """The entries of one preset file (a missing or invalid file is a ConfigError naming it)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"Catalogue.from_file: path must be a preset file (str or "
+                              f"pathlib.Path), got {type(path).__name__} {_short(path)}")
         path = Path(path)
         try:
             st = path.stat()
@@ -165,6 +188,10 @@ class Catalogue:
     @classmethod
     def from_files(cls, *paths: str | Path, base: Catalogue | None = None) -> Catalogue:
         """``base`` (default: the built-ins) with the preset files ``paths`` merged in order."""
+        if base is not None and not isinstance(base, Catalogue):
+            raise ConfigError(f"Catalogue.from_files: base must be a Catalogue (e.g. "
+                              f"Catalogue.empty()) or None, got {type(base).__name__} "
+                              f"{_short(base)}")
         return (cls.builtin() if base is None else base).with_files(*paths)
 
     @classmethod
@@ -187,11 +214,19 @@ class Catalogue:
     def with_files(self, *paths: str | Path | Iterable[str | Path]) -> Catalogue:
         """This catalogue with the preset files ``paths`` merged in order (a list is accepted)."""
         flat: list[str | Path] = []
+        wanted = "preset file paths (str or pathlib.Path, or a list of them)"
         for p in paths:
             if isinstance(p, (str, os.PathLike)):
                 flat.append(p)
+            elif isinstance(p, Iterable) and not isinstance(p, (bytes, Mapping)):
+                for q in p:
+                    if not isinstance(q, (str, os.PathLike)):
+                        raise ConfigError(f"Catalogue.with_files: expected {wanted}, got "
+                                          f"{type(q).__name__} {_short(q)} in {_short(p)}")
+                    flat.append(q)
             else:
-                flat.extend(p)
+                raise ConfigError(f"Catalogue.with_files: expected {wanted}, got "
+                                  f"{type(p).__name__} {_short(p)}")
         cat = self
         for p in flat:
             cat = cat.merged(Catalogue.from_file(p))
@@ -209,6 +244,13 @@ class Catalogue:
         An analysis file's inline tables are merged without it: an analysis uses its own
         ``source.preset``, and its ``config.json`` carries only the definition of that source.
         """
+        if not isinstance(other, Catalogue):
+            raise ConfigError(f"Catalogue.merged: other must be a Catalogue (e.g. "
+                              f"Catalogue.from_file(path) or Catalogue.from_tables(...)), got "
+                              f"{type(other).__name__} {_short(other)}")
+        if not isinstance(check_default_sources, bool):
+            raise ConfigError(f"Catalogue.merged: check_default_sources must be true or false, "
+                              f"got {check_default_sources!r}")
         sources = _merge("source", self.sources, other.sources)
         for name, entry in other.detectors.items() if check_default_sources else ():
             wanted = entry.value.default_source
@@ -230,8 +272,16 @@ class Catalogue:
     def entry(self, kind: Kind, name: str) -> Entry:
         """The entry ``name`` of ``kind`` (``"source"`` or ``"detector"``)."""
         table = self._table(kind)
+        if not isinstance(name, str):
+            raise ConfigError(f"a {kind} name must be a string, got {type(name).__name__} "
+                              f"{_short(name)}")
         if name not in table:
-            raise UnknownNameError(kind, name, table)
+            err = UnknownNameError(kind, name, table)
+            if not table:  # not "valid choices: " with nothing after it
+                err.args = (f"unknown {kind} {name!r}: this catalogue holds no {kind}s (it was "
+                            f"built without any; Catalogue.default() has the built-in presets, "
+                            f"docs/catalogue.md)",)
+            raise err
         return table[name]
 
     def detector(self, name: str) -> Detector:
@@ -257,6 +307,29 @@ class Catalogue:
     def __repr__(self) -> str:
         return (f"Catalogue(sources={self.source_names()}, "
                 f"detectors={self.detector_names()})")
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_entries(kind: Kind, table: object) -> None:
+    """A :class:`Catalogue` table must map names to :class:`Entry` values of its kind (the class
+    methods build them; a hand-made ``Catalogue(...)`` is checked here)."""
+    model = _MODELS[kind]
+    where = f"Catalogue: {kind}s"
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a mapping of names to catalogue entries (build a "
+                          f"catalogue with Catalogue.from_tables or from_file), got "
+                          f"{type(table).__name__} {_short(table)}")
+    for name, entry in table.items():
+        if not isinstance(name, str) or not isinstance(entry, Entry) or \
+                not isinstance(entry.value, model):
+            raise ConfigError(f"{where}: {_short(name)} must map to an Entry holding a "
+                              f"{model.__name__} (build a catalogue with Catalogue.from_tables "
+                              f"or from_file), got {type(entry).__name__} {_short(entry)}")
 
 
 def _merge(kind: str, old: Mapping[str, Entry], new: Mapping[str, Entry]) -> dict[str, Entry]:

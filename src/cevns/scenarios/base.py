@@ -30,9 +30,16 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from cevns.errors import ConfigError, UnknownNameError, finite_array, is_bool
+from cevns.errors import (
+    ConfigError,
+    UnknownNameError,
+    finite_array,
+    is_bool,
+    not_real_numbers,
+)
 from cevns.experiment import Detector, Source
 from cevns.physics.protocol import CrossSectionBasis
+from cevns.plugins import name_problem, record
 from cevns.rates import BasisSpectra, basis_spectra
 
 
@@ -110,9 +117,11 @@ class Parameter:
             raise ConfigError(f"parameter {self.name}: values must be numbers, got {values!r} "
                               "(true/false is not a number)")
         why = f" ({self.reason})" if self.reason else ""
+        name = f"parameter {self.name}: values"
         try:  # a NaN or ±inf is told the range too, as a finite value outside it is
-            arr = finite_array(values, f"parameter {self.name}: values", numbers="numbers",
-                               bounds=self.range_text())
+            if isinstance(values, (list, tuple)):
+                _numpy_scalars_in_list(values, name)
+            arr = finite_array(values, name, numbers="numbers", bounds=self.range_text())
         except ConfigError as err:
             if not why:
                 raise
@@ -129,6 +138,24 @@ class Parameter:
             raise ConfigError(f"parameter {self.name}: values must be ≤ "
                               f"{self._with_unit(self.upper)}, got {got}{why}")
         return arr
+
+
+def _numpy_scalars_in_list(values: list | tuple, name: str) -> None:
+    """Refuse NumPy complex, date or duration scalars in a list (``[np.datetime64("2020-01-01")]``,
+    ``[np.complex64(0.2)]``): they convert to float without an error (a date as a count of days,
+    a complex number as its real part). :func:`cevns.errors.finite_array` judges arrays and NumPy
+    scalars by their dtype and leaves lists to the float conversion; a list is judged here by the
+    dtype NumPy gives it."""
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):  # ragged: finite_array says so
+        return
+    if arr.dtype.kind == "O":  # mixed: [0.2, np.timedelta64(1, "s")]
+        for item in arr.flat:
+            if isinstance(item, np.generic) and item.dtype.kind in "cmM":
+                not_real_numbers(item, name, "numbers")
+    elif arr.dtype.kind in "cmM":
+        not_real_numbers(arr, name, "numbers")
 
 
 #: Grids of :meth:`Scenario.counts` with more points than this are checked against the memory
@@ -267,6 +294,14 @@ class Scenario(ABC):
         -------
         ndarray
             Shape ``(*grid_shape, n_bins)``.
+
+        Raises
+        ------
+        ConfigError
+            A value outside its parameter's range, or not a real number (complex, bool, date or
+            duration, masked array); coefficients() returning something other than finite real
+            numbers of the right shape (the message names the scenario, the parameter point and,
+            for a plug-in, its module); negative or non-finite expected counts.
         """
         if grid not in ("outer", "broadcast"):
             raise ConfigError(f"grid must be 'outer' or 'broadcast', got {grid!r}")
@@ -315,9 +350,10 @@ class Scenario(ABC):
         shape_names = self.shape_parameters()
         strength = {n: np.broadcast_to(arrays[n], grid_shape) for n in self.strength_parameters()}
         shape_vals = {n: np.broadcast_to(arrays[n], grid_shape) for n in shape_names}
+        point_values = {**strength, **shape_vals}
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
-            coeff = self.coefficients(strength)
-            coeff = np.broadcast_to(coeff, coeff.shape[: 2 if self.per_flavour else 1] + grid_shape)
+            coeff = self._checked_coefficients(self.coefficients(strength), grid_shape,
+                                               point_values)
             out = self._counts_over_shapes(detector, source, shape_vals, coeff, grid_shape)
         if not np.all(np.isfinite(out)):
             given = ", ".join(f"{n} = {np.asarray(v).min():g}…{np.asarray(v).max():g}"
@@ -326,6 +362,91 @@ class Scenario(ABC):
                               f"{detector.name} at source {source.name} overflow (not finite) for "
                               f"{given or 'the default parameters'}; an input is far outside its "
                               "physical range")
+        if out.size and out.min() < 0:
+            self._refuse_negative(out, coeff, detector, source, point_values)
+        return out
+
+    # --- checks of what a scenario's own code returns (a plug-in's most likely slips) ----------
+    def _origin(self) -> str:
+        """`` (module m)`` for a scenario defined outside cevns (a plug-in), else ``""``."""
+        module = type(self).__module__
+        return "" if module == "cevns" or module.startswith("cevns.") else f" (module {module})"
+
+    @staticmethod
+    def _point_text(point_values: dict[str, np.ndarray], index: tuple[int, ...]) -> str:
+        """The parameter values at grid ``index``, as ``a = 1, b = 2``."""
+        return ", ".join(f"{n} = {float(v[index]):g}" for n, v in point_values.items()) \
+            or "the default parameters"
+
+    def _checked_coefficients(self, coeff, grid_shape: tuple[int, ...],
+                              point_values: dict[str, np.ndarray]) -> np.ndarray:
+        """``coeff`` broadcast to ``(n_terms, [n_flavours,] *grid_shape)``, or a
+        :class:`ConfigError` naming the scenario: coefficients that are not real numbers, do not
+        fit the grid, or are not finite (a NaN is the scenario's, not an overflow of the user's
+        inputs; the message gives the parameter point)."""
+        lead = 2 if self.per_flavour else 1
+        where = f"scenario {self.name!r}{self._origin()}: coefficients()"
+        try:
+            arr = np.asarray(coeff)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where} must return an array of numbers, got "
+                              f"{type(coeff).__name__} ({exc})") from None
+        if arr.dtype.kind not in "biuf":
+            raise ConfigError(f"{where} must return real numbers, got an array of {arr.dtype}")
+        want = f"(n_terms{', n_flavours' if self.per_flavour else ''}, *grid)"
+        if arr.ndim < lead:
+            raise ConfigError(f"{where} returned an array of shape {arr.shape}; it must be "
+                              f"{want}, one row per basis term")
+        finite = arr.dtype.kind != "f" or arr.size == 0 or np.isfinite(arr.min() + arr.max())
+        try:
+            arr = np.broadcast_to(arr, arr.shape[:lead] + grid_shape)
+        except ValueError:
+            raise ConfigError(f"{where} returned an array of shape {arr.shape}, which does not "
+                              f"broadcast to {want} = {arr.shape[:lead] + grid_shape}; it must "
+                              "broadcast against the parameter values it is given") from None
+        if not finite:
+            bad = ~np.isfinite(arr)
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            value = float(arr[index])
+            why = ("" if np.isnan(value) else
+                   " (an overflow: is an input far outside the scenario's physical range?)")
+            raise ConfigError(f"{where} returned {value} for basis term {index[0]} at "
+                              f"{self._point_text(point_values, index[lead:])}{why}; "
+                              "coefficients must be finite numbers")
+        return arr
+
+    def _refuse_negative(self, out: np.ndarray, coeff: np.ndarray, detector: Detector,
+                         source: Source, point_values: dict[str, np.ndarray]) -> None:
+        """Negative expected counts (beyond rounding, which :meth:`_contract` sets to 0) are
+        refused with the scenario, the parameter point and its coefficients there: terms may
+        interfere destructively, but their sum is a rate."""
+        lead = 2 if self.per_flavour else 1
+        index = tuple(int(i) for i in np.argwhere(out < 0)[0])
+        point = index[:-1]
+        at = (slice(None),) * lead + point
+        c = np.asarray(coeff[at], dtype=float).reshape(-1)
+        shown = ", ".join(f"{v:.4g}" for v in c[:8]) + (", …" if c.size > 8 else "")
+        raise ConfigError(
+            f"scenario {self.name!r}{self._origin()} gives negative expected counts for detector "
+            f"{detector.name} at source {source.name}: {out[index]:.6g} in bin {index[-1]} "
+            f"({out[point].sum():.6g} in all bins) at {self._point_text(point_values, point)}; "
+            f"expected counts must be ≥ 0. Its coefficients() there are [{shown}]: basis terms "
+            "may interfere destructively, but their sum is a rate and cannot be negative")
+
+    def _contract(self, c: np.ndarray, per_term: np.ndarray) -> np.ndarray:
+        """Σ_j c_j × counts of term j: (n_points, n_bins). A negative result within rounding of
+        the terms' magnitudes (exactly cancelling terms) is 0; a larger one is left for
+        :meth:`counts` to refuse."""
+        if self.per_flavour:
+            out = np.einsum("jfs,jfb->sb", c, per_term)
+        else:
+            out = np.einsum("js,jb->sb", c, per_term.sum(axis=1))
+        if out.size and out.min() < 0:
+            if self.per_flavour:
+                scale = np.einsum("jfs,jfb->sb", np.abs(c), np.abs(per_term))
+            else:
+                scale = np.einsum("js,jb->sb", np.abs(c), np.abs(per_term).sum(axis=1))
+            out = np.where((out < 0) & (-out <= 1e-10 * scale), 0.0, out)
         return out
 
     def _counts_over_shapes(self, detector, source, shape_vals, coeff, grid_shape):
@@ -334,11 +455,7 @@ class Scenario(ABC):
             per_term = self._term_counts(detector, source, {})
             c = coeff.reshape(coeff.shape[:lead] + (-1,))
             self._check_terms(c, per_term)
-            if self.per_flavour:
-                flat = np.einsum("jfs,jfb->sb", c, per_term)
-            else:
-                flat = np.einsum("js,jb->sb", c, per_term.sum(axis=1))
-            return flat.reshape(grid_shape + (detector.n_bins,))
+            return self._contract(c, per_term).reshape(grid_shape + (detector.n_bins,))
         # unique shape points: each needs its own basis (or recoil re-weighting)
         stacked = np.stack([v.reshape(-1) for v in shape_vals.values()], axis=-1)
         uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
@@ -364,10 +481,7 @@ class Scenario(ABC):
                 per_term = per_terms[u]
             c = flat_coeff[..., sel]
             self._check_terms(c, per_term)
-            if self.per_flavour:
-                out[sel] = np.einsum("jfs,jfb->sb", c, per_term)
-            else:
-                out[sel] = np.einsum("js,jb->sb", c, per_term.sum(axis=1))
+            out[sel] = self._contract(c, per_term)
         return out.reshape(grid_shape + (detector.n_bins,))
 
     def _term_counts(self, detector, source, point) -> np.ndarray:
@@ -406,6 +520,13 @@ def _registration_problem(cls: object) -> str | None:
     own = getattr(cls, "name", None)
     if not isinstance(own, str) or not own:
         return f"scenario class {cls.__qualname__} has no name (set the class attribute name)"
+    problem = name_problem(own, "scenario")
+    if problem:
+        return f"scenario class {cls.__qualname__}: {problem}"
+    if "." in own:  # `cevns fit -p SCENARIO.PARAMETER` splits at the first '.'
+        return (f"scenario class {cls.__qualname__}: scenario name {own!r} contains '.', which "
+                "separates a scenario from its parameter (cevns fit -p SCENARIO.PARAMETER); use "
+                "'-' or '_' instead")
     known = _REGISTRY.get(own)
     if known is not None and known is not cls:
         return (f"scenario name {own!r} is already taken by "
@@ -417,7 +538,9 @@ def register_scenario(cls: type[Scenario]) -> type[Scenario]:
     """Class decorator adding a scenario to the registry under ``cls.name``.
 
     A name already registered by another class (a built-in one included) is a
-    :class:`ConfigError`; registering the same class again changes nothing.
+    :class:`ConfigError`, as is a name that is not a slug (letters, digits, ``_`` and ``-``; users
+    type it and it becomes part of file names) or that contains ``.`` (``cevns fit -p
+    SCENARIO.PARAMETER``); registering the same class again changes nothing.
     """
     if getattr(cls, "__module__", None) not in _BUILTIN_MODULES:
         _import_builtins()  # a user's class named like a built-in one is refused, not replaced later
@@ -425,6 +548,7 @@ def register_scenario(cls: type[Scenario]) -> type[Scenario]:
     if problem:
         raise ConfigError(f"register_scenario: {problem}")
     _REGISTRY[cls.name] = cls
+    record("scenario", cls.name, cls)  # an exception in its code is reported as the plug-in's
     return cls
 
 
