@@ -32,6 +32,7 @@ from typing import Annotated, Any
 import typer
 
 from cevns.errors import CevnsError, ConfigError, OutputError
+from cevns.forkserver import MAX_WORKERS  # standard library only: the bound of --workers
 
 #: Exit statuses of the ``cevns`` command (documented in ``docs/errors.md`` and ``cevns --help``).
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -889,7 +890,7 @@ ExecutorOpt = Annotated[ExecutorName, typer.Option(
     "local dask cluster whole items and the tiles of their scans share one queue, longest "
     "first; the results are the same as serial", rich_help_panel=_PANEL)]
 WorkersOpt = Annotated[int | None, typer.Option(
-    "--workers", min=1, max=4096, help="worker processes (auto, processes, dask)",
+    "--workers", min=1, max=MAX_WORKERS, help="worker processes (auto, processes, dask)",
     rich_help_panel=_PANEL)]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)",
@@ -957,10 +958,14 @@ def _check_scheduler_address(address: str) -> None:
     rest = address.split("://", 1)[1] if "://" in address else address
     if address.startswith("inproc://"):
         return
-    if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}", rest):
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(\d{1,5})", rest)
+    if not match:
         raise typer.BadParameter(f"{address!r} is not a scheduler address: give "
                                  "[scheme://]host:port, e.g. tcp://10.0.0.5:8786",
                                  param_hint="'--scheduler'")
+    if not 1 <= int(match.group(2)) <= 65535:  # as cevns.scan.executors.check_scheduler_address
+        raise typer.BadParameter(f"{address!r}: the port must be from 1 to 65535, got "
+                                 f"{int(match.group(2))}", param_hint="'--scheduler'")
 
 
 def _check_figure_options(pdf: bool, no_figures: bool) -> None:
@@ -1344,7 +1349,8 @@ def fit(
         rng = (lo, hi)
     scenario_kw = {"options": options or None, "fixed": fixed or None, "scan_range": rng}
     if data_dir is not None and not data_dir.is_dir():
-        raise ConfigError(f"--data-dir {data_dir}: no such folder")
+        raise ConfigError(f"--data-dir {data_dir}: " + ("exists but is not a folder"
+                                                         if data_dir.exists() else "no such folder"))
     _check_fit_names(release, parameter, options=options, fixed=fixed, scan_range=rng,
                      vector_charge=vector_charge)  # before the output folder is made
     if release == COMBINED_RELEASE and data_dir is not None:

@@ -281,3 +281,13 @@ def test_plugin_failure_names_the_plugin_that_raised(overlay_registry, tmp_path,
         assert plugin_failure(own.value) is None
     finally:
         sys.modules.pop("h6_boom_plugin", None)
+
+
+def test_an_analysis_kind_name_must_be_a_slug_too():
+    """register_kind applies the rule of every registry (cevns.plugins.name_problem): an analysis
+    kind named 'a/b' would become part of file names."""
+    from cevns.analyses.base import AnalysisBase, register_kind
+    from cevns.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="analysis kind name 'a/b' is not a safe file name"):
+        register_kind("a/b", AnalysisBase)(lambda an, out, options: [])

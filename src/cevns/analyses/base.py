@@ -331,6 +331,9 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
         if problem:
             raise ConfigError(f"register_kind: {problem}")
         _KINDS[name] = Kind(model=model, run=func, description=description)
+        from cevns.plugins import record
+
+        record("analysis kind", name, func)  # an error in its code is then named as the plug-in's
         return func
 
     return deco
@@ -388,6 +391,11 @@ def _kind_problem(name: object, kind: object) -> str | None:
         return f"expected a cevns.analyses.base.Kind, got {kind!r}"
     if not isinstance(name, str) or not name:
         return f"an analysis kind name must be a non-empty string, got {name!r}"
+    from cevns.plugins import name_problem
+
+    problem = name_problem(name, "analysis kind")  # a slug, as scenarios and overlays
+    if problem:
+        return problem
     if not (isinstance(kind.model, type) and issubclass(kind.model, AnalysisBase)):
         return f"analysis kind {name!r}: its model must be an AnalysisBase subclass, got {kind.model!r}"
     if not callable(kind.run):
