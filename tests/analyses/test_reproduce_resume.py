@@ -25,6 +25,7 @@ def _tiles(root: Path) -> int:
     return len(list(root.glob("*/tiles/t*.npz"))) if root.exists() else 0
 
 
+@pytest.mark.slow  # 13-21 s; outside the 10-minute CI budget on the slow host (run with -m slow)
 def test_sigkill_then_resume_gives_identical_results(tmp_path):
     # --quick: the four scans of fig7 with one tile each (tile-level resume inside one scan is
     # tests/scan/test_scan_kill.py); the full grids took 67 s of the suite for the same check.
@@ -77,6 +78,7 @@ def test_resume_with_changed_analysis_is_refused(tmp_path):
     assert _run("run", str(toml), "--out", str(out), "--no-figures", "--force").returncode == 0
 
 
+@pytest.mark.slow  # 13-21 s; outside the 10-minute CI budget on the slow host (run with -m slow)
 def test_dask_executor_matches_serial(tmp_path):
     pytest.importorskip("distributed")
     # --no-figures: the numbers (table4.csv) are compared, not the figures (~1.5 s a run)

@@ -258,6 +258,7 @@ def test_a_coverage_folder_is_named_a_folder(tmp_path):
 
 # -- 11. the config.json of a run runs again -------------------------------------------------------
 
+@pytest.mark.slow  # 13-21 s; outside the 10-minute CI budget on the slow host (run with -m slow)
 def test_run_of_the_config_json_a_run_wrote(tmp_path):
     """docs/catalogue.md: 'cevns run out/config.json' (it used to fail: 'not valid TOML'); into
     its own folder too, where it is the record the run rewrites with the same analysis."""

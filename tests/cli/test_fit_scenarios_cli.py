@@ -19,6 +19,7 @@ def cevns(*args, cwd=None):
                           timeout=600)
 
 
+@pytest.mark.slow  # 13-21 s; outside the 10-minute CI budget on the slow host (run with -m slow)
 def test_fit_dipole_moment_json(tmp_path):
     res = cevns("fit", "coherent-csi-2021", "-p", "dipole_moment", "--json", "--out",
                 tmp_path / "out")

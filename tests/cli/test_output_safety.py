@@ -95,6 +95,7 @@ def test_fit_refuses_a_user_folder(tmp_path):
     assert (tmp_path / "uf" / "fit.csv").read_text() == "my precious\n"
 
 
+@pytest.mark.slow  # 13-21 s; outside the 10-minute CI budget on the slow host (run with -m slow)
 def test_fit_keeps_one_configuration_per_folder(tmp_path):
     out = tmp_path / "X"
     res = cevns("fit", "coherent-csi-2017", "-p", "n_cevns", "--out", out)

@@ -59,6 +59,7 @@ def test_with_the_flux_fixed_the_chi2_is_the_sum_of_the_releases(parts, theta):
                                combined.chi2, rtol=1e-12)
 
 
+@pytest.mark.slow  # 13-21 s; outside the 10-minute CI budget on the slow host (run with -m slow)
 def test_the_flux_minimum_matches_a_fine_scan(parts):
     """Batched parabolic minimisation over θ_Φ against a brute-force scan: every 0.02 over
     [−0.4, 0.4], then every 0.005 over the span of the coarse minima ± 0.04 (the same 0.005 grid
