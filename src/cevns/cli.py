@@ -627,7 +627,8 @@ def spectra(
     for spec in spectra_:  # a true 0, but almost always a threshold or a source not meant
         if not spec.total_signal > 0:
             _say(f"warning: detector {spec.detector} expects no CEvNS event from source "
-                 f"{src.name}: no neutrino gives a recoil above its threshold and inside its bins")
+                 f"{src.name}: no neutrino gives a recoil above its threshold and inside its "
+                 "bins, or the detection efficiency is zero there")
     rows = [r for spec in spectra_ for r in spec.to_rows()]
     flavours = spectra_[0].flavours if spectra_ else FLAVOURS  # the source's flavours
     bin_cols = ("lower_keVnr", "upper_keVnr", *flavours, "signal", "background")

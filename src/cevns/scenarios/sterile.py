@@ -197,10 +197,20 @@ class SterileOscillation(Scenario):
             nodes = min(needed, MAX_ENERGY_NODES)
             if needed > MAX_ENERGY_NODES:
                 window = ENERGY_WINDOW
+        spread = self.options.spread_m(det.name, src.production_region_m,
+                                       getattr(det, "extent_m", None))
+        if not spread <= 2.0 * baseline / m:  # named here: the oscillation check knows no detector
+            given = ("baseline_spread_m" if self.options.baseline_spread_m != "physical" else
+                     f"the detector's extent_m ({getattr(det, 'extent_m', None)} m) and the "
+                     f"source's production region ({src.production_region_m} m)")
+            raise ConfigError(
+                f"detector {det.name} at source {src.name}: the baseline spread {spread:g} m "
+                f"from {given} is more than twice the baseline {baseline / m:g} m (the spread is "
+                "the full width of baselines around it); give a smaller extent or spread, or the "
+                "source's baseline_m")
         return SMBasis(), OscillationBasis(
             delta_m2=dm2, channel=self.options.channel, baseline=baseline,
-            baseline_spread=self.options.spread_m(det.name, src.production_region_m,
-                                                  getattr(det, "extent_m", None)) * m,
+            baseline_spread=spread * m,
             energy_window=window,
             oscillating_only=True, energy_nodes=nodes)
 
