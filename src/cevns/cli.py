@@ -952,21 +952,15 @@ def _executor_spec(executor: ExecutorName, workers: int | None, scheduler: str |
 
 
 def _check_scheduler_address(address: str) -> None:
-    """A dask scheduler address is ``[scheme://]host:port`` (``tcp://10.0.0.5:8786``); anything
-    else is a usage error here, not a failure inside dask after the run has started."""
-    import re
+    """A dask scheduler address is ``[scheme://]host:port`` with a port in 1–65535
+    (:func:`cevns.forkserver.check_scheduler_address`, the executors' own rule); anything else is
+    a usage error here, not a failure inside dask after the run has started."""
+    from cevns.forkserver import check_scheduler_address
 
-    rest = address.split("://", 1)[1] if "://" in address else address
-    if address.startswith("inproc://"):
-        return
-    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(\d{1,5})", rest)
-    if not match:
-        raise typer.BadParameter(f"{address!r} is not a scheduler address: give "
-                                 "[scheme://]host:port, e.g. tcp://10.0.0.5:8786",
-                                 param_hint="'--scheduler'")
-    if not 1 <= int(match.group(2)) <= 65535:  # as cevns.scan.executors.check_scheduler_address
-        raise typer.BadParameter(f"{address!r}: the port must be from 1 to 65535, got "
-                                 f"{int(match.group(2))}", param_hint="'--scheduler'")
+    try:
+        check_scheduler_address(address)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--scheduler'") from None
 
 
 def _check_figure_options(pdf: bool, no_figures: bool) -> None:

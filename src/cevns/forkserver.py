@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +47,31 @@ __all__ = ["DASK_MODULES", "MAX_WORKERS", "WORKER_MODULES", "available", "keep_p
 #: the command line). Each worker is a process of its own; fewer are started when there are
 #: fewer items of work.
 MAX_WORKERS = 4096
+
+
+_ADDRESS = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(\d+)")
+
+
+def check_scheduler_address(address: object) -> str:
+    """Return `address` if it is a dask scheduler address, ``[scheme://]host:port`` with a port
+    from 1 to 65535 (``"tcp://10.0.0.5:8786"``, ``"[::1]:8786"``) or ``inproc://…``; else raise
+    a :class:`ConfigError` at once, instead of a failure after the connect timeout. Here, with the
+    standard library only, so that the command line checks ``--scheduler`` by the same rule as
+    :class:`cevns.scan.executors.DaskExecutor` without importing the scan layer."""
+    if not isinstance(address, str) or not address.strip():
+        raise ConfigError(f"dask scheduler address {address!r}: expected a string like "
+                          "'tcp://10.0.0.5:8786'")
+    if address.startswith("inproc://"):
+        return address
+    match = _ADDRESS.fullmatch(address)
+    if match is None:
+        raise ConfigError(f"{address!r} is not [scheme://]host:port and so is not a scheduler "
+                          "address; give e.g. 'tcp://10.0.0.5:8786'")
+    port = int(match.group(2))
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"dask scheduler address {address!r}: the port must be from 1 to "
+                          f"65535, got {port}")
+    return address
 
 #: Modules the workers import before their first task (the preload list of the forkserver, and
 #: :meth:`~cevns.scan.executors.Executor.prepare_workers`): the analysis kinds, and what drawing

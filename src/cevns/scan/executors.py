@@ -61,7 +61,6 @@ import multiprocessing
 import os
 import pickle
 import queue as _queue
-import re
 import signal
 import sys
 import threading
@@ -81,7 +80,13 @@ from cevns.errors import (
     UnknownNameError,
     _did_you_mean,
 )
-from cevns.forkserver import DASK_MODULES, MAX_WORKERS, keep_process_state, preload_list
+from cevns.forkserver import (
+    DASK_MODULES,
+    MAX_WORKERS,
+    check_scheduler_address,
+    keep_process_state,
+    preload_list,
+)
 from cevns.forkserver import available as forkserver_available
 from cevns.forkserver import start_early as start_forkserver
 from cevns.scan.tiles import Tile
@@ -428,27 +433,6 @@ def _check_workers(name: str, value: Any) -> None:
                           "(worker processes on this machine)")
 
 
-_ADDRESS = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://)?(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(\d+)")
-
-
-def check_scheduler_address(address: Any) -> str:
-    """Return `address` if it is a dask scheduler address, ``[scheme://]host:port`` with a port
-    from 1 to 65535 (``"tcp://10.0.0.5:8786"``, ``"[::1]:8786"``) or ``inproc://…``; else raise
-    a :class:`ConfigError` at once, instead of a failure after the connect timeout."""
-    if not isinstance(address, str) or not address.strip():
-        raise ConfigError(f"dask scheduler address {address!r}: expected a string like "
-                          "'tcp://10.0.0.5:8786'")
-    if address.startswith("inproc://"):
-        return address
-    match = _ADDRESS.fullmatch(address)
-    if match is None:
-        raise ConfigError(f"dask scheduler address {address!r} is not [scheme://]host:port, "
-                          "e.g. 'tcp://10.0.0.5:8786'")
-    port = int(match.group(2))
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"dask scheduler address {address!r}: the port must be from 1 to "
-                          f"65535, got {port}")
-    return address
 
 
 def _broken_pool_error(item: Work, exc: BaseException) -> ScanError:
