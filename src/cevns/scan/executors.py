@@ -104,7 +104,6 @@ __all__ = [
     "WORKER_ENVIRON",
     "Work",
     "WorkQueue",
-    "check_scheduler_address",
     "make_executor",
     "task_name",
 ]
