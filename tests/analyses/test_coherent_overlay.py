@@ -175,3 +175,32 @@ def test_interpolation_refuses_bad_grids(xs, ys, shape, match):
     with pytest.raises(ConfigError, match=match):
         interpolate_delta(np.array(xs), np.array(ys), np.ones(shape), np.array([1.5]),
                           np.array([1.5]), True, True)
+
+
+@pytest.mark.parametrize("level", [0.0, -1.0, float("nan"), float("inf"), True, "2.71"])
+def test_interpolation_refuses_bad_levels(level):
+    """The contour level is a finite Δχ² above 0: anything else is a ConfigError naming it,
+    not a curve interpolated along crossings that do not exist."""
+    from cevns.analyses.coherent_overlay import interpolate_delta
+    from cevns.errors import ConfigError
+
+    xs, ys = np.array([1.0, 2.0]), np.array([1.0, 2.0])
+    with pytest.raises(ConfigError, match="level"):
+        interpolate_delta(xs, ys, np.ones((2, 2)), np.array([1.5]), np.array([1.5]), True, True,
+                          level=level)
+
+
+def test_interpolation_along_the_curve_uses_only_neighbouring_columns():
+    """With a level, a fine row between coarse masses j and j+1 depends on those two columns
+    only (one interpolant per column): changing a far column leaves it unchanged to the bit."""
+    from cevns.analyses.coherent_overlay import interpolate_delta
+
+    xs = np.geomspace(1.0, 100.0, 5)
+    ys = np.geomspace(1e-3, 1.0, 12)
+    coarse = (ys[None, :] / (1e-2 * xs[:, None] ** 0.5)) ** 2
+    x, y = np.geomspace(1.0, 3.0, 7), np.geomspace(1e-3, 1.0, 40)  # between columns 0 and 1
+    first = interpolate_delta(xs, ys, coarse, x, y, True, True, level=2.71)
+    changed = coarse.copy()
+    changed[3:] *= 7.0
+    second = interpolate_delta(xs, ys, changed, x, y, True, True, level=2.71)
+    assert np.array_equal(first, second)

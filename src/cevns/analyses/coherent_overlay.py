@@ -168,6 +168,14 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     if d.shape != (xs.size, ys.size) or np.isnan(d).any():
         raise ConfigError(f"interpolate_delta: delta must be a number everywhere, with shape "
                           f"({xs.size}, {ys.size}); got shape {d.shape}")
+    if level is not None:
+        if isinstance(level, bool) or not isinstance(level, (int, float, np.floating,
+                                                             np.integer)):
+            raise ConfigError(f"interpolate_delta: level = {level!r}; expected a number")
+        level = float(level)
+        if not np.isfinite(level) or level <= 0:
+            raise ConfigError(f"interpolate_delta: level = {level!r}; expected a finite Δχ² "
+                              "above 0 (the contour to be drawn)")
     d = np.minimum(d, 1e300)  # +inf (no prediction where data are): far above every level
     fx = np.log if log_x else (lambda v: v)
     fy = np.log if log_y else (lambda v: v)
@@ -182,15 +190,17 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     if level is None:
         lifted = np.log1p(np.maximum(columns, 0.0))
         return np.expm1((1.0 - w) * lifted[j] + w * lifted[j + 1])
-    crossing = _first_crossings(columns, at_y, float(level))
+    crossing = _first_crossings(columns, at_y, level)
     slope = np.nan_to_num((crossing[1:] - crossing[:-1]) / (tx[1:] - tx[:-1]), nan=0.0)
+    # one interpolant per coarse column: a row of the item needs its two neighbouring columns
+    column = [PchipInterpolator(ty, np.log(d[c] + Y_OFFSET)) for c in range(xs.size)]
     out = np.empty((at_x.size, at_y.size))
     for k in range(at_x.size):  # the item's masses: a few hundred rows of len(y)
         jk, s = j[k], slope[j[k]]
         below = np.clip(at_y - s * (at_x[k] - tx[jk]), ty[0], ty[-1])
         above = np.clip(at_y + s * (tx[jk + 1] - at_x[k]), ty[0], ty[-1])
-        lo = np.log1p(np.maximum(np.exp(along_y(below)[jk]) - Y_OFFSET, 0.0))
-        hi = np.log1p(np.maximum(np.exp(along_y(above)[jk + 1]) - Y_OFFSET, 0.0))
+        lo = np.log1p(np.maximum(np.exp(column[jk](below)) - Y_OFFSET, 0.0))
+        hi = np.log1p(np.maximum(np.exp(column[jk + 1](above)) - Y_OFFSET, 0.0))
         out[k] = np.expm1((1.0 - w[k, 0]) * lo + w[k, 0] * hi)
     return out
 
