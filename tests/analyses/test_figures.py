@@ -187,6 +187,26 @@ def test_labels_without_units_are_found():
     assert any("no y label" in p for p in problems)
 
 
+def test_a_panel_above_a_labelled_strip_needs_no_x_label_of_its_own():
+    """A main panel whose x tick labels are off and whose x axis is shared with a labelled strip
+    beneath (the ratio strips of Appendix B) passes; the same panel with its tick labels on, or
+    without the shared axis, is missing its x label."""
+    with styled():
+        fig, axes = new_figure()
+        main = axes[0, 0]
+        main.set_ylabel("events [1/keV]")
+        strip = fig.add_axes([0.2, 0.02, 0.6, 0.05], sharex=main)
+        strip.set_xlabel("recoil energy [keV]")
+        strip.set_ylabel("ratio")
+        assert any("axes 0: no x label" in p for p in missing_axis_labels(fig))
+        main.tick_params(labelbottom=False)
+        assert missing_axis_labels(fig) == []
+        alone = fig.add_axes([0.2, 0.9, 0.1, 0.05])
+        alone.set_ylabel("ratio")
+        alone.tick_params(labelbottom=False)
+        assert any("axes 2: no x label" in p for p in missing_axis_labels(fig))
+
+
 def test_contour_ending_on_the_top_edge_is_found():
     with styled():
         fig, axes = new_figure()

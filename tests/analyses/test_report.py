@@ -215,6 +215,11 @@ def test_package_source_digest_matches_a_direct_hash():
     ("fig9", "one panel per variant, all detectors combined", "open circle"),
     ("fig5", "the injected point.", "open circle"),
     ("fig18", "detectors as colours (combined in black)", "open circle"),
+    # Appendix B: the ratio strips say what they divide by; panels without them say nothing
+    ("appB3", "One panel per detector, its variants as line styles. Lower strip: each "
+     "variant's limit divided by that of 'natural-effective nucleus'", "One panel per variant"),
+    ("appB2", "divided by that of 'sigma_beta = 1 %'", "One panel per"),
+    ("fig16", "One panel per variant.", "Lower strip"),
 ])
 def test_captions_describe_what_the_figure_draws(item, says, never):
     """The caption follows the analysis file: no combined curve when ``combine = false`` or

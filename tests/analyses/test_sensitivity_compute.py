@@ -47,6 +47,7 @@ PRESENTATION_CHANGES = {
     "paper": "Fig. 99",
     "per_detector": True,
     "panels": "per-variant",
+    "ratio_panel": True,
     "variant_column": "channel",
     "x_column": "m",
     "y_column": "g",

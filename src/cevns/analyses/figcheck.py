@@ -119,6 +119,16 @@ def texts_outside_figure(fig, pad: float = 0.5, *, renderer=None) -> list[str]:
     return problems
 
 
+def _labelled_by_sibling(ax) -> bool:
+    """Whether ``ax`` shows no x tick labels and shares its x axis with a visible axes that is
+    labelled (a main panel above its ratio strip): the label below serves both."""
+    if any(t.get_visible() and t.get_text() for t in ax.get_xticklabels()) or \
+            ax.xaxis.get_tick_params().get("labelbottom", True):
+        return False
+    return any(other is not ax and other.get_visible() and other.get_xlabel().strip()
+               for other in ax.get_shared_x_axes().get_siblings(ax))
+
+
 def missing_axis_labels(fig) -> list[str]:
     """Problems: axes without x or y label, or a physical label without ``[unit]`` (an axis of
     named categories — tick labels set explicitly — needs a label but no unit)."""
@@ -133,6 +143,8 @@ def missing_axis_labels(fig) -> list[str]:
                            and isinstance(axis.get_major_formatter(),
                                           (FixedFormatter, FuncFormatter)))
             if not label.strip():
+                if which == "x" and _labelled_by_sibling(ax):
+                    continue
                 problems.append(f"axes {i}: no {which} label")
             elif "[" not in label and not DIMENSIONLESS.search(label) and not categorical:
                 problems.append(f"axes {i}: {which} label {label!r} has no unit")

@@ -123,8 +123,16 @@ def caption(an) -> str:
                     + (" (open circle)." if marked else "."))
         per = ("all detectors combined" if not an.per_detector
                else "per detector and combined (black)" if combined else "per detector")
+        layout = ""
+        if an.panels == "per-detector":
+            layout = " One panel per detector, its variants as line styles."
+        elif an.panels == "per-variant":
+            layout = " One panel per variant."
+        if an.ratio_panel and len(variants) > 1:
+            layout += (f" Lower strip: each variant's limit divided by that of "
+                       f"'{variants[0].label}' for the same detector, at the same mass.")
         return (f"{title}. Exclusion at {level_label(an.level)}, {per}: the region above each "
-                f"curve is excluded; {truth}; {sigmas}.")
+                f"curve is excluded; {truth}; {sigmas}.{layout}")
     return f"{title}."
 
 

@@ -228,8 +228,16 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
 
 def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                    options: RunOptions, notes: list[str] | None = None,
-                   overlays: list[tuple[Variant | None, list]] | None = None) -> list[Path]:
+                   overlays: list[tuple[Variant | None, list]] | None = None,
+                   limits: dict[tuple[int, str], Any] | None = None) -> list[Path]:
     """Exclusion curves (excluded above each curve).
+
+    Panels (``an.panels``): one ("single"), one per variant, or one per detector ("per-detector":
+    the detectors in the order of the curves, each panel showing every variant of that
+    detector). With ``an.ratio_panel`` a strip beneath each panel shows every variant's limit
+    divided by the first variant's for the same detector (`limits`: the
+    :class:`~cevns.stats.ExclusionCurve` of each (variant index, detector)), on the first
+    variant's masses where both have a limit.
 
     The overlays the analysis names (``overlays``) are drawn on every main panel as grey
     dash-dot lines (unless the overlay gives its own style), with their label in the legend;
@@ -256,7 +264,9 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
     )
 
     per_variant = an.panels == "per-variant"
-    n_main = len(variants) if per_variant else 1
+    per_det = an.panels == "per-detector"
+    names = list(dict.fromkeys(name for _, _, _, name, _, _ in curves))
+    n_main = len(variants) if per_variant else len(names) if per_det else 1
     step = 2 if an.secondary_x else 1
     n_panels = n_main * step
     # with a second mass axis every row is one variant: (m_X, m_4) side by side
@@ -264,19 +274,28 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
     nrows = int(np.ceil(n_panels / ncols))
     level = level_value(an.level)
     by_variant = not per_variant and len(variants) > 1
+    with_ratio = an.ratio_panel and limits is not None
     handles: dict[str, Any] = {}
     with styled():
         fig, axes = figure(nrows, ncols, width="single" if n_panels == 1 else "double",
-                           aspect=0.72, legend_rows=0 if n_panels == 1 else 1,
-                           titles=per_variant, sharey=True)
+                           aspect=0.72 * (1.0 + RATIO_STRIP) if with_ratio else 0.72,
+                           legend_rows=0 if n_panels == 1 else 1,
+                           titles=per_variant or per_det, sharey=True)
         flat = list(axes.flat)
+        strips = [_ratio_strip(ax) for ax in flat[:n_panels]] if with_ratio else []
         for ax in flat[:n_panels]:
             # the limits are set below: without this every contour call autoscales the axes
             # over all the artists drawn so far (a third of the time of `contour` here)
             ax.set_autoscale_on(False)
         for v_index, variant, ratio, name, delta, xv in curves:
-            panel = (v_index if per_variant else 0) * step
-            if by_variant:
+            main = v_index if per_variant else names.index(name) if per_det else 0
+            panel = main * step
+            if per_det and by_variant:  # one detector per panel: the variants tell the curves
+                st = variant_style(v_index)
+                st["linewidth"] = 1.5 if v_index == 0 else 1.1
+                st["zorder"] = detector_style(name)["zorder"]
+                label = tex(variant.label)
+            elif by_variant:
                 st = variant_style(v_index)
                 st["linewidth"] = 1.5 if name == "combined" else 0.9
                 st["zorder"] = detector_style(name)["zorder"]
@@ -307,17 +326,23 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                 if ratios:
                     ax.set_xlim(x[0] * ratios[0], x[-1] * ratios[-1])
             ax.set_ylim(y[0], y[-1])
-            ax.set_xlabel(_label(an, an.secondary_x if secondary else an.x.parameter,
-                                 panel_variant))
+            xlabel = _label(an, an.secondary_x if secondary else an.x.parameter, panel_variant)
             ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
             ax.tick_params(labelleft=True)
+            if with_ratio:
+                _draw_ratios(strips[i], ax, names[i] if per_det else None, variants, limits,
+                             xlabel)
+            else:
+                ax.set_xlabel(xlabel)
             if per_variant:
                 ax.set_title(tex(panel_variant.label))
+            elif per_det:
+                ax.set_title(detector_label(names[i]))
             if an.overlays:
                 if overlays is None:
                     overlays = panel_overlays(an, x, y, options.quick)
                 for ov_variant, ov in ((v, ov) for panel, v, found in overlays
-                                       if panel == i // step for ov in found):
+                                       if per_det or panel == i // step for ov in found):
                     # the tied mass's panel: the same curve at m = ratio × x, if the variant
                     # ties it; an overlay without a variant stays on the main panel only
                     scale = 1.0 if not secondary else _tie_ratio(an, ov_variant)
@@ -358,6 +383,81 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
         return _save(fig, out, an.name, options)
 
 
+
+
+#: height of the ratio strip beneath an exclusion panel, as a fraction of the panel's own height
+RATIO_STRIP = 0.32
+
+
+def _ratio_strip(ax):
+    """A strip beneath `ax` (taking :data:`RATIO_STRIP` of its height from the bottom), sharing
+    its x axis; `ax` keeps its x ticks but loses their labels to the strip."""
+    height = ax.get_position().height
+    share = RATIO_STRIP / (1.0 + RATIO_STRIP)
+    pos = ax.get_position()
+    gap = 0.012 * height / 0.7  # a hairline between the two: tick marks, no labels
+    ax.set_position([pos.x0, pos.y0 + share * height, pos.width, (1.0 - share) * height])
+    strip = ax.figure.add_axes([pos.x0, pos.y0, pos.width, share * height - gap], sharex=ax)
+    ax.tick_params(labelbottom=False)
+    return strip
+
+
+def _draw_ratios(strip, ax, name: str | None, variants, limits, xlabel: str) -> None:
+    """Fill the ratio `strip` of panel `ax`: the limit of every variant of detector `name` (the
+    single curve of each variant when None) divided by the first variant's, on the first
+    variant's masses where both are found (the other's interpolated linearly in log m, log g)."""
+    from cevns.analyses.style import tex, variant_style
+
+    def curve(v_index):
+        found = [c for (k, n), c in limits.items() if k == v_index and (name is None or n == name)]
+        return found[0] if len(found) == 1 else None
+
+    reference = curve(0)
+    low, high = 1.0, 1.0  # the range of the ratios drawn
+    ref_style = variant_style(0)
+    strip.axhline(1.0, color=ref_style["color"], linestyle=ref_style["linestyle"],
+                  linewidth=1.0)
+    if reference is not None:
+        m0 = np.asarray(reference.mass, dtype=float)
+        g0 = np.where(reference.found, np.asarray(reference.limit, dtype=float), np.nan)
+        for k in range(1, len(variants)):
+            other = curve(k)
+            if other is None:
+                continue
+            ok = np.asarray(other.found, dtype=bool)
+            if ok.sum() < 2:
+                continue
+            m, g = np.asarray(other.mass, dtype=float)[ok], np.asarray(other.limit, float)[ok]
+            inside = (m0 >= m.min()) & (m0 <= m.max()) & np.isfinite(g0)
+            r = np.full(m0.shape, np.nan)
+            r[inside] = np.exp(np.interp(np.log(m0[inside]), np.log(m), np.log(g))) / g0[inside]
+            st = variant_style(k)
+            strip.plot(m0, r, color=st["color"], linestyle=st["linestyle"], linewidth=1.1)
+            if np.isfinite(r).any():
+                low, high = min(low, float(np.nanmin(r))), max(high, float(np.nanmax(r)))
+    # the data range, padded, at least ±1 % (no magnified rounding); above it a band for the
+    # note naming the reference, so that the note never covers a curve
+    centre, half = 0.5 * (low + high), max(0.5 * (high - low), 0.01)
+    lo, hi = max(centre - 1.15 * half, 0.0), centre + 1.15 * half
+    _ratio_ticks(strip, lo, hi)
+    strip.set_ylim(lo, hi + 0.55 * (hi - lo))
+    strip.set_xscale(ax.get_xscale())
+    strip.set_xlim(ax.get_xlim())
+    strip.set_xlabel(xlabel)
+    strip.set_ylabel("ratio")
+    strip.text(0.02, 0.95, "÷ " + tex(variants[0].label), transform=strip.transAxes,
+               ha="left", va="top", fontsize="small")
+
+
+def _ratio_ticks(strip, lo: float, hi: float) -> None:
+    """At most four round ticks (1, 2, 2.5 or 5 × 10ⁿ apart) inside the data range (lo, hi) of
+    a ratio strip, written in full (no offset notation)."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator, ScalarFormatter
+
+    ticks = [t for t in MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+             if lo <= t <= hi]
+    strip.yaxis.set_major_locator(FixedLocator(ticks))
+    strip.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
 
 
 def _tie_ratio(an: ExclusionAnalysis, variant: Variant | None) -> float | None:

@@ -179,6 +179,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     level = level_value(an.level)
     files: list[Path] = []
     curves, ratios = [], {}  # for the CF netCDF of all curves (analyses/cf.py)
+    limits = {}  # (variant index, detector) -> its curve, for the ratio strips
     plotted = []  # (variant index, variant, ratio, detector, Δχ² grid, its mass grid)
     # grids refined around kinematic end points (sterile-lepton scenarios; analyses/edges.py),
     # one per variant; all variants still go through the scan layer in one queue
@@ -204,6 +205,7 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
                 continue
             curve = exclusion_curve(xv, y, delta, an.level, status=raw.get(f"status_{name}"))
             curves.append((variant.label, name, curve))
+            limits[(v_index, name)] = curve
             if ratio is not None:
                 ratios[variant.label] = ratio
             for xi, yi, ok in zip(curve.mass, curve.limit, curve.found, strict=True):
@@ -222,7 +224,8 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
         notes.append(f"overlay {', '.join(skipped)}: not computed in a --quick preview "
                      "(full fits of other experiments' data; run without --quick to draw it)")
     if not options.no_figures:
-        files += plot_exclusion(an, x, y, variants, plotted, out, options, notes, overlays)
+        files += plot_exclusion(an, x, y, variants, plotted, out, options, notes, overlays,
+                                limits=limits)
     overlay_rows = _overlay_rows(an, overlays, notes)
     if overlay_rows:
         files += write_table(overlay_rows, out, f"{an.name}_overlays", floatfmt=".6g")[:1]

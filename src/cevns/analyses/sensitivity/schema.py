@@ -375,7 +375,14 @@ class ExclusionAnalysis(SensitivityBase):
     level: Level = "90cl_2dof"
     variants: tuple[Variant, ...] = ()
     per_detector: bool = True
-    panels: Literal["single", "per-variant"] = "single"
+    panels: Literal["single", "per-variant", "per-detector"] = Field(
+        default="single", description="'single': every curve in one panel; 'per-variant': one "
+        "panel per variant (its detectors in it); 'per-detector': one panel per detector (and "
+        "the combination), its variants in it")
+    ratio_panel: bool = Field(
+        default=False, description="beneath each panel, every variant's limit divided by the "
+        "first variant's for the same detector (how much a setting changes the limit); needs "
+        "two variants or more and panels that show several of them")
     secondary_x: str | None = None
     variant_column: str = "variant"
     x_column: str = "mass_MeV"
@@ -387,6 +394,30 @@ class ExclusionAnalysis(SensitivityBase):
     @classmethod
     def _level(cls, value):
         return check_level(value)
+
+    @model_validator(mode="after")
+    def _panel_layout(self) -> ExclusionAnalysis:
+        if self.panels == "per-detector" and not self.per_detector:
+            raise ConfigError("panels = 'per-detector' draws one panel per detector, but "
+                              "per_detector = false keeps only the combined curve; use "
+                              "panels = 'single'")
+        if self.ratio_panel:
+            if len(self.variants) < 2:
+                raise ConfigError("ratio_panel = true divides every variant's limit by the "
+                                  f"first one's; this analysis has {len(self.variants)} "
+                                  "variant(s), it needs two or more")
+            if self.panels == "per-variant":
+                raise ConfigError("ratio_panel = true compares variants within a panel; with "
+                                  "panels = 'per-variant' each panel holds one variant: use "
+                                  "panels = 'single' or 'per-detector'")
+            if self.secondary_x is not None:
+                raise ConfigError("ratio_panel = true cannot be combined with secondary_x (a "
+                                  "second mass panel per variant)")
+            if self.panels == "single" and self.per_detector and len(self.detectors) > 1:
+                raise ConfigError("ratio_panel = true with panels = 'single' and several "
+                                  "detectors' curves would mix their ratios in one strip; use "
+                                  "panels = 'per-detector' (or per_detector = false)")
+        return self
 
     def axes(self):
         return [self.x, self.y]

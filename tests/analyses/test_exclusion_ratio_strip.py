@@ -1,0 +1,109 @@
+"""``ratio_panel`` of exclusion items (Appendix B): a strip beneath each panel with every variant's
+limit divided by the first variant's, for the same detector.
+
+The expected ratios come from the construction of synthetic Δχ² grids whose limits are known in
+closed form (Δχ² = level · (g / g*(m))², so the limit is g*(m)), drawn through the plotting
+function that ``cevns reproduce`` uses; the layout rules are checked on the shipped files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cevns.analyses import shipped_analysis
+from cevns.analyses.base import RunOptions
+from cevns.analyses.sensitivity.plots import plot_exclusion
+from cevns.errors import ConfigError
+from cevns.stats import exclusion_curve, level_value
+
+
+def test_the_appendix_items_draw_ratio_strips():
+    for item in ("appB1", "appB2", "appB3"):
+        assert shipped_analysis(item).ratio_panel, item
+    assert shipped_analysis("appB3").panels == "per-detector"
+    assert not shipped_analysis("fig16").ratio_panel
+
+
+@pytest.mark.parametrize(("item", "changes", "match"), [
+    ("fig16", {"ratio_panel": True}, "panels = 'per-variant' each panel holds one"),
+    ("fig11", {"ratio_panel": True}, "cannot be combined with secondary_x"),
+    ("appB3", {"panels": "per-variant"}, "panels = 'per-variant' each panel holds one"),
+    ("appB3", {"panels": "single"}, "mix their ratios"),
+    ("appB3", {"per_detector": False}, "per_detector = false keeps only the combined"),
+    ("appB2", {"variants": ()}, "it needs two or more"),
+])
+def test_layouts_that_cannot_show_ratios_are_refused(item, changes, match):
+    with pytest.raises(ConfigError, match=match):
+        shipped_analysis(item).replace(**changes)
+
+
+def _limit(mass, factor):
+    """The synthetic limit g*(m): flat below 10 MeV, ∝ m above (a heavy mediator), × factor."""
+    return factor * 1e-5 * np.maximum(1.0, mass / 10.0)
+
+
+def _draw(tmp_path, factors, item="appB3"):
+    an = shipped_analysis(item)
+    level = level_value(an.level)
+    x = np.geomspace(0.01, 1e4, 60)
+    y = np.geomspace(1e-7, 1e-1, 100)
+    variants = an.variants
+    curves, limits = [], {}
+    names = ["Xe", "Ge"] if item == "appB3" else ["combined"]
+    for k, variant in enumerate(variants):
+        for name in names:
+            f = factors[name][k] if isinstance(factors, dict) else factors[k]
+            delta = level * (y[None, :] / _limit(x, f)[:, None]) ** 2
+            curves.append((k, variant, None, name, delta, x))
+            limits[(k, name)] = exclusion_curve(x, y, delta, an.level)
+    figures = []
+    options = RunOptions(on_figure=lambda stem, fig: figures.append(fig))
+    plot_exclusion(an, x, y, variants, curves, tmp_path, options, [], [], limits=limits)
+    return an, figures[0]
+
+
+def _strips(fig):
+    return [ax for ax in fig.axes if ax.get_ylabel() == "ratio"]
+
+
+def test_the_strip_shows_each_variant_divided_by_the_first(tmp_path):
+    factors = {"Xe": [1.0, 1.03, 0.98], "Ge": [1.0, 2.0, 1.0]}
+    an, fig = _draw(tmp_path, factors)
+    strips = _strips(fig)
+    assert len(strips) == 2  # one per detector panel
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["Xe", "Ge"]
+    for strip, name in zip(strips, ("Xe", "Ge"), strict=True):
+        lines = [ln for ln in strip.get_lines() if len(ln.get_xdata()) > 2]
+        assert len(lines) == 2  # variants 1 and 2 (variant 0 is the line at 1)
+        for line, factor in zip(lines, factors[name][1:], strict=True):
+            r = np.asarray(line.get_ydata(), dtype=float)
+            # the limits come from interpolated crossings of Δχ² = level on a log grid: exact
+            # for a power law in g, so the ratio is the factor to rounding
+            assert np.allclose(r[np.isfinite(r)], factor, rtol=1e-9), (name, factor)
+        lo, hi = strip.get_ylim()
+        assert lo <= min(factors[name]) and hi >= max(factors[name])
+        texts = [t.get_text() for t in strip.texts]
+        assert any("natural-effective nucleus" in t for t in texts)
+        ticks = strip.get_yticks()
+        assert all(lo <= t <= hi for t in ticks) and 1 <= len(ticks) <= 4
+        assert strip.yaxis.get_major_formatter().get_offset() == ""
+
+
+def test_a_flat_ratio_keeps_a_range_of_a_few_percent(tmp_path):
+    """Identical limits: the strip spans about ±1 %, not a magnified rounding error."""
+    _, fig = _draw(tmp_path, [1.0, 1.0, 1.0], item="appB2")
+    (strip,) = _strips(fig)
+    lo, hi = strip.get_ylim()
+    assert lo < 0.995 and hi > 1.005 and hi - lo < 0.1
+
+
+def test_the_main_panels_lose_their_x_tick_labels_to_the_strip(tmp_path):
+    _, fig = _draw(tmp_path, {"Xe": [1.0, 1.0, 1.0], "Ge": [1.0, 1.0, 1.0]})
+    strips = _strips(fig)
+    mains = [ax for ax in fig.axes if ax.get_title() in ("Xe", "Ge")]
+    for main, strip in zip(mains, strips, strict=True):
+        assert main.get_xlabel() == "" and strip.get_xlabel()
+        assert strip.get_position().y1 <= main.get_position().y0 + 1e-9
+        assert strip.get_xlim() == main.get_xlim()
