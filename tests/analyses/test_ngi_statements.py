@@ -88,3 +88,42 @@ def test_universal_vector_has_a_cancellation_band():
     delta = delta - delta.min()
     first = np.argmax(delta > 4.61)
     assert first > 0 and delta[first:].min() < 1.0
+
+
+def _scalar_slopes(sigma_signal: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Local log-log slope d ln g / d ln m of the CsI scalar limit between 5 and 150 MeV."""
+    masses = np.geomspace(5.0, 150.0, 31)
+    doc = {
+        "schema_version": 1, "name": "t", "title": "t", "kind": "exclusion",
+        "detectors": ["CsI"], "stats": {"combine": False},
+        "scenario": {"name": "ngi", "options": {"interaction": "scalar"}},
+        "x": {"parameter": "mediator_mass_MeV", "values": masses.tolist()},
+        "y": {"parameter": "coupling", "start": 1e-6, "stop": 1e-3, "num": 121,
+              "spacing": "log"},
+    }
+    if sigma_signal is not None:
+        doc["stats"]["sigma_signal"] = sigma_signal
+    an = parse_analysis(doc)
+    chi2 = chi2_grid(an)["CsI"]
+    curve = exclusion_curve(an.x.grid(), an.y.grid(), chi2 - chi2.min(), "90cl_2dof")
+    assert curve.found.all()
+    slope = np.diff(np.log(curve.limit)) / np.diff(np.log(masses))
+    return np.sqrt(masses[1:] * masses[:-1]), slope
+
+
+def test_the_knee_of_the_scalar_limit_is_the_signal_normalisation_nuisance():
+    """Fig. 16's scalar limits of the heavy targets (CsI, Xe) rise steeply up to m_X ≈ 20 MeV and
+    then nearly stop rising before the heavy-mediator slope 1 sets in (docs/scenarios/ngi.md,
+    *The knee of the scalar limits*). The cause is the signal normalisation nuisance σ_α: where
+    the scalar excess has nearly the SM's recoil shape it is absorbed by it. With σ_α → 0 the
+    slope rises monotonically from 0 (light mediator) to 1 (contact), as the propagator
+    1/(q² + m²)² alone gives."""
+    m, nuisance = _scalar_slopes(None)
+    peak = np.argmax(np.where(m < 60.0, nuisance, -np.inf))  # the local maximum of the knee
+    assert 12.0 < m[peak] < 30.0 and nuisance[peak] > 0.6
+    after = nuisance[peak:]
+    assert after.min() < 0.15 and 25.0 < m[peak + np.argmin(after)] < 45.0
+    assert nuisance[-1] > 0.8  # on its way to the heavy-mediator slope 1
+    m, fixed = _scalar_slopes(1e-4)
+    assert np.all(np.diff(fixed) > -0.01), np.round(fixed, 3)
+    assert 0.0 < fixed[0] < 0.2 and 0.8 < fixed[-1] < 1.0
