@@ -298,6 +298,27 @@ def test_produced_figure_passes_the_checks(quick_items, checked, stem):
     assert checked[stem][0] == []
 
 
+def test_fig1_solid_lines_are_the_sm_and_broken_ones_new_physics(quick_items):
+    """Fig. 1 draws flavour components, their sum and three new-physics benchmarks in one panel:
+    the SM curves are solid and every benchmark is dotted or dashed (as the caption says), so no
+    benchmark shares its line family with a flavour of a similar hue (orange dipole against
+    vermillion ν_e, sky-blue non-unitarity against blue ν_μ, both dashed before)."""
+    from matplotlib.patches import StepPatch
+
+    fig = quick_items[1]["fig1"]
+    ax = fig.axes[0]
+    stairs = {p.get_label(): p for p in ax.patches if isinstance(p, StepPatch)}
+    sm = [lab for lab in stairs if "prompt" in lab or "delayed" in lab or lab == "total CEvNS"]
+    bsm = [lab for lab in stairs if ":" in lab]
+    assert len(sm) == 4 and len(bsm) == 3, list(stairs)
+    assert all(stairs[lab].get_linestyle() in ("solid", "-") for lab in sm)
+    assert all(stairs[lab].get_linestyle() not in ("solid", "-") for lab in bsm)
+    dashes = {str(stairs[lab].get_linestyle()) for lab in bsm}
+    assert len(dashes) == 3  # three different patterns
+    assert min(stairs[lab].get_linewidth() for lab in bsm) > max(
+        stairs[lab].get_linewidth() for lab in sm if lab != "total CEvNS")
+
+
 def test_produced_figures_curves_at_grid_edges_are_explained(quick_items, checked):
     _, figures, _ = quick_items
     for stem in figures:

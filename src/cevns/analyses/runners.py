@@ -82,16 +82,22 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
         fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.6,
                            legend_rows=leg_rows, titles=True)
         years = an.source.build().run_years
+        # with benchmarks drawn, solid lines are the SM (its flavours thin, their sum thick black)
+        # and dotted or dashed ones new physics: the flavours' own dashes would mix the families
+        with_bsm = any(new_physics.values()) if new_physics else False
         for ax, (det, spec) in zip(axes.flat, spectra, strict=False):
             edges = spec.edges_keVnr
             for a, f in enumerate(spec.flavours):  # the source's flavours (docs/sources.md)
-                ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_TEX.get(f, f), lw=0.9,
-                          **FLAVOUR_STYLES.get(f, {}))
+                style = dict(FLAVOUR_STYLES.get(f, {}))
+                if with_bsm:
+                    style["linestyle"] = "-"
+                ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_TEX.get(f, f),
+                          lw=0.8 if with_bsm else 0.9, **style)
             ax.stairs(spec.signal_per_bin, edges, color="k", lw=1.5, label="total CEvNS")
             curves = (new_physics or {}).get(det.name, [])
             for k, (label, counts) in enumerate(curves):
                 style = variant_style(k + 3)  # purple, orange, sky blue: not the flavour colours
-                ax.stairs(counts, edges, lw=1.1, label=label, color=style.get("color"),
+                ax.stairs(counts, edges, lw=1.4, label=label, color=style.get("color"),
                           linestyle=style.get("linestyle", (0, (4, 1.5))))
             if an.sqrt_background:
                 ax.stairs(np.sqrt(spec.background), edges, color="0.5", lw=1.0,
