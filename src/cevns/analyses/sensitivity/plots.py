@@ -392,12 +392,11 @@ RATIO_STRIP = 0.32
 def _ratio_strip(ax):
     """A strip beneath `ax` (taking :data:`RATIO_STRIP` of its height from the bottom), sharing
     its x axis; `ax` keeps its x ticks but loses their labels to the strip."""
-    height = ax.get_position().height
-    share = RATIO_STRIP / (1.0 + RATIO_STRIP)
     pos = ax.get_position()
-    gap = 0.012 * height / 0.7  # a hairline between the two: tick marks, no labels
-    ax.set_position([pos.x0, pos.y0 + share * height, pos.width, (1.0 - share) * height])
-    strip = ax.figure.add_axes([pos.x0, pos.y0, pos.width, share * height - gap], sharex=ax)
+    share = RATIO_STRIP / (1.0 + RATIO_STRIP)  # of the height the figure gave the panel
+    gap = 0.017 * pos.height  # a narrow gap between the two: tick marks, no labels
+    ax.set_position([pos.x0, pos.y0 + share * pos.height, pos.width, (1.0 - share) * pos.height])
+    strip = ax.figure.add_axes([pos.x0, pos.y0, pos.width, share * pos.height - gap], sharex=ax)
     ax.tick_params(labelbottom=False)
     return strip
 
