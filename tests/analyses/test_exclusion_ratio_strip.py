@@ -107,3 +107,14 @@ def test_the_main_panels_lose_their_x_tick_labels_to_the_strip(tmp_path):
         assert main.get_xlabel() == "" and strip.get_xlabel()
         assert strip.get_position().y1 <= main.get_position().y0 + 1e-9
         assert strip.get_xlim() == main.get_xlim()
+
+
+def test_the_strips_of_one_figure_share_their_range(tmp_path):
+    """Xe's ratios within ±0.3 %, Ge's down to 0.5: both strips span Ge's range, so that the two
+    detectors' effects compare at a glance (a referee read two scales as one before)."""
+    _, fig = _draw(tmp_path, {"Xe": [1.0, 1.003, 0.998], "Ge": [1.0, 0.5, 1.0]})
+    xe, ge = _strips(fig)
+    assert xe.get_ylim() == ge.get_ylim()
+    lo, _ = xe.get_ylim()
+    assert lo < 0.5
+    assert list(xe.get_yticks()) == list(ge.get_yticks())

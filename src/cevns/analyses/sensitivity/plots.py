@@ -283,6 +283,9 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                            titles=per_variant or per_det, sharey=True)
         flat = list(axes.flat)
         strips = [_ratio_strip(ax) for ax in flat[:n_panels]] if with_ratio else []
+        ratio_curves = [_ratio_curves(names[i] if per_det else None, variants, limits)
+                        for i in range(n_panels)] if with_ratio else []
+        ratio_range = _ratio_range(ratio_curves) if with_ratio else (0.0, 0.0)
         for ax in flat[:n_panels]:
             # the limits are set below: without this every contour call autoscales the axes
             # over all the artists drawn so far (a third of the time of `contour` here)
@@ -330,8 +333,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
             ax.tick_params(labelleft=True)
             if with_ratio:
-                _draw_ratios(strips[i], ax, names[i] if per_det else None, variants, limits,
-                             xlabel)
+                _draw_ratios(strips[i], ax, ratio_curves[i], variants, xlabel, *ratio_range)
             else:
                 ax.set_xlabel(xlabel)
             if per_variant:
@@ -401,50 +403,65 @@ def _ratio_strip(ax):
     return strip
 
 
-def _draw_ratios(strip, ax, name: str | None, variants, limits, xlabel: str) -> None:
-    """Fill the ratio `strip` of panel `ax`: the limit of every variant of detector `name` (the
-    single curve of each variant when None) divided by the first variant's, on the first
-    variant's masses where both are found (the other's interpolated linearly in log m, log g)."""
-    from cevns.analyses.style import tex, variant_style
-
+def _ratio_curves(name: str | None, variants, limits) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``(variant index, masses, ratio)`` for every variant but the first: its limit for detector
+    `name` (the single curve of each variant when None) divided by the first variant's, on the
+    first variant's masses where both are found (the other's interpolated linearly in log m,
+    log g; NaN elsewhere)."""
     def curve(v_index):
         found = [c for (k, n), c in limits.items() if k == v_index and (name is None or n == name)]
         return found[0] if len(found) == 1 else None
 
     reference = curve(0)
-    low, high = 1.0, 1.0  # the range of the ratios drawn
+    if reference is None:
+        return []
+    m0 = np.asarray(reference.mass, dtype=float)
+    g0 = np.where(reference.found, np.asarray(reference.limit, dtype=float), np.nan)
+    out = []
+    for k in range(1, len(variants)):
+        other = curve(k)
+        if other is None or np.count_nonzero(other.found) < 2:
+            continue
+        ok = np.asarray(other.found, dtype=bool)
+        m, g = np.asarray(other.mass, dtype=float)[ok], np.asarray(other.limit, float)[ok]
+        inside = (m0 >= m.min()) & (m0 <= m.max()) & np.isfinite(g0)
+        r = np.full(m0.shape, np.nan)
+        r[inside] = np.exp(np.interp(np.log(m0[inside]), np.log(m), np.log(g))) / g0[inside]
+        out.append((k, m0, r))
+    return out
+
+
+def _ratio_range(all_curves) -> tuple[float, float]:
+    """The y range of the ratio strips of one figure (the same for all, so that the strips of
+    two detectors compare at a glance): the ratios drawn and 1, padded by a fifth of their span
+    on each side, at least 1 ± 1 % (no magnified rounding)."""
+    values = [r[np.isfinite(r)] for curves in all_curves for _, _, r in curves]
+    low = min([1.0, *(float(v.min()) for v in values if v.size)])
+    high = max([1.0, *(float(v.max()) for v in values if v.size)])
+    centre, half = 0.5 * (low + high), max(0.5 * (high - low), 0.01)
+    return max(centre - 1.4 * half, 0.0), centre + 1.4 * half
+
+
+def _draw_ratios(strip, ax, curves, variants, xlabel: str, lo: float, hi: float) -> None:
+    """Fill the ratio `strip` of panel `ax` with `curves` (:func:`_ratio_curves`) on the data
+    range (lo, hi), a band above it holding the note that names the reference (so that the note
+    never covers a curve)."""
+    from cevns.analyses.style import tex, variant_style
+
     ref_style = variant_style(0)
     strip.axhline(1.0, color=ref_style["color"], linestyle=ref_style["linestyle"],
                   linewidth=1.0)
-    if reference is not None:
-        m0 = np.asarray(reference.mass, dtype=float)
-        g0 = np.where(reference.found, np.asarray(reference.limit, dtype=float), np.nan)
-        for k in range(1, len(variants)):
-            other = curve(k)
-            if other is None:
-                continue
-            ok = np.asarray(other.found, dtype=bool)
-            if ok.sum() < 2:
-                continue
-            m, g = np.asarray(other.mass, dtype=float)[ok], np.asarray(other.limit, float)[ok]
-            inside = (m0 >= m.min()) & (m0 <= m.max()) & np.isfinite(g0)
-            r = np.full(m0.shape, np.nan)
-            r[inside] = np.exp(np.interp(np.log(m0[inside]), np.log(m), np.log(g))) / g0[inside]
-            st = variant_style(k)
-            strip.plot(m0, r, color=st["color"], linestyle=st["linestyle"], linewidth=1.1)
-            if np.isfinite(r).any():
-                low, high = min(low, float(np.nanmin(r))), max(high, float(np.nanmax(r)))
-    # the data range, padded, at least ±1 % (no magnified rounding); above it a band for the
-    # note naming the reference, so that the note never covers a curve
-    centre, half = 0.5 * (low + high), max(0.5 * (high - low), 0.01)
-    lo, hi = max(centre - 1.15 * half, 0.0), centre + 1.15 * half
+    for k, m0, r in curves:
+        st = variant_style(k)
+        strip.plot(m0, r, color=st["color"], linestyle=st["linestyle"], linewidth=1.1)
     _ratio_ticks(strip, lo, hi)
-    strip.set_ylim(lo, hi + 0.55 * (hi - lo))
+    strip.set_ylim(lo, hi + 0.6 * (hi - lo))
     strip.set_xscale(ax.get_xscale())
     strip.set_xlim(ax.get_xlim())
     strip.set_xlabel(xlabel)
     strip.set_ylabel("ratio")
-    strip.text(0.02, 0.95, "÷ " + tex(variants[0].label), transform=strip.transAxes,
+    # below the top axis's inward tick marks
+    strip.text(0.02, 0.86, "÷ " + tex(variants[0].label), transform=strip.transAxes,
                ha="left", va="top", fontsize="small")
 
 
