@@ -220,6 +220,10 @@ def test_package_source_digest_matches_a_direct_hash():
      "variant's limit divided by that of 'natural-effective nucleus'", "One panel per variant"),
     ("appB2", "divided by that of 'sigma_beta = 1 %'", "One panel per"),
     ("fig16", "One panel per variant.", "Lower strip"),
+    # kinds with their own figure_caption: the report shows the whole text, not the title alone
+    ("fig3", "Drawn at another scale than their Q, so that no marker hides another: Qweak",
+     "None"),
+    ("appB4", "Cases: sin²θ_W; light vector B−L, m_V = 0.01 MeV", "this package"),
 ])
 def test_captions_describe_what_the_figure_draws(item, says, never):
     """The caption follows the analysis file: no combined curve when ``combine = false`` or
@@ -245,8 +249,13 @@ def test_fig1_caption_explains_its_benchmarks_and_the_table_is_plain_text(tmp_pa
     an = shipped_analysis("fig1")
     text = caption(an)
     assert "3 new-physics benchmarks, each the total signal (SM + new physics)" in text
-    assert "nonunitarity: alpha11 = 0.9" in text and "lies above the SM" in text
-    assert "1/α₁₁²" in text
+    # the benchmarks as a reader writes them (the figure's mathtext in Unicode), the detectors
+    # drawn named, the line families as drawn (flavours thin solid, benchmarks broken)
+    assert "non-unitarity: α₁₁ = 0.9" in text and "lies above the SM" in text
+    assert "light vector (B−L): g = 2×10⁻⁵, m_V = 10 MeV" in text
+    assert "μ_νμ = 2×10⁻⁹ μ_B, m₄ = 10 MeV" in text
+    assert "in CsI, Xe, Ge and Si (3 years)" in text and "thin solid" in text
+    assert "1/α₁₁²" in text and "$" not in text and "\\" not in text
     small = an.model_copy(update={"detectors": ("Si",)})
     run_analysis(small, tmp_path, RunOptions(quick=True, no_figures=True))
     rows = list(_csv.DictReader((tmp_path / "fig1_new_physics.csv").open(encoding="utf-8")))

@@ -49,6 +49,15 @@ class ThresholdStudy(AnalysisBase):
     raised_threshold_keVnr: float = Field(default=5.0, gt=0)
     cases: tuple[ThresholdCase, ...]
 
+    def figure_caption(self) -> str:
+        """The caption of the item (its table's and the results report's), naming every case
+        with its masses (the figure's tick labels are short)."""
+        return (f"{self.title.rstrip('.')}. Improvement = sensitivity at "
+                f"{self.raised_threshold_keVnr:g} keVnr / at the nominal threshold (1σ half-width "
+                "for sin²θ_W, upper limit otherwise; > 1: the lower threshold helps). Cases: "
+                f"{'; '.join(c.label for c in self.cases)}. The paper's own factors did not "
+                "survive in its text, so there is no reference column.")
+
     @model_validator(mode="after")
     def _cases(self) -> ThresholdStudy:
         """Every case for every detector at both thresholds is a valid profile analysis, and the
@@ -161,12 +170,7 @@ def run_threshold_study(an: ThresholdStudy, out: Path, options: RunOptions) -> l
     files: list[Path] = []
     if not options.no_figures:
         files += _plot_factors(an, rows, out, options)
-    caption = (f"{an.title}. Improvement = sensitivity at {an.raised_threshold_keVnr:g} keVnr / "
-               "at the nominal threshold (1σ half-width for sin²θ_W, upper limit otherwise). "
-               f"Cases: {'; '.join(c.label for c in an.cases)}. "
-               "The paper's own factors did not survive in its text, so there is no reference "
-               "column.")
-    files += write_table(rows, out, an.name, floatfmt=".4g", caption=caption)
+    files += write_table(rows, out, an.name, floatfmt=".4g", caption=an.figure_caption())
     return files
 
 

@@ -68,21 +68,33 @@ def _sigma_text(symbol: str, values: list[float]) -> str:
 
 
 def caption(an) -> str:
-    """The figure caption of analysis ``an`` (plain Unicode text, one paragraph)."""
+    """The figure caption of analysis ``an`` (plain Unicode text, one paragraph).
+
+    An analysis class may write its own: a method ``figure_caption()`` returning the text (the
+    ``running`` and ``threshold-study`` kinds, plug-in kinds). The other built-in kinds are
+    described here from their fields."""
+    own = getattr(an, "figure_caption", None)
+    if callable(own):
+        return own()
     kind = an.kind
     title = an.title.rstrip(".")
     if kind == "spectra":
         years = an.source.build().run_years
         curves = tuple(getattr(an, "new_physics", ()) or ())
         bsm = ""
+        from cevns.analyses.style import plain_text, tex
+
         if curves:
             notes = " ".join(c.note.rstrip(".") + "." for c in curves if c.note)
-            bsm = (f" Coloured dotted and dashed: {len(curves)} new-physics benchmarks, each the "
-                   "total signal (SM + new physics): "
-                   + "; ".join(c.plain_label for c in curves) + "." + (f" {notes}" if notes else ""))
-        return (f"{title}. Expected CEvNS events per reconstructed-recoil-energy bin for each "
-                f"detector ({years:g} years), by neutrino flavour (prompt ν_μ, delayed ν_e, "
-                "delayed ν̄_μ); black: their sum"
+            bsm = (f" Thicker coloured dotted, dashed and dash-dotted lines: {len(curves)} "
+                   "new-physics benchmarks, each the total signal (SM + new physics): "
+                   + "; ".join(plain_text(c.label) for c in curves) + "."
+                   + (f" {notes}" if notes else ""))
+        names = [plain_text(tex(d)) for d in an.detectors]
+        which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return (f"{title}. Expected CEvNS events per reconstructed-recoil-energy bin in {which} "
+                f"({years:g} years), by neutrino flavour ({'thin solid: ' if curves else ''}"
+                "prompt ν_μ, delayed ν_e, delayed ν̄_μ); black: their sum"
                 + ("; grey dotted: square root of the steady-state background per bin."
                    if getattr(an, "sqrt_background", False) else ".") + bsm)
     if kind in ("profile", "scan2d", "exclusion"):

@@ -87,6 +87,11 @@ class RunningAnalysis(AnalysisBase):
         default=(), description="point providers (register_point) whose values cevns computes, "
         "e.g. 'coherent-csi-2021'")
 
+    def figure_caption(self) -> str:
+        """The caption of the item (its table's and the results report's):
+        :func:`running_caption`."""
+        return running_caption(self)
+
     @model_validator(mode="after")
     def _consistent(self) -> RunningAnalysis:
         """The scale range, the projection item and the point providers, when the file is read."""
@@ -254,6 +259,20 @@ def _moved_markers(meas) -> str:
             + "; ".join(moved) + " (the table gives Q).")
 
 
+def running_caption(an, meas=None) -> str:
+    """The caption of a ``running`` item (its table's and the results report's): what the curve
+    is, where the ESS point sits, which points are converted, disputed or ours, and which markers
+    are drawn at another scale than their Q (`meas`: the measurements drawn; default the cited
+    table)."""
+    meas = load_measurements() if meas is None else meas
+    return (f"{an.title.rstrip('.')}. Curve: one-loop MS-bar running (docs/scenarios/running.md), "
+            "anchored at sin²θ_W(M_Z) = 0.23122 and sin²θ_W(0) = 0.23857; ESS point at the "
+            "signal-weighted mean momentum transfer. NuTeV is converted from the on-shell "
+            "scheme (see the scheme column) and disputed; the COHERENT CsI point is our own "
+            "fit to the data release. The paper's own point values were lost from its text; "
+            "the ESS error is ours." + _moved_markers(meas))
+
+
 def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) -> list[Path]:
     """The running curve, the measurements and the ESS projection (house style, one column).
 
@@ -337,13 +356,7 @@ def run_running(an: RunningAnalysis, out: Path, options: RunOptions) -> list[Pat
                  "running_at_Q": float(sin2_theta_w_msbar(q_ess)),
                  "scheme": "MS-bar (Asimov data at sin²θ_W(0) = 0.23857)",
                  "reference": f"cevns reproduce --only {an.projection}"})
-    caption = (f"{an.title}. Curve: one-loop MS-bar running (docs/scenarios/running.md), "
-               "anchored at sin²θ_W(M_Z) = 0.23122 and sin²θ_W(0) = 0.23857; ESS point at the "
-               "signal-weighted mean momentum transfer. NuTeV is converted from the on-shell "
-               "scheme (see the scheme column) and disputed; the COHERENT CsI point is our own "
-               "fit to the data release. The paper's own point values were lost from its text; "
-               "the ESS error is ours." + _moved_markers(meas))
-    files += write_table(rows, out, an.name, floatfmt=".5g", caption=caption)
+    files += write_table(rows, out, an.name, floatfmt=".5g", caption=running_caption(an, meas))
     curve_path = out / f"{an.name}_curve.csv"
     np.savetxt(curve_path, np.column_stack([mu, curve]), delimiter=",",
                header="mu_GeV,sin2_theta_w_msbar", comments="", fmt="%.8g")

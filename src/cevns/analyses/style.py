@@ -160,6 +160,48 @@ def tex(text: str) -> str:
     return re.sub(r"\$\s*=\s*([\d.]+)\s*\$", r" = \1\\,", text)
 
 
+_GREEK_UNICODE = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "theta": "θ",
+    "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π", "rho": "ρ", "sigma": "σ",
+    "tau": "τ", "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Delta": "Δ", "Sigma": "Σ",
+}
+_SUPERSCRIPT = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def plain_text(text: str) -> str:
+    """A mathtext label as plain Unicode text, for captions and tables.
+
+    Handles what the shipped labels use: ``$`` dropped, Greek letters, ``\\times`` (×),
+    ``\\bar\\nu`` (ν̄), thin spaces, ``\\mathrm{…}``, superscripts of digits and signs
+    (``10^{-5}`` → 10⁻⁵), subscripts of digits (``\\alpha_{11}`` → α₁₁); other subscripts
+    keep their underscore, nested ones joined (``\\mu_{\\nu_\\mu}`` → μ_νμ). Text without
+    ``$`` is returned unchanged.
+
+    >>> plain_text(r"light vector ($B-L$): $g = 2\\times10^{-5}$, $m_V = 10$ MeV")
+    'light vector (B−L): g = 2×10⁻⁵, m_V = 10 MeV'
+    """
+    if "$" not in text:
+        return text
+
+    def math(m: re.Match) -> str:
+        t = m.group(1)
+        t = re.sub(r"\\mathrm\{([^{}]*)\}", r"\1", t)
+        t = re.sub(r"\\bar\s*\\nu", "ν̄", t)
+        t = re.sub(r"\\([A-Za-z]+)",
+                   lambda g: _GREEK_UNICODE.get(g[1], {"times": "×", "cdot": "·"}.get(g[1], g[1])),
+                   t)
+        t = t.replace(r"\,", " ").replace("-", "−")
+        t = re.sub(r"\^\{([−+\d]+)\}|\^([−+\d])",
+                   lambda g: (g[1] or g[2]).replace("−", "-").translate(_SUPERSCRIPT), t)
+        t = re.sub(r"_\{(\d+)\}|_(\d)", lambda g: (g[1] or g[2]).translate(_SUBSCRIPT), t)
+        while re.search(r"_\{[^{}]*\}", t):  # nested subscripts: μ_{ν_μ} → μ_νμ
+            t = re.sub(r"_\{([^{}]*)\}", lambda g: "_" + g[1].replace("_", ""), t)
+        return t
+
+    return re.sub(r"\$([^$]*)\$", math, text)
+
+
 def detector_label(name: str) -> str:
     """Legend label of a detector (``C3F8`` → C₃F₈ in mathtext)."""
     return tex(name)
