@@ -319,6 +319,23 @@ def test_fig1_solid_lines_are_the_sm_and_broken_ones_new_physics(quick_items):
         stairs[lab].get_linewidth() for lab in sm if lab != "total CEvNS")
 
 
+@pytest.mark.parametrize("stem", ["fig11", "fig20"])
+def test_tied_mass_panels_end_a_decade_above_the_kinematic_end_point(all_quick_items, stem):
+    """The m₄ panels of the up-scattering items end at 100 MeV, the decade above the largest m₄
+    with a limit (the kinematic end point, ≈ 53 MeV at the ESS), not at 10³ MeV where the m_X
+    grid times the largest ratio would put it (a referee found 95 % of the panel empty)."""
+    fig = all_quick_items[1][stem]
+    right = [ax for ax in fig.axes if "m_4" in ax.get_xlabel()]
+    assert right
+    for ax in right:
+        assert ax.get_xlim()[1] == pytest.approx(100.0)
+        ends = [float(np.nanmax(seg[:, 0])) for coll in ax.collections
+                for seg in getattr(coll, "get_segments", lambda: [])() if len(seg)]
+        ends += [float(np.nanmax(line.get_xdata())) for line in ax.get_lines()
+                 if len(line.get_xdata())]
+        assert ends and 40.0 < max(ends) <= 100.0
+
+
 def test_produced_figures_curves_at_grid_edges_are_explained(quick_items, checked):
     _, figures, _ = quick_items
     for stem in figures:

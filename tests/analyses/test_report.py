@@ -220,6 +220,12 @@ def test_package_source_digest_matches_a_direct_hash():
      "variant's limit divided by that of 'natural-effective nucleus'", "One panel per variant"),
     ("appB2", "divided by that of 'sigma_beta = 1 %'", "One panel per"),
     ("fig16", "One panel per variant.", "Lower strip"),
+    # the tied-mass panels and the real-data overlays are described (referee review)
+    ("fig11", "Right of each panel: the same limits against the tied mass m₄", "Lower strip"),
+    ("fig11", "Grey: limits from real data named in the legend (overlay 'coherent'", "None"),
+    ("fig11", "one per variant, in that variant's dash pattern", "None"),
+    ("fig20", "against the tied mass", "Grey: limits from real data"),
+    ("fig7", "Grey: limits from real data", "one per variant"),
     # kinds with their own figure_caption: the report shows the whole text, not the title alone
     ("fig3", "Drawn at another scale than their Q, so that no marker hides another: Qweak",
      "None"),

@@ -140,6 +140,17 @@ def caption(an) -> str:
             layout = " One panel per detector, its variants as line styles."
         elif an.panels == "per-variant":
             layout = " One panel per variant."
+        if an.secondary_x:
+            layout += (f" Right of each panel: the same limits against the tied mass "
+                       f"{_p(an.secondary_x)}, each curve beginning at the lowest "
+                       f"{_p(an.x.parameter).split(' [')[0]} of the grid times its ratio.")
+        if an.overlays:
+            layout += (" Grey: limits from real data named in the legend (overlay "
+                       + ", ".join(f"'{o}'" for o in an.overlays) + "; the notes file says how "
+                       "each was computed), not Asimov projections"
+                       + ("; one per variant, in that variant's dash pattern."
+                          if variants and an.panels != "per-variant" and len(variants) > 1
+                          else "."))
         if an.ratio_panel and len(variants) > 1:
             layout += (f" Lower strip: each variant's limit divided by that of "
                        f"'{variants[0].label}' for the same detector, at the same mass.")

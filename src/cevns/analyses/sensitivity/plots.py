@@ -327,7 +327,8 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             else:
                 ratios = sorted({r for _, _, r, _, _, _ in curves if r is not None})
                 if ratios:
-                    ax.set_xlim(x[0] * ratios[0], x[-1] * ratios[-1])
+                    ax.set_xlim(x[0] * ratios[0],
+                                _secondary_end(an, x[-1] * ratios[-1], curves, limits))
             ax.set_ylim(y[0], y[-1])
             xlabel = _label(an, an.secondary_x if secondary else an.x.parameter, panel_variant)
             ax.set_ylabel(_label(an, an.y.parameter, panel_variant))
@@ -385,6 +386,22 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
         return _save(fig, out, an.name, options)
 
 
+
+
+def _secondary_end(an: ExclusionAnalysis, end: float, curves, limits) -> float:
+    """The right end of the tied mass's panel: `end` (the grid's), or on a logarithmic axis the
+    decade above the largest tied mass with a limit (× 1.05) when that is lower — the limits
+    of an up-scattering item end at the kinematic end point of m₄ (≈ 53 MeV at the ESS), and
+    the panel need not run on to 10³ MeV."""
+    if an.x.spacing != "log" or not limits:
+        return end
+    ratio_of = {v_index: ratio for v_index, _, ratio, _, _, _ in curves if ratio is not None}
+    found = [float(np.max(np.asarray(c.mass, dtype=float)[np.asarray(c.found, dtype=bool)]))
+             * ratio_of[k] for (k, _), c in limits.items()
+             if k in ratio_of and np.any(c.found)]
+    if not found:
+        return end
+    return min(end, 10.0 ** np.ceil(np.log10(1.05 * max(found))))
 
 
 #: height of the ratio strip beneath an exclusion panel, as a fraction of the panel's own height
