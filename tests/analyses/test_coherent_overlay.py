@@ -204,3 +204,23 @@ def test_interpolation_along_the_curve_uses_only_neighbouring_columns():
     changed[3:] *= 7.0
     second = interpolate_delta(xs, ys, changed, x, y, True, True, level=2.71)
     assert np.array_equal(first, second)
+
+
+@pytest.mark.parametrize(("x", "y", "log_x", "match"), [
+    ([1.5, np.nan], [1.5], True, "x must be a non-empty 1-D array of finite numbers"),
+    ([-1.0], [1.5], True, "above 0"),
+    ([1.5], [], True, "y must be a non-empty"),
+    (1.5, [1.5], True, "x must be"),
+    ([[1.5]], [1.5], True, "x must be"),
+    (["a"], [1.5], True, "x must be"),
+    ([1.5], [1.5], "yes", "log_x = 'yes'; expected true or false"),
+])
+def test_interpolation_refuses_bad_target_grids(x, y, log_x, match):
+    """The item's grid (x, y) is checked like the coarse one: NaN rows, a logarithm of a
+    negative mass or an empty axis are ConfigErrors, not NaN values or numpy's errors."""
+    from cevns.analyses.coherent_overlay import interpolate_delta
+    from cevns.errors import ConfigError
+
+    xs, ys = np.array([1.0, 2.0]), np.array([1.0, 2.0])
+    with pytest.raises(ConfigError, match=match):
+        interpolate_delta(xs, ys, np.ones((2, 2)), x, y, log_x, True, level=2.71)

@@ -30,7 +30,10 @@ def test_the_appendix_items_draw_ratio_strips():
     ("fig11", {"ratio_panel": True}, "cannot be combined with secondary_x"),
     ("appB3", {"panels": "per-variant"}, "panels = 'per-variant' each panel holds one"),
     ("appB3", {"panels": "single"}, "mix their ratios"),
-    ("appB3", {"per_detector": False}, "per_detector = false keeps only the combined"),
+    ("appB3", {"per_detector": False, "stats": {"combine": True}},
+     "per_detector = false keeps only the combined"),
+    # nothing to draw at all: only the combination, and no combination computed
+    ("appB3", {"per_detector": False}, "draws only the combined curve, but stats.combine = false"),
     ("appB2", {"variants": ()}, "it needs two or more"),
 ])
 def test_layouts_that_cannot_show_ratios_are_refused(item, changes, match):
@@ -118,3 +121,49 @@ def test_the_strips_of_one_figure_share_their_range(tmp_path):
     lo, _ = xe.get_ylim()
     assert lo < 0.5
     assert list(xe.get_yticks()) == list(ge.get_yticks())
+
+
+def test_a_variant_sets_only_the_statistics_it_names(tmp_path):
+    """A variant's ``stats`` update the analysis's key by key (appB2 sets σ_β only): with the
+    analysis's σ_α = 0.5 and combine = false, the variants keep both (they were reset to the
+    defaults 0.1 and true before, silently), also when the written config.json is read again."""
+    import json
+
+    from cevns.analyses import parse_analysis
+
+    an = shipped_analysis("appB2").replace(
+        detectors=("CsI", "Si"), per_detector=True, panels="per-detector",
+        stats={"sigma_signal": 0.5, "combine": False})
+    for k, sigma_beta in enumerate((0.01, 0.05, 0.10)):
+        st = an.compute(k).stats
+        assert (st.sigma_signal, st.sigma_background, st.combine) == (0.5, sigma_beta, False)
+    again = parse_analysis(json.loads(json.dumps(an.model_dump(mode="json"))))
+    assert again == an
+    assert [again.compute(k).stats for k in range(3)] == [an.compute(k).stats for k in range(3)]
+
+
+def test_per_detector_panels_with_nothing_excluded_say_so_before_drawing(tmp_path):
+    """No curve reaches the level: the item's ConfigError, and no PNG of empty panels (a
+    ZeroDivisionError while laying out zero panels before)."""
+    from cevns.analyses import run_analysis
+    from cevns.analyses.base import RunOptions as Options
+
+    an = shipped_analysis("appB1").replace(level=1e6)
+    with pytest.raises(ConfigError, match="no exclusion found inside the grid"):
+        run_analysis(an, tmp_path / "out", Options(quick=True))
+    assert not list((tmp_path / "out").glob("*.png"))
+
+
+def test_per_detector_panels_with_a_tied_mass(tmp_path):
+    """panels = 'per-detector' with secondary_x: two panels per detector, both titled with it
+    (an IndexError before: the tied-mass panels were counted as detectors)."""
+    from cevns.analyses import run_analysis
+    from cevns.analyses.base import RunOptions as Options
+
+    an = shipped_analysis("fig11").replace(detectors=("CsI", "Ar"), per_detector=True,
+                                           panels="per-detector", overlays=())
+    figures = []
+    run_analysis(an, tmp_path / "out", Options(quick=True, no_figures=False,
+                                               on_figure=lambda s, f: figures.append(f)))
+    titles = [ax.get_title() for ax in figures[0].axes if ax.get_visible()]
+    assert titles == ["CsI", "CsI", "Ar", "Ar", "combined", "combined"]

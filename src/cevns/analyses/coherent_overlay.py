@@ -158,8 +158,15 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     """
     from scipy.interpolate import PchipInterpolator  # here: the driver imports this module
 
-    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-    d = np.maximum(np.asarray(delta, dtype=float), 0.0)
+    for name, flag in (("log_x", log_x), ("log_y", log_y)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ConfigError(f"interpolate_delta: {name} = {flag!r}; expected true or false")
+    try:
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        d = np.maximum(np.asarray(delta, dtype=float), 0.0)
+    except (TypeError, ValueError):
+        raise ConfigError("interpolate_delta: xs, ys and delta must be arrays of numbers") \
+            from None
     for name, axis in (("xs", xs), ("ys", ys)):
         if axis.ndim != 1 or axis.size < 2 or not np.all(np.diff(axis) > 0) \
                 or ((log_x if name == "xs" else log_y) and axis[0] <= 0):
@@ -168,6 +175,18 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     if d.shape != (xs.size, ys.size) or np.isnan(d).any():
         raise ConfigError(f"interpolate_delta: delta must be a number everywhere, with shape "
                           f"({xs.size}, {ys.size}); got shape {d.shape}")
+    targets = []
+    for name, axis, logarithmic in (("x", x, log_x), ("y", y, log_y)):
+        try:
+            values = np.asarray(axis, dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.ndim != 1 or values.size == 0 \
+                or not np.all(np.isfinite(values)) or (logarithmic and np.any(values <= 0)):
+            raise ConfigError(f"interpolate_delta: {name} must be a non-empty 1-D array of finite "
+                              f"numbers{' above 0 (a log axis)' if logarithmic else ''}")
+        targets.append(values)
+    x, y = targets
     if level is not None:
         if isinstance(level, bool) or not isinstance(level, (int, float, np.floating,
                                                              np.integer)):

@@ -102,7 +102,7 @@ def caption(an) -> str:
 
         variants = tuple(getattr(an, "variants", ()) or ())
         # the statistics in effect per curve family: a variant's replace the analysis's
-        stats_used = [v.stats or an.stats for v in variants] or [an.stats]
+        stats_used = [an.variant_stats(v) for v in variants] or [an.stats]
         stats = an.stats
         combined = any(st.combine for st in stats_used)
         sigmas = ", ".join(_sigma_text(symbol, [getattr(st, key) for st in stats_used])

@@ -9,7 +9,7 @@ from typing import get_args
 
 import numpy as np
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, finite_number
 from cevns.experiment import Catalogue, Detector, Source, get_detector, get_source
 from cevns.experiment.source import SourceKind
 from cevns.physics.basis import SMBasis
@@ -170,6 +170,12 @@ class Spectrum:
 
         ``detector`` and ``run_years`` default to the histograms' ``metadata``.
         """
+        import hist
+
+        for name, h in (("signal", signal), ("background", background)):
+            if not isinstance(h, hist.BaseHist):
+                raise ConfigError(f"from_hist: {name} must be a hist.Hist written by "
+                                  f"Spectrum.to_hist(), got {type(h).__name__}")
         meta = signal.metadata if isinstance(signal.metadata, dict) else {}
         names = [ax.name for ax in signal.axes]
         if names != ["flavour", "target", "energy"]:
@@ -230,10 +236,20 @@ class Spectrum:
         if not isinstance(ds, xr.Dataset):
             raise ConfigError(f"from_xarray: expected an xarray.Dataset written by "
                               f"Spectrum.to_xarray(), got {type(ds).__name__}")
-        missing = [k for k in ("signal", "background", "energy_bounds") if k not in ds.variables]
+        dims = {"signal": ("flavour", "target", "bin"), "background": ("bin",),
+                "energy_bounds": ("bin", "nv"), "flavour": ("flavour",), "target": ("target",)}
+        missing = [k for k in dims if k not in ds.variables]
         if missing:
             raise ConfigError(f"dataset lacks {missing}; expected a Dataset written by "
                               "Spectrum.to_xarray()")
+        for k, expected in dims.items():
+            if sorted(ds[k].dims) != sorted(expected):
+                raise ConfigError(f"dataset variable {k} has dimensions {ds[k].dims}: expected "
+                                  f"{expected} (as written by Spectrum.to_xarray())")
+        if ds.sizes["bin"] == 0 or ds.sizes["nv"] != 2:
+            raise ConfigError(f"energy_bounds has shape (bin, nv) = ({ds.sizes['bin']}, "
+                              f"{ds.sizes['nv']}): expected at least one bin and nv = 2 "
+                              "(lower, upper edge)")
         bounds = np.asarray(ds["energy_bounds"].transpose("bin", "nv").values, dtype=float)
         edges = np.append(bounds[:, 0], bounds[-1, 1])
         if not np.array_equal(bounds[1:, 0], bounds[:-1, 1]):
@@ -297,34 +313,50 @@ class Spectrum:
         if not need <= set(df.columns):
             raise ConfigError(f"table lacks columns {sorted(need - set(df.columns))}; expected "
                               "the table of Spectrum.to_dataframe()")
+        for column in ("lower_keVnr", "upper_keVnr", "counts"):
+            if df[column].to_numpy().dtype.kind not in "iuf":
+                raise ConfigError(f"column {column} must hold numbers, got dtype "
+                                  f"{df[column].to_numpy().dtype} (text in a CSV column?)")
         detectors = df["detector"].unique()
         if len(detectors) != 1:
             raise ConfigError(f"table holds {len(detectors)} detectors {list(detectors)}; "
                               "select one first")
-        bkg = df[df["component"] == "background"].sort_values("bin")
-        sig = df[df["component"] != "background"]
+        is_bkg = (df["component"] == "background").to_numpy()
+        if is_bkg.all() or not is_bkg.any():
+            raise ConfigError(f"table has no {'signal' if is_bkg.all() else 'background'} rows; "
+                              "expected the table of Spectrum.to_dataframe()")
+        bins = _bin_indices(df, n_b=int(is_bkg.sum()))
+        df = df.assign(bin=bins)  # a copy with integer bins (3.0 → 3)
+        bkg = df[is_bkg].sort_values("bin")
+        sig = df[~is_bkg]
         # order of the category axes: as written (attrs), else first appearance
         flavours = tuple(df.attrs.get("flavours") or dict.fromkeys(sig["component"]))
         nuclei = tuple(df.attrs.get("targets") or dict.fromkeys(sig["target"]))
         if set(flavours) != set(sig["component"]) or set(nuclei) != set(sig["target"]):
             raise ConfigError("df.attrs flavours/targets do not match the table's rows")
         n_b = len(bkg)
-        if len(sig) != len(flavours) * len(nuclei) * n_b:
-            raise ConfigError(f"table has {len(sig)} signal rows, expected flavours × targets × "
-                              f"bins = {len(flavours)} × {len(nuclei)} × {n_b}")
         signal = np.zeros((len(flavours), len(nuclei), n_b))
         f_i = sig["component"].map({f: i for i, f in enumerate(flavours)}).to_numpy()
         k_i = sig["target"].map({k: i for i, k in enumerate(nuclei)}).to_numpy()
+        seen = np.zeros(signal.shape, dtype=bool)
+        seen[f_i, k_i, sig["bin"].to_numpy()] = True
+        if not seen.all():  # no duplicates (_bin_indices), so fewer rows than cells
+            f, k, b = np.argwhere(~seen)[0]
+            raise ConfigError(f"table lacks the row (component {flavours[f]!r}, target "
+                              f"{nuclei[k]!r}, bin {b}); expected one row per flavour, target "
+                              "and bin")
         signal[f_i, k_i, sig["bin"].to_numpy()] = sig["counts"].to_numpy(dtype=float)
         edges = np.append(bkg["lower_keVnr"].to_numpy(dtype=float),
                           bkg["upper_keVnr"].to_numpy(dtype=float)[-1])
-        return cls._checked(detector=str(detectors[0]), edges_keVnr=edges, signal=signal,
-                            background=bkg["counts"].to_numpy(dtype=float), nuclei=nuclei,
-                            flavours=flavours,
-                            run_years=run_years if run_years is not None
-                            else df.attrs.get("run_years"),
-                            source_kind=source_kind if source_kind is not None
-                            else df.attrs.get("source_kind", "pi-dar"))
+        spectrum = cls._checked(detector=str(detectors[0]), edges_keVnr=edges, signal=signal,
+                                background=bkg["counts"].to_numpy(dtype=float), nuclei=nuclei,
+                                flavours=flavours,
+                                run_years=run_years if run_years is not None
+                                else df.attrs.get("run_years"),
+                                source_kind=source_kind if source_kind is not None
+                                else df.attrs.get("source_kind", "pi-dar"))
+        _check_row_edges(df, bkg)  # after _checked: edges finite and increasing
+        return spectrum
 
     @classmethod
     def _checked(cls, *, detector, edges_keVnr, signal, background, nuclei, flavours,
@@ -332,9 +364,10 @@ class Spectrum:
         """Construct after checking shapes and metadata (the ``from_*`` constructors)."""
         if not detector:
             raise ConfigError("detector name missing: pass detector=... (no metadata found)")
-        if run_years is None or not float(run_years) > 0:
-            raise ConfigError(f"run_years must be a positive number, got {run_years!r} "
-                              "(pass run_years=...)")
+        valid = "a finite number of years > 0 (pass run_years=...)"
+        if getattr(run_years, "ndim", 0) != 0:  # float() of a one-entry array only warns
+            raise ConfigError(f"run_years must be {valid}, got {run_years!r}")
+        run_years = finite_number(run_years, "run_years", valid, ok=lambda years: years > 0)
         n_b = len(edges_keVnr) - 1
         if signal.shape != (len(flavours), len(nuclei), n_b) or background.shape != (n_b,):
             raise ConfigError(f"inconsistent shapes: signal {signal.shape}, background "
@@ -389,6 +422,64 @@ class Spectrum:
                 f"<tr><th>detector</th>{heads}<th>signal</th><th>background</th></tr>"
                 f"<tr><td>{escape(self.detector)}</td>{cells}<td>{self.total_signal:.1f}</td>"
                 f"<td>{self.total_background:.1f}</td></tr></table>")
+
+
+def _row_name(df, i: int) -> str:
+    """``(component 'numu', target 'Cs133', bin 3)``: row ``i`` of a table of
+    :meth:`Spectrum.to_dataframe`, as an error message names it."""
+    row = df.iloc[i]
+    target = "" if row["component"] == "background" else f", target {row['target']!r}"
+    return f"(component {row['component']!r}{target}, bin {row['bin']})"
+
+
+def _bin_indices(df, n_b: int) -> np.ndarray:
+    """The ``bin`` column of a table of :meth:`Spectrum.to_dataframe` as integers, or a
+    :class:`ConfigError` naming the first row whose bin is not a whole number in 0 … n_b − 1 (one
+    bin per background row) or repeats the (component, target, bin) cell of an earlier row."""
+    values = df["bin"].to_numpy()
+    if values.dtype.kind not in "iuf":
+        raise ConfigError(f"column bin must hold bin numbers 0, 1, …, got dtype {values.dtype}")
+    ok = (values >= 0) & (values < n_b) & (values == np.floor(values))  # NaN fails all three
+    if not ok.all():
+        raise ConfigError(f"table row {_row_name(df, int(np.argmin(ok)))}: bin must be a whole "
+                          f"number in 0 … {n_b - 1} (the table has {n_b} background rows, one "
+                          "per bin)")
+    bins = values.astype(int)
+    cells = df[["component", "target"]].assign(bin=bins)
+    cells.loc[cells["component"] == "background", "target"] = ""  # one background row per bin
+    repeated = cells.duplicated().to_numpy()
+    if repeated.any():
+        raise ConfigError(f"table row {_row_name(df, int(np.argmax(repeated)))}: this "
+                          "(component, target, bin) cell appears twice")
+    return bins
+
+
+def _check_row_edges(df, bkg) -> None:
+    """Refuse, with a :class:`ConfigError` naming the bins or the row, a table of
+    :meth:`Spectrum.to_dataframe` whose edges disagree beyond a relative 1e-9: a background row's
+    ``upper_keVnr`` that is not the next bin's ``lower_keVnr`` (a gap or an overlap), or a row
+    whose edges are not those of the background row of its bin (``bkg``: the background rows by
+    bin)."""
+    def close(a, b):
+        return np.isclose(a, b, rtol=1e-9, atol=0)
+
+    lower = bkg["lower_keVnr"].to_numpy(dtype=float)
+    upper = bkg["upper_keVnr"].to_numpy(dtype=float)
+    gap = ~close(upper[:-1], lower[1:])
+    if gap.any():
+        i = int(np.argmax(gap))
+        raise ConfigError(f"background rows: upper_keVnr of bin {i} = {float(upper[i])!r} ≠ "
+                          f"lower_keVnr of bin {i + 1} = {float(lower[i + 1])!r}; bins must be "
+                          "contiguous")
+    bins = df["bin"].to_numpy()
+    for column, edge in (("lower_keVnr", lower), ("upper_keVnr", upper)):
+        values = df[column].to_numpy(dtype=float)
+        bad = ~close(values, edge[bins])
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ConfigError(f"table row {_row_name(df, i)}: {column} = {float(values[i])!r}, "
+                              f"but the background row of bin {bins[i]} has "
+                              f"{float(edge[bins[i]])!r}")
 
 
 def sm_spectrum(

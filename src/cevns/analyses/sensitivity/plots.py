@@ -265,7 +265,11 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
 
     per_variant = an.panels == "per-variant"
     per_det = an.panels == "per-detector"
-    names = list(dict.fromkeys(name for _, _, _, name, _, _ in curves))
+    # panel order: the analysis's detectors, then the combination (not the order curves came in:
+    # a detector without a limit for the first variant would otherwise follow "combined")
+    found = {name for _, _, _, name, _, _ in curves}
+    names = [d for d in (*an.detectors, "combined") if d in found]
+    names += sorted(found - set(names))
     n_main = len(variants) if per_variant else len(names) if per_det else 1
     step = 2 if an.secondary_x else 1
     n_panels = n_main * step
@@ -283,7 +287,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                            titles=per_variant or per_det, sharey=True)
         flat = list(axes.flat)
         strips = [_ratio_strip(ax) for ax in flat[:n_panels]] if with_ratio else []
-        ratio_curves = [_ratio_curves(names[i] if per_det else None, variants, limits)
+        ratio_curves = [_ratio_curves(names[i // step] if per_det else None, variants, limits)
                         for i in range(n_panels)] if with_ratio else []
         ratio_range = _ratio_range(ratio_curves) if with_ratio else (0.0, 0.0)
         for ax in flat[:n_panels]:
@@ -340,7 +344,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             if per_variant:
                 ax.set_title(tex(panel_variant.label))
             elif per_det:
-                ax.set_title(detector_label(names[i]))
+                ax.set_title(detector_label(names[i // step]))
             if an.overlays:
                 if overlays is None:
                     overlays = panel_overlays(an, x, y, options.quick)
@@ -420,18 +424,20 @@ def _ratio_strip(ax):
     return strip
 
 
-def _ratio_curves(name: str | None, variants, limits) -> list[tuple[int, np.ndarray, np.ndarray]]:
+def _ratio_curves(name: str | None, variants,
+                  limits) -> list[tuple[int, np.ndarray, np.ndarray]] | None:
     """``(variant index, masses, ratio)`` for every variant but the first: its limit for detector
     `name` (the single curve of each variant when None) divided by the first variant's, on the
     first variant's masses where both are found (the other's interpolated linearly in log m,
-    log g; NaN elsewhere)."""
+    log g; NaN elsewhere). None when the first variant has no limit there (nothing to divide
+    by)."""
     def curve(v_index):
         found = [c for (k, n), c in limits.items() if k == v_index and (name is None or n == name)]
         return found[0] if len(found) == 1 else None
 
     reference = curve(0)
-    if reference is None:
-        return []
+    if reference is None or not np.any(reference.found):
+        return None
     m0 = np.asarray(reference.mass, dtype=float)
     g0 = np.where(reference.found, np.asarray(reference.limit, dtype=float), np.nan)
     out = []
@@ -442,8 +448,10 @@ def _ratio_curves(name: str | None, variants, limits) -> list[tuple[int, np.ndar
         ok = np.asarray(other.found, dtype=bool)
         m, g = np.asarray(other.mass, dtype=float)[ok], np.asarray(other.limit, float)[ok]
         inside = (m0 >= m.min()) & (m0 <= m.max()) & np.isfinite(g0)
+        # log-log on a positive mass axis; linear in the mass where it reaches 0 (a sterile mass)
+        along = np.log if m.min() > 0 else (lambda v: v)
         r = np.full(m0.shape, np.nan)
-        r[inside] = np.exp(np.interp(np.log(m0[inside]), np.log(m), np.log(g))) / g0[inside]
+        r[inside] = np.exp(np.interp(along(m0[inside]), along(m), np.log(g))) / g0[inside]
         out.append((k, m0, r))
     return out
 
@@ -452,7 +460,7 @@ def _ratio_range(all_curves) -> tuple[float, float]:
     """The y range of the ratio strips of one figure (the same for all, so that the strips of
     two detectors compare at a glance): the ratios drawn and 1, padded by a fifth of their span
     on each side, at least 1 ± 1 % (no magnified rounding)."""
-    values = [r[np.isfinite(r)] for curves in all_curves for _, _, r in curves]
+    values = [r[np.isfinite(r)] for curves in all_curves for _, _, r in curves or ()]
     low = min([1.0, *(float(v.min()) for v in values if v.size)])
     high = max([1.0, *(float(v.max()) for v in values if v.size)])
     centre, half = 0.5 * (low + high), max(0.5 * (high - low), 0.01)
@@ -468,7 +476,7 @@ def _draw_ratios(strip, ax, curves, variants, xlabel: str, lo: float, hi: float)
     ref_style = variant_style(0)
     strip.axhline(1.0, color=ref_style["color"], linestyle=ref_style["linestyle"],
                   linewidth=1.0)
-    for k, m0, r in curves:
+    for k, m0, r in curves or ():
         st = variant_style(k)
         strip.plot(m0, r, color=st["color"], linestyle=st["linestyle"], linewidth=1.1)
     _ratio_ticks(strip, lo, hi)
@@ -478,8 +486,11 @@ def _draw_ratios(strip, ax, curves, variants, xlabel: str, lo: float, hi: float)
     strip.set_xlabel(xlabel)
     strip.set_ylabel("ratio")
     # below the top axis's inward tick marks
-    strip.text(0.02, 0.86, "÷ " + tex(variants[0].label), transform=strip.transAxes,
-               ha="left", va="top", fontsize="small")
+    note = "÷ " + tex(variants[0].label)
+    if curves is None:
+        note += ": no limit of it here, no ratio"
+    strip.text(0.02, 0.86, note, transform=strip.transAxes, ha="left", va="top",
+               fontsize="small")
 
 
 def _ratio_ticks(strip, lo: float, hi: float) -> None:

@@ -223,15 +223,15 @@ def run_exclusion(an: ExclusionAnalysis, out: Path, options: RunOptions) -> list
     if skipped:
         notes.append(f"overlay {', '.join(skipped)}: not computed in a --quick preview "
                      "(full fits of other experiments' data; run without --quick to draw it)")
+    if not rows:  # before drawing: no figure of empty panels is left behind
+        raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
+                          "extend the coupling axis")
     if not options.no_figures:
         files += plot_exclusion(an, x, y, variants, plotted, out, options, notes, overlays,
                                 limits=limits)
     overlay_rows = _overlay_rows(an, overlays, notes)
     if overlay_rows:
         files += write_table(overlay_rows, out, f"{an.name}_overlays", floatfmt=".6g")[:1]
-    if not rows:
-        raise ConfigError(f"{an.name}: no exclusion found inside the grid for any curve; "
-                          "extend the coupling axis")
     files += write_table(rows, out, an.name, floatfmt=".6g")[:1]
     files.append(write_dataset(exclusion_dataset(an, curves, secondary=ratios or None),
                                out / f"{an.name}_exclusion.nc"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, SourceChoice, build_detector_list
 from cevns.analyses.checks import check_axis_size, check_sensitivity
@@ -157,7 +157,7 @@ class Variant(StrictModel):
     """One curve family of an exclusion plot: what differs from the analysis.
 
     Scenario options, fixed or tied parameters, detector overrides (Appendix B: thresholds,
-    compositions) and statistics settings (σ_β).
+    compositions) and statistics settings (σ_β): each updates the analysis's key by key.
     """
 
     label: str
@@ -166,6 +166,12 @@ class Variant(StrictModel):
     ties: dict[str, Tie] = {}
     detector_overrides: dict[str, dict[str, Any]] = {}
     stats: StatsSpec | None = None
+
+    @field_serializer("stats")
+    def _stats_as_given(self, stats: StatsSpec | None):
+        """Only the keys the variant sets: they update the analysis's (``variant_stats``), so a
+        written ``config.json`` read again merges the same way."""
+        return None if stats is None else stats.model_dump(mode="json", exclude_unset=True)
 
 
 class SensitivityCompute(StrictModel):
@@ -233,12 +239,21 @@ class SensitivityBase(AnalysisBase):
                                                     getattr(self, "table_level", None))
                                       if lv is not None)]
 
+    def variant_stats(self, variant: Variant | None) -> StatsSpec:
+        """The statistics settings in force for `variant`: the analysis's, with the keys the
+        variant's ``stats`` sets replacing theirs (a variant that sets σ_β keeps the analysis's
+        σ_α, ``shared_signal`` and ``combine``)."""
+        if variant is None or variant.stats is None:
+            return self.stats
+        given = variant.stats.model_fields_set
+        return self.stats.model_copy(update={k: getattr(variant.stats, k) for k in given})
+
     def compute(self, variant: Variant | int | None = None, quick: bool = False,
                 stop_level: float | None = None) -> SensitivityCompute:
         """The :class:`SensitivityCompute` of this analysis with ``variant`` (an index into
         ``variants`` or a :class:`Variant`) merged in: its scenario options, fixed values and
         ties update the analysis's, its detector overrides are merged per detector, and its
-        ``stats`` (if given) replace the analysis's.
+        ``stats`` update the analysis's key by key (:meth:`variant_stats`).
         """
         import cevns
 
@@ -254,7 +269,7 @@ class SensitivityBase(AnalysisBase):
             overrides = {d: {**overrides.get(d, {}), **variant.detector_overrides.get(d, {})}
                          for d in {*overrides, *variant.detector_overrides}}
             if variant.stats is not None:
-                stats = variant.stats
+                stats = self.variant_stats(variant)
                 levels = [*levels, *stats.levels]
         source = self.source
         if self.source.preset in self.source.definitions:  # only the definition used
@@ -397,6 +412,14 @@ class ExclusionAnalysis(SensitivityBase):
 
     @model_validator(mode="after")
     def _panel_layout(self) -> ExclusionAnalysis:
+        if not self.per_detector and len(self.detectors) > 1:
+            for variant in self.variants or (None,):
+                if not self.variant_stats(variant).combine:
+                    where = f" (variant {variant.label!r})" if variant is not None else ""
+                    raise ConfigError(
+                        f"per_detector = false draws only the combined curve, but stats.combine "
+                        f"= false{where} computes none; set combine = true, or per_detector = "
+                        "true to draw each detector")
         if self.panels == "per-detector" and not self.per_detector:
             raise ConfigError("panels = 'per-detector' draws one panel per detector, but "
                               "per_detector = false keeps only the combined curve; use "
