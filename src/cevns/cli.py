@@ -1177,6 +1177,10 @@ def reproduce(
         check_hepdata_target(hepdata)  # a file in the way, a submission of your own, before the run
         _refuse_hepdata_over_inputs(hepdata, inputs)
         check_convertible([an.kind for an in analyses.values()])  # every item, before any work
+        from cevns.fsio import os_errors
+
+        with os_errors(hepdata / "submission", "create"):  # a place we cannot write (/proc,
+            (hepdata / "submission").mkdir(parents=True, exist_ok=True)  # read-only): now
     given_out = out  # the resume hint repeats the option as given
     if quick:  # previews never overwrite full results: they go to OUT/quick
         from cevns.analyses.report import quick_folder

@@ -293,6 +293,18 @@ def test_hepdata_onto_a_file_is_refused_before_the_run(tmp_path):
     assert not (tmp_path / "rp" / "index.json").exists()
 
 
+def test_hepdata_where_nothing_can_be_written_is_refused_before_the_run(tmp_path):
+    """/proc is a folder, but no submission can be made in it: refused before any item runs
+    (the whole reproduce ran first, then failed to create the folder)."""
+    pytest.importorskip("hepdata_lib")
+    if not os.path.isdir("/proc"):
+        pytest.skip("no /proc")
+    res = cevns("reproduce", "--only", "events", "--out", "rp", "--hepdata", "/proc",
+                cwd=tmp_path)
+    _refused(res, "/proc/submission")
+    assert not (tmp_path / "rp" / "index.json").exists()
+
+
 def test_reproduce_reads_its_preset_files_before_making_the_folder(tmp_path):
     # a missing --presets file was reported after the output folder had been created
     _refused(cevns("reproduce", "--only", "events", "--out", "rp", "--presets", "nope.toml",
