@@ -291,3 +291,17 @@ def test_an_analysis_kind_name_must_be_a_slug_too():
 
     with pytest.raises(ConfigError, match="analysis kind name 'a/b' is not a safe file name"):
         register_kind("a/b", AnalysisBase)(lambda an, out, options: [])
+
+
+def test_an_invalid_point_built_by_a_provider_names_the_provider(overlay_registry):
+    """A point provider whose Measurement is invalid: the ConfigError names the provider (audit
+    7: it named only "Measurement")."""
+    from cevns.analyses.running import Measurement, computed_point, register_point
+
+    def bad_point(an, options):
+        return Measurement(name="x", q_GeV=-1.0, value=0.24, error=0.01, scheme="MS-bar",
+                           reference="none")
+
+    register_point("a7-bad-point")(bad_point)
+    with pytest.raises(ConfigError, match=r"(?s)point provider 'a7-bad-point': .*q_GeV"):
+        computed_point("a7-bad-point", None, None)

@@ -178,7 +178,10 @@ def computed_point(name: str, an: RunningAnalysis, options: RunOptions) -> Measu
     """The point of provider ``name``; an unknown name is an error listing the valid ones."""
     if name not in _POINTS:
         raise UnknownNameError("computed sin²θ_W point", name, point_provider_names())
-    point = _POINTS[name](an, options)
+    try:
+        point = _POINTS[name](an, options)
+    except ConfigError as exc:  # e.g. an invalid Measurement built by the provider: say whose
+        raise ConfigError(f"point provider {name!r}: {exc}") from exc
     if not isinstance(point, Measurement):
         raise ConfigError(f"point provider {name!r} returned {type(point).__name__}, "
                           "not a cevns.analyses.running.Measurement")
