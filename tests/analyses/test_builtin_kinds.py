@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from cevns.analyses import base
 
 
@@ -54,3 +56,16 @@ def test_builtin_means_defined_in_the_package():
     assert base._is_builtin(runner)
     runner.__module__ = "cevns.analysesx"  # a prefix of the name is not the package
     assert not base._is_builtin(runner)
+
+
+def test_spectra_ratio_strips_need_benchmarks():
+    """``ratio_panel`` of a spectra item divides its new-physics benchmarks by the SM: without
+    benchmarks it is refused when the file is read, not drawn as empty strips."""
+    from cevns.analyses import shipped_analysis
+    from cevns.errors import ConfigError
+
+    fig1 = shipped_analysis("fig1")
+    assert fig1.ratio_panel and fig1.new_physics
+    with pytest.raises(ConfigError, match=r"ratio_panel = true .* no \[\[new_physics\]\]"):
+        fig1.replace(new_physics=())
+    assert not fig1.replace(new_physics=(), ratio_panel=False).ratio_panel

@@ -336,6 +336,31 @@ def test_tied_mass_panels_end_a_decade_above_the_kinematic_end_point(all_quick_i
         assert ends and 40.0 < max(ends) <= 100.0
 
 
+def test_fig1_ratio_strips_divide_each_benchmark_by_the_sm(quick_items):
+    """Fig. 1's strips: each benchmark's counts / the SM total per bin — the division of the
+    main panel's own curves (its black total and the benchmark stairs) — the SM line at 1, and
+    the x label carried by the strip."""
+    from matplotlib.patches import StepPatch
+
+    fig = quick_items[1]["fig1"]
+    strips = [ax for ax in fig.axes if ax.get_ylabel() == "ratio to SM"]
+    mains = [ax for ax in fig.axes if ax.get_ylabel() == "events / bin"]
+    assert len(strips) == len(mains) == 4
+    for main, strip in zip(mains, strips, strict=True):
+        assert main.get_xlabel() == "" and "recoil energy" in strip.get_xlabel()
+        assert any(np.allclose(line.get_ydata(), 1.0) for line in strip.get_lines())
+        stairs = {p.get_label(): p.get_data().values for p in main.patches
+                  if isinstance(p, StepPatch)}
+        sm = stairs["total CEvNS"]
+        benchmarks = [v for k, v in stairs.items() if ":" in k]
+        drawn = [p.get_data().values for p in strip.patches if isinstance(p, StepPatch)]
+        assert len(drawn) == len(benchmarks) == 3
+        for ratio, counts in zip(drawn, benchmarks, strict=True):
+            assert np.allclose(ratio, counts / sm, rtol=1e-12)
+        lo, hi = strip.get_ylim()
+        assert lo < 1.0 < hi and hi >= max(float(np.max(r)) for r in drawn)
+
+
 def test_produced_figures_curves_at_grid_edges_are_explained(quick_items, checked):
     _, figures, _ = quick_items
     for stem in figures:

@@ -261,6 +261,7 @@ def test_fig1_caption_explains_its_benchmarks_and_the_table_is_plain_text(tmp_pa
     assert "light vector (B−L): g = 2×10⁻⁵, m_V = 10 MeV" in text
     assert "μ_νμ = 2×10⁻⁹ μ_B, m₄ = 10 MeV" in text
     assert "in CsI, Xe, Ge and Si (3 years)" in text and "thin solid" in text
+    assert "Lower strips: each benchmark divided by the SM total" in text
     assert "1/α₁₁²" in text and "$" not in text and "\\" not in text
     small = an.model_copy(update={"detectors": ("Si",)})
     run_analysis(small, tmp_path, RunOptions(quick=True, no_figures=True))

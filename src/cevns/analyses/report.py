@@ -89,6 +89,9 @@ def caption(an) -> str:
             bsm = (f" Thicker coloured dotted, dashed and dash-dotted lines: {len(curves)} "
                    "new-physics benchmarks, each the total signal (SM + new physics): "
                    + "; ".join(plain_text(c.label) for c in curves) + "."
+                   + (" Lower strips: each benchmark divided by the SM total, bin by bin "
+                      "(logarithmic where the ratios span more than a factor 3)."
+                      if getattr(an, "ratio_panel", False) else "")
                    + (f" {notes}" if notes else ""))
         names = [plain_text(tex(d)) for d in an.detectors]
         which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

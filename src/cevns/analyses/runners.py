@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.analyses.spectra_bsm import NewPhysicsCurve, new_physics_counts
+from cevns.errors import ConfigError
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.flux import FLAVOURS
 from cevns.rates import sm_spectrum
@@ -23,6 +25,16 @@ class SpectraAnalysis(AnalysisBase):
     sqrt_background: bool = True
     log_x: bool = True
     new_physics: tuple[NewPhysicsCurve, ...] = ()
+    ratio_panel: bool = Field(
+        default=False, description="beneath each panel, every new-physics benchmark divided by "
+        "the SM total, bin by bin (needs new_physics); presentation only")
+
+    @model_validator(mode="after")
+    def _ratio_needs_benchmarks(self) -> SpectraAnalysis:
+        if self.ratio_panel and not self.new_physics:
+            raise ConfigError("ratio_panel = true divides the new-physics benchmarks by the SM; "
+                              "this analysis has no [[new_physics]]")
+        return self
 
 
 class EventTableAnalysis(AnalysisBase):
@@ -64,8 +76,10 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
     from cevns.analyses.style import (
         FLAVOUR_STYLES,
         FLAVOUR_TEX,
+        RATIO_STRIP,
         detector_label,
         figure_legend,
+        ratio_strip,
         styled,
         variant_style,
     )
@@ -79,8 +93,11 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
         # legend above the panels: short SM entries on one row, each long benchmark label on its own
         leg_cols = (len(FLAVOURS) + 1 + int(an.sqrt_background)) if n > 1 else 3
         leg_rows = int(np.ceil((n_entries - n_curves) / leg_cols)) + n_curves
-        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.6,
+        with_ratio = an.ratio_panel and n_curves > 0
+        fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double",
+                           aspect=0.6 * (1.0 + RATIO_STRIP) if with_ratio else 0.6,
                            legend_rows=leg_rows, titles=True)
+        ratios = []  # (strip, edges, [(style, ratio per bin)]) per panel, drawn on one scale
         years = an.source.build().run_years
         # with benchmarks drawn, solid lines are the SM (its flavours thin, their sum thick black)
         # and dotted or dashed ones new physics: the flavours' own dashes would mix the families
@@ -91,14 +108,22 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
                 style = dict(FLAVOUR_STYLES.get(f, {}))
                 if with_bsm:
                     style["linestyle"] = "-"
+                # the prompt line on top: at low recoil the three nearly coincide
                 ax.stairs(spec.signal[a].sum(axis=0), edges, label=FLAVOUR_TEX.get(f, f),
-                          lw=0.8 if with_bsm else 0.9, **style)
+                          lw=0.8 if with_bsm else 0.9, zorder=2.1 if f == "numu" else 2.0,
+                          **style)
             ax.stairs(spec.signal_per_bin, edges, color="k", lw=1.5, label="total CEvNS")
             curves = (new_physics or {}).get(det.name, [])
+            in_strip = []
             for k, (label, counts) in enumerate(curves):
                 style = variant_style(k + 3)  # purple, orange, sky blue: not the flavour colours
                 ax.stairs(counts, edges, lw=1.4, label=label, color=style.get("color"),
                           linestyle=style.get("linestyle", (0, (4, 1.5))))
+                sm = spec.signal_per_bin
+                in_strip.append((style, np.divide(counts, sm, out=np.full(sm.shape, np.nan),
+                                                  where=sm > 0)))
+            if with_ratio:
+                ratios.append((ratio_strip(ax), edges, in_strip))
             if an.sqrt_background:
                 ax.stairs(np.sqrt(spec.background), edges, color="0.5", lw=1.0,
                           linestyle=(0, (1.2, 1.2)), label=r"$\sqrt{\mathrm{background}}$")
@@ -113,6 +138,8 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
                          f"{years:g} yr", fontsize=8)
             ax.set_xlabel(r"reconstructed recoil energy $E_\mathrm{nr}$ [keV]")
             ax.set_ylabel("events / bin")
+        if ratios:
+            _draw_sm_ratios(ratios, axes.flat)
         for ax in list(axes.flat)[n:]:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -131,6 +158,41 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
                        borderaxespad=0.1, frameon=False)
         return save_figure(fig, out, an.name, quick=options.quick, pdf=options.pdf,
                            on_figure=options.on_figure)
+
+
+def _draw_sm_ratios(ratios, panels) -> None:
+    """Fill the ratio strips of a spectra figure: each benchmark / SM per bin, in the benchmark's
+    style, the SM at 1, each strip on the range of its own ratios (logarithmic when they span
+    more than a factor 3, as a light sterile lepton's low-recoil excess does in Si, so that the
+    few-percent effects of the heavy targets stay visible beside it); round tick values, and the
+    main panel's x label moved to its strip."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, ScalarFormatter
+
+    for (strip, edges, curves), ax in zip(ratios, panels, strict=False):
+        values = [r[np.isfinite(r) & (r > 0)] for _, r in curves]
+        low = min([1.0, *(float(v.min()) for v in values if v.size)])
+        high = max([1.0, *(float(v.max()) for v in values if v.size)])
+        strip.axhline(1.0, color="k", lw=1.0)
+        for style, r in curves:
+            strip.stairs(r, edges, lw=1.2, color=style.get("color"),
+                         linestyle=style.get("linestyle", "-"))
+        strip.set_xscale(ax.get_xscale())
+        strip.set_xlim(ax.get_xlim())
+        if high / low > 3.0:
+            strip.set_yscale("log")
+            strip.set_ylim(low / 1.3, high * 1.3)
+            strip.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 3.0)))
+            strip.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            strip.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        else:
+            half = max(0.5 * (high - low), 0.01)
+            centre = 0.5 * (low + high)
+            strip.set_ylim(centre - 1.3 * half, centre + 1.3 * half)
+            strip.yaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
+            strip.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+        strip.set_xlabel(ax.get_xlabel())
+        ax.set_xlabel("")
+        strip.set_ylabel("ratio to SM")
 
 
 def _line_handle(stairs):

@@ -293,6 +293,23 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single",
     return fig, axes
 
 
+#: height of a ratio strip beneath a panel, as a fraction of the panel's own height (exclusion
+#: items with ``ratio_panel``; Fig. 1's new-physics benchmarks)
+RATIO_STRIP = 0.32
+
+
+def ratio_strip(ax):
+    """A strip beneath `ax` (taking :data:`RATIO_STRIP` of its height from the bottom), sharing
+    its x axis; `ax` keeps its x ticks but loses their labels to the strip."""
+    pos = ax.get_position()
+    share = RATIO_STRIP / (1.0 + RATIO_STRIP)  # of the height the figure gave the panel
+    gap = 0.017 * pos.height  # a narrow gap between the two: tick marks, no labels
+    ax.set_position([pos.x0, pos.y0 + share * pos.height, pos.width, (1.0 - share) * pos.height])
+    strip = ax.figure.add_axes([pos.x0, pos.y0, pos.width, share * pos.height - gap], sharex=ax)
+    ax.tick_params(labelbottom=False)
+    return strip
+
+
 def figure_legend(fig, handles, labels=None, ncols: int | None = None):
     """A legend above all panels, in the room reserved by ``new_figure(legend_rows=…)``."""
     ncols = ncols or len(handles)

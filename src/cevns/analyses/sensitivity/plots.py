@@ -22,6 +22,7 @@ from cevns.analyses.sensitivity.schema import (
     SensitivityBase,
     Variant,
 )
+from cevns.analyses.style import RATIO_STRIP, ratio_strip
 from cevns.stats import Profile1D, finite_delta, level_label, level_value
 
 __all__ = ["plot_exclusion", "plot_profile", "plot_scan2d", "tex_or"]
@@ -286,7 +287,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                            legend_rows=0 if n_panels == 1 else 1,
                            titles=per_variant or per_det, sharey=True)
         flat = list(axes.flat)
-        strips = [_ratio_strip(ax) for ax in flat[:n_panels]] if with_ratio else []
+        strips = [ratio_strip(ax) for ax in flat[:n_panels]] if with_ratio else []
         ratio_curves = [_ratio_curves(names[i // step] if per_det else None, variants, limits)
                         for i in range(n_panels)] if with_ratio else []
         ratio_range = _ratio_range(ratio_curves) if with_ratio else (0.0, 0.0)
@@ -406,22 +407,6 @@ def _secondary_end(an: ExclusionAnalysis, end: float, curves, limits) -> float:
     if not found:
         return end
     return min(end, 10.0 ** np.ceil(np.log10(1.05 * max(found))))
-
-
-#: height of the ratio strip beneath an exclusion panel, as a fraction of the panel's own height
-RATIO_STRIP = 0.32
-
-
-def _ratio_strip(ax):
-    """A strip beneath `ax` (taking :data:`RATIO_STRIP` of its height from the bottom), sharing
-    its x axis; `ax` keeps its x ticks but loses their labels to the strip."""
-    pos = ax.get_position()
-    share = RATIO_STRIP / (1.0 + RATIO_STRIP)  # of the height the figure gave the panel
-    gap = 0.017 * pos.height  # a narrow gap between the two: tick marks, no labels
-    ax.set_position([pos.x0, pos.y0 + share * pos.height, pos.width, (1.0 - share) * pos.height])
-    strip = ax.figure.add_axes([pos.x0, pos.y0, pos.width, share * pos.height - gap], sharex=ax)
-    ax.tick_params(labelbottom=False)
-    return strip
 
 
 def _ratio_curves(name: str | None, variants,
