@@ -51,3 +51,16 @@ def test_the_shaded_region_is_where_delta_chi2_is_above_the_level(tmp_path):
     assert not inside(0.05, 1.0) and not inside(0.003, 0.1)  # Δχ² = 1.2, 0.004: allowed
     assert all(isinstance(p, MplPath) for p in paths)
     assert not _filled_sets(_draw(False, tmp_path))
+
+
+def test_the_shaded_region_and_its_boundary_have_one_legend_entry(tmp_path):
+    """The region and the line around it are one thing: one legend entry (a filled patch with
+    the boundary's colour as its edge), not a patch and a line naming the same boundary."""
+    from matplotlib.patches import Patch
+
+    fig = _draw(True, tmp_path)
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["excluded, 90 % C.L. (2 dof)"], labels
+    (patch,) = [h for h in legend.legend_handles if isinstance(h, Patch)]
+    assert patch.get_edgecolor()[:3] == (0.0, 0.0, 0.0) and patch.get_facecolor()[3] < 0.5

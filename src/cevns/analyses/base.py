@@ -33,7 +33,9 @@ output folder and return the list of files they wrote.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -322,6 +324,10 @@ def register_kind(name: str, model: type[AnalysisBase], description: str = ""):
 
     A runner defined in this package (a module of :mod:`cevns.analyses`) is a built-in kind; any
     other first makes sure the built-in kinds are registered, so that it cannot take their names.
+    A :class:`ConfigError` refuses a name that is taken or not a slug, a runner that cannot be
+    called as ``runner(analysis, out, options)``, and the same runner again with another model or
+    description. At run time, a runner must return a list of the paths of the files it wrote
+    (:func:`run_analysis` checks them).
     """
 
     def deco(func):
@@ -400,10 +406,41 @@ def _kind_problem(name: object, kind: object) -> str | None:
         return f"analysis kind {name!r}: its model must be an AnalysisBase subclass, got {kind.model!r}"
     if not callable(kind.run):
         return f"analysis kind {name!r}: its runner is not callable ({kind.run!r})"
+    try:
+        signature = inspect.signature(kind.run)
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(None, None, None)
+        except TypeError:
+            return (f"analysis kind {name!r}: its runner {_qualname(kind.run)}{signature} cannot "
+                    "be called as runner(analysis, out, options)")
     known = _KINDS.get(name)
     if known is not None and known is not kind and known.run is not kind.run:
         return f"analysis kind {name!r} is already taken by {_qualname(known.run)}; choose another name"
+    if known is not None and (known.model, known.description) != (kind.model, kind.description):
+        return (f"analysis kind {name!r} is already registered with model "
+                f"{_qualname(known.model)} and description {known.description!r}; registering "
+                "its runner again with others would change it")
     return None
+
+
+def _checked_files(name: str, run: object, files: object) -> list[Path]:
+    """The files a runner of analysis kind ``name`` says it wrote, or a :class:`ConfigError`
+    naming the kind: a runner returns a list of the paths of the files it wrote."""
+    where = f"analysis kind {name!r} (runner {_qualname(run)})"
+    expected = "a runner returns a list of the paths of the files it wrote"
+    if not isinstance(files, (list, tuple)):
+        shown = "None" if files is None else f"{type(files).__name__} {files!r:.80}"
+        raise ConfigError(f"{where} returned {shown}; {expected}")
+    for f in files:
+        if not isinstance(f, (str, os.PathLike)):
+            raise ConfigError(f"{where} returned {type(f).__name__} {f!r:.80} among its files; "
+                              f"{expected}")
+        if not Path(f).exists():
+            raise ConfigError(f"{where} returned {str(f)!r}, which does not exist; {expected}")
+    return [Path(f) for f in files]
 
 
 def _qualname(obj: object) -> str:
@@ -491,7 +528,8 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     out = claim_output_folder(out_dir, analysis.model_dump(mode="json"), resume=options.resume,
                               force=options.force, outputs=(analysis.name,))
     start = time.perf_counter()
-    files = kinds()[analysis.kind].run(analysis, out, options)
+    kind = kinds()[analysis.kind]
+    files = _checked_files(analysis.kind, kind.run, kind.run(analysis, out, options))
     wall = time.perf_counter() - start
     fsio.atomic_write_text(fsio.inside(out, "config.json"),
                            json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")

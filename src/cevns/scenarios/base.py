@@ -21,6 +21,7 @@ Standard-Model or "off" value), a unit and an allowed range; values outside it a
 from __future__ import annotations
 
 import importlib
+import inspect
 import itertools
 import math
 from abc import ABC, abstractmethod
@@ -527,6 +528,10 @@ def _registration_problem(cls: object) -> str | None:
         return (f"scenario class {cls.__qualname__}: scenario name {own!r} contains '.', which "
                 "separates a scenario from its parameter (cevns fit -p SCENARIO.PARAMETER); use "
                 "'-' or '_' instead")
+    if inspect.isabstract(cls):  # it could not be built: "Can't instantiate abstract class"
+        missing = ", ".join(sorted(cls.__abstractmethods__))
+        return (f"scenario class {cls.__qualname__} ({own!r}) is abstract: it does not define "
+                f"{missing}")
     known = _REGISTRY.get(own)
     if known is not None and known is not cls:
         return (f"scenario name {own!r} is already taken by "
@@ -540,7 +545,8 @@ def register_scenario(cls: type[Scenario]) -> type[Scenario]:
     A name already registered by another class (a built-in one included) is a
     :class:`ConfigError`, as is a name that is not a slug (letters, digits, ``_`` and ``-``; users
     type it and it becomes part of file names) or that contains ``.`` (``cevns fit -p
-    SCENARIO.PARAMETER``); registering the same class again changes nothing.
+    SCENARIO.PARAMETER``), and an abstract class (one that does not define ``parameters``,
+    ``basis`` and ``coefficients``); registering the same class again changes nothing.
     """
     if getattr(cls, "__module__", None) not in _BUILTIN_MODULES:
         _import_builtins()  # a user's class named like a built-in one is refused, not replaced later
@@ -583,11 +589,40 @@ def scenario_names() -> list[str]:
 
 
 def get_scenario(name: str, **options) -> Scenario:
-    """Build the scenario ``name`` with its model options."""
+    """Build the scenario ``name`` with its model options.
+
+    Options the class cannot take, and ``parameters`` that are not a dict name →
+    :class:`Parameter`, are a :class:`ConfigError` naming the scenario (a plug-in's slips)."""
     registry = _load_scenarios()
     if name not in registry:
         raise UnknownNameError("scenario", name, registry)
-    return registry[name](**options)
+    cls = registry[name]
+    _check_options(name, cls, options)
+    scenario = cls(**options)
+    params = scenario.parameters
+    if not (isinstance(params, Mapping) and all(isinstance(k, str) and isinstance(p, Parameter)
+                                                for k, p in params.items())):
+        raise ConfigError(f"scenario {name!r}{scenario._origin()}: parameters must be a dict "
+                          f"name → cevns.scenarios.Parameter, got {params!r:.80}")
+    return scenario
+
+
+def _check_options(name: str, cls: type[Scenario], options: dict) -> None:
+    """Options a scenario class cannot take are a :class:`ConfigError` naming the scenario (a
+    plug-in class without ``__init__`` takes none); a class taking ``**options`` checks them
+    itself."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):  # no signature to read: the class checks them
+        return
+    try:
+        signature.bind(**options)
+    except TypeError as exc:
+        given = ", ".join(options) or "none"
+        if not signature.parameters:
+            raise ConfigError(f"scenario {name!r} takes no options (got {given})") from None
+        raise ConfigError(f"scenario {name!r} cannot take the options given ({given}): {exc}; "
+                          f"it is built as {cls.__qualname__}{signature}") from None
 
 
 def outer_product_points(values: dict[str, np.ndarray]) -> list[dict[str, float]]:

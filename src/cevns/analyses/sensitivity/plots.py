@@ -164,10 +164,16 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
         # the excluded side of the last level, lightly: an oscillating boundary reads as the edge
         # of a region rather than a tangle of lines
         if an.fill_excluded and name == "combined" and np.nanmax(delta) > last_level:
+            from matplotlib.colors import to_rgba
+
             ax.contourf(x, y, delta, levels=[last_level, np.inf], colors=[colour], alpha=0.18,
                         antialiased=True, zorder=0)
-            handles.setdefault("excluded", Patch(facecolor=colour, alpha=0.18, edgecolor="none",
-                                                 label=f"excluded, {_short_level(an.stats.levels[-1])}"))
+            # one legend entry for the region and its boundary line (a second entry for the
+            # line alone named the same boundary twice); "combined" where detectors are drawn too
+            whose = " by the combination" if an.per_detector and len(an.detectors) > 1 else ""
+            handles.setdefault("excluded", Patch(
+                facecolor=to_rgba(colour, 0.18), edgecolor=colour, linewidth=0.6,
+                label=f"excluded{whose}, {_short_level(an.stats.levels[-1])}"))
 
     with styled():
         fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double", aspect=0.75,
@@ -186,9 +192,11 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                         if np.nanmax(delta) > level:
                             level_lines(ax, x, y, delta, level, color=st["color"],
                                         linewidth=lw, linestyle=level_styles[k % 3])
-                        handles.setdefault(f"lv{k}", Line2D(
-                            [], [], color="0.2", lw=lw, linestyle=level_styles[k % 3],
-                            label=_short_level(lv)))
+                        if not (an.fill_excluded and len(an.stats.levels) == 1
+                                and name == "combined"):  # the shaded entry shows this line
+                            handles.setdefault(f"lv{k}", Line2D(
+                                [], [], color="0.2", lw=lw, linestyle=level_styles[k % 3],
+                                label=_short_level(lv)))
                 else:
                     st = detector_style(name)
                     if an.fill_excluded and name == "combined":
@@ -199,7 +207,9 @@ def plot_scan2d(an: Scan2DAnalysis, x, y, variants, grids, out: Path,
                         level_lines(ax, x, y, delta, level, color=st["color"],
                                     linewidth=st["linewidth"], linestyle=st["linestyle"],
                                     zorder=st["zorder"])
-                    handles.setdefault(name, Line2D([], [], label=detector_label(name), **st))
+                    if not (an.fill_excluded and name == "combined"):  # the shaded entry is it
+                        handles.setdefault(name, Line2D([], [], label=detector_label(name),
+                                                        **st))
             truth = an.truth_point(variant)
             if truth is not None and x[0] <= truth[0] <= x[-1] and y[0] <= truth[1] <= y[-1]:
                 ax.plot(*truth, marker="o", mfc="none", mec="k", ms=4, ls="none")
@@ -533,12 +543,13 @@ def overlay_count(an: ExclusionAnalysis, quick: bool) -> int:
 def compute_overlay(an: ExclusionAnalysis, x, y, quick: bool, index: int) -> list:
     """The ``index``-th overlay computation of ``an`` on the item's grid ``x`` × ``y``: every
     overlay the analysis names, for that computation's variant (:func:`overlay_count`)."""
-    from cevns.analyses.overlays import OverlayRequest, get_overlay
+    from cevns.analyses.overlays import OverlayRequest, call_overlay
 
     _, _, variant, _ = _overlay_plan(an, quick)[index]
     request = OverlayRequest(analysis=an, variant=variant, x=np.asarray(x, dtype=float),
                              y=np.asarray(y, dtype=float), quick=quick)
-    return [ov for name in drawn_overlays(an, quick) for ov in get_overlay(name)(request)]
+    # call_overlay checks what the function returns (a list of Overlay), naming the overlay
+    return [ov for name in drawn_overlays(an, quick) for ov in call_overlay(name, request)]
 
 
 def panel_overlays(an: ExclusionAnalysis, x, y, quick: bool,
