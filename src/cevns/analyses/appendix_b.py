@@ -130,7 +130,7 @@ def _plot_factors(an, rows: list[dict], out: Path, options) -> list[Path]:
     labels = [c.label for c in an.cases]
     width = 0.8 / len(an.detectors)
     with styled():
-        fig, axes = figure(width="single", aspect=0.75, legend_rows=0, bottom_in=0.72,
+        fig, axes = figure(width="single", aspect=0.75, legend_rows=0, bottom_in=0.6,
                            left_in=0.62)
         ax = axes[0, 0]
         for i, det in enumerate(an.detectors):
@@ -145,7 +145,7 @@ def _plot_factors(an, rows: list[dict], out: Path, options) -> list[Path]:
         ax.set_xticks(np.arange(len(labels)), [_display(lab) for lab in labels], fontsize=6.5)
         ax.set_ylabel("improvement factor\n(ratio: raised / nominal threshold)")
         ax.set_xlabel("physics case (masses in the caption)")
-        ax.set_ylim(0, max(r["improvement"] for r in rows) * 1.15)
+        ax.set_ylim(0, max(r["improvement"] for r in rows) * 1.22)
         handles, names = ax.get_legend_handles_labels()
         place_legend(ax, handles, names, outside="above", ncols=1)
         return save_figure(fig, out, an.name, quick=options.quick, pdf=options.pdf,
