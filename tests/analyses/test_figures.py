@@ -490,6 +490,21 @@ def test_a_panel_names_the_detectors_it_draws_no_curve_for(all_quick_items):
             assert texts == [], (ax.get_title(), texts)
 
 
+@pytest.mark.parametrize("stem", ["fig22", "fig23"])
+def test_spin_dependent_upscattering_panels_name_the_detectors_without_a_curve(all_quick_items,
+                                                                              stem):
+    """Figs. 22 and 23 (axial and tensor up-scattering) draw only CsI, C₃F₈ and the combination
+    in every panel, so their legend never lists the other four: each m_X panel names them (a
+    referee found the figure silent about four of its six detectors)."""
+    fig = all_quick_items[1][stem]
+    noted = []
+    for ax in fig.axes:
+        texts = [a.get_title().get_text() for a in ax.artists if hasattr(a, "get_title")]
+        if "m_X" in ax.get_xlabel():
+            noted.append(texts)
+    assert noted and all(t == ["no exclusion in the grid:\nXe, Ge, Si, Ar"] for t in noted), noted
+
+
 def test_corner_note_gives_up_when_no_corner_is_free():
     """A note is drawn only where it covers nothing: on axes filled with data it returns None and
     adds no artist (the notes file keeps the information)."""

@@ -387,11 +387,12 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
                          ncols=2)
         elif legend:
             figure_legend(fig, legend, ncols=min(len(legend), 8))
-        # a detector in the legend without a curve in a panel (its Δχ² stays below the level:
-        # no spin-carrying target for the axial and tensor NGI of Fig. 16) — the panel says so
-        # where there is room; the notes file says so in any case
-        if per_variant and not by_variant:
-            everywhere = list(dict.fromkeys(name for _, _, _, name, _, _ in curves))
+        # a detector of the analysis without a curve in a panel (its Δχ² stays below the
+        # level: no spin-carrying target for the axial and tensor NGI of Figs. 16, 22, 23) —
+        # the panel says so where there is room; the notes file says so in any case
+        if per_variant and not by_variant and an.per_detector:
+            everywhere = [*an.detectors, *dict.fromkeys(
+                name for _, _, _, name, _, _ in curves if name not in an.detectors)]
             for v_index in range(n_main):
                 here = {name for k, _, _, name, _, _ in curves if k == v_index}
                 missing = [detector_label(n) for n in everywhere if n not in here]
