@@ -505,6 +505,38 @@ def test_spin_dependent_upscattering_panels_name_the_detectors_without_a_curve(a
     assert noted and all(t == ["no exclusion in the grid:\nXe, Ge, Si, Ar"] for t in noted), noted
 
 
+def test_caption_notes_state_what_the_results_show(all_quick_items):
+    """The ``caption_note`` sentences of the shipped files describe results, so the results are
+    checked: Fig. 17's CsI, Xe, Ar and C₃F₈ limits nearly coincide (within 1 %); Figs. 10/19's
+    μ_νμ limit bends at the prompt line's energy (on a 1 MeV grid of CsI masses, the steepest
+    step of the limit, d ln μ / d ln m₄, is the one across 29.8 MeV)."""
+    import csv
+
+    out = all_quick_items[0]
+    rows = {r["detector"]: float(r["limit"])
+            for r in csv.DictReader((out / "fig17" / "fig17.csv").open(encoding="utf-8"))}
+    four = [rows[d] for d in ("CsI", "Xe", "Ar", "C3F8")]
+    assert max(four) / min(four) - 1 < 0.01, rows
+    # the μ_νμ bend, on a fine mass grid around the line (the quick preview has six masses)
+    from cevns.analyses import parse_analysis
+    from cevns.analyses.sensitivity import chi2_grid
+    from cevns.stats import exclusion_curve
+
+    masses = np.linspace(22.0, 38.0, 17)
+    an = parse_analysis({
+        "schema_version": 1, "name": "t", "title": "t", "kind": "exclusion",
+        "detectors": ["CsI"], "scenario": {"name": "dipole", "options": {"channel": "mu"}},
+        "x": {"parameter": "sterile_mass_MeV", "values": masses.tolist()},
+        "y": {"parameter": "magnetic_moment", "start": 1e-10, "stop": 1e-6, "num": 161,
+              "spacing": "log"}})
+    chi2 = chi2_grid(an)["CsI"]
+    curve = exclusion_curve(an.x.grid(), an.y.grid(), chi2 - chi2.min(), "90cl_2dof")
+    assert curve.found.all()
+    slope = np.diff(np.log(curve.limit)) / np.diff(np.log(masses))
+    i = int(np.argmax(slope))
+    assert masses[i] <= 29.8 <= masses[i + 1], (masses[i], masses[i + 1], np.round(slope, 2))
+
+
 def test_corner_note_gives_up_when_no_corner_is_free():
     """A note is drawn only where it covers nothing: on axes filled with data it returns None and
     adds no artist (the notes file keeps the information)."""

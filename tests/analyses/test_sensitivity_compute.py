@@ -48,6 +48,7 @@ PRESENTATION_CHANGES = {
     "per_detector": True,
     "panels": "per-variant",
     "ratio_panel": True,
+    "caption_note": "a sentence of the caption",
     "variant_column": "channel",
     "x_column": "m",
     "y_column": "g",

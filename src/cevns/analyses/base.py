@@ -105,6 +105,9 @@ class AnalysisBase(StrictModel):
     name: str
     title: str
     paper: str = ""
+    caption_note: str = Field(default="", description="sentences added to the figure's caption "
+                              "(a feature of the result worth a word: a kink and its cause, "
+                              "curves that coincide); presentation only")
     kind: str
     detectors: tuple[str, ...] = ESS_DETECTORS
     source: SourceChoice = SourceChoice()

@@ -68,6 +68,13 @@ def _sigma_text(symbol: str, values: list[float]) -> str:
 
 
 def caption(an) -> str:
+    """The figure caption of analysis ``an``, with its ``caption_note`` (if any) appended."""
+    text = _caption(an)
+    note = getattr(an, "caption_note", "").strip()
+    return f"{text} {note}" if note else text
+
+
+def _caption(an) -> str:
     """The figure caption of analysis ``an`` (plain Unicode text, one paragraph).
 
     An analysis class may write its own: a method ``figure_caption()`` returning the text (the
