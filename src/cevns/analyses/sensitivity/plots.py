@@ -269,6 +269,7 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
         figure_legend,
         level_lines,
         place_legend,
+        plain_text,
         styled,
         tex,
         variant_style,
@@ -383,8 +384,11 @@ def plot_exclusion(an: ExclusionAnalysis, x, y, variants, curves, out: Path,
             ax.set_visible(False)
         legend = list(handles.values())
         if n_panels == 1:
-            place_legend(flat[0], legend, [h.get_label() for h in legend], outside="above",
-                         ncols=2)
+            labels = [h.get_label() for h in legend]
+            # up to three short entries in one row, read left to right; else two columns
+            one_row = len(labels) <= 3 and max(len(plain_text(lab)) for lab in labels) <= 18
+            place_legend(flat[0], legend, labels, outside="above",
+                         ncols=len(labels) if one_row else 2)
         elif legend:
             figure_legend(fig, legend, ncols=min(len(legend), 8))
         # a detector of the analysis without a curve in a panel (its Δχ² stays below the
