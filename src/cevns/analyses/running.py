@@ -289,7 +289,9 @@ def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) ->
     # not listed (a user's table, a new provider) cycles through the rest
     styles = {"APV (Cs)": ("orange", "o"), "Qweak": ("skyblue", "s"), "E158": ("green", "D"),
               "PVDIS": ("blue", "^"), "NuTeV": ("purple", "v"), "NuTeV, reanalysed": ("purple", "<"),
-              "Z pole": ("black", "h"), "COHERENT CsI (our fit)": ("black", "s")}
+              "Z pole": ("black", "h"),
+              # grey: the SM curve and the Z pole are black, and this point is ours
+              "COHERENT CsI (our fit)": ("0.45", "s")}
     spare = [("black", "s"), ("orange", "d"), ("skyblue", ">"), ("green", "p")]
     with styled():
         fig, axes = figure(width="single", aspect=0.85, legend_rows=0, left_in=0.62)
@@ -305,7 +307,7 @@ def _plot_running(an, mu, curve, meas, ess, years: float, out: Path, options) ->
             if m.computed:
                 kw = {"mec": "white", "mew": 0.5, "ms": 4.5}
             ax.errorbar(m.plot_q_GeV or m.q_GeV, m.value, yerr=[[m.errors[0]], [m.errors[1]]],
-                        fmt=marker, capsize=1.5, lw=0.8, color=OKABE_ITO[colour],
+                        fmt=marker, capsize=1.5, lw=0.8, color=OKABE_ITO.get(colour, colour),
                         label=label, **{"ms": 3.5, **kw})
         ax.errorbar(q_ess, best, yerr=[[best - lo], [hi - best]], fmt="*", ms=7, capsize=2,
                     lw=0.9, color=OKABE_ITO["vermillion"],
