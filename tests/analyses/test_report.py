@@ -218,7 +218,7 @@ def test_package_source_digest_matches_a_direct_hash():
     # Appendix B: the ratio strips say what they divide by; panels without them say nothing
     ("appB3", "One panel per detector, its variants as line styles. Lower strip: each "
      "variant's limit divided by that of 'natural-effective nucleus'", "One panel per variant"),
-    ("appB2", "divided by that of 'sigma_beta = 1 %'", "One panel per"),
+    ("appB2", "divided by that of 'σ_β = 1 %'", "One panel per"),
     ("fig16", "One panel per variant.", "Lower strip"),
     # the tied-mass panels and the real-data overlays are described (referee review)
     ("fig11", "Right of each panel: the same limits against the tied mass m₄", "Lower strip"),

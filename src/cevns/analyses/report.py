@@ -88,9 +88,9 @@ def _caption(an) -> str:
     if kind == "spectra":
         years = an.source.build().run_years
         curves = tuple(getattr(an, "new_physics", ()) or ())
-        bsm = ""
         from cevns.analyses.style import plain_text, tex
 
+        bsm = ""
         if curves:
             notes = " ".join(c.note.rstrip(".") + "." for c in curves if c.note)
             bsm = (f" Thicker coloured dotted, dashed and dash-dotted lines: {len(curves)} "
@@ -111,7 +111,7 @@ def _caption(an) -> str:
         from cevns.stats import level_label
 
         variants = tuple(getattr(an, "variants", ()) or ())
-        # the statistics in effect per curve family: a variant's replace the analysis's
+        # the statistics in effect per curve family: a variant's keys update the analysis's
         stats_used = [an.variant_stats(v) for v in variants] or [an.stats]
         stats = an.stats
         combined = any(st.combine for st in stats_used)
@@ -162,8 +162,11 @@ def _caption(an) -> str:
                           if variants and an.panels != "per-variant" and len(variants) > 1
                           else "."))
         if an.ratio_panel and len(variants) > 1:
+            from cevns.analyses.style import plain_text, tex
+
             layout += (f" Lower strip: each variant's limit divided by that of "
-                       f"'{variants[0].label}' for the same detector, at the same mass.")
+                       f"'{plain_text(tex(variants[0].label))}' for the same detector, at the "
+                       "same mass.")
         return (f"{title}. Exclusion at {level_label(an.level)}, {per}: the region above each "
                 f"curve is excluded; {truth}; {sigmas}.{layout}")
     return f"{title}."
