@@ -97,7 +97,7 @@ def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOpti
         fig, axes = figure(nrows, ncols, width="single" if n == 1 else "double",
                            aspect=0.6 * (1.0 + RATIO_STRIP) if with_ratio else 0.6,
                            legend_rows=leg_rows, titles=True)
-        ratios = []  # (strip, edges, [(style, ratio per bin)]) per panel, drawn on one scale
+        ratios = []  # (strip, edges, [(style, ratio per bin)]) per panel, each on its own range
         years = an.source.build().run_years
         # with benchmarks drawn, solid lines are the SM (its flavours thin, their sum thick black)
         # and dotted or dashed ones new physics: the flavours' own dashes would mix the families
