@@ -126,11 +126,13 @@ def test_interpolation_along_the_limit_curve_follows_the_light_and_heavy_limits(
     contact limit (Δχ² a function of g/m), as for a vector or scalar mediator — on a coarse grid
     of 14 masses over five decades, the crossing of Δχ² = 4.61 at 200 masses: above 200 MeV the
     curve's local log-log slope stays within 0.03 of its exact value m²/(m² + 400) (measured
-    0.013) where at fixed coupling it swings by more than 0.3 (0.48: the ripple of Fig. 7's
+    0.021) where at fixed coupling it swings by more than 0.3 (0.48: the ripple of Fig. 7's
     COHERENT curve), and the crossing is within 3.5 % (3.1 %; 8.9 % at fixed coupling). In
-    the bend (2–200 MeV) the chord between coarse masses cannot follow the curvature: within
-    7 % (6.1 %; 8.0 % at fixed coupling). Below 2 MeV both are within 0.5 %. At the coarse
-    masses the values are the coarse grid's."""
+    the bend (2–200 MeV) the monotone cubic through the coarse crossings follows the curvature
+    within 4 % (3.4 %; the chord between neighbouring crossings, ``curve="chord"``: 6.1 %; 8.0 %
+    at fixed coupling), and the drawn curve has no bend at the coarse masses: its slope changes
+    by at most 0.1 between neighbouring item masses (0.043; the chord's by 0.29). Below 2 MeV
+    all are within 0.5 %. At the coarse masses the values are the coarse grid's."""
     from cevns.analyses.coherent_overlay import interpolate_delta
 
     def g0(m):
@@ -144,20 +146,22 @@ def test_interpolation_along_the_limit_curve_follows_the_light_and_heavy_limits(
     exact_slope = x**2 / (x**2 + 400.0)
     light, bend, heavy = x <= 2.0, (x > 2.0) & (x <= 200.0), x > 200.0
     result = {}
-    for with_level in (True, False):
+    for how in ("curve", "chord", "fixed"):
         fine = interpolate_delta(xs, ys, coarse, x, y, True, True,
-                                 level=level if with_level else None)
+                                 level=None if how == "fixed" else level,
+                                 curve="chord" if how == "chord" else "pchip")
         found = np.exp([np.interp(level, row, np.log(y)) for row in fine])
         slope = np.diff(np.log(found)) / np.diff(np.log(x))
         slope_err = np.abs(slope - 0.5 * (exact_slope[1:] + exact_slope[:-1]))
         err = np.abs(found / exact - 1)
-        result[with_level] = (slope_err[heavy[1:]].max(), err[heavy].max(), err[bend].max(),
-                              err[light].max())
-    along, fixed = result[True], result[False]
+        result[how] = (slope_err[heavy[1:]].max(), err[heavy].max(), err[bend].max(),
+                       err[light].max(), np.abs(np.diff(slope)).max())
+    along, chord, fixed = result["curve"], result["chord"], result["fixed"]
     assert along[0] < 0.03 and fixed[0] > 0.3
     assert along[1] < 0.035 and fixed[1] > 0.06
-    assert along[2] < 0.07
+    assert along[2] < 0.04 and chord[2] > 0.05
     assert along[3] < 0.005 and fixed[3] < 0.005
+    assert along[4] < 0.1 and chord[4] > 0.2
     at_nodes = interpolate_delta(xs, ys, coarse, xs, ys, True, True, level=level)
     np.testing.assert_allclose(at_nodes, coarse, rtol=1e-10, atol=1e-12)
 
@@ -224,3 +228,13 @@ def test_interpolation_refuses_bad_target_grids(x, y, log_x, match):
     xs, ys = np.array([1.0, 2.0]), np.array([1.0, 2.0])
     with pytest.raises(ConfigError, match=match):
         interpolate_delta(xs, ys, np.ones((2, 2)), x, y, log_x, True, level=2.71)
+
+
+def test_the_limit_curve_keyword_is_checked():
+    from cevns.analyses.coherent_overlay import interpolate_delta
+    from cevns.errors import ConfigError
+
+    xs, ys = np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0])
+    with pytest.raises(ConfigError, match="curve = 'spline'; expected 'pchip' or 'chord'"):
+        interpolate_delta(xs, ys, np.ones((3, 2)), np.array([1.5]), np.array([1.5]), True, True,
+                          level=2.71, curve="spline")

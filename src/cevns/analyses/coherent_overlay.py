@@ -130,10 +130,39 @@ def _first_crossings(columns: NDArray[np.float64], at_y: NDArray[np.float64],
     return out
 
 
+def _limit_curve(tx, crossing, at_x, j, curve: str):
+    """The (transformed) coupling of the limit curve at the item's masses ``at_x`` (in coarse
+    interval ``j``), or NaN where either neighbouring column never reaches the level: through
+    the coarse crossings, as a chord per interval (``curve="chord"``) or a monotone cubic (pchip)
+    over each run of columns that reach it (``"pchip"``: no bend at the coarse masses; the same
+    chord where a run holds two columns)."""
+    from scipy.interpolate import PchipInterpolator
+
+    out = np.full(at_x.shape, np.nan)
+    ok = np.isfinite(crossing)
+    start = 0
+    while start < ok.size:  # runs of consecutive columns whose Δχ² reaches the level
+        if not ok[start]:
+            start += 1
+            continue
+        end = start
+        while end + 1 < ok.size and ok[end + 1]:
+            end += 1
+        if end > start:
+            inside = (j >= start) & (j < end)
+            nodes = slice(start, end + 1)
+            if curve == "pchip" and end - start >= 2:
+                out[inside] = PchipInterpolator(tx[nodes], crossing[nodes])(at_x[inside])
+            else:
+                out[inside] = np.interp(at_x[inside], tx[nodes], crossing[nodes])
+        start = end + 1
+    return out
+
+
 def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
                       delta: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64],
-                      log_x: bool, log_y: bool, level: float | None = None
-                      ) -> NDArray[np.float64]:
+                      log_x: bool, log_y: bool, level: float | None = None,
+                      curve: str = "pchip") -> NDArray[np.float64]:
     """Δχ² of the coarse grid ``xs × ys`` (shape (len(xs), len(ys))) on the grid ``x × y``.
 
     First along the coupling axis y, column by column: monotone cubic (pchip) in
@@ -144,14 +173,17 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     those at its edge.
 
     With ``level`` (the Δχ² of the contour that will be drawn) the mass interpolation runs along
-    the limit curve instead of at fixed coupling: between two coarse masses whose columns both
-    reach ``level``, at slope s = Δlog g*/Δlog m of the crossings g* (log or linear as the
-    axes are), the value at (m, g) is interpolated between the columns' values at
-    g·(m_j/m)^s and g·(m_{j+1}/m)^s. A heavy mediator's Δχ² depends on g/m only (s = 1) and a
-    light one's on g only (s = 0): along these lines it is constant, so the interpolation is
-    exact in both limits, where at fixed coupling it made the curve g ∝ m of the contact limit
-    ripple between coarse masses (local log-log slope 0.4–2.4 on Fig. 7 before). Where a
-    neighbouring column never reaches ``level`` the shear is 0 (a wall, or no exclusion).
+    the limit curve instead of at fixed coupling. The curve G(m) passes through the crossings
+    g*_j of the coarse columns that reach ``level`` (log or linear as the axes are): a monotone
+    cubic (pchip) over each run of such columns (``curve="pchip"``, the default: no bend at the
+    coarse masses), or the chord between neighbouring crossings (``curve="chord"``). Between
+    coarse masses m_j and m_{j+1}, the value at (m, g) is interpolated between column j at g
+    shifted by g*_j − G(m) and column j+1 at g shifted by g*_{j+1} − G(m), so that the drawn
+    contour is G itself. A heavy mediator's Δχ² depends on g/m only and a light one's on g only:
+    along these lines it is constant, so the interpolation is exact in both limits, where at
+    fixed coupling it made the curve g ∝ m of the contact limit ripple between coarse masses
+    (local log-log slope 0.4–2.4 on Fig. 7 before). Where a neighbouring column never reaches
+    ``level`` the shift is 0 (a wall, or no exclusion).
 
     Measured against the χ² profiled directly at the item's couplings (docs/coherent_fits.md,
     *Precision*).
@@ -161,6 +193,8 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     for name, flag in (("log_x", log_x), ("log_y", log_y)):
         if not isinstance(flag, (bool, np.bool_)):
             raise ConfigError(f"interpolate_delta: {name} = {flag!r}; expected true or false")
+    if curve not in ("pchip", "chord"):
+        raise ConfigError(f"interpolate_delta: curve = {curve!r}; expected 'pchip' or 'chord'")
     try:
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
         d = np.maximum(np.asarray(delta, dtype=float), 0.0)
@@ -210,14 +244,18 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
         lifted = np.log1p(np.maximum(columns, 0.0))
         return np.expm1((1.0 - w) * lifted[j] + w * lifted[j + 1])
     crossing = _first_crossings(columns, at_y, level)
-    slope = np.nan_to_num((crossing[1:] - crossing[:-1]) / (tx[1:] - tx[:-1]), nan=0.0)
+    limit = _limit_curve(tx, crossing, at_x, j, curve)
     # one interpolant per coarse column: a row of the item needs its two neighbouring columns
     column = [PchipInterpolator(ty, np.log(d[c] + Y_OFFSET)) for c in range(xs.size)]
     out = np.empty((at_x.size, at_y.size))
     for k in range(at_x.size):  # the item's masses: a few hundred rows of len(y)
-        jk, s = j[k], slope[j[k]]
-        below = np.clip(at_y - s * (at_x[k] - tx[jk]), ty[0], ty[-1])
-        above = np.clip(at_y + s * (tx[jk + 1] - at_x[k]), ty[0], ty[-1])
+        jk = j[k]
+        # each column shifted along the coupling so that its crossing meets the limit curve at
+        # this mass (no shift where a neighbouring column never reaches the level)
+        shift_lo = limit[k] - crossing[jk] if np.isfinite(limit[k]) else 0.0
+        shift_hi = crossing[jk + 1] - limit[k] if np.isfinite(limit[k]) else 0.0
+        below = np.clip(at_y - shift_lo, ty[0], ty[-1])
+        above = np.clip(at_y + shift_hi, ty[0], ty[-1])
         lo = np.log1p(np.maximum(np.exp(column[jk](below)) - Y_OFFSET, 0.0))
         hi = np.log1p(np.maximum(np.exp(column[jk + 1](above)) - Y_OFFSET, 0.0))
         out[k] = np.expm1((1.0 - w[k, 0]) * lo + w[k, 0] * hi)
