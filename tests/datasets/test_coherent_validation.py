@@ -114,6 +114,15 @@ def test_negative_counts_rejected(copy_release):
         load_release("coherent-lar-2020", data_dir=folder)
 
 
+def test_a_folder_where_a_file_should_be_is_named_so(copy_release):
+    """A folder in place of a release file: "is a folder", not "file not found" (audit 7)."""
+    folder = copy_release("coherent-csi-2021")
+    (folder / "brnPE.txt").unlink()
+    (folder / "brnPE.txt").mkdir()
+    with pytest.raises(DataError, match=r"brnPE.txt: is a folder, not the file"):
+        load_release("coherent-csi-2021", data_dir=folder)
+
+
 def test_events_out_of_range(copy_release):
     folder = copy_release("coherent-csi-2021")
     path = folder / "dataBeamOnAC.txt"

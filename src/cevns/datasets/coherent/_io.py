@@ -30,7 +30,9 @@ __all__ = ["read_table", "read_flat_yaml", "require_file", "check_grid"]
 def require_file(path: Path, release: str) -> Path:
     """Return ``path`` if it is a readable file, else raise ``DataError`` naming it."""
     if not path.is_file():
-        raise DataError(f"{path}: file not found (needed by release {release!r})")
+        what = ("is a folder, not the file" if path.is_dir() else
+                "is not a regular file" if path.exists() else "file not found")
+        raise DataError(f"{path}: {what} (needed by release {release!r})")
     return path
 
 
