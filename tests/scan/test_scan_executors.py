@@ -36,8 +36,10 @@ def reference(scale: float = 0.5) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def dask_executor():
-    """One LocalCluster (2 worker processes, 1 thread each) for the whole module."""
-    with DaskExecutor(n_workers=2, threads_per_worker=1) as executor:
+    """One LocalCluster (2 worker processes, 1 thread each) for the whole module; its HTTP
+    server on a free port (another test process may hold dask's default 8787)."""
+    with DaskExecutor(n_workers=2, threads_per_worker=1,
+                      cluster_kwargs={"dashboard_address": ":0"}) as executor:
         yield executor
 
 
@@ -102,7 +104,7 @@ def test_unreachable_scheduler_fails_fast(tmp_path):
 
 def test_dask_cluster_by_dotted_path_and_cluster_object():
     # a threaded LocalCluster stands in for dask_jobqueue.SLURMCluster: same construction path
-    kwargs = {"n_workers": 1, "processes": False, "dashboard_address": None}
+    kwargs = {"n_workers": 1, "processes": False, "dashboard_address": ":0"}  # None means 8787
     spec = {"name": "dask", "cluster": "distributed.LocalCluster", "cluster_kwargs": kwargs}
     ds = run_scan(scan_tasks.analytic_task, GRID, CONFIG, tile_shape=(8, 5), executor=spec)
     np.testing.assert_array_equal(ds["f"].values, reference())
