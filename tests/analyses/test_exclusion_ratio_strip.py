@@ -167,3 +167,14 @@ def test_per_detector_panels_with_a_tied_mass(tmp_path):
                                                on_figure=lambda s, f: figures.append(f)))
     titles = [ax.get_title() for ax in figures[0].axes if ax.get_visible()]
     assert titles == ["CsI", "CsI", "Ar", "Ar", "combined", "combined"]
+
+
+def test_ratio_range_is_the_data_and_one_padded_by_a_fifth_of_the_span_each_side():
+    """style.ratio_range, shared by the exclusion and spectra strips: span [1, 1.02] → centre
+    1.01 ± 1.4 × 0.01; NaN ignored; never below 0; at least 1 ± 1 % for flat ratios."""
+    from cevns.analyses.style import ratio_range
+
+    assert ratio_range([np.array([1.0, 1.02, np.nan])]) == pytest.approx((0.996, 1.024))
+    assert ratio_range([np.array([1.0])]) == pytest.approx((0.986, 1.014))
+    lo, hi = ratio_range([np.array([0.01, 3.0])])
+    assert lo == 0.0 and hi == pytest.approx(1.505 + 1.4 * 1.495)

@@ -166,7 +166,9 @@ def _draw_sm_ratios(ratios, panels) -> None:
     more than a factor 3, as a light sterile lepton's low-recoil excess does in Si, so that the
     few-percent effects of the heavy targets stay visible beside it); round tick values, and the
     main panel's x label moved to its strip."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    from cevns.analyses.style import ratio_range, ratio_ticks
 
     for (strip, edges, curves), ax in zip(ratios, panels, strict=False):
         values = [r[np.isfinite(r) & (r > 0)] for _, r in curves]
@@ -185,11 +187,9 @@ def _draw_sm_ratios(ratios, panels) -> None:
             strip.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             strip.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         else:
-            half = max(0.5 * (high - low), 0.01)
-            centre = 0.5 * (low + high)
-            strip.set_ylim(centre - 1.3 * half, centre + 1.3 * half)
-            strip.yaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
-            strip.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+            lo, hi = ratio_range([r for _, r in curves])
+            strip.set_ylim(lo, hi)
+            ratio_ticks(strip, lo, hi)
         strip.set_xlabel(ax.get_xlabel())
         ax.set_xlabel("")
         strip.set_ylabel("ratio to SM")

@@ -310,6 +310,29 @@ def ratio_strip(ax):
     return strip
 
 
+def ratio_range(ratios) -> tuple[float, float]:
+    """The data range (lo, hi) of a ratio strip: the finite values of the arrays `ratios` and
+    1, padded by a fifth of their span on each side, at least 1 ± 1 % (no magnified rounding),
+    never below 0."""
+    values = [np.asarray(r, dtype=float) for r in ratios]
+    values = [v[np.isfinite(v)] for v in values]
+    low = min([1.0, *(float(v.min()) for v in values if v.size)])
+    high = max([1.0, *(float(v.max()) for v in values if v.size)])
+    centre, half = 0.5 * (low + high), max(0.5 * (high - low), 0.01)
+    return max(centre - 1.4 * half, 0.0), centre + 1.4 * half
+
+
+def ratio_ticks(strip, lo: float, hi: float) -> None:
+    """At most four round ticks (1, 2, 2.5 or 5 × 10ⁿ apart) inside the data range (lo, hi) of
+    a linear ratio strip, written in full (no offset notation)."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator, ScalarFormatter
+
+    ticks = [t for t in MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+             if lo <= t <= hi]
+    strip.yaxis.set_major_locator(FixedLocator(ticks))
+    strip.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+
+
 def figure_legend(fig, handles, labels=None, ncols: int | None = None):
     """A legend above all panels, in the room reserved by ``new_figure(legend_rows=…)``."""
     ncols = ncols or len(handles)

@@ -22,7 +22,7 @@ from cevns.analyses.sensitivity.schema import (
     SensitivityBase,
     Variant,
 )
-from cevns.analyses.style import RATIO_STRIP, ratio_strip
+from cevns.analyses.style import RATIO_STRIP, ratio_range, ratio_strip, ratio_ticks
 from cevns.stats import Profile1D, finite_delta, level_label, level_value
 
 __all__ = ["plot_exclusion", "plot_profile", "plot_scan2d", "tex_or"]
@@ -458,13 +458,9 @@ def _ratio_curves(name: str | None, variants,
 
 def _ratio_range(all_curves) -> tuple[float, float]:
     """The y range of the ratio strips of one figure (the same for all, so that the strips of
-    two detectors compare at a glance): the ratios drawn and 1, padded by a fifth of their span
-    on each side, at least 1 ± 1 % (no magnified rounding)."""
-    values = [r[np.isfinite(r)] for curves in all_curves for _, _, r in curves or ()]
-    low = min([1.0, *(float(v.min()) for v in values if v.size)])
-    high = max([1.0, *(float(v.max()) for v in values if v.size)])
-    centre, half = 0.5 * (low + high), max(0.5 * (high - low), 0.01)
-    return max(centre - 1.4 * half, 0.0), centre + 1.4 * half
+    two detectors compare at a glance): :func:`~cevns.analyses.style.ratio_range` of every
+    ratio drawn."""
+    return ratio_range([r for curves in all_curves for _, _, r in curves or ()])
 
 
 def _draw_ratios(strip, ax, curves, variants, xlabel: str, lo: float, hi: float) -> None:
@@ -479,7 +475,7 @@ def _draw_ratios(strip, ax, curves, variants, xlabel: str, lo: float, hi: float)
     for k, m0, r in curves or ():
         st = variant_style(k)
         strip.plot(m0, r, color=st["color"], linestyle=st["linestyle"], linewidth=1.1)
-    _ratio_ticks(strip, lo, hi)
+    ratio_ticks(strip, lo, hi)
     strip.set_ylim(lo, hi + 0.6 * (hi - lo))
     strip.set_xscale(ax.get_xscale())
     strip.set_xlim(ax.get_xlim())
@@ -491,17 +487,6 @@ def _draw_ratios(strip, ax, curves, variants, xlabel: str, lo: float, hi: float)
         note += ": no limit of it here, no ratio"
     strip.text(0.02, 0.86, note, transform=strip.transAxes, ha="left", va="top",
                fontsize="small")
-
-
-def _ratio_ticks(strip, lo: float, hi: float) -> None:
-    """At most four round ticks (1, 2, 2.5 or 5 × 10ⁿ apart) inside the data range (lo, hi) of
-    a ratio strip, written in full (no offset notation)."""
-    from matplotlib.ticker import FixedLocator, MaxNLocator, ScalarFormatter
-
-    ticks = [t for t in MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
-             if lo <= t <= hi]
-    strip.yaxis.set_major_locator(FixedLocator(ticks))
-    strip.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
 
 
 def _tie_ratio(an: ExclusionAnalysis, variant: Variant | None) -> float | None:
