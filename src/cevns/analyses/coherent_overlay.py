@@ -9,20 +9,21 @@ Speed: the Δχ² is computed on a coarser grid than the item's — at most
 :data:`GRID_POINTS` ``[quick]`` points per axis, log-spaced where the item's axis is — and
 interpolated onto the item's grid (:func:`interpolate_delta`: monotone cubic in log(Δχ² + 0.1)
 along the coupling, linear in log(1 + Δχ²) along the mass, following the limit curve between
-coarse masses so that the contact limit g ∝ m is a straight line and not a ripple; the
-precision of that step: docs/coherent_fits.md, *Precision*). Measured against the profiled χ²
-evaluated directly at the item's own couplings (same Δχ² minimum; twelve panels of Figs. 7 and
-10–14, every seventh mass of the item), the coupling where the contour crosses a mass is within
-0.6–9.3 % (median over a panel's masses; 5–15 % at the worst mass, at bends and next to a
-kinematic wall) at full resolution (16 couplings over six decades, a factor 2.4 per step), where
-linear interpolation in log(1 + Δχ²) gave 1–21 % (7–21 %). On ``--quick`` grids (8 × 10, which
-``cevns reproduce --quick`` does not draw) the medians are 1–15 % (1–23 % before) but the worst
-masses up to 67 % (44 % before): a preview, not a limit (docs/coherent_fits.md). The ESS
-curves are computed on the item's full grid. With the
+coarse masses so that the contact limit g ∝ m is a straight line and not a ripple). Where the
+contour is drawn the Δχ² is not interpolated but computed: at every coarse mass,
+:func:`refine_crossings` evaluates the combined χ² at the item's own couplings on either side of
+the crossing (one or two calls of :func:`cevns.fits.combined.combined_chi2` with the points as
+pairs), and those values join the column's interpolation. Measured against the profiled χ²
+evaluated directly at the item's couplings (same Δχ² minimum; twelve panels of Figs. 7 and
+10–14, 10–15 masses each; docs/coherent_fits.md, *Precision*), the coupling where the contour
+crosses a mass is within 0.0–0.1 % (median over a panel's masses) and 0.4–9 % at the worst
+mass (between coarse masses, at bends of the curve, next to a kinematic wall or at the grid's
+top edge); from the coarse grid alone (16 couplings before) the medians were 0.7–9.4 %. With the
 collaboration-style likelihoods (free steady-state rates per PE bin, HistFactory shape nuisances in
-both releases) one panel costs 0.5–1 s of CPU at full resolution (14 × 16 points; the release
-profiles share their interpolation rows and start from the neighbouring flux value's nuisances,
-:mod:`cevns.fits.combined`), of which up to 0.4 s is the scenario's signal on the grid.
+both releases) one panel costs 0.7–1.3 s of CPU at full resolution (14 × 12 points plus 20–60
+refining points; the release profiles share their interpolation rows and start from the
+neighbouring flux value's nuisances, :mod:`cevns.fits.combined`), of which up to 0.4 s is the
+scenario's signal on the grid.
 
 Where the physics ends inside the grid — the kinematic end point of a sterile lepton (dipole
 portal, up-scattering), m₄ ≈ 52.8 MeV for the releases' CsI and Ar at the π-DAR end point — the
@@ -38,17 +39,20 @@ sits within 0.2 %.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
 from cevns.analyses.overlays import Overlay, OverlayRequest, register_overlay
 from cevns.errors import ConfigError
 
-__all__ = ["EDGE_OFFSETS", "GRID_POINTS", "LABEL", "PROFILE_TOL", "RISE_OFFSETS", "SOURCE",
-           "STOP_LEVEL", "Y_OFFSET", "coherent_overlay", "interpolate_delta", "overlay_grids"]
+__all__ = ["EDGE_OFFSETS", "GRID_POINTS", "LABEL", "PROFILE_TOL", "REFINE_ROUNDS",
+           "RISE_OFFSETS", "SOURCE", "STOP_LEVEL", "Y_OFFSET", "coherent_overlay",
+           "interpolate_delta", "overlay_grids", "refine_crossings"]
 
 #: Points per axis of the overlay's own grid: (x, y) for full runs and for quick previews.
-GRID_POINTS: dict[bool, tuple[int, int]] = {False: (14, 16), True: (8, 10)}
+GRID_POINTS: dict[bool, tuple[int, int]] = {False: (14, 12), True: (8, 10)}
 
 #: Δχ² above which the combined profile may stop early (twice the item's level if that is higher):
 #: far inside the excluded region χ² can have several minima in the shared flux and a profile
@@ -70,6 +74,11 @@ RISE_OFFSETS = (0.05, 0.1, 0.3)
 
 #: Offset c of the coupling-axis interpolation in log(Δχ² + c) (:func:`interpolate_delta`).
 Y_OFFSET = 0.1
+
+#: Most rounds of :func:`refine_crossings` (one combined-χ² call each; the overlay asks for the
+#: item's couplings next to each coarse mass's crossing, so the second round runs only where the
+#: first estimate was off by more than a step of the item's coupling axis).
+REFINE_ROUNDS = 2
 
 LABEL = "COHERENT CsI+LAr CEvNS (this work)"
 SOURCE = ("combined fit of the CsI-2021 and LAr-2020 releases computed by cevns "
@@ -159,10 +168,51 @@ def _limit_curve(tx, crossing, at_x, j, curve: str):
     return out
 
 
+def _column_nodes(ty: NDArray[np.float64], d: NDArray[np.float64],
+                  samples: Sequence[tuple[NDArray[np.float64], NDArray[np.float64]] | None] | None,
+                  log_y: bool) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]] | None:
+    """Per coarse column, its interpolation nodes (transformed y, Δχ²): ``ys`` and the column's
+    extra samples merged; None without samples. Checks the samples."""
+    if samples is None:
+        return None
+    if isinstance(samples, (str, bytes)) or not isinstance(samples, Sequence) \
+            or len(samples) != d.shape[0]:
+        raise ConfigError(f"interpolate_delta: samples must hold one entry per coarse column "
+                          f"({d.shape[0]}), each None or (y values, Δχ² values)")
+    nodes = []
+    for c, entry in enumerate(samples):
+        if entry is None:
+            nodes.append((ty, d[c]))
+            continue
+        try:
+            sy, sd = (np.asarray(v, dtype=float) for v in entry)
+        except (TypeError, ValueError):
+            sy = sd = None
+        if sy is None or sd is None or sy.ndim != 1 or sy.shape != sd.shape \
+                or np.isnan(sd).any() or not np.all(np.isfinite(sy)) \
+                or (log_y and np.any(sy <= 0)):
+            raise ConfigError(f"interpolate_delta: samples[{c}] must be (y values, Δχ² values): "
+                              "two 1-D arrays of one length, finite y (above 0 on a log axis), "
+                              "Δχ² a number")
+        t = np.log(sy) if log_y else sy
+        if t.size and (t.min() <= ty[0] or t.max() >= ty[-1]):
+            raise ConfigError(f"interpolate_delta: samples[{c}] lie outside the coarse y axis "
+                              "(extra samples go strictly between its first and last value)")
+        merged_t = np.concatenate([ty, t])
+        merged_d = np.concatenate([d[c], np.minimum(np.maximum(sd, 0.0), 1e300)])
+        order = np.argsort(merged_t, kind="stable")
+        merged_t, merged_d = merged_t[order], merged_d[order]
+        keep = np.concatenate([[True], np.diff(merged_t) > 0])  # a repeated y: the first kept
+        nodes.append((merged_t[keep], merged_d[keep]))
+    return nodes
+
+
 def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
                       delta: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64],
                       log_x: bool, log_y: bool, level: float | None = None,
-                      curve: str = "pchip") -> NDArray[np.float64]:
+                      curve: str = "pchip",
+                      samples: Sequence[tuple[NDArray[np.float64], NDArray[np.float64]] | None]
+                      | None = None) -> NDArray[np.float64]:
     """Δχ² of the coarse grid ``xs × ys`` (shape (len(xs), len(ys))) on the grid ``x × y``.
 
     First along the coupling axis y, column by column: monotone cubic (pchip) in
@@ -184,6 +234,10 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     fixed coupling it made the curve g ∝ m of the contact limit ripple between coarse masses
     (local log-log slope 0.4–2.4 on Fig. 7 before). Where a neighbouring column never reaches
     ``level`` the shift is 0 (a wall, or no exclusion).
+
+    ``samples`` (one entry per coarse column, None or ``(y values, Δχ² values)`` strictly
+    inside ``ys``) adds points to a column's own interpolation along y, e.g. those
+    :func:`refine_crossings` computed next to its crossing of ``level``.
 
     Measured against the χ² profiled directly at the item's couplings (docs/coherent_fits.md,
     *Precision*).
@@ -234,8 +288,15 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     fy = np.log if log_y else (lambda v: v)
     ty = fy(ys)
     at_y = np.clip(fy(np.asarray(y, dtype=float)), ty[0], ty[-1])
-    along_y = PchipInterpolator(ty, np.log(d + Y_OFFSET), axis=1)
-    columns = np.exp(along_y(at_y)) - Y_OFFSET
+    nodes = _column_nodes(ty, d, samples, log_y)
+    if nodes is None:  # every column on the same nodes: one interpolant for all
+        along_y = PchipInterpolator(ty, np.log(d + Y_OFFSET), axis=1)
+        columns = np.exp(along_y(at_y)) - Y_OFFSET
+        column = [PchipInterpolator(ty, np.log(d[c] + Y_OFFSET)) for c in range(xs.size)] \
+            if level is not None else []
+    else:
+        column = [PchipInterpolator(t, np.log(v + Y_OFFSET)) for t, v in nodes]
+        columns = np.exp(np.stack([f(at_y) for f in column])) - Y_OFFSET
     tx = fx(xs)
     at_x = np.clip(fx(np.asarray(x, dtype=float)), tx[0], tx[-1])
     j = np.clip(np.searchsorted(tx, at_x, side="right") - 1, 0, tx.size - 2)
@@ -245,8 +306,7 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
         return np.expm1((1.0 - w) * lifted[j] + w * lifted[j + 1])
     crossing = _first_crossings(columns, at_y, level)
     limit = _limit_curve(tx, crossing, at_x, j, curve)
-    # one interpolant per coarse column: a row of the item needs its two neighbouring columns
-    column = [PchipInterpolator(ty, np.log(d[c] + Y_OFFSET)) for c in range(xs.size)]
+    # one interpolant per coarse column (above): a row of the item needs its two neighbours
     out = np.empty((at_x.size, at_y.size))
     for k in range(at_x.size):  # the item's masses: a few hundred rows of len(y)
         jk = j[k]
@@ -262,9 +322,103 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     return out
 
 
+def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level: float,
+                     log_y: bool, evaluate: Callable[[NDArray[np.intp], NDArray[np.float64]],
+                                                     NDArray[np.float64]],
+                     at: NDArray[np.float64] | None = None, rounds: int | None = None,
+                     ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]] | None]:
+    """Δχ² evaluated next to each coarse column's first crossing of ``level`` along y.
+
+    For every column of ``delta`` (shape (n_columns, len(ys))) whose Δχ² first reaches ``level``
+    between ys[k − 1] and ys[k] (k ≥ 1), up to ``rounds`` (default :data:`REFINE_ROUNDS`) steps,
+    one call of ``evaluate(columns, y_values)`` each (Δχ² at the pairs (column, y), all columns
+    at once). A step estimates the crossing by regula falsi in (y, log(Δχ² +
+    :data:`Y_OFFSET`)) (log y on a log axis) between the ends of the column's bracket — far from
+    the SM Δχ² is a power of the coupling, a straight line in these variables, so the estimate
+    lands close (the bracket's midpoint where its upper value is +inf: no prediction where data
+    are) — and computes
+
+    - without ``at``: Δχ² at the estimate;
+    - with ``at`` (the y values where the result will be read, e.g. the item's grid): Δχ² at the
+      values of ``at`` strictly inside the bracket that are next to the estimate, one on either
+      side. After one step a column's crossing usually lies between two computed values of
+      ``at``, so that a contour drawn through ``at`` is the directly computed one at the coarse
+      masses; a later step computes more only where it does not (the estimate was off by more
+      than a step of ``at``).
+
+    The bracket then shrinks to the interval of its ends and the new points that holds the first
+    crossing. Returns one entry per column for :func:`interpolate_delta`'s ``samples``: None
+    where the column has no such crossing, else (y values, Δχ² values) of its new points.
+    """
+    rounds = REFINE_ROUNDS if rounds is None else rounds
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 0:
+        raise ConfigError(f"refine_crossings: rounds = {rounds!r}; expected a whole number ≥ 0")
+    d = np.maximum(np.asarray(delta, dtype=float), 0.0)
+    ty = np.log(ys) if log_y else np.asarray(ys, dtype=float)
+    t_at = None
+    if at is not None:
+        at = np.unique(np.asarray(at, dtype=float))
+        if at.ndim != 1 or not np.all(np.isfinite(at)) or (log_y and np.any(at <= 0)):
+            raise ConfigError("refine_crossings: at must hold finite y values (above 0 on a log "
+                              "axis)")
+        t_at = np.log(at) if log_y else at
+    above = d >= level
+    first = np.argmax(above, axis=1)
+    cols = np.flatnonzero(above.any(axis=1) & (first > 0))
+    samples: list[tuple[NDArray[np.float64], NDArray[np.float64]] | None] = [None] * d.shape[0]
+    if cols.size == 0 or rounds == 0:
+        return samples
+    # per column: its bracket (lo, hi) in (transformed y, log(Δχ² + offset)) and its new points
+    bracket = {int(c): [ty[first[c] - 1], np.log(d[c, first[c] - 1] + Y_OFFSET),
+                        ty[first[c]], np.log(d[c, first[c]] + Y_OFFSET)] for c in cols}
+    new: dict[int, list[tuple[float, float]]] = {int(c): [] for c in cols}  # (y, Δχ²)
+    target = np.log(level + Y_OFFSET)
+    for _ in range(rounds):
+        asked_c, asked_t, asked_y = [], [], []
+        for c, (lo_t, lo_v, hi_t, hi_v) in bracket.items():
+            width = hi_t - lo_t
+            t = lo_t + (target - lo_v) / (hi_v - lo_v) * width if np.isfinite(hi_v) \
+                else 0.5 * (lo_t + hi_t)
+            margin = 1e-3 * width
+            if t_at is None or at is None:
+                t = min(max(t, lo_t + margin), hi_t - margin)
+                points = [(t, float(np.exp(t)) if log_y else t)]
+            else:  # the values of `at` themselves (not exp(log(at)))
+                inside = np.flatnonzero((t_at > lo_t + margin) & (t_at < hi_t - margin))
+                chosen = [*inside[t_at[inside] <= t][-1:], *inside[t_at[inside] > t][:1]]
+                points = [(t_at[i], at[i]) for i in chosen]
+            asked_c += [c] * len(points)
+            asked_t += [p[0] for p in points]
+            asked_y += [p[1] for p in points]
+        if not asked_c:
+            break
+        t_new, y_new = np.asarray(asked_t, dtype=float), np.asarray(asked_y, dtype=float)
+        value = np.asarray(evaluate(np.asarray(asked_c, dtype=np.intp), y_new), dtype=float)
+        if value.shape != (len(asked_c),) or np.isnan(value).any():
+            raise ConfigError("refine_crossings: evaluate must return one Δχ² (a number) per "
+                              "point asked for")
+        value = np.maximum(value, 0.0)
+        for c in bracket:
+            mine = [(t, yv, v) for cc, t, yv, v in zip(asked_c, t_new, y_new, value, strict=True)
+                    if cc == c]
+            new[c] += [(yv, v) for _, yv, v in mine]
+            lo_t, lo_v, hi_t, hi_v = bracket[c]
+            for t, _, v in sorted(mine):  # the first interval that reaches the level
+                if v >= level:
+                    hi_t, hi_v = t, np.log(v + Y_OFFSET)
+                    break
+                lo_t, lo_v = t, np.log(v + Y_OFFSET)
+            bracket[c] = [lo_t, lo_v, hi_t, hi_v]
+    for c, points in new.items():
+        if points:
+            y_c, v_c = (np.asarray(v, dtype=float) for v in zip(*sorted(points), strict=True))
+            samples[c] = (y_c, v_c)
+    return samples
+
+
 def coherent_overlay(request: OverlayRequest) -> list[Overlay]:
     """The combined COHERENT Δχ² on the item's (x, y) grid, for the panel's variant."""
-    from cevns.fits.combined import combined_grid
+    from cevns.fits.combined import combined_chi2
     from cevns.stats import level_value
 
     an = request.analysis
@@ -275,13 +429,23 @@ def coherent_overlay(request: OverlayRequest) -> list[Overlay]:
     log_x, log_y = _is_log(np.asarray(request.x, dtype=float)), _is_log(np.asarray(request.y,
                                                                                    dtype=float))
     xs, ys, x, y = overlay_grids(request)
-    delta = combined_grid(
-        an.scenario.name, an.x.parameter, xs, an.y.parameter, ys, options=options, fixed=fixed,
-        ties={name: (tie.to, tie.ratio) for name, tie in ties.items()},
-        level=max(STOP_LEVEL, 2.0 * level_value(an.level)), tol=PROFILE_TOL)
-    if not (np.array_equal(xs, x) and np.array_equal(ys, y)):
-        delta = interpolate_delta(xs, ys, delta, x, y, log_x, log_y,
-                                  level=level_value(an.level))
+    level = level_value(an.level)
+    common = dict(options=options, fixed=fixed,
+                  ties={name: (tie.to, tie.ratio) for name, tie in ties.items()},
+                  level=max(STOP_LEVEL, 2.0 * level), tol=PROFILE_TOL)
+    off, chi2 = combined_chi2(an.scenario.name, an.x.parameter, xs, an.y.parameter, ys, **common)
+    reference = min(off, float(np.min(chi2)))  # Δχ² from the grid's minimum (or the SM)
+    delta = chi2 - reference
+
+    def evaluate(columns: NDArray[np.intp], y_values: NDArray[np.float64]) -> NDArray[np.float64]:
+        return combined_chi2(an.scenario.name, an.x.parameter, xs[columns], an.y.parameter,
+                             y_values, pairs=True, **common)[1] - reference
+
+    samples = refine_crossings(ys, delta, level, log_y, evaluate, at=y)
+    if not (np.array_equal(xs, x) and np.array_equal(ys, y)) or any(e is not None
+                                                                    for e in samples):
+        delta = interpolate_delta(xs, ys, delta, x, y, log_x, log_y, level=level,
+                                  samples=samples)
     return [Overlay(label=LABEL, source=SOURCE, x=x, y=y, delta_chi2=delta,
                     style={"color": "0.25", "linestyle": "--", "linewidth": 1.4})]
 

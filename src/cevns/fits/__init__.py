@@ -24,9 +24,10 @@ PDF), ``sin2_theta_w``, ``neutron_radius_fm`` (CsI),
 ``fixed=``; :mod:`cevns.fits.scenario_signal`). The likelihood, the nuisances and the results are in
 ``docs/coherent.md`` ("Fits").
 
-:func:`fit_combined` / :func:`combined_grid` (:mod:`cevns.fits.combined`)
-    CsI-2021 + LAr-2020 with a shared SNS flux nuisance: 1-D fits and 2-D Δχ² grids
-    (``cevns fit coherent-combined``; the ``coherent`` overlay of the ESS figures).
+:func:`fit_combined` / :func:`combined_grid` / :func:`combined_chi2` (:mod:`cevns.fits.combined`)
+    CsI-2021 + LAr-2020 with a shared SNS flux nuisance: 1-D fits, 2-D Δχ² grids and the χ² at
+    any list of points (``cevns fit coherent-combined``; the ``coherent`` overlay of the ESS
+    figures).
 :func:`comparison_table`
     Our numbers next to the published ones (``published.toml``), as Markdown
     (``cevns fit --table FILE``; ``docs/coherent_fits.md``).
@@ -39,7 +40,13 @@ True
 
 from __future__ import annotations
 
-from cevns.fits.combined import CombinedFit, CombinedResult, combined_grid, fit_combined
+from cevns.fits.combined import (
+    CombinedFit,
+    CombinedResult,
+    combined_chi2,
+    combined_grid,
+    fit_combined,
+)
 from cevns.fits.fit import (
     DEFAULT_PARAMETERS,
     CrossCheckWarning,
@@ -78,6 +85,7 @@ __all__ = [
     "ParameterSpec",
     "ReleaseModel",
     "SignalModel",
+    "combined_chi2",
     "combined_grid",
     "comparison_table",
     "fit_combined",

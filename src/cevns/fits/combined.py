@@ -92,6 +92,7 @@ __all__ = [
     "CombinedResult",
     "FLUX_NUISANCE",
     "FluxProfile",
+    "combined_chi2",
     "combined_grid",
     "fit_combined",
     "flux_sigma",
@@ -610,13 +611,20 @@ def grid_parts(
     ties: Mapping[str, tuple[str, float]] | None = None,
     releases: Sequence[str] = DEFAULT_RELEASES,
     helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
+    pairs: bool = False,
 ) -> tuple[dict[str, tuple[ReleaseModel, NDArray[np.float64], float | None]], float, bool]:
     """The inputs of :func:`profile_flux` for a grid: per release (model, signals, rest σ) with
     the "off" (SM) point first and then the grid in C order; σ_Φ; whether x and y were swapped
-    (a strength x with a shape y). See :func:`combined_grid`."""
+    (a strength x with a shape y). See :func:`combined_grid`.
+
+    With ``pairs=True`` the points are the pairs (x_values[k], y_values[k]) (arrays of one
+    length) instead of the outer grid, in that order after the "off" point."""
     releases = _check_releases(releases)
     xs = np.asarray(x_values, dtype=float)
     ys = np.asarray(y_values, dtype=float)
+    if pairs and (xs.ndim != 1 or xs.shape != ys.shape or xs.size == 0):
+        raise ConfigError(f"points as pairs need two 1-D arrays of one length; got shapes "
+                          f"{xs.shape} and {ys.shape}")
     choice = ScenarioChoice.build(scenario, options, fixed)
     px, py = choice.parameter(x_name), choice.parameter(y_name)
     px.check(xs)
@@ -646,29 +654,35 @@ def grid_parts(
     if any(to != x_name for to, _ in shape_ties.values()) and px.kind == "shape":
         raise ConfigError("a tied shape parameter must follow the shape parameter of the grid")
     parts = {}
+    # pairs: the distinct shape values once each (sorted), then every pair's own
+    shape_values, which = np.unique(xs, return_inverse=True) if pairs else (xs, None)
     for r, model in models.items():
         if px.kind == "shape":
             if shape_ties:
                 per_x = np.stack([term_counts(model, scenario_obj, choice.shape_point(
                     **{x_name: float(x)}, **{n: ratio * float(x)
                                              for n, (_, ratio) in shape_ties.items()}))
-                    for x in xs])
+                    for x in shape_values])
             else:
-                per_x = term_counts_over(model, choice, x_name, xs)
-            coeff = scenario_obj.coefficients(choice.strength(ny, **{y_name: ys}))
-            signal = np.stack([contract(scenario_obj, coeff, per_x[i]) for i in range(nx)])
+                per_x = term_counts_over(model, choice, x_name, shape_values)
+            if pairs:
+                coeff = scenario_obj.coefficients(choice.strength(ys.size, **{y_name: ys}))
+                signal = contract(scenario_obj, coeff, per_x[np.ravel(which)])
+            else:
+                coeff = scenario_obj.coefficients(choice.strength(ny, **{y_name: ys}))
+                signal = np.stack([contract(scenario_obj, coeff, per_x[i]) for i in range(nx)])
         else:
             per_term = term_counts(model, scenario_obj, choice.shape_point())
-            gx, gy = np.meshgrid(xs, ys, indexing="ij")
+            gx, gy = (xs, ys) if pairs else np.meshgrid(xs, ys, indexing="ij")
             scanned = {x_name: gx.ravel(), y_name: gy.ravel()}
             for n, (to, ratio) in strength_ties.items():
                 scanned[n] = ratio * scanned[to]
-            coeff = scenario_obj.coefficients(choice.strength(nx * ny, **scanned))
-            signal = contract(scenario_obj, coeff, per_term).reshape(nx, ny, -1)
+            coeff = scenario_obj.coefficients(choice.strength(gx.size, **scanned))
+            signal = contract(scenario_obj, coeff, per_term)
         # the "off" point first: the early-stop reference and the Δχ² floor
         off = contract(scenario_obj, scenario_obj.coefficients(choice.strength(1)),
                        term_counts(model, scenario_obj, choice.shape_point()))
-        flat = np.concatenate([off, signal.reshape(nx * ny, -1)])
+        flat = np.concatenate([off, signal.reshape(xs.size if pairs else nx * ny, -1)])
         parts[r] = (model, flat, rest_sigma(model, signal_uncertainty(model)[0]))
     return parts, sigma_flux, transpose
 
@@ -715,13 +729,42 @@ def combined_grid(
     tol : float
         Convergence of the profiles (:func:`profile_flux`).
     """
+    off, chi2 = combined_chi2(scenario, x_name, x_values, y_name, y_values, options=options,
+                              fixed=fixed, ties=ties, releases=releases,
+                              helm_skin_fm=helm_skin_fm, level=level, tol=tol)
+    return chi2 - min(off, float(np.min(chi2)))
+
+
+def combined_chi2(
+    scenario: str,
+    x_name: str,
+    x_values: NDArray[np.float64],
+    y_name: str,
+    y_values: NDArray[np.float64],
+    *,
+    pairs: bool = False,
+    options: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, float] | None = None,
+    ties: Mapping[str, tuple[str, float]] | None = None,
+    releases: Sequence[str] = DEFAULT_RELEASES,
+    helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
+    level: float | None = None,
+    tol: float = _TOL,
+) -> tuple[float, NDArray[np.float64]]:
+    """The profiled combined χ² itself (not Δχ²): ``(χ² at the scenario's "off" point (the SM),
+    χ² at the points)``, the points being the outer grid ``x_values × y_values`` (shape (nx, ny))
+    or, with ``pairs=True``, the pairs (x_values[k], y_values[k]) (shape (K,)). Arguments as in
+    :func:`combined_grid`, which is this minus the smallest of these values. With ``level``, the
+    early stop is relative to the off point, so that points computed in separate calls (a grid,
+    then pairs near its contour) share one reference."""
     parts, sigma_flux, transpose = grid_parts(
         scenario, x_name, x_values, y_name, y_values, options=options, fixed=fixed, ties=ties,
-        releases=releases, helm_skin_fm=helm_skin_fm)
+        releases=releases, helm_skin_fm=helm_skin_fm, pairs=pairs)
+    chi2 = profile_flux(parts, sigma_flux, level=level, tol=tol).chi2
+    if pairs:
+        return float(chi2[0]), chi2[1:]
     nx, ny = np.size(x_values), np.size(y_values)
     if transpose:
         nx, ny = ny, nx
-    result = profile_flux(parts, sigma_flux, level=level, tol=tol)
-    chi2 = result.chi2
-    delta = (chi2[1:] - np.min(chi2)).reshape(nx, ny)
-    return delta.T if transpose else delta
+    grid = chi2[1:].reshape(nx, ny)
+    return float(chi2[0]), grid.T if transpose else grid
