@@ -323,6 +323,17 @@ def test_refine_crossings_checks_its_options():
         with pytest.raises(ConfigError, match="at must hold finite y values"):
             refine_crossings(ys, delta, 2.71, True, lambda c, g: g, at=np.array(at))
     assert refine_crossings(ys, delta, 2.71, True, lambda c, g: g, rounds=0) == [None]
+    for args, match in (((ys, delta[0], 2.71, True), "delta must be"),
+                        ((ys[:3], delta, 2.71, True), "delta must be"),
+                        ((ys[::-1], delta, 2.71, True), "ys must hold"),
+                        ((ys, delta, 0.0, True), "level"),
+                        ((ys, delta, float("nan"), True), "level"),
+                        ((ys, delta, 2.71, "yes"), "log_y"),
+                        ((ys, np.array([[0.0, np.nan, 1.0, 9.0]]), 2.71, True), "delta must be")):
+        with pytest.raises(ConfigError, match=match):
+            refine_crossings(*args, lambda c, g: g)
+    with pytest.raises(ConfigError, match="evaluate must be a function"):
+        refine_crossings(ys, delta, 2.71, True, None)
 
 
 def test_refine_crossings_skips_columns_without_a_crossing_and_bisects_at_infinity():
@@ -420,4 +431,7 @@ def test_combined_chi2_at_pairs_equals_the_grid():
     np.testing.assert_allclose(pairs, grid[i, j], rtol=0, atol=1e-6)
     with pytest.raises(ConfigError, match="pairs need two 1-D arrays of one length"):
         combined_chi2("ngi", "mediator_mass_MeV", xs, "coupling", ys, pairs=True,
+                      options={"interaction": "scalar"})
+    with pytest.raises(ConfigError, match="pairs = 'yes'; expected true or false"):
+        combined_chi2("ngi", "mediator_mass_MeV", xs, "coupling", ys[:3], pairs="yes",
                       options={"interaction": "scalar"})

@@ -39,6 +39,7 @@ sits within 0.2 %.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -353,8 +354,26 @@ def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level:
     rounds = REFINE_ROUNDS if rounds is None else rounds
     if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 0:
         raise ConfigError(f"refine_crossings: rounds = {rounds!r}; expected a whole number ≥ 0")
-    d = np.maximum(np.asarray(delta, dtype=float), 0.0)
-    ty = np.log(ys) if log_y else np.asarray(ys, dtype=float)
+    if not isinstance(log_y, (bool, np.bool_)):
+        raise ConfigError(f"refine_crossings: log_y = {log_y!r}; expected true or false")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating, np.integer)) \
+            or not (math.isfinite(level) and level > 0):
+        raise ConfigError(f"refine_crossings: level = {level!r}; expected a finite Δχ² above 0")
+    if not callable(evaluate):
+        raise ConfigError("refine_crossings: evaluate must be a function (columns, y) → Δχ²")
+    try:
+        ys = np.asarray(ys, dtype=float)
+        d = np.maximum(np.asarray(delta, dtype=float), 0.0)
+    except (TypeError, ValueError):
+        raise ConfigError("refine_crossings: ys and delta must be arrays of numbers") from None
+    if ys.ndim != 1 or ys.size < 2 or not np.all(np.diff(ys) > 0) or not np.all(np.isfinite(ys)) \
+            or (log_y and ys[0] <= 0):
+        raise ConfigError("refine_crossings: ys must hold at least two increasing finite values "
+                          "(positive on a log axis)")
+    if d.ndim != 2 or d.shape[1] != ys.size or np.isnan(d).any():
+        raise ConfigError(f"refine_crossings: delta must be a number everywhere, with shape "
+                          f"(columns, {ys.size}); got shape {d.shape}")
+    ty = np.log(ys) if log_y else ys
     t_at = None
     if at is not None:
         at = np.unique(np.asarray(at, dtype=float))

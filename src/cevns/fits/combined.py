@@ -622,6 +622,8 @@ def grid_parts(
     releases = _check_releases(releases)
     xs = np.asarray(x_values, dtype=float)
     ys = np.asarray(y_values, dtype=float)
+    if not isinstance(pairs, (bool, np.bool_)):
+        raise ConfigError(f"pairs = {pairs!r}; expected true or false")
     if pairs and (xs.ndim != 1 or xs.shape != ys.shape or xs.size == 0):
         raise ConfigError(f"points as pairs need two 1-D arrays of one length; got shapes "
                           f"{xs.shape} and {ys.shape}")
