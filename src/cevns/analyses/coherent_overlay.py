@@ -16,11 +16,13 @@ the crossing (one or two calls of :func:`cevns.fits.combined.combined_chi2` with
 pairs), and those values join the column's interpolation. Measured against the profiled χ²
 evaluated directly at the item's couplings (same Δχ² minimum; twelve panels of Figs. 7 and
 10–14, 10–15 masses each; docs/coherent_fits.md, *Precision*), the coupling where the contour
-crosses a mass is within 0.0–0.1 % (median over a panel's masses) and 0.4–9 % at the worst
-mass (between coarse masses, at bends of the curve, next to a kinematic wall or at the grid's
-top edge); from the coarse grid alone (16 couplings before) the medians were 0.7–9.4 %. With the
+crosses a mass is within 0.0–0.1 % (median over a panel's masses) and 0.4–4.1 % at the worst
+mass (between coarse masses; the largest next to a kinematic wall); from the coarse grid alone
+(16 couplings before) the medians were 0.7–9.4 %. The coarse couplings reach one coarse step
+above the item's top (where the scenario allows it), so that a curve leaving the frame is not
+bent at its edge by the missing crossings of the next coarse masses. With the
 collaboration-style likelihoods (free steady-state rates per PE bin, HistFactory shape nuisances in
-both releases) one panel costs 0.7–1.3 s of CPU at full resolution (14 × 12 points plus 20–60
+both releases) one panel costs 0.8–1.4 s of CPU at full resolution (14 × 12 points plus 20–60
 refining points; the release profiles share their interpolation rows and start from the
 neighbouring flux value's nuisances, :mod:`cevns.fits.combined`), of which up to 0.4 s is the
 scenario's signal on the grid.
@@ -53,7 +55,7 @@ __all__ = ["EDGE_OFFSETS", "GRID_POINTS", "LABEL", "PROFILE_TOL", "REFINE_ROUNDS
            "interpolate_delta", "overlay_grids", "refine_crossings"]
 
 #: Points per axis of the overlay's own grid: (x, y) for full runs and for quick previews.
-GRID_POINTS: dict[bool, tuple[int, int]] = {False: (14, 12), True: (8, 10)}
+GRID_POINTS: dict[bool, tuple[int, int]] = {False: (14, 11), True: (8, 10)}
 
 #: Δχ² above which the combined profile may stop early (twice the item's level if that is higher):
 #: far inside the excluded region χ² can have several minima in the shared flux and a profile
@@ -103,8 +105,9 @@ def _coarse(values: NDArray[np.float64], n: int, log: bool) -> NDArray[np.float6
 
 def overlay_grids(request: OverlayRequest) -> tuple[NDArray[np.float64], NDArray[np.float64],
                                                    NDArray[np.float64], NDArray[np.float64]]:
-    """(xs, ys, x, y): the coarse grid the combined Δχ² is computed on and the overlay's own grid
-    it is interpolated onto (the item's grid, plus the points around kinematic end points)."""
+    """(xs, ys, x, y): the coarse grid the combined Δχ² is computed on (its couplings reaching
+    one coarse step above the item's, where the scenario allows) and the overlay's own grid it
+    is interpolated onto (the item's grid, plus the points around kinematic end points)."""
     from cevns.analyses.edges import exclusion_edges_x, refine_axis_values
     from cevns.fits.combined import DEFAULT_RELEASES, packaged_model
 
@@ -114,6 +117,7 @@ def overlay_grids(request: OverlayRequest) -> tuple[NDArray[np.float64], NDArray
         raise ConfigError("the coherent overlay needs at least two grid points per axis")
     nx, ny = GRID_POINTS[bool(request.quick)]
     xs, ys = _coarse(x, nx, _is_log(x)), _coarse(y, ny, _is_log(y))
+    ys = _one_step_beyond(request, ys, _is_log(y))
     edges = exclusion_edges_x(request.analysis, request.variant,
                               [packaged_model(r).detector for r in DEFAULT_RELEASES])
     if edges:  # the same points in both grids: the wall is placed between them, not a step away
@@ -122,6 +126,28 @@ def overlay_grids(request: OverlayRequest) -> tuple[NDArray[np.float64], NDArray
         xs = np.union1d(xs, [v for v in rise if xs[0] < v < xs[-1]])
         x = refine_axis_values(x, edges, EDGE_OFFSETS)
     return xs, ys, x, y
+
+
+def _one_step_beyond(request: OverlayRequest, ys: NDArray[np.float64],
+                     log: bool) -> NDArray[np.float64]:
+    """``ys`` with one more coarse step above the item's largest coupling, where the scenario
+    allows that value (else ``ys``): the crossings of masses whose limit lies just above the
+    item's frame are then known, so the curve leaves the frame without a bend (Fig. 7's axial
+    and tensor panels)."""
+    from cevns.fits.scenario_signal import ScenarioChoice
+
+    if ys.size < 2:
+        return ys
+    top = ys[-1] * (ys[-1] / ys[-2]) if log else ys[-1] + (ys[-1] - ys[-2])
+    an, variant = request.analysis, request.variant
+    options = {**an.scenario.options, **(variant.options if variant else {})}
+    fixed = {**an.fixed, **(variant.fixed if variant else {})}
+    try:
+        ScenarioChoice.build(an.scenario.name, options, fixed).parameter(
+            an.y.parameter).check(np.array([top]))
+    except ConfigError:  # beyond the parameter's range (e.g. a mixing above 1): no extension
+        return ys
+    return np.append(ys, top)
 
 
 def _first_crossings(columns: NDArray[np.float64], at_y: NDArray[np.float64],
@@ -305,7 +331,18 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
     if level is None:
         lifted = np.log1p(np.maximum(columns, 0.0))
         return np.expm1((1.0 - w) * lifted[j] + w * lifted[j + 1])
-    crossing = _first_crossings(columns, at_y, level)
+    # the crossings are looked for up to the coarse grid's top, which may lie a step above the
+    # item's (overlay_grids): a curve that leaves the item's frame then continues through the
+    # crossings beyond it, instead of bending where a column's crossing first falls outside
+    search_y, search_columns = at_y, columns
+    step = at_y[-1] - at_y[-2] if at_y.size >= 2 else 0.0
+    if step > 0 and ty[-1] > at_y[-1]:
+        n_beyond = min(int(np.ceil((ty[-1] - at_y[-1]) / step)), 4 * at_y.size)
+        beyond = np.minimum(at_y[-1] + step * np.arange(1, n_beyond + 1), ty[-1])
+        search_y = np.concatenate([at_y, beyond])
+        search_columns = np.concatenate(
+            [columns, np.exp(np.stack([f(beyond) for f in column])) - Y_OFFSET], axis=1)
+    crossing = _first_crossings(search_columns, search_y, level)
     limit = _limit_curve(tx, crossing, at_x, j, curve)
     # one interpolant per coarse column (above): a row of the item needs its two neighbours
     out = np.empty((at_x.size, at_y.size))
