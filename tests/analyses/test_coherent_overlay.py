@@ -323,17 +323,30 @@ def test_refine_crossings_checks_its_options():
         with pytest.raises(ConfigError, match="at must hold finite y values"):
             refine_crossings(ys, delta, 2.71, True, lambda c, g: g, at=np.array(at))
     assert refine_crossings(ys, delta, 2.71, True, lambda c, g: g, rounds=0) == [None]
-    for args, match in (((ys, delta[0], 2.71, True), "delta must be"),
-                        ((ys[:3], delta, 2.71, True), "delta must be"),
+    for args, match in (((ys, delta[0], 2.71, True), r"delta must have shape \(columns, 4\)"),
+                        ((ys[:3], delta, 2.71, True), r"delta must have shape \(columns, 3\)"),
                         ((ys[::-1], delta, 2.71, True), "ys must hold"),
                         ((ys, delta, 0.0, True), "level"),
                         ((ys, delta, float("nan"), True), "level"),
                         ((ys, delta, 2.71, "yes"), "log_y"),
-                        ((ys, np.array([[0.0, np.nan, 1.0, 9.0]]), 2.71, True), "delta must be")):
+                        ((ys, np.array([[0.0, np.nan, 1.0, 9.0]]), 2.71, True),
+                         "delta must be a number everywhere"),
+                        ((ys, np.array([[0.0, -np.inf, 1.0, 9.0]]), 2.71, True),
+                         "not NaN or -inf"),
+                        ((ys, delta.astype(complex), 2.71, True), "real numbers"),
+                        (("abc", delta, 2.71, True), "real numbers")):
         with pytest.raises(ConfigError, match=match):
             refine_crossings(*args, lambda c, g: g)
     with pytest.raises(ConfigError, match="evaluate must be a function"):
         refine_crossings(ys, delta, 2.71, True, None)
+    with pytest.raises(ConfigError, match="rounds = 1000000; expected a whole number from 0 to"):
+        refine_crossings(ys, delta, 2.71, True, lambda c, g: g, rounds=10**6)
+    with pytest.raises(ConfigError, match="at must hold finite y values"):
+        refine_crossings(ys, delta, 2.71, True, lambda c, g: g, at="abc")
+    for answer in (lambda c, g: ["x"] * c.size, lambda c, g: np.full(c.size, -np.inf),
+                   lambda c, g: "abc", lambda c, g: np.full(c.size, 1 + 1j)):
+        with pytest.raises(ConfigError, match="one Δχ² .a real number, not NaN or -inf"):
+            refine_crossings(ys, delta, 2.71, True, answer)
 
 
 def test_refine_crossings_skips_columns_without_a_crossing_and_bisects_at_infinity():
@@ -361,6 +374,24 @@ def test_refine_crossings_skips_columns_without_a_crossing_and_bisects_at_infini
         refine_crossings(ys, delta, 2.71, True, lambda c, g: np.full(c.size + 1, 1.0))
     with pytest.raises(ConfigError, match="one Δχ²"):
         refine_crossings(ys, delta, 2.71, True, lambda c, g: np.full(c.size, np.nan))
+
+
+@pytest.mark.parametrize(("xs", "ys", "delta", "match"), [
+    ([1.0, 10.0, np.inf], [1.0, 2.0], np.ones((3, 2)), "xs must hold at least two increasing finite"),
+    ([1.0, 2.0], [1.0, 2.0, 3.0, np.inf], np.ones((2, 4)), "ys must hold"),
+    ([1.0, 2.0], [1.0, 2.0], np.array([[1.0, -np.inf], [1.0, 1.0]]), "not NaN or -inf"),
+    ([1.0, 2.0], [1.0, 2.0], np.ones((2, 2)) * (1 + 0j), "real numbers"),
+])
+def test_interpolation_refuses_non_finite_axes_minus_infinity_and_complex(xs, ys, delta, match):
+    """An infinite coarse mass or coupling, a Δχ² of −inf (which clipping at 0 would have hidden)
+    and complex input are ConfigErrors, as a NaN is (+inf in Δχ² stays allowed: a point without
+    a prediction where there are data)."""
+    from cevns.analyses.coherent_overlay import interpolate_delta
+    from cevns.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        interpolate_delta(np.array(xs), np.array(ys), delta, np.array([1.5]), np.array([1.5]),
+                          False, False)
 
 
 @pytest.mark.parametrize(("samples", "match"), [

@@ -50,9 +50,9 @@ from numpy.typing import NDArray
 from cevns.analyses.overlays import Overlay, OverlayRequest, register_overlay
 from cevns.errors import ConfigError
 
-__all__ = ["EDGE_OFFSETS", "GRID_POINTS", "LABEL", "PROFILE_TOL", "REFINE_ROUNDS",
-           "RISE_OFFSETS", "SOURCE", "STOP_LEVEL", "Y_OFFSET", "coherent_overlay",
-           "interpolate_delta", "overlay_grids", "refine_crossings"]
+__all__ = ["EDGE_OFFSETS", "GRID_POINTS", "LABEL", "MAX_REFINE_ROUNDS", "PROFILE_TOL",
+           "REFINE_ROUNDS", "RISE_OFFSETS", "SOURCE", "STOP_LEVEL", "Y_OFFSET",
+           "coherent_overlay", "interpolate_delta", "overlay_grids", "refine_crossings"]
 
 #: Points per axis of the overlay's own grid: (x, y) for full runs and for quick previews.
 GRID_POINTS: dict[bool, tuple[int, int]] = {False: (14, 11), True: (8, 10)}
@@ -82,6 +82,8 @@ Y_OFFSET = 0.1
 #: item's couplings next to each coarse mass's crossing, so the second round runs only where the
 #: first estimate was off by more than a step of the item's coupling axis).
 REFINE_ROUNDS = 2
+#: The most rounds :func:`refine_crossings` accepts.
+MAX_REFINE_ROUNDS = 50
 
 LABEL = "COHERENT CsI+LAr CEvNS (this work)"
 SOURCE = ("combined fit of the CsI-2021 and LAr-2020 releases computed by cevns "
@@ -212,11 +214,13 @@ def _column_nodes(ty: NDArray[np.float64], d: NDArray[np.float64],
             nodes.append((ty, d[c]))
             continue
         try:
+            if isinstance(entry, (str, bytes)) or any(np.iscomplexobj(v) for v in entry):
+                raise TypeError
             sy, sd = (np.asarray(v, dtype=float) for v in entry)
         except (TypeError, ValueError):
             sy = sd = None
         if sy is None or sd is None or sy.ndim != 1 or sy.shape != sd.shape \
-                or np.isnan(sd).any() or not np.all(np.isfinite(sy)) \
+                or np.isnan(sd).any() or np.any(sd == -np.inf) or not np.all(np.isfinite(sy)) \
                 or (log_y and np.any(sy <= 0)):
             raise ConfigError(f"interpolate_delta: samples[{c}] must be (y values, Δχ² values): "
                               "two 1-D arrays of one length, finite y (above 0 on a log axis), "
@@ -276,20 +280,27 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
             raise ConfigError(f"interpolate_delta: {name} = {flag!r}; expected true or false")
     if curve not in ("pchip", "chord"):
         raise ConfigError(f"interpolate_delta: curve = {curve!r}; expected 'pchip' or 'chord'")
+    if any(np.iscomplexobj(v) for v in (xs, ys, delta, x, y)):
+        raise ConfigError("interpolate_delta: xs, ys, delta, x and y must be real numbers")
     try:
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-        d = np.maximum(np.asarray(delta, dtype=float), 0.0)
+        d = np.asarray(delta, dtype=float)
     except (TypeError, ValueError):
         raise ConfigError("interpolate_delta: xs, ys and delta must be arrays of numbers") \
             from None
     for name, axis in (("xs", xs), ("ys", ys)):
-        if axis.ndim != 1 or axis.size < 2 or not np.all(np.diff(axis) > 0) \
+        if axis.ndim != 1 or axis.size < 2 or not np.all(np.isfinite(axis)) \
+                or not np.all(np.diff(axis) > 0) \
                 or ((log_x if name == "xs" else log_y) and axis[0] <= 0):
             raise ConfigError(f"interpolate_delta: {name} must hold at least two increasing "
-                              "values (positive on a log axis)")
-    if d.shape != (xs.size, ys.size) or np.isnan(d).any():
-        raise ConfigError(f"interpolate_delta: delta must be a number everywhere, with shape "
-                          f"({xs.size}, {ys.size}); got shape {d.shape}")
+                              "finite values (positive on a log axis)")
+    if d.shape != (xs.size, ys.size):
+        raise ConfigError(f"interpolate_delta: delta must have shape ({xs.size}, {ys.size}); "
+                          f"got shape {d.shape}")
+    if np.isnan(d).any() or np.any(d == -np.inf):
+        raise ConfigError("interpolate_delta: delta must be a number everywhere (not NaN or "
+                          "-inf; +inf stands for a point excluded without limit)")
+    d = np.maximum(d, 0.0)
     targets = []
     for name, axis, logarithmic in (("x", x, log_x), ("y", y, log_y)):
         try:
@@ -389,8 +400,11 @@ def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level:
     where the column has no such crossing, else (y values, Δχ² values) of its new points.
     """
     rounds = REFINE_ROUNDS if rounds is None else rounds
-    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 0:
-        raise ConfigError(f"refine_crossings: rounds = {rounds!r}; expected a whole number ≥ 0")
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) \
+            or not 0 <= rounds <= MAX_REFINE_ROUNDS:
+        raise ConfigError(f"refine_crossings: rounds = {rounds!r}; expected a whole number from "
+                          f"0 to {MAX_REFINE_ROUNDS} (each round narrows every bracket to the "
+                          "next computed points)")
     if not isinstance(log_y, (bool, np.bool_)):
         raise ConfigError(f"refine_crossings: log_y = {log_y!r}; expected true or false")
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating, np.integer)) \
@@ -399,21 +413,32 @@ def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level:
     if not callable(evaluate):
         raise ConfigError("refine_crossings: evaluate must be a function (columns, y) → Δχ²")
     try:
+        if np.iscomplexobj(ys) or np.iscomplexobj(delta):
+            raise TypeError
         ys = np.asarray(ys, dtype=float)
-        d = np.maximum(np.asarray(delta, dtype=float), 0.0)
+        d = np.asarray(delta, dtype=float)
     except (TypeError, ValueError):
-        raise ConfigError("refine_crossings: ys and delta must be arrays of numbers") from None
+        raise ConfigError("refine_crossings: ys and delta must be arrays of real numbers") \
+            from None
     if ys.ndim != 1 or ys.size < 2 or not np.all(np.diff(ys) > 0) or not np.all(np.isfinite(ys)) \
             or (log_y and ys[0] <= 0):
         raise ConfigError("refine_crossings: ys must hold at least two increasing finite values "
                           "(positive on a log axis)")
-    if d.ndim != 2 or d.shape[1] != ys.size or np.isnan(d).any():
-        raise ConfigError(f"refine_crossings: delta must be a number everywhere, with shape "
-                          f"(columns, {ys.size}); got shape {d.shape}")
+    if d.ndim != 2 or d.shape[1] != ys.size:
+        raise ConfigError(f"refine_crossings: delta must have shape (columns, {ys.size}); got "
+                          f"shape {d.shape}")
+    if np.isnan(d).any() or np.any(d == -np.inf):
+        raise ConfigError("refine_crossings: delta must be a number everywhere (not NaN or -inf)")
+    d = np.maximum(d, 0.0)
     ty = np.log(ys) if log_y else ys
     t_at = None
     if at is not None:
-        at = np.unique(np.asarray(at, dtype=float))
+        try:
+            if isinstance(at, (str, bytes)) or np.iscomplexobj(at):
+                raise TypeError
+            at = np.unique(np.asarray(at, dtype=float))
+        except (TypeError, ValueError):
+            at = np.array([np.nan])
         if at.ndim != 1 or not np.all(np.isfinite(at)) or (log_y and np.any(at <= 0)):
             raise ConfigError("refine_crossings: at must hold finite y values (above 0 on a log "
                               "axis)")
@@ -449,10 +474,16 @@ def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level:
         if not asked_c:
             break
         t_new, y_new = np.asarray(asked_t, dtype=float), np.asarray(asked_y, dtype=float)
-        value = np.asarray(evaluate(np.asarray(asked_c, dtype=np.intp), y_new), dtype=float)
-        if value.shape != (len(asked_c),) or np.isnan(value).any():
-            raise ConfigError("refine_crossings: evaluate must return one Δχ² (a number) per "
-                              "point asked for")
+        answer = evaluate(np.asarray(asked_c, dtype=np.intp), y_new)
+        try:
+            if isinstance(answer, (str, bytes)) or np.iscomplexobj(answer):
+                raise TypeError
+            value = np.asarray(answer, dtype=float)
+        except (TypeError, ValueError):
+            value = np.array([np.nan])
+        if value.shape != (len(asked_c),) or np.isnan(value).any() or np.any(value == -np.inf):
+            raise ConfigError("refine_crossings: evaluate must return one Δχ² (a real number, "
+                              "not NaN or -inf) per point asked for")
         value = np.maximum(value, 0.0)
         for c in bracket:
             mine = [(t, yv, v) for cc, t, yv, v in zip(asked_c, t_new, y_new, value, strict=True)

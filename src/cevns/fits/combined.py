@@ -599,6 +599,53 @@ def fit_combined_release(
 # -- 2-D grids -----------------------------------------------------------------------------------
 
 
+def _axis_values(name: str, values: Any) -> NDArray[np.float64]:
+    """``values`` of a scanned parameter as a 1-D float array with at least one value; a
+    ConfigError for text, complex numbers, scalars, empty or multi-dimensional arrays (the
+    parameter's own range is checked by its :class:`~cevns.scenarios.Parameter`)."""
+    if isinstance(values, (str, bytes)) or np.iscomplexobj(values):
+        raise ConfigError(f"{name}: values must be real numbers, got {values!r}")
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: values must be numbers, got {values!r}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ConfigError(f"{name}: values must be a non-empty 1-D array (one value per grid "
+                          f"point of that axis); got shape {arr.shape}")
+    return arr
+
+
+def _checked_ties(choice: ScenarioChoice, ties: Mapping[str, Any] | None, x_name: str,
+                  y_name: str, xs: NDArray[np.float64], ys: NDArray[np.float64],
+                  fixed: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
+    """``ties`` as {parameter: (scanned parameter, ratio)}, checked: known, not scanned, not
+    fixed, following a scanned parameter with a finite ratio ≠ 0, and its values
+    (ratio × that axis) inside the tied parameter's range."""
+    out: dict[str, tuple[str, float]] = {}
+    for name, tie in dict(ties or {}).items():
+        choice.scenario.check_names({name: 0.0})
+        if not (isinstance(tie, (tuple, list)) and len(tie) == 2):
+            raise ConfigError(f"ties.{name} must be (scanned parameter, ratio), got {tie!r}")
+        to, ratio = tie
+        if name in (x_name, y_name):
+            raise ConfigError(f"ties.{name}: {name!r} is scanned; it cannot also be tied")
+        if name in fixed:
+            raise ConfigError(f"ties.{name}: {name!r} is also fixed ({fixed[name]!r}); a "
+                              "parameter is either fixed or tied, not both")
+        if to not in (x_name, y_name):
+            raise ConfigError(f"ties.{name}: {to!r} is not a scanned parameter")
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float, np.integer,
+                                                             np.floating)) \
+                or not math.isfinite(ratio) or ratio == 0:
+            raise ConfigError(f"ties.{name}: ratio = {ratio!r}; expected a finite number ≠ 0")
+        try:
+            choice.scenario.parameters[name].check(float(ratio) * (xs if to == x_name else ys))
+        except ConfigError as err:
+            raise ConfigError(f"ties.{name} = {float(ratio):g} × {to}: {err}") from None
+        out[name] = (to, float(ratio))
+    return out
+
+
 def grid_parts(
     scenario: str,
     x_name: str,
@@ -620,22 +667,22 @@ def grid_parts(
     With ``pairs=True`` the points are the pairs (x_values[k], y_values[k]) (arrays of one
     length) instead of the outer grid, in that order after the "off" point."""
     releases = _check_releases(releases)
-    xs = np.asarray(x_values, dtype=float)
-    ys = np.asarray(y_values, dtype=float)
     if not isinstance(pairs, (bool, np.bool_)):
         raise ConfigError(f"pairs = {pairs!r}; expected true or false")
-    if pairs and (xs.ndim != 1 or xs.shape != ys.shape or xs.size == 0):
+    xs, ys = _axis_values(x_name, x_values), _axis_values(y_name, y_values)
+    if pairs and xs.shape != ys.shape:
         raise ConfigError(f"points as pairs need two 1-D arrays of one length; got shapes "
                           f"{xs.shape} and {ys.shape}")
+    if x_name == y_name:
+        raise ConfigError(f"{x_name!r} is both scanned parameters; a grid needs two different ones")
+    for what, value in (("options", options), ("fixed", fixed), ("ties", ties)):
+        if value is not None and not isinstance(value, Mapping):
+            raise ConfigError(f"{what} must be a mapping of names (a dict), got {value!r}")
     choice = ScenarioChoice.build(scenario, options, fixed)
     px, py = choice.parameter(x_name), choice.parameter(y_name)
     px.check(xs)
     py.check(ys)
-    ties = dict(ties or {})
-    for name, (to, _ratio) in ties.items():
-        choice.scenario.check_names({name: 0.0})
-        if to not in (x_name, y_name):
-            raise ConfigError(f"ties.{name}: {to!r} is not a scanned parameter")
+    ties = _checked_ties(choice, ties, x_name, y_name, xs, ys, dict(fixed or {}))
     transpose = px.kind == "strength" and py.kind == "shape"
     if transpose:
         x_name, y_name, xs, ys, px, py = y_name, x_name, ys, xs, py, px
@@ -653,8 +700,19 @@ def grid_parts(
     strength_ties = {n: (to, ratio) for n, (to, ratio) in ties.items()
                      if scenario_obj.parameters[n].kind == "strength"}
     shape_ties = {n: (to, ratio) for n, (to, ratio) in ties.items() if n not in strength_ties}
-    if any(to != x_name for to, _ in shape_ties.values()) and px.kind == "shape":
-        raise ConfigError("a tied shape parameter must follow the shape parameter of the grid")
+    if shape_ties and (px.kind != "shape"
+                       or any(to != x_name for to, _ in shape_ties.values())):
+        raise ConfigError("a tied shape parameter must follow the shape parameter of the grid "
+                          f"(ties.{next(iter(shape_ties))})")
+
+    def strengths(n_points: int, x_of_point: NDArray[np.float64],
+                  y_of_point: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+        """The strength arrays of points whose scanned values are (x, y): the scanned strength,
+        the strengths tied to either axis, the rest fixed or at their defaults."""
+        axis = {x_name: x_of_point, y_name: y_of_point}
+        scanned = {n: v for n, v in axis.items() if scenario_obj.parameters[n].kind == "strength"}
+        scanned.update({n: ratio * axis[to] for n, (to, ratio) in strength_ties.items()})
+        return choice.strength(n_points, **scanned)
     parts = {}
     # pairs: the distinct shape values once each (sorted), then every pair's own
     shape_values, which = np.unique(xs, return_inverse=True) if pairs else (xs, None)
@@ -668,18 +726,18 @@ def grid_parts(
             else:
                 per_x = term_counts_over(model, choice, x_name, shape_values)
             if pairs:
-                coeff = scenario_obj.coefficients(choice.strength(ys.size, **{y_name: ys}))
+                coeff = scenario_obj.coefficients(strengths(ys.size, xs, ys))
                 signal = contract(scenario_obj, coeff, per_x[np.ravel(which)])
+            elif any(to == x_name for to, _ in strength_ties.values()):  # strengths vary with x
+                signal = np.stack([contract(scenario_obj, scenario_obj.coefficients(
+                    strengths(ny, np.full(ny, xs[i]), ys)), per_x[i]) for i in range(nx)])
             else:
-                coeff = scenario_obj.coefficients(choice.strength(ny, **{y_name: ys}))
+                coeff = scenario_obj.coefficients(strengths(ny, np.full(ny, np.nan), ys))
                 signal = np.stack([contract(scenario_obj, coeff, per_x[i]) for i in range(nx)])
         else:
             per_term = term_counts(model, scenario_obj, choice.shape_point())
             gx, gy = (xs, ys) if pairs else np.meshgrid(xs, ys, indexing="ij")
-            scanned = {x_name: gx.ravel(), y_name: gy.ravel()}
-            for n, (to, ratio) in strength_ties.items():
-                scanned[n] = ratio * scanned[to]
-            coeff = scenario_obj.coefficients(choice.strength(gx.size, **scanned))
+            coeff = scenario_obj.coefficients(strengths(gx.size, gx.ravel(), gy.ravel()))
             signal = contract(scenario_obj, coeff, per_term)
         # the "off" point first: the early-stop reference and the Δχ² floor
         off = contract(scenario_obj, scenario_obj.coefficients(choice.strength(1)),
@@ -759,6 +817,11 @@ def combined_chi2(
     :func:`combined_grid`, which is this minus the smallest of these values. With ``level``, the
     early stop is relative to the off point, so that points computed in separate calls (a grid,
     then pairs near its contour) share one reference."""
+    if level is not None and (isinstance(level, bool) or not isinstance(
+            level, (int, float, np.integer, np.floating)) or not (math.isfinite(level)
+                                                                   and level > 0)):
+        raise ConfigError(f"level = {level!r}; expected a finite Δχ² above 0 (the early-stop "
+                          "threshold) or None")
     parts, sigma_flux, transpose = grid_parts(
         scenario, x_name, x_values, y_name, y_values, options=options, fixed=fixed, ties=ties,
         releases=releases, helm_skin_fm=helm_skin_fm, pairs=pairs)
