@@ -55,7 +55,17 @@ app = typer.Typer(
          "figures and tables, your own analysis files, fits of COHERENT data.",
 )
 
-_DEBUG = {"on": os.environ.get("CEVNS_DEBUG", "") not in ("", "0")}
+#: The values of ``CEVNS_DEBUG`` (docs/errors.md): ``1`` shows tracebacks, ``0`` or empty does
+#: not; any other value is an error of every command (:func:`_check_environment`).
+DEBUG_ENV, DEBUG_VALUES = "CEVNS_DEBUG", ("", "0", "1")
+
+
+def _debug_env() -> bool:
+    """Whether ``CEVNS_DEBUG`` asks for tracebacks (``1``)."""
+    return os.environ.get(DEBUG_ENV, "").strip() == "1"
+
+
+_DEBUG = {"on": _debug_env()}
 
 
 #: width of the console when stdout is not a terminal (a pipe, a file): wide enough that rich
@@ -206,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         atexit.register(_skip_exit_collection)
         atexit.register(stop_at_exit)
     args = list(argv if argv is not None else sys.argv[1:])
-    _DEBUG["on"] = os.environ.get("CEVNS_DEBUG", "") not in ("", "0") or "--debug" in args
+    _DEBUG["on"] = _debug_env() or "--debug" in args
     try:
         previous = signal.signal(signal.SIGTERM, _sigterm)
     except ValueError:  # not the main thread
@@ -320,9 +330,23 @@ def _root(
     """Coherent elastic neutrino-nucleus scattering at π-DAR sources."""
     if debug:
         _DEBUG["on"] = True
+    _check_environment()
+
+
+def _check_environment() -> None:
+    """Refuse a bad ``CEVNS_DEBUG``, ``CEVNS_PROGRESS`` or ``CEVNS_MAX_GRID_BYTES``: an error of
+    every command, once, before any work (docs/errors.md)."""
+    raw = os.environ.get(DEBUG_ENV, "")
+    if raw.strip() not in DEBUG_VALUES:
+        raise ConfigError(f"{DEBUG_ENV}={raw!r}: valid values are 1 (show the traceback of an "
+                          "internal error) and 0 or empty (do not); unset it or give one of them")
     from cevns.progress import forced_mode
 
-    forced_mode()  # a bad CEVNS_PROGRESS is an error of every command, before any work
+    forced_mode()  # a bad CEVNS_PROGRESS
+    if os.environ.get("CEVNS_MAX_GRID_BYTES", "").strip():  # read by the scan layer (heavy):
+        from cevns.scan.grid import max_grid_bytes  # imported only when the variable is set
+
+        max_grid_bytes()  # else reported later once per grid axis, as an error of the file
 
 
 # -- option checks ------------------------------------------------------------------------------
@@ -1105,19 +1129,28 @@ def run(
         raise ConfigError(f"{analysis_file}: is a folder, not an analysis TOML file")
     an = load_analysis(analysis_file, catalogue=_catalogue(presets))
     inputs = _input_files(analysis_file, presets)
-    out = out or Path("results") / an.name
+    given_out = out or Path("results") / an.name  # the resume hint repeats it as given
+    out = given_out
+    if quick:  # previews never overwrite full results: they go to OUT/quick, as in reproduce
+        from cevns.analyses.report import quick_folder
+
+        out = quick_folder(given_out)
     # the folder's own config.json may be run again: it is rewritten with the analysis it holds
     records = (RECORD_FILE,) if _same_file(analysis_file, out / CONFIG_FILE) else \
         (CONFIG_FILE, RECORD_FILE)
     _refuse_outputs_over_inputs(out, (an.name,), records, inputs)
     _check_out_dir(out, an.model_dump(mode="json"), resume, force, outputs=(an.name,))
-    hint = ["cevns", "run", str(analysis_file), "--out", str(out),
+    hint = ["cevns", "run", str(analysis_file), "--out", str(given_out),
             *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
                              presets=presets), "--resume"]
     with _resumable(hint):
         rec = _run_analyses({an.name: an}, {an.name: out}, spec, quick, resume, None,
                             (pdf, no_figures), force)[an.name]
-    _say(f"{an.name}: {len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)")
+    what = "quick preview (coarse grids), " if quick else ""
+    apart = (f"; full results (without --quick) go to {given_out} and are never overwritten by "
+             "a preview" if quick else "")
+    _say(f"{an.name}: {what}{len(rec['files'])} files in {out} ({rec['wall_time_s']:.1f} s)"
+         f"{apart}")
 
 
 # -- reproduce ----------------------------------------------------------------------------------
@@ -1222,9 +1255,12 @@ def reproduce(
 # -- fit ----------------------------------------------------------------------------------------
 
 
-def _check_fit_names(release: str, parameters: list[str] | None, **request: Any) -> None:
-    """Refuse an unknown release or parameter, and scenario options, fixed values, a scan range
-    or a vector charge the fit would refuse (``request``), before anything is made (the output
+def _check_fit_names(release: str, parameters: list[str] | None, *,
+                     mediator_mass: float | None = None, vector_charge: str | None = None,
+                     **request: Any) -> None:
+    """Refuse an unknown release or parameter, scenario options, fixed values, a scan range or a
+    vector charge the fit would refuse (``request``), and ``--mediator-mass-mev`` or
+    ``--vector-charge`` that no fitted parameter takes, before anything is made (the output
     folder)."""
     from cevns.datasets.coherent import release_names
     from cevns.errors import UnknownNameError
@@ -1242,12 +1278,143 @@ def _check_fit_names(release: str, parameters: list[str] | None, **request: Any)
                 resolve_parameter(name, list(FIT_PARAMETERS))
         else:
             check_parameter(name, release)
+    names = tuple(parameters or (("sin2_theta_w",) if release == COMBINED_RELEASE
+                                 else DEFAULT_PARAMETERS[release]))
+    _check_scenario_options(names, request.get("options") or {})
+    request["vector_charge"] = "B-L" if vector_charge is None else vector_charge
     if release == COMBINED_RELEASE:  # each parameter is a fit of its own
         check_fit_request(parameters or (), **request)  # a name given twice among them
-        for name in parameters or ("sin2_theta_w",):
+        for name in names:
             check_fit_request((name,), **request)
     else:
-        check_fit_request(parameters or DEFAULT_PARAMETERS[release], **request)
+        check_fit_request(names, **request)
+    _check_ngi_options(names, parameters, mediator_mass, vector_charge)
+
+
+def _check_ngi_options(names: tuple[str, ...], given: list[str] | None,
+                       mediator_mass: float | None, vector_charge: str | None) -> None:
+    """Refuse ``--mediator-mass-mev`` and ``--vector-charge`` when no fitted parameter takes
+    them (only the ``ngi_*_coupling`` parameters do): they would change nothing, and the fit's
+    config.json would record values the fit did not use (docs/errors.md: options that would
+    change nothing are refused). A ``SCENARIO.PARAMETER`` takes them as ``--fix`` and
+    ``--option``: the message says so."""
+    from cevns.fits.fit import NGI_OPTION_USERS, unused_ngi_options
+    from cevns.fits.parameters import FIT_PARAMETERS
+
+    unused = unused_ngi_options(names, mediator_mass_MeV=mediator_mass,
+                                vector_charge=vector_charge)
+    if not unused:
+        return
+    key = unused[0]
+    option, value = (("--mediator-mass-mev", f"{mediator_mass:g}") if key == "mediator_mass_MeV"
+                     else ("--vector-charge", str(vector_charge)))
+    users = NGI_OPTION_USERS[key]
+    fitted = (f"-p {' -p '.join(names)}" if given
+              else f"the release's default set: {', '.join(names)}")
+    scenario = [n for n in names if n not in FIT_PARAMETERS]
+    if scenario:
+        how = (f"--fix mediator_mass_MeV={value}" if key == "mediator_mass_MeV"
+               else f"--option vector_charge={value} (with --option interaction=vector)")
+        hint = (f"; a scenario parameter ({', '.join(scenario)}) takes it as a scenario "
+                f"setting instead: {how}")
+    else:
+        hint = f"; drop {option}, or fit one of them (e.g. -p ngi_vector_coupling)"
+    one = "the parameter " + users[0] if len(users) == 1 else "the parameters " + ", ".join(users)
+    raise ConfigError(f"{option} {value}: applies to {one} only, and none is fitted ({fitted}): "
+                      f"it would change nothing{hint}")
+
+
+def _check_scenario_options(names: tuple[str, ...], options: dict) -> None:
+    """Check the ``--option`` values against every ``SCENARIO.PARAMETER`` of ``names`` (the
+    options apply to each of them), with messages in the words of the command line: the ``-p``
+    parameter, the scenario, ``--option KEY=VALUE``. An option named ``name`` is refused here:
+    a scenario cannot take it (:func:`cevns.scenarios.get_scenario` takes the scenario's name as
+    its first argument, ``name``)."""
+    from cevns.fits.parameters import FIT_PARAMETERS
+    from cevns.fits.scenario_signal import ScenarioChoice, resolve_parameter
+
+    pairs = [(n, resolve_parameter(n, list(FIT_PARAMETERS))[0]) for n in names
+             if n not in FIT_PARAMETERS]
+    scenarios = list(dict.fromkeys(s for _, s in pairs))
+    every = ""
+    if len(scenarios) > 1:
+        listed = ", ".join(f"{n} of scenario {s!r}" for n, s in pairs)
+        every = (f"; --option applies to every -p parameter (here {listed}): fit parameters of "
+                 "scenarios that take different options in separate commands")
+    others = {k: v for k, v in options.items() if k != "name"}
+    for name, scenario in pairs:
+        if "name" in options:  # first: it is no option of any scenario
+            valid = _scenario_option_names(scenario, others)
+            raise ConfigError(
+                f"-p {name}: --option name={options['name']}: unknown option 'name' of scenario "
+                f"{scenario!r}" + (f"; valid: {', '.join(valid)}" if valid else "")
+                + " (the scenario is the SCENARIO of -p SCENARIO.PARAMETER, e.g. -p "
+                "dipole.magnetic_moment)" + every)
+        try:
+            ScenarioChoice.build(scenario, others)
+        except ConfigError as exc:
+            problem, unknown = _scenario_option_problem(str(exc), scenario, options)
+            raise ConfigError(f"-p {name}: {problem}{every if unknown else ''}") from None
+
+
+def _scenario_option_problem(message: str, scenario: str, options: dict) -> tuple[str, bool]:
+    """The scenario's refusal of the ``--option`` values (``message``, whose lines read
+    ``scenario.KEY: problem``) in the words of the command line, on one line; and whether an
+    option is unknown to the scenario."""
+    import re
+
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if lines and lines[0].startswith("invalid configuration (scenario)"):
+        lines = lines[1:]
+    said, unknown = [], False
+    for line in lines:
+        match = re.fullmatch(r"scenario\.(\w+): (.*)", line)
+        if match is None:
+            said.append(line)
+            continue
+        key, problem = match.groups()
+        if problem.startswith("Field required"):
+            said.append(f"scenario {scenario!r} needs the option {key}: give it with --option "
+                        f"{key}=VALUE ({line})")
+        elif problem.startswith("unknown key"):
+            unknown = True
+            valid = problem[len("unknown key"):].strip()
+            said.append(f"--option {key}={options.get(key, '…')}: scenario {scenario!r} has no "
+                        f"option {key!r}" + (f" {valid}" if valid else ""))
+        else:
+            given = f"--option {key}={options[key]}: " if key in options else ""
+            said.append(f"{given}{line}")
+    return "; ".join(said), unknown
+
+
+def _scenario_option_names(scenario: str, options: dict) -> list[str] | None:
+    """The option names scenario ``scenario`` takes, where they can be known: the fields of its
+    options model (the built-in scenarios) once built with ``options``, else the valid keys its
+    refusal of an unknown key lists, else its class's named arguments."""
+    import inspect
+    import re
+
+    from cevns.fits.scenario_signal import ScenarioChoice
+
+    try:
+        built = ScenarioChoice.build(scenario, options).scenario
+    except ConfigError:  # e.g. a required option missing: ask for the valid keys
+        try:
+            ScenarioChoice.build(scenario, {**options, "-": None})
+        except ConfigError as exc:
+            found = re.search(r"scenario\.-: unknown key \(valid keys: ([^)]*)\)", str(exc))
+            if found:
+                return found.group(1).split(", ")
+        return None
+    fields = getattr(type(getattr(built, "options", None)), "model_fields", None)
+    if fields:
+        return sorted(fields)
+    try:
+        parameters = inspect.signature(type(built)).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return named or None
 
 
 @app.command(epilog="Examples:\n\n"
@@ -1286,12 +1453,14 @@ def fit(
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="folder with your own copy of the release files",
         parser=_path("--data-dir"), metavar="<path>")] = None,
-    mediator_mass: Annotated[float, typer.Option(
+    mediator_mass: Annotated[float | None, typer.Option(
         "--mediator-mass-mev", "--mediator-mass", help="mediator mass in MeV of the "
-        "ngi_*_coupling parameters (key mediator_mass_MeV)",
-        callback=_number("--mediator-mass-mev", gt=0, le=1e6))] = 10.0,
-    vector_charge: Annotated[str, typer.Option(
-        "--vector-charge", help="ngi_vector_coupling quark couplings: B-L | universal")] = "B-L",
+        "ngi_*_coupling parameters (key mediator_mass_MeV; default 10); for ngi.coupling use "
+        "--fix mediator_mass_MeV=…", callback=_number("--mediator-mass-mev", gt=0, le=1e6))
+    ] = None,
+    vector_charge: Annotated[str | None, typer.Option(
+        "--vector-charge", help="ngi_vector_coupling quark couplings: B-L (default) | universal; "
+        "for ngi.coupling use --option vector_charge=…")] = None,
     table: Annotated[Path | None, typer.Option(
         "--table", help="write the comparison table of every release and the combination with "
         "the published numbers to this Markdown file (between its '<!-- fit-table -->' markers "
@@ -1314,6 +1483,10 @@ def fit(
     from cevns.fits.scenario_signal import parse_assignments
 
     _check_figure_options(pdf, no_figures)
+    from cevns.experiment.catalogue import PRESETS_ENV
+
+    if os.environ.get(PRESETS_ENV, "").strip():  # a broken preset file is an error of every
+        _catalogue(None)  # command, as of spectra, info, run and reproduce (none used here)
     if table is not None:
         from cevns.fits.report import check_table_target, load_coverage, write_comparison_table
 
@@ -1351,7 +1524,10 @@ def fit(
         raise ConfigError(f"--data-dir {data_dir}: " + ("exists but is not a folder"
                                                          if data_dir.exists() else "no such folder"))
     _check_fit_names(release, parameter, options=options, fixed=fixed, scan_range=rng,
-                     vector_charge=vector_charge)  # before the output folder is made
+                     mediator_mass=mediator_mass, vector_charge=vector_charge)  # before --out
+    given_mass, given_charge = mediator_mass, vector_charge  # None: not given (the fit refuses
+    mediator_mass = 10.0 if mediator_mass is None else mediator_mass  # them where unused); the
+    vector_charge = "B-L" if vector_charge is None else vector_charge  # record keeps defaults
     if release == COMBINED_RELEASE and data_dir is not None:
         raise ConfigError("--data-dir: the combination uses the packaged releases")
     loaded = None  # your copy, read once: a missing or broken file before the folder is claimed
@@ -1402,7 +1578,7 @@ def fit(
     with warnings.catch_warnings():  # the fit's notes say it, printed below as "warning: …"
         warnings.simplefilter("ignore", CrossCheckWarning)
         result = fit_release(release if loaded is None else loaded, parameter or None,
-                             mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
+                             mediator_mass_MeV=given_mass, vector_charge=given_charge,
                              **scenario_kw)
     result.files = write_outputs(result, out, config=record, force=force, pdf=pdf,
                                  no_figures=no_figures)

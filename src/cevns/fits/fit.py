@@ -555,6 +555,46 @@ def parameter_names(parameters: str | Sequence[str] | None) -> tuple[str, ...]:
     return names
 
 
+#: The parameters of :data:`FIT_PARAMETERS` that take ``mediator_mass_MeV`` (every NGI coupling)
+#: and ``vector_charge`` (the vector one): a scenario parameter such as ``ngi.coupling`` takes them
+#: as ``fixed`` values and ``options`` instead.
+NGI_OPTION_USERS: dict[str, tuple[str, ...]] = {
+    "mediator_mass_MeV": tuple(n for n in FIT_PARAMETERS
+                               if n.startswith("ngi_") and n.endswith("_coupling")),
+    "vector_charge": ("ngi_vector_coupling",),
+}
+
+
+def unused_ngi_options(names: Sequence[str], **given: Any) -> list[str]:
+    """The keys of ``given`` (``mediator_mass_MeV``, ``vector_charge``) with a value (not
+    ``None``) that no parameter of ``names`` takes (:data:`NGI_OPTION_USERS`): they would change
+    nothing, and a fit must refuse them rather than record values it did not use."""
+    return [key for key, value in given.items()
+            if value is not None and not any(n in NGI_OPTION_USERS[key] for n in names)]
+
+
+def _check_ngi_options(names: Sequence[str], mediator_mass_MeV: float | None,
+                       vector_charge: str | None) -> None:
+    """:func:`fit_release`'s refusal of :func:`unused_ngi_options` (in the API's words)."""
+    unused = unused_ngi_options(names, mediator_mass_MeV=mediator_mass_MeV,
+                                vector_charge=vector_charge)
+    if not unused:
+        return
+    key = unused[0]
+    value = mediator_mass_MeV if key == "mediator_mass_MeV" else vector_charge
+    users = NGI_OPTION_USERS[key]
+    scenario = [n for n in names if n not in FIT_PARAMETERS]
+    hint = ""
+    if scenario:
+        how = (f"fixed={{'mediator_mass_MeV': {value!r}}}" if key == "mediator_mass_MeV"
+               else f"options={{'vector_charge': {value!r}}}")
+        hint = (f"; for the scenario parameter{'s' * (len(scenario) > 1)} "
+                f"{', '.join(scenario)} give it as {how}")
+    raise ConfigError(f"fit_release: {key}={value!r} is used only by {', '.join(users)}, and no "
+                      f"fitted parameter ({', '.join(names)}) is one of them: it would change "
+                      f"nothing{hint}")
+
+
 def cross_check_disagreement(best: float, lower: float, upper: float, minuit: MinuitFit | None
                              ) -> str | None:
     """How the profile's best fit and 1σ interval ``[lower, upper]`` and a valid iminuit fit
@@ -694,8 +734,8 @@ def fit_release(
     steady_state: SteadyState = "anticoincidence",
     points: int = 201,
     cross_check: bool = True,
-    mediator_mass_MeV: float = 10.0,
-    vector_charge: str = "B-L",
+    mediator_mass_MeV: float | None = None,
+    vector_charge: str | None = None,
     helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
     likelihood: str = "collaboration",
     options: Mapping[str, Any] | None = None,
@@ -735,7 +775,10 @@ def fit_release(
     cross_check : bool
         Run the iminuit global fit too.
     mediator_mass_MeV, vector_charge
-        NGI options.
+        Options of the ``ngi_*_coupling`` parameters (:data:`NGI_OPTION_USERS`; default 10 MeV
+        and ``"B-L"``). Given while no fitted parameter takes it, it would change nothing and is
+        refused; a scenario parameter (``ngi.coupling``) takes them as
+        ``fixed={"mediator_mass_MeV": …}`` and ``options={"vector_charge": …}``.
     helm_skin_fm : float
         Helm surface thickness in fm for every form factor of the fit (default 0.9).
     likelihood : {"collaboration", "simple"}
@@ -762,7 +805,8 @@ def fit_release(
         A missing, truncated or foreign file in ``data_dir`` (the message names the file).
     ConfigError
         A parameter that does not apply to the release (the neutron radius for LAr), bad options,
-        or a ``data_dir`` given with a release already loaded.
+        ``mediator_mass_MeV`` or ``vector_charge`` that no fitted parameter takes, or a
+        ``data_dir`` given with a release already loaded.
     """
     start = time.perf_counter()
     loaded = release if isinstance(release, Release) else None
@@ -778,7 +822,10 @@ def fit_release(
     for name in names:
         check_parameter(name, release)
     check_fit_request(names, options=options, fixed=fixed, scan_range=scan_range,
-                      vector_charge=vector_charge)
+                      vector_charge="B-L" if vector_charge is None else vector_charge)
+    _check_ngi_options(names, mediator_mass_MeV, vector_charge)
+    mediator_mass_MeV = 10.0 if mediator_mass_MeV is None else mediator_mass_MeV
+    vector_charge = "B-L" if vector_charge is None else vector_charge
     # before the release is read: the type, and the memory of one bin per point (a bound below
     # the real need, which fit_parameter checks with the release's bins)
     check_points(points, None, release)
