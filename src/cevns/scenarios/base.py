@@ -588,7 +588,7 @@ def scenario_names() -> list[str]:
     return sorted(_load_scenarios())
 
 
-def get_scenario(name: str, **options) -> Scenario:
+def get_scenario(name: str, /, **options) -> Scenario:
     """Build the scenario ``name`` with its model options.
 
     Options the class cannot take, and ``parameters`` that are not a dict name →
