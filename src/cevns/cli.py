@@ -1327,9 +1327,8 @@ def _check_ngi_options(names: tuple[str, ...], given: list[str] | None,
 def _check_scenario_options(names: tuple[str, ...], options: dict) -> None:
     """Check the ``--option`` values against every ``SCENARIO.PARAMETER`` of ``names`` (the
     options apply to each of them), with messages in the words of the command line: the ``-p``
-    parameter, the scenario, ``--option KEY=VALUE``. An option named ``name`` is refused here:
-    a scenario cannot take it (:func:`cevns.scenarios.get_scenario` takes the scenario's name as
-    its first argument, ``name``)."""
+    parameter, the scenario, ``--option KEY=VALUE`` (an option called ``name`` is an unknown
+    option like any other: the scenario is the SCENARIO of ``-p SCENARIO.PARAMETER``)."""
     from cevns.fits.parameters import FIT_PARAMETERS
     from cevns.fits.scenario_signal import ScenarioChoice, resolve_parameter
 
@@ -1341,17 +1340,9 @@ def _check_scenario_options(names: tuple[str, ...], options: dict) -> None:
         listed = ", ".join(f"{n} of scenario {s!r}" for n, s in pairs)
         every = (f"; --option applies to every -p parameter (here {listed}): fit parameters of "
                  "scenarios that take different options in separate commands")
-    others = {k: v for k, v in options.items() if k != "name"}
     for name, scenario in pairs:
-        if "name" in options:  # first: it is no option of any scenario
-            valid = _scenario_option_names(scenario, others)
-            raise ConfigError(
-                f"-p {name}: --option name={options['name']}: unknown option 'name' of scenario "
-                f"{scenario!r}" + (f"; valid: {', '.join(valid)}" if valid else "")
-                + " (the scenario is the SCENARIO of -p SCENARIO.PARAMETER, e.g. -p "
-                "dipole.magnetic_moment)" + every)
         try:
-            ScenarioChoice.build(scenario, others)
+            ScenarioChoice.build(scenario, options)
         except ConfigError as exc:
             problem, unknown = _scenario_option_problem(str(exc), scenario, options)
             raise ConfigError(f"-p {name}: {problem}{every if unknown else ''}") from None
@@ -1385,36 +1376,6 @@ def _scenario_option_problem(message: str, scenario: str, options: dict) -> tupl
             given = f"--option {key}={options[key]}: " if key in options else ""
             said.append(f"{given}{line}")
     return "; ".join(said), unknown
-
-
-def _scenario_option_names(scenario: str, options: dict) -> list[str] | None:
-    """The option names scenario ``scenario`` takes, where they can be known: the fields of its
-    options model (the built-in scenarios) once built with ``options``, else the valid keys its
-    refusal of an unknown key lists, else its class's named arguments."""
-    import inspect
-    import re
-
-    from cevns.fits.scenario_signal import ScenarioChoice
-
-    try:
-        built = ScenarioChoice.build(scenario, options).scenario
-    except ConfigError:  # e.g. a required option missing: ask for the valid keys
-        try:
-            ScenarioChoice.build(scenario, {**options, "-": None})
-        except ConfigError as exc:
-            found = re.search(r"scenario\.-: unknown key \(valid keys: ([^)]*)\)", str(exc))
-            if found:
-                return found.group(1).split(", ")
-        return None
-    fields = getattr(type(getattr(built, "options", None)), "model_fields", None)
-    if fields:
-        return sorted(fields)
-    try:
-        parameters = inspect.signature(type(built)).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    return named or None
 
 
 @app.command(epilog="Examples:\n\n"

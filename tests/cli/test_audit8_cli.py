@@ -166,10 +166,12 @@ def test_fit_release_refuses_ngi_options_no_parameter_takes():
      ("-p dipole.magnetic_moment: --option chanel=e: scenario 'dipole' has no option 'chanel'",
       "did you mean 'channel'")),
     (("-p", "ngi.coupling", "--option", "name=dipole"),
-     ("-p ngi.coupling: --option name=dipole: unknown option 'name' of scenario 'ngi'; valid: "
-      "contact, coupling_sign, interaction, vector_charge",)),
+     ("--option name=dipole: scenario 'ngi' has no option 'name' (valid keys: contact, "
+      "coupling_sign, interaction, vector_charge)",
+      "scenario 'ngi' needs the option interaction")),
     (("-p", "ngi.coupling", "--option", "interaction=vector", "--option", "name=dipole"),
-     ("unknown option 'name' of scenario 'ngi'; valid: contact",)),
+     ("-p ngi.coupling: --option name=dipole: scenario 'ngi' has no option 'name' (valid keys: "
+      "contact",)),
 ])
 @pytest.mark.parametrize("release", ["coherent-csi-2021", "coherent-combined"])
 def test_scenario_option_errors_name_the_command_line_option(tmp_path, args, words, release):

@@ -45,7 +45,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from cevns.config import StrictModel, load_toml, parse_json, read_user_text, validate
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, KinematicsError, UnknownNameError
 from cevns.experiment import ESS_DETECTORS, Detector, Source, get_source
 from cevns.experiment.catalogue import Catalogue, resolve_catalogue
 
@@ -98,6 +98,10 @@ class SourceChoice(StrictModel):
         return validate(Source, {**src.model_dump(), **over}, where="source")
 
 
+#: Longest ``caption_note`` (characters): a few sentences, not a document.
+MAX_CAPTION_NOTE = 2000
+
+
 class AnalysisBase(StrictModel):
     """Header common to every analysis file."""
 
@@ -137,6 +141,14 @@ class AnalysisBase(StrictModel):
         # would be counted twice in every combination), for every kind, plug-ins included
         return resolve_analysis_names(check_detector_names(data), info.context or {})
 
+    @field_validator("caption_note")
+    @classmethod
+    def _short_note(cls, value: str) -> str:
+        if len(value) > MAX_CAPTION_NOTE:
+            raise ConfigError(f"{len(value)} characters, at most {MAX_CAPTION_NOTE} (a few "
+                              "sentences added to the figure's caption); shorten it")
+        return value
+
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
@@ -166,15 +178,18 @@ class AnalysisBase(StrictModel):
             det.check_source(source)
         return self
 
-    def build_detectors(self, overrides: dict[str, dict[str, Any]] | None = None) -> list[Detector]:
+    def build_detectors(self, overrides: dict[str, dict[str, Any]] | None = None,
+                        where: str = "detector_overrides") -> list[Detector]:
         """Detector presets with this analysis's Helm skin and overrides applied and validated.
 
         The analysis-level ``helm_skin_fm`` becomes each detector's field (so it is part of every
         cache key); ``detector_overrides`` (or ``overrides``, if given) may still set another value
-        per detector.
+        per detector. Errors in the overrides name ``where`` (e.g.
+        ``variants[1].detector_overrides``).
         """
         overrides = self.detector_overrides if overrides is None else overrides
-        return build_detector_list(self.detectors, self.detector, overrides, self.helm_skin_fm)
+        return build_detector_list(self.detectors, self.detector, overrides, self.helm_skin_fm,
+                                   where=where)
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the resolved analysis (first 16 hex digits): the
@@ -186,24 +201,24 @@ class AnalysisBase(StrictModel):
 
 def build_detector_list(names, definitions: dict[str, dict[str, Any]],
                         overrides: dict[str, dict[str, Any]],
-                        helm_skin_fm: float | None = None) -> list[Detector]:
+                        helm_skin_fm: float | None = None,
+                        where: str = "detector_overrides") -> list[Detector]:
     """The validated detectors ``names`` from their resolved ``definitions`` (preset-file schema),
     with ``helm_skin_fm`` (if not None) and the per-detector ``overrides`` applied.
 
     Raises :class:`ConfigError` for an override of a detector not in ``names``, an override of
     its ``name`` (results are labelled by the names of ``detectors``: a renamed detector's result
     would be lost, or merged into another's), an invalid merged definition (naming
-    ``detector_overrides.NAME``), or two detectors whose names differ only in letter case (they
-    become file names).
+    ``where.NAME``, by default ``detector_overrides.NAME``), or two detectors whose names differ
+    only in letter case (they become file names).
     """
     unknown = set(overrides) - set(names)
     if unknown:
-        raise ConfigError(f"detector_overrides: {sorted(unknown)} not among detectors "
-                          f"{list(names)}")
+        raise ConfigError(f"{where}: {sorted(unknown)} not among detectors {list(names)}")
     for name, over in overrides.items():
         if isinstance(over, dict) and "name" in over:
             raise ConfigError(
-                f"detector_overrides.{name}.name: a detector cannot be renamed here (its results "
+                f"{where}.{name}.name: a detector cannot be renamed here (its results "
                 f"are labelled {name!r}, the name in detectors); to use a changed copy under "
                 f"another name, define it as [detector.NEWNAME] and list NEWNAME in detectors "
                 "(docs/catalogue.md)")
@@ -219,7 +234,10 @@ def build_detector_list(names, definitions: dict[str, dict[str, Any]],
             over = {"helm_skin_fm": helm_skin_fm, **over}
         if over:
             merged = _deep_merge(det.model_dump(), over)
-            det = validate(Detector, merged, where=f"detector_overrides.{name}")
+            try:
+                det = validate(Detector, merged, where=f"{where}.{name}")
+            except KinematicsError as exc:  # raised by the detector's own check: name the table
+                raise KinematicsError(f"{where}.{name}: {exc}") from None
         same = [d.name for d in out if d.name.lower() == det.name.lower()]
         if same:  # distinct keys of one catalogue; letter case alone would clash in file names
             raise ConfigError(f"detectors: {same[0]!r} and {det.name!r} differ only in letter "
@@ -241,7 +259,10 @@ def resolve_analysis_names(data: dict, context: dict) -> dict:
         raise ConfigError(f"presets: a list of preset file paths, got {presets!r}")
     catalogue = resolve_catalogue(context.get("catalogue"))
     base_dir = Path(context.get("base_dir") or ".")
-    for p in presets:
+    for i, p in enumerate(presets):
+        if not p.strip():  # Path("") is the current folder: "is a folder" would puzzle
+            raise ConfigError(f"presets[{i}]: empty path {p!r}; give the path of a preset TOML "
+                              "file, relative to the analysis file (docs/catalogue.md)")
         path = Path(p) if Path(p).is_absolute() else base_dir / p
         try:
             catalogue = catalogue.merged(Catalogue.from_file(path))

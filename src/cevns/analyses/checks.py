@@ -154,6 +154,68 @@ def check_detector_names(data: Any) -> Any:
     return data
 
 
+def check_tie_range(field: str, name: str, tie, parameter, grids: dict, axis_field: dict) -> None:
+    """The values a tie gives ``name`` on the grid (``tie.ratio`` × the values of the scanned
+    parameter ``tie.to``, ``grids[tie.to]``) must lie in the range of its scenario
+    :class:`~cevns.scenarios.Parameter`: checked when the file is read, not in the middle of the
+    run. ``field`` names the tie (``variants[1].ties.sin2_theta_w``), ``axis_field`` maps a scanned
+    parameter to its axis's field name (``y``)."""
+    import numpy as np
+
+    axis = np.asarray(grids[tie.to], dtype=float)
+    with np.errstate(over="ignore"):
+        tied = tie.ratio * axis
+    try:
+        parameter.check(tied)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{field}: {name} = {tie.ratio:g} × {tie.to} takes values from {float(tied.min()):g} to "
+            f"{float(tied.max()):g} on the grid ({axis_field[tie.to]} axis {tie.to} from "
+            f"{float(axis.min()):g} to {float(axis.max()):g}), outside its range: {exc}; change "
+            f"the ratio or the {axis_field[tie.to]} axis") from None
+
+
+def check_variant_detectors(an, overrides: dict, field: str) -> None:
+    """The detectors of one variant (the analysis's and the variant's ``detector_overrides``
+    merged, ``overrides``) must be valid and see the analysis's source, as the analysis's own
+    detectors are checked (:meth:`AnalysisBase._detectors_buildable`); errors name ``field``
+    (``variants[1].detector_overrides``)."""
+    from cevns.errors import KinematicsError
+
+    detectors = an.build_detectors(overrides, where=field)  # its errors name field.NAME
+    source = an.source.build()
+    for det in detectors:
+        try:
+            det.check_source(source)
+        except (ConfigError, KinematicsError) as exc:
+            cls = KinematicsError if isinstance(exc, KinematicsError) else ConfigError
+            raise cls(f"{field}.{det.name}: {exc}") from None
+
+
+def check_distinct_variants(an) -> None:
+    """Two variants whose effective settings (the analysis's, with each variant's options, fixed
+    values, ties, detector overrides and statistics merged in: what their grids are computed
+    from) are the same would compute the same grid into the same scan store; refused when the file
+    is read, naming both, rather than by the scan layer after the run has started."""
+    variants = list(getattr(an, "variants", ()) or ())
+    if len(variants) < 2:
+        return
+    # the Δχ² above which profiling may stop early follows the levels drawn; one grid serves all
+    ignore = {"stop_level", "cevns_version", "quick"}
+    effective = [an.compute(i, stop_level=1.0).model_dump(mode="json", exclude=ignore)
+                 for i in range(len(variants))]
+    for i, variant in enumerate(variants):
+        for j in range(i):
+            if effective[i] == effective[j]:
+                raise ConfigError(
+                    f"variants[{i}] ({variant.label!r}) computes the same grid as variants[{j}] "
+                    f"({variants[j].label!r}): with the analysis's settings merged in, their "
+                    "scenario options, fixed values, ties, detector overrides and statistics "
+                    "are the same (a setting equal to the analysis's or to the default changes "
+                    "nothing, and stats.levels only chooses the levels drawn); make them differ, "
+                    "or remove one")
+
+
 def check_sensitivity(an) -> None:
     """All name and size checks of a sensitivity analysis (raises :class:`ConfigError`).
 
@@ -216,6 +278,14 @@ def check_sensitivity(an) -> None:
                                   f"({', '.join(scanned)})")
             if key in scanned:
                 raise ConfigError(f"{src}.{key}: {key!r} is a grid axis; it cannot also be tied")
+            if key in fixed:  # the tie would silently win over the fixed value
+                fsrc = f"{prefix}fixed" if variant and key in variant.fixed else "fixed"
+                raise ConfigError(f"{src}.{key}: {key!r} is also fixed ({fsrc}.{key} = "
+                                  f"{fixed[key]:g}); a parameter is either fixed or tied to a "
+                                  "scanned one, not both: remove one of the two")
+            check_tie_range(f"{src}.{key}", key, tie, params[key],
+                            dict(zip(scanned, (values[n] for n, _ in axes), strict=True)),
+                            {ax.parameter: n for n, ax in axes})
         secondary = getattr(an, "secondary_x", None)
         # with variants, only the variants are computed (each must tie the secondary axis)
         if secondary is not None and (variant is not None or not variants):
@@ -232,7 +302,8 @@ def check_sensitivity(an) -> None:
             merged = {d: {**an.detector_overrides.get(d, {}),
                           **variant.detector_overrides.get(d, {})}
                       for d in {*an.detector_overrides, *variant.detector_overrides}}
-            an.build_detectors(merged)  # validates the merged overrides
+            check_variant_detectors(an, merged, f"{prefix}detector_overrides")
+    check_distinct_variants(an)
     overlays = getattr(an, "overlays", ()) or ()
     if overlays:
         from cevns.analyses.overlays import get_overlay

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
 from cevns.analyses.output import figure, save_figure, write_table
-from cevns.analyses.spectra_bsm import NewPhysicsCurve, new_physics_counts
+from cevns.analyses.spectra_bsm import NewPhysicsCurve, check_new_physics, new_physics_counts
 from cevns.errors import ConfigError
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.flux import FLAVOURS
@@ -34,6 +34,8 @@ class SpectraAnalysis(AnalysisBase):
         if self.ratio_panel and not self.new_physics:
             raise ConfigError("ratio_panel = true divides the new-physics benchmarks by the SM; "
                               "this analysis has no [[new_physics]]")
+        if self.new_physics:  # labels, SM-equal points, sterile reach: when the file is read
+            check_new_physics(self.new_physics, self.build_detectors(), self.source.build())
         return self
 
 
@@ -51,7 +53,8 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
     spectra = [(det, sm_spectrum(det, src, sin2_theta_w=an.sin2_theta_w)) for det in dets]
     rows = [r for _, spec in spectra for r in spec.to_rows()]
     # new-physics benchmark curves of Fig. 1 (analyses/spectra_bsm.py), computed once
-    new_physics = {det.name: [(c.label, new_physics_counts(c, det, src)) for c in an.new_physics]
+    new_physics = {det.name: [(c.label, _benchmark_counts(i, c, det, src))
+                              for i, c in enumerate(an.new_physics)]
                    for det in dets}
     plain = {c.label: c.plain_label for c in an.new_physics}  # tables are plain text
     bsm_rows = [{"detector": name, "curve": plain[label], "total_events": float(counts.sum()),
@@ -64,6 +67,17 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
     if bsm_rows:
         files += write_table(bsm_rows, out, f"{an.name}_new_physics", floatfmt=".1f")
     return files
+
+
+def _benchmark_counts(index: int, curve: NewPhysicsCurve, det, src) -> np.ndarray:
+    """:func:`new_physics_counts`, its errors naming the benchmark (``new_physics[1]``)."""
+    from cevns.errors import KinematicsError
+
+    try:
+        return new_physics_counts(curve, det, src)
+    except (ConfigError, KinematicsError) as exc:
+        cls = KinematicsError if isinstance(exc, KinematicsError) else ConfigError
+        raise cls(f"new_physics[{index}] ({curve.label!r}): {exc}") from None
 
 
 def plot_spectra(an: SpectraAnalysis, spectra: list, out: Path, options: RunOptions,

@@ -110,6 +110,10 @@ class RunningAnalysis(AnalysisBase):
             raise ConfigError(f"projection: {self.projection!r} is not a sin2_theta_w profile "
                               "(e.g. table4)")
         for i, name in enumerate(self.computed_points):
+            if name in self.computed_points[:i]:  # it would be computed (and drawn) twice
+                raise ConfigError(f"computed_points[{i}]: {name!r} is listed twice "
+                                  f"(computed_points[{self.computed_points.index(name)}]); "
+                                  "list each point once")
             if name not in _POINTS:
                 raise ConfigError(f"computed_points.{i}: "
                                   f"{UnknownNameError('computed sin²θ_W point', name, _POINTS)}")

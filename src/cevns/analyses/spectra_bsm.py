@@ -63,6 +63,56 @@ class NewPhysicsCurve(StrictModel):
         return self
 
 
+def check_new_physics(curves, detectors, source) -> None:
+    """Whole-file checks of the ``new_physics`` benchmarks of a spectra analysis, when the file is
+    read (raises :class:`ConfigError` naming ``new_physics[i]``):
+
+    - labels are not blank and are unique (they name the curves of the figure and the rows of the
+      new-physics table: a repeated label would attribute one benchmark's numbers to another);
+    - no two benchmarks are the same point (scenario, options and values);
+    - a benchmark is new physics: at least one *strength* parameter of its scenario (coupling,
+      magnetic moment, α₁₁, sin²θ_W …) away from its default, which is the Standard-Model value
+      ("off"). With every strength at its default the rate is the SM rate whatever the shape
+      parameters (a mediator or sterile mass), and the curve would silently be the SM curve;
+    - a sterile mass every ``detectors``' targets can be produced at ``source`` (the check the
+      sterile scenarios make when the spectra are computed).
+    """
+    from cevns.errors import KinematicsError
+    from cevns.scenarios import get_scenario
+
+    for i, curve in enumerate(curves):
+        field = f"new_physics[{i}]"
+        if not curve.label.strip():
+            raise ConfigError(f"{field}.label: empty; every benchmark needs a label (it names the "
+                              "benchmark's curve in the legend and its rows in the tables)")
+        for j in range(i):
+            if curve.label == curves[j].label:
+                raise ConfigError(f"{field}.label: {curve.label!r} is also the label of "
+                                  f"new_physics[{j}]; benchmark labels must be unique (they "
+                                  "name the curves and the rows of the new-physics table)")
+            if (curve.scenario, dict(curve.values)) == (curves[j].scenario, dict(curves[j].values)):
+                raise ConfigError(f"{field}: the same benchmark as new_physics[{j}] (scenario "
+                                  f"{curve.scenario.name!r}, the same options and values); "
+                                  "list each benchmark once")
+        scenario = get_scenario(curve.scenario.name, **curve.scenario.options)
+        strength = {n: p for n, p in scenario.parameters.items() if p.kind == "strength"}
+        values = {n: float(curve.values.get(n, p.default)) for n, p in strength.items()}
+        if strength and all(v == strength[n].default for n, v in values.items()):
+            shown = ", ".join(f"{n} = {v:g}" for n, v in values.items())
+            given = ("values = {} sets no parameter" if not curve.values else
+                     f"values sets only {', '.join(curve.values)}")
+            raise ConfigError(
+                f"{field}.values: {given}, and every strength parameter of scenario "
+                f"{curve.scenario.name!r} is at its default, the Standard-Model value ({shown}): "
+                "the benchmark would be the SM curve; give at least one of "
+                f"{', '.join(strength)} a value away from the SM")
+        for det in detectors:  # what the scenario cannot compute (a sterile mass beyond reach)
+            try:
+                scenario.check_values(det, source, dict(curve.values))
+            except (ConfigError, KinematicsError) as exc:
+                raise type(exc)(f"{field}.values: {exc} (benchmark {curve.label!r})") from None
+
+
 def new_physics_counts(curve: NewPhysicsCurve, detector, source) -> np.ndarray:
     """Expected signal counts per bin of ``curve`` in ``detector`` (the SM included)."""
     from cevns.scenarios import get_scenario
@@ -75,4 +125,4 @@ def new_physics_counts(curve: NewPhysicsCurve, detector, source) -> np.ndarray:
     return np.asarray(scenario.counts(detector, source, dict(curve.values)), dtype=float)
 
 
-__all__ = ["NewPhysicsCurve", "new_physics_counts"]
+__all__ = ["NewPhysicsCurve", "check_new_physics", "new_physics_counts"]

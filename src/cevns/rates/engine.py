@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cevns.cache import ByteLRU, default_budget
-from cevns.errors import ConfigError, finite_array
+from cevns.errors import ConfigError, UnknownNameError, finite_array, finite_number, is_bool
 from cevns.experiment.detector import Detector
 from cevns.experiment.response import (
     Response,
@@ -49,7 +49,7 @@ from cevns.physics.kinematics import (
     min_neutrino_energy,
     recoil_energy_range,
 )
-from cevns.physics.nuclei import Nucleus
+from cevns.physics.nuclei import Nucleus, check_nucleus
 from cevns.physics.protocol import CrossSectionBasis
 from cevns.physics.units import MeV
 
@@ -175,8 +175,39 @@ class BasisSpectra:
 def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0,
                           energies: tuple[float, ...] | None = None) -> np.ndarray:
     """True recoils where the rate has kinks: ends of the recoil range at the neutrino
-    ``energies`` (default π-DAR: E_π and m_μ/2; a source's :meth:`breakpoint_energies`)."""
+    ``energies`` (default π-DAR: E_π and m_μ/2; a source's :meth:`breakpoint_energies`).
+
+    ``nuclei`` is a list of :class:`~cevns.physics.nuclei.Nucleus` objects; a name or anything
+    else is a :class:`~cevns.errors.ConfigError` (a name is told to go through
+    :func:`~cevns.physics.nuclei.get_nucleus`, as in the physics functions).
+    """
+    if isinstance(nuclei, (str, Nucleus)) or not isinstance(nuclei, (list, tuple)):
+        raise ConfigError(f"kinematic_breakpoints: nuclei must be a list of Nucleus objects "
+                          f"(e.g. [get_nucleus('Xe131')]), got {type(nuclei).__name__} {nuclei!r}")
+    nuclei = [check_nucleus(nuc, f"kinematic_breakpoints: nuclei[{i}]")
+              for i, nuc in enumerate(nuclei)]
     return _breakpoints(nuclei, sterile_mass, energies, recoil_energy_range)
+
+
+def _check_basis(basis: object, what: str) -> None:
+    """Refuse, with a :class:`ConfigError` naming ``what``, an object that is not a cross-section
+    basis (:class:`~cevns.physics.protocol.CrossSectionBasis`: ``names`` and ``terms``); attribute
+    reads only, no ``isinstance`` against the runtime-checkable protocol (slower)."""
+    if isinstance(basis, str) or not (hasattr(basis, "names")
+                                       and callable(getattr(basis, "terms", None))):
+        raise ConfigError(f"{what} must be a cross-section basis object such as "
+                          f"cevns.physics.basis.SMBasis() (with names and terms(); "
+                          f"cevns.physics.protocol.CrossSectionBasis), got "
+                          f"{type(basis).__name__} {basis!r}")
+
+
+def _check_order(value: object, name: str, *, optional: bool = False) -> None:
+    """A Gauss–Legendre order: an int ≥ 1 (not true/false), or None if ``optional``."""
+    if value is None and optional:
+        return
+    if is_bool(value) or not isinstance(value, (int, np.integer)) or value < 1:
+        expected = "a whole number ≥ 1" + (" or None (the default)" if optional else "")
+        raise ConfigError(f"{name} must be {expected}, got {value!r}")
 
 
 def _breakpoints(nuclei, sterile_mass, energies, range_of) -> np.ndarray:
@@ -215,7 +246,36 @@ def differential_rate_per_target(
     nodes share: the terms on a line energy or on the E nodes of a panel set are then evaluated
     once for all flavours with that line or those panels (the Michel ν_e and ν̄_μ spectra share
     their one panel [E_min(T), m_μ/2]). The result is the same as without it.
+
+    Bad arguments (a basis, nucleus or spectrum of the wrong type — a nucleus name is told to go
+    through :func:`~cevns.physics.nuclei.get_nucleus` —, a negative or non-finite recoil energy
+    or ``e_min``, an ``e_min`` of another shape, ``energy_nodes`` < 1) are a
+    :class:`~cevns.errors.ConfigError`.
     """
+    _check_basis(basis, "differential_rate_per_target: basis")
+    nucleus = check_nucleus(nucleus, "differential_rate_per_target: nucleus")
+    _check_order(energy_nodes, "energy_nodes", optional=True)
+    if energy_nodes is not None:
+        _check_rule_size(None, basis, energy_nodes, None, None)
+    if spectrum is not None and not isinstance(spectrum, FlavourSpectrum):
+        raise ConfigError(f"spectrum must be a FlavourSpectrum (Source.flavour_spectrum) or None, "
+                          f"got {type(spectrum).__name__}")
+    if shared_terms is not None and not isinstance(shared_terms, dict):
+        raise ConfigError(f"shared_terms must be a dict or None, got {type(shared_terms).__name__}")
+    t = finite_array(recoil_energy, "recoil_energy", minimum=0.0, unit=(MeV, "MeV"))
+    if e_min is not None:
+        e_min = finite_array(e_min, "e_min", minimum=0.0, unit=(MeV, "MeV"))
+        if e_min.shape != t.shape:
+            raise ConfigError(f"e_min has shape {e_min.shape}; it must be E_min(T) at each "
+                              f"recoil_energy, shape {t.shape}")
+    return _differential_rate(basis, nucleus, flavour, t, energy_nodes=energy_nodes,
+                              spectrum=spectrum, e_min=e_min, shared_terms=shared_terms)
+
+
+def _differential_rate(basis, nucleus, flavour, recoil_energy, *, energy_nodes=None,
+                       spectrum=None, e_min=None, shared_terms=None) -> np.ndarray:
+    """:func:`differential_rate_per_target` without its argument checks: the engine's own calls
+    (:func:`_fold_rates`, on inputs checked by :func:`compute_basis_spectra`)."""
     if spectrum is None:
         spectrum = pion_dar_flavour_spectrum(flavour)
     t = np.asarray(recoil_energy, dtype=float)
@@ -313,8 +373,8 @@ def _factored_integral(basis, nucleus, flavour, energies, recoil_column, weights
 
 
 def compute_basis_spectra(
-    detector: Detector,
-    source: Source,
+    detector: Detector | str,
+    source: Source | str,
     basis: CrossSectionBasis,
     *,
     energy_nodes: int | None = None,
@@ -323,10 +383,17 @@ def compute_basis_spectra(
 ) -> BasisSpectra:
     """Binned counts of each basis term for ``detector`` at ``source`` (no caching).
 
-    ``nodes_per_panel`` and ``panel_ratio`` set the true-recoil rule of the response
-    (:func:`cevns.experiment.response.build_response`). See :func:`basis_spectra` for the cached
-    version that analyses use.
+    ``detector`` and ``source`` may also be preset names (``"CsI"``, ``"ess"``; looked up in the
+    default catalogue: built-ins + ``CEVNS_PRESETS``). ``energy_nodes`` (the Gauss–Legendre order
+    in neutrino energy; default: the basis's own, else 8) and ``nodes_per_panel`` are whole
+    numbers ≥ 1; ``panel_ratio`` is a number > 1. ``nodes_per_panel`` and ``panel_ratio`` set the
+    true-recoil rule of the response (:func:`cevns.experiment.response.build_response`). A rule
+    whose arrays would exceed the memory limit ``CEVNS_MAX_GRID_BYTES`` (default 2 GiB) is
+    refused before anything is allocated. See :func:`basis_spectra` for the cached version that
+    analyses use.
     """
+    detector, source = _resolve(detector, source, basis, "compute_basis_spectra")
+    _check_options(detector, basis, energy_nodes, nodes_per_panel, panel_ratio)
     detector.check_source(source)  # before anything is built
     nuclei = [nuc for nuc, _ in detector.nuclei]
     # The kinematics below runs unchecked (cevns.physics.kinematics: ~10 µs a call saved) on
@@ -362,6 +429,82 @@ def compute_basis_spectra(
                         flavours=flavours, node_rates=node_rates, response_key=key)
 
 
+def _resolve(detector: object, source: object, basis: object,
+             where: str) -> tuple[Detector, Source]:
+    """The detector and source of :func:`basis_spectra` / :func:`compute_basis_spectra`: objects
+    as given, preset names looked up in the default catalogue; anything else, and a basis that is
+    not one, a :class:`ConfigError` naming the argument and the type expected."""
+    if isinstance(detector, str) or isinstance(source, str):
+        from cevns.experiment.presets import get_detector, get_source
+
+        if isinstance(detector, str):
+            detector = get_detector(detector)
+        if isinstance(source, str):
+            source = get_source(source)
+    if not isinstance(detector, Detector):
+        raise ConfigError(f"{where}: detector must be a Detector or a detector preset name such "
+                          f"as 'CsI', got {type(detector).__name__} {detector!r}")
+    if not isinstance(source, Source):
+        raise ConfigError(f"{where}: source must be a Source or a source preset name such as "
+                          f"'ess', got {type(source).__name__} {source!r}")
+    _check_basis(basis, f"{where}: basis")
+    return detector, source
+
+
+#: The defaults of :func:`compute_basis_spectra`'s rule (its size check is skipped for them).
+_DEFAULT_RULE = (None, 10, 1.25)
+
+
+def _check_options(detector: Detector, basis, energy_nodes, nodes_per_panel,
+                   panel_ratio) -> None:
+    """The quadrature options of :func:`compute_basis_spectra`: whole orders ≥ 1, a panel ratio
+    > 1, and (when not the defaults) arrays that fit in :func:`~cevns.scan.grid.max_grid_bytes`."""
+    _check_order(energy_nodes, "energy_nodes", optional=True)
+    _check_order(nodes_per_panel, "nodes_per_panel")
+    finite_number(panel_ratio, "panel_ratio", "a finite number > 1 (the largest ratio "
+                  "T_hi/T_lo of a response panel; default 1.25)", ok=lambda r: r > 1)
+    if (energy_nodes, nodes_per_panel, panel_ratio) != _DEFAULT_RULE:
+        _check_rule_size(detector, basis, energy_nodes, nodes_per_panel, float(panel_ratio))
+
+
+def _check_rule_size(detector: Detector | None, basis, energy_nodes, nodes_per_panel,
+                     panel_ratio) -> None:
+    """Refuse quadrature rules whose arrays cannot fit: above :func:`~cevns.scan.grid.
+    max_grid_bytes` (``CEVNS_MAX_GRID_BYTES``), estimated before anything is allocated.
+
+    A Gauss–Legendre rule of order n solves an n × n eigenproblem (8 n² bytes); the rates hold
+    (true-recoil nodes) × (energy nodes) per basis term, and the response (bins) × (nodes). The
+    number of true-recoil nodes is estimated from the detector's recoil range (an upper bound:
+    ``nodes_per_panel`` × (ln(T_max/T_low) / ln ``panel_ratio`` + bins + 8)). ``detector``
+    None: the orders alone."""
+    from cevns.scan.grid import MAX_GRID_BYTES_ENV, format_gib, max_grid_bytes
+
+    cap = max_grid_bytes()
+    limit = f"above the limit {format_gib(cap)} ({MAX_GRID_BYTES_ENV})"
+    for name, order in (("energy_nodes", energy_nodes), ("nodes_per_panel", nodes_per_panel)):
+        if order is not None and 8 * int(order) ** 2 > cap:
+            raise ConfigError(f"{name} = {order}: its Gauss–Legendre rule solves a {order} × "
+                              f"{order} eigenproblem, which would need "
+                              f"{format_gib(8 * int(order) ** 2)}, {limit}")
+    if detector is None:
+        return
+    from cevns.experiment.response_models import response_floor_fraction
+
+    top = detector.max_recoil_energy
+    low = max(response_floor_fraction(detector.response) * detector.threshold, 1e-9 * top)
+    n_bins = detector.bin_edges.size - 1
+    panels = math.log(top / low) / math.log(panel_ratio) + n_bins + 8 if top > low else n_bins + 8
+    nodes = int(nodes_per_panel) * panels
+    order = energy_nodes or getattr(basis, "energy_nodes", None) or DEFAULT_ENERGY_NODES
+    n_terms, n_nuclei = max(1, len(basis.names)), len(detector.nuclei)
+    need = 8 * nodes * max(n_terms * int(order), n_bins * n_nuclei, n_terms * 6 * n_nuclei)
+    if need > cap:
+        raise ConfigError(
+            f"detector {detector.name}: nodes_per_panel = {nodes_per_panel} and panel_ratio = "
+            f"{panel_ratio!r} give about {nodes:.3g} true-recoil nodes, each with {order} energy "
+            f"nodes (energy_nodes); the rate arrays would need {format_gib(need)}, {limit}")
+
+
 def _fold_rates(detector, source, basis, response, nuclei, n_targets, fluence, flavours, active,
                 node_rates, m4, energy_nodes) -> np.ndarray:
     """Fill ``node_rates`` (terms, flavours, nuclei, nodes) and fold them into binned counts."""
@@ -371,14 +514,17 @@ def _fold_rates(detector, source, basis, response, nuclei, n_targets, fluence, f
         for a, flavour in enumerate(flavours):
             if active is not None and flavour in FLAVOURS and flavour not in active:
                 continue
-            rate = differential_rate_per_target(basis, nuc, flavour, response.nodes,
-                                                energy_nodes=energy_nodes,
-                                                spectrum=source.flavour_spectrum(flavour),
-                                                e_min=e_min, shared_terms=shared)
+            rate = _differential_rate(basis, nuc, flavour, response.nodes,
+                                      energy_nodes=energy_nodes,
+                                      spectrum=source.flavour_spectrum(flavour),
+                                      e_min=e_min, shared_terms=shared)
             node_rates[:, a, k, :] = (n_targets[k] * fluence
                                       * detector.flavour_fraction(flavour)) * rate
     return response.fold(node_rates)
 
+
+#: The keyword arguments of :func:`compute_basis_spectra` that :func:`basis_spectra` passes on.
+_OPTIONS = ("energy_nodes", "nodes_per_panel", "panel_ratio")
 
 #: Basis spectra by (detector, source, basis, Helm skin, options): bounded by bytes (counts and
 #: node rates; response matrices live in their own cache), see docs/engine.md.
@@ -386,7 +532,7 @@ _CACHE = ByteLRU("basis_spectra", default_budget())
 
 
 def basis_spectra(
-    detector: Detector, source: Source, basis: CrossSectionBasis, **kwargs
+    detector: Detector | str, source: Source | str, basis: CrossSectionBasis, **kwargs
 ) -> BasisSpectra:
     """Cached :func:`compute_basis_spectra`: one build per (detector, source, basis) value.
 
@@ -395,10 +541,36 @@ def basis_spectra(
     full value of every argument (docs/engine.md, "Cache keys"): the detector's and source's
     declared fields (Helm skin, composition, threshold … — nothing else reaches the physics), the
     basis's fields and the keyword arguments. No process-wide setting enters a result.
+
+    ``detector`` and ``source`` may be preset names, and ``kwargs`` are those of
+    :func:`compute_basis_spectra` (``energy_nodes``, ``nodes_per_panel``, ``panel_ratio``); a
+    misspelt one is an :class:`~cevns.errors.UnknownNameError` with a suggestion.
     """
+    if isinstance(detector, str) or isinstance(source, str):
+        detector, source = _resolve(detector, source, basis, "basis_spectra")
+    for name in kwargs:
+        if name not in _OPTIONS:
+            raise UnknownNameError("basis_spectra keyword argument", name, _OPTIONS)
     key = (detector, source, basis, tuple(sorted(kwargs.items())))
-    return _CACHE.get_or_build(key, lambda: compute_basis_spectra(detector, source, basis,
-                                                                   **kwargs))
+
+    def build() -> BasisSpectra:
+        # the types are checked on a miss only: a hit's key equals one that passed (a hot path)
+        _resolve(detector, source, basis, "basis_spectra")
+        return compute_basis_spectra(detector, source, basis, **kwargs)
+
+    try:
+        return _CACHE.get_or_build(key, build)
+    except TypeError:
+        _resolve(detector, source, basis, "basis_spectra")  # an argument of the wrong type
+        _check_options(detector, basis, kwargs.get("energy_nodes"),
+                       kwargs.get("nodes_per_panel", 10), kwargs.get("panel_ratio", 1.25))
+        try:
+            hash(key)
+        except TypeError:
+            raise ConfigError(f"basis_spectra: the basis and keyword arguments must be hashable "
+                              f"(the cache key; a frozen dataclass), got "
+                              f"{type(basis).__name__} and {kwargs!r}") from None
+        raise
 
 
 def clear_cache() -> None:

@@ -9,7 +9,7 @@ from typing import get_args
 
 import numpy as np
 
-from cevns.errors import ConfigError, finite_number
+from cevns.errors import ConfigError, finite_number, is_text
 from cevns.experiment import Catalogue, Detector, Source, get_detector, get_source
 from cevns.experiment.source import SourceKind
 from cevns.physics.basis import SMBasis
@@ -109,12 +109,14 @@ class Spectrum:
         A file is written atomically (a temporary file beside it, then renamed; a symbolic link
         is written through); a pipe or device (``/dev/stdout``) is written as it is. A folder, a
         missing folder or a refused write is an :class:`~cevns.errors.OutputError` naming
-        ``path``.
+        ``path``; a ``path`` that is not a file path (str or :class:`pathlib.Path`), or is empty,
+        a :class:`~cevns.errors.ConfigError`.
         """
         import io
 
         from cevns import fsio
 
+        _check_path(path, "Spectrum.to_csv")
         rows = self.to_rows()
         buffer = io.StringIO(newline="")
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
@@ -393,10 +395,19 @@ class Spectrum:
                    source_kind=str(source_kind))
 
     def plot(self, ax=None, *, sqrt_background: bool = True, **kwargs):
-        """Step plot of counts per bin (and √background, as the paper's Fig. 1)."""
-        import matplotlib.pyplot as plt
+        """Step plot of counts per bin (and √background, as the paper's Fig. 1).
 
-        ax = ax or plt.gca()
+        ``ax``: a matplotlib Axes (default: pyplot's current axes); anything else is a
+        :class:`~cevns.errors.ConfigError`.
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.axes import Axes
+
+        if ax is None:
+            ax = plt.gca()
+        elif not isinstance(ax, Axes):
+            raise ConfigError(f"Spectrum.plot: ax must be a matplotlib Axes (e.g. from "
+                              f"plt.subplots()) or None, got {type(ax).__name__} {ax!r}")
         ax.stairs(self.signal_per_bin, self.edges_keVnr, label=f"{self.detector} CEvNS", **kwargs)
         if sqrt_background:
             ax.stairs(np.sqrt(self.background), self.edges_keVnr, linestyle="--",
@@ -422,6 +433,19 @@ class Spectrum:
                 f"<tr><th>detector</th>{heads}<th>signal</th><th>background</th></tr>"
                 f"<tr><td>{escape(self.detector)}</td>{cells}<td>{self.total_signal:.1f}</td>"
                 f"<td>{self.total_background:.1f}</td></tr></table>")
+
+
+def _check_path(path: object, where: str) -> None:
+    """Refuse, with a :class:`ConfigError`, a ``path`` that is not a file path (str or
+    os.PathLike) or is empty (it would mean the working folder)."""
+    import os
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"{where}: path must be a file path (str or pathlib.Path), got "
+                          f"{type(path).__name__} {path!r}")
+    if not str(os.fspath(path)).strip():
+        raise ConfigError(f"{where}: empty path {str(os.fspath(path))!r} (it would mean the "
+                          "working folder); give a file name")
 
 
 def _row_name(df, i: int) -> str:
@@ -519,7 +543,12 @@ def sm_spectrum(
     if np.ndim(check_sin2_theta_w(sin2_theta_w)) != 0:
         raise ConfigError(f"sin2_theta_w must be one number here, got shape {np.shape(sin2_theta_w)}")
     if run_years is not None:
+        if is_text(run_years):  # Source.with_run_years would read "3" as 3 years
+            raise ConfigError(f"run_years must be a number of years, got the text {run_years!r}")
         src = src.with_run_years(run_years)
+    if basis is not None and not isinstance(basis, SMBasis):
+        raise ConfigError(f"basis must be an SMBasis (cevns.physics.basis.SMBasis: the "
+                          f"form-factor choices) or None, got {type(basis).__name__} {basis!r}")
     bs = basis_spectra(det, src, basis or SMBasis())  # ConfigError if the counts overflow
     coeff = sm_basis_coefficients(sin2_theta_w)
     signal = np.einsum("j,jfkb->fkb", coeff, bs.counts)

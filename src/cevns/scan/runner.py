@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import logging
+import os
 import re
 import tempfile
 import time
@@ -404,6 +405,19 @@ def run_scan(
     return run_scans([request], executor=executor)[0]
 
 
+def _check_store_path(store: object) -> None:
+    """A store is None (a temporary one), or a non-empty path (str or os.PathLike): ``""`` would
+    mean the working folder."""
+    if store is None:
+        return
+    if not isinstance(store, str | os.PathLike):
+        raise ConfigError(f"store must be a folder path (str or pathlib.Path) or None, got "
+                          f"{type(store).__name__} {store!r}")
+    if not str(os.fspath(store)).strip():
+        raise ConfigError(f"store {str(os.fspath(store))!r}: empty path (it would mean the working "
+                          "folder); give a folder for the scan store, or None for a temporary one")
+
+
 def _validate(request: ScanRequest) -> tuple[Grid, dict[str, list[str]] | None, str]:
     task, config = request.task, request.config
     if not callable(task):
@@ -414,6 +428,11 @@ def _validate(request: ScanRequest) -> tuple[Grid, dict[str, list[str]] | None, 
     if not isinstance(config, Mapping):
         raise ConfigError(f"config must be a mapping, not {type(config).__name__}")
     canonicalize(config)  # raises ConfigError naming the first key without a JSON form
+    for flag in ("resume", "overwrite", "export"):  # "no" would be truthy
+        value = getattr(request, flag)
+        if not isinstance(value, bool | np.bool_):
+            raise ConfigError(f"{flag} must be True or False, got {value!r}")
+    _check_store_path(request.store)
     if request.resume and request.overwrite:
         raise ConfigError("resume=True and overwrite=True exclude each other")
     return grid, _check_declared(request.outputs, grid), task_name(task)

@@ -98,6 +98,11 @@ class Tile:
         return f"Tile({self.describe()})"
 
 
+def _whole(n: object) -> bool:
+    """Whether ``n`` is a whole number ≥ 1 (an int or NumPy integer, not true/false)."""
+    return not isinstance(n, bool | np.bool_) and isinstance(n, int | np.integer) and n >= 1
+
+
 def default_tile_shape(
     shape: Sequence[int], target_points: int = DEFAULT_TILE_POINTS
 ) -> tuple[int, ...]:
@@ -108,7 +113,25 @@ def default_tile_shape(
     points (at least 1) and the axes before it get 1. A (mass, coupling) grid of 100 × 100 thus
     gets tiles of 40 masses × all 100 couplings, so a tile sees few distinct values of the
     leading ("shape") parameter.
+
+    Raises
+    ------
+    ConfigError
+        If `shape` is not a sequence of whole numbers ≥ 1 (a grid's axis lengths), or
+        `target_points` is not a whole number ≥ 1.
     """
+    if isinstance(shape, str | bytes) or not isinstance(shape, Sequence | np.ndarray):
+        raise ConfigError(f"default_tile_shape: shape must be a sequence of axis lengths, got "
+                          f"{type(shape).__name__} {shape!r}")
+    for axis, n in enumerate(shape):
+        if not _whole(n):
+            raise ConfigError(f"default_tile_shape: shape[{axis}] = {n!r}; axis lengths must be "
+                              f"whole numbers >= 1, got shape {tuple(shape)!r}")
+    if not _whole(target_points):
+        raise ConfigError(f"default_tile_shape: target_points = {target_points!r}; expected a "
+                          "whole number >= 1")
+    shape = [int(n) for n in shape]
+    target_points = int(target_points)
     tile = [1] * len(shape)
     product = 1
     for axis in range(len(shape) - 1, -1, -1):

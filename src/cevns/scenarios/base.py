@@ -247,6 +247,14 @@ class Scenario(ABC):
 
         return html_summary(f"Scenario {self.name} ({type(self).__name__})", self._summary_rows())
 
+    def check_values(self, detector, source, values: dict) -> None:
+        """Refuse parameter ``values`` this scenario cannot compute for ``detector`` at ``source``
+        (a :class:`~cevns.errors.KinematicsError` or :class:`~cevns.errors.ConfigError`), e.g. a
+        sterile mass no neutrino of the source can produce. Analysis files call it when they are
+        read, before anything is computed; :meth:`counts` of the sterile scenarios calls it too.
+        The base class accepts everything."""
+        return None
+
     def check_names(self, values: dict) -> None:
         """Unknown parameter names are an error that lists the valid ones."""
         if not isinstance(values, Mapping):

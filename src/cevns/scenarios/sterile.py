@@ -309,11 +309,17 @@ def _check_reachable(detector, source, sterile_masses: np.ndarray) -> None:
 class _SterileMassScenario(Scenario):
     """Shared: the SM basis plus one m₄-dependent basis; m₄ must be reachable."""
 
-    def counts(self, detector, source, values, *, grid="outer"):
+    def check_values(self, detector, source, values) -> None:
+        """A sterile mass (``values["sterile_mass_MeV"]``) no neutrino of ``source`` can produce
+        on any target of ``detector`` is a :class:`~cevns.errors.KinematicsError` (with
+        ``beyond_reach = "error"``, the default; ``"no-signal"`` gives the SM there)."""
         m4 = values.get("sterile_mass_MeV")
         if m4 is not None and self.options.beyond_reach == "error":
             self.parameters["sterile_mass_MeV"].check(m4)
             _check_reachable(detector, source, np.atleast_1d(np.asarray(m4, dtype=float)))
+
+    def counts(self, detector, source, values, *, grid="outer"):
+        self.check_values(detector, source, values)
         return super().counts(detector, source, values, grid=grid)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, MissingDependencyError
+from cevns.errors import ConfigError, MissingDependencyError, is_bool, is_text, not_real_numbers
 from cevns.stats.levels import Level, level_label, level_value
 
 PathLike = str | os.PathLike[str]
@@ -37,6 +37,12 @@ def _csv_file(path: PathLike) -> Iterator[io.StringIO]:
     :class:`~cevns.errors.OutputError`)."""
     from cevns import fsio
 
+    if not isinstance(path, str | os.PathLike):
+        raise ConfigError(f"to_csv: path must be a file path (str or pathlib.Path), got "
+                          f"{type(path).__name__} {path!r}")
+    if not str(os.fspath(path)).strip():
+        raise ConfigError(f"to_csv: empty path {str(os.fspath(path))!r} (it would mean the working "
+                          "folder); give a file name")
     buffer = io.StringIO(newline="")
     yield buffer
     fsio.write_file_text(path, buffer.getvalue())
@@ -134,6 +140,20 @@ def _pyplot():
     return plt
 
 
+def _axes(ax: Any, where: str) -> Any:
+    """``ax`` if it is a matplotlib Axes, pyplot's current axes if None; anything else a
+    :class:`ConfigError` naming ``where``."""
+    plt = _pyplot()
+    if ax is None:
+        return plt.gca()
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise ConfigError(f"{where}: ax must be a matplotlib Axes (e.g. from plt.subplots()) or "
+                          f"None, got {type(ax).__name__} {ax!r}")
+    return ax
+
+
 def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
@@ -152,12 +172,30 @@ class Interval:
     lower_open, upper_open : bool
         True if Δχ² stays below the level up to the grid edge on that side: the true edge is at or
         beyond the grid edge and is *not* known.
+
+    An edge that is not a number (NaN, text, true/false), ``lower > upper``, or a flag that is not
+    true or false is a :class:`~cevns.errors.ConfigError`.
     """
 
     lower: float
     upper: float
     lower_open: bool = False
     upper_open: bool = False
+
+    def __post_init__(self):
+        for name in ("lower", "upper"):
+            value = getattr(self, name)
+            if is_bool(value) or is_text(value) or not isinstance(value, (int, float, np.number)):
+                raise ConfigError(f"Interval: {name} must be a number, got {value!r}")
+            if math.isnan(value):
+                raise ConfigError(f"Interval: {name} must be a number, got nan")
+        if self.lower > self.upper:
+            raise ConfigError(f"Interval: lower = {self.lower!r} is above upper = "
+                              f"{self.upper!r}; expected lower ≤ upper")
+        for name in ("lower_open", "upper_open"):
+            if not is_bool(getattr(self, name), scalar_only=True):
+                raise ConfigError(f"Interval: {name} must be true or false, got "
+                                  f"{getattr(self, name)!r}")
 
     @property
     def closed(self) -> bool:
@@ -338,8 +376,7 @@ class Profile1D:
         -------
         matplotlib Axes
         """
-        if ax is None:
-            ax = _pyplot().gca()
+        ax = _axes(ax, "Profile1D.plot")
         ax.plot(self.x, self.delta_chi2, **kwargs)
         for k, lv in enumerate(_levels(levels)):
             ax.axhline(level_value(lv), color=f"C{k + 1}", ls="--", lw=1, label=level_label(lv))
@@ -579,8 +616,7 @@ class Scan2D:
         -------
         matplotlib Axes
         """
-        if ax is None:
-            ax = _pyplot().gca()
+        ax = _axes(ax, "Scan2D.plot")
         values = sorted(level_value(lv) for lv in _levels(levels))
         z = self._finite_delta().T
         if filled:
@@ -771,7 +807,14 @@ def finite_delta(delta: ArrayLike) -> NDArray[np.float64]:
 
     A grid with no finite cell becomes 1000 everywhere: nothing is excluded below that level.
     """
-    d = np.asarray(delta, dtype=float)
+    if is_text(delta):
+        raise ConfigError(f"finite_delta: delta must be an array of numbers, got {delta!r}")
+    not_real_numbers(delta, "finite_delta: delta", "an array of numbers")
+    try:
+        d = np.asarray(delta, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"finite_delta: delta must be an array of numbers, got "
+                          f"{type(delta).__name__} {delta!r}") from None
     ok = np.isfinite(d)
     big = max(float(d[ok].max()) if ok.any() else 1.0, 1.0) * 1e3
     return np.where(ok, d, big)
@@ -866,8 +909,7 @@ class ExclusionCurve:
 
     def plot(self, ax=None, **kwargs):
         """Plot the limit at the masses where it was found (log axes if the grid was log)."""
-        if ax is None:
-            ax = _pyplot().gca()
+        ax = _axes(ax, "ExclusionCurve.plot")
         ax.plot(self.mass[self.found], self.limit[self.found], **kwargs)
         if self.log:
             ax.set_yscale("log")
@@ -939,8 +981,10 @@ def exclusion_curve(
     """
     xs, ys = _check_axis(x, "x"), _check_axis(y, "y")
     d = _check_values(delta_chi2, "delta_chi2", (xs.size, ys.size))
-    if axis not in (0, 1):
+    if is_bool(axis) or not isinstance(axis, (int, np.integer)) or axis not in (0, 1):
         raise ConfigError(f"axis must be 0 or 1, got {axis!r}")
+    if log is not None and not is_bool(log, scalar_only=True):
+        raise ConfigError(f"log must be true, false or None (detect), got {log!r}")
     names = tuple(names)
     if len(names) != 2:
         raise ConfigError(f"names must be (mass, coupling), got {names!r}")

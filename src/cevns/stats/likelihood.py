@@ -495,6 +495,8 @@ def signal_background_channel(
     Channel
     """
     _check_name(name, "channel name")
+    if not is_bool(shared_signal, scalar_only=True):  # "no" would be truthy: a shared channel
+        raise ConfigError(f"shared_signal must be true or false, got {shared_signal!r}")
     alpha = "alpha" if shared_signal else f"alpha_{name}"
     return Channel(
         name,
@@ -528,6 +530,8 @@ def poisson_deviance(
     Returns
     -------
     ndarray
+        ``inf`` (without a warning: the exact value, the data are impossible) wherever a bin has
+        N = 0 and n > 0.
     """
     for what, value in (("observed", observed), ("expected", expected)):
         if is_text(value):  # before np.atleast_1d, so that the message shows what was given

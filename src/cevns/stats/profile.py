@@ -633,6 +633,9 @@ def profile_chi2(
     Returns
     -------
     ProfileResult
+        Its ``chi2`` is ``inf`` (without a warning: the exact value, the data are impossible) at
+        grid points where a bin with observed counts > 0 has zero expected counts for every
+        nuisance value.
     """
     from cevns.stats.likelihood import PoissonModel
 

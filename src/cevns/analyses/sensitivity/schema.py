@@ -98,7 +98,8 @@ class ScenarioChoice(StrictModel):
     options: dict[str, Any] = {}
 
     def build(self, extra: dict[str, Any] | None = None):
-        """The scenario object."""
+        """The scenario object (an option called ``name`` is an unknown option like any other: the
+        scenario is chosen by :attr:`name`)."""
         return get_scenario(self.name, **{**self.options, **(extra or {})})
 
 
@@ -134,6 +135,12 @@ class StatsSpec(StrictModel):
             check_level(lv)
         if not value:
             raise ValueError("at least one level is needed")
+        seen = [level_value(lv) for lv in value]
+        for i, v in enumerate(seen):
+            for j in range(i):
+                if abs(v - seen[j]) <= 1e-9 * v:  # one line drawn twice, one column twice
+                    raise ConfigError(f"item {i} ({value[i]!r}) is the same Δχ² level ({v:.4g}) "
+                                      f"as item {j} ({value[j]!r}); list each level once")
         return value
 
 
