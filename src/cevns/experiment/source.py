@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from cevns.config import StrictModel, read_user_text
-from cevns.errors import CevnsError, ConfigError, UnknownNameError, is_bool
+from cevns.errors import CevnsError, ConfigError, UnknownNameError, is_bool, is_text
 from cevns.physics.constants import ELEMENTARY_CHARGE_COULOMB
 from cevns.physics.flux import (
     FLAVOURS,
@@ -530,7 +530,7 @@ class Source(StrictModel):
 
     def with_run_years(self, years: float) -> Source:
         """A validated copy of this source with another run time (years, finite and > 0)."""
-        if is_bool(years):
+        if is_bool(years) or is_text(years):
             raise ConfigError(f"run_years must be a number of years, got {years!r}")
         try:
             value = float(years)
