@@ -122,6 +122,21 @@ def finite_number(value: object, name: str, valid: str, ok=None) -> float:
     return number
 
 
+def check_path_argument(path: object, what: str, *, kind: str = "file path",
+                        give: str = "give a file name") -> None:
+    """Refuse, with a :class:`ConfigError` naming ``what``, a ``path`` that is not a ``str`` or
+    ``os.PathLike`` or that is empty (``""`` would mean the working folder; ``give`` says what to
+    pass instead)."""
+    import os
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"{what} must be a {kind} (str or pathlib.Path), got "
+                          f"{type(path).__name__} {path!r}")
+    if not str(os.fspath(path)).strip():
+        raise ConfigError(f"{what}: empty path {str(os.fspath(path))!r} (it would mean the "
+                          f"working folder); {give}")
+
+
 def is_text(value: object) -> bool:
     """Whether ``value`` is text where numbers are wanted: a ``str`` or ``bytes``, a NumPy string
     array, or a list or tuple holding one at any depth. NumPy converts ``"0.2"`` to 0.2 without a

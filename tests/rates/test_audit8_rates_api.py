@@ -172,7 +172,7 @@ def test_to_csv_path_type(spectrum, path):
 
 
 def test_to_csv_empty_path(spectrum, tmp_path):
-    with pytest.raises(ConfigError, match=r"Spectrum.to_csv: empty path '' \(it would mean the "
+    with pytest.raises(ConfigError, match=r"Spectrum.to_csv: path: empty path '' \(it would mean the "
                                           r"working folder\)"):
         spectrum.to_csv("")
     assert spectrum.to_csv(tmp_path / "s.csv").read_text().startswith("detector,")

@@ -25,7 +25,7 @@ def test_run_scan_flags_must_be_bool(tmp_path, flag, value):
 @pytest.mark.parametrize("store", ["", "  "])
 def test_run_scan_empty_store_path(store, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # before the fix, "" wrote into the working folder
-    with pytest.raises(ConfigError, match=r"empty path \(it would mean the working folder\)"):
+    with pytest.raises(ConfigError, match=r"store: empty path '\s*' \(it would mean the working folder\)"):
         run_scan(scan_tasks.analytic_task, GRID, CONFIG, store)
 
 

@@ -100,7 +100,7 @@ def test_to_csv_refuses_non_path(path):
 
 def test_to_csv_refuses_empty_path():
     prof = Profile1D([0.0, 1.0, 2.0], [1.0, 0.0, 1.0])
-    with pytest.raises(ConfigError, match="to_csv: empty path '' "):
+    with pytest.raises(ConfigError, match="to_csv: path: empty path '' "):
         prof.to_csv("")
 
 

@@ -9,7 +9,7 @@ from typing import get_args
 
 import numpy as np
 
-from cevns.errors import ConfigError, finite_number, is_text
+from cevns.errors import ConfigError, check_path_argument, finite_number, is_text
 from cevns.experiment import Catalogue, Detector, Source, get_detector, get_source
 from cevns.experiment.source import SourceKind
 from cevns.physics.basis import SMBasis
@@ -438,14 +438,7 @@ class Spectrum:
 def _check_path(path: object, where: str) -> None:
     """Refuse, with a :class:`ConfigError`, a ``path`` that is not a file path (str or
     os.PathLike) or is empty (it would mean the working folder)."""
-    import os
-
-    if not isinstance(path, (str, os.PathLike)):
-        raise ConfigError(f"{where}: path must be a file path (str or pathlib.Path), got "
-                          f"{type(path).__name__} {path!r}")
-    if not str(os.fspath(path)).strip():
-        raise ConfigError(f"{where}: empty path {str(os.fspath(path))!r} (it would mean the "
-                          "working folder); give a file name")
+    check_path_argument(path, f"{where}: path")
 
 
 def _row_name(df, i: int) -> str:

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import logging
-import os
 import re
 import tempfile
 import time
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cevns.errors import ConfigError, ScanError
+from cevns.errors import ConfigError, ScanError, check_path_argument
 from cevns.scan.digest import canonicalize, config_diff, format_diff
 from cevns.scan.executors import (
     Executor,
@@ -410,12 +409,8 @@ def _check_store_path(store: object) -> None:
     mean the working folder."""
     if store is None:
         return
-    if not isinstance(store, str | os.PathLike):
-        raise ConfigError(f"store must be a folder path (str or pathlib.Path) or None, got "
-                          f"{type(store).__name__} {store!r}")
-    if not str(os.fspath(store)).strip():
-        raise ConfigError(f"store {str(os.fspath(store))!r}: empty path (it would mean the working "
-                          "folder); give a folder for the scan store, or None for a temporary one")
+    check_path_argument(store, "store", kind="folder path or None",
+                        give="give a folder for the scan store, or None for a temporary one")
 
 
 def _validate(request: ScanRequest) -> tuple[Grid, dict[str, list[str]] | None, str]:

@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, MissingDependencyError, is_bool, is_text, not_real_numbers
+from cevns.errors import (
+    ConfigError,
+    MissingDependencyError,
+    check_path_argument,
+    is_bool,
+    is_text,
+    not_real_numbers,
+)
 from cevns.stats.levels import Level, level_label, level_value
 
 PathLike = str | os.PathLike[str]
@@ -37,12 +44,7 @@ def _csv_file(path: PathLike) -> Iterator[io.StringIO]:
     :class:`~cevns.errors.OutputError`)."""
     from cevns import fsio
 
-    if not isinstance(path, str | os.PathLike):
-        raise ConfigError(f"to_csv: path must be a file path (str or pathlib.Path), got "
-                          f"{type(path).__name__} {path!r}")
-    if not str(os.fspath(path)).strip():
-        raise ConfigError(f"to_csv: empty path {str(os.fspath(path))!r} (it would mean the working "
-                          "folder); give a file name")
+    check_path_argument(path, "to_csv: path")
     buffer = io.StringIO(newline="")
     yield buffer
     fsio.write_file_text(path, buffer.getvalue())
