@@ -1508,8 +1508,8 @@ def fit(
         from cevns.fits.combined import fit_combined_release
 
         combined = fit_combined_release(parameter or ("sin2_theta_w",),
-                                        mediator_mass_MeV=mediator_mass,
-                                        vector_charge=vector_charge, **scenario_kw)
+                                        mediator_mass_MeV=given_mass,
+                                        vector_charge=given_charge, **scenario_kw)
         combined.files = write_combined_outputs(combined, out, config=record, force=force,
                                                 pdf=pdf, no_figures=no_figures)
         if as_json:

@@ -97,3 +97,21 @@ def test_the_same_parameter_on_both_axes_and_shape_ties_on_strength_grids_are_re
                                           r"parameter of the grid \(ties.mediator_mass_MeV\)"):
         combined_grid("ngi", "coupling", COUPLINGS, "sin2_theta_w", np.array([0.2, 0.3]),
                       options=VECTOR, ties={"mediator_mass_MeV": ("coupling", 1e5)})
+
+
+@pytest.mark.parametrize(("parameter", "kwargs", "match"), [
+    ("sin2_theta_w", {"mediator_mass_MeV": 5.0},
+     r"fit_combined: mediator_mass_MeV=5.0 is used only by ngi_scalar_coupling.*not by "
+     r"sin2_theta_w: it would change nothing"),
+    ("ngi_scalar_coupling", {"vector_charge": "universal"},
+     r"vector_charge='universal' is used only by ngi_vector_coupling"),
+    ("ngi.coupling", {"vector_charge": "universal", "options": {"interaction": "vector"}},
+     r"a scenario parameter takes it as options=\{'vector_charge': 'universal'\}"),
+])
+def test_fit_combined_refuses_ngi_settings_its_parameter_does_not_take(parameter, kwargs, match):
+    """As fit_release does (audit 8): the combined fit of sin²θ_W with a mediator mass, or of
+    ngi.coupling with the legacy vector_charge, used to run and ignore the value."""
+    from cevns.fits.combined import fit_combined
+
+    with pytest.raises(ConfigError, match=match):
+        fit_combined(parameter, **kwargs)

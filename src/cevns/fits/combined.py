@@ -59,11 +59,13 @@ from cevns.datasets.coherent import load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
 from cevns.errors import ConfigError, DataError, FitError, UnknownNameError
 from cevns.fits.fit import (
+    NGI_OPTION_USERS,
     FitsByName,
     adaptive_grid,
     check_points,
     parameter_names,
     summarise_profile,
+    unused_ngi_options,
 )
 from cevns.fits.model import ReleaseModel
 from cevns.fits.parameters import (
@@ -510,16 +512,32 @@ def fit_combined(
     scan_range: tuple[float, float] | None = None,
     points: int = 201,
     helm_skin_fm: float = RELEASE_HELM_SKIN_FM,
-    mediator_mass_MeV: float = 10.0,
-    vector_charge: str = "B-L",
+    mediator_mass_MeV: float | None = None,
+    vector_charge: str | None = None,
 ) -> CombinedFit:
     """Fit one parameter on the combination of ``releases`` (shared flux nuisance).
 
     Parameters are named as for :func:`cevns.fits.fit_parameter`; ``n_cevns`` is one number per
-    release and is refused.
+    release and is refused. ``mediator_mass_MeV`` (default 10 MeV) and ``vector_charge`` (default
+    ``"B-L"``) belong to the ``ngi_*_coupling`` parameters (the charge to ``ngi_vector_coupling``);
+    given for another parameter they would change nothing and are refused (a scenario parameter
+    such as ``ngi.coupling`` takes them as ``fixed={"mediator_mass_MeV": …}`` and
+    ``options={"vector_charge": …}``).
     """
     start = time.perf_counter()
     releases = _check_releases(releases)
+    unused = unused_ngi_options((parameter,), mediator_mass_MeV=mediator_mass_MeV,
+                                vector_charge=vector_charge)
+    if unused:
+        key = unused[0]
+        value = mediator_mass_MeV if key == "mediator_mass_MeV" else vector_charge
+        how = (f"fixed={{'mediator_mass_MeV': {value!r}}}" if key == "mediator_mass_MeV"
+               else f"options={{'vector_charge': {value!r}}}")
+        raise ConfigError(f"fit_combined: {key}={value!r} is used only by "
+                          f"{', '.join(NGI_OPTION_USERS[key])}, not by {parameter}: it would "
+                          f"change nothing (a scenario parameter takes it as {how})")
+    mediator_mass_MeV = 10.0 if mediator_mass_MeV is None else mediator_mass_MeV
+    vector_charge = "B-L" if vector_charge is None else vector_charge
     if parameter in _PER_RELEASE:
         raise ConfigError(f"{parameter} is one number per release; fit it per release "
                           f"(cevns fit {releases[0]} -p {parameter})")
