@@ -104,7 +104,8 @@ def _check_overlay_table(path, an):
     bracket 1e-4, at every x of the grid) and the polyline's two points."""
     import csv
 
-    rows = list(csv.DictReader(path.open()))
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     grid_rows = [r for r in rows if r["overlay"] == "grid test"]
     line_rows = [r for r in rows if r["overlay"] == "line test"]
     y = an.y.grid(True)

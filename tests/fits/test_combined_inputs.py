@@ -115,3 +115,16 @@ def test_fit_combined_refuses_ngi_settings_its_parameter_does_not_take(parameter
 
     with pytest.raises(ConfigError, match=match):
         fit_combined(parameter, **kwargs)
+
+
+def test_a_grid_that_constrains_nothing_says_so():
+    """Up-scattering with the sterile lepton fixed at 60 MeV, beyond what any release's π-DAR
+    neutrinos can produce (52.8 MeV for ¹³³Cs), with beyond_reach = "no-signal": every point is
+    the SM, Δχ² = 0 everywhere — mathematically right, and now said (audit 8: it was silent)."""
+    from cevns.errors import CevnsWarning
+
+    with pytest.warns(CevnsWarning, match="no point of the grid changes the prediction"):
+        delta = combined_grid("upscattering", "mediator_mass_MeV", MASSES, "coupling", COUPLINGS,
+                              options={"interaction": "S", "beyond_reach": "no-signal"},
+                              fixed={"sterile_mass_MeV": 60.0})
+    assert np.all(delta == 0.0)

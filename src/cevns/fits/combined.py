@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -57,7 +58,7 @@ from numpy.typing import NDArray
 
 from cevns.datasets.coherent import load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
-from cevns.errors import ConfigError, DataError, FitError, UnknownNameError
+from cevns.errors import CevnsWarning, ConfigError, DataError, FitError, UnknownNameError
 from cevns.fits.fit import (
     NGI_OPTION_USERS,
     FitsByName,
@@ -843,6 +844,12 @@ def combined_chi2(
     parts, sigma_flux, transpose = grid_parts(
         scenario, x_name, x_values, y_name, y_values, options=options, fixed=fixed, ties=ties,
         releases=releases, helm_skin_fm=helm_skin_fm, pairs=pairs)
+    if all(np.array_equal(signal[1:], np.broadcast_to(signal[:1], signal[1:].shape))
+           for _, signal, _ in parts.values()):
+        warnings.warn(f"{scenario}: no point of the grid changes the prediction of "
+                      f"{', '.join(parts)} from the scenario's off point (the SM) — e.g. a "
+                      "sterile mass beyond every release's reach, or strengths at their "
+                      "defaults: Δχ² = 0 everywhere, no constraint", CevnsWarning, stacklevel=2)
     chi2 = profile_flux(parts, sigma_flux, level=level, tol=tol).chi2
     if pairs:
         return float(chi2[0]), chi2[1:]
