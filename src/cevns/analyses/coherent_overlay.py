@@ -22,10 +22,10 @@ mass (between coarse masses; the largest next to a kinematic wall); from the coa
 above the item's top (where the scenario allows it), so that a curve leaving the frame is not
 bent at its edge by the missing crossings of the next coarse masses. With the
 collaboration-style likelihoods (free steady-state rates per PE bin, HistFactory shape nuisances in
-both releases) one panel costs 0.8–1.4 s of CPU at full resolution (14 × 12 points plus 20–60
+both releases) one panel costs 0.6–1.3 s of CPU at full resolution (14 × 12 points plus 20–60
 refining points; the release profiles share their interpolation rows and start from the
 neighbouring flux value's nuisances, :mod:`cevns.fits.combined`), of which up to 0.4 s is the
-scenario's signal on the grid.
+scenario's signal on the grid (`benchmarks/bench_overlay_panels.py`: 0.65–1.25 s per panel).
 
 Where the physics ends inside the grid — the kinematic end point of a sterile lepton (dipole
 portal, up-scattering), m₄ ≈ 52.8 MeV for the releases' CsI and Ar at the π-DAR end point — the
