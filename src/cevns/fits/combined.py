@@ -60,13 +60,12 @@ from cevns.datasets.coherent import load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
 from cevns.errors import CevnsWarning, ConfigError, DataError, FitError, UnknownNameError
 from cevns.fits.fit import (
-    NGI_OPTION_USERS,
     FitsByName,
     adaptive_grid,
+    check_ngi_options,
     check_points,
     parameter_names,
     summarise_profile,
-    unused_ngi_options,
 )
 from cevns.fits.model import ReleaseModel
 from cevns.fits.parameters import (
@@ -527,16 +526,7 @@ def fit_combined(
     """
     start = time.perf_counter()
     releases = _check_releases(releases)
-    unused = unused_ngi_options((parameter,), mediator_mass_MeV=mediator_mass_MeV,
-                                vector_charge=vector_charge)
-    if unused:
-        key = unused[0]
-        value = mediator_mass_MeV if key == "mediator_mass_MeV" else vector_charge
-        how = (f"fixed={{'mediator_mass_MeV': {value!r}}}" if key == "mediator_mass_MeV"
-               else f"options={{'vector_charge': {value!r}}}")
-        raise ConfigError(f"fit_combined: {key}={value!r} is used only by "
-                          f"{', '.join(NGI_OPTION_USERS[key])}, not by {parameter}: it would "
-                          f"change nothing (a scenario parameter takes it as {how})")
+    check_ngi_options((parameter,), mediator_mass_MeV, vector_charge, caller="fit_combined")
     mediator_mass_MeV = 10.0 if mediator_mass_MeV is None else mediator_mass_MeV
     vector_charge = "B-L" if vector_charge is None else vector_charge
     if parameter in _PER_RELEASE:

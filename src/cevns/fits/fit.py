@@ -573,26 +573,25 @@ def unused_ngi_options(names: Sequence[str], **given: Any) -> list[str]:
             if value is not None and not any(n in NGI_OPTION_USERS[key] for n in names)]
 
 
-def _check_ngi_options(names: Sequence[str], mediator_mass_MeV: float | None,
-                       vector_charge: str | None) -> None:
-    """:func:`fit_release`'s refusal of :func:`unused_ngi_options` (in the API's words)."""
+def check_ngi_options(names: Sequence[str], mediator_mass_MeV: float | None,
+                      vector_charge: str | None, *, caller: str = "fit_release") -> None:
+    """Refuse :func:`unused_ngi_options` in the API's words (``caller``: ``fit_release``,
+    ``fit_combined``): a value no fitted parameter takes would change nothing; a scenario
+    parameter (``ngi.coupling``) takes it as a fixed value or an option instead."""
     unused = unused_ngi_options(names, mediator_mass_MeV=mediator_mass_MeV,
                                 vector_charge=vector_charge)
     if not unused:
         return
     key = unused[0]
     value = mediator_mass_MeV if key == "mediator_mass_MeV" else vector_charge
-    users = NGI_OPTION_USERS[key]
-    scenario = [n for n in names if n not in FIT_PARAMETERS]
     hint = ""
-    if scenario:
+    if any(n not in FIT_PARAMETERS for n in names):
         how = (f"fixed={{'mediator_mass_MeV': {value!r}}}" if key == "mediator_mass_MeV"
                else f"options={{'vector_charge': {value!r}}}")
-        hint = (f"; for the scenario parameter{'s' * (len(scenario) > 1)} "
-                f"{', '.join(scenario)} give it as {how}")
-    raise ConfigError(f"fit_release: {key}={value!r} is used only by {', '.join(users)}, and no "
-                      f"fitted parameter ({', '.join(names)}) is one of them: it would change "
-                      f"nothing{hint}")
+        hint = f"; a scenario parameter takes it as {how}"
+    raise ConfigError(f"{caller}: {key}={value!r} is used only by "
+                      f"{', '.join(NGI_OPTION_USERS[key])}, not by {', '.join(names)}: it would "
+                      f"change nothing{hint}")
 
 
 def cross_check_disagreement(best: float, lower: float, upper: float, minuit: MinuitFit | None
@@ -823,7 +822,7 @@ def fit_release(
         check_parameter(name, release)
     check_fit_request(names, options=options, fixed=fixed, scan_range=scan_range,
                       vector_charge="B-L" if vector_charge is None else vector_charge)
-    _check_ngi_options(names, mediator_mass_MeV, vector_charge)
+    check_ngi_options(names, mediator_mass_MeV, vector_charge)
     mediator_mass_MeV = 10.0 if mediator_mass_MeV is None else mediator_mass_MeV
     vector_charge = "B-L" if vector_charge is None else vector_charge
     # before the release is read: the type, and the memory of one bin per point (a bound below
