@@ -135,8 +135,12 @@ CASES = {
     "scenario-broadcast-shapes": (lambda: get_scenario("ngi", interaction="vector").counts(
         CSI, ESS, {"coupling": np.array([1e-4, 2e-4]), "mediator_mass_MeV": np.ones(3)},
         grid="broadcast"), "broadcast"),
-    "scenario-detector-name": (lambda: get_scenario("sm").counts("CsI", ESS, {}), "detector"),
-    "scenario-source-name": (lambda: get_scenario("sm").counts(CSI, "ess", {}), "source"),
+    # a preset name is a detector or source (one rule, cevns.experiment.as_detector); other types
+    # and unknown names are refused (tests/experiment/test_as_detector.py)
+    "scenario-detector-type": (lambda: get_scenario("sm").counts(3, ESS, {}), "detector"),
+    "scenario-source-type": (lambda: get_scenario("sm").counts(CSI, None, {}), "source"),
+    "scenario-detector-unknown": (lambda: get_scenario("sm").counts("CsJ", ESS, {}),
+                                  "unknown detector 'CsJ'"),
     "sterile-mass-huge-no-signal": (lambda: get_scenario(
         "dipole", channel="e", beyond_reach="no-signal").counts(
         CSI, ESS, {"magnetic_moment": 1e-10, "sterile_mass_MeV": 1e300}), "sterile_mass_MeV"),

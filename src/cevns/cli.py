@@ -1344,34 +1344,28 @@ def _check_scenario_options(names: tuple[str, ...], options: dict) -> None:
         try:
             ScenarioChoice.build(scenario, options)
         except ConfigError as exc:
-            problem, unknown = _scenario_option_problem(str(exc), scenario, options)
+            problem, unknown = _scenario_option_problem(exc, scenario, options)
             raise ConfigError(f"-p {name}: {problem}{every if unknown else ''}") from None
 
 
-def _scenario_option_problem(message: str, scenario: str, options: dict) -> tuple[str, bool]:
-    """The scenario's refusal of the ``--option`` values (``message``, whose lines read
-    ``scenario.KEY: problem``) in the words of the command line, on one line; and whether an
-    option is unknown to the scenario."""
-    import re
-
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    if lines and lines[0].startswith("invalid configuration (scenario)"):
-        lines = lines[1:]
+def _scenario_option_problem(exc: ConfigError, scenario: str, options: dict) -> tuple[str, bool]:
+    """The scenario's refusal of the ``--option`` values in the words of the command line, on one
+    line; and whether an option is unknown to the scenario. Read from the error's structured
+    :attr:`~cevns.errors.ConfigError.problems` (a plug-in scenario that checks its options
+    itself raises a plain message, which is passed on as it is)."""
+    if not exc.problems:
+        return " ".join(str(exc).split()), False
     said, unknown = [], False
-    for line in lines:
-        match = re.fullmatch(r"scenario\.(\w+): (.*)", line)
-        if match is None:
-            said.append(line)
-            continue
-        key, problem = match.groups()
-        if problem.startswith("Field required"):
+    for problem in exc.problems:
+        key = problem.key
+        line = f"{'.'.join(problem.path)}: {problem.message}"
+        if problem.kind == "missing":
             said.append(f"scenario {scenario!r} needs the option {key}: give it with --option "
                         f"{key}=VALUE ({line})")
-        elif problem.startswith("unknown key"):
+        elif problem.kind == "unknown":
             unknown = True
-            valid = problem[len("unknown key"):].strip()
             said.append(f"--option {key}={options.get(key, '…')}: scenario {scenario!r} has no "
-                        f"option {key!r}" + (f" {valid}" if valid else ""))
+                        f"option {key!r}" + (f" ({problem.hint})" if problem.hint else ""))
         else:
             given = f"--option {key}={options[key]}: " if key in options else ""
             said.append(f"{given}{line}")

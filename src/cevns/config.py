@@ -28,7 +28,7 @@ from typing import Annotated, Any, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from cevns.errors import CevnsError, ConfigError, KinematicsError, _did_you_mean, is_bool
+from cevns.errors import CevnsError, ConfigError, KinematicsError, Problem, _did_you_mean, is_bool
 
 M = TypeVar("M", bound=BaseModel)
 S = TypeVar("S", bound="StrictModel")
@@ -207,9 +207,9 @@ def type_mismatch(annotation: Any, value: Any) -> str | None:
     return None
 
 
-def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
-    loc = ".".join(str(p) for p in err["loc"])
-    path = f"{where}.{loc}" if where and loc else (where or loc)
+def _format_error(err: dict, model: type[BaseModel], where: str) -> Problem:
+    """One pydantic error as a :class:`~cevns.errors.Problem` (path, kind, message)."""
+    path = tuple(p for p in ((where,) if where else ()) + tuple(str(x) for x in err["loc"]))
     if err["type"] == "extra_forbidden":
         key = str(err["loc"][-1])
         # suggest the closest valid key of the model at that level, when we can find it
@@ -217,16 +217,23 @@ def _format_error(err: dict, model: type[BaseModel], where: str) -> str:
         fields = _fields_at(model, err["loc"][:-1])
         if fields:
             hint = _did_you_mean(key, list(fields)) or f" (valid keys: {', '.join(fields)})"
-        return f"{path}: unknown key{hint}"
+        return Problem(path, "unknown", f"unknown key{hint}", hint.strip().strip("()"))
+    kind = "missing" if err["type"] == "missing" else "invalid"
     cause = err.get("ctx", {}).get("error")
     if isinstance(cause, _FieldTypeError):
-        return f"{path}.{cause.field}: {cause}" if path else f"{cause.field}: {cause}"
+        return Problem((*path, cause.field), kind, str(cause))
     if isinstance(cause, CevnsError):
         # raised by a validator of ours: its message already names the field and the value
-        return f"{path}: {cause}" if path else str(cause)
+        return Problem(path, kind, str(cause))
     value = err.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
-    return f"{path}: {_short_numbers(err['msg'])}{shown}"
+    return Problem(path, kind, f"{_short_numbers(err['msg'])}{shown}")
+
+
+def _line(problem: Problem) -> str:
+    """A problem as one line of a :class:`ConfigError` message: ``path: message``."""
+    path = ".".join(problem.path)
+    return f"{path}: {problem.message}" if path else problem.message
 
 
 def _short_numbers(message: str) -> str:
@@ -266,9 +273,10 @@ def _raise(exc: ValidationError, model: type[BaseModel], where: str):
     causes = [e.get("ctx", {}).get("error") for e in errors]
     if causes and all(isinstance(c, KinematicsError) for c in causes):
         raise KinematicsError("; ".join(str(c) for c in causes)) from None
-    lines = [_format_error(e, model, where) for e in errors]
+    problems = [_format_error(e, model, where) for e in errors]
     what = where or model.__name__
-    raise ConfigError(f"invalid configuration ({what}):\n  " + "\n  ".join(lines)) from None
+    raise ConfigError(f"invalid configuration ({what}):\n  " + "\n  ".join(map(_line, problems)),
+                      problems=problems) from None
 
 
 def validate(model: type[M], data: Any, where: str = "", context: dict | None = None) -> M:

@@ -7,14 +7,58 @@ the offending field or value and, where a finite set is valid, the valid choices
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 
 class CevnsError(Exception):
     """Base class of every error raised on purpose by cevns."""
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One refused field of a validated configuration (:attr:`ConfigError.problems`).
+
+    Attributes
+    ----------
+    path : tuple of str
+        Where the field is: the validation's ``where`` (e.g. ``"scenario"``) and the keys below
+        it, e.g. ``("scenario", "interaction")``.
+    kind : {"missing", "unknown", "invalid"}
+        A required field not given, a key the model does not have, or a value it refuses.
+    message : str
+        The problem in words, without the path (``"unknown key (did you mean 'interaction'?)"``).
+    hint : str
+        The part of :attr:`message` that says what would be valid (``"did you mean
+        'interaction'?"``, ``"valid keys: contact, interaction"``), or "".
+    """
+
+    path: tuple[str, ...]
+    kind: Literal["missing", "unknown", "invalid"]
+    message: str
+    hint: str = ""
+
+    @property
+    def key(self) -> str:
+        """The field's own name (the last part of :attr:`path`), or "" for the whole input."""
+        return self.path[-1] if self.path else ""
+
+
 class ConfigError(CevnsError, ValueError):
-    """A configuration, preset or argument is malformed, misspelled or out of range."""
+    """A configuration, preset or argument is malformed, misspelled or out of range.
+
+    Attributes
+    ----------
+    problems : tuple of Problem
+        For a configuration refused by its schema (:func:`cevns.config.validate`): every refused
+        field, structured, so that a caller can word them in its own terms (the command line
+        names ``--option KEY=VALUE`` where a file names ``scenario.options.KEY``) without reading
+        the message. Empty for other errors.
+    """
+
+    def __init__(self, *args: object, problems: Iterable[Problem] = ()):
+        super().__init__(*args)
+        self.problems: tuple[Problem, ...] = tuple(problems)
 
 
 def finite_array(value: object, name: str, *, numbers: str = "a number or array of numbers",

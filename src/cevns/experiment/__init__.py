@@ -10,6 +10,8 @@ from cevns.experiment.detector import (
 )
 from cevns.experiment.presets import (
     ESS_DETECTORS,
+    as_detector,
+    as_source,
     detector_names,
     get_detector,
     get_source,
@@ -22,5 +24,5 @@ from cevns.experiment.timing import TimingSpec
 
 __all__ = ["PRESETS_ENV", "BackgroundSpec", "BinningSpec", "Catalogue", "Detector", "ESS_DETECTORS",
            "ResolutionSpec", "ResponseSpec", "Source", "TimingSpec",
-           "TargetSpec", "detector_names", "get_detector", "get_source", "load_preset_file",
-           "source_names"]
+           "TargetSpec", "as_detector", "as_source", "detector_names", "get_detector", "get_source",
+           "load_preset_file", "source_names"]

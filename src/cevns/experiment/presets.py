@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cevns.errors import ConfigError
 from cevns.experiment.catalogue import (
     PRESET_FILES,
     Catalogue,
@@ -22,8 +23,8 @@ from cevns.experiment.catalogue import (
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
 
-__all__ = ["ESS_DETECTORS", "PRESET_FILES", "detector_names", "get_detector",
-           "get_source", "load_preset_file", "source_names"]
+__all__ = ["ESS_DETECTORS", "PRESET_FILES", "as_detector", "as_source", "detector_names",
+           "get_detector", "get_source", "load_preset_file", "source_names"]
 
 #: The six ESS detectors in the paper's order (the *ordering* of the ESS tables and the default
 #: detector list of an analysis; which names exist is the catalogue's business).
@@ -57,6 +58,38 @@ def get_detector(name: str, catalogue: Catalogue | None = None) -> Detector:
     Built-in: ``"CsI"``, ``"Xe"``, ``"Ge"``, ``"Si"``, ``"Ar"``, ``"C3F8"``.
     """
     return resolve_catalogue(catalogue).detector(name)
+
+
+def as_detector(value: Detector | str, catalogue: Catalogue | None = None, *,
+                where: str = "") -> Detector:
+    """``value`` if it is a :class:`Detector`, the preset of that name if it is a name (looked up
+    in ``catalogue``, default built-ins + ``CEVNS_PRESETS``).
+
+    The one rule of every function of cevns that takes a detector (``basis_spectra``,
+    ``sm_spectrum``, ``Scenario.counts`` …). Anything else is a :class:`ConfigError` starting
+    with ``where`` (the function's name) and naming the type given; an unknown name an
+    :class:`~cevns.errors.UnknownNameError` listing the valid ones.
+    """
+    if isinstance(value, Detector):
+        return value
+    if isinstance(value, str):
+        return get_detector(value, catalogue)
+    raise ConfigError(f"{where + ': ' if where else ''}detector must be a "
+                      f"cevns.experiment.Detector or a detector preset name such as 'CsI', got "
+                      f"{type(value).__name__} {value!r:.80}")
+
+
+def as_source(value: Source | str, catalogue: Catalogue | None = None, *,
+              where: str = "") -> Source:
+    """``value`` if it is a :class:`Source`, the preset of that name if it is a name: the rule of
+    :func:`as_detector`, for sources (``"ess"``, ``"sns-csi"`` …)."""
+    if isinstance(value, Source):
+        return value
+    if isinstance(value, str):
+        return get_source(value, catalogue)
+    raise ConfigError(f"{where + ': ' if where else ''}source must be a cevns.experiment.Source "
+                      f"or a source preset name such as 'ess', got {type(value).__name__} "
+                      f"{value!r:.80}")
 
 
 def detector_names(catalogue: Catalogue | None = None) -> list[str]:

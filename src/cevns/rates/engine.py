@@ -30,6 +30,7 @@ import numpy as np
 from cevns.cache import ByteLRU, default_budget
 from cevns.errors import ConfigError, UnknownNameError, finite_array, finite_number, is_bool
 from cevns.experiment.detector import Detector
+from cevns.experiment.presets import as_detector, as_source
 from cevns.experiment.response import (
     Response,
     gauss_legendre,
@@ -431,22 +432,12 @@ def compute_basis_spectra(
 
 def _resolve(detector: object, source: object, basis: object,
              where: str) -> tuple[Detector, Source]:
-    """The detector and source of :func:`basis_spectra` / :func:`compute_basis_spectra`: objects
-    as given, preset names looked up in the default catalogue; anything else, and a basis that is
-    not one, a :class:`ConfigError` naming the argument and the type expected."""
-    if isinstance(detector, str) or isinstance(source, str):
-        from cevns.experiment.presets import get_detector, get_source
-
-        if isinstance(detector, str):
-            detector = get_detector(detector)
-        if isinstance(source, str):
-            source = get_source(source)
-    if not isinstance(detector, Detector):
-        raise ConfigError(f"{where}: detector must be a Detector or a detector preset name such "
-                          f"as 'CsI', got {type(detector).__name__} {detector!r}")
-    if not isinstance(source, Source):
-        raise ConfigError(f"{where}: source must be a Source or a source preset name such as "
-                          f"'ess', got {type(source).__name__} {source!r}")
+    """The detector and source of :func:`basis_spectra` / :func:`compute_basis_spectra` by the
+    package's one rule (:func:`cevns.experiment.as_detector`: objects as given, preset names
+    looked up in the default catalogue, anything else a :class:`ConfigError` naming the argument);
+    a basis that is not one is a :class:`ConfigError` too."""
+    detector = as_detector(detector, where=where)  # type: ignore[arg-type]
+    source = as_source(source, where=where)  # type: ignore[arg-type]
     _check_basis(basis, f"{where}: basis")
     return detector, source
 

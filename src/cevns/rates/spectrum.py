@@ -10,7 +10,7 @@ from typing import get_args
 import numpy as np
 
 from cevns.errors import ConfigError, check_path_argument, finite_number, is_text
-from cevns.experiment import Catalogue, Detector, Source, get_detector, get_source
+from cevns.experiment import Catalogue, Detector, Source, as_detector, as_source
 from cevns.experiment.source import SourceKind
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import SIN2_THETA_W
@@ -526,13 +526,9 @@ def sm_spectrum(
         Where preset names are looked up (default: built-ins + ``CEVNS_PRESETS``;
         docs/catalogue.md).
     """
-    det = get_detector(detector, catalogue) if isinstance(detector, str) else detector
-    if not isinstance(det, Detector):
-        raise ConfigError(f"detector must be a Detector or a preset name, got {type(det).__name__}")
-    if source is not None and not isinstance(source, (Source, str)):
-        raise ConfigError(f"source must be a Source or a preset name, got {type(source).__name__}")
-    src = source if isinstance(source, Source) else get_source(source or det.default_source,
-                                                                  catalogue)
+    det = as_detector(detector, catalogue, where="sm_spectrum")
+    src = as_source(det.default_source if source is None else source, catalogue,
+                    where="sm_spectrum")
     if np.ndim(check_sin2_theta_w(sin2_theta_w)) != 0:
         raise ConfigError(f"sin2_theta_w must be one number here, got shape {np.shape(sin2_theta_w)}")
     if run_years is not None:

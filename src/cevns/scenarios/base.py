@@ -38,7 +38,7 @@ from cevns.errors import (
     is_bool,
     not_real_numbers,
 )
-from cevns.experiment import Detector, Source
+from cevns.experiment import Detector, Source, as_detector, as_source
 from cevns.physics.protocol import CrossSectionBasis
 from cevns.plugins import name_problem, record
 from cevns.rates import BasisSpectra, basis_spectra
@@ -251,8 +251,8 @@ class Scenario(ABC):
         """Refuse parameter ``values`` this scenario cannot compute for ``detector`` at ``source``
         (a :class:`~cevns.errors.KinematicsError` or :class:`~cevns.errors.ConfigError`), e.g. a
         sterile mass no neutrino of the source can produce. Analysis files call it when they are
-        read, before anything is computed; :meth:`counts` of the sterile scenarios calls it too.
-        The base class accepts everything."""
+        read, before anything is computed; :meth:`counts` calls it too, with the detector and
+        source resolved and the names of ``values`` checked. The base class accepts everything."""
         return None
 
     def check_names(self, values: dict) -> None:
@@ -291,8 +291,10 @@ class Scenario(ABC):
 
         Parameters
         ----------
-        detector, source : Detector, Source
-            What and where.
+        detector, source : Detector or str, Source or str
+            What and where: objects, or preset names (``"CsI"``, ``"ess"``) looked up in the
+            default catalogue (:func:`cevns.experiment.as_detector`, the rule of every function
+            that takes a detector).
         values : dict
             Parameter name → scalar or 1-D array. Missing parameters take their defaults.
         grid : {"outer", "broadcast"}
@@ -314,13 +316,10 @@ class Scenario(ABC):
         """
         if grid not in ("outer", "broadcast"):
             raise ConfigError(f"grid must be 'outer' or 'broadcast', got {grid!r}")
-        if not isinstance(detector, Detector):
-            raise ConfigError(f"detector must be a cevns.experiment.Detector (e.g. "
-                              f"get_detector('CsI')), got {type(detector).__name__} {detector!r}")
-        if not isinstance(source, Source):
-            raise ConfigError(f"source must be a cevns.experiment.Source (e.g. get_source('ess')), "
-                              f"got {type(source).__name__} {source!r}")
+        detector = as_detector(detector, where=f"{self.name}.counts")
+        source = as_source(source, where=f"{self.name}.counts")
         self.check_names(values)
+        self.check_values(detector, source, values)
         params = self.parameters
         full = {n: values.get(n, p.default) for n, p in params.items()}
         # defaults are not range-checked: NaN may stand for "each nucleus's own default"

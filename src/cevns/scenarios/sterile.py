@@ -318,10 +318,6 @@ class _SterileMassScenario(Scenario):
             self.parameters["sterile_mass_MeV"].check(m4)
             _check_reachable(detector, source, np.atleast_1d(np.asarray(m4, dtype=float)))
 
-    def counts(self, detector, source, values, *, grid="outer"):
-        self.check_values(detector, source, values)
-        return super().counts(detector, source, values, grid=grid)
-
 
 @register_scenario
 class Dipole(_SterileMassScenario):
