@@ -95,10 +95,10 @@ def test_detector_and_source_names_are_resolved():
 
 
 @pytest.mark.parametrize("args, match", [
-    ((5, SRC, SMBasis()), r"basis_spectra: detector must be a cevns.experiment.Detector or a detector preset "
-                          r"name such as 'CsI', got int 5"),
-    ((DET, None, SMBasis()), r"basis_spectra: source must be a cevns.experiment.Source or a source preset name "
-                             r"such as 'ess', got NoneType None"),
+    ((5, SRC, SMBasis()), r"basis_spectra: detector must be a cevns.experiment.Detector or a "
+                          r"detector preset name such as 'CsI', got int 5"),
+    ((DET, None, SMBasis()), r"basis_spectra: source must be a cevns.experiment.Source or a "
+                             r"source preset name such as 'ess', got NoneType None"),
     ((DET, SRC, "sm"), r"basis_spectra: basis must be a cross-section basis object such as "
                        r"cevns.physics.basis.SMBasis\(\).*got str 'sm'"),
 ])
