@@ -246,3 +246,36 @@ def test_dask_cluster_grows_with_the_work_and_restarted_workers_leave_environ(tm
     assert out["workers"] == [1, 2]
     assert out["preloaded"] == [["scan_tasks"]] * 3
     assert all(state == out["before"] for state in out["states"]), out
+
+
+_DASK_SCALED_SCRIPT = r"""
+import json, os
+import scan_tasks
+from cevns.scan import DaskExecutor, Work
+
+def settings():
+    import dask
+    return [os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+            dask.config.get("distributed.worker.profile.enabled")]
+
+item = Work(scan_tasks.modules_task, {"modules": ["scan_tasks"]}, None, 0)
+with DaskExecutor(n_workers=1) as executor:
+    list(executor.run_work([item]))
+    # a worker added by the cluster itself, long after the executor started it (as adapt does)
+    executor.client.cluster.scale(2)
+    executor.client.wait_for_workers(2, timeout=120)
+    out = list(executor.client.run(settings).values())
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_dask_workers_added_later_get_the_executors_settings(tmp_path):
+    """A ``LocalCluster`` worker started by ``cluster.adapt`` or ``scale`` after the executor
+    started the cluster runs with the executor's settings (glibc's own malloc thresholds, one
+    BLAS thread, dask's profiler off), not with dask's defaults (``MALLOC_TRIM_THRESHOLD_=65536``
+    doubled the CPU of NumPy temporaries: cevns.scan.executors.WORKER_ENVIRON). Before, only
+    the workers created inside the executor's configuration context had them."""
+    pytest.importorskip("distributed")
+    out = _fresh_python(_DASK_SCALED_SCRIPT, tmp_path)
+    assert len(out) == 2 and all(o == [None, "1", False] for o in out), out

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import copy
 import heapq
 import importlib
 import inspect
@@ -741,6 +742,18 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 }
 
 
+def _local_cluster_settings() -> dict[str, Any]:
+    """The dask configuration of a ``LocalCluster`` this executor starts and of each of its
+    nannies (:data:`WORKER_ENVIRON` as ``pre-spawn-environ``, :data:`LOCAL_CLUSTER_CONFIG`, and
+    workers forked from a server that imported distributed and its dependencies once instead of
+    each starting Python and importing them: dask's own forkserver support)."""
+    settings: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v
+                                for k, v in WORKER_ENVIRON.items()}
+    settings.update(LOCAL_CLUSTER_CONFIG)
+    settings["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
+    return settings
+
+
 @contextlib.contextmanager
 def _dask_forkserver_preload(modules: Sequence[str]) -> Iterator[None]:
     """Inside: the forkserver preload list is dask's own (``distributed.utils.get_mp_context``)
@@ -806,8 +819,26 @@ def _nanny_class() -> Any:
     if _NANNY_CLASS is None:
         from distributed import Nanny
 
+        import dask
+
         class _CevnsNanny(Nanny):
             __doc__ = _nanny_class.__doc__
+
+            def __init__(self, *args: Any, cevns_settings: Mapping[str, Any] | None = None,
+                         **kwargs: Any) -> None:
+                # a Nanny reads its worker's environment and configuration from dask's
+                # configuration when it is created: one created later (by cluster.adapt or
+                # scale, outside the executor's configuration context) reads them from the
+                # settings it was given. (The start method is read when the worker process
+                # starts, inside an await; it is not set there, since two workers starting at
+                # once would restore each other's configuration out of order: such a worker is
+                # started by dask's configured method, slower but the same.)
+                with dask.config.set(dict(cevns_settings or {})):
+                    super().__init__(*args, **kwargs)
+                    # the Nanny's copy of the configuration shares its nested tables with
+                    # dask's global one, which the end of this block (and of the executor's own
+                    # context) puts back: a worker started after that would read the defaults
+                    self.config = copy.deepcopy(self.config)
 
             async def instantiate(self) -> Any:
                 keys = {*(getattr(self, "pre_spawn_env", None) or {}), *_NANNY_ENVIRON}
@@ -1231,6 +1262,9 @@ class DaskExecutor(Executor):
         kwargs.update(self.cluster_kwargs)
         if kwargs.get("processes", True) is not False and "worker_class" not in kwargs:
             kwargs["worker_class"] = _nanny_class()  # leaves os.environ as it finds it
+            # each nanny keeps the settings it starts its worker with, also one added later
+            # (adapt, scale) when this executor's configuration context is long left
+            kwargs["cevns_settings"] = _local_cluster_settings()
         if n_items is None or self.adapt is not None:
             return kwargs
         target = kwargs.get("n_workers")
@@ -1263,13 +1297,7 @@ class DaskExecutor(Executor):
         as they were."""
         import dask
 
-        settings: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{k}": v
-                                    for k, v in WORKER_ENVIRON.items()}
-        settings.update(LOCAL_CLUSTER_CONFIG)
-        # workers forked from a server that imported distributed and its dependencies once,
-        # instead of each starting Python and importing them (dask's own forkserver support)
-        settings["distributed.worker.multiprocessing-method"] = DEFAULT_MP_CONTEXT
-        with dask.config.set(settings):  # read by each Nanny when it is created
+        with dask.config.set(_local_cluster_settings()):  # read by each Nanny when it is created
             with keep_process_state(_dask_environ_keys()), _dask_forkserver_preload(modules):
                 yield
 
