@@ -817,9 +817,8 @@ def _nanny_class() -> Any:
     ``distributed``), and importable as ``cevns.scan.executors._CevnsNanny``."""
     global _NANNY_CLASS
     if _NANNY_CLASS is None:
-        from distributed import Nanny
-
         import dask
+        from distributed import Nanny
 
         class _CevnsNanny(Nanny):
             __doc__ = _nanny_class.__doc__
