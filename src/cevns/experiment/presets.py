@@ -13,6 +13,7 @@ functions here take ``catalogue=``; without it they use :meth:`Catalogue.default
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cevns.errors import ConfigError
 from cevns.experiment.catalogue import (
@@ -70,26 +71,25 @@ def as_detector(value: Detector | str, catalogue: Catalogue | None = None, *,
     with ``where`` (the function's name) and naming the type given; an unknown name an
     :class:`~cevns.errors.UnknownNameError` listing the valid ones.
     """
-    if isinstance(value, Detector):
-        return value
-    if isinstance(value, str):
-        return get_detector(value, catalogue)
-    raise ConfigError(f"{where + ': ' if where else ''}detector must be a "
-                      f"cevns.experiment.Detector or a detector preset name such as 'CsI', got "
-                      f"{type(value).__name__} {value!r:.80}")
+    return _as("detector", Detector, "CsI", value, catalogue, where)
 
 
 def as_source(value: Source | str, catalogue: Catalogue | None = None, *,
               where: str = "") -> Source:
     """``value`` if it is a :class:`Source`, the preset of that name if it is a name: the rule of
     :func:`as_detector`, for sources (``"ess"``, ``"sns-csi"`` …)."""
-    if isinstance(value, Source):
+    return _as("source", Source, "ess", value, catalogue, where)
+
+
+def _as(kind: str, cls: type, example: str, value: object, catalogue: Catalogue | None,
+        where: str) -> Any:
+    if isinstance(value, cls):
         return value
     if isinstance(value, str):
-        return get_source(value, catalogue)
-    raise ConfigError(f"{where + ': ' if where else ''}source must be a cevns.experiment.Source "
-                      f"or a source preset name such as 'ess', got {type(value).__name__} "
-                      f"{value!r:.80}")
+        return resolve_catalogue(catalogue).entry(kind, value).value  # type: ignore[arg-type]
+    raise ConfigError(f"{where + ': ' if where else ''}{kind} must be a "
+                      f"cevns.experiment.{cls.__name__} or a {kind} preset name such as "
+                      f"{example!r}, got {type(value).__name__} {value!r:.80}")
 
 
 def detector_names(catalogue: Catalogue | None = None) -> list[str]:
