@@ -84,6 +84,8 @@ def _case_analysis(an: ThresholdStudy, case: ThresholdCase, det: str, threshold:
            "detectors": [det], "source": an.source.model_dump(exclude_none=True),
            "detector": {det: an.detector[det]},  # the resolved definition (docs/catalogue.md)
            "detector_overrides": {det: over} if over else {},
+           # the analysis-level Helm skin (a per-detector override still wins over it)
+           **({"helm_skin_fm": an.helm_skin_fm} if an.helm_skin_fm is not None else {}),
            "scenario": case.scenario, "scan": case.scan, "fixed": case.fixed,
            "stats": {"combine": False, "levels": [case.level]}}
     return parse_analysis(doc, where=f"{an.name}.cases[{case.label}]")

@@ -317,9 +317,18 @@ def check_sensitivity(an) -> None:
             except ConfigError as exc:
                 raise ConfigError(f"overlays[{i}]: {exc}") from None
     reference = getattr(an, "reference", {}) or {}
-    unknown = set(reference) - {*an.detectors, "combined"}
+    # the table has a combined row only when there is a combination (compute.chi2_grid)
+    combined = an.stats.combine and len(an.detectors) > 1
+    rows = [*an.detectors, *(["combined"] if combined else [])]
+    if "combined" in reference and not combined:
+        why, fix = (("stats.combine = false", "set stats.combine = true")
+                    if len(an.detectors) > 1 else
+                    (f"one detector, {an.detectors[0]}", "list several detectors"))
+        raise ConfigError(f"reference.combined: the table has no combined row ({why}), so this "
+                          f"reference would not be shown; remove it, or {fix}")
+    unknown = set(reference) - set(rows)
     if unknown:
         raise ConfigError(f"reference: {sorted(unknown)} are not detectors of the analysis "
-                          f"({', '.join([*an.detectors, 'combined'])})")
+                          f"({', '.join(rows)})")
     detectors = an.build_detectors()
     check_grid_memory(axes, len(detectors), max(d.n_bins for d in detectors))

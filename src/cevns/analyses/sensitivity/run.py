@@ -52,6 +52,26 @@ def _ordered(an: SensitivityBase, chi2: dict[str, np.ndarray]) -> dict[str, np.n
     return {k: chi2[k] for k in order if k in chi2}
 
 
+def _check_one_sided(an: ProfileAnalysis, profiles: dict[str, Profile1D]) -> None:
+    """``table = "limit"`` quotes one edge of each interval: the one closed when the other is
+    open at the grid edge. An interval closed on both sides is a two-sided measurement with no
+    single limit (quoting one edge would drop the other): refused, naming the rows, before any
+    file is written. Whether an edge closes depends on the computed Δχ², so this cannot be
+    known when the file is read."""
+    two_sided = {}
+    for name, prof in profiles.items():
+        pieces = prof.interval(an.table_level)
+        if pieces and not pieces[0].lower_open and not pieces[-1].upper_open:
+            two_sided[name] = (pieces[0].lower, pieces[-1].upper)
+    if two_sided:
+        shown = ", ".join(f"{name} [{lo:.5g}, {hi:.5g}]" for name, (lo, hi) in two_sided.items())
+        raise ConfigError(
+            f"table = 'limit': the {level_label(an.table_level)} interval of "
+            f"{an.scan.parameter} is closed on both sides (two-sided) for {shown}; a limit is "
+            "one-sided (one edge open at the end of the scan), so there is no single limit to "
+            "quote: use table = 'best-interval' (or 'interval') for a two-sided interval")
+
+
 @register_kind("profile", ProfileAnalysis, "Δχ² profile along one parameter, with intervals")
 def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Path]:
     x = an.scan.grid(options.quick)
@@ -62,9 +82,11 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     profiles = {}
     table_level = level_value(an.table_level)
     for name, values in chi2.items():
-        prof = Profile1D(x, values - np.nanmin(values), parameter=an.scan.parameter, label=name,
-                         status=raw.get(f"status_{name}"))
-        profiles[name] = prof
+        profiles[name] = Profile1D(x, values - np.nanmin(values), parameter=an.scan.parameter,
+                                   label=name, status=raw.get(f"status_{name}"))
+    if an.table == "limit":  # before any file is written
+        _check_one_sided(an, profiles)
+    for name, prof in profiles.items():
         pieces = prof.interval(an.table_level)
         row: dict[str, Any] = {"detector": name}
         lower = pieces[0].lower if pieces else math.nan
@@ -73,6 +95,7 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
             row["best"] = prof.best
         if an.table == "limit":
             # a one-sided limit: the interval edge that is not at the truth side of the grid
+            # (the side open at the grid edge; a two-sided interval is refused above)
             row["limit"] = lower if not pieces[0].lower_open else upper
         else:
             row["lower"] = lower

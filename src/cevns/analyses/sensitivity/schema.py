@@ -47,7 +47,11 @@ __all__ = [
 
 
 class AxisSpec(StrictModel):
-    """A grid axis: ``{start, stop, num, spacing}`` or explicit ``values``."""
+    """A grid axis: ``{start, stop, num, spacing}`` or explicit ``values``.
+
+    ``spacing`` spaces ``start``/``stop``/``num``; with explicit ``values`` (used as given) it
+    says whether the axis is logarithmic — the scale of an exclusion figure's axis — and
+    ``"log"`` then needs every value > 0."""
 
     parameter: str
     start: float | None = None
@@ -62,6 +66,11 @@ class AxisSpec(StrictModel):
             if any(x is not None for x in (self.start, self.stop, self.num)):
                 raise ValueError("give either values or start/stop/num, not both")
             v = self.values
+            # explicit values are used as given; spacing then says the axis is logarithmic (the
+            # scale of an exclusion figure's axis), which needs values > 0
+            if self.spacing == "log" and min(v, default=1.0) <= 0:
+                raise ValueError(f"spacing = 'log' (a logarithmic axis) needs values > 0, got "
+                                 f"{min(v):g}; remove spacing for a linear axis")
             if len(v) < 2:
                 raise ValueError("values: at least two grid points are needed")
             if any(b <= a for a, b in zip(v[:-1], v[1:], strict=True)):
