@@ -46,8 +46,7 @@ def test_a_registered_provider_is_drawn_and_tabulated(tmp_path, monkeypatch):
         return Measurement(name="test point", q_GeV=0.03, value=0.25, error=0.01,
                            error_plus=0.02, scheme="MS-bar", reference="a test", computed=True)
 
-    an = shipped_analysis("fig3").model_copy(update={"computed_points": ("test-fixed-point",),
-                                                     "detectors": ("Ar",)})
+    an = shipped_analysis("fig3").model_copy(update={"computed_points": ("test-fixed-point",)})
     run_analysis(an, tmp_path, RunOptions(quick=True))
     rows = {r["item"]: r for r in csv.DictReader((tmp_path / "fig3.csv").open(encoding="utf-8"))}
     row = rows["test point"]

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.analyses.spectra_bsm import NewPhysicsCurve, check_new_physics, new_physics_counts
 from cevns.errors import ConfigError
 from cevns.physics.constants import SIN2_THETA_W
+from cevns.physics.cross_sections import check_sin2_theta_w
 from cevns.physics.flux import FLAVOURS
 from cevns.rates import sm_spectrum
 
@@ -29,13 +30,19 @@ class SpectraAnalysis(AnalysisBase):
         default=False, description="beneath each panel, every new-physics benchmark divided by "
         "the SM total, bin by bin (needs new_physics); presentation only")
 
+    @field_validator("sin2_theta_w")
+    @classmethod
+    def _sin2_in_range(cls, value: float) -> float:
+        return _checked_sin2(value)
+
     @model_validator(mode="after")
     def _ratio_needs_benchmarks(self) -> SpectraAnalysis:
         if self.ratio_panel and not self.new_physics:
             raise ConfigError("ratio_panel = true divides the new-physics benchmarks by the SM; "
                               "this analysis has no [[new_physics]]")
         if self.new_physics:  # labels, SM-equal points, sterile reach: when the file is read
-            check_new_physics(self.new_physics, self.build_detectors(), self.source.build())
+            check_new_physics(self.new_physics, self.build_detectors(), self.source.build(),
+                              self.sin2_theta_w)
         return self
 
 
@@ -45,6 +52,17 @@ class EventTableAnalysis(AnalysisBase):
     kind: Literal["event-table"]
     sin2_theta_w: float = SIN2_THETA_W
 
+    @field_validator("sin2_theta_w")
+    @classmethod
+    def _sin2_in_range(cls, value: float) -> float:
+        return _checked_sin2(value)
+
+
+def _checked_sin2(value: float) -> float:
+    """An analysis's ``sin2_theta_w`` if finite and in [0, 1], when the file is read (not when
+    the spectra are computed, after the output folder is written); else ConfigError."""
+    return float(check_sin2_theta_w(value, "value"))
+
 
 @register_kind("spectra", SpectraAnalysis, "SM spectra per detector (Fig. 1)")
 def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Path]:
@@ -53,7 +71,7 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
     spectra = [(det, sm_spectrum(det, src, sin2_theta_w=an.sin2_theta_w)) for det in dets]
     rows = [r for _, spec in spectra for r in spec.to_rows()]
     # new-physics benchmark curves of Fig. 1 (analyses/spectra_bsm.py), computed once
-    new_physics = {det.name: [(c.label, _benchmark_counts(i, c, det, src))
+    new_physics = {det.name: [(c.label, _benchmark_counts(i, c, det, src, an.sin2_theta_w))
                               for i, c in enumerate(an.new_physics)]
                    for det in dets}
     plain = {c.label: c.plain_label for c in an.new_physics}  # tables are plain text
@@ -69,12 +87,15 @@ def run_spectra(an: SpectraAnalysis, out: Path, options: RunOptions) -> list[Pat
     return files
 
 
-def _benchmark_counts(index: int, curve: NewPhysicsCurve, det, src) -> np.ndarray:
-    """:func:`new_physics_counts`, its errors naming the benchmark (``new_physics[1]``)."""
+def _benchmark_counts(index: int, curve: NewPhysicsCurve, det, src,
+                      sin2_theta_w: float = SIN2_THETA_W) -> np.ndarray:
+    """:func:`new_physics_counts` at the analysis's ``sin2_theta_w`` (unless the benchmark's
+    ``values`` set it: :meth:`NewPhysicsCurve.at_sin2_theta_w`), its errors naming the benchmark
+    (``new_physics[1]``)."""
     from cevns.errors import KinematicsError
 
     try:
-        return new_physics_counts(curve, det, src)
+        return new_physics_counts(curve.at_sin2_theta_w(sin2_theta_w), det, src)
     except (ConfigError, KinematicsError) as exc:
         cls = KinematicsError if isinstance(exc, KinematicsError) else ConfigError
         raise cls(f"new_physics[{index}] ({curve.label!r}): {exc}") from None
@@ -228,7 +249,8 @@ def run_event_table(an: EventTableAnalysis, out: Path, options: RunOptions) -> l
         row["signal"] = round(spec.total_signal, 2)
         row["background"] = round(spec.total_background, 2)
         rows.append(row)
-    caption = (f"Expected events, {src.run_years:g} years at the ESS "
-               f"(sin²θ_W = {an.sin2_theta_w}); background over the "
+    where = f"{src.name} ({src.description})" if src.description else src.name  # the source used
+    caption = (f"Expected events, {src.run_years:g} years at {where}, "
+               f"sin²θ_W = {an.sin2_theta_w}; background over the "
                "configured exposure (see docs/assumptions.md).")
     return write_table(rows, out, an.name, floatfmt=".2f", caption=caption)

@@ -109,6 +109,14 @@ class RunningAnalysis(AnalysisBase):
         if proj.kind != "profile" or scan is None or scan.parameter != "sin2_theta_w":
             raise ConfigError(f"projection: {self.projection!r} is not a sin2_theta_w profile "
                               "(e.g. table4)")
+        ignored = self._ignored_keys(proj)
+        if ignored:
+            raise ConfigError(
+                f"{', '.join(ignored)}: {'does' if len(ignored) == 1 else 'do'} not apply to a "
+                "'running' analysis: its ESS point is the combined interval of the shipped profile "
+                f"item named by the key projection (here {self.projection!r}), computed with that "
+                "item's detectors, source and detector settings; remove "
+                f"{'it' if len(ignored) == 1 else 'them'} (choose the ESS point with projection)")
         for i, name in enumerate(self.computed_points):
             if name in self.computed_points[:i]:  # it would be computed (and drawn) twice
                 raise ConfigError(f"computed_points[{i}]: {name!r} is listed twice "
@@ -118,6 +126,25 @@ class RunningAnalysis(AnalysisBase):
                 raise ConfigError(f"computed_points.{i}: "
                                   f"{UnknownNameError('computed sin²θ_W point', name, _POINTS)}")
         return self
+
+    def _ignored_keys(self, proj: AnalysisBase) -> list[str]:
+        """The keys of the common header that would change the ESS point but cannot: it is
+        ``proj``'s (:func:`ess_momentum_transfer_GeV` of the projection item). A key is accepted
+        if left out or equal to the projection's; ``detectors`` also at its default (what a
+        ``config.json`` of a file without it records)."""
+        names = (self.detectors if "detectors" in self.model_fields_set else proj.detectors)
+        ignored = [] if names in (proj.detectors, type(self).model_fields["detectors"].default) \
+            else ["detectors"]
+        ignored += [f"detector.{n}" for n in proj.detectors  # an inline [detector.NAME]
+                    if n in self.detector and self.detector[n] != proj.detector.get(n)]
+        mine, theirs = self.source, proj.source
+        if ((mine.preset, mine.run_years, mine.baseline_m, mine.definitions.get(mine.preset))
+                != (theirs.preset, theirs.run_years, theirs.baseline_m,
+                    theirs.definitions.get(theirs.preset))):
+            ignored.append("source")
+        ignored += [key for key in ("detector_overrides", "helm_skin_fm")
+                    if getattr(self, key) != getattr(proj, key)]
+        return ignored
 
 
 #: A point provider: (analysis, run options) → the computed measurement.

@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
+from cevns.physics.constants import SIN2_THETA_W
 
 
 class NewPhysicsScenario(StrictModel):
@@ -52,6 +53,20 @@ class NewPhysicsCurve(StrictModel):
         vals = ", ".join(f"{k} = {v:g}" for k, v in self.values.items())
         return f"{self.scenario.name}{f' ({opts})' if opts else ''}: {vals}"
 
+    def at_sin2_theta_w(self, sin2_theta_w: float) -> NewPhysicsCurve:
+        """The benchmark as a spectra analysis at ``sin2_theta_w`` computes it: its scenario's
+        ``sin2_theta_w`` parameter set to the analysis's value, unless ``values`` sets it (the
+        curve is then drawn beside, and divided by, the SM at that value). A scenario without
+        that parameter is returned unchanged (:func:`check_new_physics` refuses it in an analysis
+        away from the default)."""
+        from cevns.scenarios import get_scenario
+
+        scenario = get_scenario(self.scenario.name, **self.scenario.options)
+        if "sin2_theta_w" not in scenario.parameters or "sin2_theta_w" in self.values:
+            return self
+        return self.model_copy(update={"values": {**self.values,
+                                                  "sin2_theta_w": float(sin2_theta_w)}})
+
     @model_validator(mode="after")
     def _known(self) -> NewPhysicsCurve:
         from cevns.scenarios import get_scenario
@@ -63,7 +78,7 @@ class NewPhysicsCurve(StrictModel):
         return self
 
 
-def check_new_physics(curves, detectors, source) -> None:
+def check_new_physics(curves, detectors, source, sin2_theta_w: float = SIN2_THETA_W) -> None:
     """Whole-file checks of the ``new_physics`` benchmarks of a spectra analysis, when the file is
     read (raises :class:`ConfigError` naming ``new_physics[i]``):
 
@@ -72,8 +87,12 @@ def check_new_physics(curves, detectors, source) -> None:
     - no two benchmarks are the same point (scenario, options and values);
     - a benchmark is new physics: at least one *strength* parameter of its scenario (coupling,
       magnetic moment, α₁₁, sin²θ_W …) away from its default, which is the Standard-Model value
-      ("off"). With every strength at its default the rate is the SM rate whatever the shape
-      parameters (a mediator or sterile mass), and the curve would silently be the SM curve;
+      ("off"), sin²θ_W away from the analysis's ``sin2_theta_w`` (the value the benchmark takes
+      unless ``values`` sets it, :meth:`NewPhysicsCurve.at_sin2_theta_w`). With every strength at
+      its SM value the rate is the SM rate whatever the shape parameters (a mediator or sterile
+      mass), and the curve would silently be the SM curve;
+    - with ``sin2_theta_w`` away from the default, a scenario that has a ``sin2_theta_w``
+      parameter (its curve could not be computed at the analysis's value);
     - a sterile mass every ``detectors``' targets can be produced at ``source`` (the check the
       sterile scenarios make when the spectra are computed).
     """
@@ -95,10 +114,20 @@ def check_new_physics(curves, detectors, source) -> None:
                                   f"{curve.scenario.name!r}, the same options and values); "
                                   "list each benchmark once")
         scenario = get_scenario(curve.scenario.name, **curve.scenario.options)
+        if "sin2_theta_w" not in scenario.parameters and sin2_theta_w != SIN2_THETA_W:
+            raise ConfigError(
+                f"{field}.scenario: scenario {curve.scenario.name!r} has no sin2_theta_w "
+                f"parameter, so its curve cannot be computed at the analysis's sin2_theta_w = "
+                f"{sin2_theta_w:g} (it would be drawn at {SIN2_THETA_W:g} beside the SM at "
+                f"{sin2_theta_w:g}); leave sin2_theta_w at its default for this benchmark")
+        used = curve.at_sin2_theta_w(sin2_theta_w).values  # the values the curve is computed at
         strength = {n: p for n, p in scenario.parameters.items() if p.kind == "strength"}
-        values = {n: float(curve.values.get(n, p.default)) for n, p in strength.items()}
-        if strength and all(v == strength[n].default for n, v in values.items()):
-            shown = ", ".join(f"{n} = {v:g}" for n, v in values.items())
+        sm = {n: sin2_theta_w if n == "sin2_theta_w" else p.default for n, p in strength.items()}
+        values = {n: float(used.get(n, sm[n])) for n in strength}
+        if strength and all(v == sm[n] for n, v in values.items()):
+            shown = ", ".join(f"{n} = {v:g}" + (" (the analysis's sin2_theta_w)" if n ==
+                                                "sin2_theta_w" and v != SIN2_THETA_W else "")
+                              for n, v in values.items())
             given = ("values = {} sets no parameter" if not curve.values else
                      f"values sets only {', '.join(curve.values)}")
             raise ConfigError(
@@ -108,13 +137,15 @@ def check_new_physics(curves, detectors, source) -> None:
                 f"{', '.join(strength)} a value away from the SM")
         for det in detectors:  # what the scenario cannot compute (a sterile mass beyond reach)
             try:
-                scenario.check_values(det, source, dict(curve.values))
+                scenario.check_values(det, source, dict(used))
             except (ConfigError, KinematicsError) as exc:
                 raise type(exc)(f"{field}.values: {exc} (benchmark {curve.label!r})") from None
 
 
 def new_physics_counts(curve: NewPhysicsCurve, detector, source) -> np.ndarray:
-    """Expected signal counts per bin of ``curve`` in ``detector`` (the SM included)."""
+    """Expected signal counts per bin of ``curve`` in ``detector`` (the SM included), at the
+    curve's ``values`` (scenario defaults for the others): a spectra analysis passes
+    ``curve.at_sin2_theta_w(analysis.sin2_theta_w)``."""
     from cevns.scenarios import get_scenario
 
     scenario = get_scenario(curve.scenario.name, **curve.scenario.options)
