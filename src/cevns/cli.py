@@ -607,9 +607,13 @@ def spectra(
 ) -> None:
     """Print expected CEvNS counts per detector and flavour (and the background)."""
     if sin2w is not None:
+        if sin2_theta_w is not None and sin2_theta_w != sin2w:  # neither may silently win
+            raise typer.BadParameter(
+                f"--sin2-theta-w {sin2_theta_w!r} and --sin2w {sin2w!r} (its deprecated alias) "
+                "give two different values; give one, as --sin2-theta-w",
+                param_hint="'--sin2-theta-w'/'--sin2w'")
         _say("warning: --sin2w is deprecated; use --sin2-theta-w")
-        if sin2_theta_w is None:
-            sin2_theta_w = sin2w
+        sin2_theta_w = sin2w
     if as_json and csv == "-":
         raise typer.BadParameter("--json and --csv - would both write to stdout and mix CSV "
                                  "into the JSON; write the CSV to a file (--csv FILE)",
@@ -1255,13 +1259,21 @@ def reproduce(
 # -- fit ----------------------------------------------------------------------------------------
 
 
+def _typed_values(items: list[str] | None) -> dict[str, str]:
+    """KEY → VALUE as typed of ``--option`` / ``--fix`` KEY=VALUE items (already read by
+    :func:`cevns.fits.scenario_signal.parse_assignments`): messages quote the user's own text,
+    ``true`` and ``"10"``, not the ``True`` and ``'10'`` they were read as."""
+    return {key.strip(): value.strip()
+            for key, _, value in (item.partition("=") for item in items or [])}
+
+
 def _check_fit_names(release: str, parameters: list[str] | None, *,
                      mediator_mass: float | None = None, vector_charge: str | None = None,
-                     **request: Any) -> None:
+                     typed_options: dict[str, str] | None = None, **request: Any) -> None:
     """Refuse an unknown release or parameter, scenario options, fixed values, a scan range or a
     vector charge the fit would refuse (``request``), and ``--mediator-mass-mev`` or
     ``--vector-charge`` that no fitted parameter takes, before anything is made (the output
-    folder)."""
+    folder). ``typed_options``: the ``--option`` values as typed, quoted in the messages."""
     from cevns.datasets.coherent import release_names
     from cevns.errors import UnknownNameError
     from cevns.fits.combined import COMBINED_RELEASE
@@ -1280,7 +1292,7 @@ def _check_fit_names(release: str, parameters: list[str] | None, *,
             check_parameter(name, release)
     names = tuple(parameters or (("sin2_theta_w",) if release == COMBINED_RELEASE
                                  else DEFAULT_PARAMETERS[release]))
-    _check_scenario_options(names, request.get("options") or {})
+    _check_scenario_options(names, request.get("options") or {}, typed_options)
     request["vector_charge"] = "B-L" if vector_charge is None else vector_charge
     if release == COMBINED_RELEASE:  # each parameter is a fit of its own
         check_fit_request(parameters or (), **request)  # a name given twice among them
@@ -1324,11 +1336,13 @@ def _check_ngi_options(names: tuple[str, ...], given: list[str] | None,
                       f"it would change nothing{hint}")
 
 
-def _check_scenario_options(names: tuple[str, ...], options: dict) -> None:
+def _check_scenario_options(names: tuple[str, ...], options: dict,
+                            typed: dict[str, str] | None = None) -> None:
     """Check the ``--option`` values against every ``SCENARIO.PARAMETER`` of ``names`` (the
     options apply to each of them), with messages in the words of the command line: the ``-p``
-    parameter, the scenario, ``--option KEY=VALUE`` (an option called ``name`` is an unknown
-    option like any other: the scenario is the SCENARIO of ``-p SCENARIO.PARAMETER``)."""
+    parameter, the scenario, ``--option KEY=VALUE`` as typed (``typed``: ``true``, not the
+    ``True`` it was read as; an option called ``name`` is an unknown option like any other: the
+    scenario is the SCENARIO of ``-p SCENARIO.PARAMETER``)."""
     from cevns.fits.parameters import FIT_PARAMETERS
     from cevns.fits.scenario_signal import ScenarioChoice, resolve_parameter
 
@@ -1344,17 +1358,20 @@ def _check_scenario_options(names: tuple[str, ...], options: dict) -> None:
         try:
             ScenarioChoice.build(scenario, options)
         except ConfigError as exc:
-            problem, unknown = _scenario_option_problem(exc, scenario, options)
+            problem, unknown = _scenario_option_problem(exc, scenario, options, typed)
             raise ConfigError(f"-p {name}: {problem}{every if unknown else ''}") from None
 
 
-def _scenario_option_problem(exc: ConfigError, scenario: str, options: dict) -> tuple[str, bool]:
+def _scenario_option_problem(exc: ConfigError, scenario: str, options: dict,
+                             typed: dict[str, str] | None = None) -> tuple[str, bool]:
     """The scenario's refusal of the ``--option`` values in the words of the command line, on one
     line; and whether an option is unknown to the scenario. Read from the error's structured
     :attr:`~cevns.errors.ConfigError.problems` (a plug-in scenario that checks its options
-    itself raises a plain message, which is passed on as it is)."""
+    itself raises a plain message, which is passed on as it is). A value is quoted as typed
+    (``typed``), not as read (``true`` was read as ``True``)."""
     if not exc.problems:
         return " ".join(str(exc).split()), False
+    typed = {key: (typed or {}).get(key, str(value)) for key, value in options.items()}
     said, unknown = [], False
     for problem in exc.problems:
         key = problem.key
@@ -1364,10 +1381,12 @@ def _scenario_option_problem(exc: ConfigError, scenario: str, options: dict) -> 
                         f"{key}=VALUE ({line})")
         elif problem.kind == "unknown":
             unknown = True
-            said.append(f"--option {key}={options.get(key, '…')}: scenario {scenario!r} has no "
+            said.append(f"--option {key}={typed.get(key, '…')}: scenario {scenario!r} has no "
                         f"option {key!r}" + (f" ({problem.hint})" if problem.hint else ""))
         else:
-            given = f"--option {key}={options[key]}: " if key in options else ""
+            given = f"--option {key}={typed[key]}: " if key in options else ""
+            if key in options:  # quoted as typed ("true"), not as read (True)
+                line = line.replace(f" (got {options[key]!r})", f" (got {typed[key]!r})")
             said.append(f"{given}{line}")
     return "; ".join(said), unknown
 
@@ -1443,18 +1462,31 @@ def fit(
     if os.environ.get(PRESETS_ENV, "").strip():  # a broken preset file is an error of every
         _catalogue(None)  # command, as of spectra, info, run and reproduce (none used here)
     if table is not None:
-        from cevns.fits.report import check_table_target, load_coverage, write_comparison_table
+        from cevns.fits.report import (
+            check_table_target,
+            load_coverage,
+            table_command,
+            write_comparison_table,
+        )
 
-        if pdf or no_figures:
-            raise ConfigError("--table writes a Markdown table and no figure: --pdf and "
-                              "--no-figures go with a fit")
-        if release is not None or parameter:
-            raise ConfigError("--table fits every release itself; give no RELEASE or -p")
+        unused = [name for name, given in (
+            ("RELEASE", release is not None), ("-p", parameter), ("--option", option),
+            ("--fix", fix), ("--range", scan_range is not None), ("--out", out is not None),
+            ("--data-dir", data_dir is not None), ("--mediator-mass-mev", mediator_mass is not None),
+            ("--vector-charge", vector_charge is not None), ("--json", as_json),
+            ("--force", force), ("--pdf", pdf), ("--no-figures", no_figures)) if given]
+        if unused:  # each would be ignored: the table fits the packaged releases its own way
+            raise ConfigError(f"--table fits every release of the comparison table itself "
+                              f"(packaged data, the table's own parameters) and writes only that "
+                              f"Markdown file: {', '.join(unused)} would be ignored; drop "
+                              f"{'it' if len(unused) == 1 else 'them'} (--table goes only with "
+                              "--coverage), or fit one RELEASE without --table")
         check_table_target(table)  # before the fits (about 10 s)
+        command = table_command(table, coverage)  # named in the file, as given here
         if coverage is not None:  # read once, as given (a pipe too), before the fits
             _refuse_input_as_output(table, "--table", [coverage])
             coverage = load_coverage(coverage)
-        path = write_comparison_table(table, coverage=coverage)
+        path = write_comparison_table(table, coverage=coverage, command=command)
         _say(f"comparison table written to {path}")
         return
     if coverage is not None:
@@ -1464,9 +1496,10 @@ def fit(
                           "coherent-lar-2020, coherent-combined) or --table FILE")
     options = parse_assignments(option, "--option")
     fixed = parse_assignments(fix, "--fix")
+    typed_fix = _typed_values(fix)  # messages quote the user's text (true, not True)
     for key, value in fixed.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"--fix {key}={value!r}: the value must be a number")
+            raise ConfigError(f"--fix {key}={typed_fix[key]}: the value must be a number")
     rng = None
     if scan_range is not None:
         try:
@@ -1478,8 +1511,17 @@ def fit(
     if data_dir is not None and not data_dir.is_dir():
         raise ConfigError(f"--data-dir {data_dir}: " + ("exists but is not a folder"
                                                          if data_dir.exists() else "no such folder"))
-    _check_fit_names(release, parameter, options=options, fixed=fixed, scan_range=rng,
-                     mediator_mass=mediator_mass, vector_charge=vector_charge)  # before --out
+    try:
+        _check_fit_names(release, parameter, options=options, fixed=fixed, scan_range=rng,
+                         mediator_mass=mediator_mass, vector_charge=vector_charge,
+                         typed_options=_typed_values(option))  # before --out
+    except ConfigError as exc:  # the API names a fixed value; here it is given as --fix
+        refused = [p for p in exc.problems if p.path[:1] == ("fixed",) and p.key in fixed]
+        if not refused:
+            raise
+        key = refused[0].key
+        raise ConfigError(f"fixed value {key} = {fixed[key]!r} (--fix): "
+                          f"{refused[0].message}") from None
     given_mass, given_charge = mediator_mass, vector_charge  # None: not given (the fit refuses
     mediator_mass = 10.0 if mediator_mass is None else mediator_mass  # them where unused); the
     vector_charge = "B-L" if vector_charge is None else vector_charge  # record keeps defaults

@@ -17,6 +17,7 @@ Instances are immutable and always valid (docs/engine.md, "Cache keys"):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tomllib
@@ -136,12 +137,16 @@ class StrictModel(BaseModel, metaclass=_StrictMeta):
 
 
 class _FieldTypeError(ConfigError):
-    """A value of the wrong TOML type in field ``field`` (its message is shown after the field's
-    dotted path, like pydantic's own field errors)."""
+    """A value of the wrong TOML type in field ``field``, or a value a model validator refuses in
+    that field (its message is shown after the field's dotted path, like pydantic's own field
+    errors)."""
 
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(message)
+
+    def __reduce__(self):  # pickled with both arguments (cevns.errors.UnknownNameError)
+        return type(self), (self.field, self.args[0]), self.__dict__
 
 
 def _toml(value: Any) -> str:
@@ -164,8 +169,9 @@ def type_mismatch(annotation: Any, value: Any) -> str | None:
     """Why ``value`` is not of the TOML type ``annotation`` asks for, or None.
 
     Only the silent conversions of pydantic's lax mode are refused: a boolean or a string where
-    only a number is valid (``true`` → 1, ``"18"`` → 18) and anything but a boolean where only a
-    boolean is (``"no"`` → false, ``1`` → true); items of lists and values of tables are checked
+    only a number is valid (``true`` → 1, ``"18"`` → 18), a complex number where a number is
+    (NumPy's ``complex128(10+5j)`` → 10.0) and anything but a boolean where only a boolean is
+    (``"no"`` → false, ``1`` → true); items of lists and values of tables are checked
     against their declared type. Everything else is left to the model's own validation.
     """
     arms = _arms(annotation)
@@ -182,6 +188,10 @@ def type_mismatch(annotation: Any, value: Any) -> str | None:
                 any(isinstance(c, int) for c in choices):
             return f"must be one of {', '.join(map(_toml, choices))}, got {_toml(value)}"
         return None
+    if numeric and (isinstance(value, complex)
+                    or getattr(getattr(value, "dtype", None), "kind", None) == "c"):
+        # pydantic reads a NumPy complex scalar as its real part (np.complex128(10+5j) → 10.0)
+        return f"must be a real number, got {value!r}"
     if arms == [bool] and not is_bool(value):  # scalars returned above: a bool array is left
         return f"must be true or false, got {_toml(value)}"
     if isinstance(value, str):
@@ -268,12 +278,29 @@ def _unwrap_model(annotation: Any) -> Any:
     return None
 
 
+def _nested(outer: tuple[str, ...], problem: Problem) -> Problem:
+    """``problem`` of a validation nested in another one, with the path of the field that ran it
+    in front (``source`` given once where the inner validation is named after its field)."""
+    inner = problem.path
+    if outer and inner and inner[0] == outer[-1]:
+        inner = inner[1:]
+    return dataclasses.replace(problem, path=(*outer, *inner))
+
+
 def _raise(exc: ValidationError, model: type[BaseModel], where: str):
     errors = exc.errors()
     causes = [e.get("ctx", {}).get("error") for e in errors]
     if causes and all(isinstance(c, KinematicsError) for c in causes):
         raise KinematicsError("; ".join(str(c) for c in causes)) from None
-    problems = [_format_error(e, model, where) for e in errors]
+    problems = []
+    for err, cause in zip(errors, causes, strict=True):
+        if isinstance(cause, ConfigError) and cause.problems:
+            # a validation run by a validator (an analysis's source built from its overrides):
+            # its fields under this one's path, not its whole message as one line
+            outer = _format_error(err, model, where).path
+            problems += [_nested(outer, p) for p in cause.problems]
+        else:
+            problems.append(_format_error(err, model, where))
     what = where or model.__name__
     raise ConfigError(f"invalid configuration ({what}):\n  " + "\n  ".join(map(_line, problems)),
                       problems=problems) from None

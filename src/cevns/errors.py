@@ -299,6 +299,11 @@ class UnknownNameError(ConfigError, KeyError):
     def __str__(self) -> str:  # KeyError would otherwise quote the whole message
         return self.args[0]
 
+    def __reduce__(self):
+        # pickle (a pool worker's error sent to the parent) rebuilds it from its arguments, not
+        # from the message alone; the attributes (also ConfigError.problems) are the state
+        return type(self), (self.kind, self.name, self.valid), self.__dict__
+
 
 class KinematicsError(CevnsError, ValueError):
     """A request outside the kinematically allowed region (threshold above T_max, m₄ too heavy …)."""

@@ -147,21 +147,23 @@ def test_a_scenario_option_called_name_is_an_unknown_option():
     # it used to be "internal error: TypeError: get_scenario() got multiple values for 'name'"
     doc = exclusion({"label": "a"}, {"label": "b", "options": {"interaction": "scalar"}})
     doc["scenario"]["options"]["name"] = "dipole"
-    refused(doc, r"scenario: invalid configuration \(scenario\):\s+scenario\.name: unknown key "
-                 r"\(valid keys: contact, coupling_sign, interaction, vector_charge\)")
+    # one block for the file, the option under its own path (not a nested "(scenario)" block)
+    refused(doc, r"invalid configuration \(case\.toml\):\s+case\.toml\.scenario\.options\.name: "
+                 r"unknown key \(valid keys: contact, coupling_sign, interaction, vector_charge\)$")
 
 
 def test_a_variant_option_called_name_is_an_unknown_option():
     doc = exclusion({"label": "a"}, {"label": "b", "options": {"name": "dipole"}})
-    refused(doc, r"variants\[1\]\.options: invalid configuration \(scenario\):\s+scenario\.name: "
-                 r"unknown key \(valid keys: contact, coupling_sign, interaction, vector_charge\)")
+    refused(doc, r"invalid configuration \(case\.toml\):\s+case\.toml\.variants\[1\]\.options\."
+                 r"name: unknown key \(valid keys: contact, coupling_sign, interaction, "
+                 r"vector_charge\)$")
 
 
 def test_a_benchmark_option_called_name_is_an_unknown_option():
     doc = fig1()
     doc["new_physics"][1]["scenario"]["options"]["name"] = "ngi"
-    refused(doc, r"new_physics\.1: invalid configuration \(scenario\):\s+scenario\.name: unknown "
-                 r"key \(valid keys: beyond_reach, channel\)")
+    refused(doc, r"invalid configuration \(case\.toml\):\s+case\.toml\.new_physics\.1\.scenario\."
+                 r"name: unknown key \(valid keys: beyond_reach, channel\)$")
 
 
 def test_scenario_choice_build_refuses_an_option_called_name():
@@ -176,8 +178,8 @@ def test_cevns_run_refuses_a_scenario_option_called_name(tmp_path):
     doc = exclusion({"label": "a"}, {"label": "b", "options": {"interaction": "scalar"}})
     doc["scenario"]["options"]["name"] = "dipole"
     res = run_cli(tmp_path, doc)
-    assert "scenario.name: unknown key (valid keys: contact, coupling_sign, interaction, " \
-        "vector_charge)" in res.stderr
+    assert "case.toml.scenario.options.name: unknown key (valid keys: contact, coupling_sign, " \
+        "interaction, vector_charge)" in res.stderr
 
 
 # --- 3. variants that compute the same grid once merged ------------------------------------------

@@ -75,8 +75,9 @@ def test_upscattering_plateaus_at_the_ngi_limit(up, ngi):
                         fixed={"sterile_mass_MeV": 1e-3})
     # the NGI counterpart without SM interference: scalar has none; for the vector compare the
     # pure-BSM up-scattering term with the universal-vector NGI only through the plateau shape
-    lim_ngi = _exclusion({"name": "ngi", "options": {"interaction": ngi,
-                                                     "vector_charge": "universal"}},
+    # (vector_charge is an option of the vector interaction only)
+    options = {"interaction": ngi, **({"vector_charge": "universal"} if ngi == "vector" else {})}
+    lim_ngi = _exclusion({"name": "ngi", "options": options},
                          {"parameter": "mediator_mass_MeV", "values": [0.01, 0.02]}, y)
     assert lim_up[0] == pytest.approx(lim_up[1], rel=0.02)  # flat for light m_X and m₄
     if up == "S":

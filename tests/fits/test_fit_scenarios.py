@@ -165,7 +165,7 @@ def test_capped_strengths_keep_their_starting_range_below_the_cap(models):
      r"range: parameter magnetic_moment: values must be ≤ 1 μ_B, got 1e\+300"),
     ("ngi.mediator_mass_MeV", {"options": {"interaction": "vector"}, "scan_range": (1.0, 100.0),
                                "fixed": {"coupling": 1e300}},
-     r"fixed value coupling = 1e\+300 \(--fix\): parameter coupling: values must be ≤ 12\.5664"),
+     r"fixed value coupling = 1e\+300: parameter coupling: values must be ≤ 12\.5664"),
 ])
 def test_a_range_or_fixed_value_above_the_cap_is_refused_before_the_data_are_read(
         tmp_path, name, kwargs, message):

@@ -87,6 +87,20 @@ def failing_task(config: dict[str, Any], tile: Tile) -> dict[str, np.ndarray]:
     return analytic_task(config, tile)
 
 
+def unknown_name_task(config: dict[str, Any], tile: Tile) -> dict[str, np.ndarray]:
+    """Raises :class:`cevns.errors.UnknownNameError` in a worker process of the pool (an error of
+    cevns whose constructor takes three arguments, sent back to the driver by pickle); the tiles
+    the driver runs itself while the workers start take ``config["sleep"]`` s each."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        from cevns.errors import UnknownNameError
+
+        raise UnknownNameError("detector", "CsJ", ["CsI", "Xe"])
+    time.sleep(config["sleep"])
+    return analytic_task(config, tile)
+
+
 def flaky_task(config: dict[str, Any], tile: Tile) -> dict[str, np.ndarray]:
     """Fails the first time each tile runs (marker files in ``config["marker_dir"]``)."""
     marker = os.path.join(config["marker_dir"], f"tile{tile.index}")

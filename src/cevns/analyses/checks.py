@@ -21,6 +21,7 @@ The error names the axis field (``x.num`` …), the number of points and the mem
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -241,8 +242,12 @@ def check_sensitivity(an) -> None:
         try:
             scenario = an.scenario.build(variant.options if variant else None)
         except ConfigError as exc:
-            where = f"{prefix}options" if variant and variant.options else "scenario"
-            raise ConfigError(f"{where}: {exc}") from None
+            where = (f"{prefix}options" if variant and variant.options else "scenario.options")
+            # the scenario's refused options as fields of this file (listed once by the file's
+            # own validation, cevns.config), not its "invalid configuration (scenario)" block
+            path = tuple(where.split("."))
+            problems = [dataclasses.replace(p, path=(*path, *p.path[1:])) for p in exc.problems]
+            raise ConfigError(f"{where}: {exc}", problems=problems) from None
         params = scenario.parameters
         def known(field: str, name: str, params=params) -> None:
             if name not in params:

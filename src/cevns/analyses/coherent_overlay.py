@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.analyses.overlays import Overlay, OverlayRequest, register_overlay
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, is_text, not_real_numbers
 
 __all__ = ["EDGE_OFFSETS", "GRID_POINTS", "LABEL", "MAX_REFINE_ROUNDS", "PROFILE_TOL",
            "REFINE_ROUNDS", "RISE_OFFSETS", "SOURCE", "STOP_LEVEL", "Y_OFFSET",
@@ -282,6 +282,11 @@ def interpolate_delta(xs: NDArray[np.float64], ys: NDArray[np.float64],
         raise ConfigError(f"interpolate_delta: curve = {curve!r}; expected 'pchip' or 'chord'")
     if any(np.iscomplexobj(v) for v in (xs, ys, delta, x, y)):
         raise ConfigError("interpolate_delta: xs, ys, delta, x and y must be real numbers")
+    for name, value in (("xs", xs), ("ys", ys), ("delta", delta), ("x", x), ("y", y)):
+        if is_text(value):  # NumPy reads "0.2" as 0.2
+            raise ConfigError(f"interpolate_delta: {name} must be an array of real numbers, "
+                              "got text")
+        not_real_numbers(value, f"interpolate_delta: {name}", "an array of real numbers")
     try:
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
         d = np.asarray(delta, dtype=float)
@@ -412,6 +417,12 @@ def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level:
         raise ConfigError(f"refine_crossings: level = {level!r}; expected a finite Δχ² above 0")
     if not callable(evaluate):
         raise ConfigError("refine_crossings: evaluate must be a function (columns, y) → Δχ²")
+    for name, value in (("ys", ys), ("delta", delta)):
+        if is_text(value):  # NumPy reads "0.2" as 0.2
+            raise ConfigError(f"refine_crossings: {name} must be an array of real numbers, got "
+                              "text")
+        not_real_numbers(value, f"refine_crossings: {name}", "an array of real numbers")
+    not_real_numbers(at, "refine_crossings: at", "finite y values")  # true/false, a masked array
     try:
         if np.iscomplexobj(ys) or np.iscomplexobj(delta):
             raise TypeError
@@ -434,7 +445,7 @@ def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level:
     t_at = None
     if at is not None:
         try:
-            if isinstance(at, (str, bytes)) or np.iscomplexobj(at):
+            if is_text(at) or np.iscomplexobj(at):
                 raise TypeError
             at = np.unique(np.asarray(at, dtype=float))
         except (TypeError, ValueError):
@@ -476,8 +487,9 @@ def refine_crossings(ys: NDArray[np.float64], delta: NDArray[np.float64], level:
         t_new, y_new = np.asarray(asked_t, dtype=float), np.asarray(asked_y, dtype=float)
         answer = evaluate(np.asarray(asked_c, dtype=np.intp), y_new)
         try:
-            if isinstance(answer, (str, bytes)) or np.iscomplexobj(answer):
+            if is_text(answer) or np.iscomplexobj(answer):
                 raise TypeError
+            not_real_numbers(answer, "evaluate", "")  # true/false, a masked array
             value = np.asarray(answer, dtype=float)
         except (TypeError, ValueError):
             value = np.array([np.nan])

@@ -58,7 +58,16 @@ from numpy.typing import NDArray
 
 from cevns.datasets.coherent import load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
-from cevns.errors import CevnsWarning, ConfigError, DataError, FitError, UnknownNameError
+from cevns.errors import (
+    CevnsWarning,
+    ConfigError,
+    DataError,
+    FitError,
+    UnknownNameError,
+    is_bool,
+    is_text,
+    not_real_numbers,
+)
 from cevns.fits.fit import (
     FitsByName,
     adaptive_grid,
@@ -67,7 +76,7 @@ from cevns.fits.fit import (
     parameter_names,
     summarise_profile,
 )
-from cevns.fits.model import ReleaseModel
+from cevns.fits.model import ReleaseModel, check_helm_skin
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
     SignalModel,
@@ -127,7 +136,7 @@ def packaged_model(release: str, helm_skin_fm: float = RELEASE_HELM_SKIN_FM) -> 
     built both releases twice)."""
     if release not in release_names():
         raise UnknownNameError("COHERENT release", release, release_names())
-    return _packaged_model(str(release), float(helm_skin_fm))
+    return _packaged_model(str(release), check_helm_skin(helm_skin_fm))
 
 
 @lru_cache(maxsize=8)
@@ -468,6 +477,9 @@ class CombinedResult(FitsByName):
 
 
 def _check_releases(releases: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(releases, (str, bytes)):  # tuple("coherent-csi-2021") is its letters
+        raise ConfigError(f"releases must be a sequence of release names (e.g. "
+                          f"{list(DEFAULT_RELEASES)!r}), not one string: got {releases!r}")
     releases = tuple(releases)
     if len(releases) < 2 or len(set(releases)) != len(releases):
         raise ConfigError(f"a combination needs at least two different releases, got {releases}")
@@ -610,10 +622,15 @@ def fit_combined_release(
 
 def _axis_values(name: str, values: Any) -> NDArray[np.float64]:
     """``values`` of a scanned parameter as a 1-D float array with at least one value; a
-    ConfigError for text, complex numbers, scalars, empty or multi-dimensional arrays (the
+    ConfigError naming the axis for text, true/false, complex numbers, a masked array (its
+    masked entries would be computed), scalars, empty or multi-dimensional arrays (the
     parameter's own range is checked by its :class:`~cevns.scenarios.Parameter`)."""
-    if isinstance(values, (str, bytes)) or np.iscomplexobj(values):
+    if isinstance(values, (str, bytes)) or is_bool(values, recurse=True) \
+            or np.iscomplexobj(values):
         raise ConfigError(f"{name}: values must be real numbers, got {values!r}")
+    if is_text(values):  # ["1", "10"]: NumPy would read the text as numbers
+        raise ConfigError(f"{name}: values must be numbers, got {values!r}")
+    not_real_numbers(values, f"{name}: values", "real numbers")  # a masked array, dates
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):

@@ -32,10 +32,11 @@ from numpy.typing import NDArray
 
 from cevns.datasets.coherent import Parameter, Release, load_release, release_names
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
-from cevns.errors import CevnsWarning, ConfigError, FitError, UnknownNameError
+from cevns.errors import CevnsWarning, ConfigError, FitError, UnknownNameError, finite_number
 from cevns.fits.model import ReleaseModel, SteadyState
 from cevns.fits.parameters import (
     FIT_PARAMETERS,
+    MEDIATOR_MASS_VALID,
     SignalModel,
     check_fit_request,
     check_parameter,
@@ -577,7 +578,11 @@ def check_ngi_options(names: Sequence[str], mediator_mass_MeV: float | None,
                       vector_charge: str | None, *, caller: str = "fit_release") -> None:
     """Refuse :func:`unused_ngi_options` in the API's words (``caller``: ``fit_release``,
     ``fit_combined``): a value no fitted parameter takes would change nothing; a scenario
-    parameter (``ngi.coupling``) takes it as a fixed value or an option instead."""
+    parameter (``ngi.coupling``) takes it as a fixed value or an option instead. A
+    ``mediator_mass_MeV`` that is not one number > 0 (text, true/false) is refused first."""
+    if mediator_mass_MeV is not None:
+        finite_number(mediator_mass_MeV, "mediator_mass_MeV", MEDIATOR_MASS_VALID,
+                      ok=lambda m: m > 0)
     unused = unused_ngi_options(names, mediator_mass_MeV=mediator_mass_MeV,
                                 vector_charge=vector_charge)
     if not unused:

@@ -52,7 +52,7 @@ from cevns.datasets.coherent import (
     Release,
 )
 from cevns.datasets.coherent.experiment import RELEASE_HELM_SKIN_FM
-from cevns.errors import ConfigError, DataError
+from cevns.errors import ConfigError, DataError, finite_number
 from cevns.experiment.detector import Detector
 from cevns.experiment.source import Source
 from cevns.physics.basis import CrossSectionBasis, SMBasis
@@ -240,6 +240,14 @@ def _factorised(counts: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.multiply.outer(counts.sum(axis=1), counts.sum(axis=0)) / total
 
 
+def check_helm_skin(value: object) -> float:
+    """``helm_skin_fm`` (the Helm surface thickness of :class:`ReleaseModel`) as a float, or a
+    :class:`~cevns.errors.ConfigError` naming it: one finite number in (0, 3] fm, not text
+    (``"0.9"``) and not true/false (``True`` would be read as 1 fm)."""
+    return finite_number(value, "helm_skin_fm", "a finite thickness in (0, 3] fm",
+                         ok=lambda s: 0 < s <= 3.0)
+
+
 @dataclass(eq=False)
 class ReleaseModel:
     """Observed counts, signal folding and backgrounds of one release, ready for a Poisson fit.
@@ -391,9 +399,7 @@ class ReleaseModel:
         if self.likelihood not in ("collaboration", "simple"):
             raise ConfigError(f"likelihood must be 'collaboration' or 'simple', got "
                               f"{self.likelihood!r}")
-        if not (math.isfinite(self.helm_skin_fm) and 0 < self.helm_skin_fm <= 3.0):
-            raise ConfigError(f"helm_skin_fm must be a finite thickness in (0, 3] fm, got "
-                              f"{self.helm_skin_fm!r}")
+        check_helm_skin(self.helm_skin_fm)  # text and true/false too: not a thickness
         for name, top, unit in (("timing_mean_sigma_us", 1.0, " µs"),
                                 ("timing_width_sigma_us", 1.0, " µs"),
                                 ("light_yield_sigma_pe_per_kevee", 5.0, " PE/keVee"),

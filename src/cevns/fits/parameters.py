@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cevns.datasets.coherent import CsI2021Release, LAr2020Release, Parameter
-from cevns.errors import ConfigError, DataError, UnknownNameError
+from cevns.errors import ConfigError, DataError, UnknownNameError, finite_number, is_bool, is_text
 from cevns.fits.model import ReleaseModel
 from cevns.fits.scenario_signal import (
     ScenarioChoice,
@@ -202,7 +202,9 @@ def check_scan_range(full: str, p, scan_range) -> tuple[float, float] | None:
     :class:`cevns.scenarios.Parameter` ``p``) given as ``scan_range``, checked against the
     parameter's bounds; ``None`` if none is given and the parameter does not need one."""
     if scan_range is not None:
-        try:
+        try:  # text ("0", "1e-3") and true/false would be read as numbers: refused as well
+            if is_text(scan_range) or is_bool(scan_range, recurse=True):
+                raise TypeError
             lo, hi = (float(x) for x in scan_range)
         except (TypeError, ValueError):
             lo = hi = math.nan
@@ -465,10 +467,14 @@ def _neutron_radius_model(model: ReleaseModel, spec: ParameterSpec) -> SignalMod
     return SignalModel(spec, model, default, (2.0, 10.0), sigma, pieces, _signal=signal)
 
 
+#: What ``mediator_mass_MeV`` of the ``ngi_*_coupling`` parameters must be (its error message).
+MEDIATOR_MASS_VALID = "a number > 0 (MeV)"
+
+
 def _ngi_model(model: ReleaseModel, spec: ParameterSpec, interaction: str,
                mediator_mass_MeV: float, vector_charge: str) -> SignalModel:
-    if not (math.isfinite(mediator_mass_MeV) and mediator_mass_MeV > 0):
-        raise ConfigError(f"mediator_mass_MeV must be a number > 0, got {mediator_mass_MeV!r}")
+    mediator_mass_MeV = finite_number(mediator_mass_MeV, "mediator_mass_MeV",
+                                      MEDIATOR_MASS_VALID, ok=lambda m: m > 0)
     options: dict[str, Any] = {"interaction": interaction}
     if interaction == "vector":
         options["vector_charge"] = vector_charge

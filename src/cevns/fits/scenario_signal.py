@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, Problem, UnknownNameError
 from cevns.fits.model import ReleaseModel
 from cevns.physics.units import fm
 from cevns.scenarios import Scenario, get_scenario, scenario_names
@@ -155,8 +155,10 @@ class ScenarioChoice:
                 raise ConfigError(f"fixed value of {key!r} must be a number, got {value!r}")
             try:
                 checked[key] = float(params[key].check(value))
-            except ConfigError as err:  # name the fixed value (--fix), not only the parameter
-                raise ConfigError(f"fixed value {key} = {value!r} (--fix): {err}") from None
+            except ConfigError as err:  # name the fixed value, not only the parameter; the
+                # problem lets the command line name its own option (--fix)
+                raise ConfigError(f"fixed value {key} = {value!r}: {err}", problems=[
+                    Problem(("fixed", key), "invalid", str(err))]) from None
         return cls(scenario, name, opts, checked)
 
     def parameter(self, name: str):

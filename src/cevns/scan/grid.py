@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError, UnknownNameError
+from cevns.errors import ConfigError, UnknownNameError, not_real_numbers
 
 __all__ = ["DEFAULT_MAX_GRID_BYTES", "MAX_GRID_BYTES_ENV", "Grid", "check_grid_bytes",
            "format_gib", "linear_axis", "log_axis", "max_grid_bytes"]
@@ -105,6 +105,7 @@ def log_axis(start: float, stop: float, num: int) -> NDArray[np.float64]:
 def _check_axis(name: Any, values: ArrayLike) -> tuple[str, NDArray[Any]]:
     if not isinstance(name, str) or not name or "/" in name:
         raise ConfigError(f"grid axis name {name!r} must be a non-empty string without '/'")
+    not_real_numbers(values, f"grid axis {name!r}", "integers or floats")  # a masked array too
     array = np.array(values)  # a copy: the grid must not change under the caller's feet
     if array.dtype.kind not in "iuf":
         raise ConfigError(

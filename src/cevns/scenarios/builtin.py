@@ -10,8 +10,9 @@ import math
 from typing import Literal
 
 import numpy as np
+from pydantic import model_validator
 
-from cevns.config import StrictModel, validate
+from cevns.config import StrictModel, _FieldTypeError, validate
 from cevns.physics.basis import SMBasis
 from cevns.physics.constants import (
     MAX_COUPLING,
@@ -98,6 +99,32 @@ class NGIOptions(StrictModel):
     vector_charge: Literal["universal", "B-L"] = "B-L"
     coupling_sign: Literal[1, -1] = 1
     contact: bool = False
+
+    @model_validator(mode="after")
+    def _options_used(self) -> NGIOptions:
+        """Refuse an option given (``model_fields_set``: the defaults are not "given") that the
+        chosen interaction does not use, as it would change nothing: ``vector_charge`` and
+        ``coupling_sign`` are read by the vector interaction only (scalar, axial and tensor enter
+        with g^ν g^q = g²), and ``coupling_sign`` only with ``vector_charge = "universal"`` (for B−L
+        the charges fix the product). ``contact`` applies to every interaction."""
+        given = self.model_fields_set
+        for field in ("vector_charge", "coupling_sign"):
+            if field in given and self.interaction != "vector":
+                raise _FieldTypeError(field, "used by interaction 'vector' only (it sets the "
+                                      "vector mediator's product g^ν g^q); interaction "
+                                      f"{self.interaction!r} does not read it: remove {field}")
+        if "coupling_sign" in given and self.vector_charge != "universal":
+            raise _FieldTypeError("coupling_sign", "used with vector_charge 'universal' only; for "
+                                  "'B-L' the product g^ν g^q = −g²/3 is fixed by the charges "
+                                  "(lepton −1, quark +1/3): remove coupling_sign or give "
+                                  "vector_charge = \"universal\"")
+        return self
+
+    def replace(self, **changes) -> NGIOptions:
+        """A validated copy with ``changes`` applied; only the options given to this one are
+        carried over (an option left at its default stays "not given", see
+        :meth:`_options_used`)."""
+        return type(self)(**{**{k: getattr(self, k) for k in self.model_fields_set}, **changes})
 
 
 #: Why the NGI mediator mass is bounded above (added to the message of a larger value).

@@ -54,7 +54,11 @@ def _csv_file(path: PathLike) -> Iterator[io.StringIO]:
 
 
 def _check_axis(values: ArrayLike, name: str, min_len: int = 2) -> NDArray[np.float64]:
-    """A 1-D, finite, strictly increasing grid of at least ``min_len`` points."""
+    """A 1-D, finite, strictly increasing grid of at least ``min_len`` points (not text, true/false,
+    complex numbers or a masked array: :func:`~cevns.errors.not_real_numbers`)."""
+    if is_text(values):
+        raise ConfigError(f"{name} must be a 1-D array of numbers, got {values!r}")
+    not_real_numbers(values, name, "a 1-D array of numbers")
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -83,7 +87,11 @@ def _check_axis(values: ArrayLike, name: str, min_len: int = 2) -> NDArray[np.fl
 
 
 def _check_values(values: ArrayLike, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
-    """χ² or Δχ² values of a given shape; NaN or −inf is an error, +inf is allowed."""
+    """χ² or Δχ² values of a given shape; NaN or −inf is an error, +inf is allowed (text,
+    true/false, complex numbers and a masked array are refused as in :func:`_check_axis`)."""
+    if is_text(values):
+        raise ConfigError(f"{name} must be an array of numbers, got {values!r}")
+    not_real_numbers(values, name, "an array of numbers")
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
