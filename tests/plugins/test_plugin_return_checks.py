@@ -298,7 +298,7 @@ def test_options_a_scenario_does_not_take_are_a_clear_error(registries, tmp_path
     (tmp_path / "a.toml").write_text(PROFILE.format(scenario="rc-noopt",
                                                     options=", options = { foo = 1 }"))
     code, err = _run(["run", str(tmp_path / "a.toml"), "--out", str(tmp_path / "out")], capsys)
-    _refused(code, err, "scenario: scenario 'rc-noopt' takes no options (got foo)")
+    _refused(code, err, "scenario.options: scenario 'rc-noopt' takes no options (got foo)")
     assert type(get_scenario("rc-noopt")) is NoOpt  # without options: built as before
 
     class SomeOpts(_SM):

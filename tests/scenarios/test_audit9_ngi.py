@@ -88,10 +88,10 @@ spacing = "log"
 
 @pytest.mark.parametrize(("scenario", "variants", "named"), [
     ('{ interaction = "vector", coupling_sign = -1 }', "",
-     r"scenario\.coupling_sign: used with vector_charge 'universal' only"),
+     r"case\.toml\.scenario\.options\.coupling_sign: used with vector_charge 'universal' only"),
     ('{ interaction = "vector", vector_charge = "universal" }',
      '[[variants]]\nlabel = "a"\n[[variants]]\nlabel = "s"\noptions = { interaction = "scalar" }\n',
-     r"(?s)variants\[1\]\.options: .*scenario\.vector_charge: used by interaction 'vector' only"),
+     r"case\.toml\.variants\[1\]\.options\.vector_charge: used by interaction 'vector' only"),
 ])
 def test_an_analysis_file_with_an_unread_ngi_option_is_refused_when_read(tmp_path, scenario,
                                                                          variants, named):
