@@ -28,9 +28,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cevns.errors import ConfigError
+from cevns.errors import ConfigError, finite_number
 from cevns.stats import Channel, Profile1D, profile_chi2
-from cevns.stats.toys import CoverageResult, IntervalMethod, NuisanceMode, ToyModel, run_toys
+from cevns.stats.toys import (
+    CoverageResult,
+    IntervalMethod,
+    NuisanceMode,
+    ToyModel,
+    _whole,
+    run_toys,
+)
 
 # CoverageResult is re-exported for convenience but documented in cevns.stats.toys (listing it
 # here would make autodoc/viewcode attribute that module's source to this one).
@@ -86,7 +93,17 @@ def release_poi_grid(
 ) -> tuple[NDArray[np.float64], float]:
     """POI grid for the toys and the truth: the Asimov data set at ``truth`` (default: the
     parameter's SM value) is profiled, and the grid spans its Δχ² ≤ ``delta_chi2`` region
-    (clipped to the parameter's physical bounds), ``points`` points plus the truth."""
+    (clipped to the parameter's physical bounds), ``points`` points plus the truth.
+
+    ``delta_chi2`` must be a Δχ² > 0 large enough that the region holds a point of the Asimov
+    scan; ``points`` a whole number ≥ 3 (the toys' minimum is refined by a parabola through
+    three grid points)."""
+    if truth is not None:
+        truth = finite_number(truth, "truth", "a finite number or None (the SM value)")
+    delta_chi2 = finite_number(delta_chi2, "delta_chi2", "a Δχ² value > 0", ok=lambda v: v > 0)
+    if not _whole(points, 3):
+        raise ConfigError(f"points must be a whole number ≥ 3 (grid points of the toys), got "
+                          f"{points!r}")
     sm = _signal_model(release, parameter)
     truth = float(sm.sm_value if truth is None else truth)
     asimov = sm.model.asimov(sm.signal([truth])[0])
@@ -96,7 +113,13 @@ def release_poi_grid(
         x = np.linspace(lo, hi, 121)
         chi2 = profile_chi2(asimov.channels(sm.signal(x), signal_sigma=sm.signal_sigma),
                             warn=False).chi2
-        region = Profile1D(x, chi2, parameter=parameter).allowed_range(delta_chi2)
+        profile = Profile1D(x, chi2, parameter=parameter)
+        if not profile.interval(delta_chi2):
+            raise ConfigError(f"{release}/{parameter}: delta_chi2 = {delta_chi2:g} is too small: "
+                              f"the Asimov Δχ² ≤ {delta_chi2:g} region holds no point of a "
+                              f"{x.size}-point scan of [{lo:.4g}, {hi:.4g}] (the default is "
+                              f"{GRID_DELTA_CHI2:g})")
+        region = profile.allowed_range(delta_chi2)
         grow_lo = region.lower_open and (spec.lower is None or lo > spec.lower)
         grow_hi = region.upper_open and (spec.upper is None or hi < spec.upper)
         if not (grow_lo or grow_hi):
@@ -110,6 +133,11 @@ def release_poi_grid(
     else:
         raise ConfigError(f"{release}/{parameter}: the Asimov Δχ² ≤ {delta_chi2:g} region is not "
                           f"closed within [{lo:.4g}, {hi:.4g}]")
+    if not region.lower <= truth <= region.upper or not region.lower < region.upper:
+        raise ConfigError(f"{release}/{parameter}: delta_chi2 = {delta_chi2:g} is too small: the "
+                          f"Asimov Δχ² ≤ {delta_chi2:g} region [{region.lower:.6g}, "
+                          f"{region.upper:.6g}] resolved on a {x.size}-point scan does not span "
+                          f"the truth {truth:.6g} (the default is {GRID_DELTA_CHI2:g})")
     grid = np.linspace(region.lower, region.upper, int(points))
     return np.union1d(grid, [truth]), truth
 
@@ -189,19 +217,53 @@ def coverage_table(
         Markdown (a header line, a separator and one row per result).
     """
     if results is None:
-        from cevns.fits.parameters import check_parameter
+        from cevns.datasets.coherent import release_names
+        from cevns.errors import UnknownNameError
+        from cevns.fits.parameters import FIT_PARAMETERS
+        from cevns.fits.scenario_signal import resolve_parameter
 
+        releases = _names(releases, "releases", "release names")
+        parameters = _names(parameters, "parameters", "fit parameter names")
+        for rel in releases:
+            if rel not in release_names():
+                raise UnknownNameError("COHERENT release", rel, release_names())
+        for par in parameters:
+            if par not in FIT_PARAMETERS:
+                resolve_parameter(par, list(FIT_PARAMETERS))  # raises, listing the valid names
         computed = []
         for rel in releases:
             for par in parameters:
-                try:
-                    check_parameter(par, rel)
-                except ConfigError:
-                    continue
+                spec = FIT_PARAMETERS.get(par)
+                if spec is not None and spec.releases is not None and rel not in spec.releases:
+                    continue  # not fitted for this release
                 computed.append((rel, release_coverage(rel, par, n_toys, executor=executor,
                                                        seed=seed)))
         results = computed
-    return _markdown([(rel, r.row()) for rel, r in results])
+    elif isinstance(results, str | bytes | Mapping) or not isinstance(results, Iterable):
+        raise ConfigError(f"results must be an iterable of (release, CoverageResult) pairs, got "
+                          f"{type(results).__name__} {results!r}")
+    rows = []
+    for item in results:
+        if not (isinstance(item, tuple | list) and len(item) == 2
+                and isinstance(item[0], str) and isinstance(item[1], CoverageResult)):
+            raise ConfigError(f"results must hold (release, CoverageResult) pairs, got {item!r}")
+        rows.append((item[0], item[1].row()))
+    return _markdown(rows)
+
+
+def _names(value: object, name: str, what: str) -> tuple[str, ...]:
+    """A sequence of names as a tuple; one name given as a string (which would be read letter by
+    letter) and anything else refused with a :class:`ConfigError` naming ``name``."""
+    if isinstance(value, str):
+        raise ConfigError(f"{name} must be a sequence of {what}, got the single string "
+                          f"{value!r}; write ({value!r},) or [{value!r}]")
+    if not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise ConfigError(f"{name} must be a sequence of {what}, got {type(value).__name__} "
+                          f"{value!r}")
+    names = tuple(value)
+    if not names or not all(isinstance(v, str) for v in names):
+        raise ConfigError(f"{name} must be a non-empty sequence of {what}, got {value!r}")
+    return names
 
 
 def _markdown(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
@@ -228,9 +290,18 @@ _JSON_KEYS = {"coverage": "coverage_68", "coverage_err": "coverage_68_err"}
 def coverage_table_from_json(data: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
     """The Markdown table of :func:`coverage_table` from the JSON written by
     ``scripts/coherent_coverage.py`` (release → parameter → row), in the file's order."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"data must be the JSON object release → parameter → row, got "
+                          f"{type(data).__name__} {data!r}")
     rows = []
     for rel, params in data.items():
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"coverage JSON {rel}: must map parameter → row, got "
+                              f"{type(params).__name__} {params!r}")
         for par, entry in params.items():
+            if not isinstance(entry, Mapping):
+                raise ConfigError(f"coverage JSON {rel}/{par}: a row must be an object, got "
+                                  f"{type(entry).__name__} {entry!r}")
             row = {_JSON_KEYS.get(k, k): v for k, v in entry.items()}
             row.setdefault("parameter", par)
             missing = {"truth", "n_toys", "n_failed", "coverage_68", "coverage_68_err",

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -58,7 +59,15 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from cevns.errors import ConfigError
+from cevns.errors import (
+    ConfigError,
+    _did_you_mean,
+    finite_array,
+    finite_number,
+    is_bool,
+    is_text,
+    not_real_numbers,
+)
 from cevns.stats.levels import chi2_level
 from cevns.stats.likelihood import Channel, Component, PoissonModel
 
@@ -132,9 +141,35 @@ def _resolve(factory: str):
     return obj
 
 
+def _check_kwargs(factory: str, kwargs: Mapping[str, Any]):
+    """The factory, after checking that ``factory(poi, **kwargs)`` fits its signature: a
+    misspelled keyword is a :class:`ConfigError` with the factory's arguments, not a TypeError
+    from inside a worker."""
+    obj = _resolve(factory)
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):  # no introspectable signature: the call itself checks
+        return obj
+    params = list(sig.parameters.values())
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        names = [p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        for key in kwargs:
+            if key not in names:
+                raise ConfigError(
+                    f"ToyModel kwargs: factory {factory!r} has no argument {key!r}"
+                    f"{_did_you_mean(key, names)}; its arguments: {', '.join(names) or 'none'}")
+    try:
+        sig.bind(None, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"ToyModel kwargs do not fit factory {factory!r}(poi, **kwargs): "
+                          f"{exc}") from None
+    return obj
+
+
 @functools.lru_cache(maxsize=8)
 def _build(factory: str, kwargs_json: str, grid: tuple[float, ...]) -> tuple[Channel, ...]:
-    built = _resolve(factory)(np.array(grid), **json.loads(kwargs_json))
+    kwargs = json.loads(kwargs_json)
+    built = _check_kwargs(factory, kwargs)(np.array(grid), **kwargs)
     if isinstance(built, PoissonModel):
         built = built.channels
     if isinstance(built, Channel):
@@ -244,6 +279,7 @@ def generate_toys(
         raise ConfigError(f"generate_toys needs a model at one point; grid {truth_model.grid_shape}")
     if nuisances not in ("sampled", "fixed"):
         raise ConfigError(f"nuisances must be 'sampled' or 'fixed', got {nuisances!r}")
+    seed = _check_seed(seed)
     idx = np.atleast_1d(np.asarray(toys, dtype=np.int64))
     if idx.size and idx.min() < 0:
         raise ConfigError("toy indices must be ≥ 0")
@@ -541,11 +577,58 @@ def _run(task, grid, config, executor, tile_shape):
     return run_scan(task, grid, config, store=None, executor=executor, tile_shape=tile_shape)
 
 
+def _whole(value: object, minimum: int) -> bool:
+    """Whether ``value`` is a whole number ≥ ``minimum`` (an int or NumPy integer, not a bool)."""
+    return not is_bool(value) and isinstance(value, int | np.integer) and value >= minimum
+
+
 def _check_toys(n_toys: int, tile: int) -> None:
-    if not (isinstance(n_toys, int | np.integer) and n_toys >= 1):
+    if not _whole(n_toys, 1):
         raise ConfigError(f"n_toys must be an integer ≥ 1, got {n_toys!r}")
-    if not (isinstance(tile, int | np.integer) and tile >= 1):
+    if not _whole(tile, 1):
         raise ConfigError(f"toys_per_tile must be an integer ≥ 1, got {tile!r}")
+
+
+def _check_seed(seed: object) -> int:
+    """The seed as an int: a whole number ≥ 0. None (fresh entropy) is refused: toys are
+    reproducible from their seed."""
+    if seed is None:
+        raise ConfigError("seed must be a whole number ≥ 0, got None: toys are reproducible from "
+                          "their seed (the same seed gives the same toys); pass one, e.g. seed=0")
+    if not _whole(seed, 0):
+        raise ConfigError(f"seed must be a whole number ≥ 0, got {seed!r}")
+    return int(seed)
+
+
+def _check_cls(cls: object) -> NDArray[np.float64]:
+    """Confidence levels: one number or a sequence of them, each in (0, 1)."""
+    what = "a confidence level in (0, 1) or a sequence of them"
+    if is_bool(cls, recurse=True):
+        raise ConfigError(f"cls must be {what}, got {cls!r}")
+    levels = finite_array(cls, "cls", numbers=what, bounds="in (0, 1)")
+    if levels.ndim > 1 or levels.size == 0:
+        raise ConfigError(f"cls must be {what}, got {cls!r}")
+    for cl in levels.reshape(-1):
+        if not 0 < cl < 1:
+            raise ConfigError(f"cls: confidence levels must lie in (0, 1), got {float(cl)!r}")
+    return levels.reshape(-1)
+
+
+def _check_at(at: object, n: int) -> NDArray[np.int64]:
+    """Grid indices of :func:`fc_critical_values` (whole numbers in [0, n − 1], not POI values)."""
+    what = f"grid indices (whole numbers in [0, {n - 1}])"
+    if at is None:
+        return np.arange(n)
+    if is_bool(at, recurse=True):
+        raise ConfigError(f"at must hold {what}, got {at!r}")
+    values = finite_array(at, "at", numbers=what)
+    if values.size == 0 or np.any(values != np.round(values)):
+        raise ConfigError(f"at must hold {what}, got {at!r}; it takes indices, not POI values "
+                          "(e.g. at=np.searchsorted(poi, values))")
+    points = np.unique(values.astype(np.int64))
+    if points.min() < 0 or points.max() >= n:
+        raise ConfigError(f"at must hold grid indices in [0, {n - 1}], got {at!r}")
+    return points
 
 
 def fc_critical_values(
@@ -553,7 +636,7 @@ def fc_critical_values(
     poi: ArrayLike,
     n_toys: int = 1000,
     *,
-    cls: Sequence[float] = (CL_68, CL_90),
+    cls: float | Sequence[float] = (CL_68, CL_90),
     seed: int = 0,
     nuisances: NuisanceMode = "sampled",
     executor: Any = "serial",
@@ -573,6 +656,10 @@ def fc_critical_values(
 
     Parameters
     ----------
+    cls : float or sequence of float
+        Confidence levels in (0, 1).
+    seed : int
+        A whole number ≥ 0: the same seed gives the same toys.
     at : array_like of int, optional
         Indices of the grid points at which to compute critical values (default: all); the
         others are NaN. Toys are still profiled on the whole grid.
@@ -583,17 +670,19 @@ def fc_critical_values(
         CL → critical values, shape ``(len(poi),)``.
     """
     _check_toys(n_toys, toys_per_tile)
-    grid = np.asarray(poi, dtype=float)
+    if not isinstance(model, ToyModel):
+        raise ConfigError(f"model must be a ToyModel, got {type(model).__name__}")
+    grid = finite_array(poi, "poi", numbers="a 1-d array of numbers")
     if grid.ndim != 1 or grid.size < 3 or not np.all(np.diff(grid) > 0):
         raise ConfigError("poi grid must be a strictly increasing 1-d array of ≥ 3 values")
-    for cl in cls:
-        if not 0 < cl < 1:
-            raise ConfigError(f"confidence levels must lie in (0, 1), got {cl!r}")
-    config = {"model": model.config(), "poi": grid.tolist(), "seed": int(seed),
+    cls = _check_cls(cls)
+    seed = _check_seed(seed)
+    if nuisances not in ("sampled", "fixed"):
+        raise ConfigError(f"nuisances must be 'sampled' or 'fixed', got {nuisances!r}")
+    _check_kwargs(model.factory, model.kwargs)
+    config = {"model": model.config(), "poi": grid.tolist(), "seed": seed,
               "nuisances": nuisances}
-    points = np.arange(grid.size) if at is None else np.unique(np.asarray(at, dtype=np.int64))
-    if points.size == 0 or points.min() < 0 or points.max() >= grid.size:
-        raise ConfigError(f"at must hold grid indices in [0, {grid.size - 1}]")
+    points = _check_at(at, grid.size)
     scan_grid = {"point": points, "toy": np.arange(n_toys)}
     if not (isinstance(points_per_tile, int | np.integer) and points_per_tile >= 1):
         raise ConfigError(f"points_per_tile must be an integer ≥ 1, got {points_per_tile!r}")
@@ -612,6 +701,18 @@ def fc_critical_values(
     return out
 
 
+def _numbers(value: object, name: str) -> NDArray[np.float64]:
+    """``value`` as a float array, or a :class:`ConfigError` naming ``name`` for text, booleans,
+    complex numbers or anything else that is not numbers."""
+    if is_text(value) or is_bool(value, recurse=True):
+        raise ConfigError(f"{name} must be a 1-d array of numbers, got {value!r}")
+    not_real_numbers(value, name, "a 1-d array of numbers")
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a 1-d array of numbers, got {value!r}") from None
+
+
 def fc_interval(
     poi: ArrayLike, chi2: ArrayLike, critical: ArrayLike
 ) -> tuple[float, float]:
@@ -619,11 +720,21 @@ def fc_interval(
     critical values of :func:`fc_critical_values`: the envelope of {μ_j : Δχ²(μ_j) ≤ c_j}, edges
     interpolated linearly in Δχ² − c between grid points (the grid ends where the set touches
     them). NaN, NaN if no grid point is accepted."""
-    x = np.asarray(poi, dtype=float)
-    c = np.asarray(chi2, dtype=float)
-    crit = np.asarray(critical, dtype=float)
+    x = finite_array(poi, "poi", numbers="a 1-d array of numbers")
+    c, crit = (_numbers(chi2, "chi2"), _numbers(critical, "critical"))
     if not (x.shape == c.shape == crit.shape and x.ndim == 1 and x.size >= 3):
         raise ConfigError("poi, chi2 and critical must be 1-d arrays of equal length ≥ 3")
+    if not np.all(np.diff(x) > 0):
+        raise ConfigError("poi grid must be strictly increasing")
+    bad = np.flatnonzero(~(c > -np.inf))  # NaN or -inf (+inf: a point excluded outright)
+    if bad.size or not np.isfinite(c).any():
+        where = f"{c[bad[0]]} at index {bad[0]}" if bad.size else "no finite value"
+        raise ConfigError(f"chi2 must be finite numbers (+inf for an excluded point), got {where}")
+    bad = np.flatnonzero(~np.isfinite(crit))
+    if bad.size:
+        raise ConfigError(f"critical must be finite, got {crit[bad[0]]} at index {bad[0]} "
+                          "(fc_critical_values leaves NaN at the points not in at= and where no "
+                          "toy converged: compute them at every grid point)")
     _, cmin, _, _ = refined_minimum(x, c[None, :])
     g = c - cmin[0] - crit  # ≤ 0: accepted
     acc = np.flatnonzero(g <= 0)
@@ -698,11 +809,12 @@ def run_toys(
     _check_toys(n_toys, toys_per_tile)
     if not isinstance(model, ToyModel):
         raise ConfigError(f"model must be a ToyModel, got {type(model).__name__}")
+    seed = _check_seed(seed)
     if interval_method not in ("wilks", "fc"):
         raise ConfigError(f"interval_method must be 'wilks' or 'fc', got {interval_method!r}")
     if nuisances not in ("sampled", "fixed"):
         raise ConfigError(f"nuisances must be 'sampled' or 'fixed', got {nuisances!r}")
-    truth = float(truth)
+    truth = finite_number(truth, "truth", "a finite number")
     grid = _check_grid(poi, truth)
     if interval_method == "wilks":
         levels = (chi2_level(CL_68, dof=1), chi2_level(CL_90, dof=1))
@@ -723,7 +835,10 @@ def run_toys(
         levels = tuple(levels)
     if generator is not None and not isinstance(generator, ToyModel):
         raise ConfigError(f"generator must be a ToyModel, got {type(generator).__name__}")
-    config = {"model": model.config(), "poi": grid.tolist(), "truth": truth, "seed": int(seed),
+    for m in (model, generator):
+        if m is not None:
+            _check_kwargs(m.factory, m.kwargs)
+    config = {"model": model.config(), "poi": grid.tolist(), "truth": truth, "seed": seed,
               "nuisances": nuisances,
               "generator": generator.config() if generator is not None else None}
     ds = _run(_toy_task, {"toy": np.arange(n_toys)}, config, executor,
