@@ -246,17 +246,31 @@ def _sqrt_interp(x0: float, x1: float, d0: float, d1: float, level: float) -> fl
 
 
 def _parabola_vertex(x: NDArray[np.float64], y: NDArray[np.float64], j: int):
-    """Vertex (x̂, ŷ) of the parabola through points j−1, j, j+1, or None if not a minimum."""
+    """Vertex (x̂, ŷ) of the parabola through points j−1, j, j+1, or None if not a minimum.
+
+    The parabola is fitted on the normalised offsets (x − x_j)/h, h = x_{j+1} − x_{j−1}, and on
+    χ² divided by its largest magnitude, so an axis of any scale (1e-100 … 1e300) or χ² values
+    near the float range neither overflow nor lose the fit; a vertex that is not finite is None.
+    """
     xs, ys = x[j - 1 : j + 2], y[j - 1 : j + 2]
     if not np.all(np.isfinite(ys)):
         return None
-    a, b, c = np.polyfit(xs - xs[1], ys, 2)
-    if not a > 0:
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = xs[2] - xs[0]
+        t = (xs - xs[1]) / h
+        scale = float(np.max(np.abs(ys))) or 1.0
+        if not (math.isfinite(h) and np.all(np.isfinite(t))):
+            return None
+        a, b, c = np.polyfit(t, ys / scale, 2)
+        if not a > 0:
+            return None
+        tv = -b / (2 * a)
+        if not t[0] <= tv <= t[2]:
+            return None
+        xv, yv = xs[1] + tv * h, (c - b * b / (4 * a)) * scale
+    if not (math.isfinite(xv) and math.isfinite(yv)):
         return None
-    xv = -b / (2 * a)
-    if not xs[0] - xs[1] <= xv <= xs[2] - xs[1]:
-        return None
-    return xs[1] + xv, min(c - b * b / (4 * a), ys[1])
+    return xv, min(yv, ys[1])
 
 
 class Profile1D:
@@ -320,8 +334,10 @@ class Profile1D:
 
     @property
     def delta_chi2(self) -> NDArray[np.float64]:
-        """Δχ² = χ² − χ²_min on the grid."""
-        return self.chi2 - self.chi2_min
+        """Δχ² = χ² − χ²_min on the grid (``inf`` where the difference exceeds the float
+        range)."""
+        with np.errstate(over="ignore"):
+            return self.chi2 - self.chi2_min
 
     def interval(self, level: Level = "1sigma_1dof") -> list[Interval]:
         """Allowed region {x: Δχ²(x) ≤ level} as a list of pieces, in increasing order.
@@ -335,10 +351,17 @@ class Profile1D:
         -------
         list of Interval
             Edges interpolated between grid points (linear in √Δχ², exact for a parabola); open
-            edges are at the grid edge with ``lower_open``/``upper_open`` set.
+            edges are at the grid edge with ``lower_open``/``upper_open`` set. The refined best
+            fit (:attr:`best`, Δχ² = 0) counts as a point of the profile, so the list is never
+            empty and a piece always contains :attr:`best`: on a grid too coarse for any grid
+            point to lie within ``level`` of the refined minimum, the edges are interpolated
+            from the best fit to its neighbouring grid points.
         """
         lv = level_value(level)
         d, x = self.delta_chi2, self.x
+        k = int(np.searchsorted(x, self.best))
+        if not (k < x.size and x[k] == self.best):  # the refined minimum, between grid points
+            x, d = np.insert(x, k, self.best), np.insert(d, k, 0.0)
         allowed = d <= lv
         pieces: list[Interval] = []
         i, n = 0, x.size
@@ -362,8 +385,11 @@ class Profile1D:
         return pieces
 
     def allowed_range(self, level: Level = "1sigma_1dof") -> Interval:
-        """The envelope [min lower, max upper] of all allowed pieces (what a table quotes)."""
+        """The envelope [min lower, max upper] of all allowed pieces (what a table quotes); it
+        contains :attr:`best` (:meth:`interval` is never empty)."""
         pieces = self.interval(level)
+        if not pieces:  # pragma: no cover - the best fit is always allowed
+            raise ConfigError(f"allowed_range: no allowed region at level {level!r}")
         return Interval(
             pieces[0].lower, pieces[-1].upper, pieces[0].lower_open, pieces[-1].upper_open
         )
@@ -483,13 +509,23 @@ def _netcdf_engine(engine: str | None) -> str:
 
 
 def _quadratic_vertex_2d(x, y, z, i: int, j: int):
-    """Vertex of the least-squares quadratic through the 3×3 block around (i, j), or None."""
-    xs, ys = x[i - 1 : i + 2] - x[i], y[j - 1 : j + 2] - y[j]
+    """Vertex of the least-squares quadratic through the 3×3 block around (i, j), or None.
+
+    Fitted on normalised offsets (x − x_i)/h_x, (y − y_j)/h_y and on z divided by its largest
+    magnitude (as :func:`_parabola_vertex`): any axis scale, never an overflow or NaN.
+    """
     zz = z[i - 1 : i + 2, j - 1 : j + 2]
     if not np.all(np.isfinite(zz)):
         return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        hx, hy = x[i + 1] - x[i - 1], y[j + 1] - y[j - 1]
+        xs, ys = (x[i - 1 : i + 2] - x[i]) / hx, (y[j - 1 : j + 2] - y[j]) / hy
+        scale = float(np.max(np.abs(zz))) or 1.0
+    if not (math.isfinite(hx) and math.isfinite(hy) and np.all(np.isfinite(xs))
+            and np.all(np.isfinite(ys))):
+        return None
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    gx, gy, zz = gx.ravel(), gy.ravel(), zz.ravel()
+    gx, gy, zz = gx.ravel(), gy.ravel(), zz.ravel() / scale
     design = np.column_stack([np.ones(9), gx, gy, gx * gx, gx * gy, gy * gy])
     c0, cx, cy, cxx, cxy, cyy = np.linalg.lstsq(design, zz, rcond=None)[0]
     hess = np.array([[2 * cxx, cxy], [cxy, 2 * cyy]])
@@ -498,8 +534,11 @@ def _quadratic_vertex_2d(x, y, z, i: int, j: int):
     dx, dy = np.linalg.solve(hess, [-cx, -cy])
     if not (xs[0] <= dx <= xs[2] and ys[0] <= dy <= ys[2]):
         return None
-    zmin = c0 + 0.5 * (cx * dx + cy * dy)
-    return x[i] + dx, y[j] + dy, min(zmin, z[i, j])
+    with np.errstate(over="ignore", invalid="ignore"):
+        bx, by, zmin = x[i] + dx * hx, y[j] + dy * hy, (c0 + 0.5 * (cx * dx + cy * dy)) * scale
+    if not (math.isfinite(bx) and math.isfinite(by) and math.isfinite(zmin)):
+        return None
+    return bx, by, min(zmin, z[i, j])
 
 
 class Scan2D:
@@ -529,6 +568,11 @@ class Scan2D:
     best : (float, float)
         Best-fit point (refined); ``chi2_min`` its χ², ``best_at_edge`` as for
         :class:`Profile1D`.
+    attrs, variable_attrs : dict
+        Metadata carried to :meth:`to_dataset` / :meth:`to_netcdf`: the global attributes and
+        the attributes of each variable (by name) of the file read by :meth:`from_netcdf`
+        (units, long_name, plot_label, Conventions, title, levels, …); empty otherwise. The
+        values computed from the grid (χ²_min, best fit, labels, status flags) take precedence.
     """
 
     def __init__(
@@ -553,6 +597,8 @@ class Scan2D:
         if self.x_name == self.y_name:
             raise ConfigError(f"x_name and y_name must differ, both are {x_name!r}")
         self.x_label, self.y_label = x_label, y_label
+        self.attrs: dict[str, Any] = {}
+        self.variable_attrs: dict[str, dict[str, Any]] = {}
         i, j = np.unravel_index(int(np.argmin(self.chi2)), self.chi2.shape)
         self.best_at_edge = i in (0, self.x.size - 1) or j in (0, self.y.size - 1)
         vertex = None
@@ -650,7 +696,7 @@ class Scan2D:
         import xarray as xr
 
         dims = (self.x_name, self.y_name)
-        return xr.Dataset(
+        ds = xr.Dataset(
             {
                 "chi2": (dims, self.chi2),
                 "delta_chi2": (dims, self.delta_chi2),
@@ -667,6 +713,16 @@ class Scan2D:
                 "created_by": "cevns.stats.Scan2D",
             },
         )
+        # metadata read by from_netcdf: kept, under the values computed here (best-fit
+        # coordinates the file marked undetermined stay NaN, cevns.analyses.bestfit)
+        ds.attrs = {**self.attrs, **ds.attrs}
+        for name in str(self.attrs.get("undetermined") or "").split(","):
+            if f"best_{name}" in ds.attrs:
+                ds.attrs[f"best_{name}"] = float("nan")
+        for name, kept in self.variable_attrs.items():
+            if name in ds.variables:
+                ds[name].attrs = {**kept, **ds[name].attrs}
+        return ds
 
     def to_netcdf(self, path: PathLike, *, engine: str | None = None) -> None:
         """Write the grid to netCDF; read back with :meth:`from_netcdf`.
@@ -679,10 +735,28 @@ class Scan2D:
             ``"h5netcdf"`` (the same format through h5netcdf; needs h5py) or ``"scipy"``
             (netCDF3, needs only SciPy). Default: ``"netcdf4"``, or ``"h5netcdf"`` where netCDF4
             is not installed (:func:`cevns.scan.store.netcdf_engine`).
+
+        The file is replaced atomically (written in a temporary folder, then through
+        :func:`cevns.fsio.atomic_open`, as :meth:`to_csv`); a folder or a missing folder is an
+        :class:`~cevns.errors.OutputError` naming ``path``.
         """
+        import tempfile
+        from pathlib import Path
+
+        from cevns import fsio
+        from cevns.errors import OutputError
         from cevns.scan.store import write_netcdf
 
-        write_netcdf(self.to_dataset(), path, _netcdf_engine(engine))
+        check_path_argument(path, "to_netcdf: path")
+        engine = _netcdf_engine(engine)
+        if Path(path).is_dir():
+            raise OutputError(f"cannot write {os.fspath(path)}: it is a folder; give a file name")
+        ds = self.to_dataset()
+        with tempfile.TemporaryDirectory(prefix="cevns-scan2d-") as tmp:
+            scratch = Path(tmp) / "scan.nc"
+            write_netcdf(ds, scratch, engine)
+            with fsio.atomic_open(path, "wb") as fh:
+                fh.write(scratch.read_bytes())
 
     @classmethod
     def from_netcdf(cls, path: PathLike, *, engine: str | None = None) -> Scan2D:
@@ -744,16 +818,19 @@ class Scan2D:
                         "parameters written by Scan2D.to_netcdf")
                 axes.append(values)
             try:
-                return cls(
+                scan = cls(
                     axes[0],
                     axes[1],
                     ds["chi2"].values,
                     x_name=dims[0],
-                    y_name=dims[1],
-                    x_label=ds.attrs.get("x_label") or None,
-                    y_label=ds.attrs.get("y_label") or None,
+                    y_name=dims[1],  # an empty label attr: the axis's CF plot_label
+                    x_label=ds.attrs.get("x_label") or ds[dims[0]].attrs.get("plot_label") or None,
+                    y_label=ds.attrs.get("y_label") or ds[dims[1]].attrs.get("plot_label") or None,
                     status=ds["status"].values if "status" in ds else None,
                 )
+                scan.attrs = dict(ds.attrs)
+                scan.variable_attrs = {str(k): dict(v.attrs) for k, v in ds.variables.items()}
+                return scan
             except ConfigError as exc:
                 raise DataError(f"{where}: {exc}") from None
             except (OSError, RuntimeError) as exc:  # the file is truncated where data are read

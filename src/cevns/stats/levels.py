@@ -23,6 +23,7 @@ plus ``"95cl_1dof"``, ``"95cl_2dof"``, ``"2sigma_1dof"``, ``"2sigma_2dof"``, ``"
 from __future__ import annotations
 
 import math
+import numbers
 from functools import cache
 from typing import Literal, get_args
 
@@ -80,29 +81,42 @@ def chi2_level(cl: float | None = None, *, dof: int = 1, n_sigma: float | None =
     Returns
     -------
     float
-        F⁻¹_dof(CL) of the χ² distribution.
+        F⁻¹_dof(CL) of the χ² distribution, > 0.
+
+    Raises
+    ------
+    ConfigError
+        ``cl`` outside (0, 1) or so small that the quantile underflows to 0, ``n_sigma`` not a
+        finite number > 0, ``dof`` not an integer ≥ 1 (NumPy integers and floats are numbers;
+        ``True``/``False`` are not).
     """
     if (cl is None) == (n_sigma is None):
         raise ConfigError("chi2_level: give exactly one of cl or n_sigma")
-    if not (isinstance(dof, int) and not is_bool(dof) and dof >= 1):
+    if not (isinstance(dof, numbers.Integral) and not is_bool(dof) and dof >= 1):
         raise ConfigError(f"dof must be an integer ≥ 1, got {dof!r}")
     if n_sigma is not None:
-        if is_bool(n_sigma) or not isinstance(n_sigma, (int, float)) or not n_sigma > 0 \
+        if is_bool(n_sigma) or not isinstance(n_sigma, numbers.Real) or not n_sigma > 0 \
                 or not math.isfinite(n_sigma):
             raise ConfigError(f"n_sigma must be a finite number > 0, got {n_sigma!r}")
-        tail = math.erfc(float(n_sigma) / math.sqrt(2.0))
+        n_sigma = float(n_sigma)  # a NumPy float32 would round erf(n/√2) to single precision
+        tail = math.erfc(n_sigma / math.sqrt(2.0))
         if not tail > 0.0:
             raise ConfigError(f"n_sigma = {n_sigma!r} is beyond double precision (its tail "
                               "probability underflows); use n_sigma ≤ 37")
         if tail < _UPPER_TAIL:
             return _chi2_upper_quantile(tail, int(dof))
         cl = _gaussian_probability(n_sigma)
-    if is_bool(cl) or not isinstance(cl, (int, float)) or not 0.0 < cl < 1.0:
+    if is_bool(cl) or not isinstance(cl, numbers.Real) or not 0.0 < cl < 1.0:
         raise ConfigError(f"cl must be a probability in (0, 1), got {cl!r}")
     cl = float(cl)
     if 1.0 - cl < _UPPER_TAIL:  # 1 − cl is exact here (Sterbenz); the upper tail keeps precision
-        return _chi2_upper_quantile(1.0 - cl, int(dof))
-    return _chi2_quantile(cl, int(dof))
+        value = _chi2_upper_quantile(1.0 - cl, int(dof))
+    else:
+        value = _chi2_quantile(cl, int(dof))
+    if not value > 0.0:  # cl so small that the quantile underflows: not a usable Δχ² level
+        raise ConfigError(f"cl = {cl!r} (dof = {int(dof)}) gives Δχ² = {value!r}, not a level > 0 "
+                          "(the quantile underflows); use a larger cl")
+    return value
 
 
 #: Below this upper-tail probability the quantile is computed from the tail (``gammainccinv``):

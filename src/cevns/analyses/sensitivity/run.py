@@ -3,7 +3,6 @@ CF netCDF files (:mod:`cevns.analyses.cf`), draw (:mod:`.plots`)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +86,12 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
     if an.table == "limit":  # before any file is written
         _check_one_sided(an, profiles)
     for name, prof in profiles.items():
-        pieces = prof.interval(an.table_level)
+        pieces = prof.interval(an.table_level)  # never empty: it holds the refined best fit
+        if not pieces:  # pragma: no cover - a table never quotes nan for an interval
+            raise ConfigError(f"{an.name}: no {level_label(an.table_level)} interval of "
+                              f"{an.scan.parameter} for {name}; refine the scan grid")
         row: dict[str, Any] = {"detector": name}
-        lower = pieces[0].lower if pieces else math.nan
-        upper = pieces[-1].upper if pieces else math.nan
+        lower, upper = pieces[0].lower, pieces[-1].upper
         if an.table in ("best-interval",):
             row["best"] = prof.best
         if an.table == "limit":
@@ -101,8 +102,8 @@ def run_profile(an: ProfileAnalysis, out: Path, options: RunOptions) -> list[Pat
             row["lower"] = lower
             row["upper"] = upper
         row["open_edge"] = ",".join(
-            s for s, flag in (("lower", pieces and pieces[0].lower_open),
-                              ("upper", pieces and pieces[-1].upper_open)) if flag)
+            s for s, flag in (("lower", pieces[0].lower_open),
+                              ("upper", pieces[-1].upper_open)) if flag)
         if name in an.reference:
             ref_lo, ref_hi = an.reference[name]
             row[f"{an.reference_label}_lower"] = ref_lo
