@@ -145,8 +145,12 @@ class _Builder:
 
     def table(self, name: str, description: str, location: str, variables, *,
               keywords: dict | None = None, image: Path | None = None):
-        if _table_file(name) in {_table_file(n) for n in self.names}:
-            raise DataError(f"HEPData table name {name!r} used twice (file {_table_file(name)})")
+        # names that differ only where the file name does not (detectors 'Cs.I' and 'Cs_I' slug to
+        # one name; 'CsI' and 'csi' to one file) get a numeric suffix: 'dots Cs_I 2'
+        taken = {_table_file(n) for n in self.names}
+        base, k = name, 2
+        while _table_file(name) in taken:
+            name, k = f"{base} {k}", k + 1
         table = self.lib.Table(name)
         table.description = description + self.note
         table.location = location

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import warnings
 from functools import cached_property, lru_cache
 from typing import Literal
 
@@ -28,7 +29,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from cevns.config import StrictModel
-from cevns.errors import ConfigError, KinematicsError
+from cevns.errors import CevnsWarning, ConfigError, KinematicsError
 from cevns.experiment.response_models import MAX_RESPONSE_BINS, ResponseSpec, response_floor_fraction
 from cevns.experiment.source import MAX_NEUTRINO_ENERGY_MEV, BackgroundExposure, Source
 from cevns.experiment.timing import TimingSpec
@@ -141,6 +142,9 @@ class ResolutionSpec(StrictModel):
     def _sigma_needed(self) -> ResolutionSpec:
         if self.law != "none" and self.sigma0 <= 0:
             raise ValueError(f"law {self.law!r} needs sigma0 > 0")
+        if self.law == "none" and "sigma0" in self.model_fields_set and self.sigma0 != 0:
+            raise ValueError(f"sigma0 = {self.sigma0:g} is not used with law 'none' (no smearing): "
+                             "choose law 'sqrt-threshold' or 'fractional', or drop sigma0")
         return self
 
 
@@ -165,7 +169,9 @@ class BinningSpec(StrictModel):
 
     ``resolution``: from the threshold up, bins of width ``width_in_sigma`` × σ(bin centre), the last
     one cut at the largest recoil (the paper's rule for CsI, Xe, Ge, Si); ``single``: one bin from
-    threshold to the largest recoil, no smearing (Ar, C₃F₈); ``edges``: explicit ``edges_keVnr``.
+    threshold to the largest recoil (Ar, C₃F₈), smeared by the detector's resolution like any bin
+    (events cross the threshold); ``edges``: explicit ``edges_keVnr``. ``width_in_sigma`` is only
+    used by rule ``resolution`` (refused with the others).
     """
 
     rule: Literal["resolution", "single", "edges"] = "resolution"
@@ -187,6 +193,10 @@ class BinningSpec(StrictModel):
                                  "memory grows with the square of the bins): merge bins")
         elif self.edges_keVnr is not None:
             raise ValueError(f"edges_keVnr is only used with rule 'edges', not {self.rule!r}")
+        if self.rule != "resolution" and "width_in_sigma" in self.model_fields_set and \
+                self.width_in_sigma != type(self).model_fields["width_in_sigma"].default:
+            raise ValueError(f"width_in_sigma is only used with rule 'resolution' (bins of "
+                             f"width_in_sigma × σ), not {self.rule!r}: drop it")
         return self
 
 
@@ -360,6 +370,13 @@ class Detector(StrictModel):
                 f"largest possible recoil {tmax:.2f} keVnr for {light.name} at "
                 f"E_nu = {self.max_neutrino_energy_MeV:.2f} MeV (max_neutrino_energy_MeV)"
             )
+        if self.binning.rule == "resolution" and self.resolution.law == "none" and \
+                "width_in_sigma" in self.binning.model_fields_set and \
+                self.binning.width_in_sigma != BinningSpec.model_fields["width_in_sigma"].default:
+            raise ConfigError(f"detector {self.name}: binning.width_in_sigma = "
+                              f"{self.binning.width_in_sigma:g} is not used: resolution law 'none' "
+                              "gives one bin from the threshold to the largest recoil; set a "
+                              "resolution or drop width_in_sigma")
         if self.binning.rule == "edges" and self.binning.edges_keVnr[0] < self.threshold_keVnr:
             raise ValueError(
                 f"binning.edges_keVnr starts at {self.binning.edges_keVnr[0]:g} keVnr, below the "
@@ -676,10 +693,10 @@ class Detector(StrictModel):
 
     @property
     def smeared(self) -> bool:
-        """True if reconstructed energies are smeared (not for single-bin detectors)."""
+        """True if reconstructed energies are smeared (a single bin too: events cross the threshold)."""
         if self.response is not None:
             return self.response.smearing.model != "none"
-        return self.resolution.law != "none" and self.binning.rule != "single"
+        return self.resolution.law != "none"
 
     def resolution_sigma(self, recoil_energy):
         """σ(T) in internal energy units for true recoil ``recoil_energy``."""
@@ -749,12 +766,35 @@ class Detector(StrictModel):
         return html_summary(f"Detector {self.name}", self._summary_rows())
 
     def background_counts(self, source: Source) -> np.ndarray:
-        """Expected steady-state background per bin over the run of ``source``."""
+        """Expected steady-state background per bin over the run of ``source``.
+
+        With a ``timing`` window the background exposure does not follow the window (a source has
+        no pulse rate to compute it from): a non-zero background without ``exposure_days`` warns
+        (docs/response.md#timing).
+        """
         spec = self.background
         t_bkg = spec.exposure_days * day if spec.exposure_days else \
             source.background_exposure_time(spec.exposure)
+        if self.timing is not None and spec.exposure_days is None and spec.rate_ckkd * spec.scale > 0 \
+                and np.all(np.isfinite(self.timing.time_edges)):
+            lo, hi = self.timing.time_edges
+            warnings.warn(
+                f"detector {self.name}: timing.window_us = [{lo:g}, {hi:g}] scales the signal, but "
+                f"the steady-state background is counted over the source's exposure "
+                f"(background.exposure = {spec.exposure!r}: {t_bkg / day:.6g} days at source "
+                f"{source.name}), which does not follow the window; set background.exposure_days "
+                "= run_years × beam days per year × pulse rate in Hz × window length in s "
+                "(docs/response.md#timing)", CevnsWarning, stacklevel=2)
         rate = spec.rate_ckkd / (keV * kg * day)
-        return spec.scale * rate * self.mass_kg * kg * np.diff(self.bin_edges) * t_bkg
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = spec.scale * rate * self.mass_kg * kg * np.diff(self.bin_edges) * t_bkg
+        if not np.all(np.isfinite(out)):
+            raise ConfigError(
+                f"detector {self.name} at source {source.name}: the expected background counts "
+                f"overflow (not finite) for background.rate_ckkd = {spec.rate_ckkd:g}, "
+                f"background.scale = {spec.scale:g}, mass_kg = {self.mass_kg:g} and a background "
+                f"exposure of {t_bkg / day:.6g} days; an input is far outside its physical range")
+        return out
 
 
 def _resolution_sigma(law: str, s0: float, threshold: float, recoil_energy):
