@@ -24,7 +24,7 @@ import shlex
 import signal
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -591,7 +591,9 @@ def spectra(
     baseline_m: Annotated[float | None, typer.Option(
         "--baseline-m", help="source-detector distance in m (source key baseline_m)",
         callback=_number("--baseline-m", gt=0, le=1e6))] = None,
-    source: Annotated[str, typer.Option(help="source preset")] = "ess",
+    source: Annotated[str | None, typer.Option(
+        help="source preset (default: the detectors' default_source; ess for the built-in "
+        "detectors)")] = None,
     sin2_theta_w: Annotated[float | None, typer.Option(
         "--sin2-theta-w", help="sin²θ_W in [0, 1] (MS-bar, Q→0; default 0.23857)",
         callback=_sin2_theta_w("--sin2-theta-w"))] = None,
@@ -637,6 +639,15 @@ def spectra(
     from cevns.rates import sm_spectrum
 
     catalogue = _catalogue(presets)
+    names = detector or list(ESS_DETECTORS)
+    dets = [get_detector(n, catalogue) for n in names]
+    if source is None:  # the source used when none is given (docs/catalogue.md)
+        defaults = {d.name: d.default_source for d in dets}
+        if len(set(defaults.values())) > 1:
+            listed = ", ".join(f"{n}: {s}" for n, s in defaults.items())
+            raise typer.BadParameter(f"the detectors have different default sources ({listed}); "
+                                     "give one with --source", param_hint="'--source'")
+        source = next(iter(defaults.values()), "ess")
     src = get_source(source, catalogue)
     if csv_path is not None:  # a tabulated source's spectrum file is an input too
         spectrum_file = getattr(src, "spectrum_file", None)
@@ -649,8 +660,6 @@ def spectra(
         src.check_baseline_change()
         src = validate(Source, {**src.model_dump(), "baseline_m": baseline_m}, where="source")
     s2w = SIN2_THETA_W if sin2_theta_w is None else sin2_theta_w
-    names = detector or list(ESS_DETECTORS)
-    dets = [get_detector(n, catalogue) for n in names]
     spectra_ = [sm_spectrum(d, src, sin2_theta_w=s2w) for d in dets]
     for spec in spectra_:  # a true 0, but almost always a threshold or a source not meant
         if not spec.total_signal > 0:
@@ -738,7 +747,11 @@ def info(
             "version": cevns.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
             "sin2_theta_w": SIN2_THETA_W,
             "sources": [s.model_dump(mode="json") for s in sources],
-            "detectors": [d.model_dump(mode="json") for d in detectors],
+            # the definition as given, and the threshold and bins the text table shows (with a
+            # response table threshold_keVnr is null: its keVnr-equivalent comes from the table)
+            "detectors": [{**d.model_dump(mode="json"),
+                           "threshold_keVnr_equivalent": d.threshold_keVnr_equivalent,
+                           "n_bins": d.n_bins} for d in detectors],
             "items": [{"name": a.name, "paper": a.paper, "kind": a.kind, "title": a.title}
                       for a in items],
             "kinds": sorted(kinds()),
@@ -1037,21 +1050,31 @@ def _execution_args(executor: ExecutorName, workers: int | None, scheduler: str 
     return words
 
 
-def _run_analyses(analyses: dict, folders: dict, spec: dict, quick: bool, resume: bool,
-                  scan_root: Path | None, figures: tuple[bool, bool] = (False, False),
-                  force: bool = False) -> dict:
-    """Run every analysis into its folder on one executor; return the provenance records.
-
-    ``--executor auto`` is resolved here (:func:`_auto_spec`); on a parallel executor whole
-    analyses and the tiles of their scans share one queue (:mod:`cevns.analyses.schedule`).
-    """
-    from cevns.analyses import RunOptions
-    from cevns.analyses.schedule import run_analyses
+@contextmanager
+def _open_executor(spec: dict, analyses: dict, quick: bool):
+    """The executor of the command, started (a dask scheduler reached) before any output folder
+    is claimed: an unreachable ``--scheduler`` leaves no ``config.json`` behind. Yields
+    ``(spec, executor)``; ``--executor auto`` is resolved here (:func:`_auto_spec`)."""
     from cevns.scan import make_executor
 
     if spec["name"] == ExecutorName.auto.value:
         spec = _auto_spec(analyses, quick, spec.get("max_workers"))
-    with make_executor(spec) as executor_object, _progress_display() as progress:
+    with make_executor(spec) as executor_object:
+        yield spec, executor_object
+
+
+def _run_analyses(analyses: dict, folders: dict, opened: tuple, quick: bool, resume: bool,
+                  scan_root: Path | None, figures: tuple[bool, bool] = (False, False),
+                  force: bool = False) -> dict:
+    """Run every analysis into its folder on the executor of :func:`_open_executor` (``opened``);
+    return the provenance records. On a parallel executor whole analyses and the tiles of their
+    scans share one queue (:mod:`cevns.analyses.schedule`).
+    """
+    from cevns.analyses import RunOptions
+    from cevns.analyses.schedule import run_analyses
+
+    spec, executor_object = opened
+    with _progress_display() as progress:
         extra: dict = {}
         if scan_root is not None:
             extra["scan_root"] = scan_root
@@ -1143,13 +1166,17 @@ def run(
     records = (RECORD_FILE,) if _same_file(analysis_file, out / CONFIG_FILE) else \
         (CONFIG_FILE, RECORD_FILE)
     _refuse_outputs_over_inputs(out, (an.name,), records, inputs)
-    _check_out_dir(out, an.model_dump(mode="json"), resume, force, outputs=(an.name,))
-    hint = ["cevns", "run", str(analysis_file), "--out", str(given_out),
-            *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
-                             presets=presets), "--resume"]
-    with _resumable(hint):
-        rec = _run_analyses({an.name: an}, {an.name: out}, spec, quick, resume, None,
-                            (pdf, no_figures), force)[an.name]
+    from cevns.provenance import output_lock
+
+    # one writer per folder; the executor (a dask scheduler) is reached before the claim
+    with output_lock(out), _open_executor(spec, {an.name: an}, quick) as opened:
+        _check_out_dir(out, an.model_dump(mode="json"), resume, force, outputs=(an.name,))
+        hint = ["cevns", "run", str(analysis_file), "--out", str(given_out),
+                *_execution_args(executor, workers, scheduler, quick, pdf=pdf,
+                                 no_figures=no_figures, presets=presets), "--resume"]
+        with _resumable(hint):
+            rec = _run_analyses({an.name: an}, {an.name: out}, opened, quick, resume, None,
+                                (pdf, no_figures), force)[an.name]
     what = "quick preview (coarse grids), " if quick else ""
     apart = (f"; full results (without --quick) go to {given_out} and are never overwritten by "
              "a preview" if quick else "")
@@ -1223,37 +1250,45 @@ def reproduce(
         from cevns.analyses.report import quick_folder
 
         out = quick_folder(out)
-    _check_reproduce_dir(out, force)
-    existing = _read_index(out, force)
-    from cevns import fsio
-    from cevns.provenance import CONFIG_FILE, INDEX_FILE, RECORD_FILE
+    from cevns.provenance import output_lock
 
-    folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
-    # the report (index.*, contact_sheet.png) and each item's folder: never over an input
-    _refuse_outputs_over_inputs(out, ("index", "contact_sheet"), (INDEX_FILE,), inputs)
-    for n in selected:
-        _refuse_outputs_over_inputs(out / n, (n,), (CONFIG_FILE, RECORD_FILE), inputs)
-    for n, an in analyses.items():
-        _check_out_dir(folders[n], an.model_dump(mode="json"), resume, force, outputs=(n,))
-    hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
-            "--out", str(given_out),
-            *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
-                             presets=presets),
-            *(["--hepdata", str(hepdata)] if hepdata is not None else []), "--resume"]
-    start = time.perf_counter()
-    # the index and the HEPData files too: interrupted there, a resume recomputes nothing and
-    # writes them again, so the user gets the resume hint, not a bare "interrupted"
-    with _resumable(hint):
-        records = _run_analyses(analyses, folders, spec, quick, resume, fsio.inside(out, "scans"),
-                                (pdf, no_figures), force)
-        _write_index(out, analyses, records, existing, quick)
-        _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
-        if hepdata is not None:
-            from cevns.analyses import write_hepdata
+    # one writer per folder, the report's and each item's (index.json is read and written under
+    # it); the executor (a dask scheduler) is reached before any folder is claimed
+    with ExitStack() as held:
+        held.enter_context(output_lock(out))
+        opened = held.enter_context(_open_executor(spec, analyses, quick))
+        _check_reproduce_dir(out, force)
+        existing = _read_index(out, force)
+        from cevns import fsio
+        from cevns.provenance import CONFIG_FILE, INDEX_FILE, RECORD_FILE
 
-            result = write_hepdata(out, hepdata, items=selected)
-            _say(f"HEPData submission: {result.archive or result.directory} "
-                 f"({len(result.tables)} tables, validated)")
+        folders = {n: fsio.inside(out, fsio.check_slug(n, "item")) for n in selected}
+        # the report (index.*, contact_sheet.png) and each item's folder: never over an input
+        _refuse_outputs_over_inputs(out, ("index", "contact_sheet"), (INDEX_FILE,), inputs)
+        for n in selected:
+            _refuse_outputs_over_inputs(out / n, (n,), (CONFIG_FILE, RECORD_FILE), inputs)
+        for n, an in analyses.items():
+            held.enter_context(output_lock(folders[n]))
+            _check_out_dir(folders[n], an.model_dump(mode="json"), resume, force, outputs=(n,))
+        hint = ["cevns", "reproduce", *[w for n in (only or []) for w in ("--only", n)],
+                "--out", str(given_out),
+                *_execution_args(executor, workers, scheduler, quick, pdf=pdf, no_figures=no_figures,
+                                 presets=presets),
+                *(["--hepdata", str(hepdata)] if hepdata is not None else []), "--resume"]
+        start = time.perf_counter()
+        # the index and the HEPData files too: interrupted there, a resume recomputes nothing and
+        # writes them again, so the user gets the resume hint, not a bare "interrupted"
+        with _resumable(hint):
+            records = _run_analyses(analyses, folders, opened, quick, resume,
+                                    fsio.inside(out, "scans"), (pdf, no_figures), force)
+            _write_index(out, analyses, records, existing, quick)
+            _say(f"{len(records)} items in {time.perf_counter() - start:.1f} s → {out / 'index.md'}")
+            if hepdata is not None:
+                from cevns.analyses import write_hepdata
+
+                result = write_hepdata(out, hepdata, items=selected)
+                _say(f"HEPData submission: {result.archive or result.directory} "
+                     f"({len(result.tables)} tables, validated)")
 
 
 # -- fit ----------------------------------------------------------------------------------------

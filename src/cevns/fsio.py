@@ -10,7 +10,9 @@ Every file ``cevns`` writes for a user goes through this module, so that
   owner-only 0600 of :func:`tempfile.mkstemp`; a symbolic link is written through: its final
   target gets the new content and the link stays a link (:func:`write_target`);
 * an operating-system error (missing folder, a file in the way, a full disk, no permission) becomes
-  a :class:`cevns.errors.OutputError` that names the path, instead of a traceback.
+  a :class:`cevns.errors.OutputError` that names the path, instead of a traceback;
+* a folder has one writer at a time (:func:`folder_lock`): a second command writing the same
+  output folder is refused, naming the process that writes it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import errno
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -176,3 +178,86 @@ def write_file_text(path: Path | str, text: str, encoding: str = "utf-8") -> Pat
             fh.write(text)
         return path
     return atomic_write_text(path, text, encoding)
+
+
+#: Name of the lock file of a folder being written (:func:`folder_lock`).
+LOCK_FILE = ".lock"
+#: Folders this process holds the lock of (resolved path → depth): taking it again is a no-op.
+_HELD: dict[Path, int] = {}
+
+
+@contextmanager
+def folder_lock(folder: Path | str, refuse: Callable[[Path, str], Exception] | None = None,
+                what: str = "output folder") -> Iterator[Path]:
+    """Hold the writer's lock of ``folder`` (created if missing) for the ``with`` block.
+
+    The lock is an advisory ``flock`` on ``FOLDER/.lock``, which holds the writer's pid: the
+    kernel releases it when the process ends however it ends (an error, Ctrl-C, a kill), so a
+    lock file left by a dead process is simply taken over. The file is removed when the block
+    ends, and so are the folders made for it if they are still empty (a refused or failed
+    command leaves nothing behind). Taking a lock this process holds already is a no-op
+    (re-entrant). If another process holds it, ``refuse(folder, pid)`` is raised, by default an
+    :class:`OutputError` "``what`` FOLDER is being written by another process (pid N)".
+    Without ``fcntl`` (not POSIX) there is no lock: the one-writer rule is the user's.
+    """
+    made = [p for p in [Path(folder), *Path(folder).parents] if not os.path.lexists(p)]
+    folder = ensure_dir(Path(folder), what)
+    key = folder.resolve()
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield folder
+        finally:
+            _HELD[key] -= 1
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield folder
+        return
+    path = folder / LOCK_FILE
+    while True:
+        try:
+            fh = open(path, "a+")
+        except FileNotFoundError:  # the folder, empty, was removed by the writer letting go
+            ensure_dir(folder, what)
+            continue
+        except OSError as exc:
+            raise OutputError(f"cannot lock {path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            if refuse is not None:
+                raise refuse(folder, holder) from None
+            raise OutputError(f"{what} {folder} is being written by another process (pid "
+                              f"{holder}); a folder has one writer at a time: wait for it to "
+                              "finish or choose another folder") from None
+        try:  # the file may have been removed (and made anew) by the holder that just let go
+            same = os.path.samestat(os.fstat(fh.fileno()), os.stat(path))
+        except OSError:
+            same = False
+        if same:
+            break
+        fh.close()
+    _HELD[key] = 1
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield folder
+    finally:
+        del _HELD[key]
+        try:
+            path.unlink(missing_ok=True)  # still locked: no other process holds this file
+        except OSError:
+            pass
+        fh.close()  # closing releases the flock
+        for p in made:  # innermost first; a folder something was written into stays
+            try:
+                p.rmdir()
+            except OSError:
+                break

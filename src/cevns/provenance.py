@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import platform
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,65 @@ def refuse_foreign(out: Path, outputs=(), *, force: bool = False) -> None:
                           "empty folder) or use --force to write there anyway")
 
 
+def summarize_changes(changes, limit: int = 300) -> str:
+    """What changed between two configurations (the ``(key, old, new)`` of
+    :func:`cevns.scan.digest.config_diff`) in at most about ``limit`` characters: a short value
+    as ``key: old → new``, definitions added or removed by name (``detector added: Ge, Xe``),
+    the keys changed inside a definition by name (``detector.CsI changed (threshold_keVnr,
+    mass_kg)``), never a whole definition."""
+    from cevns.scan.digest import ABSENT
+
+    groups: dict[tuple[str, str], list[str]] = {}
+    for key, a, b in changes:
+        parent, _, name = key.rpartition(".")
+        if a is ABSENT or b is ABSENT:
+            verb = "added" if a is ABSENT else "removed"
+            groups.setdefault((parent, verb), []).append(name if parent else key)
+            continue
+        parts = key.split(".")
+        head, leaf = ".".join(parts[:2]), ".".join(parts[2:])
+        shown = f"{key}: {a!r} → {b!r}"
+        if not leaf and not isinstance(a, dict) and not isinstance(b, dict) and len(shown) <= 80:
+            groups.setdefault((shown, ""), [])
+            continue
+        names = groups.setdefault((head, "changed"), [])
+        name = re.split(r"[.\[]", leaf)[0] if leaf else ""
+        if name and name not in names:
+            names.append(name)
+    items = []
+    for (what, verb), names in groups.items():
+        if verb == "changed":
+            items.append(f"{what} changed" + (f" ({', '.join(names)})" if names else ""))
+        elif verb:
+            items.append(f"{what + ' ' if what else ''}{verb}: {', '.join(names)}")
+        else:
+            items.append(what)
+    text = ""
+    for k, item in enumerate(items):
+        more = f"; … ({len(items) - k} more)"
+        if text and len(text) + len(item) + len(more) > limit:
+            return text + more
+        text = f"{text}; {item}" if text else item[:limit]
+    return text
+
+
+def output_lock(out: str | Path):
+    """Hold the writer's lock of the output folder ``out`` (created if missing) for a ``with``
+    block (:func:`cevns.fsio.folder_lock`): a second command writing the same folder is refused
+    with an :class:`~cevns.errors.OutputError` naming the process that writes it, instead of the
+    two mixing or losing results (``index.json``, ``config.json``). Released on every exit;
+    the lock of a process that died is taken over. Re-entrant within one process."""
+    from cevns import fsio
+    from cevns.errors import OutputError
+
+    def refuse(folder: Path, pid: str) -> OutputError:
+        return OutputError(f"output folder {folder} is being written by another process (pid "
+                           f"{pid}); a folder has one writer at a time: wait for it to finish "
+                           "or choose another --out")
+
+    return fsio.folder_lock(out, refuse)
+
+
 def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
                         force: bool = False, outputs=(), resumable: bool = True) -> Path:
     """Check that the results of ``config`` may be written into ``out``; create the folder and
@@ -260,9 +320,7 @@ def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
     from cevns.scan.digest import config_diff
 
     changes = config_diff(old_config, config) if old_config is not None else []
-    listed = "; ".join(f"{key}: {a!r} → {b!r}" for key, a, b in changes[:5])
-    if len(changes) > 5:
-        listed += f"; … ({len(changes) - 5} more)"
+    listed = summarize_changes(changes)
     if resume:
         raise ConfigError(f"{out}: cannot resume, the configuration changed: "
                           f"{listed or 'digest differs'}")

@@ -535,7 +535,20 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     (:func:`cevns.provenance.remove_stale_outputs`, as ``cevns fit`` does), so that the folder
     holds no result of the old configuration beside the new ones; files the old record does not
     list (a user's own) stay. Returns the provenance record (files written, wall time, digest).
+    A second writer of the folder (another process) is refused while this one runs
+    (:func:`cevns.provenance.output_lock`).
     """
+    from cevns.provenance import output_lock
+
+    options = options or RunOptions()
+    if options.extra.get("folder_locked"):  # a worker of cevns.analyses.schedule: the driver
+        return _run_analysis(analysis, out_dir, options)  # holds the folder's lock
+    with output_lock(out_dir):  # one writer per folder (re-entrant: a caller may hold it)
+        return _run_analysis(analysis, out_dir, options)
+
+
+def _run_analysis(analysis: AnalysisBase, out_dir: str | Path, options: RunOptions) -> dict:
+    """:func:`run_analysis` under the folder's lock."""
     from cevns import fsio
     from cevns.provenance import (
         claim_output_folder,
@@ -544,7 +557,6 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
         remove_stale_outputs,
     )
 
-    options = options or RunOptions()
     # before the claim: the record of the folder's previous run (its config.json may already
     # name this configuration: the command line claims the folder before it gets here)
     old_digest, old_files = (recorded_outputs(out_dir) if Path(out_dir).is_dir()
@@ -555,6 +567,9 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     kind = kinds()[analysis.kind]
     files = _checked_files(analysis.kind, kind.run, kind.run(analysis, out, options))
     wall = time.perf_counter() - start
+    started = options.extra.get("started_at")  # cevns.analyses.schedule: when its first round
+    if started is not None:  # began (time.time()); its tiles were computed since, elsewhere
+        wall = max(wall, time.time() - started)
     fsio.atomic_write_text(fsio.inside(out, "config.json"),
                            json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")
     root = out.resolve()

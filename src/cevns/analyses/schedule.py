@@ -35,7 +35,9 @@ tiles go to the cluster.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -92,12 +94,14 @@ def _item_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
     """
     from cevns.scan.runner import DeferToDriver, ScansDeferred
 
+    started = config.get("started_at") or time.time()  # its wall time counts from its first round
     labels: list[str] = []
 
     def progress(label: str, done: int, total: int) -> None:
         labels.append(label)
 
-    extra = {"stores_completed": set(config["completed"]),
+    extra = {"stores_completed": set(config["completed"]), "started_at": started,
+             "folder_locked": True,  # the driver holds the lock of the analysis's folder
              "executor_object": DeferToDriver(label_of=lambda: labels[-1] if labels else None)}
     if config.get("overlays") is not None:
         extra["overlays"] = config["overlays"]
@@ -110,7 +114,7 @@ def _item_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
     try:
         return {"record": run_analysis(config["analysis"], config["out"], options)}
     except ScansDeferred as deferred:
-        return {"deferred": deferred.requests, "labels": deferred.labels}
+        return {"deferred": deferred.requests, "labels": deferred.labels, "started": started}
 
 
 def _overlay_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
@@ -143,6 +147,7 @@ class _Item:
     overlays: list | None = None      #: results of its overlay tasks, by index (None: not queued)
     overlays_todo: int = 0
     final_pending: bool = False       #: scans done, waiting for its overlays
+    started: float | None = None      #: when its first round began (time.time())
 
 
 @dataclass
@@ -168,21 +173,25 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
     completes.
     """
     from cevns.cache import release_free_memory
+    from cevns.provenance import output_lock
     from cevns.scan import make_executor
 
     exe = make_executor(executor)
-    if exe.name == "serial" or not exe.local:
-        options.extra["executor_object"] = exe  # shared: a store done by one analysis is reused
-        records = {}
-        for name, an in analyses.items():
-            if on_start is not None:
-                on_start(name)
-            records[name] = run_analysis(an, folders[name], options)
-            release_free_memory()  # as a pool worker does after each task (cevns.cache)
-            if on_done is not None:
-                on_done(name, records[name])
-        return records
-    return _Schedule(analyses, folders, options, exe, on_done).run()
+    with ExitStack() as held:  # one writer per folder: this process, for the whole run
+        for name in analyses:
+            held.enter_context(output_lock(folders[name]))
+        if exe.name == "serial" or not exe.local:
+            options.extra["executor_object"] = exe  # shared: a store done by one analysis is reused
+            records = {}
+            for name, an in analyses.items():
+                if on_start is not None:
+                    on_start(name)
+                records[name] = run_analysis(an, folders[name], options)
+                release_free_memory()  # as a pool worker does after each task (cevns.cache)
+                if on_done is not None:
+                    on_done(name, records[name])
+            return records
+        return _Schedule(analyses, folders, options, exe, on_done).run()
 
 
 class _Schedule:
@@ -212,7 +221,7 @@ class _Schedule:
                 "resume": self.options.resume, "pdf": self.options.pdf,
                 "no_figures": self.options.no_figures, "force": self.options.force,
                 "scan_root": None if scan_root is None else str(scan_root),
-                "completed": sorted(self.completed),
+                "completed": sorted(self.completed), "started_at": item.started,
                 "overlays": item.overlays if item.overlays_todo == 0 else None}
 
     def _submit(self, item: _Item, priority: float) -> None:
@@ -273,6 +282,8 @@ class _Schedule:
             if self.on_done is not None:
                 self.on_done(item.name, result["record"])
             return
+        if item.started is None:
+            item.started = result.get("started")
         fresh = []
         for request, label in zip(result["deferred"], result["labels"], strict=True):
             store = str(request.store)

@@ -239,6 +239,15 @@ def _different_scan(path: Path, problems: list[str], resume: bool) -> str:
             "--force, or another --out)")
 
 
+def _foreign_store(path: Path) -> ScanError:
+    """The refusal of a folder that is neither empty nor a scan store, naming the way out."""
+    return ScanError(
+        f"{path} is neither empty nor a cevns scan store (it has no manifest.json); refusing to "
+        f"write into it: if it is a scan whose manifest was lost (an interrupted run), delete "
+        f"the folder {path} to recompute the scan; else choose another store"
+    )
+
+
 def _prepare_store(
     path: Path,
     *,
@@ -282,9 +291,7 @@ def _prepare_store(
             store.verify_tiles()  # a foreign tile file is refused before anything is computed
             return store
     elif not ScanStore.is_empty(path):
-        raise ScanError(
-            f"{path} is neither empty nor a cevns scan store; refusing to write into it"
-        )
+        raise _foreign_store(path)
     tiling = Tiling(grid, tile_shape)
     store = ScanStore.create(
         path, config=config, grid=grid, tile_shape=tiling.tile_shape, task=task,
@@ -508,6 +515,11 @@ class ScanBatch:
                         tempfile.TemporaryDirectory(prefix="cevns-scan-")))
                 else:
                     path = Path(request.store)
+                    # refused before the lock: no lock file is left in a folder not ours (one
+                    # with a lock file may be a store being created: the lock decides)
+                    if (path.is_dir() and not (path / ".lock").exists()
+                            and not ScanStore.is_store(path) and not ScanStore.is_empty(path)):
+                        raise _foreign_store(path)
                 stack.enter_context(store_lock(path))
                 st = _prepare_store(
                     path, task=name, grid=grid, config=request.config,
