@@ -1573,66 +1573,69 @@ def fit(
     record = fit_config(release, parameter, options=options, fixed=fixed, scan_range=rng,
                         mediator_mass_MeV=mediator_mass, vector_charge=vector_charge,
                         data_dir=None if data_dir is None else str(data_dir.resolve()))
-    _check_out_dir(out, record, force=force, outputs=("fit", "prediction", "profile",
-                                                      "data_vs_fit"), resumable=False)
-    if release == COMBINED_RELEASE:
-        from cevns.fits.combined import fit_combined_release
+    from cevns.provenance import output_lock
 
-        combined = fit_combined_release(parameter or ("sin2_theta_w",),
-                                        mediator_mass_MeV=given_mass,
-                                        vector_charge=given_charge, **scenario_kw)
-        combined.files = write_combined_outputs(combined, out, config=record, force=force,
-                                                pdf=pdf, no_figures=no_figures)
+    with output_lock(out):  # one writer per output folder (docs/errors.md)
+        _check_out_dir(out, record, force=force, outputs=("fit", "prediction", "profile",
+                                                          "data_vs_fit"), resumable=False)
+        if release == COMBINED_RELEASE:
+            from cevns.fits.combined import fit_combined_release
+
+            combined = fit_combined_release(parameter or ("sin2_theta_w",),
+                                            mediator_mass_MeV=given_mass,
+                                            vector_charge=given_charge, **scenario_kw)
+            combined.files = write_combined_outputs(combined, out, config=record, force=force,
+                                                    pdf=pdf, no_figures=no_figures)
+            if as_json:
+                _print_json({"release": release, "releases": list(combined.releases),
+                             "flux_sigma": combined.flux_sigma, "parameters": combined.rows(),
+                             "files": [str(p) for p in combined.files],
+                             "runtime_s": combined.runtime_s})
+            else:
+                tab = _number_table(title=_text(f"{release}: {' + '.join(combined.releases)}, shared flux "
+                                        f"nuisance σ = {100 * combined.flux_sigma:.0f} %"))
+                for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "flux θ"):
+                    tab.add_column(col)
+                for f in combined.fits.values():
+                    lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
+                    _add_row(tab, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
+                             lim, f"{f.sm_value:.4g}", f"{f.flux_at_best:+.3f}")
+                _stdout_console(wide=True).print(tab)
+                for f in combined.fits.values():
+                    for note in f.notes:
+                        _say(f"  {f.name}: {note}")
+            _say(f"{len(combined.files)} files in {out} ({combined.runtime_s:.1f} s)")
+            return
+        import warnings
+
+        from cevns.fits import CrossCheckWarning, fit_release
+
+        with warnings.catch_warnings():  # the fit's notes say it, printed below as "warning: …"
+            warnings.simplefilter("ignore", CrossCheckWarning)
+            result = fit_release(release if loaded is None else loaded, parameter or None,
+                                 mediator_mass_MeV=given_mass, vector_charge=given_charge,
+                                 **scenario_kw)
+        result.files = write_outputs(result, out, config=record, force=force, pdf=pdf,
+                                     no_figures=no_figures)
         if as_json:
-            _print_json({"release": release, "releases": list(combined.releases),
-                         "flux_sigma": combined.flux_sigma, "parameters": combined.rows(),
-                         "files": [str(p) for p in combined.files],
-                         "runtime_s": combined.runtime_s})
+            _print_json({"release": release, "sm_prediction": result.sm_prediction,
+                         "parameters": [f.row() for f in result.fits.values()],
+                         "files": [str(p) for p in result.files], "runtime_s": result.runtime_s})
         else:
-            tab = _number_table(title=_text(f"{release}: {' + '.join(combined.releases)}, shared flux "
-                                    f"nuisance σ = {100 * combined.flux_sigma:.0f} %"))
-            for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "flux θ"):
-                tab.add_column(col)
-            for f in combined.fits.values():
+            table_ = _number_table(title=_text(f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS "
+                                       "events"))
+            for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "published"):
+                table_.add_column(col)
+            for f in result.fits.values():
+                pub = f"{f.published.value:g} ± {f.published.uncertainty:g}" if f.published else ""
                 lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
-                _add_row(tab, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
-                         lim, f"{f.sm_value:.4g}", f"{f.flux_at_best:+.3f}")
-            _stdout_console(wide=True).print(tab)
-            for f in combined.fits.values():
+                _add_row(table_, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
+                         lim, f"{f.signal_model.sm_value:.4g}", pub)
+            _stdout_console(wide=True).print(table_)
+            for f in result.fits.values():
                 for note in f.notes:
                     _say(f"  {f.name}: {note}")
-        _say(f"{len(combined.files)} files in {out} ({combined.runtime_s:.1f} s)")
-        return
-    import warnings
-
-    from cevns.fits import CrossCheckWarning, fit_release
-
-    with warnings.catch_warnings():  # the fit's notes say it, printed below as "warning: …"
-        warnings.simplefilter("ignore", CrossCheckWarning)
-        result = fit_release(release if loaded is None else loaded, parameter or None,
-                             mediator_mass_MeV=given_mass, vector_charge=given_charge,
-                             **scenario_kw)
-    result.files = write_outputs(result, out, config=record, force=force, pdf=pdf,
-                                 no_figures=no_figures)
-    if as_json:
-        _print_json({"release": release, "sm_prediction": result.sm_prediction,
-                     "parameters": [f.row() for f in result.fits.values()],
-                     "files": [str(p) for p in result.files], "runtime_s": result.runtime_s})
-    else:
-        table_ = _number_table(title=_text(f"{release}: SM prediction {result.sm_prediction:.1f} CEvNS "
-                                   "events"))
-        for col in ("parameter", "best", "1σ interval", "90% C.L.", "SM", "published"):
-            table_.add_column(col)
-        for f in result.fits.values():
-            pub = f"{f.published.value:g} ± {f.published.uncertainty:g}" if f.published else ""
-            lim = f"{f.limit_90cl:.4g}" if f.limit_90cl is not None else ""
-            _add_row(table_, _text(f.name), f"{f.best:.4g}", f"[{f.lower:.4g}, {f.upper:.4g}]",
-                     lim, f"{f.signal_model.sm_value:.4g}", pub)
-        _stdout_console(wide=True).print(table_)
-        for f in result.fits.values():
-            for note in f.notes:
-                _say(f"  {f.name}: {note}")
-    _say(f"{len(result.files)} files in {out} ({result.runtime_s:.1f} s)")
+        _say(f"{len(result.files)} files in {out} ({result.runtime_s:.1f} s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

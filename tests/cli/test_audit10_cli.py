@@ -58,6 +58,19 @@ def test_run_into_a_folder_being_written_is_refused(tmp_path):
         fh.close()
 
 
+def test_fit_into_a_folder_being_written_is_refused(tmp_path):
+    # cevns fit takes the same lock as run and reproduce: before, a fit went on writing into a
+    # folder another command was writing
+    out = tmp_path / "f"
+    fh = _hold_lock(out)
+    try:
+        res = cevns("fit", "coherent-csi-2021", "-p", "n_cevns", "--out", out, "--no-figures")
+        _refused(res, "being written by another process (pid 4242)")
+        assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing claimed or written
+    finally:
+        fh.close()
+
+
 def test_unreachable_scheduler_claims_no_folder(tmp_path):
     (tmp_path / "ex.toml").write_text(EXCLUSION)
     out = tmp_path / "exE"
