@@ -567,8 +567,11 @@ def _run_analysis(analysis: AnalysisBase, out_dir: str | Path, options: RunOptio
     kind = kinds()[analysis.kind]
     files = _checked_files(analysis.kind, kind.run, kind.run(analysis, out, options))
     wall = time.perf_counter() - start
-    started = options.extra.get("started_at")  # cevns.analyses.schedule: when its first round
-    if started is not None:  # began (time.time()); its tiles were computed since, elsewhere
+    # wall_time_s is the item's elapsed time: from its first task to its last. On a parallel
+    # executor its tiles were computed before this call, in a queue shared with the other
+    # items (cevns.analyses.schedule), so the elapsed time includes their turns too.
+    started = options.extra.get("started_at")  # when its first round began (time.time())
+    if started is not None:
         wall = max(wall, time.time() - started)
     fsio.atomic_write_text(fsio.inside(out, "config.json"),
                            json.dumps(analysis.model_dump(mode="json"), indent=2) + "\n")

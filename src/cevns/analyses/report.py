@@ -345,7 +345,7 @@ def render_markdown(items: list[dict], contact_sheet: bool = False) -> str:
     for it in items:
         n = it["name"]
         lines += [f"<a id=\"{n}\"></a>", "", f"## {n} — {it['title']}", ""]
-        meta = f"Paper item: {it['paper'] or '—'}. Wall time {it['wall_time_s']:.1f} s."
+        meta = f"Paper item: {it['paper'] or '—'}. Elapsed {it['wall_time_s']:.1f} s."
         if it["quick"]:
             meta = QUICK_BANNER + " " + meta
         lines += [meta, ""]
@@ -402,7 +402,7 @@ def render_html(items: list[dict], contact_sheet: bool = False) -> str:
         body.append(f"<section id=\"{n}\"><h2>{n} — {e(it['title'])}</h2>")
         if it["quick"]:
             body.append("<p class=\"quick\">Quick preview (coarse grids).</p>")
-        body.append(f"<p class=\"meta\">Paper item: {e(it['paper'] or '—')}. Wall time "
+        body.append(f"<p class=\"meta\">Paper item: {e(it['paper'] or '—')}. Elapsed "
                     f"{it['wall_time_s']:.1f} s.</p>")
         for img in it["images"]:
             body.append(f"<figure><img src=\"{n}/{e(img)}\" alt=\"{n}: {e(it['title'])}\" "
