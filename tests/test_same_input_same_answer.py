@@ -198,7 +198,7 @@ def test_user_preset_file_gives_the_same_detector_and_counts(tmp_path):
         'technology = "scintillating liquid-argon bubble chamber"\n'
         'citation = "Baxter et al. (2020), Table 1"\nmass_kg = 10.0\n'
         'targets = [{ element = "Ar" }]\nthreshold_keVnr = 2.0\nhelm_skin_fm = 0.9\n'
-        'resolution = { law = "sqrt-threshold", sigma0 = 0.40 }\nefficiency = 0.8\n'
+        'resolution = { law = "none" }\nefficiency = 0.8\n'
         'background = { rate_ckkd = 0.1, exposure = "beam-coincidence", scale = 0.71 }\n'
         'binning = { rule = "single" }\n')
     _, dets = load_preset_file(tmp_path / "mine.toml")

@@ -727,6 +727,10 @@ class Scan2D:
     def to_netcdf(self, path: PathLike, *, engine: str | None = None) -> None:
         """Write the grid to netCDF; read back with :meth:`from_netcdf`.
 
+        The file is replaced atomically (written in a temporary folder, then through
+        :func:`cevns.fsio.atomic_open`, as :meth:`to_csv`); a folder or a missing folder is an
+        :class:`~cevns.errors.OutputError` naming ``path``.
+
         Parameters
         ----------
         path : path-like
@@ -735,10 +739,6 @@ class Scan2D:
             ``"h5netcdf"`` (the same format through h5netcdf; needs h5py) or ``"scipy"``
             (netCDF3, needs only SciPy). Default: ``"netcdf4"``, or ``"h5netcdf"`` where netCDF4
             is not installed (:func:`cevns.scan.store.netcdf_engine`).
-
-        The file is replaced atomically (written in a temporary folder, then through
-        :func:`cevns.fsio.atomic_open`, as :meth:`to_csv`); a folder or a missing folder is an
-        :class:`~cevns.errors.OutputError` naming ``path``.
         """
         import tempfile
         from pathlib import Path
