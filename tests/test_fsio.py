@@ -109,3 +109,33 @@ def test_write_file_text_writes_files_atomically_and_devices_in_place(tmp_path):
     with pytest.raises(OutputError, match=r"cannot write .*missing/b\.csv: No such file"):
         fsio.write_file_text(tmp_path / "missing" / "b.csv", "x\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "link.csv"]
+
+
+def test_folder_lock_is_reentrant_and_leaves_nothing_behind(tmp_path):
+    folder = tmp_path / "new" / "out"
+    with fsio.folder_lock(folder):
+        assert (folder / fsio.LOCK_FILE).read_text() == str(os.getpid())
+        with fsio.folder_lock(folder):  # the same process again: a no-op
+            pass
+        assert (folder / fsio.LOCK_FILE).exists()  # the inner block did not let go
+    assert not (tmp_path / "new").exists()  # the lock file and the folders made for it are gone
+
+
+def test_folder_lock_not_reentrant_refuses_a_second_holder_and_can_keep_its_file(tmp_path):
+    class Refused(Exception):
+        pass
+
+    def refuse(folder, pid):
+        return Refused(f"{folder} held by {pid}")
+
+    with fsio.folder_lock(tmp_path, refuse, reentrant=False, keep_file=True):
+        with pytest.raises(Refused, match=f"held by {os.getpid()}"):
+            with fsio.folder_lock(tmp_path, refuse, reentrant=False):
+                pass
+        with pytest.raises(Refused):  # a re-entrant taker is refused too: the holder is not it
+            with fsio.folder_lock(tmp_path, refuse):
+                pass
+    assert (tmp_path / fsio.LOCK_FILE).read_text() == str(os.getpid())  # kept
+    with fsio.folder_lock(tmp_path, refuse, reentrant=False):  # released: taken again
+        pass
+    assert not (tmp_path / fsio.LOCK_FILE).exists()

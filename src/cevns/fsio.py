@@ -188,22 +188,25 @@ _HELD: dict[Path, int] = {}
 
 @contextmanager
 def folder_lock(folder: Path | str, refuse: Callable[[Path, str], Exception] | None = None,
-                what: str = "output folder") -> Iterator[Path]:
+                what: str = "output folder", *, reentrant: bool = True,
+                keep_file: bool = False) -> Iterator[Path]:
     """Hold the writer's lock of ``folder`` (created if missing) for the ``with`` block.
 
     The lock is an advisory ``flock`` on ``FOLDER/.lock``, which holds the writer's pid: the
     kernel releases it when the process ends however it ends (an error, Ctrl-C, a kill), so a
     lock file left by a dead process is simply taken over. The file is removed when the block
-    ends, and so are the folders made for it if they are still empty (a refused or failed
-    command leaves nothing behind). Taking a lock this process holds already is a no-op
-    (re-entrant). If another process holds it, ``refuse(folder, pid)`` is raised, by default an
+    ends (unless ``keep_file``), and so are the folders made for it if they are still empty (a
+    refused or failed command leaves nothing behind). With ``reentrant`` (the default) taking a
+    lock this process holds already is a no-op; without it a second holder in the same process
+    is refused like another process (a scan store: two runs in one process must not write it
+    together). If another holder has it, ``refuse(folder, pid)`` is raised, by default an
     :class:`OutputError` "``what`` FOLDER is being written by another process (pid N)".
     Without ``fcntl`` (not POSIX) there is no lock: the one-writer rule is the user's.
     """
     made = [p for p in [Path(folder), *Path(folder).parents] if not os.path.lexists(p)]
     folder = ensure_dir(Path(folder), what)
     key = folder.resolve()
-    if key in _HELD:
+    if reentrant and key in _HELD:
         _HELD[key] += 1
         try:
             yield folder
@@ -242,7 +245,8 @@ def folder_lock(folder: Path | str, refuse: Callable[[Path, str], Exception] | N
         if same:
             break
         fh.close()
-    _HELD[key] = 1
+    if reentrant:
+        _HELD[key] = 1
     try:
         fh.seek(0)
         fh.truncate()
@@ -250,11 +254,13 @@ def folder_lock(folder: Path | str, refuse: Callable[[Path, str], Exception] | N
         fh.flush()
         yield folder
     finally:
-        del _HELD[key]
-        try:
-            path.unlink(missing_ok=True)  # still locked: no other process holds this file
-        except OSError:
-            pass
+        if reentrant:
+            del _HELD[key]
+        if not keep_file:
+            try:
+                path.unlink(missing_ok=True)  # still locked: no other process holds this file
+            except OSError:
+                pass
         fh.close()  # closing releases the flock
         for p in made:  # innermost first; a folder something was written into stays
             try:

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cevns.errors import ConfigError, MissingDependencyError, ScanError
+from cevns.fsio import folder_lock
 from cevns.scan.digest import canonical_json, config_digest
 from cevns.scan.grid import Grid
 from cevns.scan.tiles import Tiling
@@ -220,7 +221,8 @@ def _now() -> str:
 
 @contextlib.contextmanager
 def store_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Hold the writer's lock of the store at `path` (created if missing) for the ``with`` block.
+    """Hold the writer's lock of the store at `path` (created if missing) for the ``with`` block:
+    :func:`cevns.fsio.folder_lock`, not re-entrant, its ``.lock`` file kept.
 
     Raises
     ------
@@ -236,29 +238,15 @@ def store_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
             raise ScanError(f"store path {root} exists and is not a directory") from None
         raise ScanError(f"{blocking} exists and is not a directory: the scan store {root} cannot "
                         "be created under it") from None
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no advisory locking, the one-writer rule is the user's
+
+    def refuse(folder: Path, holder: str) -> ScanError:
+        return ScanError(f"store {folder} is being written by another process (pid {holder}); "
+                         "a store has one writer at a time")
+
+    # not re-entrant: a second run into this store in the same process is refused too; the lock
+    # file stays (a folder holding only it is a store being created, see cevns.scan.runner)
+    with folder_lock(root, refuse, "scan store", reentrant=False, keep_file=True):
         yield root
-        return
-    fh = open(root / LOCK, "a+")  # held for the whole block
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            holder = fh.read().strip() or "?"
-            raise ScanError(
-                f"store {root} is being written by another process (pid {holder}); "
-                "a store has one writer at a time"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        yield root
-    finally:
-        fh.close()  # closing releases the flock
 
 
 _RECOMPUTE = "recompute the scan (overwrite=True, or run without --resume)"
