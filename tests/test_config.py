@@ -65,7 +65,19 @@ def test_every_refused_field_is_a_structured_problem():
     assert "text" in problem.message
     for err in (info.value, wrong.value):
         for p in err.problems:
-            assert f"{'.'.join(p.path)}: {p.message}" in str(err)
+            assert f"{'.'.join(p.path)}: {p.text}" in str(err)
+
+
+def test_a_refused_value_is_a_field_of_its_own():
+    # the value pydantic refused is Problem.given, apart from the message, so that a caller can
+    # quote it as the user typed it (the command line: "true", read as True)
+    with pytest.raises(ConfigError) as info:
+        validate(_Options, {"interaction": "tensor"}, where="scenario")
+    (problem,) = info.value.problems
+    assert problem.given == "'tensor'"
+    assert "tensor" not in problem.message
+    assert problem.text == f"{problem.message} (got 'tensor')"
+    assert f"scenario.interaction: {problem.text}" in str(info.value)
 
 
 def test_problems_survive_pickling_and_default_to_none():

@@ -1410,7 +1410,7 @@ def _scenario_option_problem(exc: ConfigError, scenario: str, options: dict,
     said, unknown = [], False
     for problem in exc.problems:
         key = problem.key
-        line = f"{'.'.join(problem.path)}: {problem.message}"
+        line = f"{'.'.join(problem.path)}: {problem.text}"
         if problem.kind == "missing":
             said.append(f"scenario {scenario!r} needs the option {key}: give it with --option "
                         f"{key}=VALUE ({line})")
@@ -1420,8 +1420,8 @@ def _scenario_option_problem(exc: ConfigError, scenario: str, options: dict,
                         f"option {key!r}" + (f" ({problem.hint})" if problem.hint else ""))
         else:
             given = f"--option {key}={typed[key]}: " if key in options else ""
-            if key in options:  # quoted as typed ("true"), not as read (True)
-                line = line.replace(f" (got {options[key]!r})", f" (got {typed[key]!r})")
+            if key in options and problem.given:  # quoted as typed ("true"), not as read (True)
+                line = f"{'.'.join(problem.path)}: {problem.message} (got {typed[key]!r})"
             said.append(f"{given}{line}")
     return "; ".join(said), unknown
 
@@ -1556,7 +1556,7 @@ def fit(
             raise
         key = refused[0].key
         raise ConfigError(f"fixed value {key} = {fixed[key]!r} (--fix): "
-                          f"{refused[0].message}") from None
+                          f"{refused[0].text}") from None
     given_mass, given_charge = mediator_mass, vector_charge  # None: not given (the fit refuses
     mediator_mass = 10.0 if mediator_mass is None else mediator_mass  # them where unused); the
     vector_charge = "B-L" if vector_charge is None else vector_charge  # record keeps defaults

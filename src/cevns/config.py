@@ -236,14 +236,14 @@ def _format_error(err: dict, model: type[BaseModel], where: str) -> Problem:
         # raised by a validator of ours: its message already names the field and the value
         return Problem(path, kind, str(cause))
     value = err.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
-    return Problem(path, kind, f"{_short_numbers(err['msg'])}{shown}")
+    return Problem(path, kind, _short_numbers(err["msg"]),
+                   given="" if isinstance(value, dict) else repr(value))
 
 
 def _line(problem: Problem) -> str:
     """A problem as one line of a :class:`ConfigError` message: ``path: message``."""
     path = ".".join(problem.path)
-    return f"{path}: {problem.message}" if path else problem.message
+    return f"{path}: {problem.text}" if path else problem.text
 
 
 def _short_numbers(message: str) -> str:

@@ -27,16 +27,28 @@ class Problem:
     kind : {"missing", "unknown", "invalid"}
         A required field not given, a key the model does not have, or a value it refuses.
     message : str
-        The problem in words, without the path (``"unknown key (did you mean 'interaction'?)"``).
+        The problem in words, without the path and without the refused value when that is in
+        :attr:`given` (``"unknown key (did you mean 'interaction'?)"``, ``"Input should be
+        'contact' or 'light'"``).
     hint : str
         The part of :attr:`message` that says what would be valid (``"did you mean
         'interaction'?"``, ``"valid keys: contact, interaction"``), or "".
+    given : str
+        The refused value as read, written as Python writes it (``"'axial'"``, ``"True"``), or ""
+        where the message says it itself or there is none to show. A caller that knows how
+        the user typed the value quotes that instead (``--option flag=true`` read as ``True``).
     """
 
     path: tuple[str, ...]
     kind: Literal["missing", "unknown", "invalid"]
     message: str
     hint: str = ""
+    given: str = ""
+
+    @property
+    def text(self) -> str:
+        """:attr:`message` with the refused value: ``"MESSAGE (got GIVEN)"``, or the message."""
+        return f"{self.message} (got {self.given})" if self.given else self.message
 
     @property
     def key(self) -> str:
