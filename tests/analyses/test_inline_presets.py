@@ -197,3 +197,40 @@ def test_cevns_run_with_inline_detector(tmp_path):
     for row in rows.values():
         assert float(row["best"]) == pytest.approx(0.23857, abs=0.005)
         assert float(row["lower"]) < 0.23857 < float(row["upper"])
+
+
+FAR = ('[source.far]\npot_per_year = 2.8e23\nnu_per_flavour_per_pot = 0.3\nbaseline_m = 40.0\n'
+       'beam_days_per_year = 208\nduty_factor = 0.04\nrun_years = 3\n')
+
+
+def test_without_a_source_preset_the_detectors_default_source_is_used(tmp_path):
+    # a detector that says where it is (default_source) is computed there, as `cevns spectra`
+    # and sm_spectrum do; before, an analysis file without [source] preset silently used the ESS
+    far = NAI + 'default_source = "far"\n'
+    an = load_analysis(_write(tmp_path / "a.toml", EVENTS + far + "[source]\n" + FAR))
+    assert an.source.preset == "far" and an.source.build().baseline_m == 40.0
+    near = load_analysis(_write(tmp_path / "b.toml", EVENTS + NAI))  # default_source = "ess"
+    assert near.source.preset == "ess"
+    det = an.build_detectors()[0]  # Φ ∝ 1/L²: 20 m → 40 m is a factor 4 in every count
+    assert sm_spectrum(det, an.source.build()).total_signal == pytest.approx(
+        sm_spectrum(det, near.source.build()).total_signal / 4, rel=1e-12)
+    # a preset given explicitly wins; an override of default_source counts as the detector's
+    chosen = load_analysis(_write(tmp_path / "c.toml", EVENTS + far + '[source]\npreset = "ess"\n'
+                                  + FAR))
+    assert chosen.source.preset == "ess"
+    moved = load_analysis(_write(tmp_path / "d.toml", EVENTS + NAI + "[source]\n" + FAR
+                                 + '[detector_overrides.NaI]\ndefault_source = "far"\n'))
+    assert moved.source.preset == "far"
+    # the shipped analyses (built-in detectors, default ess) are unchanged
+    assert shipped_analysis("events").source.preset == "ess"
+
+
+def test_detectors_with_different_default_sources_need_a_source(tmp_path):
+    text = (PROFILE.replace('"NaI", "Ar"', '"NaI", "CsI"') + 'default_source = "far"\n'
+            + "[source]\n" + FAR)
+    with pytest.raises(ConfigError, match=r"source.preset: not given, and the detectors have "
+                                          r"different default sources \(NaI: far, CsI: ess\); "
+                                          r"name one with \[source\] preset"):
+        load_analysis(_write(tmp_path / "a.toml", text))
+    fixed = text.replace("[source]\n", '[source]\npreset = "ess"\n')
+    assert load_analysis(_write(tmp_path / "b.toml", fixed)).source.preset == "ess"

@@ -270,7 +270,10 @@ def resolve_analysis_names(data: dict, context: dict) -> dict:
             raise ConfigError(f"presets: {exc}") from None
     source = data.get("source", {})
     if isinstance(source, SourceChoice):
+        chosen = "preset" in source.model_fields_set
         source = source.model_dump()
+    else:
+        chosen = isinstance(source, dict) and "preset" in source
     source = SourceChoice._split_definitions(dict(source)) if isinstance(source, dict) else source
     inline_det = data.get("detector") or {}
     if not isinstance(source, dict) or not isinstance(inline_det, dict):
@@ -288,9 +291,16 @@ def resolve_analysis_names(data: dict, context: dict) -> dict:
     if bad:
         raise ConfigError(f"detectors: unknown detector(s) {bad}; the catalogue has: "
                           f"{', '.join(catalogue.detector_names())} (docs/catalogue.md)")
-    preset = source.get("preset", "ess")
+    preset = source.get("preset") if chosen else _default_source(names, data, catalogue)
     if not isinstance(preset, str):
         return data  # a list or table as the name: the field validator names it
+    if not chosen:
+        source = {**source, "preset": preset}
+        if preset not in catalogue.sources:
+            raise ConfigError(f"source.preset: not given, and the detectors' default_source "
+                              f"{preset!r} is not a source of the catalogue: "
+                              f"{', '.join(catalogue.source_names())}; name one with [source] "
+                              "preset = \"NAME\" (docs/catalogue.md)")
     if preset not in catalogue.sources:
         raise ConfigError(f"source.preset: unknown source {preset!r}; the catalogue has: "
                           f"{', '.join(catalogue.source_names())} (docs/catalogue.md)")
@@ -299,6 +309,29 @@ def resolve_analysis_names(data: dict, context: dict) -> dict:
     resolved_src = {**inline_src, preset: catalogue.entry("source", preset).definition()}
     return {**data, "presets": (), "detector": resolved_det,
             "source": {**source, "definitions": resolved_src}}
+
+
+def _default_source(names: list, data: dict, catalogue: Catalogue) -> str | None:
+    """The source of an analysis whose ``[source]`` names no ``preset``: the ``default_source``
+    its detectors share (with ``detector_overrides`` applied), ``ess`` for the built-in
+    detectors. ``None`` where an override is not a name (its validator says so); a
+    :class:`ConfigError` where the detectors' defaults differ."""
+    overrides = data.get("detector_overrides") or {}
+    defaults = {}
+    for name in names:
+        over = overrides.get(name) if isinstance(overrides, dict) else None
+        if isinstance(over, dict) and "default_source" in over:
+            defaults[name] = over["default_source"]
+        else:
+            defaults[name] = catalogue.entry("detector", name).value.default_source
+    if not all(isinstance(v, str) for v in defaults.values()):
+        return None
+    if len(set(defaults.values())) > 1:
+        listed = ", ".join(f"{n}: {s}" for n, s in defaults.items())
+        raise ConfigError(f"source.preset: not given, and the detectors have different default "
+                          f"sources ({listed}); name one with [source] preset = \"NAME\" "
+                          "(docs/catalogue.md)")
+    return next(iter(defaults.values()), "ess")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
