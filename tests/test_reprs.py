@@ -72,6 +72,21 @@ def test_scenarios(name, options, shown):
     check(get_scenario(name, **options), name, *shown)
 
 
+@pytest.mark.parametrize(("options", "shown", "hidden"), [
+    ({"interaction": "scalar"}, ["interaction='scalar'", "contact=False"],
+     ["vector_charge", "coupling_sign"]),
+    ({"interaction": "vector"}, ["vector_charge='B-L'"], ["coupling_sign"]),
+    ({"interaction": "vector", "vector_charge": "universal", "coupling_sign": -1},
+     ["vector_charge='universal'", "coupling_sign=-1"], []),
+])
+def test_ngi_summary_shows_the_options_the_interaction_reads(options, shown, hidden):
+    # a scalar mediator with "vector_charge='B-L'" in its summary suggested a setting that is
+    # not read (giving it is refused, docs/scenarios/ngi.md)
+    text = repr(get_scenario("ngi", **options))
+    check(get_scenario("ngi", **options), *shown)
+    assert not [h for h in hidden if h in text]
+
+
 def test_basis_spectra_is_short():
     bs = basis_spectra(get_detector("CsI"), get_source("ess"), SMBasis())
     assert bs.counts.size > 400  # the arrays are not what is shown

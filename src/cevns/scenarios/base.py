@@ -217,7 +217,12 @@ class Scenario(ABC):
         opts = getattr(self, "options", None)
         if opts is None:
             return ""
-        items = opts.model_dump() if hasattr(opts, "model_dump") else dict(opts)
+        # options models may say which of their fields the chosen variant reads
+        # (NGIOptions.read_options): the others would only mislead in a summary
+        if callable(getattr(opts, "read_options", None)):
+            items = opts.read_options()
+        else:
+            items = opts.model_dump() if hasattr(opts, "model_dump") else dict(opts)
         return ", ".join(f"{k}={v!r}" for k, v in items.items())
 
     def _summary_rows(self) -> list[tuple[str, str]]:

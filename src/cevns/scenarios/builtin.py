@@ -120,6 +120,17 @@ class NGIOptions(StrictModel):
                                   "vector_charge = \"universal\"")
         return self
 
+    def read_options(self) -> dict[str, object]:
+        """The options the chosen interaction reads, by name (what a summary shows): the vector
+        interaction's charge, and its sign for universal charges; ``contact`` always."""
+        out: dict[str, object] = {"interaction": self.interaction}
+        if self.interaction == "vector":
+            out["vector_charge"] = self.vector_charge
+            if self.vector_charge == "universal":
+                out["coupling_sign"] = self.coupling_sign
+        out["contact"] = self.contact
+        return out
+
     def replace(self, **changes) -> NGIOptions:
         """A validated copy with ``changes`` applied; only the options given to this one are
         carried over (an option left at its default stays "not given", see
