@@ -412,9 +412,11 @@ def test_every_sensitivity_item_writes_its_chi2_grid(quick_items):
         assert ds["mediator_mass_MeV"].attrs["units"] == "MeV"
         assert ds["chi2_CsI"].attrs["units"] == "1" and "long_name" in ds["chi2_CsI"].attrs
         assert abs(float(np.atleast_1d(ds.attrs["confidence_level"])[0]) - 0.9) < 1e-12
-        # the combined χ² is the sum over detectors (independent nuisance parameters)
-        total = sum(ds[f"chi2_{d}"] for d in ("CsI", "Xe", "Ge", "Si", "Ar", "C3F8"))
-        np.testing.assert_allclose(ds["chi2_combined"], total, rtol=1e-10)
+        # the combined χ² profiles one signal normalisation α for all detectors (the default
+        # shared_signal = true; checked against a direct minimisation in test_shared_signal.py):
+        # finite where the detectors' are, 0 at the truth (Asimov data)
+        assert np.isfinite(ds["chi2_combined"].values).all()
+        assert float(ds["chi2_combined"].min()) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_the_combination_is_drawn_beneath_the_detector_that_makes_it(all_quick_items):
@@ -561,10 +563,11 @@ def test_corner_note_gives_up_when_no_corner_is_free():
 
 def test_profile_figures_show_where_the_curves_are(all_quick_items):
     """A Δχ² figure's x range is the scan's narrowed to where a drawn curve lies inside the plot
-    (plus 5 %): Fig. 8 draws only the combination, which leaves the plot at α₁₁ ≈ 0.92 of the
-    0.80–1.00 scan (its table's per-detector limits, 0.85–0.88, need the whole scan); Fig. 17
-    draws every detector and keeps the whole range. At most six major intervals (nine labels
-    such as 0.825 nearly touched)."""
+    (plus 5 %). Fig. 8 draws only the combination; with one signal normalisation for all
+    detectors (the default) its 90 % limit, 0.882, is that of the best detector and the curve
+    leaves the plot near the scan's lower end, so the figure keeps (almost) the whole 0.80–1.00
+    range; Fig. 17 draws every detector and keeps the whole range. At most six major intervals
+    (nine labels such as 0.825 nearly touched)."""
     from cevns.analyses.sensitivity.plots import _profile_xlim
 
     x = np.linspace(0.8, 1.0, 201)
@@ -575,7 +578,7 @@ def test_profile_figures_show_where_the_curves_are(all_quick_items):
     assert _profile_xlim(x, [np.full_like(x, 50.0)], 6.8) == (0.8, 1.0)  # nothing inside
     figures = all_quick_items[1]
     lo8, hi8 = figures["fig8"].axes[0].get_xlim()
-    assert 0.9 < lo8 < 0.93 and hi8 == pytest.approx(1.0)
+    assert 0.8 - 1e-9 <= lo8 < 0.86 and hi8 == pytest.approx(1.0)
     assert figures["fig17"].axes[0].get_xlim() == pytest.approx((0.8, 1.0))
     for stem in ("fig8", "fig17"):
         ticks = [t for t in figures[stem].axes[0].get_xticks()

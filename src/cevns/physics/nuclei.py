@@ -19,7 +19,7 @@ Composition modes of an element (:data:`CompositionMode`):
     are computed with them.
 ``"dominant-isotope"``
     the most abundant isotope alone (¹³²Xe, ⁷⁴Ge, ²⁸Si, ⁴⁰Ar, ¹²C); Xe with N = 78 raises the
-    Xe rate by ≈ 1.9 %.
+    Xe rate by 1.2 %.
 ``"isotopes"``
     every stable isotope with its natural abundance.
 """

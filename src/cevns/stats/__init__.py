@@ -12,8 +12,9 @@ Build the model
     and its components), :func:`asimov` (Asimov data: the sum of the nominal expected counts).
     For the paper's setup, Eq. (30), :func:`signal_background_channel` makes the channel
     (1 + α) N_sig + (1 + β) N_bkg with σ_α = 10 %, σ_β = 1 % and nuisances ``alpha_<name>``,
-    ``beta_<name>`` — independent per detector (the default), or a common ``alpha`` shared by all
-    detectors with ``shared_signal=True`` (one flux normalisation for every ESS detector).
+    ``beta_<name>`` — independent per detector (this function's default), or a common ``alpha``
+    shared by all detectors with ``shared_signal=True`` (one flux normalisation for every ESS
+    detector: the default of analysis files, ``[stats] shared_signal``).
 
 Get χ²
     :func:`profile_chi2` (or :meth:`PoissonModel.profile`) minimises over all nuisances at every

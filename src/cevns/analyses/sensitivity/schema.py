@@ -133,7 +133,10 @@ class StatsSpec(StrictModel):
     sigma_background: float = Field(default=0.01, ge=SIGMA_MIN, le=SIGMA_MAX,
                                     description="σ_β, relative uncertainty of the background "
                                     "normalisation, in [1e-4, 10]")
-    shared_signal: bool = Field(default=False, description="one α for all detectors")
+    # one α for all detectors: they share the source, whose flux is the dominant part of σ_α
+    # (docs/assumptions.md); false: one α per detector
+    shared_signal: bool = Field(default=True, description="one α for all detectors (the flux "
+                                "is common); false: one α per detector")
     combine: bool = True
     levels: tuple[Level, ...] = ("1sigma_1dof", "90cl_1dof")
 
