@@ -35,6 +35,7 @@ def _assert_identical(a: Spectrum, b: Spectrum) -> None:
     np.testing.assert_array_equal(a.edges_keVnr, b.edges_keVnr)
     np.testing.assert_array_equal(a.signal, b.signal)
     np.testing.assert_array_equal(a.background, b.background)
+    assert a == b  # every field, as docs/exports.md promises
 
 
 # -- 1. the bin column: duplicate, missing, negative, out-of-range, non-integer bins ------------

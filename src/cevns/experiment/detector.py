@@ -287,6 +287,15 @@ class Detector(StrictModel):
         if not value:
             raise ConfigError("no target: give at least one, e.g. targets = [{ element = \"Ge\" }], "
                               "or a formula")
+        first: dict[str, int] = {}
+        for i, target in enumerate(value):
+            j = first.setdefault(target.element, i)
+            if j != i:  # its nuclei would appear twice under one name (a spectrum's targets)
+                total = sum(t.atoms_per_molecule for t in value if t.element == target.element)
+                raise ConfigError(
+                    f"element {target.element!r} is given twice (targets[{j}] and targets[{i}]): "
+                    f"give one entry per element with its atoms_per_molecule, e.g. {{ element = "
+                    f"\"{target.element}\", atoms_per_molecule = {total:g} }}")
         return value
 
     @model_validator(mode="before")
@@ -336,6 +345,16 @@ class Detector(StrictModel):
                 return data
             return {**data, "targets": expanded}
         return data
+
+    def replace(self, **changes) -> Detector:
+        """A validated copy with ``changes`` applied (:meth:`cevns.config.StrictModel.replace`).
+
+        A new ``formula`` without ``targets`` replaces the targets too (the formula defines them):
+        ``get_detector("CsI").replace(formula="NaI")`` has the targets Na and I.
+        """
+        if changes.get("formula") is not None and "targets" not in changes:
+            changes = {**changes, "targets": None}
+        return super().replace(**changes)
 
     @model_validator(mode="after")
     def _single_time_window(self) -> Detector:

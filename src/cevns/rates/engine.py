@@ -82,6 +82,12 @@ class BasisSpectra:
         What determines the response matrix (:func:`cevns.experiment.response.response_key`).
         The matrix itself is not held: :attr:`response` fetches it from the byte-bounded
         response cache, rebuilding it if it was evicted (memory stays flat over a mass scan).
+
+    Every array is read-only (``counts``, ``edges``, ``node_rates``): :func:`basis_spectra`
+    hands out the cached object itself, so a write (``bs.counts *= 2``) would change every later
+    spectrum and fit of the process; it raises ``ValueError`` instead. An array given that could
+    still be written (the caller's own, or a view of a writable one) is copied, never frozen
+    behind the caller's back; work on a copy (``bs.counts.copy()``) to change numbers.
     """
 
     names: tuple[str, ...]
@@ -92,6 +98,12 @@ class BasisSpectra:
     flavours: tuple[str, ...] = FLAVOURS
     node_rates: np.ndarray | None = field(default=None, repr=False, compare=False)
     response_key: tuple | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("counts", "edges", "node_rates"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _read_only(value))
 
     @property
     def response(self) -> Response | None:
@@ -171,6 +183,21 @@ class BasisSpectra:
             raise ConfigError(f"coefficients have shape {c.shape}; the basis has "
                               f"{summed.shape[0]} terms (shape (n_terms, *grid) expected)")
         return np.einsum("j...,jb->...b", c, summed.sum(axis=1))
+
+
+def _read_only(value: object) -> np.ndarray:
+    """``value`` as an array nobody can write through: itself when it is read-only and so is
+    every array it is a view of (an array frozen when made: the engine's, a spectrum's), else a
+    read-only copy (a writable array, or a read-only view of a writable one, stays the
+    caller's: it is not frozen behind its back, nor can a later write to it reach the copy)."""
+    arr = np.asarray(value)
+    base = arr
+    while isinstance(base, np.ndarray) and not base.flags.writeable:
+        base = base.base
+    if base is not None:  # a writable array (this one or under it), or a foreign buffer
+        arr = arr.copy()
+        arr.setflags(write=False)
+    return arr
 
 
 def kinematic_breakpoints(nuclei: list[Nucleus], sterile_mass: float = 0.0,
@@ -425,6 +452,10 @@ def compute_basis_spectra(
             f"(not finite) for mass_kg = {detector.mass_kg:g}, run_years = {source.run_years:g}, "
             f"baseline_m = {source.baseline_m:g} and the source's exposure; an input is far "
             "outside its physical range")
+    # read-only where made (no copy): basis_spectra shares this object with every caller
+    for arr in (counts, node_rates):
+        if arr.base is None:
+            arr.setflags(write=False)
     return BasisSpectra(names=tuple(basis.names), counts=counts, edges=response.edges,
                         nuclei=tuple(n.name for n in nuclei), detector=detector.name,
                         flavours=flavours, node_rates=node_rates, response_key=key)

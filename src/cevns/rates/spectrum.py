@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import get_args
 
@@ -17,15 +17,24 @@ from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.cross_sections import check_sin2_theta_w, sm_basis_coefficients
 from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS, PLAIN_FLAVOUR_LABELS
 from cevns.physics.units import keV
-from cevns.rates.engine import basis_spectra
+from cevns.rates.engine import _read_only, basis_spectra
 
 #: Source kinds a spectrum can come from (:data:`cevns.experiment.source.SourceKind`).
 _SOURCE_KINDS = get_args(SourceKind)
 
 
-@dataclass(frozen=True)
+#: The array fields of :class:`Spectrum` (read-only, compared with ``np.array_equal``).
+_ARRAY_FIELDS = ("edges_keVnr", "signal", "background")
+
+
+@dataclass(frozen=True, eq=False)
 class Spectrum:
     """Expected counts of one detector over a run.
+
+    Immutable: its arrays are read-only (a write raises ``ValueError``; an array given is
+    copied, so the caller's own stays writable). Two spectra are equal (``==``) when every field
+    is: the arrays element by element, with the same shape and dtype (the ``from_*`` constructors
+    rebuild a spectrum exactly). A spectrum is not hashable (it holds arrays).
 
     Attributes
     ----------
@@ -62,6 +71,28 @@ class Spectrum:
         if self.source_kind not in _SOURCE_KINDS:
             raise ConfigError(f"source_kind {self.source_kind!r}: valid choices "
                               f"{', '.join(_SOURCE_KINDS)}")
+        for name in _ARRAY_FIELDS:
+            object.__setattr__(self, name, _read_only(getattr(self, name)))
+
+    __hash__ = None  # type: ignore[assignment]  # equal spectra hold arrays: no hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spectrum):
+            return NotImplemented
+        if self is other:
+            return True
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name in _ARRAY_FIELDS:
+                if a.shape != b.shape or a.dtype != b.dtype or not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    def __reduce__(self):
+        # rebuilt through the constructor: the arrays of a copy (pickle, copy.copy) are read-only
+        return type(self), tuple(getattr(self, f.name) for f in fields(self))
 
     @property
     def flavour_labels(self) -> dict[str, str]:
