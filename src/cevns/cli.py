@@ -839,12 +839,16 @@ def _check_reproduce_dir(out: Path, force: bool) -> None:
         RECORD_FILE,
         SCANS_FOLDER,
         describe_config,
+        only_claimed,
         read_record,
         refuse_foreign,
     )
 
     _check_folder(out)
     if force or (out / INDEX_FILE).is_file():
+        return
+    if only_claimed(out):  # the claim of a run or fit that failed before it wrote anything
+        (out / CONFIG_FILE).unlink()
         return
     for name in (CONFIG_FILE, RECORD_FILE):
         if (out / name).is_file():

@@ -9,6 +9,10 @@ Every file ``cevns`` writes for a user goes through this module, so that
   gets the permissions of any file the user creates (0o666 less the umask, e.g. 0644), not the
   owner-only 0600 of :func:`tempfile.mkstemp`; a symbolic link is written through: its final
   target gets the new content and the link stays a link (:func:`write_target`);
+* the netCDF results, whose writer opens its file by name, are written atomically too
+  (:func:`atomic_path`): an error or an interrupt leaves an earlier file whole, and a file
+  that cannot be replaced (held open by another program) is named as such
+  (:func:`replace_onto`);
 * an operating-system error (missing folder, a file in the way, a full disk, no permission) becomes
   a :class:`cevns.errors.OutputError` that names the path, instead of a traceback;
 * a folder has one writer at a time (:func:`folder_lock`): a second command writing the same
@@ -150,10 +154,60 @@ def atomic_open(path: Path | str, mode: str = "w", *, encoding: str | None = "ut
                 fh.flush()
                 if fsync:
                     os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            replace_onto(tmp, target, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+@contextmanager
+def atomic_path(path: Path | str, *, fsync: bool = False) -> Iterator[Path]:
+    """The name of a new, empty temporary file beside ``path`` (``.NAME.<random>.tmp``), for a
+    writer that opens its file by name (netCDF/HDF5): when the block ends without an error the
+    file is renamed onto ``path`` (:func:`replace_onto`), else removed, so that an error or an
+    interrupt leaves the previous ``path`` as it was and no temporary behind. With ``fsync`` the
+    file is flushed to disk before the rename.
+
+    Writing a new file also works while another program holds ``path`` open: the HDF5 library
+    refuses to write a file another process has open (its file lock), and the netCDF library
+    reports that as "Permission denied"; the rename replaces the file without opening it.
+
+    A missing folder and a folder in the way are named as such (not as the "Permission denied"
+    netCDF-C reports for both), and every ``OSError`` becomes an :class:`OutputError` naming
+    ``path``. A symbolic link is written through, as by :func:`atomic_open`.
+    """
+    path = Path(path)
+    with os_errors(path):
+        target = write_target(path)
+        if not target.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "no such folder", str(target.parent))
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
+        fd, tmp = _new_temporary(target)
+        try:
+            os.close(fd)
+            yield tmp
+            if fsync:
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+            replace_onto(tmp, target, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def replace_onto(tmp: Path, target: Path, path: Path | str | None = None) -> None:
+    """Rename the finished temporary file ``tmp`` onto ``target`` (``os.replace``). A refusal
+    (a file another program holds open cannot be replaced on Windows; a busy file elsewhere)
+    is an :class:`OutputError` naming ``path`` (default ``target``) that says so."""
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        if isinstance(exc, PermissionError) or exc.errno in (errno.EBUSY, errno.ETXTBSY):
+            raise OutputError(f"cannot replace {path or target}: {exc.strerror or exc}; the file "
+                              "may be open in another program: close it there and run again, or "
+                              "write elsewhere") from exc
+        raise
 
 
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:

@@ -260,6 +260,24 @@ def output_lock(out: str | Path):
     return fsio.folder_lock(out, refuse)
 
 
+def only_claimed(out: str | Path) -> bool:
+    """Whether the folder ``out`` holds nothing of a run but the ``config.json`` of its claim:
+    no ``provenance.json``, no ``index.json``, no output, no scan store (``scans``), no file of
+    the user's; hidden entries (the writer's ``.lock``, a temporary ``.NAME.tmp``) aside. A
+    command that failed after it claimed the folder leaves it so, and a later command of
+    another configuration may claim it (:func:`claim_output_folder`). A folder an interrupted
+    run left with scan tiles or partial outputs is not "only claimed": ``--resume`` continues
+    it, so another configuration still needs ``--force``."""
+    folder = Path(out)
+    if not (folder / CONFIG_FILE).is_file() or (folder / CONFIG_FILE).is_symlink():
+        return False
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    return all(p.name == CONFIG_FILE or p.name.startswith(".") for p in entries)
+
+
 def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
                         force: bool = False, outputs=(), resumable: bool = True) -> Path:
     """Check that the results of ``config`` may be written into ``out``; create the folder and
@@ -267,7 +285,9 @@ def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
 
     One configuration per folder (docs/errors.md):
 
-    * a new or empty folder is claimed;
+    * a new or empty folder is claimed, and so is a folder that holds nothing but the
+      ``config.json`` of another claim (:func:`only_claimed`: its command failed before it wrote
+      anything; nothing of it is lost);
     * a folder whose record (``config.json``, else the digest in ``provenance.json``) holds the
       same configuration is reused (``--resume`` continues its scans);
     * a folder holding another configuration is refused (:class:`~cevns.errors.ConfigError`;
@@ -311,6 +331,9 @@ def claim_output_folder(out: str | Path, config: dict, *, resume: bool = False,
     if old_digest == digest:
         if old_config is None:  # a record of an older version: add the configuration
             record()
+        return out
+    if old_record is None and only_claimed(out):  # a run that failed before writing anything
+        record()
         return out
     if _command_of(old) != _command_of(config):
         victim = cfg_path if cfg_path.exists() else rec_path

@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from cevns.analyses.base import AnalysisBase, RunOptions, register_kind
+from cevns.analyses.mathtext import MathText
 from cevns.analyses.output import figure, save_figure, write_table
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
@@ -34,7 +35,7 @@ from cevns.errors import ConfigError
 class ThresholdCase(StrictModel):
     """One physics case of the threshold study."""
 
-    label: str
+    label: MathText
     type: Literal["interval", "limit"]
     scenario: dict[str, Any]
     scan: dict[str, Any]

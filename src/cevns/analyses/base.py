@@ -45,7 +45,13 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from cevns.config import StrictModel, load_toml, parse_json, read_user_text, validate
-from cevns.errors import ConfigError, KinematicsError, UnknownNameError
+from cevns.errors import (
+    ConfigError,
+    KinematicsError,
+    UnknownNameError,
+    check_path_argument,
+    is_bool,
+)
 from cevns.experiment import ESS_DETECTORS, Detector, Source, get_source
 from cevns.experiment.catalogue import Catalogue, resolve_catalogue
 
@@ -355,10 +361,21 @@ class Kind:
 
 @dataclass
 class RunOptions:
-    """Options of a run that do not change results' meaning (speed and presentation)."""
+    """Options of a run that do not change results' meaning (speed and presentation).
+
+    Checked when made (:meth:`check`, again by :func:`run_analysis`), with a
+    :class:`~cevns.errors.ConfigError` naming the field: the flags are ``True`` or ``False``
+    (``force="no"`` would be true), ``resume`` and ``force`` exclude each other, as ``pdf`` and
+    ``no_figures`` do (the rules of ``cevns run``), ``executor`` is what
+    :func:`cevns.scan.make_executor` takes (a name, a scheduler address, a spec mapping with
+    valid options, an executor object), the callbacks are callables or ``None`` and ``extra``
+    is a dict.
+    """
 
     quick: bool = False
-    executor: str = "serial"
+    #: where the scans run: ``"serial"``, ``"processes"``, ``"dask"``, a scheduler address, a
+    #: spec mapping ``{"name": ..., **options}`` or an executor (:func:`cevns.scan.make_executor`)
+    executor: Any = "serial"
     resume: bool = False
     #: write into a folder holding results of another configuration, or files cevns did not
     #: write (``--force``); without it such a folder is refused (:func:`run_analysis`)
@@ -371,6 +388,61 @@ class RunOptions:
     no_figures: bool = False
     #: ``on_figure(stem, fig)`` is called with every figure after it is saved (figure checks)
     on_figure: Callable[[str, Any], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~cevns.errors.ConfigError` naming the first field that is wrong (see
+        the class); :func:`run_analysis` asks again, since a field may be set after the options
+        are made."""
+        for name in ("quick", "resume", "force", "pdf", "no_figures"):
+            value = getattr(self, name)
+            if not is_bool(value, scalar_only=True):  # "no" or 0 would be read as a flag
+                raise ConfigError(f"RunOptions.{name} must be True or False, got "
+                                  f"{type(value).__name__} {value!r:.80}")
+        if self.resume and self.force:  # the words of the command line's refusal
+            raise ConfigError("RunOptions: resume=True continues the results in the folder, "
+                              "force=True replaces them: give one of them")
+        if self.pdf and self.no_figures:
+            raise ConfigError("RunOptions: pdf=True writes every figure also as PDF, "
+                              "no_figures=True writes no figure: give one of them")
+        self._check_executor()
+        for name, call in (("progress", "progress(label, done, total)"),
+                           ("on_figure", "on_figure(stem, fig)")):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ConfigError(f"RunOptions.{name} must be a function called as {call}, or "
+                                  f"None; got {type(value).__name__} {value!r:.80}")
+        if not isinstance(self.extra, dict):
+            raise ConfigError(f"RunOptions.extra must be a dict, got "
+                              f"{type(self.extra).__name__} {self.extra!r:.80}")
+
+    def _check_executor(self) -> None:
+        """``executor`` as :func:`cevns.scan.make_executor` takes it: made here (nothing starts
+        before :meth:`~cevns.scan.executors.Executor.start`), so that an unknown name, a spec
+        option the executor does not take or a wrong number of workers is refused now, not when
+        the first scan runs."""
+        from cevns.scan.executors import make_executor
+
+        try:
+            make_executor(self.executor)
+        except ConfigError as exc:
+            raise ConfigError(f"RunOptions.executor: {exc}") from None
+
+    def _executor_record(self) -> Any:
+        """The executor as the run's ``provenance.json`` names it: a name, an address or a spec
+        as given (JSON), an executor object by its description (``"processes(max_workers=2)"``)."""
+        from collections.abc import Mapping
+
+        executor = self.executor
+        if isinstance(executor, str):
+            return executor
+        if isinstance(executor, Mapping):
+            return json.loads(json.dumps(dict(executor), default=str))
+        from cevns.scan.executors import make_executor
+
+        return make_executor(executor).describe()
 
 
 _KINDS: dict[str, Kind] = {}
@@ -569,11 +641,26 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
     holds no result of the old configuration beside the new ones; files the old record does not
     list (a user's own) stay. Returns the provenance record (files written, wall time, digest).
     A second writer of the folder (another process) is refused while this one runs
-    (:func:`cevns.provenance.output_lock`).
+    (:func:`cevns.provenance.output_lock`). The arguments are checked first
+    (:class:`~cevns.errors.ConfigError`): ``analysis`` a validated analysis, ``out_dir`` a
+    non-empty ``str`` or ``os.PathLike``, ``options`` ``None`` or a :class:`RunOptions`
+    (:meth:`RunOptions.check`).
     """
     from cevns.provenance import output_lock
 
-    options = options or RunOptions()
+    if not isinstance(analysis, AnalysisBase):
+        raise ConfigError(f"run_analysis: analysis must be an analysis (load_analysis, "
+                          f"parse_analysis or shipped_analysis), got {type(analysis).__name__} "
+                          f"{analysis!r:.80}")
+    check_path_argument(out_dir, "run_analysis: out_dir", kind="folder path",
+                        give="give the output folder")
+    if options is None:
+        options = RunOptions()
+    elif not isinstance(options, RunOptions):  # not a dict either ({} ran with the defaults)
+        hint = "; RunOptions(**options) makes them from a dict" if isinstance(options, dict) else ""
+        raise ConfigError(f"run_analysis: options must be a cevns.analyses.RunOptions or None, "
+                          f"got {type(options).__name__} {options!r:.80}{hint}")
+    options.check()  # a field may have been set after the options were made
     if options.extra.get("folder_locked"):  # a worker of cevns.analyses.schedule: the driver
         return _run_analysis(analysis, out_dir, options)  # holds the folder's lock
     with output_lock(out_dir):  # one writer per folder (re-entrant: a caller may hold it)
@@ -613,7 +700,7 @@ def _run_analysis(analysis: AnalysisBase, out_dir: str | Path, options: RunOptio
     written = [str(fsio.inside(root, str(Path(f).resolve())).relative_to(root)) for f in files]
     if old_files and old_digest != digest:  # the results of another configuration
         remove_stale_outputs(out, old_files, written)
-    record = provenance_record(digest=digest, executor=options.executor,
+    record = provenance_record(digest=digest, executor=options._executor_record(),
                                wall_time_s=wall, quick=options.quick, files=written)
     fsio.atomic_write_text(fsio.inside(out, "provenance.json"), json.dumps(record, indent=2) + "\n")
     return record

@@ -64,7 +64,9 @@ def mark_undetermined(scan, ds) -> list[str]:
 
 def write_scan_netcdf(scan, path: Path) -> list[str]:
     """Write ``scan`` to netCDF like :meth:`Scan2D.to_netcdf`, with undetermined best-fit
-    coordinates replaced by NaN (:func:`mark_undetermined`); return their names.
+    coordinates replaced by NaN (:func:`mark_undetermined`); return their names. The file is
+    replaced atomically (:func:`cevns.analyses.cf.to_netcdf`: temporary file, then rename), so
+    a failed or interrupted write leaves an earlier file whole.
 
     Analyses write through :func:`cevns.analyses.cf.write_scan_netcdf`, which adds the CF
     attributes and applies the same marking.

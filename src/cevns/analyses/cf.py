@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cevns.fsio import os_errors
+from cevns.fsio import atomic_path, os_errors
 from cevns.stats import level_label, level_value
 
 #: Units of scenario parameters in UDUNITS spelling (anything not listed is passed through).
@@ -212,16 +212,24 @@ def to_netcdf(ds, path) -> None:
     file as ``ds.to_netcdf(path, engine="netcdf4")``, without importing dask.distributed
     (:func:`cevns.scan.store.write_netcdf`; h5netcdf where netCDF4 is not installed).
 
+    The file is written under a temporary name in the same folder and renamed onto ``path``
+    (:func:`cevns.fsio.atomic_path`, as :meth:`cevns.scan.ScanStore.export_netcdf` does): an
+    error or an interrupt while writing leaves an earlier ``path`` whole and no temporary
+    behind, and a reader holding the earlier file open does not stop the write (HDF5 refuses to
+    write a file that another process has open). OS errors are :class:`OutputError` naming
+    ``path``.
+
     Writing the 105 files of ``cevns reproduce`` this way takes 0.9 s of CPU, against 3.5 s
     through h5netcdf (``docs/exports.md``).
     """
     from cevns.scan.store import write_netcdf
 
-    write_netcdf(ds, path)
+    with atomic_path(path) as tmp:
+        write_netcdf(ds, tmp)
 
 
 def write_dataset(ds, path: Path) -> Path:
-    """Write a Dataset as netCDF-4 (:func:`to_netcdf`), OS errors as OutputError."""
+    """Write a Dataset as netCDF-4, atomically (:func:`to_netcdf`), OS errors as OutputError."""
     with os_errors(path):
         to_netcdf(ds, path)
     return Path(path)

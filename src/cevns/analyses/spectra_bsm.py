@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
+from cevns.analyses.mathtext import MathText
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
 from cevns.physics.constants import SIN2_THETA_W
@@ -38,7 +39,7 @@ class NewPhysicsCurve(StrictModel):
     The scenario, its options, the names of ``values`` and their ranges are checked when the
     analysis file is read, not when the spectra are computed."""
 
-    label: str
+    label: MathText
     scenario: NewPhysicsScenario
     values: dict[str, float]
     note: str = Field(default="", description="what a reader must know to read the curve "

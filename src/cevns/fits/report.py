@@ -24,6 +24,7 @@ Files written by :func:`write_outputs` (``FitResult.write``):
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -56,11 +57,26 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    """Write ``rows`` as CSV, atomically (:func:`cevns.fsio.atomic_open`: temporary file, then
+    rename)."""
+    from cevns.fsio import atomic_open
+
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    with atomic_open(path, "wb", fsync=False) as fh:
+        fh.write(text.getvalue().encode("utf-8"))
+    return path
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Write a Markdown table, atomically (:func:`cevns.fsio.atomic_open`)."""
+    from cevns.fsio import atomic_open
+
+    with atomic_open(path, "w", fsync=False) as fh:
+        fh.write(text)
     return path
 
 
@@ -145,11 +161,18 @@ def _figure(nrows: int, ncols: int, **kwargs):
 
 
 def _save(fig, out: Path, stem: str, pdf: bool = False) -> list[Path]:
-    """Write ``stem.png`` (and ``stem.pdf`` if asked, as ``cevns run --pdf``); return the paths."""
+    """Write ``stem.png`` (and ``stem.pdf`` if asked, as ``cevns run --pdf``); return the paths.
+
+    Each file is written under a temporary name in the folder and renamed onto its own
+    (:func:`cevns.fsio.atomic_open`, as the figures of ``cevns run``): a failure or an
+    interrupt while drawing leaves the figure of an earlier run whole and no temporary behind.
+    """
+    from cevns.fsio import atomic_open
+
     paths = [out / f"{stem}.png"] + ([out / f"{stem}.pdf"] if pdf else [])
-    fig.savefig(paths[0], dpi=130, bbox_inches="tight")
-    if pdf:
-        fig.savefig(paths[1], bbox_inches="tight")
+    for path, kwargs in zip(paths, ({"dpi": 130}, {}), strict=False):
+        with atomic_open(path, "wb", fsync=False) as fh:
+            fig.savefig(fh, format=path.suffix[1:], bbox_inches="tight", **kwargs)
     return paths
 
 
@@ -320,15 +343,12 @@ def write_outputs(result: FitResult, out: Path, *, config: dict | None = None,
     _figure_options(pdf, no_figures)
     out, config, old_files = _claim(Path(out), config, result, force)
     files: list[Path] = [_write_csv(result.rows(), out / "fit.csv")]
-    md = out / "fit.md"
-    md.write_text(markdown_table(result))
-    files.append(md)
+    files.append(_write_text(out / "fit.md", markdown_table(result)))
     files.append(_write_csv([result.prediction_row()], out / "prediction.csv"))
     pred = result.prediction_row()
-    pm = out / "prediction.md"
-    pm.write_text("| " + " | ".join(pred) + " |\n|" + "---|" * len(pred) + "\n| "
-                  + " | ".join(_fmt(v) for v in pred.values()) + " |\n")
-    files.append(pm)
+    files.append(_write_text(out / "prediction.md", "| " + " | ".join(pred) + " |\n|"
+                             + "---|" * len(pred) + "\n| "
+                             + " | ".join(_fmt(v) for v in pred.values()) + " |\n"))
     for fit in result.fits.values():
         path = out / f"profile_{fit.name}.csv"
         fit.profile.to_csv(path)
@@ -373,9 +393,8 @@ def write_combined_outputs(result, out: Path, *, config: dict | None = None,
     notes = [f"- {f.name}: {n}" for f in result.fits.values() for n in f.notes]
     notes += [f"- {f.name}: " + ", ".join(f"{k} = {v}" for k, v in f.options.items())
               for f in result.fits.values() if f.options]
-    md = out / "fit.md"
-    md.write_text("\n".join(lines + ([""] + notes if notes else [])) + "\n")
-    files.append(md)
+    files.append(_write_text(out / "fit.md",
+                             "\n".join(lines + ([""] + notes if notes else [])) + "\n"))
     for f in result.fits.values():
         path = out / f"profile_{f.name}.csv"
         f.profile.to_csv(path)

@@ -18,6 +18,7 @@ from pydantic import Field, field_serializer, field_validator, model_validator
 
 from cevns.analyses.base import AnalysisBase, SourceChoice, build_detector_list
 from cevns.analyses.checks import check_axis_size, check_sensitivity
+from cevns.analyses.mathtext import MathText
 from cevns.config import StrictModel
 from cevns.errors import ConfigError
 from cevns.scenarios import get_scenario
@@ -179,7 +180,7 @@ class Variant(StrictModel):
     compositions) and statistics settings (σ_β): each updates the analysis's key by key.
     """
 
-    label: str
+    label: MathText
     options: dict[str, Any] = {}
     fixed: dict[str, float] = {}
     ties: dict[str, Tie] = {}
@@ -323,11 +324,11 @@ class ProfileAnalysis(SensitivityBase):
     table_level: Level = "1sigma_1dof"
     table: Literal["interval", "best-interval", "limit"] = "best-interval"
     reference: dict[str, tuple[float, float]] = {}
-    reference_label: str = "paper"
+    reference_label: MathText = "paper"
     reference_note: str = Field(default="", description="where the paper's numbers come from, or "
                                 "why there is no reference column; printed with the table")
     external: tuple[ExternalRow, ...] = ()
-    xlabel: str = ""
+    xlabel: MathText = ""
     show: Literal["all", "combined"] = "all"
 
     @field_validator("table_level")
