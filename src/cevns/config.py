@@ -284,6 +284,10 @@ def _nested(outer: tuple[str, ...], problem: Problem) -> Problem:
     inner = problem.path
     if outer and inner and inner[0] == outer[-1]:
         inner = inner[1:]
+    elif outer and inner and inner[0].startswith(f"{outer[-1]}: "):
+        # an inner validation named after the file and its table ("f.toml: detector.NaI"):
+        # the file is named once
+        inner = (inner[0][len(outer[-1]) + 2:], *inner[1:])
     return dataclasses.replace(problem, path=(*outer, *inner))
 
 

@@ -246,3 +246,14 @@ def test_a_folder_holding_only_a_claim_is_free_and_one_with_results_is_not(tmp_p
             run_analysis(ge, out, RunOptions(no_figures=True, resume=True))
         assert json.loads((out / "config.json").read_text())["detectors"] == ["Si"]
     assert (partial / "ev.csv").read_text() == "half\n"
+
+
+def test_quick_never_computes_more_points_than_the_full_grid():
+    # --quick took max(11, num // 4) points: an axis of 3 points became 11 under --quick
+    from cevns.analyses.sensitivity.schema import AxisSpec
+
+    small = AxisSpec(parameter="sin2_theta_w", start=0.2, stop=0.3, num=3)
+    assert small.grid(quick=True).size == 3 == small.grid().size
+    big = AxisSpec(parameter="sin2_theta_w", start=0.2, stop=0.3, num=200)
+    assert big.grid(quick=True).size == 50 and big.grid().size == 200
+    assert AxisSpec(parameter="sin2_theta_w", start=0.2, stop=0.3, num=20).grid(True).size == 11

@@ -234,3 +234,11 @@ def test_detectors_with_different_default_sources_need_a_source(tmp_path):
         load_analysis(_write(tmp_path / "a.toml", text))
     fixed = text.replace("[source]\n", '[source]\npreset = "ess"\n')
     assert load_analysis(_write(tmp_path / "b.toml", fixed)).source.preset == "ess"
+
+
+def test_a_misspelled_key_of_an_inline_detector_names_the_file_once(tmp_path):
+    # was "a.toml.a.toml: detector.NaI.colour: unknown key"
+    with pytest.raises(ConfigError) as info:
+        load_analysis(_write(tmp_path / "a.toml", EVENTS + NAI + 'colour = "red"\n'))
+    assert "a.toml.detector.NaI.colour: unknown key" in str(info.value)
+    assert "a.toml.a.toml" not in str(info.value)

@@ -87,15 +87,16 @@ class AxisSpec(StrictModel):
         return self
 
     def grid(self, quick: bool = False) -> np.ndarray:
-        """The grid values (coarser with ``quick``: a quarter of the points, at least 11; an
-        explicit list keeps every fourth value and both ends)."""
+        """The grid values (coarser with ``quick``: a quarter of the points, at least 11 but
+        never more than the full grid; an explicit list keeps every fourth value and both
+        ends)."""
         if self.values is not None:
             values = np.asarray(self.values, dtype=float)
             if quick and values.size > 11:
                 keep = np.unique(np.r_[np.arange(0, values.size, 4), values.size - 1])
                 values = values[keep]
             return values
-        num = max(11, self.num // 4) if quick else self.num
+        num = min(self.num, max(11, self.num // 4)) if quick else self.num
         if self.spacing == "log":
             return np.geomspace(self.start, self.stop, num)
         return np.linspace(self.start, self.stop, num)
