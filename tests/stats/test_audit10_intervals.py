@@ -188,3 +188,16 @@ def test_chi2_level_refuses_a_level_that_underflows_and_bools():
         chi2_level(0.9, dof=np.bool_(True))
     with pytest.raises(ConfigError, match="cl"):
         chi2_level(np.bool_(True))
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("a/b", "cannot name a netCDF dimension"), ("a\nb", "cannot name a netCDF dimension"),
+    (" a", "cannot name a netCDF dimension"), ("chi2", "is the name of a variable"),
+    ("delta_chi2", "is the name of a variable"),
+])
+def test_scan2d_axis_names_that_netcdf_cannot_hold_are_refused(name, words):
+    # these failed only in to_netcdf, with bare AttributeError/ValueError of netCDF4 and xarray
+    x, y = np.linspace(0, 1, 3), np.linspace(0, 1, 4)
+    with pytest.raises(ConfigError, match=words):
+        Scan2D(x, y, np.zeros((3, 4)), x_name=name)
+    Scan2D(x, y, np.zeros((3, 4)), x_name="sin2w", y_name="Rn fm")  # a space inside is valid

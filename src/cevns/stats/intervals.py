@@ -133,6 +133,23 @@ def _check_name(value: Any, what: str) -> str:
     return value
 
 
+#: Variables a :class:`Scan2D` dataset holds besides its axes: no axis may be called so.
+_SCAN2D_VARIABLES = ("chi2", "delta_chi2", "status")
+
+
+def _axis_name(value: Any, what: str) -> str:
+    """An axis name of a :class:`Scan2D`: a netCDF dimension name (no ``/``, no control
+    character, no leading or trailing space) that is not one of its variables'."""
+    name = _check_name(value, what)
+    if "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name) or name != name.strip():
+        raise ConfigError(f"{what} {name!r} cannot name a netCDF dimension: no '/', control "
+                          "characters or leading/trailing spaces (e.g. 'sin2w', 'Rn_fm')")
+    if name in _SCAN2D_VARIABLES:
+        raise ConfigError(f"{what} {name!r} is the name of a variable of the scan "
+                          f"({', '.join(_SCAN2D_VARIABLES)}); name the parameter itself")
+    return name
+
+
 def _levels(levels: Level | Iterable[Level]) -> list[Level]:
     if isinstance(levels, str | int | float):
         return [levels]
@@ -592,8 +609,8 @@ class Scan2D:
         self.y = _frozen(_check_axis(y, "y"))
         self.chi2 = _frozen(_check_values(chi2, "chi2", (self.x.size, self.y.size)))
         self.status = _frozen(_check_status(status, self.chi2.shape))
-        self.x_name = _check_name(x_name, "x_name")
-        self.y_name = _check_name(y_name, "y_name")
+        self.x_name = _axis_name(x_name, "x_name")
+        self.y_name = _axis_name(y_name, "y_name")
         if self.x_name == self.y_name:
             raise ConfigError(f"x_name and y_name must differ, both are {x_name!r}")
         self.x_label, self.y_label = x_label, y_label
