@@ -716,9 +716,12 @@ def spectra(
 
 
 def _count_cell(value: float) -> str:
-    """An event count for a table: one decimal up to 10⁹ events, then 4 significant digits with
-    an exponent (a flux table of 10³⁰⁰ /cm²/s gave a 300-digit cell)."""
-    return f"{value:.1f}" if abs(value) < 1e9 else f"{value:.4g}"
+    """An event count for a table: one decimal from 0.05 up to 10⁹ events, else 3–4 significant
+    digits with an exponent (a flux table of 10³⁰⁰ /cm²/s gave a 300-digit cell; 10⁻⁶ events
+    showed as 0.0, like none)."""
+    if value == 0 or 0.05 <= abs(value) < 1e9:
+        return f"{value:.1f}"
+    return f"{value:.3g}" if abs(value) < 0.05 else f"{value:.4g}"
 
 
 # -- info ---------------------------------------------------------------------------------------

@@ -147,3 +147,12 @@ def test_spectra_uses_the_detectors_default_source(tmp_path):
     # the built-in detectors keep the ESS
     assert (json.loads(cevns("spectra", "-d", "CsI", "--json").stdout)
             == json.loads(cevns("spectra", "-d", "CsI", "--source", "ess", "--json").stdout))
+
+
+def test_spectra_shows_small_counts_as_numbers_not_zero(tmp_path):
+    # a count below 0.05 printed as 0.0, like no event at all
+    res = cevns("spectra", "-d", "Ar", "--run-years", "1e-9", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    row = next(line for line in res.stdout.splitlines() if "Ar" in line and "│" in line)
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert all("e-0" in c for c in cells[2:]), cells  # 2.94e-07 …, not 0.0
