@@ -1221,6 +1221,17 @@ def reproduce(
         metavar="<path>")] = None,
 ) -> None:
     """Regenerate the paper's figures and tables from the shipped analyses."""
+    if list_items:  # a listing computes and writes nothing: options about a run change nothing
+        ignored = [flag for flag, given in (
+            ("--out", out != Path("results")), ("--executor", executor != ExecutorName.auto),
+            ("--workers", workers is not None), ("--scheduler", scheduler is not None),
+            ("--resume", resume), ("--force", force), ("--quick", quick), ("--pdf", pdf),
+            ("--no-figures", no_figures), ("--hepdata", hepdata is not None)) if given]
+        if ignored:
+            raise typer.BadParameter(f"--list only lists the items (of --only, with --presets); "
+                                     f"it runs nothing, so {', '.join(ignored)} would change "
+                                     "nothing: drop them, or drop --list to run",
+                                     param_hint="'--list'")
     spec = _executor_spec(executor, workers, scheduler, resume, force)
     _check_figure_options(pdf, no_figures)
     if not list_items:

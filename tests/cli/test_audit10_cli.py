@@ -156,3 +156,12 @@ def test_spectra_shows_small_counts_as_numbers_not_zero(tmp_path):
     row = next(line for line in res.stdout.splitlines() if "Ar" in line and "│" in line)
     cells = [c.strip() for c in row.split("│") if c.strip()]
     assert all("e-0" in c for c in cells[2:]), cells  # 2.94e-07 …, not 0.0
+
+
+def test_reproduce_list_refuses_options_it_would_ignore(tmp_path):
+    # --out, --force, --quick, … were dropped silently with --list (rc 0)
+    res = cevns("reproduce", "--list", "--out", "elsewhere", "--quick", "--force", cwd=tmp_path)
+    _refused(res, "--list only lists the items", "--out, --force, --quick would change nothing")
+    assert not (tmp_path / "elsewhere").exists()
+    ok = cevns("reproduce", "--list", "--only", "fig1", cwd=tmp_path)
+    assert ok.returncode == 0 and ok.stdout.startswith("fig1")
