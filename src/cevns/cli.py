@@ -603,8 +603,9 @@ def spectra(
     per_bin: Annotated[bool, typer.Option("--per-bin", help="also print every bin")] = False,
     csv: Annotated[str | None, typer.Option(
         "--csv", metavar="FILE",
-        help="write the per-bin table to exactly this CSV file ('-' for stdout: then stdout "
-        "holds only the CSV, without the table, as with --json)")] = None,
+        help="write the per-bin table to exactly this CSV file, replacing it if it exists (as "
+        "the shell's > does; an input file of the command is refused); '-' for stdout: then "
+        "stdout holds only the CSV, without the table, as with --json")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON on stdout")] = False,
 ) -> None:
     """Print expected CEvNS counts per detector and flavour (and the background)."""
