@@ -1163,6 +1163,10 @@ def run(
     if analysis_file.is_dir():
         raise ConfigError(f"{analysis_file}: is a folder, not an analysis TOML file")
     an = load_analysis(analysis_file, catalogue=_catalogue(presets))
+    if not no_figures:  # text its figures cannot draw: before a folder is claimed
+        from cevns.analyses.mathtext import check_drawn_text
+
+        check_drawn_text(an, analysis_file.name)
     inputs = _input_files(analysis_file, presets)
     given_out = out or Path("results") / an.name  # the resume hint repeats it as given
     out = given_out

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from cevns.analyses import parse_analysis, shipped_analysis
-from cevns.analyses.mathtext import check_mathtext
+from cevns.analyses.base import RunOptions, run_analysis
+from cevns.analyses.mathtext import check_drawn_text, check_mathtext
 from cevns.errors import ConfigError
 
 _SCRIPT = Path(sys.executable).with_name("cevns")
@@ -40,18 +41,23 @@ def test_mathtext_matplotlib_cannot_draw_is_refused(text):
 
 
 @pytest.mark.parametrize(("item", "edit", "where"), [
-    ("fig6", lambda d: d["variants"][2].update(label=r"axial $\nope$"), "variants.2.label"),
-    ("table4", lambda d: d.update(xlabel=r"$\badcommand$"), "xlabel"),
-    ("table4", lambda d: d.update(reference_label=r"$\frac{a}{$"), "reference_label"),
+    ("fig6", lambda d: d["variants"][2].update(label=r"axial $\nope$"), "fig6.variants.2.label"),
+    ("table4", lambda d: d.update(xlabel=r"$\badcommand$"), "table4.xlabel"),
+    ("table4", lambda d: d.update(reference_label=r"$\frac{a}{$"), "table4.reference_label"),
     ("fig1", lambda d: d["new_physics"][0].update(label=r"bad $\frac{1}{$ label"),
-     "new_physics.0.label"),
+     "fig1.new_physics.0.label"),
+    ("appB4", lambda d: d["cases"][0].update(label=r"$\nope$"), "appB4.cases.0.label"),
 ])
-def test_every_drawn_label_is_checked_when_the_file_is_read(item, edit, where):
+def test_every_drawn_label_is_checked_before_computing(tmp_path, item, edit, where):
     doc = _doc(item)
     edit(doc)
+    an = parse_analysis(doc, where=item)  # reading needs no matplotlib: not checked here
     with pytest.raises(ConfigError, match=rf"{where}: cannot be drawn as mathtext"):
-        parse_analysis(doc, where=item)
-    assert shipped_analysis(item)  # the shipped labels all parse
+        check_drawn_text(an, item)
+    with pytest.raises(ConfigError, match="cannot be drawn as mathtext"):
+        run_analysis(an, tmp_path / "o", RunOptions(quick=True))
+    assert not (tmp_path / "o").exists()  # refused before the folder is made
+    check_drawn_text(shipped_analysis(item), item)  # the shipped labels all parse
 
 
 def test_cevns_run_refuses_the_file_before_computing(tmp_path):

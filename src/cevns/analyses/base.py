@@ -661,6 +661,10 @@ def run_analysis(analysis: AnalysisBase, out_dir: str | Path,
         raise ConfigError(f"run_analysis: options must be a cevns.analyses.RunOptions or None, "
                           f"got {type(options).__name__} {options!r:.80}{hint}")
     options.check()  # a field may have been set after the options were made
+    if not options.no_figures:  # figure text that cannot be drawn: before anything is computed
+        from cevns.analyses.mathtext import check_drawn_text
+
+        check_drawn_text(analysis, analysis.name)
     if options.extra.get("folder_locked"):  # a worker of cevns.analyses.schedule: the driver
         return _run_analysis(analysis, out_dir, options)  # holds the folder's lock
     with output_lock(out_dir):  # one writer per folder (re-entrant: a caller may hold it)

@@ -176,6 +176,11 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
     from cevns.provenance import output_lock
     from cevns.scan import make_executor
 
+    if not options.no_figures:  # every item's figure text, before any item is computed
+        from cevns.analyses.mathtext import check_drawn_text
+
+        for name, an in analyses.items():
+            check_drawn_text(an, name)
     exe = make_executor(executor)
     with ExitStack() as held:  # one writer per folder: this process, for the whole run
         for name in analyses:
