@@ -220,7 +220,7 @@ def case_sm(repeat: int) -> list[Row]:
     rows = []
     for label, an, sample in (
         ("100 × 100 (sin²θ_W, R_n), CsI, spectra + profile (cold cache)", a, sample_a),
-        ("10⁴-point sin²θ_W profile, six detectors (cold cache)", b, sample_b),
+        ("10⁴-point sin²θ_W profile, six detectors, one shared α (cold cache)", b, sample_b),
     ):
         chi2_grid(an)  # warm imports
 
