@@ -1,5 +1,5 @@
-"""Shared test set-up: make the independent reference implementations importable, and start the
-longest test files first."""
+"""Shared test set-up: make the independent reference implementations and the test helpers
+(``_helpers``: the installed command) importable, and start the longest test files first."""
 
 import shutil
 import signal
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "_reference"))
+sys.path.insert(0, str(Path(__file__).parent / "_helpers"))  # installed: the command under test
 
 # A shell without job control starts a background command (``.ci/run &``) with SIGINT ignored, and
 # an ignored signal stays ignored across exec: every `cevns` the Ctrl-C tests start would then

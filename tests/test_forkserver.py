@@ -6,18 +6,18 @@ test process's own (started by other tests' process pools) must not be touched.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns import cli, forkserver
 
 pytestmark = pytest.mark.skipif(not forkserver.available(), reason="no forkserver start method")
 
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
+
 PROBE = "def loaded(name):\n    import sys\n    return name in sys.modules\n"
 
 

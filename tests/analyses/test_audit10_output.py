@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import glob
 import json
-import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns.errors import ScanError
 from cevns.scan import Grid, linear_axis, run_scan
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
 
 EXCLUSION = """schema_version = 1
 name = "ex"

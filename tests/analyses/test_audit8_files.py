@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns.analyses.base import parse_analysis
 from cevns.errors import CevnsError, ConfigError
 
 SHIPPED = Path(__file__).parents[2] / "src" / "cevns" / "analyses" / "shipped"
-_SCRIPT = Path(sys.executable).with_name("cevns")
-CEVNS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "cevns"]
 
 EXCLUSION = {"schema_version": 1, "name": "x", "title": "t", "kind": "exclusion",
              "detectors": ["CsI", "Ar"], "per_detector": False,

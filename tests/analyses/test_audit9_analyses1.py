@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns.analyses import load_analysis
 from cevns.analyses.base import RunOptions, parse_analysis, run_analysis
@@ -24,9 +23,6 @@ from cevns.analyses.catalogue import shipped_analysis
 from cevns.errors import ConfigError
 from cevns.physics.constants import SIN2_THETA_W
 from cevns.rates import sm_spectrum
-
-_SCRIPT = Path(sys.executable).with_name("cevns")
-CEVNS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "cevns"]
 
 TINY = {"label": "tiny vector",
         "scenario": {"name": "ngi", "options": {"interaction": "vector", "vector_charge": "B-L"}},

@@ -5,20 +5,16 @@ leaving a folder the corrected file could not reuse (eleventh audit)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import tomllib
 from importlib import resources
-from pathlib import Path
 
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns.analyses import parse_analysis, shipped_analysis
 from cevns.analyses.base import RunOptions, run_analysis
 from cevns.analyses.mathtext import check_drawn_text, check_mathtext
 from cevns.errors import ConfigError
-
-_SCRIPT = Path(sys.executable).with_name("cevns")
-CEVNS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "cevns"]
 
 
 def _shipped_dir():

@@ -4,19 +4,16 @@ raised (docs/sources.md, "Energies above the π-DAR end point")."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import tomllib
 
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns.analyses import parse_analysis
 from cevns.errors import CevnsError
 from cevns.experiment import get_detector
 from cevns.rates import sm_spectrum
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
 
 KDAR = """
 schema_version = 1

@@ -1,6 +1,6 @@
 """The installed ``cevns`` command on bad input: a battery of subprocess runs.
 
-Every case runs the console script (``shutil.which("cevns")``, else ``python -m cevns``) in its own
+Every case runs the environment's console script (``tests/_helpers/installed.py``) in its own
 folder and asserts what a user sees:
 
 * a non-zero exit status (2 for a user error),
@@ -16,16 +16,13 @@ module-level fixture; each parametrised test then checks one result.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
+from installed import CEVNS  # the environment's installed command
 
 
 @dataclass(frozen=True)

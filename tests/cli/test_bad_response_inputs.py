@@ -4,13 +4,10 @@ message naming the field and the valid choices, no traceback, nothing written.""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
+from installed import CEVNS  # the environment's installed command
 
 HEAD = """schema_version = 1
 [detector.Mine]

@@ -7,7 +7,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,11 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns import cli, fsio
 from cevns.errors import OutputError
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
 
 
 def cevns(*args, cwd=None, env=None):

@@ -4,11 +4,9 @@ and bad sources that end in a clear message with exit status 2 (docs/sources.md)
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
+from installed import CEVNS  # the environment's installed command
 
 TABULATED = """schema_version = 1
 [source.flat-nuebar]

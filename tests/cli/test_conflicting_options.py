@@ -4,13 +4,10 @@ internal error from inside dask once the run has begun."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 
 import pytest
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
+from installed import CEVNS  # the environment's installed command
 
 
 @pytest.mark.parametrize(("args", "message"), [

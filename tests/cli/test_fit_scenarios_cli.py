@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns import cli
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
 
 
 def cevns(*args, cwd=None):

@@ -13,15 +13,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns.fits import report
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
 
 
 def cevns(*args, cwd=None):

@@ -6,21 +6,18 @@ model and the fit result also guard themselves against a release changed through
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from installed import CEVNS  # the environment's installed command
 
 from cevns.datasets import load_release
 from cevns.datasets.coherent import Parameter
 from cevns.errors import DataError
 from cevns.fits import ReleaseModel
 from cevns.fits.fit import FitResult
-
-CEVNS = [shutil.which("cevns")] if shutil.which("cevns") else [sys.executable, "-m", "cevns"]
 
 
 def cevns(*args, cwd=None):

@@ -32,8 +32,9 @@ def _install_like(target: Path, entry_points: str) -> Path:
 
 def _run(args, path: Path, cwd: Path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "cevns", *args] if shutil.which("cevns") is None
-                          else ["cevns", *args], cwd=cwd, env=env, capture_output=True, text=True,
+    from installed import CEVNS  # the environment's installed command
+
+    return subprocess.run([*CEVNS, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=300)
 
 

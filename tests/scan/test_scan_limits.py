@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -130,9 +129,9 @@ def test_a_file_in_place_of_the_tiles_folder_exits_2(tmp_path):
         scenario = { name = "sm" }
         scan = { parameter = "sin2_theta_w", start = 0.2, stop = 0.3, num = 5 }
     """))
-    command = [shutil.which("cevns") or sys.executable, *([] if shutil.which("cevns") else
-                                                          ["-m", "cevns"]),
-               "run", "a.toml", "--out", "out", "--executor", "serial", "--no-figures"]
+    from installed import CEVNS  # the environment's installed command
+
+    command = [*CEVNS, "run", "a.toml", "--out", "out", "--executor", "serial", "--no-figures"]
     first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     (store,) = (tmp_path / "out" / "scans").iterdir()
