@@ -45,7 +45,6 @@ PRESENTATION_CHANGES = {
     "name": "other",
     "title": "another title",
     "paper": "Fig. 99",
-    "per_detector": True,
     "panels": "per-variant",
     "ratio_panel": True,
     "caption_note": "a sentence of the caption",
@@ -101,6 +100,38 @@ def test_presentation_leaves_the_digest_alone(field):
     before = _digest(an, 0)
     changed = an.model_copy(update={field: PRESENTATION_CHANGES[field]})
     assert _digest(changed, 0) == before, field
+
+
+def test_per_detector_changes_the_digest_only_where_it_changes_what_is_computed():
+    """per_detector = false with one shared α computes the joint fit only (the detectors' own
+    fits are not needed): a different computation, a different store. With one α per detector
+    the combination is the sum of the detectors' fits, which are computed either way."""
+    an = small("fig6")  # per_detector = false, shared_signal = true (the default)
+    assert not an.per_detector and an.stats.shared_signal
+    assert an.compute(0).combined_only
+    both = an.model_copy(update={"per_detector": True})
+    assert not both.compute(0).combined_only
+    assert _digest(both, 0) != _digest(an, 0)
+    own = {"stats": an.stats.model_copy(update={"shared_signal": False})}
+    per_alpha = an.model_copy(update=own)
+    assert not per_alpha.compute(0).combined_only
+    assert _digest(per_alpha.model_copy(update={"per_detector": True}), 0) == \
+        _digest(per_alpha, 0)
+    one = an.model_copy(update={"detectors": ("CsI",)})  # nothing to combine
+    assert not one.compute(0).combined_only
+
+
+def test_combined_only_computes_the_same_combined_chi2():
+    """Skipping the detectors' own fits leaves the joint fit's χ² as it was (same arrays)."""
+    from cevns.analyses.sensitivity import chi2_grid
+
+    an = small("fig6")
+    few = {"x": an.x.model_copy(update={"num": 4}), "y": an.y.model_copy(update={"num": 5})}
+    an = an.model_copy(update=few)
+    only = chi2_grid(an, variant=an.variants[0])
+    both = chi2_grid(an.model_copy(update={"per_detector": True}), variant=an.variants[0])
+    assert set(only) == {"combined"} and set(both) == {"CsI", "Ar", "combined"}
+    np.testing.assert_array_equal(only["combined"], both["combined"])
 
 
 def test_levels_below_the_stop_level_and_profile_layout_are_presentation():

@@ -43,7 +43,8 @@ def chi2_grid(an: SensitivityBase | SensitivityCompute, first_axis: np.ndarray |
               quick: bool = False, variant: Variant | None = None,
               stop_level: float | None = None,
               with_status: bool = False) -> dict[str, np.ndarray]:
-    """Profiled χ² of every detector (and ``"combined"``) on the analysis grid.
+    """Profiled χ² of every detector (and ``"combined"``) on the analysis grid; only
+    ``"combined"`` when the compute sub-model is ``combined_only``.
 
     Parameters
     ----------
@@ -125,11 +126,13 @@ def _chi2(comp: SensitivityCompute, built, coords: dict[str, np.ndarray] | None,
     # the combination; the status (0 converged, 1 above level, 2 unconverged) is carried along.
     reference = float(np.min(sum(chi2_at(c) for c in channels)))
     stop = {"level": comp.stop_level, "reference": reference}
-    for det, ch in zip(dets, channels, strict=True):
-        res = profile_chi2([ch], **stop)
-        chi2[det.name], chi2[f"status_{det.name}"] = res.chi2, res.status
+    joint = stats.combine and len(dets) > 1 and stats.shared_signal
+    if not (joint and comp.combined_only):
+        for det, ch in zip(dets, channels, strict=True):
+            res = profile_chi2([ch], **stop)
+            chi2[det.name], chi2[f"status_{det.name}"] = res.chi2, res.status
     if stats.combine and len(dets) > 1:
-        if stats.shared_signal:
+        if joint:
             res = profile_chi2(channels, **stop)
             chi2["combined"], chi2["status_combined"] = res.chi2, res.status
         else:
@@ -185,6 +188,16 @@ def tile_axis(an: SensitivityBase) -> int:
         if p is not None and p.kind == "shape":
             return i
     return 0
+
+
+def _fits_per_point(compute: dict) -> int:
+    """The cost of a tile in single-detector profiles per grid point: each detector's own (unless
+    ``combined_only``), and the joint fit of a shared-α combination, which costs about as much as
+    all of them (docs/benchmarks.md)."""
+    n = len(compute["detectors"])
+    stats = compute["stats"]
+    joint = n > 1 and stats["combine"] and stats["shared_signal"]
+    return (0 if joint and compute.get("combined_only") else n) + (n if joint else 0)
 
 
 def _planned_tile_shapes(shapes: list[tuple[int, ...]], axes: list[int], n_detectors: int,
@@ -255,7 +268,8 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
 
     executor = options.extra.get("executor_object", options.executor)
     shapes = _planned_tile_shapes([grids[v].shape for v in batch],
-                                  [tile_axis(analysis_of(v)) for v in batch], len(an.detectors),
+                                  [tile_axis(analysis_of(v)) for v in batch],
+                                  max(_fits_per_point(configs[v]["compute"]) for v in batch),
                                   executor_workers(executor))
     requests = []
     for v, tile_shape in zip(batch, shapes, strict=True):

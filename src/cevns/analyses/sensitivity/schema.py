@@ -219,6 +219,9 @@ class SensitivityCompute(StrictModel):
     ties: dict[str, Tie] = {}
     stats: StatsCompute
     stop_level: float = Field(gt=0)
+    combined_only: bool = Field(default=False, description="compute only the combined χ² (the "
+                                "detectors' own are neither computed nor stored): set for "
+                                "``per_detector = false`` when the combination is one joint fit")
     cevns_version: str
 
     def build_detectors(self):
@@ -296,6 +299,11 @@ class SensitivityBase(AnalysisBase):
         if self.source.preset in self.source.definitions:  # only the definition used
             source = source.model_copy(update={"definitions": {
                 self.source.preset: self.source.definitions[self.source.preset]}})
+        # per_detector = false draws the combination only; with one shared α it is a joint fit
+        # of its own (docs/statistics.md), and the detectors' single fits, which cost as much
+        # again, are not needed (with one α per detector the combination is their sum)
+        combined_only = bool(not getattr(self, "per_detector", True) and len(self.detectors) > 1
+                             and stats.combine and stats.shared_signal)
         return SensitivityCompute(
             axes=tuple(self.axes()), quick=quick, detectors=self.detectors,
             detector={d: self.detector[d] for d in self.detectors},
@@ -305,7 +313,8 @@ class SensitivityBase(AnalysisBase):
             stats=StatsCompute(sigma_signal=stats.sigma_signal,
                                sigma_background=stats.sigma_background,
                                shared_signal=stats.shared_signal, combine=stats.combine),
-            stop_level=stop_level or stop_level_of(levels), cevns_version=cevns.__version__)
+            stop_level=stop_level or stop_level_of(levels), combined_only=combined_only,
+            cevns_version=cevns.__version__)
 
 
 class ExternalRow(StrictModel):
