@@ -173,3 +173,27 @@ def test_chi2_grid_of_the_analysis_equals_that_of_its_sub_model():
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
+
+
+@pytest.mark.parametrize(("combined", "per_detector"), [("fig6", "fig16"), ("fig11", "fig20")])
+def test_a_combined_only_item_shares_the_store_of_its_per_detector_twin(combined, per_detector):
+    """Within one run, Fig. 6 (combined only) takes the full computation that Fig. 16 (the same
+    fits drawn per detector) asks for: one store for the pair, as before combined_only existed.
+    Fig. 11's grids are refined per variant around kinematic end points, as Fig. 20's."""
+    from cevns.analyses.edges import refined_exclusion
+    from cevns.analyses.sensitivity.compute import (
+        compute_config,
+        full_twin_digests,
+        shares_full_twin,
+    )
+
+    a, b = shipped_analysis(combined), shipped_analysis(per_detector)
+    twins = full_twin_digests([a, b], quick=True)
+    assert twins and not full_twin_digests([b], quick=True)  # nothing to share without Fig. 6
+    assert not shares_full_twin(a, 0, True, full_twin_digests([a], quick=True))
+    for v in range(len(a.variants)):
+        assert shares_full_twin(a, v, True, twins) and not shares_full_twin(b, v, True, twins)
+        ra, rb = refined_exclusion(a, v, True), refined_exclusion(b, v, True)
+        alone = config_digest(compute_config(ra, v, True))
+        paired = config_digest(compute_config(ra, v, True, full=True))
+        assert paired == config_digest(compute_config(rb, v, True)) != alone

@@ -17,7 +17,8 @@ from typing import Any
 
 from cevns.scan.cost import CostModel, plan_rows, rows_tile_shape
 
-__all__ = ["TILE_COST_PER_DETECTOR", "executor_workers", "plan_tile_shapes", "tile_cost_model"]
+__all__ = ["TILE_COST_PER_DETECTOR", "executor_workers", "fits_per_point", "plan_tile_shapes",
+           "tile_cost_model"]
 
 #: CPU seconds per tile and per detector of the NGI exclusion grids (fig6): the six-detector fit
 #: of ``benchmarks/bench_scaling.py`` divided by six (recorded in docs/scans.md). The cost per row
@@ -25,6 +26,15 @@ __all__ = ["TILE_COST_PER_DETECTOR", "executor_workers", "plan_tile_shapes", "ti
 #: the profile at each grid point dominates. Other scenarios differ by a factor of order one; the
 #: plan only needs the order of magnitude.
 TILE_COST_PER_DETECTOR = CostModel(fixed_s=0.0086, per_row_s=0.0, per_point_s=1.92e-5)
+
+
+def fits_per_point(n_detectors: int, *, combine: bool, shared_signal: bool,
+                   combined_only: bool) -> int:
+    """The cost of a sensitivity grid point in single-detector profiles: each detector's own
+    (unless ``combined_only``) and, for a combination with one shared α, the joint fit, which
+    costs about as much as all of them together (docs/benchmarks.md)."""
+    joint = n_detectors > 1 and combine and shared_signal
+    return (0 if joint and combined_only else n_detectors) + (n_detectors if joint else 0)
 
 
 def tile_cost_model(n_detectors: int, per_detector: CostModel = TILE_COST_PER_DETECTOR) -> CostModel:

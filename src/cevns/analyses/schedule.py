@@ -68,19 +68,24 @@ _MAX_ROUNDS = 20
 
 def expected_seconds(an: AnalysisBase, quick: bool = False) -> float:
     """Predicted CPU seconds of `an` on one worker: the cost model of its scans
-    (:func:`cevns.analyses.scan_plan.tile_cost_model`, per grid point and detector) times its
-    grid points and variants, plus :data:`RENDER_SECONDS` of its kind and :data:`OVERLAY_SECONDS`
-    per overlay and variant. It only orders the queue (longest first) and chooses the number of
-    workers of ``--executor auto``: a factor of two off costs little."""
-    from cevns.analyses.scan_plan import tile_cost_model
+    (:func:`cevns.analyses.scan_plan.tile_cost_model`, per grid point and single-detector fit:
+    :func:`~cevns.analyses.scan_plan.fits_per_point`) times its grid points, for each variant,
+    plus :data:`RENDER_SECONDS` of its kind and :data:`OVERLAY_SECONDS` per overlay and variant.
+    It only orders the queue (longest first) and chooses the number of workers of
+    ``--executor auto``: a factor of two off costs little."""
+    from cevns.analyses.scan_plan import fits_per_point, tile_cost_model
 
     variants = max(1, len(getattr(an, "variants", ()) or ()))
     axes = getattr(an, "axes", None)
     scans = 0.0
     if callable(axes):
         points = math.prod(ax.grid(quick).size for ax in axes())
-        model = tile_cost_model(len(an.detectors))
-        scans = variants * (model.fixed_s + model.per_point_s * points)
+        for variant in getattr(an, "variants", ()) or (None,):
+            stats = an.variant_stats(variant)
+            model = tile_cost_model(fits_per_point(
+                len(an.detectors), combine=stats.combine, shared_signal=stats.shared_signal,
+                combined_only=an.combined_only(stats)))
+            scans += model.fixed_s + model.per_point_s * points
     rest = RENDER_SECONDS.get(an.kind, DEFAULT_RENDER_SECONDS * variants)
     overlays = _overlay_count(an, quick) * OVERLAY_SECONDS
     return scans + rest + overlays
@@ -107,6 +112,8 @@ def _item_task(config: dict[str, Any], tile: None = None) -> dict[str, Any]:
         extra["overlays"] = config["overlays"]
     if config["scan_root"] is not None:
         extra["scan_root"] = Path(config["scan_root"])
+    if config.get("full_twins"):
+        extra["full_twins"] = frozenset(config["full_twins"])
     options = RunOptions(quick=config["quick"], executor=config["executor"],
                          resume=config["resume"], progress=progress, extra=extra,
                          pdf=config["pdf"], no_figures=config["no_figures"],
@@ -181,6 +188,11 @@ def run_analyses(analyses: Mapping[str, AnalysisBase], folders: Mapping[str, Pat
 
         for name, an in analyses.items():
             check_drawn_text(an, name)
+    if len(analyses) > 1 and "full_twins" not in options.extra:
+        from cevns.analyses.sensitivity.compute import full_twin_digests
+
+        # Figs. 6 and 16 (and 10–14, 19–23) compute the same fits: one store for each pair
+        options.extra["full_twins"] = full_twin_digests(analyses.values(), options.quick)
     exe = make_executor(executor)
     with ExitStack() as held:  # one writer per folder: this process, for the whole run
         for name in analyses:
@@ -227,6 +239,7 @@ class _Schedule:
                 "no_figures": self.options.no_figures, "force": self.options.force,
                 "scan_root": None if scan_root is None else str(scan_root),
                 "completed": sorted(self.completed), "started_at": item.started,
+                "full_twins": sorted(self.options.extra.get("full_twins", ())),
                 "overlays": item.overlays if item.overlays_todo == 0 else None}
 
     def _submit(self, item: _Item, priority: float) -> None:

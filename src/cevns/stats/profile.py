@@ -16,8 +16,9 @@ which keeps full relative precision near the bound. For each grid point the iter
 
 with g and H the analytic gradient and Hessian, t_max ≤ 1 the largest step that keeps s ≥ 0 (or,
 where the step is cut at a bound and χ² still falls there, the minimum of χ² along the step:
-:func:`_line_minimum`) and λ² = g_F·H_FF⁻¹g_F the Newton decrement; a point is converged when λ²/2 (the quadratic-model
-estimate of χ² − χ²_min) is ≤ ``tol``, or the step is below the floating-point resolution of s.
+:func:`_line_minimum`) and λ² = g_F·H_FF⁻¹g_F the Newton decrement; a point is converged when
+λ²/2 (the quadratic-model estimate of χ² − χ²_min) is ≤ ``tol``, or the step is below the
+floating-point resolution of s.
 The K×K systems are Jacobi-scaled and slightly regularised (10⁻¹² on the scaled diagonal) so that
 a free nuisance that no bin constrains simply stays where it is. Only points not yet converged are
 iterated. With ``level`` given, a point whose χ² is certainly above the level (a rigorous lower

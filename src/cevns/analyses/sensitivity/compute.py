@@ -191,13 +191,13 @@ def tile_axis(an: SensitivityBase) -> int:
 
 
 def _fits_per_point(compute: dict) -> int:
-    """The cost of a tile in single-detector profiles per grid point: each detector's own (unless
-    ``combined_only``), and the joint fit of a shared-α combination, which costs about as much as
-    all of them (docs/benchmarks.md)."""
-    n = len(compute["detectors"])
+    """:func:`~cevns.analyses.scan_plan.fits_per_point` of a compute sub-model's JSON."""
+    from cevns.analyses.scan_plan import fits_per_point
+
     stats = compute["stats"]
-    joint = n > 1 and stats["combine"] and stats["shared_signal"]
-    return (0 if joint and compute.get("combined_only") else n) + (n if joint else 0)
+    return fits_per_point(len(compute["detectors"]), combine=stats["combine"],
+                          shared_signal=stats["shared_signal"],
+                          combined_only=bool(compute.get("combined_only")))
 
 
 def _planned_tile_shapes(shapes: list[tuple[int, ...]], axes: list[int], n_detectors: int,
@@ -216,14 +216,55 @@ def _planned_tile_shapes(shapes: list[tuple[int, ...]], axes: list[int], n_detec
     return out
 
 
-def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool) -> dict:
+def compute_config(an: SensitivityBase, variant_index: int | None, quick: bool,
+                   full: bool = False) -> dict:
     """``{"compute": …}``: the JSON form of :meth:`SensitivityBase.compute` — the whole input of
     a scan task, and what the scan store's digest is taken over.
 
     Two analyses that differ only in presentation (title, labels, panels, tables, levels drawn,
-    overlays) share it, and therefore share one scan store within a run.
+    overlays) share it, and therefore share one scan store within a run. With `full` a
+    ``combined_only`` computation takes its full version (every detector's fit too): the
+    combined χ² is the same array (:func:`shares_full_twin`).
     """
-    return {"compute": an.compute(variant_index, quick=quick).model_dump(mode="json")}
+    comp = an.compute(variant_index, quick=quick)
+    if full and comp.combined_only:
+        comp = comp.model_copy(update={"combined_only": False})
+    return {"compute": comp.model_dump(mode="json")}
+
+
+def shares_full_twin(an: SensitivityBase, variant_index: int | None, quick: bool,
+                     full_twins: frozenset[str] | set[str]) -> bool:
+    """True if `an`'s variant is ``combined_only`` and another analysis of the run asks for its
+    full version (its digest in `full_twins`, :func:`full_twin_digests`): one store then serves
+    both."""
+    if not full_twins:
+        return False
+    comp = an.compute(variant_index, quick=quick)
+    return comp.combined_only and _digest_of(
+        comp.model_copy(update={"combined_only": False})) in full_twins
+
+
+def _digest_of(comp: SensitivityCompute) -> str:
+    from cevns.scan import config_digest
+
+    return config_digest({"compute": comp.model_dump(mode="json")})
+
+
+def full_twin_digests(analyses, quick: bool) -> frozenset[str]:
+    """Digests of the full computations (every detector's fit, not ``combined_only``) that the
+    sensitivity analyses among `analyses` ask for, when some other one is ``combined_only`` (else
+    empty: nothing to share). Figs. 16 and 19–23 draw per detector what Figs. 6 and 10–14 draw
+    combined; within one ``cevns reproduce`` each pair then shares one store (the grids refined
+    per variant follow from the same inputs, so the unrefined digest identifies the pair)."""
+    pairs = [(an, v) for an in analyses if isinstance(an, SensitivityBase)
+             for v in (range(len(an.variants)) if getattr(an, "variants", ()) else (None,))]
+
+    def only(an, v):
+        return an.combined_only(an.variant_stats(None if v is None else an.variants[v]))
+
+    if not any(only(an, v) for an, v in pairs):
+        return frozenset()
+    return frozenset(_digest_of(an.compute(v, quick=quick)) for an, v in pairs if not only(an, v))
 
 
 def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
@@ -260,7 +301,12 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
     batch = [variant_index] if variant_index is None else list(range(len(an.variants)))
     grids = {v: Grid({ax.parameter: ax.grid(options.quick) for ax in analysis_of(v).axes()})
              for v in batch}
-    configs = {v: compute_config(analysis_of(v), v, options.quick) for v in batch}
+    # a combined-only variant whose full version another analysis of the run computes shares its
+    # store (decided on the unrefined analysis: the refinement follows from the same inputs)
+    twins = options.extra.get("full_twins", frozenset())
+    configs = {v: compute_config(analysis_of(v), v, options.quick,
+                                 full=shares_full_twin(an, v, options.quick, twins))
+               for v in batch}
     stores = {v: root / f"{an.kind}-{config_digest(configs[v])[:16]}" for v in batch}
     if str(stores[variant_index]) in kept:
         return kept.pop(str(stores[variant_index]))

@@ -272,6 +272,15 @@ class SensitivityBase(AnalysisBase):
         given = variant.stats.model_fields_set
         return self.stats.model_copy(update={k: getattr(variant.stats, k) for k in given})
 
+    def combined_only(self, stats: StatsSpec) -> bool:
+        """True if only the combined χ² is computed with the settings `stats` (those of a
+        variant: :meth:`variant_stats`): ``per_detector = false`` draws the combination only,
+        and with one shared α it is a joint fit of its own (docs/statistics.md), so the
+        detectors' single fits, which cost as much again, are not needed (with one α per
+        detector the combination is their sum, and they are)."""
+        return bool(not getattr(self, "per_detector", True) and len(self.detectors) > 1
+                    and stats.combine and stats.shared_signal)
+
     def compute(self, variant: Variant | int | None = None, quick: bool = False,
                 stop_level: float | None = None) -> SensitivityCompute:
         """The :class:`SensitivityCompute` of this analysis with ``variant`` (an index into
@@ -299,11 +308,6 @@ class SensitivityBase(AnalysisBase):
         if self.source.preset in self.source.definitions:  # only the definition used
             source = source.model_copy(update={"definitions": {
                 self.source.preset: self.source.definitions[self.source.preset]}})
-        # per_detector = false draws the combination only; with one shared α it is a joint fit
-        # of its own (docs/statistics.md), and the detectors' single fits, which cost as much
-        # again, are not needed (with one α per detector the combination is their sum)
-        combined_only = bool(not getattr(self, "per_detector", True) and len(self.detectors) > 1
-                             and stats.combine and stats.shared_signal)
         return SensitivityCompute(
             axes=tuple(self.axes()), quick=quick, detectors=self.detectors,
             detector={d: self.detector[d] for d in self.detectors},
@@ -313,7 +317,8 @@ class SensitivityBase(AnalysisBase):
             stats=StatsCompute(sigma_signal=stats.sigma_signal,
                                sigma_background=stats.sigma_background,
                                shared_signal=stats.shared_signal, combine=stats.combine),
-            stop_level=stop_level or stop_level_of(levels), combined_only=combined_only,
+            stop_level=stop_level or stop_level_of(levels),
+            combined_only=self.combined_only(stats),
             cevns_version=cevns.__version__)
 
 
