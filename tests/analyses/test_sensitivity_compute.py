@@ -188,12 +188,14 @@ def test_a_combined_only_item_shares_the_store_of_its_per_detector_twin(combined
     )
 
     a, b = shipped_analysis(combined), shipped_analysis(per_detector)
-    twins = full_twin_digests([a, b], quick=True)
-    assert twins and not full_twin_digests([b], quick=True)  # nothing to share without Fig. 6
-    assert not shares_full_twin(a, 0, True, full_twin_digests([a], quick=True))
-    for v in range(len(a.variants)):
-        assert shares_full_twin(a, v, True, twins) and not shares_full_twin(b, v, True, twins)
-        ra, rb = refined_exclusion(a, v, True), refined_exclusion(b, v, True)
-        alone = config_digest(compute_config(ra, v, True))
-        paired = config_digest(compute_config(ra, v, True, full=True))
-        assert paired == config_digest(compute_config(rb, v, True)) != alone
+    for quick in (True, False):  # the full grids are refined around more end points
+        twins = full_twin_digests([a, b], quick=quick)
+        assert twins and not full_twin_digests([b], quick=quick)  # nothing to share alone
+        for v in range(len(a.variants)):
+            ra, rb = refined_exclusion(a, v, quick), refined_exclusion(b, v, quick)
+            assert shares_full_twin(ra, v, quick, twins)
+            assert not shares_full_twin(rb, v, quick, twins)
+            assert not shares_full_twin(ra, v, quick, full_twin_digests([a], quick=quick))
+            alone = config_digest(compute_config(ra, v, quick))
+            paired = config_digest(compute_config(ra, v, quick, full=True))
+            assert paired == config_digest(compute_config(rb, v, quick)) != alone

@@ -254,8 +254,11 @@ def full_twin_digests(analyses, quick: bool) -> frozenset[str]:
     """Digests of the full computations (every detector's fit, not ``combined_only``) that the
     sensitivity analyses among `analyses` ask for, when some other one is ``combined_only`` (else
     empty: nothing to share). Figs. 16 and 19–23 draw per detector what Figs. 6 and 10–14 draw
-    combined; within one ``cevns reproduce`` each pair then shares one store (the grids refined
-    per variant follow from the same inputs, so the unrefined digest identifies the pair)."""
+    combined; within one ``cevns reproduce`` each pair then shares one store. Exclusion grids are
+    taken as they are computed: refined per variant around kinematic end points
+    (:func:`cevns.analyses.edges.refined_exclusion`)."""
+    from cevns.analyses.edges import refined_exclusion
+
     pairs = [(an, v) for an in analyses if isinstance(an, SensitivityBase)
              for v in (range(len(an.variants)) if getattr(an, "variants", ()) else (None,))]
 
@@ -264,7 +267,10 @@ def full_twin_digests(analyses, quick: bool) -> frozenset[str]:
 
     if not any(only(an, v) for an, v in pairs):
         return frozenset()
-    return frozenset(_digest_of(an.compute(v, quick=quick)) for an, v in pairs if not only(an, v))
+    return frozenset(
+        _digest_of((refined_exclusion(an, v, quick) if an.kind == "exclusion" else an)
+                   .compute(v, quick=quick))
+        for an, v in pairs if not only(an, v))
 
 
 def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
@@ -302,10 +308,10 @@ def scan_chi2(an: SensitivityBase, out: Path, options: RunOptions,
     grids = {v: Grid({ax.parameter: ax.grid(options.quick) for ax in analysis_of(v).axes()})
              for v in batch}
     # a combined-only variant whose full version another analysis of the run computes shares its
-    # store (decided on the unrefined analysis: the refinement follows from the same inputs)
+    # store (full_twin_digests)
     twins = options.extra.get("full_twins", frozenset())
     configs = {v: compute_config(analysis_of(v), v, options.quick,
-                                 full=shares_full_twin(an, v, options.quick, twins))
+                                 full=shares_full_twin(analysis_of(v), v, options.quick, twins))
                for v in batch}
     stores = {v: root / f"{an.kind}-{config_digest(configs[v])[:16]}" for v in batch}
     if str(stores[variant_index]) in kept:
