@@ -15,7 +15,7 @@ which keeps full relative precision near the bound. For each grid point the iter
     data and χ² decreases by at least 10⁻⁴ t λ² (Armijo),
 
 with g and H the analytic gradient and Hessian, t_max ≤ 1 the largest step that keeps s ≥ 0 (or,
-where the step is cut at a bound and χ² still falls there, the minimum of χ² along the step:
+where the step is cut at a bound and χ² rises again before it, the minimum along the step:
 :func:`_line_minimum`) and λ² = g_F·H_FF⁻¹g_F the Newton decrement; a point is converged when
 λ²/2 (the quadratic-model estimate of χ² − χ²_min) is ≤ ``tol``, or the step is below the
 floating-point resolution of s.
@@ -374,8 +374,8 @@ def _line_minimum(sub: _Group, th, step, t, mus, bound, bound_mus, inv_var, orig
     prediction is linear (normalisation nuisances only), so with u the distance back from the
     bound point b (s = b − u δ), N(u) = N_b − u D, the slope of χ² and its curvature are cheap
     from the predictions at the two ends (``mus`` at ``th``, ``bound_mus`` at ``bound``, both
-    already computed by the line search); χ² is convex along the line, and where it still falls
-    at the bound its minimum is found by safeguarded Newton with geometric bisection in u (to
+    already computed by the line search); χ² is convex along the line, and where it rises again
+    towards the bound its minimum is found by safeguarded Newton with geometric bisection in u (to
     10⁻³ of u, which keeps every s accurate to 10⁻³ however close to 0 the minimum lies; the
     next Newton iterations refine it). The caller evaluates χ² there and keeps the lower point.
     """
@@ -417,7 +417,7 @@ def _line_minimum(sub: _Group, th, step, t, mus, bound, bound_mus, inv_var, orig
             return g, h
 
         g0, _ = slope(np.zeros(rows.size), parts, pull_a, pull_b)
-        inside = np.isfinite(g0) & (g0 < 0)  # χ² still falls when the bound is reached
+        inside = np.isfinite(g0) & (g0 < 0)  # χ² rises towards the bound: minimum inside
         if not inside.any():
             return None
         rows, t_hi, bound, ds = rows[inside], t_hi[inside], bound[inside], ds[inside]
