@@ -103,7 +103,7 @@ class BasisSpectra:
         for name in ("counts", "edges", "node_rates"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, _read_only(value))
+                object.__setattr__(self, name, read_only_array(value))
 
     @property
     def response(self) -> Response | None:
@@ -185,7 +185,7 @@ class BasisSpectra:
         return np.einsum("j...,jb->...b", c, summed.sum(axis=1))
 
 
-def _read_only(value: object) -> np.ndarray:
+def read_only_array(value: object) -> np.ndarray:
     """``value`` as an array nobody can write through: itself when it is read-only and so is
     every array it is a view of (an array frozen when made: the engine's, a spectrum's), else a
     read-only copy (a writable array, or a read-only view of a writable one, stays the

@@ -17,7 +17,7 @@ from cevns.physics.constants import SIN2_THETA_W
 from cevns.physics.cross_sections import check_sin2_theta_w, sm_basis_coefficients
 from cevns.physics.flux import FLAVOUR_LABELS, FLAVOURS, PLAIN_FLAVOUR_LABELS
 from cevns.physics.units import keV
-from cevns.rates.engine import _read_only, basis_spectra
+from cevns.rates.engine import basis_spectra, read_only_array
 
 #: Source kinds a spectrum can come from (:data:`cevns.experiment.source.SourceKind`).
 _SOURCE_KINDS = get_args(SourceKind)
@@ -72,7 +72,7 @@ class Spectrum:
             raise ConfigError(f"source_kind {self.source_kind!r}: valid choices "
                               f"{', '.join(_SOURCE_KINDS)}")
         for name in _ARRAY_FIELDS:
-            object.__setattr__(self, name, _read_only(getattr(self, name)))
+            object.__setattr__(self, name, read_only_array(getattr(self, name)))
 
     __hash__ = None  # type: ignore[assignment]  # equal spectra hold arrays: no hash
 
