@@ -255,6 +255,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         _debug_traceback()
         where = f"{exc.filename}: " if exc.filename else ""
+        if not exc.filename and _writing_stdout(exc):
+            where = "cannot write the output to stdout: "
         blame = _plugin_failure(exc)
         _say(blame + _TRACEBACK_HINT * (not _DEBUG["on"]) if blame else
              f"error: {where}{exc.strerror or exc}")
@@ -277,6 +279,21 @@ def main(argv: list[str] | None = None) -> None:
 
 
 _TRACEBACK_HINT = " (rerun with --debug or CEVNS_DEBUG=1 for the traceback)"
+
+
+def _writing_stdout(exc: OSError) -> bool:
+    """True if ``exc`` was raised while writing to standard output (``cevns info > /dev/full``, a
+    full disk under a redirection): a frame of its traceback holds ``sys.stdout`` (or its buffer)
+    itself, or an object writing to it (a rich ``Console``'s ``file``). The error then names
+    stdout instead of a bare "No space left on device"."""
+    targets = [t for t in (sys.stdout, getattr(sys.stdout, "buffer", None)) if t is not None]
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if any(value is t or getattr(value, "file", None) is t for t in targets):
+                return True
+        tb = tb.tb_next
+    return False
 
 
 def _plugin_failure(exc: BaseException) -> str | None:
